@@ -1,0 +1,102 @@
+"""Composition root: settings -> engine (migrated) -> worker, outbox sender, scheduler, web app."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import structlog
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.config import Settings
+from bot.handlers import build_dispatcher
+from bot.outbox import Deliverer, OutboxSender
+from bot.sandbox import SandboxAdapter, SandboxDeliverer
+from bot.worker import Worker
+from scheduler.setup import build_scheduler
+from store.db import make_engine, migrate, session_scope
+from store.inbox import count_inbound_by_status
+from store.members import seed_demo_team
+from store.outbox import count_outbox_by_status
+from store.types import utcnow
+
+log = structlog.get_logger("genjin.app")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    worker: Worker
+    sender: OutboxSender
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow,
+                  deliverers: dict[str, Deliverer] | None = None, engine: Engine | None = None) -> Runtime:
+    engine = engine or make_engine(settings.database_url)
+    migrate(settings.database_url)
+    sender = OutboxSender(engine, deliverers or {"sandbox": SandboxDeliverer()},
+                          max_attempts=settings.outbox_max_attempts, clock=clock)
+    worker = Worker(engine, settings, build_dispatcher(), clock=clock, on_processed=sender.nudge)
+    return Runtime(settings=settings, engine=engine, worker=worker, sender=sender)
+
+
+def seed_sandbox(runtime: Runtime) -> None:
+    with session_scope(runtime.engine) as session:
+        seed_demo_team(session=session)
+
+
+def build_web_app(runtime: Runtime, *, background: bool = True) -> web.Application:
+    app = web.Application(client_max_size=runtime.settings.max_body_bytes)
+
+    def on_inbound() -> None:
+        runtime.worker.nudge()
+
+    sandbox = SandboxAdapter(runtime.engine, runtime.settings, on_inbound)
+    app.add_routes(sandbox.routes())
+    app.add_routes([web.get("/healthz", lambda request: _health(runtime))])
+    if background:
+        app.cleanup_ctx.append(lambda _app: _background(runtime))
+    return app
+
+
+async def _health(runtime: Runtime) -> web.Response:
+    def probe() -> dict[str, object]:
+        with Session(runtime.engine) as session:
+            session.execute(text("SELECT 1"))
+            return {"inbox": count_inbound_by_status(session=session),
+                    "outbox": count_outbox_by_status(session=session)}
+
+    try:
+        queues = await asyncio.to_thread(probe)
+    except Exception as exc:  # the endpoint must answer even when the DB does not
+        log.error("health_db_unreachable", error=str(exc))
+        return web.json_response({"status": "error", "database": "unreachable"}, status=503)
+    return web.json_response({"status": "ok", "database": "ok", "processed": runtime.worker.processed,
+                              "workers_running": sum(not t.done() for t in runtime.tasks), **queues})
+
+
+async def _background(runtime: Runtime) -> AsyncIterator[None]:
+    """Worker, outbox sender and scheduler live exactly as long as the web app."""
+    scheduler = build_scheduler(runtime.engine, runtime.settings.timezone)
+    scheduler.start()
+
+    runtime.tasks = [
+        asyncio.create_task(runtime.worker.run(), name="worker"),
+        asyncio.create_task(runtime.sender.run(runtime.settings.worker_poll_seconds), name="outbox"),
+    ]
+    log.info("background_started", database=runtime.engine.url.render_as_string(hide_password=True))
+    try:
+        yield
+    finally:
+        scheduler.shutdown(wait=False)
+        for task in runtime.tasks:
+            task.cancel()
+        await asyncio.gather(*runtime.tasks, return_exceptions=True)
+        log.info("background_stopped")

@@ -1,0 +1,1 @@
+"""Pure card builders returning neutral Cards, and one renderer per platform."""

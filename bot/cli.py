@@ -1,0 +1,60 @@
+"""The `genjin` command: sandbox, serve, migrate, status."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from aiohttp import web
+from sqlmodel import Session
+
+from bot.app import build_runtime, build_web_app, seed_sandbox
+from bot.config import Settings, load_settings
+from bot.logs import configure_logging
+from store.db import make_engine, migrate
+from store.inbox import count_inbound_by_status
+from store.outbox import count_outbox_by_status
+
+
+def _serve(settings: Settings, *, seed: bool) -> None:
+    runtime = build_runtime(settings)
+    if seed:
+        seed_sandbox(runtime)
+    app = build_web_app(runtime)
+    print(f"genjin 已启动：http://{settings.host}:{settings.port}/  （数据库 {settings.database_url}）", flush=True)
+    web.run_app(app, host=settings.host, port=settings.port, print=None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="genjin", description="genjin (跟进) sales follow-up bot")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sb = sub.add_parser("sandbox", help="run the local sandbox chat with a seeded demo team")
+    sb.add_argument("--host")
+    sb.add_argument("--port", type=int)
+    sv = sub.add_parser("serve", help="run the bot (platform adapters, worker, scheduler)")
+    sv.add_argument("--host")
+    sv.add_argument("--port", type=int)
+    sub.add_parser("migrate", help="apply database migrations")
+    sub.add_parser("status", help="print inbox/outbox queue counts as JSON")
+    args = parser.parse_args(argv)
+
+    overrides = {k: v for k, v in (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None)))
+                 if v is not None}
+    settings = load_settings(**overrides)
+    configure_logging(settings.log_level, settings.log_format)
+    if args.command in ("sandbox", "serve"):
+        _serve(settings, seed=args.command == "sandbox")
+    elif args.command == "migrate":
+        migrate(settings.database_url)
+        print("数据库已迁移到最新版本")
+    elif args.command == "status":
+        migrate(settings.database_url)
+        with Session(make_engine(settings.database_url)) as session:
+            print(json.dumps({"inbox": count_inbound_by_status(session=session),
+                              "outbox": count_outbox_by_status(session=session)}, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

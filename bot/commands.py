@@ -1,0 +1,59 @@
+"""Command words (Chinese, with slash and English aliases) -> canonical command names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "help": ("帮助", "/帮助", "/help", "?", "？"),
+    "new": ("新客户", "/新客户", "/new"),
+    "followup": ("跟进", "/跟进", "/followup"),
+    "stage": ("阶段", "/阶段", "/stage"),
+    "visit": ("拜访", "/拜访", "/visit"),
+    "mine": ("我的客户", "/我的客户", "/mine", "/customers"),
+    "find": ("查", "/查", "/find"),
+    "history": ("历史", "/历史", "/history"),
+    "retry": ("重试", "/重试", "/retry"),
+    "merge": ("合并", "/合并", "/merge"),
+    "unmerge": ("撤销合并", "/撤销合并", "/unmerge"),
+    "cancel": ("取消", "/取消", "/cancel"),
+}
+_WORD_TO_NAME = {word: name for name, words in COMMANDS.items() for word in words}
+# Longest first so 撤销合并 is not read as 撤销 + 合并.
+_WORDS = sorted(_WORD_TO_NAME, key=len, reverse=True)
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # canonical name, or "unknown" for an unrecognised /slash word
+    args: str
+    word: str
+
+
+def parse_command(text: str) -> Command | None:
+    """A command is its word alone or followed by whitespace; an unknown /word is 'unknown'."""
+    stripped = text.strip()
+    for word in _WORDS:
+        if stripped == word or stripped.startswith(word + " ") or stripped.startswith(word + "\n") \
+                or stripped.startswith(word + "\u3000"):
+            return Command(_WORD_TO_NAME[word], stripped[len(word):].strip(), word)
+    if stripped.startswith("/") and len(stripped) > 1 and not stripped.startswith("//"):
+        word = stripped.split(maxsplit=1)[0]
+        return Command("unknown", stripped[len(word):].strip(), word)
+    return None
+
+
+HELP_TEXT = """genjin 跟进助手 · 用法
+直接粘贴/转发和客户的聊天，或发一段跟进笔记/语音，我会整理成跟进记录，点「确认」即可保存。
+
+命令（也可用 /help 这样的斜杠形式）：
+· 新客户 [姓名] [电话]　— 逐项询问，可回复「跳过」
+· 跟进 客户 内容　— 给某客户记一条跟进
+· 阶段 客户 阶段　— 如：阶段 张伟 需求确认
+· 拜访 客户 时间 目标　— 如：拜访 张伟 明天下午3点 演示方案
+· 我的客户　— 最近跟进的客户
+· 查 关键词　— 按姓名/拼音/公司/电话查找
+· 历史 客户　— 客户的时间线
+· 重试　— 重新处理失败的消息
+· 合并 保留编号 被合并编号 / 撤销合并 编号　— 主管、管理员
+· 取消　— 放弃当前的提问"""

@@ -1,0 +1,38 @@
+"""Turn handler replies into outbox rows (the only way anything is sent)."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from bot.models import Reply
+from store.members import PLATFORM_ID_COLUMN, platform_id_of
+from store.models import InboundMessage, Member
+from store.outbox import enqueue_outbox
+
+
+def address_of(member: Member, preferred: str) -> tuple[str, str] | None:
+    """(platform, user id) where this member can be reached, preferring the platform in use."""
+    for platform in (preferred, *PLATFORM_ID_COLUMN):
+        user_id = platform_id_of(member, platform)
+        if user_id:
+            return platform, user_id
+    return None
+
+
+def enqueue_replies(*, session: Session, inbound: InboundMessage, replies: list[Reply],
+                    sender: Member | None) -> int:
+    queued = 0
+    for reply in replies:
+        if reply.to_member_id is None:
+            platform, recipient, member_id, chat = inbound.platform, inbound.sender, (
+                sender.id if sender else None), inbound.chat
+        else:
+            target = session.get(Member, reply.to_member_id)
+            address = address_of(target, inbound.platform) if target else None
+            if target is None or address is None:
+                continue
+            (platform, recipient), member_id, chat = address, target.id, None
+        enqueue_outbox(session=session, platform=platform, recipient=recipient, member_id=member_id,
+                       chat=chat, kind=reply.kind, payload=reply.payload(), dedupe_key=reply.dedupe_key)
+        queued += 1
+    return queued

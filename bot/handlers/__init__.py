@@ -1,0 +1,27 @@
+"""Handler modules, registered in order in one place (first match wins)."""
+
+from __future__ import annotations
+
+from bot.commands import HELP_TEXT
+from bot.context import HandlerContext
+from bot.handlers import card_actions, chat_capture, commands, conversation, other, visit, voice_memo
+from bot.router import Dispatcher
+
+
+def _fallback(ctx: HandlerContext) -> None:
+    ctx.reply("没看懂这条消息。\n" + HELP_TEXT)
+
+
+def build_dispatcher() -> Dispatcher:
+    return Dispatcher(
+        routers=[
+            card_actions.router,
+            voice_memo.router,
+            visit.router,  # before commands: owns the 拜访 command
+            commands.router,
+            conversation.router,  # an open question takes the next plain text
+            chat_capture.router,
+            other.router,
+        ],
+        fallback=_fallback,
+    )

@@ -1,0 +1,97 @@
+"""on_card_action: taps on card buttons and tag toggles (确认, tags, duplicate choices)."""
+
+from __future__ import annotations
+
+from bot.cards.followup import build_followup_card
+from bot.context import HandlerContext
+from bot.flow import new_customer_from, record, ext_from_data, tag_names
+from bot.handlers.conversation import finish_new_customer
+from bot.router import Router
+from bot.stages import check_stage_change
+from store.conversations import clear_conversation, get_conversation
+from store.customers import get_customer
+from store.followups import confirm_followup, confirmed_followups, get_followup, toggle_tag
+from store.permissions import PermissionDenied
+from store.timeline import add_event, recent_events
+
+router = Router("card_actions")
+
+
+@router.on(lambda ctx: ctx.inbound.kind == "card_action")
+def on_card_action(ctx: HandlerContext) -> None:
+    action = ctx.text
+    verb, _, rest = action.partition(":")
+    try:
+        if verb == "confirm" and rest.isdigit():
+            _on_confirm(ctx, int(rest))
+        elif verb == "tag":
+            fid, _, tag = rest.partition(":")
+            if not fid.isdigit() or tag not in tag_names(ctx):
+                raise ValueError(action)
+            _on_tag(ctx, int(fid), tag)
+        elif verb in ("dup_use", "dup_new"):
+            _on_duplicate_choice(ctx, int(rest) if rest.isdigit() else None)
+        else:
+            raise ValueError(action)
+    except PermissionDenied:
+        ctx.reply("这张卡片对应的记录不存在，或你没有权限操作。")
+    except ValueError:
+        ctx.reply("这个按钮已失效，请重新发送消息。")
+
+
+def _card_for(ctx: HandlerContext, followup_id: int) -> None:
+    followup, customer = get_followup(session=ctx.session, actor=ctx.member, followup_id=followup_id)
+    history = recent_events(session=ctx.session, actor=ctx.member, customer_id=customer.id or 0, limit=3)
+    ctx.reply_card(build_followup_card(followup=followup, customer=customer, history=history,
+                                       all_tags=tag_names(ctx), tz=ctx.settings.tz))
+
+
+def _on_tag(ctx: HandlerContext, followup_id: int, tag: str) -> None:
+    followup, _ = get_followup(session=ctx.session, actor=ctx.member, followup_id=followup_id)
+    if followup.confirmed:
+        ctx.reply("这条记录已确认，标签不能再改。")
+        return
+    toggle_tag(session=ctx.session, actor=ctx.member, followup_id=followup_id, tag=tag)
+    _card_for(ctx, followup_id)
+
+
+def _on_confirm(ctx: HandlerContext, followup_id: int) -> None:
+    followup, customer, newly = confirm_followup(session=ctx.session, actor=ctx.member, followup_id=followup_id)
+    if not newly:
+        ctx.reply("这条记录已经确认过了。")
+        return
+    message = f"已保存 {customer.name} 的跟进记录。"
+    hint = followup.stage_hint
+    if hint and hint != customer.stage:
+        evidence = confirmed_followups(session=ctx.session, customer_id=customer.id or 0)
+        missing = check_stage_change(customer.stage, hint, evidence, ctx.settings.stage_evidence)
+        if missing:
+            message += f"\n阶段建议「{hint}」未采用：" + "；".join(missing)
+        else:
+            before, customer.stage = customer.stage, hint
+            ctx.session.add(customer)
+            add_event(session=ctx.session, customer_id=customer.id or 0, actor_id=ctx.member.id,
+                      kind="stage_changed", summary=f"阶段 {before} → {hint}")
+            message += f"\n阶段已更新：{before} → {hint}"
+    ctx.reply(message)
+
+
+def _on_duplicate_choice(ctx: HandlerContext, customer_id: int | None) -> None:
+    conv = get_conversation(session=ctx.session, member_id=ctx.member.id or 0)
+    if conv is None or conv.state != "dup_choice":
+        raise ValueError("no pending duplicate choice")
+    data = conv.data
+    if customer_id is not None and customer_id not in data.get("candidates", []):
+        raise ValueError("not a candidate")
+    clear_conversation(session=ctx.session, member_id=ctx.member.id or 0)
+    if "entry" in data:  # from the 新客户 questions
+        if customer_id is None:
+            finish_new_customer(ctx, data["entry"], force_new=True)
+        else:
+            ctx.reply(f"好的，沿用已有客户 #{customer_id}，未新建。")
+        return
+    if customer_id is None:
+        customer = new_customer_from(ctx, ext_from_data(data["ext"]))
+        record(ctx, customer, data, is_new=True)
+    else:
+        record(ctx, get_customer(session=ctx.session, actor=ctx.member, customer_id=customer_id), data, is_new=False)

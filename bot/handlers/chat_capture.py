@@ -1,0 +1,43 @@
+"""on_chat_capture: a pasted/forwarded chat or a note becomes a follow-up record and a card."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from bot.context import HandlerContext
+from bot.extract import extract
+from bot.flow import capture, tag_rules
+from bot.router import Router
+
+router = Router("chat_capture")
+
+
+def _is_text(ctx: HandlerContext) -> bool:
+    return ctx.inbound.kind == "text"
+
+
+def has_words(text: str) -> bool:
+    """Letters or digits, not only emoji/punctuation/control characters."""
+    return any(unicodedata.category(ch)[0] in ("L", "N") for ch in text)
+
+
+@router.on(_is_text)
+def on_chat_capture(ctx: HandlerContext) -> None:
+    text = ctx.text
+    if not text:
+        ctx.reply("收到一条空消息。粘贴和客户的聊天记录或写一段跟进笔记发给我即可；发送「帮助」查看用法。")
+        return
+    if len(text) > ctx.settings.max_text_chars:
+        ctx.reply(f"消息太长（{len(text)} 字，上限 {ctx.settings.max_text_chars} 字）。请分段发送，"
+                  "或只粘贴和这位客户相关的部分。")
+        return
+    if not has_words(text) or "\x00" in text:
+        ctx.reply("没有看到文字内容。请粘贴聊天记录或写一段跟进笔记；发送「帮助」查看用法。")
+        return
+    ext = extract(text, ref_time=ctx.local_now, tag_rules=tag_rules(ctx.settings.tags_file),
+                  rep_names=[ctx.member.display_name], products=ctx.settings.products)
+    if ext.is_empty():
+        ctx.reply("没有从这段话里找到客户、标签、金额或时间。请粘贴和客户的聊天记录，"
+                  "或发送「帮助」查看用法。")
+        return
+    capture(ctx, ext, kind="chat", text=text)

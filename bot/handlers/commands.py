@@ -1,0 +1,174 @@
+"""on_command: 帮助, 新客户, 跟进, 阶段, 我的客户, 查, 历史, 重试, 合并, 撤销合并, 取消 (拜访: visit.py)."""
+
+from __future__ import annotations
+
+from bot.commands import HELP_TEXT, parse_command
+from bot.context import HandlerContext
+from bot.extract import extract
+from bot.flow import ext_to_data, record, tag_rules
+from bot.format import fmt_when, mask_phone
+from bot.handlers.conversation import start_new_customer
+from bot.handlers.lookup import resolve_customer
+from bot.router import Router
+from bot.stages import check_stage_change
+from store.conversations import clear_conversation, get_conversation
+from store.customers import list_customers, search_customers
+from store.followups import confirmed_followups
+from store.inbox import requeue_failed_inbound
+from store.merges import merge_customers, undo_merge
+from store.permissions import PermissionDenied
+from store.timeline import add_event, recent_events
+
+router = Router("commands")
+
+
+def _is_command(ctx: HandlerContext) -> bool:
+    return ctx.inbound.kind == "text" and parse_command(ctx.text) is not None
+
+
+@router.on(_is_command)
+def on_command(ctx: HandlerContext) -> None:
+    command = parse_command(ctx.text)
+    assert command is not None
+    handler = _HANDLERS.get(command.name)
+    if handler is None:
+        ctx.reply(f"不认识的命令「{command.word}」。\n{HELP_TEXT}")
+        return
+    handler(ctx, command.args)
+
+
+def on_help(ctx: HandlerContext, _args: str) -> None:
+    ctx.reply(HELP_TEXT)
+
+
+def on_cancel(ctx: HandlerContext, _args: str) -> None:
+    had = get_conversation(session=ctx.session, member_id=ctx.member.id or 0) is not None
+    clear_conversation(session=ctx.session, member_id=ctx.member.id or 0)
+    ctx.reply("已取消。" if had else "当前没有进行中的提问。")
+
+
+def on_mine(ctx: HandlerContext, _args: str) -> None:
+    customers = list_customers(session=ctx.session, actor=ctx.member, limit=20)
+    if not customers:
+        ctx.reply("还没有客户。粘贴一段和客户的聊天，或发送「新客户」开始。")
+        return
+    tz = ctx.settings.tz
+    lines = [
+        f"#{c.id} {c.name}{'（' + c.company + '）' if c.company else ''} · {c.stage}"
+        + (f" · 下次 {fmt_when(c.next_contact_at, tz)}" if c.next_contact_at else "")
+        for c in customers
+    ]
+    title = "团队客户" if ctx.member.role != "rep" else "我的客户"
+    ctx.reply(f"{title}（最近 {len(lines)} 位）：\n" + "\n".join(lines))
+
+
+def on_find(ctx: HandlerContext, args: str) -> None:
+    if not args:
+        ctx.reply("请写上要查的关键词，例如：查 张伟 或 查 1380013")
+        return
+    found = search_customers(session=ctx.session, actor=ctx.member, query=args)
+    if not found:
+        ctx.reply(f"没有找到与「{args}」相关的客户。")
+        return
+    ctx.reply("找到：\n" + "\n".join(
+        f"#{c.id} {c.name} {c.company or ''} {mask_phone(c.phone)} · {c.stage}" for c in found))
+
+
+def on_history(ctx: HandlerContext, args: str) -> None:
+    customer = resolve_customer(ctx, args)
+    if customer is None:
+        return
+    events = recent_events(session=ctx.session, actor=ctx.member, customer_id=customer.id or 0, limit=10)
+    tz = ctx.settings.tz
+    lines = [f"{e.created_at.astimezone(tz):%m-%d %H:%M} {e.summary}" for e in events] or ["暂无记录"]
+    ctx.reply(f"#{customer.id} {customer.name} · {customer.stage}\n" + "\n".join(lines))
+
+
+def on_followup(ctx: HandlerContext, args: str) -> None:
+    query, _, note = args.partition(" ")
+    if not note.strip():
+        ctx.reply("用法：跟进 客户 内容，例如：跟进 张伟 电话沟通了报价，下周三再联系")
+        return
+    customer = resolve_customer(ctx, query)
+    if customer is None:
+        return
+    ext = extract(note, ref_time=ctx.local_now, tag_rules=tag_rules(ctx.settings.tags_file),
+                  rep_names=[ctx.member.display_name], products=ctx.settings.products)
+    draft = {"ext": ext_to_data(ext), "kind": "note", "text": note.strip(), "inbound_id": ctx.inbound.id}
+    record(ctx, customer, draft, is_new=False)
+
+
+def on_stage(ctx: HandlerContext, args: str) -> None:
+    parts = args.split()
+    if len(parts) < 2:
+        ctx.reply("用法：阶段 客户 阶段，例如：阶段 张伟 需求确认")
+        return
+    customer = resolve_customer(ctx, " ".join(parts[:-1]))
+    if customer is None:
+        return
+    target = parts[-1]
+    missing = check_stage_change(customer.stage, target,
+                                 confirmed_followups(session=ctx.session, customer_id=customer.id or 0),
+                                 ctx.settings.stage_evidence)
+    if missing:
+        ctx.reply(f"不能把 {customer.name} 从「{customer.stage}」改为「{target}」：\n"
+                  + "\n".join(f"· {m}" for m in missing))
+        return
+    before = customer.stage
+    customer.stage = target
+    ctx.session.add(customer)
+    add_event(session=ctx.session, customer_id=customer.id or 0, actor_id=ctx.member.id, kind="stage_changed",
+              summary=f"阶段 {before} → {target}")
+    ctx.reply(f"已把 {customer.name} 的阶段从「{before}」改为「{target}」。")
+
+
+def on_retry(ctx: HandlerContext, _args: str) -> None:
+    count = requeue_failed_inbound(session=ctx.session, platform=ctx.inbound.platform, sender=ctx.inbound.sender)
+    ctx.reply(f"已重新排队 {count} 条失败的消息，处理完会通知你。" if count else "没有需要重试的消息。")
+
+
+def on_merge(ctx: HandlerContext, args: str) -> None:
+    ids = [a.lstrip("#") for a in args.split()]
+    if len(ids) != 2 or not all(i.isdigit() for i in ids):
+        ctx.reply("用法：合并 保留的客户编号 被合并的客户编号，例如：合并 #12 #15")
+        return
+    try:
+        audit = merge_customers(session=ctx.session, actor=ctx.member, kept_id=int(ids[0]), merged_id=int(ids[1]))
+    except PermissionDenied:
+        ctx.reply("只有主管或管理员可以合并客户，且两位客户都需在你的权限范围内。")
+        return
+    except ValueError:
+        ctx.reply("不能把客户合并到自己。")
+        return
+    ctx.reply(f"已把 #{ids[1]} 合并到 #{ids[0]}（合并记录 {audit.id}）。如需撤销，发送：撤销合并 {audit.id}")
+
+
+def on_unmerge(ctx: HandlerContext, args: str) -> None:
+    merge_id = args.lstrip("#").strip()
+    if not merge_id.isdigit():
+        ctx.reply("用法：撤销合并 合并记录编号")
+        return
+    try:
+        audit = undo_merge(session=ctx.session, actor=ctx.member, merge_id=int(merge_id))
+    except PermissionDenied:
+        ctx.reply("只有主管或管理员可以撤销合并。")
+        return
+    except ValueError:
+        ctx.reply(f"没有找到合并记录 {merge_id}，或它已被撤销。")
+        return
+    ctx.reply(f"已撤销合并 {audit.id}：#{audit.merged_id} 恢复为独立客户。")
+
+
+_HANDLERS = {
+    "help": on_help,
+    "cancel": on_cancel,
+    "new": start_new_customer,
+    "mine": on_mine,
+    "find": on_find,
+    "history": on_history,
+    "followup": on_followup,
+    "stage": on_stage,
+    "retry": on_retry,
+    "merge": on_merge,
+    "unmerge": on_unmerge,
+}

@@ -1,0 +1,34 @@
+"""Finding the customer a command refers to: #id, phone, name or pinyin."""
+
+from __future__ import annotations
+
+from bot.context import HandlerContext
+from store.customers import get_customer, search_customers
+from store.models import Customer
+from store.permissions import PermissionDenied
+
+
+def resolve_customer(ctx: HandlerContext, query: str) -> Customer | None:
+    """One visible customer, or None after telling the rep why (not found / which one?)."""
+    query = query.strip()
+    if not query:
+        ctx.reply("请写上客户姓名或编号，例如：历史 张伟 或 历史 #12")
+        return None
+    if query.startswith("#") and query[1:].isdigit():
+        try:
+            return get_customer(session=ctx.session, actor=ctx.member, customer_id=int(query[1:]))
+        except PermissionDenied:
+            ctx.reply(f"没有找到客户 {query}（或你没有查看权限）。")
+            return None
+    found = search_customers(session=ctx.session, actor=ctx.member, query=query)
+    exact = [c for c in found if c.name == query]
+    if len(exact) == 1:
+        return exact[0]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        ctx.reply(f"没有找到客户「{query}」。发送「我的客户」查看你的客户列表。")
+        return None
+    listing = "\n".join(f"#{c.id} {c.name} {c.company or ''}" for c in found[:5])
+    ctx.reply(f"找到多位「{query}」，请用编号指定，例如 #{found[0].id}：\n{listing}")
+    return None

@@ -1,0 +1,56 @@
+"""on_visit_command: 拜访 客户 时间 目标 schedules a visit (the pre-visit card job reads it)."""
+
+from __future__ import annotations
+
+from bot.commands import parse_command
+from bot.context import HandlerContext
+from bot.extract import parse_when
+from bot.format import fmt_when
+from bot.handlers.lookup import resolve_customer
+from bot.router import Router
+from store.visits import schedule_visit
+
+router = Router("visit")
+
+USAGE = "用法：拜访 客户 时间 目标，例如：拜访 张伟 明天下午3点 演示方案"
+
+
+def _is_visit(ctx: HandlerContext) -> bool:
+    command = parse_command(ctx.text) if ctx.inbound.kind == "text" else None
+    return command is not None and command.name == "visit"
+
+
+def split_when_goal(words: list[str], ctx: HandlerContext) -> tuple[tuple[object, bool], str, str] | None:
+    """The longest leading run of words that reads as a time; the rest is the goal."""
+    for end in range(len(words), 0, -1):
+        phrase = "".join(words[:end])
+        parsed = parse_when(phrase, ref_time=ctx.local_now)
+        if parsed is not None:
+            return parsed, phrase, " ".join(words[end:])
+    return None
+
+
+@router.on(_is_visit)
+def on_visit_command(ctx: HandlerContext) -> None:
+    command = parse_command(ctx.text)
+    assert command is not None
+    words = command.args.split()
+    if len(words) < 2:
+        ctx.reply(USAGE)
+        return
+    customer = resolve_customer(ctx, words[0])
+    if customer is None:
+        return
+    found = split_when_goal(words[1:], ctx)
+    if found is None:
+        ctx.reply("没认出拜访时间。" + USAGE)
+        return
+    (when, has_time), _phrase, goal = found
+    assert isinstance(when, type(ctx.now))
+    if when <= ctx.now:
+        ctx.reply(f"拜访时间 {fmt_when(when, ctx.settings.tz, has_time)} 已经过去了，请给一个未来的时间。")
+        return
+    visit = schedule_visit(session=ctx.session, actor=ctx.member, customer_id=customer.id or 0, when=when,
+                           goal=goal, when_text=fmt_when(when, ctx.settings.tz, has_time))
+    ctx.reply(f"已安排拜访 {customer.name}：{fmt_when(when, ctx.settings.tz, has_time)}"
+              + (f"\n目标：{goal}" if goal else "") + f"\n（拜访编号 {visit.id}）")

@@ -1,0 +1,181 @@
+"""The local sandbox chat: an aiohttp page and JSON API that feed the same inbox as WeCom/DingTalk.
+
+The adapter only validates, stores the inbound row and acknowledges; the worker does the rest.
+Replies reach the page as sent outbox rows (the sandbox deliverer just marks them delivered).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import structlog
+from aiohttp import web
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.cards.sandbox import render_sandbox
+from bot.config import Settings
+from bot.media import sniff_audio, store_media
+from bot.models import Card, Inbound, InboundKind, Platform
+from bot.outbox import RateLimit
+from store.db import session_scope
+from store.inbox import insert_inbound
+from store.models import InboundMessage, Member, OutboxMessage, OutboxStatus
+
+log = structlog.get_logger("genjin.sandbox")
+PAGE = Path(__file__).parent / "static" / "sandbox.html"
+
+
+class SandboxDeliverer:
+    """Delivery is the row itself: the page polls sent rows. No platform limit applies."""
+
+    platform = Platform.SANDBOX
+    limit = RateLimit()
+
+    async def deliver(self, row: OutboxMessage) -> None:
+        return None
+
+
+def _bad(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+class SandboxAdapter:
+    def __init__(self, engine: Engine, settings: Settings, on_inbound: Any) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.on_inbound = on_inbound  # nudges the worker
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/", self.page),
+            web.get("/sandbox/api/members", self.members),
+            web.post("/sandbox/api/messages", self.post_message),
+            web.post("/sandbox/api/actions", self.post_action),
+            web.post("/sandbox/api/voice", self.post_voice),
+            web.get("/sandbox/api/messages", self.get_messages),
+        ]
+
+    async def page(self, _request: web.Request) -> web.Response:
+        return web.Response(text=PAGE.read_text(encoding="utf-8"), content_type="text/html")
+
+    async def members(self, _request: web.Request) -> web.Response:
+        def load() -> list[dict[str, Any]]:
+            with Session(self.engine) as session:
+                rows = session.exec(select(Member).where(col(Member.sandbox_id).is_not(None))).all()
+                return [{"id": m.sandbox_id, "name": m.display_name, "role": m.role} for m in rows]
+
+        return web.json_response(await asyncio.to_thread(load))
+
+    async def _json(self, request: web.Request) -> dict[str, Any] | web.Response:
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+            log.warning("sandbox_bad_json", path=request.path)
+            return _bad(400, "请求不是有效的 JSON")
+        if not isinstance(body, dict):
+            return _bad(400, "请求必须是 JSON 对象")
+        return body
+
+    async def post_message(self, request: web.Request) -> web.Response:
+        body = await self._json(request)
+        if isinstance(body, web.Response):
+            return body
+        text = body.get("text")
+        if not isinstance(text, str):
+            return _bad(400, "缺少 text 字段")
+        return await self._accept(body, InboundKind.TEXT, text=text.replace("\x00", ""), raw=json.dumps(body))
+
+    async def post_action(self, request: web.Request) -> web.Response:
+        body = await self._json(request)
+        if isinstance(body, web.Response):
+            return body
+        action = body.get("action")
+        if not isinstance(action, str) or not action:
+            return _bad(400, "缺少 action 字段")
+        return await self._accept(body, InboundKind.CARD_ACTION, text=action, raw=json.dumps(body))
+
+    async def post_voice(self, request: web.Request) -> web.Response:
+        try:
+            form = await request.post()
+        except ValueError:
+            return _bad(400, "上传格式不正确")
+        upload = form.get("file")
+        member = form.get("member")
+        if not isinstance(upload, web.FileField) or not isinstance(member, str):
+            return _bad(400, "缺少语音文件或成员")
+        data = upload.file.read(self.settings.max_audio_bytes + 1)
+        if len(data) > self.settings.max_audio_bytes:
+            return _bad(413, f"语音文件超过 {self.settings.max_audio_bytes // (1024 * 1024)} MB 上限")
+        ext = sniff_audio(data)
+        if ext is None:
+            log.warning("sandbox_unknown_audio", size=len(data))
+            return _bad(415, "不支持的音频格式（支持 AMR、WAV、MP3、OGG、M4A、SILK）")
+        rel = await asyncio.to_thread(store_media, data, self.settings.media_dir, ext)
+        body = {"member": member, "msg_id": form.get("msg_id") or None, "file": str(upload.filename)}
+        return await self._accept(body, InboundKind.VOICE, text=None, raw=json.dumps(body), media_ref=rel)
+
+    async def _accept(self, body: dict[str, Any], kind: InboundKind, *, text: str | None, raw: str,
+                      media_ref: str | None = None) -> web.Response:
+        member = body.get("member")
+        msg_id = body.get("msg_id") or uuid.uuid4().hex
+        if not isinstance(member, str) or not member or not isinstance(msg_id, str):
+            return _bad(400, "缺少 member 字段")
+        try:
+            inbound = Inbound(platform=Platform.SANDBOX, msg_id=msg_id, sender=member, kind=kind, text=text,
+                              media_ref=media_ref, raw=raw)
+        except ValueError as exc:
+            return _bad(400, f"消息字段不正确：{exc.errors()[0]['loc'][0] if hasattr(exc, 'errors') else exc}")
+
+        def insert() -> int | None:
+            with session_scope(self.engine) as session:
+                return insert_inbound(session=session, platform=inbound.platform, msg_id=inbound.msg_id,
+                                      sender=inbound.sender, kind=inbound.kind, text=inbound.text,
+                                      media_ref=inbound.media_ref, raw=inbound.raw)
+
+        row_id = await asyncio.to_thread(insert)
+        if row_id is not None:
+            self.on_inbound()
+        log.info("sandbox_inbound", msg_id=msg_id, kind=kind.value, duplicate=row_id is None)
+        return web.json_response({"accepted": True, "duplicate": row_id is None, "msg_id": msg_id})
+
+    async def get_messages(self, request: web.Request) -> web.Response:
+        member = request.query.get("member", "")
+        try:
+            limit = min(int(request.query.get("limit", "200")), 500)
+        except ValueError:
+            return _bad(400, "limit 必须是数字")
+        return web.json_response(await asyncio.to_thread(self._conversation, member, limit))
+
+    def _conversation(self, member: str, limit: int) -> list[dict[str, Any]]:
+        with Session(self.engine) as session:
+            inbound = session.exec(
+                select(InboundMessage).where(col(InboundMessage.platform) == Platform.SANDBOX,
+                                             col(InboundMessage.sender) == member)
+                .order_by(col(InboundMessage.id).desc()).limit(limit)
+            ).all()
+            outbound = session.exec(
+                select(OutboxMessage).where(col(OutboxMessage.platform) == Platform.SANDBOX,
+                                            col(OutboxMessage.recipient) == member,
+                                            col(OutboxMessage.status) == OutboxStatus.SENT)
+                .order_by(col(OutboxMessage.id).desc()).limit(limit)
+            ).all()
+        items: list[dict[str, Any]] = []
+        for m in inbound:
+            shown = m.text if m.kind == "text" else ("[语音]" if m.kind == "voice" else f"[点击] {m.text}")
+            items.append({"id": f"in-{m.id}", "dir": "in", "kind": m.kind, "text": shown,
+                          "at": m.received_at.isoformat(), "status": m.status})
+        for o in outbound:
+            item: dict[str, Any] = {"id": f"out-{o.id}", "dir": "out", "kind": o.kind,
+                                    "at": (o.sent_at or o.created_at).isoformat()}
+            if o.kind == "card":
+                item["card"] = render_sandbox(Card.model_validate(o.payload["card"]))
+            else:
+                item["text"] = o.payload.get("text", "")
+            items.append(item)
+        items.sort(key=lambda i: (i["at"], i["id"]))
+        return items[-limit:]

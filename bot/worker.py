@@ -1,0 +1,122 @@
+"""The worker: claims inbox rows and runs them through the router in one transaction each.
+
+A row is done in the same transaction that writes its records and replies, so a crash leaves
+either everything or nothing; the lease lets another run reclaim an abandoned row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.config import Settings
+from bot.context import HandlerContext
+from bot.delivery import enqueue_replies
+from bot.models import Reply
+from bot.router import Dispatcher
+from store.db import session_scope
+from store.inbox import claim_next_inbound, finish_inbound, retry_inbound_later
+from store.members import get_member_by_platform_id
+from store.models import InboundMessage, InboxStatus
+from store.types import utcnow
+
+log = structlog.get_logger("genjin.worker")
+
+NOT_A_MEMBER = "你好！你还不是 genjin 团队成员，请联系管理员在系统中添加你的账号。"
+FAILED_FOR_GOOD = "这条消息处理失败，原始消息已保存。发送「重试」可以再试一次。"
+
+
+class Worker:
+    def __init__(self, engine: Engine, settings: Settings, dispatcher: Dispatcher,
+                 clock: Callable[[], datetime] = utcnow, on_processed: Callable[[], None] | None = None) -> None:
+        self.engine = engine
+        self.on_processed = on_processed  # e.g. wake the outbox sender so replies go out at once
+        self.settings = settings
+        self.dispatcher = dispatcher
+        self.clock = clock
+        self.wakeup = asyncio.Event()
+        self.processed = 0
+
+    def nudge(self) -> None:
+        """Adapters call this after an insert so the reply does not wait for the next poll."""
+        self.wakeup.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                worked = await asyncio.to_thread(self.run_once)
+            except Exception:  # a broken DB must not kill the loop; it is logged and retried
+                log.exception("worker_iteration_failed")
+                worked = False
+            if worked and self.on_processed is not None:
+                self.on_processed()
+            if not worked:
+                self.wakeup.clear()
+                try:
+                    await asyncio.wait_for(self.wakeup.wait(), timeout=self.settings.worker_poll_seconds)
+                except TimeoutError:
+                    pass
+
+    def run_once(self) -> bool:
+        """Claim and process one row; False when nothing was due."""
+        lease = timedelta(seconds=self.settings.inbox_lease_seconds)
+        with Session(self.engine, expire_on_commit=False) as session:
+            row = claim_next_inbound(session=session, lease=lease, now=self.clock())
+        if row is None:
+            return False
+        self.process(row)
+        return True
+
+    def drain(self, limit: int = 1000) -> int:
+        """Process everything due (tests and CLI)."""
+        count = 0
+        while count < limit and self.run_once():
+            count += 1
+        return count
+
+    def process(self, row: InboundMessage) -> None:
+        assert row.id is not None
+        bound = log.bind(inbound_id=row.id, platform=row.platform, kind=row.kind, attempt=row.attempts)
+        try:
+            with session_scope(self.engine) as session:
+                handled_by = self._handle(session, row.id)
+            self.processed += 1
+            bound.info("inbound_processed", handler=handled_by)
+        except Exception as exc:
+            bound.exception("inbound_failed")
+            self._record_failure(row, exc)
+
+    def _handle(self, session: Session, inbound_id: int) -> str:
+        row = session.get(InboundMessage, inbound_id)
+        assert row is not None
+        member = get_member_by_platform_id(session=session, platform=row.platform, user_id=row.sender)
+        if member is None or not member.active:
+            enqueue_replies(session=session, inbound=row, replies=[Reply(text=NOT_A_MEMBER)], sender=None)
+            finish_inbound(session=session, inbound_id=inbound_id, status=InboxStatus.DONE, error="unknown sender")
+            return "unknown_sender"
+        ctx = HandlerContext(session=session, settings=self.settings, member=member, inbound=row, now=self.clock())
+        handled_by = self.dispatcher.dispatch(ctx)
+        enqueue_replies(session=session, inbound=row, replies=ctx.replies, sender=member)
+        if row.status == InboxStatus.PROCESSING:
+            finish_inbound(session=session, inbound_id=inbound_id)
+        return handled_by
+
+    def _record_failure(self, row: InboundMessage, exc: Exception) -> None:
+        assert row.id is not None
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        with session_scope(self.engine) as session:
+            if row.attempts >= self.settings.inbox_max_attempts:
+                finish_inbound(session=session, inbound_id=row.id, status=InboxStatus.FAILED, error=error)
+                fresh = session.get(InboundMessage, row.id)
+                assert fresh is not None
+                member = get_member_by_platform_id(session=session, platform=row.platform, user_id=row.sender)
+                enqueue_replies(session=session, inbound=fresh, replies=[Reply(text=FAILED_FOR_GOOD)],
+                                sender=member)
+            else:
+                delay = timedelta(seconds=2 ** row.attempts)
+                retry_inbound_later(session=session, inbound_id=row.id, error=error, delay=delay)

@@ -1,0 +1,1 @@
+"""APScheduler set-up and the periodic jobs (the database is the schedule)."""

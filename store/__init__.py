@@ -1,0 +1,1 @@
+"""genjin's SQL store: sqlmodel models, repository functions, engine and Alembic migrations."""

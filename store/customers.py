@@ -1,0 +1,168 @@
+"""Customer repository functions. Every read and write takes the acting member (permissions)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
+
+from store.models import Customer, Member
+from store.names import name_key, name_similarity, pinyin_of, same_company
+from store.permissions import PermissionDenied, can_see, visible_to
+from store.types import utcnow
+
+FUZZY_NAME_THRESHOLD = 90.0
+
+
+def create_customer(
+    *,
+    session: Session,
+    actor: Member,
+    name: str,
+    company: str | None = None,
+    phone: str | None = None,
+    email: str | None = None,
+    title: str | None = None,
+    stage: str = "初步接触",
+    product: str | None = None,
+    source_channel: str | None = None,
+    owner: Member | None = None,
+) -> Customer:
+    owner = owner or actor
+    if owner.id != actor.id and not can_assign(actor, owner):
+        raise PermissionDenied("cannot create a customer for that member")
+    customer = Customer(
+        name=name.strip(), name_pinyin=pinyin_of(name), company=company, phone=phone, email=email.lower() if email else None,
+        title=title, stage=stage, product=product, source_channel=source_channel,
+        owner_id=owner.id, team_id=owner.team_id, last_activity_at=utcnow(),
+    )
+    session.add(customer)
+    session.flush()
+    return customer
+
+
+def can_assign(actor: Member, owner: Member) -> bool:
+    return actor.role == "admin" or (actor.role == "supervisor" and actor.team_id == owner.team_id)
+
+
+def get_customer(*, session: Session, actor: Member, customer_id: int) -> Customer:
+    customer = session.get(Customer, customer_id)
+    if customer is None or customer.merged_into_id is not None or not can_see(actor, customer):
+        raise PermissionDenied("customer not visible")
+    return customer
+
+
+def list_customers(*, session: Session, actor: Member, limit: int = 20) -> list[Customer]:
+    return list(
+        session.exec(
+            select(Customer)
+            .where(visible_to(actor), col(Customer.merged_into_id).is_(None))
+            .order_by(col(Customer.last_activity_at).desc().nulls_last(), col(Customer.id).desc())
+            .limit(limit)
+        ).all()
+    )
+
+
+def search_customers(*, session: Session, actor: Member, query: str, limit: int = 10) -> list[Customer]:
+    """By name, company, phone digits or pinyin (exact key first, then fuzzy)."""
+    query = query.strip()
+    if not query:
+        return []
+    like = f"%{query}%"
+    key = name_key(query)
+    conditions = [col(Customer.name).like(like), col(Customer.company).like(like), col(Customer.email).like(like)]
+    digits = "".join(ch for ch in query if ch.isdigit())
+    if len(digits) >= 4:
+        conditions.append(col(Customer.phone).like(f"%{digits}%"))
+    if key:
+        conditions.append(col(Customer.name_pinyin).like(f"%{pinyin_of(query)}%"))
+    found = list(
+        session.exec(
+            select(Customer)
+            .where(visible_to(actor), col(Customer.merged_into_id).is_(None), or_(*conditions))
+            .limit(limit)
+        ).all()
+    )
+    if found or not key:
+        return found
+    candidates = session.exec(
+        select(Customer).where(visible_to(actor), col(Customer.merged_into_id).is_(None)).limit(2000)
+    ).all()
+    scored = [(name_similarity(query, c.name), c) for c in candidates]
+    return [c for score, c in sorted(scored, key=lambda s: -s[0]) if score >= FUZZY_NAME_THRESHOLD][:limit]
+
+
+@dataclass
+class DuplicateCheck:
+    """Result of looking a new contact up before creating it."""
+
+    same: Customer | None = None  # same phone/email or same exact name+company, visible to the actor
+    taken: bool = False  # same phone/email but owned by someone the actor may not see (撞单)
+    likely: list[Customer] = field(default_factory=list)  # pinyin-similar name, same company
+
+
+def check_duplicates(
+    *,
+    session: Session,
+    actor: Member,
+    name: str | None,
+    company: str | None = None,
+    phone: str | None = None,
+    email: str | None = None,
+) -> DuplicateCheck:
+    result = DuplicateCheck()
+    ids = []
+    if phone:
+        ids.append(col(Customer.phone) == phone)
+    if email:
+        ids.append(col(Customer.email) == email.lower())
+    if ids:
+        for customer in session.exec(
+            select(Customer).where(or_(*ids), col(Customer.merged_into_id).is_(None))
+        ).all():
+            if can_see(actor, customer):
+                result.same = customer
+                return result
+            result.taken = True
+        if result.taken:
+            return result
+    if not name:
+        return result
+    key = name_key(name)
+    mine = session.exec(
+        select(Customer).where(
+            visible_to(actor), col(Customer.merged_into_id).is_(None),
+            col(Customer.name_pinyin) != "",
+        ).order_by(col(Customer.last_activity_at).desc().nulls_last()).limit(5000)
+    ).all()
+    for customer in mine:
+        if customer.name == name.strip() and same_company(customer.company, company):
+            result.same = customer
+            return result
+    for customer in mine:
+        if key and name_similarity(name, customer.name) >= FUZZY_NAME_THRESHOLD and same_company(
+            customer.company, company
+        ):
+            result.likely.append(customer)
+    return result
+
+
+def touch_customer(*, session: Session, customer: Customer, when: datetime | None = None) -> None:
+    customer.last_activity_at = when or utcnow()
+    session.add(customer)
+
+
+def update_customer(*, session: Session, actor: Member, customer_id: int, **changes: object) -> Customer:
+    customer = get_customer(session=session, actor=actor, customer_id=customer_id)
+    allowed = {"company", "phone", "email", "title", "stage", "product", "next_contact_at", "name"}
+    for key, value in changes.items():
+        if key not in allowed:
+            raise ValueError(f"field {key} cannot be changed here")
+        if value is not None:
+            setattr(customer, key, value)
+    if "name" in changes and changes["name"]:
+        customer.name_pinyin = pinyin_of(str(changes["name"]))
+    session.add(customer)
+    return customer

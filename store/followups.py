@@ -1,0 +1,82 @@
+"""Follow-up records: created unconfirmed from a message, confirmed by the rep with one tap."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from store.customers import get_customer
+from store.models import Customer, FollowUp, Member
+from store.permissions import PermissionDenied
+from store.timeline import add_event
+from store.types import utcnow
+
+
+def create_followup(
+    *,
+    session: Session,
+    actor: Member,
+    customer_id: int,
+    kind: str,
+    text: str,
+    tags: list[str],
+    amount_cny: int | None = None,
+    next_contact_at: datetime | None = None,
+    stage_hint: str | None = None,
+    transcript: str | None = None,
+    source_inbound_id: int | None = None,
+) -> FollowUp:
+    customer = get_customer(session=session, actor=actor, customer_id=customer_id)
+    followup = FollowUp(
+        customer_id=customer.id, rep_id=actor.id, kind=kind, text=text, transcript=transcript,
+        tags=sorted(set(tags)), amount_cny=amount_cny, next_contact_at=next_contact_at,
+        stage_hint=stage_hint, source_inbound_id=source_inbound_id,
+    )
+    session.add(followup)
+    session.flush()
+    customer.last_activity_at = utcnow()
+    session.add(customer)
+    return followup
+
+
+def get_followup(*, session: Session, actor: Member, followup_id: int) -> tuple[FollowUp, Customer]:
+    followup = session.get(FollowUp, followup_id)
+    if followup is None:
+        raise PermissionDenied("follow-up not found")
+    customer = get_customer(session=session, actor=actor, customer_id=followup.customer_id)
+    return followup, customer
+
+
+def toggle_tag(*, session: Session, actor: Member, followup_id: int, tag: str) -> FollowUp:
+    followup, _ = get_followup(session=session, actor=actor, followup_id=followup_id)
+    tags = set(followup.tags)
+    tags.symmetric_difference_update({tag})
+    followup.tags = sorted(tags)  # reassign: JSON columns do not track in-place mutation
+    session.add(followup)
+    return followup
+
+
+def confirm_followup(*, session: Session, actor: Member, followup_id: int) -> tuple[FollowUp, Customer, bool]:
+    """Mark confirmed and apply its next contact to the customer. Returns (.., newly_confirmed)."""
+    followup, customer = get_followup(session=session, actor=actor, followup_id=followup_id)
+    if followup.confirmed:
+        return followup, customer, False
+    followup.confirmed = True
+    followup.confirmed_at = utcnow()
+    if followup.next_contact_at is not None:
+        customer.next_contact_at = followup.next_contact_at
+    customer.last_activity_at = utcnow()
+    session.add_all([followup, customer])
+    tag_text = "、".join(followup.tags) if followup.tags else "无标签"
+    add_event(session=session, customer_id=customer.id or 0, actor_id=actor.id, kind="followup_confirmed",
+              summary=f"确认跟进记录（{tag_text}）", ref={"followup_id": followup.id})
+    return followup, customer, True
+
+
+def confirmed_followups(*, session: Session, customer_id: int) -> list[FollowUp]:
+    return list(
+        session.exec(
+            select(FollowUp).where(col(FollowUp.customer_id) == customer_id, col(FollowUp.confirmed).is_(True))
+        ).all()
+    )

@@ -1,0 +1,107 @@
+"""The inbox: every inbound message is a row before it is acknowledged; the worker claims rows.
+
+A claim is a lease: a row in `processing` whose lease ran out (crash, kill) is claimable again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, update
+from sqlmodel import Session, col, select
+
+from store.models import InboundMessage, InboxStatus
+from store.types import utcnow
+from store.upsert import insert_ignore
+
+
+def insert_inbound(
+    *,
+    session: Session,
+    platform: str,
+    msg_id: str,
+    sender: str,
+    kind: str,
+    chat: str | None = None,
+    text: str | None = None,
+    media_ref: str | None = None,
+    raw: str = "",
+    status: str = InboxStatus.PENDING,
+) -> int | None:
+    """Store an inbound message; a duplicate (platform, msg_id) is a no-op returning None."""
+    now = utcnow()
+    values = {
+        "platform": platform, "msg_id": msg_id, "sender": sender, "chat": chat, "kind": kind,
+        "text": text, "media_ref": media_ref, "raw": raw, "status": status, "attempts": 0,
+        "received_at": now, "next_attempt_at": now,
+    }
+    return insert_ignore(session, InboundMessage, values, ["platform", "msg_id"])
+
+
+def _claimable(now: datetime, lease: timedelta) -> object:
+    return or_(
+        and_(col(InboundMessage.status) == InboxStatus.PENDING, col(InboundMessage.next_attempt_at) <= now),
+        and_(col(InboundMessage.status) == InboxStatus.PROCESSING, col(InboundMessage.claimed_at) < now - lease),
+    )
+
+
+def claim_next_inbound(*, session: Session, lease: timedelta, now: datetime | None = None) -> InboundMessage | None:
+    """Claim the oldest due row. Optimistic: the UPDATE re-checks the state, so two workers
+    (or two instances on PostgreSQL) never both win the same row."""
+    now = now or utcnow()
+    for _ in range(5):
+        candidate = session.exec(
+            select(InboundMessage).where(_claimable(now, lease)).order_by(col(InboundMessage.id)).limit(1)
+        ).first()
+        if candidate is None:
+            return None
+        result = session.execute(
+            update(InboundMessage)
+            .where(col(InboundMessage.id) == candidate.id)
+            .where(_claimable(now, lease))
+            .values(status=InboxStatus.PROCESSING, claimed_at=now, attempts=InboundMessage.attempts + 1)
+        )
+        session.commit()
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            session.refresh(candidate)
+            return candidate
+    return None
+
+
+def finish_inbound(*, session: Session, inbound_id: int, status: str = InboxStatus.DONE,
+                   error: str | None = None) -> None:
+    row = session.get(InboundMessage, inbound_id)
+    if row is None:
+        return
+    row.status = status
+    row.error = error
+    row.processed_at = utcnow()
+    session.add(row)
+
+
+def retry_inbound_later(*, session: Session, inbound_id: int, error: str, delay: timedelta) -> None:
+    row = session.get(InboundMessage, inbound_id)
+    if row is None:
+        return
+    row.status = InboxStatus.PENDING
+    row.error = error
+    row.next_attempt_at = utcnow() + delay
+    session.add(row)
+
+
+def requeue_failed_inbound(*, session: Session, platform: str, sender: str) -> int:
+    """The rep's 重试 command: failed and deferred rows of this sender go back to the queue."""
+    result = session.execute(
+        update(InboundMessage)
+        .where(col(InboundMessage.platform) == platform, col(InboundMessage.sender) == sender)
+        .where(col(InboundMessage.status).in_([InboxStatus.FAILED]))
+        .values(status=InboxStatus.PENDING, attempts=0, next_attempt_at=utcnow(), error=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def count_inbound_by_status(*, session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(InboundMessage.status, func.count()).group_by(InboundMessage.status)
+    ).all()
+    return {str(status): int(n) for status, n in rows}

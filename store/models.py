@@ -1,0 +1,184 @@
+"""Tables. Alembic migrations (store/migrations) are the schema source; these mirror them.
+
+All timestamps are UTC and tz-aware (UTCDateTime). Lists and payloads are JSON columns.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from store.types import UTCDateTime, utcnow
+
+
+def _ts(*, index: bool = False, nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), index=index, nullable=nullable))
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Role(StrEnum):
+    REP = "rep"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class InboxStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    DONE = "done"
+    FAILED = "failed"
+    DEFERRED = "deferred"  # kept for a later stage (e.g. voice awaiting transcription)
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    MERGED = "merged"  # folded into a digest row (merged_into_id)
+
+
+class Team(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    created_at: datetime = _created()
+
+
+class Member(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    display_name: str = Field(max_length=100)
+    role: str = Field(default=Role.REP, max_length=16)
+    active: bool = True
+    wecom_userid: str | None = Field(default=None, max_length=64, unique=True)
+    dingtalk_userid: str | None = Field(default=None, max_length=64, unique=True)
+    sandbox_id: str | None = Field(default=None, max_length=64, unique=True)
+    created_at: datetime = _created()
+
+
+class Customer(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    name_pinyin: str = Field(default="", max_length=300, index=True)
+    title: str | None = Field(default=None, max_length=50)
+    company: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=32, index=True)
+    email: str | None = Field(default=None, max_length=200, index=True)
+    owner_id: int = Field(foreign_key="member.id", index=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    stage: str = Field(default="初步接触", max_length=16)
+    product: str | None = Field(default=None, max_length=100)
+    source_channel: str | None = Field(default=None, max_length=64)
+    next_contact_at: datetime | None = _ts(index=True)
+    last_activity_at: datetime | None = _ts(index=True)
+    merged_into_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    created_at: datetime = _created()
+
+
+class FollowUp(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    rep_id: int = Field(foreign_key="member.id", index=True)
+    kind: str = Field(default="chat", max_length=16)  # chat | voice | visit | note
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    transcript: str | None = Field(default=None, sa_column=Column(Text))
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    amount_cny: int | None = None
+    next_contact_at: datetime | None = _ts()
+    stage_hint: str | None = Field(default=None, max_length=16)
+    confirmed: bool = False
+    source_inbound_id: int | None = Field(default=None, foreign_key="inboundmessage.id", unique=True)
+    created_at: datetime = _created()
+    confirmed_at: datetime | None = _ts()
+
+
+class Visit(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    rep_id: int = Field(foreign_key="member.id", index=True)
+    scheduled_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    goal: str = Field(default="", max_length=500)
+    status: str = Field(default="scheduled", max_length=16)  # scheduled | done | cancelled
+    created_at: datetime = _created()
+
+
+class TimelineEvent(SQLModel, table=True):
+    __table_args__ = (Index("ix_timeline_customer_created", "customer_id", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id")
+    actor_id: int | None = Field(default=None, foreign_key="member.id")
+    kind: str = Field(max_length=32)
+    summary: str = Field(sa_column=Column(Text, nullable=False))
+    ref: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _created()
+
+
+class InboundMessage(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("platform", "msg_id", name="uq_inbound_platform_msg"),
+        Index("ix_inbound_status_due", "status", "next_attempt_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    msg_id: str = Field(max_length=128)
+    sender: str = Field(max_length=64)
+    chat: str | None = Field(default=None, max_length=128)
+    kind: str = Field(max_length=16)  # text | voice | card_action | image | link | event
+    text: str | None = Field(default=None, sa_column=Column(Text))
+    media_ref: str | None = Field(default=None, max_length=300)
+    raw: str = Field(default="", sa_column=Column(Text, nullable=False))
+    status: str = Field(default=InboxStatus.PENDING, max_length=16)
+    attempts: int = 0
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    claimed_at: datetime | None = _ts()
+    next_attempt_at: datetime | None = _ts()
+    received_at: datetime = _created()
+    processed_at: datetime | None = _ts()
+
+
+class OutboxMessage(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_outbox_status_due", "status", "next_attempt_at"),
+        Index("ix_outbox_recipient_sent", "platform", "recipient", "sent_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    recipient: str = Field(max_length=64)
+    member_id: int | None = Field(default=None, foreign_key="member.id")
+    chat: str | None = Field(default=None, max_length=128)
+    kind: str = Field(max_length=16)  # text | card
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    dedupe_key: str | None = Field(default=None, max_length=200, unique=True)
+    status: str = Field(default=OutboxStatus.PENDING, max_length=16)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    next_attempt_at: datetime | None = _ts()
+    created_at: datetime = _created()
+    sent_at: datetime | None = _ts()
+    merged_into_id: int | None = Field(default=None, foreign_key="outboxmessage.id")
+
+
+class MergeAudit(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    kept_id: int = Field(foreign_key="customer.id", index=True)
+    merged_id: int = Field(foreign_key="customer.id", index=True)
+    actor_id: int = Field(foreign_key="member.id")
+    snapshot: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _created()
+    undone_at: datetime | None = _ts()
+    undone_by_id: int | None = Field(default=None, foreign_key="member.id")
+
+
+class Conversation(SQLModel, table=True):
+    """One open question per member: the minimal-entry state machine's memory."""
+
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+    state: str = Field(max_length=32)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = _created()

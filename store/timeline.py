@@ -1,0 +1,29 @@
+"""The customer timeline: what happened, newest first; feeds history snippets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from store.customers import get_customer
+from store.models import Member, TimelineEvent
+
+
+def add_event(*, session: Session, customer_id: int, kind: str, summary: str,
+              actor_id: int | None = None, ref: dict[str, Any] | None = None) -> TimelineEvent:
+    event = TimelineEvent(customer_id=customer_id, actor_id=actor_id, kind=kind, summary=summary[:500],
+                          ref=ref or {})
+    session.add(event)
+    session.flush()
+    return event
+
+
+def recent_events(*, session: Session, actor: Member, customer_id: int, limit: int = 3,
+                  exclude_id: int | None = None) -> list[TimelineEvent]:
+    get_customer(session=session, actor=actor, customer_id=customer_id)  # permission check
+    stmt = select(TimelineEvent).where(col(TimelineEvent.customer_id) == customer_id)
+    if exclude_id is not None:
+        stmt = stmt.where(col(TimelineEvent.id) != exclude_id)
+    stmt = stmt.order_by(col(TimelineEvent.created_at).desc(), col(TimelineEvent.id).desc()).limit(limit)
+    return list(session.exec(stmt).all())

@@ -1,0 +1,42 @@
+"""Scheduled customer visits (the pre-visit card job reads these)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from store.customers import get_customer
+from store.models import Member, Visit
+from store.timeline import add_event
+
+
+def schedule_visit(*, session: Session, actor: Member, customer_id: int, when: datetime, goal: str,
+                   when_text: str) -> Visit:
+    customer = get_customer(session=session, actor=actor, customer_id=customer_id)
+    visit = Visit(customer_id=customer.id, rep_id=actor.id, scheduled_at=when, goal=goal[:500])
+    session.add(visit)
+    session.flush()
+    add_event(session=session, customer_id=customer.id or 0, actor_id=actor.id, kind="visit_scheduled",
+              summary=f"预约拜访 {when_text}" + (f"：{goal}" if goal else ""), ref={"visit_id": visit.id})
+    return visit
+
+
+def upcoming_visits(*, session: Session, actor: Member, after: datetime, limit: int = 10) -> list[Visit]:
+    visits = session.exec(
+        select(Visit)
+        .where(col(Visit.rep_id) == actor.id, col(Visit.status) == "scheduled", col(Visit.scheduled_at) >= after)
+        .order_by(col(Visit.scheduled_at))
+        .limit(limit)
+    ).all()
+    return list(visits)
+
+
+def cancel_visit(*, session: Session, actor: Member, visit_id: int) -> Visit | None:
+    visit = session.get(Visit, visit_id)
+    if visit is None:
+        return None
+    get_customer(session=session, actor=actor, customer_id=visit.customer_id)
+    visit.status = "cancelled"
+    session.add(visit)
+    return visit
