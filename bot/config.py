@@ -39,6 +39,18 @@ def _default_evidence() -> dict[str, StageEvidence]:
     }
 
 
+class WeComSettings(BaseModel):
+    """A WeCom self-built app (自建应用). Set all of corp_id, agent_id, secret, token, aes_key to enable."""
+
+    corp_id: str
+    agent_id: int
+    secret: str
+    token: str
+    encoding_aes_key: str = Field(min_length=43, max_length=43)
+    api_base: str = "https://qyapi.weixin.qq.com"
+    callback_path: str = "/wecom/callback"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GENJIN_",
@@ -62,6 +74,8 @@ class Settings(BaseSettings):
     tags_file: Path | None = None
     products: list[str] = Field(default_factory=lambda: ["移动CRM", "运输管理系统", "ERP", "SaaS"])
     stage_evidence: dict[str, StageEvidence] = Field(default_factory=_default_evidence)
+
+    wecom: WeComSettings | None = None
 
     inbox_lease_seconds: int = Field(default=120, ge=1)
     inbox_max_attempts: int = Field(default=3, ge=1)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.cards.followup import build_duplicate_card, build_followup_card
+from bot.config import STAGES
 from bot.context import HandlerContext
 from bot.extract import Extraction, TagRule, load_tag_rules
 from bot.format import fmt_when
@@ -89,6 +90,9 @@ def new_customer_from(ctx: HandlerContext, ext: Extraction, name: str | None = N
     customer = create_customer(
         session=ctx.session, actor=ctx.member, name=name or ext.customer_name or ext.phone or ext.email or "未命名",
         company=ext.company, phone=ext.phone, email=ext.email, product=ext.product,
+        # A customer new to genjin enters at the stage its first record shows (an existing deal
+        # being onboarded); later moves go through the stage rules.
+        stage=ext.stage_hint if ext.stage_hint in STAGES else STAGES[0],
         source_channel=f"{ctx.inbound.platform}:{'语音' if ctx.inbound.kind == 'voice' else '聊天'}",
     )
     add_event(session=ctx.session, customer_id=customer.id or 0, actor_id=ctx.member.id, kind="customer_created",
