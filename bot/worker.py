@@ -119,4 +119,4 @@ class Worker:
                                 sender=member)
             else:
                 delay = timedelta(seconds=2 ** row.attempts)
-                retry_inbound_later(session=session, inbound_id=row.id, error=error, delay=delay)
+                retry_inbound_later(session=session, inbound_id=row.id, error=error, at=self.clock() + delay)

@@ -33,14 +33,15 @@ def insert_inbound(
     values = {
         "platform": platform, "msg_id": msg_id, "sender": sender, "chat": chat, "kind": kind,
         "text": text, "media_ref": media_ref, "raw": raw, "status": status, "attempts": 0,
-        "received_at": now, "next_attempt_at": now,
+        "received_at": now, "next_attempt_at": None,  # NULL: due at once (whatever the worker's clock)
     }
     return insert_ignore(session, InboundMessage, values, ["platform", "msg_id"])
 
 
 def _claimable(now: datetime, lease: timedelta) -> object:
     return or_(
-        and_(col(InboundMessage.status) == InboxStatus.PENDING, col(InboundMessage.next_attempt_at) <= now),
+        and_(col(InboundMessage.status) == InboxStatus.PENDING,
+             or_(col(InboundMessage.next_attempt_at).is_(None), col(InboundMessage.next_attempt_at) <= now)),
         and_(col(InboundMessage.status) == InboxStatus.PROCESSING, col(InboundMessage.claimed_at) < now - lease),
     )
 
@@ -79,13 +80,13 @@ def finish_inbound(*, session: Session, inbound_id: int, status: str = InboxStat
     session.add(row)
 
 
-def retry_inbound_later(*, session: Session, inbound_id: int, error: str, delay: timedelta) -> None:
+def retry_inbound_later(*, session: Session, inbound_id: int, error: str, at: datetime) -> None:
     row = session.get(InboundMessage, inbound_id)
     if row is None:
         return
     row.status = InboxStatus.PENDING
     row.error = error
-    row.next_attempt_at = utcnow() + delay
+    row.next_attempt_at = at
     session.add(row)
 
 
@@ -95,7 +96,7 @@ def requeue_failed_inbound(*, session: Session, platform: str, sender: str) -> i
         update(InboundMessage)
         .where(col(InboundMessage.platform) == platform, col(InboundMessage.sender) == sender)
         .where(col(InboundMessage.status).in_([InboxStatus.FAILED]))
-        .values(status=InboxStatus.PENDING, attempts=0, next_attempt_at=utcnow(), error=None)
+        .values(status=InboxStatus.PENDING, attempts=0, next_attempt_at=None, error=None)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 

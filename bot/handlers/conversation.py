@@ -42,11 +42,14 @@ def _awaits_text(ctx: HandlerContext) -> bool:
 
 def start_new_customer(ctx: HandlerContext, args: str) -> None:
     fields: dict[str, Any] = {}
+    name_words = []
     for token in args.split():
         if "phone" not in fields and (phone := normalize_phone(token)):
             fields["phone"] = phone
-        elif "name" not in fields:
-            fields["name"] = token
+        else:
+            name_words.append(token)
+    if name_words:
+        fields["name"] = " ".join(name_words)[:50]
     _ask_next(ctx, fields)
 
 

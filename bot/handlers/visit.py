@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.commands import parse_command
 from bot.context import HandlerContext
 from bot.extract import parse_when
@@ -20,14 +22,19 @@ def _is_visit(ctx: HandlerContext) -> bool:
     return command is not None and command.name == "visit"
 
 
-def split_when_goal(words: list[str], ctx: HandlerContext) -> tuple[tuple[object, bool], str, str] | None:
-    """The longest leading run of words that reads as a time; the rest is the goal."""
-    for end in range(len(words), 0, -1):
-        phrase = "".join(words[:end])
-        parsed = parse_when(phrase, ref_time=ctx.local_now)
-        if parsed is not None:
-            return parsed, phrase, " ".join(words[end:])
-    return None
+def split_when_goal(words: list[str], ctx: HandlerContext) -> tuple[tuple[datetime, bool], str] | None:
+    """The leading words that read as a time, and the rest as the goal: grow the time phrase one
+    word at a time while each word still changes the parsed time ("明天 下午3点 演示")."""
+    best: tuple[datetime, bool] | None = None
+    used = 0
+    for end in range(1, len(words) + 1):
+        parsed = parse_when("".join(words[:end]), ref_time=ctx.local_now)
+        if parsed is None or parsed == best:
+            break
+        best, used = parsed, end
+    if best is None:
+        return None
+    return best, " ".join(words[used:])
 
 
 @router.on(_is_visit)
@@ -45,8 +52,7 @@ def on_visit_command(ctx: HandlerContext) -> None:
     if found is None:
         ctx.reply("没认出拜访时间。" + USAGE)
         return
-    (when, has_time), _phrase, goal = found
-    assert isinstance(when, type(ctx.now))
+    (when, has_time), goal = found
     if when <= ctx.now:
         ctx.reply(f"拜访时间 {fmt_when(when, ctx.settings.tz, has_time)} 已经过去了，请给一个未来的时间。")
         return
