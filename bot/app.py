@@ -60,7 +60,10 @@ def build_web_app(runtime: Runtime, *, background: bool = True) -> web.Applicati
 
     sandbox = SandboxAdapter(runtime.engine, runtime.settings, on_inbound)
     app.add_routes(sandbox.routes())
-    app.add_routes([web.get("/healthz", lambda request: _health(runtime))])
+    async def health(_request: web.Request) -> web.Response:
+        return await _health(runtime)
+
+    app.add_routes([web.get("/healthz", health)])
     if background:
         app.cleanup_ctx.append(lambda _app: _background(runtime))
     return app

@@ -1,0 +1,115 @@
+"""The sandbox adapter over real HTTP: ack after insert, replies via the outbox, bad input answered."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from aiohttp import FormData
+from aiohttp.test_utils import TestClient, TestServer
+from sqlmodel import Session, select
+
+from bot.app import build_runtime, build_web_app, seed_sandbox
+from bot.config import Settings
+from store.models import InboundMessage, InboxStatus
+
+
+@pytest.fixture
+async def client(tmp_path):
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/g.db", data_dir=tmp_path / "var",
+                        worker_poll_seconds=0.05, max_body_bytes=64 * 1024, max_audio_bytes=32 * 1024)
+    runtime = build_runtime(settings)
+    seed_sandbox(runtime)
+    async with TestClient(TestServer(build_web_app(runtime))) as c:
+        c.runtime = runtime  # type: ignore[attr-defined]
+        yield c
+
+
+async def wait_for_reply(client, member: str, predicate, timeout: float = 10.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        items = await (await client.get(f"/sandbox/api/messages?member={member}")).json()
+        for item in items:
+            if item["dir"] == "out" and predicate(item):
+                return item
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no matching reply; got {items}")
+
+
+async def test_page_members_and_chat_round_trip(client):
+    page = await client.get("/")
+    assert page.status == 200 and "genjin" in await page.text()
+    members = await (await client.get("/sandbox/api/members")).json()
+    assert {m["role"] for m in members} == {"rep", "supervisor"} and len(members) == 3
+    rep = members[0]["id"]
+    r = await client.post("/sandbox/api/messages", json={"member": rep, "text": "帮助", "msg_id": "a1"})
+    assert r.status == 200 and (await r.json())["duplicate"] is False
+    reply = await wait_for_reply(client, rep, lambda i: "genjin 跟进助手" in (i.get("text") or ""))
+    assert reply["kind"] == "text"
+    again = await client.post("/sandbox/api/messages", json={"member": rep, "text": "帮助", "msg_id": "a1"})
+    assert (await again.json())["duplicate"] is True
+
+
+async def test_card_and_button_click(client):
+    r = await client.post("/sandbox/api/messages", json={
+        "member": "rep-wangfang", "text": "华康医疗的蔡经理说要报价，电话 13912345678，明天上午十点再电话沟通"})
+    assert r.status == 200
+    card = await wait_for_reply(client, "rep-wangfang", lambda i: "card" in i)
+    confirm = next(b["action"] for b in card["card"]["buttons"] if b["label"] == "确认")
+    await client.post("/sandbox/api/actions", json={"member": "rep-wangfang", "action": confirm})
+    await wait_for_reply(client, "rep-wangfang", lambda i: "已保存" in (i.get("text") or ""))
+
+
+@pytest.mark.parametrize("body, status", [
+    (b"{not json", 400),
+    (b"[1, 2]", 400),
+    (b'{"member": "rep-wangfang"}', 400),
+    (b'{"text": "hi"}', 400),
+])
+async def test_malformed_requests_get_4xx_and_store_nothing(client, body, status):
+    r = await client.post("/sandbox/api/messages", data=body, headers={"Content-Type": "application/json"})
+    assert r.status == status
+    assert "error" in await r.json()
+    with Session(client.runtime.engine) as s:
+        assert s.exec(select(InboundMessage)).all() == []
+
+
+async def test_oversized_body_is_413(client):
+    r = await client.post("/sandbox/api/messages", json={"member": "rep-wangfang", "text": "x" * 70_000})
+    assert r.status == 413
+
+
+async def test_voice_upload_is_stored_and_deferred(client, tmp_path):
+    amr = b"#!AMR\n" + bytes(range(256)) * 20
+    form = FormData()
+    form.add_field("member", "rep-wangfang")
+    form.add_field("file", amr, filename="memo.amr", content_type="audio/amr")
+    r = await client.post("/sandbox/api/voice", data=form)
+    assert r.status == 200
+    await wait_for_reply(client, "rep-wangfang", lambda i: "语音已保存" in (i.get("text") or ""))
+    with Session(client.runtime.engine) as s:
+        row = s.exec(select(InboundMessage)).one()
+        assert row.status == InboxStatus.DEFERRED and row.media_ref
+    stored = client.runtime.settings.media_dir / row.media_ref
+    assert stored.read_bytes() == amr
+
+
+async def test_voice_rejects_unknown_format_and_oversize(client):
+    form = FormData()
+    form.add_field("member", "rep-wangfang")
+    form.add_field("file", b"not audio at all", filename="memo.amr")
+    assert (await client.post("/sandbox/api/voice", data=form)).status == 415
+    form = FormData()
+    form.add_field("member", "rep-wangfang")
+    form.add_field("file", b"#!AMR\n" + b"\0" * 40_000, filename="memo.amr")
+    r = await client.post("/sandbox/api/voice", data=form)
+    assert r.status == 413
+
+
+async def test_health_reports_queues(client):
+    await client.post("/sandbox/api/messages", json={"member": "rep-wangfang", "text": "帮助"})
+    await wait_for_reply(client, "rep-wangfang", lambda i: True)
+    health = await (await client.get("/healthz")).json()
+    assert health["status"] == "ok" and health["database"] == "ok"
+    assert health["inbox"].get("done") == 1 and health["outbox"].get("sent") == 1
+    assert health["workers_running"] == 2
