@@ -7,6 +7,7 @@ WeCom silently drops messages over 30/min or 1000/h per member per app, DingTalk
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -74,10 +75,8 @@ class OutboxSender:
                 sent = 0
             if not sent:
                 self.wakeup.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wakeup.wait(), timeout=poll_seconds)
-                except TimeoutError:
-                    pass
 
     async def run_once(self) -> int:
         now = self.clock()
@@ -121,7 +120,7 @@ class OutboxSender:
                 await asyncio.to_thread(self._defer, row.id, until, error, True)
                 bound.warning("outbox_retry_scheduled", error=error, until=until.isoformat())
             return False
-        await asyncio.to_thread(self._mark_sent, row.id)
+        await asyncio.to_thread(self._mark_sent, row.id, now)
         bound.info("outbox_sent", kind=row.kind)
         return True
 
@@ -168,6 +167,6 @@ class OutboxSender:
         with session_scope(self.engine) as session:
             fail_outbox(session=session, outbox_id=outbox_id, error=error)
 
-    def _mark_sent(self, outbox_id: int) -> None:
+    def _mark_sent(self, outbox_id: int, at: datetime) -> None:
         with session_scope(self.engine) as session:
-            mark_outbox_sent(session=session, outbox_id=outbox_id)
+            mark_outbox_sent(session=session, outbox_id=outbox_id, at=at)

@@ -7,6 +7,7 @@ either everything or nothing; the lease lets another run reclaim an abandoned ro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -57,10 +58,8 @@ class Worker:
                 self.on_processed()
             if not worked:
                 self.wakeup.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wakeup.wait(), timeout=self.settings.worker_poll_seconds)
-                except TimeoutError:
-                    pass
 
     def run_once(self) -> bool:
         """Claim and process one row; False when nothing was due."""

@@ -34,7 +34,8 @@ def create_customer(
     if owner.id != actor.id and not can_assign(actor, owner):
         raise PermissionDenied("cannot create a customer for that member")
     customer = Customer(
-        name=name.strip(), name_pinyin=pinyin_of(name), company=company, phone=phone, email=email.lower() if email else None,
+        name=name.strip(), name_pinyin=pinyin_of(name), company=company, phone=phone,
+        email=email.lower() if email else None,
         title=title, stage=stage, product=product, source_channel=source_channel,
         owner_id=owner.id, team_id=owner.team_id, last_activity_at=utcnow(),
     )

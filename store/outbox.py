@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
 from store.models import OutboxMessage, OutboxStatus
@@ -30,7 +30,7 @@ def enqueue_outbox(
     values = {
         "platform": platform, "recipient": recipient, "member_id": member_id, "chat": chat, "kind": kind,
         "payload": payload, "dedupe_key": dedupe_key, "status": OutboxStatus.PENDING, "attempts": 0,
-        "next_attempt_at": not_before or now, "created_at": now,
+        "next_attempt_at": not_before, "created_at": now,  # NULL: due at once
     }
     if dedupe_key is None:
         row = OutboxMessage(**values)
@@ -44,8 +44,9 @@ def due_outbox(*, session: Session, now: datetime, limit: int = 50) -> list[Outb
     return list(
         session.exec(
             select(OutboxMessage)
-            .where(col(OutboxMessage.status) == OutboxStatus.PENDING, col(OutboxMessage.next_attempt_at) <= now)
-            .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+            .where(col(OutboxMessage.status) == OutboxStatus.PENDING,
+                   or_(col(OutboxMessage.next_attempt_at).is_(None), col(OutboxMessage.next_attempt_at) <= now))
+            .order_by(col(OutboxMessage.id))
             .limit(limit)
         ).all()
     )
@@ -73,12 +74,12 @@ def oldest_sent_since(*, session: Session, platform: str, recipient: str, since:
     ).one()
 
 
-def mark_outbox_sent(*, session: Session, outbox_id: int) -> bool:
+def mark_outbox_sent(*, session: Session, outbox_id: int, at: datetime) -> bool:
     """Only a still-pending row is marked (another sender instance may have won)."""
     result = session.execute(
         update(OutboxMessage)
         .where(col(OutboxMessage.id) == outbox_id, col(OutboxMessage.status) == OutboxStatus.PENDING)
-        .values(status=OutboxStatus.SENT, sent_at=utcnow(), attempts=OutboxMessage.attempts + 1)
+        .values(status=OutboxStatus.SENT, sent_at=at, attempts=OutboxMessage.attempts + 1)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 

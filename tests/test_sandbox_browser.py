@@ -44,7 +44,8 @@ async def test_rep_pastes_chat_toggles_tag_and_confirms(tmp_path, chromium_path)
             await page.goto(str(server.make_url("/")))
             await page.wait_for_selector("#member option", state="attached")
             assert await page.locator("#member option").count() == 3
-            await page.fill("#text", "华康医疗的蔡经理说价格太高了，要我们重新报价，电话 13912345678，明天上午十点再打电话")
+            chat = "华康医疗的蔡经理说价格太高了，要我们重新报价，电话 13912345678，明天上午十点再打电话"
+            await page.fill("#text", chat)
             await page.click("#send")
             card = page.locator(".card").last
             await card.wait_for(timeout=15_000)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.cards.followup import build_followup_card
 from bot.context import HandlerContext
-from bot.flow import new_customer_from, record, ext_from_data, tag_names
+from bot.flow import ext_from_data, new_customer_from, record, tag_names
 from bot.handlers.conversation import finish_new_customer
 from bot.router import Router
 from bot.stages import check_stage_change

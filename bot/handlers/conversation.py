@@ -139,8 +139,8 @@ def finish_new_customer(ctx: HandlerContext, fields: dict[str, Any], force_new: 
               summary=f"{ctx.member.display_name} 新建客户 {customer.name}")
     nxt = (fmt_when(customer.next_contact_at, ctx.settings.tz, bool(fields.get("next_contact_has_time")))
            if customer.next_contact_at else "未设置")
-    ctx.reply(f"已新建客户 #{customer.id} {customer.name}\n电话：{customer.phone or '—'}\n产品：{customer.product or '—'}"
-              f"\n阶段：{customer.stage}\n下次联系：{nxt}")
+    ctx.reply(f"已新建客户 #{customer.id} {customer.name}\n电话：{customer.phone or '—'}"
+              f"\n产品：{customer.product or '—'}\n阶段：{customer.stage}\n下次联系：{nxt}")
 
 
 def _on_customer_named(ctx: HandlerContext, draft: dict[str, Any]) -> None:

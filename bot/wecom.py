@@ -1,0 +1,277 @@
+"""WeCom self-built app (自建应用) callback adapter: verify, decrypt, parse, store, acknowledge.
+
+WeCom POSTs `<xml><ToUserName/><Encrypt/><AgentID/></xml>` with msg_signature/timestamp/nonce in the
+query (https://developer.work.weixin.qq.com/document/path/90238). Order of checks, each answered
+before anything is stored: body over the cap -> 413, not well-formed or declaring a DOCTYPE/ENTITY
+(XXE, billion laughs) -> 400, wrong signature -> 403, undecryptable or not a message -> 400.
+A good message becomes one inbox row and gets an empty 200 right after the insert. WeCom retries a
+callback it got no answer to within 5 s (three tries in all), so the row key makes a retry a no-op:
+MsgId for messages, FromUserName+CreateTime+event+key for events (events have no MsgId).
+
+This is the only module that imports wechatpy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from xml.parsers import expat
+
+import aiohttp
+import structlog
+import xmltodict
+from aiohttp import web
+from pydantic import ValidationError
+from wechatpy.enterprise.parser import parse_message
+from wechatpy.enterprise.crypto import WeChatCrypto
+from wechatpy.exceptions import InvalidSignatureException
+
+from bot.cards.wecom import TAG_QUESTION_KEY, TAG_SUBMIT_KEY
+from bot.config import WeComSettings
+from bot.inbox_writer import InboxWriter
+from bot.media import sniff_audio, store_media
+from bot.models import Inbound, InboundKind, Platform
+from bot.wecom_api import WeComApi, WeComError, WeComHTTPError
+
+log = structlog.get_logger("genjin.wecom")
+
+CARD_EVENTS = ("template_card_event", "template_card_menu_event")
+MEDIA_PREFIX = "wecom:"  # media_ref of media not yet downloaded: the WeCom MediaId (valid 3 days)
+
+
+class Rejected(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class _Forbidden(Exception):
+    pass
+
+
+def _forbid(*_args: object) -> None:
+    raise _Forbidden
+
+
+def parse_xml(data: bytes | str) -> dict[str, Any]:
+    """The children of the root element. A DOCTYPE or entity declaration is refused before any
+    element is built (a first expat pass with those handlers raising), so no entity is expanded."""
+    raw = data.encode() if isinstance(data, str) else data
+    scanner = expat.ParserCreate("UTF-8")
+    scanner.StartDoctypeDeclHandler = _forbid
+    scanner.EntityDeclHandler = _forbid
+    scanner.UnparsedEntityDeclHandler = _forbid
+    scanner.ExternalEntityRefHandler = _forbid  # type: ignore[assignment]
+    try:
+        scanner.Parse(raw, True)
+    except _Forbidden:
+        raise Rejected(400, "xml_entities_forbidden") from None
+    except expat.ExpatError:
+        raise Rejected(400, "malformed_xml") from None
+    parsed = xmltodict.parse(raw, encoding="utf-8", disable_entities=True)
+    root = parsed.get("xml") if isinstance(parsed, dict) else None
+    if not isinstance(root, dict):
+        raise Rejected(400, "not_wecom_xml")
+    return root
+
+
+def _text(fields: dict[str, Any], key: str) -> str | None:
+    value = fields.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _as_list(value: Any) -> list[Any]:
+    # xmltodict gives one child as a value and repeated children as a list.
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def selected_options(fields: dict[str, Any]) -> dict[str, list[str]]:
+    """SelectedItems of a template_card_event: question key -> chosen option ids. One item or many."""
+    items = fields.get("SelectedItems")
+    out: dict[str, list[str]] = {}
+    if not isinstance(items, dict):
+        return out
+    for item in _as_list(items.get("SelectedItem")):
+        if not isinstance(item, dict) or not isinstance(item.get("QuestionKey"), str):
+            continue
+        ids = item.get("OptionIds")
+        options = _as_list(ids.get("OptionId")) if isinstance(ids, dict) else []
+        out[item["QuestionKey"]] = [o for o in options if isinstance(o, str)]
+    return out
+
+
+def click_fields(raw: str) -> dict[str, str | None]:
+    """EventKey, TaskId, ResponseCode, CardType of a stored card click (wechatpy does not parse it)."""
+    fields = parse_xml(raw)
+    return {k: _text(fields, k) for k in ("EventKey", "TaskId", "ResponseCode", "CardType")}
+
+
+def _event_id(fields: dict[str, Any], event: str) -> str:
+    """Events carry no MsgId; a retry repeats FromUserName, CreateTime and the event key exactly."""
+    parts = [_text(fields, "FromUserName") or "", _text(fields, "CreateTime") or "", event,
+             _text(fields, "EventKey") or "", _text(fields, "TaskId") or "",
+             repr(sorted(selected_options(fields).items()))]
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
+    return f"ev-{_text(fields, 'CreateTime') or '0'}-{digest}"
+
+
+def to_inbound(plain: str) -> Inbound:
+    """Decrypted XML -> neutral Inbound (media not yet downloaded: media_ref is wecom:<MediaId>)."""
+    fields = parse_xml(plain)
+    try:
+        message = parse_message(plain)
+    except (KeyError, AttributeError, TypeError, ValueError):
+        raise Rejected(400, "not_a_message") from None
+    msg_type = (_text(fields, "MsgType") or "").lower()
+    base: dict[str, Any] = {"platform": Platform.WECOM, "sender": _text(fields, "FromUserName"), "raw": plain}
+    if msg_type == "event":
+        event = (_text(fields, "Event") or "").lower()
+        key = _text(fields, "EventKey")
+        if event in CARD_EVENTS:
+            action = key
+            if key == TAG_SUBMIT_KEY:  # the tag dropdown: the chosen option id is the tag's action key
+                chosen = selected_options(fields).get(TAG_QUESTION_KEY) or []
+                action = chosen[0] if chosen else key
+            return _build(base, msg_id=_event_id(fields, event), kind=InboundKind.CARD_ACTION, text=action)
+        return _build(base, msg_id=_event_id(fields, event), kind=InboundKind.EVENT,
+                      text=event + (f":{key}" if key else ""))
+    msg_id = _text(fields, "MsgId")
+    if msg_type == "text":
+        return _build(base, msg_id=msg_id, kind=InboundKind.TEXT, text=getattr(message, "content", None) or "")
+    if msg_type == "voice":
+        media_id = _text(fields, "MediaId")
+        if not media_id:
+            raise Rejected(400, "voice_without_media_id")
+        return _build(base, msg_id=msg_id, kind=InboundKind.VOICE, media_ref=MEDIA_PREFIX + media_id)
+    if msg_type == "image":
+        media_id = _text(fields, "MediaId")
+        return _build(base, msg_id=msg_id, kind=InboundKind.IMAGE, text=_text(fields, "PicUrl"),
+                      media_ref=MEDIA_PREFIX + media_id if media_id else None)
+    if msg_type == "link":
+        text = "\n".join(v for v in (_text(fields, "Title"), _text(fields, "Description"),
+                                     _text(fields, "Url")) if v)
+        return _build(base, msg_id=msg_id, kind=InboundKind.LINK, text=text)
+    # video, file, location ...: kept as a raw event row so nothing is lost; no handler answers yet.
+    return _build(base, msg_id=msg_id, kind=InboundKind.EVENT, text=f"message:{msg_type}")
+
+
+def _build(base: dict[str, Any], **values: Any) -> Inbound:
+    try:
+        return Inbound(**base, **values)
+    except ValidationError as exc:
+        raise Rejected(400, f"bad_field:{exc.errors()[0]['loc'][0]}") from None
+
+
+class WeComAdapter:
+    def __init__(self, config: WeComSettings, *, writer: InboxWriter, on_inbound: Callable[[], None],
+                 api: WeComApi | None, media_dir: Path, max_audio_bytes: int, max_body_bytes: int,
+                 download_budget: float = 2.5) -> None:
+        self.config = config
+        self.crypto = WeChatCrypto(config.token, config.encoding_aes_key, config.corp_id)
+        self.writer = writer
+        self.on_inbound = on_inbound
+        self.api = api
+        self.media_dir = media_dir
+        self.max_audio_bytes = max_audio_bytes
+        self.max_body_bytes = max_body_bytes
+        # Voice is fetched before the ack (media ids expire), but never so long that WeCom's 5 s
+        # deadline is at risk: past the budget the MediaId is stored and fetched later.
+        self.download_budget = download_budget
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get(self.config.callback_path, self.verify_url),
+                web.post(self.config.callback_path, self.receive)]
+
+    @staticmethod
+    def _query(request: web.Request, *names: str) -> list[str]:
+        values = [request.query.get(n, "") for n in names]
+        if not all(values):
+            raise Rejected(400, "missing_query_parameter")
+        return values
+
+    async def verify_url(self, request: web.Request) -> web.Response:
+        """URL check when the callback is saved in the admin console: answer the decrypted echostr."""
+        try:
+            signature, timestamp, nonce, echostr = self._query(request, "msg_signature", "timestamp", "nonce",
+                                                               "echostr")
+            # A '+' the sender did not percent-encode arrives as a space; base64 never has spaces.
+            echostr = echostr.replace(" ", "+")
+            plain = self._decrypt(lambda: self.crypto.check_signature(signature, timestamp, nonce, echostr))
+        except Rejected as exc:
+            log.warning("wecom_verify_rejected", reason=exc.reason, status=exc.status)
+            return web.Response(status=exc.status)
+        return web.Response(text=plain, content_type="text/plain")
+
+    def _decrypt(self, call: Callable[[], str]) -> str:
+        try:
+            return call()
+        except InvalidSignatureException:
+            raise Rejected(403, "bad_signature") from None
+        except Exception:  # wrong key, corp id, padding, base64, length: all mean "not for us"
+            raise Rejected(400, "undecryptable") from None
+
+    async def receive(self, request: web.Request) -> web.Response:
+        try:
+            inbound = await self._accept(request)
+        except Rejected as exc:
+            log.warning("wecom_callback_rejected", reason=exc.reason, status=exc.status)
+            return web.Response(status=exc.status)
+        if inbound.kind == InboundKind.VOICE and await self.writer.exists(inbound.platform, inbound.msg_id):
+            return web.Response(status=200)  # a retry of a voice already stored: no second download
+        if inbound.kind == InboundKind.VOICE:
+            inbound.media_ref = await self._fetch_voice(inbound.media_ref or "")
+        row_id = await self.writer.insert(inbound)
+        if row_id is not None:
+            self.on_inbound()
+        log.info("wecom_inbound", msg_id=inbound.msg_id, kind=inbound.kind.value, duplicate=row_id is None)
+        return web.Response(status=200)  # empty body: no passive reply, answers go through the outbox
+
+    async def _accept(self, request: web.Request) -> Inbound:
+        if request.content_length is not None and request.content_length > self.max_body_bytes:
+            raise Rejected(413, "body_too_large")
+        signature, timestamp, nonce = self._query(request, "msg_signature", "timestamp", "nonce")
+        body = await self._read_capped(request)
+        envelope = parse_xml(body)
+        encrypted = _text(envelope, "Encrypt")
+        if not encrypted:
+            raise Rejected(400, "no_encrypt_field")
+        plain = self._decrypt(lambda: self.crypto.decrypt_message({"Encrypt": encrypted}, signature, timestamp,
+                                                                   nonce))
+        return to_inbound(plain)
+
+    async def _read_capped(self, request: web.Request) -> bytes:
+        # Chunked bodies carry no Content-Length: count while reading, stop past the cap.
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while chunk := await request.content.read(65536):
+                size += len(chunk)
+                if size > self.max_body_bytes:
+                    raise Rejected(413, "body_too_large")
+                chunks.append(chunk)
+        except (aiohttp.ClientError, ValueError):
+            raise Rejected(400, "unreadable_body") from None
+        return b"".join(chunks)
+
+    async def _fetch_voice(self, media_ref: str) -> str:
+        """Local path of the stored audio, or wecom:<MediaId> when it cannot be fetched now."""
+        media_id = media_ref.removeprefix(MEDIA_PREFIX)
+        if self.api is None:
+            return media_ref
+        try:
+            data, _ctype = await asyncio.wait_for(
+                self.api.get_media(media_id, max_bytes=self.max_audio_bytes), timeout=self.download_budget)
+        except (WeComError, WeComHTTPError, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("wecom_voice_download_failed", media_id=media_id, error=str(exc))
+            return media_ref
+        ext = sniff_audio(data)
+        if ext is None:
+            log.warning("wecom_voice_unknown_format", media_id=media_id, size=len(data))
+            return media_ref
+        return await asyncio.to_thread(store_media, data, self.media_dir, ext)

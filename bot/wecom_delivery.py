@@ -1,0 +1,131 @@
+"""Outbox deliverer for WeCom: text, markdown and template cards through the active message API.
+
+The sender (bot/outbox.py) already keeps each member under WeCom's 30/min and 1000/h (WeCom drops
+the excess without an error) and retries what we raise. Here we only decide what a WeCom error
+means: refusals about the recipient or the payload are permanent (retrying sends the same thing);
+everything else — busy, frequency limits, an untrusted IP, a wrong secret while the admin fixes
+it — is retried with backoff and ends as a failed row with the error kept if it never recovers.
+
+A card sent in answer to a click on another card of the same record (a tag toggle) replaces that
+card in place with the click's ResponseCode (message/update_template_card, usable once within 72 h)
+instead of stacking a new card under it; if WeCom refuses the code, the card is sent as new.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.cards.wecom import card_actions, render_markdown, render_wecom
+from bot.models import Card, InboundKind, Platform
+from bot.outbox import PermanentDeliveryError, RateLimit
+from bot.wecom import Rejected, click_fields
+from bot.wecom_api import TOKEN_ERRORS, WeComApi, WeComError
+from store.models import InboundMessage, OutboxMessage
+from store.types import utcnow
+
+log = structlog.get_logger("genjin.wecom_delivery")
+
+# https://developer.work.weixin.qq.com/document/path/90313 (全局错误码)
+PERMANENT_ERRORS = frozenset({
+    40003,  # invalid UserID
+    40008,  # invalid message type
+    40058,  # invalid parameter (payload)
+    40063,  # a required parameter is empty
+    44004,  # empty text content
+    45002,  # content too long
+    60111,  # UserID not found
+    81013,  # recipient invalid or outside the app's visible range
+    82001,  # no valid recipient
+})
+TEXT_LIMIT_BYTES = 2048  # WeCom cuts longer text: split it instead of losing the tail
+RESPONSE_CODE_TTL = timedelta(hours=72)
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT_BYTES) -> list[str]:
+    """Pieces of at most `limit` UTF-8 bytes, broken at line ends where possible."""
+    parts: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        while len(line.encode()) > limit:  # one overlong line: cut by characters
+            cut = len(line)
+            while len(line[:cut].encode()) > limit:
+                cut = cut * limit // len(line[:cut].encode())
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:cut])
+            line = line[cut:]
+        if len((current + line).encode()) > limit:
+            parts.append(current)
+            current = ""
+        current += line
+    if current or not parts:
+        parts.append(current)
+    return [p.rstrip("\n") or p for p in parts]
+
+
+class WeComDeliverer:
+    platform = Platform.WECOM
+    limit = RateLimit(per_minute=30, per_hour=1000)
+
+    def __init__(self, api: WeComApi, engine: Engine, clock: Callable[[], datetime] = utcnow) -> None:
+        self.api = api
+        self.engine = engine
+        self.clock = clock
+
+    async def deliver(self, row: OutboxMessage) -> None:
+        try:
+            if row.kind == "card":
+                await self._card(row)
+            else:
+                for piece in split_text(str(row.payload.get("text", ""))):
+                    await self.api.send_text(row.recipient, piece)
+        except WeComError as exc:
+            if exc.errcode in PERMANENT_ERRORS:
+                raise PermanentDeliveryError(str(exc)) from exc
+            raise
+
+    async def _card(self, row: OutboxMessage) -> None:
+        card = Card.model_validate(row.payload["card"])
+        # Unique per app and per attempt: a retried send must not collide with a half-sent one.
+        template_card = render_wecom(card, task_id=f"genjin_{row.id}_{row.attempts}")
+        if "button_list" not in template_card:  # nothing to click: button_interaction needs a button
+            await self.api.send_markdown(row.recipient, render_markdown(card))
+            return
+        response_code = await asyncio.to_thread(self._clicked_code, row, card_actions(template_card))
+        if response_code is not None:
+            try:
+                await self.api.update_template_card(row.recipient, response_code, template_card)
+                log.info("wecom_card_updated", outbox_id=row.id)
+                return
+            except WeComError as exc:
+                if exc.errcode in TOKEN_ERRORS:
+                    raise
+                log.info("wecom_card_update_refused", outbox_id=row.id, errcode=exc.errcode)
+        await self.api.send_template_card(row.recipient, template_card)
+
+    def _clicked_code(self, row: OutboxMessage, actions: set[str]) -> str | None:
+        """ResponseCode of the recipient's latest card click, if that click belongs to this card's record."""
+        created = row.created_at or self.clock()
+        with Session(self.engine) as session:
+            click = session.exec(
+                select(InboundMessage).where(
+                    col(InboundMessage.platform) == Platform.WECOM,
+                    col(InboundMessage.sender) == row.recipient,
+                    col(InboundMessage.kind) == InboundKind.CARD_ACTION,
+                    col(InboundMessage.received_at) <= created,
+                    col(InboundMessage.received_at) > self.clock() - RESPONSE_CODE_TTL,
+                ).order_by(col(InboundMessage.id).desc()).limit(1)
+            ).first()
+        if click is None or click.text not in actions:
+            return None
+        try:
+            return click_fields(click.raw).get("ResponseCode")
+        except Rejected:
+            return None
