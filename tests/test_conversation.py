@@ -231,9 +231,8 @@ def test_visit_command_schedules_a_visit(chat, engine):
 
 
 def test_crash_between_claim_and_done_is_reclaimed(chat, engine, clock):
-    from store.inbox import claim_next_inbound
     from store.db import session_scope
-    from store.inbox import insert_inbound
+    from store.inbox import claim_next_inbound, insert_inbound
 
     with session_scope(engine) as s:
         insert_inbound(session=s, platform="sandbox", msg_id="crash-1", sender="rep-a", kind="text", text=CHAT)
