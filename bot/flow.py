@@ -62,7 +62,7 @@ def ext_from_data(data: dict[str, Any]) -> Extraction:
 def capture(ctx: HandlerContext, ext: Extraction, *, kind: str, text: str,
             transcript: str | None = None, source_inbound_id: int | None = None) -> None:
     """Resolve the customer, then record; asks the rep when the customer is unknown or ambiguous."""
-    draft = {"ext": ext_to_data(ext), "kind": kind, "text": text, "transcript": transcript,
+    draft: dict[str, Any] = {"ext": ext_to_data(ext), "kind": kind, "text": text, "transcript": transcript,
              "inbound_id": source_inbound_id or ctx.inbound.id}
     if not ext.customer_name and not ext.phone and not ext.email:
         set_conversation(session=ctx.session, member_id=ctx.member.id or 0, state="await_customer", data=draft)

@@ -48,8 +48,11 @@ class RateLimit:
 
 
 class Deliverer(Protocol):
-    platform: str
-    limit: RateLimit
+    @property
+    def platform(self) -> str: ...
+
+    @property
+    def limit(self) -> RateLimit: ...
 
     async def deliver(self, row: OutboxMessage) -> None: ...
 

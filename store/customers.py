@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from store.models import Customer, Member
 from store.names import name_key, name_similarity, pinyin_of, same_company
 from store.permissions import PermissionDenied, can_see, visible_to
-from store.types import utcnow
+from store.types import require_id, utcnow
 
 FUZZY_NAME_THRESHOLD = 90.0
 
@@ -37,7 +37,7 @@ def create_customer(
         name=name.strip(), name_pinyin=pinyin_of(name), company=company, phone=phone,
         email=email.lower() if email else None,
         title=title, stage=stage, product=product, source_channel=source_channel,
-        owner_id=owner.id, team_id=owner.team_id, last_activity_at=utcnow(),
+        owner_id=require_id(owner), team_id=owner.team_id, last_activity_at=utcnow(),
     )
     session.add(customer)
     session.flush()

@@ -10,7 +10,7 @@ from store.customers import get_customer
 from store.models import Customer, FollowUp, Member
 from store.permissions import PermissionDenied
 from store.timeline import add_event
-from store.types import utcnow
+from store.types import require_id, utcnow
 
 
 def create_followup(
@@ -29,7 +29,7 @@ def create_followup(
 ) -> FollowUp:
     customer = get_customer(session=session, actor=actor, customer_id=customer_id)
     followup = FollowUp(
-        customer_id=customer.id, rep_id=actor.id, kind=kind, text=text, transcript=transcript,
+        customer_id=require_id(customer), rep_id=require_id(actor), kind=kind, text=text, transcript=transcript,
         tags=sorted(set(tags)), amount_cny=amount_cny, next_contact_at=next_contact_at,
         stage_hint=stage_hint, source_inbound_id=source_inbound_id,
     )

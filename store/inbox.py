@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlmodel import Session, col, select
 
 from store.models import InboundMessage, InboxStatus
@@ -38,7 +38,7 @@ def insert_inbound(
     return insert_ignore(session, InboundMessage, values, ["platform", "msg_id"])
 
 
-def _claimable(now: datetime, lease: timedelta) -> object:
+def _claimable(now: datetime, lease: timedelta) -> ColumnElement[bool]:
     return or_(
         and_(col(InboundMessage.status) == InboxStatus.PENDING,
              or_(col(InboundMessage.next_attempt_at).is_(None), col(InboundMessage.next_attempt_at) <= now)),

@@ -33,7 +33,7 @@ def enqueue_outbox(
         "next_attempt_at": not_before, "created_at": now,  # NULL: due at once
     }
     if dedupe_key is None:
-        row = OutboxMessage(**values)
+        row = OutboxMessage.model_validate(values)
         session.add(row)
         session.flush()
         return row.id

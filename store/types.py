@@ -38,5 +38,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+def require_id(row: Any) -> int:
+    """The primary key of a flushed row (sqlmodel types ids as Optional until then)."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet; flush first")
+    return int(row.id)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -9,12 +9,13 @@ from sqlmodel import Session, col, select
 from store.customers import get_customer
 from store.models import Member, Visit
 from store.timeline import add_event
+from store.types import require_id
 
 
 def schedule_visit(*, session: Session, actor: Member, customer_id: int, when: datetime, goal: str,
                    when_text: str) -> Visit:
     customer = get_customer(session=session, actor=actor, customer_id=customer_id)
-    visit = Visit(customer_id=customer.id, rep_id=actor.id, scheduled_at=when, goal=goal[:500])
+    visit = Visit(customer_id=require_id(customer), rep_id=require_id(actor), scheduled_at=when, goal=goal[:500])
     session.add(visit)
     session.flush()
     add_event(session=session, customer_id=customer.id or 0, actor_id=actor.id, kind="visit_scheduled",
