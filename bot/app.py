@@ -14,9 +14,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.config import Settings
+from bot.dingtalk import api_from_settings, stream_context
+from bot.dingtalk_delivery import DingTalkDeliverer
 from bot.handlers import build_dispatcher
+from bot.inbox_writer import InboxWriter
 from bot.outbox import Deliverer, OutboxSender
 from bot.sandbox import SandboxAdapter, SandboxDeliverer
+from bot.wecom import WeComAdapter
+from bot.wecom_api import WeComApi
+from bot.wecom_delivery import WeComDeliverer
 from bot.worker import Worker
 from scheduler.setup import build_scheduler
 from store.db import make_engine, migrate, session_scope
@@ -35,16 +41,25 @@ class Runtime:
     worker: Worker
     sender: OutboxSender
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    wecom_api: WeComApi | None = None
 
 
 def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow,
                   deliverers: dict[str, Deliverer] | None = None, engine: Engine | None = None) -> Runtime:
     engine = engine or make_engine(settings.database_url)
     migrate(settings.database_url)
-    sender = OutboxSender(engine, deliverers or {"sandbox": SandboxDeliverer()},
-                          max_attempts=settings.outbox_max_attempts, clock=clock)
+    wecom = settings.wecom
+    wecom_api = (WeComApi(corp_id=wecom.corp_id, secret=wecom.secret, agent_id=wecom.agent_id,
+                          api_base=wecom.api_base) if wecom else None)
+    if deliverers is None:
+        deliverers = {"sandbox": SandboxDeliverer()}
+        if wecom_api is not None:
+            deliverers["wecom"] = WeComDeliverer(wecom_api, engine)
+        if settings.dingtalk is not None:
+            deliverers["dingtalk"] = DingTalkDeliverer(api_from_settings(settings.dingtalk), engine)
+    sender = OutboxSender(engine, deliverers, max_attempts=settings.outbox_max_attempts, clock=clock)
     worker = Worker(engine, settings, build_dispatcher(), clock=clock, on_processed=sender.nudge)
-    return Runtime(settings=settings, engine=engine, worker=worker, sender=sender)
+    return Runtime(settings=settings, engine=engine, worker=worker, sender=sender, wecom_api=wecom_api)
 
 
 def seed_sandbox(runtime: Runtime) -> None:
@@ -60,10 +75,25 @@ def build_web_app(runtime: Runtime, *, background: bool = True) -> web.Applicati
 
     sandbox = SandboxAdapter(runtime.engine, runtime.settings, on_inbound)
     app.add_routes(sandbox.routes())
+    if runtime.settings.wecom is not None:
+        wecom = WeComAdapter(runtime.settings.wecom, writer=InboxWriter(runtime.engine), on_inbound=on_inbound,
+                             api=runtime.wecom_api, media_dir=runtime.settings.media_dir,
+                             max_audio_bytes=runtime.settings.max_audio_bytes,
+                             max_body_bytes=runtime.settings.max_body_bytes)
+        app.add_routes(wecom.routes())
+        if runtime.wecom_api is not None:
+            api = runtime.wecom_api
+            app.on_cleanup.append(lambda _app: api.close())
+
     async def health(_request: web.Request) -> web.Response:
         return await _health(runtime)
 
     app.add_routes([web.get("/healthz", health)])
+    if runtime.settings.dingtalk is not None and background:
+        # Added before _background, so on cleanup the outbox stops first, then the stream (and its API).
+        dingtalk = runtime.sender.deliverers.get("dingtalk")
+        dingtalk_api = dingtalk.api if isinstance(dingtalk, DingTalkDeliverer) else None
+        app.cleanup_ctx.append(lambda _app: stream_context(runtime.settings, runtime.engine, on_inbound, dingtalk_api))
     if background:
         app.cleanup_ctx.append(lambda _app: _background(runtime))
     return app
@@ -87,7 +117,13 @@ async def _health(runtime: Runtime) -> web.Response:
 
 async def _background(runtime: Runtime) -> AsyncIterator[None]:
     """Worker, outbox sender and scheduler live exactly as long as the web app."""
-    scheduler = build_scheduler(runtime.engine, runtime.settings.timezone)
+    loop = asyncio.get_running_loop()
+
+    def nudge_sender_from_thread() -> None:  # scheduler jobs run in worker threads
+        loop.call_soon_threadsafe(runtime.sender.nudge)
+
+    scheduler = build_scheduler(runtime.engine, runtime.settings, clock=runtime.worker.clock,
+                                on_queued=nudge_sender_from_thread)
     scheduler.start()
 
     runtime.tasks = [

@@ -17,6 +17,9 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "merge": ("合并", "/合并", "/merge"),
     "unmerge": ("撤销合并", "/撤销合并", "/unmerge"),
     "cancel": ("取消", "/取消", "/cancel"),
+    "exempt": ("免填", "/免填", "/exempt"),
+    "reschedule": ("改约", "/改约", "/reschedule"),
+    "cancel_visit": ("取消拜访", "/取消拜访", "/cancelvisit"),
 }
 _WORD_TO_NAME = {word: name for name, words in COMMANDS.items() for word in words}
 # Longest first so 撤销合并 is not read as 撤销 + 合并.
@@ -51,9 +54,11 @@ HELP_TEXT = """genjin 跟进助手 · 用法
 · 跟进 客户 内容　— 给某客户记一条跟进
 · 阶段 客户 阶段　— 如：阶段 张伟 需求确认
 · 拜访 客户 时间 目标　— 如：拜访 张伟 明天下午3点 演示方案
+· 改约 拜访编号 时间 / 取消拜访 拜访编号
 · 我的客户　— 最近跟进的客户
 · 查 关键词　— 按姓名/拼音/公司/电话查找
 · 历史 客户　— 客户的时间线
 · 重试　— 重新处理失败的消息
 · 合并 保留编号 被合并编号 / 撤销合并 编号　— 主管、管理员
+· 免填 销售姓名 [原因]　— 主管给销售 3 天免填（不提醒补填）
 · 取消　— 放弃当前的提问"""

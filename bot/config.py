@@ -51,6 +51,57 @@ class WeComSettings(BaseModel):
     callback_path: str = "/wecom/callback"
 
 
+class DingTalkSettings(BaseModel):
+    """An enterprise internal robot in Stream mode. Set client_id (AppKey), client_secret, robot_code."""
+
+    client_id: str
+    client_secret: str
+    robot_code: str
+    api_base: str = "https://api.dingtalk.com"
+    oapi_base: str = "https://oapi.dingtalk.com"
+
+
+class StaleThresholds(BaseModel):
+    """Working hours without a follow-up before each rung of the stale-lead ladder."""
+
+    remind_rep: float = Field(default=48, gt=0)
+    alert_supervisor: float = Field(default=72, gt=0)
+    high_risk: float = Field(default=120, gt=0)
+
+
+def _default_talking_points() -> dict[str, str]:
+    return {
+        "价格异议": "强调总拥有成本：三年运维、实施与培训都已包含；可按年付款分摊。",
+        "竞品对比": "准备与竞品的功能对照表，突出本地化服务与行业案例。",
+        "决策链变更": "确认新的决策人和审批流程，争取与决策人直接见面。",
+        "要报价": "带上最新报价单，说明各档位差异与优惠期限。",
+        "要演示": "提前准备演示环境和客户行业的样例数据。",
+        "合同法务": "带上合同修订稿，确认法务意见和盖章时间。",
+        "付款回款": "核对回款计划与发票信息，确认付款节点。",
+        "技术问题": "带上问题处理进展和技术负责人的联系方式。",
+        "流失风险": "先倾听不满，准备补救方案，必要时请主管同行。",
+    }
+
+
+class PushSettings(BaseModel):
+    """Scheduled pushes: pre-visit cards, stale-lead ladder, new-lead response, weekly report."""
+
+    previsit_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    work_start: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    work_end: str = Field(default="18:00", pattern=r"^([01]\d|2[0-4]):[0-5]\d$")
+    stale: dict[str, StaleThresholds] = Field(default_factory=lambda: {
+        "初步接触": StaleThresholds(), "需求确认": StaleThresholds(), "方案演示": StaleThresholds(),
+        "合同洽谈": StaleThresholds(remind_rep=24, alert_supervisor=48, high_risk=96),
+    })
+    new_lead_hours: float = Field(default=2, gt=0)
+    snooze_days: int = Field(default=3, ge=1)
+    exemption_days: int = Field(default=3, ge=1)
+    talking_points: dict[str, str] = Field(default_factory=_default_talking_points)
+    competitors: list[str] = Field(default_factory=lambda: ["东软", "用友", "金蝶", "销售易", "纷享销客", "Salesforce"])
+    weekly_report_day: int = Field(default=0, ge=0, le=6)  # 0 = Monday
+    weekly_report_time: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GENJIN_",
@@ -75,12 +126,25 @@ class Settings(BaseSettings):
     products: list[str] = Field(default_factory=lambda: ["移动CRM", "运输管理系统", "ERP", "SaaS"])
     stage_evidence: dict[str, StageEvidence] = Field(default_factory=_default_evidence)
 
+    pushes: PushSettings = Field(default_factory=PushSettings)
     wecom: WeComSettings | None = None
+    dingtalk: DingTalkSettings | None = None
 
     inbox_lease_seconds: int = Field(default=120, ge=1)
     inbox_max_attempts: int = Field(default=3, ge=1)
     outbox_max_attempts: int = Field(default=6, ge=1)
     worker_poll_seconds: float = Field(default=1.0, gt=0)
+
+    # Voice memos (bot/transcribe). None dirs: the pinned base model, joined under data_dir/models.
+    whisper_model_dir: Path | None = None  # a larger CTranslate2 Whisper model directory instead
+    whisper_cache_dir: Path | None = None
+    whisper_beam_size: int = Field(default=1, ge=1, le=10)  # benchmarks/asr.py: beam 5 is slower, no better
+    whisper_cpu_threads: int = Field(default=1, ge=1)  # measured: 1 thread per transcription beats 2
+    transcription_concurrency: int = Field(default=1, ge=1)
+    transcription_max_attempts: int = Field(default=3, ge=1)
+    transcription_lease_seconds: int = Field(default=60, ge=5)  # renewed while a memo is transcribed
+    max_audio_seconds: int = Field(default=600, ge=1)
+    voice_ack_seconds: float = Field(default=5.0, ge=0)  # longer memos get "正在识别…" at once
 
     @field_validator("timezone")
     @classmethod

@@ -4,6 +4,7 @@ the follow-up questions), including the duplicate check and the next-contact rul
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -21,8 +22,9 @@ from store.members import supervisors_of
 from store.models import Customer, FollowUp
 from store.timeline import add_event, recent_events
 
-TAKEN_REPLY = ("该客户（电话/邮箱相同）已由其他同事跟进，系统已通知主管协调（撞单）。"
-               "为保护同事的客户资料，这里不显示对方的记录。")
+TAKEN_REPLY = (
+    "该客户（电话/邮箱相同）已由其他同事跟进，系统已通知主管协调（撞单）。为保护同事的客户资料，这里不显示对方的记录。"
+)
 
 
 @lru_cache(maxsize=8)
@@ -59,17 +61,40 @@ def ext_from_data(data: dict[str, Any]) -> Extraction:
     return Extraction(**values)
 
 
-def capture(ctx: HandlerContext, ext: Extraction, *, kind: str, text: str,
-            transcript: str | None = None, source_inbound_id: int | None = None) -> None:
-    """Resolve the customer, then record; asks the rep when the customer is unknown or ambiguous."""
-    draft: dict[str, Any] = {"ext": ext_to_data(ext), "kind": kind, "text": text, "transcript": transcript,
-             "inbound_id": source_inbound_id or ctx.inbound.id}
+def capture(
+    ctx: HandlerContext,
+    ext: Extraction,
+    *,
+    kind: str,
+    text: str,
+    transcript: str | None = None,
+    source_inbound_id: int | None = None,
+    warnings: Sequence[str] = (),
+) -> None:
+    """Resolve the customer, then record; asks the rep when the customer is unknown or ambiguous.
+
+    `warnings` (e.g. words two voice recognitions disagree on) ride in the draft, so they reach
+    the card even when the rep is asked for the customer first."""
+    draft: dict[str, Any] = {
+        "ext": ext_to_data(ext),
+        "kind": kind,
+        "text": text,
+        "transcript": transcript,
+        "inbound_id": source_inbound_id or ctx.inbound.id,
+        "warnings": list(warnings),
+    }
     if not ext.customer_name and not ext.phone and not ext.email:
         set_conversation(session=ctx.session, member_id=ctx.member.id or 0, state="await_customer", data=draft)
         ctx.reply("这条记录是跟哪位客户的？请回复客户姓名（如：张伟 或 王总），或发送「取消」。")
         return
-    dup = check_duplicates(session=ctx.session, actor=ctx.member, name=ext.customer_name, company=ext.company,
-                           phone=ext.phone, email=ext.email)
+    dup = check_duplicates(
+        session=ctx.session,
+        actor=ctx.member,
+        name=ext.customer_name,
+        company=ext.company,
+        phone=ext.phone,
+        email=ext.email,
+    )
     if dup.taken:
         _report_taken(ctx, ext)
         return
@@ -79,8 +104,7 @@ def capture(ctx: HandlerContext, ext: Extraction, *, kind: str, text: str,
     if dup.likely:
         draft["candidates"] = [c.id for c in dup.likely[:3]]
         set_conversation(session=ctx.session, member_id=ctx.member.id or 0, state="dup_choice", data=draft)
-        ctx.reply_card(build_duplicate_card(name=ext.customer_name or "", company=ext.company,
-                                            candidates=dup.likely))
+        ctx.reply_card(build_duplicate_card(name=ext.customer_name or "", company=ext.company, candidates=dup.likely))
         return
     customer = new_customer_from(ctx, ext)
     record(ctx, customer, draft, is_new=True)
@@ -88,39 +112,74 @@ def capture(ctx: HandlerContext, ext: Extraction, *, kind: str, text: str,
 
 def new_customer_from(ctx: HandlerContext, ext: Extraction, name: str | None = None) -> Customer:
     customer = create_customer(
-        session=ctx.session, actor=ctx.member, name=name or ext.customer_name or ext.phone or ext.email or "未命名",
-        company=ext.company, phone=ext.phone, email=ext.email, product=ext.product,
+        session=ctx.session,
+        at=ctx.now,
+        actor=ctx.member,
+        name=name or ext.customer_name or ext.phone or ext.email or "未命名",
+        company=ext.company,
+        phone=ext.phone,
+        email=ext.email,
+        product=ext.product,
         # A customer new to genjin enters at the stage its first record shows (an existing deal
         # being onboarded); later moves go through the stage rules.
         stage=ext.stage_hint if ext.stage_hint in STAGES else STAGES[0],
         source_channel=f"{ctx.inbound.platform}:{'语音' if ctx.inbound.kind == 'voice' else '聊天'}",
     )
-    add_event(session=ctx.session, customer_id=customer.id or 0, actor_id=ctx.member.id, kind="customer_created",
-              summary=f"{ctx.member.display_name} 新建客户 {customer.name}")
+    add_event(
+        session=ctx.session,
+        at=ctx.now,
+        customer_id=customer.id or 0,
+        actor_id=ctx.member.id,
+        kind="customer_created",
+        summary=f"{ctx.member.display_name} 新建客户 {customer.name}",
+    )
     return customer
 
 
 def record(ctx: HandlerContext, customer: Customer, draft: dict[str, Any], *, is_new: bool) -> FollowUp:
     ext = ext_from_data(draft["ext"])
-    warnings: list[str] = []
+    warnings: list[str] = list(draft.get("warnings") or [])
     next_contact = ext.next_contact
     if next_contact is not None and (problem := next_contact_problem(next_contact, ctx)):
         warnings.append(problem + "，本条未设置下次联系")
         next_contact = None
     _fill_missing_contact_fields(customer, ext)
     followup = create_followup(
-        session=ctx.session, actor=ctx.member, customer_id=customer.id or 0, kind=draft["kind"],
-        text=draft["text"], transcript=draft.get("transcript"), tags=list(ext.tags), amount_cny=ext.amount_cny,
-        next_contact_at=next_contact, stage_hint=ext.stage_hint, source_inbound_id=draft.get("inbound_id"),
+        session=ctx.session,
+        at=ctx.now,
+        actor=ctx.member,
+        customer_id=customer.id or 0,
+        kind=draft["kind"],
+        text=draft["text"],
+        transcript=draft.get("transcript"),
+        tags=list(ext.tags),
+        amount_cny=ext.amount_cny,
+        next_contact_at=next_contact,
+        stage_hint=ext.stage_hint,
+        source_inbound_id=draft.get("inbound_id"),
     )
     history = recent_events(session=ctx.session, actor=ctx.member, customer_id=customer.id or 0, limit=3)
-    add_event(session=ctx.session, customer_id=customer.id or 0, actor_id=ctx.member.id,
-              kind=f"followup_{draft['kind']}", summary=_summary(draft["text"], ext),
-              ref={"followup_id": followup.id})
-    ctx.reply_card(build_followup_card(
-        followup=followup, customer=customer, history=history, all_tags=tag_names(ctx), tz=ctx.settings.tz,
-        next_contact_has_time=ext.next_contact_has_time, warnings=warnings, is_new_customer=is_new,
-    ))
+    add_event(
+        session=ctx.session,
+        at=ctx.now,
+        customer_id=customer.id or 0,
+        actor_id=ctx.member.id,
+        kind=f"followup_{draft['kind']}",
+        summary=_summary(draft["text"], ext),
+        ref={"followup_id": followup.id},
+    )
+    ctx.reply_card(
+        build_followup_card(
+            followup=followup,
+            customer=customer,
+            history=history,
+            all_tags=tag_names(ctx),
+            tz=ctx.settings.tz,
+            next_contact_has_time=ext.next_contact_has_time,
+            warnings=warnings,
+            is_new_customer=is_new,
+        )
+    )
     return followup
 
 
@@ -140,5 +199,7 @@ def _report_taken(ctx: HandlerContext, ext: Extraction) -> None:
     ctx.reply(TAKEN_REPLY)
     contact = ext.phone or ext.email or ""
     for sup in supervisors_of(session=ctx.session, member=ctx.member):
-        ctx.notify(sup.id or 0, text=f"【撞单提醒】{ctx.member.display_name} 提交的客户（{contact}）"
-                                     f"已有其他同事跟进，请协调归属。")
+        ctx.notify(
+            sup.id or 0,
+            text=f"【撞单提醒】{ctx.member.display_name} 提交的客户（{contact}）已有其他同事跟进，请协调归属。",
+        )

@@ -24,9 +24,7 @@ CONVERSATION_TTL = timedelta(hours=24)
 def expire_conversations(engine: Engine) -> int:
     """An unanswered question is dropped after a day so a stale prompt cannot swallow a new chat."""
     with session_scope(engine) as session:
-        result = session.execute(
-            delete(Conversation).where(col(Conversation.updated_at) < utcnow() - CONVERSATION_TTL)
-        )
+        result = session.execute(delete(Conversation).where(col(Conversation.updated_at) < utcnow() - CONVERSATION_TTL))
         removed = int(result.rowcount)  # type: ignore[attr-defined]
     if removed:
         log.info("conversations_expired", count=removed)
@@ -36,7 +34,9 @@ def expire_conversations(engine: Engine) -> int:
 def log_queue_health(engine: Engine) -> dict[str, dict[str, int]]:
     """What is queued, retried and failed, for the operator's log."""
     with Session(engine) as session:
-        snapshot = {"inbox": count_inbound_by_status(session=session),
-                    "outbox": count_outbox_by_status(session=session)}
+        snapshot = {
+            "inbox": count_inbound_by_status(session=session),
+            "outbox": count_outbox_by_status(session=session),
+        }
     log.info("queue_health", **snapshot)
     return snapshot

@@ -1,16 +1,55 @@
-"""The AsyncIOScheduler with fixed jobs and stable ids (replace_existing: a restart re-registers)."""
+"""The AsyncIOScheduler with fixed jobs and stable ids (replace_existing: a restart re-registers).
+
+Every job is a sweep over due rows, so the interval only bounds latency: a missed run, a second
+instance or a restart changes nothing but timing. All jobs also run once at start-up (catch-up).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import Engine
 
+from bot.config import Settings
 from scheduler import jobs
+from scheduler.leads import sweep_new_leads
+from scheduler.previsit import sweep_previsit
+from scheduler.reminders import sweep_unconfirmed
+from scheduler.stale import sweep_stale
+from scheduler.weekly import send_weekly_reports
+from store.types import utcnow
 
 
-def build_scheduler(engine: Engine, timezone: str) -> AsyncIOScheduler:
-    scheduler = AsyncIOScheduler(timezone=timezone, job_defaults={"coalesce": True, "max_instances": 1,
-                                                                   "misfire_grace_time": 300})
+def run_sweeps(engine: Engine, settings: Settings, now: datetime) -> dict[str, int]:
+    """One pass of every push sweep (the scheduler's job; also used by tests and the benchmark)."""
+    return {
+        "previsit": sweep_previsit(engine, settings, now),
+        "stale": sweep_stale(engine, settings, now),
+        "new_leads": sweep_new_leads(engine, settings, now),
+        "unconfirmed": sweep_unconfirmed(engine, now, settings.tz),
+        "weekly": send_weekly_reports(engine, settings, now),
+    }
+
+
+def push_sweeps_job(engine: Engine, settings: Settings, clock: Callable[[], datetime],
+                    on_queued: Callable[[], None] | None = None) -> dict[str, int]:
+    counts = run_sweeps(engine, settings, clock())
+    if on_queued is not None and any(counts.values()):
+        on_queued()
+    if any(counts.values()):
+        jobs.log.info("push_sweeps", **counts)
+    return counts
+
+
+def build_scheduler(engine: Engine, settings: Settings, *, clock: Callable[[], datetime] = utcnow,
+                    on_queued: Callable[[], None] | None = None) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone=settings.timezone,
+                                 job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300})
+    now = datetime.now(settings.tz)
+    scheduler.add_job(push_sweeps_job, "interval", seconds=30, args=[engine, settings, clock, on_queued],
+                      id="push_sweeps", replace_existing=True, next_run_time=now)
     scheduler.add_job(jobs.expire_conversations, "interval", minutes=10, args=[engine],
                       id="expire_conversations", replace_existing=True)
     scheduler.add_job(jobs.log_queue_health, "interval", minutes=1, args=[engine],

@@ -29,15 +29,26 @@ def create_customer(
     product: str | None = None,
     source_channel: str | None = None,
     owner: Member | None = None,
+    at: datetime | None = None,
 ) -> Customer:
     owner = owner or actor
     if owner.id != actor.id and not can_assign(actor, owner):
         raise PermissionDenied("cannot create a customer for that member")
     customer = Customer(
-        name=name.strip(), name_pinyin=pinyin_of(name), company=company, phone=phone,
+        name=name.strip(),
+        name_pinyin=pinyin_of(name),
+        company=company,
+        phone=phone,
         email=email.lower() if email else None,
-        title=title, stage=stage, product=product, source_channel=source_channel,
-        owner_id=require_id(owner), team_id=owner.team_id, last_activity_at=utcnow(),
+        title=title,
+        stage=stage,
+        product=product,
+        source_channel=source_channel,
+        owner_id=require_id(owner),
+        team_id=owner.team_id,
+        last_activity_at=at or utcnow(),
+        stale_due_at=at or utcnow(),
+        created_at=at or utcnow(),
     )
     session.add(customer)
     session.flush()
@@ -120,9 +131,7 @@ def check_duplicates(
     if email:
         ids.append(col(Customer.email) == email.lower())
     if ids:
-        for customer in session.exec(
-            select(Customer).where(or_(*ids), col(Customer.merged_into_id).is_(None))
-        ).all():
+        for customer in session.exec(select(Customer).where(or_(*ids), col(Customer.merged_into_id).is_(None))).all():
             if can_see(actor, customer):
                 result.same = customer
                 return result
@@ -133,21 +142,46 @@ def check_duplicates(
         return result
     key = name_key(name)
     mine = session.exec(
-        select(Customer).where(
-            visible_to(actor), col(Customer.merged_into_id).is_(None),
+        select(Customer)
+        .where(
+            visible_to(actor),
+            col(Customer.merged_into_id).is_(None),
             col(Customer.name_pinyin) != "",
-        ).order_by(col(Customer.last_activity_at).desc().nulls_last()).limit(5000)
+        )
+        .order_by(col(Customer.last_activity_at).desc().nulls_last())
+        .limit(5000)
     ).all()
     for customer in mine:
         if customer.name == name.strip() and same_company(customer.company, company):
             result.same = customer
             return result
     for customer in mine:
-        if key and name_similarity(name, customer.name) >= FUZZY_NAME_THRESHOLD and same_company(
-            customer.company, company
+        if (
+            key
+            and name_similarity(name, customer.name) >= FUZZY_NAME_THRESHOLD
+            and same_company(customer.company, company)
         ):
             result.likely.append(customer)
     return result
+
+
+def reassign_customer(
+    *, session: Session, actor: Member, customer_id: int, new_owner: Member, at: datetime
+) -> Customer:
+    """Supervisor/admin hands a customer to another rep of the same team; the stale ladder and the
+    new-lead clock restart for the new owner."""
+    customer = get_customer(session=session, actor=actor, customer_id=customer_id)
+    if actor.role not in ("supervisor", "admin") or not can_assign(actor, new_owner) or not new_owner.active:
+        raise PermissionDenied("cannot reassign to that member")
+    customer.owner_id = require_id(new_owner)
+    customer.team_id = new_owner.team_id
+    customer.assigned_at = at
+    customer.last_activity_at = at
+    customer.stale_rung = 0
+    customer.stale_due_at = at
+    customer.risk = None
+    session.add(customer)
+    return customer
 
 
 def touch_customer(*, session: Session, customer: Customer, when: datetime | None = None) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from store.customers import get_customer
-from store.models import Customer, FollowUp, Member
+from store.models import Correction, Customer, FollowUp, Member
 from store.permissions import PermissionDenied
 from store.timeline import add_event
 from store.types import require_id, utcnow
@@ -26,18 +26,42 @@ def create_followup(
     stage_hint: str | None = None,
     transcript: str | None = None,
     source_inbound_id: int | None = None,
+    at: datetime | None = None,
 ) -> FollowUp:
+    now = at or utcnow()
     customer = get_customer(session=session, actor=actor, customer_id=customer_id)
     followup = FollowUp(
-        customer_id=require_id(customer), rep_id=require_id(actor), kind=kind, text=text, transcript=transcript,
-        tags=sorted(set(tags)), amount_cny=amount_cny, next_contact_at=next_contact_at,
-        stage_hint=stage_hint, source_inbound_id=source_inbound_id,
+        customer_id=require_id(customer),
+        rep_id=require_id(actor),
+        kind=kind,
+        text=text,
+        transcript=transcript,
+        tags=sorted(set(tags)),
+        extracted_tags=sorted(set(tags)),
+        amount_cny=amount_cny,
+        next_contact_at=next_contact_at,
+        stage_hint=stage_hint,
+        source_inbound_id=source_inbound_id,
+        created_at=now,
     )
     session.add(followup)
     session.flush()
-    customer.last_activity_at = utcnow()
+    record_contact(customer, now)
     session.add(customer)
     return followup
+
+
+def record_contact(customer: Customer, now: datetime) -> None:
+    """A follow-up ends the stale episode and answers a new lead: the ladder restarts from here
+    (the sweep computes the exact next rung time in working hours when stale_due_at comes up)."""
+    customer.last_activity_at = now
+    customer.stale_rung = 0
+    customer.stale_due_at = now
+    customer.snoozed_until = None
+    customer.risk = None
+    if customer.first_contact_at is None:
+        customer.first_contact_at = now
+    customer.lead_due_at = None
 
 
 def get_followup(*, session: Session, actor: Member, followup_id: int) -> tuple[FollowUp, Customer]:
@@ -48,29 +72,52 @@ def get_followup(*, session: Session, actor: Member, followup_id: int) -> tuple[
     return followup, customer
 
 
-def toggle_tag(*, session: Session, actor: Member, followup_id: int, tag: str) -> FollowUp:
+def toggle_tag(*, session: Session, actor: Member, followup_id: int, tag: str, at: datetime | None = None) -> FollowUp:
+    """Toggle a tag; the change is stored as a correction (the weekly report and the tagger learn)."""
     followup, _ = get_followup(session=session, actor=actor, followup_id=followup_id)
     tags = set(followup.tags)
+    removed = tag in tags
     tags.symmetric_difference_update({tag})
     followup.tags = sorted(tags)  # reassign: JSON columns do not track in-place mutation
     session.add(followup)
+    session.add(
+        Correction(
+            followup_id=followup_id,
+            member_id=require_id(actor),
+            team_id=actor.team_id,
+            field="tag",
+            before=tag if removed else None,
+            after=None if removed else tag,
+            created_at=at or utcnow(),
+        )
+    )
     return followup
 
 
-def confirm_followup(*, session: Session, actor: Member, followup_id: int) -> tuple[FollowUp, Customer, bool]:
+def confirm_followup(
+    *, session: Session, actor: Member, followup_id: int, at: datetime | None = None
+) -> tuple[FollowUp, Customer, bool]:
     """Mark confirmed and apply its next contact to the customer. Returns (.., newly_confirmed)."""
+    now = at or utcnow()
     followup, customer = get_followup(session=session, actor=actor, followup_id=followup_id)
     if followup.confirmed:
         return followup, customer, False
     followup.confirmed = True
-    followup.confirmed_at = utcnow()
+    followup.confirmed_at = now
     if followup.next_contact_at is not None:
         customer.next_contact_at = followup.next_contact_at
-    customer.last_activity_at = utcnow()
+    customer.last_activity_at = now
     session.add_all([followup, customer])
     tag_text = "、".join(followup.tags) if followup.tags else "无标签"
-    add_event(session=session, customer_id=customer.id or 0, actor_id=actor.id, kind="followup_confirmed",
-              summary=f"确认跟进记录（{tag_text}）", ref={"followup_id": followup.id})
+    add_event(
+        session=session,
+        customer_id=customer.id or 0,
+        actor_id=actor.id,
+        kind="followup_confirmed",
+        summary=f"确认跟进记录（{tag_text}）",
+        ref={"followup_id": followup.id},
+        at=now,
+    )
     return followup, customer, True
 
 

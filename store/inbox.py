@@ -28,8 +28,13 @@ def insert_inbound(
     raw: str = "",
     status: str = InboxStatus.PENDING,
 ) -> int | None:
-    """Store an inbound message; a duplicate (platform, msg_id) is a no-op returning None."""
+    """Store an inbound message; a duplicate (platform, msg_id) is a no-op returning None.
+
+    PostgreSQL text cannot hold NUL: in `text` it becomes U+FFFD (the handler answers binary junk),
+    in `raw` it is escaped as the six characters \\u0000 so the payload stays recoverable."""
     now = utcnow()
+    text = text.replace("\x00", "\ufffd") if text is not None else None
+    raw = raw.replace("\x00", "\\u0000")
     values = {
         "platform": platform, "msg_id": msg_id, "sender": sender, "chat": chat, "kind": kind,
         "text": text, "media_ref": media_ref, "raw": raw, "status": status, "attempts": 0,

@@ -70,7 +70,7 @@ class Customer(SQLModel, table=True):
     company: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=32, index=True)
     email: str | None = Field(default=None, max_length=200, index=True)
-    owner_id: int = Field(foreign_key="member.id", index=True)
+    owner_id: int | None = Field(default=None, foreign_key="member.id", index=True)  # None: the public pool
     team_id: int = Field(foreign_key="team.id", index=True)
     stage: str = Field(default="初步接触", max_length=16)
     product: str | None = Field(default=None, max_length=100)
@@ -78,10 +78,21 @@ class Customer(SQLModel, table=True):
     next_contact_at: datetime | None = _ts(index=True)
     last_activity_at: datetime | None = _ts(index=True)
     merged_into_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    # Stale-lead ladder: the next instant a rung is due (indexed, so a sweep costs what is due).
+    stale_rung: int = 0
+    stale_due_at: datetime | None = _ts(index=True)
+    snoozed_until: datetime | None = _ts()
+    risk: str | None = Field(default=None, max_length=16)
+    # New-lead response: leads from intake; the sweep watches lead_due_at until first contact.
+    lead_received_at: datetime | None = _ts()
+    assigned_at: datetime | None = _ts()
+    first_contact_at: datetime | None = _ts()
+    lead_due_at: datetime | None = _ts(index=True)
     created_at: datetime = _created()
 
 
 class FollowUp(SQLModel, table=True):
+    __table_args__ = (Index("ix_followup_confirmed_created", "confirmed", "created_at"),)
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)
     rep_id: int = Field(foreign_key="member.id", index=True)
@@ -89,6 +100,7 @@ class FollowUp(SQLModel, table=True):
     text: str = Field(default="", sa_column=Column(Text, nullable=False))
     transcript: str | None = Field(default=None, sa_column=Column(Text))
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    extracted_tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     amount_cny: int | None = None
     next_contact_at: datetime | None = _ts()
     stage_hint: str | None = Field(default=None, max_length=16)
@@ -182,3 +194,70 @@ class Conversation(SQLModel, table=True):
     state: str = Field(max_length=32)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = _created()
+
+
+class MemberExemption(SQLModel, table=True):
+    """A supervisor's time-boxed exemption for a rep (e.g. 免填: no missing-field reminders). The row
+    is the audit: who granted it, when, why; it expires by its end time, nothing has to run."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    kind: str = Field(default="免填", max_length=16)
+    starts_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    ends_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    granted_by_id: int = Field(foreign_key="member.id")
+    reason: str = Field(default="", max_length=200)
+    created_at: datetime = _created()
+
+
+class Correction(SQLModel, table=True):
+    """A rep's change to what the bot extracted (a tag toggled, a field fixed): feeds the weekly
+    correction rate and the tagger's learning."""
+
+    __table_args__ = (Index("ix_correction_created", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    followup_id: int = Field(foreign_key="followup.id", index=True)
+    member_id: int = Field(foreign_key="member.id")
+    team_id: int = Field(foreign_key="team.id", index=True)
+    field: str = Field(max_length=32)  # "tag" or a field name
+    before: str | None = Field(default=None, max_length=500)
+    after: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _created()
+
+
+class JobRun(SQLModel, table=True):
+    """A periodic job's marker: (job, period) done once, whichever instance got there first."""
+
+    __table_args__ = (UniqueConstraint("job", "period", name="uq_jobrun_job_period"),)
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=64)
+    period: str = Field(max_length=64)
+    created_at: datetime = _created()
+
+
+class TranscriptionStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    DONE = "done"
+    FAILED = "failed"  # after max attempts or corrupt audio; the audio stays, 重试 requeues
+
+
+class TranscriptionJob(SQLModel, table=True):
+    """One voice memo to transcribe: a durable job with a lease, like the inbox (bot/transcribe)."""
+
+    __table_args__ = (Index("ix_transcription_status_due", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    inbound_id: int = Field(foreign_key="inboundmessage.id", unique=True)  # one job per memo
+    member_id: int = Field(foreign_key="member.id", index=True)
+    media_ref: str = Field(max_length=300)  # path under settings.media_dir; never deleted here
+    audio_format: str | None = Field(default=None, max_length=16)
+    audio_seconds: float | None = None
+    recognition: str | None = Field(default=None, sa_column=Column(Text))  # the platform's own (DingTalk)
+    transcript: str | None = Field(default=None, sa_column=Column(Text))
+    status: str = Field(default=TranscriptionStatus.PENDING, max_length=16)
+    attempts: int = 0
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    claimed_at: datetime | None = _ts()
+    next_attempt_at: datetime | None = _ts()
+    created_at: datetime = _created()
+    finished_at: datetime | None = _ts()

@@ -2,25 +2,42 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from store.customers import get_customer
 from store.models import Member, TimelineEvent
+from store.types import utcnow
 
 
-def add_event(*, session: Session, customer_id: int, kind: str, summary: str,
-              actor_id: int | None = None, ref: dict[str, Any] | None = None) -> TimelineEvent:
-    event = TimelineEvent(customer_id=customer_id, actor_id=actor_id, kind=kind, summary=summary[:500],
-                          ref=ref or {})
+def add_event(
+    *,
+    session: Session,
+    customer_id: int,
+    kind: str,
+    summary: str,
+    actor_id: int | None = None,
+    ref: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> TimelineEvent:
+    event = TimelineEvent(
+        customer_id=customer_id,
+        actor_id=actor_id,
+        kind=kind,
+        summary=summary[:500],
+        ref=ref or {},
+        created_at=at or utcnow(),
+    )
     session.add(event)
     session.flush()
     return event
 
 
-def recent_events(*, session: Session, actor: Member, customer_id: int, limit: int = 3,
-                  exclude_id: int | None = None) -> list[TimelineEvent]:
+def recent_events(
+    *, session: Session, actor: Member, customer_id: int, limit: int = 3, exclude_id: int | None = None
+) -> list[TimelineEvent]:
     get_customer(session=session, actor=actor, customer_id=customer_id)  # permission check
     stmt = select(TimelineEvent).where(col(TimelineEvent.customer_id) == customer_id)
     if exclude_id is not None:

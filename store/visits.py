@@ -8,18 +8,34 @@ from sqlmodel import Session, col, select
 
 from store.customers import get_customer
 from store.models import Member, Visit
+from store.permissions import PermissionDenied
 from store.timeline import add_event
 from store.types import require_id
 
 
-def schedule_visit(*, session: Session, actor: Member, customer_id: int, when: datetime, goal: str,
-                   when_text: str) -> Visit:
+def schedule_visit(
+    *,
+    session: Session,
+    actor: Member,
+    customer_id: int,
+    when: datetime,
+    goal: str,
+    when_text: str,
+    at: datetime | None = None,
+) -> Visit:
     customer = get_customer(session=session, actor=actor, customer_id=customer_id)
     visit = Visit(customer_id=require_id(customer), rep_id=require_id(actor), scheduled_at=when, goal=goal[:500])
     session.add(visit)
     session.flush()
-    add_event(session=session, customer_id=customer.id or 0, actor_id=actor.id, kind="visit_scheduled",
-              summary=f"预约拜访 {when_text}" + (f"：{goal}" if goal else ""), ref={"visit_id": visit.id})
+    add_event(
+        session=session,
+        customer_id=customer.id or 0,
+        actor_id=actor.id,
+        kind="visit_scheduled",
+        summary=f"预约拜访 {when_text}" + (f"：{goal}" if goal else ""),
+        ref={"visit_id": visit.id},
+        at=at,
+    )
     return visit
 
 
@@ -33,11 +49,45 @@ def upcoming_visits(*, session: Session, actor: Member, after: datetime, limit: 
     return list(visits)
 
 
-def cancel_visit(*, session: Session, actor: Member, visit_id: int) -> Visit | None:
+def get_visit(*, session: Session, actor: Member, visit_id: int) -> Visit:
     visit = session.get(Visit, visit_id)
     if visit is None:
-        return None
-    get_customer(session=session, actor=actor, customer_id=visit.customer_id)
+        raise PermissionDenied("visit not found")
+    get_customer(session=session, actor=actor, customer_id=visit.customer_id)  # permission check
+    return visit
+
+
+def cancel_visit(*, session: Session, actor: Member, visit_id: int, at: datetime) -> Visit:
+    visit = get_visit(session=session, actor=actor, visit_id=visit_id)
     visit.status = "cancelled"
     session.add(visit)
+    add_event(
+        session=session,
+        customer_id=visit.customer_id,
+        actor_id=actor.id,
+        kind="visit_cancelled",
+        summary="取消拜访",
+        ref={"visit_id": visit.id},
+        at=at,
+    )
+    return visit
+
+
+def reschedule_visit(
+    *, session: Session, actor: Member, visit_id: int, when: datetime, when_text: str, at: datetime
+) -> Visit:
+    """Moving a visit changes scheduled_at, which keys its pre-visit card: the card follows the visit."""
+    visit = get_visit(session=session, actor=actor, visit_id=visit_id)
+    visit.scheduled_at = when
+    visit.status = "scheduled"
+    session.add(visit)
+    add_event(
+        session=session,
+        customer_id=visit.customer_id,
+        actor_id=actor.id,
+        kind="visit_moved",
+        summary=f"拜访改到 {when_text}",
+        ref={"visit_id": visit.id},
+        at=at,
+    )
     return visit

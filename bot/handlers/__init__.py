@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from bot.commands import HELP_TEXT
 from bot.context import HandlerContext
-from bot.handlers import card_actions, chat_capture, commands, conversation, other, visit, voice_memo
+from bot.handlers import (
+    card_actions,
+    chat_capture,
+    commands,
+    conversation,
+    other,
+    supervision,
+    visit,
+    voice_memo,
+)
 from bot.router import Dispatcher
 
 
@@ -15,6 +24,7 @@ def _fallback(ctx: HandlerContext) -> None:
 def build_dispatcher() -> Dispatcher:
     return Dispatcher(
         routers=[
+            supervision.router,  # push-card taps, snooze reasons and 免填 before generic handlers
             card_actions.router,
             voice_memo.router,
             visit.router,  # before commands: owns the 拜访 command

@@ -42,8 +42,11 @@ def on_card_action(ctx: HandlerContext) -> None:
 def _card_for(ctx: HandlerContext, followup_id: int) -> None:
     followup, customer = get_followup(session=ctx.session, actor=ctx.member, followup_id=followup_id)
     history = recent_events(session=ctx.session, actor=ctx.member, customer_id=customer.id or 0, limit=3)
-    ctx.reply_card(build_followup_card(followup=followup, customer=customer, history=history,
-                                       all_tags=tag_names(ctx), tz=ctx.settings.tz))
+    ctx.reply_card(
+        build_followup_card(
+            followup=followup, customer=customer, history=history, all_tags=tag_names(ctx), tz=ctx.settings.tz
+        )
+    )
 
 
 def _on_tag(ctx: HandlerContext, followup_id: int, tag: str) -> None:
@@ -51,12 +54,14 @@ def _on_tag(ctx: HandlerContext, followup_id: int, tag: str) -> None:
     if followup.confirmed:
         ctx.reply("这条记录已确认，标签不能再改。")
         return
-    toggle_tag(session=ctx.session, actor=ctx.member, followup_id=followup_id, tag=tag)
+    toggle_tag(session=ctx.session, at=ctx.now, actor=ctx.member, followup_id=followup_id, tag=tag)
     _card_for(ctx, followup_id)
 
 
 def _on_confirm(ctx: HandlerContext, followup_id: int) -> None:
-    followup, customer, newly = confirm_followup(session=ctx.session, actor=ctx.member, followup_id=followup_id)
+    followup, customer, newly = confirm_followup(
+        session=ctx.session, at=ctx.now, actor=ctx.member, followup_id=followup_id
+    )
     if not newly:
         ctx.reply("这条记录已经确认过了。")
         return
@@ -70,8 +75,14 @@ def _on_confirm(ctx: HandlerContext, followup_id: int) -> None:
         else:
             before, customer.stage = customer.stage, hint
             ctx.session.add(customer)
-            add_event(session=ctx.session, customer_id=customer.id or 0, actor_id=ctx.member.id,
-                      kind="stage_changed", summary=f"阶段 {before} → {hint}")
+            add_event(
+                session=ctx.session,
+                at=ctx.now,
+                customer_id=customer.id or 0,
+                actor_id=ctx.member.id,
+                kind="stage_changed",
+                summary=f"阶段 {before} → {hint}",
+            )
             message += f"\n阶段已更新：{before} → {hint}"
     ctx.reply(message)
 

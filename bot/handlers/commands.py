@@ -70,8 +70,9 @@ def on_find(ctx: HandlerContext, args: str) -> None:
     if not found:
         ctx.reply(f"没有找到与「{args}」相关的客户。")
         return
-    ctx.reply("找到：\n" + "\n".join(
-        f"#{c.id} {c.name} {c.company or ''} {mask_phone(c.phone)} · {c.stage}" for c in found))
+    ctx.reply(
+        "找到：\n" + "\n".join(f"#{c.id} {c.name} {c.company or ''} {mask_phone(c.phone)} · {c.stage}" for c in found)
+    )
 
 
 def on_history(ctx: HandlerContext, args: str) -> None:
@@ -92,8 +93,13 @@ def on_followup(ctx: HandlerContext, args: str) -> None:
     customer = resolve_customer(ctx, query)
     if customer is None:
         return
-    ext = extract(note, ref_time=ctx.local_now, tag_rules=tag_rules(ctx.settings.tags_file),
-                  rep_names=[ctx.member.display_name], products=ctx.settings.products)
+    ext = extract(
+        note,
+        ref_time=ctx.local_now,
+        tag_rules=tag_rules(ctx.settings.tags_file),
+        rep_names=[ctx.member.display_name],
+        products=ctx.settings.products,
+    )
     draft = {"ext": ext_to_data(ext), "kind": "note", "text": note.strip(), "inbound_id": ctx.inbound.id}
     record(ctx, customer, draft, is_new=False)
 
@@ -107,18 +113,37 @@ def on_stage(ctx: HandlerContext, args: str) -> None:
     if customer is None:
         return
     target = parts[-1]
-    missing = check_stage_change(customer.stage, target,
-                                 confirmed_followups(session=ctx.session, customer_id=customer.id or 0),
-                                 ctx.settings.stage_evidence)
+    missing = check_stage_change(
+        customer.stage,
+        target,
+        confirmed_followups(session=ctx.session, customer_id=customer.id or 0),
+        ctx.settings.stage_evidence,
+    )
     if missing:
-        ctx.reply(f"不能把 {customer.name} 从「{customer.stage}」改为「{target}」：\n"
-                  + "\n".join(f"· {m}" for m in missing))
+        # Recorded: the weekly report counts refused stage skips per rep.
+        add_event(
+            session=ctx.session,
+            at=ctx.now,
+            customer_id=customer.id or 0,
+            actor_id=ctx.member.id,
+            kind="stage_refused",
+            summary=f"阶段变更被拒：{customer.stage} → {target}",
+        )
+        ctx.reply(
+            f"不能把 {customer.name} 从「{customer.stage}」改为「{target}」：\n" + "\n".join(f"· {m}" for m in missing)
+        )
         return
     before = customer.stage
     customer.stage = target
     ctx.session.add(customer)
-    add_event(session=ctx.session, customer_id=customer.id or 0, actor_id=ctx.member.id, kind="stage_changed",
-              summary=f"阶段 {before} → {target}")
+    add_event(
+        session=ctx.session,
+        at=ctx.now,
+        customer_id=customer.id or 0,
+        actor_id=ctx.member.id,
+        kind="stage_changed",
+        summary=f"阶段 {before} → {target}",
+    )
     ctx.reply(f"已把 {customer.name} 的阶段从「{before}」改为「{target}」。")
 
 

@@ -107,8 +107,12 @@ def _accept(ctx: HandlerContext, field: str, answer: str, fields: dict[str, Any]
 def _ask_next(ctx: HandlerContext, fields: dict[str, Any]) -> None:
     for field in FIELDS:
         if field not in fields:
-            set_conversation(session=ctx.session, member_id=ctx.member.id or 0, state="new_customer",
-                             data={"fields": fields, "asking": field})
+            set_conversation(
+                session=ctx.session,
+                member_id=ctx.member.id or 0,
+                state="new_customer",
+                data={"fields": fields, "asking": field},
+            )
             ctx.reply(QUESTIONS[field])
             return
     clear_conversation(session=ctx.session, member_id=ctx.member.id or 0)
@@ -125,22 +129,44 @@ def finish_new_customer(ctx: HandlerContext, fields: dict[str, Any], force_new: 
             ctx.reply(f"客户已存在：#{dup.same.id} {dup.same.name}，未重复新建。")
             return
         if dup.likely:
-            set_conversation(session=ctx.session, member_id=ctx.member.id or 0, state="dup_choice",
-                             data={"entry": fields, "candidates": [c.id for c in dup.likely[:3]]})
+            set_conversation(
+                session=ctx.session,
+                member_id=ctx.member.id or 0,
+                state="dup_choice",
+                data={"entry": fields, "candidates": [c.id for c in dup.likely[:3]]},
+            )
             ctx.reply_card(build_duplicate_card(name=fields["name"], company=None, candidates=dup.likely))
             return
-    customer = create_customer(session=ctx.session, actor=ctx.member, name=fields["name"], phone=fields.get("phone"),
-                               product=fields.get("product"), stage=fields.get("stage") or STAGES[0],
-                               source_channel=f"{ctx.inbound.platform}:手动")
+    customer = create_customer(
+        session=ctx.session,
+        at=ctx.now,
+        actor=ctx.member,
+        name=fields["name"],
+        phone=fields.get("phone"),
+        product=fields.get("product"),
+        stage=fields.get("stage") or STAGES[0],
+        source_channel=f"{ctx.inbound.platform}:手动",
+    )
     if fields.get("next_contact"):
         customer.next_contact_at = datetime.fromisoformat(fields["next_contact"])
     ctx.session.add(customer)
-    add_event(session=ctx.session, customer_id=customer.id or 0, actor_id=ctx.member.id, kind="customer_created",
-              summary=f"{ctx.member.display_name} 新建客户 {customer.name}")
-    nxt = (fmt_when(customer.next_contact_at, ctx.settings.tz, bool(fields.get("next_contact_has_time")))
-           if customer.next_contact_at else "未设置")
-    ctx.reply(f"已新建客户 #{customer.id} {customer.name}\n电话：{customer.phone or '—'}"
-              f"\n产品：{customer.product or '—'}\n阶段：{customer.stage}\n下次联系：{nxt}")
+    add_event(
+        session=ctx.session,
+        at=ctx.now,
+        customer_id=customer.id or 0,
+        actor_id=ctx.member.id,
+        kind="customer_created",
+        summary=f"{ctx.member.display_name} 新建客户 {customer.name}",
+    )
+    nxt = (
+        fmt_when(customer.next_contact_at, ctx.settings.tz, bool(fields.get("next_contact_has_time")))
+        if customer.next_contact_at
+        else "未设置"
+    )
+    ctx.reply(
+        f"已新建客户 #{customer.id} {customer.name}\n电话：{customer.phone or '—'}"
+        f"\n产品：{customer.product or '—'}\n阶段：{customer.stage}\n下次联系：{nxt}"
+    )
 
 
 def _on_customer_named(ctx: HandlerContext, draft: dict[str, Any]) -> None:
@@ -152,5 +178,11 @@ def _on_customer_named(ctx: HandlerContext, draft: dict[str, Any]) -> None:
     ext = ext_from_data(draft["ext"])
     data = ext_to_data(ext)
     data["customer_name"] = name
-    capture(ctx, ext_from_data(data), kind=draft["kind"], text=draft["text"], transcript=draft.get("transcript"),
-            source_inbound_id=draft.get("inbound_id"))
+    capture(
+        ctx,
+        ext_from_data(data),
+        kind=draft["kind"],
+        text=draft["text"],
+        transcript=draft.get("transcript"),
+        source_inbound_id=draft.get("inbound_id"),
+    )

@@ -1,0 +1,159 @@
+"""on_push_action: taps on pushed cards (查看, 暂缓 with a reason, 转给…) and the 免填 command."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import col, select
+
+from bot.commands import parse_command
+from bot.context import HandlerContext
+from bot.format import fmt_when
+from bot.models import Button, Card
+from bot.router import Router
+from scheduler.stale import snooze_customer
+from store.conversations import clear_conversation, get_conversation, set_conversation
+from store.customers import get_customer, reassign_customer
+from store.exemptions import grant_exemption
+from store.members import find_member_by_name
+from store.models import Member, Role
+from store.permissions import PermissionDenied
+from store.timeline import add_event, recent_events
+
+router = Router("supervision")
+PUSH_VERBS = ("view", "snooze", "reassign", "reassign_to")
+
+
+def _is_push_action(ctx: HandlerContext) -> bool:
+    return ctx.inbound.kind == "card_action" and ctx.text.split(":", 1)[0] in PUSH_VERBS
+
+
+def _awaits_snooze_reason(ctx: HandlerContext) -> bool:
+    if ctx.inbound.kind != "text" or parse_command(ctx.text) is not None:
+        return False
+    conv = get_conversation(session=ctx.session, member_id=ctx.member.id or 0)
+    return conv is not None and conv.state == "snooze_reason"
+
+
+def _is_exempt_command(ctx: HandlerContext) -> bool:
+    command = parse_command(ctx.text) if ctx.inbound.kind == "text" else None
+    return command is not None and command.name == "exempt"
+
+
+@router.on(_is_push_action)
+def on_push_action(ctx: HandlerContext) -> None:
+    verb, *args = ctx.text.split(":")
+    try:
+        customer_id = int(args[0])
+        customer = get_customer(session=ctx.session, actor=ctx.member, customer_id=customer_id)
+    except (ValueError, IndexError, PermissionDenied):
+        ctx.reply("这张卡片对应的客户不存在，或你没有权限操作。")
+        return
+    if verb == "view":
+        events = recent_events(session=ctx.session, actor=ctx.member, customer_id=customer_id, limit=10)
+        lines = [f"{e.created_at.astimezone(ctx.settings.tz):%m-%d %H:%M} {e.summary}" for e in events]
+        ctx.reply(f"#{customer.id} {customer.name} · {customer.stage}\n" + ("\n".join(lines) or "暂无记录"))
+    elif verb == "snooze":
+        set_conversation(
+            session=ctx.session, member_id=ctx.member.id or 0, state="snooze_reason", data={"customer_id": customer_id}
+        )
+        ctx.reply(f"暂缓 {customer.name} 的跟进提醒 {ctx.settings.pushes.snooze_days} 天，请回复原因（如：客户出差）。")
+    elif verb == "reassign":
+        if ctx.member.role not in (Role.SUPERVISOR, Role.ADMIN):
+            ctx.reply("只有主管可以转给其他销售。")
+            return
+        reps = ctx.session.exec(
+            select(Member).where(
+                col(Member.team_id) == customer.team_id,
+                col(Member.active),
+                col(Member.role) == Role.REP,
+                col(Member.id) != customer.owner_id,
+            )
+        ).all()
+        if not reps:
+            ctx.reply("团队里没有其他可以接手的销售。")
+            return
+        ctx.reply_card(
+            Card(
+                title=f"把 {customer.name} 转给…",
+                buttons=[Button(label=r.display_name, action=f"reassign_to:{customer_id}:{r.id}") for r in reps],
+            )
+        )
+    elif verb == "reassign_to":
+        _reassign(ctx, customer_id, int(args[1]) if len(args) > 1 and args[1].isdigit() else 0)
+
+
+def _reassign(ctx: HandlerContext, customer_id: int, member_id: int) -> None:
+    new_owner = ctx.session.get(Member, member_id)
+    try:
+        if new_owner is None:
+            raise PermissionDenied("no such member")
+        customer = reassign_customer(
+            session=ctx.session, actor=ctx.member, customer_id=customer_id, new_owner=new_owner, at=ctx.now
+        )
+    except PermissionDenied:
+        ctx.reply("不能转给这位成员（需同一团队的在职销售，且由主管操作）。")
+        return
+    add_event(
+        session=ctx.session,
+        at=ctx.now,
+        customer_id=customer_id,
+        actor_id=ctx.member.id,
+        kind="reassigned",
+        summary=f"{ctx.member.display_name} 转给 {new_owner.display_name}",
+    )
+    ctx.reply(f"已把 {customer.name} 转给 {new_owner.display_name}。")
+    ctx.notify(member_id, text=f"{ctx.member.display_name} 把客户 {customer.name} 转给了你，请尽快跟进。")
+
+
+@router.on(_awaits_snooze_reason)
+def on_snooze_reason(ctx: HandlerContext) -> None:
+    conv = get_conversation(session=ctx.session, member_id=ctx.member.id or 0)
+    assert conv is not None
+    clear_conversation(session=ctx.session, member_id=ctx.member.id or 0)
+    try:
+        customer = get_customer(session=ctx.session, actor=ctx.member, customer_id=int(conv.data["customer_id"]))
+    except PermissionDenied:
+        ctx.reply("这个客户已不在你的权限范围内。")
+        return
+    until = ctx.now + timedelta(days=ctx.settings.pushes.snooze_days)
+    reason = ctx.text[:100]
+    snooze_customer(session=ctx.session, customer=customer, until=until)
+    add_event(
+        session=ctx.session,
+        at=ctx.now,
+        customer_id=customer.id or 0,
+        actor_id=ctx.member.id,
+        kind="snoozed",
+        summary=f"暂缓提醒至 {fmt_when(until, ctx.settings.tz)}：{reason}",
+    )
+    ctx.reply(f"好的，{customer.name} 的跟进提醒暂缓到 {fmt_when(until, ctx.settings.tz)}。原因：{reason}")
+
+
+@router.on(_is_exempt_command)
+def on_exempt_command(ctx: HandlerContext) -> None:
+    command = parse_command(ctx.text)
+    assert command is not None
+    name, _, reason = command.args.partition(" ")
+    if not name:
+        ctx.reply("用法：免填 销售姓名 [原因]，例如：免填 李明 本周在外地参展")
+        return
+    rep = find_member_by_name(session=ctx.session, team_id=ctx.member.team_id, name=name)
+    if rep is None:
+        ctx.reply(f"团队里没有「{name}」。")
+        return
+    try:
+        row = grant_exemption(
+            session=ctx.session,
+            actor=ctx.member,
+            member=rep,
+            days=ctx.settings.pushes.exemption_days,
+            reason=reason.strip(),
+            at=ctx.now,
+        )
+    except PermissionDenied:
+        ctx.reply("只有主管或管理员可以设置免填。")
+        return
+    until = fmt_when(row.ends_at, ctx.settings.tz)
+    ctx.reply(f"已给 {rep.display_name} 设置免填至 {until}（期间不提醒补填记录）。")
+    ctx.notify(rep.id or 0, text=f"{ctx.member.display_name} 给你设置了免填，至 {until} 不会提醒你补填记录。")

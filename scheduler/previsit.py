@@ -1,0 +1,86 @@
+"""Pre-visit cards: N minutes before each scheduled visit, once per (visit, scheduled time).
+
+Due visits are found by an indexed range on scheduled_at, so the sweep costs what is due. A moved
+visit has a new scheduled_at and therefore a new key (a new card at the new time); a cancelled one
+is no longer 'scheduled' and gets nothing. After downtime, a visit still ahead gets its card late
+rather than never.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.cards.pushes import build_previsit_card
+from bot.config import Settings
+from scheduler.push import push_to_member
+from store.db import session_scope
+from store.models import Customer, FollowUp, Member, TimelineEvent, Visit
+
+PROMISE = re.compile(r"(我|我们)[^。！？\n]{0,12}(争取|答复|回复|发您|发给您|给您|安排|准备|确认)[^。！？\n]{0,20}")
+
+
+def sweep_previsit(engine: Engine, settings: Settings, now: datetime) -> int:
+    lead = timedelta(minutes=settings.pushes.previsit_minutes)
+    with Session(engine) as session:
+        due = list(
+            session.exec(
+                select(Visit)
+                .where(
+                    col(Visit.scheduled_at) > now,
+                    col(Visit.scheduled_at) <= now + lead,
+                    col(Visit.status) == "scheduled",
+                )
+                .order_by(col(Visit.scheduled_at))
+                .limit(500)
+            ).all()
+        )
+    sent = 0
+    for visit in due:
+        with session_scope(engine) as session:
+            sent += _push_previsit(session, settings, visit)
+    return sent
+
+
+def _push_previsit(session: Session, settings: Settings, visit: Visit) -> int:
+    rep = session.get(Member, visit.rep_id)
+    customer = session.get(Customer, visit.customer_id)
+    if rep is None or customer is None:
+        return 0
+    history = list(
+        session.exec(
+            select(TimelineEvent)
+            .where(col(TimelineEvent.customer_id) == customer.id)
+            .order_by(col(TimelineEvent.created_at).desc(), col(TimelineEvent.id).desc())
+            .limit(3)
+        ).all()
+    )
+    recent = list(
+        session.exec(
+            select(FollowUp)
+            .where(
+                col(FollowUp.customer_id) == customer.id,
+                col(FollowUp.created_at) >= visit.scheduled_at - timedelta(days=30),
+            )
+            .order_by(col(FollowUp.created_at).desc())
+            .limit(20)
+        ).all()
+    )
+    open_tags = sorted({t for f in recent for t in f.tags})
+    promises = [m.group(0) for f in recent[:5] for m in PROMISE.finditer(f.text)][:3]
+    last_amount = next((f.amount_cny for f in recent if f.amount_cny is not None), None)
+    card = build_previsit_card(
+        customer=customer,
+        visit=visit,
+        history=history,
+        open_tags=open_tags,
+        talking_points=settings.pushes.talking_points,
+        promises=promises,
+        last_amount=last_amount,
+        tz=settings.tz,
+    )
+    key = f"previsit:{visit.id}:{visit.scheduled_at.isoformat()}"
+    return int(push_to_member(session=session, member=rep, dedupe_key=key, card=card))

@@ -1,0 +1,32 @@
+"""Queue a scheduled push for a member: always an outbox row, keyed for exactly-once delivery."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from bot.delivery import address_of
+from bot.models import Card
+from store.models import Member
+from store.outbox import enqueue_outbox
+
+
+def push_to_member(
+    *, session: Session, member: Member, dedupe_key: str, text: str | None = None, card: Card | None = None
+) -> bool:
+    """True if queued now; False if this key was already queued (another run or instance) or the
+    member has no reachable platform id."""
+    address = address_of(member, "wecom")
+    if address is None or not member.active:
+        return False
+    platform, recipient = address
+    payload = {"card": card.model_dump()} if card is not None else {"text": text or ""}
+    queued = enqueue_outbox(
+        session=session,
+        platform=platform,
+        recipient=recipient,
+        member_id=member.id,
+        kind="card" if card is not None else "text",
+        payload=payload,
+        dedupe_key=dedupe_key,
+    )
+    return queued is not None

@@ -1,0 +1,206 @@
+"""The weekly health report (Monday 09:00 by default): per rep to the rep, the team to supervisors.
+
+The report for a week is a JobRun marker inserted in the same transaction as its outbox rows: two
+instances, a restart or a re-run send it once; after downtime the latest due week is sent late.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.config import Settings
+from scheduler.push import push_to_member
+from store.db import session_scope
+from store.models import Correction, Customer, FollowUp, JobRun, Member, Role, TimelineEvent
+from store.upsert import insert_ignore
+
+OBJECTION_TAGS = ("价格异议", "竞品对比", "流失风险", "技术问题", "决策链变更")
+ACTIVE_STAGES = ("初步接触", "需求确认", "方案演示", "合同洽谈")
+
+
+@dataclass
+class RepStats:
+    name: str
+    leads: int
+    leads_on_time: int
+    active: int
+    alerted: int
+    followups: int
+    complete: int
+    stage_refused: int
+    confirmed: int
+    corrected: int
+
+    def line(self) -> str:
+        def pct(a: int, b: int) -> str:
+            return f"{a / b:.0%}" if b else "—"
+
+        return (
+            f"{self.name}：首次响应达标 {pct(self.leads_on_time, self.leads)}（{self.leads} 条线索）· "
+            f"72小时跟进率 {pct(self.active - self.alerted, self.active)} · "
+            f"记录完整度 {pct(self.complete, self.followups)}（{self.followups} 条）· "
+            f"被拒的跳阶段 {self.stage_refused} 次 · 标签确认 {self.confirmed - self.corrected}/修改 {self.corrected}"
+        )
+
+
+def due_week(settings: Settings, now: datetime) -> tuple[datetime, datetime] | None:
+    """The Monday-to-Monday week whose report is due at `now` (local report time has passed)."""
+    tz = settings.tz
+    local = now.astimezone(tz)
+    hh, mm = (int(x) for x in settings.pushes.weekly_report_time.split(":"))
+    this_monday = datetime.combine((local - timedelta(days=local.weekday())).date(), time(0), tz)
+    report_at = this_monday + timedelta(days=settings.pushes.weekly_report_day, hours=hh, minutes=mm)
+    if local < report_at:
+        this_monday -= timedelta(days=7)
+    return this_monday - timedelta(days=7), this_monday
+
+
+def send_weekly_reports(engine: Engine, settings: Settings, now: datetime) -> int:
+    week = due_week(settings, now)
+    if week is None:
+        return 0
+    start, end = week
+    period = f"{start.date().isocalendar().year}-W{start.date().isocalendar().week:02d}"
+    with Session(engine) as session:
+        if session.exec(select(JobRun).where(col(JobRun.job) == "weekly_report", col(JobRun.period) == period)).first():
+            return 0
+    with session_scope(engine) as session:
+        if (
+            insert_ignore(
+                session, JobRun, {"job": "weekly_report", "period": period, "created_at": now}, ["job", "period"]
+            )
+            is None
+        ):
+            return 0
+        return _send(session, settings, start, end, period)
+
+
+def _send(session: Session, settings: Settings, start: datetime, end: datetime, period: str) -> int:
+    sent = 0
+    reps = session.exec(select(Member).where(col(Member.active), col(Member.role) == Role.REP)).all()
+    by_team: dict[int, list[RepStats]] = {}
+    title = f"【周报 {start:%m月%d日}–{(end - timedelta(days=1)):%m月%d日}】"
+    for rep in reps:
+        stats = rep_stats(session, rep, start, end)
+        by_team.setdefault(rep.team_id, []).append(stats)
+        sent += push_to_member(
+            session=session, member=rep, dedupe_key=f"weekly:{period}:{rep.id}", text=f"{title}\n{stats.line()}"
+        )
+    for team_id, lines in by_team.items():
+        objections, competitors = team_topics(session, settings, team_id, start, end)
+        corrections = tag_correction_rates(session, team_id, start, end)
+        text = "\n".join(
+            [
+                f"{title}团队跟进健康度",
+                *(s.line() for s in lines),
+                "本周主要异议：" + ("、".join(f"{t}({n})" for t, n in objections) or "无"),
+                "本周提及竞品：" + ("、".join(f"{c}({n})" for c, n in competitors) or "无"),
+                "标签修改率：" + ("、".join(f"{t} {r:.0%}" for t, r in corrections) or "无修改"),
+            ]
+        )
+        sups = session.exec(
+            select(Member).where(
+                col(Member.team_id) == team_id, col(Member.active), col(Member.role) == Role.SUPERVISOR
+            )
+        ).all()
+        for sup in sups:
+            sent += push_to_member(
+                session=session, member=sup, dedupe_key=f"weekly:{period}:team{team_id}:{sup.id}", text=text
+            )
+    return sent
+
+
+def rep_stats(session: Session, rep: Member, start: datetime, end: datetime) -> RepStats:
+    leads = session.exec(
+        select(Customer).where(
+            col(Customer.owner_id) == rep.id, col(Customer.assigned_at) >= start, col(Customer.assigned_at) < end
+        )
+    ).all()
+    on_time = sum(
+        1
+        for c in leads
+        if c.first_contact_at and c.assigned_at and c.first_contact_at - c.assigned_at <= timedelta(hours=2)
+    )
+    active = session.exec(
+        select(Customer.id).where(
+            col(Customer.owner_id) == rep.id,
+            col(Customer.stage).in_(ACTIVE_STAGES),
+            col(Customer.merged_into_id).is_(None),
+        )
+    ).all()
+    alerted = set(
+        session.exec(
+            select(TimelineEvent.customer_id).where(
+                col(TimelineEvent.kind).in_(["stale_alert", "high_risk"]),
+                col(TimelineEvent.created_at) >= start,
+                col(TimelineEvent.created_at) < end,
+                col(TimelineEvent.customer_id).in_(active or [-1]),
+            )
+        ).all()
+    )
+    followups = session.exec(
+        select(FollowUp, Customer)
+        .join(Customer, col(Customer.id) == FollowUp.customer_id)
+        .where(col(FollowUp.rep_id) == rep.id, col(FollowUp.created_at) >= start, col(FollowUp.created_at) < end)
+    ).all()
+    complete = sum(1 for f, c in followups if f.confirmed and c.phone and (f.next_contact_at or c.next_contact_at))
+    confirmed = [f for f, _ in followups if f.confirmed]
+    refused = session.exec(
+        select(TimelineEvent.id).where(
+            col(TimelineEvent.kind) == "stage_refused",
+            col(TimelineEvent.actor_id) == rep.id,
+            col(TimelineEvent.created_at) >= start,
+            col(TimelineEvent.created_at) < end,
+        )
+    ).all()
+    return RepStats(
+        name=rep.display_name,
+        leads=len(leads),
+        leads_on_time=on_time,
+        active=len(active),
+        alerted=len(alerted),
+        followups=len(followups),
+        complete=complete,
+        stage_refused=len(refused),
+        confirmed=len(confirmed),
+        corrected=sum(1 for f in confirmed if f.tags != f.extracted_tags),
+    )
+
+
+def team_topics(
+    session: Session, settings: Settings, team_id: int, start: datetime, end: datetime
+) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    rows = session.exec(
+        select(FollowUp)
+        .join(Customer, col(Customer.id) == FollowUp.customer_id)
+        .where(col(Customer.team_id) == team_id, col(FollowUp.created_at) >= start, col(FollowUp.created_at) < end)
+    ).all()
+    tags = Counter(t for f in rows for t in f.tags if t in OBJECTION_TAGS)
+    competitors = Counter(c for f in rows for c in settings.pushes.competitors if c in f"{f.text} {f.transcript or ''}")
+    return tags.most_common(3), competitors.most_common(3)
+
+
+def tag_correction_rates(session: Session, team_id: int, start: datetime, end: datetime) -> list[tuple[str, float]]:
+    """Per tag: corrections / times the tag was proposed or toggled on the team's records this week."""
+    corrections = session.exec(
+        select(Correction).where(
+            col(Correction.team_id) == team_id, col(Correction.created_at) >= start, col(Correction.created_at) < end
+        )
+    ).all()
+    changed = Counter((c.before or c.after or "") for c in corrections)
+    proposed = Counter(
+        t
+        for f in session.exec(
+            select(FollowUp)
+            .join(Customer, col(Customer.id) == FollowUp.customer_id)
+            .where(col(Customer.team_id) == team_id, col(FollowUp.created_at) >= start, col(FollowUp.created_at) < end)
+        ).all()
+        for t in f.extracted_tags
+    )
+    rates = [(tag, n / max(n, proposed.get(tag, 0))) for tag, n in changed.items() if tag]
+    return sorted(rates, key=lambda r: -r[1])[:5]
