@@ -170,6 +170,11 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def enabled_platforms(self) -> list[str]:
+        """Where pushes can go, in order of preference; the sandbox is always on."""
+        return [p for p, on in (("wecom", self.wecom), ("dingtalk", self.dingtalk)) if on] + ["sandbox"]
+
+    @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 

@@ -10,9 +10,10 @@ from store.models import InboundMessage, Member
 from store.outbox import enqueue_outbox
 
 
-def address_of(member: Member, preferred: str) -> tuple[str, str] | None:
-    """(platform, user id) where this member can be reached, preferring the platform in use."""
-    for platform in (preferred, *PLATFORM_ID_COLUMN):
+def address_of(member: Member, preferred: str | list[str]) -> tuple[str, str] | None:
+    """(platform, user id) where this member can be reached, in order of preference."""
+    order = [preferred] if isinstance(preferred, str) else preferred
+    for platform in (*order, *PLATFORM_ID_COLUMN):
         user_id = platform_id_of(member, platform)
         if user_id:
             return platform, user_id

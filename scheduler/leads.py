@@ -50,6 +50,7 @@ def _remind(session: Session, settings: Settings, customer: Customer) -> int:
         return int(
             push_to_member(
                 session=session,
+                platforms=settings.enabled_platforms,
                 member=owner,
                 dedupe_key=key,
                 text=f"【新线索待联系】{who} 分配给你已超过 {hours:g} 小时，还没有跟进记录，请尽快联系。",
@@ -64,6 +65,7 @@ def _remind(session: Session, settings: Settings, customer: Customer) -> int:
         return sum(
             push_to_member(
                 session=session,
+                platforms=settings.enabled_platforms,
                 member=s,
                 dedupe_key=f"{key}:sup{s.id}",
                 text=f"【线索未分配】{who} 进入公海已超过 {hours:g} 小时仍未分配，请尽快分配。",

@@ -83,4 +83,6 @@ def _push_previsit(session: Session, settings: Settings, visit: Visit) -> int:
         tz=settings.tz,
     )
     key = f"previsit:{visit.id}:{visit.scheduled_at.isoformat()}"
-    return int(push_to_member(session=session, member=rep, dedupe_key=key, card=card))
+    return int(
+        push_to_member(session=session, platforms=settings.enabled_platforms, member=rep, dedupe_key=key, card=card)
+    )

@@ -11,12 +11,18 @@ from store.outbox import enqueue_outbox
 
 
 def push_to_member(
-    *, session: Session, member: Member, dedupe_key: str, text: str | None = None, card: Card | None = None
+    *,
+    session: Session,
+    member: Member,
+    dedupe_key: str,
+    platforms: list[str],
+    text: str | None = None,
+    card: Card | None = None,
 ) -> bool:
     """True if queued now; False if this key was already queued (another run or instance) or the
-    member has no reachable platform id."""
-    address = address_of(member, "wecom")
-    if address is None or not member.active:
+    member has no id on any enabled platform (in `platforms`, most preferred first)."""
+    address = address_of(member, platforms)
+    if address is None or address[0] not in platforms or not member.active:
         return False
     platform, recipient = address
     payload = {"card": card.model_dump()} if card is not None else {"text": text or ""}

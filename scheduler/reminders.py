@@ -4,11 +4,12 @@ scan to what can still be due."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.config import Settings
 from scheduler.push import push_to_member
 from store.db import session_scope
 from store.exemptions import active_exemption
@@ -18,7 +19,8 @@ UNCONFIRMED_AFTER = timedelta(hours=24)
 WINDOW = timedelta(days=3)
 
 
-def sweep_unconfirmed(engine: Engine, now: datetime, tz: tzinfo) -> int:
+def sweep_unconfirmed(engine: Engine, settings: Settings, now: datetime) -> int:
+    tz = settings.tz
     with Session(engine) as session:
         rows = session.exec(
             select(FollowUp.rep_id, FollowUp.id, Customer.name)
@@ -43,6 +45,7 @@ def sweep_unconfirmed(engine: Engine, now: datetime, tz: tzinfo) -> int:
             key = f"unconfirmed:{rep_id}:{now.astimezone(tz).date().isoformat()}"
             sent += push_to_member(
                 session=session,
+                platforms=settings.enabled_platforms,
                 member=rep,
                 dedupe_key=key,
                 text=f"你有 {len(items)} 条跟进记录超过一天未确认（{names}），请在卡片上点「确认」。",

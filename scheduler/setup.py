@@ -28,13 +28,14 @@ def run_sweeps(engine: Engine, settings: Settings, now: datetime) -> dict[str, i
         "previsit": sweep_previsit(engine, settings, now),
         "stale": sweep_stale(engine, settings, now),
         "new_leads": sweep_new_leads(engine, settings, now),
-        "unconfirmed": sweep_unconfirmed(engine, now, settings.tz),
+        "unconfirmed": sweep_unconfirmed(engine, settings, now),
         "weekly": send_weekly_reports(engine, settings, now),
     }
 
 
-def push_sweeps_job(engine: Engine, settings: Settings, clock: Callable[[], datetime],
-                    on_queued: Callable[[], None] | None = None) -> dict[str, int]:
+def push_sweeps_job(
+    engine: Engine, settings: Settings, clock: Callable[[], datetime], on_queued: Callable[[], None] | None = None
+) -> dict[str, int]:
     counts = run_sweeps(engine, settings, clock())
     if on_queued is not None and any(counts.values()):
         on_queued()
@@ -43,15 +44,35 @@ def push_sweeps_job(engine: Engine, settings: Settings, clock: Callable[[], date
     return counts
 
 
-def build_scheduler(engine: Engine, settings: Settings, *, clock: Callable[[], datetime] = utcnow,
-                    on_queued: Callable[[], None] | None = None) -> AsyncIOScheduler:
-    scheduler = AsyncIOScheduler(timezone=settings.timezone,
-                                 job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300})
+def build_scheduler(
+    engine: Engine,
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    on_queued: Callable[[], None] | None = None,
+) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(
+        timezone=settings.timezone, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
+    )
     now = datetime.now(settings.tz)
-    scheduler.add_job(push_sweeps_job, "interval", seconds=30, args=[engine, settings, clock, on_queued],
-                      id="push_sweeps", replace_existing=True, next_run_time=now)
-    scheduler.add_job(jobs.expire_conversations, "interval", minutes=10, args=[engine],
-                      id="expire_conversations", replace_existing=True)
-    scheduler.add_job(jobs.log_queue_health, "interval", minutes=1, args=[engine],
-                      id="log_queue_health", replace_existing=True)
+    scheduler.add_job(
+        push_sweeps_job,
+        "interval",
+        seconds=30,
+        args=[engine, settings, clock, on_queued],
+        id="push_sweeps",
+        replace_existing=True,
+        next_run_time=now,
+    )
+    scheduler.add_job(
+        jobs.expire_conversations,
+        "interval",
+        minutes=10,
+        args=[engine],
+        id="expire_conversations",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        jobs.log_queue_health, "interval", minutes=1, args=[engine], id="log_queue_health", replace_existing=True
+    )
     return scheduler

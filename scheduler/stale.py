@@ -109,7 +109,9 @@ def _fire(session: Session, settings: Settings, customer: Customer, rung: int, i
     sent = 0
     if rung == 1:
         card = build_stale_reminder(customer=customer, idle_hours=idle, suggestion=suggested_message(customer))
-        sent += push_to_member(session=session, member=owner, dedupe_key=f"{key}:1", card=card)
+        sent += push_to_member(
+            session=session, platforms=settings.enabled_platforms, member=owner, dedupe_key=f"{key}:1", card=card
+        )
     else:
         high = rung >= 3
         if high:
@@ -133,11 +135,19 @@ def _fire(session: Session, settings: Settings, customer: Customer, rung: int, i
             )
         alert = build_stale_alert(customer=customer, owner_name=owner.display_name, idle_hours=idle, high_risk=high)
         for sup in supervisors_of(session=session, member=owner):
-            sent += push_to_member(session=session, member=sup, dedupe_key=f"{key}:{rung}:sup{sup.id}", card=alert)
+            sent += push_to_member(
+                session=session,
+                platforms=settings.enabled_platforms,
+                member=sup,
+                dedupe_key=f"{key}:{rung}:sup{sup.id}",
+                card=alert,
+            )
         cc = f"【抄送】{customer.name} 已 {idle:.0f} 个工作小时未跟进，已提醒主管" + (
             "，并标记为高风险" if high else ""
         )
-        sent += push_to_member(session=session, member=owner, dedupe_key=f"{key}:{rung}:cc", text=cc)
+        sent += push_to_member(
+            session=session, platforms=settings.enabled_platforms, member=owner, dedupe_key=f"{key}:{rung}:cc", text=cc
+        )
     log.info("stale_rung_fired", customer_id=customer.id, rung=rung, idle_hours=round(idle, 1))
     return sent
 

@@ -89,7 +89,11 @@ def _send(session: Session, settings: Settings, start: datetime, end: datetime, 
         stats = rep_stats(session, rep, start, end)
         by_team.setdefault(rep.team_id, []).append(stats)
         sent += push_to_member(
-            session=session, member=rep, dedupe_key=f"weekly:{period}:{rep.id}", text=f"{title}\n{stats.line()}"
+            session=session,
+            platforms=settings.enabled_platforms,
+            member=rep,
+            dedupe_key=f"weekly:{period}:{rep.id}",
+            text=f"{title}\n{stats.line()}",
         )
     for team_id, lines in by_team.items():
         objections, competitors = team_topics(session, settings, team_id, start, end)
@@ -110,7 +114,11 @@ def _send(session: Session, settings: Settings, start: datetime, end: datetime, 
         ).all()
         for sup in sups:
             sent += push_to_member(
-                session=session, member=sup, dedupe_key=f"weekly:{period}:team{team_id}:{sup.id}", text=text
+                session=session,
+                platforms=settings.enabled_platforms,
+                member=sup,
+                dedupe_key=f"weekly:{period}:team{team_id}:{sup.id}",
+                text=text,
             )
     return sent
 
