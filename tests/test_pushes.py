@@ -18,6 +18,7 @@ from scheduler.worktime import WorkingHours
 from store.db import make_engine, session_scope
 from store.exemptions import grant_exemption
 from store.models import Customer, JobRun, OutboxMessage
+from store.permissions import PermissionDenied
 from tests.factories import make_org
 from tests.harness import ChatDriver
 
@@ -159,10 +160,21 @@ def test_rep_cannot_reassign(bot, clock):
 def test_new_lead_not_contacted_and_not_assigned(bot, clock, engine):
     received = local(2026, 11, 16, 10)
     with session_scope(engine) as s:
-        assigned = Customer(name="刘洋", owner_id=bot.org.rep_a.id, team_id=bot.org.rep_a.team_id,
-                            lead_received_at=received, assigned_at=received, lead_due_at=received + timedelta(hours=2))
-        pool = Customer(name="孙丽", owner_id=None, team_id=bot.org.rep_a.team_id, lead_received_at=received,
-                        lead_due_at=received + timedelta(hours=2))
+        assigned = Customer(
+            name="刘洋",
+            owner_id=bot.org.rep_a.id,
+            team_id=bot.org.rep_a.team_id,
+            lead_received_at=received,
+            assigned_at=received,
+            lead_due_at=received + timedelta(hours=2),
+        )
+        pool = Customer(
+            name="孙丽",
+            owner_id=None,
+            team_id=bot.org.rep_a.team_id,
+            lead_received_at=received,
+            lead_due_at=received + timedelta(hours=2),
+        )
         s.add_all([assigned, pool])
     assert sweep(bot, local(2026, 11, 16, 11, 59)) == []
     msgs = sweep(bot, local(2026, 11, 16, 12))
@@ -179,9 +191,8 @@ def test_exemption_silences_missing_field_reminders_until_it_expires(bot, clock,
     day4 = [m for m in sweep(bot, local(2026, 11, 19, 11), everything=True) if "未确认" in (m.text or "")]
     assert len(day4) == 1 and day4[0].recipient == "rep-a"
     assert "只有主管" in bot.reply_to("rep-a", "免填 李明").text
-    with Session(engine) as s:
-        with pytest.raises(Exception):
-            grant_exemption(session=s, actor=bot.org.rep_a, member=bot.org.rep_b, days=3, reason="", at=clock())
+    with Session(engine) as s, pytest.raises(PermissionDenied):
+        grant_exemption(session=s, actor=bot.org.rep_a, member=bot.org.rep_b, days=3, reason="", at=clock())
 
 
 def test_weekly_report_monday_morning_once(bot, clock, engine):
