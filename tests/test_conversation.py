@@ -159,7 +159,7 @@ def test_chat_without_customer_asks_who(chat, engine):
 
 
 def test_duplicates_same_phone_pinyin_and_taken(chat, engine):
-    chat.reply_to("rep-a", "和华康医疗的张伟聊了，电话13800138000，他要报价")
+    chat.reply_to("rep-a", "今天拜访了华康医疗的张伟，电话13800138000，他要报价")
     # same phone in another chat: the same customer, no second record
     chat.reply_to("rep-a", "13800138000 这位客户说下周二可以来公司看演示")
     assert count(engine, Customer) == 1 and count(engine, FollowUp) == 2
@@ -179,14 +179,14 @@ def test_duplicates_same_phone_pinyin_and_taken(chat, engine):
 
 
 def test_duplicate_choice_new_customer(chat, engine):
-    chat.reply_to("rep-a", "和华康医疗的张伟聊了，他要报价")
-    dup = chat.reply_to("rep-a", "张 伟（华康医疗）说要看演示")
+    chat.reply_to("rep-a", "今天拜访了华康医疗的张伟，他要报价")
+    dup = chat.reply_to("rep-a", "Zhang Wei（华康医疗）说要看演示")
     chat.reply_to("rep-a", dup.action("不是，新建"), kind="card_action")
     assert count(engine, Customer) == 2
 
 
 def test_merge_by_supervisor_audited_and_undone(chat, engine):
-    chat.reply_to("rep-a", "和华康医疗的张伟聊了，电话13800138000，他要报价")
+    chat.reply_to("rep-a", "今天拜访了华康医疗的张伟，电话13800138000，他要报价")
     dup = chat.reply_to("rep-a", "Zhang Wei（华康医疗）说预算有限，要再便宜点")
     chat.reply_to("rep-a", dup.action("不是，新建"), kind="card_action")
     with Session(engine) as s:

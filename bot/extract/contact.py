@@ -1,0 +1,57 @@
+"""Pick the next planned contact (visit, meeting, call, reply) among the time expressions of a text."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+
+from .textnorm import clause_around, sentence_around
+from .when import SHANGHAI, TimeMention
+
+# A date counts as next contact only near words of meeting or talking to the customer. Dates next to
+# payment, document or quote words are deadlines, which the README excludes.
+_CONTACT = re.compile(
+    "约|拜访|过去|过来|来我们|来公司|来我司|去他们|去她们|去你们|去贵司|我去|上门|见面|当面|点见|开会|会议|聊|谈|"
+    "电话|回访|回复|答复|确认|联系|沟通|跟进|演示|打给|碰|面谈|到店|找您|通知您|给您|再过|启动会|参观|见"
+)
+_DEADLINE = re.compile(
+    "付款|打款|到账|回款|转账|汇款|发票|开票|报价|提交|截止|交付|交货|发货|到货|盖章|签字|加班|弄完|做完|"
+    "上线|打过来|寄|快递|完成|发给|发您|发过去"
+)
+
+_MEETING = re.compile(
+    "约|拜访|过去|过来|上门|见面|当面|开会|面谈|碰|我去|去他们|去她们|去你们|去贵司|来我们|来公司|去一趟"
+)
+
+
+def is_future(mention: TimeMention, ref_time: datetime) -> bool:
+    ref = ref_time.astimezone(SHANGHAI)
+    if mention.when.date() > ref.date():
+        return True
+    return mention.when.date() == ref.date() and mention.has_time and mention.when > ref
+
+
+def _context_ok(text: str, mention: TimeMention) -> bool:
+    clause = clause_around(text, mention.start, mention.end).replace(mention.text, " ")
+    contact, deadline = _CONTACT.search(clause), _DEADLINE.search(clause)
+    if contact and deadline:
+        # "周五前把报价发您确认一下" is a deadline; "周五过去顺便把发票带上" is a visit.
+        return bool(_MEETING.search(clause))
+    if contact or deadline:
+        return bool(contact)
+    # A bare date clause ("这周五下午三点吧，来我们公司") takes its meaning from the neighbouring clauses.
+    before = clause_around(text, max(0, mention.start - 2), max(0, mention.start - 1))
+    after = clause_around(text, mention.end + 1, mention.end + 2)
+    sentence = sentence_around(text, mention.start, mention.end)
+    neighbours = " ".join(c for c in (before, after) if c in sentence and mention.text not in c)
+    return bool(_CONTACT.search(neighbours)) and not _DEADLINE.search(neighbours)
+
+
+def next_contact(text: str, mentions: Sequence[TimeMention], ref_time: datetime) -> TimeMention | None:
+    """The earliest future mention that is framed as contact with the customer."""
+    accepted = [m for m in mentions if is_future(m, ref_time) and _context_ok(text, m)]
+    if not accepted:
+        return None
+    # Prefer an explicit clock time when two mentions fall on the same day ("周五" ... "周五下午三点见").
+    return min(accepted, key=lambda m: (m.when.date(), not m.has_time, m.start))

@@ -1,0 +1,168 @@
+"""extract(): run every field extractor over one pasted chat, note or transcript."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+
+from rapidfuzz import fuzz
+
+from .amount import find_amounts
+from .chat import ChatLine, split_chat
+from .company import find_companies, labelled_company
+from .contact import is_future, next_contact
+from .model import Extraction
+from .people import customer_speaker, is_rep, name_mentions
+from .phone import find_phones
+from .stage import lost_to_competitor, stage_hint
+from .tags import DEFAULT_TAGS, TagRule, find_tag_hits
+from .textnorm import normalize_text, sentence_around
+from .when import TimeMention, find_time_mentions
+
+# Tags that need a date in the same sentence (a visit is only "booked" when it has a date or deadline).
+DATED_TAGS = frozenset({"预约拜访"})
+# Tags about what the customer asks for: a rep offering a demo is not the customer requesting one.
+CUSTOMER_REQUEST_TAGS = frozenset({"要演示", "要报价"})
+# Bounded and anchored at the local part's start so long junk runs cannot backtrack quadratically.
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,4}\.[A-Za-z]{2,24}"
+)
+# A customer reply that turns down what the rep just offered ("要不要安排个演示？" -> "不用了").
+_REFUSAL = re.compile(r"^\s*(?:不用|不需要|暂时不|先不|不必|算了|没必要)")
+_OWN_COMPANY_CUE = re.compile(r"(?:我是|我们是|我们|我司|本公司)[^，,。\s]{0,2}$")
+
+
+def _without_declined_offers(turns: Sequence[ChatLine], customer: str | None) -> list[ChatLine]:
+    """Drop rep turns the customer refused in the next reply, so a declined demo is no demo signal."""
+    kept: list[ChatLine] = []
+    for i, turn in enumerate(turns):
+        reply = next((t for t in turns[i + 1 :] if t.speaker != turn.speaker), None)
+        declined = (
+            customer is not None
+            and turn.speaker not in (None, customer)
+            and reply is not None
+            and reply.speaker == customer
+            and bool(_REFUSAL.search(reply.text))
+        )
+        if not declined:
+            kept.append(turn)
+    return kept
+
+
+def _join(turns: Sequence[ChatLine]) -> str:
+    return "\n".join(t.text for t in turns if t.text)
+
+
+def _customer_name(speaker: str | None, text: str, rep_names: Sequence[str]) -> str | None:
+    if speaker:
+        return speaker
+    for mention in name_mentions(text):
+        if not is_rep(mention.name, rep_names):
+            return mention.name
+    return None
+
+
+def _company(customer_text: str, rep_text: str, person: str | None) -> str | None:
+    labelled = labelled_company(customer_text)
+    if labelled:
+        return labelled
+    candidates = [c for c in find_companies(customer_text) if not c.foreign]
+    if person:
+        for c in candidates:
+            near = customer_text[max(0, c.start - 16) : c.end + 12]
+            if person in near:
+                return c.name
+    if candidates:
+        return candidates[0].name
+    # The rep may name the customer's company ("华康这边的需求…") but never their own ("我是星辰云的…").
+    for c in find_companies(rep_text):
+        if not c.foreign and not _OWN_COMPANY_CUE.search(rep_text[max(0, c.start - 6) : c.start]):
+            return c.name
+    return None
+
+
+def _tags(
+    customer_text: str, rep_text: str, rules: Sequence[TagRule], mentions: dict[str, list[TimeMention]],
+    ref_time: datetime,
+) -> tuple[str, ...]:
+    tags: set[str] = set()
+    for text, from_customer in ((customer_text, True), (rep_text, False)):
+        for name, positions in find_tag_hits(text, rules).items():
+            if name in CUSTOMER_REQUEST_TAGS and not from_customer:
+                continue
+            if name in DATED_TAGS and not any(_dated(text, p, mentions[text], ref_time) for p in positions):
+                continue
+            tags.add(name)
+    return tuple(sorted(tags))
+
+
+def _dated(text: str, position: int, mentions: Sequence[TimeMention], ref_time: datetime) -> bool:
+    sentence = sentence_around(text, position, position + 1)
+    return any(m.text in sentence and is_future(m, ref_time) for m in mentions)
+
+
+def _first_amount(text: str) -> int | None:
+    amounts = find_amounts(text)
+    if not amounts:
+        return None
+    explicit = [a for a in amounts if a.explicit_currency]
+    return (explicit or amounts)[0].yuan
+
+
+def _product(text: str, products: Sequence[str]) -> str | None:
+    lowered = text.lower().replace(" ", "")
+    best: tuple[int, str] | None = None
+    for product in products:
+        key = normalize_text(product).lower().replace(" ", "")
+        if not key:
+            continue
+        pos = lowered.find(key)
+        if pos < 0 and len(key) >= 4 and fuzz.partial_ratio(key, lowered) >= 90:
+            pos = len(lowered)  # fuzzy hits rank after exact ones
+        if pos >= 0 and (best is None or pos < best[0]):
+            best = (pos, product)
+    return best[1] if best else None
+
+
+def extract(
+    text: str,
+    *,
+    ref_time: datetime,
+    tag_rules: Sequence[TagRule] = DEFAULT_TAGS,
+    rep_names: Sequence[str] = (),
+    products: Sequence[str] = (),
+) -> Extraction:
+    """Structured follow-up fields from one chat copy, forwarded message, note or voice transcript."""
+    turns = split_chat(normalize_text(text or ""))
+    speaker = customer_speaker(turns, rep_names)
+    # Customer-side text: the customer's own turns plus the rep's free notes; the rep's chat turns are
+    # kept apart so the rep's own phone, e-mail and company are never filed as the customer's.
+    customer_turns = [t for t in turns if t.speaker is None or t.speaker == speaker]
+    rep_turns = [t for t in _without_declined_offers(turns, speaker) if t.speaker not in (None, speaker)]
+    customer_text, rep_text = _join(customer_turns), _join(rep_turns)
+    full_text = _join(turns)
+    signal_text = _join([t for t in turns if t in customer_turns or t in rep_turns])
+
+    mentions = {t: find_time_mentions(t, ref_time=ref_time) for t in {customer_text, rep_text, full_text}}
+    name = _customer_name(speaker, customer_text, rep_names)
+    phones = find_phones(customer_text)
+    emails = _EMAIL.findall(customer_text)
+    contact = next_contact(full_text, mentions[full_text], ref_time)
+    tags = _tags(customer_text, rep_text, tag_rules, mentions, ref_time)
+    competitor_hits = find_tag_hits(signal_text, tag_rules).get("竞品对比", [])
+    lost = lost_to_competitor(signal_text, competitor_hits)
+    if lost:
+        tags = tuple(sorted({*tags, "流失风险"}))
+    return Extraction(
+        customer_name=name,
+        company=_company(customer_text, rep_text, name),
+        phone=phones[0] if phones else None,
+        email=emails[0] if emails else None,
+        tags=tags,
+        next_contact=contact.when if contact else None,
+        next_contact_has_time=bool(contact and contact.has_time),
+        amount_cny=_first_amount(full_text),
+        stage_hint=stage_hint(signal_text, tags, lost=lost),
+        product=_product(full_text, products),
+    )

@@ -1,0 +1,154 @@
+"""Who is the customer: rep/customer roles in a chat and person mentions in free text."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from .chat import ChatLine, clean_display_name
+from .textnorm import words
+
+# Common Chinese surnames (compound ones first so 欧阳经理 is not read as 欧 + 阳经理).
+COMPOUND_SURNAMES = words(
+    "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 令狐 长孙 宇文 司徒 夏侯 端木 轩辕 独孤 南宫 西门 百里 "
+    "呼延 澹台 申屠 万俟 闻人 赫连 钟离 太史 公冶 濮阳")
+SINGLE_SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖萧田董袁潘于蒋蔡余杜叶程苏魏吕丁"
+    "任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃"
+    "武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒"
+    "阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓"
+    "古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米杭柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙"
+    "荣巫寇桑郎甄丛仲虞敖巩明佘池乐匡钮鞠洪"
+)
+# Titles customers are addressed by; longest first so 总经理 wins over 总.
+TITLES = words("董事长 总经理 副总裁 总裁 副总 总监 经理 主管 主任 老板 老师 律师 会计 工程师 女士 先生 小姐 "
+    "局长 处长 科长 部长 院长 校长 厂长 店长 行长 所长 站长 书记 医生 博士 教授 总 工 姐 哥 董")
+# Words that look like surname + title but are not people ("施工", "钱总额", "成本").
+_FALSE_TITLE_FOLLOWERS = {"总": "额价共部计体量数结账之裁算数和", "工": "作程期资人具艺厂地序单"}
+_FALSE_PAIRS = frozenset(
+    words(
+        "施工 加工 化工 开工 完工 竣工 复工 停工 动工 用工 分工 手工 监工 罢工 童工 全工 "
+        "和总 全总 万总 时总 明总 成总 路总 单工 上工 车工 华工"
+    )
+)
+_SURNAME = "(?:" + "|".join(COMPOUND_SURNAMES) + f"|[{SINGLE_SURNAMES}])"
+_TITLE = "(?:" + "|".join(TITLES) + ")"
+_TITLED = re.compile(f"(?P<name>{_SURNAME}{_TITLE})")
+_NOT_NAME_CHARS = set("的了是在我你他她们这那个下上周天月年说和跟与就也都还要会去来过把被给让对从向为约已再")
+_CJK_NAME = f"{_SURNAME}[\u4e00-\u9fff]{{1,2}}"
+_LATIN_NAME = "[A-Z][a-z]+(?: [A-Z][a-z]+)?"
+_SELF_INTRO = re.compile(
+    rf"我是(?:[^，,。!！?？\s]{{2,16}}?的)?(?P<name>{_CJK_NAME}|{_LATIN_NAME})(?=[，,。!！?？\s~]|$)"
+)
+_SIGNATURE = re.compile(
+    rf"(?:——|—|--|-)\s*(?P<name>{_CJK_NAME}|{_SURNAME}{_TITLE}|{_LATIN_NAME})\s*[。.!！]?\s*$"
+)
+_LABELLED = re.compile(r"(?:客户|联系人|对接人|姓名|客户姓名)\s*[:：]\s*(?P<name>[^\s,，;；。]{2,20})")
+_LATIN_FULL = re.compile(r"(?<![A-Za-z@.])(?P<name>[A-Z][a-z]+ [A-Z][a-z]+)(?![A-Za-z@])")
+_MET = re.compile(
+    rf"(?:见了|拜访了|联系了|认识了|约了|客户)\s*(?:[^，,。\s]{{2,12}}?的)?(?P<name>{_CJK_NAME})"
+    r"(?=[，,。、\s(（]|说|聊|谈|表示|反馈|提到)"
+)
+_OWN_SIDE = re.compile(r"(?:我们|我司|咱们|我们公司|公司)(?:的)?$")
+
+
+@dataclass(frozen=True)
+class NameMention:
+    name: str
+    start: int
+    priority: int  # lower is stronger evidence that this is the customer
+
+
+def surname_of(name: str) -> str | None:
+    for compound in COMPOUND_SURNAMES:
+        if name.startswith(compound):
+            return compound
+    return name[0] if name and name[0] in SINGLE_SURNAMES else None
+
+
+def _plausible_full_name(name: str) -> bool:
+    return not any(ch in _NOT_NAME_CHARS for ch in name[1:])
+
+
+def _titled_mentions(text: str) -> list[NameMention]:
+    found = []
+    for m in _TITLED.finditer(text):
+        name = m.group("name")
+        title_char = name[-1]
+        follower = text[m.end() : m.end() + 1]
+        if name in _FALSE_PAIRS or (follower and follower in _FALSE_TITLE_FOLLOWERS.get(title_char, "")):
+            continue
+        if _OWN_SIDE.search(text[max(0, m.start() - 6) : m.start()]):
+            continue  # "我们王总" is the rep's own boss
+        found.append(NameMention(name, m.start(), 3))
+    return found
+
+
+def name_mentions(text: str) -> list[NameMention]:
+    """Candidate customer names in free text (notes, forwarded messages), strongest first."""
+    found: list[NameMention] = []
+    for pattern, priority in ((_LABELLED, 0), (_SELF_INTRO, 1), (_SIGNATURE, 1), (_LATIN_FULL, 2), (_MET, 2)):
+        for m in pattern.finditer(text):
+            name = m.group("name").strip()
+            if pattern in (_SELF_INTRO, _MET) and not _plausible_full_name(name):
+                continue
+            found.append(NameMention(clean_display_name(name), m.start(), priority))
+    found.extend(_titled_mentions(text))
+    found.sort(key=lambda n: (n.priority, n.start))
+    return found
+
+
+def is_rep(name: str, rep_names: Sequence[str]) -> bool:
+    cleaned = clean_display_name(name)
+    for rep in rep_names:
+        rep_clean = clean_display_name(rep)
+        if not rep_clean:
+            continue
+        if rep_clean == cleaned or rep_clean in cleaned or fuzz.ratio(rep_clean, cleaned) >= 90:
+            return True
+    return False
+
+
+def _address_score(speaker: str, others_text: str) -> int:
+    """How the other side addresses this speaker: 许总/蔡经理 means customer, 小范 means rep."""
+    surname = surname_of(speaker)
+    if not surname:
+        return 0
+    score = 0
+    for title in TITLES:
+        if f"{surname}{title}" in others_text:
+            score += 3
+            break
+    if re.search(f"(?<![\u4e00-\u9fff])小{surname}|[，,。!！\\s]小{surname}|^小{surname}", others_text):
+        score -= 3
+    return score
+
+
+def _voice_score(text: str) -> int:
+    # Reps say 您 to customers; customers refer to the vendor as 你们 / 贵司.
+    polite = min(text.count("您"), 3)
+    vendor = min(len(re.findall("你们|贵司|贵公司", text)), 3)
+    return vendor - polite
+
+
+def customer_speaker(turns: Sequence[ChatLine], rep_names: Sequence[str] = ()) -> str | None:
+    """The speaker in a chat who is the customer (the one who is not the rep)."""
+    speakers: list[str] = []
+    for turn in turns:
+        if turn.speaker and turn.speaker not in speakers:
+            speakers.append(turn.speaker)
+    candidates = [s for s in speakers if not is_rep(s, rep_names)]
+    if not candidates:
+        return None
+    if len(candidates) == 1:
+        return candidates[0]
+    scores: dict[str, int] = {}
+    for speaker in candidates:
+        own = "\n".join(t.text for t in turns if t.speaker == speaker)
+        others = "\n".join(t.text for t in turns if t.speaker != speaker)
+        scores[speaker] = 2 * _address_score(speaker, others) + _voice_score(own)
+    # Ties go to the earliest speaker: a pasted thread usually starts with the customer's message.
+    return max(candidates, key=lambda s: (scores[s], -candidates.index(s)))

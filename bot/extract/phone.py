@@ -1,0 +1,51 @@
+"""Phone numbers to E.164 via libphonenumber, including dictated (spoken-digit) numbers."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+from .textnorm import normalize_text, spoken_digits_to_ascii
+
+# Numbers the bot should never file as a customer's phone: hotlines are vendors' switchboards.
+_SERVICE_PREFIXES = ("+86400", "+86800", "+8695")
+_MAX_CANDIDATES = 50
+_SPOKEN = "零〇洞幺一二两三四五六七八九"
+_SPOKEN_GROUPS = re.compile(f"[{_SPOKEN}]{{3,4}}(?:[ \\-][{_SPOKEN}]{{3,4}}){{1,3}}")
+
+
+def find_phones(text: str) -> list[str]:
+    """All plausible phone numbers in order of appearance, as E.164 strings, de-duplicated."""
+    if not text:
+        return []
+    # ASR often groups a dictated number ("幺三八 一二三四 五六七八"); close the gaps before converting.
+    prepared = spoken_digits_to_ascii(_SPOKEN_GROUPS.sub(lambda m: re.sub(r"[ \-]", "", m.group()), text))
+    found: list[str] = []
+    matcher = phonenumbers.PhoneNumberMatcher(
+        prepared, "CN", leniency=phonenumbers.Leniency.POSSIBLE, max_tries=_MAX_CANDIDATES
+    )
+    for match in matcher:
+        number = match.number
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        if not _acceptable(number, e164):
+            continue
+        if e164 not in found:
+            found.append(e164)
+    return found
+
+
+def _acceptable(number: phonenumbers.PhoneNumber, e164: str) -> bool:
+    if e164.startswith(_SERVICE_PREFIXES):
+        return False
+    if number.country_code == 86:
+        # Mainland numbers must be valid (right length for the area code / mobile prefix): a local-format
+        # foreign number such as "0912-345-678" (Taiwan) would otherwise become a bogus +86 number.
+        return phonenumbers.is_valid_number(number)
+    return phonenumbers.is_possible_number(number)
+
+
+def normalize_phone(text: str) -> str | None:
+    """The first phone number in ``text`` in E.164 form, or None."""
+    phones = find_phones(normalize_text(text))
+    return phones[0] if phones else None

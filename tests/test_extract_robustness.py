@@ -1,0 +1,66 @@
+"""Hostile and degenerate inputs: no crash, nothing invented, and bounded time."""
+
+import random
+import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.extract import extract, normalize_phone, parse_amount, parse_when, split_chat
+
+REF = datetime(2026, 11, 18, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \n\t ",
+        "😀😀🎉👍",
+        "[表情][表情]",
+        "'; DROP TABLE customers; --",
+        "SELECT * FROM deals WHERE amount > 0 OR 1=1",
+        "\x00\x01\x02\xff\ufffd",
+        "\u202e\u200b\u200d",
+    ],
+)
+def test_junk_is_empty(text: str) -> None:
+    result = extract(text, ref_time=REF)
+    assert result.is_empty()
+    assert result.stage_hint is None
+
+
+def test_binary_junk_does_not_crash() -> None:
+    rng = random.Random(7)
+    blob = bytes(rng.randrange(256) for _ in range(4096)).decode("latin-1")
+    extract(blob, ref_time=REF)
+    split_chat(blob)
+    normalize_phone(blob)
+    parse_amount(blob)
+    assert parse_when(blob, ref_time=REF) is None
+
+
+def test_naive_ref_time_is_treated_as_shanghai() -> None:
+    result = extract("明天下午三点过去拜访", ref_time=datetime(2026, 11, 18, 10, 0))
+    assert result.next_contact is not None and result.next_contact.utcoffset().total_seconds() == 8 * 3600
+
+
+def test_100kb_text_is_fast() -> None:
+    chunk = (
+        "许志强 10/12 10:15\n你们的报价43万太贵了，东软便宜不少，周四上午过来聊，电话13812345678\n"
+        "范磊 10/12 10:18\n许总，明天下午三点我给您回电话，邮箱 fan@example.com\n"
+    )
+    text = (chunk * (100_000 // len(chunk) + 1))[:100_000]
+    start = time.perf_counter()
+    extract(text, ref_time=REF)  # first call also pays the one-off jionlp/OpenCC load
+    extract(text, ref_time=REF)
+    elapsed = (time.perf_counter() - start) / 2
+    assert elapsed < 2.0, f"100 KB took {elapsed:.2f}s"
+
+
+def test_100kb_of_one_char_is_fast() -> None:
+    start = time.perf_counter()
+    extract("啊" * 100_000, ref_time=REF)
+    extract("1" * 100_000, ref_time=REF)
+    assert time.perf_counter() - start < 2.0
