@@ -125,14 +125,6 @@ def new_customer_from(ctx: HandlerContext, ext: Extraction, name: str | None = N
         stage=ext.stage_hint if ext.stage_hint in STAGES else STAGES[0],
         source_channel=f"{ctx.inbound.platform}:{'语音' if ctx.inbound.kind == 'voice' else '聊天'}",
     )
-    add_event(
-        session=ctx.session,
-        at=ctx.now,
-        customer_id=customer.id or 0,
-        actor_id=ctx.member.id,
-        kind="customer_created",
-        summary=f"{ctx.member.display_name} 新建客户 {customer.name}",
-    )
     return customer
 
 

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from store.models import Customer, Member
 from store.names import name_key, name_similarity, pinyin_of, same_company
 from store.permissions import PermissionDenied, can_see, visible_to
+from store.timeline import add_event
 from store.types import require_id, utcnow
 
 FUZZY_NAME_THRESHOLD = 90.0
@@ -52,6 +53,8 @@ def create_customer(
     )
     session.add(customer)
     session.flush()
+    add_event(session=session, customer_id=require_id(customer), actor_id=actor.id, kind="customer_created",
+              summary=f"{actor.display_name} 新建客户 {customer.name}", at=at)
     return customer
 
 
@@ -182,6 +185,15 @@ def reassign_customer(
     customer.risk = None
     session.add(customer)
     return customer
+
+
+def change_stage(*, session: Session, actor: Member, customer: Customer, stage: str, at: datetime) -> str:
+    """Set the stage (rules are checked by the caller) and record it on the timeline; returns the old one."""
+    before, customer.stage = customer.stage, stage
+    session.add(customer)
+    add_event(session=session, customer_id=require_id(customer), actor_id=actor.id, kind="stage_changed",
+              summary=f"阶段 {before} → {stage}", at=at)
+    return before
 
 
 def touch_customer(*, session: Session, customer: Customer, when: datetime | None = None) -> None:

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from store.customers import get_customer
-from store.models import Member, TimelineEvent
+from store.models import Customer, Member, TimelineEvent
+from store.permissions import PermissionDenied, can_see
 from store.types import utcnow
 
 
@@ -38,7 +38,9 @@ def add_event(
 def recent_events(
     *, session: Session, actor: Member, customer_id: int, limit: int = 3, exclude_id: int | None = None
 ) -> list[TimelineEvent]:
-    get_customer(session=session, actor=actor, customer_id=customer_id)  # permission check
+    customer = session.get(Customer, customer_id)
+    if customer is None or not can_see(actor, customer):
+        raise PermissionDenied("customer not visible")
     stmt = select(TimelineEvent).where(col(TimelineEvent.customer_id) == customer_id)
     if exclude_id is not None:
         stmt = stmt.where(col(TimelineEvent.id) != exclude_id)

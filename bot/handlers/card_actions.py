@@ -9,10 +9,10 @@ from bot.handlers.conversation import finish_new_customer
 from bot.router import Router
 from bot.stages import check_stage_change
 from store.conversations import clear_conversation, get_conversation
-from store.customers import get_customer
+from store.customers import change_stage, get_customer
 from store.followups import confirm_followup, confirmed_followups, get_followup, toggle_tag
 from store.permissions import PermissionDenied
-from store.timeline import add_event, recent_events
+from store.timeline import recent_events
 
 router = Router("card_actions")
 
@@ -73,16 +73,7 @@ def _on_confirm(ctx: HandlerContext, followup_id: int) -> None:
         if missing:
             message += f"\n阶段建议「{hint}」未采用：" + "；".join(missing)
         else:
-            before, customer.stage = customer.stage, hint
-            ctx.session.add(customer)
-            add_event(
-                session=ctx.session,
-                at=ctx.now,
-                customer_id=customer.id or 0,
-                actor_id=ctx.member.id,
-                kind="stage_changed",
-                summary=f"阶段 {before} → {hint}",
-            )
+            before = change_stage(session=ctx.session, actor=ctx.member, customer=customer, stage=hint, at=ctx.now)
             message += f"\n阶段已更新：{before} → {hint}"
     ctx.reply(message)
 

@@ -12,12 +12,13 @@ from bot.handlers.lookup import resolve_customer
 from bot.router import Router
 from bot.stages import check_stage_change
 from store.conversations import clear_conversation, get_conversation
-from store.customers import list_customers, search_customers
+from store.customers import change_stage, list_customers, search_customers
 from store.followups import confirmed_followups
 from store.inbox import requeue_failed_inbound
 from store.merges import merge_customers, undo_merge
 from store.permissions import PermissionDenied
 from store.timeline import add_event, recent_events
+from store.transcriptions import requeue_failed_transcriptions
 
 router = Router("commands")
 
@@ -133,22 +134,14 @@ def on_stage(ctx: HandlerContext, args: str) -> None:
             f"不能把 {customer.name} 从「{customer.stage}」改为「{target}」：\n" + "\n".join(f"· {m}" for m in missing)
         )
         return
-    before = customer.stage
-    customer.stage = target
-    ctx.session.add(customer)
-    add_event(
-        session=ctx.session,
-        at=ctx.now,
-        customer_id=customer.id or 0,
-        actor_id=ctx.member.id,
-        kind="stage_changed",
-        summary=f"阶段 {before} → {target}",
-    )
+    before = change_stage(session=ctx.session, actor=ctx.member, customer=customer, stage=target, at=ctx.now)
     ctx.reply(f"已把 {customer.name} 的阶段从「{before}」改为「{target}」。")
 
 
 def on_retry(ctx: HandlerContext, _args: str) -> None:
     count = requeue_failed_inbound(session=ctx.session, platform=ctx.inbound.platform, sender=ctx.inbound.sender)
+    # Voice memos that could not be transcribed: their audio is kept, the job starts over.
+    count += requeue_failed_transcriptions(session=ctx.session, member_id=ctx.member.id or 0)
     ctx.reply(f"已重新排队 {count} 条失败的消息，处理完会通知你。" if count else "没有需要重试的消息。")
 
 

@@ -18,7 +18,6 @@ from bot.format import fmt_when
 from bot.router import Router
 from store.conversations import clear_conversation, get_conversation, set_conversation
 from store.customers import check_duplicates, create_customer
-from store.timeline import add_event
 
 router = Router("conversation")
 
@@ -150,14 +149,6 @@ def finish_new_customer(ctx: HandlerContext, fields: dict[str, Any], force_new: 
     if fields.get("next_contact"):
         customer.next_contact_at = datetime.fromisoformat(fields["next_contact"])
     ctx.session.add(customer)
-    add_event(
-        session=ctx.session,
-        at=ctx.now,
-        customer_id=customer.id or 0,
-        actor_id=ctx.member.id,
-        kind="customer_created",
-        summary=f"{ctx.member.display_name} 新建客户 {customer.name}",
-    )
     nxt = (
         fmt_when(customer.next_contact_at, ctx.settings.tz, bool(fields.get("next_contact_has_time")))
         if customer.next_contact_at
@@ -185,4 +176,5 @@ def _on_customer_named(ctx: HandlerContext, draft: dict[str, Any]) -> None:
         text=draft["text"],
         transcript=draft.get("transcript"),
         source_inbound_id=draft.get("inbound_id"),
+        warnings=draft.get("warnings") or (),
     )
