@@ -10,15 +10,17 @@ the commit holding its row. A batch that fails is retried row by row so one bad 
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import structlog
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.models import Inbound
 from store.db import session_scope
-from store.inbox import insert_inbound
-from store.models import InboundMessage
+from store.models import InboundMessage, InboxStatus
+from store.types import utcnow
 
 log = structlog.get_logger("genjin.inbox_writer")
 
@@ -31,6 +33,9 @@ class InboxWriter:
         self.max_batch = max_batch
         self._pending: list[tuple[Inbound, asyncio.Future[int | None]]] = []
         self._flusher: asyncio.Task[None] | None = None  # strong reference while it runs
+        # One thread of its own: batches are serial anyway (one writer), and the ack path must not
+        # queue behind the worker's or the sender's jobs in the default executor.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox-writer")
 
     async def insert(self, inbound: Inbound) -> int | None:
         """The new inbox row id once committed, or None when (platform, msg_id) was already stored."""
@@ -53,9 +58,14 @@ class InboxWriter:
         while self._pending:
             batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
             try:
-                results = await asyncio.to_thread(self._write, [inbound for inbound, _ in batch])
+                results = await asyncio.get_running_loop().run_in_executor(
+                    self._thread, self._write, [inbound for inbound, _ in batch])
             except BaseException as exc:  # noqa: BLE001 - every waiter must hear about it
                 results = [exc] * len(batch)
+            log.info("inbox_batch", size=len(batch), new=[i.msg_id for (i, _), r in zip(batch, results, strict=True)
+                                                         if isinstance(r, int)],
+                     duplicates=sum(r is None for r in results),
+                     failed=sum(isinstance(r, BaseException) for r in results))
             for (_, future), result in zip(batch, results, strict=True):
                 if future.done():  # the caller went away; the row is stored anyway
                     continue
@@ -67,7 +77,7 @@ class InboxWriter:
     def _write(self, batch: list[Inbound]) -> list[Result]:
         try:
             with session_scope(self.engine) as session:
-                return [_insert(session, inbound) for inbound in batch]
+                return list[Result](insert_many(session, batch))
         except Exception:
             if len(batch) == 1:
                 raise
@@ -76,13 +86,34 @@ class InboxWriter:
         for inbound in batch:
             try:
                 with session_scope(self.engine) as session:
-                    results.append(_insert(session, inbound))
+                    results.append(insert_many(session, [inbound])[0])
             except Exception as exc:
                 results.append(exc)
         return results
 
 
-def _insert(session: Session, inbound: Inbound) -> int | None:
-    return insert_inbound(session=session, platform=inbound.platform, msg_id=inbound.msg_id,
-                          sender=inbound.sender, kind=inbound.kind, chat=inbound.chat, text=inbound.text,
-                          media_ref=inbound.media_ref, raw=inbound.raw)
+def insert_many(session: Session, batch: list[Inbound]) -> list[int | None]:
+    """store.inbox.insert_inbound for many rows in one statement (INSERT .. ON CONFLICT DO NOTHING
+    RETURNING, executemany): the new id per row, None for a (platform, msg_id) already stored or
+    repeated earlier in the same batch. (A candidate for store/inbox.py.)"""
+    now = utcnow()
+    table = InboundMessage.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = (insert(table).on_conflict_do_nothing(index_elements=["platform", "msg_id"])
+            .returning(table.c.id, table.c.platform, table.c.msg_id))
+    first: dict[tuple[str, str], int] = {}
+    rows = []
+    for i, inbound in enumerate(batch):
+        key = (inbound.platform.value, inbound.msg_id)
+        if key in first:
+            continue
+        first[key] = i
+        # The same values as store.inbox.insert_inbound (tests/test_wecom_inbox_writer.py compares them).
+        text = inbound.text.replace("\x00", "\ufffd") if inbound.text is not None else None
+        rows.append({"platform": key[0], "msg_id": inbound.msg_id, "sender": inbound.sender, "chat": inbound.chat,
+                     "kind": inbound.kind.value, "text": text, "media_ref": inbound.media_ref,
+                     "raw": inbound.raw.replace("\x00", "\\u0000"), "status": InboxStatus.PENDING.value,
+                     "attempts": 0, "received_at": now, "next_attempt_at": None})
+    inserted = {(platform, msg_id): int(row_id) for row_id, platform, msg_id in session.execute(stmt, rows)}
+    return [inserted.get(key) if first[key] == i else None
+            for i, key in enumerate((b.platform.value, b.msg_id) for b in batch)]

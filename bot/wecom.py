@@ -18,23 +18,24 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from xml.parsers import expat
 
 import aiohttp
 import structlog
-import xmltodict
 from aiohttp import web
 from pydantic import ValidationError
-from wechatpy.enterprise.parser import parse_message
 from wechatpy.enterprise.crypto import WeChatCrypto
+from wechatpy.enterprise.events import EVENT_TYPES
+from wechatpy.enterprise.messages import MESSAGE_TYPES
 from wechatpy.exceptions import InvalidSignatureException
+from wechatpy.messages import UnknownMessage
 
 from bot.cards.wecom import TAG_QUESTION_KEY, TAG_SUBMIT_KEY
-from bot.config import WeComSettings
+from bot.config import SettingsError, WeComSettings
 from bot.inbox_writer import InboxWriter
 from bot.media import sniff_audio, store_media
 from bot.models import Inbound, InboundKind, Platform
 from bot.wecom_api import WeComApi, WeComError, WeComHTTPError
+from bot.wecom_xml import Rejected, parse_xml, selected_options, text_of
 
 log = structlog.get_logger("genjin.wecom")
 
@@ -42,97 +43,41 @@ CARD_EVENTS = ("template_card_event", "template_card_menu_event")
 MEDIA_PREFIX = "wecom:"  # media_ref of media not yet downloaded: the WeCom MediaId (valid 3 days)
 
 
-class Rejected(Exception):
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
-class _Forbidden(Exception):
-    pass
-
-
-def _forbid(*_args: object) -> None:
-    raise _Forbidden
-
-
-def parse_xml(data: bytes | str) -> dict[str, Any]:
-    """The children of the root element. A DOCTYPE or entity declaration is refused before any
-    element is built (a first expat pass with those handlers raising), so no entity is expanded."""
-    raw = data.encode() if isinstance(data, str) else data
-    scanner = expat.ParserCreate("UTF-8")
-    scanner.StartDoctypeDeclHandler = _forbid
-    scanner.EntityDeclHandler = _forbid
-    scanner.UnparsedEntityDeclHandler = _forbid
-    scanner.ExternalEntityRefHandler = _forbid  # type: ignore[assignment]
-    try:
-        scanner.Parse(raw, True)
-    except _Forbidden:
-        raise Rejected(400, "xml_entities_forbidden") from None
-    except expat.ExpatError:
-        raise Rejected(400, "malformed_xml") from None
-    parsed = xmltodict.parse(raw, encoding="utf-8", disable_entities=True)
-    root = parsed.get("xml") if isinstance(parsed, dict) else None
-    if not isinstance(root, dict):
-        raise Rejected(400, "not_wecom_xml")
-    return root
-
-
-def _text(fields: dict[str, Any], key: str) -> str | None:
-    value = fields.get(key)
-    return value if isinstance(value, str) else None
-
-
-def _as_list(value: Any) -> list[Any]:
-    # xmltodict gives one child as a value and repeated children as a list.
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def selected_options(fields: dict[str, Any]) -> dict[str, list[str]]:
-    """SelectedItems of a template_card_event: question key -> chosen option ids. One item or many."""
-    items = fields.get("SelectedItems")
-    out: dict[str, list[str]] = {}
-    if not isinstance(items, dict):
-        return out
-    for item in _as_list(items.get("SelectedItem")):
-        if not isinstance(item, dict) or not isinstance(item.get("QuestionKey"), str):
-            continue
-        ids = item.get("OptionIds")
-        options = _as_list(ids.get("OptionId")) if isinstance(ids, dict) else []
-        out[item["QuestionKey"]] = [o for o in options if isinstance(o, str)]
-    return out
-
-
 def click_fields(raw: str) -> dict[str, str | None]:
     """EventKey, TaskId, ResponseCode, CardType of a stored card click (wechatpy does not parse it)."""
     fields = parse_xml(raw)
-    return {k: _text(fields, k) for k in ("EventKey", "TaskId", "ResponseCode", "CardType")}
+    return {k: text_of(fields, k) for k in ("EventKey", "TaskId", "ResponseCode", "CardType")}
+
+
+def wechatpy_message(fields: dict[str, Any]) -> Any:
+    """wechatpy's own message object for the fields (its parse_message dispatch, minus a second
+    XML parse): TextMessage, VoiceMessage ..., UnknownMessage for template_card_event."""
+    msg_type = (text_of(fields, "MsgType") or "").lower()
+    if msg_type == "event":
+        cls = EVENT_TYPES.get((text_of(fields, "Event") or "").lower(), UnknownMessage)
+    else:
+        cls = MESSAGE_TYPES.get(msg_type, UnknownMessage)
+    return cls(fields)
 
 
 def _event_id(fields: dict[str, Any], event: str) -> str:
     """Events carry no MsgId; a retry repeats FromUserName, CreateTime and the event key exactly."""
-    parts = [_text(fields, "FromUserName") or "", _text(fields, "CreateTime") or "", event,
-             _text(fields, "EventKey") or "", _text(fields, "TaskId") or "",
+    parts = [text_of(fields, "FromUserName") or "", text_of(fields, "CreateTime") or "", event,
+             text_of(fields, "EventKey") or "", text_of(fields, "TaskId") or "",
              repr(sorted(selected_options(fields).items()))]
     digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
-    return f"ev-{_text(fields, 'CreateTime') or '0'}-{digest}"
+    return f"ev-{text_of(fields, 'CreateTime') or '0'}-{digest}"
 
 
 def to_inbound(plain: str) -> Inbound:
     """Decrypted XML -> neutral Inbound (media not yet downloaded: media_ref is wecom:<MediaId>)."""
     fields = parse_xml(plain)
-    try:
-        message = parse_message(plain)
-    except (KeyError, AttributeError, TypeError, ValueError):
-        raise Rejected(400, "not_a_message") from None
-    msg_type = (_text(fields, "MsgType") or "").lower()
-    base: dict[str, Any] = {"platform": Platform.WECOM, "sender": _text(fields, "FromUserName"), "raw": plain}
+    message = wechatpy_message(fields)
+    msg_type = (text_of(fields, "MsgType") or "").lower()
+    base: dict[str, Any] = {"platform": Platform.WECOM, "sender": text_of(fields, "FromUserName"), "raw": plain}
     if msg_type == "event":
-        event = (_text(fields, "Event") or "").lower()
-        key = _text(fields, "EventKey")
+        event = (text_of(fields, "Event") or "").lower()
+        key = text_of(fields, "EventKey")
         if event in CARD_EVENTS:
             action = key
             if key == TAG_SUBMIT_KEY:  # the tag dropdown: the chosen option id is the tag's action key
@@ -141,21 +86,21 @@ def to_inbound(plain: str) -> Inbound:
             return _build(base, msg_id=_event_id(fields, event), kind=InboundKind.CARD_ACTION, text=action)
         return _build(base, msg_id=_event_id(fields, event), kind=InboundKind.EVENT,
                       text=event + (f":{key}" if key else ""))
-    msg_id = _text(fields, "MsgId")
+    msg_id = text_of(fields, "MsgId")
     if msg_type == "text":
-        return _build(base, msg_id=msg_id, kind=InboundKind.TEXT, text=getattr(message, "content", None) or "")
+        return _build(base, msg_id=msg_id, kind=InboundKind.TEXT, text=message.content or "")
     if msg_type == "voice":
-        media_id = _text(fields, "MediaId")
-        if not media_id:
+        media_id = message.media_id
+        if not isinstance(media_id, str) or not media_id:
             raise Rejected(400, "voice_without_media_id")
         return _build(base, msg_id=msg_id, kind=InboundKind.VOICE, media_ref=MEDIA_PREFIX + media_id)
     if msg_type == "image":
-        media_id = _text(fields, "MediaId")
-        return _build(base, msg_id=msg_id, kind=InboundKind.IMAGE, text=_text(fields, "PicUrl"),
+        media_id = text_of(fields, "MediaId")
+        return _build(base, msg_id=msg_id, kind=InboundKind.IMAGE, text=text_of(fields, "PicUrl"),
                       media_ref=MEDIA_PREFIX + media_id if media_id else None)
     if msg_type == "link":
-        text = "\n".join(v for v in (_text(fields, "Title"), _text(fields, "Description"),
-                                     _text(fields, "Url")) if v)
+        text = "\n".join(v for v in (text_of(fields, "Title"), text_of(fields, "Description"),
+                                     text_of(fields, "Url")) if v)
         return _build(base, msg_id=msg_id, kind=InboundKind.LINK, text=text)
     # video, file, location ...: kept as a raw event row so nothing is lost; no handler answers yet.
     return _build(base, msg_id=msg_id, kind=InboundKind.EVENT, text=f"message:{msg_type}")
@@ -173,15 +118,20 @@ class WeComAdapter:
                  api: WeComApi | None, media_dir: Path, max_audio_bytes: int, max_body_bytes: int,
                  download_budget: float = 2.5) -> None:
         self.config = config
-        self.crypto = WeChatCrypto(config.token, config.encoding_aes_key, config.corp_id)
+        try:
+            self.crypto = WeChatCrypto(config.token, config.encoding_aes_key, config.corp_id)
+        except (AssertionError, ValueError) as exc:  # not base64 of a 32-byte key
+            raise SettingsError("genjin: invalid configuration\n  wecom.encoding_aes_key "
+                                "(GENJIN_WECOM__ENCODING_AES_KEY): not a WeCom EncodingAESKey") from exc
         self.writer = writer
         self.on_inbound = on_inbound
         self.api = api
         self.media_dir = media_dir
         self.max_audio_bytes = max_audio_bytes
         self.max_body_bytes = max_body_bytes
-        # Voice is fetched before the ack (media ids expire), but never so long that WeCom's 5 s
-        # deadline is at risk: past the budget the MediaId is stored and fetched later.
+        # Voice is fetched before the ack (media ids expire after 3 days), but never so long that
+        # WeCom's 5 s deadline is at risk: past the budget (or on a WeCom error) the row is stored
+        # with media_ref wecom:<MediaId> and the MediaId in raw, so nothing is lost.
         self.download_budget = download_budget
 
     def routes(self) -> list[web.RouteDef]:
@@ -226,10 +176,16 @@ class WeComAdapter:
             return web.Response(status=200)  # a retry of a voice already stored: no second download
         if inbound.kind == InboundKind.VOICE:
             inbound.media_ref = await self._fetch_voice(inbound.media_ref or "")
-        row_id = await self.writer.insert(inbound)
+        try:
+            row_id = await self.writer.insert(inbound)
+        except Exception:  # no durable row, no ack: WeCom will push the callback again
+            log.exception("wecom_inbox_insert_failed", msg_id=inbound.msg_id)
+            return web.Response(status=500)
         if row_id is not None:
             self.on_inbound()
-        log.info("wecom_inbound", msg_id=inbound.msg_id, kind=inbound.kind.value, duplicate=row_id is None)
+        # Debug only: the writer logs every committed batch with its msg ids at info (one line per
+        # batch instead of one per callback keeps a burst's ack path short).
+        log.debug("wecom_inbound", msg_id=inbound.msg_id, kind=inbound.kind.value, duplicate=row_id is None)
         return web.Response(status=200)  # empty body: no passive reply, answers go through the outbox
 
     async def _accept(self, request: web.Request) -> Inbound:
@@ -237,8 +193,7 @@ class WeComAdapter:
             raise Rejected(413, "body_too_large")
         signature, timestamp, nonce = self._query(request, "msg_signature", "timestamp", "nonce")
         body = await self._read_capped(request)
-        envelope = parse_xml(body)
-        encrypted = _text(envelope, "Encrypt")
+        encrypted = text_of(parse_xml(body), "Encrypt")
         if not encrypted:
             raise Rejected(400, "no_encrypt_field")
         plain = self._decrypt(lambda: self.crypto.decrypt_message({"Encrypt": encrypted}, signature, timestamp,

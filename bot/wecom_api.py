@@ -159,9 +159,7 @@ class WeComApi:
                 if resp.status != 200:
                     raise WeComHTTPError(f"media/get HTTP {resp.status}")
                 ctype = resp.headers.get("Content-Type", "")
-                data = await resp.content.read(max_bytes + 1)
-            if len(data) > max_bytes:
-                raise WeComError(-2, f"media larger than {max_bytes} bytes", "/cgi-bin/media/get")
+                data = await _read_at_most(resp, max_bytes)
             error = _json_error(data, ctype)
             if error is None:
                 return data, ctype
@@ -170,6 +168,17 @@ class WeComApi:
                 continue
             raise error
         raise AssertionError("unreachable")
+
+
+async def _read_at_most(resp: aiohttp.ClientResponse, max_bytes: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.content.iter_chunked(65536):
+        size += len(chunk)
+        if size > max_bytes:  # stop reading: a bigger file is refused, not buffered
+            raise WeComError(-2, f"media larger than {max_bytes} bytes", "/cgi-bin/media/get")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _json_error(data: bytes, content_type: str) -> WeComError | None:

@@ -14,8 +14,7 @@ instead of stacking a new card under it; if WeCom refuses the code, the card is 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import structlog
 from sqlalchemy.engine import Engine
@@ -24,8 +23,9 @@ from sqlmodel import Session, col, select
 from bot.cards.wecom import card_actions, render_markdown, render_wecom
 from bot.models import Card, InboundKind, Platform
 from bot.outbox import PermanentDeliveryError, RateLimit
-from bot.wecom import Rejected, click_fields
+from bot.wecom import click_fields
 from bot.wecom_api import TOKEN_ERRORS, WeComApi, WeComError
+from bot.wecom_xml import Rejected
 from store.models import InboundMessage, OutboxMessage
 from store.types import utcnow
 
@@ -47,37 +47,42 @@ TEXT_LIMIT_BYTES = 2048  # WeCom cuts longer text: split it instead of losing th
 RESPONSE_CODE_TTL = timedelta(hours=72)
 
 
+def _hard_wrap(line: str, limit: int) -> list[str]:
+    pieces, current, size = [], "", 0
+    for ch in line:
+        n = len(ch.encode())
+        if size + n > limit:
+            pieces.append(current)
+            current, size = "", 0
+        current += ch
+        size += n
+    pieces.append(current)
+    return pieces
+
+
 def split_text(text: str, limit: int = TEXT_LIMIT_BYTES) -> list[str]:
     """Pieces of at most `limit` UTF-8 bytes, broken at line ends where possible."""
+    if len(text.encode()) <= limit:
+        return [text]
     parts: list[str] = []
     current = ""
     for line in text.splitlines(keepends=True):
-        while len(line.encode()) > limit:  # one overlong line: cut by characters
-            cut = len(line)
-            while len(line[:cut].encode()) > limit:
-                cut = cut * limit // len(line[:cut].encode())
-            if current:
+        for piece in _hard_wrap(line, limit):
+            if current and len((current + piece).encode()) > limit:
                 parts.append(current)
                 current = ""
-            parts.append(line[:cut])
-            line = line[cut:]
-        if len((current + line).encode()) > limit:
-            parts.append(current)
-            current = ""
-        current += line
-    if current or not parts:
-        parts.append(current)
-    return [p.rstrip("\n") or p for p in parts]
+            current += piece
+    parts.append(current)
+    return [p.rstrip("\n") for p in parts if p.strip()]
 
 
 class WeComDeliverer:
     platform = Platform.WECOM
     limit = RateLimit(per_minute=30, per_hour=1000)
 
-    def __init__(self, api: WeComApi, engine: Engine, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, api: WeComApi, engine: Engine) -> None:
         self.api = api
         self.engine = engine
-        self.clock = clock
 
     async def deliver(self, row: OutboxMessage) -> None:
         try:
@@ -93,8 +98,10 @@ class WeComDeliverer:
 
     async def _card(self, row: OutboxMessage) -> None:
         card = Card.model_validate(row.payload["card"])
-        # Unique per app and per attempt: a retried send must not collide with a half-sent one.
-        template_card = render_wecom(card, task_id=f"genjin_{row.id}_{row.attempts}")
+        # WeCom refuses a task_id the app has used before, ever: unique per attempt (a retry must not
+        # collide with a half-sent card) and per database (row ids restart in a fresh one).
+        stamp = int((row.created_at or utcnow()).timestamp() * 1000)
+        template_card = render_wecom(card, task_id=f"genjin_{row.id}_{row.attempts}_{stamp}")
         if "button_list" not in template_card:  # nothing to click: button_interaction needs a button
             await self.api.send_markdown(row.recipient, render_markdown(card))
             return
@@ -111,21 +118,25 @@ class WeComDeliverer:
         await self.api.send_template_card(row.recipient, template_card)
 
     def _clicked_code(self, row: OutboxMessage, actions: set[str]) -> str | None:
-        """ResponseCode of the recipient's latest card click, if that click belongs to this card's record."""
-        created = row.created_at or self.clock()
+        """ResponseCode of the recipient's latest click on a card of the same record, if any: the
+        clicked action is one this card offers too (a tag toggle answered by the refreshed card)."""
+        # Row stamps are wall-clock (store.types.utcnow), so compare with the wall clock too.
+        now = utcnow()
+        created = row.created_at or now
         with Session(self.engine) as session:
-            click = session.exec(
+            clicks = session.exec(
                 select(InboundMessage).where(
                     col(InboundMessage.platform) == Platform.WECOM,
                     col(InboundMessage.sender) == row.recipient,
                     col(InboundMessage.kind) == InboundKind.CARD_ACTION,
                     col(InboundMessage.received_at) <= created,
-                    col(InboundMessage.received_at) > self.clock() - RESPONSE_CODE_TTL,
-                ).order_by(col(InboundMessage.id).desc()).limit(1)
-            ).first()
-        if click is None or click.text not in actions:
-            return None
-        try:
-            return click_fields(click.raw).get("ResponseCode")
-        except Rejected:
-            return None
+                    col(InboundMessage.received_at) > now - RESPONSE_CODE_TTL,
+                ).order_by(col(InboundMessage.id).desc()).limit(5)  # taps on other cards may interleave
+            ).all()
+        for click in clicks:
+            if click.text in actions:
+                try:
+                    return click_fields(click.raw).get("ResponseCode")
+                except Rejected:
+                    return None
+        return None

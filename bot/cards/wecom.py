@@ -1,0 +1,124 @@
+"""Renders a neutral Card as a WeCom `template_card` of type button_interaction (按钮交互型).
+
+WeCom caps what one card can hold (https://developer.work.weixin.qq.com/document/path/90372):
+at most 6 buttons, 6 horizontal fields, 10 dropdown options; keys up to 1024 bytes, option ids up to
+128 bytes, task_id only [0-9A-Za-z_-@] and unique per app. When the tag toggles and buttons fit in
+6 buttons, every tag is its own toggle button. When they do not (the default taxonomy has 10 tags),
+the tags move into one dropdown (button_selection) with a 「增删标签」 button: the click comes back
+with the chosen option, whose id is the tag's action key, so the handler sees the same action either
+way. Pure: the same Card and task id always give the same JSON (golden-file tested).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.models import Card, TagToggle
+
+MAX_BUTTONS = 6
+MAX_FIELDS = 6
+MAX_OPTIONS = 10
+MAX_KEY_BYTES = 1024
+MAX_OPTION_ID_BYTES = 128
+TASK_ID_RE = re.compile(r"^[0-9A-Za-z_\-@]{1,128}$")
+
+# The dropdown's question key and the key of the button that submits it; bot/wecom.py turns a click
+# on TAG_SUBMIT_KEY into the selected option's id (the tag's own action key).
+TAG_QUESTION_KEY = "genjin_tags"
+TAG_SUBMIT_KEY = "genjin_tag_submit"
+
+# WeCom button styles are 1-4; 1 is the highlighted one.
+STYLE = {"primary": 1, "default": 2, "danger": 3}
+SELECTED_MARK = "✓ "
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _tag_label(tag: TagToggle) -> str:
+    return (SELECTED_MARK if tag.selected else "") + tag.name
+
+
+def render_wecom(card: Card, *, task_id: str) -> dict[str, Any]:
+    """The `template_card` object of a message/send or update_template_card request."""
+    if not TASK_ID_RE.match(task_id):
+        raise ValueError(f"invalid WeCom task_id {task_id!r}")
+    out: dict[str, Any] = {
+        "card_type": "button_interaction",
+        "source": {"desc": "跟进助手", "desc_color": 0},
+        "main_title": {"title": _cut(card.title, 36)},
+        "task_id": task_id,
+    }
+    if card.subtitle:
+        out["main_title"]["desc"] = _cut(card.subtitle, 44)
+    fields = card.fields[:MAX_FIELDS]
+    if fields:
+        out["horizontal_content_list"] = [
+            {"keyname": _cut(f.label, 5), "value": _cut(("⚠ " if f.warn else "") + f.value, 30)} for f in fields
+        ]
+    lines = [f"{f.label}：{f.value}" for f in card.fields[MAX_FIELDS:]]  # overflow fields stay visible
+    buttons = [b for b in card.buttons if len(b.action.encode()) <= MAX_KEY_BYTES]
+    tags = [t for t in card.tags if len(t.action.encode()) <= MAX_KEY_BYTES]
+    button_list: list[dict[str, Any]] = []
+    if len(tags) + len(buttons) <= MAX_BUTTONS:
+        button_list += [{"type": 0, "text": _cut(_tag_label(t), 10), "style": 1 if t.selected else 2,
+                         "key": t.action} for t in tags]
+    else:
+        chosen = [t.name for t in tags if t.selected]
+        lines.insert(0, "标签：" + ("、".join(chosen) if chosen else "（未选）"))
+        options = [t for t in tags if len(t.action.encode()) <= MAX_OPTION_ID_BYTES]
+        if options:
+            # Past 10 options the selected tags stay (a wrongly detected tag must stay removable);
+            # shown in taxonomy order. The preselected option is one to add, so a stray tap on
+            # 「增删标签」 never silently removes what the rep already has.
+            keep = {id(t) for t in sorted(options, key=lambda t: not t.selected)[:MAX_OPTIONS]}
+            options = [t for t in options if id(t) in keep]
+            default = next((t for t in options if not t.selected), options[0])
+            out["button_selection"] = {
+                "question_key": TAG_QUESTION_KEY,
+                "title": "标签",
+                "option_list": [{"id": t.action, "text": _cut(_tag_label(t), 16)} for t in options],
+                "selected_id": default.action,
+            }
+            button_list.append({"type": 0, "text": "增删标签", "style": 2, "key": TAG_SUBMIT_KEY})
+    shown = buttons[: MAX_BUTTONS - len(button_list)]
+    texts = [_cut(b.label, 10) for b in shown]
+    if len(set(texts)) < len(texts):
+        # Cut to WeCom's 10 characters, two buttons read the same (two customers both named 许志强 at
+        # different companies): number them and spell the full choices out above the buttons.
+        texts = [f"{i}. {_cut(b.label, 7)}" for i, b in enumerate(shown, 1)]
+        lines += [f"{i}. {b.label}" for i, b in enumerate(shown, 1)]
+    button_list = [{"type": 0, "text": text, "style": STYLE.get(b.style, 2), "key": b.action}
+                   for text, b in zip(texts, shown, strict=True)] + button_list
+    if button_list:
+        out["button_list"] = button_list
+    lines += list(card.notes)
+    if lines:
+        out["sub_title_text"] = _cut("\n".join(lines), 160)
+    return out
+
+
+def card_actions(template_card: dict[str, Any]) -> set[str]:
+    """Every action key a rendered card can send back (buttons and dropdown options)."""
+    keys = {b["key"] for b in template_card.get("button_list", []) if b.get("key")}
+    selection = template_card.get("button_selection") or {}
+    keys |= {o["id"] for o in selection.get("option_list", [])}
+    keys.discard(TAG_SUBMIT_KEY)
+    return keys
+
+
+def render_markdown(card: Card) -> str:
+    """A card without anything to click (button_interaction needs a button) goes out as markdown."""
+    lines = [f"**{card.title}**"]
+    if card.subtitle:
+        lines.append(f"> {card.subtitle}")
+    for f in card.fields:
+        value = f'<font color="warning">{f.value}</font>' if f.warn else f.value
+        lines.append(f"{f.label}：{value}")
+    chosen = [t.name for t in card.tags if t.selected]
+    if card.tags:
+        lines.append("标签：" + ("、".join(chosen) if chosen else "（未选）"))
+    lines += list(card.notes)
+    return "\n".join(lines)

@@ -1,0 +1,104 @@
+"""End to end through the fake WeCom: a rep's pasted chat becomes a follow-up record and a template
+card in their WeCom chat; taps on that card toggle a tag (the card is replaced in place) and
+confirm; a voice memo is downloaded at once and kept; strangers are told they are not members."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from bot.cards.wecom import TAG_QUESTION_KEY, TAG_SUBMIT_KEY
+from store.models import Customer, FollowUp, InboundMessage, OutboxMessage
+from tests.factories import make_org
+from tests.fakes.wecom import wecom_stack
+
+CHAT = ("许志强 11/16 09:15\n小王，你们的报价我看了，43万比我们预期高了不少\n"
+        "王芳 11/16 09:18\n许总，这个价格包含了三年的运维服务，性价比其实很高的\n"
+        "许志强 11/16 09:22\n东软给的方案也差不多，价格低一截。你们要是能再降一些，我们可以考虑\n"
+        "王芳 11/16 09:25\n我跟领导争取一下，周四上午给您答复")
+VOICE = Path(__file__).parent / "data" / "voice"
+SAID = "今天拜访了华信物流的张伟张总，他们对运输管理系统很感兴趣，预算大概15万，这周四上午再给他打电话。"
+
+
+def followups(engine) -> list[tuple[FollowUp, Customer]]:
+    with Session(engine) as s:
+        return list(s.exec(select(FollowUp, Customer).where(col(FollowUp.customer_id) == col(Customer.id))).all())
+
+
+async def test_pasted_chat_card_tag_toggle_and_confirm(db_url, tmp_path, clock):
+    async with wecom_stack(db_url, tmp_path / "var", clock=clock) as st:
+        make_org(st.runtime.engine)
+        d, fake = st.driver, st.fake
+        assert (await d.push(d.text_xml("wangfang", CHAT))).final == 200
+        assert await st.work() == 1
+
+        [(followup, customer)] = followups(st.runtime.engine)
+        assert customer.name == "许志强" and followup.amount_cny == 430000
+        assert {"价格异议", "竞品对比"} <= set(followup.tags) and not followup.confirmed
+        [sent] = fake.sent_to("wangfang", "template_card")
+        card = sent["template_card"]
+        fid = followup.id
+        options = {o["id"] for o in card["button_selection"]["option_list"]}
+        assert f"tag:{fid}:要报价" in options and f"confirm:{fid}" in {b["key"] for b in card["button_list"]}
+
+        # The rep picks 要报价 in the tag dropdown and taps 增删标签; WeCom pushes the click.
+        click = d.card_click_xml("wangfang", event_key=TAG_SUBMIT_KEY, task_id=card["task_id"],
+                                 response_code=fake.click("wangfang", card["task_id"]),
+                                 selected={TAG_QUESTION_KEY: [f"tag:{fid}:要报价"]}, create_time=1763254800)
+        assert (await d.push(click)).final == 200
+        assert (await d.push(click)).final == 200  # WeCom's retry of the same click: no second toggle
+        assert await st.work() == 1
+        [(followup, _)] = followups(st.runtime.engine)
+        assert "要报价" in followup.tags
+        [update] = fake.updates  # the clicked card itself now shows the tag
+        assert update["replaces_task_id"] == card["task_id"]
+        new_options = {o["id"]: o["text"] for o in update["template_card"]["button_selection"]["option_list"]}
+        assert new_options[f"tag:{fid}:要报价"] == "✓ 要报价"
+        assert len(fake.sent_to("wangfang", "template_card")) == 1
+
+        new_task = update["template_card"]["task_id"]
+        confirm = d.card_click_xml("wangfang", event_key=f"confirm:{fid}", task_id=new_task,
+                                   response_code=fake.click("wangfang", new_task), create_time=1763254900)
+        assert (await d.push(confirm)).final == 200
+        await st.work()
+        [(followup, customer)] = followups(st.runtime.engine)
+        assert followup.confirmed
+        assert any("已保存 许志强 的跟进记录" in m["text"]["content"] for m in fake.sent_to("wangfang", "text"))
+        assert fake.dropped == []
+
+
+async def test_voice_memo_becomes_a_followup_card(db_url, tmp_path, clock):
+    async with wecom_stack(db_url, tmp_path / "var", clock=clock) as st:
+        make_org(st.runtime.engine)
+        memo = (VOICE / "memo_short.amr").read_bytes()
+        media_id = st.fake.add_media(memo)
+        assert (await st.driver.push(st.driver.voice_xml("wangfang", media_id))).final == 200
+        with Session(st.runtime.engine) as s:
+            [row] = s.exec(select(InboundMessage)).all()
+        # Downloaded before the ack (media ids expire in 3 days): the audio is on disk already.
+        assert row.kind == "voice" and row.media_ref and row.media_ref.endswith(".amr")
+        assert (st.runtime.settings.media_dir / row.media_ref).read_bytes() == memo
+
+        st.runtime.transcriber._transcribe = lambda _path: SAID  # Whisper's stand-in
+        await st.work()
+        assert await asyncio.to_thread(st.runtime.transcriber.drain) == 1
+        await st.runtime.sender.run_once()
+
+        [(followup, customer)] = followups(st.runtime.engine)
+        assert followup.kind == "voice" and customer.name.startswith("张") and followup.amount_cny == 150000
+        [card] = st.fake.sent_to("wangfang", "template_card")
+        assert f"confirm:{followup.id}" in {b["key"] for b in card["template_card"]["button_list"]}
+        assert any(SAID in m["text"]["content"] for m in st.fake.sent_to("wangfang", "text"))
+
+
+async def test_a_stranger_is_told_to_ask_an_admin(sqlite_url, tmp_path, clock):
+    async with wecom_stack(sqlite_url, tmp_path / "var", clock=clock) as st:
+        make_org(st.runtime.engine)
+        await st.driver.push(st.driver.text_xml("zhangsan", "你好"))
+        await st.work()
+        [msg] = st.fake.sent_to("zhangsan", "text")
+        assert "还不是 genjin 团队成员" in msg["text"]["content"]
+        with Session(st.runtime.engine) as s:
+            assert s.exec(select(OutboxMessage.status)).all() == ["sent"]
