@@ -13,13 +13,13 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 import structlog
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.models import Inbound
 from store.db import session_scope
-from store.models import InboundMessage, InboxStatus
+from store.inbox import inbound_row, insert_inbound_batch
+from store.models import InboundMessage
 from store.types import utcnow
 
 log = structlog.get_logger("genjin.inbox_writer")
@@ -93,27 +93,8 @@ class InboxWriter:
 
 
 def insert_many(session: Session, batch: list[Inbound]) -> list[int | None]:
-    """store.inbox.insert_inbound for many rows in one statement (INSERT .. ON CONFLICT DO NOTHING
-    RETURNING, executemany): the new id per row, None for a (platform, msg_id) already stored or
-    repeated earlier in the same batch. (A candidate for store/inbox.py.)"""
+    """store.inbox.insert_inbound for a batch of neutral messages, in one statement."""
     now = utcnow()
-    table = InboundMessage.__table__  # type: ignore[attr-defined]
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = (insert(table).on_conflict_do_nothing(index_elements=["platform", "msg_id"])
-            .returning(table.c.id, table.c.platform, table.c.msg_id))
-    first: dict[tuple[str, str], int] = {}
-    rows = []
-    for i, inbound in enumerate(batch):
-        key = (inbound.platform.value, inbound.msg_id)
-        if key in first:
-            continue
-        first[key] = i
-        # The same values as store.inbox.insert_inbound (tests/test_wecom_inbox_writer.py compares them).
-        text = inbound.text.replace("\x00", "\ufffd") if inbound.text is not None else None
-        rows.append({"platform": key[0], "msg_id": inbound.msg_id, "sender": inbound.sender, "chat": inbound.chat,
-                     "kind": inbound.kind.value, "text": text, "media_ref": inbound.media_ref,
-                     "raw": inbound.raw.replace("\x00", "\\u0000"), "status": InboxStatus.PENDING.value,
-                     "attempts": 0, "received_at": now, "next_attempt_at": None})
-    inserted = {(platform, msg_id): int(row_id) for row_id, platform, msg_id in session.execute(stmt, rows)}
-    return [inserted.get(key) if first[key] == i else None
-            for i, key in enumerate((b.platform.value, b.msg_id) for b in batch)]
+    rows = [inbound_row(platform=b.platform.value, msg_id=b.msg_id, sender=b.sender, kind=b.kind.value, chat=b.chat,
+                        text=b.text, media_ref=b.media_ref, raw=b.raw, now=now) for b in batch]
+    return insert_inbound_batch(session=session, rows=rows)

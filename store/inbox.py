@@ -6,8 +6,10 @@ A claim is a lease: a row in `processing` whose lease ran out (crash, kill) is c
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from store.models import InboundMessage, InboxStatus
@@ -28,19 +30,43 @@ def insert_inbound(
     raw: str = "",
     status: str = InboxStatus.PENDING,
 ) -> int | None:
-    """Store an inbound message; a duplicate (platform, msg_id) is a no-op returning None.
+    """Store an inbound message; a duplicate (platform, msg_id) is a no-op returning None."""
+    values = inbound_row(platform=platform, msg_id=msg_id, sender=sender, kind=kind, chat=chat, text=text,
+                         media_ref=media_ref, raw=raw, status=status, now=utcnow())
+    return insert_ignore(session, InboundMessage, values, ["platform", "msg_id"])
+
+
+def inbound_row(*, platform: str, msg_id: str, sender: str, kind: str, chat: str | None, text: str | None,
+                media_ref: str | None, raw: str, now: datetime, status: str = InboxStatus.PENDING) -> dict[str, Any]:
+    """The column values of a new inbox row.
 
     PostgreSQL text cannot hold NUL: in `text` it becomes U+FFFD (the handler answers binary junk),
     in `raw` it is escaped as the six characters \\u0000 so the payload stays recoverable."""
-    now = utcnow()
-    text = text.replace("\x00", "\ufffd") if text is not None else None
-    raw = raw.replace("\x00", "\\u0000")
-    values = {
+    return {
         "platform": platform, "msg_id": msg_id, "sender": sender, "chat": chat, "kind": kind,
-        "text": text, "media_ref": media_ref, "raw": raw, "status": status, "attempts": 0,
+        "text": text.replace("\x00", "\ufffd") if text is not None else None, "media_ref": media_ref,
+        "raw": raw.replace("\x00", "\\u0000"), "status": str(status), "attempts": 0,
         "received_at": now, "next_attempt_at": None,  # NULL: due at once (whatever the worker's clock)
     }
-    return insert_ignore(session, InboundMessage, values, ["platform", "msg_id"])
+
+
+def insert_inbound_batch(*, session: Session, rows: list[dict[str, Any]]) -> list[int | None]:
+    """Many `inbound_row`s in one INSERT .. ON CONFLICT DO NOTHING RETURNING (executemany): the new id
+    per row, None for a (platform, msg_id) already stored or repeated earlier in the same batch."""
+    table = InboundMessage.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = (insert(table).on_conflict_do_nothing(index_elements=["platform", "msg_id"])
+            .returning(table.c.id, table.c.platform, table.c.msg_id))
+    first: dict[tuple[str, str], int] = {}
+    unique = []
+    for i, row in enumerate(rows):
+        key = (row["platform"], row["msg_id"])
+        if key not in first:
+            first[key] = i
+            unique.append(row)
+    inserted = {(platform, msg_id): int(row_id) for row_id, platform, msg_id in session.execute(stmt, unique)}
+    return [inserted.get(key) if first[key] == i else None
+            for i, key in enumerate((r["platform"], r["msg_id"]) for r in rows)]
 
 
 def _claimable(now: datetime, lease: timedelta) -> ColumnElement[bool]:
