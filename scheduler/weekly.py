@@ -82,7 +82,10 @@ def send_weekly_reports(engine: Engine, settings: Settings, now: datetime) -> in
 
 def _send(session: Session, settings: Settings, start: datetime, end: datetime, period: str) -> int:
     sent = 0
-    reps = session.exec(select(Member).where(col(Member.active), col(Member.role) == Role.REP)).all()
+    # Only reps who were on the team during the week: a new install sends no report of an empty past.
+    reps = session.exec(
+        select(Member).where(col(Member.active), col(Member.role) == Role.REP, col(Member.created_at) < end)
+    ).all()
     by_team: dict[int, list[RepStats]] = {}
     title = f"【周报 {start:%m月%d日}–{(end - timedelta(days=1)):%m月%d日}】"
     for rep in reps:
