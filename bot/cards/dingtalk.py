@@ -1,0 +1,109 @@
+"""Renders a neutral Card as DingTalk interactive-card JSON for the built-in `StandardCard` template.
+
+StandardCard (the layout the dingtalk_stream SDK's interactive_card.py samples use) needs no template
+made in the card builder: header, markdown blocks and rows of buttons travel in the card data.
+Every tag is a toggle button (highlighted when selected) and every Card button a button; all are
+"request" buttons, whose click comes back over the Stream connection as a card callback naming the
+clicked component's id. A component id cannot hold any text we like, so the id is the action key
+hex-encoded behind a fixed prefix and `action_of` turns it back: the handler sees the same action key
+("confirm:12", "tag:12:价格异议") as from any other platform. Pure: same Card, same JSON (golden-file
+tested).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.models import Button, Card, TagToggle
+
+ACTION_ID_PREFIX = "gj_"
+MAX_ACTION_BYTES = 200  # keeps component ids short; our keys are far below this
+BUTTONS_PER_ROW = 3  # more than three tag buttons in one row wrap badly on phones
+STATUS = {"primary": "primary", "default": "normal", "danger": "warning"}
+SELECTED_MARK = "✓ "
+
+
+def action_id(action: str) -> str:
+    return ACTION_ID_PREFIX + action.encode().hex()
+
+
+def action_of(component_id: str) -> str | None:
+    """The action key behind a clicked component id, or None when it is not one of ours."""
+    if not component_id.startswith(ACTION_ID_PREFIX):
+        return None
+    try:
+        return bytes.fromhex(component_id[len(ACTION_ID_PREFIX):]).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _button(label: str, action: str, status: str) -> dict[str, Any]:
+    bid = action_id(action)
+    return {"type": "button", "label": {"type": "text", "text": label, "id": f"{bid}_label"},
+            "actionType": "request", "status": status, "id": bid}
+
+
+def _tag_button(tag: TagToggle) -> dict[str, Any]:
+    return _button((SELECTED_MARK if tag.selected else "") + tag.name, tag.action,
+                   "primary" if tag.selected else "normal")
+
+
+def _card_button(button: Button) -> dict[str, Any]:
+    return _button(button.label, button.action, STATUS.get(button.style, "normal"))
+
+
+def _rows(buttons: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    return [{"type": "action", "actions": buttons[i:i + BUTTONS_PER_ROW], "id": f"{name}_{i // BUTTONS_PER_ROW}"}
+            for i in range(0, len(buttons), BUTTONS_PER_ROW)]
+
+
+def render_dingtalk(card: Card) -> dict[str, Any]:
+    """The card data of an interactiveCards/send (cardTemplateId StandardCard) or update request."""
+    contents: list[dict[str, Any]] = []
+    if card.subtitle:
+        contents.append({"type": "text", "text": card.subtitle, "id": "subtitle"})
+    if card.fields:
+        lines = [f"**{f.label}**：{'⚠ ' if f.warn else ''}{f.value}" for f in card.fields]
+        contents.append({"type": "markdown", "text": "\n\n".join(lines), "id": "fields"})
+    tags = [t for t in card.tags if len(t.action.encode()) <= MAX_ACTION_BYTES]
+    if tags:
+        chosen = [t.name for t in tags if t.selected]
+        contents.append({"type": "divider", "id": "tags_divider"})
+        contents.append({"type": "markdown", "text": "**标签**：" + ("、".join(chosen) if chosen else "（未选）"),
+                         "id": "tags_summary"})
+        contents += _rows([_tag_button(t) for t in tags], "tags")
+    buttons = [b for b in card.buttons if len(b.action.encode()) <= MAX_ACTION_BYTES]
+    if buttons:
+        contents += _rows([_card_button(b) for b in buttons], "buttons")
+    if card.notes:
+        contents.append({"type": "divider", "id": "notes_divider"})
+        contents.append({"type": "markdown", "text": "\n\n".join(card.notes), "id": "notes"})
+    return {
+        "config": {"autoLayout": True, "enableForward": False},
+        "header": {"title": {"type": "text", "text": card.title}},
+        "contents": contents,
+    }
+
+
+def card_actions(card_data: dict[str, Any]) -> set[str]:
+    """Every action key a rendered card can send back."""
+    keys: set[str] = set()
+    for block in card_data.get("contents", []):
+        for button in block.get("actions", []) if block.get("type") == "action" else []:
+            action = action_of(str(button.get("id", "")))
+            if action is not None:
+                keys.add(action)
+    return keys
+
+
+def render_markdown(card: Card) -> tuple[str, str]:
+    """(title, markdown) for a card with nothing to click: it goes out as a plain markdown message."""
+    lines = [f"#### {card.title}"]
+    if card.subtitle:
+        lines.append(f"> {card.subtitle}")
+    lines += [f"- **{f.label}**：{'⚠ ' if f.warn else ''}{f.value}" for f in card.fields]
+    if card.tags:
+        chosen = [t.name for t in card.tags if t.selected]
+        lines.append("**标签**：" + ("、".join(chosen) if chosen else "（未选）"))
+    lines += list(card.notes)
+    return card.title, "\n\n".join(lines)

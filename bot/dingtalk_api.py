@@ -1,0 +1,211 @@
+"""A small aiohttp client for the DingTalk server API (钉钉服务端 API), base URLs settable for the fake.
+
+The dingtalk_stream SDK's own helpers use blocking `requests` and must never run in our event loop;
+everything we send or fetch goes through here. One access token is shared by every call of this
+client: fetched on first use, refreshed a few minutes before it expires, and refreshed once more
+when DingTalk answers 401 (token revoked or expired early) — by one caller at a time.
+
+https://open.dingtalk.com/document/orgapp/obtain-the-access_token-of-an-internal-app (accessToken)
+https://open.dingtalk.com/document/orgapp/chatbots-send-one-on-one-chat-messages-in-batches (batchSend)
+https://open.dingtalk.com/document/orgapp/the-robot-sends-a-group-message (groupMessages/send)
+https://open.dingtalk.com/document/orgapp/download-the-file-content-of-the-robot-receiving-message
+https://open.dingtalk.com/document/orgapp/robots-send-interactive-cards (interactiveCards/send)
+https://open.dingtalk.com/document/orgapp/update-the-robot-to-send-interactive-cards
+https://open.dingtalk.com/document/orgapp/establish-a-persistent-connection (gateway/connections/open)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+import structlog
+
+log = structlog.get_logger("genjin.dingtalk_api")
+
+DEFAULT_BASE = "https://api.dingtalk.com"
+REFRESH_MARGIN_SECONDS = 300.0
+TOKEN_HEADER = "x-acs-dingtalk-access-token"
+STANDARD_CARD = "StandardCard"  # DingTalk's built-in template: the card JSON itself carries the layout
+
+
+class DingTalkError(Exception):
+    """DingTalk refused the request (an error code in the answer)."""
+
+    def __init__(self, status: int, code: str, message: str, path: str = "") -> None:
+        super().__init__(f"DingTalk {path} HTTP {status} code={code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.path = path
+
+
+class DingTalkHTTPError(Exception):
+    """A transport-level failure (server error, not JSON, connection lost): worth retrying later."""
+
+
+class DingTalkApi:
+    def __init__(self, *, client_id: str, client_secret: str, robot_code: str, api_base: str = DEFAULT_BASE,
+                 timeout: float = 10.0, clock: Callable[[], float] = time.monotonic,
+                 refresh_margin: float = REFRESH_MARGIN_SECONDS) -> None:
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.robot_code = robot_code
+        self.api_base = api_base.rstrip("/")
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self.clock = clock
+        self.refresh_margin = refresh_margin
+        self._session: aiohttp.ClientSession | None = None
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._lock: asyncio.Lock | None = None
+        self.token_fetches = 0
+
+    def _http(self) -> aiohttp.ClientSession:
+        # Created lazily: a ClientSession must be made inside the running event loop.
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self.timeout)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    # ------------------------------------------------------------------ transport
+
+    async def _request(self, method: str, url: str, *, body: dict[str, Any] | None = None,
+                       headers: dict[str, str] | None = None, path: str = "") -> dict[str, Any]:
+        try:
+            async with self._http().request(method, url, json=body, headers=headers) as resp:
+                status = resp.status
+                raw = await resp.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise DingTalkHTTPError(f"{path or url}: {type(exc).__name__}: {exc}") from exc
+        try:
+            data = json.loads(raw) if raw else {}
+        except (ValueError, UnicodeDecodeError):
+            raise DingTalkHTTPError(f"{path or url} HTTP {status} answered non-JSON") from None
+        if not isinstance(data, dict):
+            raise DingTalkHTTPError(f"{path or url} answered a non-object")
+        if status >= 500:
+            raise DingTalkHTTPError(f"{path or url} HTTP {status}: {data.get('message', '')}")
+        if status >= 400:
+            raise DingTalkError(status, str(data.get("code", "")), str(data.get("message", "")), path or url)
+        # The old oapi-style endpoints (sessionWebhook) answer 200 with errcode/errmsg.
+        errcode = data.get("errcode")
+        if errcode not in (None, 0, "0"):
+            raise DingTalkError(status, str(errcode), str(data.get("errmsg", "")), path or url)
+        return data
+
+    def _fresh(self) -> bool:
+        return self._token is not None and self.clock() < self._expires_at - self.refresh_margin
+
+    async def access_token(self, *, stale: str | None = None) -> str:
+        """The shared token; `stale` is one DingTalk just rejected, so it is never handed out again."""
+        if self._fresh() and self._token != stale:
+            assert self._token is not None
+            return self._token
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self._fresh() and self._token != stale:  # refreshed while we waited for the lock
+                assert self._token is not None
+                return self._token
+            path = "/v1.0/oauth2/accessToken"
+            data = await self._request("POST", self.api_base + path, path=path,
+                                       body={"appKey": self.client_id, "appSecret": self.client_secret})
+            self.token_fetches += 1
+            token = data.get("accessToken")
+            if not isinstance(token, str) or not token:
+                raise DingTalkHTTPError("accessToken answered without accessToken")
+            self._token = token
+            self._expires_at = self.clock() + float(data.get("expireIn") or 7200)
+            log.info("dingtalk_token_refreshed", expires_in=data.get("expireIn"))
+            return token
+
+    async def call(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """An authenticated call; a 401 means the token is no longer good: replace it and try once more."""
+        token = await self.access_token()
+        try:
+            return await self._request(method, self.api_base + path, body=body, headers={TOKEN_HEADER: token},
+                                       path=path)
+        except DingTalkError as exc:
+            if exc.status != 401:
+                raise
+            log.warning("dingtalk_token_rejected", code=exc.code, path=path)
+        token = await self.access_token(stale=token)
+        return await self._request(method, self.api_base + path, body=body, headers={TOKEN_HEADER: token}, path=path)
+
+    # ------------------------------------------------------------------ stream gateway
+
+    async def open_connection(self, subscriptions: list[dict[str, str]], *, user_agent: str) -> dict[str, Any]:
+        """Ask the gateway for a websocket endpoint and a one-time ticket (no access token needed)."""
+        path = "/v1.0/gateway/connections/open"
+        body = {"clientId": self.client_id, "clientSecret": self.client_secret, "subscriptions": subscriptions,
+                "ua": user_agent, "localIp": ""}
+        data = await self._request("POST", self.api_base + path, body=body, path=path)
+        if not isinstance(data.get("endpoint"), str) or not isinstance(data.get("ticket"), str):
+            raise DingTalkHTTPError("connections/open answered without endpoint/ticket")
+        return data
+
+    # ------------------------------------------------------------------ sending
+
+    async def send_to_users(self, user_ids: list[str], msg_key: str, msg_param: dict[str, Any]) -> dict[str, Any]:
+        """Robot 1:1 push. The answer lists invalidStaffIdList / flowControlledStaffIdList: those got nothing."""
+        body = {"robotCode": self.robot_code, "userIds": user_ids, "msgKey": msg_key,
+                "msgParam": json.dumps(msg_param, ensure_ascii=False)}
+        return await self.call("POST", "/v1.0/robot/oToMessages/batchSend", body)
+
+    async def send_to_group(self, open_conversation_id: str, msg_key: str,
+                            msg_param: dict[str, Any]) -> dict[str, Any]:
+        body = {"robotCode": self.robot_code, "openConversationId": open_conversation_id, "msgKey": msg_key,
+                "msgParam": json.dumps(msg_param, ensure_ascii=False)}
+        return await self.call("POST", "/v1.0/robot/groupMessages/send", body)
+
+    async def reply_webhook(self, session_webhook: str, message: dict[str, Any]) -> dict[str, Any]:
+        """Answer inside the conversation through its sessionWebhook (the URL itself is the credential)."""
+        return await self._request("POST", session_webhook, body=message, path="sessionWebhook")
+
+    async def send_card(self, card_biz_id: str, card_data: dict[str, Any], *, user_id: str | None = None,
+                        open_conversation_id: str | None = None) -> dict[str, Any]:
+        """An interactive card to one user (1:1 with the robot) or to a group. cardBizId is DingTalk's
+        idempotency key: sending the same id again does not make a second card."""
+        body: dict[str, Any] = {"cardTemplateId": STANDARD_CARD, "cardBizId": card_biz_id,
+                                "robotCode": self.robot_code,
+                                "cardData": json.dumps(card_data, ensure_ascii=False), "sendOptions": {}}
+        if open_conversation_id:
+            body["openConversationId"] = open_conversation_id
+        elif user_id:
+            body["singleChatReceiver"] = json.dumps({"userId": user_id})
+        else:
+            raise ValueError("send_card needs a user or a conversation")
+        return await self.call("POST", "/v1.0/im/v1.0/robot/interactiveCards/send", body)
+
+    async def update_card(self, card_biz_id: str, card_data: dict[str, Any]) -> dict[str, Any]:
+        body = {"cardBizId": card_biz_id, "cardData": json.dumps(card_data, ensure_ascii=False)}
+        return await self.call("PUT", "/v1.0/im/robots/interactiveCards", body)
+
+    # ------------------------------------------------------------------ receiving files
+
+    async def download(self, download_code: str, *, max_bytes: int) -> bytes:
+        """The file behind a message's downloadCode: first a short-lived URL, then the bytes."""
+        data = await self.call("POST", "/v1.0/robot/messageFiles/download",
+                               {"downloadCode": download_code, "robotCode": self.robot_code})
+        url = data.get("downloadUrl")
+        if not isinstance(url, str) or not url:
+            raise DingTalkHTTPError("messageFiles/download answered without downloadUrl")
+        try:
+            async with self._http().get(url) as resp:
+                if resp.status != 200:
+                    raise DingTalkHTTPError(f"file download HTTP {resp.status}")
+                blob = await resp.content.read(max_bytes + 1)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise DingTalkHTTPError(f"file download: {type(exc).__name__}: {exc}") from exc
+        if len(blob) > max_bytes:
+            raise DingTalkError(413, "fileTooLarge", f"file larger than {max_bytes} bytes", "download")
+        return blob

@@ -1,0 +1,152 @@
+"""Outbox deliverer for DingTalk: answers in the conversation, proactive pushes, interactive cards.
+
+- Text and markdown: a reply goes through the conversation's sessionWebhook while it is valid
+  (sessionWebhookExpiredTime, kept in the raw payload of the member's latest message there); after
+  that, or for a push, the robot batch-send API (1:1) or group-send API (a group conversation).
+- Cards: robot interactive cards (StandardCard), 1:1 or to the group. A card sent in answer to a click
+  on a card of the same record (a tag toggle) updates that card in place (its cardBizId came back in
+  the click) instead of stacking a new one under it.
+The sender (bot/outbox.py) keeps each recipient under DingTalk's ~20 robot messages a minute and
+retries what we raise; here we only decide what is permanent (bad recipient, bad payload).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.cards.dingtalk import card_actions, render_dingtalk, render_markdown
+from bot.dingtalk_api import DingTalkApi, DingTalkError, DingTalkHTTPError
+from bot.models import Card, InboundKind, Platform
+from bot.outbox import PermanentDeliveryError, RateLimit
+from store.models import InboundMessage, OutboxMessage
+from store.types import utcnow
+
+log = structlog.get_logger("genjin.dingtalk_delivery")
+
+WEBHOOK_MARGIN_MS = 60_000  # do not start a reply on a webhook that expires within the minute
+CARD_UPDATE_WINDOW = timedelta(days=1)
+
+
+class FlowControlled(Exception):
+    """DingTalk accepted the call but held this recipient back (flow control): try again later."""
+
+
+def _raw(row: InboundMessage) -> dict[str, Any]:
+    try:
+        data = json.loads(row.raw or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+class DingTalkDeliverer:
+    platform = Platform.DINGTALK
+    limit = RateLimit(per_minute=20)
+
+    def __init__(self, api: DingTalkApi, engine: Engine, wall_ms: Callable[[], float] | None = None) -> None:
+        self.api = api
+        self.engine = engine
+        self.wall_ms = wall_ms or (lambda: time.time() * 1000)
+
+    async def deliver(self, row: OutboxMessage) -> None:
+        try:
+            if row.kind == "card":
+                await self._card(row, Card.model_validate(row.payload["card"]))
+            else:
+                await self._message(row, "text", {"content": str(row.payload.get("text", ""))})
+        except DingTalkError as exc:
+            if exc.status in (400, 404) and "throttl" not in exc.code.lower():
+                raise PermanentDeliveryError(str(exc)) from exc
+            raise
+
+    async def _message(self, row: OutboxMessage, kind: str, param: dict[str, Any]) -> None:
+        """kind text ({"content"}) or markdown ({"title", "text"})."""
+        webhook = await asyncio.to_thread(self._session_webhook, row)
+        if webhook is not None:
+            body: dict[str, Any] = {"msgtype": kind, kind: param}
+            if row.chat:  # in a group, point the answer at the person who asked
+                body["at"] = {"atUserIds": [row.recipient]}
+            try:
+                await self.api.reply_webhook(webhook, body)
+                return
+            except (DingTalkError, DingTalkHTTPError) as exc:  # expired early or refused: the API still works
+                log.info("dingtalk_webhook_refused", outbox_id=row.id, error=str(exc))
+        msg_key = "sampleText" if kind == "text" else "sampleMarkdown"
+        if row.chat:
+            await self.api.send_to_group(row.chat, msg_key, param)
+            return
+        answer = await self.api.send_to_users([row.recipient], msg_key, param)
+        if row.recipient in (answer.get("invalidStaffIdList") or []):
+            raise PermanentDeliveryError(f"DingTalk: {row.recipient} is not a valid user for this robot")
+        if row.recipient in (answer.get("flowControlledStaffIdList") or []):
+            raise FlowControlled(f"DingTalk flow control held back {row.recipient}")
+
+    async def _card(self, row: OutboxMessage, card: Card) -> None:
+        data = render_dingtalk(card)
+        actions = card_actions(data)
+        if not actions:  # nothing to click: a markdown message reads better and may use the webhook
+            title, text = render_markdown(card)
+            await self._message(row, "markdown", {"title": title, "text": text})
+            return
+        clicked = await asyncio.to_thread(self._clicked_card, row, actions)
+        if clicked is not None:
+            try:
+                await self.api.update_card(clicked, data)
+                log.info("dingtalk_card_updated", outbox_id=row.id, card=clicked)
+                return
+            except DingTalkError as exc:
+                if exc.status == 401:
+                    raise
+                log.info("dingtalk_card_update_refused", outbox_id=row.id, error=str(exc))
+        # Stable per row: cardBizId is DingTalk's idempotency key, so a retry never shows two cards.
+        await self.api.send_card(f"genjin-{row.id}", data, user_id=row.recipient, open_conversation_id=row.chat)
+
+    def _latest(self, row: OutboxMessage, *, clicks: bool, limit: int) -> list[InboundMessage]:
+        kind_filter = (col(InboundMessage.kind) == InboundKind.CARD_ACTION if clicks
+                       else col(InboundMessage.kind) != InboundKind.CARD_ACTION)
+        with Session(self.engine) as session:
+            return list(session.exec(
+                select(InboundMessage).where(
+                    col(InboundMessage.platform) == Platform.DINGTALK,
+                    col(InboundMessage.sender) == row.recipient,
+                    kind_filter,
+                ).order_by(col(InboundMessage.id).desc()).limit(limit)
+            ).all())
+
+    def _session_webhook(self, row: OutboxMessage) -> str | None:
+        """The valid sessionWebhook of the recipient's latest message in this conversation, if any."""
+        now_ms = self.wall_ms()
+        for inbound in self._latest(row, clicks=False, limit=5):
+            if inbound.chat != row.chat:
+                continue
+            data = _raw(inbound)
+            url = data.get("sessionWebhook")
+            try:
+                expires = int(data.get("sessionWebhookExpiredTime") or 0)
+            except (TypeError, ValueError):
+                expires = 0
+            fresh = isinstance(url, str) and bool(url) and expires > now_ms + WEBHOOK_MARGIN_MS
+            return url if fresh else None  # only the latest message of this conversation counts
+        return None
+
+    def _clicked_card(self, row: OutboxMessage, actions: set[str]) -> str | None:
+        """cardBizId of the card the recipient last clicked, if that click belongs to this card's record."""
+        now = utcnow()  # row stamps are wall-clock
+        created = row.created_at or now
+        for click in self._latest(row, clicks=True, limit=1):
+            if click.received_at > created or click.received_at < now - CARD_UPDATE_WINDOW:
+                return None
+            if click.text not in actions:
+                return None
+            out_track = _raw(click).get("outTrackId")
+            return out_track if isinstance(out_track, str) and out_track else None
+        return None
