@@ -1,4 +1,4 @@
-"""The `genjin` command: sandbox, serve, migrate, status."""
+"""The `genjin` command: sandbox, serve, migrate, status; rules, import, export (bot/leads/cli.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import sys
 from aiohttp import web
 from sqlmodel import Session
 
+from bot import cli_members
 from bot.app import build_runtime, build_web_app, seed_sandbox
 from bot.config import Settings, load_settings
+from bot.leads.cli import LEAD_COMMANDS, add_lead_commands, run_lead_command
 from bot.logs import configure_logging
 from store.db import make_engine, migrate
 from store.inbox import count_inbound_by_status
@@ -37,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     sv.add_argument("--port", type=int)
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("status", help="print inbox/outbox queue counts as JSON")
+    add_lead_commands(sub)
+    cli_members.add_parser(sub)
     args = parser.parse_args(argv)
 
     overrides = {k: v for k, v in (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None)))
@@ -48,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "migrate":
         migrate(settings.database_url)
         print("数据库已迁移到最新版本")
+    elif args.command == "members":
+        return cli_members.run(args, settings)
+    elif args.command in LEAD_COMMANDS:
+        return run_lead_command(args, settings)
     elif args.command == "status":
         migrate(settings.database_url)
         with Session(make_engine(settings.database_url)) as session:

@@ -20,6 +20,11 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "exempt": ("免填", "/免填", "/exempt"),
     "reschedule": ("改约", "/改约", "/reschedule"),
     "cancel_visit": ("取消拜访", "/取消拜访", "/cancelvisit"),
+    "pool": ("公海", "/公海", "/pool"),
+    "claim": ("认领", "/认领", "/claim"),
+    "release": ("退回", "/退回", "/release"),
+    "transfer": ("转给", "/转给", "/transfer"),
+    "why": ("分配原因", "/分配原因", "/why"),
 }
 _WORD_TO_NAME = {word: name for name, words in COMMANDS.items() for word in words}
 # Longest first so 撤销合并 is not read as 撤销 + 合并.
@@ -61,4 +66,8 @@ HELP_TEXT = """genjin 跟进助手 · 用法
 · 重试　— 重新处理失败的消息
 · 合并 保留编号 被合并编号 / 撤销合并 编号　— 主管、管理员
 · 免填 销售姓名 [原因]　— 主管给销售 3 天免填（不提醒补填）
+· 公海 / 认领 #编号　— 查看并认领公海线索（每天有上限）
+· 退回 #编号 [原因]　— 把线索退回公海
+· 转给 客户 成员　— 主管把客户转给其他销售，如：转给 #12 李四
+· 分配原因 客户　— 线索为什么分给了谁
 · 取消　— 放弃当前的提问"""

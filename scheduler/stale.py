@@ -60,8 +60,9 @@ def _advance(session: Session, settings: Settings, wh: WorkingHours, customer_id
     if customer is None or customer.stale_due_at is None or customer.stale_due_at > now:
         return 0  # another instance handled it meanwhile
     thresholds = settings.pushes.stale.get(customer.stage)
-    if thresholds is None or customer.merged_into_id is not None or customer.last_activity_at is None:
-        _set_due(session, customer, None)  # won, lost or merged: no ladder
+    if (thresholds is None or customer.merged_into_id is not None or customer.last_activity_at is None
+            or customer.owner_id is None):
+        _set_due(session, customer, None)  # won, lost, merged or in the pool: no ladder
         return 0
     if customer.snoozed_until is not None and customer.snoozed_until > now:
         _set_due(session, customer, customer.snoozed_until)

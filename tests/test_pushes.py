@@ -148,7 +148,9 @@ def test_snooze_and_reassign_from_the_alert(bot, clock, engine):
     # the new owner snoozes with a reason; no reminder until the snooze ends
     bot.reply_to("rep-b", f"snooze:{cid}", kind="card_action")
     assert "暂缓到" in bot.reply_to("rep-b", "客户出差一周").text
-    assert sweep(bot, local(2026, 11, 25, 18)) == []
+    # the new owner never contacted this customer: the new-lead clock reminds them; the ladder stays quiet
+    quiet = sweep(bot, local(2026, 11, 25, 18))
+    assert [m.text[:7] for m in quiet] == ["【新线索待联系"]
     assert len(sweep(bot, local(2026, 11, 26, 12))) >= 1
 
 

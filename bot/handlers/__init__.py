@@ -9,6 +9,7 @@ from bot.handlers import (
     chat_capture,
     commands,
     conversation,
+    leads,
     other,
     supervision,
     visit,
@@ -25,6 +26,7 @@ def build_dispatcher() -> Dispatcher:
     return Dispatcher(
         routers=[
             supervision.router,  # push-card taps, snooze reasons and 免填 before generic handlers
+            leads.router,  # lead card taps and 认领/退回/公海/转给/分配原因, before generic card actions
             card_actions.router,
             voice_memo.router,
             visit.router,  # before commands: owns the 拜访 command

@@ -13,8 +13,9 @@ from bot.models import Button, Card
 from bot.router import Router
 from scheduler.stale import snooze_customer
 from store.conversations import clear_conversation, get_conversation, set_conversation
-from store.customers import get_customer, reassign_customer
+from store.customers import get_customer
 from store.exemptions import grant_exemption
+from store.leads import LeadError, reassign_lead
 from store.members import find_member_by_name
 from store.models import Member, Role
 from store.permissions import PermissionDenied
@@ -84,24 +85,20 @@ def on_push_action(ctx: HandlerContext) -> None:
 
 
 def _reassign(ctx: HandlerContext, customer_id: int, member_id: int) -> None:
+    """The same path as the 转给 command: assignment log, timeline and a fresh new-lead clock."""
     new_owner = ctx.session.get(Member, member_id)
     try:
         if new_owner is None:
             raise PermissionDenied("no such member")
-        customer = reassign_customer(
-            session=ctx.session, actor=ctx.member, customer_id=customer_id, new_owner=new_owner, at=ctx.now
-        )
+        reassign_lead(session=ctx.session, actor=ctx.member, customer_id=customer_id, new_owner=new_owner,
+                      now=ctx.now, due_hours=ctx.settings.pushes.new_lead_hours)
     except PermissionDenied:
         ctx.reply("不能转给这位成员（需同一团队的在职销售，且由主管操作）。")
         return
-    add_event(
-        session=ctx.session,
-        at=ctx.now,
-        customer_id=customer_id,
-        actor_id=ctx.member.id,
-        kind="reassigned",
-        summary=f"{ctx.member.display_name} 转给 {new_owner.display_name}",
-    )
+    except LeadError as exc:
+        ctx.reply(str(exc))
+        return
+    customer = get_customer(session=ctx.session, actor=ctx.member, customer_id=customer_id)
     ctx.reply(f"已把 {customer.name} 转给 {new_owner.display_name}。")
     ctx.notify(member_id, text=f"{ctx.member.display_name} 把客户 {customer.name} 转给了你，请尽快跟进。")
 

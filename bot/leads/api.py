@@ -1,0 +1,108 @@
+"""POST /api/leads: marketing systems (forms, ad platforms, event apps) push leads here.
+
+Each source has its own bearer token (settings.leads.sources) and its own rate limit. The order of
+answers is: 401 unknown token, 429 over the limit, 400 not JSON, 422 field errors (all of them, with
+the field and a Chinese reason; nothing written), then 201 a new lead / 200 a known customer's touch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime
+
+import structlog
+from aiohttp import web
+from sqlalchemy.engine import Engine
+
+from bot.config import Settings
+from bot.leads.fields import validate_lead
+from bot.leads.intake import IntakeResult, channel_table, intake_lead
+from store.db import session_scope
+from store.types import utcnow
+
+log = structlog.get_logger("genjin.leads.api")
+WINDOW_SECONDS = 60.0
+
+
+class RateLimiter:
+    """Sliding one-minute window per source. In memory: with several instances each one allows the
+    limit; the limit protects the database from a runaway form, it is not a quota."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_minute = per_minute
+        self.clock = clock
+        self.hits: dict[str, deque[float]] = {}
+
+    def retry_after(self, key: str) -> int:
+        """0 and counted, or the seconds to wait."""
+        now = self.clock()
+        hits = self.hits.setdefault(key, deque())
+        while hits and hits[0] <= now - WINDOW_SECONDS:
+            hits.popleft()
+        if len(hits) >= self.per_minute:
+            return max(1, math.ceil(hits[0] + WINDOW_SECONDS - now))
+        hits.append(now)
+        return 0
+
+
+class LeadApi:
+    def __init__(self, engine: Engine, settings: Settings, *, on_queued: Callable[[], None] | None = None,
+                 clock: Callable[[], datetime] = utcnow, limiter: RateLimiter | None = None) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.on_queued = on_queued  # wake the outbox sender: the rep's card should go out within seconds
+        self.clock = clock
+        self.limiter = limiter or RateLimiter(settings.leads.rate_limit_per_minute)
+        self.channels = channel_table(settings)
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post("/api/leads", self.post_lead)]
+
+    def _source_of(self, request: web.Request) -> str | None:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        found = None
+        for source, expected in self.settings.leads.sources.items():
+            # Compare against every token so the time taken does not tell which one was close.
+            if hmac.compare_digest(token.strip().encode(), expected.encode()):
+                found = source
+        return found
+
+    async def post_lead(self, request: web.Request) -> web.Response:
+        source = self._source_of(request)
+        if source is None:
+            return web.json_response({"error": "unauthorized", "message": "缺少或错误的 Bearer 令牌"}, status=401,
+                                     headers={"WWW-Authenticate": 'Bearer realm="genjin-leads"'})
+        wait = self.limiter.retry_after(source)
+        if wait:
+            return web.json_response({"error": "rate_limited", "message": f"请求过于频繁，请 {wait} 秒后重试"},
+                                     status=429, headers={"Retry-After": str(wait)})
+        try:
+            data = json.loads(await request.read())
+        except (ValueError, UnicodeDecodeError):
+            return web.json_response({"error": "invalid_json", "message": "请求体不是有效的 JSON"}, status=400)
+        lead, errors = validate_lead(data, channels=self.channels)
+        if lead is None:
+            log.info("lead_rejected", source=source, errors=[e.as_dict() for e in errors])
+            return web.json_response({"error": "validation", "errors": [e.as_dict() for e in errors]}, status=422)
+
+        def work() -> IntakeResult:
+            with session_scope(self.engine) as session:
+                return intake_lead(session=session, settings=self.settings, lead=lead, source=source, now=self.clock())
+
+        try:
+            result = await asyncio.to_thread(work)
+        except Exception:  # rolled back as a whole: nothing half-written; the sender retries
+            log.exception("lead_intake_failed", source=source)
+            return web.json_response({"error": "internal", "message": "服务器内部错误，请稍后重试"}, status=500)
+        if self.on_queued is not None:
+            self.on_queued()
+        log.info("lead_received", source=source, **result.as_dict())
+        return web.json_response(result.as_dict(), status=200 if result.duplicate else 201)

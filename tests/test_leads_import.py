@@ -1,0 +1,193 @@
+"""`genjin import`/`export`/`rules` through the real CLI: Chinese headers, preview, dry run, per-row
+error file, the duplicate check on every row, idempotent re-runs; masked, watermarked exports."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlmodel import Session, col, select
+
+from bot.cli import main
+from bot.leads.rules import RulesError, parse_rule_text
+from store.db import session_scope
+from store.models import Customer, LeadAssignment, LeadTouch, OutboxMessage
+from tests.factories import make_org
+from tests.test_leads_support import RULES
+
+ROWS = [
+    ["张伟", "13912340001", "华康医疗", "抖音", "华东", "", "zw-wx"],
+    ["李娜", "13912340002", "申通物流", "xhs", "华东", "", ""],
+    ["王强", "13912340003", "南方电网", "官网", "华南", "王芳", ""],
+    ["赵敏", "123", "某公司", "抖音", "华东", "", ""],  # bad phone
+    ["", "13912340005", "无名公司", "抖音", "华东", "", ""],  # no name
+    ["张伟", "+86 139 1234 0001", "华康医疗集团", "dy", "华东", "", ""],  # same phone as row 1: a touch
+    ["孙丽", "13912340009", "", "百度", "", "", ""],  # already a customer
+    ["周杰", "13912340010", "", "抖音", "华东", "不存在", ""],  # unknown owner
+    ["吴磊", "13912340011", "", "", "华东", "", ""],  # no channel
+]
+
+
+@pytest.fixture
+def cli(engine, db_url, tmp_path, monkeypatch):
+    rules = tmp_path / "rules.toml"
+    rules.write_text(RULES, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GENJIN_DATABASE_URL", db_url)
+    monkeypatch.setenv("GENJIN_LEADS__RULES_FILE", str(rules))
+    # main() would point structlog at this test's captured stderr, closed once the test ends.
+    monkeypatch.setattr("bot.cli.configure_logging", lambda *_a, **_k: None)
+    org = make_org(engine)
+    with session_scope(engine) as s:
+        s.add(Customer(name="孙丽", phone="+8613912340009", team_id=org.rep_b.team_id, owner_id=org.rep_b.id,
+                       source_channel="转介绍"))
+    return org
+
+
+def xlsx(path: Path, rows: list[list[str]], title: str | None = "2026 秋季展会线索") -> Path:
+    book = Workbook()
+    ws = book.active
+    if title:
+        ws.append([title])
+    ws.append(["姓名", "电话", "公司", "来源", "区域", "负责人", "微信号"])
+    for row in rows:
+        ws.append([row[0], int(row[1]) if row[1].isdigit() else row[1], *row[2:]])  # Excel keeps phones as numbers
+    book.save(path)
+    return path
+
+
+def counts(engine) -> tuple[int, int, int]:
+    with Session(engine) as s:
+        return (len(s.exec(select(Customer)).all()), len(s.exec(select(LeadTouch)).all()),
+                len(s.exec(select(LeadAssignment)).all()))
+
+
+def test_import_preview_rules_duplicates_errors_and_idempotent_rerun(cli, engine, tmp_path, capsys):
+    path = xlsx(tmp_path / "leads.xlsx", ROWS)
+    assert main(["import", str(path), "--as", "陈主管", "--yes", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "姓名 → 姓名（name）" in out and "微信号 → （忽略）" in out and "共 9 行数据" in out
+    assert "导入完成：共 9 行，新建 3，已有客户新增记录 2，已导入过跳过 0，错误 4" in out
+    assert "分配：" in out and "王芳 2" in out and "李明 1" in out
+    with Session(engine) as s:
+        by_name = {c.name: c for c in s.exec(select(Customer))}
+        assert by_name["张伟"].owner_id == cli.rep_a.id and by_name["李娜"].owner_id == cli.rep_b.id  # the rules
+        assert by_name["张伟"].lead_due_at is not None and by_name["张伟"].source_channel == "抖音"
+        wang = by_name["王强"]  # 负责人 column: her own customer, no new-lead clock, not a lead to race for
+        assert wang.owner_id == cli.rep_a.id and wang.lead_due_at is None and wang.lead_received_at is None
+        assert by_name["孙丽"].latest_channel == "百度" and by_name["孙丽"].source_channel == "转介绍"
+        assert len([c for c in s.exec(select(Customer)) if c.name == "张伟"]) == 1
+        kinds = sorted(r.kind for r in s.exec(select(LeadAssignment)))
+        assert kinds == ["auto", "auto", "import"]
+        imported = s.exec(select(LeadAssignment).where(col(LeadAssignment.kind) == "import")).one()
+        assert imported.reason == "从 leads.xlsx 导入：表格指定负责人 王芳"
+        pushes = [m.payload.get("text", "") for m in s.exec(select(OutboxMessage))]
+        summary = "【导入新线索】陈主管 从 leads.xlsx 导入，按分配规则给你 1 条新线索，发送「我的客户」查看。"
+        assert pushes == [summary] * 2  # one message per rep, not a card per row
+    errors = list(csv.reader((tmp_path / "leads.errors.csv").read_text(encoding="utf-8-sig").splitlines()))
+    assert errors[0][:4] == ["行号", "字段", "原因", "姓名"]
+    assert [(e[0], e[1], e[2]) for e in errors[1:]] == [
+        ("6", "电话", "电话号码格式不正确"), ("7", "姓名", "必填"), ("10", "负责人", "负责人「不存在」不存在"),
+        ("11", "来源", "缺少渠道：落地页地址里没有 utm_source，也没有填写 channel")]
+    assert errors[1][3:6] == ["赵敏", "123", "某公司"]
+    before = counts(engine)
+
+    assert main(["import", str(path), "--as", "陈主管", "--yes", "--no-progress"]) == 0
+    assert "新建 0，已有客户新增记录 0，已导入过跳过 5，错误 4" in capsys.readouterr().out
+    assert counts(engine) == before
+
+
+def test_dry_run_writes_nothing(cli, engine, tmp_path, capsys):
+    path = xlsx(tmp_path / "leads.xlsx", ROWS)
+    before = counts(engine)
+    assert main(["import", str(path), "--as", "陈主管", "--dry-run", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "演练结果：共 9 行，新建 3，已有客户新增记录 2" in out and "没有写入任何数据" in out
+    assert counts(engine) == before
+    with Session(engine) as s:
+        assert s.exec(select(OutboxMessage)).all() == []
+
+
+def test_gbk_csv_with_column_map_and_default_channel(cli, engine, tmp_path, capsys):
+    path = tmp_path / "旧表.csv"
+    path.write_bytes("客户名称,手机,单位,备注\n陈晨,13700001111,\"华信\n物流\",老客户\n".encode("gb18030"))
+    args = ["import", str(path), "--as", "陈主管", "--yes", "--no-progress", "--map", "客户名称=姓名",
+            "--channel", "expo"]
+    assert main(args) == 0
+    assert "没有来源列：全部按「expo」" in capsys.readouterr().out
+    with Session(engine) as s:
+        c = s.exec(select(Customer).where(col(Customer.name) == "陈晨")).one()
+        assert c.phone == "+8613700001111" and c.company == "华信\n物流" and c.source_channel == "展会活动"
+        assert c.owner_id is None  # 展会活动 matches no rule: the pool
+
+
+def test_import_refuses_without_confirmation_or_a_manager(cli, engine, tmp_path, capsys):
+    path = xlsx(tmp_path / "leads.xlsx", ROWS[:2])
+    before = counts(engine)
+    assert main(["import", str(path), "--as", "陈主管", "--no-progress"]) == 1  # stdin is not a terminal
+    assert main(["import", str(path), "--as", "王芳", "--yes", "--no-progress"]) == 2
+    assert "需是在职的主管或管理员" in capsys.readouterr().err
+    assert main(["import", str(tmp_path / "x.txt"), "--as", "陈主管", "--yes"]) == 2
+    assert counts(engine) == before
+
+
+def test_export_masks_phones_and_names_who_exported(cli, engine, tmp_path, capsys):
+    with session_scope(engine) as s:
+        s.add(Customer(name="外组客户", phone="+8613800000000", team_id=cli.other_team_rep.team_id,
+                       owner_id=cli.other_team_rep.id))
+    path = tmp_path / "customers.xlsx"
+    assert main(["export", str(path), "--as", "陈主管"]) == 0
+    assert "已导出 1 位客户" in capsys.readouterr().out
+    rows = list(load_workbook(path).active.iter_rows(values_only=True))
+    assert rows[0][0].startswith("导出人：陈主管（一组） 导出时间：") and "手机号已脱敏" in rows[0][0]
+    assert rows[1][:5] == ("编号", "姓名", "公司", "职位", "电话")
+    assert rows[2][1] == "孙丽" and rows[2][4] == "+86139****0009" and rows[2][6] == "李明"
+    assert main(["export", str(path), "--as", "陈主管", "--unmask"]) == 0
+    rows = list(load_workbook(path).active.iter_rows(values_only=True))
+    assert rows[2][4] == "+8613912340009" and "含完整手机号" in rows[0][0]
+    assert main(["export", str(path), "--as", "王芳"]) == 2
+
+
+def test_rules_check_and_explain(cli, engine, tmp_path, capsys):
+    assert main(["rules", "check"]) == 0
+    out = capsys.readouterr().out
+    assert "组「A组」（轮流）：王芳、李明" in out and "1. 抖音华东：渠道 抖音/小红书；区域 华东 → A组" in out
+    assert "检查通过" in out
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[groups."A组"]\nmembers = ["王芳", "查无此人"]\n[[rules]]\nname = "x"\nchannel = "快播"\n'
+                   'groups = ["A组"]\n', encoding="utf-8")
+    assert main(["rules", "check", "--file", str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert "[错误] groups.A组：查无此人：找不到这位成员" in out and "[提醒] rules.x：渠道「快播」不在渠道表里" in out
+
+    before = counts(engine)
+    assert main(["rules", "explain", "channel=dy region=华南"]) == 0
+    out = capsys.readouterr().out
+    assert "规则「抖音华东」不匹配：区域 华南 不在 华东 之内" in out and "没有匹配的分配规则，进入公海" in out
+    assert main(["rules", "explain", '{"landing_url": "https://a.cn/?utm_source=xhs", "region": "华东"}']) == 0
+    out = capsys.readouterr().out
+    assert "规则「抖音华东」匹配" in out and "选中 王芳" in out and "（演练：没有写入任何数据）" in out
+    with Session(engine) as s:
+        cid = s.exec(select(Customer.id)).first()
+    assert main(["rules", "explain", f"#{cid}"]) == 0  # 孙丽: 转介绍, no region
+    assert "转介绍线索" in capsys.readouterr().out
+    assert main(["rules", "explain", "region=华东"]) == 1
+    assert counts(engine) == before
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[[rules]]\nname = "a"\ngroups = ["无"]\n', "rule 'a' uses undefined groups: 无"),
+    ('[groups.g]\nmembers = ["王芳"]\nstratgy = "weighted"\n', "Extra inputs are not permitted"),
+    ('[groups.g]\nmembers = ["王芳"]\nstrategy = "random"\n', "Input should be 'round_robin', 'weighted' or"),
+    ('[groups.g]\nmembers = ["王芳"]\nweights = { "李明" = 2 }\n', "weights name non-members: 李明"),
+    ('[groups.g]\nmembers = ["王芳"]\ncap = 0\n', "greater than or equal to 1"),
+    ('[groups.g]\nmembers = ["王芳"]\n[[rules]]\nname = "a"\ngroups = ["g"]\n[[rules]]\nname = "a"\ngroups = ["g"]\n',
+     "rule names must be unique: a"),
+    ("[groups.g\n", "TOML 格式错误"),
+])
+def test_rule_file_errors_are_reported(text, message):
+    with pytest.raises(RulesError) as info:
+        parse_rule_text(text)
+    assert any(message in p.message for p in info.value.problems), info.value.problems
