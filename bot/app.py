@@ -18,8 +18,10 @@ from bot.dingtalk import api_from_settings, stream_context
 from bot.dingtalk_delivery import DingTalkDeliverer
 from bot.handlers import build_dispatcher
 from bot.inbox_writer import InboxWriter
+from bot.leads.api import LeadApi
 from bot.outbox import Deliverer, OutboxSender
 from bot.sandbox import SandboxAdapter, SandboxDeliverer
+from bot.transcribe.runner import TranscriptionRunner
 from bot.wecom import WeComAdapter
 from bot.wecom_api import WeComApi
 from bot.wecom_delivery import WeComDeliverer
@@ -42,6 +44,7 @@ class Runtime:
     sender: OutboxSender
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     wecom_api: WeComApi | None = None
+    transcriber: TranscriptionRunner | None = None
 
 
 def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow,
@@ -58,8 +61,15 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow,
         if settings.dingtalk is not None:
             deliverers["dingtalk"] = DingTalkDeliverer(api_from_settings(settings.dingtalk), engine)
     sender = OutboxSender(engine, deliverers, max_attempts=settings.outbox_max_attempts, clock=clock)
-    worker = Worker(engine, settings, build_dispatcher(), clock=clock, on_processed=sender.nudge)
-    return Runtime(settings=settings, engine=engine, worker=worker, sender=sender, wecom_api=wecom_api)
+    transcriber = TranscriptionRunner(engine, settings, clock=clock, on_processed=sender.nudge)
+
+    def on_processed() -> None:  # a processed voice memo may have queued a transcription job
+        sender.nudge()
+        transcriber.nudge()
+
+    worker = Worker(engine, settings, build_dispatcher(), clock=clock, on_processed=on_processed)
+    return Runtime(settings=settings, engine=engine, worker=worker, sender=sender, wecom_api=wecom_api,
+                   transcriber=transcriber)
 
 
 def seed_sandbox(runtime: Runtime) -> None:
@@ -75,6 +85,8 @@ def build_web_app(runtime: Runtime, *, background: bool = True) -> web.Applicati
 
     sandbox = SandboxAdapter(runtime.engine, runtime.settings, on_inbound)
     app.add_routes(sandbox.routes())
+    app.add_routes(LeadApi(runtime.engine, runtime.settings, on_queued=runtime.sender.nudge,
+                           clock=runtime.worker.clock).routes())
     if runtime.settings.wecom is not None:
         wecom = WeComAdapter(runtime.settings.wecom, writer=InboxWriter(runtime.engine), on_inbound=on_inbound,
                              api=runtime.wecom_api, media_dir=runtime.settings.media_dir,
@@ -130,6 +142,8 @@ async def _background(runtime: Runtime) -> AsyncIterator[None]:
         asyncio.create_task(runtime.worker.run(), name="worker"),
         asyncio.create_task(runtime.sender.run(runtime.settings.worker_poll_seconds), name="outbox"),
     ]
+    if runtime.transcriber is not None:
+        runtime.tasks.append(asyncio.create_task(runtime.transcriber.run(), name="transcriber"))
     log.info("background_started", database=runtime.engine.url.render_as_string(hide_password=True))
     try:
         yield

@@ -88,6 +88,12 @@ class Customer(SQLModel, table=True):
     assigned_at: datetime | None = _ts()
     first_contact_at: datetime | None = _ts()
     lead_due_at: datetime | None = _ts(index=True)
+    # Lead facts the assignment rules match on (bot/leads); source_channel is the first source.
+    region: str | None = Field(default=None, max_length=50)
+    industry: str | None = Field(default=None, max_length=50)
+    grade: str | None = Field(default=None, max_length=16)
+    latest_channel: str | None = Field(default=None, max_length=64)
+    channel_unknown: bool = False  # source_channel not in the channel table: kept raw, flagged
     created_at: datetime = _created()
 
 
@@ -261,3 +267,42 @@ class TranscriptionJob(SQLModel, table=True):
     next_attempt_at: datetime | None = _ts()
     created_at: datetime = _created()
     finished_at: datetime | None = _ts()
+
+
+class LeadTouch(SQLModel, table=True):
+    """One arrival of a lead (API post or import row): where it came from and what the person did.
+    A known customer gets another touch, never a second record."""
+
+    __table_args__ = (Index("ix_leadtouch_customer_created", "customer_id", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id")
+    source: str = Field(max_length=64)  # intake source name, or "import"
+    channel: str = Field(max_length=64)  # the mapped name (抖音), or the raw code when unknown
+    channel_raw: str | None = Field(default=None, max_length=200)
+    channel_known: bool = True
+    campaign: str | None = Field(default=None, max_length=200)
+    utm: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    landing_url: str | None = Field(default=None, sa_column=Column(Text))
+    action: str | None = Field(default=None, max_length=200)  # e.g. 下载白皮书
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    dedupe_key: str | None = Field(default=None, max_length=200, unique=True)  # replayed post / re-run import
+    created_at: datetime = _created()
+
+
+class LeadAssignment(SQLModel, table=True):
+    """The assignment log: every owner change of a lead with its reason in plain Chinese."""
+
+    __table_args__ = (
+        Index("ix_leadassignment_group_created", "group_name", "created_at"),
+        Index("ix_leadassignment_member_kind_created", "member_id", "kind", "created_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    kind: str = Field(max_length=16)  # auto | pool | claim | release | reassign | import
+    member_id: int | None = Field(default=None, foreign_key="member.id")  # None: the public pool
+    actor_id: int | None = Field(default=None, foreign_key="member.id")  # None: the rules
+    rule: str | None = Field(default=None, max_length=100)
+    group_name: str | None = Field(default=None, max_length=100)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _created()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import ColumnElement, and_, or_, update
 from sqlmodel import Session, col, select
 
 from store.models import TranscriptionJob, TranscriptionStatus
@@ -32,7 +32,7 @@ def create_transcription_job(*, session: Session, inbound_id: int, member_id: in
     return job
 
 
-def _claimable(now: datetime, lease: timedelta) -> object:
+def _claimable(now: datetime, lease: timedelta) -> ColumnElement[bool]:
     return or_(
         and_(col(TranscriptionJob.status) == TranscriptionStatus.PENDING,
              or_(col(TranscriptionJob.next_attempt_at).is_(None), col(TranscriptionJob.next_attempt_at) <= now)),
@@ -64,7 +64,7 @@ def claim_next_transcription(*, session: Session, lease: timedelta,
     return None
 
 
-def _owned(job_id: int, attempts: int) -> object:
+def _owned(job_id: int, attempts: int) -> ColumnElement[bool]:
     return and_(col(TranscriptionJob.id) == job_id, col(TranscriptionJob.attempts) == attempts,
                 col(TranscriptionJob.status) == TranscriptionStatus.PROCESSING)
 
@@ -86,11 +86,13 @@ def finish_transcription(*, session: Session, job_id: int, attempts: int, status
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def retry_transcription_later(*, session: Session, job_id: int, attempts: int, error: str, at: datetime) -> bool:
-    result = session.execute(
-        update(TranscriptionJob).where(_owned(job_id, attempts))
-        .values(status=TranscriptionStatus.PENDING, error=error, next_attempt_at=at)
-    )
+def retry_transcription_later(*, session: Session, job_id: int, attempts: int, error: str, at: datetime,
+                              transcript: str | None = None) -> bool:
+    """Back to pending; a transcript already made is kept so the retry only redoes what failed."""
+    values: dict[str, object] = {"status": TranscriptionStatus.PENDING, "error": error, "next_attempt_at": at}
+    if transcript is not None:
+        values["transcript"] = transcript
+    result = session.execute(update(TranscriptionJob).where(_owned(job_id, attempts)).values(**values))
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 

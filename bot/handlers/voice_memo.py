@@ -1,22 +1,120 @@
-"""on_voice_memo: the audio is already stored by the adapter; transcription is not built yet, so
-the memo is kept (inbox row deferred, audio on disk) and the rep is told so plainly."""
+"""on_voice_memo: a stored voice memo becomes a transcription job; on_transcript turns the finished
+transcript into a follow-up exactly as if the rep had typed it.
+
+The inbox transaction only checks the file and writes the job row (milliseconds); the seconds of
+transcription run in bot/transcribe/runner.py, which calls `on_transcript` in its own transaction.
+The audio file is never deleted here, whatever happens.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bot.context import HandlerContext
+from bot.extract import extract
+from bot.flow import capture, tag_rules
+from bot.handlers.chat_capture import has_words
 from bot.router import Router
-from store.models import InboxStatus
+from bot.transcribe.audio import AudioError, probe_audio
+from bot.transcribe.crosscheck import disagreements
+from store.models import InboxStatus, TranscriptionJob
+from store.transcriptions import create_transcription_job
 
 router = Router("voice_memo")
+
+NO_FILE = "没有收到语音文件，请重新发送。"
+NOT_FETCHED = "这条语音没能从平台取到（可能是网络问题），请重新发送一次。"
+UNREADABLE = "这段语音无法解码（文件可能已损坏或格式不支持）。原始录音已保存；请重新录一段发给我，或把要点用文字发送。"
+TRANSCRIBING = "正在识别语音（约 {seconds} 秒）…识别完会发确认卡片给你。"
+FAILED = "语音未能识别，原始录音已保存，发送「重试」再试"
+SILENT = "没有听清这段语音（可能是静音或杂音）。原始录音已保存；请靠近话筒重新录一段，或把要点用文字发给我。"
+NOTHING_FOUND = ("语音内容：{text}\n没有从中听到客户、标签、金额或时间。可以重新录一段，说清客户姓名和要点，"
+                 "或直接用文字发给我。")
+
+
+def _audio_path(media_dir: Path, media_ref: str) -> Path:
+    path = (media_dir / media_ref).resolve()
+    if not path.is_relative_to(media_dir.resolve()):  # no "../" out of the media store
+        raise FileNotFoundError(media_ref)
+    return path
+
+
+def _done_with(ctx: HandlerContext, error: str) -> None:
+    """Done, with the reason kept on the row (the worker's own finish would clear it)."""
+    ctx.inbound.status = InboxStatus.DONE
+    ctx.inbound.error = error
+    ctx.inbound.processed_at = ctx.now
+    ctx.session.add(ctx.inbound)
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} 分钟" if seconds >= 60 else f"{seconds:.0f} 秒"
 
 
 @router.on(lambda ctx: ctx.inbound.kind == "voice")
 def on_voice_memo(ctx: HandlerContext) -> None:
-    if not ctx.inbound.media_ref:
-        ctx.reply("没有收到语音文件，请重新发送。")
+    media_ref = ctx.inbound.media_ref
+    if not media_ref:
+        ctx.reply(NO_FILE)
         return
-    ctx.inbound.status = InboxStatus.DEFERRED
-    ctx.inbound.error = "awaiting transcription"
-    ctx.session.add(ctx.inbound)
-    ctx.reply("语音已保存。自动转写功能还在开发中，暂时请把要点用文字发给我；这条录音不会丢失，"
-              "转写上线后会自动处理。")
+    settings = ctx.settings
+    if ":" in media_ref:
+        # Not a stored file but a platform media id (wecom:<MediaId>): the adapter could not download
+        # it before acknowledging. Keep the row (deferred) for a later fetch; tell the rep at once.
+        ctx.inbound.status = InboxStatus.DEFERRED
+        ctx.inbound.error = f"media not downloaded: {media_ref}"
+        ctx.session.add(ctx.inbound)
+        ctx.reply(NOT_FETCHED)
+        return
+    try:
+        path = _audio_path(settings.media_dir, media_ref)
+        size = path.stat().st_size
+    except OSError:
+        _done_with(ctx, "media file missing")
+        ctx.reply(NO_FILE)
+        return
+    if size > settings.max_audio_bytes:
+        _done_with(ctx, f"audio too large: {size} bytes")
+        ctx.reply(f"语音文件太大（{_size(size)}，上限 {_size(settings.max_audio_bytes)}），请分成几段较短的语音发送。")
+        return
+    try:
+        info = probe_audio(path)
+    except AudioError as exc:
+        _done_with(ctx, f"unreadable audio: {exc.reason}")
+        ctx.reply(UNREADABLE)
+        return
+    if info.seconds > settings.max_audio_seconds:
+        _done_with(ctx, f"audio too long: {info.seconds:.0f}s")
+        ctx.reply(f"语音太长（约 {_minutes(info.seconds)}，上限 {_minutes(settings.max_audio_seconds)}），"
+                  "请分成几段较短的语音发送。")
+        return
+    create_transcription_job(
+        session=ctx.session, inbound_id=ctx.inbound.id or 0, member_id=ctx.member.id or 0, media_ref=media_ref,
+        audio_format=info.format, audio_seconds=info.seconds,
+        # A voice row's text is the platform's own recognition (DingTalk): a draft and a cross-check.
+        recognition=(ctx.inbound.text or "").strip() or None,
+    )
+    if info.seconds >= settings.voice_ack_seconds:
+        ctx.reply(TRANSCRIBING.format(seconds=max(1, round(info.seconds))))
+
+
+def on_transcript(ctx: HandlerContext, job: TranscriptionJob, transcript: str) -> None:
+    """Runs in the transcription runner's transaction, with ctx.inbound = the memo's inbox row."""
+    text = transcript.strip()
+    if not has_words(text):
+        ctx.reply(SILENT)
+        return
+    settings = ctx.settings
+    ext = extract(text, ref_time=ctx.local_now, tag_rules=tag_rules(settings.tags_file),
+                  rep_names=[ctx.member.display_name], products=settings.products)
+    if ext.is_empty():
+        ctx.reply(NOTHING_FOUND.format(text=text))
+        return
+    warnings = disagreements(text, job.recognition, ref_time=ctx.local_now, platform=ctx.inbound.platform)
+    # The card shows fields, not prose: the rep sees what was heard right above it.
+    ctx.reply(f"🎙 语音转写：{text}")
+    capture(ctx, ext, kind="voice", text=text, transcript=text, warnings=warnings)
