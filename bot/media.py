@@ -16,6 +16,7 @@ MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\xff\xfb", "mp3"),
     (b"\xff\xf3", "mp3"),
     (b"fLaC", "flac"),
+    (b"\x1a\x45\xdf\xa3", "webm"),  # Matroska/WebM (browser recordings, Opus inside)
 )
 
 

@@ -7,7 +7,6 @@ WeCom silently drops messages over 30/min or 1000/h per member per app, DingTalk
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,6 +16,7 @@ import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.wakeup import wait_for_wakeup
 from store.db import session_scope
 from store.models import OutboxMessage, OutboxStatus
 from store.outbox import (
@@ -77,9 +77,7 @@ class OutboxSender:
                 log.exception("outbox_iteration_failed")
                 sent = 0
             if not sent:
-                self.wakeup.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wakeup.wait(), timeout=poll_seconds)
+                await wait_for_wakeup(self.wakeup, poll_seconds)
 
     async def run_once(self) -> int:
         now = self.clock()

@@ -7,7 +7,6 @@ either everything or nothing; the lease lets another run reclaim an abandoned ro
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -20,6 +19,7 @@ from bot.context import HandlerContext
 from bot.delivery import enqueue_replies
 from bot.models import Reply
 from bot.router import Dispatcher
+from bot.wakeup import wait_for_wakeup
 from store.db import session_scope
 from store.inbox import claim_next_inbound, finish_inbound, retry_inbound_later
 from store.members import get_member_by_platform_id
@@ -57,9 +57,7 @@ class Worker:
             if worked and self.on_processed is not None:
                 self.on_processed()
             if not worked:
-                self.wakeup.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wakeup.wait(), timeout=self.settings.worker_poll_seconds)
+                await wait_for_wakeup(self.wakeup, self.settings.worker_poll_seconds)
 
     def run_once(self) -> bool:
         """Claim and process one row; False when nothing was due."""

@@ -10,7 +10,6 @@ rows, so a crash never leaves half a result, and a runner that lost its lease wr
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +29,7 @@ from bot.models import Reply
 from bot.transcribe.audio import AudioError
 from bot.transcribe.engine import AsrOptions, transcribe_file
 from bot.transcribe.model import resolve_model_dir
+from bot.wakeup import wait_for_wakeup
 from store.db import session_scope
 from store.models import InboundMessage, Member, TranscriptionJob, TranscriptionStatus
 from store.transcriptions import (
@@ -192,11 +192,7 @@ class TranscriptionRunner:
                     task = asyncio.create_task(self._run_job(job), name=f"transcribe-{job.id}")
                     in_flight.add(task)  # strong reference until done
                     task.add_done_callback(in_flight.discard)
-                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that arrives as the
-                # event is set (a job just finished), and the loop would then never stop.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.settings.worker_poll_seconds):
-                        await self.wakeup.wait()
+                await wait_for_wakeup(self.wakeup, self.settings.worker_poll_seconds)
         finally:
             for task in in_flight:
                 task.cancel()
