@@ -16,7 +16,6 @@ https://open.dingtalk.com/document/orgapp/establish-a-persistent-connection (gat
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -25,10 +24,12 @@ from typing import Any
 import aiohttp
 import structlog
 
+from bot.api_client import REFRESH_MARGIN_SECONDS, TokenApiClient
+
 log = structlog.get_logger("genjin.dingtalk_api")
 
 DEFAULT_BASE = "https://api.dingtalk.com"
-REFRESH_MARGIN_SECONDS = 300.0
+
 TOKEN_HEADER = "x-acs-dingtalk-access-token"
 STANDARD_CARD = "StandardCard"  # DingTalk's built-in template: the card JSON itself carries the layout
 
@@ -48,33 +49,14 @@ class DingTalkHTTPError(Exception):
     """A transport-level failure (server error, not JSON, connection lost): worth retrying later."""
 
 
-class DingTalkApi:
+class DingTalkApi(TokenApiClient):
     def __init__(self, *, client_id: str, client_secret: str, robot_code: str, api_base: str = DEFAULT_BASE,
                  timeout: float = 10.0, clock: Callable[[], float] = time.monotonic,
                  refresh_margin: float = REFRESH_MARGIN_SECONDS) -> None:
+        super().__init__(api_base=api_base, timeout=timeout, clock=clock, refresh_margin=refresh_margin)
         self.client_id = client_id
         self.client_secret = client_secret
         self.robot_code = robot_code
-        self.api_base = api_base.rstrip("/")
-        self.timeout = aiohttp.ClientTimeout(total=timeout)
-        self.clock = clock
-        self.refresh_margin = refresh_margin
-        self._session: aiohttp.ClientSession | None = None
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self._lock: asyncio.Lock | None = None
-        self.token_fetches = 0
-
-    def _http(self) -> aiohttp.ClientSession:
-        # Created lazily: a ClientSession must be made inside the running event loop.
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self.timeout)
-        return self._session
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
 
     # ------------------------------------------------------------------ transport
 
@@ -102,31 +84,15 @@ class DingTalkApi:
             raise DingTalkError(status, str(errcode), str(data.get("errmsg", "")), path or url)
         return data
 
-    def _fresh(self) -> bool:
-        return self._token is not None and self.clock() < self._expires_at - self.refresh_margin
-
-    async def access_token(self, *, stale: str | None = None) -> str:
-        """The shared token; `stale` is one DingTalk just rejected, so it is never handed out again."""
-        if self._fresh() and self._token != stale:
-            assert self._token is not None
-            return self._token
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:
-            if self._fresh() and self._token != stale:  # refreshed while we waited for the lock
-                assert self._token is not None
-                return self._token
-            path = "/v1.0/oauth2/accessToken"
-            data = await self._request("POST", self.api_base + path, path=path,
-                                       body={"appKey": self.client_id, "appSecret": self.client_secret})
-            self.token_fetches += 1
-            token = data.get("accessToken")
-            if not isinstance(token, str) or not token:
-                raise DingTalkHTTPError("accessToken answered without accessToken")
-            self._token = token
-            self._expires_at = self.clock() + float(data.get("expireIn") or 7200)
-            log.info("dingtalk_token_refreshed", expires_in=data.get("expireIn"))
-            return token
+    async def _fetch_token(self) -> tuple[str, float]:
+        path = "/v1.0/oauth2/accessToken"
+        data = await self._request("POST", self.api_base + path, path=path,
+                                   body={"appKey": self.client_id, "appSecret": self.client_secret})
+        token = data.get("accessToken")
+        if not isinstance(token, str) or not token:
+            raise DingTalkHTTPError("accessToken answered without accessToken")
+        log.info("dingtalk_token_refreshed", expires_in=data.get("expireIn"))
+        return token, float(data.get("expireIn") or 7200)
 
     async def call(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """An authenticated call; a 401 means the token is no longer good: replace it and try once more."""

@@ -11,7 +11,6 @@ https://developer.work.weixin.qq.com/document/path/90254 (media/get).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -20,11 +19,13 @@ from typing import Any
 import aiohttp
 import structlog
 
+from bot.api_client import REFRESH_MARGIN_SECONDS, TokenApiClient
+
 log = structlog.get_logger("genjin.wecom_api")
 
 DEFAULT_BASE = "https://qyapi.weixin.qq.com"
 TOKEN_ERRORS = frozenset({40014, 42001})  # invalid / expired access_token: refresh and call once more
-REFRESH_MARGIN_SECONDS = 300.0
+
 
 
 class WeComError(Exception):
@@ -41,59 +42,23 @@ class WeComHTTPError(Exception):
     """A transport-level failure (status, not JSON): worth retrying later."""
 
 
-class WeComApi:
+class WeComApi(TokenApiClient):
     def __init__(self, *, corp_id: str, secret: str, agent_id: int, api_base: str = DEFAULT_BASE,
                  timeout: float = 10.0, clock: Callable[[], float] = time.monotonic,
                  refresh_margin: float = REFRESH_MARGIN_SECONDS) -> None:
+        super().__init__(api_base=api_base, timeout=timeout, clock=clock, refresh_margin=refresh_margin)
         self.corp_id = corp_id
         self.secret = secret
         self.agent_id = agent_id
-        self.api_base = api_base.rstrip("/")
-        self.timeout = aiohttp.ClientTimeout(total=timeout)
-        self.clock = clock
-        self.refresh_margin = refresh_margin
-        self._session: aiohttp.ClientSession | None = None
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self._lock: asyncio.Lock | None = None
-        self.token_fetches = 0
 
-    def _http(self) -> aiohttp.ClientSession:
-        # Created lazily: a ClientSession must be made inside the running event loop.
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self.timeout)
-        return self._session
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    def _fresh(self) -> bool:
-        return self._token is not None and self.clock() < self._expires_at - self.refresh_margin
-
-    async def access_token(self, *, stale: str | None = None) -> str:
-        """The shared token; `stale` is a token WeCom just rejected, so it must not be handed out again."""
-        if self._fresh() and self._token != stale:
-            assert self._token is not None
-            return self._token
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:
-            # Whoever held the lock before us may already have refreshed.
-            if self._fresh() and self._token != stale:
-                assert self._token is not None
-                return self._token
-            data = await self._request("GET", "/cgi-bin/gettoken",
-                                       params={"corpid": self.corp_id, "corpsecret": self.secret})
-            self.token_fetches += 1
-            token = data.get("access_token")
-            if not isinstance(token, str) or not token:
-                raise WeComHTTPError("gettoken answered without access_token")
-            self._token = token
-            self._expires_at = self.clock() + float(data.get("expires_in") or 7200)
-            log.info("wecom_token_refreshed", expires_in=data.get("expires_in"))
-            return token
+    async def _fetch_token(self) -> tuple[str, float]:
+        params = {"corpid": self.corp_id, "corpsecret": self.secret}
+        data = await self._request("GET", "/cgi-bin/gettoken", params=params)
+        token = data.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise WeComHTTPError("gettoken answered without access_token")
+        log.info("wecom_token_refreshed", expires_in=data.get("expires_in"))
+        return token, float(data.get("expires_in") or 7200)
 
     async def _request(self, method: str, path: str, *, params: dict[str, str],
                        body: dict[str, Any] | None = None) -> dict[str, Any]:
