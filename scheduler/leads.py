@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from bot.config import Settings
 from scheduler.push import push_to_member
+from store.customers import due_customer_ids
 from store.db import session_scope
 from store.models import Customer, Member, Role
 
@@ -18,14 +19,7 @@ BATCH = 500
 
 def sweep_new_leads(engine: Engine, settings: Settings, now: datetime) -> int:
     with Session(engine) as session:
-        due = list(
-            session.exec(
-                select(Customer.id)
-                .where(col(Customer.lead_due_at) <= now)
-                .order_by(col(Customer.lead_due_at))
-                .limit(BATCH)
-            ).all()
-        )
+        due = due_customer_ids(session=session, due_column="lead_due_at", now=now, limit=BATCH)
     sent = 0
     for customer_id in due:
         with session_scope(engine) as session:

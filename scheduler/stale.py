@@ -14,12 +14,13 @@ from datetime import datetime, time, timedelta
 import structlog
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from bot.cards.pushes import build_stale_alert, build_stale_reminder, suggested_message
 from bot.config import Settings, StaleThresholds
 from scheduler.push import push_to_member
 from scheduler.worktime import WorkingHours
+from store.customers import due_customer_ids
 from store.db import session_scope
 from store.members import supervisors_of
 from store.models import Customer, Member
@@ -39,14 +40,7 @@ def working_hours(settings: Settings) -> WorkingHours:
 
 def sweep_stale(engine: Engine, settings: Settings, now: datetime) -> int:
     with Session(engine) as session:
-        due = list(
-            session.exec(
-                select(Customer.id)
-                .where(col(Customer.stale_due_at) <= now)
-                .order_by(col(Customer.stale_due_at))
-                .limit(BATCH)
-            ).all()
-        )
+        due = due_customer_ids(session=session, due_column="stale_due_at", now=now, limit=BATCH)
     fired = 0
     wh = working_hours(settings)
     for customer_id in due:

@@ -200,7 +200,8 @@ def tag_correction_rates(session: Session, team_id: int, start: datetime, end: d
     """Per tag: corrections / times the tag was proposed or toggled on the team's records this week."""
     corrections = session.exec(
         select(Correction).where(
-            col(Correction.team_id) == team_id, col(Correction.created_at) >= start, col(Correction.created_at) < end
+            col(Correction.team_id) == team_id, col(Correction.created_at) >= start, col(Correction.created_at) < end,
+            col(Correction.field) == "tag",  # field fixes are corrections too, but not of a tag
         )
     ).all()
     changed = Counter((c.before or c.after or "") for c in corrections)

@@ -196,6 +196,14 @@ def change_stage(*, session: Session, actor: Member, customer: Customer, stage: 
     return before
 
 
+def due_customer_ids(*, session: Session, due_column: str, now: datetime, limit: int) -> list[int]:
+    """Ids whose `due_column` (stale_due_at, lead_due_at: both indexed) has come, oldest first; a
+    sweep's cost follows what is due, not the size of the table."""
+    column = col(getattr(Customer, due_column))
+    ids = session.exec(select(Customer.id).where(column <= now).order_by(column).limit(limit)).all()
+    return [int(i) for i in ids if i is not None]
+
+
 def touch_customer(*, session: Session, customer: Customer, when: datetime | None = None) -> None:
     customer.last_activity_at = when or utcnow()
     session.add(customer)
