@@ -266,3 +266,22 @@ def test_failure_after_retries_tells_rep_and_retry_requeues(chat, engine, clock,
     assert "已重新排队 1 条" in msgs[0].text
     assert msgs[1].card is not None  # the failed message was processed again
     assert count(engine, FollowUp) == 1
+
+
+def test_attachment_goes_on_the_recent_customers_timeline(chat, engine, clock):
+    from store.models import TimelineEvent
+
+    chat.reply_to("rep-a", CHAT)
+    reply = chat.reply_to("rep-a", "", kind="image", media_ref="ab/abcd.jpg")
+    assert "已归档到 许志强" in reply.text
+    clock.now += timedelta(hours=2)  # nothing recent: the bot asks which customer
+    assert "是哪位客户的" in chat.reply_to("rep-a", "报价单.pdf", kind="link").text
+    assert "没有找到" in chat.reply_to("rep-a", "不存在的人").text  # the question stays open
+    assert "已归档到 许志强" in chat.reply_to("rep-a", "许志强").text
+    assert "是哪位客户的" in chat.reply_to("rep-a", "", kind="image").text
+    assert "未归档" in chat.reply_to("rep-a", "跳过").text
+    with Session(engine) as s:
+        events = s.exec(select(TimelineEvent).where(TimelineEvent.kind == "attachment")).all()
+        assert [e.summary for e in events] == ["附件：图片", "附件：报价单.pdf"]
+        assert events[0].ref["media_ref"] == "ab/abcd.jpg"
+    assert chat.send("rep-a", "enter_chat", kind="event") == []

@@ -31,9 +31,9 @@ def build_dispatcher() -> Dispatcher:
             voice_memo.router,
             visit.router,  # before commands: owns the 拜访 command
             commands.router,
+            other.router,  # attachments, platform events, and "which customer?" for an attachment
             conversation.router,  # an open question takes the next plain text
             chat_capture.router,
-            other.router,
         ],
         fallback=_fallback,
     )

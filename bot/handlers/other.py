@@ -1,15 +1,83 @@
-"""on_other_message: images, links and events have no handler yet; say so, keep the raw row."""
+"""on_attachment: an image, file or link goes on a customer's timeline — the customer of the rep's
+record from the last half hour, or the one the rep names when asked. Platform events need no answer."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import col, select
+
+from bot.commands import parse_command
 from bot.context import HandlerContext
+from bot.handlers.lookup import resolve_customer
 from bot.router import Router
+from store.conversations import clear_conversation, get_conversation, set_conversation
+from store.customers import get_customer
+from store.models import Customer, FollowUp
+from store.permissions import PermissionDenied
+from store.timeline import add_event
 
 router = Router("other")
+RECENT = timedelta(minutes=30)
+SKIP = ("跳过", "不用", "/skip")
 
 
-@router.on(lambda ctx: ctx.inbound.kind in ("image", "link", "event"))
-def on_other_message(ctx: HandlerContext) -> None:
-    if ctx.inbound.kind == "event":
-        return  # platform events (enter chat, subscribe) need no answer
-    ctx.reply("已收到。目前我能整理文字聊天记录和语音，图片和链接已保存，暂不自动识别。")
+def _describe(ctx: HandlerContext) -> str:
+    if ctx.inbound.kind == "image":
+        return "图片"
+    text = " ".join((ctx.inbound.text or "链接").split())
+    return text[:80]
+
+
+@router.on(lambda ctx: ctx.inbound.kind == "event")
+def on_platform_event(ctx: HandlerContext) -> None:
+    """Enter-chat, subscribe, unsupported message kinds: the raw row is kept; nothing to say."""
+
+
+@router.on(lambda ctx: ctx.inbound.kind in ("image", "link"))
+def on_attachment(ctx: HandlerContext) -> None:
+    attachment = {"inbound_id": ctx.inbound.id, "summary": _describe(ctx), "media_ref": ctx.inbound.media_ref}
+    recent = ctx.session.exec(
+        select(FollowUp.customer_id).where(col(FollowUp.rep_id) == ctx.member.id,
+                                           col(FollowUp.created_at) >= ctx.now - RECENT)
+        .order_by(col(FollowUp.created_at).desc()).limit(1)
+    ).first()
+    if recent is not None:
+        try:
+            _attach(ctx, get_customer(session=ctx.session, actor=ctx.member, customer_id=recent), attachment)
+            return
+        except PermissionDenied:
+            pass
+    set_conversation(session=ctx.session, member_id=ctx.member.id or 0, state="await_attachment", data=attachment)
+    what = "这张图片" if ctx.inbound.kind == "image" else "这个文件/链接"
+    ctx.reply(f"{what}是哪位客户的？回复客户姓名（或 #编号）归档到客户档案，或回复「跳过」。")
+
+
+def _awaits_attachment_customer(ctx: HandlerContext) -> bool:
+    if ctx.inbound.kind != "text" or parse_command(ctx.text) is not None:
+        return False
+    conv = get_conversation(session=ctx.session, member_id=ctx.member.id or 0)
+    return conv is not None and conv.state == "await_attachment"
+
+
+@router.on(_awaits_attachment_customer)
+def on_attachment_customer(ctx: HandlerContext) -> None:
+    conv = get_conversation(session=ctx.session, member_id=ctx.member.id or 0)
+    assert conv is not None
+    if ctx.text in SKIP:
+        clear_conversation(session=ctx.session, member_id=ctx.member.id or 0)
+        ctx.reply("好的，已保存，未归档到客户。")
+        return
+    customer = resolve_customer(ctx, ctx.text)
+    if customer is None:
+        return  # resolve_customer said why; the question stays open
+    clear_conversation(session=ctx.session, member_id=ctx.member.id or 0)
+    _attach(ctx, customer, conv.data)
+
+
+def _attach(ctx: HandlerContext, customer: Customer, attachment: dict[str, Any]) -> None:
+    add_event(session=ctx.session, at=ctx.now, customer_id=customer.id or 0, actor_id=ctx.member.id,
+              kind="attachment", summary=f"附件：{attachment['summary']}",
+              ref={"inbound_id": attachment.get("inbound_id"), "media_ref": attachment.get("media_ref")})
+    ctx.reply(f"已归档到 {customer.name} 的客户档案（时间线）。")
