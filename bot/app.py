@@ -16,12 +16,15 @@ from sqlmodel import Session
 from bot.config import Settings
 from bot.dingtalk import api_from_settings, stream_context
 from bot.dingtalk_delivery import DingTalkDeliverer
+from bot.dingtalk_inbound import MEDIA_PREFIX as DINGTALK_MEDIA_PREFIX
 from bot.handlers import build_dispatcher
 from bot.inbox_writer import InboxWriter
 from bot.leads.api import LeadApi
+from bot.media_retry import DeferredMediaFetcher, Fetcher
 from bot.outbox import Deliverer, OutboxSender
 from bot.sandbox import SandboxAdapter, SandboxDeliverer
 from bot.transcribe.runner import TranscriptionRunner
+from bot.wecom import MEDIA_PREFIX as WECOM_MEDIA_PREFIX
 from bot.wecom import WeComAdapter
 from bot.wecom_api import WeComApi
 from bot.wecom_delivery import WeComDeliverer
@@ -127,6 +130,27 @@ async def _health(runtime: Runtime) -> web.Response:
                               "workers_running": sum(not t.done() for t in runtime.tasks), **queues})
 
 
+def platform_media_fetchers(runtime: Runtime) -> dict[str, Fetcher]:
+    """Download functions for media the adapters could not fetch before their ack."""
+    cap = runtime.settings.max_audio_bytes
+    fetchers: dict[str, Fetcher] = {}
+    wecom_api = runtime.wecom_api
+    if wecom_api is not None:
+        async def wecom_media(media_id: str) -> bytes:
+            return (await wecom_api.get_media(media_id, max_bytes=cap))[0]
+
+        fetchers[WECOM_MEDIA_PREFIX] = wecom_media
+    dingtalk = runtime.sender.deliverers.get("dingtalk")
+    if isinstance(dingtalk, DingTalkDeliverer):
+        dingtalk_api = dingtalk.api
+
+        async def dingtalk_media(code: str) -> bytes:
+            return await dingtalk_api.download(code, max_bytes=cap)
+
+        fetchers[DINGTALK_MEDIA_PREFIX] = dingtalk_media
+    return fetchers
+
+
 async def _background(runtime: Runtime) -> AsyncIterator[None]:
     """Worker, outbox sender and scheduler live exactly as long as the web app."""
     loop = asyncio.get_running_loop()
@@ -144,6 +168,11 @@ async def _background(runtime: Runtime) -> AsyncIterator[None]:
     ]
     if runtime.transcriber is not None:
         runtime.tasks.append(asyncio.create_task(runtime.transcriber.run(), name="transcriber"))
+    fetchers = platform_media_fetchers(runtime)
+    if fetchers:
+        media = DeferredMediaFetcher(runtime.engine, runtime.settings.media_dir, fetchers, runtime.worker.clock,
+                                     on_requeued=runtime.worker.nudge)
+        runtime.tasks.append(asyncio.create_task(media.run(), name="deferred_media"))
     log.info("background_started", database=runtime.engine.url.render_as_string(hide_password=True))
     try:
         yield

@@ -1,0 +1,64 @@
+"""Voice the adapter could not download before its ack is fetched later and processed; media past
+the platform's lifetime is given up visibly; a failing fetch is retried next round."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from bot.media_retry import DeferredMediaFetcher
+from store.db import session_scope
+from store.inbox import insert_inbound
+from store.models import InboundMessage, InboxStatus
+from store.types import utcnow
+
+AMR = (Path(__file__).parent / "data" / "voice" / "memo_short.amr").read_bytes()
+
+
+def _deferred(engine, msg_id: str, ref: str) -> int:
+    with session_scope(engine) as s:
+        row_id = insert_inbound(session=s, platform="wecom", msg_id=msg_id, sender="wangfang", kind="voice",
+                                media_ref=ref, status=InboxStatus.DEFERRED)
+    assert row_id is not None
+    return row_id
+
+
+async def test_fetch_later_then_requeue(engine, tmp_path, clock):
+    ok = _deferred(engine, "m1", "wecom:MEDIA_OK")
+    flaky = _deferred(engine, "m2", "wecom:MEDIA_FLAKY")
+    calls: list[str] = []
+    nudged: list[bool] = []
+
+    async def fetch(media_id: str) -> bytes:
+        calls.append(media_id)
+        if media_id == "MEDIA_FLAKY" and calls.count(media_id) == 1:
+            raise ConnectionError("timeout")
+        return AMR
+
+    fetcher = DeferredMediaFetcher(engine, tmp_path, {"wecom:": fetch}, clock, on_requeued=lambda: nudged.append(True))
+    clock.now = utcnow()  # rows were received just now: well inside the media lifetime
+    assert await fetcher.run_once() == 1
+    with Session(engine) as s:
+        row = s.get(InboundMessage, ok)
+        assert row.status == InboxStatus.PENDING and (tmp_path / row.media_ref).read_bytes() == AMR
+        assert s.get(InboundMessage, flaky).status == InboxStatus.DEFERRED
+    assert await fetcher.run_once() == 1  # the flaky one succeeds on the next round
+    assert nudged == [True, True]
+
+
+async def test_expired_media_fails_visibly(engine, tmp_path, clock):
+    row_id = _deferred(engine, "m3", "wecom:OLD")
+
+    async def fetch(media_id: str) -> bytes:
+        raise AssertionError("must not be fetched")
+
+    with Session(engine) as s:
+        received = s.get(InboundMessage, row_id).received_at
+    clock.now = received + timedelta(days=3, minutes=1)
+    fetcher = DeferredMediaFetcher(engine, tmp_path, {"wecom:": fetch}, clock, on_requeued=lambda: None)
+    assert await fetcher.run_once() == 0
+    with Session(engine) as s:
+        row = s.exec(select(InboundMessage)).one()
+        assert row.status == InboxStatus.FAILED and "expired" in row.error
