@@ -15,6 +15,7 @@ from bot.config import STAGES
 from bot.context import HandlerContext
 from bot.extract import Extraction, TagRule, load_tag_rules
 from bot.format import fmt_when
+from bot.understanding.learning import team_weights
 from store.conversations import set_conversation
 from store.customers import check_duplicates, create_customer
 from store.followups import create_followup
@@ -30,6 +31,12 @@ TAKEN_REPLY = (
 @lru_cache(maxsize=8)
 def tag_rules(path: Path | None) -> tuple[TagRule, ...]:
     return load_tag_rules(path)
+
+
+def tag_weights(ctx: HandlerContext) -> dict[tuple[str, str], float]:
+    """The acting member's team's learned keyword weights (bot/understanding/learning.py)."""
+    return team_weights(session=ctx.session, team_id=ctx.member.team_id, rules=tag_rules(ctx.settings.tags_file),
+                        now=ctx.now)
 
 
 def tag_names(ctx: HandlerContext) -> list[str]:
@@ -70,6 +77,7 @@ def capture(
     transcript: str | None = None,
     source_inbound_id: int | None = None,
     warnings: Sequence[str] = (),
+    understanding: dict[str, Any] | None = None,
 ) -> None:
     """Resolve the customer, then record; asks the rep when the customer is unknown or ambiguous.
 
@@ -82,6 +90,7 @@ def capture(
         "transcript": transcript,
         "inbound_id": source_inbound_id or ctx.inbound.id,
         "warnings": list(warnings),
+        "understanding": understanding,
     }
     if not ext.customer_name and not ext.phone and not ext.email:
         set_conversation(session=ctx.session, member_id=ctx.member.id or 0, state="await_customer", data=draft)
@@ -149,6 +158,7 @@ def record(ctx: HandlerContext, customer: Customer, draft: dict[str, Any], *, is
         next_contact_at=next_contact,
         stage_hint=ext.stage_hint,
         source_inbound_id=draft.get("inbound_id"),
+        understanding=draft.get("understanding"),
     )
     history = recent_events(session=ctx.session, actor=ctx.member, customer_id=customer.id or 0, limit=3)
     add_event(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 
-from store.customers import get_customer
+from store.customers import get_customer, update_customer
 from store.models import Correction, Customer, FollowUp, Member
 from store.permissions import PermissionDenied
 from store.timeline import add_event
@@ -26,6 +27,7 @@ def create_followup(
     stage_hint: str | None = None,
     transcript: str | None = None,
     source_inbound_id: int | None = None,
+    understanding: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> FollowUp:
     now = at or utcnow()
@@ -42,6 +44,7 @@ def create_followup(
         next_contact_at=next_contact_at,
         stage_hint=stage_hint,
         source_inbound_id=source_inbound_id,
+        understanding=understanding,
         created_at=now,
     )
     session.add(followup)
@@ -88,6 +91,45 @@ def toggle_tag(*, session: Session, actor: Member, followup_id: int, tag: str, a
             field="tag",
             before=tag if removed else None,
             after=None if removed else tag,
+            created_at=at or utcnow(),
+        )
+    )
+    return followup
+
+
+# Fields a rep can fix from a card, and where each lives.
+FIXABLE_ON_FOLLOWUP = frozenset({"amount_cny", "next_contact_at"})
+FIXABLE_ON_CUSTOMER = {"customer_name": "name", "company": "company", "phone": "phone"}
+
+
+def fix_field(
+    *, session: Session, actor: Member, followup_id: int, field: str, value: str, at: datetime | None = None
+) -> FollowUp:
+    """Set one extracted field to the rep's choice and store the change as a correction, like a tag toggle.
+
+    `value` is the text form: yuan for amount_cny, ISO datetime for next_contact_at, text otherwise."""
+    followup, customer = get_followup(session=session, actor=actor, followup_id=followup_id)
+    before: object
+    if field in FIXABLE_ON_FOLLOWUP:
+        before = getattr(followup, field)
+        new: object = int(value) if field == "amount_cny" else datetime.fromisoformat(value)
+        setattr(followup, field, new)
+        session.add(followup)
+    elif field in FIXABLE_ON_CUSTOMER:
+        attr = FIXABLE_ON_CUSTOMER[field]
+        before = getattr(customer, attr)
+        update_customer(session=session, actor=actor, customer_id=require_id(customer), **{attr: value})
+    else:
+        raise ValueError(f"field {field} cannot be fixed from a card")
+    before_text = before.isoformat() if isinstance(before, datetime) else (None if before is None else str(before))
+    session.add(
+        Correction(
+            followup_id=followup_id,
+            member_id=require_id(actor),
+            team_id=actor.team_id,
+            field=field,
+            before=before_text[:500] if before_text else None,
+            after=value[:500],
             created_at=at or utcnow(),
         )
     )

@@ -111,6 +111,9 @@ class FollowUp(SQLModel, table=True):
     next_contact_at: datetime | None = _ts()
     stage_hint: str | None = Field(default=None, max_length=16)
     confirmed: bool = False
+    # Voice records: pinyin fixes (heard -> written), times heard, alternative readings the card offers
+    # (bot/understanding/memo.py). The transcript as heard stays in `transcript`.
+    understanding: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     source_inbound_id: int | None = Field(default=None, foreign_key="inboundmessage.id", unique=True)
     created_at: datetime = _created()
     confirmed_at: datetime | None = _ts()

@@ -114,8 +114,8 @@ def test_memo_becomes_a_voice_followup_card_after_an_immediate_ack(voice):
     assert job.audio_seconds == pytest.approx(12.98, abs=0.05)
     with Session(voice.engine) as s:
         assert s.get(InboundMessage, job.inbound_id).status == InboxStatus.DONE  # inbox is not held
-    heard, card = voice.transcribe()
-    assert heard.text == f"🎙 语音转写：{SAID}"
+    (card,) = voice.transcribe()  # the transcript rides on the card, not in a message of its own
+    assert f"🎙 语音转写：{SAID}" in card.card.notes
     assert card.field("客户").startswith("张") and "（华信物流）" in card.field("客户")
     assert card.field("金额") == "15万元"
     assert card.field("下次联系").startswith("周四")
@@ -130,7 +130,7 @@ def test_memo_becomes_a_voice_followup_card_after_an_immediate_ack(voice):
 
 def test_brief_memo_gets_no_ack_just_the_card(voice):
     assert voice.send(amr_head(3.0)) == []
-    assert [m.card is not None for m in voice.transcribe()] == [False, True]
+    assert [m.card is not None for m in voice.transcribe()] == [True]
 
 
 def test_failures_end_in_a_clear_reply_nothing_deleted_and_retry_requeues(voice):
@@ -173,7 +173,7 @@ def test_a_runner_that_died_mid_transcription_is_resumed_after_its_lease(voice):
     assert voice.runner.run_once() is False  # its lease still holds
     voice.clock.now += timedelta(seconds=voice.settings.transcription_lease_seconds + 1)
     assert voice.runner.run_once() is True
-    assert [m.card is not None for m in voice.chat.new_messages()] == [False, True]
+    assert [m.card is not None for m in voice.chat.new_messages()] == [True]
     # the "dead" runner wakes up (a paused VM, not a dead one) and finishes: it writes nothing
     dead._complete(claimed, "另一个结果")
     dead._record_failure(claimed, RuntimeError("late"), None)

@@ -5,6 +5,7 @@ confirm; a voice memo is downloaded at once and kept; strangers are told they ar
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 from sqlmodel import Session, col, select
@@ -90,7 +91,9 @@ async def test_voice_memo_becomes_a_followup_card(db_url, tmp_path, clock):
         assert followup.kind == "voice" and customer.name.startswith("张") and followup.amount_cny == 150000
         [card] = st.fake.sent_to("wangfang", "template_card")
         assert f"confirm:{followup.id}" in {b["key"] for b in card["template_card"]["button_list"]}
-        assert any(SAID in m["text"]["content"] for m in st.fake.sent_to("wangfang", "text"))
+        # The transcript rides on the card (no separate text message before it).
+        assert SAID in json.dumps(card, ensure_ascii=False)
+        assert not any(SAID in m["text"]["content"] for m in st.fake.sent_to("wangfang", "text"))
 
 
 async def test_a_stranger_is_told_to_ask_an_admin(sqlite_url, tmp_path, clock):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import tzinfo
+from typing import Any
 
 from bot.format import fmt_amount, fmt_when
 from bot.models import Button, Card, CardField, TagToggle
@@ -38,16 +39,41 @@ def build_followup_card(
                                                        else "")),
     ]
     tags = [TagToggle(name=t, selected=t in followup.tags, action=f"tag:{fid}:{t}") for t in all_tags]
+    heard = followup.understanding or {}
+    # Warnings first: WeCom cuts a card's text at 160 characters and a long transcript must not push
+    # a disagreement off the card.
     notes = [f"⚠ {w}" for w in warnings]
+    notes += _heard_notes(followup, heard)
     if history:
         notes.append("最近记录：")
         notes.extend(f"· {e.created_at.astimezone(tz):%m-%d} {e.summary}" for e in history)
     else:
         notes.append("最近记录：暂无")
     buttons = [] if followup.confirmed else [Button(label="确认", action=f"confirm:{fid}", style="primary")]
+    if not followup.confirmed:
+        # Each alternative reading (DingTalk's, or the words as heard before correction) is one tap;
+        # the tap is stored as a field correction (store/followups.py fix_field).
+        buttons += [Button(label=str(a["label"]), action=f"fix:{fid}:{i}")
+                    for i, a in enumerate(heard.get("alternatives") or [])]
     title = "跟进记录已确认" if followup.confirmed else "请确认跟进记录"
     return Card(title=title, subtitle="点标签可增删，确认后保存到客户档案", fields=fields, tags=tags,
                 buttons=buttons, notes=notes)
+
+
+def _heard_notes(followup: FollowUp, heard: dict[str, Any]) -> list[str]:
+    """A voice record shows what was heard, which words were corrected, and every date heard in the
+    form the rep checks at a glance (周四 11月26日 15:00)."""
+    if followup.kind != "voice":
+        return []
+    notes = []
+    fixes = heard.get("fixes") or []
+    if fixes:
+        notes.append("✎ 已按客户名单更正：" + "、".join(f"「{a}」→「{b}」" for a, b in fixes) + "（原话已保存）")
+    times = heard.get("times") or []
+    if times:
+        notes.append("🕒 听到的时间：" + "；".join(f"「{said}」= {shown}" for said, shown in times))
+    notes.append(f"🎙 语音转写：{followup.text}")
+    return notes
 
 
 def build_duplicate_card(*, name: str, company: str | None, candidates: Sequence[Customer]) -> Card:

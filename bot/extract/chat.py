@@ -105,8 +105,8 @@ def split_chat(text: str) -> list[ChatLine]:
     if any(headers):
         first = next(i for i, h in enumerate(headers) if h)
         preface = "\n".join(lines[:first]).strip()
-        turns = _split_headed(lines[first:], headers[first:])
-        return ([ChatLine(None, preface)] if preface else []) + turns
+        headed = _split_headed(lines[first:], headers[first:])
+        return ([ChatLine(None, preface)] if preface else []) + headed
 
     content = [line for line in lines if line.strip()]
     prefixed = [_speaker_prefix(line) for line in content]

@@ -38,6 +38,10 @@ _BOUNDARY = set("的了是在去到趟跟和与见访我你他她们说要把被
 _NOT_BRAND = frozenset(
     words("我们 你们 他们 她们 咱们 贵 本 该 这家 那家 这个 那个 一家 哪家 各 分 子 总 母 新 老 大 小 我 你")
 )
+# A verb with a result complement ends right before the brand ("拜访完华信物流", "去过恒达制造"): the
+# complement is not part of the name. Checked against the character before it, so "完美日化" stays.
+_COMPLEMENTS = "完过好"
+_VERB_BEFORE_COMPLEMENT = set("访见聊谈去看开跑问到忙")
 # Text right before a company that marks it as someone else's: a competitor, or the rep's own firm.
 _FOREIGN_CUE = re.compile(r"(?:比|转到|换成|选了|改用|用的是|用了|签了|我司|我们公司)\s*$")
 
@@ -50,12 +54,19 @@ class CompanyMention:
     foreign: bool  # preceded by a competitor / own-company cue
 
 
+# Words that introduce a company without being part of it ("新客户康宁药业", "供应商恒达制造").
+_INTRODUCERS = re.compile(r"^.*?(?:客户|供应商|厂家|厂商|合作方)")
+
+
 def _trim_brand(brand: str) -> str:
     cut = 0
     for i, ch in enumerate(brand):
-        if ch in _BOUNDARY:
+        # 和 right before the suffix is the brand's own ("祥和超市", "永和豆浆"), not "and".
+        if ch in _BOUNDARY and not (ch == "和" and i == len(brand) - 1 and i > 0):
             cut = i + 1
-    return brand[cut:]
+    brand = brand[cut:]
+    intro = _INTRODUCERS.match(brand)
+    return brand[intro.end() :] if intro else brand
 
 
 def find_companies(text: str) -> list[CompanyMention]:
@@ -71,10 +82,12 @@ def find_companies(text: str) -> list[CompanyMention]:
         brand = _trim_brand(tail.group()[-longest:])
         if len(brand) < 2 or brand in _NOT_BRAND or brand.endswith(("们", "公司")):
             continue
+        start = m.start() - len(brand)
+        if brand[0] in _COMPLEMENTS and start > 0 and text[start - 1] in _VERB_BEFORE_COMPLEMENT and len(brand) > 2:
+            brand, start = brand[1:], start + 1
         name = brand + suffix
         if name.startswith(("我们", "你们", "他们", "她们", "咱们", "贵公司", "本公司")):
             continue
-        start = m.start() - len(brand)
         foreign = bool(_FOREIGN_CUE.search(text[max(0, start - 6) : start]))
         found.append(CompanyMention(name, start, m.end(), foreign))
     return found

@@ -12,7 +12,7 @@ from .when import SHANGHAI, TimeMention
 # A date counts as next contact only near words of meeting or talking to the customer. Dates next to
 # payment, document or quote words are deadlines, which the README excludes.
 _CONTACT = re.compile(
-    "约|拜访|过去|过来|来我们|来公司|来我司|去他们|去她们|去你们|去贵司|我去|上门|见面|当面|点见|开会|会议|聊|谈|"
+    "约|拜访|过去|过来|去一趟|走一趟|再去|来我们|来公司|来我司|去他们|去她们|去你们|去贵司|我去|上门|见面|当面|点见|开会|会议|聊|谈|"
     "电话|回访|回复|答复|确认|联系|沟通|跟进|演示|打给|碰|面谈|到店|找您|通知您|给您|再过|启动会|参观|见"
 )
 _DEADLINE = re.compile(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from rapidfuzz import fuzz
@@ -16,7 +16,7 @@ from .model import Extraction
 from .people import customer_speaker, is_rep, name_mentions
 from .phone import find_phones
 from .stage import lost_to_competitor, stage_hint
-from .tags import DEFAULT_TAGS, TagRule, find_tag_hits
+from .tags import DEFAULT_TAGS, TagRule, find_keyword_hits, find_tag_hits, weighted_tags
 from .textnorm import normalize_text, sentence_around
 from .when import TimeMention, find_time_mentions
 
@@ -82,13 +82,39 @@ def _company(customer_text: str, rep_text: str, person: str | None) -> str | Non
     return None
 
 
+def _from_book(
+    text: str, name: str | None, company: str | None, known: Sequence[tuple[str, str | None]],
+    rep_names: Sequence[str],
+) -> tuple[str | None, str | None]:
+    """Prefer the rep's own spellings: a noisy transcript ("何志强和经理") still spells a known name."""
+    companies = sorted({c for _, c in known if c}, key=len, reverse=True)
+    if company not in companies:
+        # A known company inside a longer guess ("核星河酒店") or anywhere in the text wins.
+        inside = next((c for c in companies if company and c in company), None)
+        spelled = next((c for c in companies if c in text), None)
+        company = inside or spelled or company
+    # A full name the text itself introduces (a new customer) stands; a bare title ("王总") or no name
+    # gives way to a known name spelled in the text.
+    strong = any(m.priority <= 2 for m in name_mentions(text) if m.name == name)
+    if not strong:
+        names = sorted({n for n, _ in known if len(n) >= 2 and not is_rep(n, rep_names)}, key=len, reverse=True)
+        spelled_names = [(text.find(n), n) for n in names if n in text]
+        if spelled_names:
+            name = min(spelled_names)[1]
+        elif name is None and company:
+            contacts = {n for n, c in known if c == company}
+            if len(contacts) == 1:
+                name = contacts.pop()
+    return name, company
+
+
 def _tags(
     customer_text: str, rep_text: str, rules: Sequence[TagRule], mentions: dict[str, list[TimeMention]],
-    ref_time: datetime,
+    ref_time: datetime, weights: Mapping[tuple[str, str], float] | None = None,
 ) -> tuple[str, ...]:
     tags: set[str] = set()
     for text, from_customer in ((customer_text, True), (rep_text, False)):
-        for name, positions in find_tag_hits(text, rules).items():
+        for name, positions in weighted_tags(find_keyword_hits(text, rules), weights).items():
             if name in CUSTOMER_REQUEST_TAGS and not from_customer:
                 continue
             if name in DATED_TAGS and not any(_dated(text, p, mentions[text], ref_time) for p in positions):
@@ -132,8 +158,14 @@ def extract(
     tag_rules: Sequence[TagRule] = DEFAULT_TAGS,
     rep_names: Sequence[str] = (),
     products: Sequence[str] = (),
+    tag_weights: Mapping[tuple[str, str], float] | None = None,
+    known: Sequence[tuple[str, str | None]] = (),
 ) -> Extraction:
-    """Structured follow-up fields from one chat copy, forwarded message, note or voice transcript."""
+    """Structured follow-up fields from one chat copy, forwarded message, note or voice transcript.
+
+    `tag_weights` are a team's learned keyword weights ((tag, keyword) -> weight, default 1.0);
+    `known` is the rep's book as (name, company) pairs: a known name or company spelled in the text
+    is preferred over a guess, and a known company's only contact stands in for a missing name."""
     turns = split_chat(normalize_text(text or ""))
     speaker = customer_speaker(turns, rep_names)
     # Customer-side text: the customer's own turns plus the rep's free notes; the rep's chat turns are
@@ -149,14 +181,17 @@ def extract(
     phones = find_phones(customer_text)
     emails = _EMAIL.findall(customer_text)
     contact = next_contact(full_text, mentions[full_text], ref_time)
-    tags = _tags(customer_text, rep_text, tag_rules, mentions, ref_time)
+    tags = _tags(customer_text, rep_text, tag_rules, mentions, ref_time, tag_weights)
     competitor_hits = find_tag_hits(signal_text, tag_rules).get("竞品对比", [])
     lost = lost_to_competitor(signal_text, competitor_hits)
     if lost:
         tags = tuple(sorted({*tags, "流失风险"}))
+    company = _company(customer_text, rep_text, name)
+    if known and not speaker:
+        name, company = _from_book(customer_text, name, company, known, rep_names)
     return Extraction(
         customer_name=name,
-        company=_company(customer_text, rep_text, name),
+        company=company,
         phone=phones[0] if phones else None,
         email=emails[0] if emails else None,
         tags=tags,

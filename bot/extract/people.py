@@ -38,7 +38,8 @@ _SURNAME = "(?:" + "|".join(COMPOUND_SURNAMES) + f"|[{SINGLE_SURNAMES}])"
 _TITLE = "(?:" + "|".join(TITLES) + ")"
 _TITLED = re.compile(f"(?P<name>{_SURNAME}{_TITLE})")
 _NOT_NAME_CHARS = set("的了是在我你他她们这那个下上周天月年说和跟与就也都还要会去来过把被给让对从向为约已再")
-_CJK_NAME = f"{_SURNAME}[\u4e00-\u9fff]{{1,2}}"
+# ASR and some typists put a space between surname and given name ("张 伟").
+_CJK_NAME = f"{_SURNAME} ?[\u4e00-\u9fff]{{1,2}}"
 _LATIN_NAME = "[A-Z][a-z]+(?: [A-Z][a-z]+)?"
 _SELF_INTRO = re.compile(
     rf"我是(?:[^，,。!！?？\s]{{2,16}}?的)?(?P<name>{_CJK_NAME}|{_LATIN_NAME})(?=[，,。!！?？\s~]|$)"
@@ -50,7 +51,14 @@ _LABELLED = re.compile(r"(?:客户|联系人|对接人|姓名|客户姓名)\s*[:
 _LATIN_FULL = re.compile(r"(?<![A-Za-z@.])(?P<name>[A-Z][a-z]+ [A-Z][a-z]+)(?![A-Za-z@])")
 _MET = re.compile(
     rf"(?:见了|拜访了|联系了|认识了|约了|客户)\s*(?:[^，,。\s]{{2,12}}?的)?(?P<name>{_CJK_NAME})"
-    r"(?=[，,。、\s(（]|说|聊|谈|表示|反馈|提到)"
+    r"(?=[，,。、\s(（]|说|聊|谈|表示|反馈|提到|$)"
+)
+# "张伟张总", "李明李经理": a full name repeated with its title is the strongest free-text evidence.
+_NAME_THEN_TITLE = re.compile(rf"(?P<sn>{_SURNAME}) ?(?P<given>[\u4e00-\u9fff]{{1,2}}?)(?P=sn){_TITLE}")
+# "和华康医疗的张伟聊了", "给永安物业的郑华打了电话": someone the rep talked with, of a named company.
+_TALKED_WITH = re.compile(
+    rf"(?:和|跟|与|给|同)\s*(?:[^，,。\s]{{2,12}}?的)?(?P<name>{_CJK_NAME})"
+    r"(?=聊|谈|通|见|打|沟通|碰|开会|约|吃饭|签)"
 )
 _OWN_SIDE = re.compile(r"(?:我们|我司|咱们|我们公司|公司)(?:的)?$")
 
@@ -90,12 +98,19 @@ def _titled_mentions(text: str) -> list[NameMention]:
 def name_mentions(text: str) -> list[NameMention]:
     """Candidate customer names in free text (notes, forwarded messages), strongest first."""
     found: list[NameMention] = []
-    for pattern, priority in ((_LABELLED, 0), (_SELF_INTRO, 1), (_SIGNATURE, 1), (_LATIN_FULL, 2), (_MET, 2)):
+    for pattern, priority in ((_LABELLED, 0), (_SELF_INTRO, 1), (_SIGNATURE, 1), (_LATIN_FULL, 2), (_MET, 2),
+                              (_TALKED_WITH, 2)):
         for m in pattern.finditer(text):
             name = m.group("name").strip()
-            if pattern in (_SELF_INTRO, _MET) and not _plausible_full_name(name):
-                continue
+            if pattern in (_SELF_INTRO, _MET, _TALKED_WITH):
+                name = name.replace(" ", "")
+                if not _plausible_full_name(name):
+                    continue
             found.append(NameMention(clean_display_name(name), m.start(), priority))
+    for m in _NAME_THEN_TITLE.finditer(text):
+        name = m.group("sn") + m.group("given")
+        if _plausible_full_name(name) and not _OWN_SIDE.search(text[max(0, m.start() - 6) : m.start()]):
+            found.append(NameMention(name, m.start(), 1))
     found.extend(_titled_mentions(text))
     found.sort(key=lambda n: (n.priority, n.start))
     return found

@@ -6,6 +6,8 @@ import re
 
 import phonenumbers
 
+from bot.understanding.numbers import spoken_numbers_to_digits
+
 from .textnorm import normalize_text, spoken_digits_to_ascii
 
 # Numbers the bot should never file as a customer's phone: hotlines are vendors' switchboards.
@@ -21,6 +23,8 @@ def find_phones(text: str) -> list[str]:
         return []
     # ASR often groups a dictated number ("幺三八 一二三四 五六七八"); close the gaps before converting.
     prepared = spoken_digits_to_ascii(_SPOKEN_GROUPS.sub(lambda m: re.sub(r"[ \-]", "", m.group()), text))
+    # Then the digits ASR wrote as homophones inside such a run ("一三八零零一三八零就零").
+    prepared = spoken_numbers_to_digits(prepared)
     found: list[str] = []
     matcher = phonenumbers.PhoneNumberMatcher(
         prepared, "CN", leniency=phonenumbers.Leniency.POSSIBLE, max_tries=_MAX_CANDIDATES

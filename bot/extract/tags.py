@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from .textnorm import clause_around, normalize_text
+
+# A tag is proposed when its matched keywords weigh this much together: one keyword at full weight
+# does it, one a team keeps removing (weight below this) no longer does on its own.
+TAG_FIRES = 0.5
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,40 @@ def find_tag_hits(
                 continue
             hits.setdefault(rule.name, []).append(m.start())
     return hits
+
+
+def find_keyword_hits(
+    text: str, rules: Sequence[TagRule], *, scope: Callable[[str, int, int], str] = clause_around
+) -> dict[str, list[tuple[int, str]]]:
+    """Like find_tag_hits, with the keyword of each hit: (position, keyword) per tag. Learned keyword
+    weights (bot/understanding/learning.py) are per keyword, so the tagger needs to know which fired."""
+    lowered = text.lower()
+    hits: dict[str, list[tuple[int, str]]] = {}
+    for rule in rules:
+        keywords, negations = _compiled(rule)
+        if keywords is None:
+            continue
+        for m in keywords.finditer(lowered):
+            clause = scope(lowered, m.start(), m.end())
+            if negations is not None and negations.search(clause):
+                continue
+            hits.setdefault(rule.name, []).append((m.start(), m.group()))
+    return hits
+
+
+def weighted_tags(
+    hits: dict[str, list[tuple[int, str]]], weights: Mapping[tuple[str, str], float] | None
+) -> dict[str, list[int]]:
+    """The tags whose distinct keywords weigh at least TAG_FIRES together (a keyword's weight is 1.0
+    unless a team taught otherwise), with their hit positions."""
+    if not weights:
+        return {tag: [p for p, _ in found] for tag, found in hits.items()}
+    kept: dict[str, list[int]] = {}
+    for tag, found in hits.items():
+        total = sum(weights.get((tag, kw), 1.0) for kw in {k for _, k in found})
+        if total >= TAG_FIRES:
+            kept[tag] = [p for p, _ in found]
+    return kept
 
 
 def _string_list(value: object, where: str, field: str, *, required: bool) -> tuple[str, ...]:

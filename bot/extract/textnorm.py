@@ -62,8 +62,8 @@ def _around(pattern: re.Pattern[str], text: str, start: int, end: int, reach: in
     left = lo
     for m in pattern.finditer(text, lo, start):
         left = m.end()
-    m = pattern.search(text, end, min(len(text), end + reach))
-    return text[left : m.start() if m else min(len(text), end + reach)]
+    after = pattern.search(text, end, min(len(text), end + reach))
+    return text[left : after.start() if after else min(len(text), end + reach)]
 
 
 def sentence_around(text: str, start: int, end: int) -> str:

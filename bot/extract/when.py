@@ -119,11 +119,12 @@ def _roll_forward(expr: str, day: date, ref: datetime) -> date:
 def _resolve(expr: str, ref: datetime) -> tuple[datetime, bool] | None:
     has_time = bool(_EXPLICIT_CLOCK.search(expr))
     month_end = _MONTH_END.match(expr)
+    parsed: datetime | None
     if month_end:
-        day = _month_end(month_end, ref)
+        last = _month_end(month_end, ref)
         rest = month_end.group("rest").strip()
         clock = _jionlp_parse(rest, ref) if rest and has_time else None
-        parsed = datetime.combine(day.date(), clock.time()) if clock else day
+        parsed = datetime.combine(last.date(), clock.time()) if clock else last
     else:
         parsed = _jionlp_parse(expr, ref)
         if parsed is None:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.cards.followup import build_followup_card
 from bot.context import HandlerContext
-from bot.flow import ext_from_data, new_customer_from, record, tag_names
+from bot.flow import ext_from_data, new_customer_from, next_contact_problem, record, tag_names
 from bot.handlers.conversation import finish_new_customer
 from bot.router import Router
 from bot.stages import check_stage_change
 from store.conversations import clear_conversation, get_conversation
 from store.customers import change_stage, get_customer
-from store.followups import confirm_followup, confirmed_followups, get_followup, toggle_tag
+from store.followups import confirm_followup, confirmed_followups, fix_field, get_followup, toggle_tag
 from store.permissions import PermissionDenied
 from store.timeline import recent_events
 
@@ -29,6 +31,11 @@ def on_card_action(ctx: HandlerContext) -> None:
             if not fid.isdigit() or tag not in tag_names(ctx):
                 raise ValueError(action)
             _on_tag(ctx, int(fid), tag)
+        elif verb == "fix":
+            fid, _, index = rest.partition(":")
+            if not fid.isdigit() or not index.isdigit():
+                raise ValueError(action)
+            _on_fix(ctx, int(fid), int(index))
         elif verb in ("dup_use", "dup_new"):
             _on_duplicate_choice(ctx, int(rest) if rest.isdigit() else None)
         else:
@@ -55,6 +62,30 @@ def _on_tag(ctx: HandlerContext, followup_id: int, tag: str) -> None:
         ctx.reply("这条记录已确认，标签不能再改。")
         return
     toggle_tag(session=ctx.session, at=ctx.now, actor=ctx.member, followup_id=followup_id, tag=tag)
+    _card_for(ctx, followup_id)
+
+
+def _on_fix(ctx: HandlerContext, followup_id: int, index: int) -> None:
+    """The rep chose an alternative reading offered on the card: apply it, stored as a correction."""
+    followup, _ = get_followup(session=ctx.session, actor=ctx.member, followup_id=followup_id)
+    if followup.confirmed:
+        ctx.reply("这条记录已确认，不能再改。")
+        return
+    heard = dict(followup.understanding or {})
+    alternatives = list(heard.get("alternatives") or [])
+    if index >= len(alternatives):
+        raise ValueError("no such alternative")
+    chosen = alternatives.pop(index)
+    if chosen["field"] == "next_contact_at":
+        # The other reading of a date obeys the same rule as ours: future, within the horizon.
+        problem = next_contact_problem(datetime.fromisoformat(chosen["value"]), ctx)
+        if problem:
+            ctx.reply(problem + "，未采用。")
+            return
+    fix_field(session=ctx.session, at=ctx.now, actor=ctx.member, followup_id=followup_id,
+              field=chosen["field"], value=chosen["value"])
+    followup.understanding = {**heard, "alternatives": alternatives}  # reassign: JSON is not tracked in place
+    ctx.session.add(followup)
     _card_for(ctx, followup_id)
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.context import HandlerContext
-from bot.extract import extract
-from bot.flow import capture, tag_rules
+from bot.flow import capture, tag_rules, tag_weights
 from bot.handlers.chat_capture import has_words
 from bot.router import Router
 from bot.transcribe.audio import AudioError, probe_audio
 from bot.transcribe.crosscheck import disagreements
+from bot.understanding.book import load_book
+from bot.understanding.memo import understand_memo
 from store.models import InboxStatus, TranscriptionJob
 from store.transcriptions import create_transcription_job
 
@@ -109,12 +110,16 @@ def on_transcript(ctx: HandlerContext, job: TranscriptionJob, transcript: str) -
         ctx.reply(SILENT)
         return
     settings = ctx.settings
-    ext = extract(text, ref_time=ctx.local_now, tag_rules=tag_rules(settings.tags_file),
-                  rep_names=[ctx.member.display_name], products=settings.products)
-    if ext.is_empty():
-        ctx.reply(NOTHING_FOUND.format(text=text))
+    book = load_book(session=ctx.session, actor=ctx.member, now=ctx.now, tz=settings.tz)
+    heard = understand_memo(text, book=book, ref_time=ctx.local_now, tz=settings.tz,
+                            tag_rules=tag_rules(settings.tags_file), products=settings.products,
+                            rep_names=[ctx.member.display_name], tag_weights=tag_weights(ctx),
+                            recognition=job.recognition, platform=ctx.inbound.platform)
+    if heard.extraction.is_empty():
+        ctx.reply(NOTHING_FOUND.format(text=heard.text))
         return
-    warnings = disagreements(text, job.recognition, ref_time=ctx.local_now, platform=ctx.inbound.platform)
-    # The card shows fields, not prose: the rep sees what was heard right above it.
-    ctx.reply(f"🎙 语音转写：{text}")
-    capture(ctx, ext, kind="voice", text=text, transcript=text, warnings=warnings)
+    warnings = disagreements(heard.text, job.recognition, ref_time=ctx.local_now, platform=ctx.inbound.platform)
+    # The transcript, the words corrected against the rep's book and the dates heard ride on the card
+    # (FollowUp.understanding), next to the fields they produced; the words as heard stay in `transcript`.
+    capture(ctx, heard.extraction, kind="voice", text=heard.text, transcript=text, warnings=warnings,
+            understanding=heard.record())

@@ -8,8 +8,9 @@ by max_new_tokens, and a wall-clock budget, so garbage audio cannot loop for min
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from bot.transcribe.audio import SAMPLE_RATE, AudioError, load_audio
@@ -21,6 +22,12 @@ INITIAL_PROMPT = "以下是普通话的销售拜访记录，使用简体中文�
 # Per 30 s window. Whisper spends ~1.1 tokens per Chinese character and a fast speaker says ~7
 # characters a second (~230 tokens a window); a repetition loop would run to the 448 limit.
 MAX_NEW_TOKENS = 280
+# Whisper's decoder sees at most 448 tokens: the prompt (sot_prev + prompt text, the text cut to 223
+# tokens, + sot, language, task) and the window's output share them, so a long biasing prompt
+# lowers the output cap. The prompt builder keeps at least MIN_NEW_TOKENS of room.
+WHISPER_CONTEXT = 448
+PROMPT_OVERHEAD = 4  # sot_prev, sot, language, task
+MIN_NEW_TOKENS = 220
 MAX_COMPRESSION_RATIO = 2.4  # Whisper's default threshold for a failed (repetitive) window
 
 
@@ -49,21 +56,28 @@ class Transcript:
 
 
 def transcribe_file(path: Path, options: AsrOptions, products: Sequence[str] = (),
-                    keywords: Sequence[str] = ()) -> Transcript:
-    """Blocking; run it in a worker thread. Raises AudioError (corrupt) or TranscriptionTimeout."""
+                    keywords: Sequence[str] = (), prompt: str | None = None) -> Transcript:
+    """Blocking; run it in a worker thread. Raises AudioError (corrupt) or TranscriptionTimeout.
+
+    `prompt` replaces INITIAL_PROMPT: a per-rep biasing prompt (bot/understanding/prompt.py) that
+    starts with it and then names the customers and products this memo most likely mentions.
+    """
     started = time.perf_counter()
     samples = load_audio(path, max_seconds=options.max_audio_seconds)
     audio_seconds = samples.size / SAMPLE_RATE
     model = get_model(options.model_dir, cpu_threads=options.cpu_threads, workers=options.workers)
+    prompt = prompt or INITIAL_PROMPT
+    prompt_tokens = min(223, prompt_token_counter(options.model_dir)(prompt))
+    max_new_tokens = min(MAX_NEW_TOKENS, WHISPER_CONTEXT - PROMPT_OVERHEAD - prompt_tokens)
     segments, _info = model.transcribe(
         samples,
         language="zh",
         beam_size=options.beam_size,
         temperature=0.0,
-        initial_prompt=INITIAL_PROMPT,
+        initial_prompt=prompt,
         condition_on_previous_text=False,  # one bad window cannot seed a repetition loop in the next
         vad_filter=True,
-        max_new_tokens=MAX_NEW_TOKENS,
+        max_new_tokens=max_new_tokens,
     )
     deadline = started + options.budget_seconds + options.budget_factor * audio_seconds
     parts: list[str] = []
@@ -79,4 +93,19 @@ def transcribe_file(path: Path, options: AsrOptions, products: Sequence[str] = (
                       elapsed_seconds=time.perf_counter() - started)
 
 
-__all__ = ["AsrOptions", "AudioError", "Transcript", "TranscriptionTimeout", "transcribe_file"]
+@lru_cache(maxsize=4)
+def prompt_token_counter(model_dir: Path) -> Callable[[str], int]:
+    """Counts prompt tokens with the model's own tokenizer, encoded the way faster-whisper encodes a
+    prompt (a leading space, stripped), so a biasing prompt is fitted to the exact budget. Reads
+    tokenizer.json only: the weights need not be loaded to build a prompt."""
+    import tokenizers  # a faster-whisper dependency; only needed once a memo is transcribed
+
+    tokenizer = tokenizers.Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+
+    def count(text: str) -> int:
+        return len(tokenizer.encode(" " + text.strip(), add_special_tokens=False).ids)
+
+    return count
+
+
+__all__ = ["AsrOptions", "AudioError", "Transcript", "TranscriptionTimeout", "prompt_token_counter", "transcribe_file"]

@@ -27,8 +27,10 @@ from bot.flow import tag_rules
 from bot.handlers.voice_memo import FAILED, UNREADABLE, on_transcript
 from bot.models import Reply
 from bot.transcribe.audio import AudioError
-from bot.transcribe.engine import AsrOptions, transcribe_file
+from bot.transcribe.engine import AsrOptions, prompt_token_counter, transcribe_file
 from bot.transcribe.model import resolve_model_dir
+from bot.understanding.book import load_book
+from bot.understanding.prompt import build_prompt
 from bot.wakeup import wait_for_wakeup
 from store.db import session_scope
 from store.models import InboundMessage, Member, TranscriptionJob, TranscriptionStatus
@@ -74,15 +76,29 @@ class TranscriptionRunner:
                                            max_audio_seconds=s.max_audio_seconds)
             return self._options
 
-    def transcribe(self, path: Path) -> str:
+    def transcribe(self, path: Path, job: TranscriptionJob | None = None) -> str:
         if self._transcribe is not None:
             return self._transcribe(path)
         rules = tag_rules(self.settings.tags_file)
         keywords = [k for r in rules for k in (r.name, *r.keywords)]
-        result = transcribe_file(path, self.options, products=self.settings.products, keywords=keywords)
+        prompt = self.prompt_for(job) if job is not None else None
+        result = transcribe_file(path, self.options, products=self.settings.products, keywords=keywords,
+                                 prompt=prompt)
         log.info("memo_transcribed", audio_seconds=round(result.audio_seconds, 1),
                  elapsed=round(result.elapsed_seconds, 2), chars=len(result.text))
         return result.text
+
+    def prompt_for(self, job: TranscriptionJob) -> str | None:
+        """The biasing prompt for this memo's rep: their likeliest customers, then the products
+        (bot/understanding/prompt.py). Read in its own short session, before the long decode."""
+        with Session(self.engine) as session:
+            member = session.get(Member, job.member_id)
+            if member is None:
+                return None
+            book = load_book(session=session, actor=member, now=self.clock(), tz=self.settings.tz)
+        prompt = build_prompt(book, self.settings.products, count_tokens=prompt_token_counter(self.options.model_dir))
+        log.info("memo_prompt", customers=len(prompt.entries), products=len(prompt.products), tokens=prompt.tokens)
+        return prompt.text
 
     # -- synchronous core (one job, on the calling thread) ---------------------------------------
 
@@ -116,7 +132,7 @@ class TranscriptionRunner:
         text = job.transcript  # kept from an attempt that transcribed but failed afterwards
         try:
             if text is None:
-                text = self.transcribe(self.settings.media_dir / job.media_ref)
+                text = self.transcribe(self.settings.media_dir / job.media_ref, job)
             self._complete(job, text)
         except AudioError as exc:
             bound.warning("transcription_unreadable_audio", reason=exc.reason)
