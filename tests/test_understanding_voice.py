@@ -80,6 +80,21 @@ def test_dingtalk_reading_that_differs_is_offered_and_taking_it_is_a_correction(
         assert (c.field, c.before, c.after, c.team_id) == ("amount_cny", "150000", "500000", v.org.rep_a.team_id)
 
 
+def test_taking_the_dingtalk_date_obeys_the_next_contact_rule(settings, engine, clock):
+    v = Voice(settings, engine, clock, platform="dingtalk")
+    with session_scope(engine) as s:
+        s.get(Member, v.org.rep_a.id).dingtalk_userid = "dt-rep-a"
+    book(engine, v.org.rep_a.id, [("张伟", "华信物流")])
+    v.asr.text = "今天拜访了华信物流的张伟张总，这周四上午再给他打电话。"
+    v.send(amr_head(3.0), sender="dt-rep-a", recognition="今天拜访了华信物流的张伟张总，12月20号上午再给他打电话。")
+    card = v.transcribe()[-1]
+    refused = v.chat.tap("dt-rep-a", card.action("下次联系改用钉钉识别"))[-1]
+    assert "超过 7 天" in refused.text and "未采用" in refused.text
+    with Session(engine) as s:
+        assert s.exec(select(Correction)).all() == []
+        assert s.exec(select(FollowUp)).one().next_contact_at is not None  # ours stays
+
+
 def test_a_stale_alternative_button_is_refused(voice):
     book(voice.engine, voice.org.rep_a.id, [("张伟", "华信物流")])
     voice.asr.text = HEARD
