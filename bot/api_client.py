@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 import aiohttp
@@ -13,7 +14,7 @@ import aiohttp
 REFRESH_MARGIN_SECONDS = 300.0
 
 
-class TokenApiClient:
+class TokenApiClient(ABC):
     def __init__(
         self,
         *,
@@ -65,6 +66,6 @@ class TokenApiClient:
             self._expires_at = self.clock() + expires_in
             return token
 
+    @abstractmethod
     async def _fetch_token(self) -> tuple[str, float]:
         """Ask the platform for a new token: (token, seconds until it expires)."""
-        raise NotImplementedError

@@ -8,10 +8,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, update
+from sqlalchemy import func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from store.leases import claim_next
 from store.models import InboundMessage, InboxStatus
 from store.types import utcnow
 from store.upsert import insert_ignore
@@ -69,35 +70,9 @@ def insert_inbound_batch(*, session: Session, rows: list[dict[str, Any]]) -> lis
             for i, key in enumerate((r["platform"], r["msg_id"]) for r in rows)]
 
 
-def _claimable(now: datetime, lease: timedelta) -> ColumnElement[bool]:
-    return or_(
-        and_(col(InboundMessage.status) == InboxStatus.PENDING,
-             or_(col(InboundMessage.next_attempt_at).is_(None), col(InboundMessage.next_attempt_at) <= now)),
-        and_(col(InboundMessage.status) == InboxStatus.PROCESSING, col(InboundMessage.claimed_at) < now - lease),
-    )
-
-
 def claim_next_inbound(*, session: Session, lease: timedelta, now: datetime | None = None) -> InboundMessage | None:
-    """Claim the oldest due row. Optimistic: the UPDATE re-checks the state, so two workers
-    (or two instances on PostgreSQL) never both win the same row."""
-    now = now or utcnow()
-    for _ in range(5):
-        candidate = session.exec(
-            select(InboundMessage).where(_claimable(now, lease)).order_by(col(InboundMessage.id)).limit(1)
-        ).first()
-        if candidate is None:
-            return None
-        result = session.execute(
-            update(InboundMessage)
-            .where(col(InboundMessage.id) == candidate.id)
-            .where(_claimable(now, lease))
-            .values(status=InboxStatus.PROCESSING, claimed_at=now, attempts=InboundMessage.attempts + 1)
-        )
-        session.commit()
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            session.refresh(candidate)
-            return candidate
-    return None
+    """Claim the oldest due inbox row (see store.leases)."""
+    return claim_next(session, InboundMessage, lease=lease, now=now or utcnow())
 
 
 def finish_inbound(*, session: Session, inbound_id: int, status: str = InboxStatus.DONE,

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, or_, update
+from sqlalchemy import ColumnElement, and_, update
 from sqlmodel import Session, col, select
 
+from store.leases import claim_next
 from store.models import TranscriptionJob, TranscriptionStatus
 from store.types import utcnow
 
@@ -32,36 +33,10 @@ def create_transcription_job(*, session: Session, inbound_id: int, member_id: in
     return job
 
 
-def _claimable(now: datetime, lease: timedelta) -> ColumnElement[bool]:
-    return or_(
-        and_(col(TranscriptionJob.status) == TranscriptionStatus.PENDING,
-             or_(col(TranscriptionJob.next_attempt_at).is_(None), col(TranscriptionJob.next_attempt_at) <= now)),
-        and_(col(TranscriptionJob.status) == TranscriptionStatus.PROCESSING,
-             col(TranscriptionJob.claimed_at) < now - lease),
-    )
-
-
 def claim_next_transcription(*, session: Session, lease: timedelta,
                              now: datetime | None = None) -> TranscriptionJob | None:
-    """Claim the oldest due job (optimistic: the UPDATE re-checks, so two runners never share one)."""
-    now = now or utcnow()
-    for _ in range(5):
-        candidate = session.exec(
-            select(TranscriptionJob).where(_claimable(now, lease)).order_by(col(TranscriptionJob.id)).limit(1)
-        ).first()
-        if candidate is None:
-            return None
-        result = session.execute(
-            update(TranscriptionJob)
-            .where(col(TranscriptionJob.id) == candidate.id)
-            .where(_claimable(now, lease))
-            .values(status=TranscriptionStatus.PROCESSING, claimed_at=now, attempts=TranscriptionJob.attempts + 1)
-        )
-        session.commit()
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            session.refresh(candidate)
-            return candidate
-    return None
+    """Claim the oldest due job (see store.leases: two runners never share one)."""
+    return claim_next(session, TranscriptionJob, lease=lease, now=now or utcnow())
 
 
 def _owned(job_id: int, attempts: int) -> ColumnElement[bool]:
