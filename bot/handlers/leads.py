@@ -69,7 +69,7 @@ def on_lead_card_action(ctx: HandlerContext) -> None:
     elif verb == "lead_assign":
         _show_picker(ctx, customer_id)
     elif verb == "lead_assign_to" and len(args) > 1 and args[1].isdigit():
-        _transfer(ctx, customer_id, ctx.session.get(Member, int(args[1])))
+        transfer_customer(ctx, customer_id, ctx.session.get(Member, int(args[1])))
 
 
 @router.on(_is_lead_command)
@@ -224,7 +224,7 @@ def _transfer_command(ctx: HandlerContext, args: str) -> None:
     if member is None:
         ctx.reply(f"团队里没有「{words[-1]}」。")
         return
-    _transfer(ctx, customer_id, member)
+    transfer_customer(ctx, customer_id, member)
 
 
 def _show_picker(ctx: HandlerContext, customer_id: int) -> None:
@@ -243,7 +243,9 @@ def _show_picker(ctx: HandlerContext, customer_id: int) -> None:
     _focus(ctx, customer_id)
 
 
-def _transfer(ctx: HandlerContext, customer_id: int, member: Member | None) -> None:
+def transfer_customer(ctx: HandlerContext, customer_id: int, member: Member | None) -> None:
+    """A supervisor's 转给 (command, lead card or stale alert): assignment log, timeline, a fresh
+    new-lead clock and the new-lead card to the new owner."""
     if ctx.member.role not in (Role.SUPERVISOR, Role.ADMIN):
         ctx.reply("只有主管可以转给其他销售；不想跟进可以发送「退回 #编号」退回公海。")
         return

@@ -9,13 +9,13 @@ from sqlmodel import col, select
 from bot.commands import parse_command
 from bot.context import HandlerContext
 from bot.format import fmt_when
+from bot.handlers.leads import transfer_customer
 from bot.models import Button, Card
 from bot.router import Router
 from scheduler.stale import snooze_customer
 from store.conversations import clear_conversation, get_conversation, set_conversation
 from store.customers import get_customer
 from store.exemptions import grant_exemption
-from store.leads import LeadError, reassign_lead
 from store.members import find_member_by_name
 from store.models import Member, Role
 from store.permissions import PermissionDenied
@@ -81,26 +81,8 @@ def on_push_action(ctx: HandlerContext) -> None:
             )
         )
     elif verb == "reassign_to":
-        _reassign(ctx, customer_id, int(args[1]) if len(args) > 1 and args[1].isdigit() else 0)
-
-
-def _reassign(ctx: HandlerContext, customer_id: int, member_id: int) -> None:
-    """The same path as the 转给 command: assignment log, timeline and a fresh new-lead clock."""
-    new_owner = ctx.session.get(Member, member_id)
-    try:
-        if new_owner is None:
-            raise PermissionDenied("no such member")
-        reassign_lead(session=ctx.session, actor=ctx.member, customer_id=customer_id, new_owner=new_owner,
-                      now=ctx.now, due_hours=ctx.settings.pushes.new_lead_hours)
-    except PermissionDenied:
-        ctx.reply("不能转给这位成员（需同一团队的在职销售，且由主管操作）。")
-        return
-    except LeadError as exc:
-        ctx.reply(str(exc))
-        return
-    customer = get_customer(session=ctx.session, actor=ctx.member, customer_id=customer_id)
-    ctx.reply(f"已把 {customer.name} 转给 {new_owner.display_name}。")
-    ctx.notify(member_id, text=f"{ctx.member.display_name} 把客户 {customer.name} 转给了你，请尽快跟进。")
+        member_id = int(args[1]) if len(args) > 1 and args[1].isdigit() else 0
+        transfer_customer(ctx, customer_id, ctx.session.get(Member, member_id))
 
 
 @router.on(_awaits_snooze_reason)
