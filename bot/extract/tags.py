@@ -109,18 +109,7 @@ def find_tag_hits(
 
     A negation cancels the keyword hits that share its ``scope`` (the clause by default).
     """
-    lowered = text.lower()
-    hits: dict[str, list[int]] = {}
-    for rule in rules:
-        keywords, negations = _compiled(rule)
-        if keywords is None:
-            continue
-        for m in keywords.finditer(lowered):
-            clause = scope(lowered, m.start(), m.end())
-            if negations is not None and negations.search(clause):
-                continue
-            hits.setdefault(rule.name, []).append(m.start())
-    return hits
+    return {tag: [pos for pos, _ in found] for tag, found in find_keyword_hits(text, rules, scope=scope).items()}
 
 
 def find_keyword_hits(
