@@ -24,7 +24,6 @@ from bot.config import Settings  # noqa: E402
 from scheduler.setup import run_sweeps  # noqa: E402
 from store.db import make_engine, migrate, session_scope  # noqa: E402
 from store.models import JobRun, Member, Role, Team  # noqa: E402
-from store.types import utcnow  # noqa: E402
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)  # Wednesday 11:00 in Shanghai
 
@@ -78,7 +77,7 @@ def populate(url: str, customers: int, followups: int) -> None:
     with engine.begin() as conn:
         conn.execute(text("ANALYZE"))
     with session_scope(engine) as s:  # this week's report already sent: the weekly job has nothing due
-        s.add(JobRun(job="weekly_report", period=_week(NOW), created_at=utcnow()))
+        s.add(JobRun(job="weekly_report", period=_week(NOW), created_at=NOW))
     engine.dispose()
 
 

@@ -34,7 +34,6 @@ from store.db import make_engine, migrate, session_scope
 from store.inbox import count_inbound_by_status
 from store.members import seed_demo_team
 from store.outbox import count_outbox_by_status
-from store.types import utcnow
 
 log = structlog.get_logger("genjin.app")
 
@@ -50,7 +49,7 @@ class Runtime:
     transcriber: TranscriptionRunner | None = None
 
 
-def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow,
+def build_runtime(settings: Settings, *, clock: Callable[[], datetime],
                   deliverers: dict[str, Deliverer] | None = None, engine: Engine | None = None) -> Runtime:
     engine = engine or make_engine(settings.database_url)
     migrate(settings.database_url)
@@ -60,9 +59,9 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow,
     if deliverers is None:
         deliverers = {"sandbox": SandboxDeliverer()}
         if wecom_api is not None:
-            deliverers["wecom"] = WeComDeliverer(wecom_api, engine)
+            deliverers["wecom"] = WeComDeliverer(wecom_api, engine, clock)
         if settings.dingtalk is not None:
-            deliverers["dingtalk"] = DingTalkDeliverer(api_from_settings(settings.dingtalk), engine)
+            deliverers["dingtalk"] = DingTalkDeliverer(api_from_settings(settings.dingtalk), engine, clock)
     sender = OutboxSender(engine, deliverers, max_attempts=settings.outbox_max_attempts, clock=clock)
     transcriber = TranscriptionRunner(engine, settings, clock=clock, on_processed=sender.nudge)
 
@@ -77,7 +76,7 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow,
 
 def seed_sandbox(runtime: Runtime) -> None:
     with session_scope(runtime.engine) as session:
-        seed_demo_team(session=session)
+        seed_demo_team(session=session, at=runtime.worker.clock())
 
 
 def build_web_app(runtime: Runtime, *, background: bool = True) -> web.Application:
@@ -86,12 +85,13 @@ def build_web_app(runtime: Runtime, *, background: bool = True) -> web.Applicati
     def on_inbound() -> None:
         runtime.worker.nudge()
 
-    sandbox = SandboxAdapter(runtime.engine, runtime.settings, on_inbound)
+    sandbox = SandboxAdapter(runtime.engine, runtime.settings, on_inbound, runtime.worker.clock)
     app.add_routes(sandbox.routes())
     app.add_routes(LeadApi(runtime.engine, runtime.settings, on_queued=runtime.sender.nudge,
                            clock=runtime.worker.clock).routes())
     if runtime.settings.wecom is not None:
-        wecom = WeComAdapter(runtime.settings.wecom, writer=InboxWriter(runtime.engine), on_inbound=on_inbound,
+        writer = InboxWriter(runtime.engine, runtime.worker.clock)
+        wecom = WeComAdapter(runtime.settings.wecom, writer=writer, on_inbound=on_inbound,
                              api=runtime.wecom_api, media_dir=runtime.settings.media_dir,
                              max_audio_bytes=runtime.settings.max_audio_bytes,
                              max_body_bytes=runtime.settings.max_body_bytes)
@@ -108,7 +108,8 @@ def build_web_app(runtime: Runtime, *, background: bool = True) -> web.Applicati
         # Added before _background, so on cleanup the outbox stops first, then the stream (and its API).
         dingtalk = runtime.sender.deliverers.get("dingtalk")
         dingtalk_api = dingtalk.api if isinstance(dingtalk, DingTalkDeliverer) else None
-        app.cleanup_ctx.append(lambda _app: stream_context(runtime.settings, runtime.engine, on_inbound, dingtalk_api))
+        app.cleanup_ctx.append(lambda _app: stream_context(runtime.settings, runtime.engine, on_inbound,
+                                                            runtime.worker.clock, dingtalk_api))
     if background:
         app.cleanup_ctx.append(lambda _app: _background(runtime))
     return app

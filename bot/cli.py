@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from bot import cli_members
 from bot.app import build_runtime, build_web_app, seed_sandbox
+from bot.clock import system_clock
 from bot.config import Settings, load_settings
 from bot.leads.cli import LEAD_COMMANDS, add_lead_commands, run_lead_command
 from bot.logs import configure_logging
@@ -20,7 +21,7 @@ from store.outbox import count_outbox_by_status
 
 
 def _serve(settings: Settings, *, seed: bool) -> None:
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, clock=system_clock)
     if seed:
         seed_sandbox(runtime)
     app = build_web_app(runtime)

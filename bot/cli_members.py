@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from bot.clock import system_clock
 from bot.config import Settings
 from store.db import make_engine, migrate, session_scope
 from store.teams import get_or_create_team, list_members, set_member_active, upsert_member
@@ -56,9 +57,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             if not ids:
                 print("至少需要一个平台账号：--wecom-userid、--dingtalk-userid 或 --sandbox-id")
                 return 2
-            team = get_or_create_team(session=session, name=args.team)
+            now = system_clock()
+            team = get_or_create_team(session=session, name=args.team, at=now)
             member, created = upsert_member(
-                session=session, team=team, display_name=args.name, role=args.role, platform_ids=ids
+                session=session, team=team, display_name=args.name, role=args.role, platform_ids=ids, at=now
             )
             verb = "已添加" if created else "已更新"
             print(f"{verb}成员 #{member.id} {member.display_name}（{args.role}，{team.name}）")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session
 
 from bot.models import Reply
@@ -21,7 +23,7 @@ def address_of(member: Member, preferred: str | list[str]) -> tuple[str, str] | 
 
 
 def enqueue_replies(*, session: Session, inbound: InboundMessage, replies: list[Reply],
-                    sender: Member | None) -> int:
+                    sender: Member | None, at: datetime) -> int:
     queued = 0
     for reply in replies:
         if reply.to_member_id is None:
@@ -34,6 +36,6 @@ def enqueue_replies(*, session: Session, inbound: InboundMessage, replies: list[
                 continue
             (platform, recipient), member_id, chat = address, target.id, None
         enqueue_outbox(session=session, platform=platform, recipient=recipient, member_id=member_id,
-                       chat=chat, kind=reply.kind, payload=reply.payload(), dedupe_key=reply.dedupe_key)
+                       chat=chat, kind=reply.kind, payload=reply.payload(), dedupe_key=reply.dedupe_key, at=at)
         queued += 1
     return queued

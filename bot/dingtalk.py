@@ -37,6 +37,7 @@ import websockets
 from dingtalk_stream.frames import AckMessage, CallbackMessage, SystemMessage
 from sqlalchemy.engine import Engine
 
+from bot.clock import Clock
 from bot.config import DingTalkSettings, Settings
 from bot.dingtalk_api import DingTalkApi, DingTalkError, DingTalkHTTPError
 from bot.dingtalk_inbound import MEDIA_PREFIX, Parsed, parse_card_click, parse_message
@@ -254,11 +255,11 @@ def build_stream_client(api: DingTalkApi, intake: Intake, **options: float) -> S
 
 
 @contextlib.asynccontextmanager
-async def _running(settings: Settings, engine: Engine, on_inbound: Callable[[], None],
+async def _running(settings: Settings, engine: Engine, on_inbound: Callable[[], None], clock: Clock,
                    api: DingTalkApi | None) -> AsyncIterator[StreamClient]:
     assert settings.dingtalk is not None
     api = api or api_from_settings(settings.dingtalk)
-    intake = Intake(writer=InboxWriter(engine), on_inbound=on_inbound, api=api, media_dir=settings.media_dir,
+    intake = Intake(writer=InboxWriter(engine, clock), on_inbound=on_inbound, api=api, media_dir=settings.media_dir,
                     max_bytes=settings.max_audio_bytes, tz=settings.tz)
     client = build_stream_client(api, intake)
     task = asyncio.create_task(client.start(), name="dingtalk-stream")
@@ -272,8 +273,8 @@ async def _running(settings: Settings, engine: Engine, on_inbound: Callable[[], 
         log.info("dingtalk_stream_stopped")
 
 
-async def stream_context(settings: Settings, engine: Engine, on_inbound: Callable[[], None],
+async def stream_context(settings: Settings, engine: Engine, on_inbound: Callable[[], None], clock: Clock,
                          api: DingTalkApi | None = None) -> AsyncIterator[None]:
     """For aiohttp's cleanup_ctx: the Stream client lives exactly as long as the web app."""
-    async with _running(settings, engine, on_inbound, api):
+    async with _running(settings, engine, on_inbound, clock, api):
         yield

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -24,11 +22,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.cards.dingtalk import card_actions, render_dingtalk, render_markdown
+from bot.clock import Clock
 from bot.dingtalk_api import DingTalkApi, DingTalkError, DingTalkHTTPError
 from bot.models import Card, InboundKind, Platform
 from bot.outbox import PermanentDeliveryError, RateLimit
 from store.models import InboundMessage, OutboxMessage
-from store.types import utcnow
 
 log = structlog.get_logger("genjin.dingtalk_delivery")
 
@@ -52,10 +50,10 @@ class DingTalkDeliverer:
     platform = Platform.DINGTALK
     limit = RateLimit(per_minute=20)
 
-    def __init__(self, api: DingTalkApi, engine: Engine, wall_ms: Callable[[], float] | None = None) -> None:
+    def __init__(self, api: DingTalkApi, engine: Engine, clock: Clock) -> None:
         self.api = api
         self.engine = engine
-        self.wall_ms = wall_ms or (lambda: time.time() * 1000)
+        self.clock = clock
 
     async def deliver(self, row: OutboxMessage) -> None:
         try:
@@ -124,7 +122,7 @@ class DingTalkDeliverer:
 
     def _session_webhook(self, row: OutboxMessage) -> str | None:
         """The valid sessionWebhook of the recipient's latest message in this conversation, if any."""
-        now_ms = self.wall_ms()
+        now_ms = self.clock().timestamp() * 1000  # sessionWebhookExpiredTime is epoch milliseconds
         for inbound in self._latest(row, clicks=False, limit=5):
             if inbound.chat != row.chat:
                 continue
@@ -140,8 +138,8 @@ class DingTalkDeliverer:
 
     def _clicked_card(self, row: OutboxMessage, actions: set[str]) -> str | None:
         """cardBizId of the card the recipient last clicked, if that click belongs to this card's record."""
-        now = utcnow()  # row stamps are wall-clock
-        created = row.created_at or now
+        now = self.clock()
+        created = row.created_at
         for click in self._latest(row, clicks=True, limit=1):
             if click.received_at > created or click.received_at < now - CARD_UPDATE_WINDOW:
                 return None

@@ -93,7 +93,8 @@ def capture(
         "understanding": understanding,
     }
     if not ext.customer_name and not ext.phone and not ext.email:
-        set_conversation(session=ctx.session, member_id=ctx.member.id or 0, state="await_customer", data=draft)
+        set_conversation(session=ctx.session, member_id=ctx.member.id or 0, state="await_customer", data=draft,
+                         at=ctx.now)
         ctx.reply("这条记录是跟哪位客户的？请回复客户姓名（如：张伟 或 王总），或发送「取消」。")
         return
     dup = check_duplicates(
@@ -112,7 +113,7 @@ def capture(
         return
     if dup.likely:
         draft["candidates"] = [c.id for c in dup.likely[:3]]
-        set_conversation(session=ctx.session, member_id=ctx.member.id or 0, state="dup_choice", data=draft)
+        set_conversation(session=ctx.session, at=ctx.now, member_id=ctx.member.id or 0, state="dup_choice", data=draft)
         ctx.reply_card(build_duplicate_card(name=ext.customer_name or "", company=ext.company, candidates=dup.likely))
         return
     customer = new_customer_from(ctx, ext)

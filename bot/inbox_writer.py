@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.clock import Clock
 from bot.models import Inbound
 from store.db import session_scope
 from store.inbox import inbound_row, insert_inbound_batch
 from store.models import InboundMessage
-from store.types import utcnow
 
 log = structlog.get_logger("genjin.inbox_writer")
 
@@ -28,8 +29,9 @@ Result = int | None | BaseException
 
 
 class InboxWriter:
-    def __init__(self, engine: Engine, max_batch: int = 200) -> None:
+    def __init__(self, engine: Engine, clock: Clock, max_batch: int = 200) -> None:
         self.engine = engine
+        self.clock = clock
         self.max_batch = max_batch
         self._pending: list[tuple[Inbound, asyncio.Future[int | None]]] = []
         self._flusher: asyncio.Task[None] | None = None  # strong reference while it runs
@@ -77,7 +79,7 @@ class InboxWriter:
     def _write(self, batch: list[Inbound]) -> list[Result]:
         try:
             with session_scope(self.engine) as session:
-                return list[Result](insert_many(session, batch))
+                return list[Result](insert_many(session, batch, self.clock()))
         except Exception:
             if len(batch) == 1:
                 raise
@@ -86,15 +88,14 @@ class InboxWriter:
         for inbound in batch:
             try:
                 with session_scope(self.engine) as session:
-                    results.append(insert_many(session, [inbound])[0])
+                    results.append(insert_many(session, [inbound], self.clock())[0])
             except Exception as exc:
                 results.append(exc)
         return results
 
 
-def insert_many(session: Session, batch: list[Inbound]) -> list[int | None]:
+def insert_many(session: Session, batch: list[Inbound], now: datetime) -> list[int | None]:
     """store.inbox.insert_inbound for a batch of neutral messages, in one statement."""
-    now = utcnow()
     rows = [inbound_row(platform=b.platform.value, msg_id=b.msg_id, sender=b.sender, kind=b.kind.value, chat=b.chat,
                         text=b.text, media_ref=b.media_ref, raw=b.raw, now=now) for b in batch]
     return insert_inbound_batch(session=session, rows=rows)

@@ -30,7 +30,6 @@ from store.outbox import (
     retry_delay,
     sent_since,
 )
-from store.types import utcnow
 
 log = structlog.get_logger("genjin.outbox")
 
@@ -58,8 +57,8 @@ class Deliverer(Protocol):
 
 
 class OutboxSender:
-    def __init__(self, engine: Engine, deliverers: dict[str, Deliverer], max_attempts: int = 6,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, engine: Engine, deliverers: dict[str, Deliverer], *, clock: Callable[[], datetime],
+                 max_attempts: int = 6) -> None:
         self.engine = engine
         self.deliverers = deliverers
         self.max_attempts = max_attempts
@@ -154,7 +153,7 @@ class OutboxSender:
                 text = f"【消息汇总】以下 {len(lines)} 条提醒合并发送：\n" + "\n".join(f"• {ln}" for ln in lines)
                 digest_id = enqueue_outbox(session=session, platform=row.platform, recipient=row.recipient,
                                            member_id=row.member_id, kind="text", payload={"text": text},
-                                           not_before=until)
+                                           not_before=until, at=self.clock())
                 assert digest_id is not None
                 merge_outbox(session=session, ids=[m.id for m in backlog if m.id is not None], into_id=digest_id)
             else:

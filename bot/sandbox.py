@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.cards.sandbox import render_sandbox
+from bot.clock import Clock
 from bot.config import Settings
 from bot.media import sniff_audio, store_media
 from bot.models import Card, Inbound, InboundKind, Platform
@@ -45,9 +46,10 @@ def _bad(status: int, message: str) -> web.Response:
 
 
 class SandboxAdapter:
-    def __init__(self, engine: Engine, settings: Settings, on_inbound: Any) -> None:
+    def __init__(self, engine: Engine, settings: Settings, on_inbound: Any, clock: Clock) -> None:
         self.engine = engine
         self.settings = settings
+        self.clock = clock
         self.on_inbound = on_inbound  # nudges the worker
 
     def routes(self) -> list[web.RouteDef]:
@@ -135,7 +137,7 @@ class SandboxAdapter:
             with session_scope(self.engine) as session:
                 return insert_inbound(session=session, platform=inbound.platform, msg_id=inbound.msg_id,
                                       sender=inbound.sender, kind=inbound.kind, text=inbound.text,
-                                      media_ref=inbound.media_ref, raw=inbound.raw)
+                                      media_ref=inbound.media_ref, raw=inbound.raw, at=self.clock())
 
         row_id = await asyncio.to_thread(insert)
         if row_id is not None:

@@ -21,13 +21,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.cards.wecom import card_actions, render_markdown, render_wecom
+from bot.clock import Clock
 from bot.models import Card, InboundKind, Platform
 from bot.outbox import PermanentDeliveryError, RateLimit
 from bot.wecom import click_fields
 from bot.wecom_api import TOKEN_ERRORS, WeComApi, WeComError
 from bot.wecom_xml import Rejected
 from store.models import InboundMessage, OutboxMessage
-from store.types import utcnow
 
 log = structlog.get_logger("genjin.wecom_delivery")
 
@@ -80,9 +80,10 @@ class WeComDeliverer:
     platform = Platform.WECOM
     limit = RateLimit(per_minute=30, per_hour=1000)
 
-    def __init__(self, api: WeComApi, engine: Engine) -> None:
+    def __init__(self, api: WeComApi, engine: Engine, clock: Clock) -> None:
         self.api = api
         self.engine = engine
+        self.clock = clock
 
     async def deliver(self, row: OutboxMessage) -> None:
         try:
@@ -100,7 +101,7 @@ class WeComDeliverer:
         card = Card.model_validate(row.payload["card"])
         # WeCom refuses a task_id the app has used before, ever: unique per attempt (a retry must not
         # collide with a half-sent card) and per database (row ids restart in a fresh one).
-        stamp = int((row.created_at or utcnow()).timestamp() * 1000)
+        stamp = int(row.created_at.timestamp() * 1000)
         template_card = render_wecom(card, task_id=f"genjin_{row.id}_{row.attempts}_{stamp}")
         if "button_list" not in template_card:  # nothing to click: button_interaction needs a button
             await self.api.send_markdown(row.recipient, render_markdown(card))
@@ -120,9 +121,8 @@ class WeComDeliverer:
     def _clicked_code(self, row: OutboxMessage, actions: set[str]) -> str | None:
         """ResponseCode of the recipient's latest click on a card of the same record, if any: the
         clicked action is one this card offers too (a tag toggle answered by the refreshed card)."""
-        # Row stamps are wall-clock (store.types.utcnow), so compare with the wall clock too.
-        now = utcnow()
-        created = row.created_at or now
+        now = self.clock()
+        created = row.created_at
         with Session(self.engine) as session:
             clicks = session.exec(
                 select(InboundMessage).where(

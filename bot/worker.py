@@ -24,7 +24,6 @@ from store.db import session_scope
 from store.inbox import claim_next_inbound, finish_inbound, retry_inbound_later
 from store.members import get_member_by_platform_id
 from store.models import InboundMessage, InboxStatus
-from store.types import utcnow
 
 log = structlog.get_logger("genjin.worker")
 
@@ -34,7 +33,7 @@ FAILED_FOR_GOOD = "这条消息处理失败，原始消息已保存。发送「�
 
 class Worker:
     def __init__(self, engine: Engine, settings: Settings, dispatcher: Dispatcher,
-                 clock: Callable[[], datetime] = utcnow, on_processed: Callable[[], None] | None = None) -> None:
+                 clock: Callable[[], datetime], on_processed: Callable[[], None] | None = None) -> None:
         self.engine = engine
         self.on_processed = on_processed  # e.g. wake the outbox sender so replies go out at once
         self.settings = settings
@@ -91,29 +90,32 @@ class Worker:
     def _handle(self, session: Session, inbound_id: int) -> str:
         row = session.get(InboundMessage, inbound_id)
         assert row is not None
+        now = self.clock()
         member = get_member_by_platform_id(session=session, platform=row.platform, user_id=row.sender)
         if member is None or not member.active:
-            enqueue_replies(session=session, inbound=row, replies=[Reply(text=NOT_A_MEMBER)], sender=None)
-            finish_inbound(session=session, inbound_id=inbound_id, status=InboxStatus.DONE, error="unknown sender")
+            enqueue_replies(session=session, inbound=row, replies=[Reply(text=NOT_A_MEMBER)], sender=None, at=now)
+            finish_inbound(session=session, inbound_id=inbound_id, status=InboxStatus.DONE, error="unknown sender",
+                           at=now)
             return "unknown_sender"
-        ctx = HandlerContext(session=session, settings=self.settings, member=member, inbound=row, now=self.clock())
+        ctx = HandlerContext(session=session, settings=self.settings, member=member, inbound=row, now=now)
         handled_by = self.dispatcher.dispatch(ctx)
-        enqueue_replies(session=session, inbound=row, replies=ctx.replies, sender=member)
+        enqueue_replies(session=session, inbound=row, replies=ctx.replies, sender=member, at=now)
         if row.status == InboxStatus.PROCESSING:
-            finish_inbound(session=session, inbound_id=inbound_id)
+            finish_inbound(session=session, inbound_id=inbound_id, at=now)
         return handled_by
 
     def _record_failure(self, row: InboundMessage, exc: Exception) -> None:
         assert row.id is not None
         error = f"{type(exc).__name__}: {exc}"[:2000]
+        now = self.clock()
         with session_scope(self.engine) as session:
             if row.attempts >= self.settings.inbox_max_attempts:
-                finish_inbound(session=session, inbound_id=row.id, status=InboxStatus.FAILED, error=error)
+                finish_inbound(session=session, inbound_id=row.id, status=InboxStatus.FAILED, error=error, at=now)
                 fresh = session.get(InboundMessage, row.id)
                 assert fresh is not None
                 member = get_member_by_platform_id(session=session, platform=row.platform, user_id=row.sender)
                 enqueue_replies(session=session, inbound=fresh, replies=[Reply(text=FAILED_FOR_GOOD)],
-                                sender=member)
+                                sender=member, at=now)
             else:
                 delay = timedelta(seconds=2 ** row.attempts)
-                retry_inbound_later(session=session, inbound_id=row.id, error=error, at=self.clock() + delay)
+                retry_inbound_later(session=session, inbound_id=row.id, error=error, at=now + delay)

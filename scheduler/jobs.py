@@ -3,7 +3,8 @@ instances or after downtime does nothing twice and misses nothing."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import delete
@@ -14,17 +15,16 @@ from store.db import session_scope
 from store.inbox import count_inbound_by_status
 from store.models import Conversation
 from store.outbox import count_outbox_by_status
-from store.types import utcnow
 
 log = structlog.get_logger("genjin.jobs")
 
 CONVERSATION_TTL = timedelta(hours=24)
 
 
-def expire_conversations(engine: Engine) -> int:
+def expire_conversations(engine: Engine, clock: Callable[[], datetime]) -> int:
     """An unanswered question is dropped after a day so a stale prompt cannot swallow a new chat."""
     with session_scope(engine) as session:
-        result = session.execute(delete(Conversation).where(col(Conversation.updated_at) < utcnow() - CONVERSATION_TTL))
+        result = session.execute(delete(Conversation).where(col(Conversation.updated_at) < clock() - CONVERSATION_TTL))
         removed = int(result.rowcount)  # type: ignore[attr-defined]
     if removed:
         log.info("conversations_expired", count=removed)

@@ -26,13 +26,13 @@ def sweep_new_leads(engine: Engine, settings: Settings, now: datetime) -> int:
             customer = session.get(Customer, customer_id)
             if customer is None or customer.lead_due_at is None or customer.lead_due_at > now:
                 continue
-            sent += _remind(session, settings, customer)
+            sent += _remind(session, settings, customer, now)
             customer.lead_due_at = None  # one reminder per lead; a reassignment sets a new due time
             session.add(customer)
     return sent
 
 
-def _remind(session: Session, settings: Settings, customer: Customer) -> int:
+def _remind(session: Session, settings: Settings, customer: Customer, now: datetime) -> int:
     hours = settings.pushes.new_lead_hours
     since = customer.assigned_at or customer.lead_received_at
     key = f"newlead:{customer.id}:{int(since.timestamp()) if since else 0}"
@@ -43,7 +43,7 @@ def _remind(session: Session, settings: Settings, customer: Customer) -> int:
             return 0
         return int(
             push_to_member(
-                session=session,
+                session=session, at=now,
                 platforms=settings.enabled_platforms,
                 member=owner,
                 dedupe_key=key,
@@ -58,7 +58,7 @@ def _remind(session: Session, settings: Settings, customer: Customer) -> int:
         ).all()
         return sum(
             push_to_member(
-                session=session,
+                session=session, at=now,
                 platforms=settings.enabled_platforms,
                 member=s,
                 dedupe_key=f"{key}:sup{s.id}",

@@ -41,11 +41,11 @@ def sweep_previsit(engine: Engine, settings: Settings, now: datetime) -> int:
     sent = 0
     for visit in due:
         with session_scope(engine) as session:
-            sent += _push_previsit(session, settings, visit)
+            sent += _push_previsit(session, settings, visit, now)
     return sent
 
 
-def _push_previsit(session: Session, settings: Settings, visit: Visit) -> int:
+def _push_previsit(session: Session, settings: Settings, visit: Visit, now: datetime) -> int:
     rep = session.get(Member, visit.rep_id)
     customer = session.get(Customer, visit.customer_id)
     if rep is None or customer is None:
@@ -84,5 +84,6 @@ def _push_previsit(session: Session, settings: Settings, visit: Visit) -> int:
     )
     key = f"previsit:{visit.id}:{visit.scheduled_at.isoformat()}"
     return int(
-        push_to_member(session=session, platforms=settings.enabled_platforms, member=rep, dedupe_key=key, card=card)
+        push_to_member(session=session, platforms=settings.enabled_platforms, member=rep, dedupe_key=key, card=card,
+                       at=now)
     )

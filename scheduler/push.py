@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session
 
 from bot.delivery import address_of
@@ -18,6 +20,7 @@ def push_to_member(
     platforms: list[str],
     text: str | None = None,
     card: Card | None = None,
+    at: datetime,
 ) -> bool:
     """True if queued now; False if this key was already queued (another run or instance) or the
     member has no id on any enabled platform (in `platforms`, most preferred first)."""
@@ -34,5 +37,6 @@ def push_to_member(
         kind="card" if card is not None else "text",
         payload=payload,
         dedupe_key=dedupe_key,
+        at=at,
     )
     return queued is not None

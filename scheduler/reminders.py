@@ -44,7 +44,7 @@ def sweep_unconfirmed(engine: Engine, settings: Settings, now: datetime) -> int:
             # At most one reminder per rep per local day, however many sweeps run.
             key = f"unconfirmed:{rep_id}:{now.astimezone(tz).date().isoformat()}"
             sent += push_to_member(
-                session=session,
+                session=session, at=now,
                 platforms=settings.enabled_platforms,
                 member=rep,
                 dedupe_key=key,

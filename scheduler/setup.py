@@ -19,7 +19,6 @@ from scheduler.previsit import sweep_previsit
 from scheduler.reminders import sweep_unconfirmed
 from scheduler.stale import sweep_stale
 from scheduler.weekly import send_weekly_reports
-from store.types import utcnow
 
 
 def run_sweeps(engine: Engine, settings: Settings, now: datetime) -> dict[str, int]:
@@ -48,13 +47,15 @@ def build_scheduler(
     engine: Engine,
     settings: Settings,
     *,
-    clock: Callable[[], datetime] = utcnow,
+    clock: Callable[[], datetime],
     on_queued: Callable[[], None] | None = None,
 ) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(
         timezone=settings.timezone, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
     )
-    now = datetime.now(settings.tz)
+    # APScheduler's own timer runs on real time (it sleeps on the event loop); what a job does is
+    # decided by the injected clock it is given.
+    now = datetime.now(settings.tz)  # wall-clock: APScheduler trigger time, not a business timestamp
     scheduler.add_job(
         push_sweeps_job,
         "interval",
@@ -68,7 +69,7 @@ def build_scheduler(
         jobs.expire_conversations,
         "interval",
         minutes=10,
-        args=[engine],
+        args=[engine, clock],
         id="expire_conversations",
         replace_existing=True,
     )

@@ -105,7 +105,8 @@ def _fire(session: Session, settings: Settings, customer: Customer, rung: int, i
     if rung == 1:
         card = build_stale_reminder(customer=customer, idle_hours=idle, suggestion=suggested_message(customer))
         sent += push_to_member(
-            session=session, platforms=settings.enabled_platforms, member=owner, dedupe_key=f"{key}:1", card=card
+            session=session, platforms=settings.enabled_platforms, member=owner, dedupe_key=f"{key}:1", card=card,
+            at=now,
         )
     else:
         high = rung >= 3
@@ -131,7 +132,7 @@ def _fire(session: Session, settings: Settings, customer: Customer, rung: int, i
         alert = build_stale_alert(customer=customer, owner_name=owner.display_name, idle_hours=idle, high_risk=high)
         for sup in supervisors_of(session=session, member=owner):
             sent += push_to_member(
-                session=session,
+                session=session, at=now,
                 platforms=settings.enabled_platforms,
                 member=sup,
                 dedupe_key=f"{key}:{rung}:sup{sup.id}",
@@ -141,7 +142,8 @@ def _fire(session: Session, settings: Settings, customer: Customer, rung: int, i
             "，并标记为高风险" if high else ""
         )
         sent += push_to_member(
-            session=session, platforms=settings.enabled_platforms, member=owner, dedupe_key=f"{key}:{rung}:cc", text=cc
+            session=session, platforms=settings.enabled_platforms, member=owner, dedupe_key=f"{key}:{rung}:cc", text=cc,
+            at=now,
         )
     log.info("stale_rung_fired", customer_id=customer.id, rung=rung, idle_hours=round(idle, 1))
     return sent

@@ -77,10 +77,10 @@ def send_weekly_reports(engine: Engine, settings: Settings, now: datetime) -> in
             is None
         ):
             return 0
-        return _send(session, settings, start, end, period)
+        return _send(session, settings, start, end, period, now)
 
 
-def _send(session: Session, settings: Settings, start: datetime, end: datetime, period: str) -> int:
+def _send(session: Session, settings: Settings, start: datetime, end: datetime, period: str, now: datetime) -> int:
     sent = 0
     # Only reps who were on the team during the week: a new install sends no report of an empty past.
     reps = session.exec(
@@ -92,7 +92,7 @@ def _send(session: Session, settings: Settings, start: datetime, end: datetime, 
         stats = rep_stats(session, rep, start, end)
         by_team.setdefault(rep.team_id, []).append(stats)
         sent += push_to_member(
-            session=session,
+            session=session, at=now,
             platforms=settings.enabled_platforms,
             member=rep,
             dedupe_key=f"weekly:{period}:{rep.id}",
@@ -117,7 +117,7 @@ def _send(session: Session, settings: Settings, start: datetime, end: datetime, 
         ).all()
         for sup in sups:
             sent += push_to_member(
-                session=session,
+                session=session, at=now,
                 platforms=settings.enabled_platforms,
                 member=sup,
                 dedupe_key=f"weekly:{period}:team{team_id}:{sup.id}",

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
 
 from store.models import Conversation
-from store.types import utcnow
 
 
 def get_conversation(*, session: Session, member_id: int) -> Conversation | None:
     return session.get(Conversation, member_id)
 
 
-def set_conversation(*, session: Session, member_id: int, state: str, data: dict[str, Any]) -> None:
-    conv = session.get(Conversation, member_id) or Conversation(member_id=member_id, state=state)
+def set_conversation(*, session: Session, member_id: int, state: str, data: dict[str, Any], at: datetime) -> None:
+    conv = session.get(Conversation, member_id) or Conversation(member_id=member_id, state=state, updated_at=at)
     conv.state = state
     conv.data = dict(data)
-    conv.updated_at = utcnow()
+    conv.updated_at = at
     session.add(conv)
 
 

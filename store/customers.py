@@ -12,7 +12,7 @@ from store.models import Customer, Member
 from store.names import name_key, name_similarity, pinyin_of, same_company
 from store.permissions import PermissionDenied, can_see, visible_to
 from store.timeline import add_event
-from store.types import require_id, utcnow
+from store.types import require_id
 
 FUZZY_NAME_THRESHOLD = 90.0
 
@@ -30,7 +30,7 @@ def create_customer(
     product: str | None = None,
     source_channel: str | None = None,
     owner: Member | None = None,
-    at: datetime | None = None,
+    at: datetime,
 ) -> Customer:
     owner = owner or actor
     if owner.id != actor.id and not can_assign(actor, owner):
@@ -47,9 +47,9 @@ def create_customer(
         source_channel=source_channel,
         owner_id=require_id(owner),
         team_id=owner.team_id,
-        last_activity_at=at or utcnow(),
-        stale_due_at=at or utcnow(),
-        created_at=at or utcnow(),
+        last_activity_at=at,
+        stale_due_at=at,
+        created_at=at,
     )
     session.add(customer)
     session.flush()
@@ -204,8 +204,8 @@ def due_customer_ids(*, session: Session, due_column: str, now: datetime, limit:
     return [int(i) for i in ids if i is not None]
 
 
-def touch_customer(*, session: Session, customer: Customer, when: datetime | None = None) -> None:
-    customer.last_activity_at = when or utcnow()
+def touch_customer(*, session: Session, customer: Customer, when: datetime) -> None:
+    customer.last_activity_at = when
     session.add(customer)
 
 

@@ -11,7 +11,7 @@ from store.customers import get_customer, update_customer
 from store.models import Correction, Customer, FollowUp, Member
 from store.permissions import PermissionDenied
 from store.timeline import add_event
-from store.types import require_id, utcnow
+from store.types import require_id
 
 
 def create_followup(
@@ -28,9 +28,9 @@ def create_followup(
     transcript: str | None = None,
     source_inbound_id: int | None = None,
     understanding: dict[str, Any] | None = None,
-    at: datetime | None = None,
+    at: datetime,
 ) -> FollowUp:
-    now = at or utcnow()
+    now = at
     customer = get_customer(session=session, actor=actor, customer_id=customer_id)
     followup = FollowUp(
         customer_id=require_id(customer),
@@ -75,7 +75,7 @@ def get_followup(*, session: Session, actor: Member, followup_id: int) -> tuple[
     return followup, customer
 
 
-def toggle_tag(*, session: Session, actor: Member, followup_id: int, tag: str, at: datetime | None = None) -> FollowUp:
+def toggle_tag(*, session: Session, actor: Member, followup_id: int, tag: str, at: datetime) -> FollowUp:
     """Toggle a tag; the change is stored as a correction (the weekly report and the tagger learn)."""
     followup, _ = get_followup(session=session, actor=actor, followup_id=followup_id)
     tags = set(followup.tags)
@@ -91,7 +91,7 @@ def toggle_tag(*, session: Session, actor: Member, followup_id: int, tag: str, a
             field="tag",
             before=tag if removed else None,
             after=None if removed else tag,
-            created_at=at or utcnow(),
+            created_at=at,
         )
     )
     return followup
@@ -103,7 +103,7 @@ FIXABLE_ON_CUSTOMER = {"customer_name": "name", "company": "company", "phone": "
 
 
 def fix_field(
-    *, session: Session, actor: Member, followup_id: int, field: str, value: str, at: datetime | None = None
+    *, session: Session, actor: Member, followup_id: int, field: str, value: str, at: datetime
 ) -> FollowUp:
     """Set one extracted field to the rep's choice and store the change as a correction, like a tag toggle.
 
@@ -130,17 +130,17 @@ def fix_field(
             field=field,
             before=before_text[:500] if before_text else None,
             after=value[:500],
-            created_at=at or utcnow(),
+            created_at=at,
         )
     )
     return followup
 
 
 def confirm_followup(
-    *, session: Session, actor: Member, followup_id: int, at: datetime | None = None
+    *, session: Session, actor: Member, followup_id: int, at: datetime
 ) -> tuple[FollowUp, Customer, bool]:
     """Mark confirmed and apply its next contact to the customer. Returns (.., newly_confirmed)."""
-    now = at or utcnow()
+    now = at
     followup, customer = get_followup(session=session, actor=actor, followup_id=followup_id)
     if followup.confirmed:
         return followup, customer, False

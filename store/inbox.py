@@ -14,7 +14,6 @@ from sqlmodel import Session, col, select
 
 from store.leases import claim_next
 from store.models import InboundMessage, InboxStatus
-from store.types import utcnow
 from store.upsert import insert_ignore
 
 
@@ -30,10 +29,11 @@ def insert_inbound(
     media_ref: str | None = None,
     raw: str = "",
     status: str = InboxStatus.PENDING,
+    at: datetime,
 ) -> int | None:
     """Store an inbound message; a duplicate (platform, msg_id) is a no-op returning None."""
     values = inbound_row(platform=platform, msg_id=msg_id, sender=sender, kind=kind, chat=chat, text=text,
-                         media_ref=media_ref, raw=raw, status=status, now=utcnow())
+                         media_ref=media_ref, raw=raw, status=status, now=at)
     return insert_ignore(session, InboundMessage, values, ["platform", "msg_id"])
 
 
@@ -70,19 +70,19 @@ def insert_inbound_batch(*, session: Session, rows: list[dict[str, Any]]) -> lis
             for i, key in enumerate((r["platform"], r["msg_id"]) for r in rows)]
 
 
-def claim_next_inbound(*, session: Session, lease: timedelta, now: datetime | None = None) -> InboundMessage | None:
+def claim_next_inbound(*, session: Session, lease: timedelta, now: datetime) -> InboundMessage | None:
     """Claim the oldest due inbox row (see store.leases)."""
-    return claim_next(session, InboundMessage, lease=lease, now=now or utcnow())
+    return claim_next(session, InboundMessage, lease=lease, now=now)
 
 
-def finish_inbound(*, session: Session, inbound_id: int, status: str = InboxStatus.DONE,
+def finish_inbound(*, session: Session, inbound_id: int, at: datetime, status: str = InboxStatus.DONE,
                    error: str | None = None) -> None:
     row = session.get(InboundMessage, inbound_id)
     if row is None:
         return
     row.status = status
     row.error = error
-    row.processed_at = utcnow()
+    row.processed_at = at
     session.add(row)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session, col, select
 
 from store.models import Member, Role, Team
@@ -38,18 +40,18 @@ def find_member_by_name(*, session: Session, team_id: int, name: str) -> Member 
     ).first()
 
 
-def seed_demo_team(*, session: Session) -> list[Member]:
+def seed_demo_team(*, session: Session, at: datetime) -> list[Member]:
     """Two reps and a supervisor for the sandbox; idempotent."""
     existing = list(session.exec(select(Member).where(col(Member.sandbox_id).is_not(None))).all())
     if existing:
         return existing
-    team = Team(name="华东销售一组")
+    team = Team(name="华东销售一组", created_at=at)
     session.add(team)
     session.flush()
     members = [
-        Member(team_id=team.id or 0, display_name="王芳", role=Role.REP, sandbox_id="rep-wangfang"),
-        Member(team_id=team.id or 0, display_name="李明", role=Role.REP, sandbox_id="rep-liming"),
-        Member(team_id=team.id or 0, display_name="陈主管", role=Role.SUPERVISOR, sandbox_id="sup-chen"),
+        Member(team_id=team.id or 0, display_name="王芳", role=Role.REP, sandbox_id="rep-wangfang", created_at=at),
+        Member(team_id=team.id or 0, display_name="李明", role=Role.REP, sandbox_id="rep-liming", created_at=at),
+        Member(team_id=team.id or 0, display_name="陈主管", role=Role.SUPERVISOR, sandbox_id="sup-chen", created_at=at),
     ]
     session.add_all(members)
     session.flush()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
@@ -9,13 +11,12 @@ from store.customers import get_customer
 from store.models import Customer, FollowUp, Member, MergeAudit, TimelineEvent, Visit
 from store.permissions import PermissionDenied, require_manager
 from store.timeline import add_event
-from store.types import utcnow
 
 _FILLABLE = ("company", "phone", "email", "title", "product", "source_channel", "next_contact_at")
 _MOVED = {"followups": FollowUp, "visits": Visit, "events": TimelineEvent}
 
 
-def merge_customers(*, session: Session, actor: Member, kept_id: int, merged_id: int) -> MergeAudit:
+def merge_customers(*, session: Session, actor: Member, kept_id: int, merged_id: int, at: datetime) -> MergeAudit:
     require_manager(actor)
     if kept_id == merged_id:
         raise ValueError("cannot merge a customer into itself")
@@ -32,15 +33,16 @@ def merge_customers(*, session: Session, actor: Member, kept_id: int, merged_id:
             setattr(kept, f, getattr(merged, f))
     merged.merged_into_id = kept_id
     session.add_all([kept, merged])
-    audit = MergeAudit(kept_id=kept_id, merged_id=merged_id, actor_id=actor.id or 0, snapshot=snapshot)
+    audit = MergeAudit(kept_id=kept_id, merged_id=merged_id, actor_id=actor.id or 0, snapshot=snapshot,
+                       created_at=at)
     session.add(audit)
     session.flush()
     add_event(session=session, customer_id=kept_id, actor_id=actor.id, kind="merged",
-              summary=f"合并客户 {merged.name}（#{merged_id}）", ref={"merge_id": audit.id})
+              summary=f"合并客户 {merged.name}（#{merged_id}）", ref={"merge_id": audit.id}, at=at)
     return audit
 
 
-def undo_merge(*, session: Session, actor: Member, merge_id: int) -> MergeAudit:
+def undo_merge(*, session: Session, actor: Member, merge_id: int, at: datetime) -> MergeAudit:
     require_manager(actor)
     audit = session.get(MergeAudit, merge_id)
     if audit is None or audit.undone_at is not None:
@@ -59,11 +61,11 @@ def undo_merge(*, session: Session, actor: Member, merge_id: int) -> MergeAudit:
         if before.get(f) in (None, "") and getattr(kept, f) == getattr(merged, f):
             setattr(kept, f, None)
     merged.merged_into_id = None
-    audit.undone_at = utcnow()
+    audit.undone_at = at
     audit.undone_by_id = actor.id
     session.add_all([kept, merged, audit])
     add_event(session=session, customer_id=audit.kept_id, actor_id=actor.id, kind="merge_undone",
-              summary=f"撤销合并 {merged.name}（#{merged.id}）", ref={"merge_id": audit.id})
+              summary=f"撤销合并 {merged.name}（#{merged.id}）", ref={"merge_id": audit.id}, at=at)
     return audit
 
 

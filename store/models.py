@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from store.types import UTCDateTime, utcnow
+from store.types import UTCDateTime
 
 
 def _ts(*, index: bool = False, nullable: bool = True) -> Any:
@@ -20,7 +20,9 @@ def _ts(*, index: bool = False, nullable: bool = True) -> Any:
 
 
 def _created() -> Any:
-    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    # No default: the creating code passes the injected clock's time (one clock, ARCHITECTURE.md #7).
+    # A row built without it fails its INSERT (NOT NULL) instead of silently taking the wall clock.
+    return Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class Role(StrEnum):

@@ -9,7 +9,6 @@ from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
 from store.models import OutboxMessage, OutboxStatus
-from store.types import utcnow
 from store.upsert import insert_ignore
 
 
@@ -24,13 +23,13 @@ def enqueue_outbox(
     chat: str | None = None,
     dedupe_key: str | None = None,
     not_before: datetime | None = None,
+    at: datetime,
 ) -> int | None:
     """Queue a message; a repeated dedupe_key is a no-op returning None (exactly-once pushes)."""
-    now = utcnow()
     values = {
         "platform": platform, "recipient": recipient, "member_id": member_id, "chat": chat, "kind": kind,
         "payload": payload, "dedupe_key": dedupe_key, "status": OutboxStatus.PENDING, "attempts": 0,
-        "next_attempt_at": not_before, "created_at": now,  # NULL: due at once
+        "next_attempt_at": not_before, "created_at": at,  # NULL: due at once
     }
     if dedupe_key is None:
         row = OutboxMessage.model_validate(values)

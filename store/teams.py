@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session, col, select
 
 from store.members import PLATFORM_ID_COLUMN
 from store.models import Member, Role, Team
 
 
-def get_or_create_team(*, session: Session, name: str) -> Team:
+def get_or_create_team(*, session: Session, name: str, at: datetime) -> Team:
     team = session.exec(select(Team).where(col(Team.name) == name)).first()
     if team is None:
-        team = Team(name=name)
+        team = Team(name=name, created_at=at)
         session.add(team)
         session.flush()
     return team
 
 
 def upsert_member(
-    *, session: Session, team: Team, display_name: str, role: str, platform_ids: dict[str, str]
+    *, session: Session, team: Team, display_name: str, role: str, platform_ids: dict[str, str], at: datetime
 ) -> tuple[Member, bool]:
     """Create a member, or update the one holding any of these platform ids. Returns (member, created)."""
     if role not in {r.value for r in Role}:
@@ -33,7 +35,7 @@ def upsert_member(
             break
     created = member is None
     if member is None:
-        member = Member(team_id=team.id or 0, display_name=display_name, role=role)
+        member = Member(team_id=team.id or 0, display_name=display_name, role=role, created_at=at)
     member.team_id = team.id or 0
     member.display_name = display_name
     member.role = role

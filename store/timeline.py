@@ -9,7 +9,6 @@ from sqlmodel import Session, col, select
 
 from store.models import Customer, Member, TimelineEvent
 from store.permissions import PermissionDenied, can_see
-from store.types import utcnow
 
 
 def add_event(
@@ -20,7 +19,7 @@ def add_event(
     summary: str,
     actor_id: int | None = None,
     ref: dict[str, Any] | None = None,
-    at: datetime | None = None,
+    at: datetime,
 ) -> TimelineEvent:
     event = TimelineEvent(
         customer_id=customer_id,
@@ -28,7 +27,7 @@ def add_event(
         kind=kind,
         summary=summary[:500],
         ref=ref or {},
-        created_at=at or utcnow(),
+        created_at=at,
     )
     session.add(event)
     session.flush()

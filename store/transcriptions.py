@@ -16,27 +16,27 @@ from sqlmodel import Session, col, select
 
 from store.leases import claim_next
 from store.models import TranscriptionJob, TranscriptionStatus
-from store.types import utcnow
 
 
 def create_transcription_job(*, session: Session, inbound_id: int, member_id: int, media_ref: str,
                              audio_format: str | None = None, audio_seconds: float | None = None,
-                             recognition: str | None = None) -> TranscriptionJob:
+                             recognition: str | None = None, at: datetime) -> TranscriptionJob:
     """The job for this memo; a handler run twice for one inbound row gets the same job back."""
     existing = session.exec(select(TranscriptionJob).where(col(TranscriptionJob.inbound_id) == inbound_id)).first()
     if existing is not None:
         return existing
     job = TranscriptionJob(inbound_id=inbound_id, member_id=member_id, media_ref=media_ref,
-                           audio_format=audio_format, audio_seconds=audio_seconds, recognition=recognition)
+                           audio_format=audio_format, audio_seconds=audio_seconds, recognition=recognition,
+                           created_at=at)
     session.add(job)
     session.flush()
     return job
 
 
 def claim_next_transcription(*, session: Session, lease: timedelta,
-                             now: datetime | None = None) -> TranscriptionJob | None:
+                             now: datetime) -> TranscriptionJob | None:
     """Claim the oldest due job (see store.leases: two runners never share one)."""
-    return claim_next(session, TranscriptionJob, lease=lease, now=now or utcnow())
+    return claim_next(session, TranscriptionJob, lease=lease, now=now)
 
 
 def _owned(job_id: int, attempts: int) -> ColumnElement[bool]:
@@ -52,9 +52,9 @@ def renew_transcription_lease(*, session: Session, job_id: int, attempts: int, n
 
 def finish_transcription(*, session: Session, job_id: int, attempts: int, status: str,
                          transcript: str | None = None, error: str | None = None,
-                         now: datetime | None = None) -> bool:
+                         now: datetime) -> bool:
     """Close the job if we still own it; False means another runner took it over (do nothing)."""
-    values: dict[str, object] = {"status": status, "error": error, "finished_at": now or utcnow()}
+    values: dict[str, object] = {"status": status, "error": error, "finished_at": now}
     if transcript is not None:
         values["transcript"] = transcript
     result = session.execute(update(TranscriptionJob).where(_owned(job_id, attempts)).values(**values))

@@ -44,6 +44,3 @@ def require_id(row: Any) -> int:
         raise ValueError(f"{type(row).__name__} has no id yet; flush first")
     return int(row.id)
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -21,10 +21,11 @@ def schedule_visit(
     when: datetime,
     goal: str,
     when_text: str,
-    at: datetime | None = None,
+    at: datetime,
 ) -> Visit:
     customer = get_customer(session=session, actor=actor, customer_id=customer_id)
-    visit = Visit(customer_id=require_id(customer), rep_id=require_id(actor), scheduled_at=when, goal=goal[:500])
+    visit = Visit(customer_id=require_id(customer), rep_id=require_id(actor), scheduled_at=when, goal=goal[:500],
+                  created_at=at)
     session.add(visit)
     session.flush()
     add_event(

@@ -17,6 +17,26 @@ from tests.pg_server import PgServer, find_pg_bin
 
 _db_counter = itertools.count()
 
+# One clock (ARCHITECTURE.md #7): the product reads time only from the clock it is given. CI runs the
+# suite a second time with the process wall clock moved years ahead (GENJIN_TEST_WALL_CLOCK, e.g.
+# 2031-06-18T03:00:00+00:00) so any test or product path that reads the real clock fails there.
+WALL_CLOCK_ENV = "GENJIN_TEST_WALL_CLOCK"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    moved_to = os.environ.get(WALL_CLOCK_ENV)
+    if moved_to:
+        import time_machine
+
+        traveller = time_machine.travel(datetime.fromisoformat(moved_to), tick=True)
+        traveller.start()
+        config.add_cleanup(traveller.stop)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    moved_to = os.environ.get(WALL_CLOCK_ENV)
+    return f"wall clock moved to {moved_to} (time-machine)" if moved_to else None
+
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:

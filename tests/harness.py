@@ -62,7 +62,8 @@ class ChatDriver:
              media_ref: str | None = None) -> list[Sent]:
         with session_scope(self.runtime.engine) as s:
             insert_inbound(session=s, platform=self.platform, msg_id=msg_id or f"m{next(_ids)}", sender=sender,
-                           kind=kind, text=text, media_ref=media_ref, raw=text)
+                           kind=kind, text=text, media_ref=media_ref, raw=text,
+                           at=self.runtime.worker.clock())
         self.runtime.worker.drain()
         return self.new_messages()
 

@@ -9,7 +9,7 @@ from sqlmodel import Session, func, select
 
 from bot.app import build_runtime
 from store.models import Customer, FollowUp, InboundMessage, InboxStatus, MergeAudit, Visit
-from tests.factories import make_org
+from tests.factories import T0, make_org
 from tests.harness import ChatDriver
 
 CHAT = """许志强 11/16 09:15
@@ -235,7 +235,7 @@ def test_crash_between_claim_and_done_is_reclaimed(chat, engine, clock):
     from store.inbox import claim_next_inbound, insert_inbound
 
     with session_scope(engine) as s:
-        insert_inbound(session=s, platform="sandbox", msg_id="crash-1", sender="rep-a", kind="text", text=CHAT)
+        insert_inbound(session=s, platform="sandbox", msg_id="crash-1", sender="rep-a", kind="text", text=CHAT, at=T0)
     with Session(engine, expire_on_commit=False) as s:
         assert claim_next_inbound(session=s, lease=timedelta(seconds=120), now=clock()) is not None
     # the process dies here; after restart, nothing is due until the lease runs out

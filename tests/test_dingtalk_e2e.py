@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestServer
 from sqlmodel import Session, col, select
 
 from bot.app import Runtime, build_runtime, build_web_app
+from bot.clock import system_clock
 from bot.config import DingTalkSettings, Settings
 from bot.dingtalk import TOPIC_BOT, TOPIC_CARD
 from store.db import session_scope
@@ -45,7 +46,7 @@ async def app(tmp_path, sqlite_url: str, fake: FakeDingTalk) -> AsyncIterator[Ru
     settings = Settings(database_url=sqlite_url, data_dir=tmp_path / "var", worker_poll_seconds=0.05,
                         dingtalk=DingTalkSettings(client_id=fake.client_id, client_secret=fake.client_secret,
                                                   robot_code=fake.client_id, api_base=fake.base_url))
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, clock=system_clock)
     org = make_org(runtime.engine)
     with session_scope(runtime.engine) as s:
         rep = s.get(Member, org.rep_a.id)

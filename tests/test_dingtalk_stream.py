@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.clock import system_clock
 from bot.config import DingTalkSettings, Settings
 from bot.dingtalk import TOPIC_BOT, TOPIC_CARD, Intake, StreamClient, api_from_settings, build_stream_client
 from bot.inbox_writer import InboxWriter
@@ -60,7 +61,7 @@ async def running(settings: Settings, engine: Engine, *, writer: InboxWriter | N
                   **options: float) -> AsyncIterator[StreamClient]:
     assert settings.dingtalk is not None
     api = api_from_settings(settings.dingtalk)
-    intake = Intake(writer=writer or InboxWriter(engine), on_inbound=lambda: None, api=api,
+    intake = Intake(writer=writer or InboxWriter(engine, system_clock), on_inbound=lambda: None, api=api,
                     media_dir=settings.media_dir, max_bytes=settings.max_audio_bytes, tz=settings.tz)
     client = build_stream_client(api, intake, **{"backoff_base": 0.02, "backoff_max": 0.3, **options})
     task = asyncio.create_task(client.start())
@@ -171,7 +172,7 @@ async def test_socket_dropped_mid_stream_loses_no_acknowledged_message(fake, din
 
 class FailingOnceWriter(InboxWriter):
     def __init__(self, engine: Engine) -> None:
-        super().__init__(engine)
+        super().__init__(engine, system_clock)
         self.failures = 1
 
     async def insert(self, inbound: Inbound) -> int | None:
@@ -229,7 +230,7 @@ class SlowWriter(InboxWriter):
     """An insert that takes a while, to cancel the client while a frame is being stored."""
 
     def __init__(self, engine: Engine) -> None:
-        super().__init__(engine)
+        super().__init__(engine, system_clock)
         self.started = asyncio.Event()
 
     async def insert(self, inbound: Inbound) -> int | None:

@@ -91,10 +91,10 @@ def test_least_load_counts_open_uncontacted_leads(engine, settings, tmp_path, cl
     with session_scope(engine) as db:  # 王芳 holds two leads she has not called yet
         for i in range(2):
             db.add(Customer(name=f"旧{i}", team_id=org.rep_a.team_id, owner_id=org.rep_a.id,
-                            lead_received_at=clock.now))
+                            lead_received_at=clock.now, created_at=clock.now))
         # contacted and closed leads are not load
         db.add(Customer(name="已联系", team_id=org.rep_b.team_id, owner_id=org.rep_b.id, lead_received_at=clock.now,
-                        first_contact_at=clock.now))
+                        first_contact_at=clock.now, created_at=clock.now))
     results = [post(engine, s, clock.now, phone=phone(), channel="dy") for _ in range(3)]
     assert [r.owner_id for r in results] == [org.rep_b.id, org.rep_b.id, org.rep_a.id]
     assert "李明 未联系线索 0 条，组内最少" in results[0].reason

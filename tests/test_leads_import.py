@@ -14,7 +14,7 @@ from bot.cli import main
 from bot.leads.rules import RulesError, parse_rule_text
 from store.db import session_scope
 from store.models import Customer, LeadAssignment, LeadTouch, OutboxMessage
-from tests.factories import make_org
+from tests.factories import T0, make_org
 from tests.test_leads_support import RULES
 
 ROWS = [
@@ -42,7 +42,7 @@ def cli(engine, db_url, tmp_path, monkeypatch):
     org = make_org(engine)
     with session_scope(engine) as s:
         s.add(Customer(name="孙丽", phone="+8613912340009", team_id=org.rep_b.team_id, owner_id=org.rep_b.id,
-                       source_channel="转介绍"))
+                       source_channel="转介绍", created_at=T0))
     return org
 
 
@@ -136,7 +136,7 @@ def test_import_refuses_without_confirmation_or_a_manager(cli, engine, tmp_path,
 def test_export_masks_phones_and_names_who_exported(cli, engine, tmp_path, capsys):
     with session_scope(engine) as s:
         s.add(Customer(name="外组客户", phone="+8613800000000", team_id=cli.other_team_rep.team_id,
-                       owner_id=cli.other_team_rep.id))
+                       owner_id=cli.other_team_rep.id, created_at=T0))
     path = tmp_path / "customers.xlsx"
     assert main(["export", str(path), "--as", "陈主管"]) == 0
     assert "已导出 1 位客户" in capsys.readouterr().out

@@ -15,6 +15,7 @@ from bot.leads.intake import IntakeResult, channel_table, intake_lead
 from store.db import session_scope
 from store.models import Customer, LeadAssignment, Member, Role
 from store.names import pinyin_of
+from tests.factories import EPOCH
 
 TOKEN = "web-form-token-0123456789"
 RULES = """
@@ -56,7 +57,8 @@ def phone() -> str:
 
 def add_rep(engine: Engine, name: str, team_id: int, **kw: Any) -> Member:
     with session_scope(engine) as s:
-        m = Member(team_id=team_id, display_name=name, role=Role.REP, sandbox_id=f"rep-{pinyin_of(name)}", **kw)
+        m = Member(team_id=team_id, display_name=name, role=Role.REP, sandbox_id=f"rep-{pinyin_of(name)}",
+                   created_at=EPOCH, **kw)
         s.add(m)
         s.flush()
         return m
@@ -68,7 +70,8 @@ def seed_history(engine: Engine, member: Member, *, total: int, won: int, now: d
         for i in range(total):
             c = Customer(name=f"历史{i}", team_id=member.team_id, owner_id=member.id,
                          stage="已成交" if i < won else "需求确认",
-                         lead_received_at=now - timedelta(days=5), first_contact_at=now - timedelta(days=4))
+                         lead_received_at=now - timedelta(days=5), first_contact_at=now - timedelta(days=4),
+                         created_at=now - timedelta(days=5))
             s.add(c)
             s.flush()
             s.add(LeadAssignment(customer_id=c.id, kind="claim", member_id=member.id, reason="历史",

@@ -12,22 +12,21 @@ from bot.media_retry import DeferredMediaFetcher
 from store.db import session_scope
 from store.inbox import insert_inbound
 from store.models import InboundMessage, InboxStatus
-from store.types import utcnow
 
 AMR = (Path(__file__).parent / "data" / "voice" / "memo_short.amr").read_bytes()
 
 
-def _deferred(engine, msg_id: str, ref: str) -> int:
+def _deferred(engine, msg_id: str, ref: str, at) -> int:
     with session_scope(engine) as s:
         row_id = insert_inbound(session=s, platform="wecom", msg_id=msg_id, sender="wangfang", kind="voice",
-                                media_ref=ref, status=InboxStatus.DEFERRED)
+                                media_ref=ref, status=InboxStatus.DEFERRED, at=at)
     assert row_id is not None
     return row_id
 
 
 async def test_fetch_later_then_requeue(engine, tmp_path, clock):
-    ok = _deferred(engine, "m1", "wecom:MEDIA_OK")
-    flaky = _deferred(engine, "m2", "wecom:MEDIA_FLAKY")
+    ok = _deferred(engine, "m1", "wecom:MEDIA_OK", clock.now)
+    flaky = _deferred(engine, "m2", "wecom:MEDIA_FLAKY", clock.now)
     calls: list[str] = []
     nudged: list[bool] = []
 
@@ -38,7 +37,6 @@ async def test_fetch_later_then_requeue(engine, tmp_path, clock):
         return AMR
 
     fetcher = DeferredMediaFetcher(engine, tmp_path, {"wecom:": fetch}, clock, on_requeued=lambda: nudged.append(True))
-    clock.now = utcnow()  # rows were received just now: well inside the media lifetime
     assert await fetcher.run_once() == 1
     with Session(engine) as s:
         row = s.get(InboundMessage, ok)
@@ -49,7 +47,7 @@ async def test_fetch_later_then_requeue(engine, tmp_path, clock):
 
 
 async def test_expired_media_fails_visibly(engine, tmp_path, clock):
-    row_id = _deferred(engine, "m3", "wecom:OLD")
+    row_id = _deferred(engine, "m3", "wecom:OLD", clock.now)
 
     async def fetch(media_id: str) -> bytes:
         raise AssertionError("must not be fetched")

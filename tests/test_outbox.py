@@ -12,6 +12,7 @@ from bot.outbox import OutboxSender, PermanentDeliveryError, RateLimit
 from store.db import session_scope
 from store.models import OutboxMessage, OutboxStatus
 from store.outbox import enqueue_outbox
+from tests.factories import T0
 
 
 class FakeDeliverer:
@@ -36,7 +37,7 @@ def queue(engine, n: int, kind: str = "text", recipient: str = "u1") -> None:
     with session_scope(engine) as s:
         for i in range(n):
             payload = {"text": f"提醒 {i}"} if kind == "text" else {"card": {"title": f"卡片 {i}"}}
-            enqueue_outbox(session=s, platform="fake", recipient=recipient, kind=kind, payload=payload)
+            enqueue_outbox(session=s, platform="fake", recipient=recipient, kind=kind, payload=payload, at=T0)
 
 
 def statuses(engine) -> dict[str, int]:

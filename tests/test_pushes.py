@@ -169,6 +169,7 @@ def test_new_lead_not_contacted_and_not_assigned(bot, clock, engine):
             lead_received_at=received,
             assigned_at=received,
             lead_due_at=received + timedelta(hours=2),
+            created_at=received,
         )
         pool = Customer(
             name="孙丽",
@@ -176,6 +177,7 @@ def test_new_lead_not_contacted_and_not_assigned(bot, clock, engine):
             team_id=bot.org.rep_a.team_id,
             lead_received_at=received,
             lead_due_at=received + timedelta(hours=2),
+            created_at=received,
         )
         s.add_all([assigned, pool])
     assert sweep(bot, local(2026, 11, 16, 11, 59)) == []

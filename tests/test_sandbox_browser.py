@@ -9,6 +9,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.app import build_runtime, build_web_app, seed_sandbox
+from bot.clock import system_clock
 from bot.config import Settings
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -29,7 +30,7 @@ async def test_rep_pastes_chat_toggles_tag_and_confirms(tmp_path, chromium_path)
 
     settings = Settings(database_url=f"sqlite:///{tmp_path}/g.db", data_dir=tmp_path / "var",
                         worker_poll_seconds=0.05)
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, clock=system_clock)
     seed_sandbox(runtime)
     server = TestServer(build_web_app(runtime), host="127.0.0.1")
     await server.start_server()

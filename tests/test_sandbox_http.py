@@ -10,6 +10,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import Session, select
 
 from bot.app import build_runtime, build_web_app, seed_sandbox
+from bot.clock import system_clock
 from bot.config import Settings
 from store.models import InboundMessage, InboxStatus
 
@@ -18,7 +19,7 @@ from store.models import InboundMessage, InboxStatus
 async def client(tmp_path):
     settings = Settings(database_url=f"sqlite:///{tmp_path}/g.db", data_dir=tmp_path / "var",
                         worker_poll_seconds=0.05, max_body_bytes=64 * 1024, max_audio_bytes=32 * 1024)
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, clock=system_clock)
     seed_sandbox(runtime)
     async with TestClient(TestServer(build_web_app(runtime))) as c:
         c.runtime = runtime  # type: ignore[attr-defined]

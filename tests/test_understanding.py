@@ -23,7 +23,7 @@ from store.db import session_scope
 from store.followups import create_followup, fix_field, toggle_tag
 from store.models import Correction, Customer, Member
 from store.visits import schedule_visit
-from tests.factories import make_org
+from tests.factories import T0, make_org
 
 SH = ZoneInfo("Asia/Shanghai")
 REF = datetime(2026, 11, 23, 18, 0, tzinfo=SH)  # a Monday evening
@@ -37,20 +37,20 @@ def test_book_ranks_visits_due_then_recent_then_stale_and_stays_within_permissio
     org = make_org(engine)
     with session_scope(engine) as s:
         rep = s.get(Member, org.rep_a.id)
-        old = create_customer(session=s, actor=rep, name="陈刚", company="诚信汽修")
+        old = create_customer(session=s, actor=rep, name="陈刚", company="诚信汽修", at=T0)
         old.last_activity_at = NOW - timedelta(days=90)
-        stale = create_customer(session=s, actor=rep, name="陈晓东", company="汇通科技")
+        stale = create_customer(session=s, actor=rep, name="陈晓东", company="汇通科技", at=T0)
         stale.last_activity_at, stale.stale_rung = NOW - timedelta(days=40), 2
-        recent = create_customer(session=s, actor=rep, name="马超", company="天成机械")
+        recent = create_customer(session=s, actor=rep, name="马超", company="天成机械", at=T0)
         recent.last_activity_at = NOW - timedelta(days=1)
-        older_recent = create_customer(session=s, actor=rep, name="郑华", company="永安物业")
+        older_recent = create_customer(session=s, actor=rep, name="郑华", company="永安物业", at=T0)
         older_recent.last_activity_at = NOW - timedelta(days=5)
-        visit = create_customer(session=s, actor=rep, name="孙丽", company="瑞丰食品")
+        visit = create_customer(session=s, actor=rep, name="孙丽", company="瑞丰食品", at=T0)
         visit.last_activity_at = NOW - timedelta(days=30)
         s.flush()
         schedule_visit(session=s, actor=rep, customer_id=visit.id, when=NOW + timedelta(hours=16), goal="演示",
-                       when_text="明天上午")
-        create_customer(session=s, actor=s.get(Member, org.rep_b.id), name="李强", company="华兴物流")
+                       when_text="明天上午", at=T0)
+        create_customer(session=s, actor=s.get(Member, org.rep_b.id), name="李强", company="华兴物流", at=T0)
     with Session(engine) as s:
         book = load_book(session=s, actor=s.get(Member, org.rep_a.id), now=NOW, tz=SH)
     assert [(e.name, e.priority) for e in book] == [
@@ -207,7 +207,7 @@ TEXT = "客户说今年预算有限，先看看"
 def _records(engine, member_id: int, n: int, remove: int, text: str = TEXT) -> None:
     with session_scope(engine) as s:
         rep = s.get(Member, member_id)
-        customer = create_customer(session=s, actor=rep, name=f"客户{member_id}")
+        customer = create_customer(session=s, actor=rep, name=f"客户{member_id}", at=T0)
         for i in range(n):
             tags = list(extract(text, ref_time=REF, tag_rules=RULES).tags)
             f = create_followup(session=s, actor=rep, customer_id=customer.id, kind="chat", text=text, tags=tags,
@@ -241,7 +241,7 @@ def test_one_or_two_removals_teach_nothing_and_put_back_tags_do_not_count(engine
     assert extract(TEXT, ref_time=REF, tag_rules=RULES, tag_weights=weights).tags == ("价格异议",)
     with session_scope(engine) as s:  # a rep who removes and puts back did not reject the tag
         rep = s.get(Member, org.rep_b.id)
-        customer = create_customer(session=s, actor=rep, name="回退")
+        customer = create_customer(session=s, actor=rep, name="回退", at=T0)
         for _ in range(3):
             f = create_followup(session=s, actor=rep, customer_id=customer.id, kind="chat", text=TEXT,
                                 tags=["价格异议"], at=NOW - timedelta(days=1))
@@ -257,7 +257,7 @@ def test_field_fixes_are_corrections_and_the_weekly_tag_rate_ignores_them(engine
     org = make_org(engine)
     with session_scope(engine) as s:
         rep = s.get(Member, org.rep_a.id)
-        customer = create_customer(session=s, actor=rep, name="张伟", company="华新物流")
+        customer = create_customer(session=s, actor=rep, name="张伟", company="华新物流", at=T0)
         f = create_followup(session=s, actor=rep, customer_id=customer.id, kind="voice", text="…",
                             tags=["价格异议"], amount_cny=150_000, at=NOW)
         fix_field(session=s, actor=rep, followup_id=f.id, field="amount_cny", value="500000", at=NOW)

@@ -15,6 +15,7 @@ from bot.transcribe.runner import TranscriptionRunner
 from store.customers import create_customer
 from store.db import session_scope
 from store.models import Correction, Customer, FollowUp, Member
+from tests.factories import T0
 from tests.test_voice_pipeline import Voice, amr_head
 
 SET = Path(__file__).parent.parent / "benchmarks" / "data" / "voice"
@@ -31,7 +32,7 @@ def book(engine, member_id: int, customers: list[tuple[str, str]], days: list[in
     with session_scope(engine) as s:
         rep = s.get(Member, member_id)
         for i, (name, company) in enumerate(customers):
-            c = create_customer(session=s, actor=rep, name=name, company=company)
+            c = create_customer(session=s, actor=rep, name=name, company=company, at=T0)
             ago = days[i] if days else 1
             if ago is not None:
                 c.last_activity_at = (now or c.created_at) - timedelta(days=ago)

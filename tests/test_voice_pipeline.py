@@ -20,6 +20,7 @@ import pytest
 from sqlmodel import Session, col, func, select
 
 from bot.app import build_runtime
+from bot.clock import system_clock
 from bot.config import Settings
 from bot.handlers.voice_memo import FAILED, NO_FILE, NOT_FETCHED, SILENT, UNREADABLE
 from bot.media import store_media
@@ -36,8 +37,7 @@ from store.models import (
     TranscriptionStatus,
 )
 from store.transcriptions import claim_next_transcription, create_transcription_job
-from store.types import utcnow
-from tests.factories import make_org
+from tests.factories import T0, make_org
 from tests.harness import ChatDriver
 
 VOICE = Path(__file__).parent / "data" / "voice"
@@ -291,7 +291,7 @@ def test_job_creation_is_idempotent_per_memo(voice):
     job = voice.job()
     with session_scope(voice.engine) as s:
         again = create_transcription_job(session=s, inbound_id=job.inbound_id, member_id=job.member_id,
-                                         media_ref="other")
+                                         media_ref="other", at=T0)
         assert again.id == job.id
     assert voice.count(TranscriptionJob) == 1
 
@@ -299,7 +299,7 @@ def test_job_creation_is_idempotent_per_memo(voice):
 async def test_async_runner_renews_its_lease_while_transcribing(settings, engine):
     settings.transcription_lease_seconds = 5  # heartbeat every ~1.7 s
     settings.worker_poll_seconds = 0.1
-    runtime = build_runtime(settings, engine=engine)  # real clock
+    runtime = build_runtime(settings, engine=engine, clock=system_clock)  # real time: the lease heartbeat
     make_org(engine)
     driver = ChatDriver(runtime)
     asr = FakeAsr()
@@ -313,7 +313,7 @@ async def test_async_runner_renews_its_lease_while_transcribing(settings, engine
             claims.append(s.exec(select(TranscriptionJob)).one().claimed_at)
         return asr(path)
 
-    runner = TranscriptionRunner(engine, settings, transcribe=slow)
+    runner = TranscriptionRunner(engine, settings, clock=system_clock, transcribe=slow)
     task = asyncio.create_task(runner.run())
     try:
         await asyncio.to_thread(driver.send, "rep-a", "", kind="voice",
@@ -340,12 +340,14 @@ def test_a_killed_runner_process_is_resumed_by_the_next(tmp_path, sqlite_url, cl
     settings = Settings(database_url=sqlite_url, data_dir=tmp_path / "var")
     engine = make_engine(sqlite_url)
     migrate(sqlite_url)
-    v = Voice(settings, engine, lambda: utcnow())
+    start = system_clock()  # parent and child share this instant: the lease is judged on one clock
+    v = Voice(settings, engine, lambda: start)
     v.send(amr_head(3.0))
     marker = tmp_path / "transcribing"
     script = textwrap.dedent(f"""
         import time
         from pathlib import Path
+        from datetime import datetime
         from bot.config import Settings
         from bot.transcribe.runner import TranscriptionRunner
         from store.db import make_engine
@@ -355,7 +357,9 @@ def test_a_killed_runner_process_is_resumed_by_the_next(tmp_path, sqlite_url, cl
             time.sleep(120)
 
         settings = Settings(database_url={sqlite_url!r}, data_dir=Path({str(tmp_path / "var")!r}))
-        TranscriptionRunner(make_engine(settings.database_url), settings, transcribe=stuck).run_once()
+        TranscriptionRunner(make_engine(settings.database_url), settings,
+                            clock=lambda: datetime.fromisoformat({start.isoformat()!r}),
+                            transcribe=stuck).run_once()
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).parent.parent)
     try:
@@ -371,9 +375,9 @@ def test_a_killed_runner_process_is_resumed_by_the_next(tmp_path, sqlite_url, cl
             proc.kill()
     job = v.job()
     assert job.status == TranscriptionStatus.PROCESSING and job.attempts == 1
-    later = utcnow() + timedelta(seconds=settings.transcription_lease_seconds + 1)
+    later = start + timedelta(seconds=settings.transcription_lease_seconds + 1)
     with Session(engine) as s:
-        assert claim_next_transcription(session=s, lease=timedelta(seconds=60), now=utcnow()) is None
+        assert claim_next_transcription(session=s, lease=timedelta(seconds=60), now=start) is None
     restarted = TranscriptionRunner(engine, settings, clock=lambda: later, transcribe=FakeAsr())
     assert restarted.run_once() is True
     assert v.job().status == TranscriptionStatus.DONE and v.job().attempts == 2
@@ -385,7 +389,7 @@ async def test_runner_stops_when_cancelled_just_as_it_is_woken(settings, engine)
     # Python 3.11's wait_for swallows a cancel that lands as the awaited event fires; the runner
     # must not inherit that (the app's shutdown would hang).
     settings.worker_poll_seconds = 5
-    runner = TranscriptionRunner(engine, settings, transcribe=FakeAsr())
+    runner = TranscriptionRunner(engine, settings, clock=system_clock, transcribe=FakeAsr())
     task = asyncio.create_task(runner.run())
     await asyncio.sleep(0.3)  # now waiting for a wake-up
     runner.nudge()

@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 from sqlmodel import Session, col, select
 
+from bot.clock import system_clock
 from bot.wecom_xml import Rejected, parse_xml
 from store.models import InboundMessage
 from tests.fakes.wecom import WeComStack, wecom_encrypt, wecom_signature, wecom_stack
@@ -260,7 +261,8 @@ def test_an_encoding_aes_key_that_is_not_one_stops_the_start(tmp_path, sqlite_ur
     from bot.config import Settings, WeComSettings
 
     config = WeComSettings(corp_id="ww1", agent_id=1, secret="s", token="t", encoding_aes_key="!" * 43)
-    runtime = build_runtime(Settings(database_url=sqlite_url, data_dir=tmp_path / "var", wecom=config))
+    runtime = build_runtime(Settings(database_url=sqlite_url, data_dir=tmp_path / "var", wecom=config),
+                            clock=system_clock)
     with pytest.raises(SystemExit, match="encoding_aes_key"):
         build_web_app(runtime, background=False)
 

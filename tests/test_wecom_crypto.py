@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from sqlmodel import Session, select
 
 from bot.app import build_runtime, build_web_app
+from bot.clock import system_clock
 from bot.config import Settings, WeComSettings
 from store.models import InboundMessage
 from tests.fakes.wecom import wecom_decrypt, wecom_encrypt, wecom_signature
@@ -50,7 +51,8 @@ def _random_prefix(encrypted: str, aes_key: str) -> bytes:
 async def _serve(vector: dict, tmp_path: Path, sqlite_url: str) -> tuple[TestServer, object]:
     config = WeComSettings(corp_id=vector["corp_id"], agent_id=1, secret="unused", token=vector["token"],
                            encoding_aes_key=vector["encoding_aes_key"], api_base="http://127.0.0.1:9")
-    runtime = build_runtime(Settings(database_url=sqlite_url, data_dir=tmp_path / "var", wecom=config))
+    runtime = build_runtime(Settings(database_url=sqlite_url, data_dir=tmp_path / "var", wecom=config),
+                            clock=system_clock)
     server = TestServer(build_web_app(runtime, background=False), host="127.0.0.1")
     await server.start_server()
     return server, runtime

@@ -15,6 +15,7 @@ from store.db import session_scope
 from store.inbox import insert_inbound
 from store.models import OutboxMessage, OutboxStatus
 from store.outbox import enqueue_outbox
+from tests.factories import T0
 from tests.fakes.wecom import FakeWeCom, WeComCallbackDriver, _check_card
 from tests.test_wecom_cards import followup_card, small_card
 
@@ -29,14 +30,14 @@ async def fake():
 @pytest.fixture
 async def sender(fake, engine, clock):
     api = WeComApi(corp_id=fake.corp_id, secret=fake.secret, agent_id=fake.agent_id, api_base=fake.url)
-    yield OutboxSender(engine, {"wecom": WeComDeliverer(api, engine)}, max_attempts=3, clock=clock)
+    yield OutboxSender(engine, {"wecom": WeComDeliverer(api, engine, clock)}, max_attempts=3, clock=clock)
     await api.close()
 
 
 def queue(engine, recipient: str, *payloads: dict) -> list[int]:
     with session_scope(engine) as s:
         return [enqueue_outbox(session=s, platform="wecom", recipient=recipient,
-                               kind="card" if "card" in p else "text", payload=p) or 0 for p in payloads]
+                               kind="card" if "card" in p else "text", payload=p, at=T0) or 0 for p in payloads]
 
 
 def outbox(engine) -> list[OutboxMessage]:
@@ -131,7 +132,7 @@ async def _click_row(engine, fake: FakeWeCom, user: str, action: str, task_id: s
     raw = driver.card_click_xml(user, event_key=action, task_id=task_id, response_code=code)
     with session_scope(engine) as s:
         insert_inbound(session=s, platform="wecom", msg_id=f"ev-{code}", sender=user, kind="card_action",
-                       text=action, raw=raw)
+                       text=action, raw=raw, at=T0)
     return code
 
 

@@ -151,7 +151,8 @@ def on_merge(ctx: HandlerContext, args: str) -> None:
         ctx.reply("用法：合并 保留的客户编号 被合并的客户编号，例如：合并 #12 #15")
         return
     try:
-        audit = merge_customers(session=ctx.session, actor=ctx.member, kept_id=int(ids[0]), merged_id=int(ids[1]))
+        audit = merge_customers(session=ctx.session, actor=ctx.member, kept_id=int(ids[0]), merged_id=int(ids[1]),
+                                at=ctx.now)
     except PermissionDenied:
         ctx.reply("只有主管或管理员可以合并客户，且两位客户都需在你的权限范围内。")
         return
@@ -167,7 +168,7 @@ def on_unmerge(ctx: HandlerContext, args: str) -> None:
         ctx.reply("用法：撤销合并 合并记录编号")
         return
     try:
-        audit = undo_merge(session=ctx.session, actor=ctx.member, merge_id=int(merge_id))
+        audit = undo_merge(session=ctx.session, actor=ctx.member, merge_id=int(merge_id), at=ctx.now)
     except PermissionDenied:
         ctx.reply("只有主管或管理员可以撤销合并。")
         return

@@ -107,7 +107,7 @@ def _ask_next(ctx: HandlerContext, fields: dict[str, Any]) -> None:
     for field in FIELDS:
         if field not in fields:
             set_conversation(
-                session=ctx.session,
+                session=ctx.session, at=ctx.now,
                 member_id=ctx.member.id or 0,
                 state="new_customer",
                 data={"fields": fields, "asking": field},
@@ -129,7 +129,7 @@ def finish_new_customer(ctx: HandlerContext, fields: dict[str, Any], force_new: 
             return
         if dup.likely:
             set_conversation(
-                session=ctx.session,
+                session=ctx.session, at=ctx.now,
                 member_id=ctx.member.id or 0,
                 state="dup_choice",
                 data={"entry": fields, "candidates": [c.id for c in dup.likely[:3]]},

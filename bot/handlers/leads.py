@@ -165,7 +165,7 @@ def _focus(ctx: HandlerContext, customer_id: int) -> None:
     """Remember the supervisor's lead unless another question is open (that one must not be lost)."""
     conv = get_conversation(session=ctx.session, member_id=ctx.member.id or 0)
     if conv is None or conv.state == FOCUS:
-        set_conversation(session=ctx.session, member_id=ctx.member.id or 0, state=FOCUS,
+        set_conversation(session=ctx.session, at=ctx.now, member_id=ctx.member.id or 0, state=FOCUS,
                          data={"customer_id": customer_id})
 
 

@@ -49,7 +49,8 @@ def on_attachment(ctx: HandlerContext) -> None:
             return
         except PermissionDenied:
             pass
-    set_conversation(session=ctx.session, member_id=ctx.member.id or 0, state="await_attachment", data=attachment)
+    set_conversation(session=ctx.session, member_id=ctx.member.id or 0, state="await_attachment", data=attachment,
+                     at=ctx.now)
     what = "这张图片" if ctx.inbound.kind == "image" else "这个文件/链接"
     ctx.reply(f"{what}是哪位客户的？回复客户姓名（或 #编号）归档到客户档案，或回复「跳过」。")
 

@@ -56,7 +56,8 @@ def on_push_action(ctx: HandlerContext) -> None:
         ctx.reply(f"#{customer.id} {customer.name} · {customer.stage}\n" + ("\n".join(lines) or "暂无记录"))
     elif verb == "snooze":
         set_conversation(
-            session=ctx.session, member_id=ctx.member.id or 0, state="snooze_reason", data={"customer_id": customer_id}
+            session=ctx.session, member_id=ctx.member.id or 0, state="snooze_reason", data={"customer_id": customer_id},
+            at=ctx.now,
         )
         ctx.reply(f"暂缓 {customer.name} 的跟进提醒 {ctx.settings.pushes.snooze_days} 天，请回复原因（如：客户出差）。")
     elif verb == "reassign":

@@ -97,7 +97,7 @@ def on_voice_memo(ctx: HandlerContext) -> None:
         session=ctx.session, inbound_id=ctx.inbound.id or 0, member_id=ctx.member.id or 0, media_ref=media_ref,
         audio_format=info.format, audio_seconds=info.seconds,
         # A voice row's text is the platform's own recognition (DingTalk): a draft and a cross-check.
-        recognition=(ctx.inbound.text or "").strip() or None,
+        recognition=(ctx.inbound.text or "").strip() or None, at=ctx.now,
     )
     if info.seconds >= settings.voice_ack_seconds:
         ctx.reply(TRANSCRIBING.format(seconds=max(1, round(info.seconds))))

@@ -24,7 +24,6 @@ from bot.config import Settings
 from bot.leads.fields import validate_lead
 from bot.leads.intake import IntakeResult, channel_table, intake_lead
 from store.db import session_scope
-from store.types import utcnow
 
 log = structlog.get_logger("genjin.leads.api")
 WINDOW_SECONDS = 60.0
@@ -53,7 +52,7 @@ class RateLimiter:
 
 class LeadApi:
     def __init__(self, engine: Engine, settings: Settings, *, on_queued: Callable[[], None] | None = None,
-                 clock: Callable[[], datetime] = utcnow, limiter: RateLimiter | None = None) -> None:
+                 clock: Callable[[], datetime], limiter: RateLimiter | None = None) -> None:
         self.engine = engine
         self.settings = settings
         self.on_queued = on_queued  # wake the outbox sender: the rep's card should go out within seconds

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, or_, select
 
+from bot.clock import system_clock
 from bot.config import Settings
 from bot.leads.explain import check_rules, explain
 from bot.leads.import_export import (
@@ -24,7 +25,6 @@ from bot.leads.intake import channel_table
 from store.db import make_engine, migrate, session_scope
 from store.models import Member
 from store.permissions import PermissionDenied
-from store.types import utcnow
 
 LEAD_COMMANDS = ("rules", "import", "export")
 
@@ -85,7 +85,7 @@ def _rules(args: argparse.Namespace, settings: Settings, engine: Engine) -> int:
         if args.rules_command == "check":
             lines, ok = check_rules(session=session, path=settings.leads.rules_file, channels=channel_table(settings))
         else:
-            lines, ok = explain(session=session, settings=settings, spec=args.lead, now=utcnow())
+            lines, ok = explain(session=session, settings=settings, spec=args.lead, now=system_clock())
     print("\n".join(lines))
     return 0 if ok else 1
 
@@ -121,7 +121,7 @@ def _import(args: argparse.Namespace, settings: Settings, engine: Engine) -> int
             return 1
     from tqdm import tqdm
 
-    importer = Importer(engine=engine, settings=settings, actor=actor, now=utcnow(), file_label=args.file.name,
+    importer = Importer(engine=engine, settings=settings, actor=actor, now=system_clock(), file_label=args.file.name,
                         dry_run=args.dry_run)
     with tqdm(total=len(body), unit="行", desc="演练" if args.dry_run else "导入",
               disable=True if args.no_progress else None) as bar:
@@ -150,7 +150,7 @@ def _export(args: argparse.Namespace, settings: Settings, engine: Engine) -> int
         return 2
     try:
         with session_scope(engine) as session:
-            count = export_customers(session=session, actor=actor, path=args.file, now=utcnow(), tz=settings.tz,
+            count = export_customers(session=session, actor=actor, path=args.file, now=system_clock(), tz=settings.tz,
                                      unmask=args.unmask)
     except PermissionDenied:
         print("错误：只有主管或管理员可以导出", file=sys.stderr)

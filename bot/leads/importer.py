@@ -278,7 +278,7 @@ class Importer:
         """One message per rep for the whole import, not one card per row."""
         with session_scope(self.engine) as session:
             for member_id, count in self.by_rules.items():
-                push_to_member(session=session, member=self.member_by_id[member_id],
+                push_to_member(session=session, at=self.now, member=self.member_by_id[member_id],
                                platforms=self.settings.enabled_platforms,
                                dedupe_key=f"import:{int(self.now.timestamp())}:{member_id}",
                                text=f"【导入新线索】{self.actor.display_name} 从 {self.file_label} 导入，"

@@ -152,7 +152,7 @@ def _touch_known(session: Session, settings: Settings, customer: Customer, lead:
         earlier = previous_touches(session=session, customer_id=require_id(customer), before_id=touch.id or 0)
         history = [touch_line(t, now, settings.tz) for t in earlier]
         card = build_touch_card(customer=customer, touch=touch, history=history, now=now, tz=settings.tz)
-        push_to_member(session=session, member=owner, dedupe_key=f"leadtouch:{touch.id}",
+        push_to_member(session=session, at=now, member=owner, dedupe_key=f"leadtouch:{touch.id}",
                        platforms=settings.enabled_platforms, card=card)
     return IntakeResult(customer_id=require_id(customer), duplicate=True, owner_id=customer.owner_id,
                         owner_name=owner.display_name if owner else None, channel=touch.channel,
@@ -165,6 +165,6 @@ def push_lead_card(*, session: Session, settings: Settings, customer: Customer, 
                for t in previous_touches(session=session, customer_id=require_id(customer))]
     card = build_new_lead_card(customer=customer, touch=touch, reason=row.reason, history=history,
                                due_hours=settings.pushes.new_lead_hours, now=now, tz=settings.tz)
-    return push_to_member(session=session, member=member, dedupe_key=f"lead:{customer.id}:{row.id}",
+    return push_to_member(session=session, at=now, member=member, dedupe_key=f"lead:{customer.id}:{row.id}",
                           platforms=settings.enabled_platforms, card=card)
 

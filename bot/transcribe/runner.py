@@ -40,7 +40,6 @@ from store.transcriptions import (
     renew_transcription_lease,
     retry_transcription_later,
 )
-from store.types import utcnow
 
 log = structlog.get_logger("genjin.transcribe")
 
@@ -48,7 +47,7 @@ Transcribe = Callable[[Path], str]  # audio file -> final transcript text (block
 
 
 class TranscriptionRunner:
-    def __init__(self, engine: Engine, settings: Settings, *, clock: Callable[[], datetime] = utcnow,
+    def __init__(self, engine: Engine, settings: Settings, *, clock: Callable[[], datetime],
                  on_processed: Callable[[], None] | None = None, transcribe: Transcribe | None = None) -> None:
         self.engine = engine
         self.settings = settings
@@ -157,7 +156,7 @@ class TranscriptionRunner:
             ctx = HandlerContext(session=session, settings=self.settings, member=member, inbound=inbound,
                                  now=self.clock())
             on_transcript(ctx, job, text)
-            enqueue_replies(session=session, inbound=inbound, replies=ctx.replies, sender=member)
+            enqueue_replies(session=session, inbound=inbound, replies=ctx.replies, sender=member, at=ctx.now)
 
     def _give_up(self, job: TranscriptionJob, error: str, reply: str) -> None:
         """Failed for good: tell the rep; the audio file and the rows stay for 重试."""
@@ -168,7 +167,8 @@ class TranscriptionRunner:
             inbound = session.get(InboundMessage, job.inbound_id)
             member = session.get(Member, job.member_id)
             if inbound is not None and member is not None:
-                enqueue_replies(session=session, inbound=inbound, replies=[Reply(text=reply)], sender=member)
+                enqueue_replies(session=session, inbound=inbound, replies=[Reply(text=reply)], sender=member,
+                                at=self.clock())
 
     def _record_failure(self, job: TranscriptionJob, exc: Exception, transcript: str | None) -> None:
         error = f"{type(exc).__name__}: {exc}"[:2000]

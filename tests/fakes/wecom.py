@@ -461,14 +461,14 @@ async def wecom_stack(database_url: str, data_dir: Any, *, clock: Any = None,
     from aiohttp.test_utils import TestServer
 
     from bot.app import build_runtime, build_web_app
+    from bot.clock import system_clock
     from bot.config import Settings, WeComSettings
-    from store.types import utcnow
 
     fake = await FakeWeCom().start()
     config = WeComSettings(corp_id=fake.corp_id, agent_id=fake.agent_id, secret=fake.secret,
                            token="genjinTestToken", encoding_aes_key=random_aes_key(), api_base=fake.url)
     runtime = build_runtime(Settings(database_url=database_url, data_dir=data_dir, wecom=config, **settings),
-                            clock=clock or utcnow)
+                            clock=clock or system_clock)
     server = TestServer(build_web_app(runtime, background=False), host="127.0.0.1")
     await server.start_server()
     driver = WeComCallbackDriver(str(server.make_url(config.callback_path)), token=config.token,
