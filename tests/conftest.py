@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,22 +50,41 @@ def pg_server() -> Iterator[PgServer]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The migrations run once per session; each test gets a copy of the result."""
+    path = tmp_path_factory.mktemp("template") / "genjin.db"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server: PgServer) -> str:
+    name = f"template_{os.getpid()}"
+    migrate(pg_server.create_database(name))  # alembic's engine uses NullPool: no connection stays open
+    return name
+
+
+def copy_sqlite(template: Path, target: Path) -> str:
+    """A consistent copy of a WAL-mode database (the backup API, not a file copy)."""
+    with sqlite3.connect(template) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    return f"sqlite:///{target}"
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated database, SQLite or PostgreSQL, fresh for this test (copied from a template)."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/genjin.db"
-    else:
-        server: PgServer = request.getfixturevalue("pg_server")
-        url = server.create_database(f"t{os.getpid()}_{next(_db_counter)}")
-    migrate(url)
-    return url
+        return copy_sqlite(request.getfixturevalue("sqlite_template"), tmp_path / "genjin.db")
+    server: PgServer = request.getfixturevalue("pg_server")
+    return server.create_database(f"t{os.getpid()}_{next(_db_counter)}",
+                                  template=request.getfixturevalue("pg_template"))
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path}/genjin.db"
-    migrate(url)
-    return url
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    return copy_sqlite(sqlite_template, tmp_path / "genjin.db")
 
 
 @pytest.fixture
