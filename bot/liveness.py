@@ -49,6 +49,10 @@ class Readiness:
                 connected: Callable[[], bool] | None = None) -> None:
         self._loops[name] = _Loop(heartbeat=heartbeat, alive=alive, connected=connected)
 
+    @property
+    def names(self) -> list[str]:
+        return list(self._loops)
+
     def stale_after(self, heartbeat: Heartbeat) -> float:
         return max(self.stale_factor * heartbeat.interval, self.min_stale_seconds)
 

@@ -47,7 +47,7 @@ class OpsEndpoints:
         problems = self.readiness.problems()
         not_ready = ([] if database_ok else ["database"]) + sorted(problems)
         body = {"status": "not ready" if not_ready else "ready", "database": "ok" if database_ok else "unreachable",
-                "loops": {name: problems.get(name, "ok") for name in self.readiness.ages()}, "not_ready": not_ready}
+                "loops": {name: problems.get(name, "ok") for name in self.readiness.names}, "not_ready": not_ready}
         return web.json_response(body, status=503 if not_ready else 200)
 
     async def status(self, _request: web.Request) -> web.Response:
