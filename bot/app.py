@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import structlog
 from aiohttp import web
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from bot.config import Settings
-from bot.dingtalk import api_from_settings, stream_context
+from bot.dingtalk import StreamClient, api_from_settings, stream_context
 from bot.dingtalk_delivery import DingTalkDeliverer
 from bot.dingtalk_inbound import MEDIA_PREFIX as DINGTALK_MEDIA_PREFIX
 from bot.handlers import build_dispatcher
 from bot.inbox_writer import InboxWriter
 from bot.leads.api import LeadApi
+from bot.liveness import Heartbeat, Readiness
 from bot.media_retry import DeferredMediaFetcher, Fetcher
+from bot.metrics import Metrics
+from bot.ops_http import OpsEndpoints
 from bot.outbox import Deliverer, OutboxSender
 from bot.sandbox import SandboxAdapter, SandboxDeliverer
 from bot.transcribe.runner import TranscriptionRunner
@@ -29,13 +30,14 @@ from bot.wecom import WeComAdapter
 from bot.wecom_api import WeComApi
 from bot.wecom_delivery import WeComDeliverer
 from bot.worker import Worker
-from scheduler.setup import build_scheduler
+from scheduler.setup import SWEEP_SECONDS, build_scheduler, watch_jobs
 from store.db import make_engine, migrate, session_scope
-from store.inbox import count_inbound_by_status
 from store.members import seed_demo_team
-from store.outbox import count_outbox_by_status
 
 log = structlog.get_logger("genjin.app")
+
+
+LOOPS = ("worker", "outbox", "transcriber")  # every runtime has these; the rest depend on configuration
 
 
 @dataclass
@@ -44,6 +46,8 @@ class Runtime:
     engine: Engine
     worker: Worker
     sender: OutboxSender
+    metrics: Metrics
+    readiness: Readiness
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     wecom_api: WeComApi | None = None
     transcriber: TranscriptionRunner | None = None
@@ -62,16 +66,23 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime],
             deliverers["wecom"] = WeComDeliverer(wecom_api, engine, clock)
         if settings.dingtalk is not None:
             deliverers["dingtalk"] = DingTalkDeliverer(api_from_settings(settings.dingtalk), engine, clock)
-    sender = OutboxSender(engine, deliverers, max_attempts=settings.outbox_max_attempts, clock=clock)
-    transcriber = TranscriptionRunner(engine, settings, clock=clock, on_processed=sender.nudge)
+    metrics = Metrics()
+    metrics.watch_queues(engine, clock, settings.enabled_platforms)
+    sender = OutboxSender(engine, deliverers, max_attempts=settings.outbox_max_attempts, clock=clock,
+                          metrics=metrics)
+    transcriber = TranscriptionRunner(engine, settings, clock=clock, on_processed=sender.nudge, metrics=metrics)
 
     def on_processed() -> None:  # a processed voice memo may have queued a transcription job
         sender.nudge()
         transcriber.nudge()
 
-    worker = Worker(engine, settings, build_dispatcher(), clock=clock, on_processed=on_processed)
-    return Runtime(settings=settings, engine=engine, worker=worker, sender=sender, wecom_api=wecom_api,
-                   transcriber=transcriber)
+    worker = Worker(engine, settings, build_dispatcher(), clock=clock, on_processed=on_processed, metrics=metrics)
+    readiness = Readiness(stale_factor=settings.readiness_stale_factor,
+                          min_stale_seconds=settings.readiness_min_stale_seconds)
+    for loop in LOOPS:  # not ready until _background starts them
+        readiness.expect(loop)
+    return Runtime(settings=settings, engine=engine, worker=worker, sender=sender, metrics=metrics,
+                   readiness=readiness, wecom_api=wecom_api, transcriber=transcriber)
 
 
 def seed_sandbox(runtime: Runtime) -> None:
@@ -100,35 +111,30 @@ def build_web_app(runtime: Runtime, *, background: bool = True) -> web.Applicati
             api = runtime.wecom_api
             app.on_cleanup.append(lambda _app: api.close())
 
-    async def health(_request: web.Request) -> web.Response:
-        return await _health(runtime)
+    def in_process_status() -> dict[str, object]:
+        return {"processed": runtime.worker.processed, "workers_running": sum(not t.done() for t in runtime.tasks)}
 
-    app.add_routes([web.get("/healthz", health)])
+    app.add_routes(OpsEndpoints(runtime.engine, runtime.metrics, runtime.readiness, in_process_status).routes())
+    if background:
+        runtime.readiness.expect("scheduler")
+        if platform_media_fetchers(runtime):
+            runtime.readiness.expect("deferred_media")
     if runtime.settings.dingtalk is not None and background:
+        runtime.readiness.expect("dingtalk_stream")
+
+        def stream_started(client: StreamClient, task: asyncio.Task[None]) -> None:
+            runtime.readiness.started("dingtalk_stream", client.heartbeat, alive=lambda: not task.done(),
+                                      connected=lambda: client.connected)
+
         # Added before _background, so on cleanup the outbox stops first, then the stream (and its API).
         dingtalk = runtime.sender.deliverers.get("dingtalk")
         dingtalk_api = dingtalk.api if isinstance(dingtalk, DingTalkDeliverer) else None
         app.cleanup_ctx.append(lambda _app: stream_context(runtime.settings, runtime.engine, on_inbound,
-                                                            runtime.worker.clock, dingtalk_api))
+                                                           runtime.worker.clock, dingtalk_api,
+                                                           on_started=stream_started))
     if background:
         app.cleanup_ctx.append(lambda _app: _background(runtime))
     return app
-
-
-async def _health(runtime: Runtime) -> web.Response:
-    def probe() -> dict[str, object]:
-        with Session(runtime.engine) as session:
-            session.execute(text("SELECT 1"))
-            return {"inbox": count_inbound_by_status(session=session),
-                    "outbox": count_outbox_by_status(session=session)}
-
-    try:
-        queues = await asyncio.to_thread(probe)
-    except Exception as exc:  # the endpoint must answer even when the DB does not
-        log.error("health_db_unreachable", error=str(exc))
-        return web.json_response({"status": "error", "database": "unreachable"}, status=503)
-    return web.json_response({"status": "ok", "database": "ok", "processed": runtime.worker.processed,
-                              "workers_running": sum(not t.done() for t in runtime.tasks), **queues})
 
 
 def platform_media_fetchers(runtime: Runtime) -> dict[str, Fetcher]:
@@ -161,19 +167,27 @@ async def _background(runtime: Runtime) -> AsyncIterator[None]:
 
     scheduler = build_scheduler(runtime.engine, runtime.settings, clock=runtime.worker.clock,
                                 on_queued=nudge_sender_from_thread)
+    pulse = Heartbeat(SWEEP_SECONDS)
+    watch_jobs(scheduler, on_tick=pulse.beat, on_finished=runtime.metrics.job_finished)
     scheduler.start()
+    pulse.beat()
+    runtime.readiness.started("scheduler", pulse, alive=lambda: scheduler.running)
 
-    runtime.tasks = [
-        asyncio.create_task(runtime.worker.run(), name="worker"),
-        asyncio.create_task(runtime.sender.run(runtime.settings.worker_poll_seconds), name="outbox"),
-    ]
+    def start(name: str, loop: Coroutine[None, None, None], heartbeat: Heartbeat) -> None:
+        task = asyncio.create_task(loop, name=name)
+        runtime.tasks.append(task)
+        runtime.readiness.started(name, heartbeat, alive=lambda: not task.done())
+
+    runtime.tasks = []
+    start("worker", runtime.worker.run(), runtime.worker.heartbeat)
+    start("outbox", runtime.sender.run(runtime.settings.worker_poll_seconds), runtime.sender.heartbeat)
     if runtime.transcriber is not None:
-        runtime.tasks.append(asyncio.create_task(runtime.transcriber.run(), name="transcriber"))
+        start("transcriber", runtime.transcriber.run(), runtime.transcriber.heartbeat)
     fetchers = platform_media_fetchers(runtime)
     if fetchers:
         media = DeferredMediaFetcher(runtime.engine, runtime.settings.media_dir, fetchers, runtime.worker.clock,
                                      on_requeued=runtime.worker.nudge)
-        runtime.tasks.append(asyncio.create_task(media.run(), name="deferred_media"))
+        start("deferred_media", media.run(), media.heartbeat)
     log.info("background_started", database=runtime.engine.url.render_as_string(hide_password=True))
     try:
         yield

@@ -16,8 +16,7 @@ from bot.config import Settings, load_settings
 from bot.leads.cli import LEAD_COMMANDS, add_lead_commands, run_lead_command
 from bot.logs import configure_logging
 from store.db import make_engine, migrate
-from store.inbox import count_inbound_by_status
-from store.outbox import count_outbox_by_status
+from store.queues import count_queues_by_status
 
 
 def _serve(settings: Settings, *, seed: bool) -> None:
@@ -39,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     sv.add_argument("--host")
     sv.add_argument("--port", type=int)
     sub.add_parser("migrate", help="apply database migrations")
-    sub.add_parser("status", help="print inbox/outbox queue counts as JSON")
+    sub.add_parser("status", help="print inbox/outbox/transcription queue counts as JSON")
     add_lead_commands(sub)
     cli_members.add_parser(sub)
     args = parser.parse_args(argv)
@@ -60,8 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "status":
         migrate(settings.database_url)
         with Session(make_engine(settings.database_url)) as session:
-            print(json.dumps({"inbox": count_inbound_by_status(session=session),
-                              "outbox": count_outbox_by_status(session=session)}, ensure_ascii=False))
+            print(json.dumps(count_queues_by_status(session=session), ensure_ascii=False))
     return 0
 
 

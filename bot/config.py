@@ -168,6 +168,10 @@ class Settings(BaseSettings):
     inbox_max_attempts: int = Field(default=3, ge=1)
     outbox_max_attempts: int = Field(default=6, ge=1)
     worker_poll_seconds: float = Field(default=1.0, gt=0)
+    # /readyz: a loop whose last heartbeat is older than factor x its poll interval (at least the
+    # floor) is stale. The floor absorbs a slow database round or the first message's model load.
+    readiness_stale_factor: float = Field(default=10.0, gt=1)
+    readiness_min_stale_seconds: float = Field(default=60.0, ge=0)
 
     # Voice memos (bot/transcribe). None dirs: the pinned base model, joined under data_dir/models.
     whisper_model_dir: Path | None = None  # a larger CTranslate2 Whisper model directory instead

@@ -42,6 +42,7 @@ from bot.config import DingTalkSettings, Settings
 from bot.dingtalk_api import DingTalkApi, DingTalkError, DingTalkHTTPError
 from bot.dingtalk_inbound import MEDIA_PREFIX, Parsed, parse_card_click, parse_message
 from bot.inbox_writer import InboxWriter
+from bot.liveness import Heartbeat
 from bot.media import sniff_audio, store_media
 from bot.models import InboundKind
 
@@ -49,6 +50,7 @@ log = structlog.get_logger("genjin.dingtalk")
 
 TOPIC_BOT = dingtalk_stream.ChatbotMessage.TOPIC  # /v1.0/im/bot/messages/get
 TOPIC_CARD = dingtalk_stream.CallbackHandler.TOPIC_CARD_CALLBACK  # /v1.0/card/instances/callback
+OnStarted = Callable[["StreamClient", "asyncio.Task[None]"], None]  # e.g. register it for /readyz
 IMAGE_MAGIC = ((b"\xff\xd8\xff", "jpg"), (b"\x89PNG", "png"), (b"GIF8", "gif"))
 
 
@@ -144,6 +146,15 @@ class StreamClient(dingtalk_stream.DingTalkStreamClient):
         self.connections = 0
         self.reconnect_delays: deque[float] = deque(maxlen=100)
         self._inflight: set[asyncio.Task[None]] = set()  # strong references while frames are handled
+        # Beats on connect, on every frame and on a drop. While connected, liveness is the websocket's
+        # own ping/pong (websockets closes a socket whose pong is late), so readiness asks `connected`;
+        # after a drop, the first reconnect comes after about backoff_base, and readiness allows a few
+        # of those (bot/liveness.py) before it reports the stream down.
+        self.heartbeat = Heartbeat(backoff_base)
+
+    @property
+    def connected(self) -> bool:
+        return self.websocket is not None
 
     def _subscriptions(self) -> list[dict[str, str]]:
         return [{"type": "CALLBACK", "topic": topic} for topic in self.callback_handler_map]
@@ -184,10 +195,12 @@ class StreamClient(dingtalk_stream.DingTalkStreamClient):
         healthy = False
         async with websockets.connect(uri, open_timeout=10, close_timeout=2) as ws:
             self.websocket = ws
+            self.heartbeat.beat()
             self.connections += 1
             log.info("dingtalk_stream_connected", connections=self.connections)
             try:
                 async for raw in ws:
+                    self.heartbeat.beat()
                     try:
                         frame = json.loads(raw)
                     except ValueError:
@@ -203,6 +216,7 @@ class StreamClient(dingtalk_stream.DingTalkStreamClient):
                 log.warning("dingtalk_stream_dropped", code=exc.rcvd.code if exc.rcvd else None)
             finally:
                 self.websocket = None
+                self.heartbeat.beat()
         return healthy
 
     async def _route(self, ws: Any, frame: dict[str, Any]) -> None:
@@ -256,13 +270,15 @@ def build_stream_client(api: DingTalkApi, intake: Intake, **options: float) -> S
 
 @contextlib.asynccontextmanager
 async def _running(settings: Settings, engine: Engine, on_inbound: Callable[[], None], clock: Clock,
-                   api: DingTalkApi | None) -> AsyncIterator[StreamClient]:
+                   api: DingTalkApi | None, on_started: OnStarted | None = None) -> AsyncIterator[StreamClient]:
     assert settings.dingtalk is not None
     api = api or api_from_settings(settings.dingtalk)
     intake = Intake(writer=InboxWriter(engine, clock), on_inbound=on_inbound, api=api, media_dir=settings.media_dir,
                     max_bytes=settings.max_audio_bytes, tz=settings.tz)
     client = build_stream_client(api, intake)
     task = asyncio.create_task(client.start(), name="dingtalk-stream")
+    if on_started is not None:
+        on_started(client, task)
     log.info("dingtalk_stream_started", api_base=api.api_base)
     try:
         yield client
@@ -274,7 +290,7 @@ async def _running(settings: Settings, engine: Engine, on_inbound: Callable[[], 
 
 
 async def stream_context(settings: Settings, engine: Engine, on_inbound: Callable[[], None], clock: Clock,
-                         api: DingTalkApi | None = None) -> AsyncIterator[None]:
+                         api: DingTalkApi | None = None, on_started: OnStarted | None = None) -> AsyncIterator[None]:
     """For aiohttp's cleanup_ctx: the Stream client lives exactly as long as the web app."""
-    async with _running(settings, engine, on_inbound, clock, api):
+    async with _running(settings, engine, on_inbound, clock, api, on_started):
         yield

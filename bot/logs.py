@@ -1,22 +1,38 @@
-"""Structured logs (structlog): key=value on a console, one JSON object per line in production."""
+"""Structured logs (structlog): key=value on a console, one JSON object per line in production.
+
+Libraries log through the stdlib (aiohttp.access, apscheduler, alembic, the DingTalk SDK
+'dingtalk_stream'); their records go through structlog's ProcessorFormatter with the same renderer,
+so in JSON mode every line on stderr is one JSON object with level, event, timestamp and logger.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+import threading
 
 import structlog
 
 
 class _CurrentStderr:
     """Writes to whatever sys.stderr is at the time of the write, not at configure time (a
-    replaced or closed stream, e.g. under a test runner, must not break later logging)."""
+    replaced or closed stream, e.g. under a test runner, must not break later logging).
+
+    structlog and the stdlib handler each write one whole line per call; the shared lock keeps two
+    threads' lines from interleaving."""
+
+    _lock = threading.Lock()
 
     def write(self, text: str) -> int:
-        return sys.stderr.write(text)
+        with self._lock:
+            return sys.stderr.write(text)
 
     def flush(self) -> None:
         sys.stderr.flush()
+
+
+class _StdlibHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The one handler genjin puts on the root logger (its own class, so a reconfigure finds it)."""
 
 
 def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
@@ -24,18 +40,41 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
         structlog.processors.JSONRenderer(ensure_ascii=False) if fmt == "json"
         else structlog.dev.ConsoleRenderer(colors=False)
     )
+    shared: list[structlog.types.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
+        processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
+        logger_factory=structlog.WriteLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
-    logging.basicConfig(level=level.upper(), stream=_CurrentStderr(), format="%(levelname)s %(name)s %(message)s")
+    handler = _StdlibHandler(_CurrentStderr())  # type: ignore[arg-type]
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info, renderer],
+    ))
+    _take_over_stderr(handler)
+    logging.getLogger().setLevel(level.upper())
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin per migrate
+
+
+def _take_over_stderr(handler: logging.Handler) -> None:
+    """Install `handler` on the root logger and drop plain-text console handlers.
+
+    A bare StreamHandler prints its own format and would break the one-JSON-object-per-line promise:
+    the DingTalk SDK adds one to its loggers when none is configured yet (dingtalk_stream/log.py
+    `setup_default_logger`), and an earlier basicConfig leaves one on the root. Subclasses (e.g. a
+    test runner's capture handler) and file handlers are left alone."""
+    root = logging.getLogger()
+    loggers = [root, *(lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger))]
+    for logger in loggers:
+        for old in list(logger.handlers):
+            if type(old) is logging.StreamHandler or isinstance(old, _StdlibHandler):
+                logger.removeHandler(old)
+    root.addHandler(handler)

@@ -18,6 +18,7 @@ import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.liveness import Heartbeat
 from bot.media import sniff_audio, store_media
 from bot.wakeup import wait_for_wakeup
 from store.db import session_scope
@@ -39,6 +40,7 @@ class DeferredMediaFetcher:
         self.clock = clock
         self.on_requeued = on_requeued
         self.wakeup = asyncio.Event()
+        self.heartbeat = Heartbeat(60.0)  # run() sets its poll interval
 
     def _deferred(self) -> list[InboundMessage]:
         with Session(self.engine) as session:
@@ -83,7 +85,9 @@ class DeferredMediaFetcher:
             session.add(row)
 
     async def run(self, poll_seconds: float = 60.0) -> None:
+        self.heartbeat.interval = poll_seconds
         while True:
+            self.heartbeat.beat()
             try:
                 await self.run_once()
             except Exception:

@@ -16,6 +16,8 @@ import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.liveness import Heartbeat
+from bot.metrics import Metrics
 from bot.wakeup import wait_for_wakeup
 from store.db import session_scope
 from store.models import OutboxMessage, OutboxStatus
@@ -58,18 +60,22 @@ class Deliverer(Protocol):
 
 class OutboxSender:
     def __init__(self, engine: Engine, deliverers: dict[str, Deliverer], *, clock: Callable[[], datetime],
-                 max_attempts: int = 6) -> None:
+                 max_attempts: int = 6, metrics: Metrics | None = None) -> None:
         self.engine = engine
         self.deliverers = deliverers
         self.max_attempts = max_attempts
         self.clock = clock
         self.wakeup = asyncio.Event()
+        self.metrics = metrics or Metrics()
+        self.heartbeat = Heartbeat(1.0)  # run() sets its poll interval
 
     def nudge(self) -> None:
         self.wakeup.set()
 
     async def run(self, poll_seconds: float = 1.0) -> None:
+        self.heartbeat.interval = poll_seconds
         while True:
+            self.heartbeat.beat()
             try:
                 sent = await self.run_once()
             except Exception:
@@ -83,6 +89,7 @@ class OutboxSender:
         rows = await asyncio.to_thread(self._due, now)
         delivered = 0
         for row in rows:
+            self.heartbeat.beat()  # a batch of slow deliveries is progress, not a stuck loop
             if await self._send_one(row, now):
                 delivered += 1
         return delivered
@@ -102,25 +109,30 @@ class OutboxSender:
         wait_until = await asyncio.to_thread(self._rate_limited_until, row, deliverer.limit, now)
         if wait_until is not None:
             await asyncio.to_thread(self._delay_for_rate, row, wait_until)
+            self.metrics.rate_limited(row.platform)
             bound.info("outbox_rate_limited", until=wait_until.isoformat())
             return False
         try:
             await deliverer.deliver(row)
         except PermanentDeliveryError as exc:
             await asyncio.to_thread(self._fail, row.id, str(exc))
+            self.metrics.failed("outbox", row.platform)
             bound.error("outbox_failed_permanently", error=str(exc))
             return False
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             if row.attempts + 1 >= self.max_attempts:
                 await asyncio.to_thread(self._fail, row.id, error)
+                self.metrics.failed("outbox", row.platform)
                 bound.error("outbox_failed_after_retries", error=error, attempts=row.attempts + 1)
             else:
                 until = now + retry_delay(row.attempts + 1)
                 await asyncio.to_thread(self._defer, row.id, until, error, True)
+                self.metrics.retried("outbox", row.platform)
                 bound.warning("outbox_retry_scheduled", error=error, until=until.isoformat())
             return False
         await asyncio.to_thread(self._mark_sent, row.id, now)
+        self.metrics.delivered(row.platform, row.created_at, now)
         bound.info("outbox_sent", kind=row.kind)
         return True
 

@@ -17,6 +17,8 @@ from sqlmodel import Session
 from bot.config import Settings
 from bot.context import HandlerContext
 from bot.delivery import enqueue_replies
+from bot.liveness import Heartbeat
+from bot.metrics import Metrics
 from bot.models import Reply
 from bot.router import Dispatcher
 from bot.wakeup import wait_for_wakeup
@@ -33,7 +35,8 @@ FAILED_FOR_GOOD = "这条消息处理失败，原始消息已保存。发送「�
 
 class Worker:
     def __init__(self, engine: Engine, settings: Settings, dispatcher: Dispatcher,
-                 clock: Callable[[], datetime], on_processed: Callable[[], None] | None = None) -> None:
+                 clock: Callable[[], datetime], on_processed: Callable[[], None] | None = None,
+                 metrics: Metrics | None = None) -> None:
         self.engine = engine
         self.on_processed = on_processed  # e.g. wake the outbox sender so replies go out at once
         self.settings = settings
@@ -41,6 +44,8 @@ class Worker:
         self.clock = clock
         self.wakeup = asyncio.Event()
         self.processed = 0
+        self.metrics = metrics or Metrics()
+        self.heartbeat = Heartbeat(settings.worker_poll_seconds)
 
     def nudge(self) -> None:
         """Adapters call this after an insert so the reply does not wait for the next poll."""
@@ -48,6 +53,7 @@ class Worker:
 
     async def run(self) -> None:
         while True:
+            self.heartbeat.beat()
             try:
                 worked = await asyncio.to_thread(self.run_once)
             except Exception:  # a broken DB must not kill the loop; it is logged and retried
@@ -82,6 +88,7 @@ class Worker:
             with session_scope(self.engine) as session:
                 handled_by = self._handle(session, row.id)
             self.processed += 1
+            self.metrics.processed("inbox", row.platform)
             bound.info("inbound_processed", handler=handled_by)
         except Exception as exc:
             bound.exception("inbound_failed")
@@ -108,8 +115,9 @@ class Worker:
         assert row.id is not None
         error = f"{type(exc).__name__}: {exc}"[:2000]
         now = self.clock()
+        gave_up = row.attempts >= self.settings.inbox_max_attempts
         with session_scope(self.engine) as session:
-            if row.attempts >= self.settings.inbox_max_attempts:
+            if gave_up:
                 finish_inbound(session=session, inbound_id=row.id, status=InboxStatus.FAILED, error=error, at=now)
                 fresh = session.get(InboundMessage, row.id)
                 assert fresh is not None
@@ -119,3 +127,4 @@ class Worker:
             else:
                 delay = timedelta(seconds=2 ** row.attempts)
                 retry_inbound_later(session=session, inbound_id=row.id, error=error, at=now + delay)
+        (self.metrics.failed if gave_up else self.metrics.retried)("inbox", row.platform)

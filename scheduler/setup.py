@@ -9,6 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    EVENT_JOB_SUBMITTED,
+    JobEvent,
+    JobExecutionEvent,
+)
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import Engine
 
@@ -19,6 +28,8 @@ from scheduler.previsit import sweep_previsit
 from scheduler.reminders import sweep_unconfirmed
 from scheduler.stale import sweep_stale
 from scheduler.weekly import send_weekly_reports
+
+SWEEP_SECONDS = 30  # the shortest job interval: the scheduler wakes at least this often
 
 
 def run_sweeps(engine: Engine, settings: Settings, now: datetime) -> dict[str, int]:
@@ -59,7 +70,7 @@ def build_scheduler(
     scheduler.add_job(
         push_sweeps_job,
         "interval",
-        seconds=30,
+        seconds=SWEEP_SECONDS,
         args=[engine, settings, clock, on_queued],
         id="push_sweeps",
         replace_existing=True,
@@ -77,3 +88,21 @@ def build_scheduler(
         jobs.log_queue_health, "interval", minutes=1, args=[engine], id="log_queue_health", replace_existing=True
     )
     return scheduler
+
+
+def watch_jobs(scheduler: AsyncIOScheduler, *, on_tick: Callable[[], None],
+               on_finished: Callable[[str, bool], None]) -> None:
+    """Report the scheduler's pulse and each job's outcome (for /readyz and /metrics).
+
+    `on_tick` runs whenever the scheduler hands a job out (or finds it still running or late): proof
+    that its own loop goes round. `on_finished(job_id, ok)` runs when a job returned or raised; it is
+    called from the executor's thread."""
+
+    def ticked(_event: JobEvent) -> None:
+        on_tick()
+
+    def finished(event: JobExecutionEvent) -> None:
+        on_finished(event.job_id, event.exception is None)
+
+    scheduler.add_listener(ticked, EVENT_JOB_SUBMITTED | EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
+    scheduler.add_listener(finished, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)

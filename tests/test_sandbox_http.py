@@ -108,10 +108,10 @@ async def test_voice_rejects_unknown_format_and_oversize(client):
     assert r.status == 413
 
 
-async def test_health_reports_queues(client):
+async def test_status_reports_queues(client):
     await client.post("/sandbox/api/messages", json={"member": "rep-wangfang", "text": "帮助"})
     await wait_for_reply(client, "rep-wangfang", lambda i: True)
-    health = await (await client.get("/healthz")).json()
+    health = await (await client.get("/status")).json()
     assert health["status"] == "ok" and health["database"] == "ok"
     assert health["inbox"].get("done") == 1 and health["outbox"].get("sent") == 1
     assert health["workers_running"] == 3  # inbox worker, outbox sender, transcription runner

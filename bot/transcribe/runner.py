@@ -25,6 +25,8 @@ from bot.context import HandlerContext
 from bot.delivery import enqueue_replies
 from bot.flow import tag_rules
 from bot.handlers.voice_memo import FAILED, UNREADABLE, on_transcript
+from bot.liveness import Heartbeat
+from bot.metrics import Metrics
 from bot.models import Reply
 from bot.transcribe.audio import AudioError
 from bot.transcribe.engine import AsrOptions, prompt_token_counter, transcribe_file
@@ -48,7 +50,8 @@ Transcribe = Callable[[Path], str]  # audio file -> final transcript text (block
 
 class TranscriptionRunner:
     def __init__(self, engine: Engine, settings: Settings, *, clock: Callable[[], datetime],
-                 on_processed: Callable[[], None] | None = None, transcribe: Transcribe | None = None) -> None:
+                 on_processed: Callable[[], None] | None = None, transcribe: Transcribe | None = None,
+                 metrics: Metrics | None = None) -> None:
         self.engine = engine
         self.settings = settings
         self.clock = clock
@@ -58,6 +61,8 @@ class TranscriptionRunner:
         self.lease = timedelta(seconds=settings.transcription_lease_seconds)
         self.wakeup = asyncio.Event()
         self.processed = 0
+        self.metrics = metrics or Metrics()
+        self.heartbeat = Heartbeat(settings.worker_poll_seconds)
         self._executor: ThreadPoolExecutor | None = None
         self._options: AsrOptions | None = None
         self._options_lock = threading.Lock()
@@ -151,12 +156,13 @@ class TranscriptionRunner:
             inbound = session.get(InboundMessage, job.inbound_id)
             member = session.get(Member, job.member_id)
             assert inbound is not None
-            if member is None or not member.active:
-                return  # the rep left meanwhile: keep the transcript, send nothing
-            ctx = HandlerContext(session=session, settings=self.settings, member=member, inbound=inbound,
-                                 now=self.clock())
-            on_transcript(ctx, job, text)
-            enqueue_replies(session=session, inbound=inbound, replies=ctx.replies, sender=member, at=ctx.now)
+            platform = inbound.platform
+            if member is not None and member.active:  # a rep who left meanwhile: keep the transcript only
+                ctx = HandlerContext(session=session, settings=self.settings, member=member, inbound=inbound,
+                                     now=self.clock())
+                on_transcript(ctx, job, text)
+                enqueue_replies(session=session, inbound=inbound, replies=ctx.replies, sender=member, at=ctx.now)
+        self.metrics.processed("transcription", platform)
 
     def _give_up(self, job: TranscriptionJob, error: str, reply: str) -> None:
         """Failed for good: tell the rep; the audio file and the rows stay for 重试."""
@@ -169,6 +175,7 @@ class TranscriptionRunner:
             if inbound is not None and member is not None:
                 enqueue_replies(session=session, inbound=inbound, replies=[Reply(text=reply)], sender=member,
                                 at=self.clock())
+        self.metrics.failed("transcription", inbound.platform if inbound is not None else "unknown")
 
     def _record_failure(self, job: TranscriptionJob, exc: Exception, transcript: str | None) -> None:
         error = f"{type(exc).__name__}: {exc}"[:2000]
@@ -179,6 +186,8 @@ class TranscriptionRunner:
             retry_transcription_later(session=session, job_id=job.id or 0, attempts=job.attempts, error=error,
                                       at=self.clock() + timedelta(seconds=5 * 2 ** job.attempts),
                                       transcript=transcript)
+            inbound = session.get(InboundMessage, job.inbound_id)
+        self.metrics.retried("transcription", inbound.platform if inbound is not None else "unknown")
 
     def renew(self, job: TranscriptionJob) -> bool:
         with session_scope(self.engine) as session:
@@ -196,6 +205,7 @@ class TranscriptionRunner:
         in_flight: set[asyncio.Task[None]] = set()
         try:
             while True:
+                self.heartbeat.beat()
                 self.wakeup.clear()
                 while len(in_flight) < self.concurrency:
                     try:
