@@ -150,7 +150,8 @@ def test_a_chat_with_phone_and_email_leaves_no_personal_data_in_any_log(db_url, 
     runtime.engine.dispose()
 
     logged = captured_logs()
-    assert '"event": "inbound_failed"' in logged and '"event": "inbound_processed"' in logged
+    # Either renderer: a module logger another test already used keeps the configuration it was cached with.
+    assert "inbound_failed" in logged and "inbound_processed" in logged and "outbox_sent" in logged
     for private in (*PRIVATE, *SECRETS):
         assert private not in logged, private
     assert "IntegrityError" in logged and "message not logged" in logged  # the database error was logged
