@@ -269,7 +269,8 @@ def test_timeline_summaries_are_stored_without_full_phones(chat, engine):
 def legacy_customer(engine, owner) -> int:
     """Rows written before this change: a customer named after its phone, a summary with a phone."""
     with session_scope(engine) as s:
-        c = Customer(name=PHONE, phone="+86" + PHONE, email=EMAIL, team_id=owner.team_id, owner_id=owner.id)
+        c = Customer(name=PHONE, phone="+86" + PHONE, email=EMAIL, team_id=owner.team_id, owner_id=owner.id,
+                     created_at=owner.created_at)
         s.add(c)
         s.flush()
         s.add(TimelineEvent(customer_id=c.id, kind="followup_chat", summary=f"客户说换号了 {PHONE}，邮箱 {EMAIL}",
