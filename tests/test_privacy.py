@@ -97,7 +97,8 @@ def test_a_bad_database_url_is_reported_without_its_password(tmp_path, monkeypat
 @pytest.fixture
 def captured_logs(capsys, caplog):
     """genjin's logging at DEBUG, JSON; yields a function returning everything logged so far."""
-    factory = logging.getLogRecordFactory()
+    factory, root = logging.getLogRecordFactory(), logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
     configure_logging("DEBUG", "json")
     structlog.configure(cache_logger_on_first_use=False)  # keep module loggers unbound after this test
     caplog.set_level(logging.DEBUG)
@@ -110,6 +111,9 @@ def captured_logs(capsys, caplog):
     yield everything
     structlog.reset_defaults()
     logging.setLogRecordFactory(factory)
+    root.setLevel(level)
+    for handler in [h for h in root.handlers if h not in handlers]:
+        root.removeHandler(handler)
 
 
 def inject_failure(engine, on: bool) -> None:
