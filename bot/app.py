@@ -55,10 +55,11 @@ class Runtime:
 
 def build_runtime(settings: Settings, *, clock: Callable[[], datetime],
                   deliverers: dict[str, Deliverer] | None = None, engine: Engine | None = None) -> Runtime:
-    engine = engine or make_engine(settings.database_url)
-    migrate(settings.database_url)
+    url = settings.database_url.get_secret_value()
+    engine = engine or make_engine(url)
+    migrate(url)
     wecom = settings.wecom
-    wecom_api = (WeComApi(corp_id=wecom.corp_id, secret=wecom.secret, agent_id=wecom.agent_id,
+    wecom_api = (WeComApi(corp_id=wecom.corp_id, secret=wecom.secret.get_secret_value(), agent_id=wecom.agent_id,
                           api_base=wecom.api_base) if wecom else None)
     if deliverers is None:
         deliverers = {"sandbox": SandboxDeliverer()}

@@ -15,8 +15,14 @@ from bot.clock import system_clock
 from bot.config import Settings, load_settings
 from bot.leads.cli import LEAD_COMMANDS, add_lead_commands, run_lead_command
 from bot.logs import configure_logging
-from store.db import make_engine, migrate
+from store.db import display_url, make_engine, migrate
 from store.queues import count_queues_by_status
+
+
+def startup_banner(settings: Settings) -> str:
+    """Where genjin listens and which database it uses, with the database password hidden."""
+    database = display_url(settings.database_url.get_secret_value())
+    return f"genjin 已启动：http://{settings.host}:{settings.port}/  （数据库 {database}）"
 
 
 def _serve(settings: Settings, *, seed: bool) -> None:
@@ -24,7 +30,7 @@ def _serve(settings: Settings, *, seed: bool) -> None:
     if seed:
         seed_sandbox(runtime)
     app = build_web_app(runtime)
-    print(f"genjin 已启动：http://{settings.host}:{settings.port}/  （数据库 {settings.database_url}）", flush=True)
+    print(startup_banner(settings), flush=True)
     web.run_app(app, host=settings.host, port=settings.port, print=None)
 
 
@@ -50,15 +56,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("sandbox", "serve"):
         _serve(settings, seed=args.command == "sandbox")
     elif args.command == "migrate":
-        migrate(settings.database_url)
+        migrate(settings.database_url.get_secret_value())
         print("数据库已迁移到最新版本")
     elif args.command == "members":
         return cli_members.run(args, settings)
     elif args.command in LEAD_COMMANDS:
         return run_lead_command(args, settings)
     elif args.command == "status":
-        migrate(settings.database_url)
-        with Session(make_engine(settings.database_url)) as session:
+        url = settings.database_url.get_secret_value()
+        migrate(url)
+        with Session(make_engine(url)) as session:
             print(json.dumps(count_queues_by_status(session=session), ensure_ascii=False))
     return 0
 

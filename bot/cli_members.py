@@ -27,8 +27,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    migrate(settings.database_url)
-    engine = make_engine(settings.database_url)
+    url = settings.database_url.get_secret_value()
+    migrate(url)
+    engine = make_engine(url)
     with session_scope(engine) as session:
         if args.members_command == "list":
             for member, team in list_members(session=session):

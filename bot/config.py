@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -44,9 +44,10 @@ class WeComSettings(BaseModel):
 
     corp_id: str
     agent_id: int
-    secret: str
-    token: str
-    encoding_aes_key: str = Field(min_length=43, max_length=43)
+    # Secrets print as '**********' in repr, str and model_dump; .get_secret_value() where they are used.
+    secret: SecretStr
+    token: SecretStr
+    encoding_aes_key: SecretStr = Field(min_length=43, max_length=43)
     api_base: str = "https://qyapi.weixin.qq.com"
     callback_path: str = "/wecom/callback"
 
@@ -55,7 +56,7 @@ class DingTalkSettings(BaseModel):
     """An enterprise internal robot in Stream mode. Set client_id (AppKey), client_secret, robot_code."""
 
     client_id: str
-    client_secret: str
+    client_secret: SecretStr
     robot_code: str
     api_base: str = "https://api.dingtalk.com"
     oapi_base: str = "https://oapi.dingtalk.com"
@@ -118,7 +119,7 @@ class LeadSettings(BaseModel):
 
     rules_file: Path | None = None  # TOML; none: every lead goes to the public pool (公海)
     channels: dict[str, str] = Field(default_factory=_default_channels)
-    sources: dict[str, str] = Field(default_factory=dict)  # intake source name -> its bearer token
+    sources: dict[str, SecretStr] = Field(default_factory=dict)  # intake source name -> its bearer token
     pool_daily_claim_cap: int = Field(default=5, ge=0)
     rate_limit_per_minute: int = Field(default=60, ge=1)  # per source
     skip_exemption_kinds: list[str] = Field(default_factory=lambda: ["免填"])  # exempted reps get no leads
@@ -126,11 +127,11 @@ class LeadSettings(BaseModel):
 
     @field_validator("sources")
     @classmethod
-    def _strong_tokens(cls, value: dict[str, str]) -> dict[str, str]:
-        weak = [name for name, token in value.items() if len(token) < 16]
+    def _strong_tokens(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        weak = [name for name, token in value.items() if len(token.get_secret_value()) < 16]
         if weak:
             raise ValueError(f"tokens must be at least 16 characters: {', '.join(weak)}")
-        if len(set(value.values())) != len(value):
+        if len({token.get_secret_value() for token in value.values()}) != len(value):
             raise ValueError("each source needs its own token")
         return value
 
@@ -143,7 +144,7 @@ class Settings(BaseSettings):
         toml_file="genjin.toml",
     )
 
-    database_url: str = "sqlite:///./var/genjin.db"
+    database_url: SecretStr = SecretStr("sqlite:///./var/genjin.db")  # its password must not reach a log
     timezone: str = "Asia/Shanghai"
     data_dir: Path = Path("./var")
     host: str = "127.0.0.1"
@@ -196,8 +197,8 @@ class Settings(BaseSettings):
 
     @field_validator("database_url")
     @classmethod
-    def _supported_db(cls, value: str) -> str:
-        if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+    def _supported_db(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
             raise ValueError("must start with sqlite: or postgresql:")
         return value
 

@@ -55,8 +55,8 @@ IMAGE_MAGIC = ((b"\xff\xd8\xff", "jpg"), (b"\x89PNG", "png"), (b"GIF8", "gif"))
 
 
 def api_from_settings(config: DingTalkSettings) -> DingTalkApi:
-    return DingTalkApi(client_id=config.client_id, client_secret=config.client_secret, robot_code=config.robot_code,
-                       api_base=config.api_base)
+    return DingTalkApi(client_id=config.client_id, client_secret=config.client_secret.get_secret_value(),
+                       robot_code=config.robot_code, api_base=config.api_base)
 
 
 class Intake:

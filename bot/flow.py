@@ -14,13 +14,14 @@ from bot.cards.followup import build_duplicate_card, build_followup_card
 from bot.config import STAGES
 from bot.context import HandlerContext
 from bot.extract import Extraction, TagRule, load_tag_rules
-from bot.format import fmt_when
+from bot.format import fmt_when, mask_contacts, mask_email, mask_phone
 from bot.understanding.learning import team_weights
 from store.conversations import set_conversation
 from store.customers import check_duplicates, create_customer
 from store.followups import create_followup
 from store.members import supervisors_of
 from store.models import Customer, FollowUp
+from store.names import is_unnamed
 from store.timeline import add_event, recent_events
 
 TAKEN_REPLY = (
@@ -125,7 +126,7 @@ def new_customer_from(ctx: HandlerContext, ext: Extraction, name: str | None = N
         session=ctx.session,
         at=ctx.now,
         actor=ctx.member,
-        name=name or ext.customer_name or ext.phone or ext.email or "未命名",
+        name=name or ext.customer_name or "",  # none: a placeholder, never the phone (store/names.py)
         company=ext.company,
         phone=ext.phone,
         email=ext.email,
@@ -146,6 +147,8 @@ def record(ctx: HandlerContext, customer: Customer, draft: dict[str, Any], *, is
         warnings.append(problem + "，本条未设置下次联系")
         next_contact = None
     _fill_missing_contact_fields(customer, ext)
+    if is_unnamed(customer.name):
+        warnings.append(f"没有识别到客户姓名，暂记为「{customer.name}」。请发送「改名 #{customer.id} 客户姓名」补上")
     followup = create_followup(
         session=ctx.session,
         at=ctx.now,
@@ -193,14 +196,14 @@ def _fill_missing_contact_fields(customer: Customer, ext: Extraction) -> None:
 
 
 def _summary(text: str, ext: Extraction) -> str:
-    first = " ".join(text.split())[:40]
+    first = " ".join(mask_contacts(text).split())[:40]  # masked before the cut: no half phone survives it
     tags = f"［{'、'.join(ext.tags)}］" if ext.tags else ""
     return f"{tags}{first}{'…' if len(text) > 40 else ''}"
 
 
 def _report_taken(ctx: HandlerContext, ext: Extraction) -> None:
     ctx.reply(TAKEN_REPLY)
-    contact = ext.phone or ext.email or ""
+    contact = mask_phone(ext.phone) if ext.phone else mask_email(ext.email)  # the other rep's customer
     for sup in supervisors_of(session=ctx.session, member=ctx.member):
         ctx.notify(
             sup.id or 0,

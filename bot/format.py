@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
+# The masking helpers live in the store (it writes masked timeline summaries); re-exported here.
+from store.privacy import mask_contacts as mask_contacts
+from store.privacy import mask_email as mask_email
+from store.privacy import mask_phone as mask_phone
+
 WEEKDAYS = "一二三四五六日"
 
 
@@ -21,7 +26,7 @@ def fmt_amount(amount: int | None) -> str:
     return f"{amount:,}元"
 
 
-def mask_phone(phone: str | None) -> str:
-    if not phone:
-        return "—"
-    return phone[:-8] + "****" + phone[-4:] if len(phone) > 8 else phone
+def for_viewer(text: str, *, owner_id: int | None, viewer_id: int | None) -> str:
+    """Text about a customer as `viewer_id` may see it: its owner in full, anyone else (a supervisor,
+    an admin, the pool's audience) with every phone and e-mail masked."""
+    return text if viewer_id is not None and viewer_id == owner_id else mask_contacts(text)

@@ -13,6 +13,8 @@ import threading
 
 import structlog
 
+from bot.log_privacy import format_exc_info, install_record_masking, mask_event
+
 
 class _CurrentStderr:
     """Writes to whatever sys.stderr is at the time of the write, not at configure time (a
@@ -45,8 +47,10 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
+    # Personal data out (bot/log_privacy.py), in both chains: tracebacks without database errors' SQL,
+    # parameters and DETAIL, then phones and e-mails masked in every value.
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        processors=[*shared, format_exc_info, mask_event, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.WriteLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
@@ -54,14 +58,17 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
     handler = _StdlibHandler(_CurrentStderr())  # type: ignore[arg-type]
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    structlog.processors.format_exc_info, renderer],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, format_exc_info, mask_event,
+                    renderer],
     ))
+    install_record_masking()  # any other handler (a file, a test's capture) gets masked records too
     _take_over_stderr(handler)
     logging.getLogger().setLevel(level.upper())
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin per migrate
+    # Its INFO/DEBUG lines are every statement, its parameters and result rows: customer data.
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
 
 
 def _take_over_stderr(handler: logging.Handler) -> None:

@@ -119,7 +119,8 @@ class WeComAdapter:
                  download_budget: float = 2.5) -> None:
         self.config = config
         try:
-            self.crypto = WeChatCrypto(config.token, config.encoding_aes_key, config.corp_id)
+            self.crypto = WeChatCrypto(config.token.get_secret_value(), config.encoding_aes_key.get_secret_value(),
+                                       config.corp_id)
         except (AssertionError, ValueError) as exc:  # not base64 of a 32-byte key
             raise SettingsError("genjin: invalid configuration\n  wecom.encoding_aes_key "
                                 "(GENJIN_WECOM__ENCODING_AES_KEY): not a WeCom EncodingAESKey") from exc

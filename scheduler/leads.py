@@ -13,6 +13,7 @@ from scheduler.push import push_to_member
 from store.customers import due_customer_ids
 from store.db import session_scope
 from store.models import Customer, Member, Role
+from store.privacy import mask_contacts
 
 BATCH = 500
 
@@ -62,7 +63,7 @@ def _remind(session: Session, settings: Settings, customer: Customer, now: datet
                 platforms=settings.enabled_platforms,
                 member=s,
                 dedupe_key=f"{key}:sup{s.id}",
-                text=f"【线索未分配】{who} 进入公海已超过 {hours:g} 小时仍未分配，请尽快分配。",
+                text=f"【线索未分配】{mask_contacts(who)} 进入公海已超过 {hours:g} 小时仍未分配，请尽快分配。",
             )
             for s in sups
         )

@@ -9,7 +9,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from store.models import Customer, Member
-from store.names import name_key, name_similarity, pinyin_of, same_company
+from store.names import customer_name, name_key, name_similarity, pinyin_of, same_company
 from store.permissions import PermissionDenied, can_see, visible_to
 from store.timeline import add_event
 from store.types import require_id
@@ -35,8 +35,9 @@ def create_customer(
     owner = owner or actor
     if owner.id != actor.id and not can_assign(actor, owner):
         raise PermissionDenied("cannot create a customer for that member")
+    name = customer_name(name, phone=phone, company=company)
     customer = Customer(
-        name=name.strip(),
+        name=name,
         name_pinyin=pinyin_of(name),
         company=company,
         phone=phone,
@@ -187,6 +188,20 @@ def reassign_customer(
     return customer
 
 
+def rename_customer(*, session: Session, actor: Member, customer_id: int, name: str, at: datetime) -> str:
+    """Give a customer its real name (e.g. one filed as 未命名客户); returns the old name. A name
+    that is, or holds, a phone or e-mail is refused (ValueError): contact data is no name."""
+    customer = get_customer(session=session, actor=actor, customer_id=customer_id)
+    new = " ".join(name.split())
+    if not new or len(new) > 50 or customer_name(new) != new:
+        raise ValueError("not a name")
+    before, customer.name, customer.name_pinyin = customer.name, new, pinyin_of(new)
+    session.add(customer)
+    add_event(session=session, customer_id=require_id(customer), actor_id=actor.id, kind="renamed",
+              summary=f"{actor.display_name} 把客户名从 {before} 改为 {new}", at=at)
+    return before
+
+
 def change_stage(*, session: Session, actor: Member, customer: Customer, stage: str, at: datetime) -> str:
     """Set the stage (rules are checked by the caller) and record it on the timeline; returns the old one."""
     before, customer.stage = customer.stage, stage
@@ -218,6 +233,7 @@ def update_customer(*, session: Session, actor: Member, customer_id: int, **chan
         if value is not None:
             setattr(customer, key, value)
     if "name" in changes and changes["name"]:
-        customer.name_pinyin = pinyin_of(str(changes["name"]))
+        customer.name = customer_name(str(changes["name"]), phone=customer.phone, company=customer.company)
+        customer.name_pinyin = pinyin_of(customer.name)
     session.add(customer)
     return customer

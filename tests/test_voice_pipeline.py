@@ -357,8 +357,8 @@ def test_a_killed_runner_process_is_resumed_by_the_next(tmp_path, sqlite_url, cl
             time.sleep(120)
 
         settings = Settings(database_url={sqlite_url!r}, data_dir=Path({str(tmp_path / "var")!r}))
-        TranscriptionRunner(make_engine(settings.database_url), settings,
-                            clock=lambda: datetime.fromisoformat({start.isoformat()!r}),
+        engine = make_engine(settings.database_url.get_secret_value())
+        TranscriptionRunner(engine, settings, clock=lambda: datetime.fromisoformat({start.isoformat()!r}),
                             transcribe=stuck).run_once()
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).parent.parent)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 
-from bot.format import fmt_when, mask_phone
+from bot.format import fmt_when, mask_contacts, mask_phone
 from bot.models import Button, Card, CardField
 from store.models import Customer, LeadTouch, Member
 
@@ -91,7 +91,7 @@ def build_touch_card(*, customer: Customer, touch: LeadTouch, history: Sequence[
 def build_pool_card(*, leads: Sequence[Customer], total: int, claimed_today: int, cap: int, now: datetime,
                     tz: tzinfo, can_claim: bool) -> Card:
     lines = [
-        f"#{c.id} {_who(c)} · {c.latest_channel or c.source_channel or '—'}"
+        f"#{c.id} {mask_contacts(_who(c))} · {c.latest_channel or c.source_channel or '—'}"
         + (f" · {c.region}" if c.region else "") + f" · {mask_phone(c.phone)}"
         + (f" · {ago(c.assigned_at, now, tz)}进入" if c.assigned_at else "")
         for c in leads

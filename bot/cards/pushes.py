@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import tzinfo
 
-from bot.format import fmt_amount, fmt_when, mask_phone
+from bot.format import fmt_amount, fmt_when, mask_contacts, mask_phone
 from bot.models import Button, Card, CardField
 from store.models import Customer, TimelineEvent, Visit
 
@@ -66,12 +66,14 @@ def build_stale_reminder(*, customer: Customer, idle_hours: float, suggestion: s
 
 
 def build_stale_alert(*, customer: Customer, owner_name: str, idle_hours: float, high_risk: bool) -> Card:
-    title = ("高风险客户：" if high_risk else "客户跟进超时：") + customer.name
+    """For supervisors, not the owner: contact data is masked, in the name too (older records)."""
+    name = mask_contacts(customer.name)
+    title = ("高风险客户：" if high_risk else "客户跟进超时：") + name
     return Card(
         title=title,
         subtitle=f"{owner_name} 已 {idle_hours:.0f} 个工作小时未跟进",
         fields=[
-            CardField(label="客户", value=customer.name + (f"（{customer.company}）" if customer.company else "")),
+            CardField(label="客户", value=name + (f"（{customer.company}）" if customer.company else "")),
             CardField(label="负责人", value=owner_name),
             CardField(label="阶段", value=customer.stage),
             CardField(label="电话", value=mask_phone(customer.phone)),

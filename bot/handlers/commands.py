@@ -1,4 +1,4 @@
-"""on_command: 帮助, 新客户, 跟进, 阶段, 我的客户, 查, 历史, 重试, 合并, 撤销合并, 取消 (拜访: visit.py)."""
+"""on_command: 帮助, 新客户, 跟进, 阶段, 我的客户, 查, 历史, 改名, 重试, 合并, 撤销合并, 取消 (拜访: visit.py)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ from bot.commands import HELP_TEXT, parse_command
 from bot.context import HandlerContext
 from bot.extract import extract
 from bot.flow import ext_to_data, record, tag_rules
-from bot.format import fmt_when, mask_phone
+from bot.format import fmt_when, for_viewer, mask_phone
 from bot.handlers.conversation import start_new_customer
-from bot.handlers.lookup import resolve_customer
+from bot.handlers.lookup import history_text, resolve_customer, shown_to
 from bot.router import Router
 from bot.stages import check_stage_change
 from store.conversations import clear_conversation, get_conversation
-from store.customers import change_stage, list_customers, search_customers
+from store.customers import change_stage, list_customers, rename_customer, search_customers
 from store.followups import confirmed_followups
 from store.inbox import requeue_failed_inbound
 from store.merges import merge_customers, undo_merge
@@ -55,7 +55,7 @@ def on_mine(ctx: HandlerContext, _args: str) -> None:
         return
     tz = ctx.settings.tz
     lines = [
-        f"#{c.id} {c.name}{'（' + c.company + '）' if c.company else ''} · {c.stage}"
+        shown_to(ctx, c, f"#{c.id} {c.name}{'（' + c.company + '）' if c.company else ''} · {c.stage}")
         + (f" · 下次 {fmt_when(c.next_contact_at, tz)}" if c.next_contact_at else "")
         for c in customers
     ]
@@ -72,7 +72,8 @@ def on_find(ctx: HandlerContext, args: str) -> None:
         ctx.reply(f"没有找到与「{args}」相关的客户。")
         return
     ctx.reply(
-        "找到：\n" + "\n".join(f"#{c.id} {c.name} {c.company or ''} {mask_phone(c.phone)} · {c.stage}" for c in found)
+        "找到：\n" + "\n".join(shown_to(ctx, c, f"#{c.id} {c.name} {c.company or ''} {mask_phone(c.phone)} · {c.stage}")
+                                for c in found)
     )
 
 
@@ -81,9 +82,25 @@ def on_history(ctx: HandlerContext, args: str) -> None:
     if customer is None:
         return
     events = recent_events(session=ctx.session, actor=ctx.member, customer_id=customer.id or 0, limit=10)
-    tz = ctx.settings.tz
-    lines = [f"{e.created_at.astimezone(tz):%m-%d %H:%M} {e.summary}" for e in events] or ["暂无记录"]
-    ctx.reply(f"#{customer.id} {customer.name} · {customer.stage}\n" + "\n".join(lines))
+    ctx.reply(history_text(ctx, customer, events))
+
+
+def on_rename(ctx: HandlerContext, args: str) -> None:
+    query, _, name = args.partition(" ")
+    if not name.strip():
+        ctx.reply("用法：改名 客户 新姓名，例如：改名 #12 张伟")
+        return
+    customer = resolve_customer(ctx, query)
+    if customer is None:
+        return
+    try:
+        before = rename_customer(session=ctx.session, actor=ctx.member, customer_id=customer.id or 0, name=name,
+                                 at=ctx.now)
+    except ValueError:
+        ctx.reply("请只写客户的姓名（50 字以内，不要包含电话或邮箱），例如：改名 #12 张伟")
+        return
+    shown = for_viewer(before, owner_id=customer.owner_id, viewer_id=ctx.member.id)
+    ctx.reply(f"已把 #{customer.id} 的姓名从「{shown}」改为「{customer.name}」。")
 
 
 def on_followup(ctx: HandlerContext, args: str) -> None:
@@ -185,6 +202,7 @@ _HANDLERS = {
     "mine": on_mine,
     "find": on_find,
     "history": on_history,
+    "rename": on_rename,
     "followup": on_followup,
     "stage": on_stage,
     "retry": on_retry,

@@ -18,6 +18,7 @@ from bot.format import fmt_when
 from bot.router import Router
 from store.conversations import clear_conversation, get_conversation, set_conversation
 from store.customers import check_duplicates, create_customer
+from store.privacy import contains_contact
 
 router = Router("conversation")
 
@@ -79,6 +80,8 @@ def _accept(ctx: HandlerContext, field: str, answer: str, fields: dict[str, Any]
     if field == "name":
         if len(answer) > 50:
             return "名字太长了，请只回复客户的名字。"
+        if contains_contact(answer):  # a customer is never named after its phone or e-mail
+            return "这像是电话或邮箱，请只回复客户的名字（如：张伟 或 王总）。"
         fields["name"] = answer
     elif field == "phone":
         phone = normalize_phone(answer)

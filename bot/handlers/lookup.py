@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.context import HandlerContext
+from bot.format import for_viewer
 from store.customers import get_customer, search_customers
-from store.models import Customer
+from store.models import Customer, TimelineEvent
 from store.permissions import PermissionDenied
 
 
@@ -29,6 +32,18 @@ def resolve_customer(ctx: HandlerContext, query: str) -> Customer | None:
     if not found:
         ctx.reply(f"没有找到客户「{query}」。发送「我的客户」查看你的客户列表。")
         return None
-    listing = "\n".join(f"#{c.id} {c.name} {c.company or ''}" for c in found[:5])
+    listing = "\n".join(shown_to(ctx, c, f"#{c.id} {c.name} {c.company or ''}") for c in found[:5])
     ctx.reply(f"找到多位「{query}」，请用编号指定，例如 #{found[0].id}：\n{listing}")
     return None
+
+
+def shown_to(ctx: HandlerContext, customer: Customer, text: str) -> str:
+    """`text` about `customer` as the acting member may see it: masked unless they own it."""
+    return for_viewer(text, owner_id=customer.owner_id, viewer_id=ctx.member.id)
+
+
+def history_text(ctx: HandlerContext, customer: Customer, events: Sequence[TimelineEvent]) -> str:
+    """历史 and the 查看 button of a push: the customer's timeline, newest first."""
+    tz = ctx.settings.tz
+    lines = [f"{e.created_at.astimezone(tz):%m-%d %H:%M} {e.summary}" for e in events] or ["暂无记录"]
+    return shown_to(ctx, customer, f"#{customer.id} {customer.name} · {customer.stage}\n" + "\n".join(lines))

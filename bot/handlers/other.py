@@ -10,6 +10,7 @@ from sqlmodel import col, select
 
 from bot.commands import parse_command
 from bot.context import HandlerContext
+from bot.format import mask_contacts
 from bot.handlers.lookup import resolve_customer
 from bot.router import Router
 from store.conversations import clear_conversation, get_conversation, set_conversation
@@ -26,7 +27,7 @@ SKIP = ("跳过", "不用", "/skip")
 def _describe(ctx: HandlerContext) -> str:
     if ctx.inbound.kind == "image":
         return "图片"
-    text = " ".join((ctx.inbound.text or "链接").split())
+    text = " ".join(mask_contacts(ctx.inbound.text or "链接").split())  # a timeline summary: masked, then cut
     return text[:80]
 
 

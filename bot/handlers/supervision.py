@@ -8,8 +8,9 @@ from sqlmodel import col, select
 
 from bot.commands import parse_command
 from bot.context import HandlerContext
-from bot.format import fmt_when
+from bot.format import fmt_when, mask_contacts
 from bot.handlers.leads import transfer_customer
+from bot.handlers.lookup import history_text
 from bot.models import Button, Card
 from bot.router import Router
 from scheduler.stale import snooze_customer
@@ -52,8 +53,7 @@ def on_push_action(ctx: HandlerContext) -> None:
         return
     if verb == "view":
         events = recent_events(session=ctx.session, actor=ctx.member, customer_id=customer_id, limit=10)
-        lines = [f"{e.created_at.astimezone(ctx.settings.tz):%m-%d %H:%M} {e.summary}" for e in events]
-        ctx.reply(f"#{customer.id} {customer.name} · {customer.stage}\n" + ("\n".join(lines) or "暂无记录"))
+        ctx.reply(history_text(ctx, customer, events))
     elif verb == "snooze":
         set_conversation(
             session=ctx.session, member_id=ctx.member.id or 0, state="snooze_reason", data={"customer_id": customer_id},
@@ -97,7 +97,7 @@ def on_snooze_reason(ctx: HandlerContext) -> None:
         ctx.reply("这个客户已不在你的权限范围内。")
         return
     until = ctx.now + timedelta(days=ctx.settings.pushes.snooze_days)
-    reason = ctx.text[:100]
+    reason = mask_contacts(ctx.text)[:100]  # goes to the timeline: masked before the cut
     snooze_customer(session=ctx.session, customer=customer, until=until)
     add_event(
         session=ctx.session,

@@ -70,7 +70,7 @@ class LeadApi:
         found = None
         for source, expected in self.settings.leads.sources.items():
             # Compare against every token so the time taken does not tell which one was close.
-            if hmac.compare_digest(token.strip().encode(), expected.encode()):
+            if hmac.compare_digest(token.strip().encode(), expected.get_secret_value().encode()):
                 found = source
         return found
 

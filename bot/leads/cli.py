@@ -63,8 +63,9 @@ def find_actor(session: Session, spec: str) -> Member | None:
 
 
 def run_lead_command(args: argparse.Namespace, settings: Settings) -> int:
-    migrate(settings.database_url)
-    engine = make_engine(settings.database_url)
+    url = settings.database_url.get_secret_value()
+    migrate(url)
+    engine = make_engine(url)
     try:
         if args.command == "rules":
             return _rules(args, settings, engine)

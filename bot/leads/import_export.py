@@ -1,5 +1,6 @@
 """Spreadsheets in and out: reading .xlsx/.csv, mapping Chinese headers to lead fields, the
-preview, and the supervisor's export (masked phones, a watermark row naming who exported when).
+preview, and the supervisor's export (masked phones and e-mails, a watermark row naming who exported
+when, formula-looking text neutralised).
 
 Only this module touches openpyxl. CSVs from Excel in China are usually GB18030, not UTF-8, so
 both are tried.
@@ -18,8 +19,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot.format import mask_phone
-from store.models import Customer, Member, Team
+from bot.format import mask_contacts, mask_email, mask_phone
+from store.models import Customer, FollowUp, Member, Team
 from store.permissions import require_manager, visible_to
 
 FIELD_LABELS = {
@@ -159,8 +160,19 @@ def preview_lines(mapping: Mapping, rows: list[list[str]], *, total: int, defaul
 
 # ---------------------------------------------------------------- export
 
-EXPORT_HEADERS = ["编号", "姓名", "公司", "职位", "电话", "邮箱", "负责人", "阶段", "首次来源", "最新来源", "区域",
-                  "行业", "意向产品", "等级", "最后跟进", "创建时间"]
+EXPORT_HEADERS = ["编号", "姓名", "公司", "职位", "电话", "邮箱", "负责人", "阶段", "金额（元）", "下次联系",
+                  "首次来源", "最新来源", "区域", "行业", "意向产品", "等级", "最后跟进", "创建时间"]
+# A spreadsheet program runs a cell starting with one of these as a formula (=HYPERLINK(...) from a
+# lead's name, or -2+3+cmd|...): OWASP CSV injection guidance is to start such a value with a quote.
+# https://owasp.org/www-community/attacks/CSV_Injection
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(value: Any) -> Any:
+    """A text cell that would start a formula, prefixed with ' so it stays text; numbers untouched."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def watermark(actor: Member, team: str, now: datetime, tz: tzinfo, unmask: bool) -> str:
@@ -169,21 +181,36 @@ def watermark(actor: Member, team: str, now: datetime, tz: tzinfo, unmask: bool)
             f"{phones} 仅限内部使用，请勿外传")
 
 
+def _latest_amounts(session: Session, actor: Member) -> dict[int, int]:
+    """Each visible customer's amount from its newest follow-up that named one (the pre-visit card's rule)."""
+    stmt = (select(FollowUp.customer_id, FollowUp.amount_cny)
+            .join(Customer, col(Customer.id) == col(FollowUp.customer_id))
+            .where(visible_to(actor), col(FollowUp.amount_cny).is_not(None))
+            .order_by(col(FollowUp.created_at), col(FollowUp.id)))
+    return {int(cid): int(amount) for cid, amount in session.exec(stmt) if amount is not None}
+
+
 def export_rows(*, session: Session, actor: Member, tz: tzinfo, unmask: bool) -> Iterator[list[Any]]:
-    """The actor's customers (a supervisor: the team's), merged ones left out."""
+    """The actor's customers (a supervisor: the team's), merged ones left out. Masked (the default):
+    phones and e-mails masked in every column, names and notes included."""
     require_manager(actor)
     names = {m.id: m.display_name for m in session.exec(select(Member)).all()}
+    amounts = _latest_amounts(session, actor)
     stmt = (select(Customer).where(visible_to(actor), col(Customer.merged_into_id).is_(None))
             .order_by(col(Customer.id)).execution_options(yield_per=1000))
     for c in session.exec(stmt):
         def when(dt: datetime | None) -> str:
             return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M") if dt else ""
 
-        phone = c.phone if unmask else mask_phone(c.phone)
-        yield [c.id, c.name, c.company or "", c.title or "", "" if not c.phone else phone, c.email or "",
-               names.get(c.owner_id, "公海") if c.owner_id else "公海", c.stage, c.source_channel or "",
-               c.latest_channel or "", c.region or "", c.industry or "", c.product or "", c.grade or "",
-               when(c.last_activity_at), when(c.created_at)]
+        def text(value: str | None) -> str:  # free text a person typed: may hold a phone or e-mail
+            return (value or "") if unmask else mask_contacts(value or "")
+
+        phone = (c.phone or "") if unmask else (mask_phone(c.phone) if c.phone else "")
+        email = (c.email or "") if unmask else (mask_email(c.email) if c.email else "")
+        yield [c.id, text(c.name), text(c.company), text(c.title), phone, email,
+               names.get(c.owner_id, "公海") if c.owner_id else "公海", c.stage, amounts.get(c.id or 0),
+               when(c.next_contact_at), c.source_channel or "", c.latest_channel or "", text(c.region),
+               text(c.industry), text(c.product), text(c.grade), when(c.last_activity_at), when(c.created_at)]
 
 
 def export_customers(*, session: Session, actor: Member, path: Path, now: datetime, tz: tzinfo,
@@ -198,20 +225,31 @@ def export_customers(*, session: Session, actor: Member, path: Path, now: dateti
             writer.writerow([mark])
             writer.writerow(EXPORT_HEADERS)
             for row in rows:
-                writer.writerow(row)
+                writer.writerow([neutralise_formula(v) for v in row])
                 count += 1
         return count
     if path.suffix.lower() != ".xlsx":
         raise TableError("只能导出为 .xlsx 或 .csv")
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     book = Workbook(write_only=True)
     book.properties.creator = f"genjin · {actor.display_name}"
     ws = book.create_sheet("客户")
-    ws.append([mark])
-    ws.append(EXPORT_HEADERS)
+
+    def cells(values: list[Any]) -> list[Any]:
+        out = []
+        for value in values:
+            cell = WriteOnlyCell(ws, value=neutralise_formula(value))
+            if isinstance(value, str):
+                cell.data_type = "s"  # text is stored as text, never as a formula, whatever it starts with
+            out.append(cell)
+        return out
+
+    ws.append(cells([mark]))
+    ws.append(cells(EXPORT_HEADERS))
     for row in rows:
-        ws.append(row)
+        ws.append(cells(row))
         count += 1
     book.save(path)
     return count

@@ -35,6 +35,7 @@ from store.leads import default_team_id, existing_touch_keys, is_same_named_lead
 from store.models import Customer, LeadAssignment, Member, Role, TimelineEvent
 from store.names import pinyin_of
 from store.permissions import require_manager
+from store.timeline import stored_summary
 from store.types import require_id
 
 CHUNK = 1000
@@ -271,7 +272,8 @@ class Importer:
         session.add_all(rows)
 
     def _event(self, customer: Customer, kind: str, summary: str) -> TimelineEvent:
-        return TimelineEvent(customer_id=require_id(customer), actor_id=self.actor.id, kind=kind, summary=summary[:500],
+        return TimelineEvent(customer_id=require_id(customer), actor_id=self.actor.id, kind=kind,
+                             summary=stored_summary(summary),
                              ref={"source": "import", "file": self.file_label}, created_at=self.now)
 
     def _notify(self) -> None:

@@ -26,7 +26,7 @@ from store.leads import (
     previous_touches,
 )
 from store.models import Customer, LeadAssignment, LeadTouch, Member
-from store.names import pinyin_of
+from store.names import customer_name, pinyin_of
 from store.types import require_id
 
 log = structlog.get_logger("genjin.leads")
@@ -85,8 +85,9 @@ def new_touch(*, customer: Customer, lead: LeadInput, source: str, dedupe_key: s
 
 
 def new_customer(*, lead: LeadInput, team_id: int, now: datetime) -> Customer:
+    name = customer_name(lead.name, phone=lead.phone, company=lead.company)  # a form's name field may hold a phone
     return Customer(
-        name=lead.name, name_pinyin=pinyin_of(lead.name), company=lead.company, phone=lead.phone, email=lead.email,
+        name=name, name_pinyin=pinyin_of(name), company=lead.company, phone=lead.phone, email=lead.email,
         title=lead.title, product=lead.product, region=lead.region, industry=lead.industry, grade=lead.grade,
         source_channel=lead.channel.name, latest_channel=lead.channel.name, channel_unknown=not lead.channel.known,
         team_id=team_id, lead_received_at=now, last_activity_at=now, created_at=now,

@@ -471,8 +471,8 @@ async def wecom_stack(database_url: str, data_dir: Any, *, clock: Any = None,
                             clock=clock or system_clock)
     server = TestServer(build_web_app(runtime, background=False), host="127.0.0.1")
     await server.start_server()
-    driver = WeComCallbackDriver(str(server.make_url(config.callback_path)), token=config.token,
-                                 aes_key=config.encoding_aes_key, corp_id=config.corp_id,
+    driver = WeComCallbackDriver(str(server.make_url(config.callback_path)), token=config.token.get_secret_value(),
+                                 aes_key=config.encoding_aes_key.get_secret_value(), corp_id=config.corp_id,
                                  agent_id=config.agent_id, answer_timeout=answer_timeout)
     try:
         async with driver:
