@@ -1,0 +1,222 @@
+"""The labeled corpus in tests/data/corpus_v2 keeps to its schema, so the data cannot rot.
+
+This checks the data only (fields, vocabularies, dates, the split rule, the per-format conventions of
+tests/data/corpus_v2/README.md). It deliberately asserts nothing about the extractor's accuracy: that is
+benchmarks/score_corpus.py's job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CORPUS_DIR = Path(__file__).parent / "data" / "corpus_v2"
+SPLITS = ("dev", "held_out")
+TAGS = frozenset({
+    "竞品对比", "价格异议", "决策链变更", "要报价", "要演示",
+    "预约拜访", "合同法务", "付款回款", "技术问题", "流失风险",
+})
+STAGES = ("初步接触", "需求确认", "方案演示", "合同洽谈", "已成交", "已流失")
+FORMATS = frozenset({"wecom_copy", "dingtalk_copy", "plain_note", "forwarded_single", "voice_memo_text"})
+RECORD_KEYS = frozenset({"id", "ref_time", "format", "industry", "text", "expect"})
+EXPECT_KEYS = frozenset(
+    {"customer_name", "company", "phone", "email", "tags", "next_contact", "amount_cny", "stage_hint"}
+)
+SHANGHAI_OFFSET = timedelta(hours=8)
+_ID = re.compile(r"^v2-\d{3}$")
+_PHONE = re.compile(r"^\+[1-9]\d{7,14}$")
+_CN_MOBILE = re.compile(r"^\+861\d{10}$")
+_INDUSTRY = re.compile(r"^[a-z_]+$")
+# Chat header lines: "名字 11/19 14:03" or "名字 2026/11/19 14:03:12" (WeCom), "名字 2026-11-19 14:03[:12]" or
+# "名字 11-19 14:03" (DingTalk), as tests/data/corpus_v2/README.md describes them.
+_HEADERS = {
+    "wecom_copy": re.compile(r"^\S.*?\s+(?:(\d{4})/)?(\d{1,2})/(\d{1,2})\s+(\d{1,2}):(\d{2})(?::\d{2})?$"),
+    "dingtalk_copy": re.compile(r"^\S.*?\s+(?:(\d{4})-)?(\d{1,2})-(\d{1,2})\s+(\d{1,2}):(\d{2})(?::\d{2})?$"),
+}
+# An ASR-style transcript has no digits and no punctuation: numbers are words, pauses are spaces.
+_NOT_IN_VOICE = re.compile(r"[0-9，。！？、；：,.!?;:“”\"()（）]")
+
+
+def split_of(record_id: str) -> str:
+    """The split rule: a third of the ids (by SHA-256) are held out."""
+    return "held_out" if int(hashlib.sha256(record_id.encode()).hexdigest(), 16) % 3 == 0 else "dev"
+
+
+def load(split: str) -> list[dict[str, Any]]:
+    lines = (CORPUS_DIR / f"{split}.jsonl").read_text("utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def _header_problems(record: dict[str, Any], ref: datetime) -> list[str]:
+    pattern = _HEADERS[record["format"]]
+    stamps = [m for m in map(pattern.match, record["text"].splitlines()) if m]
+    if not stamps:
+        return ["a chat copy without a single header line"]
+    problems = []
+    for m in stamps:
+        year, month, day, hour, minute = (int(g) if g else None for g in m.groups())
+        if (year or ref.year, month, day) != (ref.year, ref.month, ref.day):
+            problems.append(f"header {m.group(0)!r} is not on the send day")
+        elif (hour, minute) > (ref.hour, ref.minute):
+            problems.append(f"header {m.group(0)!r} is after the send time")
+    return problems
+
+
+def _string_problems(expect: dict[str, Any], text: str) -> list[str]:
+    problems = []
+    for key in ("customer_name", "company", "email"):
+        value = expect[key]
+        if value is not None and (not isinstance(value, str) or not value.strip() or value not in text):
+            problems.append(f"{key} {value!r} is not written in the text")
+    phone = expect["phone"]
+    if phone is not None and not (
+        isinstance(phone, str) and _PHONE.match(phone) and (not phone.startswith("+861") or _CN_MOBILE.match(phone))
+    ):
+        problems.append(f"phone {phone!r} is not E.164")
+    amount = expect["amount_cny"]
+    if amount is not None and (type(amount) is not int or amount <= 0):
+        problems.append(f"amount_cny {amount!r} is not a positive integer")
+    return problems
+
+
+def record_problems(record: dict[str, Any]) -> list[str]:
+    """Every way one record breaks the corpus schema (an empty list when it is valid)."""
+    if set(record) != RECORD_KEYS:
+        return [f"record keys {sorted(record)}"]
+    expect = record["expect"]
+    if not isinstance(expect, dict) or set(expect) != EXPECT_KEYS:
+        return [f"expect keys {sorted(expect) if isinstance(expect, dict) else expect!r}"]
+    problems = []
+    if not _ID.match(str(record["id"])):
+        problems.append(f"id {record['id']!r}")
+    if record["format"] not in FORMATS:
+        problems.append(f"format {record['format']!r}")
+    if not _INDUSTRY.match(str(record["industry"])):
+        problems.append(f"industry {record['industry']!r}")
+    text = record["text"]
+    if not isinstance(text, str) or not text.strip():
+        return [*problems, "empty text"]
+    try:
+        ref = datetime.fromisoformat(record["ref_time"])
+    except (TypeError, ValueError):
+        return [*problems, f"ref_time {record['ref_time']!r} does not parse"]
+    if ref.utcoffset() != SHANGHAI_OFFSET:
+        problems.append(f"ref_time {record['ref_time']!r} is not Asia/Shanghai (+08:00)")
+    tags = expect["tags"]
+    if not isinstance(tags, list) or not set(tags) <= TAGS or tags != sorted(set(tags)):
+        problems.append(f"tags {tags!r} are not a sorted, duplicate-free list from the taxonomy")
+    if expect["stage_hint"] is not None and expect["stage_hint"] not in STAGES:
+        problems.append(f"stage_hint {expect['stage_hint']!r}")
+    if expect["next_contact"] is not None:
+        try:
+            when = date.fromisoformat(expect["next_contact"])
+        except (TypeError, ValueError):
+            problems.append(f"next_contact {expect['next_contact']!r} does not parse")
+        else:
+            if when < ref.date():
+                problems.append(f"next_contact {when} is before the send day {ref.date()}")
+    problems += _string_problems(expect, text)
+    if record["format"] in _HEADERS:
+        problems += _header_problems(record, ref)
+    if record["format"] == "voice_memo_text" and _NOT_IN_VOICE.search(text):
+        problems.append(f"voice transcript has digits or punctuation: {_NOT_IN_VOICE.findall(text)}")
+    return problems
+
+
+@pytest.fixture(scope="module")
+def corpus() -> dict[str, list[dict[str, Any]]]:
+    return {split: load(split) for split in SPLITS}
+
+
+@pytest.mark.parametrize("split", SPLITS)
+def test_every_record_follows_the_schema(corpus: dict[str, list[dict[str, Any]]], split: str) -> None:
+    problems = {r.get("id", f"#{i}"): p for i, r in enumerate(corpus[split]) if (p := record_problems(r))}
+    assert not problems, problems
+
+
+def test_ids_are_unique_and_each_record_sits_in_the_split_its_hash_names(
+    corpus: dict[str, list[dict[str, Any]]],
+) -> None:
+    ids = [r["id"] for split in SPLITS for r in corpus[split]]
+    assert [i for i, n in Counter(ids).items() if n > 1] == []
+    misplaced = [(r["id"], split) for split in SPLITS for r in corpus[split] if split_of(r["id"]) != split]
+    assert misplaced == []
+    texts = Counter(r["text"] for split in SPLITS for r in corpus[split])
+    assert max(texts.values()) == 1, "a text appears twice"
+
+
+def test_coverage_the_corpus_promises(corpus: dict[str, list[dict[str, Any]]]) -> None:
+    records = corpus["dev"] + corpus["held_out"]
+    assert len(records) >= 240
+    assert len({r["industry"] for r in records}) >= 8
+    for split in SPLITS:
+        assert {r["format"] for r in corpus[split]} == FORMATS, split
+        assert {t for r in corpus[split] for t in r["expect"]["tags"]} == TAGS, split
+    # Traditional characters, Latin-script names and numbers dictated as Chinese words all occur.
+    assert any(re.search(r"[們這報價與會說週請謝]", r["text"]) for r in records)
+    assert any(re.fullmatch(r"[A-Za-z][A-Za-z ]+", r["expect"]["customer_name"] or "") for r in records)
+    assert any(re.search(r"[一二三四五六七八九幺零]{3} ?[一二三四五六七八九幺零]{4}", r["text"]) for r in records)
+
+
+def _valid_record() -> dict[str, Any]:
+    return {
+        "id": "v2-999",
+        "ref_time": "2026-11-02T10:00:00+08:00",
+        "format": "wecom_copy",
+        "industry": "retail",
+        "text": "李娜 11/2 09:30\n报价我看了，下周三来公司聊\n赵强 11/2 09:35\n好的",
+        "expect": {
+            "customer_name": "李娜", "company": None, "phone": None, "email": None, "tags": ["预约拜访"],
+            "next_contact": "2026-11-11", "amount_cny": None, "stage_hint": "需求确认",
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "complaint"),
+    [
+        (("expect", "tags"), ["要报价", "报价"], "tags"),
+        (("expect", "tags"), ["预约拜访", "价格异议"], "tags"),  # not in sorted() order
+        (("expect", "stage_hint"), "成交", "stage_hint"),
+        (("expect", "next_contact"), "2026-11-31", "next_contact"),
+        (("expect", "next_contact"), "2026-11-01", "before the send day"),
+        (("ref_time",), "2026-11-02 10:00", "Asia/Shanghai"),
+        (("expect", "phone"), "13912345678", "E.164"),
+        (("expect", "phone"), "+86139123456789", "E.164"),
+        (("expect", "amount_cny"), "3.98万", "amount_cny"),
+        (("expect", "customer_name"), "王芳", "not written in the text"),
+        (("format",), "email", "format"),
+        (("text",), "李娜 11/3 09:30\n报价我看了", "not on the send day"),
+        (("text",), "李娜 11/2 10:30\n报价我看了", "after the send time"),
+        (("text",), "报价我看了，下周三来公司聊", "without a single header"),
+    ],
+)
+def test_the_validator_catches_a_broken_record(path: tuple[str, ...], value: Any, complaint: str) -> None:
+    record = _valid_record()
+    assert record_problems(record) == []
+    target = record
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    assert any(complaint in p for p in record_problems(record)), record_problems(record)
+
+
+def test_the_validator_catches_a_voice_transcript_with_digits() -> None:
+    record = _valid_record()
+    record["format"] = "voice_memo_text"
+    record["text"] = "今天见了李娜 她说下周三来公司聊"
+    assert record_problems(record) == []
+    record["text"] = "今天见了李娜，她说下周三来公司聊 电话13912345678"
+    assert any("voice transcript" in p for p in record_problems(record))
+
+
+def test_the_split_rule_is_about_a_third() -> None:
+    held = sum(split_of(f"v2-{n:03d}") == "held_out" for n in range(1, 1000))
+    assert 280 < held < 380
