@@ -16,10 +16,12 @@ from bot.dingtalk import StreamClient, api_from_settings, stream_context
 from bot.dingtalk_delivery import DingTalkDeliverer
 from bot.dingtalk_inbound import MEDIA_PREFIX as DINGTALK_MEDIA_PREFIX
 from bot.handlers import build_dispatcher
+from bot.http_edge import deadline_middleware
 from bot.inbox_writer import InboxWriter
 from bot.leads.api import LeadApi
 from bot.liveness import Heartbeat, Readiness
 from bot.media_retry import DeferredMediaFetcher, Fetcher
+from bot.member_directory import MemberDirectory
 from bot.metrics import Metrics
 from bot.ops_http import OpsEndpoints
 from bot.outbox import Deliverer, OutboxSender
@@ -91,22 +93,27 @@ def seed_sandbox(runtime: Runtime) -> None:
         seed_demo_team(session=session, at=runtime.worker.clock())
 
 
-def build_web_app(runtime: Runtime, *, background: bool = True) -> web.Application:
-    app = web.Application(client_max_size=runtime.settings.max_body_bytes)
+def build_web_app(runtime: Runtime, *, sandbox: bool = False, background: bool = True) -> web.Application:
+    """The HTTP side. `sandbox=True` only for `genjin sandbox`: its page and API have no
+    authentication (anyone reaching the port could act as any member and read conversations
+    with full phone numbers), so `genjin serve` never mounts them."""
+    app = web.Application(client_max_size=runtime.settings.max_body_bytes,
+                          middlewares=[deadline_middleware(runtime.settings.http_request_timeout)])
 
     def on_inbound() -> None:
         runtime.worker.nudge()
 
-    sandbox = SandboxAdapter(runtime.engine, runtime.settings, on_inbound, runtime.worker.clock)
-    app.add_routes(sandbox.routes())
+    if sandbox:
+        app.add_routes(SandboxAdapter(runtime.engine, runtime.settings, on_inbound, runtime.worker.clock).routes())
     app.add_routes(LeadApi(runtime.engine, runtime.settings, on_queued=runtime.sender.nudge,
                            clock=runtime.worker.clock).routes())
     if runtime.settings.wecom is not None:
         writer = InboxWriter(runtime.engine, runtime.worker.clock)
-        wecom = WeComAdapter(runtime.settings.wecom, writer=writer, on_inbound=on_inbound,
+        wecom = WeComAdapter(runtime.settings.wecom, writer=writer, members=MemberDirectory(runtime.engine),
+                             on_inbound=on_inbound,
                              api=runtime.wecom_api, media_dir=runtime.settings.media_dir,
                              max_audio_bytes=runtime.settings.max_audio_bytes,
-                             max_body_bytes=runtime.settings.max_body_bytes)
+                             max_body_bytes=runtime.settings.max_body_bytes, clock=runtime.worker.clock)
         app.add_routes(wecom.routes())
         if runtime.wecom_api is not None:
             api = runtime.wecom_api

@@ -13,32 +13,35 @@ from bot import cli_members
 from bot.app import build_runtime, build_web_app, seed_sandbox
 from bot.clock import system_clock
 from bot.config import Settings, load_settings
+from bot.http_edge import server_options
 from bot.leads.cli import LEAD_COMMANDS, add_lead_commands, run_lead_command
 from bot.logs import configure_logging
 from store.db import display_url, make_engine, migrate
 from store.queues import count_queues_by_status
 
+LOOPBACK = "127.0.0.1"
 
-def startup_banner(settings: Settings) -> str:
+def startup_banner(settings: Settings, host: str | None = None) -> str:
     """Where genjin listens and which database it uses, with the database password hidden."""
     database = display_url(settings.database_url.get_secret_value())
-    return f"genjin 已启动：http://{settings.host}:{settings.port}/  （数据库 {database}）"
+    return f"genjin 已启动：http://{host or settings.host}:{settings.port}/  （数据库 {database}）"
 
 
-def _serve(settings: Settings, *, seed: bool) -> None:
+def _serve(settings: Settings, *, sandbox: bool, host: str) -> None:
+    """`sandbox`: seed the demo team and mount the unauthenticated sandbox page and API."""
     runtime = build_runtime(settings, clock=system_clock)
-    if seed:
+    if sandbox:
         seed_sandbox(runtime)
-    app = build_web_app(runtime)
-    print(startup_banner(settings), flush=True)
-    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    app = build_web_app(runtime, sandbox=sandbox)
+    print(startup_banner(settings, host), flush=True)
+    web.run_app(app, host=host, port=settings.port, print=None, **server_options(settings))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="genjin", description="genjin (跟进) sales follow-up bot")
     sub = parser.add_subparsers(dest="command", required=True)
     sb = sub.add_parser("sandbox", help="run the local sandbox chat with a seeded demo team")
-    sb.add_argument("--host")
+    sb.add_argument("--host", help="address to listen on (default 127.0.0.1, whatever GENJIN_HOST says)")
     sb.add_argument("--port", type=int)
     sv = sub.add_parser("serve", help="run the bot (platform adapters, worker, scheduler)")
     sv.add_argument("--host")
@@ -53,8 +56,12 @@ def main(argv: list[str] | None = None) -> int:
                  if v is not None}
     settings = load_settings(**overrides)
     configure_logging(settings.log_level, settings.log_format)
-    if args.command in ("sandbox", "serve"):
-        _serve(settings, seed=args.command == "sandbox")
+    if args.command == "sandbox":
+        # Loopback unless --host says otherwise: a host configured for `serve` (genjin.toml,
+        # GENJIN_HOST) must not expose the sandbox, which lets anyone act as any member.
+        _serve(settings, sandbox=True, host=args.host or LOOPBACK)
+    elif args.command == "serve":
+        _serve(settings, sandbox=False, host=settings.host)
     elif args.command == "migrate":
         migrate(settings.database_url.get_secret_value())
         print("数据库已迁移到最新版本")

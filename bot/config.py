@@ -50,6 +50,8 @@ class WeComSettings(BaseModel):
     encoding_aes_key: SecretStr = Field(min_length=43, max_length=43)
     api_base: str = "https://qyapi.weixin.qq.com"
     callback_path: str = "/wecom/callback"
+    # A callback whose signed timestamp is further than this from our clock (either way) gets 403.
+    replay_window_seconds: int = Field(default=300, ge=1, le=24 * 3600)
 
 
 class DingTalkSettings(BaseModel):
@@ -155,6 +157,10 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(default=5000, ge=100)
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     max_audio_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    # Seconds an idle connection, or one still sending its request headers, stays open (bot/http_edge.py).
+    http_idle_timeout: float = Field(default=75.0, gt=0)
+    # Seconds one request may take, body upload included; past it: 408 and the connection closed.
+    http_request_timeout: float = Field(default=30.0, gt=0)
     next_contact_max_days: int = Field(default=7, ge=1)
     tags_file: Path | None = None
     products: list[str] = Field(default_factory=lambda: ["移动CRM", "运输管理系统", "ERP", "SaaS"])

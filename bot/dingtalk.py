@@ -44,6 +44,7 @@ from bot.dingtalk_inbound import MEDIA_PREFIX, Parsed, parse_card_click, parse_m
 from bot.inbox_writer import InboxWriter
 from bot.liveness import Heartbeat
 from bot.media import sniff_audio, store_media
+from bot.member_directory import MemberDirectory
 from bot.models import InboundKind
 
 log = structlog.get_logger("genjin.dingtalk")
@@ -60,11 +61,14 @@ def api_from_settings(config: DingTalkSettings) -> DingTalkApi:
 
 
 class Intake:
-    """Stores one parsed frame: fetch its file while the downloadCode is valid, insert the row."""
+    """Stores one parsed frame: fetch its file while the downloadCode is valid, insert the row.
+    A sender who is not an active member gets the row only: no download, no file."""
 
-    def __init__(self, *, writer: InboxWriter, on_inbound: Callable[[], None], api: DingTalkApi, media_dir: Path,
-                 max_bytes: int, tz: ZoneInfo, download_budget: float = 5.0) -> None:
+    def __init__(self, *, writer: InboxWriter, members: MemberDirectory, on_inbound: Callable[[], None],
+                 api: DingTalkApi, media_dir: Path, max_bytes: int, tz: ZoneInfo,
+                 download_budget: float = 5.0) -> None:
         self.writer = writer
+        self.members = members
         self.on_inbound = on_inbound
         self.api = api
         self.media_dir = media_dir
@@ -79,7 +83,10 @@ class Intake:
             if await self.writer.exists(inbound.platform, inbound.msg_id):
                 log.info("dingtalk_inbound", msg_id=inbound.msg_id, kind=inbound.kind.value, duplicate=True)
                 return  # a redelivery of a stored message: no second download
-            inbound.media_ref = await self._fetch(parsed)
+            if await self.members.is_active(inbound.platform, inbound.sender):
+                inbound.media_ref = await self._fetch(parsed)
+            else:
+                log.info("dingtalk_media_skipped_unknown_sender", msg_id=inbound.msg_id)
         row_id = await self.writer.insert(inbound)  # raises when not stored: then the frame is not acked
         if row_id is not None:
             self.on_inbound()
@@ -203,7 +210,7 @@ class StreamClient(dingtalk_stream.DingTalkStreamClient):
                     self.heartbeat.beat()
                     try:
                         frame = json.loads(raw)
-                    except ValueError:
+                    except (ValueError, RecursionError):
                         log.warning("dingtalk_bad_frame", size=len(raw))
                         continue
                     if not isinstance(frame, dict):
@@ -273,8 +280,8 @@ async def _running(settings: Settings, engine: Engine, on_inbound: Callable[[], 
                    api: DingTalkApi | None, on_started: OnStarted | None = None) -> AsyncIterator[StreamClient]:
     assert settings.dingtalk is not None
     api = api or api_from_settings(settings.dingtalk)
-    intake = Intake(writer=InboxWriter(engine, clock), on_inbound=on_inbound, api=api, media_dir=settings.media_dir,
-                    max_bytes=settings.max_audio_bytes, tz=settings.tz)
+    intake = Intake(writer=InboxWriter(engine, clock), members=MemberDirectory(engine), on_inbound=on_inbound,
+                    api=api, media_dir=settings.media_dir, max_bytes=settings.max_audio_bytes, tz=settings.tz)
     client = build_stream_client(api, intake)
     task = asyncio.create_task(client.start(), name="dingtalk-stream")
     if on_started is not None:

@@ -37,7 +37,7 @@ def _json_obj(value: Any) -> dict[str, Any]:
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             return {}
     return value if isinstance(value, dict) else {}
 
@@ -141,7 +141,7 @@ def render_chat_record(content: dict[str, Any], tz: ZoneInfo) -> str:
     if isinstance(records, str):
         try:
             records = json.loads(records)
-        except ValueError:
+        except (ValueError, RecursionError):
             return records.strip()
     blocks: list[str] = []
     for record in records if isinstance(records, list) else []:

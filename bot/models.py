@@ -5,7 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from bot.safe_input import scrub_text
 
 
 class Platform(StrEnum):
@@ -34,6 +36,12 @@ class Inbound(BaseModel):
     text: str | None = None  # message text, or the action key for card_action
     media_ref: str | None = None  # platform media id or local stored path
     raw: str = ""  # the payload as received (decrypted), kept until processed
+
+    @field_validator("msg_id", "sender", "chat", "text", "media_ref", "raw", mode="before")
+    @classmethod
+    def _storable(cls, value: object) -> object:
+        """Every adapter's text passes here: a lone surrogate would fail the insert (UTF-8)."""
+        return scrub_text(value) if isinstance(value, str) else value
 
 
 class CardField(BaseModel):

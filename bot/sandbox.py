@@ -2,6 +2,8 @@
 
 The adapter only validates, stores the inbound row and acknowledges; the worker does the rest.
 Replies reach the page as sent outbox rows (the sandbox deliverer just marks them delivered).
+It has no authentication (anyone may act as any seeded member), so only `genjin sandbox` mounts
+it, on the loopback interface by default; `genjin serve` never does (bot/app.py).
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import structlog
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -21,8 +25,10 @@ from bot.cards.sandbox import render_sandbox
 from bot.clock import Clock
 from bot.config import Settings
 from bot.media import sniff_audio, store_media
+from bot.member_directory import MemberDirectory
 from bot.models import Card, Inbound, InboundKind, Platform
 from bot.outbox import RateLimit
+from bot.safe_input import BadJson, load_json, parse_bounded_int, scrub_text
 from store.db import session_scope
 from store.inbox import insert_inbound
 from store.models import InboundMessage, Member, OutboxMessage, OutboxStatus
@@ -48,6 +54,7 @@ def _bad(status: int, message: str) -> web.Response:
 class SandboxAdapter:
     def __init__(self, engine: Engine, settings: Settings, on_inbound: Any, clock: Clock) -> None:
         self.engine = engine
+        self.directory = MemberDirectory(engine)
         self.settings = settings
         self.clock = clock
         self.on_inbound = on_inbound  # nudges the worker
@@ -75,10 +82,10 @@ class SandboxAdapter:
 
     async def _json(self, request: web.Request) -> dict[str, Any] | web.Response:
         try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+            body = load_json(await request.read())
+        except BadJson as exc:
             log.warning("sandbox_bad_json", path=request.path)
-            return _bad(400, "请求不是有效的 JSON")
+            return _bad(400, f"请求不是有效的 JSON：{exc.reason}")
         if not isinstance(body, dict):
             return _bad(400, "请求必须是 JSON 对象")
         return body
@@ -104,12 +111,23 @@ class SandboxAdapter:
     async def post_voice(self, request: web.Request) -> web.Response:
         try:
             form = await request.post()
-        except ValueError:
+        except web.HTTPException:
+            raise  # 413 past client_max_size
+        except (ValueError, LookupError, AssertionError, TypeError, HttpProcessingError, aiohttp.ClientError):
+            # Malformed multipart (bad boundary, headers, charset, encoding) raises from deep in aiohttp.
+            log.warning("sandbox_bad_multipart")
             return _bad(400, "上传格式不正确")
         upload = form.get("file")
         member = form.get("member")
-        if not isinstance(upload, web.FileField) or not isinstance(member, str):
+        msg_id = form.get("msg_id") or None
+        if not isinstance(upload, web.FileField) or not isinstance(member, str) or not member:
             return _bad(400, "缺少语音文件或成员")
+        if msg_id is not None and not isinstance(msg_id, str):
+            return _bad(400, "msg_id 必须是文本字段")
+        body = {"member": member, "msg_id": msg_id, "file": scrub_text(str(upload.filename))}
+        if not await self.directory.is_active(Platform.SANDBOX, member):
+            # Not a member: the message row gets the usual answer; the audio is not kept.
+            return await self._accept(body, InboundKind.VOICE, text=None, raw=json.dumps(body))
         data = upload.file.read(self.settings.max_audio_bytes + 1)
         if len(data) > self.settings.max_audio_bytes:
             return _bad(413, f"语音文件超过 {self.settings.max_audio_bytes // (1024 * 1024)} MB 上限")
@@ -118,15 +136,16 @@ class SandboxAdapter:
             log.warning("sandbox_unknown_audio", size=len(data))
             return _bad(415, "不支持的音频格式（支持 AMR、WAV、MP3、OGG、M4A、SILK）")
         rel = await asyncio.to_thread(store_media, data, self.settings.media_dir, ext)
-        body = {"member": member, "msg_id": form.get("msg_id") or None, "file": str(upload.filename)}
         return await self._accept(body, InboundKind.VOICE, text=None, raw=json.dumps(body), media_ref=rel)
 
     async def _accept(self, body: dict[str, Any], kind: InboundKind, *, text: str | None, raw: str,
                       media_ref: str | None = None) -> web.Response:
         member = body.get("member")
         msg_id = body.get("msg_id") or uuid.uuid4().hex
-        if not isinstance(member, str) or not member or not isinstance(msg_id, str):
+        if not isinstance(member, str) or not member:
             return _bad(400, "缺少 member 字段")
+        if not isinstance(msg_id, str):
+            return _bad(400, "msg_id 必须是文本")
         try:
             inbound = Inbound(platform=Platform.SANDBOX, msg_id=msg_id, sender=member, kind=kind, text=text,
                               media_ref=media_ref, raw=raw)
@@ -146,11 +165,10 @@ class SandboxAdapter:
         return web.json_response({"accepted": True, "duplicate": row_id is None, "msg_id": msg_id})
 
     async def get_messages(self, request: web.Request) -> web.Response:
-        member = request.query.get("member", "")
-        try:
-            limit = min(int(request.query.get("limit", "200")), 500)
-        except ValueError:
-            return _bad(400, "limit 必须是数字")
+        member = scrub_text(request.query.get("member", ""))[:64]
+        limit = parse_bounded_int(request.query.get("limit", "200"), low=1, high=500)
+        if limit is None:
+            return _bad(400, "limit 必须是 1 到 500 之间的整数")
         return web.json_response(await asyncio.to_thread(self._conversation, member, limit))
 
     def _conversation(self, member: str, limit: int) -> list[dict[str, Any]]:

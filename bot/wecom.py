@@ -2,8 +2,12 @@
 
 WeCom POSTs `<xml><ToUserName/><Encrypt/><AgentID/></xml>` with msg_signature/timestamp/nonce in the
 query (https://developer.work.weixin.qq.com/document/path/90238). Order of checks, each answered
-before anything is stored: body over the cap -> 413, not well-formed or declaring a DOCTYPE/ENTITY
-(XXE, billion laughs) -> 400, wrong signature -> 403, undecryptable or not a message -> 400.
+before anything is stored: body over the cap -> 413, a query parameter missing or a timestamp that
+is not a number -> 400, a timestamp outside the replay window -> 403, not well-formed or declaring
+a DOCTYPE/ENTITY (XXE, billion laughs) -> 400, wrong signature -> 403, undecryptable or not a
+message -> 400. The signature covers the timestamp, so the window is what stops a recorded,
+correctly signed callback from being replayed later (MsgId alone only stops replays of messages
+still in the inbox; events have no MsgId). The URL-verification GET gets the same window.
 A good message becomes one inbox row and gets an empty 200 right after the insert. WeCom retries a
 callback it got no answer to within 5 s (three tries in all), so the row key makes a retry a no-op:
 MsgId for messages, FromUserName+CreateTime+event+key for events (events have no MsgId).
@@ -16,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +38,7 @@ from bot.cards.wecom import TAG_QUESTION_KEY, TAG_SUBMIT_KEY
 from bot.config import SettingsError, WeComSettings
 from bot.inbox_writer import InboxWriter
 from bot.media import sniff_audio, store_media
+from bot.member_directory import MemberDirectory
 from bot.models import Inbound, InboundKind, Platform
 from bot.wecom_api import WeComApi, WeComError, WeComHTTPError
 from bot.wecom_xml import Rejected, parse_xml, selected_options, text_of
@@ -114,10 +120,12 @@ def _build(base: dict[str, Any], **values: Any) -> Inbound:
 
 
 class WeComAdapter:
-    def __init__(self, config: WeComSettings, *, writer: InboxWriter, on_inbound: Callable[[], None],
-                 api: WeComApi | None, media_dir: Path, max_audio_bytes: int, max_body_bytes: int,
-                 download_budget: float = 2.5) -> None:
+    def __init__(self, config: WeComSettings, *, writer: InboxWriter, members: MemberDirectory,
+                 on_inbound: Callable[[], None], api: WeComApi | None, media_dir: Path, max_audio_bytes: int,
+                 max_body_bytes: int, clock: Callable[[], datetime], download_budget: float = 2.5) -> None:
         self.config = config
+        self.members = members  # a stranger's voice is neither downloaded nor stored
+        self.clock = clock  # the replay window is measured on the injected clock
         try:
             self.crypto = WeChatCrypto(config.token.get_secret_value(), config.encoding_aes_key.get_secret_value(),
                                        config.corp_id)
@@ -146,11 +154,20 @@ class WeComAdapter:
             raise Rejected(400, "missing_query_parameter")
         return values
 
+    def _check_timestamp(self, timestamp: str) -> None:
+        """WeCom's timestamp is Unix seconds when it signed the request; outside the window -> 403."""
+        if len(timestamp) > 12 or not (timestamp.isascii() and timestamp.isdigit()):
+            raise Rejected(400, "bad_timestamp")
+        skew = int(timestamp) - self.clock().timestamp()
+        if abs(skew) > self.config.replay_window_seconds:
+            raise Rejected(403, "timestamp_outside_window")
+
     async def verify_url(self, request: web.Request) -> web.Response:
         """URL check when the callback is saved in the admin console: answer the decrypted echostr."""
         try:
             signature, timestamp, nonce, echostr = self._query(request, "msg_signature", "timestamp", "nonce",
                                                                "echostr")
+            self._check_timestamp(timestamp)
             # A '+' the sender did not percent-encode arrives as a space; base64 never has spaces.
             echostr = echostr.replace(" ", "+")
             plain = self._decrypt(lambda: self.crypto.check_signature(signature, timestamp, nonce, echostr))
@@ -176,7 +193,10 @@ class WeComAdapter:
         if inbound.kind == InboundKind.VOICE and await self.writer.exists(inbound.platform, inbound.msg_id):
             return web.Response(status=200)  # a retry of a voice already stored: no second download
         if inbound.kind == InboundKind.VOICE:
-            inbound.media_ref = await self._fetch_voice(inbound.media_ref or "")
+            if await self.members.is_active(inbound.platform, inbound.sender):
+                inbound.media_ref = await self._fetch_voice(inbound.media_ref or "")
+            else:  # the row alone: the worker answers "not a member"; no fetch, no file
+                log.info("wecom_media_skipped_unknown_sender", msg_id=inbound.msg_id)
         try:
             row_id = await self.writer.insert(inbound)
         except Exception:  # no durable row, no ack: WeCom will push the callback again
@@ -193,6 +213,7 @@ class WeComAdapter:
         if request.content_length is not None and request.content_length > self.max_body_bytes:
             raise Rejected(413, "body_too_large")
         signature, timestamp, nonce = self._query(request, "msg_signature", "timestamp", "nonce")
+        self._check_timestamp(timestamp)
         body = await self._read_capped(request)
         encrypted = text_of(parse_xml(body), "Encrypt")
         if not encrypted:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError
 from sqlmodel import Session
 
 from bot.config import Settings
@@ -31,6 +32,13 @@ log = structlog.get_logger("genjin.worker")
 
 NOT_A_MEMBER = "你好！你还不是 genjin 团队成员，请联系管理员在系统中添加你的账号。"
 FAILED_FOR_GOOD = "这条消息处理失败，原始消息已保存。发送「重试」可以再试一次。"
+BAD_INPUT = "这条消息里有无法处理的内容（例如超长的数字或特殊字符），原始消息已保存。请修改后重新发送。"
+
+
+def is_bad_input(exc: Exception) -> bool:
+    """Errors that the same message raises again on every retry: they come from its content, not from
+    the moment (a number past a column, an unencodable character). Retrying only delays the answer."""
+    return isinstance(exc, OverflowError | UnicodeError | RecursionError | DataError)
 
 
 class Worker:
@@ -115,15 +123,17 @@ class Worker:
         assert row.id is not None
         error = f"{type(exc).__name__}: {exc}"[:2000]
         now = self.clock()
-        gave_up = row.attempts >= self.settings.inbox_max_attempts
+        bad_input = is_bad_input(exc)
+        gave_up = bad_input or row.attempts >= self.settings.inbox_max_attempts
         with session_scope(self.engine) as session:
             if gave_up:
                 finish_inbound(session=session, inbound_id=row.id, status=InboxStatus.FAILED, error=error, at=now)
                 fresh = session.get(InboundMessage, row.id)
                 assert fresh is not None
                 member = get_member_by_platform_id(session=session, platform=row.platform, user_id=row.sender)
-                enqueue_replies(session=session, inbound=fresh, replies=[Reply(text=FAILED_FOR_GOOD)],
-                                sender=member, at=now)
+                enqueue_replies(session=session, inbound=fresh,
+                                replies=[Reply(text=BAD_INPUT if bad_input else FAILED_FOR_GOOD)], sender=member,
+                                at=now)
             else:
                 delay = timedelta(seconds=2 ** row.attempts)
                 retry_inbound_later(session=session, inbound_id=row.id, error=error, at=now + delay)

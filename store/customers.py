@@ -15,6 +15,7 @@ from store.timeline import add_event
 from store.types import require_id
 
 FUZZY_NAME_THRESHOLD = 90.0
+MAX_SEARCH_CHARS = 200  # the longest searchable column (company, email)
 
 
 def create_customer(
@@ -81,19 +82,28 @@ def list_customers(*, session: Session, actor: Member, limit: int = 20) -> list[
     )
 
 
+def _contains(text: str) -> str:
+    """A LIKE pattern matching `text` literally: % _ and the escape character lose their meaning."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def search_customers(*, session: Session, actor: Member, query: str, limit: int = 10) -> list[Customer]:
-    """By name, company, phone digits or pinyin (exact key first, then fuzzy)."""
-    query = query.strip()
+    """By name, company, phone digits or pinyin (exact key first, then fuzzy).
+
+    The term is cut to MAX_SEARCH_CHARS (no column is longer; a 100k-character term exceeded
+    SQLite's LIKE pattern limit) and matched literally."""
+    query = query.strip()[:MAX_SEARCH_CHARS]
     if not query:
         return []
-    like = f"%{query}%"
+    like = _contains(query)
     key = name_key(query)
-    conditions = [col(Customer.name).like(like), col(Customer.company).like(like), col(Customer.email).like(like)]
+    conditions = [col(Customer.name).like(like, escape="\\"), col(Customer.company).like(like, escape="\\"),
+                  col(Customer.email).like(like, escape="\\")]
     digits = "".join(ch for ch in query if ch.isdigit())
     if len(digits) >= 4:
         conditions.append(col(Customer.phone).like(f"%{digits}%"))
     if key:
-        conditions.append(col(Customer.name_pinyin).like(f"%{pinyin_of(query)}%"))
+        conditions.append(col(Customer.name_pinyin).like(_contains(pinyin_of(query)), escape="\\"))
     found = list(
         session.exec(
             select(Customer)

@@ -19,9 +19,11 @@ from bot.clock import system_clock
 from bot.config import DingTalkSettings, Settings
 from bot.dingtalk import TOPIC_BOT, TOPIC_CARD, Intake, StreamClient, api_from_settings, build_stream_client
 from bot.inbox_writer import InboxWriter
+from bot.member_directory import MemberDirectory
 from bot.models import Inbound
-from store.db import make_engine
-from store.models import InboundMessage
+from store.db import make_engine, session_scope
+from store.models import InboundMessage, Member
+from tests.factories import make_org
 from tests.fakes.dingtalk import FakeDingTalk, callback_frame, system_frame
 
 AMR = b"#!AMR\n" + bytes(range(256)) * 4
@@ -43,7 +45,13 @@ def ding_settings(tmp_path, sqlite_url: str, fake: FakeDingTalk) -> Settings:
 
 @pytest.fixture
 def db(sqlite_url: str) -> Engine:
-    return make_engine(sqlite_url)
+    engine = make_engine(sqlite_url)
+    org = make_org(engine)
+    with session_scope(engine) as s:  # the sender of these tests is a member: their media is fetched
+        rep = s.get(Member, org.rep_a.id)
+        assert rep is not None
+        rep.dingtalk_userid = "wangfang01"
+    return engine
 
 
 def rows(engine: Engine) -> list[InboundMessage]:
@@ -61,7 +69,8 @@ async def running(settings: Settings, engine: Engine, *, writer: InboxWriter | N
                   **options: float) -> AsyncIterator[StreamClient]:
     assert settings.dingtalk is not None
     api = api_from_settings(settings.dingtalk)
-    intake = Intake(writer=writer or InboxWriter(engine, system_clock), on_inbound=lambda: None, api=api,
+    intake = Intake(writer=writer or InboxWriter(engine, system_clock), members=MemberDirectory(engine),
+                    on_inbound=lambda: None, api=api,
                     media_dir=settings.media_dir, max_bytes=settings.max_audio_bytes, tz=settings.tz)
     client = build_stream_client(api, intake, **{"backoff_base": 0.02, "backoff_max": 0.3, **options})
     task = asyncio.create_task(client.start())
@@ -243,7 +252,8 @@ async def test_cancel_shuts_down_cleanly(fake, ding_settings, db):
     assert ding_settings.dingtalk is not None
     api = api_from_settings(ding_settings.dingtalk)
     writer = SlowWriter(db)
-    intake = Intake(writer=writer, on_inbound=lambda: None, api=api, media_dir=ding_settings.media_dir,
+    intake = Intake(writer=writer, members=MemberDirectory(db), on_inbound=lambda: None, api=api,
+                    media_dir=ding_settings.media_dir,
                     max_bytes=1024, tz=ding_settings.tz)
     client = build_stream_client(api, intake)
     task = asyncio.create_task(client.start())

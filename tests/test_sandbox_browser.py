@@ -32,7 +32,7 @@ async def test_rep_pastes_chat_toggles_tag_and_confirms(tmp_path, chromium_path)
                         worker_poll_seconds=0.05)
     runtime = build_runtime(settings, clock=system_clock)
     seed_sandbox(runtime)
-    server = TestServer(build_web_app(runtime), host="127.0.0.1")
+    server = TestServer(build_web_app(runtime, sandbox=True), host="127.0.0.1")
     await server.start_server()
     try:
         async with async_playwright() as p:

@@ -21,7 +21,7 @@ async def client(tmp_path):
                         worker_poll_seconds=0.05, max_body_bytes=64 * 1024, max_audio_bytes=32 * 1024)
     runtime = build_runtime(settings, clock=system_clock)
     seed_sandbox(runtime)
-    async with TestClient(TestServer(build_web_app(runtime))) as c:
+    async with TestClient(TestServer(build_web_app(runtime, sandbox=True))) as c:
         c.runtime = runtime  # type: ignore[attr-defined]
         yield c
 

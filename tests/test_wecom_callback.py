@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from bot.clock import system_clock
 from bot.wecom_xml import Rejected, parse_xml
 from store.models import InboundMessage
+from tests.factories import make_org
 from tests.fakes.wecom import WeComStack, wecom_encrypt, wecom_signature, wecom_stack
 
 AMR = b"#!AMR\n" + bytes(range(256)) * 4
@@ -26,6 +27,7 @@ def rows(stack: WeComStack) -> list[InboundMessage]:
 @pytest.fixture
 async def stack(sqlite_url, tmp_path):
     async with wecom_stack(sqlite_url, tmp_path / "var", max_body_bytes=4096) as st:
+        make_org(st.runtime.engine)  # wecom user "wangfang" is a member: her voice is downloaded
         yield st
 
 
@@ -34,7 +36,8 @@ async def post(stack: WeComStack, query: dict[str, str], body: bytes | object) -
         return resp.status
 
 
-def signed(stack: WeComStack, encrypted: str, timestamp: str = "1700000000", nonce: str = "42") -> dict[str, str]:
+def signed(stack: WeComStack, encrypted: str, timestamp: str | None = None, nonce: str = "42") -> dict[str, str]:
+    timestamp = timestamp or str(int(stack.driver.now()))  # inside the replay window
     return {"msg_signature": wecom_signature(stack.driver.token, timestamp, nonce, encrypted),
             "timestamp": timestamp, "nonce": nonce}
 
@@ -222,6 +225,7 @@ async def test_replays_and_concurrent_retries_store_one_row(db_url, tmp_path):
 async def test_retry_after_a_slow_answer_is_a_no_op(tmp_path, sqlite_url):
     # WeCom gives up on an answer after 5 s (here 0.3 s), drops the connection and pushes again.
     async with wecom_stack(sqlite_url, tmp_path / "var", answer_timeout=0.3) as st:
+        make_org(st.runtime.engine)
         media_id = st.fake.add_media(AMR)
         st.fake.delay("/cgi-bin/media/get", 0.8, times=1)  # only the first try is slow
         delivery = await st.driver.push(st.driver.voice_xml("wangfang", media_id, msg_id="4242"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -14,7 +15,6 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from sqlmodel import Session, select
 
 from bot.app import build_runtime, build_web_app
-from bot.clock import system_clock
 from bot.config import Settings, WeComSettings
 from store.models import InboundMessage
 from tests.fakes.wecom import wecom_decrypt, wecom_encrypt, wecom_signature
@@ -48,11 +48,13 @@ def _random_prefix(encrypted: str, aes_key: str) -> bytes:
     return (dec.update(base64.b64decode(encrypted)) + dec.finalize())[:16]
 
 
-async def _serve(vector: dict, tmp_path: Path, sqlite_url: str) -> tuple[TestServer, object]:
+async def _serve(vector: dict, tmp_path: Path, sqlite_url: str, timestamp: str) -> tuple[TestServer, object]:
+    """The bot with its clock at the vector's signing time: the replay window accepts it."""
+    signed_at = datetime.fromtimestamp(int(timestamp), UTC)
     config = WeComSettings(corp_id=vector["corp_id"], agent_id=1, secret="unused", token=vector["token"],
                            encoding_aes_key=vector["encoding_aes_key"], api_base="http://127.0.0.1:9")
     runtime = build_runtime(Settings(database_url=sqlite_url, data_dir=tmp_path / "var", wecom=config),
-                            clock=system_clock)
+                            clock=lambda: signed_at)
     server = TestServer(build_web_app(runtime, background=False), host="127.0.0.1")
     await server.start_server()
     return server, runtime
@@ -60,8 +62,8 @@ async def _serve(vector: dict, tmp_path: Path, sqlite_url: str) -> tuple[TestSer
 
 @pytest.mark.parametrize("vector", CASES)
 async def test_url_verification_answers_official_echostr(vector, tmp_path, sqlite_url):
-    server, _runtime = await _serve(vector, tmp_path, sqlite_url)
     url = vector["verify_url"]
+    server, _runtime = await _serve(vector, tmp_path, sqlite_url, url["timestamp"])
     try:
         async with aiohttp.ClientSession() as http:
             params = {k: url[k] for k in ("msg_signature", "timestamp", "nonce", "echostr")}
@@ -77,8 +79,8 @@ async def test_url_verification_answers_official_echostr(vector, tmp_path, sqlit
 
 @pytest.mark.parametrize("vector", CASES)
 async def test_official_message_is_decrypted_and_stored(vector, tmp_path, sqlite_url):
-    server, runtime = await _serve(vector, tmp_path, sqlite_url)
     msg = vector["message"]
+    server, runtime = await _serve(vector, tmp_path, sqlite_url, msg["timestamp"])
     try:
         async with aiohttp.ClientSession() as http:
             params = {k: msg[k] for k in ("msg_signature", "timestamp", "nonce")}

@@ -28,6 +28,9 @@ _CANDIDATE = re.compile(
     rf"|(?P<c4>{_CNUM}[万亿千][{_CN}]{{0,10}})(?P<cur4>{_CURRENCY_AFTER})?"
     rf"|(?P<c5>{_CNUM})(?P<cur5>{_CURRENCY_AFTER})"
 )
+# The amount column is INTEGER (int4 on PostgreSQL): an amount past 2^31-1 yuan (about 21亿) cannot be
+# stored and used to fail the whole message there. It is left out of the record; the text keeps it.
+MAX_AMOUNT_CNY = 2**31 - 1
 _MULTIPLIER = {"万": 10_000, "w": 10_000, "W": 10_000, "亿": 100_000_000, "千": 1_000, "k": 1_000, "K": 1_000}
 
 
@@ -84,7 +87,7 @@ def find_amounts(text: str) -> list[AmountMatch]:
             if raw.startswith("点") or raw.endswith("点"):
                 continue
             yuan = chinese_number(raw)
-        if yuan is None or yuan <= 0:
+        if yuan is None or not 0 < yuan <= MAX_AMOUNT_CNY:
             continue
         found.append(AmountMatch(yuan, start, end, explicit))
     return found
@@ -100,8 +103,9 @@ def parse_amount(text: str) -> int | None:
         return amounts[0].yuan
     # A bare number typed as a command argument ("39800", "三万九千八") is taken as yuan.
     bare = text.replace(",", "").replace(" ", "")
-    if re.fullmatch(r"\d+(?:\.\d+)?", bare):
-        return _arabic(bare, None)
-    if re.fullmatch(_CNUM, bare):
-        return chinese_number(bare)
-    return None
+    yuan = None
+    if re.fullmatch(r"\d{1,15}(?:\.\d{1,6})?", bare):
+        yuan = _arabic(bare, None)
+    elif re.fullmatch(_CNUM, bare):
+        yuan = chinese_number(bare)
+    return yuan if yuan is not None and 0 < yuan <= MAX_AMOUNT_CNY else None

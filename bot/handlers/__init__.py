@@ -10,6 +10,7 @@ from bot.handlers import (
     commands,
     conversation,
     leads,
+    limits,
     other,
     supervision,
     visit,
@@ -25,6 +26,7 @@ def _fallback(ctx: HandlerContext) -> None:
 def build_dispatcher() -> Dispatcher:
     return Dispatcher(
         routers=[
+            limits.router,  # the text length cap holds for commands and answers too
             supervision.router,  # push-card taps, snooze reasons and 免填 before generic handlers
             leads.router,  # lead card taps and 认领/退回/公海/转给/分配原因, before generic card actions
             card_actions.router,

@@ -9,6 +9,7 @@ from bot.context import HandlerContext
 from bot.flow import ext_from_data, new_customer_from, next_contact_problem, record, tag_names
 from bot.handlers.conversation import finish_new_customer
 from bot.router import Router
+from bot.safe_input import parse_bounded_int, parse_id
 from bot.stages import check_stage_change
 from store.conversations import clear_conversation, get_conversation
 from store.customers import change_stage, get_customer
@@ -24,20 +25,22 @@ def on_card_action(ctx: HandlerContext) -> None:
     action = ctx.text
     verb, _, rest = action.partition(":")
     try:
-        if verb == "confirm" and rest.isdigit():
-            _on_confirm(ctx, int(rest))
+        if verb == "confirm" and (followup_id := parse_id(rest)) is not None:
+            _on_confirm(ctx, followup_id)
         elif verb == "tag":
             fid, _, tag = rest.partition(":")
-            if not fid.isdigit() or tag not in tag_names(ctx):
+            followup_id = parse_id(fid)
+            if followup_id is None or tag not in tag_names(ctx):
                 raise ValueError(action)
-            _on_tag(ctx, int(fid), tag)
+            _on_tag(ctx, followup_id, tag)
         elif verb == "fix":
-            fid, _, index = rest.partition(":")
-            if not fid.isdigit() or not index.isdigit():
+            fid, _, index_text = rest.partition(":")
+            followup_id, index = parse_id(fid), parse_bounded_int(index_text, low=0, high=999)
+            if followup_id is None or index is None:
                 raise ValueError(action)
-            _on_fix(ctx, int(fid), int(index))
+            _on_fix(ctx, followup_id, index)
         elif verb in ("dup_use", "dup_new"):
-            _on_duplicate_choice(ctx, int(rest) if rest.isdigit() else None)
+            _on_duplicate_choice(ctx, parse_id(rest))
         else:
             raise ValueError(action)
     except PermissionDenied:

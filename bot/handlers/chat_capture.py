@@ -27,10 +27,6 @@ def on_chat_capture(ctx: HandlerContext) -> None:
     if not text:
         ctx.reply("收到一条空消息。粘贴和客户的聊天记录或写一段跟进笔记发给我即可；发送「帮助」查看用法。")
         return
-    if len(text) > ctx.settings.max_text_chars:
-        ctx.reply(f"消息太长（{len(text)} 字，上限 {ctx.settings.max_text_chars} 字）。请分段发送，"
-                  "或只粘贴和这位客户相关的部分。")
-        return
     if not has_words(text) or "\x00" in text or "\ufffd" in text:
         ctx.reply("没有看到文字内容。请粘贴聊天记录或写一段跟进笔记；发送「帮助」查看用法。")
         return

@@ -10,9 +10,10 @@ from bot.format import fmt_when, for_viewer, mask_phone
 from bot.handlers.conversation import start_new_customer
 from bot.handlers.lookup import history_text, resolve_customer, shown_to
 from bot.router import Router
+from bot.safe_input import parse_id
 from bot.stages import check_stage_change
 from store.conversations import clear_conversation, get_conversation
-from store.customers import change_stage, list_customers, rename_customer, search_customers
+from store.customers import MAX_SEARCH_CHARS, change_stage, list_customers, rename_customer, search_customers
 from store.followups import confirmed_followups
 from store.inbox import requeue_failed_inbound
 from store.merges import merge_customers, undo_merge
@@ -66,6 +67,9 @@ def on_mine(ctx: HandlerContext, _args: str) -> None:
 def on_find(ctx: HandlerContext, args: str) -> None:
     if not args:
         ctx.reply("请写上要查的关键词，例如：查 张伟 或 查 1380013")
+        return
+    if len(args) > MAX_SEARCH_CHARS:
+        ctx.reply(f"关键词太长（{len(args)} 字，最多 {MAX_SEARCH_CHARS} 字）。请只写客户姓名、公司或电话。")
         return
     found = search_customers(session=ctx.session, actor=ctx.member, query=args)
     if not found:
@@ -163,12 +167,13 @@ def on_retry(ctx: HandlerContext, _args: str) -> None:
 
 
 def on_merge(ctx: HandlerContext, args: str) -> None:
-    ids = [a.lstrip("#") for a in args.split()]
-    if len(ids) != 2 or not all(i.isdigit() for i in ids):
+    ids = [parse_id(a) for a in args.split()]
+    kept_id, merged_id = (ids[0], ids[1]) if len(ids) == 2 else (None, None)
+    if kept_id is None or merged_id is None:
         ctx.reply("用法：合并 保留的客户编号 被合并的客户编号，例如：合并 #12 #15")
         return
     try:
-        audit = merge_customers(session=ctx.session, actor=ctx.member, kept_id=int(ids[0]), merged_id=int(ids[1]),
+        audit = merge_customers(session=ctx.session, actor=ctx.member, kept_id=kept_id, merged_id=merged_id,
                                 at=ctx.now)
     except PermissionDenied:
         ctx.reply("只有主管或管理员可以合并客户，且两位客户都需在你的权限范围内。")
@@ -176,16 +181,16 @@ def on_merge(ctx: HandlerContext, args: str) -> None:
     except ValueError:
         ctx.reply("不能把客户合并到自己。")
         return
-    ctx.reply(f"已把 #{ids[1]} 合并到 #{ids[0]}（合并记录 {audit.id}）。如需撤销，发送：撤销合并 {audit.id}")
+    ctx.reply(f"已把 #{merged_id} 合并到 #{kept_id}（合并记录 {audit.id}）。如需撤销，发送：撤销合并 {audit.id}")
 
 
 def on_unmerge(ctx: HandlerContext, args: str) -> None:
-    merge_id = args.lstrip("#").strip()
-    if not merge_id.isdigit():
+    merge_id = parse_id(args)
+    if merge_id is None:
         ctx.reply("用法：撤销合并 合并记录编号")
         return
     try:
-        audit = undo_merge(session=ctx.session, actor=ctx.member, merge_id=int(merge_id), at=ctx.now)
+        audit = undo_merge(session=ctx.session, actor=ctx.member, merge_id=merge_id, at=ctx.now)
     except PermissionDenied:
         ctx.reply("只有主管或管理员可以撤销合并。")
         return

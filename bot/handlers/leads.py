@@ -13,6 +13,7 @@ from bot.handlers.lookup import resolve_customer
 from bot.leads.intake import push_lead_card
 from bot.models import Card
 from bot.router import Router
+from bot.safe_input import parse_id
 from store.conversations import get_conversation, set_conversation
 from store.customers import get_customer
 from store.leads import (
@@ -58,18 +59,20 @@ def _is_lead_command(ctx: HandlerContext) -> bool:
 @router.on(_is_lead_card_action)
 def on_lead_card_action(ctx: HandlerContext) -> None:
     verb, *args = ctx.text.split(":")
-    if not args or not args[0].isdigit():
+    customer_id = parse_id(args[0]) if args else None
+    if customer_id is None:
         ctx.reply("这个按钮已失效。")
         return
-    customer_id = int(args[0])
     if verb == "lead_claim":
         _claim(ctx, customer_id)
     elif verb == "lead_return":
         _release(ctx, customer_id, "")
     elif verb == "lead_assign":
         _show_picker(ctx, customer_id)
-    elif verb == "lead_assign_to" and len(args) > 1 and args[1].isdigit():
-        transfer_customer(ctx, customer_id, ctx.session.get(Member, int(args[1])))
+    elif verb == "lead_assign_to" and len(args) > 1 and (member_id := parse_id(args[1])) is not None:
+        transfer_customer(ctx, customer_id, ctx.session.get(Member, member_id))
+    else:
+        ctx.reply("这个按钮已失效。")
 
 
 @router.on(_is_lead_command)
@@ -96,9 +99,9 @@ def on_lead_command(ctx: HandlerContext) -> None:
 
 
 def _lead_id(ctx: HandlerContext, args: str) -> int | None:
-    token = args.split()[0].lstrip("#")
-    if token.isdigit():
-        return int(token)
+    customer_id = parse_id(args.split()[0])
+    if customer_id is not None:
+        return customer_id
     ctx.reply("请写上公海线索的编号，例如：认领 #12（发送「公海」查看编号）")
     return None
 
@@ -177,7 +180,10 @@ def _explain(ctx: HandlerContext, args: str) -> None:
     customer = None
     if token.isdigit():
         try:
-            customer = get_lead(session=ctx.session, actor=ctx.member, customer_id=int(token))
+            customer_id = parse_id(token)
+            if customer_id is None:  # more digits than any id: no such customer
+                raise PermissionDenied
+            customer = get_lead(session=ctx.session, actor=ctx.member, customer_id=customer_id)
         except PermissionDenied:
             ctx.reply(f"没有找到客户 {args}（或你没有查看权限）。")
             return

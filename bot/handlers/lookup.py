@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 from bot.context import HandlerContext
 from bot.format import for_viewer
-from store.customers import get_customer, search_customers
+from bot.safe_input import parse_id
+from store.customers import MAX_SEARCH_CHARS, get_customer, search_customers
 from store.models import Customer, TimelineEvent
 from store.permissions import PermissionDenied
 
@@ -17,9 +18,15 @@ def resolve_customer(ctx: HandlerContext, query: str) -> Customer | None:
     if not query:
         ctx.reply("请写上客户姓名或编号，例如：历史 张伟 或 历史 #12")
         return None
+    if len(query) > MAX_SEARCH_CHARS:
+        ctx.reply(f"客户名称太长（最多 {MAX_SEARCH_CHARS} 字）。请写客户姓名或编号，例如 #12。")
+        return None
     if query.startswith("#") and query[1:].isdigit():
         try:
-            return get_customer(session=ctx.session, actor=ctx.member, customer_id=int(query[1:]))
+            customer_id = parse_id(query)
+            if customer_id is None:  # more digits than any id: no such customer
+                raise PermissionDenied
+            return get_customer(session=ctx.session, actor=ctx.member, customer_id=customer_id)
         except PermissionDenied:
             ctx.reply(f"没有找到客户 {query}（或你没有查看权限）。")
             return None

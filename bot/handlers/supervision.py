@@ -13,6 +13,7 @@ from bot.handlers.leads import transfer_customer
 from bot.handlers.lookup import history_text
 from bot.models import Button, Card
 from bot.router import Router
+from bot.safe_input import parse_id
 from scheduler.stale import snooze_customer
 from store.conversations import clear_conversation, get_conversation, set_conversation
 from store.customers import get_customer
@@ -46,7 +47,9 @@ def _is_exempt_command(ctx: HandlerContext) -> bool:
 def on_push_action(ctx: HandlerContext) -> None:
     verb, *args = ctx.text.split(":")
     try:
-        customer_id = int(args[0])
+        customer_id = parse_id(args[0]) if args else None
+        if customer_id is None:
+            raise PermissionDenied
         customer = get_customer(session=ctx.session, actor=ctx.member, customer_id=customer_id)
     except (ValueError, IndexError, PermissionDenied):
         ctx.reply("这张卡片对应的客户不存在，或你没有权限操作。")
@@ -82,7 +85,7 @@ def on_push_action(ctx: HandlerContext) -> None:
             )
         )
     elif verb == "reassign_to":
-        member_id = int(args[1]) if len(args) > 1 and args[1].isdigit() else 0
+        member_id = (parse_id(args[1]) if len(args) > 1 else None) or 0
         transfer_customer(ctx, customer_id, ctx.session.get(Member, member_id))
 
 

@@ -10,6 +10,7 @@ from bot.extract import parse_when
 from bot.format import fmt_when
 from bot.handlers.lookup import resolve_customer
 from bot.router import Router
+from bot.safe_input import parse_id
 from store.permissions import PermissionDenied
 from store.visits import cancel_visit, reschedule_visit, schedule_visit
 
@@ -78,13 +79,13 @@ def on_visit_command(ctx: HandlerContext) -> None:
 
 def _on_change_visit(ctx: HandlerContext, name: str, words: list[str]) -> None:
     """改约 拜访编号 时间 / 取消拜访 拜访编号."""
-    visit_id = words[0].lstrip("#") if words else ""
-    if not visit_id.isdigit():
+    visit_id = parse_id(words[0]) if words else None
+    if visit_id is None:
         ctx.reply("用法：改约 拜访编号 新时间，或：取消拜访 拜访编号")
         return
     try:
         if name == "cancel_visit":
-            cancel_visit(session=ctx.session, actor=ctx.member, visit_id=int(visit_id), at=ctx.now)
+            cancel_visit(session=ctx.session, actor=ctx.member, visit_id=visit_id, at=ctx.now)
             ctx.reply(f"已取消拜访 {visit_id}，不会再发送拜访提醒。")
             return
         found = split_when_goal(words[1:], ctx)
@@ -97,7 +98,7 @@ def _on_change_visit(ctx: HandlerContext, name: str, words: list[str]) -> None:
             return
         text = fmt_when(when, ctx.settings.tz, has_time)
         reschedule_visit(
-            session=ctx.session, actor=ctx.member, visit_id=int(visit_id), when=when, when_text=text, at=ctx.now
+            session=ctx.session, actor=ctx.member, visit_id=visit_id, when=when, when_text=text, at=ctx.now
         )
         ctx.reply(f"拜访 {visit_id} 已改到 {text}，提醒会按新时间发送。")
     except PermissionDenied:

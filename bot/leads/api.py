@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import math
 import time
 from collections import deque
@@ -23,6 +22,7 @@ from sqlalchemy.engine import Engine
 from bot.config import Settings
 from bot.leads.fields import validate_lead
 from bot.leads.intake import IntakeResult, channel_table, intake_lead
+from bot.safe_input import BadJson, load_json
 from store.db import session_scope
 
 log = structlog.get_logger("genjin.leads.api")
@@ -84,9 +84,9 @@ class LeadApi:
             return web.json_response({"error": "rate_limited", "message": f"请求过于频繁，请 {wait} 秒后重试"},
                                      status=429, headers={"Retry-After": str(wait)})
         try:
-            data = json.loads(await request.read())
-        except (ValueError, UnicodeDecodeError):
-            return web.json_response({"error": "invalid_json", "message": "请求体不是有效的 JSON"}, status=400)
+            data = load_json(await request.read())
+        except BadJson as exc:
+            return web.json_response({"error": "invalid_json", "message": exc.reason}, status=400)
         lead, errors = validate_lead(data, channels=self.channels)
         if lead is None:
             log.info("lead_rejected", source=source, errors=[e.as_dict() for e in errors])

@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.extract import normalize_phone
 from bot.leads.channels import Channel, ChannelTable, UrlError, channel_of, parse_utm
+from bot.safe_input import scrub_text
 
 # field -> max length; the limits are the columns' (store/models.py), so nothing is cut on write.
 LIMITS = {
@@ -60,7 +61,7 @@ class LeadInput:
 
 
 def _clean(value: str) -> str:
-    return unicodedata.normalize("NFKC", value).strip()
+    return scrub_text(unicodedata.normalize("NFKC", value)).strip()
 
 
 def validate_lead(data: Any, *, channels: ChannelTable) -> tuple[LeadInput | None, list[FieldError]]:
@@ -71,7 +72,7 @@ def validate_lead(data: Any, *, channels: ChannelTable) -> tuple[LeadInput | Non
     for raw_key, value in data.items():
         key = ALIASES.get(str(raw_key), str(raw_key))
         if key not in LIMITS:
-            errors.append(FieldError(str(raw_key), "不支持的字段"))
+            errors.append(FieldError(str(raw_key)[:64], "不支持的字段"))
         elif value is None:
             continue
         elif not isinstance(value, str | int) or isinstance(value, bool):

@@ -20,7 +20,7 @@ import os
 import re
 import struct
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -324,8 +324,9 @@ class WeComCallbackDriver:
     drops the connection and pushes the same callback again, three tries in all."""
 
     def __init__(self, url: str, *, token: str, aes_key: str, corp_id: str, agent_id: int = 1000002,
-                 answer_timeout: float = 5.0, tries: int = 3) -> None:
+                 answer_timeout: float = 5.0, tries: int = 3, now: Callable[[], float] = time.time) -> None:
         self.url = url
+        self.now = now  # WeCom signs its own clock's time; the bot's replay window compares it to its clock
         self.token = token
         self.aes_key = aes_key
         self.corp_id = corp_id
@@ -348,7 +349,7 @@ class WeComCallbackDriver:
 
     def envelope(self, plain_xml: str, *, timestamp: str | None = None,
                  nonce: str | None = None) -> tuple[dict[str, str], bytes]:
-        timestamp = timestamp or str(int(time.time()))
+        timestamp = timestamp or str(int(self.now()))
         nonce = nonce or str(int.from_bytes(os.urandom(4), "big"))
         encrypted = wecom_encrypt(plain_xml, self.aes_key, self.corp_id)
         query = {"msg_signature": wecom_signature(self.token, timestamp, nonce, encrypted),
@@ -379,7 +380,7 @@ class WeComCallbackDriver:
 
     async def verify_url(self, echo_plain: str) -> tuple[int, str]:
         assert self.session is not None
-        timestamp, nonce = str(int(time.time())), "1372623149"
+        timestamp, nonce = str(int(self.now())), "1372623149"
         echostr = wecom_encrypt(echo_plain, self.aes_key, self.corp_id)
         query = {"msg_signature": wecom_signature(self.token, timestamp, nonce, echostr), "timestamp": timestamp,
                  "nonce": nonce, "echostr": echostr}
@@ -467,13 +468,15 @@ async def wecom_stack(database_url: str, data_dir: Any, *, clock: Any = None,
     fake = await FakeWeCom().start()
     config = WeComSettings(corp_id=fake.corp_id, agent_id=fake.agent_id, secret=fake.secret,
                            token="genjinTestToken", encoding_aes_key=random_aes_key(), api_base=fake.url)
+    clock = clock or system_clock
     runtime = build_runtime(Settings(database_url=database_url, data_dir=data_dir, wecom=config, **settings),
-                            clock=clock or system_clock)
+                            clock=clock)
     server = TestServer(build_web_app(runtime, background=False), host="127.0.0.1")
     await server.start_server()
     driver = WeComCallbackDriver(str(server.make_url(config.callback_path)), token=config.token.get_secret_value(),
                                  aes_key=config.encoding_aes_key.get_secret_value(), corp_id=config.corp_id,
-                                 agent_id=config.agent_id, answer_timeout=answer_timeout)
+                                 agent_id=config.agent_id, answer_timeout=answer_timeout,
+                                 now=lambda: clock().timestamp())
     try:
         async with driver:
             yield WeComStack(fake, runtime, driver, server)
