@@ -211,7 +211,7 @@ async def test_readyz_names_a_stuck_loop(tmp_path, clock: Clock):
             return "hung"
 
     runtime.worker.dispatcher = Hung()  # type: ignore[assignment]
-    async with TestClient(TestServer(build_web_app(runtime))) as client:
+    async with TestClient(TestServer(build_web_app(runtime, sandbox=True))) as client:
         assert (await wait_for_ready(client, ready=True))["status"] == "ready"
         await client.post("/sandbox/api/messages", json={"member": "rep-wangfang", "text": "帮助"})
         try:
