@@ -46,6 +46,7 @@ def serve_real(port: int, db_url: str, data_dir: str, with_worker: bool) -> None
     from aiohttp import web
 
     from bot.app import build_runtime, build_web_app
+    from bot.clock import system_clock
     from bot.config import Settings, WeComSettings
     from bot.logs import configure_logging
 
@@ -54,7 +55,7 @@ def serve_real(port: int, db_url: str, data_dir: str, with_worker: bool) -> None
                         wecom=WeComSettings(corp_id=CORP_ID, agent_id=AGENT_ID, secret="unused", token=TOKEN,
                                             encoding_aes_key=AES_KEY, api_base="http://127.0.0.1:9"))
     configure_logging(settings.log_level, settings.log_format)
-    app = build_web_app(build_runtime(settings), background=with_worker)
+    app = build_web_app(build_runtime(settings, clock=system_clock), background=with_worker)
     web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=lambda *_: print("READY", flush=True))
 
 
