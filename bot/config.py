@@ -50,6 +50,9 @@ class WeComSettings(BaseModel):
     encoding_aes_key: SecretStr = Field(min_length=43, max_length=43)
     api_base: str = "https://qyapi.weixin.qq.com"
     callback_path: str = "/wecom/callback"
+    # message/send's duplicate check window (document/path/90236, at most 4 hours): a message re-sent
+    # after a crash within this long is not shown twice. Longer than the outbox lease plus a restart.
+    duplicate_check_seconds: int = Field(default=1800, ge=1, le=4 * 3600)
 
 
 class DingTalkSettings(BaseModel):
@@ -168,6 +171,9 @@ class Settings(BaseSettings):
     inbox_lease_seconds: int = Field(default=120, ge=1)
     inbox_max_attempts: int = Field(default=3, ge=1)
     outbox_max_attempts: int = Field(default=6, ge=1)
+    # A claimed outbox row is reclaimed by another sender after this long; longer than any one send
+    # (WeCom/DingTalk calls time out after 10 s), so a slow send is not delivered twice.
+    outbox_lease_seconds: int = Field(default=60, ge=1)
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     # /readyz: a loop whose last heartbeat is older than factor x its poll interval (at least the
     # floor) is stale. The floor absorbs a slow database round or the first message's model load.
