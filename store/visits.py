@@ -50,8 +50,12 @@ def upcoming_visits(*, session: Session, actor: Member, after: datetime, limit: 
     return list(visits)
 
 
-def get_visit(*, session: Session, actor: Member, visit_id: int) -> Visit:
-    visit = session.get(Visit, visit_id)
+def get_visit(*, session: Session, actor: Member, visit_id: int, for_update: bool = False) -> Visit:
+    """`for_update`: read as committed now and held to the end of the transaction (a cancel and a
+    move of the same visit on two instances apply one after the other)."""
+    visit = session.get(Visit, visit_id) if not for_update else session.exec(
+        select(Visit).where(col(Visit.id) == visit_id).with_for_update().execution_options(populate_existing=True)
+    ).first()
     if visit is None:
         raise PermissionDenied("visit not found")
     get_customer(session=session, actor=actor, customer_id=visit.customer_id)  # permission check
@@ -59,7 +63,7 @@ def get_visit(*, session: Session, actor: Member, visit_id: int) -> Visit:
 
 
 def cancel_visit(*, session: Session, actor: Member, visit_id: int, at: datetime) -> Visit:
-    visit = get_visit(session=session, actor=actor, visit_id=visit_id)
+    visit = get_visit(session=session, actor=actor, visit_id=visit_id, for_update=True)
     visit.status = "cancelled"
     session.add(visit)
     add_event(
@@ -78,7 +82,7 @@ def reschedule_visit(
     *, session: Session, actor: Member, visit_id: int, when: datetime, when_text: str, at: datetime
 ) -> Visit:
     """Moving a visit changes scheduled_at, which keys its pre-visit card: the card follows the visit."""
-    visit = get_visit(session=session, actor=actor, visit_id=visit_id)
+    visit = get_visit(session=session, actor=actor, visit_id=visit_id, for_update=True)
     visit.scheduled_at = when
     visit.status = "scheduled"
     session.add(visit)
