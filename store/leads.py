@@ -21,6 +21,7 @@ from store.names import pinyin_of, same_company
 from store.permissions import PermissionDenied, can_see
 from store.timeline import add_event
 from store.types import require_id
+from store.visits import hand_over_visits
 
 WON_STAGE, LOST_STAGE = "已成交", "已流失"
 ASSIGNED_KINDS = ("auto", "claim", "reassign", "import")  # a rep got the lead (conversion counts these)
@@ -158,15 +159,25 @@ def assign_lead(
     rule: str | None = None,
     group: str | None = None,
     details: dict[str, Any] | None = None,
+    previous_owner_id: int | None = None,
 ) -> LeadAssignment:
-    """Give the lead to `member` (None: the pool) and record why."""
+    """Give the lead to `member` (None: the pool) and record why (`previous_owner_id`: the owner
+    before, when the caller has already changed it, as reassign_customer does). Upcoming visits the previous owner
+    can no longer see follow the customer (store.visits.hand_over_visits); pushes already queued for
+    the previous owner are cancelled by the sender, which checks the recipient at send time."""
+    previous = previous_owner_id if previous_owner_id is not None else customer.owner_id
     set_owner(customer, member, team_id=team_id, now=now, due_hours=due_hours)
     session.add(customer)
     session.flush()
+    details = dict(details or {})
+    if previous is not None and previous != customer.owner_id:
+        moved, cancelled = hand_over_visits(session=session, customer=customer, at=now,
+                                            actor_id=actor.id if actor is not None else None)
+        details.update(previous_owner_id=previous, visits_moved=len(moved), visits_cancelled=len(cancelled))
     row = LeadAssignment(
         customer_id=require_id(customer), kind=kind, member_id=customer.owner_id,
         actor_id=actor.id if actor is not None else None, rule=rule, group_name=group, reason=reason,
-        details=details or {}, created_at=now,
+        details=details, created_at=now,
     )
     session.add(row)
     add_event(session=session, customer_id=require_id(customer), kind=f"lead_{kind}", at=now,
@@ -261,7 +272,8 @@ def reassign_lead(
     old = session.get(Member, before) if before is not None else None
     reason = f"{actor.display_name} 把线索从{old.display_name if old else '公海'}转给 {new_owner.display_name}"
     return assign_lead(session=session, customer=customer, member=new_owner, team_id=new_owner.team_id,
-                       kind="reassign", reason=reason, now=now, due_hours=due_hours, actor=actor)
+                       kind="reassign", reason=reason, now=now, due_hours=due_hours, actor=actor,
+                       previous_owner_id=before)
 
 
 def list_pool(*, session: Session, actor: Member, limit: int = 10) -> list[Customer]:
