@@ -83,21 +83,17 @@ def in_flight_since(*, session: Session, platform: str, recipient: str, since: d
     """When each message to this recipient left, or is leaving, within the window: sent rows by
     sent_at, and rows other senders hold right now by claimed_at. Counting the claimed ones keeps N
     instances together under the platform's per-recipient limit: a claim is committed before its
-    holder counts, so of two senders the later one always sees the other's message."""
-    sent = session.exec(
-        select(OutboxMessage.sent_at).where(
+    holder counts, so of two senders the later one always sees the other's message. One statement
+    (one snapshot on PostgreSQL): a row that turns from held to sent in between is seen once."""
+    found = session.exec(
+        select(OutboxMessage.sent_at, OutboxMessage.claimed_at).where(
             col(OutboxMessage.platform) == platform, col(OutboxMessage.recipient) == recipient,
-            col(OutboxMessage.sent_at) >= since,
+            or_(col(OutboxMessage.sent_at) >= since,
+                and_(col(OutboxMessage.status) == OutboxStatus.PROCESSING, col(OutboxMessage.claimed_at) >= since,
+                     col(OutboxMessage.id) != (exclude_id or 0))),
         )
     ).all()
-    claimed = session.exec(
-        select(OutboxMessage.claimed_at).where(
-            col(OutboxMessage.platform) == platform, col(OutboxMessage.recipient) == recipient,
-            col(OutboxMessage.status) == OutboxStatus.PROCESSING, col(OutboxMessage.claimed_at) >= since,
-            col(OutboxMessage.id) != (exclude_id or 0),
-        )
-    ).all()
-    return sorted(t for t in (*sent, *claimed) if t is not None)
+    return sorted(t for sent_at, claimed_at in found if (t := sent_at or claimed_at) is not None)
 
 
 def mark_outbox_sent(*, session: Session, row: OutboxMessage, at: datetime) -> bool:

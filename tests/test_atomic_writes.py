@@ -146,3 +146,29 @@ def test_two_confirms_of_one_record_confirm_once(engine):
 @pytest.fixture(autouse=True)
 def _only_sqlite_and_postgres(engine):
     assert engine.dialect.name in ("sqlite", "postgresql")
+
+
+def test_a_worker_whose_lease_was_taken_over_writes_nothing(settings, engine):
+    """A worker stalls past its lease; another takes the message over and answers it. When the
+    first one finally gets to it, it must not answer (or record) a second time."""
+    from datetime import timedelta
+
+    from bot.app import build_runtime
+    from store.inbox import claim_next_inbound, insert_inbound
+    from store.models import InboundMessage, OutboxMessage
+
+    make_org(engine)
+    worker = build_runtime(settings, engine=engine, clock=lambda: NOW).worker
+    with session_scope(engine) as s:
+        insert_inbound(session=s, platform="sandbox", msg_id="m1", sender="rep-a", kind="text", text="帮助",
+                       at=NOW)
+    lease = timedelta(seconds=settings.inbox_lease_seconds)
+    with Session(engine, expire_on_commit=False) as s:
+        stalled = claim_next_inbound(session=s, lease=lease, now=NOW)
+        taken_over = claim_next_inbound(session=s, lease=lease, now=NOW + lease + timedelta(seconds=1))
+    assert stalled is not None and taken_over is not None and taken_over.attempts == 2
+    worker.process(taken_over)
+    worker.process(stalled)
+    with Session(engine) as s:
+        assert len(s.exec(select(OutboxMessage)).all()) == 1
+        assert s.exec(select(InboundMessage.status)).one() == "done"

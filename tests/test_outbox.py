@@ -150,11 +150,16 @@ async def test_two_senders_together_stay_under_the_per_recipient_limit(engine, c
     a = OutboxSender(engine, {"fake": platform}, clock=clock)
     b = OutboxSender(engine, {"fake": platform}, clock=clock)
     queue(engine, 8, kind="card")
-    await asyncio.gather(a.run_once(), b.run_once())
-    assert len(platform.delivered) == 3  # each sender counts the other's claimed row as on its way
-    clock.now += timedelta(seconds=61)
-    await asyncio.gather(a.run_once(), b.run_once())
-    assert len(platform.delivered) == 6
+    per_minute = []
+    for _ in range(8):
+        before = len(platform.delivered)
+        await asyncio.gather(a.run_once(), b.run_once())
+        per_minute.append(len(platform.delivered) - before)
+        clock.now += timedelta(seconds=61)
+    # Each sender counts the rows the other holds as on their way: never over the limit together
+    # (when both see each other's claim, both wait: a minute late, never dropped).
+    assert max(per_minute) <= 3 and sum(per_minute) == 8
+    assert statuses(engine) == {"sent": 8}
 
 
 def claim(engine, clock, lease: timedelta = timedelta(seconds=60)) -> OutboxMessage:
