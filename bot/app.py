@@ -62,7 +62,8 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime],
     migrate(url)
     wecom = settings.wecom
     wecom_api = (WeComApi(corp_id=wecom.corp_id, secret=wecom.secret.get_secret_value(), agent_id=wecom.agent_id,
-                          api_base=wecom.api_base) if wecom else None)
+                          api_base=wecom.api_base, duplicate_check_seconds=wecom.duplicate_check_seconds)
+                 if wecom else None)
     if deliverers is None:
         deliverers = {"sandbox": SandboxDeliverer()}
         if wecom_api is not None:
@@ -72,7 +73,7 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime],
     metrics = Metrics()
     metrics.watch_queues(engine, clock, settings.enabled_platforms)
     sender = OutboxSender(engine, deliverers, max_attempts=settings.outbox_max_attempts, clock=clock,
-                          metrics=metrics)
+                          metrics=metrics, lease_seconds=settings.outbox_lease_seconds)
     transcriber = TranscriptionRunner(engine, settings, clock=clock, on_processed=sender.nudge, metrics=metrics)
 
     def on_processed() -> None:  # a processed voice memo may have queued a transcription job

@@ -52,6 +52,9 @@ class WeComSettings(BaseModel):
     callback_path: str = "/wecom/callback"
     # A callback whose signed timestamp is further than this from our clock (either way) gets 403.
     replay_window_seconds: int = Field(default=300, ge=1, le=24 * 3600)
+    # message/send's duplicate check window (document/path/90236, at most 4 hours): a message re-sent
+    # after a crash within this long is not shown twice. Longer than the outbox lease plus a restart.
+    duplicate_check_seconds: int = Field(default=1800, ge=1, le=4 * 3600)
 
 
 class DingTalkSettings(BaseModel):
@@ -174,6 +177,9 @@ class Settings(BaseSettings):
     inbox_lease_seconds: int = Field(default=120, ge=1)
     inbox_max_attempts: int = Field(default=3, ge=1)
     outbox_max_attempts: int = Field(default=6, ge=1)
+    # A claimed outbox row is reclaimed by another sender after this long; longer than any one send
+    # (WeCom/DingTalk calls time out after 10 s), so a slow send is not delivered twice.
+    outbox_lease_seconds: int = Field(default=60, ge=1)
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     # /readyz: a loop whose last heartbeat is older than factor x its poll interval (at least the
     # floor) is stale. The floor absorbs a slow database round or the first message's model load.

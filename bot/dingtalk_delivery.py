@@ -8,6 +8,13 @@
   the click) instead of stacking a new one under it.
 The sender (bot/outbox.py) keeps each recipient under DingTalk's ~20 robot messages a minute and
 retries what we raise; here we only decide what is permanent (bad recipient, bad payload).
+
+Exactly once: DingTalk's text/markdown APIs (sessionWebhook, oToMessages/batchSend,
+groupMessages/send) have no idempotency key and no duplicate check, so a sender that dies between
+DingTalk's answer and marking the row sent will send the text again once its lease runs out. All we
+can do is keep that window small: the sender marks the row in its own short transaction on its own
+thread right after this returns. Cards are different: cardBizId ("genjin-<row id>") is DingTalk's
+idempotency key, so a re-sent card is never shown twice.
 """
 
 from __future__ import annotations

@@ -25,7 +25,10 @@ log = structlog.get_logger("genjin.wecom_api")
 
 DEFAULT_BASE = "https://qyapi.weixin.qq.com"
 TOKEN_ERRORS = frozenset({40014, 42001})  # invalid / expired access_token: refresh and call once more
-
+# message/send's own idempotency (document/path/90236): with enable_duplicate_check, the same request
+# JSON within duplicate_check_interval seconds (default 1800, at most 4 hours) is not delivered again.
+DUPLICATE_CHECK_DEFAULT = 1800
+DUPLICATE_CHECK_MAX = 4 * 3600
 
 
 class WeComError(Exception):
@@ -45,11 +48,15 @@ class WeComHTTPError(Exception):
 class WeComApi(TokenApiClient):
     def __init__(self, *, corp_id: str, secret: str, agent_id: int, api_base: str = DEFAULT_BASE,
                  timeout: float = 10.0, clock: Callable[[], float] = time.monotonic,
-                 refresh_margin: float = REFRESH_MARGIN_SECONDS) -> None:
+                 refresh_margin: float = REFRESH_MARGIN_SECONDS,
+                 duplicate_check_seconds: int = DUPLICATE_CHECK_DEFAULT) -> None:
         super().__init__(api_base=api_base, timeout=timeout, clock=clock, refresh_margin=refresh_margin)
         self.corp_id = corp_id
         self.secret = secret
         self.agent_id = agent_id
+        if not 0 < duplicate_check_seconds <= DUPLICATE_CHECK_MAX:
+            raise ValueError("duplicate_check_seconds must be 1..14400")
+        self.duplicate_check_seconds = duplicate_check_seconds
 
     async def _fetch_token(self) -> tuple[str, float]:
         params = {"corpid": self.corp_id, "corpsecret": self.secret}
@@ -91,7 +98,10 @@ class WeComApi(TokenApiClient):
         return await self._request(method, path, params={**(params or {}), "access_token": token}, body=body)
 
     async def _send(self, touser: str, msgtype: str, content: dict[str, Any]) -> dict[str, Any]:
-        body = {"touser": touser, "msgtype": msgtype, "agentid": self.agent_id, msgtype: content}
+        # Always with WeCom's duplicate check: a re-send of the very same request (a sender that
+        # crashed between WeCom's answer and marking the row sent) is answered ok and not shown twice.
+        body = {"touser": touser, "msgtype": msgtype, "agentid": self.agent_id, msgtype: content,
+                "enable_duplicate_check": 1, "duplicate_check_interval": self.duplicate_check_seconds}
         data = await self.call("POST", "/cgi-bin/message/send", body=body)
         # One recipient: WeCom may still say ok and list the user as invalid; then nothing was sent.
         if data.get("invaliduser"):

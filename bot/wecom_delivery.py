@@ -9,6 +9,12 @@ it — is retried with backoff and ends as a failed row with the error kept if i
 A card sent in answer to a click on another card of the same record (a tag toggle) replaces that
 card in place with the click's ResponseCode (message/update_template_card, usable once within 72 h)
 instead of stacking a new card under it; if WeCom refuses the code, the card is sent as new.
+
+Sent once, even when a sender dies between WeCom's answer and marking the row (the row is re-sent
+after its lease): every message/send carries WeCom's duplicate check (bot/wecom_api.py), so the very
+same request within the window is answered ok and not shown again; and a card's task_id is fixed
+per row, so a card re-sent after the window is refused with 40058 — which for a re-send means the
+first one got through (document/path/90236: task_id "同一个应用任务id不能重复").
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from bot.outbox import PermanentDeliveryError, RateLimit
 from bot.wecom import click_fields
 from bot.wecom_api import TOKEN_ERRORS, WeComApi, WeComError
 from bot.wecom_xml import Rejected
-from store.models import InboundMessage, OutboxMessage
+from store.models import InboundMessage, OutboxMessage, OutboxStatus
 
 log = structlog.get_logger("genjin.wecom_delivery")
 
@@ -43,8 +49,11 @@ PERMANENT_ERRORS = frozenset({
     81013,  # recipient invalid or outside the app's visible range
     82001,  # no valid recipient
 })
+TASK_ID_TAKEN = 40058  # "invalid parameter"; on a card re-sent with its own task_id: already delivered
 TEXT_LIMIT_BYTES = 2048  # WeCom cuts longer text: split it instead of losing the tail
 RESPONSE_CODE_TTL = timedelta(hours=72)
+ZERO_WIDTH = "\u200b"
+DUPLICATE_MARGIN = timedelta(minutes=5)  # our clock and WeCom's need not agree to the second
 
 
 def _hard_wrap(line: str, limit: int) -> list[str]:
@@ -58,6 +67,21 @@ def _hard_wrap(line: str, limit: int) -> list[str]:
         size += n
     pieces.append(current)
     return pieces
+
+
+DISTINCT_RESERVE = 48  # bytes kept free in each piece for `distinct`'s zero-width marks
+
+
+def distinct(pieces: list[str], earlier: int) -> list[str]:
+    """The pieces, each made unlike any identical message sent before within WeCom's duplicate
+    window: `earlier` identical rows went out, and a piece may repeat within this row. Zero-width
+    spaces are invisible, and the same row always gets the same marks, so a re-send of *this* row
+    is still recognised as a duplicate."""
+    out: list[str] = []
+    for i, piece in enumerate(pieces):
+        repeats = sum(p == piece for p in pieces[:i])
+        out.append(piece + ZERO_WIDTH * min(earlier * len(pieces) + repeats, DISTINCT_RESERVE // 3))
+    return out
 
 
 def split_text(text: str, limit: int = TEXT_LIMIT_BYTES) -> list[str]:
@@ -90,7 +114,9 @@ class WeComDeliverer:
             if row.kind == "card":
                 await self._card(row)
             else:
-                for piece in split_text(str(row.payload.get("text", ""))):
+                pieces = split_text(str(row.payload.get("text", "")), TEXT_LIMIT_BYTES - DISTINCT_RESERVE)
+                earlier = await asyncio.to_thread(self._same_sent_before, row)
+                for piece in distinct(pieces, earlier):
                     await self.api.send_text(row.recipient, piece)
         except WeComError as exc:
             if exc.errcode in PERMANENT_ERRORS:
@@ -99,12 +125,14 @@ class WeComDeliverer:
 
     async def _card(self, row: OutboxMessage) -> None:
         card = Card.model_validate(row.payload["card"])
-        # WeCom refuses a task_id the app has used before, ever: unique per attempt (a retry must not
-        # collide with a half-sent card) and per database (row ids restart in a fresh one).
+        # WeCom refuses a task_id the app has used before, ever. Fixed per row (a re-send of this row
+        # must be recognisable as one) and per database (row ids restart in a fresh one).
         stamp = int(row.created_at.timestamp() * 1000)
-        template_card = render_wecom(card, task_id=f"genjin_{row.id}_{row.attempts}_{stamp}")
+        template_card = render_wecom(card, task_id=f"genjin_{row.id}_{stamp}")
         if "button_list" not in template_card:  # nothing to click: button_interaction needs a button
-            await self.api.send_markdown(row.recipient, render_markdown(card))
+            earlier = await asyncio.to_thread(self._same_sent_before, row)
+            [markdown] = distinct([render_markdown(card)], earlier)
+            await self.api.send_markdown(row.recipient, markdown)
             return
         response_code = await asyncio.to_thread(self._clicked_code, row, card_actions(template_card))
         if response_code is not None:
@@ -116,7 +144,31 @@ class WeComDeliverer:
                 if exc.errcode in TOKEN_ERRORS:
                     raise
                 log.info("wecom_card_update_refused", outbox_id=row.id, errcode=exc.errcode)
-        await self.api.send_template_card(row.recipient, template_card)
+        try:
+            await self.api.send_template_card(row.recipient, template_card)
+        except WeComError as exc:
+            # The first attempt of a row cannot collide with itself: there, 40058 is a bad payload.
+            if exc.errcode != TASK_ID_TAKEN or row.attempts <= 1:
+                raise
+            log.info("wecom_card_already_delivered", outbox_id=row.id, attempt=row.attempts)
+
+    def _same_sent_before(self, row: OutboxMessage) -> int:
+        """How many earlier rows with this very payload went to this recipient within WeCom's
+        duplicate-check window. WeCom would swallow this row's messages as repeats of theirs (the
+        rep who asks 帮助 twice must get two answers), so `distinct` makes them differ."""
+        since = self.clock() - timedelta(seconds=self.api.duplicate_check_seconds) - DUPLICATE_MARGIN
+        with Session(self.engine) as session:
+            payloads = session.exec(
+                select(OutboxMessage.payload).where(
+                    col(OutboxMessage.platform) == Platform.WECOM,
+                    col(OutboxMessage.recipient) == row.recipient,
+                    col(OutboxMessage.kind) == row.kind,
+                    col(OutboxMessage.status) == OutboxStatus.SENT,
+                    col(OutboxMessage.sent_at) >= since,
+                    col(OutboxMessage.id) < (row.id or 0),
+                )
+            ).all()
+        return sum(p == row.payload for p in payloads)
 
     def _clicked_code(self, row: OutboxMessage, actions: set[str]) -> str | None:
         """ResponseCode of the recipient's latest click on a card of the same record, if any: the

@@ -24,7 +24,7 @@ from bot.models import Reply
 from bot.router import Dispatcher
 from bot.wakeup import wait_for_wakeup
 from store.db import session_scope
-from store.inbox import claim_next_inbound, finish_inbound, retry_inbound_later
+from store.inbox import claim_next_inbound, finish_inbound, hold_inbound, retry_inbound_later
 from store.members import get_member_by_platform_id
 from store.models import InboundMessage, InboxStatus
 
@@ -39,6 +39,10 @@ def is_bad_input(exc: Exception) -> bool:
     """Errors that the same message raises again on every retry: they come from its content, not from
     the moment (a number past a column, an unencodable character). Retrying only delays the answer."""
     return isinstance(exc, OverflowError | UnicodeError | RecursionError | DataError)
+
+
+class ClaimLost(Exception):
+    """The row's lease ran out and another worker holds it now: drop this attempt's work."""
 
 
 class Worker:
@@ -94,17 +98,20 @@ class Worker:
         bound = log.bind(inbound_id=row.id, platform=row.platform, kind=row.kind, attempt=row.attempts)
         try:
             with session_scope(self.engine) as session:
-                handled_by = self._handle(session, row.id)
+                handled_by = self._handle(session, row.id, row.attempts)
             self.processed += 1
             self.metrics.processed("inbox", row.platform)
             bound.info("inbound_processed", handler=handled_by)
+        except ClaimLost:
+            bound.warning("inbound_claim_lost")  # rolled back: the new holder handles it, once
         except Exception as exc:
             bound.exception("inbound_failed")
             self._record_failure(row, exc)
 
-    def _handle(self, session: Session, inbound_id: int) -> str:
-        row = session.get(InboundMessage, inbound_id)
-        assert row is not None
+    def _handle(self, session: Session, inbound_id: int, attempts: int) -> str:
+        row = hold_inbound(session=session, inbound_id=inbound_id, attempts=attempts)
+        if row is None:
+            raise ClaimLost(inbound_id)
         now = self.clock()
         member = get_member_by_platform_id(session=session, platform=row.platform, user_id=row.sender)
         if member is None or not member.active:
@@ -126,6 +133,8 @@ class Worker:
         bad_input = is_bad_input(exc)
         gave_up = bad_input or row.attempts >= self.settings.inbox_max_attempts
         with session_scope(self.engine) as session:
+            if hold_inbound(session=session, inbound_id=row.id, attempts=row.attempts) is None:
+                return  # taken over meanwhile: the new holder decides
             if gave_up:
                 finish_inbound(session=session, inbound_id=row.id, status=InboxStatus.FAILED, error=error, at=now)
                 fresh = session.get(InboundMessage, row.id)

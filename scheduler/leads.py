@@ -48,6 +48,7 @@ def _remind(session: Session, settings: Settings, customer: Customer, now: datet
                 platforms=settings.enabled_platforms,
                 member=owner,
                 dedupe_key=key,
+                customer_id=customer.id,
                 text=f"【新线索待联系】{who} 分配给你已超过 {hours:g} 小时，还没有跟进记录，请尽快联系。",
             )
         )
@@ -63,6 +64,7 @@ def _remind(session: Session, settings: Settings, customer: Customer, now: datet
                 platforms=settings.enabled_platforms,
                 member=s,
                 dedupe_key=f"{key}:sup{s.id}",
+                customer_id=customer.id,
                 text=f"【线索未分配】{mask_contacts(who)} 进入公海已超过 {hours:g} 小时仍未分配，请尽快分配。",
             )
             for s in sups

@@ -3,7 +3,8 @@
 Due visits are found by an indexed range on scheduled_at, so the sweep costs what is due. A moved
 visit has a new scheduled_at and therefore a new key (a new card at the new time); a cancelled one
 is no longer 'scheduled' and gets nothing. After downtime, a visit still ahead gets its card late
-rather than never.
+rather than never. The card goes to the visit's rep only while that rep may see the customer; a
+转给 moves the visit to the new owner (store.visits.hand_over_visits), whose card has its own key.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from bot.config import Settings
 from scheduler.push import push_to_member
 from store.db import session_scope
 from store.models import Customer, FollowUp, Member, TimelineEvent, Visit
+from store.permissions import can_see
 
 PROMISE = re.compile(r"(我|我们)[^。！？\n]{0,12}(争取|答复|回复|发您|发给您|给您|安排|准备|确认)[^。！？\n]{0,20}")
 
@@ -48,7 +50,7 @@ def sweep_previsit(engine: Engine, settings: Settings, now: datetime) -> int:
 def _push_previsit(session: Session, settings: Settings, visit: Visit, now: datetime) -> int:
     rep = session.get(Member, visit.rep_id)
     customer = session.get(Customer, visit.customer_id)
-    if rep is None or customer is None:
+    if rep is None or customer is None or not can_see(rep, customer):
         return 0
     history = list(
         session.exec(
@@ -82,8 +84,8 @@ def _push_previsit(session: Session, settings: Settings, visit: Visit, now: date
         last_amount=last_amount,
         tz=settings.tz,
     )
-    key = f"previsit:{visit.id}:{visit.scheduled_at.isoformat()}"
+    key = f"previsit:{visit.id}:{visit.scheduled_at.isoformat()}:{rep.id}"
     return int(
         push_to_member(session=session, platforms=settings.enabled_platforms, member=rep, dedupe_key=key, card=card,
-                       at=now)
+                       customer_id=customer.id, at=now)
     )

@@ -20,10 +20,13 @@ def push_to_member(
     platforms: list[str],
     text: str | None = None,
     card: Card | None = None,
+    customer_id: int | None = None,
     at: datetime,
 ) -> bool:
     """True if queued now; False if this key was already queued (another run or instance) or the
-    member has no id on any enabled platform (in `platforms`, most preferred first)."""
+    member has no id on any enabled platform (in `platforms`, most preferred first). A push about one
+    customer names it (`customer_id`): the sender checks again at send time that the member may
+    still see that customer, and cancels it otherwise (a 转给 in between)."""
     address = address_of(member, platforms)
     if address is None or address[0] not in platforms or not member.active:
         return False
@@ -34,6 +37,7 @@ def push_to_member(
         platform=platform,
         recipient=recipient,
         member_id=member.id,
+        customer_id=customer_id,
         kind="card" if card is not None else "text",
         payload=payload,
         dedupe_key=dedupe_key,

@@ -14,6 +14,7 @@ from scheduler.push import push_to_member
 from store.db import session_scope
 from store.exemptions import active_exemption
 from store.models import Customer, FollowUp, Member
+from store.permissions import can_see
 
 UNCONFIRMED_AFTER = timedelta(hours=24)
 WINDOW = timedelta(days=3)
@@ -23,7 +24,7 @@ def sweep_unconfirmed(engine: Engine, settings: Settings, now: datetime) -> int:
     tz = settings.tz
     with Session(engine) as session:
         rows = session.exec(
-            select(FollowUp.rep_id, FollowUp.id, Customer.name)
+            select(FollowUp.rep_id, FollowUp.id, Customer)
             .join(Customer, col(Customer.id) == FollowUp.customer_id)
             .where(
                 col(FollowUp.confirmed).is_(False),
@@ -31,16 +32,19 @@ def sweep_unconfirmed(engine: Engine, settings: Settings, now: datetime) -> int:
                 col(FollowUp.created_at) > now - UNCONFIRMED_AFTER - WINDOW,
             )
         ).all()
-    by_rep: dict[int, list[tuple[int, str]]] = {}
-    for rep_id, followup_id, name in rows:
-        by_rep.setdefault(rep_id, []).append((followup_id or 0, name))
+    by_rep: dict[int, list[tuple[int, Customer]]] = {}
+    for rep_id, followup_id, customer in rows:
+        by_rep.setdefault(rep_id, []).append((followup_id or 0, customer))
     sent = 0
     for rep_id, items in by_rep.items():
         with session_scope(engine) as session:
             rep = session.get(Member, rep_id)
             if rep is None or active_exemption(session=session, member_id=rep_id, at=now) is not None:
                 continue
-            names = "、".join(sorted({n for _, n in items})[:5])
+            items = [(f, c) for f, c in items if can_see(rep, c)]  # not about customers handed to others
+            if not items:
+                continue
+            names = "、".join(sorted({c.name for _, c in items})[:5])
             # At most one reminder per rep per local day, however many sweeps run.
             key = f"unconfirmed:{rep_id}:{now.astimezone(tz).date().isoformat()}"
             sent += push_to_member(

@@ -106,6 +106,7 @@ def _fire(session: Session, settings: Settings, customer: Customer, rung: int, i
         card = build_stale_reminder(customer=customer, idle_hours=idle, suggestion=suggested_message(customer))
         sent += push_to_member(
             session=session, platforms=settings.enabled_platforms, member=owner, dedupe_key=f"{key}:1", card=card,
+            customer_id=customer.id,
             at=now,
         )
     else:
@@ -137,12 +138,14 @@ def _fire(session: Session, settings: Settings, customer: Customer, rung: int, i
                 member=sup,
                 dedupe_key=f"{key}:{rung}:sup{sup.id}",
                 card=alert,
+                customer_id=customer.id,
             )
         cc = f"【抄送】{customer.name} 已 {idle:.0f} 个工作小时未跟进，已提醒主管" + (
             "，并标记为高风险" if high else ""
         )
         sent += push_to_member(
             session=session, platforms=settings.enabled_platforms, member=owner, dedupe_key=f"{key}:{rung}:cc", text=cc,
+            customer_id=customer.id,
             at=now,
         )
     log.info("stale_rung_fired", customer_id=customer.id, rung=rung, idle_hours=round(idle, 1))

@@ -64,11 +64,26 @@ def can_assign(actor: Member, owner: Member) -> bool:
     return actor.role == "admin" or (actor.role == "supervisor" and actor.team_id == owner.team_id)
 
 
-def get_customer(*, session: Session, actor: Member, customer_id: int) -> Customer:
-    customer = session.get(Customer, customer_id)
+def get_customer(*, session: Session, actor: Member, customer_id: int, for_update: bool = False) -> Customer:
+    """`for_update`: for a check-then-write (owner changes, merges), read the row as committed now
+    and hold it to the end of the transaction (lock_customer)."""
+    customer = lock_customer(session=session, customer_id=customer_id) if for_update else session.get(
+        Customer, customer_id)
     if customer is None or customer.merged_into_id is not None or not can_see(actor, customer):
         raise PermissionDenied("customer not visible")
     return customer
+
+
+def lock_customer(*, session: Session, customer_id: int) -> Customer | None:
+    """SELECT ... FOR UPDATE: on PostgreSQL a second transaction that wants the same customer waits
+    for this one to end and then sees what it wrote (two reps claiming one pool lead 33 ms apart:
+    the second reads the first's owner). populate_existing: an already-loaded copy is refreshed,
+    never trusted. SQLite has no row locks and needs none: every transaction begins IMMEDIATE
+    (store/db.py), so writers run one at a time."""
+    return session.exec(
+        select(Customer).where(col(Customer.id) == customer_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
 
 
 def list_customers(*, session: Session, actor: Member, limit: int = 20) -> list[Customer]:
@@ -184,7 +199,7 @@ def reassign_customer(
 ) -> Customer:
     """Supervisor/admin hands a customer to another rep of the same team; the stale ladder and the
     new-lead clock restart for the new owner."""
-    customer = get_customer(session=session, actor=actor, customer_id=customer_id)
+    customer = get_customer(session=session, actor=actor, customer_id=customer_id, for_update=True)
     if actor.role not in ("supervisor", "admin") or not can_assign(actor, new_owner) or not new_owner.active:
         raise PermissionDenied("cannot reassign to that member")
     customer.owner_id = require_id(new_owner)

@@ -67,8 +67,15 @@ def record_contact(customer: Customer, now: datetime) -> None:
     customer.lead_due_at = None
 
 
-def get_followup(*, session: Session, actor: Member, followup_id: int) -> tuple[FollowUp, Customer]:
-    followup = session.get(FollowUp, followup_id)
+def get_followup(*, session: Session, actor: Member, followup_id: int,
+                 for_update: bool = False) -> tuple[FollowUp, Customer]:
+    """`for_update`: the record is about to be changed from what is read here (a confirm, a tag
+    toggle): on PostgreSQL it is read as committed now and held, so two taps handled by two
+    instances at once apply one after the other instead of one overwriting the other."""
+    followup = session.get(FollowUp, followup_id) if not for_update else session.exec(
+        select(FollowUp).where(col(FollowUp.id) == followup_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
     if followup is None:
         raise PermissionDenied("follow-up not found")
     customer = get_customer(session=session, actor=actor, customer_id=followup.customer_id)
@@ -77,7 +84,7 @@ def get_followup(*, session: Session, actor: Member, followup_id: int) -> tuple[
 
 def toggle_tag(*, session: Session, actor: Member, followup_id: int, tag: str, at: datetime) -> FollowUp:
     """Toggle a tag; the change is stored as a correction (the weekly report and the tagger learn)."""
-    followup, _ = get_followup(session=session, actor=actor, followup_id=followup_id)
+    followup, _ = get_followup(session=session, actor=actor, followup_id=followup_id, for_update=True)
     tags = set(followup.tags)
     removed = tag in tags
     tags.symmetric_difference_update({tag})
@@ -108,7 +115,7 @@ def fix_field(
     """Set one extracted field to the rep's choice and store the change as a correction, like a tag toggle.
 
     `value` is the text form: yuan for amount_cny, ISO datetime for next_contact_at, text otherwise."""
-    followup, customer = get_followup(session=session, actor=actor, followup_id=followup_id)
+    followup, customer = get_followup(session=session, actor=actor, followup_id=followup_id, for_update=True)
     before: object
     if field in FIXABLE_ON_FOLLOWUP:
         before = getattr(followup, field)
@@ -141,7 +148,7 @@ def confirm_followup(
 ) -> tuple[FollowUp, Customer, bool]:
     """Mark confirmed and apply its next contact to the customer. Returns (.., newly_confirmed)."""
     now = at
-    followup, customer = get_followup(session=session, actor=actor, followup_id=followup_id)
+    followup, customer = get_followup(session=session, actor=actor, followup_id=followup_id, for_update=True)
     if followup.confirmed:
         return followup, customer, False
     followup.confirmed = True

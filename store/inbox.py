@@ -75,6 +75,19 @@ def claim_next_inbound(*, session: Session, lease: timedelta, now: datetime) -> 
     return claim_next(session, InboundMessage, lease=lease, now=now)
 
 
+def hold_inbound(*, session: Session, inbound_id: int, attempts: int) -> InboundMessage | None:
+    """The row, locked to the end of the transaction, if the claim taken with `attempts` still holds
+    (every claim increments attempts: the claim's token). None means the lease ran out and another
+    worker took the row over: this worker must not write anything for it, or the message would be
+    handled twice. The lock (PostgreSQL) keeps a reclaim from slipping in before this commits."""
+    return session.exec(
+        select(InboundMessage).where(col(InboundMessage.id) == inbound_id,
+                                     col(InboundMessage.status) == InboxStatus.PROCESSING,
+                                     col(InboundMessage.attempts) == attempts)
+        .with_for_update().execution_options(populate_existing=True)
+    ).first()
+
+
 def finish_inbound(*, session: Session, inbound_id: int, at: datetime, status: str = InboxStatus.DONE,
                    error: str | None = None) -> None:
     row = session.get(InboundMessage, inbound_id)

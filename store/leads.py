@@ -14,13 +14,14 @@ from typing import Any
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
-from store.customers import get_customer, reassign_customer
+from store.customers import get_customer, lock_customer, reassign_customer
 from store.exemptions import active_exemption
 from store.models import Customer, LeadAssignment, LeadTouch, Member, Role, Team
 from store.names import pinyin_of, same_company
 from store.permissions import PermissionDenied, can_see
 from store.timeline import add_event
 from store.types import require_id
+from store.visits import hand_over_visits
 
 WON_STAGE, LOST_STAGE = "已成交", "已流失"
 ASSIGNED_KINDS = ("auto", "claim", "reassign", "import")  # a rep got the lead (conversion counts these)
@@ -158,15 +159,25 @@ def assign_lead(
     rule: str | None = None,
     group: str | None = None,
     details: dict[str, Any] | None = None,
+    previous_owner_id: int | None = None,
 ) -> LeadAssignment:
-    """Give the lead to `member` (None: the pool) and record why."""
+    """Give the lead to `member` (None: the pool) and record why (`previous_owner_id`: the owner
+    before, when the caller has already changed it, as reassign_customer does). Upcoming visits the previous owner
+    can no longer see follow the customer (store.visits.hand_over_visits); pushes already queued for
+    the previous owner are cancelled by the sender, which checks the recipient at send time."""
+    previous = previous_owner_id if previous_owner_id is not None else customer.owner_id
     set_owner(customer, member, team_id=team_id, now=now, due_hours=due_hours)
     session.add(customer)
     session.flush()
+    details = dict(details or {})
+    if previous is not None and previous != customer.owner_id:
+        moved, cancelled = hand_over_visits(session=session, customer=customer, at=now,
+                                            actor_id=actor.id if actor is not None else None)
+        details.update(previous_owner_id=previous, visits_moved=len(moved), visits_cancelled=len(cancelled))
     row = LeadAssignment(
         customer_id=require_id(customer), kind=kind, member_id=customer.owner_id,
         actor_id=actor.id if actor is not None else None, rule=rule, group_name=group, reason=reason,
-        details=details or {}, created_at=now,
+        details=details, created_at=now,
     )
     session.add(row)
     add_event(session=session, customer_id=require_id(customer), kind=f"lead_{kind}", at=now,
@@ -180,9 +191,11 @@ def default_team_id(*, session: Session) -> int | None:
     return session.exec(select(Team.id).order_by(col(Team.id)).limit(1)).first()
 
 
-def get_lead(*, session: Session, actor: Member, customer_id: int) -> Customer:
-    """A customer the actor may see, or a pool lead of the actor's team (which a rep may claim)."""
-    customer = session.get(Customer, customer_id)
+def get_lead(*, session: Session, actor: Member, customer_id: int, for_update: bool = False) -> Customer:
+    """A customer the actor may see, or a pool lead of the actor's team (which a rep may claim).
+    `for_update`: read and hold the row for a check-then-write (store.customers.lock_customer)."""
+    customer = lock_customer(session=session, customer_id=customer_id) if for_update else session.get(
+        Customer, customer_id)
     if customer is None or customer.merged_into_id is not None or not actor.active:
         raise PermissionDenied("no such lead")
     if can_see(actor, customer) or (customer.owner_id is None and customer.team_id == actor.team_id):
@@ -203,9 +216,25 @@ def local_midnight(now: datetime, tz: tzinfo) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def lock_claims_of(*, session: Session, member_id: int) -> None:
+    """Serialise one rep's pool claims, so two at once cannot both take the last slot of the daily
+    cap: the rep's member row, locked FOR NO KEY UPDATE on PostgreSQL (it does not block the FOR KEY
+    SHARE that inserting rows referencing the rep takes). SQLite: transactions run one at a time."""
+    session.exec(select(Member.id).where(col(Member.id) == member_id).with_for_update(key_share=True)).first()
+
+
 def claim_lead(
     *, session: Session, actor: Member, customer_id: int, now: datetime, daily_cap: int, tz: tzinfo, due_hours: float
 ) -> LeadAssignment:
+    """Claim a pool lead. Atomic on N instances: the rep's claims are serialised (the cap) and the
+    lead row is read under a lock, so of two reps claiming the same lead the second sees the first's
+    owner and is told so."""
+    if actor.role == Role.REP:
+        lock_claims_of(session=session, member_id=require_id(actor))
+    locked = lock_customer(session=session, customer_id=customer_id)
+    if (actor.role == Role.REP and locked is not None and locked.merged_into_id is None and actor.active
+            and locked.team_id == actor.team_id and locked.owner_id not in (None, actor.id)):
+        raise LeadError("这条线索已被其他同事认领。")  # it was in this rep's pool a moment ago
     customer = get_lead(session=session, actor=actor, customer_id=customer_id)
     if actor.role != Role.REP:
         raise LeadError("公海线索由销售认领；主管请用「转给 客户 成员」分配。")
@@ -222,7 +251,7 @@ def claim_lead(
 def release_lead(
     *, session: Session, actor: Member, customer_id: int, now: datetime, due_hours: float, why: str = ""
 ) -> LeadAssignment:
-    customer = get_customer(session=session, actor=actor, customer_id=customer_id)
+    customer = get_customer(session=session, actor=actor, customer_id=customer_id, for_update=True)
     if customer.owner_id is None:
         raise LeadError("这条线索已经在公海里了。")
     if customer.owner_id != actor.id and actor.role == Role.REP:
@@ -236,14 +265,15 @@ def reassign_lead(
     *, session: Session, actor: Member, customer_id: int, new_owner: Member, now: datetime, due_hours: float
 ) -> LeadAssignment:
     """A supervisor's 转给: the permission rules of store.customers.reassign_customer, plus the log."""
-    before = get_customer(session=session, actor=actor, customer_id=customer_id).owner_id
+    before = get_customer(session=session, actor=actor, customer_id=customer_id, for_update=True).owner_id
     if before == new_owner.id:
         raise LeadError(f"这位客户已经由 {new_owner.display_name} 负责。")
     customer = reassign_customer(session=session, actor=actor, customer_id=customer_id, new_owner=new_owner, at=now)
     old = session.get(Member, before) if before is not None else None
     reason = f"{actor.display_name} 把线索从{old.display_name if old else '公海'}转给 {new_owner.display_name}"
     return assign_lead(session=session, customer=customer, member=new_owner, team_id=new_owner.team_id,
-                       kind="reassign", reason=reason, now=now, due_hours=due_hours, actor=actor)
+                       kind="reassign", reason=reason, now=now, due_hours=due_hours, actor=actor,
+                       previous_owner_id=before)
 
 
 def list_pool(*, session: Session, actor: Member, limit: int = 10) -> list[Customer]:

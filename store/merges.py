@@ -20,8 +20,12 @@ def merge_customers(*, session: Session, actor: Member, kept_id: int, merged_id:
     require_manager(actor)
     if kept_id == merged_id:
         raise ValueError("cannot merge a customer into itself")
-    kept = get_customer(session=session, actor=actor, customer_id=kept_id)
-    merged = get_customer(session=session, actor=actor, customer_id=merged_id)
+    # Both rows locked, in id order (no deadlock between two merges of the same pair): merging A into
+    # B and B into A at once on two instances must not both succeed (a cycle).
+    first, second = sorted((kept_id, merged_id))
+    locked = {cid: get_customer(session=session, actor=actor, customer_id=cid, for_update=True)
+              for cid in (first, second)}
+    kept, merged = locked[kept_id], locked[merged_id]
     snapshot: dict[str, object] = {"kept_before": {f: _jsonable(getattr(kept, f)) for f in _FILLABLE}}
     for name, model in _MOVED.items():
         ids = list(session.exec(select(model.id).where(model.customer_id == merged_id)).all())  # type: ignore[attr-defined]
@@ -44,7 +48,10 @@ def merge_customers(*, session: Session, actor: Member, kept_id: int, merged_id:
 
 def undo_merge(*, session: Session, actor: Member, merge_id: int, at: datetime) -> MergeAudit:
     require_manager(actor)
-    audit = session.get(MergeAudit, merge_id)
+    audit = session.exec(  # held: two 撤销合并 of one merge at once must not both undo it
+        select(MergeAudit).where(col(MergeAudit.id) == merge_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
     if audit is None or audit.undone_at is not None:
         raise ValueError("merge not found or already undone")
     kept = get_customer(session=session, actor=actor, customer_id=audit.kept_id)

@@ -41,9 +41,11 @@ class InboxStatus(StrEnum):
 
 class OutboxStatus(StrEnum):
     PENDING = "pending"
+    PROCESSING = "processing"  # claimed by a sender (claimed_at): a lease, like the inbox
     SENT = "sent"
     FAILED = "failed"
     MERGED = "merged"  # folded into a digest row (merged_into_id)
+    CANCELLED = "cancelled"  # the recipient may no longer see the customer it is about
 
 
 class Team(SQLModel, table=True):
@@ -174,6 +176,7 @@ class OutboxMessage(SQLModel, table=True):
     platform: str = Field(max_length=16)
     recipient: str = Field(max_length=64)
     member_id: int | None = Field(default=None, foreign_key="member.id")
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)  # what a push is about
     chat: str | None = Field(default=None, max_length=128)
     kind: str = Field(max_length=16)  # text | card
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
@@ -181,6 +184,7 @@ class OutboxMessage(SQLModel, table=True):
     status: str = Field(default=OutboxStatus.PENDING, max_length=16)
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_column=Column(Text))
+    claimed_at: datetime | None = _ts()
     next_attempt_at: datetime | None = _ts()
     created_at: datetime = _created()
     sent_at: datetime | None = _ts()

@@ -1,14 +1,24 @@
-"""The outbox: every outbound message is a row; a sender delivers due rows within platform limits."""
+"""The outbox: every outbound message is a row; a sender delivers due rows within platform limits.
+
+Exactly once on N instances: a sender claims a row with a lease (status processing, like the inbox),
+delivers it, and marks it in its own short transaction right after the platform answered. Every
+later state change is conditional on still holding that claim, except `sent`: a delivered row is
+never recorded as failed. What remains is the window between the platform's answer and that mark;
+a crash there is covered by the platform's own idempotency where it has one (bot/wecom_delivery.py).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, update
 from sqlmodel import Session, col, select
 
+from store.leases import claim_next
 from store.models import OutboxMessage, OutboxStatus
+from store.permissions import member_may_see
 from store.upsert import insert_ignore
 
 
@@ -20,14 +30,19 @@ def enqueue_outbox(
     kind: str,
     payload: dict[str, Any],
     member_id: int | None = None,
+    customer_id: int | None = None,
     chat: str | None = None,
     dedupe_key: str | None = None,
     not_before: datetime | None = None,
     at: datetime,
 ) -> int | None:
-    """Queue a message; a repeated dedupe_key is a no-op returning None (exactly-once pushes)."""
+    """Queue a message; a repeated dedupe_key is a no-op returning None (exactly-once pushes).
+
+    `customer_id` names the customer a push is about: the sender delivers it only while the member
+    may still see that customer (a 转给 in between cancels it)."""
     values = {
-        "platform": platform, "recipient": recipient, "member_id": member_id, "chat": chat, "kind": kind,
+        "platform": platform, "recipient": recipient, "member_id": member_id, "customer_id": customer_id,
+        "chat": chat, "kind": kind,
         "payload": payload, "dedupe_key": dedupe_key, "status": OutboxStatus.PENDING, "attempts": 0,
         "next_attempt_at": not_before, "created_at": at,  # NULL: due at once
     }
@@ -39,74 +54,131 @@ def enqueue_outbox(
     return insert_ignore(session, OutboxMessage, values, ["dedupe_key"])
 
 
-def due_outbox(*, session: Session, now: datetime, limit: int = 50) -> list[OutboxMessage]:
-    return list(
-        session.exec(
-            select(OutboxMessage)
-            .where(col(OutboxMessage.status) == OutboxStatus.PENDING,
-                   or_(col(OutboxMessage.next_attempt_at).is_(None), col(OutboxMessage.next_attempt_at) <= now))
-            .order_by(col(OutboxMessage.id))
-            .limit(limit)
-        ).all()
-    )
+def claim_next_outbox(*, session: Session, lease: timedelta, now: datetime) -> OutboxMessage | None:
+    """Claim the oldest due row with a lease (store.leases): status processing, claimed_at now and
+    attempts + 1. Two senders (or two instances) never both hold a row; a row whose holder died is
+    claimable again once the lease has run out."""
+    return claim_next(session, OutboxMessage, lease=lease, now=now)
 
 
-def sent_since(*, session: Session, platform: str, recipient: str, since: datetime) -> int:
-    return int(
-        session.exec(
-            select(func.count()).select_from(OutboxMessage).where(
-                col(OutboxMessage.platform) == platform,
-                col(OutboxMessage.recipient) == recipient,
-                col(OutboxMessage.sent_at) >= since,
-            )
-        ).one()
-    )
+NOT_VISIBLE = "recipient may no longer see the customer"
 
 
-def oldest_sent_since(*, session: Session, platform: str, recipient: str, since: datetime) -> datetime | None:
-    return session.exec(
-        select(func.min(OutboxMessage.sent_at)).where(
-            col(OutboxMessage.platform) == platform,
-            col(OutboxMessage.recipient) == recipient,
-            col(OutboxMessage.sent_at) >= since,
+def may_receive(*, session: Session, row: OutboxMessage) -> bool:
+    """A push about a customer goes only to a member who may see that customer at send time."""
+    if row.member_id is None or row.customer_id is None:
+        return True
+    return member_may_see(session=session, member_id=row.member_id, customer_id=row.customer_id)
+
+
+def _held(row: OutboxMessage) -> ColumnElement[bool]:
+    """The row is still in the claim `row` was taken with: a claim is (claimed_at, attempts), and
+    every new claim moves both, so a sender whose lease ran out cannot touch the next holder's."""
+    return and_(col(OutboxMessage.id) == row.id, col(OutboxMessage.status) == OutboxStatus.PROCESSING,
+                col(OutboxMessage.claimed_at) == row.claimed_at, col(OutboxMessage.attempts) == row.attempts)
+
+
+def in_flight_since(*, session: Session, platform: str, recipient: str, since: datetime,
+                    exclude_id: int | None = None) -> list[datetime]:
+    """When each message to this recipient left, or is leaving, within the window: sent rows by
+    sent_at, and rows other senders hold right now by claimed_at. Counting the claimed ones keeps N
+    instances together under the platform's per-recipient limit: a claim is committed before its
+    holder counts, so of two senders the later one always sees the other's message. One statement
+    (one snapshot on PostgreSQL): a row that turns from held to sent in between is seen once."""
+    found = session.exec(
+        select(OutboxMessage.sent_at, OutboxMessage.claimed_at).where(
+            col(OutboxMessage.platform) == platform, col(OutboxMessage.recipient) == recipient,
+            or_(col(OutboxMessage.sent_at) >= since,
+                and_(col(OutboxMessage.status) == OutboxStatus.PROCESSING, col(OutboxMessage.claimed_at) >= since,
+                     col(OutboxMessage.id) != (exclude_id or 0))),
         )
-    ).one()
+    ).all()
+    return sorted(t for sent_at, claimed_at in found if (t := sent_at or claimed_at) is not None)
 
 
-def mark_outbox_sent(*, session: Session, outbox_id: int, at: datetime) -> bool:
-    """Only a still-pending row is marked (another sender instance may have won)."""
-    result = session.execute(
+def mark_outbox_sent(*, session: Session, row: OutboxMessage, at: datetime) -> bool:
+    """The platform took the message: sent. True if this sender still held the claim.
+
+    A delivered row ends `sent` even when the claim was lost meanwhile (a send slower than the lease,
+    another sender reclaimed it, or marked it failed or cancelled): what was delivered is never
+    recorded as anything else."""
+    result = session.execute(update(OutboxMessage).where(_held(row)).values(status=OutboxStatus.SENT, sent_at=at))
+    if result.rowcount == 1:  # type: ignore[attr-defined]
+        return True
+    session.execute(
         update(OutboxMessage)
-        .where(col(OutboxMessage.id) == outbox_id, col(OutboxMessage.status) == OutboxStatus.PENDING)
-        .values(status=OutboxStatus.SENT, sent_at=at, attempts=OutboxMessage.attempts + 1)
+        .where(col(OutboxMessage.id) == row.id, col(OutboxMessage.status) != OutboxStatus.SENT)
+        .values(status=OutboxStatus.SENT, sent_at=at)
+    )
+    return False
+
+
+def release_outbox(*, session: Session, row: OutboxMessage, until: datetime, error: str | None = None,
+                   attempted: bool = True) -> bool:
+    """Give the claim back: pending again from `until`. `attempted` False (held back by a rate
+    limit, no deliverer) takes back the attempt the claim counted, so waiting never exhausts the
+    retries. False if the claim was lost (nothing changed)."""
+    values: dict[str, Any] = {"status": OutboxStatus.PENDING, "next_attempt_at": until}
+    if error is not None:
+        values["last_error"] = error
+    if not attempted:
+        values["attempts"] = OutboxMessage.attempts - 1
+    result = session.execute(update(OutboxMessage).where(_held(row)).values(**values))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def fail_outbox(*, session: Session, row: OutboxMessage, error: str) -> bool:
+    """Failed for good — only while still holding the claim, so a row another sender delivered
+    meanwhile is never turned into a failure."""
+    result = session.execute(
+        update(OutboxMessage).where(_held(row)).values(status=OutboxStatus.FAILED, last_error=error)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def defer_outbox(*, session: Session, outbox_id: int, until: datetime, error: str | None = None,
-                 count_attempt: bool = False) -> None:
-    values: dict[str, Any] = {"next_attempt_at": until}
-    if error is not None:
-        values["last_error"] = error
-    if count_attempt:
-        values["attempts"] = OutboxMessage.attempts + 1
-    session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == outbox_id).values(**values))
-
-
-def fail_outbox(*, session: Session, outbox_id: int, error: str) -> None:
-    session.execute(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id) == outbox_id)
-        .values(status=OutboxStatus.FAILED, last_error=error, attempts=OutboxMessage.attempts + 1)
+def cancel_outbox(*, session: Session, row: OutboxMessage, reason: str) -> bool:
+    result = session.execute(
+        update(OutboxMessage).where(_held(row)).values(status=OutboxStatus.CANCELLED, last_error=reason)
     )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def merge_outbox(*, session: Session, ids: list[int], into_id: int) -> None:
+def fold_into_digest(*, session: Session, row: OutboxMessage, until: datetime, min_rows: int,
+                     title: Callable[[int], str], line: Callable[[OutboxMessage], str], at: datetime) -> int | None:
+    """Fold the recipient's waiting plain-text backlog (the held `row` and every pending text row to
+    the same recipient) into one digest row due at `until`; None (nothing changed) below `min_rows`.
+
+    Rows another sender has claimed are left alone: each backlog row is taken by a conditional
+    UPDATE (pending, or `row` in our claim), and the digest is written from the rows actually taken,
+    so a line is never both in a digest and sent on its own."""
+    same = (col(OutboxMessage.platform) == row.platform, col(OutboxMessage.recipient) == row.recipient,
+            col(OutboxMessage.kind) == "text")
+    waiting = or_(col(OutboxMessage.status) == OutboxStatus.PENDING, _held(row))
+    backlog = session.exec(select(OutboxMessage).where(*same, waiting).order_by(col(OutboxMessage.id))).all()
+    if len(backlog) < min_rows:
+        return None
+    visible = [m.id for m in backlog if may_receive(session=session, row=m)]
+    hidden = [m.id for m in backlog if m.id not in visible]
+    if hidden:
+        session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(hidden), waiting)
+                        .values(status=OutboxStatus.CANCELLED, last_error=NOT_VISIBLE))
+    digest_id = enqueue_outbox(session=session, platform=row.platform, recipient=row.recipient, member_id=row.member_id,
+                               kind="text", payload={"text": ""}, not_before=until, at=at)
+    assert digest_id is not None
     session.execute(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id).in_(ids), col(OutboxMessage.status) == OutboxStatus.PENDING)
-        .values(status=OutboxStatus.MERGED, merged_into_id=into_id)
+        update(OutboxMessage).where(col(OutboxMessage.id).in_(visible), waiting)
+        .values(status=OutboxStatus.MERGED, merged_into_id=digest_id)
     )
+    folded = list(session.exec(
+        select(OutboxMessage).where(col(OutboxMessage.merged_into_id) == digest_id)
+        .order_by(col(OutboxMessage.id))
+    ).all())
+    if not folded:  # every line went elsewhere meanwhile (claimed by others, or cancelled)
+        session.execute(delete(OutboxMessage).where(col(OutboxMessage.id) == digest_id))
+        return None
+    text = title(len(folded)) + "\n" + "\n".join(line(m) for m in folded)
+    session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == digest_id).values(payload={"text": text}))
+    return digest_id
 
 
 def count_outbox_by_status(*, session: Session) -> dict[str, int]:

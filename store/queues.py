@@ -28,7 +28,8 @@ from store.outbox import count_outbox_by_status
 # Statuses a row never leaves: not queue depth. Every other status (including any added later) is.
 OPEN_STATUSES: dict[str, list[str]] = {
     "inbox": [s.value for s in InboxStatus if s != InboxStatus.DONE],
-    "outbox": [s.value for s in OutboxStatus if s not in (OutboxStatus.SENT, OutboxStatus.MERGED)],
+    "outbox": [s.value for s in OutboxStatus
+               if s not in (OutboxStatus.SENT, OutboxStatus.MERGED, OutboxStatus.CANCELLED)],
     "transcription": [s.value for s in TranscriptionStatus if s != TranscriptionStatus.DONE],
 }
 

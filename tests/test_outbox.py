@@ -1,8 +1,10 @@
 """The outbox sender: platform rate limits delay or digest (never drop), retries back off, permanent
-failures stay visible."""
+failures stay visible; with several senders on one database (instances), every row is claimed with
+a lease, delivered once, and a delivered row is never recorded as failed."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -11,7 +13,7 @@ from sqlmodel import Session, col, select
 from bot.outbox import OutboxSender, PermanentDeliveryError, RateLimit
 from store.db import session_scope
 from store.models import OutboxMessage, OutboxStatus
-from store.outbox import enqueue_outbox
+from store.outbox import claim_next_outbox, enqueue_outbox, fail_outbox, mark_outbox_sent, release_outbox
 from tests.factories import T0
 
 
@@ -113,3 +115,100 @@ async def test_failures_end_visible_as_failed(engine, clock, permanent):
     with Session(engine) as s:
         row = s.exec(select(OutboxMessage).where(col(OutboxMessage.status) == OutboxStatus.FAILED)).one()
         assert row.last_error
+
+
+# ---------------------------------------------------------------- N senders on one database
+
+
+class SlowDeliverer(FakeDeliverer):
+    """Takes a while on the platform, so two senders overlap for real."""
+
+    def __init__(self, limit: RateLimit, seconds: float = 0.02) -> None:
+        super().__init__(limit)
+        self.seconds = seconds
+        self.ids: list[int] = []
+
+    async def deliver(self, row: OutboxMessage) -> None:
+        await asyncio.sleep(self.seconds)
+        self.ids.append(row.id or 0)
+        self.delivered.append(row.payload)
+
+
+async def test_two_senders_never_deliver_the_same_row(engine, clock):
+    platform = SlowDeliverer(RateLimit())
+    a = OutboxSender(engine, {"fake": platform}, clock=clock)
+    b = OutboxSender(engine, {"fake": platform}, clock=clock)
+    for i in range(20):
+        queue(engine, 1, kind="card", recipient=f"u{i}")
+    await asyncio.gather(a.run_once(), b.run_once(), a.run_once(), b.run_once())
+    assert sorted(platform.ids) == sorted(set(platform.ids)) and len(platform.ids) == 20
+    assert statuses(engine) == {"sent": 20}
+
+
+async def test_two_senders_together_stay_under_the_per_recipient_limit(engine, clock):
+    platform = SlowDeliverer(RateLimit(per_minute=3))
+    a = OutboxSender(engine, {"fake": platform}, clock=clock)
+    b = OutboxSender(engine, {"fake": platform}, clock=clock)
+    queue(engine, 8, kind="card")
+    per_minute = []
+    for _ in range(8):
+        before = len(platform.delivered)
+        await asyncio.gather(a.run_once(), b.run_once())
+        per_minute.append(len(platform.delivered) - before)
+        clock.now += timedelta(seconds=61)
+    # Each sender counts the rows the other holds as on their way: never over the limit together
+    # (when both see each other's claim, both wait: a minute late, never dropped).
+    assert max(per_minute) <= 3 and sum(per_minute) == 8
+    assert statuses(engine) == {"sent": 8}
+
+
+def claim(engine, clock, lease: timedelta = timedelta(seconds=60)) -> OutboxMessage:
+    with Session(engine, expire_on_commit=False) as s:
+        row = claim_next_outbox(session=s, lease=lease, now=clock())
+    assert row is not None
+    return row
+
+
+async def test_a_dead_senders_row_is_taken_over_after_its_lease(engine, clock):
+    queue(engine, 1)
+    claim(engine, clock)  # a sender claimed it and was killed
+    fake = FakeDeliverer(RateLimit())
+    sender = OutboxSender(engine, {"fake": fake}, clock=clock, lease_seconds=60)
+    assert await sender.run_once() == 0  # the lease still holds
+    clock.now += timedelta(seconds=61)
+    assert await sender.run_once() == 1
+    with Session(engine) as s:
+        row = s.exec(select(OutboxMessage)).one()
+    assert (row.status, row.attempts) == ("sent", 2)
+
+
+async def test_a_delivered_row_is_never_marked_failed(engine, clock):
+    queue(engine, 1)
+    slow = claim(engine, clock)  # sender A: delivered, but slower than its lease
+    clock.now += timedelta(seconds=61)
+    late = claim(engine, clock)  # sender B took it over and got a permanent refusal
+    with session_scope(engine) as s:
+        assert mark_outbox_sent(session=s, row=slow, at=clock()) is False  # A's claim is gone, the fact is not
+    with session_scope(engine) as s:
+        assert fail_outbox(session=s, row=late, error="40003 invalid userid") is False
+        assert release_outbox(session=s, row=slow, until=clock()) is False
+    assert statuses(engine) == {"sent": 1}
+
+
+async def test_a_digest_leaves_rows_another_sender_holds(engine, clock):
+    fake = FakeDeliverer(RateLimit(per_minute=1))
+    sender = OutboxSender(engine, {"fake": fake}, clock=clock)
+    queue(engine, 1)
+    await sender.run_once()  # the minute's one message
+    queue(engine, 7)
+    held = claim(engine, clock)  # another instance is sending this one right now
+    await sender.run_once()
+    [digest] = [r for r in rows(engine) if r.payload.get("text", "").startswith("【消息汇总】")]
+    assert held.payload["text"] not in digest.payload["text"]
+    assert digest.payload["text"].count("•") == 6
+    assert {r.id: r.status for r in rows(engine)}[held.id] == "processing"
+
+
+def rows(engine) -> list[OutboxMessage]:
+    with Session(engine) as s:
+        return list(s.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all())

@@ -142,7 +142,8 @@ def test_snooze_and_reassign_from_the_alert(bot, clock, engine):
     pick = bot.reply_to("sup", alert.action("转给"), kind="card_action")
     assert [b.label for b in pick.card.buttons] == ["李明"]
     msgs = bot.tap("sup", pick.action("李明"))
-    assert {m.recipient for m in msgs} == {"sup", "rep-b"}
+    assert {m.recipient for m in msgs} == {"sup", "rep-b", "rep-a"}
+    assert [m.text for m in msgs if m.recipient == "rep-a"] == ["【客户转交】陈主管 已把 张伟 转给 李明。"]
     with Session(engine) as s:
         assert s.get(Customer, cid).owner_id == bot.org.rep_b.id
     # the new owner snoozes with a reason; no reminder until the snooze ends

@@ -1,5 +1,7 @@
 """Outbox rows through the WeCom deliverer to the fake: what WeCom receives, what is retried, what
-fails for good (visibly), and that WeCom's per-member limit never silently eats a push."""
+fails for good (visibly), that WeCom's per-member limit never silently eats a push, and that a
+message re-sent after a crash between send and mark is shown once (WeCom's duplicate check, the
+card's task_id)."""
 
 from __future__ import annotations
 
@@ -9,12 +11,12 @@ import pytest
 from sqlmodel import Session, col, select
 
 from bot.outbox import OutboxSender
-from bot.wecom_api import WeComApi
+from bot.wecom_api import WeComApi, WeComError
 from bot.wecom_delivery import WeComDeliverer, split_text
 from store.db import session_scope
 from store.inbox import insert_inbound
 from store.models import OutboxMessage, OutboxStatus
-from store.outbox import enqueue_outbox
+from store.outbox import claim_next_outbox, enqueue_outbox
 from tests.factories import T0
 from tests.fakes.wecom import FakeWeCom, WeComCallbackDriver, _check_card
 from tests.test_wecom_cards import followup_card, small_card
@@ -52,7 +54,7 @@ async def test_text_and_card_reach_the_member(fake, sender, engine):
     assert text["text"] == {"content": "明天 10:00 拜访许总"}
     [card] = fake.sent_to("wangfang", "template_card")
     assert card["template_card"]["card_type"] == "button_interaction"
-    assert card["template_card"]["task_id"].startswith(f"genjin_{outbox(engine)[1].id}_0_")
+    assert card["template_card"]["task_id"].startswith(f"genjin_{outbox(engine)[1].id}_")
     assert [r.status for r in outbox(engine)] == ["sent", "sent"]
 
 
@@ -167,3 +169,94 @@ async def test_card_for_another_record_is_not_an_update(fake, sender, engine):
     queue(engine, "wangfang", {"card": followup_card().model_dump()})
     await sender.run_once()
     assert len(fake.sent_to("wangfang", "template_card")) == 2 and fake.updates == []
+
+
+# ---------------------------------------------------------------- exactly once: WeCom's own idempotency
+
+
+def send_bodies(fake: FakeWeCom) -> list[dict]:
+    return [c.body for c in fake.calls_to("/cgi-bin/message/send")]
+
+
+async def test_every_send_asks_for_the_duplicate_check(fake, sender, engine):
+    queue(engine, "wangfang", {"text": "提醒"}, {"card": followup_card().model_dump()},
+          {"card": {"title": "本周小结", "fields": [{"label": "跟进", "value": "12 次"}]}})
+    assert await sender.run_once() == 3
+    bodies = send_bodies(fake)
+    assert sorted(b["msgtype"] for b in bodies) == ["markdown", "template_card", "text"]
+    assert all(b["enable_duplicate_check"] == 1 and b["duplicate_check_interval"] == 1800 for b in bodies)
+
+
+async def crash_after_send(engine, clock, deliverer: WeComDeliverer) -> None:
+    """A sender claims the row, WeCom takes the message, and the process dies before the mark."""
+    with Session(engine, expire_on_commit=False) as s:
+        row = claim_next_outbox(session=s, lease=timedelta(seconds=60), now=clock())
+    assert row is not None
+    await deliverer.deliver(row)
+
+
+async def test_text_resent_after_a_crash_is_absorbed_by_the_duplicate_check(fake, sender, engine, clock):
+    queue(engine, "wangfang", {"text": "明天 10:00 拜访许总"})
+    await crash_after_send(engine, clock, sender.deliverers["wecom"])
+    assert await sender.run_once() == 0  # the dead sender's lease still holds the row
+    clock.now += timedelta(seconds=61)
+    fake.advance(61)
+    assert await sender.run_once() == 1
+    assert [m["text"]["content"] for m in fake.sent] == ["明天 10:00 拜访许总"]
+    assert len(fake.absorbed) == 1  # the re-send reached WeCom, which did not show it again
+    assert [(r.status, r.attempts) for r in outbox(engine)] == [(OutboxStatus.SENT, 2)]
+
+
+@pytest.mark.parametrize("later", [61, 2 * 3600])
+async def test_card_resent_after_a_crash_is_delivered_once(fake, sender, engine, clock, later):
+    queue(engine, "wangfang", {"card": followup_card().model_dump()})
+    await crash_after_send(engine, clock, sender.deliverers["wecom"])
+    clock.now += timedelta(seconds=later)
+    fake.advance(later)  # within the duplicate window: absorbed; after it: its task_id is refused (40058)
+    assert await sender.run_once() == 1
+    assert len(fake.sent_to("wangfang", "template_card")) == 1
+    assert [r.status for r in outbox(engine)] == [OutboxStatus.SENT]
+    assert len(fake.absorbed) == (1 if later < 1800 else 0)
+
+
+async def test_40058_on_a_first_attempt_is_a_bad_card_not_a_delivery(fake, sender, engine):
+    fake.fail_next("/cgi-bin/message/send", 40058, "invalid parameter")
+    queue(engine, "wangfang", {"card": followup_card().model_dump()})
+    await sender.run_once()
+    [row] = outbox(engine)
+    assert row.status == OutboxStatus.FAILED and "40058" in (row.last_error or "")
+
+
+async def test_the_same_text_twice_is_shown_twice(fake, engine, clock):
+    api = WeComApi(corp_id=fake.corp_id, secret=fake.secret, agent_id=fake.agent_id, api_base=fake.url)
+    sender = OutboxSender(engine, {"wecom": WeComDeliverer(api, engine, clock=clock)}, clock=clock)
+    try:
+        queue(engine, "wangfang", {"text": "帮助：发送聊天记录即可记录跟进"})
+        await sender.run_once()
+        queue(engine, "wangfang", {"text": "帮助：发送聊天记录即可记录跟进"})  # the rep asked again
+        await sender.run_once()
+    finally:
+        await api.close()
+    shown = [m["text"]["content"] for m in fake.sent_to("wangfang")]
+    assert len(shown) == 2 and fake.absorbed == []
+    assert [s.rstrip("\u200b") for s in shown] == ["帮助：发送聊天记录即可记录跟进"] * 2
+
+
+async def test_fake_wecom_duplicate_check_is_faithful(fake):
+    api = WeComApi(corp_id=fake.corp_id, secret=fake.secret, agent_id=fake.agent_id, api_base=fake.url,
+                   duplicate_check_seconds=600)
+    try:
+        first = await api.send_text("wangfang", "同一条")
+        assert await api.send_text("wangfang", "同一条") == first  # answered as the first, not shown
+        assert (len(fake.sent), len(fake.absorbed)) == (1, 1)
+        fake.advance(601)
+        await api.send_text("wangfang", "同一条")  # outside the window: a new message
+        assert (len(fake.sent), len(fake.absorbed)) == (2, 1)
+        card = {"card_type": "button_interaction", "main_title": {"title": "t"}, "task_id": "genjin_9_1",
+                "button_list": [{"text": "确认", "key": "confirm:9"}]}
+        await api.send_template_card("wangfang", card)
+        with pytest.raises(WeComError) as refused:  # the same task_id in a different request
+            await api.send_template_card("wangfang", {**card, "main_title": {"title": "t2"}})
+        assert refused.value.errcode == 40058
+    finally:
+        await api.close()

@@ -142,8 +142,8 @@ def _lead_card(ctx: HandlerContext, customer: Customer, reason: str) -> Card:
 
 def _release(ctx: HandlerContext, customer_id: int, why: str) -> None:
     try:
-        release_lead(session=ctx.session, actor=ctx.member, customer_id=customer_id, now=ctx.now,
-                     due_hours=ctx.settings.pushes.new_lead_hours, why=why)
+        row = release_lead(session=ctx.session, actor=ctx.member, customer_id=customer_id, now=ctx.now,
+                           due_hours=ctx.settings.pushes.new_lead_hours, why=why)
         customer = get_lead(session=ctx.session, actor=ctx.member, customer_id=customer_id)
     except PermissionDenied:
         ctx.reply("只有负责这位客户的销售或主管可以退回。")
@@ -151,7 +151,9 @@ def _release(ctx: HandlerContext, customer_id: int, why: str) -> None:
     except LeadError as exc:
         ctx.reply(str(exc))
         return
-    ctx.reply(f"已把 {customer.name} 退回公海，同组同事可以认领。")
+    cancelled = int(str(row.details.get("visits_cancelled") or 0))
+    ctx.reply(f"已把 {customer.name} 退回公海，同组同事可以认领。"
+              + (f"已预约的 {cancelled} 次拜访已取消。" if cancelled else ""))
 
 
 def _show_pool(ctx: HandlerContext) -> None:
@@ -272,3 +274,18 @@ def transfer_customer(ctx: HandlerContext, customer_id: int, member: Member | No
     touch = latest_touch(session=ctx.session, customer_id=customer_id)
     push_lead_card(session=ctx.session, settings=ctx.settings, customer=customer, touch=touch, row=row, member=member,
                    now=ctx.now)
+    _tell_about_handover(ctx, row.details, customer, member, row.id or 0)
+
+
+def _tell_about_handover(ctx: HandlerContext, details: dict[str, object], customer: Customer, member: Member,
+                         row_id: int) -> None:
+    """The former owner learns the customer (and any visit booked with it) is someone else's now —
+    its queued pushes will not reach them any more; the new owner learns which visits are theirs."""
+    previous, moved = details.get("previous_owner_id"), int(str(details.get("visits_moved") or 0))
+    visits = f"，已预约的 {moved} 次拜访也一并转交" if moved else ""
+    if isinstance(previous, int) and previous not in (member.id, ctx.member.id):
+        ctx.notify(previous, text=f"【客户转交】{ctx.member.display_name} 已把 {customer.name} 转给 "
+                                  f"{member.display_name}{visits}。", dedupe_key=f"handover:{row_id}:from")
+    if moved:
+        ctx.notify(member.id or 0, text=f"【客户转交】{customer.name} 已预约的 {moved} 次拜访转到你名下，"
+                                        "拜访前会收到提醒卡片。", dedupe_key=f"handover:{row_id}:to")

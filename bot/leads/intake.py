@@ -154,7 +154,7 @@ def _touch_known(session: Session, settings: Settings, customer: Customer, lead:
         history = [touch_line(t, now, settings.tz) for t in earlier]
         card = build_touch_card(customer=customer, touch=touch, history=history, now=now, tz=settings.tz)
         push_to_member(session=session, at=now, member=owner, dedupe_key=f"leadtouch:{touch.id}",
-                       platforms=settings.enabled_platforms, card=card)
+                       platforms=settings.enabled_platforms, card=card, customer_id=customer.id)
     return IntakeResult(customer_id=require_id(customer), duplicate=True, owner_id=customer.owner_id,
                         owner_name=owner.display_name if owner else None, channel=touch.channel,
                         channel_flagged=not touch.channel_known)
@@ -167,5 +167,5 @@ def push_lead_card(*, session: Session, settings: Settings, customer: Customer, 
     card = build_new_lead_card(customer=customer, touch=touch, reason=row.reason, history=history,
                                due_hours=settings.pushes.new_lead_hours, now=now, tz=settings.tz)
     return push_to_member(session=session, at=now, member=member, dedupe_key=f"lead:{customer.id}:{row.id}",
-                          platforms=settings.enabled_platforms, card=card)
+                          platforms=settings.enabled_platforms, card=card, customer_id=customer.id)
 

@@ -4,7 +4,11 @@ FakeWeCom answers gettoken, message/send, message/update_template_card and media
 qyapi.weixin.qq.com does — JSON with errcode/errmsg and HTTP 200 even for errors, a media error as
 JSON instead of the file, tokens that expire, response codes usable once within 72 h, and messages
 over 30/min or 1000/h per member *silently dropped* (answered ok, never delivered) — and records
-every call. Nothing here imports the code under test's crypto: WeComCallbackDriver encrypts and
+every call. message/send implements WeCom's duplicate check (document/path/90236): with
+`enable_duplicate_check: 1`, the same request JSON again within `duplicate_check_interval` seconds
+(default 1800, at most 4 hours) is not delivered again — answered ok, recorded in `absorbed`; and a
+template card's task_id can be used once per app, ever (a reuse is refused with 40058).
+Nothing here imports the code under test's crypto: WeComCallbackDriver encrypts and
 signs on its own (AES-256-CBC per WeCom's 加解密方案) so a shared bug cannot hide.
 """
 
@@ -64,6 +68,8 @@ def wecom_signature(token: str, timestamp: str, nonce: str, encrypted: str) -> s
 TASK_ID_RE = re.compile(r"^[0-9A-Za-z_\-@]{1,128}$")
 RESPONSE_CODE_TTL = 72 * 3600
 MEDIA_TTL = 3 * 24 * 3600
+DUPLICATE_CHECK_DEFAULT = 1800
+DUPLICATE_CHECK_MAX = 4 * 3600
 
 
 @dataclass
@@ -84,12 +90,14 @@ class FakeWeCom:
     calls: list[Call] = field(default_factory=list)
     sent: list[dict[str, Any]] = field(default_factory=list)  # delivered to a member's chat
     dropped: list[dict[str, Any]] = field(default_factory=list)  # over WeCom's per-member limit
+    absorbed: list[dict[str, Any]] = field(default_factory=list)  # repeats its duplicate check held back
     updates: list[dict[str, Any]] = field(default_factory=list)
     offset: float = 0.0  # seconds added to the fake's clock (time travel)
     _tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry
     _media: dict[str, tuple[bytes, str, float]] = field(default_factory=dict)
     _codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     _task_ids: set[str] = field(default_factory=set)
+    _recent: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)  # request JSON -> (at, answer)
     _failures: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     _delays: dict[str, list[float]] = field(default_factory=dict)
     _seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -208,6 +216,18 @@ class FakeWeCom:
                                       "invaliduser": str(user)})
         msgtype = body.get("msgtype")
         content = body.get(msgtype) if isinstance(msgtype, str) else None
+        check = body.get("enable_duplicate_check", 0)
+        interval = body.get("duplicate_check_interval", DUPLICATE_CHECK_DEFAULT)
+        if check not in (0, 1) or not isinstance(interval, int) or not 0 < interval <= DUPLICATE_CHECK_MAX:
+            return _err(40058, "invalid enable_duplicate_check / duplicate_check_interval")
+        # The duplicate check looks at the whole request ("同样内容(请求json)"), before anything else:
+        # the same card again is a repeat, not a reuse of its task_id.
+        request_key = json.dumps(body, sort_keys=True, ensure_ascii=False)
+        if check == 1:
+            seen = self._recent.get(request_key)
+            if seen is not None and seen[0] > self.now() - interval:
+                self.absorbed.append({"touser": user, "msgtype": msgtype, msgtype: content, "at": self.now()})
+                return web.json_response(seen[1])
         problem = _check_message(msgtype, content, self._task_ids)
         if problem is not None:
             return _err(*problem)
@@ -219,6 +239,8 @@ class FakeWeCom:
             answer["response_code"] = record["response_code"] = self._issue_code(user, content["task_id"])
         if msgtype in ("text", "markdown") and len(content["content"].encode()) > 2048:
             record["truncated"] = True  # WeCom cuts the tail off without an error
+        if check == 1:
+            self._recent[request_key] = (self.now(), answer)
         recent = [m["at"] for m in self.sent if m["touser"] == user]
         if sum(t > self.now() - 60 for t in recent) >= 30 or sum(t > self.now() - 3600 for t in recent) >= 1000:
             self.dropped.append(record)  # the real thing answers ok and never delivers
