@@ -91,7 +91,7 @@ def end_to_end(clip: Path, cache: Path, beam: int, threads: int, concurrency: in
 
     from bot.app import build_runtime
     from bot.config import Settings
-    from bot.media import sniff_audio, store_media
+    from bot.pipeline.media import sniff_audio, store_media
     from store.db import session_scope
     from store.inbox import insert_inbound
     from store.members import seed_demo_team

@@ -12,26 +12,26 @@ from aiohttp import web
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
-from bot.dingtalk import StreamClient, api_from_settings, stream_context
-from bot.dingtalk_delivery import DingTalkDeliverer
-from bot.dingtalk_inbound import MEDIA_PREFIX as DINGTALK_MEDIA_PREFIX
 from bot.handlers import build_dispatcher
 from bot.http_edge import deadline_middleware
-from bot.inbox_writer import InboxWriter
 from bot.leads.api import LeadApi
-from bot.liveness import Heartbeat, Readiness
-from bot.media_retry import DeferredMediaFetcher, Fetcher
-from bot.member_directory import MemberDirectory
-from bot.metrics import Metrics
-from bot.ops_http import OpsEndpoints
-from bot.outbox import Deliverer, OutboxSender
-from bot.sandbox import SandboxAdapter, SandboxDeliverer
+from bot.ops.endpoints import OpsEndpoints
+from bot.ops.liveness import Heartbeat, Readiness
+from bot.ops.metrics import Metrics
+from bot.pipeline.inbox_writer import InboxWriter
+from bot.pipeline.media_retry import DeferredMediaFetcher, Fetcher
+from bot.pipeline.member_directory import MemberDirectory
+from bot.pipeline.outbox import Deliverer, OutboxSender
+from bot.pipeline.worker import Worker
+from bot.platforms.dingtalk.deliverer import DingTalkDeliverer
+from bot.platforms.dingtalk.inbound import MEDIA_PREFIX as DINGTALK_MEDIA_PREFIX
+from bot.platforms.dingtalk.stream import StreamClient, api_from_settings, stream_context
+from bot.platforms.sandbox.adapter import SandboxAdapter, SandboxDeliverer
+from bot.platforms.wecom.api import WeComApi
+from bot.platforms.wecom.callback import MEDIA_PREFIX as WECOM_MEDIA_PREFIX
+from bot.platforms.wecom.callback import WeComAdapter
+from bot.platforms.wecom.deliverer import WeComDeliverer
 from bot.transcribe.runner import TranscriptionRunner
-from bot.wecom import MEDIA_PREFIX as WECOM_MEDIA_PREFIX
-from bot.wecom import WeComAdapter
-from bot.wecom_api import WeComApi
-from bot.wecom_delivery import WeComDeliverer
-from bot.worker import Worker
 from scheduler.setup import SWEEP_SECONDS, build_scheduler, watch_jobs
 from store.db import make_engine, migrate, session_scope
 from store.members import seed_demo_team

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
-from scheduler.push import push_to_member
+from bot.pipeline.push import push_to_member
 from store.customers import due_customer_ids
 from store.db import session_scope
 from store.models import Customer, Member, Role

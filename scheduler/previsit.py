@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from bot.cards.pushes import build_previsit_card
 from bot.config import Settings
-from scheduler.push import push_to_member
+from bot.pipeline.push import push_to_member
 from store.db import session_scope
 from store.models import Customer, FollowUp, Member, TimelineEvent, Visit
 from store.permissions import can_see

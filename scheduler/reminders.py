@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
-from scheduler.push import push_to_member
+from bot.pipeline.push import push_to_member
 from store.db import session_scope
 from store.exemptions import active_exemption
 from store.models import Customer, FollowUp, Member

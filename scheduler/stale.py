@@ -18,7 +18,7 @@ from sqlmodel import Session, col
 
 from bot.cards.pushes import build_stale_alert, build_stale_reminder, suggested_message
 from bot.config import Settings, StaleThresholds
-from scheduler.push import push_to_member
+from bot.pipeline.push import push_to_member
 from scheduler.worktime import WorkingHours
 from store.customers import due_customer_ids
 from store.db import session_scope

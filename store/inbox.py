@@ -111,7 +111,7 @@ def retry_inbound_later(*, session: Session, inbound_id: int, error: str, at: da
 
 def requeue_failed_inbound(*, session: Session, platform: str, sender: str) -> int:
     """The rep's 重试 command: failed rows of this sender go back to the queue (deferred media rows
-    are fetched by bot/media_retry.py on their own)."""
+    are fetched by bot/pipeline/media_retry.py on their own)."""
     result = session.execute(
         update(InboundMessage)
         .where(col(InboundMessage.platform) == platform, col(InboundMessage.sender) == sender)

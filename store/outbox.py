@@ -4,7 +4,7 @@ Exactly once on N instances: a sender claims a row with a lease (status processi
 delivers it, and marks it in its own short transaction right after the platform answered. Every
 later state change is conditional on still holding that claim, except `sent`: a delivered row is
 never recorded as failed. What remains is the window between the platform's answer and that mark;
-a crash there is covered by the platform's own idempotency where it has one (bot/wecom_delivery.py).
+a crash there is covered by the platform's own idempotency where it has one (bot/platforms/wecom/deliverer.py).
 """
 
 from __future__ import annotations

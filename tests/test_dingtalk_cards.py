@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cards.dingtalk import action_id, action_of, card_actions, render_dingtalk, render_markdown
 from bot.models import Button, Card, CardField, TagToggle
+from bot.platforms.dingtalk.render import action_id, action_of, card_actions, render_dingtalk, render_markdown
 
 GOLDEN = Path(__file__).parent / "golden"
 TAGS = ["价格异议", "竞品对比", "要报价", "要演示", "决策人", "预算", "合同法务", "付款回款", "售后", "其他"]

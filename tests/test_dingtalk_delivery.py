@@ -11,10 +11,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.clock import system_clock
-from bot.dingtalk_api import DingTalkApi, DingTalkError
-from bot.dingtalk_delivery import DingTalkDeliverer, FlowControlled
 from bot.models import Button, Card
-from bot.outbox import PermanentDeliveryError
+from bot.pipeline.outbox import PermanentDeliveryError
+from bot.platforms.dingtalk.api import DingTalkApi, DingTalkError
+from bot.platforms.dingtalk.deliverer import DingTalkDeliverer, FlowControlled
 from store.db import make_engine, session_scope
 from store.inbox import insert_inbound
 from store.models import OutboxMessage

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from bot.app import Runtime, build_runtime, build_web_app
 from bot.clock import system_clock
 from bot.config import DingTalkSettings, Settings
-from bot.dingtalk import TOPIC_BOT, TOPIC_CARD
+from bot.platforms.dingtalk.stream import TOPIC_BOT, TOPIC_CARD
 from store.db import session_scope
 from store.models import FollowUp, InboundMessage, Member
 from tests.factories import make_org

@@ -6,9 +6,9 @@ import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.cards.dingtalk import action_id
-from bot.dingtalk_inbound import parse_card_click, parse_message, render_chat_record
 from bot.extract import split_chat
+from bot.platforms.dingtalk.inbound import parse_card_click, parse_message, render_chat_record
+from bot.platforms.dingtalk.render import action_id
 
 TZ = ZoneInfo("Asia/Shanghai")
 

@@ -17,10 +17,17 @@ from sqlmodel import Session, col, select
 
 from bot.clock import system_clock
 from bot.config import DingTalkSettings, Settings
-from bot.dingtalk import TOPIC_BOT, TOPIC_CARD, Intake, StreamClient, api_from_settings, build_stream_client
-from bot.inbox_writer import InboxWriter
-from bot.member_directory import MemberDirectory
 from bot.models import Inbound
+from bot.pipeline.inbox_writer import InboxWriter
+from bot.pipeline.member_directory import MemberDirectory
+from bot.platforms.dingtalk.stream import (
+    TOPIC_BOT,
+    TOPIC_CARD,
+    Intake,
+    StreamClient,
+    api_from_settings,
+    build_stream_client,
+)
 from store.db import make_engine, session_scope
 from store.models import InboundMessage, Member
 from tests.factories import make_org
@@ -134,7 +141,7 @@ async def test_audio_download_failure_keeps_the_code(fake, ding_settings, db):
 
 
 async def test_card_click_becomes_card_action(fake, ding_settings, db):
-    from bot.cards.dingtalk import action_id
+    from bot.platforms.dingtalk.render import action_id
 
     async with running(ding_settings, db):
         click = fake.card_click(user="wangfang01", card_biz_id="genjin-7", action_ids=[action_id("tag:12:价格异议")])

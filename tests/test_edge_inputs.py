@@ -11,9 +11,9 @@ import pytest
 from aiohttp import FormData
 from sqlmodel import Session, select
 
-from bot.dingtalk_inbound import parse_message
+from bot.pipeline.worker import BAD_INPUT
+from bot.platforms.dingtalk.inbound import parse_message
 from bot.safe_input import BadJson, load_json, parse_id
-from bot.worker import BAD_INPUT
 from store.customers import search_customers
 from store.db import session_scope
 from store.models import Customer, FollowUp, InboxStatus, Member

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 
 from bot import cli
-from bot.sandbox import SandboxAdapter
+from bot.platforms.sandbox.adapter import SandboxAdapter
 from tests.edge_support import edge_app
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from bot.media_retry import DeferredMediaFetcher
+from bot.pipeline.media_retry import DeferredMediaFetcher
 from store.db import session_scope
 from store.inbox import insert_inbound
 from store.models import InboundMessage, InboxStatus

@@ -21,9 +21,9 @@ from sqlmodel import Session
 from bot.app import Runtime, build_runtime, build_web_app, seed_sandbox
 from bot.clock import system_clock
 from bot.config import DingTalkSettings, Settings
-from bot.liveness import Heartbeat, Readiness
-from bot.outbox import Deliverer, PermanentDeliveryError, RateLimit
-from bot.sandbox import SandboxDeliverer
+from bot.ops.liveness import Heartbeat, Readiness
+from bot.pipeline.outbox import Deliverer, PermanentDeliveryError, RateLimit
+from bot.platforms.sandbox.adapter import SandboxDeliverer
 from store.db import make_engine
 from store.models import InboundMessage, OutboxMessage
 from tests.conftest import Clock

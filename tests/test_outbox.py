@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, col, select
 
-from bot.outbox import OutboxSender, PermanentDeliveryError, RateLimit
+from bot.pipeline.outbox import OutboxSender, PermanentDeliveryError, RateLimit
 from store.db import session_scope
 from store.models import OutboxMessage, OutboxStatus
 from store.outbox import claim_next_outbox, enqueue_outbox, fail_outbox, mark_outbox_sent, release_outbox

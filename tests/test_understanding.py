@@ -11,10 +11,10 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.extract import DEFAULT_TAGS, TagRule, extract, normalize_phone, parse_amount
+from bot.extract.numbers import spoken_numbers_to_digits
 from bot.understanding.book import DUE_NOW, OTHER, RECENT, STALE, BookEntry, load_book, rank_entries
 from bot.understanding.learning import keyword_weights, team_weights
 from bot.understanding.memo import correct_transcript, understand_memo
-from bot.understanding.numbers import spoken_numbers_to_digits
 from bot.understanding.pinyin import Term, correct_near_misses, sound_score, terms_for
 from bot.understanding.prompt import PREFIX, PROMPT_TOKEN_BUDGET, build_prompt, utf8_upper_bound
 from scheduler.weekly import tag_correction_rates

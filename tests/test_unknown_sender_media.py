@@ -15,10 +15,10 @@ from sqlmodel import Session, col, select
 
 from bot.app import build_runtime
 from bot.config import DingTalkSettings, Settings
-from bot.dingtalk import Intake, api_from_settings, build_stream_client
-from bot.inbox_writer import InboxWriter
-from bot.member_directory import MemberDirectory
-from bot.worker import NOT_A_MEMBER
+from bot.pipeline.inbox_writer import InboxWriter
+from bot.pipeline.member_directory import MemberDirectory
+from bot.pipeline.worker import NOT_A_MEMBER
+from bot.platforms.dingtalk.stream import Intake, api_from_settings, build_stream_client
 from store.db import session_scope
 from store.models import InboundMessage, InboxStatus, Member, OutboxMessage
 from tests.edge_support import edge_app

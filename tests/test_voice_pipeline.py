@@ -23,7 +23,7 @@ from bot.app import build_runtime
 from bot.clock import system_clock
 from bot.config import Settings
 from bot.handlers.voice_memo import FAILED, NO_FILE, NOT_FETCHED, SILENT, UNREADABLE
-from bot.media import store_media
+from bot.pipeline.media import store_media
 from bot.transcribe.audio import AudioError
 from bot.transcribe.runner import TranscriptionRunner
 from store.db import make_engine, migrate, session_scope

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from bot.wecom_api import WeComApi, WeComError, WeComHTTPError
+from bot.platforms.wecom.api import WeComApi, WeComError, WeComHTTPError
 from tests.fakes.wecom import FakeWeCom
 
 

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from bot.clock import system_clock
-from bot.wecom_xml import Rejected, parse_xml
+from bot.platforms.wecom.xml import Rejected, parse_xml
 from store.models import InboundMessage
 from tests.factories import make_org
 from tests.fakes.wecom import WeComStack, wecom_encrypt, wecom_signature, wecom_stack

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.cards.followup import build_duplicate_card, build_followup_card
-from bot.cards.wecom import TAG_QUESTION_KEY, TAG_SUBMIT_KEY, card_actions, render_markdown, render_wecom
 from bot.extract import DEFAULT_TAGS
 from bot.models import Button, Card, CardField, TagToggle
+from bot.platforms.wecom.render import TAG_QUESTION_KEY, TAG_SUBMIT_KEY, card_actions, render_markdown, render_wecom
 from store.models import Customer, FollowUp, TimelineEvent
 from tests.fakes.wecom import _check_card
 

@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, col, select
 
-from bot.outbox import OutboxSender
-from bot.wecom_api import WeComApi, WeComError
-from bot.wecom_delivery import WeComDeliverer, split_text
+from bot.pipeline.outbox import OutboxSender
+from bot.platforms.wecom.api import WeComApi, WeComError
+from bot.platforms.wecom.deliverer import WeComDeliverer, split_text
 from store.db import session_scope
 from store.inbox import insert_inbound
 from store.models import OutboxMessage, OutboxStatus

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from bot.cards.wecom import TAG_QUESTION_KEY, TAG_SUBMIT_KEY
+from bot.platforms.wecom.render import TAG_QUESTION_KEY, TAG_SUBMIT_KEY
 from store.models import Customer, FollowUp, InboundMessage, OutboxMessage
 from tests.factories import make_org
 from tests.fakes.wecom import wecom_stack

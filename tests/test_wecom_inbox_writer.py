@@ -8,8 +8,8 @@ import asyncio
 
 from sqlmodel import Session, col, select
 
-from bot.inbox_writer import InboxWriter, insert_many
 from bot.models import Inbound, InboundKind, Platform
+from bot.pipeline.inbox_writer import InboxWriter, insert_many
 from store.db import session_scope
 from store.inbox import insert_inbound
 from store.models import InboundMessage
@@ -59,7 +59,7 @@ async def test_concurrent_callers_share_commits_and_each_get_their_answer(engine
 
 
 async def test_a_failing_row_fails_alone(engine, monkeypatch):
-    import bot.inbox_writer as module
+    import bot.pipeline.inbox_writer as module
 
     real = module.insert_many
 

@@ -6,7 +6,7 @@ import re
 
 import phonenumbers
 
-from bot.understanding.numbers import spoken_numbers_to_digits
+from bot.extract.numbers import spoken_numbers_to_digits
 
 from .textnorm import normalize_text, spoken_digits_to_ascii
 

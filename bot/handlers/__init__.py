@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bot.commands import HELP_TEXT
 from bot.context import HandlerContext
 from bot.handlers import (
     card_actions,
@@ -16,6 +15,7 @@ from bot.handlers import (
     visit,
     voice_memo,
 )
+from bot.handlers.command_words import HELP_TEXT
 from bot.router import Dispatcher
 
 

@@ -6,15 +6,15 @@ from datetime import datetime
 
 from bot.cards.followup import build_followup_card
 from bot.context import HandlerContext
-from bot.flow import ext_from_data, new_customer_from, next_contact_problem, record, tag_names
 from bot.handlers.conversation import finish_new_customer
+from bot.handlers.flow import ext_from_data, new_customer_from, next_contact_problem, record, tag_names
 from bot.router import Router
 from bot.safe_input import parse_bounded_int, parse_id
-from bot.stages import check_stage_change
 from store.conversations import clear_conversation, get_conversation
 from store.customers import change_stage, get_customer
 from store.followups import confirm_followup, confirmed_followups, fix_field, get_followup, toggle_tag
 from store.permissions import PermissionDenied
+from store.stages import check_stage_change
 from store.timeline import recent_events
 
 router = Router("card_actions")

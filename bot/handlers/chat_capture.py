@@ -6,7 +6,7 @@ import unicodedata
 
 from bot.context import HandlerContext
 from bot.extract import extract
-from bot.flow import capture, tag_rules, tag_weights
+from bot.handlers.flow import capture, tag_rules, tag_weights
 from bot.router import Router
 
 router = Router("chat_capture")

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from bot.commands import HELP_TEXT, parse_command
 from bot.context import HandlerContext
 from bot.extract import extract
-from bot.flow import ext_to_data, record, tag_rules
 from bot.format import fmt_when, for_viewer, mask_phone
+from bot.handlers.command_words import HELP_TEXT, parse_command
 from bot.handlers.conversation import start_new_customer
+from bot.handlers.flow import ext_to_data, record, tag_rules
 from bot.handlers.lookup import history_text, resolve_customer, shown_to
 from bot.router import Router
 from bot.safe_input import parse_id
-from bot.stages import check_stage_change
 from store.conversations import clear_conversation, get_conversation
 from store.customers import MAX_SEARCH_CHARS, change_stage, list_customers, rename_customer, search_customers
 from store.followups import confirmed_followups
 from store.inbox import requeue_failed_inbound
 from store.merges import merge_customers, undo_merge
 from store.permissions import PermissionDenied
+from store.stages import check_stage_change
 from store.timeline import add_event, recent_events
 from store.transcriptions import requeue_failed_transcriptions
 

@@ -13,8 +13,8 @@ from bot.cards.followup import build_duplicate_card
 from bot.config import LOST_STAGE, STAGES
 from bot.context import HandlerContext
 from bot.extract import normalize_phone, parse_when
-from bot.flow import capture, ext_from_data, ext_to_data, next_contact_problem
 from bot.format import fmt_when
+from bot.handlers.flow import capture, ext_from_data, ext_to_data, next_contact_problem
 from bot.router import Router
 from store.conversations import clear_conversation, get_conversation, set_conversation
 from store.customers import check_duplicates, create_customer

@@ -6,9 +6,9 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from bot.cards.leads import build_assign_picker, build_new_lead_card, build_pool_card, touch_line
-from bot.commands import parse_command
 from bot.context import HandlerContext
 from bot.format import fmt_when
+from bot.handlers.command_words import parse_command
 from bot.handlers.lookup import resolve_customer
 from bot.leads.intake import push_lead_card
 from bot.models import Card

@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from bot.commands import parse_command
 from bot.context import HandlerContext
 from bot.format import mask_contacts
+from bot.handlers.command_words import parse_command
 from bot.handlers.lookup import resolve_customer
 from bot.router import Router
 from store.conversations import clear_conversation, get_conversation, set_conversation

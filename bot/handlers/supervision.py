@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
-from bot.commands import parse_command
 from bot.context import HandlerContext
 from bot.format import fmt_when, mask_contacts
+from bot.handlers.command_words import parse_command
 from bot.handlers.leads import transfer_customer
 from bot.handlers.lookup import history_text
 from bot.models import Button, Card

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.commands import parse_command
 from bot.context import HandlerContext
 from bot.extract import parse_when
 from bot.format import fmt_when
+from bot.handlers.command_words import parse_command
 from bot.handlers.lookup import resolve_customer
 from bot.router import Router
 from bot.safe_input import parse_id

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.context import HandlerContext
-from bot.flow import capture, tag_rules, tag_weights
 from bot.handlers.chat_capture import has_words
+from bot.handlers.flow import capture, tag_rules, tag_weights
 from bot.router import Router
 from bot.transcribe.audio import AudioError, probe_audio
 from bot.transcribe.crosscheck import disagreements

@@ -29,7 +29,7 @@ from bot.leads.fields import FieldError, LeadInput, validate_lead
 from bot.leads.import_export import FIELD_LABELS, Mapping
 from bot.leads.intake import channel_table, facts_of, fill_blanks, new_customer, new_touch
 from bot.leads.rules import Rules, RulesError, load_rules
-from scheduler.push import push_to_member
+from bot.pipeline.push import push_to_member
 from store.db import session_scope
 from store.leads import default_team_id, existing_touch_keys, is_same_named_lead, set_owner, touch_summary
 from store.models import Customer, LeadAssignment, Member, Role, TimelineEvent

@@ -15,7 +15,7 @@ from bot.leads.assignment import Decision, decide, load_state
 from bot.leads.channels import ChannelTable
 from bot.leads.fields import LeadInput
 from bot.leads.rules import LeadFacts, RulesError, load_rules
-from scheduler.push import push_to_member
+from bot.pipeline.push import push_to_member
 from store.leads import (
     add_touch_event,
     assign_lead,

@@ -1,6 +1,6 @@
 """Audio in: any supported memo format -> 16 kHz mono float32 samples for Whisper.
 
-The format comes from magic bytes (bot/media.py `sniff_audio`), never from a file name.
+The format comes from magic bytes (bot/pipeline/media.py `sniff_audio`), never from a file name.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from bot.media import sniff_audio
+from bot.pipeline.media import sniff_audio
 
 SAMPLE_RATE = 16_000  # what Whisper expects
 

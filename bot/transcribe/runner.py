@@ -22,18 +22,18 @@ from sqlmodel import Session
 
 from bot.config import Settings
 from bot.context import HandlerContext
-from bot.delivery import enqueue_replies
-from bot.flow import tag_rules
+from bot.handlers.flow import tag_rules
 from bot.handlers.voice_memo import FAILED, UNREADABLE, on_transcript
-from bot.liveness import Heartbeat
-from bot.metrics import Metrics
 from bot.models import Reply
+from bot.ops.liveness import Heartbeat
+from bot.ops.metrics import Metrics
+from bot.pipeline.delivery import enqueue_replies
+from bot.pipeline.wakeup import wait_for_wakeup
 from bot.transcribe.audio import AudioError
 from bot.transcribe.engine import AsrOptions, prompt_token_counter, transcribe_file
 from bot.transcribe.model import resolve_model_dir
 from bot.understanding.book import load_book
 from bot.understanding.prompt import build_prompt
-from bot.wakeup import wait_for_wakeup
 from store.db import session_scope
 from store.models import InboundMessage, Member, TranscriptionJob, TranscriptionStatus
 from store.transcriptions import (

@@ -17,9 +17,9 @@ import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.liveness import Heartbeat
-from bot.metrics import Metrics
-from bot.wakeup import wait_for_wakeup
+from bot.ops.liveness import Heartbeat
+from bot.ops.metrics import Metrics
+from bot.pipeline.wakeup import wait_for_wakeup
 from store.db import session_scope
 from store.models import OutboxMessage
 from store.outbox import (
@@ -154,7 +154,7 @@ class OutboxSender:
                 bound.warning("outbox_retry_scheduled", error=error, until=until.isoformat())
             return False
         # The window that is left: a crash from here to the commit re-sends after the lease; WeCom's
-        # duplicate check absorbs that, DingTalk has none (bot/dingtalk_delivery.py).
+        # duplicate check absorbs that, DingTalk has none (bot/platforms/dingtalk/deliverer.py).
         held = await self._in_db(self._mark_sent, row)
         self.metrics.delivered(row.platform, row.created_at, self.clock())
         if held:

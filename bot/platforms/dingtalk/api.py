@@ -24,7 +24,7 @@ from typing import Any
 import aiohttp
 import structlog
 
-from bot.api_client import REFRESH_MARGIN_SECONDS, TokenApiClient
+from bot.platforms.http import REFRESH_MARGIN_SECONDS, TokenApiClient
 
 log = structlog.get_logger("genjin.dingtalk_api")
 

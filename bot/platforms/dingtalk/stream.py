@@ -39,13 +39,13 @@ from sqlalchemy.engine import Engine
 
 from bot.clock import Clock
 from bot.config import DingTalkSettings, Settings
-from bot.dingtalk_api import DingTalkApi, DingTalkError, DingTalkHTTPError
-from bot.dingtalk_inbound import MEDIA_PREFIX, Parsed, parse_card_click, parse_message
-from bot.inbox_writer import InboxWriter
-from bot.liveness import Heartbeat
-from bot.media import sniff_audio, store_media
-from bot.member_directory import MemberDirectory
 from bot.models import InboundKind
+from bot.ops.liveness import Heartbeat
+from bot.pipeline.inbox_writer import InboxWriter
+from bot.pipeline.media import sniff_audio, store_media
+from bot.pipeline.member_directory import MemberDirectory
+from bot.platforms.dingtalk.api import DingTalkApi, DingTalkError, DingTalkHTTPError
+from bot.platforms.dingtalk.inbound import MEDIA_PREFIX, Parsed, parse_card_click, parse_message
 
 log = structlog.get_logger("genjin.dingtalk")
 
@@ -156,7 +156,7 @@ class StreamClient(dingtalk_stream.DingTalkStreamClient):
         # Beats on connect, on every frame and on a drop. While connected, liveness is the websocket's
         # own ping/pong (websockets closes a socket whose pong is late), so readiness asks `connected`;
         # after a drop, the first reconnect comes after about backoff_base, and readiness allows a few
-        # of those (bot/liveness.py) before it reports the stream down.
+        # of those (bot/ops/liveness.py) before it reports the stream down.
         self.heartbeat = Heartbeat(backoff_base)
 
     @property

@@ -6,7 +6,7 @@
 - Cards: robot interactive cards (StandardCard), 1:1 or to the group. A card sent in answer to a click
   on a card of the same record (a tag toggle) updates that card in place (its cardBizId came back in
   the click) instead of stacking a new one under it.
-The sender (bot/outbox.py) keeps each recipient under DingTalk's ~20 robot messages a minute and
+The sender (bot/pipeline/outbox.py) keeps each recipient under DingTalk's ~20 robot messages a minute and
 retries what we raise; here we only decide what is permanent (bad recipient, bad payload).
 
 Exactly once: DingTalk's text/markdown APIs (sessionWebhook, oToMessages/batchSend,
@@ -28,11 +28,11 @@ import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.cards.dingtalk import card_actions, render_dingtalk, render_markdown
 from bot.clock import Clock
-from bot.dingtalk_api import DingTalkApi, DingTalkError, DingTalkHTTPError
 from bot.models import Card, InboundKind, Platform
-from bot.outbox import PermanentDeliveryError, RateLimit
+from bot.pipeline.outbox import PermanentDeliveryError, RateLimit
+from bot.platforms.dingtalk.api import DingTalkApi, DingTalkError, DingTalkHTTPError
+from bot.platforms.dingtalk.render import card_actions, render_dingtalk, render_markdown
 from store.models import InboundMessage, OutboxMessage
 
 log = structlog.get_logger("genjin.dingtalk_delivery")

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.delivery import address_of
 from bot.models import Card
+from bot.pipeline.delivery import address_of
 from store.models import Member
 from store.outbox import enqueue_outbox
 

@@ -17,12 +17,12 @@ from sqlmodel import Session
 
 from bot.config import Settings
 from bot.context import HandlerContext
-from bot.delivery import enqueue_replies
-from bot.liveness import Heartbeat
-from bot.metrics import Metrics
 from bot.models import Reply
+from bot.ops.liveness import Heartbeat
+from bot.ops.metrics import Metrics
+from bot.pipeline.delivery import enqueue_replies
+from bot.pipeline.wakeup import wait_for_wakeup
 from bot.router import Dispatcher
-from bot.wakeup import wait_for_wakeup
 from store.db import session_scope
 from store.inbox import claim_next_inbound, finish_inbound, hold_inbound, retry_inbound_later
 from store.members import get_member_by_platform_id

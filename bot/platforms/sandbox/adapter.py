@@ -21,13 +21,13 @@ from aiohttp.http_exceptions import HttpProcessingError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.cards.sandbox import render_sandbox
 from bot.clock import Clock
 from bot.config import Settings
-from bot.media import sniff_audio, store_media
-from bot.member_directory import MemberDirectory
 from bot.models import Card, Inbound, InboundKind, Platform
-from bot.outbox import RateLimit
+from bot.pipeline.media import sniff_audio, store_media
+from bot.pipeline.member_directory import MemberDirectory
+from bot.pipeline.outbox import RateLimit
+from bot.platforms.sandbox.render import render_sandbox
 from bot.safe_input import BadJson, load_json, parse_bounded_int, scrub_text
 from store.db import session_scope
 from store.inbox import insert_inbound

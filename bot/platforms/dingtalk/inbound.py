@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from bot.cards.dingtalk import action_of
 from bot.models import Inbound, InboundKind, Platform
+from bot.platforms.dingtalk.render import action_of
 
 MEDIA_PREFIX = "dingtalk:"  # media_ref of a file not downloaded yet: the message's downloadCode
 CARD_ID_PREFIX = "card-"

@@ -1,6 +1,6 @@
 """Outbox deliverer for WeCom: text, markdown and template cards through the active message API.
 
-The sender (bot/outbox.py) already keeps each member under WeCom's 30/min and 1000/h (WeCom drops
+The sender (bot/pipeline/outbox.py) already keeps each member under WeCom's 30/min and 1000/h (WeCom drops
 the excess without an error) and retries what we raise. Here we only decide what a WeCom error
 means: refusals about the recipient or the payload are permanent (retrying sends the same thing);
 everything else — busy, frequency limits, an untrusted IP, a wrong secret while the admin fixes
@@ -11,7 +11,7 @@ card in place with the click's ResponseCode (message/update_template_card, usabl
 instead of stacking a new card under it; if WeCom refuses the code, the card is sent as new.
 
 Sent once, even when a sender dies between WeCom's answer and marking the row (the row is re-sent
-after its lease): every message/send carries WeCom's duplicate check (bot/wecom_api.py), so the very
+after its lease): every message/send carries WeCom's duplicate check (bot/platforms/wecom/api.py), so the very
 same request within the window is answered ok and not shown again; and a card's task_id is fixed
 per row, so a card re-sent after the window is refused with 40058 — which for a re-send means the
 first one got through (document/path/90236: task_id "同一个应用任务id不能重复").
@@ -26,13 +26,13 @@ import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.cards.wecom import card_actions, render_markdown, render_wecom
 from bot.clock import Clock
 from bot.models import Card, InboundKind, Platform
-from bot.outbox import PermanentDeliveryError, RateLimit
-from bot.wecom import click_fields
-from bot.wecom_api import TOKEN_ERRORS, WeComApi, WeComError
-from bot.wecom_xml import Rejected
+from bot.pipeline.outbox import PermanentDeliveryError, RateLimit
+from bot.platforms.wecom.api import TOKEN_ERRORS, WeComApi, WeComError
+from bot.platforms.wecom.callback import click_fields
+from bot.platforms.wecom.render import card_actions, render_markdown, render_wecom
+from bot.platforms.wecom.xml import Rejected
 from store.models import InboundMessage, OutboxMessage, OutboxStatus
 
 log = structlog.get_logger("genjin.wecom_delivery")

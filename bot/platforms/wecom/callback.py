@@ -34,14 +34,14 @@ from wechatpy.enterprise.messages import MESSAGE_TYPES
 from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.messages import UnknownMessage
 
-from bot.cards.wecom import TAG_QUESTION_KEY, TAG_SUBMIT_KEY
 from bot.config import SettingsError, WeComSettings
-from bot.inbox_writer import InboxWriter
-from bot.media import sniff_audio, store_media
-from bot.member_directory import MemberDirectory
 from bot.models import Inbound, InboundKind, Platform
-from bot.wecom_api import WeComApi, WeComError, WeComHTTPError
-from bot.wecom_xml import Rejected, parse_xml, selected_options, text_of
+from bot.pipeline.inbox_writer import InboxWriter
+from bot.pipeline.media import sniff_audio, store_media
+from bot.pipeline.member_directory import MemberDirectory
+from bot.platforms.wecom.api import WeComApi, WeComError, WeComHTTPError
+from bot.platforms.wecom.render import TAG_QUESTION_KEY, TAG_SUBMIT_KEY
+from bot.platforms.wecom.xml import Rejected, parse_xml, selected_options, text_of
 
 log = structlog.get_logger("genjin.wecom")
 

@@ -18,9 +18,9 @@ import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.liveness import Heartbeat
-from bot.media import sniff_audio, store_media
-from bot.wakeup import wait_for_wakeup
+from bot.ops.liveness import Heartbeat
+from bot.pipeline.media import sniff_audio, store_media
+from bot.pipeline.wakeup import wait_for_wakeup
 from store.db import session_scope
 from store.models import InboundMessage, InboxStatus
 

@@ -18,8 +18,8 @@ from aiohttp import web
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.liveness import Readiness
-from bot.metrics import CONTENT_TYPE, Metrics
+from bot.ops.liveness import Readiness
+from bot.ops.metrics import CONTENT_TYPE, Metrics
 from store.queues import count_queues_by_status
 
 log = structlog.get_logger("genjin.ops")

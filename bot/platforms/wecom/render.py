@@ -23,7 +23,7 @@ MAX_KEY_BYTES = 1024
 MAX_OPTION_ID_BYTES = 128
 TASK_ID_RE = re.compile(r"^[0-9A-Za-z_\-@]{1,128}$")
 
-# The dropdown's question key and the key of the button that submits it; bot/wecom.py turns a click
+# The dropdown's question key and the key of the button that submits it; bot/platforms/wecom/callback.py turns a click
 # on TAG_SUBMIT_KEY into the selected option's id (the tag's own action key).
 TAG_QUESTION_KEY = "genjin_tags"
 TAG_SUBMIT_KEY = "genjin_tag_submit"

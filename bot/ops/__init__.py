@@ -1,0 +1,3 @@
+"""Operability: Prometheus metrics, loop heartbeats and readiness, and the /metrics, /healthz,
+/readyz and /status endpoints.
+"""
