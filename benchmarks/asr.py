@@ -37,7 +37,7 @@ def cer_counts(hypothesis: str, reference: str) -> tuple[int, int]:
     digits on both sides ("十五万" and "15万" are the same words)."""
 
     def norm(text: str) -> str:
-        from bot.transcribe.text import to_simplified
+        from bot.extract.textnorm import to_simplified
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # cn2an warns about a lone 万/百 it leaves as is

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Settings
 from bot.handlers import build_dispatcher
+from bot.handlers.voice_memo import on_transcript
 from bot.http_edge import deadline_middleware
 from bot.leads.api import LeadApi
 from bot.ops.endpoints import OpsEndpoints
@@ -74,7 +75,8 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime],
     metrics.watch_queues(engine, clock, settings.enabled_platforms)
     sender = OutboxSender(engine, deliverers, max_attempts=settings.outbox_max_attempts, clock=clock,
                           metrics=metrics, lease_seconds=settings.outbox_lease_seconds)
-    transcriber = TranscriptionRunner(engine, settings, clock=clock, on_processed=sender.nudge, metrics=metrics)
+    transcriber = TranscriptionRunner(engine, settings, clock=clock, on_transcript=on_transcript,
+                                      on_processed=sender.nudge, metrics=metrics)
 
     def on_processed() -> None:  # a processed voice memo may have queued a transcription job
         sender.nudge()

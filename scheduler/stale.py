@@ -150,9 +150,3 @@ def _fire(session: Session, settings: Settings, customer: Customer, rung: int, i
         )
     log.info("stale_rung_fired", customer_id=customer.id, rung=rung, idle_hours=round(idle, 1))
     return sent
-
-
-def snooze_customer(*, session: Session, customer: Customer, until: datetime) -> None:
-    customer.snoozed_until = until
-    customer.stale_due_at = until
-    session.add(customer)

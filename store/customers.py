@@ -262,3 +262,10 @@ def update_customer(*, session: Session, actor: Member, customer_id: int, **chan
         customer.name_pinyin = pinyin_of(customer.name)
     session.add(customer)
     return customer
+
+
+def snooze_customer(*, session: Session, customer: Customer, until: datetime) -> None:
+    """暂缓: no stale-lead rung for this customer before `until` (scheduler/stale.py looks again then)."""
+    customer.snoozed_until = until
+    customer.stale_due_at = until
+    session.add(customer)

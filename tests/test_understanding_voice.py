@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
+from bot.handlers.voice_memo import on_transcript
 from bot.transcribe.runner import TranscriptionRunner
 from store.customers import create_customer
 from store.db import session_scope
@@ -122,7 +123,7 @@ def test_biasing_prompt_gets_the_customer_and_company_right(settings, engine, cl
     customers = json.loads((SET / "book.json").read_text("utf-8"))["customers"]
     book(engine, v.org.rep_a.id, [(c["name"], c["company"]) for c in customers],
          [c["last_touch_days"] for c in customers], now=clock.now)
-    v.runner = TranscriptionRunner(engine, settings, clock=clock)
+    v.runner = TranscriptionRunner(engine, settings, clock=clock, on_transcript=on_transcript)
     with Session(engine) as s:
         assert s.exec(select(Customer)).first() is not None
     v.send((SET / memo["file"]).read_bytes())

@@ -14,6 +14,7 @@ import pytest
 from rapidfuzz.distance import Levenshtein
 from sqlmodel import Session, select
 
+from bot.handlers.voice_memo import on_transcript
 from bot.transcribe.engine import AsrOptions, transcribe_file
 from bot.transcribe.model import resolve_model_dir
 from bot.transcribe.runner import TranscriptionRunner
@@ -65,7 +66,7 @@ def test_30s_memo_becomes_a_card_end_to_end(settings, engine, clock, model_cache
     settings.whisper_cache_dir = model_cache
     settings.products = PRODUCTS
     v = Voice(settings, engine, clock)
-    v.runner = TranscriptionRunner(engine, settings, clock=clock)  # the real transcriber
+    v.runner = TranscriptionRunner(engine, settings, clock=clock, on_transcript=on_transcript)  # the real ASR
     started = time.perf_counter()
     ack = v.send((VOICE / "memo_30s.amr").read_bytes())
     (card,) = v.transcribe()

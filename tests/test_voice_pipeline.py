@@ -22,10 +22,10 @@ from sqlmodel import Session, col, func, select
 from bot.app import build_runtime
 from bot.clock import system_clock
 from bot.config import Settings
-from bot.handlers.voice_memo import FAILED, NO_FILE, NOT_FETCHED, SILENT, UNREADABLE
+from bot.handlers.voice_memo import NO_FILE, NOT_FETCHED, SILENT, on_transcript
 from bot.pipeline.media import store_media
 from bot.transcribe.audio import AudioError
-from bot.transcribe.runner import TranscriptionRunner
+from bot.transcribe.runner import FAILED, UNREADABLE, TranscriptionRunner
 from store.db import make_engine, migrate, session_scope
 from store.models import (
     FollowUp,
@@ -77,8 +77,8 @@ class Voice:
         self.asr = FakeAsr()
         self.runner = self.make_runner()
 
-    def make_runner(self, asr: FakeAsr | None = None) -> TranscriptionRunner:
-        return TranscriptionRunner(self.engine, self.settings, clock=self.clock,
+    def make_runner(self, asr: FakeAsr | None = None, handler=on_transcript) -> TranscriptionRunner:
+        return TranscriptionRunner(self.engine, self.settings, clock=self.clock, on_transcript=handler,
                                    transcribe=lambda path: (asr or self.asr)(path))
 
     def store(self, data: bytes, ext: str = "amr") -> str:
@@ -193,9 +193,7 @@ def test_a_memo_that_kills_every_run_is_given_up_after_max_attempts(voice):
     assert voice.job().status == TranscriptionStatus.FAILED
 
 
-def test_an_error_after_transcription_keeps_the_transcript_for_the_retry(voice, monkeypatch):
-    import bot.transcribe.runner as runner_module
-
+def test_an_error_after_transcription_keeps_the_transcript_for_the_retry(voice):
     calls = []
 
     def broken_then_fine(ctx, job, text):
@@ -204,7 +202,7 @@ def test_an_error_after_transcription_keeps_the_transcript_for_the_retry(voice, 
             raise RuntimeError("extraction bug")
         ctx.reply("ok")
 
-    monkeypatch.setattr(runner_module, "on_transcript", broken_then_fine)
+    voice.runner = voice.make_runner(handler=broken_then_fine)
     voice.send(amr_head(3.0))
     voice.runner.drain()
     assert voice.job().transcript == SAID and voice.job().status == TranscriptionStatus.PENDING
@@ -313,7 +311,7 @@ async def test_async_runner_renews_its_lease_while_transcribing(settings, engine
             claims.append(s.exec(select(TranscriptionJob)).one().claimed_at)
         return asr(path)
 
-    runner = TranscriptionRunner(engine, settings, clock=system_clock, transcribe=slow)
+    runner = TranscriptionRunner(engine, settings, clock=system_clock, on_transcript=on_transcript, transcribe=slow)
     task = asyncio.create_task(runner.run())
     try:
         await asyncio.to_thread(driver.send, "rep-a", "", kind="voice",
@@ -349,6 +347,7 @@ def test_a_killed_runner_process_is_resumed_by_the_next(tmp_path, sqlite_url, cl
         from pathlib import Path
         from datetime import datetime
         from bot.config import Settings
+        from bot.handlers.voice_memo import on_transcript
         from bot.transcribe.runner import TranscriptionRunner
         from store.db import make_engine
 
@@ -359,7 +358,7 @@ def test_a_killed_runner_process_is_resumed_by_the_next(tmp_path, sqlite_url, cl
         settings = Settings(database_url={sqlite_url!r}, data_dir=Path({str(tmp_path / "var")!r}))
         engine = make_engine(settings.database_url.get_secret_value())
         TranscriptionRunner(engine, settings, clock=lambda: datetime.fromisoformat({start.isoformat()!r}),
-                            transcribe=stuck).run_once()
+                            on_transcript=on_transcript, transcribe=stuck).run_once()
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).parent.parent)
     try:
@@ -378,7 +377,8 @@ def test_a_killed_runner_process_is_resumed_by_the_next(tmp_path, sqlite_url, cl
     later = start + timedelta(seconds=settings.transcription_lease_seconds + 1)
     with Session(engine) as s:
         assert claim_next_transcription(session=s, lease=timedelta(seconds=60), now=start) is None
-    restarted = TranscriptionRunner(engine, settings, clock=lambda: later, transcribe=FakeAsr())
+    restarted = TranscriptionRunner(engine, settings, clock=lambda: later, on_transcript=on_transcript,
+                                    transcribe=FakeAsr())
     assert restarted.run_once() is True
     assert v.job().status == TranscriptionStatus.DONE and v.job().attempts == 2
     assert v.chat.new_messages()[-1].card is not None
@@ -389,7 +389,8 @@ async def test_runner_stops_when_cancelled_just_as_it_is_woken(settings, engine)
     # Python 3.11's wait_for swallows a cancel that lands as the awaited event fires; the runner
     # must not inherit that (the app's shutdown would hang).
     settings.worker_poll_seconds = 5
-    runner = TranscriptionRunner(engine, settings, clock=system_clock, transcribe=FakeAsr())
+    runner = TranscriptionRunner(engine, settings, clock=system_clock, on_transcript=on_transcript,
+                                 transcribe=FakeAsr())
     task = asyncio.create_task(runner.run())
     await asyncio.sleep(0.3)  # now waiting for a wake-up
     runner.nudge()

@@ -5,7 +5,7 @@ from .chat import ChatLine, clean_display_name, split_chat
 from .extractor import extract
 from .model import STAGES, Extraction
 from .phone import normalize_phone
-from .tags import DEFAULT_TAGS, TagRule, load_tag_rules
+from .tags import DEFAULT_TAGS, TagRule, load_tag_rules, tag_rules
 from .when import parse_when
 
 __all__ = [
@@ -21,4 +21,5 @@ __all__ = [
     "parse_amount",
     "parse_when",
     "split_chat",
+    "tag_rules",
 ]

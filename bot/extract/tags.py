@@ -156,6 +156,12 @@ def _string_list(value: object, where: str, field: str, *, required: bool) -> tu
     return tuple(normalize_text(v).strip() for v in value)
 
 
+@lru_cache(maxsize=8)
+def tag_rules(path: Path | None) -> tuple[TagRule, ...]:
+    """The configured rules (`tags_file`), read once per path: every message and memo asks."""
+    return load_tag_rules(path)
+
+
 def load_tag_rules(path: Path | None) -> tuple[TagRule, ...]:
     """Read ``[[tag]]`` tables (name, keywords, optional negations); None gives DEFAULT_TAGS."""
     if path is None:

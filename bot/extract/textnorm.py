@@ -27,6 +27,11 @@ def _t2s() -> Any:
     return opencc.OpenCC("t2s")
 
 
+def to_simplified(text: str) -> str:
+    """Traditional -> Simplified script only (Whisper writes much Mandarin in Traditional)."""
+    return str(_t2s().convert(text))
+
+
 def normalize_text(text: str) -> str:
     """Simplified script, half-width digits/letters/punctuation, no control characters."""
     if not text:
@@ -35,7 +40,7 @@ def normalize_text(text: str) -> str:
     # Drop control and private-use characters (binary junk) but keep line structure.
     text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
     text = text.replace("\t", " ").replace("\u3000", " ")
-    return _t2s().convert(text)
+    return to_simplified(text)
 
 
 def words(text: str) -> tuple[str, ...]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import unicodedata
 
 from bot.context import HandlerContext
-from bot.extract import extract
-from bot.handlers.flow import capture, tag_rules, tag_weights
+from bot.extract import extract, tag_rules
+from bot.handlers.flow import capture, tag_weights
 from bot.router import Router
 
 router = Router("chat_capture")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from bot.context import HandlerContext
-from bot.extract import extract
+from bot.extract import extract, tag_rules
 from bot.format import fmt_when, for_viewer, mask_phone
 from bot.handlers.command_words import HELP_TEXT, parse_command
 from bot.handlers.conversation import start_new_customer
-from bot.handlers.flow import ext_to_data, record, tag_rules
+from bot.handlers.flow import ext_to_data, record
 from bot.handlers.lookup import history_text, resolve_customer, shown_to
 from bot.router import Router
 from bot.safe_input import parse_id

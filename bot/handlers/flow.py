@@ -6,14 +6,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from bot.cards.followup import build_duplicate_card, build_followup_card
 from bot.config import STAGES
 from bot.context import HandlerContext
-from bot.extract import Extraction, TagRule, load_tag_rules
+from bot.extract import Extraction, tag_rules
 from bot.format import fmt_when, mask_contacts, mask_email, mask_phone
 from bot.understanding.learning import team_weights
 from store.conversations import set_conversation
@@ -27,11 +25,6 @@ from store.timeline import add_event, recent_events
 TAKEN_REPLY = (
     "该客户（电话/邮箱相同）已由其他同事跟进，系统已通知主管协调（撞单）。为保护同事的客户资料，这里不显示对方的记录。"
 )
-
-
-@lru_cache(maxsize=8)
-def tag_rules(path: Path | None) -> tuple[TagRule, ...]:
-    return load_tag_rules(path)
 
 
 def tag_weights(ctx: HandlerContext) -> dict[tuple[str, str], float]:

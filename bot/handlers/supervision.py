@@ -14,9 +14,8 @@ from bot.handlers.lookup import history_text
 from bot.models import Button, Card
 from bot.router import Router
 from bot.safe_input import parse_id
-from scheduler.stale import snooze_customer
 from store.conversations import clear_conversation, get_conversation, set_conversation
-from store.customers import get_customer
+from store.customers import get_customer, snooze_customer
 from store.exemptions import grant_exemption
 from store.members import find_member_by_name
 from store.models import Member, Role

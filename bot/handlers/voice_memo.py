@@ -2,7 +2,8 @@
 transcript into a follow-up exactly as if the rep had typed it.
 
 The inbox transaction only checks the file and writes the job row (milliseconds); the seconds of
-transcription run in bot/transcribe/runner.py, which calls `on_transcript` in its own transaction.
+transcription run in bot/transcribe/runner.py, which calls `on_transcript` (given to it by bot/app.py)
+in its own transaction.
 The audio file is never deleted here, whatever happens.
 """
 
@@ -11,11 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.context import HandlerContext
+from bot.extract import tag_rules
 from bot.handlers.chat_capture import has_words
-from bot.handlers.flow import capture, tag_rules, tag_weights
+from bot.handlers.flow import capture, tag_weights
 from bot.router import Router
 from bot.transcribe.audio import AudioError, probe_audio
 from bot.transcribe.crosscheck import disagreements
+from bot.transcribe.runner import UNREADABLE
 from bot.understanding.book import load_book
 from bot.understanding.memo import understand_memo
 from store.models import InboxStatus, TranscriptionJob
@@ -25,9 +28,7 @@ router = Router("voice_memo")
 
 NO_FILE = "没有收到语音文件，请重新发送。"
 NOT_FETCHED = "这条语音没能从平台取到（可能是网络问题），请重新发送一次。"
-UNREADABLE = "这段语音无法解码（文件可能已损坏或格式不支持）。原始录音已保存；请重新录一段发给我，或把要点用文字发送。"
 TRANSCRIBING = "正在识别语音（约 {seconds} 秒）…识别完会发确认卡片给你。"
-FAILED = "语音未能识别，原始录音已保存，发送「重试」再试"
 SILENT = "没有听清这段语音（可能是静音或杂音）。原始录音已保存；请靠近话筒重新录一段，或把要点用文字发给我。"
 NOTHING_FOUND = ("语音内容：{text}\n没有从中听到客户、标签、金额或时间。可以重新录一段，说清客户姓名和要点，"
                  "或直接用文字发给我。")

@@ -22,8 +22,7 @@ from sqlmodel import Session
 
 from bot.config import Settings
 from bot.context import HandlerContext
-from bot.handlers.flow import tag_rules
-from bot.handlers.voice_memo import FAILED, UNREADABLE, on_transcript
+from bot.extract import tag_rules
 from bot.models import Reply
 from bot.ops.liveness import Heartbeat
 from bot.ops.metrics import Metrics
@@ -46,15 +45,23 @@ from store.transcriptions import (
 log = structlog.get_logger("genjin.transcribe")
 
 Transcribe = Callable[[Path], str]  # audio file -> final transcript text (blocking)
+# The transcript's handler (bot/handlers/voice_memo.on_transcript), injected by the composition root:
+# the domain never imports a handler. It runs inside the transaction that closes the job.
+OnTranscript = Callable[[HandlerContext, TranscriptionJob, str], None]
+
+# What the rep reads when a memo cannot be transcribed; the audio and the rows stay for 重试.
+FAILED = "语音未能识别，原始录音已保存，发送「重试」再试"
+UNREADABLE = "这段语音无法解码（文件可能已损坏或格式不支持）。原始录音已保存；请重新录一段发给我，或把要点用文字发送。"
 
 
 class TranscriptionRunner:
     def __init__(self, engine: Engine, settings: Settings, *, clock: Callable[[], datetime],
-                 on_processed: Callable[[], None] | None = None, transcribe: Transcribe | None = None,
-                 metrics: Metrics | None = None) -> None:
+                 on_transcript: OnTranscript, on_processed: Callable[[], None] | None = None,
+                 transcribe: Transcribe | None = None, metrics: Metrics | None = None) -> None:
         self.engine = engine
         self.settings = settings
         self.clock = clock
+        self.on_transcript = on_transcript
         self.on_processed = on_processed  # e.g. wake the outbox sender so the card goes out at once
         self._transcribe = transcribe
         self.concurrency = settings.transcription_concurrency
@@ -160,7 +167,7 @@ class TranscriptionRunner:
             if member is not None and member.active:  # a rep who left meanwhile: keep the transcript only
                 ctx = HandlerContext(session=session, settings=self.settings, member=member, inbound=inbound,
                                      now=self.clock())
-                on_transcript(ctx, job, text)
+                self.on_transcript(ctx, job, text)
                 enqueue_replies(session=session, inbound=inbound, replies=ctx.replies, sender=member, at=ctx.now)
         self.metrics.processed("transcription", platform)
 

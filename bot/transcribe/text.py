@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
 
 from pypinyin import Style, lazy_pinyin
+
+from bot.extract.textnorm import to_simplified
 
 _CJK = "\u4e00-\u9fff"
 _HALF_PUNCT = {",": "，", "?": "？", "!": "！", ":": "：", ";": "；"}
@@ -23,17 +24,6 @@ _ASCII_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 # three sounds, two of them Chinese ("移动CRM" qualifies).
 _MIN_UNITS = 3
 _MIN_CJK = 2
-
-
-@lru_cache(maxsize=1)
-def _t2s() -> Any:
-    import opencc  # dictionaries load on construction: once, on first use
-
-    return opencc.OpenCC("t2s")
-
-
-def to_simplified(text: str) -> str:
-    return str(_t2s().convert(text))
 
 
 def chinese_punctuation(text: str) -> str:

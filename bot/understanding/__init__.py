@@ -1,5 +1,6 @@
 """Understanding what a rep said: biasing the recogniser toward the rep's own book, correcting
-near-miss names by pinyin, reading dictated numbers, and learning tag weights from corrections.
+near-miss names by pinyin, and learning tag weights from corrections.
 
-Nothing is imported here: bot/extract uses numbers.py, and this package uses bot/extract.
+One way only: this package uses bot/extract (dictated digits are read there, bot/extract/numbers.py),
+bot/transcribe's runner uses this package; neither is imported back.
 """

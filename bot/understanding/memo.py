@@ -14,9 +14,9 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from bot.extract import Extraction, TagRule, extract
+from bot.extract.textnorm import to_simplified
 from bot.extract.when import find_time_mentions
 from bot.format import fmt_amount, fmt_when
-from bot.transcribe.text import to_simplified
 from bot.understanding.book import BookEntry
 from bot.understanding.pinyin import TIME_TERMS, Corrected, Fix, correct_near_misses, terms_for
 
