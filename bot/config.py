@@ -18,24 +18,15 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-STAGES: tuple[str, ...] = ("初步接触", "需求确认", "方案演示", "合同洽谈", "已成交")
-LOST_STAGE = "已流失"
-
-
-class StageEvidence(BaseModel):
-    """What a customer's confirmed follow-ups must show before entering a stage."""
-
-    any_tags: list[str] = Field(default_factory=list)
-    any_keywords: list[str] = Field(default_factory=list)
-    needs_amount: bool = False
+from store.stages import Stage, StageEvidence
 
 
 def _default_evidence() -> dict[str, StageEvidence]:
     return {
-        "需求确认": StageEvidence(),
-        "方案演示": StageEvidence(any_tags=["要演示"], any_keywords=["演示", "试用", "POC"]),
-        "合同洽谈": StageEvidence(any_tags=["要报价", "合同法务"], any_keywords=["报价", "合同"]),
-        "已成交": StageEvidence(any_tags=["合同法务", "付款回款"], any_keywords=["签约", "盖章", "首付", "回款"]),
+        Stage.NEEDS_CONFIRMED: StageEvidence(),
+        Stage.DEMO: StageEvidence(any_tags=["要演示"], any_keywords=["演示", "试用", "POC"]),
+        Stage.NEGOTIATION: StageEvidence(any_tags=["要报价", "合同法务"], any_keywords=["报价", "合同"]),
+        Stage.WON: StageEvidence(any_tags=["合同法务", "付款回款"], any_keywords=["签约", "盖章", "首付", "回款"]),
     }
 
 
@@ -75,6 +66,14 @@ class StaleThresholds(BaseModel):
     high_risk: float = Field(default=120, gt=0)
 
 
+def _default_stale() -> dict[str, StaleThresholds]:
+    """Open stages only: a won or lost customer has no stale-lead ladder."""
+    return {
+        Stage.FIRST_CONTACT: StaleThresholds(), Stage.NEEDS_CONFIRMED: StaleThresholds(), Stage.DEMO: StaleThresholds(),
+        Stage.NEGOTIATION: StaleThresholds(remind_rep=24, alert_supervisor=48, high_risk=96),
+    }
+
+
 def _default_talking_points() -> dict[str, str]:
     return {
         "价格异议": "强调总拥有成本：三年运维、实施与培训都已包含；可按年付款分摊。",
@@ -95,10 +94,7 @@ class PushSettings(BaseModel):
     previsit_minutes: int = Field(default=15, ge=1, le=24 * 60)
     work_start: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     work_end: str = Field(default="18:00", pattern=r"^([01]\d|2[0-4]):[0-5]\d$")
-    stale: dict[str, StaleThresholds] = Field(default_factory=lambda: {
-        "初步接触": StaleThresholds(), "需求确认": StaleThresholds(), "方案演示": StaleThresholds(),
-        "合同洽谈": StaleThresholds(remind_rep=24, alert_supervisor=48, high_risk=96),
-    })
+    stale: dict[str, StaleThresholds] = Field(default_factory=_default_stale)
     new_lead_hours: float = Field(default=2, gt=0)
     snooze_days: int = Field(default=3, ge=1)
     exemption_days: int = Field(default=3, ge=1)

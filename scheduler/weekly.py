@@ -17,10 +17,10 @@ from bot.config import Settings
 from bot.pipeline.push import push_to_member
 from store.db import session_scope
 from store.models import Correction, Customer, FollowUp, JobRun, Member, Role, TimelineEvent
+from store.stages import OPEN_STAGES
 from store.upsert import insert_ignore
 
 OBJECTION_TAGS = ("价格异议", "竞品对比", "流失风险", "技术问题", "决策链变更")
-ACTIVE_STAGES = ("初步接触", "需求确认", "方案演示", "合同洽谈")
 
 
 @dataclass
@@ -140,7 +140,7 @@ def rep_stats(session: Session, rep: Member, start: datetime, end: datetime) -> 
     active = session.exec(
         select(Customer.id).where(
             col(Customer.owner_id) == rep.id,
-            col(Customer.stage).in_(ACTIVE_STAGES),
+            col(Customer.stage).in_(OPEN_STAGES),
             col(Customer.merged_into_id).is_(None),
         )
     ).all()

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from store.models import Customer, Member
 from store.names import customer_name, name_key, name_similarity, pinyin_of, same_company
 from store.permissions import PermissionDenied, can_see, visible_to
+from store.stages import Stage
 from store.timeline import add_event
 from store.types import require_id
 
@@ -27,7 +28,7 @@ def create_customer(
     phone: str | None = None,
     email: str | None = None,
     title: str | None = None,
-    stage: str = "初步接触",
+    stage: str = Stage.FIRST_CONTACT,
     product: str | None = None,
     source_channel: str | None = None,
     owner: Member | None = None,

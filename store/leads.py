@@ -19,11 +19,11 @@ from store.exemptions import active_exemption
 from store.models import Customer, LeadAssignment, LeadTouch, Member, Role, Team
 from store.names import pinyin_of, same_company
 from store.permissions import PermissionDenied, can_see
+from store.stages import Stage
 from store.timeline import add_event
 from store.types import require_id
 from store.visits import hand_over_visits
 
-WON_STAGE, LOST_STAGE = "已成交", "已流失"
 ASSIGNED_KINDS = ("auto", "claim", "reassign", "import")  # a rep got the lead (conversion counts these)
 
 
@@ -348,7 +348,7 @@ def load_assignment_state(
         select(Customer.owner_id, func.count()).where(
             col(Customer.owner_id).in_(member_ids), col(Customer.lead_received_at).is_not(None),
             col(Customer.first_contact_at).is_(None), col(Customer.merged_into_id).is_(None),
-            col(Customer.stage).not_in([WON_STAGE, LOST_STAGE]),
+            col(Customer.stage).not_in([Stage.WON, Stage.LOST]),
         ).group_by(col(Customer.owner_id))
     ).all()
     for owner_id, count in open_rows:
@@ -367,7 +367,7 @@ def load_assignment_state(
     for member_id, _customer_id, stage in given:
         stats = state.reps.setdefault(int(member_id or 0), RepStats())
         stats.assigned += 1
-        stats.converted += stage == WON_STAGE
+        stats.converted += stage == Stage.WON
     for group in groups:
         last = session.exec(
             select(LeadAssignment.member_id).where(col(LeadAssignment.group_name) == group,

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from store.stages import Stage
 from store.types import UTCDateTime
 
 
@@ -76,7 +77,7 @@ class Customer(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=200, index=True)
     owner_id: int | None = Field(default=None, foreign_key="member.id", index=True)  # None: the public pool
     team_id: int = Field(foreign_key="team.id", index=True)
-    stage: str = Field(default="初步接触", max_length=16)
+    stage: str = Field(default=Stage.FIRST_CONTACT, max_length=16)
     product: str | None = Field(default=None, max_length=100)
     source_channel: str | None = Field(default=None, max_length=64)
     next_contact_at: datetime | None = _ts(index=True)

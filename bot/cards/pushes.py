@@ -8,6 +8,7 @@ from datetime import tzinfo
 from bot.format import fmt_amount, fmt_when, mask_contacts, mask_phone
 from bot.models import Button, Card, CardField
 from store.models import Customer, TimelineEvent, Visit
+from store.stages import Stage
 
 CONSENT_REMINDER = "如需录音，请先征得客户同意。"
 
@@ -89,10 +90,10 @@ def build_stale_alert(*, customer: Customer, owner_name: str, idle_hours: float,
 def suggested_message(customer: Customer) -> str:
     """A ready-to-send nudge the rep can copy (stage-aware, no invented facts)."""
     salutation = customer.name
-    by_stage = {
-        "初步接触": "最近忙吗？上次聊到的需求，我整理了一些同行的做法，方便的话约个时间简单聊聊？",
-        "需求确认": "上次沟通的需求我这边已经梳理好了，想跟您再确认几个细节，您看什么时候方便？",
-        "方案演示": "演示之后大家有什么反馈吗？有任何疑问我都可以再详细说明。",
-        "合同洽谈": "合同这边还有什么需要我们配合的吗？我这边可以随时安排。",
+    by_stage: dict[str, str] = {
+        Stage.FIRST_CONTACT: "最近忙吗？上次聊到的需求，我整理了一些同行的做法，方便的话约个时间简单聊聊？",
+        Stage.NEEDS_CONFIRMED: "上次沟通的需求我这边已经梳理好了，想跟您再确认几个细节，您看什么时候方便？",
+        Stage.DEMO: "演示之后大家有什么反馈吗？有任何疑问我都可以再详细说明。",
+        Stage.NEGOTIATION: "合同这边还有什么需要我们配合的吗？我这边可以随时安排。",
     }
     return f"{salutation}您好！" + by_stage.get(customer.stage, "最近情况怎么样？有需要随时找我。")

@@ -3,14 +3,13 @@
 from .amount import parse_amount
 from .chat import ChatLine, clean_display_name, split_chat
 from .extractor import extract
-from .model import STAGES, Extraction
+from .model import Extraction
 from .phone import normalize_phone
 from .tags import DEFAULT_TAGS, TagRule, load_tag_rules, tag_rules
 from .when import parse_when
 
 __all__ = [
     "DEFAULT_TAGS",
-    "STAGES",
     "ChatLine",
     "Extraction",
     "TagRule",

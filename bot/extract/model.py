@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-# Ordered from earliest to most advanced: stage resolution picks the latest applicable one.
-STAGES: tuple[str, ...] = ("初步接触", "需求确认", "方案演示", "合同洽谈", "已成交", "已流失")
+from store.stages import Stage
 
 
 @dataclass(frozen=True)
@@ -19,7 +18,7 @@ class Extraction:
     next_contact: datetime | None
     next_contact_has_time: bool
     amount_cny: int | None
-    stage_hint: str | None
+    stage_hint: Stage | None
     product: str | None
 
     def is_empty(self) -> bool:

@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 from bot.cards.followup import build_duplicate_card
-from bot.config import LOST_STAGE, STAGES
 from bot.context import HandlerContext
 from bot.extract import normalize_phone, parse_when
 from bot.format import fmt_when
@@ -19,6 +18,7 @@ from bot.router import Router
 from store.conversations import clear_conversation, get_conversation, set_conversation
 from store.customers import check_duplicates, create_customer
 from store.privacy import contains_contact
+from store.stages import PROGRESSION, Stage
 
 router = Router("conversation")
 
@@ -28,7 +28,7 @@ QUESTIONS = {
     "name": "客户叫什么名字？（如：张伟 或 王总）",
     "phone": "客户的电话？（不知道可回复「跳过」）",
     "product": "客户关注哪个产品？（可回复「跳过」）",
-    "stage": f"现在是哪个阶段？{' / '.join(STAGES)}（可回复「跳过」，默认 {STAGES[0]}）",
+    "stage": f"现在是哪个阶段？{' / '.join(PROGRESSION)}（可回复「跳过」，默认 {Stage.FIRST_CONTACT}）",
     "next_contact": "下次什么时候联系？（如：明天下午三点、下周三；可回复「跳过」）",
 }
 
@@ -91,8 +91,8 @@ def _accept(ctx: HandlerContext, field: str, answer: str, fields: dict[str, Any]
     elif field == "product":
         fields["product"] = answer[:100]
     elif field == "stage":
-        if answer not in (*STAGES, LOST_STAGE):
-            return f"请从这些阶段中选一个：{' / '.join(STAGES)}，或回复「跳过」。"
+        if answer not in tuple(Stage):
+            return f"请从这些阶段中选一个：{' / '.join(PROGRESSION)}，或回复「跳过」。"
         fields["stage"] = answer
     elif field == "next_contact":
         parsed = parse_when(answer, ref_time=ctx.local_now)
@@ -146,7 +146,7 @@ def finish_new_customer(ctx: HandlerContext, fields: dict[str, Any], force_new: 
         name=fields["name"],
         phone=fields.get("phone"),
         product=fields.get("product"),
-        stage=fields.get("stage") or STAGES[0],
+        stage=fields.get("stage") or Stage.FIRST_CONTACT,
         source_channel=f"{ctx.inbound.platform}:手动",
     )
     if fields.get("next_contact"):

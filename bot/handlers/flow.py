@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.cards.followup import build_duplicate_card, build_followup_card
-from bot.config import STAGES
 from bot.context import HandlerContext
 from bot.extract import Extraction, tag_rules
 from bot.format import fmt_when, mask_contacts, mask_email, mask_phone
@@ -20,6 +19,7 @@ from store.followups import create_followup
 from store.members import supervisors_of
 from store.models import Customer, FollowUp
 from store.names import is_unnamed
+from store.stages import PROGRESSION, Stage
 from store.timeline import add_event, recent_events
 
 TAKEN_REPLY = (
@@ -59,6 +59,7 @@ def ext_from_data(data: dict[str, Any]) -> Extraction:
     values["tags"] = tuple(values.get("tags") or ())
     nc = values.get("next_contact")
     values["next_contact"] = datetime.fromisoformat(nc) if nc else None
+    values["stage_hint"] = Stage(values["stage_hint"]) if values.get("stage_hint") else None
     return Extraction(**values)
 
 
@@ -126,7 +127,7 @@ def new_customer_from(ctx: HandlerContext, ext: Extraction, name: str | None = N
         product=ext.product,
         # A customer new to genjin enters at the stage its first record shows (an existing deal
         # being onboarded); later moves go through the stage rules.
-        stage=ext.stage_hint if ext.stage_hint in STAGES else STAGES[0],
+        stage=ext.stage_hint if ext.stage_hint in PROGRESSION else Stage.FIRST_CONTACT,
         source_channel=f"{ctx.inbound.platform}:{'语音' if ctx.inbound.kind == 'voice' else '聊天'}",
     )
     return customer
