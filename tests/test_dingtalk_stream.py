@@ -199,10 +199,17 @@ class FailingOnceWriter(InboxWriter):
 
 
 async def test_not_stored_means_not_acked_then_redelivered(fake, ding_settings, db):
-    async with running(ding_settings, db, writer=FailingOnceWriter(db)):
+    writer = FailingOnceWriter(db)
+    async with running(ding_settings, db, writer=writer):
         mid, _ = await send(fake, fake.robot_message("text", sender="wangfang01", text={"content": "报价"}))
         await fake.wait_for(lambda: any(n for n, m in fake.deliveries if m == mid))
-        await asyncio.sleep(0.2)
+        # The insert has raised: the frame's handler is past the point where it would have acked.
+        await fake.wait_for(lambda: writer.failures == 0)
+        # A barrier instead of a sleep: acks on one socket arrive in order, so once a later ping's pong
+        # is in, an ack for the frame would be too.
+        ping = system_frame("ping", {"opaque": "barrier"})
+        await fake.push(ping)
+        await fake.wait_for(lambda: any(a["headers"]["messageId"] == ping["headers"]["messageId"] for a in fake.acks))
         assert mid not in fake.acked and rows(db) == []
         await fake.close_connections()  # the gateway gives up on this socket and redelivers on the next
         await fake.wait_for(lambda: mid in fake.acked)

@@ -1,7 +1,7 @@
-"""Hostile and degenerate inputs: no crash, nothing invented, and bounded time."""
+"""Hostile and degenerate inputs: no crash, nothing invented. How long they take is measured by
+benchmarks/extract_speed.py (ratios within one run), not asserted against this machine's clock."""
 
 import random
-import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -46,21 +46,19 @@ def test_naive_ref_time_is_treated_as_shanghai() -> None:
     assert result.next_contact is not None and result.next_contact.utcoffset().total_seconds() == 8 * 3600
 
 
-def test_100kb_text_is_fast() -> None:
-    chunk = (
-        "许志强 10/12 10:15\n你们的报价43万太贵了，东软便宜不少，周四上午过来聊，电话13812345678\n"
-        "范磊 10/12 10:18\n许总，明天下午三点我给您回电话，邮箱 fan@example.com\n"
-    )
-    text = (chunk * (100_000 // len(chunk) + 1))[:100_000]
-    start = time.perf_counter()
-    extract(text, ref_time=REF)  # first call also pays the one-off jionlp/OpenCC load
-    extract(text, ref_time=REF)
-    elapsed = (time.perf_counter() - start) / 2
-    assert elapsed < 2.0, f"100 KB took {elapsed:.2f}s"
+CHAT = (
+    "许志强 10/12 10:15\n你们的报价43万太贵了，东软便宜不少，周四上午过来聊，电话13812345678\n"
+    "范磊 10/12 10:18\n许总，明天下午三点我给您回电话，邮箱 fan@example.com\n"
+)
 
 
-def test_100kb_of_one_char_is_fast() -> None:
-    start = time.perf_counter()
-    extract("啊" * 100_000, ref_time=REF)
-    extract("1" * 100_000, ref_time=REF)
-    assert time.perf_counter() - start < 2.0
+def test_100kb_of_a_repeated_chat_reads_like_the_chat_once() -> None:
+    text = (CHAT * (100_000 // len(CHAT) + 1))[:100_000]
+    once = extract(CHAT, ref_time=REF)
+    assert once.customer_name == "许志强" and once.phone == "+8613812345678" and once.amount_cny == 430000
+    assert extract(text, ref_time=REF) == once  # nothing lost, nothing multiplied
+
+
+def test_100kb_of_one_char_is_empty() -> None:
+    assert extract("啊" * 100_000, ref_time=REF).is_empty()
+    assert extract("1" * 100_000, ref_time=REF).is_empty()

@@ -5,7 +5,6 @@ session (bot/transcribe/model.py caches it per process)."""
 from __future__ import annotations
 
 import json
-import time
 import warnings
 from pathlib import Path
 
@@ -59,7 +58,7 @@ def test_product_correction_fixes_what_the_model_mishears(asr):
     fixed = transcribe_file(VOICE / "memo_30s.amr", asr, products=PRODUCTS)
     assert "移动客户管理" in fixed.text and "运输管理系统" in fixed.text
     assert cer(fixed.text, REFS["memo_30s"]) <= cer(raw.text, REFS["memo_30s"]) < 0.25
-    assert fixed.elapsed_seconds / fixed.audio_seconds < 0.5  # RTF; ~0.1 on the 2-core machine
+    # Speed (RTF ~0.1 here) is measured by benchmarks/asr.py, not asserted on a shared machine's clock.
 
 
 def test_30s_memo_becomes_a_card_end_to_end(settings, engine, clock, model_cache):
@@ -67,11 +66,9 @@ def test_30s_memo_becomes_a_card_end_to_end(settings, engine, clock, model_cache
     settings.products = PRODUCTS
     v = Voice(settings, engine, clock)
     v.runner = TranscriptionRunner(engine, settings, clock=clock, on_transcript=on_transcript)  # the real ASR
-    started = time.perf_counter()
     ack = v.send((VOICE / "memo_30s.amr").read_bytes())
     (card,) = v.transcribe()
     heard = next(n for n in card.card.notes if n.startswith("🎙"))
-    elapsed = time.perf_counter() - started
     assert ack[0].text.startswith("正在识别语音（约 34 秒）")
     assert "恒达制造" in heard
     assert card.card is not None and "恒达制造" in card.field("客户")
@@ -81,7 +78,7 @@ def test_30s_memo_becomes_a_card_end_to_end(settings, engine, clock, model_cache
         f = s.exec(select(FollowUp)).one()
         assert f.kind == "voice" and f.transcript and "恒达制造" in f.transcript
         assert s.exec(select(TranscriptionJob)).one().transcript == f.transcript
-    assert elapsed < 15, f"30 s memo took {elapsed:.1f} s to a card (target < 10 s)"
+    # How long it takes (about 5 s here, target < 10 s) is benchmarks/asr.py's end-to-end figure.
 
 
 def test_noise_gives_no_text_and_no_runaway(asr, tmp_path):
@@ -96,9 +93,12 @@ def test_noise_gives_no_text_and_no_runaway(asr, tmp_path):
         w.setsampwidth(2)
         w.setframerate(16000)
         w.writeframes((noise * 32767).astype("<i2").tobytes())
-    started = time.perf_counter()
-    assert transcribe_file(path, asr).text == ""  # VAD finds no speech; no hallucinated memo
-    assert time.perf_counter() - started < 10
+    result = transcribe_file(path, asr)
+    assert result.text == "" and result.raw == ""  # no hallucinated memo
+    # No runaway, as a condition rather than a stopwatch: VAD hands the decoder a sliver of the 30 s
+    # (0.8 s of this seeded noise), and what it decodes is bounded by max_new_tokens and the
+    # wall-clock budget (tested below).
+    assert result.audio_seconds == pytest.approx(30) and result.speech_seconds < 0.05 * result.audio_seconds
 
 
 def test_wall_clock_budget_stops_a_slow_decode(asr):

@@ -53,6 +53,7 @@ class Transcript:
     raw: str  # what the model wrote
     audio_seconds: float
     elapsed_seconds: float
+    speech_seconds: float  # what VAD kept: the decoder never sees the rest (silence, pocket noise)
 
 
 def transcribe_file(path: Path, options: AsrOptions, products: Sequence[str] = (),
@@ -69,7 +70,7 @@ def transcribe_file(path: Path, options: AsrOptions, products: Sequence[str] = (
     prompt = prompt or INITIAL_PROMPT
     prompt_tokens = min(223, prompt_token_counter(options.model_dir)(prompt))
     max_new_tokens = min(MAX_NEW_TOKENS, WHISPER_CONTEXT - PROMPT_OVERHEAD - prompt_tokens)
-    segments, _info = model.transcribe(
+    segments, info = model.transcribe(
         samples,
         language="zh",
         beam_size=options.beam_size,
@@ -90,7 +91,7 @@ def transcribe_file(path: Path, options: AsrOptions, products: Sequence[str] = (
             raise TranscriptionTimeout(f"over budget after {audio_seconds:.0f}s of audio")
     raw = " ".join(p for p in parts if p)
     return Transcript(text=postprocess(raw, products, keywords), raw=raw, audio_seconds=audio_seconds,
-                      elapsed_seconds=time.perf_counter() - started)
+                      elapsed_seconds=time.perf_counter() - started, speech_seconds=info.duration_after_vad)
 
 
 @lru_cache(maxsize=4)
