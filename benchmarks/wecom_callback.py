@@ -62,9 +62,8 @@ def serve_real(port: int, db_url: str, data_dir: str, with_worker: bool) -> None
 def serve_bare(port: int) -> None:
     from aiohttp import web
 
-    from bot.platforms.wecom.callback import (
-        WeChatCrypto,  # the same wechatpy crypto, through the one module that imports it
-    )
+    # the same wechatpy crypto, through the one package that imports it
+    from bot.platforms.wecom.callback import WeChatCrypto
 
     crypto = WeChatCrypto(TOKEN, AES_KEY, CORP_ID)
 

@@ -63,7 +63,7 @@ class Button(BaseModel):
 
 
 class Card(BaseModel):
-    """A neutral card; bot/cards/<platform>.py renders it."""
+    """A neutral card; each platform renders it (bot/platforms/<platform>/render.py)."""
 
     title: str
     subtitle: str | None = None
