@@ -5,6 +5,7 @@ card's task_id)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -260,3 +261,20 @@ async def test_fake_wecom_duplicate_check_is_faithful(fake):
         assert refused.value.errcode == 40058
     finally:
         await api.close()
+
+
+async def test_the_same_text_on_two_instances_at_once_is_shown_twice(fake, engine, clock):
+    """Two senders deliver two identical rows at the same moment (neither is marked sent yet): each
+    must still be made distinct, or WeCom's duplicate check swallows one of them."""
+    api = WeComApi(corp_id=fake.corp_id, secret=fake.secret, agent_id=fake.agent_id, api_base=fake.url)
+    deliverer = WeComDeliverer(api, engine, clock=clock)
+    try:
+        queue(engine, "wangfang", {"text": "收到，已记录"}, {"text": "收到，已记录"})
+        first, second = outbox(engine)
+        await asyncio.gather(deliverer.deliver(second), deliverer.deliver(first))  # both still pending
+        await deliverer.deliver(second)  # a re-send after a crash: recognised as the same request
+    finally:
+        await api.close()
+    shown = [m["text"]["content"] for m in fake.sent_to("wangfang")]
+    assert len(shown) == 2 and len(set(shown)) == 2
+    assert len(fake.absorbed) == 1

@@ -33,7 +33,7 @@ from bot.platforms.wecom.api import TOKEN_ERRORS, WeComApi, WeComError
 from bot.platforms.wecom.callback import click_fields
 from bot.platforms.wecom.render import card_actions, render_markdown, render_wecom
 from bot.platforms.wecom.xml import Rejected
-from store.models import InboundMessage, OutboxMessage, OutboxStatus
+from store.models import InboundMessage, OutboxMessage
 
 log = structlog.get_logger("genjin.wecom_delivery")
 
@@ -54,6 +54,7 @@ TEXT_LIMIT_BYTES = 2048  # WeCom cuts longer text: split it instead of losing th
 RESPONSE_CODE_TTL = timedelta(hours=72)
 ZERO_WIDTH = "\u200b"
 DUPLICATE_MARGIN = timedelta(minutes=5)  # our clock and WeCom's need not agree to the second
+RATE_HOLD = timedelta(hours=1)  # the longest a row waits for the 1000/hour limit
 
 
 def _hard_wrap(line: str, limit: int) -> list[str]:
@@ -153,18 +154,25 @@ class WeComDeliverer:
             log.info("wecom_card_already_delivered", outbox_id=row.id, attempt=row.attempts)
 
     def _same_sent_before(self, row: OutboxMessage) -> int:
-        """How many earlier rows with this very payload went to this recipient within WeCom's
-        duplicate-check window. WeCom would swallow this row's messages as repeats of theirs (the
-        rep who asks 帮助 twice must get two answers), so `distinct` makes them differ."""
-        since = self.clock() - timedelta(seconds=self.api.duplicate_check_seconds) - DUPLICATE_MARGIN
+        """How many earlier rows (lower id) with this very payload for this recipient may reach WeCom
+        within its duplicate-check window of this row. WeCom would swallow this row's messages as
+        repeats of theirs (the rep who asks 帮助 twice must get two answers), so `distinct` makes them
+        differ.
+
+        Counted from immutable columns only (id, created_at, payload), whatever the earlier rows'
+        status: an earlier row still being delivered by another instance counts too (counting only
+        sent rows let two instances send the same text at the same moment, and WeCom dropped one),
+        and a re-send of this row gets the same marks as its first attempt. A row can be held back by
+        the hourly rate limit, so rows created up to an hour before the window count as well;
+        counting too many only adds invisible marks."""
+        window = timedelta(seconds=self.api.duplicate_check_seconds) + RATE_HOLD + DUPLICATE_MARGIN
         with Session(self.engine) as session:
             payloads = session.exec(
                 select(OutboxMessage.payload).where(
                     col(OutboxMessage.platform) == Platform.WECOM,
                     col(OutboxMessage.recipient) == row.recipient,
                     col(OutboxMessage.kind) == row.kind,
-                    col(OutboxMessage.status) == OutboxStatus.SENT,
-                    col(OutboxMessage.sent_at) >= since,
+                    col(OutboxMessage.created_at) >= row.created_at - window,
                     col(OutboxMessage.id) < (row.id or 0),
                 )
             ).all()
