@@ -44,3 +44,9 @@ def claim_next(session: Session, model: type[Row], *, lease: timedelta, now: dat
             session.refresh(candidate)
             return candidate
     return None
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """The one backoff policy of every leased queue (inbox, transcription jobs, outbox): after the
+    n-th failed attempt wait 5 s, 10 s, 20 s ... capped at 10 minutes."""
+    return timedelta(seconds=min(600, 5 * 2 ** max(0, attempts - 1)))

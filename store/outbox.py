@@ -184,8 +184,3 @@ def fold_into_digest(*, session: Session, row: OutboxMessage, until: datetime, m
 def count_outbox_by_status(*, session: Session) -> dict[str, int]:
     rows = session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
     return {str(status): int(n) for status, n in rows}
-
-
-def retry_delay(attempts: int) -> timedelta:
-    """Exponential backoff: 5 s, 10 s, 20 s ... capped at 10 minutes."""
-    return timedelta(seconds=min(600, 5 * 2 ** max(0, attempts - 1)))

@@ -19,8 +19,9 @@ from sqlmodel import Session
 
 from bot.ops.liveness import Heartbeat
 from bot.ops.metrics import Metrics
-from bot.pipeline.wakeup import wait_for_wakeup
+from bot.pipeline.loop import poll_until_cancelled
 from store.db import session_scope
+from store.leases import retry_delay
 from store.models import OutboxMessage
 from store.outbox import (
     NOT_VISIBLE,
@@ -32,7 +33,6 @@ from store.outbox import (
     mark_outbox_sent,
     may_receive,
     release_outbox,
-    retry_delay,
 )
 
 log = structlog.get_logger("genjin.outbox")
@@ -87,15 +87,12 @@ class OutboxSender:
 
     async def run(self, poll_seconds: float = 1.0) -> None:
         self.heartbeat.interval = poll_seconds
-        while True:
-            self.heartbeat.beat()
-            try:
-                sent = await self.run_once()
-            except Exception:
-                log.exception("outbox_iteration_failed")
-                sent = 0
-            if not sent:
-                await wait_for_wakeup(self.wakeup, poll_seconds)
+
+        async def iterate() -> bool:
+            return await self.run_once() > 0
+
+        await poll_until_cancelled(name="outbox", iterate=iterate, wakeup=self.wakeup, poll_seconds=poll_seconds,
+                                   heartbeat=self.heartbeat)
 
     async def run_once(self, limit: int = 50) -> int:
         """Claim and handle up to `limit` due rows; the number delivered."""

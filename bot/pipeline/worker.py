@@ -21,10 +21,11 @@ from bot.models import Reply
 from bot.ops.liveness import Heartbeat
 from bot.ops.metrics import Metrics
 from bot.pipeline.delivery import enqueue_replies
-from bot.pipeline.wakeup import wait_for_wakeup
+from bot.pipeline.loop import poll_until_cancelled
 from bot.router import Dispatcher
 from store.db import session_scope
 from store.inbox import claim_next_inbound, finish_inbound, hold_inbound, retry_inbound_later
+from store.leases import retry_delay
 from store.members import get_member_by_platform_id
 from store.models import InboundMessage, InboxStatus
 
@@ -64,17 +65,14 @@ class Worker:
         self.wakeup.set()
 
     async def run(self) -> None:
-        while True:
-            self.heartbeat.beat()
-            try:
-                worked = await asyncio.to_thread(self.run_once)
-            except Exception:  # a broken DB must not kill the loop; it is logged and retried
-                log.exception("worker_iteration_failed")
-                worked = False
-            if worked and self.on_processed is not None:
-                self.on_processed()
-            if not worked:
-                await wait_for_wakeup(self.wakeup, self.settings.worker_poll_seconds)
+        await poll_until_cancelled(name="worker", iterate=self._iterate, wakeup=self.wakeup,
+                                   poll_seconds=self.settings.worker_poll_seconds, heartbeat=self.heartbeat)
+
+    async def _iterate(self) -> bool:
+        worked = await asyncio.to_thread(self.run_once)
+        if worked and self.on_processed is not None:
+            self.on_processed()
+        return worked
 
     def run_once(self) -> bool:
         """Claim and process one row; False when nothing was due."""
@@ -144,6 +142,6 @@ class Worker:
                                 replies=[Reply(text=BAD_INPUT if bad_input else FAILED_FOR_GOOD)], sender=member,
                                 at=now)
             else:
-                delay = timedelta(seconds=2 ** row.attempts)
-                retry_inbound_later(session=session, inbound_id=row.id, error=error, at=now + delay)
+                retry_inbound_later(session=session, inbound_id=row.id, error=error,
+                                    at=now + retry_delay(row.attempts))
         (self.metrics.failed if gave_up else self.metrics.retried)("inbox", row.platform)

@@ -27,13 +27,14 @@ from bot.models import Reply
 from bot.ops.liveness import Heartbeat
 from bot.ops.metrics import Metrics
 from bot.pipeline.delivery import enqueue_replies
-from bot.pipeline.wakeup import wait_for_wakeup
+from bot.pipeline.loop import poll_until_cancelled
 from bot.transcribe.audio import AudioError
 from bot.transcribe.engine import AsrOptions, prompt_token_counter, transcribe_file
 from bot.transcribe.model import resolve_model_dir
 from bot.understanding.book import load_book
 from bot.understanding.prompt import build_prompt
 from store.db import session_scope
+from store.leases import retry_delay
 from store.models import InboundMessage, Member, TranscriptionJob, TranscriptionStatus
 from store.transcriptions import (
     claim_next_transcription,
@@ -191,7 +192,7 @@ class TranscriptionRunner:
             return
         with session_scope(self.engine) as session:
             retry_transcription_later(session=session, job_id=job.id or 0, attempts=job.attempts, error=error,
-                                      at=self.clock() + timedelta(seconds=5 * 2 ** job.attempts),
+                                      at=self.clock() + retry_delay(job.attempts),
                                       transcript=transcript)
             inbound = session.get(InboundMessage, job.inbound_id)
         self.metrics.retried("transcription", inbound.platform if inbound is not None else "unknown")
@@ -210,22 +211,22 @@ class TranscriptionRunner:
     async def run(self) -> None:
         self._executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="asr")
         in_flight: set[asyncio.Task[None]] = set()
+
+        async def fill_free_slots() -> bool:
+            """Claim due jobs while a transcription slot is free. False: wait for a nudge or the poll
+            (every slot busy, or nothing due); a finished job nudges the loop."""
+            while len(in_flight) < self.concurrency:
+                job = await asyncio.to_thread(self.claim)
+                if job is None:
+                    break
+                task = asyncio.create_task(self._run_job(job), name=f"transcribe-{job.id}")
+                in_flight.add(task)  # strong reference until done
+                task.add_done_callback(in_flight.discard)
+            return False
+
         try:
-            while True:
-                self.heartbeat.beat()
-                self.wakeup.clear()
-                while len(in_flight) < self.concurrency:
-                    try:
-                        job = await asyncio.to_thread(self.claim)
-                    except Exception:  # a broken DB must not kill the loop; it is logged and retried
-                        log.exception("transcription_claim_failed")
-                        job = None
-                    if job is None:
-                        break
-                    task = asyncio.create_task(self._run_job(job), name=f"transcribe-{job.id}")
-                    in_flight.add(task)  # strong reference until done
-                    task.add_done_callback(in_flight.discard)
-                await wait_for_wakeup(self.wakeup, self.settings.worker_poll_seconds)
+            await poll_until_cancelled(name="transcriber", iterate=fill_free_slots, wakeup=self.wakeup,
+                                       poll_seconds=self.settings.worker_poll_seconds, heartbeat=self.heartbeat)
         finally:
             for task in in_flight:
                 task.cancel()
