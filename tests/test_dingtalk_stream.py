@@ -180,7 +180,9 @@ async def test_socket_dropped_mid_stream_loses_no_acknowledged_message(fake, din
                                                          text={"content": f"第{i}条"}))
             frame_to_msg[mid] = f"burst{i}"
         await fake.wait_for(lambda: not fake.pending, timeout=10)
-        assert client.connections >= 2  # it reconnected after the abort
+        # it reconnected after the abort (the counter moves once the new socket is up: wait for it)
+        await fake.wait_for(lambda: client.connections >= 2, timeout=10)
+        assert client.connections >= 2
     assert sorted(r.msg_id for r in rows(db)) == sorted(frame_to_msg.values())
     assert acked_then_present and all(acked_then_present)
     assert len(set(fake.acked)) == 12

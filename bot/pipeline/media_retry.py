@@ -18,8 +18,9 @@ import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.models import InboundKind
 from bot.ops.liveness import Heartbeat
-from bot.pipeline.media import sniff_audio, store_media
+from bot.pipeline.media import media_extension, store_media
 from bot.pipeline.wakeup import wait_for_wakeup
 from store.db import session_scope
 from store.models import InboundMessage, InboxStatus
@@ -64,7 +65,8 @@ class DeferredMediaFetcher:
             except Exception as exc:  # network or platform refusal: try again next round
                 log.warning("deferred_media_fetch_failed", inbound_id=row.id, error=str(exc))
                 continue
-            rel = await asyncio.to_thread(store_media, data, self.media_dir, sniff_audio(data) or "bin")
+            rel = await asyncio.to_thread(store_media, data, self.media_dir,
+                                        media_extension(data, InboundKind(row.kind)))
             await asyncio.to_thread(self._finish, row.id, rel, None)
             requeued += 1
         if requeued:

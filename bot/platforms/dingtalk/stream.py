@@ -39,10 +39,9 @@ from sqlalchemy.engine import Engine
 
 from bot.clock import Clock
 from bot.config import DingTalkSettings, Settings
-from bot.models import InboundKind
 from bot.ops.liveness import Heartbeat
 from bot.pipeline.inbox_writer import InboxWriter
-from bot.pipeline.media import sniff_audio, store_media
+from bot.pipeline.media import fetch_before_ack
 from bot.pipeline.member_directory import MemberDirectory
 from bot.platforms.dingtalk.api import DingTalkApi, DingTalkError, DingTalkHTTPError
 from bot.platforms.dingtalk.inbound import MEDIA_PREFIX, Parsed, parse_card_click, parse_message
@@ -52,9 +51,6 @@ log = structlog.get_logger("genjin.dingtalk")
 TOPIC_BOT = dingtalk_stream.ChatbotMessage.TOPIC  # /v1.0/im/bot/messages/get
 TOPIC_CARD = dingtalk_stream.CallbackHandler.TOPIC_CARD_CALLBACK  # /v1.0/card/instances/callback
 OnStarted = Callable[["StreamClient", "asyncio.Task[None]"], None]  # e.g. register it for /readyz
-IMAGE_MAGIC = ((b"\xff\xd8\xff", "jpg"), (b"\x89PNG", "png"), (b"GIF8", "gif"))
-
-
 def api_from_settings(config: DingTalkSettings) -> DingTalkApi:
     return DingTalkApi(client_id=config.client_id, client_secret=config.client_secret.get_secret_value(),
                        robot_code=config.robot_code, api_base=config.api_base)
@@ -92,24 +88,16 @@ class Intake:
             self.on_inbound()
         log.info("dingtalk_inbound", msg_id=inbound.msg_id, kind=inbound.kind.value, duplicate=row_id is None)
 
-    async def _fetch(self, parsed: Parsed) -> str | None:
+    async def _fetch(self, parsed: Parsed) -> str:
         code = parsed.download_code or ""
-        try:
-            data = await asyncio.wait_for(self.api.download(code, max_bytes=self.max_bytes),
-                                          timeout=self.download_budget)
-        except (DingTalkError, DingTalkHTTPError, TimeoutError) as exc:
-            log.warning("dingtalk_download_failed", msg_id=parsed.inbound.msg_id, error=str(exc))
-            return MEDIA_PREFIX + code
-        if parsed.inbound.kind == InboundKind.VOICE:
-            ext = sniff_audio(data)
-            if ext is None:  # keep the audio whatever it is: the transcriber can probe it
-                log.warning("dingtalk_voice_unknown_format", msg_id=parsed.inbound.msg_id, size=len(data))
-                ext = "bin"
-        elif parsed.inbound.kind == InboundKind.IMAGE:
-            ext = next((e for magic, e in IMAGE_MAGIC if data.startswith(magic)), "img")
-        else:
-            ext = parsed.file_ext or "bin"
-        return await asyncio.to_thread(store_media, data, self.media_dir, ext)
+
+        async def download() -> bytes:
+            return await self.api.download(code, max_bytes=self.max_bytes)
+
+        return await fetch_before_ack(download, kind=parsed.inbound.kind, media_dir=self.media_dir,
+                                      pending_ref=MEDIA_PREFIX + code, budget=self.download_budget,
+                                      msg_id=parsed.inbound.msg_id, file_ext=parsed.file_ext,
+                                      retryable=(DingTalkError, DingTalkHTTPError))
 
 
 class ChatbotIntake(dingtalk_stream.ChatbotHandler):

@@ -17,7 +17,6 @@ This is the only module that imports wechatpy.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import Callable
 from datetime import datetime
@@ -37,7 +36,7 @@ from wechatpy.messages import UnknownMessage
 from bot.config import SettingsError, WeComSettings
 from bot.models import Inbound, InboundKind, Platform
 from bot.pipeline.inbox_writer import InboxWriter
-from bot.pipeline.media import sniff_audio, store_media
+from bot.pipeline.media import fetch_before_ack
 from bot.pipeline.member_directory import MemberDirectory
 from bot.platforms.wecom.api import WeComApi, WeComError, WeComHTTPError
 from bot.platforms.wecom.render import TAG_QUESTION_KEY, TAG_SUBMIT_KEY
@@ -194,7 +193,7 @@ class WeComAdapter:
             return web.Response(status=200)  # a retry of a voice already stored: no second download
         if inbound.kind == InboundKind.VOICE:
             if await self.members.is_active(inbound.platform, inbound.sender):
-                inbound.media_ref = await self._fetch_voice(inbound.media_ref or "")
+                inbound.media_ref = await self._fetch_voice(inbound.media_ref or "", inbound.msg_id)
             else:  # the row alone: the worker answers "not a member"; no fetch, no file
                 log.info("wecom_media_skipped_unknown_sender", msg_id=inbound.msg_id)
         try:
@@ -236,19 +235,16 @@ class WeComAdapter:
             raise Rejected(400, "unreadable_body") from None
         return b"".join(chunks)
 
-    async def _fetch_voice(self, media_ref: str) -> str:
+    async def _fetch_voice(self, media_ref: str, msg_id: str) -> str:
         """Local path of the stored audio, or wecom:<MediaId> when it cannot be fetched now."""
+        api = self.api
+        if api is None:
+            return media_ref
         media_id = media_ref.removeprefix(MEDIA_PREFIX)
-        if self.api is None:
-            return media_ref
-        try:
-            data, _ctype = await asyncio.wait_for(
-                self.api.get_media(media_id, max_bytes=self.max_audio_bytes), timeout=self.download_budget)
-        except (WeComError, WeComHTTPError, aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("wecom_voice_download_failed", media_id=media_id, error=str(exc))
-            return media_ref
-        ext = sniff_audio(data)
-        if ext is None:
-            log.warning("wecom_voice_unknown_format", media_id=media_id, size=len(data))
-            return media_ref
-        return await asyncio.to_thread(store_media, data, self.media_dir, ext)
+
+        async def download() -> bytes:
+            return (await api.get_media(media_id, max_bytes=self.max_audio_bytes))[0]
+
+        return await fetch_before_ack(download, kind=InboundKind.VOICE, media_dir=self.media_dir,
+                                      pending_ref=media_ref, budget=self.download_budget, msg_id=msg_id,
+                                      retryable=(WeComError, WeComHTTPError, aiohttp.ClientError))
