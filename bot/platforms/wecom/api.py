@@ -136,6 +136,9 @@ class WeComApi(TokenApiClient):
                 ctype = resp.headers.get("Content-Type", "")
                 data = await _read_at_most(resp, max_bytes)
             error = _json_error(data, ctype)
+            if error is None and ctype.lower().startswith("text/"):
+                # An HTML or text page (a proxy's error page) is not the file: fetch again later.
+                raise WeComHTTPError(f"media/get answered {ctype.split(';')[0]}, not a file")
             if error is None:
                 return data, ctype
             if error.errcode in TOKEN_ERRORS and attempt == 0:
