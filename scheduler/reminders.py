@@ -1,4 +1,5 @@
-"""Missing-field reminders: follow-ups left unconfirmed for a day get one reminder, unless the rep
+"""Missing-field reminders: follow-ups left unconfirmed for a day (drafts: a pasted customer stays a
+draft until its first record is confirmed) get one reminder, unless the rep
 has an active 免填 exemption; at most one reminder per rep and day. The window bounds the indexed
 scan to what can still be due."""
 
@@ -52,6 +53,7 @@ def sweep_unconfirmed(engine: Engine, settings: Settings, now: datetime) -> int:
                 platforms=settings.enabled_platforms,
                 member=rep,
                 dedupe_key=key,
-                text=f"你有 {len(items)} 条跟进记录超过一天未确认（{names}），请在卡片上点「确认」。",
+                text=f"你有 {len(items)} 条跟进记录超过一天未确认（{names}），请在卡片上点「确认」，不要的点「丢弃」"
+                     "（未确认的新客户不会出现在「我的客户」里）。",
             )
     return sent

@@ -142,6 +142,7 @@ def rep_stats(session: Session, rep: Member, start: datetime, end: datetime) -> 
             col(Customer.owner_id) == rep.id,
             col(Customer.stage).in_(OPEN_STAGES),
             col(Customer.merged_into_id).is_(None),
+            col(Customer.draft).is_(False),  # a paste nobody confirmed is not an active customer
         )
     ).all()
     alerted = set(

@@ -32,6 +32,7 @@ def create_customer(
     product: str | None = None,
     source_channel: str | None = None,
     owner: Member | None = None,
+    draft: bool = False,
     at: datetime,
 ) -> Customer:
     owner = owner or actor
@@ -52,6 +53,7 @@ def create_customer(
         team_id=owner.team_id,
         last_activity_at=at,
         stale_due_at=at,
+        draft=draft,
         created_at=at,
     )
     session.add(customer)
@@ -91,7 +93,7 @@ def list_customers(*, session: Session, actor: Member, limit: int = 20) -> list[
     return list(
         session.exec(
             select(Customer)
-            .where(visible_to(actor), col(Customer.merged_into_id).is_(None))
+            .where(visible_to(actor), col(Customer.merged_into_id).is_(None), col(Customer.draft).is_(False))
             .order_by(col(Customer.last_activity_at).desc().nulls_last(), col(Customer.id).desc())
             .limit(limit)
         ).all()
@@ -103,8 +105,11 @@ def _contains(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def search_customers(*, session: Session, actor: Member, query: str, limit: int = 10) -> list[Customer]:
-    """By name, company, phone digits or pinyin (exact key first, then fuzzy).
+def search_customers(*, session: Session, actor: Member, query: str, limit: int = 10,
+                     include_drafts: bool = False) -> list[Customer]:
+    """By name, company, phone digits or pinyin (exact key first, then fuzzy). Drafts (pasted, not yet
+    confirmed) only when asked: a command naming a customer may mean the one on the card just pasted,
+    a listing (查) shows real customers only.
 
     The term is cut to MAX_SEARCH_CHARS (no column is longer; a 100k-character term exceeded
     SQLite's LIKE pattern limit) and matched literally."""
@@ -113,6 +118,7 @@ def search_customers(*, session: Session, actor: Member, query: str, limit: int 
         return []
     like = _contains(query)
     key = name_key(query)
+    drafts = [] if include_drafts else [col(Customer.draft).is_(False)]
     conditions = [col(Customer.name).like(like, escape="\\"), col(Customer.company).like(like, escape="\\"),
                   col(Customer.email).like(like, escape="\\")]
     digits = "".join(ch for ch in query if ch.isdigit())
@@ -123,14 +129,14 @@ def search_customers(*, session: Session, actor: Member, query: str, limit: int 
     found = list(
         session.exec(
             select(Customer)
-            .where(visible_to(actor), col(Customer.merged_into_id).is_(None), or_(*conditions))
+            .where(visible_to(actor), col(Customer.merged_into_id).is_(None), *drafts, or_(*conditions))
             .limit(limit)
         ).all()
     )
     if found or not key:
         return found
     candidates = session.exec(
-        select(Customer).where(visible_to(actor), col(Customer.merged_into_id).is_(None)).limit(2000)
+        select(Customer).where(visible_to(actor), col(Customer.merged_into_id).is_(None), *drafts).limit(2000)
     ).all()
     scored = [(name_similarity(query, c.name), c) for c in candidates]
     return [c for score, c in sorted(scored, key=lambda s: -s[0]) if score >= FUZZY_NAME_THRESHOLD][:limit]
@@ -239,9 +245,11 @@ def change_stage(*, session: Session, actor: Member, customer: Customer, stage: 
 
 def due_customer_ids(*, session: Session, due_column: str, now: datetime, limit: int) -> list[int]:
     """Ids whose `due_column` (stale_due_at, lead_due_at: both indexed) has come, oldest first; a
-    sweep's cost follows what is due, not the size of the table."""
+    sweep's cost follows what is due, not the size of the table. Drafts are not due: nobody confirmed them
+    yet (their first confirmed record makes them real, with the due time the record set)."""
     column = col(getattr(Customer, due_column))
-    ids = session.exec(select(Customer.id).where(column <= now).order_by(column).limit(limit)).all()
+    ids = session.exec(select(Customer.id).where(column <= now, col(Customer.draft).is_(False))
+                       .order_by(column).limit(limit)).all()
     return [int(i) for i in ids if i is not None]
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, delete, select
 
 from store.customers import get_customer, update_customer
-from store.models import Correction, Customer, FollowUp, Member
+from store.models import Correction, Customer, FollowUp, Member, TimelineEvent, Visit
 from store.permissions import PermissionDenied
 from store.timeline import add_event
 from store.types import require_id
@@ -24,6 +24,7 @@ def create_followup(
     tags: list[str],
     amount_cny: int | None = None,
     next_contact_at: datetime | None = None,
+    next_contact_has_time: bool = True,
     stage_hint: str | None = None,
     transcript: str | None = None,
     source_inbound_id: int | None = None,
@@ -42,6 +43,7 @@ def create_followup(
         extracted_tags=sorted(set(tags)),
         amount_cny=amount_cny,
         next_contact_at=next_contact_at,
+        next_contact_has_time=next_contact_has_time,
         stage_hint=stage_hint,
         source_inbound_id=source_inbound_id,
         understanding=understanding,
@@ -105,8 +107,9 @@ def toggle_tag(*, session: Session, actor: Member, followup_id: int, tag: str, a
 
 
 # Fields a rep can fix from a card, and where each lives.
-FIXABLE_ON_FOLLOWUP = frozenset({"amount_cny", "next_contact_at"})
-FIXABLE_ON_CUSTOMER = {"customer_name": "name", "company": "company", "phone": "phone"}
+FIXABLE_ON_FOLLOWUP = frozenset({"amount_cny", "next_contact_at", "stage_hint"})
+FIXABLE_ON_CUSTOMER = {"customer_name": "name", "company": "company", "phone": "phone", "email": "email",
+                       "product": "product"}
 
 
 def fix_field(
@@ -119,7 +122,8 @@ def fix_field(
     before: object
     if field in FIXABLE_ON_FOLLOWUP:
         before = getattr(followup, field)
-        new: object = int(value) if field == "amount_cny" else datetime.fromisoformat(value)
+        new: object = (int(value) if field == "amount_cny"
+                       else datetime.fromisoformat(value) if field == "next_contact_at" else value)
         setattr(followup, field, new)
         session.add(followup)
     elif field in FIXABLE_ON_CUSTOMER:
@@ -153,6 +157,7 @@ def confirm_followup(
         return followup, customer, False
     followup.confirmed = True
     followup.confirmed_at = now
+    customer.draft = False  # its first confirmed record makes a pasted customer real
     if followup.next_contact_at is not None:
         customer.next_contact_at = followup.next_contact_at
     customer.last_activity_at = now
@@ -176,3 +181,74 @@ def confirmed_followups(*, session: Session, customer_id: int) -> list[FollowUp]
             select(FollowUp).where(col(FollowUp.customer_id) == customer_id, col(FollowUp.confirmed).is_(True))
         ).all()
     )
+
+
+def latest_unconfirmed(*, session: Session, actor: Member) -> FollowUp | None:
+    """The acting rep's newest record still waiting for 确认 (the card a field reply fixes)."""
+    return session.exec(
+        select(FollowUp)
+        .where(col(FollowUp.rep_id) == actor.id, col(FollowUp.confirmed).is_(False))
+        .order_by(col(FollowUp.id).desc())
+        .limit(1)
+    ).first()
+
+
+def discard_followup(*, session: Session, actor: Member, followup_id: int) -> tuple[Customer, bool]:
+    """丢弃: remove an unconfirmed record with its corrections and timeline lines, and the customer too
+    when it is a draft that exists only because of it (with its own timeline and visits), so nothing
+    is left. Returns (customer, customer_removed); a confirmed record is refused (ValueError)."""
+    followup, customer = get_followup(session=session, actor=actor, followup_id=followup_id)
+    if followup.confirmed:
+        raise ValueError("a confirmed record is not discarded")
+    customer_id = require_id(customer)
+    others = session.exec(
+        select(FollowUp.id).where(col(FollowUp.customer_id) == customer_id, col(FollowUp.id) != followup_id)
+    ).first()
+    remove_customer = customer.draft and others is None
+    events = session.exec(select(TimelineEvent).where(col(TimelineEvent.customer_id) == customer_id)).all()
+    for event in events:
+        if remove_customer or (event.ref or {}).get("followup_id") == followup_id:
+            session.delete(event)
+    session.exec(delete(Correction).where(col(Correction.followup_id) == followup_id))  # type: ignore[call-overload]
+    session.delete(followup)
+    if remove_customer:
+        session.exec(delete(Visit).where(col(Visit.customer_id) == customer_id))  # type: ignore[call-overload]
+        session.flush()
+        session.delete(customer)
+    session.flush()
+    return customer, remove_customer
+
+
+def move_followup(*, session: Session, actor: Member, followup_id: int, customer_id: int,
+                  at: datetime) -> tuple[Customer, bool]:
+    """The record belongs to another customer (the rep named them on the card): move it with its
+    timeline lines, stored as a correction. The customer it leaves is removed when it was a draft
+    made only for this record. Returns (the customer left, removed)."""
+    followup, old = get_followup(session=session, actor=actor, followup_id=followup_id)
+    target = get_customer(session=session, actor=actor, customer_id=customer_id)
+    if followup.confirmed:
+        raise ValueError("a confirmed record is not moved")
+    old_id, target_id = require_id(old), require_id(target)
+    if old_id == target_id:
+        return old, False
+    followup.customer_id = target_id
+    session.add(followup)
+    for event in session.exec(select(TimelineEvent).where(col(TimelineEvent.customer_id) == old_id)).all():
+        if (event.ref or {}).get("followup_id") == followup_id:
+            event.customer_id = target_id
+            session.add(event)
+    record_contact(target, at)
+    session.add(target)
+    session.add(Correction(followup_id=followup_id, member_id=require_id(actor), team_id=actor.team_id,
+                           field="customer_id", before=str(old_id), after=str(target_id), created_at=at))
+    session.flush()
+    others = session.exec(select(FollowUp.id).where(col(FollowUp.customer_id) == old_id)).first()
+    if not old.draft or others is not None:
+        return old, False
+    for event in session.exec(select(TimelineEvent).where(col(TimelineEvent.customer_id) == old_id)).all():
+        session.delete(event)
+    session.exec(delete(Visit).where(col(Visit.customer_id) == old_id))  # type: ignore[call-overload]
+    session.flush()
+    session.delete(old)
+    session.flush()
+    return old, True

@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, false, true
 from sqlmodel import Field, SQLModel
 
 from store.stages import Stage
@@ -99,6 +99,9 @@ class Customer(SQLModel, table=True):
     grade: str | None = Field(default=None, max_length=16)
     latest_channel: str | None = Field(default=None, max_length=64)
     channel_unknown: bool = False  # source_channel not in the channel table: kept raw, flagged
+    # Made from a paste and not yet confirmed: hidden from 我的客户, 查, the stale sweep and the weekly
+    # counts; its first confirmed record makes it real, 丢弃 removes it (store/followups.py).
+    draft: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_at: datetime = _created()
 
 
@@ -114,6 +117,9 @@ class FollowUp(SQLModel, table=True):
     extracted_tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     amount_cny: int | None = None
     next_contact_at: datetime | None = _ts()
+    next_contact_has_time: bool = Field(default=True, sa_column_kwargs={"server_default": true()})  # 周四 vs 周四 15:00
+    # The rep chose 保留 for a next contact outside the window (past, or beyond next_contact_max_days).
+    next_contact_kept: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     stage_hint: str | None = Field(default=None, max_length=16)
     confirmed: bool = False
     # Voice records: pinyin fixes (heard -> written), times heard, alternative readings the card offers

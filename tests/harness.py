@@ -59,10 +59,11 @@ class ChatDriver:
     log: list[Sent] = field(default_factory=list)
 
     def send(self, sender: str, text: str, *, kind: str = "text", msg_id: str | None = None,
-             media_ref: str | None = None) -> list[Sent]:
+             media_ref: str | None = None, chat: str | None = None) -> list[Sent]:
+        """`chat`: the group conversation id (None: the 1:1 chat with the bot)."""
         with session_scope(self.runtime.engine) as s:
             insert_inbound(session=s, platform=self.platform, msg_id=msg_id or f"m{next(_ids)}", sender=sender,
-                           kind=kind, text=text, media_ref=media_ref, raw=text,
+                           kind=kind, chat=chat, text=text, media_ref=media_ref, raw=text,
                            at=self.runtime.worker.clock())
         self.runtime.worker.drain()
         return self.new_messages()

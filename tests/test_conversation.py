@@ -141,10 +141,12 @@ def test_name_cannot_be_skipped(chat):
     assert "不能跳过" in chat.reply_to("rep-a", "跳过").text
 
 
-def test_next_contact_beyond_limit_is_not_set(chat, engine):
+def test_next_contact_beyond_limit_is_kept_and_asked(chat, engine):
+    # What the customer said stays on the record; the card asks (保留 / 改约) instead of dropping it.
     card = chat.reply_to("rep-a", "今天拜访了万通物流的朱总，他说12月20号再联系")
-    assert any("超过 7 天" in n for n in card.card.notes)
-    assert card.field("下次联系") == "—"
+    assert any("超过 7 天" in n and n.startswith("❓") for n in card.card.notes)
+    assert card.field("下次联系") == "周日 12月20日"
+    assert card.action("保留").startswith("keep_date:") and card.action("改约").startswith("redate:")
 
 
 def test_chat_without_customer_asks_who(chat, engine):

@@ -229,7 +229,8 @@ def test_a_customer_with_no_name_is_not_named_after_its_phone_and_the_card_asks(
     done = chat.reply_to("rep-a", f"改名 #{customer.id} 张伟")
     assert "改为「张伟」" in done.text
     card = chat.reply_to("rep-a", f"跟进 #{customer.id} 电话沟通，下周二再联系")
-    assert card.field("客户") == "张伟" and not [n for n in card.card.notes if "改名" in n]
+    # Still a draft (nothing confirmed yet), so the card still says [新客户].
+    assert card.field("客户") == "张伟  [新客户]" and not [n for n in card.card.notes if "改名" in n]
     assert "把客户名从 未命名客户（尾号5678） 改为 张伟" in chat.reply_to("rep-a", "历史 张伟").text
 
 

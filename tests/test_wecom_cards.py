@@ -86,13 +86,13 @@ def test_tags_that_fit_are_buttons_and_the_rest_a_dropdown():
     assert "button_selection" not in small
 
     big = render_wecom(followup_card(), task_id="t2")
-    assert [b["key"] for b in big["button_list"]] == ["confirm:12", TAG_SUBMIT_KEY]
+    assert [b["key"] for b in big["button_list"]] == ["confirm:12", "discard:12", TAG_SUBMIT_KEY]
     selection = big["button_selection"]
     assert selection["question_key"] == TAG_QUESTION_KEY
     assert [o["id"] for o in selection["option_list"]] == [f"tag:12:{t}" for t in ALL_TAGS]
     assert selection["selected_id"] == "tag:12:决策链变更"  # the first tag not yet chosen
     assert big["sub_title_text"].startswith("标签：竞品对比、价格异议")
-    assert card_actions(big) == {"confirm:12", *(f"tag:12:{t}" for t in ALL_TAGS)}
+    assert card_actions(big) == {"confirm:12", "discard:12", *(f"tag:12:{t}" for t in ALL_TAGS)}
 
 
 @pytest.mark.parametrize("n_tags", [0, 1, 5, 6, 10, 11, 16])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.context import HandlerContext
 from bot.handlers import (
     card_actions,
+    card_edit,
     chat_capture,
     commands,
     conversation,
@@ -31,6 +32,7 @@ def build_dispatcher() -> Dispatcher:
             leads.router,  # lead card taps and 认领/退回/公海/转给/分配原因, before generic card actions
             card_actions.router,
             voice_memo.router,
+            card_edit.router,  # before commands: 「阶段 需求确认」 fixes the card, 「改 #记录号 …」, 改约's answer
             visit.router,  # before commands: owns the 拜访 command
             commands.router,
             other.router,  # attachments, platform events, and "which customer?" for an attachment

@@ -1,21 +1,31 @@
-"""on_card_action: taps on card buttons and tag toggles (确认, tags, duplicate choices)."""
+"""on_card_action: taps on card buttons and tag toggles (确认, 丢弃, tags, 保留/改约, 安排拜访,
+alternative readings, duplicate choices)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from bot.cards.followup import build_followup_card
 from bot.context import HandlerContext
+from bot.format import fmt_when, mask_contacts
 from bot.handlers.conversation import finish_new_customer
-from bot.handlers.flow import ext_from_data, new_customer_from, next_contact_problem, record, tag_names
+from bot.handlers.flow import (
+    can_book_visit,
+    ext_from_data,
+    names_meeting,
+    new_customer_from,
+    next_contact_problem,
+    record,
+    reply_followup_card,
+    stage_refusal,
+    tag_names,
+)
 from bot.router import Router
 from bot.safe_input import parse_bounded_int, parse_id
-from store.conversations import clear_conversation, get_conversation
+from store.conversations import clear_conversation, get_conversation, set_conversation
 from store.customers import change_stage, get_customer
-from store.followups import confirm_followup, confirmed_followups, fix_field, get_followup, toggle_tag
+from store.followups import confirm_followup, discard_followup, fix_field, get_followup, toggle_tag
 from store.permissions import PermissionDenied
-from store.stages import check_stage_change
-from store.timeline import recent_events
+from store.visits import schedule_visit
 
 router = Router("card_actions")
 
@@ -39,6 +49,8 @@ def on_card_action(ctx: HandlerContext) -> None:
             if followup_id is None or index is None:
                 raise ValueError(action)
             _on_fix(ctx, followup_id, index)
+        elif verb in _RECORD_VERBS and (followup_id := parse_id(rest)) is not None:
+            _RECORD_VERBS[verb](ctx, followup_id)
         elif verb in ("dup_use", "dup_new"):
             _on_duplicate_choice(ctx, parse_id(rest))
         else:
@@ -50,13 +62,7 @@ def on_card_action(ctx: HandlerContext) -> None:
 
 
 def _card_for(ctx: HandlerContext, followup_id: int) -> None:
-    followup, customer = get_followup(session=ctx.session, actor=ctx.member, followup_id=followup_id)
-    history = recent_events(session=ctx.session, actor=ctx.member, customer_id=customer.id or 0, limit=3)
-    ctx.reply_card(
-        build_followup_card(
-            followup=followup, customer=customer, history=history, all_tags=tag_names(ctx), tz=ctx.settings.tz
-        )
-    )
+    reply_followup_card(ctx, followup_id)
 
 
 def _on_tag(ctx: HandlerContext, followup_id: int, tag: str) -> None:
@@ -93,23 +99,96 @@ def _on_fix(ctx: HandlerContext, followup_id: int, index: int) -> None:
 
 
 def _on_confirm(ctx: HandlerContext, followup_id: int) -> None:
+    _, before = get_followup(session=ctx.session, actor=ctx.member, followup_id=followup_id)
+    was_draft = before.draft
     followup, customer, newly = confirm_followup(
         session=ctx.session, at=ctx.now, actor=ctx.member, followup_id=followup_id
     )
     if not newly:
         ctx.reply("这条记录已经确认过了。")
         return
-    message = f"已保存 {customer.name} 的跟进记录。"
+    message = f"已保存 {customer.name} 的跟进记录。" + ("（新客户已建档）" if was_draft else "")
     hint = followup.stage_hint
     if hint and hint != customer.stage:
-        evidence = confirmed_followups(session=ctx.session, customer_id=customer.id or 0)
-        missing = check_stage_change(customer.stage, hint, evidence, ctx.settings.stage_evidence)
+        # The 阶段 command's gate, this record counting as evidence; no skip and no step back by one tap.
+        missing = stage_refusal(ctx, customer, hint)
         if missing:
             message += f"\n阶段建议「{hint}」未采用：" + "；".join(missing)
         else:
-            before = change_stage(session=ctx.session, actor=ctx.member, customer=customer, stage=hint, at=ctx.now)
-            message += f"\n阶段已更新：{before} → {hint}"
+            old = change_stage(session=ctx.session, actor=ctx.member, customer=customer, stage=hint, at=ctx.now)
+            message += f"\n阶段已更新：{old} → {hint}"
     ctx.reply(message)
+
+
+def _unconfirmed(ctx: HandlerContext, followup_id: int) -> bool:
+    followup, _ = get_followup(session=ctx.session, actor=ctx.member, followup_id=followup_id)
+    if followup.confirmed:
+        ctx.reply("这条记录已确认，不能再改。")
+        return False
+    return True
+
+
+def _on_discard(ctx: HandlerContext, followup_id: int) -> None:
+    """丢弃: the draft record goes, and its customer too when nothing else made it."""
+    if not _unconfirmed(ctx, followup_id):
+        return
+    customer, removed = discard_followup(session=ctx.session, actor=ctx.member, followup_id=followup_id)
+    conv = get_conversation(session=ctx.session, member_id=ctx.member.id or 0)
+    if conv is not None and conv.data.get("followup_id") == followup_id:
+        clear_conversation(session=ctx.session, member_id=ctx.member.id or 0)
+    ctx.reply(f"已丢弃这条记录，未新建客户 {customer.name}。" if removed
+              else f"已丢弃这条记录，{customer.name} 的客户档案未改动。")
+
+
+def _on_keep_date(ctx: HandlerContext, followup_id: int) -> None:
+    """保留: the customer did say that date; the card stops asking."""
+    if not _unconfirmed(ctx, followup_id):
+        return
+    followup, _ = get_followup(session=ctx.session, actor=ctx.member, followup_id=followup_id)
+    followup.next_contact_kept = True
+    ctx.session.add(followup)
+    _card_for(ctx, followup_id)
+
+
+def _on_redate(ctx: HandlerContext, followup_id: int) -> None:
+    """改约: one reply with the new time (bot/handlers/card_edit.py answers it)."""
+    if not _unconfirmed(ctx, followup_id):
+        return
+    set_conversation(session=ctx.session, at=ctx.now, member_id=ctx.member.id or 0, state="redate",
+                     data={"followup_id": followup_id})
+    ctx.reply("请回复新的下次联系时间（如：周四下午3点、下周一上午），或发送「取消」。")
+
+
+def _on_visit(ctx: HandlerContext, followup_id: int) -> None:
+    """安排拜访: the meeting the text names becomes a Visit at the record's next contact, so the
+    pre-visit card fires (scheduler/previsit.py) without a separate 拜访 command."""
+    followup, customer = get_followup(session=ctx.session, actor=ctx.member, followup_id=followup_id)
+    when = followup.next_contact_at
+    if when is None or not names_meeting(followup):
+        raise ValueError("no meeting on this record")
+    if not can_book_visit(ctx, followup):  # an older card's button too, confirmed or not
+        ctx.reply("这个拜访已经安排过了，或时间已过。")
+        return
+    shown = fmt_when(when, ctx.settings.tz, followup.next_contact_has_time)
+    goal = _meeting_goal(followup.text)
+    visit = schedule_visit(session=ctx.session, actor=ctx.member, customer_id=customer.id or 0, when=when,
+                           goal=goal, when_text=shown, at=ctx.now)
+    ctx.reply(f"已安排拜访 {customer.name}：{shown}（拜访编号 {visit.id}），拜访前会提醒你。")
+    _card_for(ctx, followup_id)
+
+
+def _meeting_goal(text: str) -> str:
+    """The first line of the record, masked (it goes on the timeline and the pre-visit card)."""
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return " ".join(mask_contacts(first).split())[:60]
+
+
+_RECORD_VERBS = {
+    "discard": _on_discard,
+    "keep_date": _on_keep_date,
+    "redate": _on_redate,
+    "visit": _on_visit,
+}
 
 
 def _on_duplicate_choice(ctx: HandlerContext, customer_id: int | None) -> None:

@@ -7,6 +7,7 @@ import unicodedata
 from bot.context import HandlerContext
 from bot.extract import extract, tag_rules
 from bot.handlers.flow import capture, tag_weights
+from bot.handlers.pending import drop_pending_question
 from bot.router import Router
 
 router = Router("chat_capture")
@@ -24,6 +25,7 @@ def has_words(text: str) -> bool:
 @router.on(_is_text)
 def on_chat_capture(ctx: HandlerContext) -> None:
     text = ctx.text
+    drop_pending_question(ctx)  # an open question's filter refused this text: it is a record of its own
     if not text:
         ctx.reply("收到一条空消息。粘贴和客户的聊天记录或写一段跟进笔记发给我即可；发送「帮助」查看用法。")
         return

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "transfer": ("转给", "/转给", "/transfer"),
     "why": ("分配原因", "/分配原因", "/why"),
     "rename": ("改名", "/改名", "/rename"),
+    "edit": ("改", "/改", "/edit"),
 }
 _WORD_TO_NAME = {word: name for name, words in COMMANDS.items() for word in words}
 # Longest first so 撤销合并 is not read as 撤销 + 合并.
@@ -65,6 +66,8 @@ HELP_TEXT = """genjin 跟进助手 · 用法
 · 查 关键词　— 按姓名/拼音/公司/电话查找
 · 历史 客户　— 客户的时间线
 · 改名 客户 姓名　— 如：改名 #12 张伟（补上「未命名客户」的姓名）
+· 改 #记录号 字段 新值　— 改待确认记录的一项，如：改 #12 公司 华信物流
+　（最新一张卡片可直接回复：公司 华信物流 / 下次 周四下午3点 / 阶段 需求确认 / 标签 +要报价 -价格异议）
 · 重试　— 重新处理失败的消息
 · 合并 保留编号 被合并编号 / 撤销合并 编号　— 主管、管理员
 · 免填 销售姓名 [原因]　— 主管给销售 3 天免填（不提醒补填）

@@ -8,7 +8,7 @@ from bot.format import fmt_when, for_viewer, mask_phone
 from bot.handlers.command_words import HELP_TEXT, parse_command
 from bot.handlers.conversation import start_new_customer
 from bot.handlers.flow import ext_to_data, record
-from bot.handlers.lookup import history_text, resolve_customer, shown_to
+from bot.handlers.lookup import history_text, reply_private, resolve_customer, shown_to
 from bot.router import Router
 from bot.safe_input import parse_id
 from store.conversations import clear_conversation, get_conversation
@@ -61,7 +61,7 @@ def on_mine(ctx: HandlerContext, _args: str) -> None:
         for c in customers
     ]
     title = "团队客户" if ctx.member.role != "rep" else "我的客户"
-    ctx.reply(f"{title}（最近 {len(lines)} 位）：\n" + "\n".join(lines))
+    reply_private(ctx, f"{title}（最近 {len(lines)} 位）：\n" + "\n".join(lines))
 
 
 def on_find(ctx: HandlerContext, args: str) -> None:
@@ -75,9 +75,10 @@ def on_find(ctx: HandlerContext, args: str) -> None:
     if not found:
         ctx.reply(f"没有找到与「{args}」相关的客户。")
         return
-    ctx.reply(
+    reply_private(
+        ctx,
         "找到：\n" + "\n".join(shown_to(ctx, c, f"#{c.id} {c.name} {c.company or ''} {mask_phone(c.phone)} · {c.stage}")
-                                for c in found)
+                                for c in found),
     )
 
 
@@ -86,7 +87,7 @@ def on_history(ctx: HandlerContext, args: str) -> None:
     if customer is None:
         return
     events = recent_events(session=ctx.session, actor=ctx.member, customer_id=customer.id or 0, limit=10)
-    ctx.reply(history_text(ctx, customer, events))
+    reply_private(ctx, history_text(ctx, customer, events))
 
 
 def on_rename(ctx: HandlerContext, args: str) -> None:

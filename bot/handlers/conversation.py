@@ -12,13 +12,14 @@ from typing import Any
 from bot.cards.followup import build_duplicate_card
 from bot.context import HandlerContext
 from bot.extract import normalize_phone, parse_when
-from bot.format import fmt_when
+from bot.format import fmt_when, mask_phone
 from bot.handlers.flow import capture, ext_from_data, ext_to_data, next_contact_problem
+from bot.handlers.pending import is_new_record, looks_like_name
 from bot.router import Router
 from store.conversations import clear_conversation, get_conversation, set_conversation
 from store.customers import check_duplicates, create_customer
 from store.privacy import contains_contact
-from store.stages import PROGRESSION, Stage
+from store.stages import PROGRESSION, Stage, check_stage_change
 
 router = Router("conversation")
 
@@ -34,10 +35,18 @@ QUESTIONS = {
 
 
 def _awaits_text(ctx: HandlerContext) -> bool:
+    """An open question takes only a message shaped like its answer (a name where a name is asked, a
+    short value otherwise); a chat or a note goes on to capture, which drops the question."""
     if ctx.inbound.kind != "text":
         return False
     conv = get_conversation(session=ctx.session, member_id=ctx.member.id or 0)
-    return conv is not None and conv.state in ("new_customer", "await_customer")
+    if conv is None or conv.state not in ("new_customer", "await_customer"):
+        return False
+    text = ctx.text
+    if text in SKIP_WORDS:
+        return True
+    asks_name = conv.state == "await_customer" or conv.data.get("asking") == "name"
+    return looks_like_name(text) if asks_name else not is_new_record(text)
 
 
 def start_new_customer(ctx: HandlerContext, args: str) -> None:
@@ -93,6 +102,12 @@ def _accept(ctx: HandlerContext, field: str, answer: str, fields: dict[str, Any]
     elif field == "stage":
         if answer not in tuple(Stage):
             return f"请从这些阶段中选一个：{' / '.join(PROGRESSION)}，或回复「跳过」。"
+        # A new customer starts at the first stage: the 阶段 command's gate, with no records yet.
+        first = Stage.FIRST_CONTACT
+        missing = [] if answer == first else check_stage_change(first, answer, [], ctx.settings.stage_evidence)
+        if missing:
+            return (f"新客户不能直接进入「{answer}」：" + "；".join(missing) + f"。请回复 {PROGRESSION[0]} 或 "
+                    f"{PROGRESSION[1]}，或「跳过」；有了跟进记录后再用「阶段」命令推进。")
         fields["stage"] = answer
     elif field == "next_contact":
         parsed = parse_when(answer, ref_time=ctx.local_now)
@@ -157,8 +172,9 @@ def finish_new_customer(ctx: HandlerContext, fields: dict[str, Any], force_new: 
         if customer.next_contact_at
         else "未设置"
     )
+    phone = mask_phone(customer.phone) if ctx.inbound.chat is not None else (customer.phone or "—")  # a group sees
     ctx.reply(
-        f"已新建客户 #{customer.id} {customer.name}\n电话：{customer.phone or '—'}"
+        f"已新建客户 #{customer.id} {customer.name}\n电话：{phone}"
         f"\n产品：{customer.product or '—'}\n阶段：{customer.stage}\n下次联系：{nxt}"
     )
 

@@ -4,22 +4,26 @@ the follow-up questions), including the duplicate check and the next-contact rul
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
+
+from sqlmodel import col, select
 
 from bot.cards.followup import build_duplicate_card, build_followup_card
 from bot.context import HandlerContext
 from bot.extract import Extraction, tag_rules
 from bot.format import fmt_when, mask_contacts, mask_email, mask_phone
+from bot.models import Card
 from bot.understanding.learning import team_weights
 from store.conversations import set_conversation
 from store.customers import check_duplicates, create_customer
-from store.followups import create_followup
+from store.followups import confirmed_followups, create_followup, get_followup
 from store.members import supervisors_of
-from store.models import Customer, FollowUp
+from store.models import Customer, FollowUp, Visit
 from store.names import is_unnamed
-from store.stages import PROGRESSION, Stage
+from store.stages import PROGRESSION, Stage, check_stage_change
 from store.timeline import add_event, recent_events
 
 TAKEN_REPLY = (
@@ -45,6 +49,90 @@ def next_contact_problem(when: datetime, ctx: HandlerContext) -> str | None:
     if when > ctx.now + timedelta(days=limit):
         return f"下次联系时间 {fmt_when(when, ctx.settings.tz)} 超过 {limit} 天，请约在 {limit} 天之内"
     return None
+
+
+def date_question(followup: FollowUp, ctx: HandlerContext) -> str | None:
+    """A stated next contact outside the window stays on the record; the card asks about it until
+    the rep taps 保留 or 改约 (never dropped silently)."""
+    when = followup.next_contact_at
+    if when is None or followup.next_contact_kept or followup.confirmed:
+        return None
+    limit = ctx.settings.next_contact_max_days
+    shown = fmt_when(when, ctx.settings.tz, followup.next_contact_has_time)
+    if when <= ctx.now:
+        return f"下次联系 {shown} 已经过去：保留这个时间，还是改约？"
+    if when > ctx.now + timedelta(days=limit):
+        return f"下次联系 {shown} 超过 {limit} 天：客户这样约的就「保留」，否则「改约」"
+    return None
+
+
+def stage_refusal(ctx: HandlerContext, customer: Customer, target: str | None,
+                  followup: FollowUp | None = None) -> list[str]:
+    """Why 确认 may not move `customer` to `target` (empty: it may). The 阶段 command's gate — no
+    skip without the evidence, same Chinese reasons — counting this record as evidence, and no step
+    back by one tap: going back stays a deliberate 阶段 command."""
+    if not target or target == customer.stage:
+        return []
+    evidence = confirmed_followups(session=ctx.session, customer_id=customer.id or 0)
+    if followup is not None and all(f.id != followup.id for f in evidence):
+        evidence.append(followup)
+    missing = check_stage_change(customer.stage, target, evidence, ctx.settings.stage_evidence)
+    if not missing and customer.stage in PROGRESSION and target in PROGRESSION \
+            and PROGRESSION.index(Stage(target)) < PROGRESSION.index(Stage(customer.stage)):
+        missing = [f"这是回退（{customer.stage} → {target}），确认不会回退阶段；"
+                   f"确需回退请发送「阶段 #{customer.id} {target}」"]
+    return missing
+
+
+# The text names a meeting at the next-contact time: a visit, the customer coming over, a video or
+# phone conference ("下周二上午来公司聊", "周四下午3点去拜访", "约了明天视频会").
+_MEETING = re.compile(r"拜访|来公司|到公司|来我们公司|上门|见面|面谈|会面|开会|会议|视频会|电话会|线上会"
+                      r"|腾讯会议|钉钉会议|过来聊|过去聊|当面")
+
+
+def names_meeting(followup: FollowUp) -> bool:
+    return bool(_MEETING.search(f"{followup.text} {followup.transcript or ''}"))
+
+
+def offers_visit(ctx: HandlerContext, followup: FollowUp) -> bool:
+    """安排拜访 is offered while the record names a meeting at a future next contact that has no
+    scheduled visit yet."""
+    return not followup.confirmed and can_book_visit(ctx, followup)
+
+
+def can_book_visit(ctx: HandlerContext, followup: FollowUp) -> bool:
+    """The record names a meeting at a future next contact with no visit scheduled at that time."""
+    when = followup.next_contact_at
+    if when is None or when <= ctx.now or not names_meeting(followup):
+        return False
+    booked = ctx.session.exec(
+        select(Visit.id).where(col(Visit.customer_id) == followup.customer_id, col(Visit.scheduled_at) == when,
+                               col(Visit.status) == "scheduled")
+    ).first()
+    return booked is None
+
+
+def followup_card(ctx: HandlerContext, followup: FollowUp, customer: Customer, *,
+                  warnings: Sequence[str] = ()) -> Card:
+    """The confirmation card of a record, the same after every tap or reply."""
+    history = recent_events(session=ctx.session, actor=ctx.member, customer_id=customer.id or 0, limit=4)
+    return build_followup_card(
+        followup=followup,
+        customer=customer,
+        history=[e for e in history if (e.ref or {}).get("followup_id") != followup.id][:3],
+        all_tags=tag_names(ctx),
+        tz=ctx.settings.tz,
+        warnings=warnings,
+        stage_refusal=stage_refusal(ctx, customer, followup.stage_hint, followup),
+        date_question=date_question(followup, ctx),
+        offer_visit=offers_visit(ctx, followup),
+        in_group=ctx.inbound.chat is not None,
+    )
+
+
+def reply_followup_card(ctx: HandlerContext, followup_id: int) -> None:
+    followup, customer = get_followup(session=ctx.session, actor=ctx.member, followup_id=followup_id)
+    ctx.reply_card(followup_card(ctx, followup, customer))
 
 
 def ext_to_data(ext: Extraction) -> dict[str, Any]:
@@ -125,21 +213,21 @@ def new_customer_from(ctx: HandlerContext, ext: Extraction, name: str | None = N
         phone=ext.phone,
         email=ext.email,
         product=ext.product,
-        # A customer new to genjin enters at the stage its first record shows (an existing deal
-        # being onboarded); later moves go through the stage rules.
-        stage=ext.stage_hint if ext.stage_hint in PROGRESSION else Stage.FIRST_CONTACT,
+        # A customer new to genjin enters at the first stage; the stage its first record suggests is
+        # applied by 确认 through the same gate as the 阶段 command (no skip without evidence).
+        stage=Stage.FIRST_CONTACT,
         source_channel=f"{ctx.inbound.platform}:{'语音' if ctx.inbound.kind == 'voice' else '聊天'}",
+        draft=True,  # until its first record is confirmed (丢弃 leaves nothing)
     )
     return customer
 
 
 def record(ctx: HandlerContext, customer: Customer, draft: dict[str, Any], *, is_new: bool) -> FollowUp:
+    """Store the record unconfirmed and answer with its card (`is_new`: the customer was just made
+    from it; the card shows [新客户] while the customer is a draft)."""
     ext = ext_from_data(draft["ext"])
     warnings: list[str] = list(draft.get("warnings") or [])
-    next_contact = ext.next_contact
-    if next_contact is not None and (problem := next_contact_problem(next_contact, ctx)):
-        warnings.append(problem + "，本条未设置下次联系")
-        next_contact = None
+    next_contact = ext.next_contact  # outside the window it is kept and asked about (date_question)
     _fill_missing_contact_fields(customer, ext)
     if is_unnamed(customer.name):
         warnings.append(f"没有识别到客户姓名，暂记为「{customer.name}」。请发送「改名 #{customer.id} 客户姓名」补上")
@@ -154,11 +242,11 @@ def record(ctx: HandlerContext, customer: Customer, draft: dict[str, Any], *, is
         tags=list(ext.tags),
         amount_cny=ext.amount_cny,
         next_contact_at=next_contact,
+        next_contact_has_time=ext.next_contact_has_time,
         stage_hint=ext.stage_hint,
         source_inbound_id=draft.get("inbound_id"),
         understanding=draft.get("understanding"),
     )
-    history = recent_events(session=ctx.session, actor=ctx.member, customer_id=customer.id or 0, limit=3)
     add_event(
         session=ctx.session,
         at=ctx.now,
@@ -168,18 +256,7 @@ def record(ctx: HandlerContext, customer: Customer, draft: dict[str, Any], *, is
         summary=_summary(draft["text"], ext),
         ref={"followup_id": followup.id},
     )
-    ctx.reply_card(
-        build_followup_card(
-            followup=followup,
-            customer=customer,
-            history=history,
-            all_tags=tag_names(ctx),
-            tz=ctx.settings.tz,
-            next_contact_has_time=ext.next_contact_has_time,
-            warnings=warnings,
-            is_new_customer=is_new,
-        )
-    )
+    ctx.reply_card(followup_card(ctx, followup, customer, warnings=warnings))
     return followup
 
 

@@ -9,7 +9,7 @@ from bot.cards.leads import build_assign_picker, build_new_lead_card, build_pool
 from bot.context import HandlerContext
 from bot.format import fmt_when
 from bot.handlers.command_words import parse_command
-from bot.handlers.lookup import resolve_customer
+from bot.handlers.lookup import reply_private, resolve_customer
 from bot.leads.intake import push_lead_card
 from bot.models import Card
 from bot.router import Router
@@ -161,7 +161,7 @@ def _show_pool(ctx: HandlerContext) -> None:
     since = local_midnight(ctx.now, ctx.settings.tz)
     taken = claims_since(session=ctx.session, member_id=ctx.member.id or 0, since=since)
     leads = list_pool(session=ctx.session, actor=ctx.member, limit=10)
-    ctx.reply_card(build_pool_card(leads=leads, total=count_pool(session=ctx.session, actor=ctx.member),
+    reply_private(ctx, card=build_pool_card(leads=leads, total=count_pool(session=ctx.session, actor=ctx.member),
                                    claimed_today=taken, cap=ctx.settings.leads.pool_daily_claim_cap, now=ctx.now,
                                    tz=ctx.settings.tz, can_claim=can_claim))
 
@@ -197,7 +197,7 @@ def _explain(ctx: HandlerContext, args: str) -> None:
     tz = ctx.settings.tz
     lines = [f"{r.created_at.astimezone(tz):%m-%d %H:%M} {r.reason}" for r in rows]
     lines = lines or ["没有分配记录（不是线索录入的客户）。"]
-    ctx.reply(f"#{customer.id} {customer.name} 的分配记录：\n" + "\n".join(lines))
+    reply_private(ctx, f"#{customer.id} {customer.name} 的分配记录：\n" + "\n".join(lines))
     if ctx.member.role in (Role.SUPERVISOR, Role.ADMIN):
         _focus(ctx, customer.id or 0)
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from bot.context import HandlerContext
 from bot.format import for_viewer
+from bot.models import Card, Reply
 from bot.safe_input import parse_id
 from store.customers import MAX_SEARCH_CHARS, get_customer, search_customers
 from store.models import Customer, TimelineEvent
@@ -30,7 +31,7 @@ def resolve_customer(ctx: HandlerContext, query: str) -> Customer | None:
         except PermissionDenied:
             ctx.reply(f"没有找到客户 {query}（或你没有查看权限）。")
             return None
-    found = search_customers(session=ctx.session, actor=ctx.member, query=query)
+    found = search_customers(session=ctx.session, actor=ctx.member, query=query, include_drafts=True)
     exact = [c for c in found if c.name == query]
     if len(exact) == 1:
         return exact[0]
@@ -40,8 +41,22 @@ def resolve_customer(ctx: HandlerContext, query: str) -> Customer | None:
         ctx.reply(f"没有找到客户「{query}」。发送「我的客户」查看你的客户列表。")
         return None
     listing = "\n".join(shown_to(ctx, c, f"#{c.id} {c.name} {c.company or ''}") for c in found[:5])
-    ctx.reply(f"找到多位「{query}」，请用编号指定，例如 #{found[0].id}：\n{listing}")
+    reply_private(ctx, f"找到多位「{query}」，请用编号指定，例如 #{found[0].id}：\n{listing}")
     return None
+
+
+GROUP_NOTE = "已私信发给你。"
+
+
+def reply_private(ctx: HandlerContext, text: str | None = None, *, card: Card | None = None) -> None:
+    """Customer data asked for in a group chat goes to the asker alone (1:1, bot/delivery.py addresses
+    a member's own user id with no chat); the group sees a short note. In a 1:1 chat it is an
+    ordinary reply."""
+    if ctx.inbound.chat is None:
+        ctx.replies.append(Reply(text=text, card=card))
+        return
+    ctx.notify(ctx.member.id or 0, text=text, card=card)
+    ctx.reply(GROUP_NOTE)
 
 
 def shown_to(ctx: HandlerContext, customer: Customer, text: str) -> str:

@@ -12,6 +12,7 @@ from bot.context import HandlerContext
 from bot.format import mask_contacts
 from bot.handlers.command_words import parse_command
 from bot.handlers.lookup import resolve_customer
+from bot.handlers.pending import looks_like_name
 from bot.router import Router
 from store.conversations import clear_conversation, get_conversation, set_conversation
 from store.customers import get_customer
@@ -59,6 +60,8 @@ def on_attachment(ctx: HandlerContext) -> None:
 def _awaits_attachment_customer(ctx: HandlerContext) -> bool:
     if ctx.inbound.kind != "text" or parse_command(ctx.text) is not None:
         return False
+    if ctx.text not in SKIP and not looks_like_name(ctx.text):
+        return False  # a chat or a note is a record of its own: capture drops the question
     conv = get_conversation(session=ctx.session, member_id=ctx.member.id or 0)
     return conv is not None and conv.state == "await_attachment"
 

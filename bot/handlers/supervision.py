@@ -10,7 +10,8 @@ from bot.context import HandlerContext
 from bot.format import fmt_when, mask_contacts
 from bot.handlers.command_words import parse_command
 from bot.handlers.leads import transfer_customer
-from bot.handlers.lookup import history_text
+from bot.handlers.lookup import history_text, reply_private
+from bot.handlers.pending import is_new_record
 from bot.models import Button, Card
 from bot.router import Router
 from bot.safe_input import parse_id
@@ -31,8 +32,8 @@ def _is_push_action(ctx: HandlerContext) -> bool:
 
 
 def _awaits_snooze_reason(ctx: HandlerContext) -> bool:
-    if ctx.inbound.kind != "text" or parse_command(ctx.text) is not None:
-        return False
+    if ctx.inbound.kind != "text" or parse_command(ctx.text) is not None or is_new_record(ctx.text):
+        return False  # a chat or a note is a record of its own: capture drops the question
     conv = get_conversation(session=ctx.session, member_id=ctx.member.id or 0)
     return conv is not None and conv.state == "snooze_reason"
 
@@ -55,7 +56,7 @@ def on_push_action(ctx: HandlerContext) -> None:
         return
     if verb == "view":
         events = recent_events(session=ctx.session, actor=ctx.member, customer_id=customer_id, limit=10)
-        ctx.reply(history_text(ctx, customer, events))
+        reply_private(ctx, history_text(ctx, customer, events))
     elif verb == "snooze":
         set_conversation(
             session=ctx.session, member_id=ctx.member.id or 0, state="snooze_reason", data={"customer_id": customer_id},
