@@ -1,7 +1,7 @@
 """drafts: a customer made from a paste stays a draft until its first record is confirmed; a record
 remembers whether its next contact has a time of day and whether the rep kept a date outside the window
 
-Revision ID: 0006_drafts
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-25 17:00:00
 """
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_drafts"
+revision: str = "0007"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
