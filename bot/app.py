@@ -33,6 +33,8 @@ from bot.platforms.wecom.callback import MEDIA_PREFIX as WECOM_MEDIA_PREFIX
 from bot.platforms.wecom.callback import WeComAdapter
 from bot.platforms.wecom.deliverer import WeComDeliverer
 from bot.transcribe.runner import TranscriptionRunner
+from bot.web.console import build_console
+from bot.web.login import LoginProvider, dingtalk_provider, wecom_provider
 from scheduler.setup import SWEEP_SECONDS, build_scheduler, watch_jobs
 from store.db import make_engine, migrate, session_scope
 from store.members import seed_demo_team
@@ -122,6 +124,9 @@ def build_web_app(runtime: Runtime, *, sandbox: bool = False, background: bool =
             api = runtime.wecom_api
             app.on_cleanup.append(lambda _app: api.close())
 
+    app.add_subapp("/console/", build_console(runtime.engine, runtime.settings, runtime.worker.clock,
+                                              providers=console_logins(runtime), sandbox=sandbox))
+
     def in_process_status() -> dict[str, object]:
         return {"processed": runtime.worker.processed, "workers_running": sum(not t.done() for t in runtime.tasks)}
 
@@ -146,6 +151,18 @@ def build_web_app(runtime: Runtime, *, sandbox: bool = False, background: bool =
     if background:
         app.cleanup_ctx.append(lambda _app: _background(runtime))
     return app
+
+
+def console_logins(runtime: Runtime) -> list[LoginProvider]:
+    """The console's login per configured platform, each given its platform's code→user-id exchange
+    as a plain callable (bot/web never imports platform code)."""
+    logins = []
+    if runtime.settings.wecom is not None and runtime.wecom_api is not None:
+        logins.append(wecom_provider(runtime.settings.wecom, runtime.wecom_api.user_id_from_code))
+    dingtalk = runtime.sender.deliverers.get("dingtalk")
+    if runtime.settings.dingtalk is not None and isinstance(dingtalk, DingTalkDeliverer):
+        logins.append(dingtalk_provider(runtime.settings.dingtalk, dingtalk.api.user_id_from_auth_code))
+    return logins
 
 
 def platform_media_fetchers(runtime: Runtime) -> dict[str, Fetcher]:

@@ -40,6 +40,8 @@ class WeComSettings(BaseModel):
     token: SecretStr
     encoding_aes_key: SecretStr = Field(min_length=43, max_length=43)
     api_base: str = "https://qyapi.weixin.qq.com"
+    # The console's login (OAuth2 snsapi_base) sends the browser here; tests point it at the fake.
+    oauth_base: str = "https://open.weixin.qq.com"
     callback_path: str = "/wecom/callback"
     # A callback whose signed timestamp is further than this from our clock (either way) gets 403.
     replay_window_seconds: int = Field(default=300, ge=1, le=24 * 3600)
@@ -56,6 +58,28 @@ class DingTalkSettings(BaseModel):
     robot_code: str
     api_base: str = "https://api.dingtalk.com"
     oapi_base: str = "https://oapi.dingtalk.com"
+    # The console's login (DingTalk OAuth2, authCode) sends the browser here; tests point it at the fake.
+    login_base: str = "https://login.dingtalk.com"
+
+
+class ConsoleSettings(BaseModel):
+    """The web console and record edit form under /console/ (bot/web)."""
+
+    # The address people open, e.g. https://genjin.example.com: the OAuth redirect_uri and the links on
+    # cards are built from it. None: taken from each request's Host (fine locally, not behind a proxy).
+    public_url: str | None = None
+    # Signs session cookies. None: a random key generated once and kept in data_dir/console_session.key.
+    session_key: SecretStr | None = None
+    session_hours: float = Field(default=12, gt=0, le=24 * 30)
+    # Secure cookies: None decides per request (https public_url, or X-Forwarded-Proto https, or TLS).
+    secure_cookies: bool | None = None
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else value
 
 
 class StaleThresholds(BaseModel):
@@ -166,6 +190,7 @@ class Settings(BaseSettings):
     stage_evidence: dict[str, StageEvidence] = Field(default_factory=_default_evidence)
 
     pushes: PushSettings = Field(default_factory=PushSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     leads: LeadSettings = Field(default_factory=LeadSettings)
     wecom: WeComSettings | None = None
     dingtalk: DingTalkSettings | None = None

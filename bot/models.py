@@ -62,6 +62,13 @@ class Button(BaseModel):
     style: str = "default"  # default | primary | danger
 
 
+class CardLink(BaseModel):
+    """A link the card opens in the app's browser (the console's pages: 编辑, 查看)."""
+
+    label: str
+    url: str
+
+
 class Card(BaseModel):
     """A neutral card; each platform renders it (bot/platforms/<platform>/render.py)."""
 
@@ -71,6 +78,7 @@ class Card(BaseModel):
     tags: list[TagToggle] = Field(default_factory=list)
     buttons: list[Button] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)  # e.g. history snippet lines
+    links: list[CardLink] = Field(default_factory=list)
 
 
 class Reply(BaseModel):

@@ -10,7 +10,7 @@ import phonenumbers
 from phonenumbers import PhoneNumberType
 
 from bot.format import fmt_amount, fmt_when, mask_email, mask_phone
-from bot.models import Button, Card, CardField, TagToggle
+from bot.models import Button, Card, CardField, CardLink, TagToggle
 from store.models import Customer, FollowUp, TimelineEvent
 
 
@@ -28,6 +28,7 @@ def build_followup_card(
     date_question: str | None = None,
     offer_visit: bool = False,
     in_group: bool = False,
+    console_url: str | None = None,
 ) -> Card:
     """The record as the rep checks it. Unset flags come from the rows (a refreshed card after a tap
     shows what the first one showed). `stage_refusal`: why the suggested stage cannot be applied by
@@ -88,7 +89,18 @@ def build_followup_card(
     title = "跟进记录已确认" if followup.confirmed else "请确认跟进记录"
     subtitle = f"记录 #{fid} · " + ("已保存到客户档案" if followup.confirmed else "点标签可增删，确认后保存到客户档案")
     return Card(title=title, subtitle=subtitle, fields=fields, tags=tags,
-                buttons=buttons, notes=notes)
+                buttons=buttons, notes=notes, links=console_links(console_url, followup, customer))
+
+
+def console_links(console_url: str | None, followup: FollowUp, customer: Customer) -> list[CardLink]:
+    """编辑 (the record edit form, until confirmed) and 查看 (the customer's page) in the web console;
+    none when the console's address is unknown (`console_url` None)."""
+    if console_url is None:
+        return []
+    view = CardLink(label="查看", url=f"{console_url}/console/customers/{customer.id}")
+    if followup.confirmed:
+        return [view]
+    return [CardLink(label="编辑", url=f"{console_url}/console/followups/{followup.id}/edit"), view]
 
 
 EDIT_HINT = "✎ 改字段直接回复，如：公司 华信物流 / 下次 周四下午3点 / 阶段 需求确认"

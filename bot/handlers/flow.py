@@ -37,6 +37,15 @@ def tag_weights(ctx: HandlerContext) -> dict[tuple[str, str], float]:
                         now=ctx.now)
 
 
+def console_url(ctx: HandlerContext) -> str | None:
+    """Where card links point: the configured public address; in the sandbox the page's own origin
+    (relative links); None (no links) on a platform when the address is not configured."""
+    public = ctx.settings.console.public_url
+    if public:
+        return public
+    return "" if ctx.inbound.platform == "sandbox" else None
+
+
 def tag_names(ctx: HandlerContext) -> list[str]:
     return [r.name for r in tag_rules(ctx.settings.tags_file)]
 
@@ -127,6 +136,7 @@ def followup_card(ctx: HandlerContext, followup: FollowUp, customer: Customer, *
         date_question=date_question(followup, ctx),
         offer_visit=offers_visit(ctx, followup),
         in_group=ctx.inbound.chat is not None,
+        console_url=console_url(ctx),
     )
 
 

@@ -11,6 +11,13 @@ API: accessToken (tokens expire and can be revoked: 401 InvalidAuthentication), 
 (invalidStaffIdList / flowControlledStaffIdList), groupMessages/send, messageFiles/download (a
 downloadUrl, then the bytes), StandardCard interactiveCards send (cardBizId idempotent) and update,
 and sessionWebhook URLs that expire. Every call is recorded. No code under test is imported here.
+
+Console login (OAuth2, https://open.dingtalk.com/document/orgapp/tutorial-obtaining-user-personal-information):
+GET /oauth2/auth (login.dingtalk.com in real life) checks client_id, response_type=code and scope,
+then sends the browser back to redirect_uri with `authCode` and the caller's state, as `login_user`;
+POST /v1.0/oauth2/userAccessToken takes that code once, within 5 minutes, for a user token;
+GET /v1.0/contact/users/me names the user (unionId); the oapi's POST /topapi/user/getbyunionid (app
+token in the query) maps the unionId to the org's userid (60121 when not in the org).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import WSMsgType, web
 
@@ -78,6 +86,8 @@ class FakeDingTalk:
     deliveries: list[tuple[int, str]] = field(default_factory=list)  # (connection number, messageId)
     opens: int = 0
     connections: int = 0
+    login_user: str | None = None  # who is signed in to the DingTalk client the browser runs in
+    outsiders: set[str] = field(default_factory=set)  # DingTalk users who are not in this org
 
     def __post_init__(self) -> None:
         self._tokens: dict[str, float] = {}
@@ -88,6 +98,8 @@ class FakeDingTalk:
         self._changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.base_url = ""
+        self._auth_codes: dict[str, dict[str, Any]] = {}
+        self._user_tokens: dict[str, str] = {}  # user access token -> userid
 
     # ------------------------------------------------------------------ server life
 
@@ -104,6 +116,10 @@ class FakeDingTalk:
             web.post("/v1.0/im/v1.0/robot/interactiveCards/send", self._card_send),
             web.put("/v1.0/im/robots/interactiveCards", self._card_update),
             web.post("/robot/sendBySession", self._session_webhook),
+            web.get("/oauth2/auth", self._oauth_authorize),
+            web.post("/v1.0/oauth2/userAccessToken", self._user_access_token),
+            web.get("/v1.0/contact/users/me", self._users_me),
+            web.post("/topapi/user/getbyunionid", self._get_by_unionid),
         ])
         self._runner = web.AppRunner(app)
         await self._runner.setup()
@@ -323,6 +339,61 @@ class FakeDingTalk:
         self.cards[biz] = json.loads(body["cardData"])
         self.sent.append(Sent("card_update", None, None, {"cardBizId": biz, "card": self.cards[biz]}))
         return web.json_response({"success": True})
+
+    # ------------------------------------------------------------------ OAuth2 login (console)
+
+    @staticmethod
+    def union_id(user: str) -> str:
+        return "union-" + user
+
+    async def _oauth_authorize(self, request: web.Request) -> web.Response:
+        self._record(request, dict(request.query))
+        q = request.query
+        redirect_uri = q.get("redirect_uri", "")
+        if (q.get("client_id") != self.client_id or q.get("response_type") != "code"
+                or "openid" not in q.get("scope", "").split() or not redirect_uri.startswith(("http://", "https://"))):
+            return web.Response(status=400, text="invalid request", content_type="text/html")
+        if self.login_user is None:
+            return web.Response(status=403, text="请在钉钉中打开", content_type="text/html")
+        code = uuid.uuid4().hex
+        self._auth_codes[code] = {"user": self.login_user, "issued": time.monotonic(), "used": False}
+        sep = "&" if "?" in redirect_uri else "?"
+        target = f"{redirect_uri}{sep}" + urlencode({"authCode": code, "state": q.get("state", "")})
+        return web.Response(status=302, headers={"Location": target})
+
+    async def _user_access_token(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self._record(request, body)
+        if body.get("clientId") != self.client_id or body.get("clientSecret") != self.client_secret:
+            return web.json_response({"code": "invalidClientIdOrSecret", "message": "无效的clientId"}, status=400)
+        found = self._auth_codes.get(str(body.get("code", "")))
+        if (body.get("grantType") != "authorization_code" or found is None or found["used"]
+                or found["issued"] < time.monotonic() - 300):
+            return web.json_response({"code": "invalidAuthCode", "message": "不合法的临时授权码"}, status=400)
+        found["used"] = True
+        token = uuid.uuid4().hex
+        self._user_tokens[token] = found["user"]
+        return web.json_response({"accessToken": token, "refreshToken": uuid.uuid4().hex, "expireIn": 7200,
+                                  "corpId": "dingcorp"})
+
+    async def _users_me(self, request: web.Request) -> web.Response:
+        self._record(request, {})
+        user = self._user_tokens.get(request.headers.get("x-acs-dingtalk-access-token", ""))
+        if user is None:
+            return web.json_response({"code": "InvalidAuthentication", "message": "不合法的access_token"}, status=401)
+        return web.json_response({"nick": user, "unionId": self.union_id(user), "openId": "open-" + user})
+
+    async def _get_by_unionid(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self._record(request, body)
+        if self._tokens.get(request.query.get("access_token", ""), 0) < time.monotonic():
+            return web.json_response({"errcode": 40014, "errmsg": "不合法的access_token"})
+        union = str(body.get("unionid", ""))
+        user = union.removeprefix("union-") if union.startswith("union-") else None
+        if user is None or user in self.outsiders:
+            return web.json_response({"errcode": 60121, "errmsg": "找不到该用户"})
+        return web.json_response({"errcode": 0, "errmsg": "ok", "result": {"contact_type": 0, "userid": user},
+                                  "request_id": uuid.uuid4().hex})
 
     def new_session(self, ttl_ms: int = 90 * 60 * 1000) -> tuple[str, int]:
         """A sessionWebhook URL and its expiry, as put into each robot message."""

@@ -8,6 +8,10 @@ every call. message/send implements WeCom's duplicate check (document/path/90236
 `enable_duplicate_check: 1`, the same request JSON again within `duplicate_check_interval` seconds
 (default 1800, at most 4 hours) is not delivered again — answered ok, recorded in `absorbed`; and a
 template card's task_id can be used once per app, ever (a reuse is refused with 40058).
+OAuth2 for the console (document/path/91022, 91023): /connect/oauth2/authorize (open.weixin.qq.com
+in real life) checks appid, scope snsapi_base, response_type and agentid and sends the browser back
+to redirect_uri with a fresh code and the caller's state, as the member `login_user`; auth/getuserinfo
+turns a code into the userid once, within 5 minutes (a reused or unknown code: 40029).
 Nothing here imports the code under test's crypto: WeComCallbackDriver encrypts and
 signs on its own (AES-256-CBC per WeCom's 加解密方案) so a shared bug cannot hide.
 """
@@ -27,6 +31,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
@@ -68,6 +73,7 @@ def wecom_signature(token: str, timestamp: str, nonce: str, encrypted: str) -> s
 TASK_ID_RE = re.compile(r"^[0-9A-Za-z_\-@]{1,128}$")
 RESPONSE_CODE_TTL = 72 * 3600
 MEDIA_TTL = 3 * 24 * 3600
+OAUTH_CODE_TTL = 300
 DUPLICATE_CHECK_DEFAULT = 1800
 DUPLICATE_CHECK_MAX = 4 * 3600
 
@@ -103,6 +109,9 @@ class FakeWeCom:
     _seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
     url: str = ""
+    login_user: str | None = None  # who is signed in to the WeCom client the browser runs in
+    outsiders: set[str] = field(default_factory=set)  # not in the corp: getuserinfo answers an openid
+    _oauth_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     # -- control
     def now(self) -> float:
@@ -145,6 +154,8 @@ class FakeWeCom:
             web.post("/cgi-bin/message/send", self._send),
             web.post("/cgi-bin/message/update_template_card", self._update_card),
             web.get("/cgi-bin/media/get", self._media_get),
+            web.get("/connect/oauth2/authorize", self._authorize),
+            web.get("/cgi-bin/auth/getuserinfo", self._getuserinfo),
         ])
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -267,6 +278,33 @@ class FakeWeCom:
         self._task_ids.add(card["task_id"])
         self.updates.append({"user": code["user"], "replaces_task_id": code["task_id"], "template_card": card})
         return web.json_response({"errcode": 0, "errmsg": "ok", "invaliduser": []})
+
+    async def _authorize(self, request: web.Request) -> web.Response:
+        """The browser side of OAuth2: no token; WeCom shows an error page for a bad request."""
+        self.calls.append(Call(request.method, request.path, dict(request.query), None))
+        q = request.query
+        redirect_uri = q.get("redirect_uri", "")
+        if (q.get("appid") != self.corp_id or q.get("response_type") != "code" or q.get("scope") != "snsapi_base"
+                or q.get("agentid") != str(self.agent_id) or not redirect_uri.startswith(("http://", "https://"))):
+            return web.Response(status=400, text="参数错误", content_type="text/html")
+        if self.login_user is None:
+            return web.Response(status=403, text="请在企业微信客户端打开链接", content_type="text/html")
+        code = f"OAUTH{next(self._seq)}" + hashlib.sha1(f"{self.login_user}{self.now()}".encode()).hexdigest()[:16]
+        self._oauth_codes[code] = {"user": self.login_user, "issued": self.now(), "used": False}
+        sep = "&" if "?" in redirect_uri else "?"
+        target = f"{redirect_uri}{sep}" + urlencode({"code": code, "state": q.get("state", "")})
+        return web.Response(status=302, headers={"Location": target})
+
+    async def _getuserinfo(self, request: web.Request) -> web.Response:
+        if (refused := await self._enter(request)) is not None:
+            return refused
+        found = self._oauth_codes.get(request.query.get("code", ""))
+        if found is None or found["used"] or found["issued"] < self.now() - OAUTH_CODE_TTL:
+            return _err(40029, "invalid code")
+        found["used"] = True
+        if found["user"] in self.outsiders:
+            return web.json_response({"errcode": 0, "errmsg": "ok", "openid": "o" + found["user"]})
+        return web.json_response({"errcode": 0, "errmsg": "ok", "userid": found["user"]})
 
     async def _media_get(self, request: web.Request) -> web.Response:
         if (refused := await self._enter(request)) is not None:

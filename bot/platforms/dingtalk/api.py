@@ -12,6 +12,9 @@ https://open.dingtalk.com/document/orgapp/download-the-file-content-of-the-robot
 https://open.dingtalk.com/document/orgapp/robots-send-interactive-cards (interactiveCards/send)
 https://open.dingtalk.com/document/orgapp/update-the-robot-to-send-interactive-cards
 https://open.dingtalk.com/document/orgapp/establish-a-persistent-connection (gateway/connections/open)
+https://open.dingtalk.com/document/orgapp/obtain-identity-credentials (the console's OAuth2 login: userAccessToken)
+https://open.dingtalk.com/document/orgapp/dingtalk-retrieve-user-information (contact/users/me)
+https://open.dingtalk.com/document/orgapp/query-a-user-by-the-union-id (topapi/user/getbyunionid)
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from bot.platforms.http import REFRESH_MARGIN_SECONDS, TokenApiClient
 log = structlog.get_logger("genjin.dingtalk_api")
 
 DEFAULT_BASE = "https://api.dingtalk.com"
+OAPI_BASE = "https://oapi.dingtalk.com"
 
 TOKEN_HEADER = "x-acs-dingtalk-access-token"
 STANDARD_CARD = "StandardCard"  # DingTalk's built-in template: the card JSON itself carries the layout
@@ -51,9 +55,10 @@ class DingTalkHTTPError(Exception):
 
 class DingTalkApi(TokenApiClient):
     def __init__(self, *, client_id: str, client_secret: str, robot_code: str, api_base: str = DEFAULT_BASE,
-                 timeout: float = 10.0, clock: Callable[[], float] = time.monotonic,
+                 oapi_base: str = OAPI_BASE, timeout: float = 10.0, clock: Callable[[], float] = time.monotonic,
                  refresh_margin: float = REFRESH_MARGIN_SECONDS) -> None:
         super().__init__(api_base=api_base, timeout=timeout, clock=clock, refresh_margin=refresh_margin)
+        self.oapi_base = oapi_base.rstrip("/")
         self.client_id = client_id
         self.client_secret = client_secret
         self.robot_code = robot_code
@@ -155,6 +160,36 @@ class DingTalkApi(TokenApiClient):
     async def update_card(self, card_biz_id: str, card_data: dict[str, Any]) -> dict[str, Any]:
         body = {"cardBizId": card_biz_id, "cardData": json.dumps(card_data, ensure_ascii=False)}
         return await self.call("PUT", "/v1.0/im/robots/interactiveCards", body)
+
+    # ------------------------------------------------------------------ console login
+
+    async def user_id_from_auth_code(self, auth_code: str) -> str | None:
+        """The org member behind a DingTalk OAuth2 `authCode` (login.dingtalk.com/oauth2/auth, which
+        works inside DingTalk's in-app browser with no JS SDK): the code buys a user token
+        (oauth2/userAccessToken), the token names the person (contact/users/me → unionId), and the
+        app's own token maps the unionId to the org's userid (topapi/user/getbyunionid). None when
+        DingTalk refuses the code (used, expired, other app) or the person is not in the org."""
+        try:
+            grant = await self._request("POST", self.api_base + "/v1.0/oauth2/userAccessToken",
+                                        path="/v1.0/oauth2/userAccessToken",
+                                        body={"clientId": self.client_id, "clientSecret": self.client_secret,
+                                              "code": auth_code, "grantType": "authorization_code"})
+            user_token = grant.get("accessToken")
+            if not isinstance(user_token, str) or not user_token:
+                return None
+            me = await self._request("GET", self.api_base + "/v1.0/contact/users/me", path="/v1.0/contact/users/me",
+                                     headers={TOKEN_HEADER: user_token})
+            union_id = me.get("unionId")
+            if not isinstance(union_id, str) or not union_id:
+                return None
+            token = await self.access_token()
+            found = await self._request("POST", f"{self.oapi_base}/topapi/user/getbyunionid?access_token={token}",
+                                        path="/topapi/user/getbyunionid", body={"unionid": union_id})
+        except DingTalkError as exc:
+            log.info("dingtalk_oauth_code_refused", code=exc.code, path=exc.path)
+            return None
+        userid = (found.get("result") or {}).get("userid")
+        return userid if isinstance(userid, str) and userid else None
 
     # ------------------------------------------------------------------ receiving files
 

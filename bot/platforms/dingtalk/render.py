@@ -75,6 +75,9 @@ def render_dingtalk(card: Card) -> dict[str, Any]:
     buttons = [b for b in card.buttons if len(b.action.encode()) <= MAX_ACTION_BYTES]
     if buttons:
         contents += _rows([_card_button(b) for b in buttons], "buttons")
+    if card.links:
+        contents.append({"type": "markdown", "text": "　".join(f"[{link.label}]({link.url})" for link in card.links),
+                         "id": "links"})
     if card.notes:
         contents.append({"type": "divider", "id": "notes_divider"})
         contents.append({"type": "markdown", "text": "\n\n".join(card.notes), "id": "notes"})

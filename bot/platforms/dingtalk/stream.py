@@ -53,7 +53,7 @@ TOPIC_CARD = dingtalk_stream.CallbackHandler.TOPIC_CARD_CALLBACK  # /v1.0/card/i
 OnStarted = Callable[["StreamClient", "asyncio.Task[None]"], None]  # e.g. register it for /readyz
 def api_from_settings(config: DingTalkSettings) -> DingTalkApi:
     return DingTalkApi(client_id=config.client_id, client_secret=config.client_secret.get_secret_value(),
-                       robot_code=config.robot_code, api_base=config.api_base)
+                       robot_code=config.robot_code, api_base=config.api_base, oapi_base=config.oapi_base)
 
 
 class Intake:

@@ -15,4 +15,5 @@ def render_sandbox(card: Card) -> dict[str, Any]:
         "tags": [{"name": t.name, "selected": t.selected, "action": t.action} for t in card.tags],
         "buttons": [{"label": b.label, "action": b.action, "style": b.style} for b in card.buttons],
         "notes": list(card.notes),
+        "links": [{"label": link.label, "url": link.url} for link in card.links],
     }

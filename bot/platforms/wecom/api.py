@@ -6,7 +6,8 @@ minutes before it expires, and refreshed again when WeCom says it is invalid (40
 https://developer.work.weixin.qq.com/document/path/91039 (gettoken),
 https://developer.work.weixin.qq.com/document/path/90236 (message/send),
 https://developer.work.weixin.qq.com/document/path/94888 (message/update_template_card),
-https://developer.work.weixin.qq.com/document/path/90254 (media/get).
+https://developer.work.weixin.qq.com/document/path/90254 (media/get),
+https://developer.work.weixin.qq.com/document/path/91023 (auth/getuserinfo: the console's OAuth2 login).
 """
 
 from __future__ import annotations
@@ -123,6 +124,18 @@ class WeComApi(TokenApiClient):
         body = {"userids": [userid], "agentid": self.agent_id, "response_code": response_code,
                 "template_card": template_card}
         return await self.call("POST", "/cgi-bin/message/update_template_card", body=body)
+
+    async def user_id_from_code(self, code: str) -> str | None:
+        """The member behind an OAuth2 `snsapi_base` code (document/path/91023), or None when WeCom
+        refuses the code (unknown, used or expired: 40029) or it belongs to someone outside the corp
+        (the answer then has `openid` instead of `userid`). A code works once, for 5 minutes."""
+        try:
+            data = await self.call("GET", "/cgi-bin/auth/getuserinfo", params={"code": code})
+        except WeComError as exc:
+            log.info("wecom_oauth_code_refused", errcode=exc.errcode)
+            return None
+        userid = data.get("userid") or data.get("UserId")
+        return userid if isinstance(userid, str) and userid else None
 
     async def get_media(self, media_id: str, *, max_bytes: int) -> tuple[bytes, str]:
         """Download a temporary media file (ids expire after 3 days). WeCom reports an error as a JSON

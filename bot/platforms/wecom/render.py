@@ -97,6 +97,10 @@ def render_wecom(card: Card, *, task_id: str) -> dict[str, Any]:
     lines += list(card.notes)
     if lines:
         out["sub_title_text"] = _cut("\n".join(lines), 160)
+    if card.links:
+        # Tapping the card body opens its first link (the edit form) in WeCom's browser: card_action
+        # type 1 (https://developer.work.weixin.qq.com/document/path/90236, CardAction).
+        out["card_action"] = {"type": 1, "url": card.links[0].url}
     return out
 
 

@@ -1,0 +1,181 @@
+"""Console page times on a generated book: the pipeline (a supervisor's team, an admin's whole org,
+one rep filtered), a customer 360 page and a rep's 我的 page, each requested over loopback HTTP from
+the real app (session cookie signed with the configured key), p50/p95 of N requests. Run at two
+sizes to see how each page scales with the data.
+
+Usage: python benchmarks/console.py [--customers 10000] [--events-per-customer 10] [--scale 10]
+       [--requests 20] [--database-url postgresql://…]   (default: a fresh SQLite file in a temp dir)
+50 reps in 5 teams (a supervisor each) and an admin; two records per customer (one confirmed, with
+an amount). Target (issue #15): p95 <= 200 ms per page. Always exits 0 (a report, not a gate).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # allow running from a checkout without installing the package
+
+import aiohttp  # noqa: E402
+from aiohttp.test_utils import TestServer  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
+
+from bot.app import build_runtime, build_web_app  # noqa: E402
+from bot.config import STAGES, Settings  # noqa: E402
+from bot.web.sessions import Signer  # noqa: E402
+from store.models import Customer, FollowUp, Member, Team, TimelineEvent  # noqa: E402
+
+KEY = "benchmark-console-signing-key-000000"
+NOW = datetime(2026, 11, 16, 2, 0, tzinfo=UTC)
+REPS, TEAMS = 50, 5
+CHANNELS = ["抖音", "小红书", "官网", "展会活动", "转介绍", "百度"]
+PRODUCTS = ["移动CRM", "运输管理系统", "ERP", "SaaS"]
+KINDS = ["followup_chat", "followup_confirmed", "stage_changed", "lead_touch", "visit_scheduled"]
+BATCH = 5000
+
+
+def _chunks(rows: list[dict[str, Any]]) -> Any:
+    for i in range(0, len(rows), BATCH):
+        yield rows[i:i + BATCH]
+
+
+def seed(engine: Any, customers: int, events_per_customer: int) -> dict[str, int]:
+    rng = random.Random(15)
+    with engine.begin() as conn:
+        team_ids = [conn.execute(insert(Team).values(name=f"组{t}", created_at=NOW)).inserted_primary_key[0]
+                    for t in range(TEAMS)]
+        reps = []
+        for i in range(REPS):
+            team = team_ids[i % TEAMS]
+            reps.append((conn.execute(insert(Member).values(team_id=team, display_name=f"销售{i}", role="rep",
+                                                            active=True, created_at=NOW)).inserted_primary_key[0],
+                         team))
+        supervisor = conn.execute(insert(Member).values(team_id=team_ids[0], display_name="主管", role="supervisor",
+                                                        active=True, created_at=NOW)).inserted_primary_key[0]
+        admin = conn.execute(insert(Member).values(team_id=team_ids[0], display_name="管理员", role="admin",
+                                                   active=True, created_at=NOW)).inserted_primary_key[0]
+        rows = []
+        for i in range(customers):
+            owner, team = reps[i % REPS]
+            created = NOW - timedelta(days=rng.randint(1, 365))
+            rows.append({"name": f"客户{i}", "name_pinyin": f"kehu{i}", "owner_id": owner, "team_id": team,
+                         "stage": rng.choice(STAGES), "product": rng.choice(PRODUCTS),
+                         "source_channel": rng.choice(CHANNELS), "latest_channel": rng.choice(CHANNELS),
+                         "phone": f"+86139{i:08d}", "next_contact_at": NOW + timedelta(hours=rng.randint(-48, 200)),
+                         "last_activity_at": created, "stale_rung": rng.choice([0, 0, 0, 1, 2]),
+                         "stale_due_at": created, "created_at": created, "channel_unknown": False, "risk": None})
+        for chunk in _chunks(rows):
+            conn.execute(insert(Customer), chunk)
+        first = conn.execute(Customer.__table__.select().order_by(Customer.__table__.c.id).limit(1)).first()
+        first_id = int(first.id)  # type: ignore[union-attr]
+        ids = range(first_id, first_id + customers)
+        followups = []
+        for cid in ids:
+            owner = reps[(cid - first_id) % REPS][0]
+            followups.append({"customer_id": cid, "rep_id": owner, "kind": "chat", "text": "客户说下周演示",
+                              "tags": ["要演示"], "extracted_tags": ["要演示"],
+                              "amount_cny": rng.randint(1, 90) * 10_000, "confirmed": True,
+                              "created_at": NOW - timedelta(days=3)})
+            followups.append({"customer_id": cid, "rep_id": owner, "kind": "chat", "text": "价格太高",
+                              "tags": ["价格异议"], "extracted_tags": ["价格异议"], "amount_cny": None,
+                              "confirmed": False, "created_at": NOW - timedelta(hours=2)})
+        for chunk in _chunks(followups):
+            conn.execute(insert(FollowUp), chunk)
+        events: list[dict[str, Any]] = []
+        for cid in ids:
+            owner = reps[(cid - first_id) % REPS][0]
+            for e in range(events_per_customer):
+                events.append({"customer_id": cid, "actor_id": owner, "kind": KINDS[e % len(KINDS)],
+                               "summary": f"事件 {e}", "ref": {}, "created_at": NOW - timedelta(hours=e * 7)})
+            if len(events) >= BATCH * 4:
+                conn.execute(insert(TimelineEvent), events)
+                events = []
+        if events:
+            conn.execute(insert(TimelineEvent), events)
+    return {"supervisor": supervisor, "admin": admin, "rep": reps[0][0], "customer": first_id}
+
+
+async def measure(url: str, cookie: str, requests: int) -> tuple[float, float, int]:
+    times = []
+    async with aiohttp.ClientSession(cookies={"genjin_session": cookie}) as http:
+        for _ in range(requests + 2):
+            start = time.perf_counter()
+            async with http.get(url, allow_redirects=False) as resp:
+                await resp.read()
+                status = resp.status
+            times.append((time.perf_counter() - start) * 1000)
+    times = times[2:]  # warm-up
+    return statistics.median(times), statistics.quantiles(times, n=20)[18], status
+
+
+async def run_size(database_url: str, data_dir: Path, customers: int, events: int, requests: int) -> dict[str, float]:
+    settings = Settings(database_url=database_url, data_dir=data_dir, console={"session_key": KEY})
+    runtime = build_runtime(settings, clock=lambda: NOW)
+    started = time.perf_counter()
+    ids = seed(runtime.engine, customers, events)
+    print(f"  seeded {customers:,} customers, {customers * 2:,} records, {customers * events:,} timeline events "
+          f"in {time.perf_counter() - started:.1f} s")
+    signer = Signer(KEY.encode(), lambda: NOW)
+
+    def cookie(member: int) -> str:
+        return signer.dumps("session", {"m": member, "sid": "bench"}, ttl_seconds=3600)
+
+    pages = [
+        ("pipeline, supervisor (team)", "/console/pipeline", ids["supervisor"]),
+        ("pipeline, admin (all)", "/console/pipeline", ids["admin"]),
+        ("pipeline, one rep", f"/console/pipeline?rep={ids['rep']}", ids["supervisor"]),
+        ("customer 360", f"/console/customers/{ids['customer']}", ids["rep"]),
+        ("我的 (rep)", "/console/mine", ids["rep"]),
+    ]
+    server = TestServer(build_web_app(runtime, background=False), host="127.0.0.1")
+    await server.start_server()
+    results = {}
+    try:
+        for label, path, member in pages:
+            p50, p95, status = await measure(str(server.make_url(path)), cookie(member), requests)
+            results[label] = p95
+            print(f"  {label:<30} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   (HTTP {status})")
+    finally:
+        await server.close()
+        runtime.engine.dispose()
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=10_000)
+    parser.add_argument("--events-per-customer", type=int, default=10)
+    parser.add_argument("--scale", type=int, default=10, help="second run with this many times the customers")
+    parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--database-url", help="an empty database to fill (default: SQLite in a temp dir)")
+    args = parser.parse_args()
+    sizes = [args.customers] + ([args.customers * args.scale] if args.scale > 1 else [])
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, customers in enumerate(sizes):
+            url = args.database_url or f"sqlite:///{tmp}/console{n}.db"
+            if args.database_url and n:
+                print("  (--database-url: one size only; the database is not emptied between sizes)")
+                break
+            print(f"{customers:,} customers ({url.split(':', 1)[0]}):")
+            runs.append(asyncio.run(run_size(url, Path(tmp) / f"var{n}", customers, args.events_per_customer,
+                                             args.requests)))
+    if len(runs) == 2:
+        print(f"p95 ratio at {args.scale}x the data:")
+        for label in runs[0]:
+            print(f"  {label:<30} {runs[1][label] / runs[0][label]:5.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

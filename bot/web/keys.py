@@ -1,0 +1,36 @@
+"""What the auth gate (bot/web/console.py) puts on each request, and what the pages use of the
+console (a Protocol, so pages and the form do not import the module that imports them)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from aiohttp import web
+from sqlalchemy.engine import Engine
+
+from bot.clock import Clock
+from bot.config import Settings
+from store.models import Member
+
+MEMBER = web.RequestKey("member", Member)  # the logged-in member, loaded fresh for each request
+SID = web.RequestKey("sid", str)  # the session's random id: form tokens are tied to it
+
+
+class ConsoleApp(Protocol):
+    engine: Engine
+    settings: Settings
+    clock: Clock
+
+    async def db(self, fn: Callable[[], Any]) -> Any: ...
+
+    def render(self, request: web.Request, name: str, status: int = 200, **context: Any) -> web.Response: ...
+
+    def message(self, request: web.Request, status: int, title: str, text: str, *, link: str | None = None,
+                link_label: str = "") -> web.Response: ...
+
+    async def form(self, request: web.Request) -> Any: ...
+
+    def bad_form(self, request: web.Request) -> web.Response: ...
+
+    def check_csrf(self, request: web.Request, form: Any) -> bool: ...

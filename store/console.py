@@ -1,0 +1,159 @@
+"""Read-only queries behind the web console (bot/web). Each takes the acting member and filters with
+`visible_to`, like every customer query (store/permissions.py): a rep sees own customers, a
+supervisor the team's, an admin all. Nothing here writes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, func, or_
+from sqlmodel import Session, col, select
+
+from store.models import Customer, FollowUp, Member, Role, TimelineEvent
+from store.permissions import PermissionDenied, can_see, visible_to
+
+# The timeline's sources, by event kind prefix: what the customer page filters on.
+TIMELINE_SOURCES: dict[str, tuple[str, ...]] = {
+    "跟进": ("followup_",),
+    "拜访": ("visit_",),
+    "阶段": ("stage_",),
+    "线索": ("lead_",),
+    "其他": ("customer_created", "renamed", "merged", "merge_undone", "snoozed", "attachment"),
+}
+
+
+@dataclass(frozen=True)
+class PipelineFilter:
+    owner_id: int | None = None
+    stage: str | None = None
+    channel: str | None = None  # first or latest source
+    product: str | None = None
+
+
+def _latest_amount() -> Any:
+    """A customer's amount: its newest confirmed follow-up that named one (one indexed lookup per
+    customer on followup.customer_id), as a correlated scalar subquery."""
+    return (select(FollowUp.amount_cny)
+            .where(col(FollowUp.customer_id) == Customer.id, col(FollowUp.confirmed).is_(True),
+                   col(FollowUp.amount_cny).is_not(None))
+            .order_by(col(FollowUp.id).desc()).limit(1)
+            .correlate(Customer).scalar_subquery())
+
+
+def _filtered(actor: Member, flt: PipelineFilter) -> list[Any]:
+    # Drafts (pasted, not yet confirmed) are not in the book yet: they show as records to confirm.
+    conditions: list[Any] = [visible_to(actor), col(Customer.merged_into_id).is_(None), col(Customer.draft).is_(False)]
+    if flt.owner_id is not None:
+        conditions.append(col(Customer.owner_id) == flt.owner_id)
+    if flt.stage:
+        conditions.append(col(Customer.stage) == flt.stage)
+    if flt.channel:
+        conditions.append((col(Customer.source_channel) == flt.channel) | (col(Customer.latest_channel) == flt.channel))
+    if flt.product:
+        conditions.append(col(Customer.product) == flt.product)
+    return conditions
+
+
+@dataclass(frozen=True)
+class PipelineCell:
+    owner_id: int | None
+    stage: str
+    count: int
+    amount: int
+    stale: int
+
+
+def pipeline_grid(*, session: Session, actor: Member, flt: PipelineFilter) -> list[PipelineCell]:
+    """Owner × stage: how many customers, the sum of their amounts, how many are on the stale ladder."""
+    amount = _latest_amount()
+    stale = func.sum(case((col(Customer.stale_rung) > 0, 1), else_=0))
+    columns: list[Any] = [Customer.owner_id, Customer.stage, func.count(), func.coalesce(func.sum(amount), 0), stale]
+    stmt: Any = select(*columns).where(*_filtered(actor, flt)).group_by(col(Customer.owner_id), col(Customer.stage))
+    rows = session.exec(stmt).all()
+    return [PipelineCell(owner_id=o, stage=s, count=int(n), amount=int(a or 0), stale=int(st or 0))
+            for o, s, n, a, st in rows]
+
+
+@dataclass(frozen=True)
+class CustomerRow:
+    customer: Customer
+    amount: int | None
+
+
+def pipeline_customers(*, session: Session, actor: Member, flt: PipelineFilter, limit: int = 100,
+                       order: str = "next_contact") -> list[CustomerRow]:
+    """The customers behind the grid, soonest next contact first (or most recent activity first)."""
+    amount = _latest_amount().label("amount")
+    soonest = [col(Customer.next_contact_at).asc().nulls_last(), col(Customer.id).desc()]
+    recent = [col(Customer.last_activity_at).desc().nulls_last(), col(Customer.id).desc()]
+    ordering: list[Any] = soonest if order == "next_contact" else recent
+    rows = session.exec(select(Customer, amount).where(*_filtered(actor, flt)).order_by(*ordering).limit(limit)).all()
+    return [CustomerRow(customer=c, amount=a) for c, a in rows]
+
+
+def customer_amount(*, session: Session, customer_id: int) -> int | None:
+    return session.exec(
+        select(FollowUp.amount_cny)
+        .where(col(FollowUp.customer_id) == customer_id, col(FollowUp.confirmed).is_(True),
+               col(FollowUp.amount_cny).is_not(None))
+        .order_by(col(FollowUp.id).desc()).limit(1)
+    ).first()
+
+
+def visible_members(*, session: Session, actor: Member) -> list[Member]:
+    """Whose customers the actor may filter by: oneself (a rep), the team (a supervisor), everyone (an admin)."""
+    if actor.role == Role.ADMIN:
+        stmt = select(Member)
+    elif actor.role == Role.SUPERVISOR:
+        stmt = select(Member).where(col(Member.team_id) == actor.team_id)
+    else:
+        stmt = select(Member).where(col(Member.id) == actor.id)
+    return list(session.exec(stmt.order_by(col(Member.id))).all())
+
+
+def customer_timeline(*, session: Session, actor: Member, customer_id: int, source: str | None = None,
+                      limit: int = 200) -> list[TimelineEvent]:
+    """Every event on the customer's timeline, newest first (ix_timeline_customer_created), optionally
+    only one source of TIMELINE_SOURCES."""
+    customer = session.get(Customer, customer_id)
+    if customer is None or customer.merged_into_id is not None or not can_see(actor, customer):
+        raise PermissionDenied("customer not visible")
+    stmt = select(TimelineEvent).where(col(TimelineEvent.customer_id) == customer_id)
+    kinds = TIMELINE_SOURCES.get(source or "")
+    if kinds:
+        exact = [k for k in kinds if not k.endswith("_")]
+        prefixes = [k for k in kinds if k.endswith("_")]
+        conditions: list[Any] = [col(TimelineEvent.kind).in_(exact)] if exact else []
+        conditions += [col(TimelineEvent.kind).startswith(p) for p in prefixes]
+        stmt = stmt.where(or_(*conditions))
+    stmt = stmt.order_by(col(TimelineEvent.created_at).desc(), col(TimelineEvent.id).desc()).limit(limit)
+    return list(session.exec(stmt).all())
+
+
+def followup_origins(*, session: Session, followup_ids: Sequence[int]) -> dict[int, int | None]:
+    """For timeline rows that name a follow-up: the inbound message each came from (its origin)."""
+    if not followup_ids:
+        return {}
+    rows = session.exec(select(FollowUp.id, FollowUp.source_inbound_id)
+                        .where(col(FollowUp.id).in_(list(followup_ids)))).all()
+    return {int(i): s for i, s in rows if i is not None}
+
+
+def member_names(*, session: Session, ids: Sequence[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = session.exec(select(Member.id, Member.display_name).where(col(Member.id).in_(list(ids)))).all()
+    return {int(i): n for i, n in rows if i is not None}
+
+
+def unconfirmed_followups(*, session: Session, actor: Member, limit: int = 50) -> list[tuple[FollowUp, Customer]]:
+    """The actor's own records still waiting for 确认 (drafts), newest first."""
+    rows = session.exec(
+        select(FollowUp, Customer).join(Customer, col(Customer.id) == col(FollowUp.customer_id))
+        .where(col(FollowUp.rep_id) == actor.id, col(FollowUp.confirmed).is_(False), visible_to(actor),
+               col(Customer.merged_into_id).is_(None))
+        .order_by(col(FollowUp.id).desc()).limit(limit)
+    ).all()
+    return [(f, c) for f, c in rows]
