@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,19 @@ def tag_weights(ctx: HandlerContext) -> dict[tuple[str, str], float]:
     """The acting member's team's learned keyword weights (bot/understanding/learning.py)."""
     return team_weights(session=ctx.session, team_id=ctx.member.team_id, rules=tag_rules(ctx.settings.tags_file),
                         now=ctx.now)
+
+
+def sent_at(ctx: HandlerContext) -> datetime:
+    """When the rep sent the message, in the team's zone: the reference time for relative dates.
+
+    A message handled late (a retry, a backlog, a voice memo transcribed minutes later) must resolve
+    "明天" against the day it was said, not the day the worker got to it. The inbox row's
+    `received_at` is stamped when the platform delivered it; `ctx.now` stands in only for a row that
+    has none yet (a message synthesised in-process)."""
+    sent = ctx.inbound.received_at or ctx.now
+    if sent.tzinfo is None:  # SQLite hands back naive UTC
+        sent = sent.replace(tzinfo=UTC)
+    return sent.astimezone(ctx.settings.tz)
 
 
 def tag_names(ctx: HandlerContext) -> list[str]:

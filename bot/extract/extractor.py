@@ -12,7 +12,7 @@ from .amount import find_amounts
 from .chat import ChatLine, split_chat
 from .company import find_companies, labelled_company
 from .contact import is_future, next_contact
-from .model import Extraction
+from .model import Extraction, TagInput, Tagger
 from .people import customer_speaker, is_rep, name_mentions
 from .phone import find_phones
 from .stage import lost_to_competitor, stage_hint
@@ -160,12 +160,15 @@ def extract(
     products: Sequence[str] = (),
     tag_weights: Mapping[tuple[str, str], float] | None = None,
     known: Sequence[tuple[str, str | None]] = (),
+    tagger: Tagger | None = None,
 ) -> Extraction:
     """Structured follow-up fields from one chat copy, forwarded message, note or voice transcript.
 
     `tag_weights` are a team's learned keyword weights ((tag, keyword) -> weight, default 1.0);
     `known` is the rep's book as (name, company) pairs: a known name or company spelled in the text
-    is preferred over a guess, and a known company's only contact stands in for a missing name."""
+    is preferred over a guess, and a known company's only contact stands in for a missing name.
+    `tagger` replaces the keyword tags with its own decision (it sees them as evidence); relative dates
+    resolve against `ref_time`, which must be the message's send time, not the processing time."""
     turns = split_chat(normalize_text(text or ""))
     speaker = customer_speaker(turns, rep_names)
     # Customer-side text: the customer's own turns plus the rep's free notes; the rep's chat turns are
@@ -182,6 +185,9 @@ def extract(
     emails = _EMAIL.findall(customer_text)
     contact = next_contact(full_text, mentions[full_text], ref_time)
     tags = _tags(customer_text, rep_text, tag_rules, mentions, ref_time, tag_weights)
+    if tagger is not None:
+        future = any(is_future(m, ref_time) for m in mentions[full_text])
+        tags = tagger(TagInput(customer_text, rep_text, tags, future))
     competitor_hits = find_tag_hits(signal_text, tag_rules).get("竞品对比", [])
     lost = lost_to_competitor(signal_text, competitor_hits)
     if lost:

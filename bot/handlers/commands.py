@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.commands import HELP_TEXT, parse_command
 from bot.context import HandlerContext
 from bot.extract import extract
-from bot.flow import ext_to_data, record, tag_rules
+from bot.flow import ext_to_data, record, sent_at, tag_rules
 from bot.format import fmt_when, for_viewer, mask_phone
 from bot.handlers.conversation import start_new_customer
 from bot.handlers.lookup import history_text, resolve_customer, shown_to
@@ -113,7 +113,7 @@ def on_followup(ctx: HandlerContext, args: str) -> None:
         return
     ext = extract(
         note,
-        ref_time=ctx.local_now,
+        ref_time=sent_at(ctx),
         tag_rules=tag_rules(ctx.settings.tags_file),
         rep_names=[ctx.member.display_name],
         products=ctx.settings.products,
