@@ -16,6 +16,7 @@ from .model import Extraction, TagInput, Tagger
 from .people import customer_speaker, is_rep, name_mentions
 from .phone import find_phones
 from .stage import lost_to_competitor, stage_hint
+from .tag_patterns import pattern_hits
 from .tags import DEFAULT_TAGS, TagRule, find_keyword_hits, find_tag_hits, weighted_tags
 from .textnorm import normalize_text, sentence_around
 from .when import TimeMention, find_time_mentions
@@ -123,6 +124,21 @@ def _tags(
     return tuple(sorted(tags))
 
 
+def _pattern_tags(
+    customer_text: str, rep_text: str, rules: Sequence[TagRule], mentions: dict[str, list[TimeMention]],
+    ref_time: datetime,
+) -> tuple[str, ...]:
+    found: set[str] = set()
+    for text, from_customer in ((customer_text, True), (rep_text, False)):
+        for name, positions in pattern_hits(text, rules).items():
+            if name in CUSTOMER_REQUEST_TAGS and not from_customer:
+                continue
+            if name in DATED_TAGS and not any(_dated(text, p, mentions[text], ref_time) for p in positions):
+                continue
+            found.add(name)
+    return tuple(sorted(found))
+
+
 def _dated(text: str, position: int, mentions: Sequence[TimeMention], ref_time: datetime) -> bool:
     sentence = sentence_around(text, position, position + 1)
     return any(m.text in sentence and is_future(m, ref_time) for m in mentions)
@@ -187,7 +203,8 @@ def extract(
     tags = _tags(customer_text, rep_text, tag_rules, mentions, ref_time, tag_weights)
     if tagger is not None:
         future = any(is_future(m, ref_time) for m in mentions[full_text])
-        tags = tagger(TagInput(customer_text, rep_text, tags, future))
+        patterns = _pattern_tags(customer_text, rep_text, tag_rules, mentions, ref_time)
+        tags = tagger(TagInput(customer_text, rep_text, tags, patterns, future))
     competitor_hits = find_tag_hits(signal_text, tag_rules).get("竞品对比", [])
     lost = lost_to_competitor(signal_text, competitor_hits)
     if lost:

@@ -45,6 +45,7 @@ class TagInput:
     customer_text: str  # the customer's turns and the rep's own notes
     rep_text: str  # the rep's chat turns (offers the customer did not decline)
     keyword_tags: tuple[str, ...]  # what the keyword rules proposed
+    pattern_tags: tuple[str, ...]  # tags whose sentence constructions appear (tag_patterns.py)
     has_future_date: bool  # a future day or time is named somewhere in the text
 
 

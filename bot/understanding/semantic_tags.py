@@ -6,6 +6,7 @@ For each tag and message, the features are (see `FEATURES`):
 - margin: at that clause, how much closer it is to this tag than to any other tag or to neutral talk
   (e5 similarities are compressed into 0.8–0.95, so the margin carries most of the signal);
 - keyword: the rule-based tagger (bot/extract/tags.py, with its negations) fired the tag;
+- pattern: a sentence construction of the tag appears (bot/extract/tag_patterns.py);
 - dated: the message names a future day (a visit is only "booked" with one).
 The weights per tag come from tag_calibration.json, fitted on the dev corpus with k-fold
 cross-validation (benchmarks/calibrate_tags.py); without it a fixed fallback is used.
@@ -33,7 +34,7 @@ from bot.extract.textnorm import clauses
 from . import embedder
 from .exemplars import EXEMPLARS, NEUTRAL
 
-FEATURES = ("sim", "margin", "keyword", "dated")
+FEATURES = ("sim", "margin", "keyword", "pattern", "dated")
 CALIBRATION_FILE = Path(__file__).with_name("tag_calibration.json")
 # Request tags come from what the customer says; a rep offering a demo is no request.
 CUSTOMER_REQUEST_TAGS = frozenset({"要演示", "要报价"})
@@ -57,7 +58,7 @@ class Calibration:
 
 
 # Used only when no calibration file ships: keyword evidence fires alone, a clear semantic margin too.
-_FALLBACK = (1.0, 6.0, 4.0, 0.0, -2.0)
+_FALLBACK = (1.0, 6.0, 4.0, 1.0, 0.0, -2.0)
 
 
 @lru_cache(maxsize=1)
@@ -116,7 +117,8 @@ def tag_features(
             margin = sim - others
             if margin > best_margin:
                 best_sim, best_margin = sim, margin
-        features[tag] = (best_sim, best_margin, float(tag in data.keyword_tags), float(data.has_future_date))
+        features[tag] = (best_sim, best_margin, float(tag in data.keyword_tags), float(tag in data.pattern_tags),
+                         float(data.has_future_date))
     return features
 
 
