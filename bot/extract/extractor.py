@@ -13,12 +13,13 @@ from .chat import ChatLine, split_chat
 from .company import find_companies, labelled_company
 from .contact import is_future, next_contact
 from .model import Extraction, TagInput, Tagger
-from .people import customer_speaker, is_rep, name_mentions
+from .people import TITLES, customer_speaker, full_name_for, is_rep, name_mentions, surname_of
+from .persons import person_mentions
 from .phone import find_phones
 from .stage import lost_to_competitor, stage_hint
 from .tag_patterns import pattern_hits
 from .tags import DEFAULT_TAGS, TagRule, find_keyword_hits, find_tag_hits, weighted_tags
-from .textnorm import normalize_text, sentence_around
+from .textnorm import as_written, normalize_text, normalize_width, sentence_around
 from .when import TimeMention, find_time_mentions
 
 # Tags that need a date in the same sentence (a visit is only "booked" when it has a date or deadline).
@@ -58,10 +59,24 @@ def _join(turns: Sequence[ChatLine]) -> str:
 def _customer_name(speaker: str | None, text: str, rep_names: Sequence[str]) -> str | None:
     if speaker:
         return speaker
-    for mention in name_mentions(text):
-        if not is_rep(mention.name, rep_names):
-            return mention.name
-    return None
+    mentions = [m for m in name_mentions(text) if not is_rep(m.name, rep_names)]
+    persons = [p for p in person_mentions(text, surname_of) if not is_rep(p.name, rep_names)]
+    # Patterns that say outright who the customer is (labelled, self-introduction, "见了X") first; then
+    # the segmenter's person with customer context; then a surname with a title; then any person.
+    if mentions and mentions[0].priority <= 2:
+        name: str | None = mentions[0].name
+    elif persons and persons[0].score >= 3:
+        name = persons[0].name
+    elif mentions:
+        name = mentions[0].name
+    else:
+        name = persons[0].name if persons else None
+    if name and len(name) <= 4 and name.endswith(TITLES):
+        # "钱经理" when the text also gives 钱文斌: the full name, as the customer is to be filed.
+        surname = surname_of(name)
+        full = next((p.name for p in persons if surname and p.name.startswith(surname) and p.name != name), None)
+        name = full or full_name_for(name, text) or name
+    return name
 
 
 def _company(customer_text: str, rep_text: str, person: str | None) -> str | None:
@@ -185,7 +200,8 @@ def extract(
     is preferred over a guess, and a known company's only contact stands in for a missing name.
     `tagger` replaces the keyword tags with its own decision (it sees them as evidence); relative dates
     resolve against `ref_time`, which must be the message's send time, not the processing time."""
-    turns = split_chat(normalize_text(text or ""))
+    normalized = normalize_text(text or "")
+    turns = split_chat(normalized)
     speaker = customer_speaker(turns, rep_names)
     # Customer-side text: the customer's own turns plus the rep's free notes; the rep's chat turns are
     # kept apart so the rep's own phone, e-mail and company are never filed as the customer's.
@@ -212,9 +228,10 @@ def extract(
     company = _company(customer_text, rep_text, name)
     if known and not speaker:
         name, company = _from_book(customer_text, name, company, known, rep_names)
+    written = normalize_width(text or "")
     return Extraction(
-        customer_name=name,
-        company=company,
+        customer_name=as_written(name, normalized, written),
+        company=as_written(company, normalized, written),
         phone=phones[0] if phones else None,
         email=emails[0] if emails else None,
         tags=tags,

@@ -61,6 +61,11 @@ _TALKED_WITH = re.compile(
     r"(?=聊|谈|通|见|打|沟通|碰|开会|约|吃饭|签)"
 )
 _OWN_SIDE = re.compile(r"(?:我们|我司|咱们|我们公司|公司)(?:的)?$")
+# "采购总监 Helen", "运维老大 Jack", "财务Wendy": an English given name after a role or title.
+_LATIN_AFTER_ROLE = re.compile(
+    r"(?:经理|总监|主管|负责人|老板|老大|采购|财务|运营|主任|助理|前台|店长|总|叫|是|的)\s*"
+    r"(?P<name>[A-Z][a-z]{2,}(?: [A-Z][a-z]+)?)(?![A-Za-z@.])"
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,29 @@ class NameMention:
     name: str
     start: int
     priority: int  # lower is stronger evidence that this is the customer
+
+
+def full_name_for(titled: str, text: str) -> str | None:
+    """The full name behind "胡部长" when the text also spells it out ("叫胡建军", "胡建军 胡部长",
+    "白志强开了个会"): the surname plus a one- or two-character given name that ends at a boundary."""
+    surname = surname_of(titled)
+    if not surname:
+        return None
+    title = titled[len(surname) :]
+    candidates = re.finditer(
+        rf"{re.escape(surname)}(?P<given>[\u4e00-\u9fff]{{1,2}}?)"
+        rf"(?=\s|[，,。、:：(（]|说|的|和|开|打|聊|反馈|提|问|表示|昨|今|明|$|{re.escape(surname)}{re.escape(title)})",
+        text,
+    )
+    for m in candidates:
+        before = text[max(0, m.start() - 4) : m.start()]
+        introduced = not before or not re.search(r"[\u4e00-\u9fff]$", before) or before.endswith(
+            (*TITLES, "叫", "是", "的", "和", "跟", "与", "了", "人", "购", "务", "员")
+        )
+        name = surname + m.group("given")
+        if introduced and name != titled and _plausible_full_name(name) and not name.endswith(TITLES):
+            return name
+    return None
 
 
 def surname_of(name: str) -> str | None:
@@ -107,6 +135,8 @@ def name_mentions(text: str) -> list[NameMention]:
                 if not _plausible_full_name(name):
                     continue
             found.append(NameMention(clean_display_name(name), m.start(), priority))
+    for m in _LATIN_AFTER_ROLE.finditer(text):
+        found.append(NameMention(m.group("name"), m.start("name"), 2))
     for m in _NAME_THEN_TITLE.finditer(text):
         name = m.group("sn") + m.group("given")
         if _plausible_full_name(name) and not _OWN_SIDE.search(text[max(0, m.start() - 6) : m.start()]):
