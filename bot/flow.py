@@ -16,6 +16,7 @@ from bot.context import HandlerContext
 from bot.extract import Extraction, TagRule, load_tag_rules
 from bot.format import fmt_when, mask_contacts, mask_email, mask_phone
 from bot.understanding.learning import team_weights
+from bot.understanding.team_exemplars import exemplars_for_team
 from store.conversations import set_conversation
 from store.customers import check_duplicates, create_customer
 from store.followups import create_followup
@@ -38,6 +39,11 @@ def tag_weights(ctx: HandlerContext) -> dict[tuple[str, str], float]:
     """The acting member's team's learned keyword weights (bot/understanding/learning.py)."""
     return team_weights(session=ctx.session, team_id=ctx.member.team_id, rules=tag_rules(ctx.settings.tags_file),
                         now=ctx.now)
+
+
+def team_exemplars(ctx: HandlerContext) -> dict[str, list[str]]:
+    """The acting member's team's learned tag exemplars (bot/understanding/team_exemplars.py)."""
+    return exemplars_for_team(session=ctx.session, team_id=ctx.member.team_id, at=ctx.now)
 
 
 def sent_at(ctx: HandlerContext) -> datetime:

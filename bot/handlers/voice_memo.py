@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.context import HandlerContext
-from bot.flow import capture, sent_at, tag_rules, tag_weights
+from bot.flow import capture, sent_at, tag_rules, tag_weights, team_exemplars
 from bot.handlers.chat_capture import has_words
 from bot.router import Router
 from bot.transcribe.audio import AudioError, probe_audio
@@ -114,7 +114,8 @@ def on_transcript(ctx: HandlerContext, job: TranscriptionJob, transcript: str) -
     heard = understand_memo(text, book=book, ref_time=sent_at(ctx), tz=settings.tz,
                             tag_rules=tag_rules(settings.tags_file), products=settings.products,
                             rep_names=[ctx.member.display_name], tag_weights=tag_weights(ctx),
-                            recognition=job.recognition, platform=ctx.inbound.platform)
+                            recognition=job.recognition, platform=ctx.inbound.platform,
+                            team_exemplars=team_exemplars(ctx))
     if heard.extraction.is_empty():
         ctx.reply(NOTHING_FOUND.format(text=heard.text))
         return

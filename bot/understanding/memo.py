@@ -18,6 +18,8 @@ from bot.extract.when import find_time_mentions
 from bot.format import fmt_amount, fmt_when
 from bot.transcribe.text import to_simplified
 from bot.understanding.book import BookEntry
+from bot.understanding import embedder
+from bot.understanding.text import make_tagger
 from bot.understanding.pinyin import TIME_TERMS, Corrected, Fix, correct_near_misses, terms_for
 
 MAX_ALTERNATIVES = 3  # WeCom cards hold 6 buttons: tags (2) and 确认 take the rest
@@ -102,13 +104,18 @@ def understand_memo(
     tag_weights: Mapping[tuple[str, str], float] | None = None,
     recognition: str | None = None,
     platform: str = "dingtalk",
+    team_exemplars: Mapping[str, Sequence[str]] | None = None,
+    semantic: bool = True,
 ) -> MemoUnderstanding:
+    """`ref_time` is when the memo was sent (relative dates resolve against it, not the transcription
+    time); `semantic` adds the embedding tagger with the team's learned exemplars."""
     known = [(e.name, e.company) for e in book]
+    tagger = make_tagger(tag_rules, team_exemplars) if semantic and embedder.available() else None
 
     def run(text: str) -> tuple[Corrected, Extraction]:
         corrected = correct_transcript(to_simplified(text).strip(), book, products)
         ext = extract(corrected.text, ref_time=ref_time, tag_rules=tag_rules, rep_names=rep_names,
-                      products=products, tag_weights=tag_weights, known=known)
+                      products=products, tag_weights=tag_weights, known=known, tagger=tagger)
         return corrected, ext
 
     corrected, ext = run(transcript)

@@ -48,6 +48,8 @@ _NEGATION = re.compile(
 )
 _MIN_CJK = 3  # shorter clauses ("好的", "嗯") carry no tag
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+# (sim, margin) of a tag with no eligible clause: as unlike the tag as a typical unrelated clause.
+NO_CLAUSE = (0.8, -0.1)
 MAX_CLAUSES = 16  # bounds the cost of a very long paste: the first clauses are embedded
 
 
@@ -106,7 +108,8 @@ def tag_features(
     negations = [negated(c) for c in all_clauses]
     features: dict[str, tuple[float, ...]] = {}
     for tag in exemplars:
-        best_sim, best_margin = 0.0, -1.0
+        best_sim, best_margin = NO_CLAUSE
+        found = False
         for i in range(len(all_clauses)):
             if i >= len(customer) and tag in CUSTOMER_REQUEST_TAGS:
                 continue
@@ -115,8 +118,8 @@ def tag_features(
             others = max(float(sims[t][i]) for t in sims if t != tag)
             sim = float(sims[tag][i])
             margin = sim - others
-            if margin > best_margin:
-                best_sim, best_margin = sim, margin
+            if not found or margin > best_margin:
+                best_sim, best_margin, found = sim, margin, True
         features[tag] = (best_sim, best_margin, float(tag in data.keyword_tags), float(tag in data.pattern_tags),
                          float(data.has_future_date))
     return features
@@ -130,7 +133,9 @@ def _probability(weights: Sequence[float], features: Sequence[float]) -> float:
 def scaled(features: Sequence[float]) -> tuple[float, ...]:
     """Put the compressed similarities on a usable scale (sim around 0.85, margins within ±0.1)."""
     sim, margin, *rest = features
-    return ((sim - 0.85) * 10.0, margin * 10.0, *rest)
+    # Clipped: a clause unlike anything (or no clause at all) must not count as strong evidence
+    # through a negative weight.
+    return (max(-1.0, min(1.5, (sim - 0.85) * 10.0)), max(-1.5, min(1.5, margin * 10.0)), *rest)
 
 
 def semantic_tags(
@@ -141,6 +146,8 @@ def semantic_tags(
 ) -> tuple[str, ...]:
     """The tags whose calibrated probability reaches the threshold, sorted."""
     calibration = calibration or default_calibration()
+    if not eligible_clauses(data.customer_text) and not eligible_clauses(data.rep_text):
+        return data.keyword_tags  # nothing to compare: the rules alone decide
     chosen = []
     for tag, features in tag_features(data, exemplars).items():
         weights = calibration.weights.get(tag, _FALLBACK)
@@ -152,3 +159,14 @@ def semantic_tags(
 def merged_exemplars(extra: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
     """The built-in exemplars plus a team's learned clauses (only for tags the taxonomy knows)."""
     return {tag: tuple(dict.fromkeys((*phrases, *extra.get(tag, ())))) for tag, phrases in EXEMPLARS.items()}
+
+
+def best_clause_for(text: str, tag: str, exemplars: Mapping[str, Sequence[str]] = EXEMPLARS) -> str | None:
+    """The clause of ``text`` that says ``tag`` most clearly (largest margin over the other tags and
+    neutral talk), skipping clauses that decline or deny; None when the text has no usable clause."""
+    candidates = [c for c in eligible_clauses(text) if tag in NEGATIVE_BY_NATURE or not negated(c)]
+    if not candidates or tag not in exemplars:
+        return None
+    sims = _tag_sims(embedder.embed(candidates), exemplars)
+    margins = [float(sims[tag][i]) - max(float(sims[t][i]) for t in sims if t != tag) for i in range(len(candidates))]
+    return candidates[max(range(len(candidates)), key=margins.__getitem__)]
