@@ -19,7 +19,7 @@ from .textnorm import sentence_around
 _ANY = r"[^，,。；;！？!?\n]"
 
 _INITIAL = re.compile(
-    r"了解一下|先了解|感兴趣|有兴趣|初步|第一次|认识了|留了电话|加了微信|加微信|留言|咨询|名片|随便问问|打听|刚认识|介绍了一下"
+    r"了解一下|先了解|感兴趣|有兴趣|初步|第一次|认识了|新客户|留了电话|加了微信|加微信|留言|咨询|名片|随便问问|打听|刚认识|介绍了一下"
 )
 _NEEDS = re.compile(
     r"预算|需求|报价|报个价|多少钱|选型|采购|方案|规模|想上|想做|想要|想换|想找|想在|打算上|计划上|要求|参数|配置|几个校区|多少"
@@ -46,9 +46,10 @@ _SOLD = re.compile(
 _PAYMENT_TERMS = re.compile(r"付款(?:方式|节点|条件|习惯|比例)|账期|分期|首付|预付|付[一二三四五六七八九十0-9]+成|月结|验收后付|安装完成付")
 _LOST = re.compile(
     r"决定(?:跟|和|用|选)(?:了)?(?:另|别|其他|原来)|续用原来|未中标|没中标|不再续|不续签|决定不续|不续约了|"
-    r"终止合作|不合作了|解约|丢单|没拿下|黄了|选了别|选择了别|改用了|换成了|已经换了|不买了|算是丢了|decided to go with"
+    r"终止合作|不合作了|解约|丢单|没拿下|黄了|选了别|选择了别|改用了|不买了|算是丢了|decided to go with"
 )
 _SIGNED = re.compile(r"合同(?:已经|已)?(?:签(?:了|完|好|下来)|盖(?:好)?章)|(?:已经|已)(?:签(?:约|合同)|盖章)|签完合同|盖章回来|盖好章")
+_QUOTED = re.compile(r"报价|报的|(?:我们|你们)的价格|价格超出|超出了?(?:今年的)?预算|quot|rate|price|报了|给的价|给的报价|方案价|合同价|这个价|这价|让|降|折|优惠|便宜|底价|续约价|年费|单价")
 _CONDITIONAL = re.compile(r"如果|要是|再不|否则|不然|考虑|可能|打算|想|万一|的话")
 _TRIAL = re.compile(r"试用|试点|测试|poc|演示|样机|评估", re.I)
 # Kept for callers that match competitor evidence (extractor.py).
@@ -82,8 +83,11 @@ def stage_hint(text: str, tags: Collection[str], *, lost: bool = False) -> str |
         found.add("方案演示")
     if _NEGOTIATION.search(text) or "合同法务" in tags:
         found.add("合同洽谈")
-    if "价格异议" in tags and not ("要报价" in tags and not _NEGOTIATION.search(text)):
-        found.add("合同洽谈")
+    if "价格异议" in tags:
+        # Bargaining needs a price on the table; an objection at first contact or before any quote
+        # is still needs talk ("第一次见面，他说价格有点高").
+        quoted = _QUOTED.search(text) and not _INITIAL.search(text)
+        found.add("合同洽谈" if quoted else "需求确认")
     negotiating = "合同洽谈" in found
     sold = _SOLD.search(text)
     if sold and not (negotiating and _PAYMENT_TERMS.search(text) and not _SIGNED.search(text)):
@@ -91,7 +95,12 @@ def stage_hint(text: str, tags: Collection[str], *, lost: bool = False) -> str |
     if "付款回款" in tags and not negotiating:
         found.add("已成交")
     if "技术问题" in tags:
-        found.add("方案演示" if _TRIAL.search(text) else "已成交")
+        # A complaint comes from a customer who has the product, unless the text says the contact
+        # is new (then it tells nothing of the stage) or the product is on trial.
+        if _TRIAL.search(text):
+            found.add("方案演示")
+        elif not _INITIAL.search(text):
+            found.add("已成交")
     if "流失风险" in tags:
         found.add("已成交")
     if lost or _lost(text):
