@@ -46,6 +46,19 @@ def features_of(sample: dict[str, Any]) -> tuple[dict[str, tuple[float, ...]], t
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, iters: int = 300) -> np.ndarray:
+    """Like _fit_once, but evidence may only count for a tag, never against it: a feature whose
+    weight comes out negative (collinear similarity and margin do that) is dropped and the rest refit,
+    so that a clause unlike the tag can never push it over the threshold."""
+    active = np.ones(x.shape[1], dtype=bool)
+    while True:
+        w = _fit_once(x * active, y, iters)
+        negative = (w[:-1] < 0) & active
+        if not negative.any():
+            return w
+        active &= ~negative
+
+
+def _fit_once(x: np.ndarray, y: np.ndarray, iters: int) -> np.ndarray:
     """L2-regularised logistic regression by Newton's method (a handful of features, no library)."""
     xb = np.hstack([x, np.ones((len(x), 1))])
     w = np.zeros(xb.shape[1])

@@ -56,3 +56,12 @@ def tokens(text: str) -> tuple[Token, ...]:
         found.append(Token(word, flag, start))
         pos = start + len(word)
     return tuple(found)
+
+
+def word_flag(word: str) -> str | None:
+    """The part-of-speech tag jieba's dictionary gives ``word``, or None if it is not in it."""
+    _ensure_loaded()
+    import jieba.posseg as posseg
+
+    flag = posseg.dt.word_tag_tab.get(word)
+    return str(flag) if flag is not None else None

@@ -156,6 +156,40 @@ def semantic_tags(
     return tuple(sorted(chosen))
 
 
+# A clause this close to a clause the team confirmed for a tag (paraphrases measure 0.92–0.96 with
+# e5-small, unrelated sales talk 0.83–0.89), and closer to it than to any other tag, says that tag.
+LEARNED_MATCH = 0.915
+LEARNED_MARGIN = 0.015
+
+
+def learned_matches(
+    data: TagInput, learned: Mapping[str, Sequence[str]], exemplars: Mapping[str, Sequence[str]] = EXEMPLARS
+) -> set[str]:
+    """Tags a team taught by example that a clause of this message paraphrases."""
+    teach = {t: tuple(c for c in cs if c) for t, cs in learned.items() if t in exemplars and cs}
+    if not teach:
+        return set()
+    customer = eligible_clauses(data.customer_text)
+    rep = [c for c in eligible_clauses(data.rep_text) if c not in customer]
+    all_clauses = customer + rep
+    if not all_clauses:
+        return set()
+    vectors = embedder.embed(all_clauses)
+    base = _tag_sims(vectors, exemplars)
+    found: set[str] = set()
+    for tag, clauses_ in teach.items():
+        sims = (vectors @ _exemplar_matrix(clauses_).T).max(axis=1)
+        for i, clause in enumerate(all_clauses):
+            if i >= len(customer) and tag in CUSTOMER_REQUEST_TAGS:
+                continue
+            if negated(clause) and tag not in NEGATIVE_BY_NATURE:
+                continue
+            others = max(float(base[t][i]) for t in base if t != tag)
+            if sims[i] >= LEARNED_MATCH and sims[i] - others >= LEARNED_MARGIN:
+                found.add(tag)
+    return found
+
+
 def merged_exemplars(extra: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
     """The built-in exemplars plus a team's learned clauses (only for tags the taxonomy knows)."""
     return {tag: tuple(dict.fromkeys((*phrases, *extra.get(tag, ())))) for tag, phrases in EXEMPLARS.items()}

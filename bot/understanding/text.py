@@ -15,7 +15,7 @@ from bot.extract import DEFAULT_TAGS, Extraction, TagRule, extract
 from bot.extract.model import TagInput, Tagger
 
 from . import embedder
-from .semantic_tags import EXEMPLARS, merged_exemplars, semantic_tags
+from .semantic_tags import EXEMPLARS, learned_matches, merged_exemplars, semantic_tags
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,10 @@ def make_tagger(
     names = {r.name for r in tag_rules}
 
     def tagger(data: TagInput) -> tuple[str, ...]:
-        semantic = {t for t in semantic_tags(data, exemplars=exemplars) if t in names}
+        semantic = set(semantic_tags(data, exemplars=exemplars))
+        if team_exemplars:
+            semantic |= learned_matches(data, team_exemplars)
+        semantic &= names
         own = {t for t in data.keyword_tags if t not in exemplars}
         return tuple(sorted(semantic | own))
 
