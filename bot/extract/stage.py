@@ -26,10 +26,13 @@ _NEEDS = re.compile(
 )
 _DEMO = re.compile(r"演示|试用|试点|poc|demo|方案讲解|讲方案|讲一下方案|方案汇报|汇报方案|样机|测试环境|测试账号|体验账号|比选", re.I)
 _DEMO_DECLINED = re.compile(r"不需要(?:做)?(?:正式)?(?:演示|试用|poc)|不用(?:演示|试用)|演示(?:就)?不用|演示以后再说", re.I)
-# Bargaining over a price already given, or contract work under way.
-_NEGOTIATION = re.compile(
+# Bargaining over a price already given (not at a first contact, where it is a reaction to a list
+# price), or contract work under way.
+_BARGAIN = re.compile(
     rf"(?:你们|贵司)(?:的)?{_ANY}{{0,10}}(?:报价|价格|价){_ANY}{{0,10}}(?:贵|高|低|降|让|优惠|折)|"
-    rf"(?:再|还能|能不能|可不可以)(?:让|降|便宜|优惠|打折)|议价|谈判|砍价|最终价|底价|"
+    rf"(?:再|还能|能不能|可不可以)(?:让|降|便宜|优惠|打折)|议价|谈判|砍价|最终价|底价"
+)
+_CONTRACT_WORK = re.compile(
     rf"(?:合同|协议|合约){_ANY}{{0,10}}(?:审|改|修改|条款|草稿|起草|模板|文本|法务|签字|走流程|用印)|法务|条款|红线"
 )
 # A sale that exists: a contract signed/stamped, goods delivered/installed/live, money owed or paid
@@ -81,7 +84,7 @@ def stage_hint(text: str, tags: Collection[str], *, lost: bool = False) -> str |
         found.add("需求确认")
     if ("要演示" in tags or _DEMO.search(text)) and not _DEMO_DECLINED.search(text):
         found.add("方案演示")
-    if _NEGOTIATION.search(text) or "合同法务" in tags:
+    if (_BARGAIN.search(text) and not _INITIAL.search(text)) or _CONTRACT_WORK.search(text) or "合同法务" in tags:
         found.add("合同洽谈")
     if "价格异议" in tags:
         # Bargaining needs a price on the table; an objection at first contact or before any quote

@@ -99,6 +99,7 @@ PATTERN_NEGATIONS: dict[str, str] = {
     "要演示": r"不需要|不用|无需|以后再说|不要|谢谢|试用期|试用中|试用了",
     "要报价": r"先别报|不用报|不需要报|报价我看了|报价收到|报价我们看了",
     "流失风险": r"不会换|不换|不退",
+    "付款回款": r"报表|导不出|导出|模块|功能|打不开|报错",
 }
 _COMPILED = {tag: re.compile("|".join(f"(?:{p})" for p in pats), re.IGNORECASE) for tag, pats in PATTERNS.items()}
 _NEG_COMPILED = {tag: re.compile(p) for tag, p in PATTERN_NEGATIONS.items()}

@@ -23,6 +23,8 @@ class TagRule:
     negations: tuple[str, ...] = ()  # phrases that cancel the tag when in the same clause as a keyword
 
 
+# "对账报表导不出来": payment words naming a feature of the software, not money changing hands.
+FEATURE_WORDS = ("报表", "导不出", "导出", "模块", "功能", "打不开", "报错")
 # "他没提降价的事": a reported denial cancels a request or objection said in the same clause.
 DENIALS = ("没提", "没有提", "没再提", "没说", "没有说", "没谈", "没问", "没要求")
 # Keywords are phrases, not bare nouns: "演示" alone also appears in "上周做完演示" (a past demo, not a
@@ -79,7 +81,7 @@ DEFAULT_TAGS: tuple[TagRule, ...] = (
         "付款", "回款", "首付", "尾款", "定金", "订金", "预付", "发票", "开票", "到账", "打款", "汇款",
         "转账", "账期", "分期", "结算", "对账", "催款", "欠款", "逾期", "未付", "打过来", "款项", "服务费",
         "月费", "年费",
-    ), ("退款", "退回", "退还", "退钱")),
+    ), ("退款", "退回", "退还", "退钱", *FEATURE_WORDS)),
     TagRule("技术问题", (
         "bug", "闪退", "崩溃", "宕机", "故障", "报错", "出错", "异常", "卡顿", "很卡", "打不开", "登不上",
         "登录不了", "用不了", "没法用", "无法使用", "不能用", "算错", "丢失", "丢数据", "出问题", "挂了",
