@@ -97,12 +97,15 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--write", action="store_true")
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--rules-only", action="store_true",
+                        help="measure the layer without the embedding features (sim, margin), for comparison")
     args = parser.parse_args(argv[1:])
     samples = [s for path in TRAIN_FILES for s in load_samples(path)]
     rows = [features_of(s) for s in samples]
     expected = [set(s["expect"]["tags"]) for s in samples]
     tags = list(EXEMPLARS)
-    x = {t: np.array([scaled(f[t]) for f, _ in rows]) for t in tags}
+    mask = np.array([0.0, 0.0, 1.0, 1.0, 1.0]) if args.rules_only else np.ones(len(FEATURES))
+    x = {t: np.array([scaled(f[t]) for f, _ in rows]) * mask for t in tags}
     y = {t: np.array([float(t in e) for e in expected]) for t in tags}
     order = list(range(len(samples)))
     random.Random(13).shuffle(order)
@@ -120,12 +123,17 @@ def main(argv: list[str]) -> int:
     report("keyword rules alone", [set(k) for _, k in rows], expected)
     report(f"calibrated layer, {args.folds}-fold cross-validation", predicted, expected)
     weights = {t: [round(float(v), 4) for v in fit_logistic(x[t], y[t])] for t in tags}
+    rules_mask = np.array([0.0, 0.0, 1.0, 1.0, 1.0])
+    rules_weights = {t: [round(float(v), 4) for v in fit_logistic(x[t] * rules_mask, y[t])] for t in tags}
     print("\nweights fitted on all training records (features:", ", ".join(FEATURES), "+ bias):")
     for t, w in weights.items():
         print(f"  {t}: {w}")
-    if args.write:
+    if args.write and args.rules_only:
+        print("not written: --rules-only is a comparison run")
+    elif args.write:
         CALIBRATION_FILE.write_text(json.dumps({"features": list(FEATURES), "threshold": THRESHOLD,
-                                                "trained_on": [p.name for p in TRAIN_FILES], "weights": weights},
+                                                "trained_on": [p.name for p in TRAIN_FILES], "weights": weights,
+                                                "weights_rules_only": rules_weights},
                                                ensure_ascii=False, indent=1) + "\n", "utf-8")
         print(f"wrote {CALIBRATION_FILE}")
     return 0

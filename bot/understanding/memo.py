@@ -108,9 +108,11 @@ def understand_memo(
     semantic: bool = True,
 ) -> MemoUnderstanding:
     """`ref_time` is when the memo was sent (relative dates resolve against it, not the transcription
-    time); `semantic` adds the embedding tagger with the team's learned exemplars."""
+    time); `semantic` uses the calibrated tag layer (text.make_tagger) with the team's learned exemplars."""
     known = [(e.name, e.company) for e in book]
-    tagger = make_tagger(tag_rules, team_exemplars) if semantic and embedder.available() else None
+    if team_exemplars and not embedder.available():
+        team_exemplars = None
+    tagger = make_tagger(tag_rules, team_exemplars) if semantic else None
 
     def run(text: str) -> tuple[Corrected, Extraction]:
         corrected = correct_transcript(to_simplified(text).strip(), book, products)

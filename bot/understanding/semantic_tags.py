@@ -21,7 +21,7 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -57,6 +57,8 @@ MAX_CLAUSES = 16  # bounds the cost of a very long paste: the first clauses are 
 class Calibration:
     weights: Mapping[str, tuple[float, ...]]  # tag -> one weight per feature, then the bias
     threshold: float = 0.5
+    # The same layer fitted without the embedding features: used when clauses are not embedded.
+    rules_only: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
 
 
 # Used only when no calibration file ships: keyword evidence fires alone, a clear semantic margin too.
@@ -70,7 +72,8 @@ def default_calibration() -> Calibration:
     except (OSError, ValueError):
         return Calibration({})
     return Calibration({k: tuple(float(x) for x in v) for k, v in data["weights"].items()},
-                       float(data.get("threshold", 0.5)))
+                       float(data.get("threshold", 0.5)),
+                       {k: tuple(float(x) for x in v) for k, v in data.get("weights_rules_only", {}).items()})
 
 
 def eligible_clauses(text: str) -> list[str]:
@@ -138,19 +141,30 @@ def scaled(features: Sequence[float]) -> tuple[float, ...]:
     return (max(-1.0, min(1.5, (sim - 0.85) * 10.0)), max(-1.5, min(1.5, margin * 10.0)), *rest)
 
 
+def rule_features(data: TagInput, tags: Sequence[str]) -> dict[str, tuple[float, ...]]:
+    """The feature vectors without embedding anything (sim and margin at their no-evidence values)."""
+    return {tag: (*NO_CLAUSE, float(tag in data.keyword_tags), float(tag in data.pattern_tags),
+                  float(data.has_future_date)) for tag in tags}
+
+
 def semantic_tags(
     data: TagInput,
     *,
     exemplars: Mapping[str, Sequence[str]] = EXEMPLARS,
     calibration: Calibration | None = None,
+    embed_clauses: bool = True,
 ) -> tuple[str, ...]:
-    """The tags whose calibrated probability reaches the threshold, sorted."""
+    """The tags whose calibrated probability reaches the threshold, sorted. With `embed_clauses`
+    False the layer fitted without the embedding features decides (no model call)."""
     calibration = calibration or default_calibration()
     if not eligible_clauses(data.customer_text) and not eligible_clauses(data.rep_text):
         return data.keyword_tags  # nothing to compare: the rules alone decide
+    use_rules_layer = not embed_clauses and bool(calibration.rules_only)
+    features_by_tag = rule_features(data, list(exemplars)) if use_rules_layer else tag_features(data, exemplars)
     chosen = []
-    for tag, features in tag_features(data, exemplars).items():
-        weights = calibration.weights.get(tag, _FALLBACK)
+    for tag, features in features_by_tag.items():
+        table = calibration.rules_only if use_rules_layer else calibration.weights
+        weights = table.get(tag, _FALLBACK)
         if _probability(weights, features) >= calibration.threshold:
             chosen.append(tag)
     return tuple(sorted(chosen))
