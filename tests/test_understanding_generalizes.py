@@ -147,7 +147,9 @@ def test_voice_memo_dates_use_the_memo_send_time():
 # -- deterministic parsers ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("said", ["手机139、2245、6708", "电话一三九，二二四五，六七零八", "号码幺三九 二二四五 六七零八"])
+@pytest.mark.parametrize("said", [
+    "手机139、2245、6708", "电话一三九，二二四五，六七零八", "号码幺三九 二二四五 六七零八",
+])
 def test_phones_dictated_in_groups(said):
     assert extract(said, ref_time=SENT).phone == "+8613922456708"
 

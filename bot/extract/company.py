@@ -72,9 +72,9 @@ def _extend_brand(text: str, start: int, end: int) -> int:
         if lo + tok.start < start < lo + tok.end and tok.flag in _NAME_FLAGS and tok.word not in _LEADING_VERBS:
             new_start = lo + tok.start
     for tok in reversed(toks):
-        if lo + tok.end == new_start and tok.flag in ("ns", "nz", "nt", "j") and tok.word not in _LEADING_VERBS:
-            if end - (lo + tok.start) <= MAX_BRAND + 4:
-                new_start = lo + tok.start
+        proper = tok.flag in ("ns", "nz", "nt", "j") and tok.word not in _LEADING_VERBS
+        if lo + tok.end == new_start and proper and end - (lo + tok.start) <= MAX_BRAND + 4:
+            new_start = lo + tok.start
     return new_start
 
 
@@ -164,7 +164,9 @@ def find_companies(text: str) -> list[CompanyMention]:
                 start = _extend_brand(text, start, m.start())
             brand = _drop_leading_verb(_trim_brand(text[start : m.start()]), suffix)
             start = m.start() - len(brand)
-        if len(brand) < 2 or brand in _NOT_BRAND or brand in _GENERIC or brand in _INDUSTRIES or brand in _LEADING_VERBS:
+        if len(brand) < 2 or brand in _NOT_BRAND or brand in _GENERIC or brand in _INDUSTRIES:
+            continue
+        if brand in _LEADING_VERBS:
             continue
         if _is_clause(brand):
             continue

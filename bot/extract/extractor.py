@@ -12,7 +12,7 @@ from .amount import find_amounts
 from .chat import ChatLine, split_chat
 from .company import find_companies, labelled_company
 from .contact import is_future, next_contact
-from .model import Extraction, TagInput, Tagger
+from .model import Extraction, Tagger, TagInput
 from .people import TITLES, customer_speaker, full_name_for, is_rep, name_mentions, surname_of
 from .persons import person_mentions
 from .phone import find_phones

@@ -143,9 +143,8 @@ def name_mentions(text: str) -> list[NameMention]:
             found.append(NameMention(clean_display_name(name), m.start(), priority))
     for m in _INTRODUCED.finditer(text):
         name = m.group("name")
-        if _plausible_full_name(name) and not name.endswith(TITLES) and name not in _FALSE_PAIRS and not _OWN_SIDE.search(
-            text[max(0, m.start() - 8) : m.start()].removesuffix("的")
-        ):
+        own_side = _OWN_SIDE.search(text[max(0, m.start() - 8) : m.start()].removesuffix("的"))
+        if _plausible_full_name(name) and not name.endswith(TITLES) and name not in _FALSE_PAIRS and not own_side:
             found.append(NameMention(name, m.start(), 2))
     for m in _LATIN_AFTER_ROLE.finditer(text):
         found.append(NameMention(m.group("name"), m.start("name"), 2))

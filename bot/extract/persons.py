@@ -21,7 +21,9 @@ _INTRO = re.compile(
     r"工程师|老师|医生|护士长|的)\s*$"
 )
 # Words right after a name that make it the subject of what the note reports.
-_SPEAKS = re.compile(r"^\s*(?:说|表示|反馈|提到|问|要|想|觉得|认为|希望|回复|答应|同意|打电话|来电|电话|发来|这边|那边|的)")
+_SPEAKS = re.compile(
+    r"^\s*(?:说|表示|反馈|提到|问|要|想|觉得|认为|希望|回复|答应|同意|打电话|来电|电话|发来|这边|那边|的)"
+)
 # The rep's own side: "我们技术总监", "我司的王工", "我们区域总监".
 _OWN_SIDE = re.compile(r"(?:我们|我司|咱们|我方|公司)(?:的)?[\u4e00-\u9fff]{0,6}$")
 _NOT_NAME = re.compile(r"[0-9@.:/，,。！？!?\s]")

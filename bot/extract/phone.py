@@ -18,7 +18,9 @@ _SPOKEN = "零〇洞幺一二两三四五六七八九"
 # "一三九，二二四五，六七零八"): a comma only joins groups of exactly 3-4 digits, so a list of small
 # numbers in a sentence is not glued into a phone number unless it has a phone number's shape.
 _GROUP_SEP = r"(?:\s?[ \-、，,]\s?)"
-_SPOKEN_GROUPS = re.compile(f"(?<![{_SPOKEN}])[{_SPOKEN}]{{3,4}}(?:{_GROUP_SEP}[{_SPOKEN}]{{3,4}}){{1,3}}(?![{_SPOKEN}])")
+_SPOKEN_GROUPS = re.compile(
+    f"(?<![{_SPOKEN}])[{_SPOKEN}]{{3,4}}(?:{_GROUP_SEP}[{_SPOKEN}]{{3,4}}){{1,3}}(?![{_SPOKEN}])"
+)
 _DIGIT_GROUPS = re.compile(r"(?<![\d])(?:\+?\d{2,4}[、，,])?\d{3,4}(?:[、，,]\d{3,4}){1,2}(?![\d])")
 
 

@@ -6,8 +6,8 @@ import unicodedata
 
 from bot.context import HandlerContext
 from bot.flow import capture, sent_at, tag_rules, tag_weights, team_exemplars
-from bot.understanding.text import understand_text
 from bot.router import Router
+from bot.understanding.text import understand_text
 
 router = Router("chat_capture")
 

@@ -17,10 +17,10 @@ from bot.extract import Extraction, TagRule, extract
 from bot.extract.when import find_time_mentions
 from bot.format import fmt_amount, fmt_when
 from bot.transcribe.text import to_simplified
-from bot.understanding.book import BookEntry
 from bot.understanding import embedder
-from bot.understanding.text import make_tagger
+from bot.understanding.book import BookEntry
 from bot.understanding.pinyin import TIME_TERMS, Corrected, Fix, correct_near_misses, terms_for
+from bot.understanding.text import make_tagger
 
 MAX_ALTERNATIVES = 3  # WeCom cards hold 6 buttons: tags (2) and 确认 take the rest
 _PLATFORM_NAMES = {"dingtalk": "钉钉", "wecom": "企业微信"}

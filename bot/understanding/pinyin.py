@@ -126,7 +126,9 @@ def _eligible_window(text: str, i: int, term: Term) -> bool:
 
 # Spoken fillers: never a name, whatever a known name sounds like ("那个" at a memo's start).
 _FILLERS = frozenset(("那个", "这个", "就是", "然后", "嗯嗯", "呃呃", "那么", "这样", "对对", "好的"))
-_BEFORE_NAME = ("的", "叫", "是", "和", "跟", "与", "同", "给", "找", "见了", "见", "客户", "联系人", "对接人", "约了", "拜访了")
+_BEFORE_NAME = (
+    "的", "叫", "是", "和", "跟", "与", "同", "给", "找", "见了", "见", "客户", "联系人", "对接人", "约了", "拜访了"
+)
 _AFTER_NAME = ("说", "的", "讲", "问", "要", "打", "来", "反馈", "表示", "觉得", "那边", "这边")
 
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from bot.extract import DEFAULT_TAGS, Extraction, TagRule, extract
-from bot.extract.model import TagInput, Tagger
+from bot.extract.model import Tagger, TagInput
 
 from . import embedder
 from .semantic_tags import EXEMPLARS, learned_matches, merged_exemplars, semantic_tags
