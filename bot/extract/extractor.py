@@ -9,7 +9,7 @@ from datetime import datetime
 from rapidfuzz import fuzz
 
 from .amount import find_amounts
-from .chat import ChatLine, split_chat
+from .chat import _FORWARD_MARK, _ROLE_WORDS, ChatLine, split_chat
 from .company import find_companies, labelled_company
 from .contact import is_future, next_contact
 from .model import Extraction, Tagger, TagInput
@@ -79,10 +79,30 @@ def _customer_name(speaker: str | None, text: str, rep_names: Sequence[str]) -> 
     return name
 
 
-def _company(customer_text: str, rep_text: str, person: str | None) -> str | None:
+# Display-name parts that are platforms or departments, not the customer's company.
+_NOT_COMPANY_PARTS = re.compile(r"^(?:微信|企业微信|钉钉|wechat|wecom|dingtalk|转发|fwd?)$|部$|办$|处$|科$|组$|中心$", re.I)
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_PART_SPLIT = re.compile(r"[@\-_|｜/·()（）\s]+")
+
+
+def _display_company(raw_speaker: str | None, name: str | None) -> str | None:
+    """The company a customer wrote into their display name ("王海燕@宏达机电", "蓝天艺术培训-沈慧")."""
+    if not raw_speaker or not name:
+        return None
+    raw = _FORWARD_MARK.sub("", raw_speaker)
+    parts = [p for p in _PART_SPLIT.split(raw) if p and p != name and name not in p]
+    for part in parts:
+        if len(part) >= 3 and _CJK.search(part) and not _NOT_COMPANY_PARTS.search(part) and part not in _ROLE_WORDS:
+            return part
+    return None
+
+
+def _company(customer_text: str, rep_text: str, person: str | None, display: str | None = None) -> str | None:
     labelled = labelled_company(customer_text)
     if labelled:
         return labelled
+    if display:
+        return display
     candidates = [c for c in find_companies(customer_text) if not c.foreign]
     if person:
         for c in candidates:
@@ -225,7 +245,8 @@ def extract(
     lost = lost_to_competitor(signal_text, competitor_hits)
     if lost:
         tags = tuple(sorted({*tags, "流失风险"}))
-    company = _company(customer_text, rep_text, name)
+    raw_speaker = next((t.raw_speaker for t in turns if t.speaker == speaker and t.raw_speaker), None)
+    company = _company(customer_text, rep_text, name, _display_company(raw_speaker, speaker))
     if known and not speaker:
         name, company = _from_book(customer_text, name, company, known, rep_names)
     written = normalize_width(text or "")
