@@ -52,6 +52,23 @@ def _without_declined_offers(turns: Sequence[ChatLine], customer: str | None) ->
     return kept
 
 
+# A customer reply that takes up what the rep just offered ("方便的话我周四过去演示？" -> "好，周四上午").
+_ACCEPT = re.compile(r"^\s*(?:好|可以|行|没问题|ok|okay|great|sure|yes|那就|就这么定|方便|明天|后天|周|下周|这周|星期)",
+                     re.IGNORECASE)
+
+
+def _accepted_offers(turns: Sequence[ChatLine], customer: str | None) -> list[ChatLine]:
+    """Rep turns the customer accepted in the next reply: an accepted demo offer is a demo request."""
+    kept: list[ChatLine] = []
+    for i, turn in enumerate(turns):
+        if customer is None or turn.speaker in (None, customer):
+            continue
+        reply = next((t for t in turns[i + 1 :] if t.speaker != turn.speaker), None)
+        if reply is not None and reply.speaker == customer and _ACCEPT.search(reply.text):
+            kept.append(turn)
+    return kept
+
+
 def _join(turns: Sequence[ChatLine]) -> str:
     return "\n".join(t.text for t in turns if t.text)
 
@@ -236,11 +253,16 @@ def extract(
     phones = find_phones(customer_text)
     emails = _EMAIL.findall(customer_text)
     contact = next_contact(full_text, mentions[full_text], ref_time)
-    tags = _tags(customer_text, rep_text, tag_rules, mentions, ref_time, tag_weights)
+    # Requests: the customer's words plus rep offers the customer accepted.
+    accepted = _join(_accepted_offers(turns, speaker))
+    request_text = f"{customer_text}\n{accepted}" if accepted else customer_text
+    if accepted:
+        mentions[request_text] = find_time_mentions(request_text, ref_time=ref_time)
+    tags = _tags(request_text, rep_text, tag_rules, mentions, ref_time, tag_weights)
     if tagger is not None:
         future = any(is_future(m, ref_time) for m in mentions[full_text])
-        patterns = _pattern_tags(customer_text, rep_text, tag_rules, mentions, ref_time)
-        tags = tagger(TagInput(customer_text, rep_text, tags, patterns, future))
+        patterns = _pattern_tags(request_text, rep_text, tag_rules, mentions, ref_time)
+        tags = tagger(TagInput(request_text, rep_text, tags, patterns, future))
     competitor_hits = find_tag_hits(signal_text, tag_rules).get("竞品对比", [])
     lost = lost_to_competitor(signal_text, competitor_hits)
     if lost:
