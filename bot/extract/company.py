@@ -18,7 +18,9 @@ _INDUSTRIES = words("医疗器械 医疗 医药 药业 制药 医院 诊所 科�
     # Institutions and more trades whose names end the same way ("滨江职业技术学院", "顺达冷链").
     "大学 学院 中学 小学 幼儿园 驾校 卫生服务中心 体检中心 医疗中心 服务中心 研究院 设计院 "
     "冷链 货代 便利 连锁超市 家居城 商业广场 信托 小贷 农商行 合作社 酒楼 互娱 "
-    "机电 数控 轴承 铸造 阀门 塑胶 纺机 新材料 配件厂 包装厂 食品厂 服装厂 加工厂 医美 留学 英语")
+    "机电 数控 轴承 铸造 阀门 塑胶 纺机 新材料 配件厂 包装厂 食品厂 服装厂 加工厂 医美 留学 英语 "
+    "电商 游戏 路桥 园林 基金 金服 担保 财税 农场 粮油 国际学校 培训学校 外国语学校 保险代理 会议中心 "
+    "合作社 水饺厂 食品厂 汽配城 家电 影城 影院 健身 烘焙 茶饮 咖啡 书店 花店")
 # Words that are ordinary nouns on their own ("商品数据", "工业平板") name a company only with a legal form.
 _GENERIC = words(
     "数据 智能 工业 设备 信息 网络 软件 健康 工程 材料 连锁 电商 汽车 能源 新能源 教育 培训 金融 投资 咨询 "
@@ -108,7 +110,7 @@ _SENTENCE_VERBS = frozenset("做有找在去到用想要让给把")
 
 def _is_clause(brand: str) -> bool:
     """Words of a sentence, not a brand: a function word of two or more characters ("经过", "由于",
-    "已经", "有没有") or a bare everyday verb ("找代工厂") among several words. Single-character
+    "已经") or a bare everyday verb ("有没有做", "找代工厂") among several words. Single-character
     morphemes of any tag are left alone: brands are made of them ("悦享", "驰远", "置地")."""
     if brand.isascii():
         return False
@@ -117,7 +119,7 @@ def _is_clause(brand: str) -> bool:
         return len(brand) >= 2 and toks[0].flag in ("p", "c", "r")  # "经过集团", "由于集团"
     if not toks:
         return False
-    return any((len(t.word) >= 2 and t.flag in ("d", "p", "c", "r", "v")) or t.word in _SENTENCE_VERBS for t in toks)
+    return any((len(t.word) >= 2 and t.flag in ("d", "p", "c", "r")) or t.word in _SENTENCE_VERBS for t in toks)
 
 
 @dataclass(frozen=True)
@@ -132,11 +134,17 @@ class CompanyMention:
 _INTRODUCERS = re.compile(r"^.*?(?:客户|供应商|厂家|厂商|合作方)")
 
 
-def _trim_brand(brand: str) -> str:
+def _trim_brand(brand: str, suffix: str = "") -> str:
     cut = 0
+    # A boundary character inside a word the segmenter keeps whole ("美家装饰") is the brand's own;
+    # standing alone ("一家", "去", "的") it ends what came before. A conjunction or a verb of going
+    # at the very start ("和华康医疗") is never the brand's, whatever the segmenter groups.
+    inside = {i for t in tokens(brand + suffix) if len(t.word) > 1 and t.flag.startswith("n")
+              for i in range(t.start, min(t.end, len(brand)))} if len(brand) > 1 else set()
+    inside -= {i for i, ch in enumerate(brand[:1]) if ch in "和跟与去到在给对从向"}
     for i, ch in enumerate(brand):
         # 和 right before the suffix is the brand's own ("祥和超市", "永和豆浆"), not "and".
-        if ch in _BOUNDARY and not (ch == "和" and i == len(brand) - 1 and i > 0):
+        if ch in _BOUNDARY and i not in inside and not (ch == "和" and i == len(brand) - 1 and i > 0):
             cut = i + 1
     brand = brand[cut:]
     intro = _INTRODUCERS.match(brand)
@@ -153,7 +161,7 @@ def find_companies(text: str) -> list[CompanyMention]:
             continue
         # Brands are usually 2-4 characters; a legal form ("有限公司") allows a longer registered name.
         longest = 12 if suffix.endswith(("公司", "集团")) else 4
-        brand = _trim_brand(tail.group()[-longest:])
+        brand = _trim_brand(tail.group()[-longest:], suffix)
         if len(brand) < 2 or brand in _NOT_BRAND or brand.endswith(("们", "公司")):
             continue
         start = m.start() - len(brand)
@@ -162,7 +170,7 @@ def find_companies(text: str) -> list[CompanyMention]:
         if not brand.isascii():
             if start > 0:
                 start = _extend_brand(text, start, m.start())
-            brand = _drop_leading_verb(_trim_brand(text[start : m.start()]), suffix)
+            brand = _drop_leading_verb(_trim_brand(text[start : m.start()], suffix), suffix)
             start = m.start() - len(brand)
         if len(brand) < 2 or brand in _NOT_BRAND or brand in _GENERIC or brand in _INDUSTRIES:
             continue
