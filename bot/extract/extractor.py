@@ -97,7 +97,9 @@ def _customer_name(speaker: str | None, text: str, rep_names: Sequence[str]) -> 
 
 
 # Display-name parts that are platforms or departments, not the customer's company.
-_NOT_COMPANY_PARTS = re.compile(r"^(?:微信|企业微信|钉钉|wechat|wecom|dingtalk|转发|fwd?)$|部$|办$|处$|科$|组$|中心$", re.I)
+_NOT_COMPANY_PARTS = re.compile(
+    r"^(?:微信|企业微信|钉钉|wechat|wecom|dingtalk|转发|fwd?)$|部$|办$|处$|科$|组$|中心$", re.I
+)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _PART_SPLIT = re.compile(r"[@\-_|｜/·()（）\s]+")
 
