@@ -106,6 +106,14 @@ def text_report(corpora: Sequence[Path]) -> None:
             print(f"- below the 85% target: tags {score.accuracy('tags'):.1%}")
         print()
     print(f"RSS after all text corpora: {rss_mb():.0f} MB (grew {rss_mb() - before:.0f} MB over the run)")
+    # The full semantic layer (every clause embedded), for comparison: accuracy, time and the model's RSS.
+    dev = CORPUS_DIR / "dev.jsonl"
+    score = score_samples(load_samples(dev), embed_clauses=True)
+    times = sorted(score.seconds)
+    print(f"\nWith every clause embedded (embed_clauses=True) on {dev.name}: tags {score.accuracy('tags'):.1%}, "
+          f"mean {score.mean:.3f}, p50 {times[len(times) // 2] * 1000:.0f} ms, "
+          f"p99 {times[min(len(times) - 1, int(len(times) * 0.99))] * 1000:.0f} ms; "
+          f"RSS now {rss_mb():.0f} MB (grew {rss_mb() - before:.0f} MB since before the first message)")
 
 
 def voice_report(voice: Path, book_path: Path, beam: int) -> None:
