@@ -102,7 +102,9 @@ PATTERNS: dict[str, tuple[str, ...]] = {
 # Phrases in the same clause that cancel a pattern hit (besides the tag's own negations).
 PATTERN_NEGATIONS: dict[str, str] = {
     # A fault of the system the customer has now from someone else is a reason to buy, not our defect.
-    "技术问题": r"没问题|没什么问题|正常了|恢复正常|已经修好|都正常|现在(?:这|那)?(?:套|个|的)|原来的|目前的|两家供应商|想换",
+    "技术问题": (
+        r"没问题|没什么问题|正常了|恢复正常|已经修好|都正常|现在(?:这|那)?(?:套|个|的)|原来的|目前的|两家供应商|想换"
+    ),
     "价格异议": r"不贵|价格没问题|能接受|可以接受",
     "要演示": r"不需要|不用|无需|以后再说|不要|谢谢|试用期|试用中|试用了",
     "要报价": r"先别报|不用报|不需要报|报价我看了|报价收到|报价我们看了",
