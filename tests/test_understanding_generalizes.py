@@ -230,3 +230,21 @@ def test_learned_exemplars_are_capped_per_tag(engine):
                              at=at + timedelta(minutes=i), cap=3)
         assert team_exemplars(session=s, team_id=team_id) == {"要报价": ["说法2", "说法3", "说法4"]}
         assert len(s.exec(select(TagExemplar)).all()) == 3
+
+
+def test_genjin_tags_lists_and_resets_a_teams_learned_phrasings(tmp_path, monkeypatch, capsys):
+    from bot.cli import main
+    from store.db import make_engine
+
+    url = f"sqlite:///{tmp_path}/g.db"
+    monkeypatch.setenv("GENJIN_DATABASE_URL", url)
+    assert main(["members", "add", "--name", "王芳", "--team", "华东一组", "--wecom-userid", "wangfang"]) == 0
+    with session_scope(make_engine(url)) as s:
+        add_tag_exemplar(session=s, team_id=1, tag="技术问题", text="封箱机又趴窝了", source="corrected",
+                         at=datetime(2026, 11, 18, 2, 0, tzinfo=UTC))
+    assert main(["tags", "list", "--team-id", "1"]) == 0
+    assert "封箱机又趴窝了" in capsys.readouterr().out
+    assert main(["tags", "reset", "--team-id", "1", "--tag", "技术问题"]) == 0
+    assert "已清除团队 #1 学到的 1 条标签说法（技术问题）" in capsys.readouterr().out
+    with session_scope(make_engine(url)) as s:
+        assert team_exemplars(session=s, team_id=1) == {}
