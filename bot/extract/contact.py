@@ -13,13 +13,16 @@ from .when import SHANGHAI, TimeMention
 # payment, document or quote words are deadlines, which the README excludes.
 _CONTACT = re.compile(
     "约|拜访|过去|过来|去一趟|走一趟|再去|来我们|来公司|来我司|去他们|去她们|去你们|去贵司|我去|上门|见面|当面|点见|开会|会议|聊|谈|"
-    "电话|回访|回复|答复|确认|联系|沟通|跟进|演示|打给|碰|面谈|到店|找您|通知您|给您|再过|启动会|参观|见"
+    "电话|回访|回复|答复|确认|联系|沟通|跟进|演示|打给|碰|面谈|到店|找您|通知您|给您|再过|启动会|参观|见|"
+    # an on-site visit or an online meeting said another way ("到工地", "回店里", "开个线上会", "发邀请")
+    "到(?:工地|现场|厂|店|仓库|库里)|回(?:店|厂)|店里等|线上会|视频会|开个会|复盘会|邀请|回话|准话|给我个?(?:信|消息)"
 )
 _DEADLINE = re.compile(
     "付款|打款|到账|回款|转账|汇款|发票|开票|报价|提交|截止|交付|交货|发货|到货|盖章|签字|加班|弄完|做完|"
-    "上线|打过来|寄|快递|完成|发给|发您|发过去"
+    "上线|打过来|寄|快递|完成|发给|发您|发过去|发送"
 )
 
+_SENT_THINGS = re.compile("(?:发|寄|传|转|报|打)(?:过去|过来)")
 _MEETING = re.compile(
     "约|拜访|过去|过来|上门|见面|当面|开会|面谈|碰|我去|去他们|去她们|去你们|去贵司|来我们|来公司|去一趟"
 )
@@ -34,6 +37,7 @@ def is_future(mention: TimeMention, ref_time: datetime) -> bool:
 
 def _context_ok(text: str, mention: TimeMention) -> bool:
     clause = clause_around(text, mention.start, mention.end).replace(mention.text, " ")
+    clause = _SENT_THINGS.sub("发送", clause)  # "报价发过去" is a document travelling, not a visit
     contact, deadline = _CONTACT.search(clause), _DEADLINE.search(clause)
     if contact and deadline:
         # "周五前把报价发您确认一下" is a deadline; "周五过去顺便把发票带上" is a visit.

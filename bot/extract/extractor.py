@@ -9,15 +9,17 @@ from datetime import datetime
 from rapidfuzz import fuzz
 
 from .amount import find_amounts
-from .chat import ChatLine, split_chat
+from .chat import _FORWARD_MARK, _ROLE_WORDS, ChatLine, split_chat
 from .company import find_companies, labelled_company
 from .contact import is_future, next_contact
-from .model import Extraction
-from .people import customer_speaker, is_rep, name_mentions
+from .model import Extraction, Tagger, TagInput
+from .people import TITLES, customer_speaker, full_name_for, is_rep, name_mentions, surname_of
+from .persons import person_mentions
 from .phone import find_phones
 from .stage import lost_to_competitor, stage_hint
+from .tag_patterns import pattern_hits
 from .tags import DEFAULT_TAGS, TagRule, find_keyword_hits, find_tag_hits, weighted_tags
-from .textnorm import normalize_text, sentence_around
+from .textnorm import as_written, normalize_text, normalize_width, sentence_around
 from .when import TimeMention, find_time_mentions
 
 # Tags that need a date in the same sentence (a visit is only "booked" when it has a date or deadline).
@@ -50,6 +52,23 @@ def _without_declined_offers(turns: Sequence[ChatLine], customer: str | None) ->
     return kept
 
 
+# A customer reply that takes up what the rep just offered ("方便的话我周四过去演示？" -> "好，周四上午").
+_ACCEPT = re.compile(r"^\s*(?:好|可以|行|没问题|ok|okay|great|sure|yes|那就|就这么定|方便|明天|后天|周|下周|这周|星期)",
+                     re.IGNORECASE)
+
+
+def _accepted_offers(turns: Sequence[ChatLine], customer: str | None) -> list[ChatLine]:
+    """Rep turns the customer accepted in the next reply: an accepted demo offer is a demo request."""
+    kept: list[ChatLine] = []
+    for i, turn in enumerate(turns):
+        if customer is None or turn.speaker in (None, customer):
+            continue
+        reply = next((t for t in turns[i + 1 :] if t.speaker != turn.speaker), None)
+        if reply is not None and reply.speaker == customer and _ACCEPT.search(reply.text):
+            kept.append(turn)
+    return kept
+
+
 def _join(turns: Sequence[ChatLine]) -> str:
     return "\n".join(t.text for t in turns if t.text)
 
@@ -57,16 +76,52 @@ def _join(turns: Sequence[ChatLine]) -> str:
 def _customer_name(speaker: str | None, text: str, rep_names: Sequence[str]) -> str | None:
     if speaker:
         return speaker
-    for mention in name_mentions(text):
-        if not is_rep(mention.name, rep_names):
-            return mention.name
+    mentions = [m for m in name_mentions(text) if not is_rep(m.name, rep_names)]
+    persons = [p for p in person_mentions(text, surname_of) if not is_rep(p.name, rep_names)]
+    # Patterns that say outright who the customer is (labelled, self-introduction, "见了X") first; then
+    # the segmenter's person with customer context; then a surname with a title; then any person.
+    if mentions and mentions[0].priority <= 2:
+        name: str | None = mentions[0].name
+    elif persons and persons[0].score >= 3:
+        name = persons[0].name
+    elif mentions:
+        name = mentions[0].name
+    else:
+        name = persons[0].name if persons else None
+    if name and len(name) <= 4 and name.endswith(TITLES):
+        # "钱经理" when the text also gives 钱文斌: the full name, as the customer is to be filed.
+        surname = surname_of(name)
+        full = next((p.name for p in persons if surname and p.name.startswith(surname) and p.name != name), None)
+        name = full or full_name_for(name, text) or name
+    return name
+
+
+# Display-name parts that are platforms or departments, not the customer's company.
+_NOT_COMPANY_PARTS = re.compile(
+    r"^(?:微信|企业微信|钉钉|wechat|wecom|dingtalk|转发|fwd?)$|部$|办$|处$|科$|组$|中心$", re.I
+)
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_PART_SPLIT = re.compile(r"[@\-_|｜/·()（）\s]+")
+
+
+def _display_company(raw_speaker: str | None, name: str | None) -> str | None:
+    """The company a customer wrote into their display name ("王海燕@宏达机电", "蓝天艺术培训-沈慧")."""
+    if not raw_speaker or not name:
+        return None
+    raw = _FORWARD_MARK.sub("", raw_speaker)
+    parts = [p for p in _PART_SPLIT.split(raw) if p and p != name and name not in p]
+    for part in parts:
+        if len(part) >= 3 and _CJK.search(part) and not _NOT_COMPANY_PARTS.search(part) and part not in _ROLE_WORDS:
+            return part
     return None
 
 
-def _company(customer_text: str, rep_text: str, person: str | None) -> str | None:
+def _company(customer_text: str, rep_text: str, person: str | None, display: str | None = None) -> str | None:
     labelled = labelled_company(customer_text)
     if labelled:
         return labelled
+    if display:
+        return display
     candidates = [c for c in find_companies(customer_text) if not c.foreign]
     if person:
         for c in candidates:
@@ -123,6 +178,21 @@ def _tags(
     return tuple(sorted(tags))
 
 
+def _pattern_tags(
+    customer_text: str, rep_text: str, rules: Sequence[TagRule], mentions: dict[str, list[TimeMention]],
+    ref_time: datetime,
+) -> tuple[str, ...]:
+    found: set[str] = set()
+    for text, from_customer in ((customer_text, True), (rep_text, False)):
+        for name, positions in pattern_hits(text, rules).items():
+            if name in CUSTOMER_REQUEST_TAGS and not from_customer:
+                continue
+            if name in DATED_TAGS and not any(_dated(text, p, mentions[text], ref_time) for p in positions):
+                continue
+            found.add(name)
+    return tuple(sorted(found))
+
+
 def _dated(text: str, position: int, mentions: Sequence[TimeMention], ref_time: datetime) -> bool:
     sentence = sentence_around(text, position, position + 1)
     return any(m.text in sentence and is_future(m, ref_time) for m in mentions)
@@ -160,13 +230,17 @@ def extract(
     products: Sequence[str] = (),
     tag_weights: Mapping[tuple[str, str], float] | None = None,
     known: Sequence[tuple[str, str | None]] = (),
+    tagger: Tagger | None = None,
 ) -> Extraction:
     """Structured follow-up fields from one chat copy, forwarded message, note or voice transcript.
 
     `tag_weights` are a team's learned keyword weights ((tag, keyword) -> weight, default 1.0);
     `known` is the rep's book as (name, company) pairs: a known name or company spelled in the text
-    is preferred over a guess, and a known company's only contact stands in for a missing name."""
-    turns = split_chat(normalize_text(text or ""))
+    is preferred over a guess, and a known company's only contact stands in for a missing name.
+    `tagger` replaces the keyword tags with its own decision (it sees them as evidence); relative dates
+    resolve against `ref_time`, which must be the message's send time, not the processing time."""
+    normalized = normalize_text(text or "")
+    turns = split_chat(normalized)
     speaker = customer_speaker(turns, rep_names)
     # Customer-side text: the customer's own turns plus the rep's free notes; the rep's chat turns are
     # kept apart so the rep's own phone, e-mail and company are never filed as the customer's.
@@ -181,17 +255,28 @@ def extract(
     phones = find_phones(customer_text)
     emails = _EMAIL.findall(customer_text)
     contact = next_contact(full_text, mentions[full_text], ref_time)
-    tags = _tags(customer_text, rep_text, tag_rules, mentions, ref_time, tag_weights)
+    # Requests: the customer's words plus rep offers the customer accepted.
+    accepted = _join(_accepted_offers(turns, speaker))
+    request_text = f"{customer_text}\n{accepted}" if accepted else customer_text
+    if accepted:
+        mentions[request_text] = find_time_mentions(request_text, ref_time=ref_time)
+    tags = _tags(request_text, rep_text, tag_rules, mentions, ref_time, tag_weights)
+    if tagger is not None:
+        future = any(is_future(m, ref_time) for m in mentions[full_text])
+        patterns = _pattern_tags(request_text, rep_text, tag_rules, mentions, ref_time)
+        tags = tagger(TagInput(request_text, rep_text, tags, patterns, future))
     competitor_hits = find_tag_hits(signal_text, tag_rules).get("竞品对比", [])
     lost = lost_to_competitor(signal_text, competitor_hits)
     if lost:
         tags = tuple(sorted({*tags, "流失风险"}))
-    company = _company(customer_text, rep_text, name)
+    raw_speaker = next((t.raw_speaker for t in turns if t.speaker == speaker and t.raw_speaker), None)
+    company = _company(customer_text, rep_text, name, _display_company(raw_speaker, speaker))
     if known and not speaker:
         name, company = _from_book(customer_text, name, company, known, rep_names)
+    written = normalize_width(text or "")
     return Extraction(
-        customer_name=name,
-        company=company,
+        customer_name=as_written(name, normalized, written),
+        company=as_written(company, normalized, written),
         phone=phones[0] if phones else None,
         email=emails[0] if emails else None,
         tags=tags,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -34,3 +35,18 @@ class Extraction:
                 self.next_contact is not None,
             )
         )
+
+
+@dataclass(frozen=True)
+class TagInput:
+    """What a pluggable tagger sees of one message (bot/understanding/semantic_tags.py is one)."""
+
+    customer_text: str  # the customer's turns and the rep's own notes
+    rep_text: str  # the rep's chat turns (offers the customer did not decline)
+    keyword_tags: tuple[str, ...]  # what the keyword rules proposed
+    pattern_tags: tuple[str, ...]  # tags whose sentence constructions appear (tag_patterns.py)
+    has_future_date: bool  # a future day or time is named somewhere in the text
+
+
+# A tagger takes the message and returns the final tags (sorted); bot/extract never imports one.
+Tagger = Callable[[TagInput], tuple[str, ...]]

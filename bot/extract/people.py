@@ -51,7 +51,7 @@ _LABELLED = re.compile(r"(?:客户|联系人|对接人|姓名|客户姓名)\s*[:
 _LATIN_FULL = re.compile(r"(?<![A-Za-z@.])(?P<name>[A-Z][a-z]+ [A-Z][a-z]+)(?![A-Za-z@])")
 _MET = re.compile(
     rf"(?:见了|拜访了|联系了|认识了|约了|客户)\s*(?:[^，,。\s]{{2,12}}?的)?(?P<name>{_CJK_NAME})"
-    r"(?=[，,。、\s(（]|说|聊|谈|表示|反馈|提到|$)"
+    r"(?=[，,。、\s(（]|说|聊|谈|表示|反馈|提到|要|想|问|$)"
 )
 # "张伟张总", "李明李经理": a full name repeated with its title is the strongest free-text evidence.
 _NAME_THEN_TITLE = re.compile(rf"(?P<sn>{_SURNAME}) ?(?P<given>[\u4e00-\u9fff]{{1,2}}?)(?P=sn){_TITLE}")
@@ -61,6 +61,17 @@ _TALKED_WITH = re.compile(
     r"(?=聊|谈|通|见|打|沟通|碰|开会|约|吃饭|签)"
 )
 _OWN_SIDE = re.compile(r"(?:我们|我司|咱们|我们公司|公司)(?:的)?$")
+# "启明物流的钱立新说", "采购黄淑芬说", "周建华说…" (at the start): a full name introduced by 的, a role
+# or 叫/是, or opening the text, and followed by a verb of speaking or a pause.
+_INTRODUCED = re.compile(
+    rf"(?:(?<=的|叫|是)|(?<=采购|财务|经理|总监|主任|老板|主管|会计|负责|联系)|(?<=负责人|联系人|对接人)|^)"
+    rf"(?P<name>{_SURNAME}[\u4e00-\u9fff]{{1,2}}?)(?=说|表示|反馈|提到|问|要|想|觉得|讲|[，,。、:：\s]|$)"
+)
+# "采购总监 Helen", "运维老大 Jack", "财务Wendy": an English given name after a role or title.
+_LATIN_AFTER_ROLE = re.compile(
+    r"(?:经理|总监|主管|负责人|老板|老大|采购|财务|运营|主任|助理|前台|店长|总|叫|是|的)\s*"
+    r"(?P<name>[A-Z][a-z]{2,}(?: [A-Z][a-z]+)?)(?![A-Za-z@.])"
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +79,29 @@ class NameMention:
     name: str
     start: int
     priority: int  # lower is stronger evidence that this is the customer
+
+
+def full_name_for(titled: str, text: str) -> str | None:
+    """The full name behind "胡部长" when the text also spells it out ("叫胡建军", "胡建军 胡部长",
+    "白志强开了个会"): the surname plus a one- or two-character given name that ends at a boundary."""
+    surname = surname_of(titled)
+    if not surname:
+        return None
+    title = titled[len(surname) :]
+    candidates = re.finditer(
+        rf"{re.escape(surname)}(?P<given>[\u4e00-\u9fff]{{1,2}}?)"
+        rf"(?=\s|[，,。、:：(（]|说|的|和|开|打|聊|反馈|提|问|表示|昨|今|明|$|{re.escape(surname)}{re.escape(title)})",
+        text,
+    )
+    for m in candidates:
+        before = text[max(0, m.start() - 4) : m.start()]
+        introduced = not before or not re.search(r"[\u4e00-\u9fff]$", before) or before.endswith(
+            (*TITLES, "叫", "是", "的", "和", "跟", "与", "了", "人", "购", "务", "员")
+        )
+        name = surname + m.group("given")
+        if introduced and name != titled and _plausible_full_name(name) and not name.endswith(TITLES):
+            return name
+    return None
 
 
 def surname_of(name: str) -> str | None:
@@ -107,6 +141,13 @@ def name_mentions(text: str) -> list[NameMention]:
                 if not _plausible_full_name(name):
                     continue
             found.append(NameMention(clean_display_name(name), m.start(), priority))
+    for m in _INTRODUCED.finditer(text):
+        name = m.group("name")
+        own_side = _OWN_SIDE.search(text[max(0, m.start() - 8) : m.start()].removesuffix("的"))
+        if _plausible_full_name(name) and not name.endswith(TITLES) and name not in _FALSE_PAIRS and not own_side:
+            found.append(NameMention(name, m.start(), 2))
+    for m in _LATIN_AFTER_ROLE.finditer(text):
+        found.append(NameMention(m.group("name"), m.start("name"), 2))
     for m in _NAME_THEN_TITLE.finditer(text):
         name = m.group("sn") + m.group("given")
         if _plausible_full_name(name) and not _OWN_SIDE.search(text[max(0, m.start() - 6) : m.start()]):

@@ -14,7 +14,19 @@ from .textnorm import normalize_text, spoken_digits_to_ascii
 _SERVICE_PREFIXES = ("+86400", "+86800", "+8695")
 _MAX_CANDIDATES = 50
 _SPOKEN = "零〇洞幺一二两三四五六七八九"
-_SPOKEN_GROUPS = re.compile(f"[{_SPOKEN}]{{3,4}}(?:[ \\-][{_SPOKEN}]{{3,4}}){{1,3}}")
+# Dictated groups are separated by a space, a dash, or in typed notes by 、 or a comma ("139、2245、6708",
+# "一三九，二二四五，六七零八"): a comma only joins groups of exactly 3-4 digits, so a list of small
+# numbers in a sentence is not glued into a phone number unless it has a phone number's shape.
+_GROUP_SEP = r"(?:\s?[ \-、，,]\s?)"
+_SPOKEN_GROUPS = re.compile(
+    f"(?<![{_SPOKEN}])[{_SPOKEN}]{{3,4}}(?:{_GROUP_SEP}[{_SPOKEN}]{{3,4}}){{1,3}}(?![{_SPOKEN}])"
+)
+_DIGIT_GROUPS = re.compile(r"(?<![\d])(?:\+?\d{2,4}[、，,])?\d{3,4}(?:[、，,]\d{3,4}){1,2}(?![\d])")
+
+
+def _join_groups(m: re.Match[str]) -> str:
+    joined = re.sub(r"[\s\-、，,]", "", m.group())
+    return joined if 7 <= len(joined.lstrip("+")) <= 13 else m.group()
 
 
 def find_phones(text: str) -> list[str]:
@@ -22,7 +34,8 @@ def find_phones(text: str) -> list[str]:
     if not text:
         return []
     # ASR often groups a dictated number ("幺三八 一二三四 五六七八"); close the gaps before converting.
-    prepared = spoken_digits_to_ascii(_SPOKEN_GROUPS.sub(lambda m: re.sub(r"[ \-]", "", m.group()), text))
+    prepared = spoken_digits_to_ascii(_SPOKEN_GROUPS.sub(_join_groups, text))
+    prepared = _DIGIT_GROUPS.sub(_join_groups, prepared)
     # Then the digits ASR wrote as homophones inside such a run ("一三八零零一三八零就零").
     prepared = spoken_numbers_to_digits(prepared)
     found: list[str] = []

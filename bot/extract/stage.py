@@ -1,4 +1,12 @@
-"""Deal stage hint: every stage whose signals appear is a candidate; the most advanced one wins."""
+"""Deal stage from evidence: every stage the text gives evidence for is a candidate; the most
+advanced one wins, and a customer with no evidence of more starts at 初步接触.
+
+Evidence is read with its aspect. A sale that happened shows in the past or ongoing ("上个月装的",
+"上线后", "用了半年", "合同盖章回来了", "尾款还没付"); the same words about the deal being discussed
+("要求三月前交付", "年费多少", "验收标准写进合同") are terms, not a sale. Price talk alone is not
+bargaining: 合同洽谈 needs a quote already given or contract work under way. A technical complaint
+during a trial is the trial's (方案演示), not an installed customer's.
+"""
 
 from __future__ import annotations
 
@@ -7,45 +15,62 @@ from collections.abc import Collection
 
 from store.stages import Stage
 
-from .tags import TagRule, find_tag_hits
 from .textnorm import sentence_around
 
-# Stage signals reuse the tag matcher so negations ("不需要演示") cancel them the same way.
-_STAGE_SIGNALS: tuple[TagRule, ...] = (
-    TagRule(Stage.FIRST_CONTACT, (
-        "了解一下", "先了解", "感兴趣", "有兴趣", "兴趣很大", "初步", "认识了", "第一次", "留了电话",
-        "加了微信", "加微信", "留言", "咨询", "介绍了", "名片", "立项",
-    )),
-    TagRule(Stage.NEEDS_CONFIRMED, (
-        "预算", "需求", "报价", "采购", "方案", "多少钱", "选型", "配一套", "想统一", "想上", "想做", "想要",
-        "供应商", "规模",
-    ), ("不需要报价",)),
-    TagRule(Stage.DEMO, (
-        "演示", "试用", "poc", "demo", "方案讲解", "讲方案", "方案汇报", "产品介绍会", "样机", "试点",
-    ), ("不需要演示", "不用演示", "无需演示", "不要演示", "演示就不用", "不需要试用", "不用试用")),
-    TagRule(Stage.NEGOTIATION, (
-        "合同", "盖章", "签约", "签合同", "法务", "条款", "议价", "谈判", "降价", "再降", "降一些", "降点",
-        "打折", "折扣", "优惠", "便宜", "太贵", "价格高", "预期高",
-    ), ("续约", "不续约")),
-    TagRule(Stage.WON, (
-        "到账", "回款", "尾款", "发票", "开票", "月费", "年费", "服务费", "续费", "售后", "验收", "交付",
-        "上线后", "老客户", "这几年", "续约", "已签约", "签完合同", "合同签了", "已经签了",
-    )),
-    TagRule(Stage.LOST, (
-        "决定不续约", "不续约了", "不再续约", "终止合作", "解约", "选了别家", "选择了别家", "签了别家",
-        "丢单", "转到", "改用", "换成了", "已经换了", "不合作了", "流失了",
-    ), ("如果", "要是", "再不", "否则", "不然", "考虑", "可能", "下次", "转到采购", "转到财务", "转到法务")),
+_ANY = r"[^，,。；;！？!?\n]"
+
+_INITIAL = re.compile(
+    r"了解一下|先了解|感兴趣|有兴趣|初步|第一次|认识了|新客户|留了电话|加了微信|加微信|留言|咨询|名片|随便问问|打听|刚认识|介绍了一下"
 )
-# Tags that on their own imply a stage (a product defect or a churn threat means they already bought).
-_TAG_STAGES = {
-    "技术问题": Stage.WON, "流失风险": Stage.WON, "价格异议": Stage.NEGOTIATION, "合同法务": Stage.NEGOTIATION,
-    "要演示": Stage.DEMO, "要报价": Stage.NEEDS_CONFIRMED, "竞品对比": Stage.NEEDS_CONFIRMED,
-}
-_CONTRACT_SIGNED = re.compile("合同(?:已经)?签(?:了|完)|已(?:经)?签(?:约|合同)|签完合同")
-# A deal lost to a competitor: a choosing verb in the same sentence as the competitor, not a condition.
-_CHOSE = re.compile("选了|选择了|定了|签了|决定用|转到|改用|换成|换了|用了")
-_CONDITIONAL = re.compile("如果|要是|再不|否则|不然|考虑|可能|打算|想")
-_COMPETITOR_TAG = "竞品对比"
+_NEEDS = re.compile(
+    r"预算|需求|报价|报个价|多少钱|选型|采购|方案|规模|想上|想做|想要|想换|想找|想在|打算上|计划上|要求|参数|配置|多少|"
+    r"能不能对接|能不能做|支不支持|有没有.{0,6}功能|在找|想给|想引入|问了价格|问了一下价|框架价|样品|年量|用量|数量"
+)
+_DEMO = re.compile(
+    r"演示|试用|试点|poc|demo|方案讲解|讲方案|讲一下方案|方案汇报|汇报方案|样机|测试环境|测试账号|体验账号|比选", re.I
+)
+_DEMO_DECLINED = re.compile(
+    r"不需要(?:做)?(?:正式)?(?:演示|试用|poc)|不用(?:演示|试用)|演示(?:就)?不用|演示以后再说", re.I
+)
+# Bargaining over a price already given (not at a first contact, where it is a reaction to a list
+# price), or contract work under way.
+_BARGAIN = re.compile(
+    rf"(?:你们|贵司)(?:的)?{_ANY}{{0,10}}(?:报价|价格|价){_ANY}{{0,10}}(?:贵|高|低|降|让|优惠|折)|"
+    rf"(?:再|还能|能不能|可不可以)(?:让|降|便宜|优惠|打折)|议价|谈判|砍价|最终价|底价"
+)
+_CONTRACT_WORK = re.compile(
+    rf"(?:合同|协议|合约){_ANY}{{0,10}}(?:审|改|修改|条款|草稿|起草|模板|文本|法务|签字|走流程|用印|细节)|"
+    r"法务|条款|红线|中标|谈合同"
+)
+# A sale that exists: a contract signed/stamped, goods delivered/installed/live, money owed or paid
+# on a delivered order, a renewal or add-on of an existing customer.
+_SOLD = re.compile(
+    r"合同(?:已经|已)?(?:签(?:了|完|好|下来)|盖(?:好)?章(?:了|回来|寄回))|(?:已经|已)(?:签(?:约|合同)|盖章)|签完合同|盖章回来|"
+    r"盖好章|盖完章|"
+    r"(?:上个?月|上周|去年|前年|之前|上次|前几天|昨天|刚)(?:给[^，,。\s]{0,6})?(?:装|买|交|采购|上线|交付|部署|供|送|发|换)(?:了|的)|"
+    r"(?:上线|交付|安装|部署|验收)(?:了|以后|之后|以来|完成|通过)|用了(?:一|两|三|半|几|[0-9])|已经用|一直在用我们|"
+    r"老客户|合作(?:了)?(?:两|三|几|多|[0-9])年|这几年|年框|维保|"
+    r"尾款|余款|还没付|没付|未付|欠款|逾期|到账|回款|开票|发票|每个月(?:进货|订|采购)|再采|加购|追加|增购"
+)
+# Payment terms being agreed (not money owed on a delivery): part of the negotiation.
+_PAYMENT_TERMS = re.compile(
+    r"付款(?:方式|节点|条件|习惯|比例)|账期|分期|首付|预付|付[一二三四五六七八九十0-9]+成|月结|验收后付|安装完成付"
+)
+_LOST = re.compile(
+    r"决定(?:跟|和|用|选)(?:了)?(?:另|别|其他|原来)|续用原来|未中标|没中标|不再续|不续签|决定不续|不续约了|"
+    r"终止合作|不合作了|解约|丢单|没拿下|黄了|选了别|选择了别|改用了|不买了|算是丢了|decided to go with"
+)
+_SIGNED = re.compile(
+    r"合同(?:已经|已)?(?:签(?:了|完|好|下来)|盖(?:好)?章)|(?:已经|已)(?:签(?:约|合同)|盖章)|签完合同|盖章回来|盖好章"
+)
+_QUOTED = re.compile(
+    r"报价|报的|(?:我们|你们)的价格|价格超出|超出了?(?:今年的)?预算|quot|rate|price|报了|给的价|给的报价|方案价|"
+    r"合同价|这个价|这价|让|降|折|优惠|便宜|底价|续约价|年费|单价"
+)
+_CONDITIONAL = re.compile(r"如果|要是|再不|否则|不然|考虑|可能|打算|想|万一|的话")
+_TRIAL = re.compile(r"试用|试点|测试|poc|演示|样机|评估", re.I)
+# Kept for callers that match competitor evidence (extractor.py).
+_CHOSE = re.compile("选了|选择了|定了|签了|决定用|转到|改用|换成|换了|用了|go with", re.I)
 
 
 def lost_to_competitor(text: str, competitor_hits: Collection[int]) -> bool:
@@ -56,15 +81,47 @@ def lost_to_competitor(text: str, competitor_hits: Collection[int]) -> bool:
     return False
 
 
+def _lost(text: str) -> bool:
+    for m in _LOST.finditer(text):
+        sentence = sentence_around(text, m.start(), m.end())
+        if not _CONDITIONAL.search(sentence):
+            return True
+    return False
+
+
 def stage_hint(text: str, tags: Collection[str], *, lost: bool = False) -> Stage | None:
-    """The most advanced stage signalled by normalised ``text`` and the extracted tags, or None."""
-    # Sentence scope: "看过别人演示过…，不需要演示了" declines a demo across commas.
-    found = set(find_tag_hits(text, _STAGE_SIGNALS, scope=sentence_around))
-    if lost:
-        found.add(Stage.LOST)
-    found.update(_TAG_STAGES[t] for t in tags if t in _TAG_STAGES)
-    if Stage.NEGOTIATION in found and _CONTRACT_SIGNED.search(text):
+    """The most advanced stage evidenced by normalised ``text`` and the final tags, or None."""
+    found: set[Stage] = set()
+    if _INITIAL.search(text):
+        found.add(Stage.FIRST_CONTACT)
+    if _NEEDS.search(text) or {"要报价", "竞品对比", "决策链变更"} & set(tags):
+        found.add(Stage.NEEDS_CONFIRMED)
+    if ("要演示" in tags or _DEMO.search(text)) and not _DEMO_DECLINED.search(text):
+        found.add(Stage.DEMO)
+    if (_BARGAIN.search(text) and not _INITIAL.search(text)) or _CONTRACT_WORK.search(text) or "合同法务" in tags:
+        found.add(Stage.NEGOTIATION)
+    if "价格异议" in tags:
+        # Bargaining needs a price on the table; an objection at first contact or before any quote
+        # is still needs talk ("第一次见面，他说价格有点高").
+        quoted = _QUOTED.search(text) and not _INITIAL.search(text)
+        found.add(Stage.NEGOTIATION if quoted else Stage.NEEDS_CONFIRMED)
+    negotiating = Stage.NEGOTIATION in found
+    sold = _SOLD.search(text)
+    if sold and not (negotiating and _PAYMENT_TERMS.search(text) and not _SIGNED.search(text)):
         found.add(Stage.WON)
+    if "付款回款" in tags and not negotiating:
+        found.add(Stage.WON)
+    if "技术问题" in tags:
+        # A complaint comes from a customer who has the product, unless the text says the contact
+        # is new (then it tells nothing of the stage) or the product is on trial.
+        if _TRIAL.search(text):
+            found.add(Stage.DEMO)
+        elif not _INITIAL.search(text):
+            found.add(Stage.WON)
+    if "流失风险" in tags:
+        found.add(Stage.WON)
+    if lost or _lost(text):
+        found.add(Stage.LOST)
     for stage in reversed(Stage):  # declared in deal order, 已流失 last: the most advanced wins
         if stage in found:
             return stage

@@ -36,11 +36,29 @@ def normalize_text(text: str) -> str:
     """Simplified script, half-width digits/letters/punctuation, no control characters."""
     if not text:
         return ""
+    return to_simplified(normalize_width(text))
+
+
+def normalize_width(text: str) -> str:
+    """normalize_text without the script conversion: the same characters at the same offsets, in the
+    script the writer used (a Traditional name is filed as written: 黃佩玲 is not 黄佩玲)."""
+    if not text:
+        return ""
     text = unicodedata.normalize("NFKC", text)
     # Drop control and private-use characters (binary junk) but keep line structure.
     text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
-    text = text.replace("\t", " ").replace("\u3000", " ")
-    return to_simplified(text)
+    return text.replace("\t", " ").replace("\u3000", " ")
+
+
+def as_written(value: str | None, normalized: str, written: str) -> str | None:
+    """``value`` (found in ``normalized``) spelled as in ``written`` (normalize_width of the same text).
+
+    OpenCC's t2s maps character for character here, so offsets agree when the lengths do; otherwise
+    the simplified value is kept."""
+    if not value or len(normalized) != len(written):
+        return value
+    at = normalized.find(value)
+    return written[at : at + len(value)] if at >= 0 else value
 
 
 def words(text: str) -> tuple[str, ...]:

@@ -43,6 +43,7 @@ _MENTION = re.compile(
 )
 _EXPLICIT_CLOCK = re.compile(rf"\d{{1,2}}:\d{{2}}|{_D}点")
 _MONTH_END = re.compile(r"^(?P<which>这个?月|本月|下个?月)?月底(?:前|之前)?(?P<rest>.*)$")
+_BY_SUFFIX = re.compile(r"\s*(?:之)?前$")
 _PAST_MARKERS = ("上周", "上个", "上星期", "上礼拜", "昨", "前天")
 
 
@@ -126,7 +127,8 @@ def _resolve(expr: str, ref: datetime) -> tuple[datetime, bool] | None:
         clock = _jionlp_parse(rest, ref) if rest and has_time else None
         parsed = datetime.combine(last.date(), clock.time()) if clock else last
     else:
-        parsed = _jionlp_parse(expr, ref)
+        # "周四前", "下周三之前": a day given as a limit is that day (jionlp rejects the suffix).
+        parsed = _jionlp_parse(_BY_SUFFIX.sub("", expr) or expr, ref)
         if parsed is None:
             return None
     day = _roll_forward(expr, parsed.date(), ref)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import unicodedata
 
 from bot.context import HandlerContext
-from bot.extract import extract, tag_rules
-from bot.handlers.flow import capture, tag_weights
+from bot.extract import tag_rules
+from bot.handlers.flow import capture, sent_at, tag_weights, team_exemplars
 from bot.handlers.pending import drop_pending_question
 from bot.router import Router
+from bot.understanding.text import understand_text
 
 router = Router("chat_capture")
 
@@ -32,8 +33,9 @@ def on_chat_capture(ctx: HandlerContext) -> None:
     if not has_words(text) or "\x00" in text or "\ufffd" in text:
         ctx.reply("没有看到文字内容。请粘贴聊天记录或写一段跟进笔记；发送「帮助」查看用法。")
         return
-    ext = extract(text, ref_time=ctx.local_now, tag_rules=tag_rules(ctx.settings.tags_file),
-                  rep_names=[ctx.member.display_name], products=ctx.settings.products, tag_weights=tag_weights(ctx))
+    ext = understand_text(text, sent_at=sent_at(ctx), tag_rules=tag_rules(ctx.settings.tags_file),
+                          rep_names=[ctx.member.display_name], products=ctx.settings.products,
+                          tag_weights=tag_weights(ctx), team_exemplars=team_exemplars(ctx))
     if ext.is_empty():
         ctx.reply("没有从这段话里找到客户、标签、金额或时间。请粘贴和客户的聊天记录，"
                   "或发送「帮助」查看用法。")

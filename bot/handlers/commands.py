@@ -7,7 +7,7 @@ from bot.extract import extract, tag_rules
 from bot.format import fmt_when, for_viewer, mask_phone
 from bot.handlers.command_words import HELP_TEXT, parse_command
 from bot.handlers.conversation import start_new_customer
-from bot.handlers.flow import ext_to_data, record
+from bot.handlers.flow import ext_to_data, record, sent_at
 from bot.handlers.lookup import history_text, reply_private, resolve_customer, shown_to
 from bot.router import Router
 from bot.safe_input import parse_id
@@ -118,7 +118,7 @@ def on_followup(ctx: HandlerContext, args: str) -> None:
         return
     ext = extract(
         note,
-        ref_time=ctx.local_now,
+        ref_time=sent_at(ctx),
         tag_rules=tag_rules(ctx.settings.tags_file),
         rep_names=[ctx.member.display_name],
         products=ctx.settings.products,

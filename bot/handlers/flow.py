@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel import col, select
@@ -17,6 +17,7 @@ from bot.extract import Extraction, tag_rules
 from bot.format import fmt_when, mask_contacts, mask_email, mask_phone
 from bot.models import Card
 from bot.understanding.learning import team_weights
+from bot.understanding.team_exemplars import exemplars_for_team
 from store.conversations import set_conversation
 from store.customers import check_duplicates, create_customer
 from store.followups import confirmed_followups, create_followup, get_followup
@@ -44,6 +45,24 @@ def console_url(ctx: HandlerContext) -> str | None:
     if public:
         return public
     return "" if ctx.inbound.platform == "sandbox" else None
+
+
+def team_exemplars(ctx: HandlerContext) -> dict[str, list[str]]:
+    """The acting member's team's learned tag exemplars (bot/understanding/team_exemplars.py)."""
+    return exemplars_for_team(session=ctx.session, team_id=ctx.member.team_id, at=ctx.now)
+
+
+def sent_at(ctx: HandlerContext) -> datetime:
+    """When the rep sent the message, in the team's zone: the reference time for relative dates.
+
+    A message handled late (a retry, a backlog, a voice memo transcribed minutes later) must resolve
+    "明天" against the day it was said, not the day the worker got to it. The inbox row's
+    `received_at` is stamped when the platform delivered it; `ctx.now` stands in only for a row that
+    has none yet (a message synthesised in-process)."""
+    sent = ctx.inbound.received_at or ctx.now
+    if sent.tzinfo is None:  # SQLite hands back naive UTC
+        sent = sent.replace(tzinfo=UTC)
+    return sent.astimezone(ctx.settings.tz)
 
 
 def tag_names(ctx: HandlerContext) -> list[str]:

@@ -49,7 +49,7 @@ GROUP_NOTE = "已私信发给你。"
 
 
 def reply_private(ctx: HandlerContext, text: str | None = None, *, card: Card | None = None) -> None:
-    """Customer data asked for in a group chat goes to the asker alone (1:1, bot/delivery.py addresses
+    """Customer data asked for in a group chat goes to the asker alone (1:1, bot/pipeline/delivery.py addresses
     a member's own user id with no chat); the group sees a short note. In a 1:1 chat it is an
     ordinary reply."""
     if ctx.inbound.chat is None:

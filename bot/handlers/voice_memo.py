@@ -14,7 +14,7 @@ from pathlib import Path
 from bot.context import HandlerContext
 from bot.extract import tag_rules
 from bot.handlers.chat_capture import has_words
-from bot.handlers.flow import capture, tag_weights
+from bot.handlers.flow import capture, sent_at, tag_weights, team_exemplars
 from bot.router import Router
 from bot.transcribe.audio import AudioError, probe_audio
 from bot.transcribe.crosscheck import disagreements
@@ -112,14 +112,15 @@ def on_transcript(ctx: HandlerContext, job: TranscriptionJob, transcript: str) -
         return
     settings = ctx.settings
     book = load_book(session=ctx.session, actor=ctx.member, now=ctx.now, tz=settings.tz)
-    heard = understand_memo(text, book=book, ref_time=ctx.local_now, tz=settings.tz,
+    heard = understand_memo(text, book=book, ref_time=sent_at(ctx), tz=settings.tz,
                             tag_rules=tag_rules(settings.tags_file), products=settings.products,
                             rep_names=[ctx.member.display_name], tag_weights=tag_weights(ctx),
-                            recognition=job.recognition, platform=ctx.inbound.platform)
+                            recognition=job.recognition, platform=ctx.inbound.platform,
+                            team_exemplars=team_exemplars(ctx))
     if heard.extraction.is_empty():
         ctx.reply(NOTHING_FOUND.format(text=heard.text))
         return
-    warnings = disagreements(heard.text, job.recognition, ref_time=ctx.local_now, platform=ctx.inbound.platform)
+    warnings = disagreements(heard.text, job.recognition, ref_time=sent_at(ctx), platform=ctx.inbound.platform)
     # The transcript, the words corrected against the rep's book and the dates heard ride on the card
     # (FollowUp.understanding), next to the fields they produced; the words as heard stay in `transcript`.
     capture(ctx, heard.extraction, kind="voice", text=heard.text, transcript=text, warnings=warnings,

@@ -24,6 +24,9 @@ from functools import lru_cache
 from pypinyin import Style, pinyin
 from rapidfuzz.distance import Levenshtein
 
+from bot.extract.people import TITLES
+from bot.extract.segment import word_flag
+
 THRESHOLD = 90.0
 # Companies of customers whose names are in the same memo are far more likely to be meant: a
 # near-miss there ("有安物业" with 郑华 of 永安物业 in the memo) is corrected at this lower bar.
@@ -114,7 +117,37 @@ def _eligible_window(text: str, i: int, term: Term) -> bool:
             return bool(before and before in "下这本每") or bool(after and after in _DAY_PART)
         return bool(before and before in _DAY_END) or bool(after and (after in _NUMERIC or after.isdigit()))
     # Never make a name out of a number or a date: "周五" stays even if a customer is called 周武.
-    return not any(w in _NUMERIC and w != t for w, t in zip(window, term.text, strict=True))
+    if any(w in _NUMERIC and w != t for w, t in zip(window, term.text, strict=True)):
+        return False
+    if term.kind == "name":
+        return _name_like(text, i, len(window)) and not ordinary_word(window)
+    return True
+
+
+# Spoken fillers: never a name, whatever a known name sounds like ("那个" at a memo's start).
+_FILLERS = frozenset(("那个", "这个", "就是", "然后", "嗯嗯", "呃呃", "那么", "这样", "对对", "好的"))
+_BEFORE_NAME = (
+    "的", "叫", "是", "和", "跟", "与", "同", "给", "找", "见了", "见", "客户", "联系人", "对接人", "约了", "拜访了"
+)
+_AFTER_NAME = ("说", "的", "讲", "问", "要", "打", "来", "反馈", "表示", "觉得", "那边", "这边")
+
+
+def _name_like(text: str, i: int, n: int) -> bool:
+    """A span is corrected to a name only where a name is expected: before a title or a verb of
+    speaking, or after 的/叫/和/见了… ("华新物流的张为张总", "张为说"), never mid-sentence."""
+    window = text[i : i + n]
+    if window in _FILLERS:
+        return False
+    after = text[i + n : i + n + 3]
+    before = text[max(0, i - 3) : i]
+    return after.startswith((*TITLES, *_AFTER_NAME)) or before.endswith(_BEFORE_NAME)
+
+
+def ordinary_word(window: str) -> bool:
+    """The segmenter's dictionary knows ``window`` as a word other than a person's name ("时候",
+    "工作", "中间"): an ordinary word heard right is not a misheard name, whatever its other readings."""
+    flag = word_flag(window)
+    return flag is not None and not flag.startswith("nr")
 
 
 def correct_near_misses(text: str, terms: Iterable[Term]) -> Corrected:

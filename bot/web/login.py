@@ -11,7 +11,7 @@ alternative without any script is DingTalk's OAuth2 redirect
 (https://open.dingtalk.com/document/orgapp/tutorial-obtaining-user-personal-information):
 login.dingtalk.com/oauth2/auth with response_type=code, which inside DingTalk's in-app browser
 signs the member in with one confirmation and comes back with `authCode` and `state`; the code is
-exchanged server-side (bot/dingtalk_api.py user_id_from_auth_code).
+exchanged server-side (bot/platforms/dingtalk/api.py user_id_from_auth_code).
 
 `state` is a random nonce also kept in a short-lived signed cookie: a callback whose state does
 not match the cookie set for this browser (forged, replayed elsewhere, expired) is refused.
