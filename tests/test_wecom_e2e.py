@@ -68,6 +68,15 @@ async def test_pasted_chat_card_tag_toggle_and_confirm(db_url, tmp_path, clock):
         assert followup.confirmed
         assert any("已保存 许志强 的跟进记录" in m["text"]["content"] for m in fake.sent_to("wangfang", "text"))
         assert fake.dropped == []
+        # The tapped card itself is finished in place: one grey 「已确认」, nothing left to tap.
+        finished = fake.updates[-1]
+        assert len(fake.updates) == 2 and finished["replaces_task_id"] == new_task
+        assert finished["replace_name"] == "已确认"
+        assert "button_list" not in fake.card_as_shown(new_task)
+        assert len(fake.sent_to("wangfang", "template_card")) == 1  # still one card in the chat
+        # A late retry of the same tap (a re-delivered reply) cannot spend the code twice.
+        await st.work()
+        assert len(fake.updates) == 2
 
 
 async def test_voice_memo_becomes_a_followup_card(db_url, tmp_path, clock):

@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.models import Card, TagToggle
+from bot.format import dialable_phone
+from bot.models import Card, CardField, TagToggle
 
 MAX_BUTTONS = 6
 MAX_FIELDS = 6
@@ -37,6 +38,21 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# An e-mail address is never cut: a cut address is a wrong address. document/path/90236 only
+# *suggests* ("建议不超过") 30 characters for horizontal_content_list.value; the hard cap we keep is
+# the RFC 5321 length of an address.
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
+MAX_EMAIL = 254
+VALUE_LIMIT = 30
+
+
+def _value(field: CardField) -> str:
+    """A field's shown value: phones dialable (0755-12345678, not +86755…), e-mails whole."""
+    value = dialable_phone(field.value)
+    limit = MAX_EMAIL if EMAIL_RE.match(value) else VALUE_LIMIT
+    return _cut(("⚠ " if field.warn else "") + value, limit + (2 if field.warn else 0))
+
+
 def _tag_label(tag: TagToggle) -> str:
     return (SELECTED_MARK if tag.selected else "") + tag.name
 
@@ -56,9 +72,9 @@ def render_wecom(card: Card, *, task_id: str) -> dict[str, Any]:
     fields = card.fields[:MAX_FIELDS]
     if fields:
         out["horizontal_content_list"] = [
-            {"keyname": _cut(f.label, 5), "value": _cut(("⚠ " if f.warn else "") + f.value, 30)} for f in fields
+            {"keyname": _cut(f.label, 5), "value": _value(f)} for f in fields
         ]
-    lines = [f"{f.label}：{f.value}" for f in card.fields[MAX_FIELDS:]]  # overflow fields stay visible
+    lines = [f"{f.label}：{dialable_phone(f.value)}" for f in card.fields[MAX_FIELDS:]]  # overflow fields stay visible
     buttons = [b for b in card.buttons if len(b.action.encode()) <= MAX_KEY_BYTES]
     tags = [t for t in card.tags if len(t.action.encode()) <= MAX_KEY_BYTES]
     button_list: list[dict[str, Any]] = []
@@ -100,6 +116,17 @@ def render_wecom(card: Card, *, task_id: str) -> dict[str, Any]:
     return out
 
 
+# A tap on one of these ends the card: it is updated in place to a grey, unclickable button with
+# this text (update_template_card "更新按钮为不可点击状态", https://developer.work.weixin.qq.com/document/path/94888:
+# only for button_interaction / vote_interaction / multiple_interaction cards, once per ResponseCode).
+FINAL_LABELS = {"confirm": "已确认", "discard": "已丢弃"}
+
+
+def final_label(action: str | None) -> str | None:
+    """The grey button text a tap on `action` leaves on its card, or None if the card stays live."""
+    return FINAL_LABELS.get((action or "").partition(":")[0])
+
+
 def card_actions(template_card: dict[str, Any]) -> set[str]:
     """Every action key a rendered card can send back (buttons and dropdown options)."""
     keys = {b["key"] for b in template_card.get("button_list", []) if b.get("key")}
@@ -115,7 +142,8 @@ def render_markdown(card: Card) -> str:
     if card.subtitle:
         lines.append(f"> {card.subtitle}")
     for f in card.fields:
-        value = f'<font color="warning">{f.value}</font>' if f.warn else f.value
+        shown = dialable_phone(f.value)
+        value = f'<font color="warning">{shown}</font>' if f.warn else shown
         lines.append(f"{f.label}：{value}")
     chosen = [t.name for t in card.tags if t.selected]
     if card.tags:
