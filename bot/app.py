@@ -70,7 +70,8 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime],
         if wecom_api is not None:
             deliverers["wecom"] = WeComDeliverer(wecom_api, engine, clock)
         if settings.dingtalk is not None:
-            deliverers["dingtalk"] = DingTalkDeliverer(api_from_settings(settings.dingtalk), engine, clock)
+            deliverers["dingtalk"] = DingTalkDeliverer(api_from_settings(settings.dingtalk), engine, clock,
+                                                       card_template_id=settings.dingtalk.card_template_id)
     metrics = Metrics()
     metrics.watch_queues(engine, clock, settings.enabled_platforms)
     sender = OutboxSender(engine, deliverers, max_attempts=settings.outbox_max_attempts, clock=clock,

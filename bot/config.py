@@ -56,6 +56,10 @@ class DingTalkSettings(BaseModel):
     robot_code: str
     api_base: str = "https://api.dingtalk.com"
     oapi_base: str = "https://oapi.dingtalk.com"
+    # The id of bot/platforms/dingtalk/card_template.json once imported and published in DingTalk's card
+    # builder (README "Connect to DingTalk"). Set: cards go through the card-instance API with Stream
+    # callbacks and are updated in place on every tap. Unset: the older StandardCard robot cards.
+    card_template_id: str | None = None
 
 
 class StaleThresholds(BaseModel):

@@ -86,11 +86,14 @@ def test_tags_that_fit_are_buttons_and_the_rest_a_dropdown():
     assert "button_selection" not in small
 
     big = render_wecom(followup_card(), task_id="t2")
-    assert [b["key"] for b in big["button_list"]] == ["confirm:12", TAG_SUBMIT_KEY]
+    # Free button slots are one-tap toggles: the chosen tags first, then the next ones in order.
+    quick = ["tag:12:竞品对比", "tag:12:价格异议", "tag:12:决策链变更", "tag:12:要报价"]
+    assert [b["key"] for b in big["button_list"]] == ["confirm:12", *quick, TAG_SUBMIT_KEY]
     selection = big["button_selection"]
     assert selection["question_key"] == TAG_QUESTION_KEY
-    assert [o["id"] for o in selection["option_list"]] == [f"tag:12:{t}" for t in ALL_TAGS]
-    assert selection["selected_id"] == "tag:12:决策链变更"  # the first tag not yet chosen
+    rest = [f"tag:12:{t}" for t in ALL_TAGS if f"tag:12:{t}" not in quick]
+    assert [o["id"] for o in selection["option_list"]] == rest
+    assert selection["selected_id"] == "tag:12:要演示"  # the first tag in the dropdown not yet chosen
     assert big["sub_title_text"].startswith("标签：竞品对比、价格异议")
     assert card_actions(big) == {"confirm:12", *(f"tag:12:{t}" for t in ALL_TAGS)}
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from bot.platforms.wecom.render import TAG_QUESTION_KEY, TAG_SUBMIT_KEY
 from store.models import Customer, FollowUp, InboundMessage, OutboxMessage
 from tests.factories import make_org
 from tests.fakes.wecom import wecom_stack
@@ -41,13 +40,12 @@ async def test_pasted_chat_card_tag_toggle_and_confirm(db_url, tmp_path, clock):
         [sent] = fake.sent_to("wangfang", "template_card")
         card = sent["template_card"]
         fid = followup.id
-        options = {o["id"] for o in card["button_selection"]["option_list"]}
-        assert f"tag:{fid}:要报价" in options and f"confirm:{fid}" in {b["key"] for b in card["button_list"]}
+        keys = {b["key"] for b in card["button_list"]}
+        assert {f"tag:{fid}:要报价", f"confirm:{fid}"} <= keys  # 要报价 is a one-tap toggle on the card
 
-        # The rep picks 要报价 in the tag dropdown and taps 增删标签; WeCom pushes the click.
-        click = d.card_click_xml("wangfang", event_key=TAG_SUBMIT_KEY, task_id=card["task_id"],
-                                 response_code=fake.click("wangfang", card["task_id"]),
-                                 selected={TAG_QUESTION_KEY: [f"tag:{fid}:要报价"]}, create_time=1763254800)
+        # The rep taps 要报价 (one tap); WeCom pushes the click.
+        click = d.card_click_xml("wangfang", event_key=f"tag:{fid}:要报价", task_id=card["task_id"],
+                                 response_code=fake.click("wangfang", card["task_id"]), create_time=1763254800)
         assert (await d.push(click)).final == 200
         assert (await d.push(click)).final == 200  # WeCom's retry of the same click: no second toggle
         assert await st.work() == 1
@@ -55,8 +53,8 @@ async def test_pasted_chat_card_tag_toggle_and_confirm(db_url, tmp_path, clock):
         assert "要报价" in followup.tags
         [update] = fake.updates  # the clicked card itself now shows the tag
         assert update["replaces_task_id"] == card["task_id"]
-        new_options = {o["id"]: o["text"] for o in update["template_card"]["button_selection"]["option_list"]}
-        assert new_options[f"tag:{fid}:要报价"] == "✓ 要报价"
+        new_buttons = {b["key"]: b["text"] for b in update["template_card"]["button_list"]}
+        assert new_buttons[f"tag:{fid}:要报价"] == "✓ 要报价"
         assert len(fake.sent_to("wangfang", "template_card")) == 1
 
         new_task = update["template_card"]["task_id"]

@@ -10,7 +10,8 @@ A card sent in answer to a click on another card of the same record (a tag toggl
 card in place with the click's ResponseCode (message/update_template_card, usable once within 72 h)
 instead of stacking a new card under it; if WeCom refuses the code, the card is sent as new.
 A tap that ends a card (确认, 丢弃) greys the tapped card out in place: the first reply to that tap
-spends the tap's ResponseCode on update_template_card with `button.replace_name` 「已确认」/「已丢弃」, so a
+spends the tap's ResponseCode on update_template_card with `button.replace_name` 「已确认」/「已丢弃」
+(document/path/94888, 更新按钮为不可点击状态: only interaction cards, one call per code, 72 h), so a
 rep with ten cards sees which are done and cannot tap a finished one again. The reply is found by
 the one clock: a handler's replies are stored with created_at equal to its click's processed_at.
 
