@@ -108,7 +108,10 @@ def build_web_app(runtime: Runtime, *, sandbox: bool = False, background: bool =
         runtime.worker.nudge()
 
     if sandbox:
-        app.add_routes(SandboxAdapter(runtime.engine, runtime.settings, on_inbound, runtime.worker.clock).routes())
+        delivering = runtime.sender.deliverers.get("sandbox")
+        changes = delivering.changes if isinstance(delivering, SandboxDeliverer) else None
+        app.add_routes(SandboxAdapter(runtime.engine, runtime.settings, on_inbound, runtime.worker.clock,
+                                      changes=changes).routes())
     app.add_routes(LeadApi(runtime.engine, runtime.settings, on_queued=runtime.sender.nudge,
                            clock=runtime.worker.clock).routes())
     if runtime.settings.wecom is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from aiohttp import FormData
@@ -115,3 +116,40 @@ async def test_status_reports_queues(client):
     assert health["status"] == "ok" and health["database"] == "ok"
     assert health["inbox"].get("done") == 1 and health["outbox"].get("sent") == 1
     assert health["workers_running"] == 3  # inbox worker, outbox sender, transcription runner
+
+
+async def read_events(response, predicate, timeout: float = 10.0) -> list[dict]:
+    """Items from the server-sent event stream until one matches."""
+    seen: list[dict] = []
+    async with asyncio.timeout(timeout):
+        while True:
+            line = (await response.content.readline()).decode()
+            if line.startswith("data: "):
+                seen += json.loads(line[6:])
+                if any(predicate(i) for i in seen):
+                    return seen
+
+
+async def test_events_push_the_card_in_place_and_finished_with_tap_labels(client):
+    rep = "rep-wangfang"
+    stream = await client.get(f"/sandbox/api/events?member={rep}")
+    assert stream.status == 200 and stream.headers["Content-Type"] == "text/event-stream"
+    await client.post("/sandbox/api/messages", json={
+        "member": rep, "text": "华康医疗的蔡经理说要报价，电话 13912345678，明天上午十点再电话沟通"})
+    items = await read_events(stream, lambda i: "card" in i)
+    card = next(i for i in items if "card" in i)
+    tag = next(t for t in card["card"]["tags"] if not t["selected"])
+    await client.post("/sandbox/api/actions", json={"member": rep, "action": tag["action"], "card": card["id"]})
+    items = await read_events(stream, lambda i: i.get("replaces") == card["id"])
+    refreshed = next(i for i in items if i.get("replaces") == card["id"])
+    assert any(i["dir"] == "in" and i["text"] == f"「标签：{tag['name']}」" for i in items)
+    confirm = next(b["action"] for b in refreshed["card"]["buttons"] if b["label"] == "确认")
+    await client.post("/sandbox/api/actions", json={"member": rep, "action": confirm, "card": refreshed["id"]})
+    items = await read_events(stream, lambda i: i["id"] == refreshed["id"] and i.get("final") == "已确认")
+    assert any(i["dir"] == "in" and i["text"] == "「确认」" for i in items)
+    assert not any("confirm:" in (i.get("text") or "") for i in items)
+    stream.close()
+
+
+async def test_events_need_a_member(client):
+    assert (await client.get("/sandbox/api/events")).status == 400
