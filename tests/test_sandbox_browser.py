@@ -52,13 +52,15 @@ async def test_rep_pastes_chat_toggles_tag_and_confirms(tmp_path, chromium_path)
             assert await page.locator("#member option").count() == 3
             welcome = page.locator(".sys .bubble", has_text="欢迎使用")
             await welcome.wait_for(timeout=5_000)
+            # The seeded book: a first look already shows the pre-visit card of the visit in 10 minutes.
+            await page.locator(".card", has_text="许志强").first.wait_for(timeout=15_000)
             await welcome.locator("button", has_text="填入示例").click()
             assert "许志强" in await page.input_value("#text")
 
             chat = "华康医疗的蔡经理说价格太高了，要我们重新报价，电话 13912345678，明天上午十点再打电话"
             await page.fill("#text", chat)
             await page.click("#send")
-            card = page.locator(".card")
+            card = page.locator(".card", has_text="请确认跟进记录")  # the seeded book pushes other cards too
             await card.first.wait_for(timeout=15_000)
             assert "13912345678" in await card.first.inner_text()
             assert "要报价" in await card.first.locator(".tags button.on").all_inner_texts()
@@ -67,13 +69,14 @@ async def test_rep_pastes_chat_toggles_tag_and_confirms(tmp_path, chromium_path)
             await card.first.locator(".tags button", has_text="要演示").click()
             await page.locator(".msg.in .bubble", has_text="「标签：要演示」").wait_for(timeout=15_000)
             await page.wait_for_function(
-                "id => document.querySelector('.card').dataset.card !== id", arg=first_id, timeout=15_000)
+                "id => !document.querySelector(`.card[data-card='${id}']`)", arg=first_id, timeout=15_000)
             assert await card.count() == 1  # the same element, re-rendered: no second card
             assert "要演示" in await card.first.locator(".tags button.on").all_inner_texts()
 
             await card.first.locator(".buttons button", has_text="确认").click()
             await page.locator(".bubble", has_text="已保存").wait_for(timeout=15_000)
             await page.locator(".card.done .final", has_text="已确认").wait_for(timeout=15_000)
+            card = page.locator(".card", has_text="请确认跟进记录")
             assert await card.count() == 1
             assert not await card.first.locator(".buttons button").is_visible()  # nothing left to tap
             taps = await page.locator(".msg.in .bubble").all_inner_texts()

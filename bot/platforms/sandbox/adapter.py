@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +28,12 @@ from sqlmodel import Session, col, select
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.format import fmt_when
 from bot.models import Inbound, InboundKind, Platform
 from bot.pipeline.media import sniff_audio, store_media
 from bot.pipeline.member_directory import MemberDirectory
 from bot.pipeline.outbox import RateLimit
+from bot.platforms.sandbox.clock import OffsetClock
 from bot.platforms.sandbox.conversation import conversation_items
 from bot.platforms.sandbox.events import Changes
 from bot.safe_input import BadJson, load_json, parse_bounded_int, scrub_text
@@ -64,8 +68,11 @@ def _bad(status: int, message: str) -> web.Response:
 
 class SandboxAdapter:
     def __init__(self, engine: Engine, settings: Settings, on_inbound: Any, clock: Clock,
-                 changes: Changes | None = None) -> None:
+                 changes: Changes | None = None, movable_clock: OffsetClock | None = None,
+                 sweep: Callable[[], None] | None = None) -> None:
         self.changes = changes or Changes()
+        self.movable_clock = movable_clock
+        self.sweep = sweep
         self.engine = engine
         self.directory = MemberDirectory(engine)
         self.settings = settings
@@ -81,6 +88,8 @@ class SandboxAdapter:
             web.post("/sandbox/api/voice", self.post_voice),
             web.get("/sandbox/api/messages", self.get_messages),
             web.get("/sandbox/api/events", self.events),
+            web.get("/sandbox/api/clock", self.get_clock),
+            web.post("/sandbox/api/clock", self.move_clock),
         ]
 
     async def page(self, _request: web.Request) -> web.Response:
@@ -185,6 +194,35 @@ class SandboxAdapter:
         if limit is None:
             return _bad(400, "limit 必须是 1 到 500 之间的整数")
         return web.json_response(await asyncio.to_thread(self._conversation, member, limit))
+
+    def _clock_state(self) -> dict[str, Any]:
+        now = self.clock().astimezone(self.settings.tz)
+        offset = self.movable_clock.offset if self.movable_clock is not None else None
+        return {"now": now.isoformat(), "shown": fmt_when(now, self.settings.tz),
+                "movable": offset is not None, "offset_hours": offset.total_seconds() / 3600 if offset else 0}
+
+    async def get_clock(self, _request: web.Request) -> web.Response:
+        return web.json_response(self._clock_state())
+
+    async def move_clock(self, request: web.Request) -> web.Response:
+        """Sandbox only: move the clock forward by `hours`, then run the push sweeps at the new time."""
+        if self.movable_clock is None:
+            return _bad(404, "这个实例的时间不能调整")
+        body = await self._json(request)
+        if isinstance(body, web.Response):
+            return body
+        hours = body.get("hours")
+        if isinstance(hours, bool) or not isinstance(hours, int | float):
+            return _bad(400, "hours 必须是数字")
+        try:
+            self.movable_clock.advance(timedelta(hours=hours))
+        except (ValueError, OverflowError):
+            return _bad(400, "只能往后调，且一次最多 31 天")
+        log.info("sandbox_clock_moved", hours=hours)
+        if self.sweep is not None:
+            await asyncio.to_thread(self.sweep)
+        self.changes.notify()
+        return web.json_response(self._clock_state())
 
     async def events(self, request: web.Request) -> web.StreamResponse:
         """Server-sent events: `items` events carry the member's new or changed items (JSON list)."""
