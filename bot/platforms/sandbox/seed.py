@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from store.customers import create_customer
 from store.followups import confirm_followup, create_followup
 from store.models import Customer, Member
+from store.stages import Stage
 from store.visits import schedule_visit
 
 
@@ -36,7 +37,7 @@ class Account:
     company: str
     phone: str
     email: str | None
-    stage: str
+    stage: Stage
     created_days_ago: float
     records: tuple[Record, ...]
     visit_in_minutes: int | None = None
@@ -44,25 +45,25 @@ class Account:
 
 
 BOOK = (
-    Account("rep-wangfang", "许志强", "华康医疗器械", "+8613812345678", "xu.zhiqiang@huakang-med.cn", "方案演示", 24, (
+    Account("rep-wangfang", "许志强", "华康医疗器械", "+8613812345678", "xu.zhiqiang@huakang-med.cn", Stage.DEMO, 24, (
         Record(20, "首次电话沟通，许总在看运输管理系统，今年要替换老系统", ("要演示",)),
         Record(9, "上门演示了调度模块，许总关心和现有 ERP 的对接", ("技术问题", "要演示")),
         Record(4, "许总说 43 万比预期高，东软报价低一截，希望再降一些", ("价格异议", "竞品对比"), 430000, 0.3),
     ), visit_in_minutes=10, visit_goal="带新报价当面谈，争取进入合同洽谈"),
     Account("rep-wangfang", "张伟", "华信物流", "+8675586001234", "zhang.wei.procurement@huaxin-logistics.com.cn",
-            "需求确认", 30, (
+            Stage.NEEDS_CONFIRMED, 30, (
                 Record(26, "展会上认识，张总对仓储模块有兴趣", ("要报价",)),
                 Record(15, "发了初步方案，张总说要和财务商量预算", ("付款回款",), 150000),
             )),
-    Account("rep-wangfang", "赵敏", "博远教育", "+8613700001111", None, "初步接触", 12, (
+    Account("rep-wangfang", "赵敏", "博远教育", "+8613700001111", None, Stage.FIRST_CONTACT, 12, (
         Record(6, "赵老师咨询了排课系统，下周给她发案例", ("要演示",), None, 3),
     )),
-    Account("rep-liming", "刘洋", "恒瑞物流", "+8602162345678", "liuyang@hengrui56.com", "合同洽谈", 40, (
+    Account("rep-liming", "刘洋", "恒瑞物流", "+862162345678", "liuyang@hengrui56.com", Stage.NEGOTIATION, 40, (
         Record(35, "刘总确认了需求范围，三个仓库先上", ("要报价",)),
         Record(18, "合同条款法务在审，付款方式还在谈", ("合同法务", "付款回款"), 560000),
         Record(11, "刘总说法务意见下周给，暂时不用催", ("合同法务",)),
     )),
-    Account("rep-liming", "周杰", "鼎新制造", "+8613911112222", None, "需求确认", 10, (
+    Account("rep-liming", "周杰", "鼎新制造", "+8613911112222", None, Stage.NEEDS_CONFIRMED, 10, (
         Record(5, "周经理要一份产线看板的报价，月底前决策", ("要报价",), 80000, 1),
     )),
 )
