@@ -91,3 +91,38 @@ async def test_rep_pastes_chat_toggles_tag_and_confirms(tmp_path, chromium_path)
             await browser.close()
     finally:
         await server.close()
+
+
+async def test_first_look_and_the_sandbox_clock(tmp_path, chromium_path):
+    """`genjin sandbox` as run: the seeded book's pushes are on screen at once, and the header's clock
+    control moves the sandbox's own clock a week on, after which what became due arrives pushed."""
+    from playwright.async_api import async_playwright
+
+    from bot.app import sandbox_clock
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/g.db", data_dir=tmp_path / "var",
+                        worker_poll_seconds=0.05)
+    runtime = build_runtime(settings, clock=sandbox_clock())
+    seed_sandbox(runtime)
+    server = TestServer(build_web_app(runtime, sandbox=True), host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(
+                executable_path=chromium_path, headless=True,
+                args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            )
+            page = await browser.new_page()
+            await page.goto(str(server.make_url("/")))
+            await page.wait_for_selector("#member option", state="attached")
+            await page.select_option("#member", "rep-liming")
+            await page.locator(".msg.out", has_text="刘洋").first.wait_for(timeout=15_000)  # quiet for weeks
+            assert await page.locator(".msg.out", has_text="周杰").count() == 0  # contacted 5 days ago
+            await page.locator("#clock").wait_for(state="visible", timeout=5_000)
+            await page.click("#clock button[data-hours='168']")
+            await page.locator(".sys .bubble", has_text="沙盒时间已前进").wait_for(timeout=15_000)
+            await page.locator(".msg.out", has_text="周杰").first.wait_for(timeout=15_000)
+            await browser.close()
+    finally:
+        await server.close()
