@@ -112,3 +112,31 @@ async def test_a_stranger_is_told_to_ask_an_admin(sqlite_url, tmp_path, clock):
         assert "还不是 genjin 团队成员" in msg["text"]["content"]
         with Session(st.runtime.engine) as s:
             assert s.exec(select(OutboxMessage.status)).all() == ["sent"]
+
+
+async def test_a_refused_confirm_leaves_the_card_live_and_one_tap_confirms(db_url, tmp_path, clock):
+    """The card is finished only when the record really is confirmed: a tap the handler refuses (here
+    a stale key naming no record of this rep) leaves it live; the real 确认 then finishes it in one tap."""
+    async with wecom_stack(db_url, tmp_path / "var", clock=clock) as st:
+        make_org(st.runtime.engine)
+        d, fake = st.driver, st.fake
+        assert (await d.push(d.text_xml("wangfang", CHAT))).final == 200
+        await st.work()
+        [sent] = fake.sent_to("wangfang", "template_card")
+        task = sent["template_card"]["task_id"]
+        [(followup, _)] = followups(st.runtime.engine)
+
+        stale = d.card_click_xml("wangfang", event_key="confirm:999", task_id=task,
+                                 response_code=fake.click("wangfang", task), create_time=1763254800)
+        assert (await d.push(stale)).final == 200
+        await st.work()
+        assert fake.updates == [] and "button_list" in fake.card_as_shown(task)
+
+        confirm = d.card_click_xml("wangfang", event_key=f"confirm:{followup.id}", task_id=task,
+                                   response_code=fake.click("wangfang", task), create_time=1763254900)
+        assert (await d.push(confirm)).final == 200
+        await st.work()
+        [finished] = fake.updates
+        assert finished["replace_name"] == "已确认" and "button_list" not in fake.card_as_shown(task)
+        [(followup, customer)] = followups(st.runtime.engine)
+        assert followup.confirmed and customer.name == "许志强"

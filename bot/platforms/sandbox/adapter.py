@@ -33,6 +33,7 @@ from bot.models import Inbound, InboundKind, Platform
 from bot.pipeline.media import sniff_audio, store_media
 from bot.pipeline.member_directory import MemberDirectory
 from bot.pipeline.outbox import RateLimit
+from bot.platforms.finish import tap_took_effect
 from bot.platforms.sandbox.clock import OffsetClock
 from bot.platforms.sandbox.conversation import conversation_items
 from bot.platforms.sandbox.events import Changes
@@ -268,4 +269,5 @@ class SandboxAdapter:
                                             col(OutboxMessage.status) == OutboxStatus.SENT)
                 .order_by(col(OutboxMessage.id).desc()).limit(limit)
             ).all()
-        return conversation_items(inbound, outbound, limit)
+            return conversation_items(inbound, outbound, limit,
+                                      took_effect=lambda action: tap_took_effect(session, action))

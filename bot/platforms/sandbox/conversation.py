@@ -8,7 +8,7 @@ action key. Pure over the rows it is given (tested without a browser).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.models import Card
@@ -50,8 +50,9 @@ def _clicked_card(click: InboundMessage, cards: Sequence[tuple[OutboxMessage, Ca
 
 
 def conversation_items(inbound: Sequence[InboundMessage], outbound: Sequence[OutboxMessage],
-                       limit: int) -> list[dict[str, Any]]:
-    """Items oldest first. `inbound` and `outbound` may come in any order."""
+                       limit: int, took_effect: Callable[[str], bool] = lambda _action: True) -> list[dict[str, Any]]:
+    """Items oldest first. `inbound` and `outbound` may come in any order. `took_effect` says whether a
+    tap on 确认/丢弃 really ended its record (bot/platforms/finish.py tap_took_effect)."""
     cards = sorted(((o, Card.model_validate(o.payload["card"])) for o in outbound if o.kind == "card"),
                    key=lambda pair: pair[0].id or 0)
     card_of = {row.id: card for row, card in cards}
@@ -70,7 +71,7 @@ def conversation_items(inbound: Sequence[InboundMessage], outbound: Sequence[Out
                    if row.created_at == click.processed_at and row.id != clicked.id and click.text in _actions(card)]
         if answers:
             replaces[answers[0].id or 0] = clicked.id or 0
-        if (label := final_label(click.text)) is not None:
+        if (label := final_label(click.text)) is not None and took_effect(click.text):
             final[clicked.id or 0] = label
     items: list[dict[str, Any]] = []
     for m in inbound:

@@ -34,6 +34,7 @@ from sqlmodel import Session, col, select
 from bot.clock import Clock
 from bot.models import Card, InboundKind, Platform
 from bot.pipeline.outbox import PermanentDeliveryError, RateLimit
+from bot.platforms.finish import tap_took_effect
 from bot.platforms.wecom.api import TOKEN_ERRORS, WeComApi, WeComError
 from bot.platforms.wecom.callback import click_fields
 from bot.platforms.wecom.render import card_actions, final_label, render_markdown, render_wecom
@@ -188,9 +189,9 @@ class WeComDeliverer:
                     col(InboundMessage.received_at) > self.clock() - RESPONSE_CODE_TTL,
                 ).order_by(col(InboundMessage.id).desc()).limit(1)
             ).first()
-        label = final_label(click.text) if click is not None else None
-        if click is None or label is None:
-            return None
+            label = final_label(click.text) if click is not None else None
+            if click is None or label is None or not tap_took_effect(session, click.text):
+                return None
         try:
             code = click_fields(click.raw).get("ResponseCode")
         except Rejected:
