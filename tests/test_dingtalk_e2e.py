@@ -143,6 +143,21 @@ async def test_template_card_one_tap_confirm_updates_it_in_place(app: Runtime, f
         assert followup.confirmed and "要报价" in followup.tags
 
 
+@pytest.mark.parametrize("card_template_id", ["genjin-followup.schema"])
+async def test_template_card_in_a_group_goes_to_the_group_space(app: Runtime, fake: FakeDingTalk) -> None:
+    await say(fake, "text", group="cidSalesGroup", text={"content": CHAT})
+    sent = await first_sent(fake, lambda m: m.via == "card_instance")
+    assert sent.chat == "cidSalesGroup" and sent.to is None
+    call = fake.calls_to("/v1.0/card/instances/createAndDeliver")[0].body
+    assert call["openSpaceId"] == "dtv1.card//IM_GROUP.cidSalesGroup"
+    assert call["imGroupOpenDeliverModel"] == {"robotCode": fake.client_id}
+    track = sent.body["outTrackId"]
+    confirm = next(a for a in fake.live_actions(track) if a.startswith("confirm:"))
+    await fake.push(callback_frame(TOPIC_CARD, fake.instance_click(user=REP, out_track_id=track, action=confirm)))
+    await first_sent(fake, lambda m: "已保存" in text_of(m))
+    await fake.wait_for(lambda: fake.instances[track]["params"]["final_text"] == "已确认")
+
+
 async def test_voice_memo_is_stored_with_recognition_and_answered(app: Runtime, fake: FakeDingTalk) -> None:
     # An AMR header over garbage: stored like any voice memo, but undecodable, so this test checks the
     # adapter's part (download, row, recognition, an answer) without loading a speech model.
