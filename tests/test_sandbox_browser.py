@@ -78,7 +78,7 @@ async def test_rep_pastes_chat_toggles_tag_and_confirms(tmp_path, chromium_path)
             await page.locator(".card.done .final", has_text="已确认").wait_for(timeout=15_000)
             card = page.locator(".card", has_text="请确认跟进记录")
             assert await card.count() == 1
-            assert not await card.first.locator(".buttons button").is_visible()  # nothing left to tap
+            assert not await card.first.locator(".buttons").is_visible()  # nothing left to tap
             taps = await page.locator(".msg.in .bubble").all_inner_texts()
             assert "「确认」" in taps and not any("confirm:" in t or "tag:" in t for t in taps)
 

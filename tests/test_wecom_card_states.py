@@ -65,8 +65,9 @@ def test_golden(name):
 
 def test_the_card_shows_whole_emails_and_dialable_landlines():
     shown = {f["keyname"]: f["value"] for f in DRAFT["horizontal_content_list"]}
-    assert shown["邮箱"] == LONG_EMAIL
-    assert shown["电话"] == "0755-86001234"
+    text = json.dumps(DRAFT, ensure_ascii=False)  # a field past WeCom's six is spelled out below them
+    assert LONG_EMAIL in text and "+86755" not in text
+    assert shown["电话"].replace(" ", "") == "0755-86001234"
 
 
 def golden(name: str) -> dict[str, Any]:

@@ -40,21 +40,24 @@ async def test_pasted_chat_card_tag_toggle_and_confirm(db_url, tmp_path, clock):
         [sent] = fake.sent_to("wangfang", "template_card")
         card = sent["template_card"]
         fid = followup.id
-        keys = {b["key"] for b in card["button_list"]}
-        assert {f"tag:{fid}:要报价", f"confirm:{fid}"} <= keys  # 要报价 is a one-tap toggle on the card
+        keys = [b["key"] for b in card["button_list"]]
+        assert f"confirm:{fid}" in keys
+        # The first tag not yet chosen that is a button on the card: one tap adds it.
+        tag = next(k.rpartition(":")[2] for k in keys if k.startswith(f"tag:{fid}:")
+                   and k.rpartition(":")[2] not in followup.tags)
 
-        # The rep taps 要报价 (one tap); WeCom pushes the click.
-        click = d.card_click_xml("wangfang", event_key=f"tag:{fid}:要报价", task_id=card["task_id"],
+        # The rep taps it (one tap); WeCom pushes the click.
+        click = d.card_click_xml("wangfang", event_key=f"tag:{fid}:{tag}", task_id=card["task_id"],
                                  response_code=fake.click("wangfang", card["task_id"]), create_time=1763254800)
         assert (await d.push(click)).final == 200
         assert (await d.push(click)).final == 200  # WeCom's retry of the same click: no second toggle
         assert await st.work() == 1
         [(followup, _)] = followups(st.runtime.engine)
-        assert "要报价" in followup.tags
+        assert tag in followup.tags
         [update] = fake.updates  # the clicked card itself now shows the tag
         assert update["replaces_task_id"] == card["task_id"]
         new_buttons = {b["key"]: b["text"] for b in update["template_card"]["button_list"]}
-        assert new_buttons[f"tag:{fid}:要报价"] == "✓ 要报价"
+        assert new_buttons[f"tag:{fid}:{tag}"] == f"✓ {tag}"
         assert len(fake.sent_to("wangfang", "template_card")) == 1
 
         new_task = update["template_card"]["task_id"]
