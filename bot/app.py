@@ -11,6 +11,7 @@ import structlog
 from aiohttp import web
 from sqlalchemy.engine import Engine
 
+from bot.clock import system_clock
 from bot.config import Settings
 from bot.handlers import build_dispatcher
 from bot.handlers.voice_memo import on_transcript
@@ -28,6 +29,8 @@ from bot.platforms.dingtalk.deliverer import DingTalkDeliverer
 from bot.platforms.dingtalk.inbound import MEDIA_PREFIX as DINGTALK_MEDIA_PREFIX
 from bot.platforms.dingtalk.stream import StreamClient, api_from_settings, stream_context
 from bot.platforms.sandbox.adapter import SandboxAdapter, SandboxDeliverer
+from bot.platforms.sandbox.clock import OffsetClock
+from bot.platforms.sandbox.seed import seed_demo_book
 from bot.platforms.wecom.api import WeComApi
 from bot.platforms.wecom.callback import MEDIA_PREFIX as WECOM_MEDIA_PREFIX
 from bot.platforms.wecom.callback import WeComAdapter
@@ -35,7 +38,7 @@ from bot.platforms.wecom.deliverer import WeComDeliverer
 from bot.transcribe.runner import TranscriptionRunner
 from bot.web.console import build_console
 from bot.web.login import LoginProvider, dingtalk_provider, wecom_provider
-from scheduler.setup import SWEEP_SECONDS, build_scheduler, watch_jobs
+from scheduler.setup import SWEEP_SECONDS, build_scheduler, push_sweeps_job, watch_jobs
 from store.db import make_engine, migrate, session_scope
 from store.members import seed_demo_team
 
@@ -72,7 +75,8 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime],
         if wecom_api is not None:
             deliverers["wecom"] = WeComDeliverer(wecom_api, engine, clock)
         if settings.dingtalk is not None:
-            deliverers["dingtalk"] = DingTalkDeliverer(api_from_settings(settings.dingtalk), engine, clock)
+            deliverers["dingtalk"] = DingTalkDeliverer(api_from_settings(settings.dingtalk), engine, clock,
+                                                       card_template_id=settings.dingtalk.card_template_id)
     metrics = Metrics()
     metrics.watch_queues(engine, clock, settings.enabled_platforms)
     sender = OutboxSender(engine, deliverers, max_attempts=settings.outbox_max_attempts, clock=clock,
@@ -93,9 +97,18 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime],
                    readiness=readiness, wecom_api=wecom_api, transcriber=transcriber)
 
 
-def seed_sandbox(runtime: Runtime) -> None:
+def sandbox_clock() -> OffsetClock:
+    """The clock of `genjin sandbox` only: the system clock plus an offset the page can move forward."""
+    return OffsetClock(system_clock)
+
+
+def seed_sandbox(runtime: Runtime, *, book: bool = True) -> None:
+    """The demo team and (book) its customers, records and a visit due soon: idempotent."""
     with session_scope(runtime.engine) as session:
         seed_demo_team(session=session, at=runtime.worker.clock())
+    if book:
+        with session_scope(runtime.engine) as session:
+            seed_demo_book(session=session, at=runtime.worker.clock())
 
 
 def build_web_app(runtime: Runtime, *, sandbox: bool = False, background: bool = True) -> web.Application:
@@ -109,7 +122,16 @@ def build_web_app(runtime: Runtime, *, sandbox: bool = False, background: bool =
         runtime.worker.nudge()
 
     if sandbox:
-        app.add_routes(SandboxAdapter(runtime.engine, runtime.settings, on_inbound, runtime.worker.clock).routes())
+        delivering = runtime.sender.deliverers.get("sandbox")
+        changes = delivering.changes if isinstance(delivering, SandboxDeliverer) else None
+        clock = runtime.worker.clock
+        movable = clock if isinstance(clock, OffsetClock) else None  # never on `genjin serve`
+
+        def sweep_now() -> None:  # after the sandbox clock moved: what became due goes out at once
+            push_sweeps_job(runtime.engine, runtime.settings, clock, runtime.sender.nudge)
+
+        app.add_routes(SandboxAdapter(runtime.engine, runtime.settings, on_inbound, clock, changes=changes,
+                                      movable_clock=movable, sweep=sweep_now).routes())
     app.add_routes(LeadApi(runtime.engine, runtime.settings, on_queued=runtime.sender.nudge,
                            clock=runtime.worker.clock).routes())
     if runtime.settings.wecom is not None:

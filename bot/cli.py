@@ -10,7 +10,7 @@ from aiohttp import web
 from sqlmodel import Session
 
 from bot import cli_members, cli_tags
-from bot.app import build_runtime, build_web_app, seed_sandbox
+from bot.app import build_runtime, build_web_app, sandbox_clock, seed_sandbox
 from bot.clock import system_clock
 from bot.config import Settings, load_settings
 from bot.http_edge import server_options
@@ -29,7 +29,7 @@ def startup_banner(settings: Settings, host: str | None = None) -> str:
 
 def _serve(settings: Settings, *, sandbox: bool, host: str) -> None:
     """`sandbox`: seed the demo team and mount the unauthenticated sandbox page and API."""
-    runtime = build_runtime(settings, clock=system_clock)
+    runtime = build_runtime(settings, clock=sandbox_clock() if sandbox else system_clock)
     if sandbox:
         seed_sandbox(runtime)
     app = build_web_app(runtime, sandbox=sandbox)

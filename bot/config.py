@@ -60,6 +60,10 @@ class DingTalkSettings(BaseModel):
     oapi_base: str = "https://oapi.dingtalk.com"
     # The console's login (DingTalk OAuth2, authCode) sends the browser here; tests point it at the fake.
     login_base: str = "https://login.dingtalk.com"
+    # The id of bot/platforms/dingtalk/card_template.json once imported and published in DingTalk's card
+    # builder (README "Connect to DingTalk"). Set: cards go through the card-instance API with Stream
+    # callbacks and are updated in place on every tap. Unset: the older StandardCard robot cards.
+    card_template_id: str | None = None
 
 
 class ConsoleSettings(BaseModel):

@@ -42,10 +42,16 @@ async def fake() -> AsyncIterator[FakeDingTalk]:
 
 
 @pytest.fixture
-async def app(tmp_path, sqlite_url: str, fake: FakeDingTalk) -> AsyncIterator[Runtime]:
+def card_template_id() -> str | None:
+    return None  # the StandardCard path; tests of the card-instance path override this
+
+
+@pytest.fixture
+async def app(tmp_path, sqlite_url: str, fake: FakeDingTalk, card_template_id: str | None) -> AsyncIterator[Runtime]:
     settings = Settings(database_url=sqlite_url, data_dir=tmp_path / "var", worker_poll_seconds=0.05,
                         dingtalk=DingTalkSettings(client_id=fake.client_id, client_secret=fake.client_secret,
-                                                  robot_code=fake.client_id, api_base=fake.base_url))
+                                                  robot_code=fake.client_id, api_base=fake.base_url,
+                                                  card_template_id=card_template_id))
     runtime = build_runtime(settings, clock=system_clock)
     org = make_org(runtime.engine)
     with session_scope(runtime.engine) as s:
@@ -107,6 +113,49 @@ async def test_pasted_chat_card_toggle_and_confirm(app: Runtime, fake: FakeDingT
     with Session(app.engine) as s:
         followup = s.exec(select(FollowUp)).one()
         assert followup.confirmed and "要报价" in followup.tags
+
+
+@pytest.mark.parametrize("card_template_id", ["genjin-followup.schema"])
+async def test_template_card_one_tap_confirm_updates_it_in_place(app: Runtime, fake: FakeDingTalk) -> None:
+    """With the card template set: paste -> a card instance in the robot chat -> a tag tap and 确认, each
+    answered by an update of that same instance; after 确认 it shows 已确认 and has nothing to tap."""
+    await say(fake, "text", text={"content": CHAT})
+    sent = await first_sent(fake, lambda m: m.via == "card_instance")
+    assert sent.to == REP and "许志强" in sent.body["params"]["fields_md"]
+    track = sent.body["outTrackId"]
+    call = fake.calls_to("/v1.0/card/instances/createAndDeliver")[0].body
+    assert call["callbackType"] == "STREAM" and call["openSpaceId"] == f"dtv1.card//IM_ROBOT.{REP}"
+
+    tag = next(a for a in fake.live_actions(track) if a.endswith(":要报价"))
+    await fake.push(callback_frame(TOPIC_CARD, fake.instance_click(user=REP, out_track_id=track, action=tag)))
+    toggled = await first_sent(fake, lambda m: m.via == "card_instance_update")
+    assert toggled.body["outTrackId"] == track and "要报价" in toggled.body["params"]["tags_md"]
+
+    confirm = next(a for a in fake.live_actions(track) if a.startswith("confirm:"))
+    await fake.push(callback_frame(TOPIC_CARD, fake.instance_click(user=REP, out_track_id=track, action=confirm)))
+    done = await first_sent(fake, lambda m: "已保存" in text_of(m))
+    assert "已保存 许志强" in text_of(done)
+    assert fake.instances[track]["params"]["final_text"] == "已确认" and fake.live_actions(track) == set()
+    assert [m.via for m in fake.sent].count("card_instance") == 1  # one card, updated in place twice
+    assert fake.calls_to("/v1.0/im/v1.0/robot/interactiveCards/send") == []
+    with Session(app.engine) as s:
+        followup = s.exec(select(FollowUp)).one()
+        assert followup.confirmed and "要报价" in followup.tags
+
+
+@pytest.mark.parametrize("card_template_id", ["genjin-followup.schema"])
+async def test_template_card_in_a_group_goes_to_the_group_space(app: Runtime, fake: FakeDingTalk) -> None:
+    await say(fake, "text", group="cidSalesGroup", text={"content": CHAT})
+    sent = await first_sent(fake, lambda m: m.via == "card_instance")
+    assert sent.chat == "cidSalesGroup" and sent.to is None
+    call = fake.calls_to("/v1.0/card/instances/createAndDeliver")[0].body
+    assert call["openSpaceId"] == "dtv1.card//IM_GROUP.cidSalesGroup"
+    assert call["imGroupOpenDeliverModel"] == {"robotCode": fake.client_id}
+    track = sent.body["outTrackId"]
+    confirm = next(a for a in fake.live_actions(track) if a.startswith("confirm:"))
+    await fake.push(callback_frame(TOPIC_CARD, fake.instance_click(user=REP, out_track_id=track, action=confirm)))
+    await first_sent(fake, lambda m: "已保存" in text_of(m))
+    await fake.wait_for(lambda: fake.instances[track]["params"]["final_text"] == "已确认")
 
 
 async def test_voice_memo_is_stored_with_recognition_and_answered(app: Runtime, fake: FakeDingTalk) -> None:

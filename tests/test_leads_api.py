@@ -160,6 +160,6 @@ async def test_lead_reaches_the_right_reps_wecom_chat_with_its_reason(db_url, tm
         assert card["sub_title_text"].startswith(
             "分配原因：抖音线索，华东区域，命中规则「抖音华东」，A组轮流分配，本次轮到王芳，分配给王芳")
         fields = {f["keyname"]: f["value"] for f in card["horizontal_content_list"]}
-        assert fields["渠道"] == "抖音" and fields["活动"] == "双11" and fields["电话"] == "+8613912345678"
+        assert fields["渠道"] == "抖音" and fields["活动"] == "双11" and fields["电话"] == "13912345678"  # dialable
         assert {b["text"] for b in card["button_list"]} >= {"认领", "退回公海"}
         assert st.fake.sent_to("liming") == []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from datetime import timedelta
 
 import pytest
 from aiohttp import FormData
@@ -20,7 +22,7 @@ async def client(tmp_path):
     settings = Settings(database_url=f"sqlite:///{tmp_path}/g.db", data_dir=tmp_path / "var",
                         worker_poll_seconds=0.05, max_body_bytes=64 * 1024, max_audio_bytes=32 * 1024)
     runtime = build_runtime(settings, clock=system_clock)
-    seed_sandbox(runtime)
+    seed_sandbox(runtime, book=False)  # just the team: these tests count every message
     async with TestClient(TestServer(build_web_app(runtime, sandbox=True))) as c:
         c.runtime = runtime  # type: ignore[attr-defined]
         yield c
@@ -55,7 +57,8 @@ async def test_card_and_button_click(client):
     r = await client.post("/sandbox/api/messages", json={
         "member": "rep-wangfang", "text": "华康医疗的蔡经理说要报价，电话 13912345678，明天上午十点再电话沟通"})
     assert r.status == 200
-    card = await wait_for_reply(client, "rep-wangfang", lambda i: "card" in i)
+    card = await wait_for_reply(client, "rep-wangfang",
+                                lambda i: any(b["label"] == "确认" for b in (i.get("card") or {}).get("buttons", [])))
     confirm = next(b["action"] for b in card["card"]["buttons"] if b["label"] == "确认")
     await client.post("/sandbox/api/actions", json={"member": "rep-wangfang", "action": confirm})
     await wait_for_reply(client, "rep-wangfang", lambda i: "已保存" in (i.get("text") or ""))
@@ -115,3 +118,95 @@ async def test_status_reports_queues(client):
     assert health["status"] == "ok" and health["database"] == "ok"
     assert health["inbox"].get("done") == 1 and health["outbox"].get("sent") == 1
     assert health["workers_running"] == 3  # inbox worker, outbox sender, transcription runner
+
+
+async def read_events(response, predicate, timeout: float = 10.0) -> list[dict]:
+    """Items from the server-sent event stream until one matches."""
+    seen: list[dict] = []
+    async with asyncio.timeout(timeout):
+        while True:
+            line = (await response.content.readline()).decode()
+            if line.startswith("data: "):
+                seen += json.loads(line[6:])
+                if any(predicate(i) for i in seen):
+                    return seen
+
+
+async def test_events_push_the_card_in_place_and_finished_with_tap_labels(client):
+    rep = "rep-wangfang"
+    stream = await client.get(f"/sandbox/api/events?member={rep}")
+    assert stream.status == 200 and stream.headers["Content-Type"] == "text/event-stream"
+    await client.post("/sandbox/api/messages", json={
+        "member": rep, "text": "华康医疗的蔡经理说要报价，电话 13912345678，明天上午十点再电话沟通"})
+    def followup_card(i):
+        return any(b["label"] == "确认" for b in (i.get("card") or {}).get("buttons", []))
+
+    items = await read_events(stream, followup_card)
+    card = next(i for i in items if followup_card(i))
+    tag = next(t for t in card["card"]["tags"] if not t["selected"])
+    await client.post("/sandbox/api/actions", json={"member": rep, "action": tag["action"], "card": card["id"]})
+    items = await read_events(stream, lambda i: i.get("replaces") == card["id"])
+    refreshed = next(i for i in items if i.get("replaces") == card["id"])
+    assert any(i["dir"] == "in" and i["text"] == f"「标签：{tag['name']}」" for i in items)
+    confirm = next(b["action"] for b in refreshed["card"]["buttons"] if b["label"] == "确认")
+    await client.post("/sandbox/api/actions", json={"member": rep, "action": confirm, "card": refreshed["id"]})
+    items = await read_events(stream, lambda i: i["id"] == refreshed["id"] and i.get("final") == "已确认")
+    assert any(i["dir"] == "in" and i["text"] == "「确认」" for i in items)
+    assert not any("confirm:" in (i.get("text") or "") for i in items)
+    stream.close()
+
+
+async def test_events_need_a_member(client):
+    assert (await client.get("/sandbox/api/events")).status == 400
+
+
+@pytest.fixture
+async def sandbox(tmp_path):
+    """As `genjin sandbox` runs: the sandbox's own movable clock and the seeded book."""
+    from bot.app import sandbox_clock
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/g.db", data_dir=tmp_path / "var",
+                        worker_poll_seconds=0.05)
+    runtime = build_runtime(settings, clock=sandbox_clock())
+    seed_sandbox(runtime)
+    seed_sandbox(runtime)  # idempotent: a restart keeps the book as it is
+    async with TestClient(TestServer(build_web_app(runtime, sandbox=True))) as c:
+        c.runtime = runtime  # type: ignore[attr-defined]
+        yield c
+
+
+def texts(items) -> str:
+    return "\n".join(str(i.get("text") or i.get("card") or "") for i in items)
+
+
+async def test_first_look_shows_the_previsit_card_stale_ladder_and_weekly_report(sandbox):
+    from store.models import Customer, FollowUp, Visit
+
+    with Session(sandbox.runtime.engine) as s:
+        assert len(s.exec(select(Customer)).all()) == 5 and len(s.exec(select(Visit)).all()) == 1
+        assert all(f.confirmed for f in s.exec(select(FollowUp)).all())
+    # The scheduler's start-up pass: the visit in 10 minutes, 张伟 quiet for two weeks, last week's report.
+    await wait_for_reply(sandbox, "rep-wangfang", lambda i: "许志强" in str(i.get("card") or i.get("text")))
+    await wait_for_reply(sandbox, "rep-wangfang", lambda i: "张伟" in str(i.get("card") or i.get("text")))
+    await wait_for_reply(sandbox, "rep-wangfang", lambda i: "周报" in str(i.get("card") or i.get("text")))
+
+
+async def test_the_sandbox_clock_moves_forward_only_and_runs_the_sweeps(sandbox):
+    state = await (await sandbox.get("/sandbox/api/clock")).json()
+    assert state["movable"] and state["offset_hours"] == 0
+    # Start-up pushes first (刘洋 has been quiet for weeks); 周杰, contacted 5 days ago, is not due yet.
+    await wait_for_reply(sandbox, "rep-liming", lambda i: "刘洋" in texts([i]))
+    assert "周杰" not in texts(await (await sandbox.get("/sandbox/api/messages?member=rep-liming")).json())
+    moved = await sandbox.post("/sandbox/api/clock", json={"hours": 168})
+    assert moved.status == 200 and (await moved.json())["offset_hours"] == 168
+    assert sandbox.runtime.worker.clock() - system_clock() > timedelta(hours=167)
+    # A week later 周杰 has gone quiet too: the moved clock's sweeps push it at once.
+    await wait_for_reply(sandbox, "rep-liming", lambda i: "周杰" in texts([i]))
+    for bad in ({"hours": -1}, {"hours": 0}, {"hours": "x"}, {"hours": 24 * 40}, {"hours": True}):
+        assert (await sandbox.post("/sandbox/api/clock", json=bad)).status == 400
+    assert (await (await sandbox.get("/sandbox/api/clock")).json())["offset_hours"] == 168
+
+
+async def test_serve_has_no_movable_clock(client):
+    assert (await (await client.get("/sandbox/api/clock")).json())["movable"] is False
+    assert (await client.post("/sandbox/api/clock", json={"hours": 1})).status == 404

@@ -85,14 +85,22 @@ def test_tags_that_fit_are_buttons_and_the_rest_a_dropdown():
     assert [b["text"] for b in small["button_list"]] == ["确认", "✓ 要报价", "要演示"]
     assert "button_selection" not in small
 
-    big = render_wecom(followup_card(), task_id="t2")
-    assert [b["key"] for b in big["button_list"]] == ["confirm:12", "discard:12", TAG_SUBMIT_KEY]
+    card = followup_card()
+    big = render_wecom(card, task_id="t2")
+    # Free button slots (six, less the card's buttons and 「增删标签」) are one-tap toggles: the chosen
+    # tags first, then the next ones in order; the dropdown holds the rest.
+    free = 6 - len(card.buttons) - 1
+    ordered = sorted(card.tags, key=lambda t: not t.selected)
+    quick = [t.action for t in ordered[:free]]
+    assert [b["key"] for b in big["button_list"]] == [b.action for b in card.buttons] + quick + [TAG_SUBMIT_KEY]
+    assert {"tag:12:竞品对比", "tag:12:价格异议"} <= set(quick)  # removing a detected tag: one tap
     selection = big["button_selection"]
     assert selection["question_key"] == TAG_QUESTION_KEY
-    assert [o["id"] for o in selection["option_list"]] == [f"tag:12:{t}" for t in ALL_TAGS]
-    assert selection["selected_id"] == "tag:12:决策链变更"  # the first tag not yet chosen
+    rest = [t.action for t in card.tags if t.action not in quick]
+    assert [o["id"] for o in selection["option_list"]] == rest
+    assert selection["selected_id"] == rest[0]  # the first tag in the dropdown not yet chosen
     assert big["sub_title_text"].startswith("标签：竞品对比、价格异议")
-    assert card_actions(big) == {"confirm:12", "discard:12", *(f"tag:12:{t}" for t in ALL_TAGS)}
+    assert card_actions(big) == {b.action for b in card.buttons} | {f"tag:12:{t}" for t in ALL_TAGS}
 
 
 @pytest.mark.parametrize("n_tags", [0, 1, 5, 6, 10, 11, 16])

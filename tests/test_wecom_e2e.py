@@ -10,7 +10,6 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from bot.platforms.wecom.render import TAG_QUESTION_KEY, TAG_SUBMIT_KEY
 from store.models import Customer, FollowUp, InboundMessage, OutboxMessage
 from tests.factories import make_org
 from tests.fakes.wecom import wecom_stack
@@ -41,22 +40,24 @@ async def test_pasted_chat_card_tag_toggle_and_confirm(db_url, tmp_path, clock):
         [sent] = fake.sent_to("wangfang", "template_card")
         card = sent["template_card"]
         fid = followup.id
-        options = {o["id"] for o in card["button_selection"]["option_list"]}
-        assert f"tag:{fid}:要报价" in options and f"confirm:{fid}" in {b["key"] for b in card["button_list"]}
+        keys = [b["key"] for b in card["button_list"]]
+        assert f"confirm:{fid}" in keys
+        # The first tag not yet chosen that is a button on the card: one tap adds it.
+        tag = next(k.rpartition(":")[2] for k in keys if k.startswith(f"tag:{fid}:")
+                   and k.rpartition(":")[2] not in followup.tags)
 
-        # The rep picks 要报价 in the tag dropdown and taps 增删标签; WeCom pushes the click.
-        click = d.card_click_xml("wangfang", event_key=TAG_SUBMIT_KEY, task_id=card["task_id"],
-                                 response_code=fake.click("wangfang", card["task_id"]),
-                                 selected={TAG_QUESTION_KEY: [f"tag:{fid}:要报价"]}, create_time=1763254800)
+        # The rep taps it (one tap); WeCom pushes the click.
+        click = d.card_click_xml("wangfang", event_key=f"tag:{fid}:{tag}", task_id=card["task_id"],
+                                 response_code=fake.click("wangfang", card["task_id"]), create_time=1763254800)
         assert (await d.push(click)).final == 200
         assert (await d.push(click)).final == 200  # WeCom's retry of the same click: no second toggle
         assert await st.work() == 1
         [(followup, _)] = followups(st.runtime.engine)
-        assert "要报价" in followup.tags
+        assert tag in followup.tags
         [update] = fake.updates  # the clicked card itself now shows the tag
         assert update["replaces_task_id"] == card["task_id"]
-        new_options = {o["id"]: o["text"] for o in update["template_card"]["button_selection"]["option_list"]}
-        assert new_options[f"tag:{fid}:要报价"] == "✓ 要报价"
+        new_buttons = {b["key"]: b["text"] for b in update["template_card"]["button_list"]}
+        assert new_buttons[f"tag:{fid}:{tag}"] == f"✓ {tag}"
         assert len(fake.sent_to("wangfang", "template_card")) == 1
 
         new_task = update["template_card"]["task_id"]
@@ -68,6 +69,15 @@ async def test_pasted_chat_card_tag_toggle_and_confirm(db_url, tmp_path, clock):
         assert followup.confirmed
         assert any("已保存 许志强 的跟进记录" in m["text"]["content"] for m in fake.sent_to("wangfang", "text"))
         assert fake.dropped == []
+        # The tapped card itself is finished in place: one grey 「已确认」, nothing left to tap.
+        finished = fake.updates[-1]
+        assert len(fake.updates) == 2 and finished["replaces_task_id"] == new_task
+        assert finished["replace_name"] == "已确认"
+        assert "button_list" not in fake.card_as_shown(new_task)
+        assert len(fake.sent_to("wangfang", "template_card")) == 1  # still one card in the chat
+        # A late retry of the same tap (a re-delivered reply) cannot spend the code twice.
+        await st.work()
+        assert len(fake.updates) == 2
 
 
 async def test_voice_memo_becomes_a_followup_card(db_url, tmp_path, clock):
@@ -105,3 +115,31 @@ async def test_a_stranger_is_told_to_ask_an_admin(sqlite_url, tmp_path, clock):
         assert "还不是 genjin 团队成员" in msg["text"]["content"]
         with Session(st.runtime.engine) as s:
             assert s.exec(select(OutboxMessage.status)).all() == ["sent"]
+
+
+async def test_a_refused_confirm_leaves_the_card_live_and_one_tap_confirms(db_url, tmp_path, clock):
+    """The card is finished only when the record really is confirmed: a tap the handler refuses (here
+    a stale key naming no record of this rep) leaves it live; the real 确认 then finishes it in one tap."""
+    async with wecom_stack(db_url, tmp_path / "var", clock=clock) as st:
+        make_org(st.runtime.engine)
+        d, fake = st.driver, st.fake
+        assert (await d.push(d.text_xml("wangfang", CHAT))).final == 200
+        await st.work()
+        [sent] = fake.sent_to("wangfang", "template_card")
+        task = sent["template_card"]["task_id"]
+        [(followup, _)] = followups(st.runtime.engine)
+
+        stale = d.card_click_xml("wangfang", event_key="confirm:999", task_id=task,
+                                 response_code=fake.click("wangfang", task), create_time=1763254800)
+        assert (await d.push(stale)).final == 200
+        await st.work()
+        assert fake.updates == [] and "button_list" in fake.card_as_shown(task)
+
+        confirm = d.card_click_xml("wangfang", event_key=f"confirm:{followup.id}", task_id=task,
+                                   response_code=fake.click("wangfang", task), create_time=1763254900)
+        assert (await d.push(confirm)).final == 200
+        await st.work()
+        [finished] = fake.updates
+        assert finished["replace_name"] == "已确认" and "button_list" not in fake.card_as_shown(task)
+        [(followup, customer)] = followups(st.runtime.engine)
+        assert followup.confirmed and customer.name == "许志强"

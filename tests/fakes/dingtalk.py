@@ -10,7 +10,9 @@ on the next connection, as DingTalk redelivers; the fake can drop a socket abrup
 API: accessToken (tokens expire and can be revoked: 401 InvalidAuthentication), robot batchSend
 (invalidStaffIdList / flowControlledStaffIdList), groupMessages/send, messageFiles/download (a
 downloadUrl, then the bytes), StandardCard interactiveCards send (cardBizId idempotent) and update,
-and sessionWebhook URLs that expire. Every call is recorded. No code under test is imported here.
+the card-instance API of a card-builder template (card/instances create, deliver, createAndDeliver,
+PUT update — validated as below) and sessionWebhook URLs that expire. Every call is recorded. No code
+under test is imported here.
 
 Console login (OAuth2, https://open.dingtalk.com/document/orgapp/tutorial-obtaining-user-personal-information):
 GET /oauth2/auth (login.dingtalk.com in real life) checks client_id, response_type=code and scope,
@@ -18,6 +20,17 @@ then sends the browser back to redirect_uri with `authCode` and the caller's sta
 POST /v1.0/oauth2/userAccessToken takes that code once, within 5 minutes, for a user token;
 GET /v1.0/contact/users/me names the user (unionId); the oapi's POST /topapi/user/getbyunionid (app
 token in the query) maps the unionId to the org's userid (60121 when not in the org).
+
+Card instances (https://open.dingtalk.com/document/orgapp/create-and-deliver-cards and
+.../interactive-card-update-interface; space and deliver models as the dingtalk_stream SDK's
+CardReplier builds them): cardTemplateId must be a published template of this fake
+(`card_templates`), outTrackId is required and unique, callbackType STREAM (HTTP needs a
+callbackRouteKey), cardData.cardParamMap holds strings only, openSpaceId is
+dtv1.card//IM_ROBOT.<userId> with imRobotOpenDeliverModel.spaceType IM_ROBOT, or
+dtv1.card//IM_GROUP.<openConversationId> with imGroupOpenDeliverModel.robotCode. An update replaces
+the cardParamMap, or merges it with cardUpdateOptions.updateCardDataByKey. `instance_click` builds
+the callback a tap on a live button sends on /v1.0/card/instances/callback; a tap on a button the card
+no longer shows cannot happen and is refused.
 """
 
 from __future__ import annotations
@@ -75,6 +88,8 @@ class FakeDingTalk:
     sent: list[Sent] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
     cards: dict[str, dict[str, Any]] = field(default_factory=dict)
+    card_templates: set[str] = field(default_factory=lambda: {"genjin-followup.schema"})
+    instances: dict[str, dict[str, Any]] = field(default_factory=dict)  # outTrackId -> {params, space, ...}
     invalid_users: set[str] = field(default_factory=set)
     flow_controlled: set[str] = field(default_factory=set)
     open_failures: int = 0  # the next N connections/open answer HTTP 500
@@ -120,6 +135,10 @@ class FakeDingTalk:
             web.post("/v1.0/oauth2/userAccessToken", self._user_access_token),
             web.get("/v1.0/contact/users/me", self._users_me),
             web.post("/topapi/user/getbyunionid", self._get_by_unionid),
+            web.post("/v1.0/card/instances", self._instance_create),
+            web.post("/v1.0/card/instances/deliver", self._instance_deliver),
+            web.post("/v1.0/card/instances/createAndDeliver", self._instance_create_and_deliver),
+            web.put("/v1.0/card/instances", self._instance_update),
         ])
         self._runner = web.AppRunner(app)
         await self._runner.setup()
@@ -395,6 +414,117 @@ class FakeDingTalk:
         return web.json_response({"errcode": 0, "errmsg": "ok", "result": {"contact_type": 0, "userid": user},
                                   "request_id": uuid.uuid4().hex})
 
+    # ------------------------------------------------------------------ card instances
+
+    def _instance_problem(self, body: dict[str, Any]) -> str | None:
+        if body.get("cardTemplateId") not in self.card_templates:
+            return "cardTemplateId: no such published template"
+        track = body.get("outTrackId")
+        if not isinstance(track, str) or not track or len(track) > 128:
+            return "outTrackId required"
+        if track in self.instances:
+            return "outTrackId already exists"
+        callback = body.get("callbackType", "STREAM")
+        if callback not in ("STREAM", "HTTP") or (callback == "HTTP" and not body.get("callbackRouteKey")):
+            return "callbackType must be STREAM (or HTTP with callbackRouteKey)"
+        return _param_problem(body)
+
+    def _space_problem(self, body: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+        """(problem, user, chat) of a deliver request's openSpaceId and deliver model."""
+        space = str(body.get("openSpaceId") or "")
+        kind, _, target = space.removeprefix("dtv1.card//").partition(".")
+        if not space.startswith("dtv1.card//") or not target:
+            return "openSpaceId must be dtv1.card//IM_ROBOT.<userId> or dtv1.card//IM_GROUP.<cid>", None, None
+        if kind == "IM_ROBOT":
+            if (body.get("imRobotOpenDeliverModel") or {}).get("spaceType") != "IM_ROBOT":
+                return "imRobotOpenDeliverModel.spaceType IM_ROBOT required", None, None
+            if target in self.invalid_users:
+                return "user not in this robot's range", None, None
+            return None, target, None
+        if kind == "IM_GROUP":
+            if (body.get("imGroupOpenDeliverModel") or {}).get("robotCode") != self.client_id:
+                return "imGroupOpenDeliverModel.robotCode required", None, None
+            return None, None, target
+        return f"unknown space type {kind}", None, None
+
+    def _deliver(self, track: str, user: str | None, chat: str | None) -> None:
+        instance = self.instances[track]
+        instance.update(user=user, chat=chat, delivered=True)
+        self.sent.append(Sent("card_instance", user, chat, {"outTrackId": track, "params": dict(instance["params"])}))
+
+    async def _instance_create(self, request: web.Request) -> web.Response:
+        body, error = await self._authed(request)
+        if error:
+            return error
+        if (problem := self._instance_problem(body)) is not None:
+            return _bad(problem)
+        self.instances[body["outTrackId"]] = {"template": body["cardTemplateId"], "delivered": False,
+                                              "params": dict(body["cardData"]["cardParamMap"])}
+        return web.json_response({"success": True, "result": body["outTrackId"]})
+
+    async def _instance_deliver(self, request: web.Request) -> web.Response:
+        body, error = await self._authed(request)
+        if error:
+            return error
+        track = body.get("outTrackId")
+        if track not in self.instances:
+            return _bad("outTrackId: no such card instance")
+        problem, user, chat = self._space_problem(body)
+        if problem is not None:
+            return _bad(problem)
+        self._deliver(str(track), user, chat)
+        return web.json_response({"success": True, "result": [{"spaceId": user or chat, "success": True}]})
+
+    async def _instance_create_and_deliver(self, request: web.Request) -> web.Response:
+        body, error = await self._authed(request)
+        if error:
+            return error
+        problem = self._instance_problem(body)
+        space_problem, user, chat = self._space_problem(body)
+        if problem is not None or space_problem is not None:
+            return _bad(problem or space_problem or "")
+        track = body["outTrackId"]
+        self.instances[track] = {"template": body["cardTemplateId"], "params": dict(body["cardData"]["cardParamMap"])}
+        self._deliver(track, user, chat)
+        return web.json_response({"success": True, "result": {"outTrackId": track, "deliverResults": [
+            {"spaceType": "IM_ROBOT" if user else "IM_GROUP", "spaceId": user or chat, "success": True}]}})
+
+    async def _instance_update(self, request: web.Request) -> web.Response:
+        body, error = await self._authed(request)
+        if error:
+            return error
+        track = body.get("outTrackId")
+        if track not in self.instances:
+            return _bad("outTrackId: no such card instance")
+        if (problem := _param_problem(body)) is not None:
+            return _bad(problem)
+        params = body["cardData"]["cardParamMap"]
+        instance = self.instances[str(track)]
+        by_key = bool((body.get("cardUpdateOptions") or {}).get("updateCardDataByKey"))
+        instance["params"] = {**instance["params"], **params} if by_key else dict(params)
+        self.sent.append(Sent("card_instance_update", instance.get("user"), instance.get("chat"),
+                              {"outTrackId": track, "by_key": by_key, "params": dict(instance["params"])}))
+        return web.json_response({"success": True, "result": True})
+
+    def live_actions(self, out_track_id: str) -> set[str]:
+        """What a member can still tap on the card as shown (the template hides buttons unless open)."""
+        params = self.instances[out_track_id]["params"]
+        if params.get("status", "open") != "open":
+            return set()
+        return {str(item["action"]) for key in ("tags", "buttons") for item in json.loads(params.get(key) or "[]")}
+
+    def instance_click(self, *, user: str, out_track_id: str, action: str) -> dict[str, Any]:
+        """The card callback data of a tap on a loop button of the template (its params carry the action)."""
+        if action not in self.live_actions(out_track_id):
+            raise AssertionError(f"{action!r} is not a live button on card {out_track_id}")
+        instance = self.instances[out_track_id]
+        chat = instance.get("chat")
+        content = {"cardPrivateData": {"actionIds": ["action_button"], "params": {"action": action}}}
+        return {"extension": "{}", "corpId": "dingcorp", "type": "actionCallback", "userId": user,
+                "content": json.dumps(content, ensure_ascii=False), "outTrackId": out_track_id,
+                "spaceType": "IM_GROUP" if chat else "IM_ROBOT", "spaceId": chat or user,
+                "openConversationId": chat or "", "userIdType": 1}
+
     def new_session(self, ttl_ms: int = 90 * 60 * 1000) -> tuple[str, int]:
         """A sessionWebhook URL and its expiry, as put into each robot message."""
         session = uuid.uuid4().hex
@@ -434,6 +564,19 @@ class FakeDingTalk:
         return {"extension": "{}", "corpId": "dingcorp", "type": "actionCallback", "userId": user,
                 "content": json.dumps(content), "outTrackId": card_biz_id, "spaceType": "IM", "spaceId": "",
                 "userIdType": 1}
+
+
+def _bad(message: str) -> web.Response:
+    return web.json_response({"code": "invalidParameter", "message": message}, status=400)
+
+
+def _param_problem(body: dict[str, Any]) -> str | None:
+    params = (body.get("cardData") or {}).get("cardParamMap")
+    if not isinstance(params, dict):
+        return "cardData.cardParamMap required"
+    if any(not isinstance(k, str) or not isinstance(v, str) for k, v in params.items()):
+        return "cardParamMap values must be strings"
+    return None
 
 
 def callback_frame(topic: str, data: dict[str, Any], message_id: str | None = None) -> dict[str, Any]:

@@ -103,6 +103,7 @@ class FakeWeCom:
     _media: dict[str, tuple[bytes, str, float]] = field(default_factory=dict)
     _codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     _task_ids: set[str] = field(default_factory=set)
+    _cards: dict[str, dict[str, Any]] = field(default_factory=dict)  # task_id -> the card as last shown
     _recent: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)  # request JSON -> (at, answer)
     _failures: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     _delays: dict[str, list[float]] = field(default_factory=dict)
@@ -247,6 +248,7 @@ class FakeWeCom:
                                   "msgid": f"MSG{next(self._seq)}"}
         if msgtype == "template_card":
             self._task_ids.add(content["task_id"])
+            self._cards[content["task_id"]] = content
             answer["response_code"] = record["response_code"] = self._issue_code(user, content["task_id"])
         if msgtype in ("text", "markdown") and len(content["content"].encode()) > 2048:
             record["truncated"] = True  # WeCom cuts the tail off without an error
@@ -259,7 +261,15 @@ class FakeWeCom:
             self.sent.append(record)
         return web.json_response(answer)
 
+    def card_as_shown(self, task_id: str) -> dict[str, Any]:
+        """The card a member sees now under `task_id` (after any in-place updates)."""
+        return self._cards[task_id]
+
     async def _update_card(self, request: web.Request) -> web.Response:
+        """message/update_template_card (document/path/94888): a ResponseCode from message/send or a
+        click, usable once within 72 h, for the card it was issued for; the body carries the target
+        (userids/partyids/tagids/atall) and either `button.replace_name` — only for button,
+        vote and multiple interaction cards — or a whole new `template_card`."""
         body = await self._json_body(request)
         if (refused := await self._enter(request, body)) is not None:
             return refused
@@ -268,14 +278,36 @@ class FakeWeCom:
         code = self._codes.get(str(body.get("response_code")))
         if code is None or code["used"] or code["issued"] < self.now() - RESPONSE_CODE_TTL:
             return _err(40140, "invalid response_code")  # unknown, used or older than 72 h
-        if code["user"] not in (body.get("userids") or []):
+        if not any(body.get(k) for k in ("userids", "partyids", "tagids", "atall")):
+            return _err(40063, "userids/partyids/tagids/atall: one is required")
+        if code["user"] not in (body.get("userids") or []) and body.get("atall") != 1:
             return _err(81013, "user invalid")
-        card = body.get("template_card")
+        original = self._cards.get(code["task_id"])
+        if original is None:
+            return _err(40058, "no card for this response_code")
+        button, card = body.get("button"), body.get("template_card")
+        if (button is None) == (card is None):
+            return _err(40058, "exactly one of button / template_card")
+        if button is not None:
+            name = button.get("replace_name") if isinstance(button, dict) else None
+            if not isinstance(name, str) or not name.strip():
+                return _err(40063, "button.replace_name required")
+            if original.get("card_type") not in INTERACTIVE_TYPES:
+                return _err(40058, "only interaction cards can replace their button")
+            code["used"] = True
+            shown = {k: v for k, v in original.items() if k not in ("button_list", "button_selection",
+                                                                    "checkbox", "select_list", "submit_button")}
+            shown["replace_text"] = name  # WeCom draws one grey, unclickable button
+            self._cards[code["task_id"]] = shown
+            self.updates.append({"user": code["user"], "replaces_task_id": code["task_id"],
+                                 "replace_name": name, "template_card": shown})
+            return web.json_response({"errcode": 0, "errmsg": "ok", "invaliduser": []})
         problem = _check_message("template_card", card, self._task_ids)
         if problem is not None:
             return _err(*problem)
         code["used"] = True
         self._task_ids.add(card["task_id"])
+        self._cards[card["task_id"]] = self._cards[code["task_id"]] = card
         self.updates.append({"user": code["user"], "replaces_task_id": code["task_id"], "template_card": card})
         return web.json_response({"errcode": 0, "errmsg": "ok", "invaliduser": []})
 
@@ -332,15 +364,34 @@ def _check_message(msgtype: Any, content: Any, used_task_ids: set[str]) -> tuple
     return _check_card(content, used_task_ids)
 
 
+INTERACTIVE_TYPES = ("button_interaction", "vote_interaction", "multiple_interaction")
+
+
 def _check_card(card: dict[str, Any], used_task_ids: set[str]) -> tuple[int, str] | None:
-    """The limits WeCom enforces on a button_interaction card (document/path/90372)."""
-    if card.get("card_type") != "button_interaction":
-        return 40058, "card_type must be button_interaction here"
+    """The required fields and limits WeCom enforces per card type (document/path/90236, 90372)."""
+    card_type = card.get("card_type")
+    if card_type not in INTERACTIVE_TYPES:
+        return 40058, "card_type must be an interaction card here"
     task_id = card.get("task_id")
     if not isinstance(task_id, str) or not TASK_ID_RE.match(task_id):
         return 40058, "invalid task_id"
     if task_id in used_task_ids:
         return 40058, "task_id already exists"
+    if card_type == "vote_interaction":
+        box, submit = card.get("checkbox") or {}, card.get("submit_button") or {}
+        options = box.get("option_list") or []
+        if not box.get("question_key") or not 1 <= len(options) <= 20 or box.get("mode", 0) not in (0, 1):
+            return 40058, "checkbox needs question_key and 1-20 options"
+        if not submit.get("text") or not submit.get("key"):
+            return 40063, "submit_button.text and key required"
+        return None
+    if card_type == "multiple_interaction":
+        selects, submit = card.get("select_list") or [], card.get("submit_button") or {}
+        if not 1 <= len(selects) <= 3 or any(not s.get("question_key") or not s.get("option_list") for s in selects):
+            return 40058, "select_list needs 1-3 selections with question_key and options"
+        if not submit.get("text") or not submit.get("key"):
+            return 40063, "submit_button.text and key required"
+        return None
     if not (card.get("main_title") or {}).get("title") and not card.get("sub_title_text"):
         return 40058, "main_title.title or sub_title_text required"
     buttons = card.get("button_list")

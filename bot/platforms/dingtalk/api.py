@@ -15,6 +15,8 @@ https://open.dingtalk.com/document/orgapp/establish-a-persistent-connection (gat
 https://open.dingtalk.com/document/orgapp/obtain-identity-credentials (the console's OAuth2 login: userAccessToken)
 https://open.dingtalk.com/document/orgapp/dingtalk-retrieve-user-information (contact/users/me)
 https://open.dingtalk.com/document/orgapp/query-a-user-by-the-union-id (topapi/user/getbyunionid)
+https://open.dingtalk.com/document/orgapp/create-and-deliver-cards (card/instances/createAndDeliver)
+https://open.dingtalk.com/document/orgapp/interactive-card-update-interface (PUT card/instances)
 """
 
 from __future__ import annotations
@@ -190,6 +192,50 @@ class DingTalkApi(TokenApiClient):
             return None
         userid = (found.get("result") or {}).get("userid")
         return userid if isinstance(userid, str) and userid else None
+
+    async def create_and_deliver_card(self, *, template_id: str, out_track_id: str, params: dict[str, str],
+                                      user_id: str | None = None,
+                                      open_conversation_id: str | None = None) -> dict[str, Any]:
+        """A card from our card-builder template, delivered 1:1 in the robot chat or to a group, its
+        clicks coming back on the Stream topic /v1.0/card/instances/callback (callbackType STREAM).
+        The space and deliver models follow the dingtalk_stream SDK's CardReplier: 1:1 is
+        dtv1.card//IM_ROBOT.<userId> with imRobotOpenDeliverModel.spaceType, a group is
+        dtv1.card//IM_GROUP.<openConversationId> with imGroupOpenDeliverModel.robotCode."""
+        if any(not isinstance(v, str) for v in params.values()):
+            raise ValueError("cardParamMap values must be strings")
+        body: dict[str, Any] = {"cardTemplateId": template_id, "outTrackId": out_track_id,
+                                "callbackType": "STREAM", "cardData": {"cardParamMap": params},
+                                "userIdType": 1}
+        if open_conversation_id:
+            body["openSpaceId"] = f"dtv1.card//IM_GROUP.{open_conversation_id}"
+            body["imGroupOpenSpaceModel"] = {"supportForward": False}
+            body["imGroupOpenDeliverModel"] = {"robotCode": self.robot_code}
+        elif user_id:
+            body["openSpaceId"] = f"dtv1.card//IM_ROBOT.{user_id}"
+            body["imRobotOpenSpaceModel"] = {"supportForward": False}
+            body["imRobotOpenDeliverModel"] = {"spaceType": "IM_ROBOT"}
+        else:
+            raise ValueError("create_and_deliver_card needs a user or a conversation")
+        data = await self.call("POST", "/v1.0/card/instances/createAndDeliver", body)
+        result = data.get("result")
+        if not isinstance(result, dict):
+            result = {}
+        failed = [r for r in result.get("deliverResults") or [] if isinstance(r, dict) and not r.get("success")]
+        if failed:  # created but not shown: DingTalk says so per space, not with an error status
+            raise DingTalkError(400, "deliverFailed", str(failed[0].get("errorMsg") or "deliver failed"),
+                                "/v1.0/card/instances/createAndDeliver")
+        return data
+
+    async def update_card_instance(self, out_track_id: str, params: dict[str, str], *,
+                                   by_key: bool = False) -> dict[str, Any]:
+        """Replace the card's data (or, by_key, only the keys given) for everyone who sees it."""
+        if any(not isinstance(v, str) for v in params.values()):
+            raise ValueError("cardParamMap values must be strings")
+        body: dict[str, Any] = {"outTrackId": out_track_id, "cardData": {"cardParamMap": params},
+                                "userIdType": 1}
+        if by_key:
+            body["cardUpdateOptions"] = {"updateCardDataByKey": True}
+        return await self.call("PUT", "/v1.0/card/instances", body)
 
     # ------------------------------------------------------------------ receiving files
 

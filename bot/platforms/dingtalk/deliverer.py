@@ -3,9 +3,13 @@
 - Text and markdown: a reply goes through the conversation's sessionWebhook while it is valid
   (sessionWebhookExpiredTime, kept in the raw payload of the member's latest message there); after
   that, or for a push, the robot batch-send API (1:1) or group-send API (a group conversation).
-- Cards: robot interactive cards (StandardCard), 1:1 or to the group. A card sent in answer to a click
-  on a card of the same record (a tag toggle) updates that card in place (its cardBizId came back in
-  the click) instead of stacking a new one under it.
+- Cards: with dingtalk.card_template_id set, card instances of our card-builder template
+  (card/instances/createAndDeliver, callbackType STREAM, 1:1 in the robot chat or to the group); a
+  card sent in answer to a click on a card of the same record (a tag toggle) updates the clicked
+  instance in place (PUT card/instances by the outTrackId that came back in the click), and the first
+  reply to a tap that ends the card (确认, 丢弃) turns the clicked instance into its final state
+  (status/final_text by key: no buttons left). Without a template id, the older robot interactive
+  cards (StandardCard), updated in place on tag toggles only.
 The sender (bot/pipeline/outbox.py) keeps each recipient under DingTalk's ~20 robot messages a minute and
 retries what we raise; here we only decide what is permanent (bad recipient, bad payload).
 
@@ -32,7 +36,15 @@ from bot.clock import Clock
 from bot.models import Card, InboundKind, Platform
 from bot.pipeline.outbox import PermanentDeliveryError, RateLimit
 from bot.platforms.dingtalk.api import DingTalkApi, DingTalkError, DingTalkHTTPError
-from bot.platforms.dingtalk.render import card_actions, render_dingtalk, render_markdown
+from bot.platforms.dingtalk.render import (
+    card_actions,
+    final_params,
+    param_actions,
+    render_card_params,
+    render_dingtalk,
+    render_markdown,
+)
+from bot.platforms.finish import final_label, final_state, tap_took_effect
 from store.models import InboundMessage, OutboxMessage
 
 log = structlog.get_logger("genjin.dingtalk_delivery")
@@ -57,14 +69,19 @@ class DingTalkDeliverer:
     platform = Platform.DINGTALK
     limit = RateLimit(per_minute=20)
 
-    def __init__(self, api: DingTalkApi, engine: Engine, clock: Clock) -> None:
+    def __init__(self, api: DingTalkApi, engine: Engine, clock: Clock, *, card_template_id: str | None = None) -> None:
         self.api = api
         self.engine = engine
         self.clock = clock
+        self.card_template_id = card_template_id
 
     async def deliver(self, row: OutboxMessage) -> None:
         try:
-            if row.kind == "card":
+            if self.card_template_id:
+                await self._finish_clicked_card(row)
+            if row.kind == "card" and self.card_template_id:
+                await self._instance_card(row, Card.model_validate(row.payload["card"]), self.card_template_id)
+            elif row.kind == "card":
                 await self._card(row, Card.model_validate(row.payload["card"]))
             else:
                 await self._message(row, "text", {"content": str(row.payload.get("text", ""))})
@@ -114,6 +131,58 @@ class DingTalkDeliverer:
                 log.info("dingtalk_card_update_refused", outbox_id=row.id, error=str(exc))
         # Stable per row: cardBizId is DingTalk's idempotency key, so a retry never shows two cards.
         await self.api.send_card(f"genjin-{row.id}", data, user_id=row.recipient, open_conversation_id=row.chat)
+
+    async def _instance_card(self, row: OutboxMessage, card: Card, template_id: str) -> None:
+        params = render_card_params(card)
+        actions = param_actions(params)
+        if not actions:  # nothing to click: a markdown message reads better and may use the webhook
+            title, text = render_markdown(card)
+            await self._message(row, "markdown", {"title": title, "text": text})
+            return
+        clicked = await asyncio.to_thread(self._clicked_card, row, actions)
+        if clicked is not None:
+            try:
+                await self.api.update_card_instance(clicked, params)
+                log.info("dingtalk_card_updated", outbox_id=row.id, card=clicked)
+                return
+            except DingTalkError as exc:
+                if exc.status == 401:
+                    raise
+                log.info("dingtalk_card_update_refused", outbox_id=row.id, error=str(exc))
+        # Stable per row: a re-send after a crash names the same card instance.
+        await self.api.create_and_deliver_card(template_id=template_id, out_track_id=f"genjin-{row.id}",
+                                               params=params, user_id=row.recipient, open_conversation_id=row.chat)
+
+    async def _finish_clicked_card(self, row: OutboxMessage) -> None:
+        """The reply to a tap on 确认 / 丢弃 first turns the tapped card into its final state. Found by the
+        one clock: a handler's replies are stored with created_at equal to its click's processed_at.
+        Idempotent (the same keys again), so a re-sent reply may repeat it."""
+        click = await asyncio.to_thread(self._answered_click, row)
+        if click is None:
+            return
+        state, label, out_track = final_state(click.text), final_label(click.text), _raw(click).get("outTrackId")
+        if not state or not label or not isinstance(out_track, str) or not out_track:
+            return
+        try:
+            await self.api.update_card_instance(out_track, final_params(state, label), by_key=True)
+            log.info("dingtalk_card_finished", outbox_id=row.id, card=out_track)
+        except DingTalkError as exc:
+            if exc.status == 401:
+                raise
+            log.info("dingtalk_card_finish_refused", outbox_id=row.id, error=str(exc))
+
+    def _answered_click(self, row: OutboxMessage) -> InboundMessage | None:
+        """The tap `row` answers, if that tap ended its card (the record really confirmed/discarded)."""
+        with Session(self.engine) as session:
+            click = session.exec(
+                select(InboundMessage).where(
+                    col(InboundMessage.platform) == Platform.DINGTALK,
+                    col(InboundMessage.sender) == row.recipient,
+                    col(InboundMessage.kind) == InboundKind.CARD_ACTION,
+                    col(InboundMessage.processed_at) == row.created_at,
+                ).order_by(col(InboundMessage.id).desc()).limit(1)
+            ).first()
+            return click if click is not None and tap_took_effect(session, click.text) else None
 
     def _latest(self, row: OutboxMessage, *, clicks: bool, limit: int) -> list[InboundMessage]:
         kind_filter = (col(InboundMessage.kind) == InboundKind.CARD_ACTION if clicks

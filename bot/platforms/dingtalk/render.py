@@ -1,4 +1,6 @@
-"""Renders a neutral Card as DingTalk interactive-card JSON for the built-in `StandardCard` template.
+"""Renders a neutral Card for DingTalk: as cardParamMap for our card-builder template (the default once
+dingtalk.card_template_id is set; see the end of this module), or as interactive-card JSON for the
+built-in `StandardCard` template (only while no template id is set).
 
 StandardCard (the layout the dingtalk_stream SDK's interactive_card.py samples use) needs no template
 made in the card builder: header, markdown blocks and rows of buttons travel in the card data.
@@ -12,8 +14,10 @@ tested).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from bot.format import dialable_phone
 from bot.models import Button, Card, TagToggle
 
 ACTION_ID_PREFIX = "gj_"
@@ -110,3 +114,55 @@ def render_markdown(card: Card) -> tuple[str, str]:
         lines.append("**标签**：" + ("、".join(chosen) if chosen else "（未选）"))
     lines += list(card.notes)
     return card.title, "\n\n".join(lines)
+
+
+# ---------------------------------------------------------------- card-instance template (cardParamMap)
+#
+# With a template made in DingTalk's card builder (bot/platforms/dingtalk/card_template.json, its id in
+# the setting dingtalk.card_template_id), a card is the template plus a cardParamMap whose values must
+# all be strings (https://open.dingtalk.com/document/orgapp/create-and-deliver-cards): lists travel as
+# JSON text, which the template's loop components read. Each loop button sends back a callback whose
+# cardPrivateData.params.action is the Card's action key ("confirm:12", "tag:12:要报价").
+
+CARD_PARAM_KEYS = ("title", "subtitle", "fields_md", "tags_md", "tags", "buttons", "notes_md", "status",
+                   "final_text")
+OPEN = "open"
+
+
+def render_card_params(card: Card) -> dict[str, str]:
+    """The cardParamMap of a createAndDeliver or update call for the shipped template."""
+    tags = [t for t in card.tags if len(t.action.encode()) <= MAX_ACTION_BYTES]
+    buttons = [b for b in card.buttons if len(b.action.encode()) <= MAX_ACTION_BYTES]
+    chosen = [t.name for t in tags if t.selected]
+    return {
+        "title": card.title,
+        "subtitle": card.subtitle or "",
+        "fields_md": "\n\n".join(f"**{f.label}**：{'⚠ ' if f.warn else ''}{dialable_phone(f.value)}"
+                                 for f in card.fields),
+        "tags_md": ("**标签**：" + ("、".join(chosen) if chosen else "（未选）")) if tags else "",
+        "tags": json.dumps([{"text": (SELECTED_MARK if t.selected else "") + t.name, "action": t.action,
+                             "status": "primary" if t.selected else "normal"} for t in tags], ensure_ascii=False),
+        "buttons": json.dumps([{"text": b.label, "action": b.action, "status": STATUS.get(b.style, "normal")}
+                               for b in buttons], ensure_ascii=False),
+        "notes_md": "\n\n".join(card.notes),
+        "status": OPEN,
+        "final_text": "",
+    }
+
+
+def final_params(state: str, label: str) -> dict[str, str]:
+    """The keys that turn a delivered card into its final state (sent with updateCardDataByKey): the
+    template hides tags and buttons unless status is open and shows final_text instead."""
+    return {"status": state, "final_text": label, "tags": "[]", "buttons": "[]"}
+
+
+def param_actions(params: dict[str, str]) -> set[str]:
+    """Every action key a card with these params can send back."""
+    keys: set[str] = set()
+    for name in ("tags", "buttons"):
+        try:
+            items = json.loads(params.get(name) or "[]")
+        except ValueError:
+            continue
+        keys |= {str(i["action"]) for i in items if isinstance(i, dict) and i.get("action")}
+    return keys

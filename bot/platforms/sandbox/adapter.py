@@ -1,7 +1,10 @@
 """The local sandbox chat: an aiohttp page and JSON API that feed the same inbox as WeCom/DingTalk.
 
 The adapter only validates, stores the inbound row and acknowledges; the worker does the rest.
-Replies reach the page as sent outbox rows (the sandbox deliverer just marks them delivered).
+Replies reach the page as sent outbox rows (the sandbox deliverer just marks them delivered), pushed
+over server-sent events (GET /sandbox/api/events): each open stream wakes when a message is stored or
+a reply delivered and sends the items that are new or changed (a card re-rendered in place, a card
+finished by 确认). GET /sandbox/api/messages stays for scripts and tests.
 It has no authentication (anyone may act as any seeded member), so only `genjin sandbox` mounts
 it, on the loopback interface by default; `genjin serve` never does (bot/app.py).
 """
@@ -11,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +28,15 @@ from sqlmodel import Session, col, select
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.models import Card, Inbound, InboundKind, Platform
+from bot.format import fmt_when
+from bot.models import Inbound, InboundKind, Platform
 from bot.pipeline.media import sniff_audio, store_media
 from bot.pipeline.member_directory import MemberDirectory
 from bot.pipeline.outbox import RateLimit
-from bot.platforms.sandbox.render import render_sandbox
+from bot.platforms.finish import tap_took_effect
+from bot.platforms.sandbox.clock import OffsetClock
+from bot.platforms.sandbox.conversation import conversation_items
+from bot.platforms.sandbox.events import Changes
 from bot.safe_input import BadJson, load_json, parse_bounded_int, scrub_text
 from store.db import session_scope
 from store.inbox import insert_inbound
@@ -37,14 +46,21 @@ log = structlog.get_logger("genjin.sandbox")
 PAGE = Path(__file__).parent / "static" / "sandbox.html"
 
 
+STREAM_KEEPALIVE = 15.0  # seconds between comment lines on a quiet stream (proxies drop idle ones)
+SETTLE = 0.2  # after a wake-up, look again this soon: the sender marks a row sent right after deliver
+
+
 class SandboxDeliverer:
-    """Delivery is the row itself: the page polls sent rows. No platform limit applies."""
+    """Delivery is the row itself: open event streams are woken to show it. No platform limit applies."""
 
     platform = Platform.SANDBOX
     limit = RateLimit()
 
+    def __init__(self, changes: Changes | None = None) -> None:
+        self.changes = changes or Changes()
+
     async def deliver(self, row: OutboxMessage) -> None:
-        return None
+        self.changes.notify()
 
 
 def _bad(status: int, message: str) -> web.Response:
@@ -52,7 +68,12 @@ def _bad(status: int, message: str) -> web.Response:
 
 
 class SandboxAdapter:
-    def __init__(self, engine: Engine, settings: Settings, on_inbound: Any, clock: Clock) -> None:
+    def __init__(self, engine: Engine, settings: Settings, on_inbound: Any, clock: Clock,
+                 changes: Changes | None = None, movable_clock: OffsetClock | None = None,
+                 sweep: Callable[[], None] | None = None) -> None:
+        self.changes = changes or Changes()
+        self.movable_clock = movable_clock
+        self.sweep = sweep
         self.engine = engine
         self.directory = MemberDirectory(engine)
         self.settings = settings
@@ -67,6 +88,9 @@ class SandboxAdapter:
             web.post("/sandbox/api/actions", self.post_action),
             web.post("/sandbox/api/voice", self.post_voice),
             web.get("/sandbox/api/messages", self.get_messages),
+            web.get("/sandbox/api/events", self.events),
+            web.get("/sandbox/api/clock", self.get_clock),
+            web.post("/sandbox/api/clock", self.move_clock),
         ]
 
     async def page(self, _request: web.Request) -> web.Response:
@@ -161,6 +185,7 @@ class SandboxAdapter:
         row_id = await asyncio.to_thread(insert)
         if row_id is not None:
             self.on_inbound()
+            self.changes.notify()
         log.info("sandbox_inbound", msg_id=msg_id, kind=kind.value, duplicate=row_id is None)
         return web.json_response({"accepted": True, "duplicate": row_id is None, "msg_id": msg_id})
 
@@ -170,6 +195,66 @@ class SandboxAdapter:
         if limit is None:
             return _bad(400, "limit 必须是 1 到 500 之间的整数")
         return web.json_response(await asyncio.to_thread(self._conversation, member, limit))
+
+    def _clock_state(self) -> dict[str, Any]:
+        now = self.clock().astimezone(self.settings.tz)
+        offset = self.movable_clock.offset if self.movable_clock is not None else None
+        return {"now": now.isoformat(), "shown": fmt_when(now, self.settings.tz),
+                "movable": offset is not None, "offset_hours": offset.total_seconds() / 3600 if offset else 0}
+
+    async def get_clock(self, _request: web.Request) -> web.Response:
+        return web.json_response(self._clock_state())
+
+    async def move_clock(self, request: web.Request) -> web.Response:
+        """Sandbox only: move the clock forward by `hours`, then run the push sweeps at the new time."""
+        if self.movable_clock is None:
+            return _bad(404, "这个实例的时间不能调整")
+        body = await self._json(request)
+        if isinstance(body, web.Response):
+            return body
+        hours = body.get("hours")
+        if isinstance(hours, bool) or not isinstance(hours, int | float):
+            return _bad(400, "hours 必须是数字")
+        try:
+            self.movable_clock.advance(timedelta(hours=hours))
+        except (ValueError, OverflowError):
+            return _bad(400, "只能往后调，且一次最多 31 天")
+        log.info("sandbox_clock_moved", hours=hours)
+        if self.sweep is not None:
+            await asyncio.to_thread(self.sweep)
+        self.changes.notify()
+        return web.json_response(self._clock_state())
+
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        """Server-sent events: `items` events carry the member's new or changed items (JSON list)."""
+        member = scrub_text(request.query.get("member", ""))[:64]
+        if not member:
+            return _bad(400, "缺少 member 参数")
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+                                               "X-Accel-Buffering": "no"})
+        await response.prepare(request)
+        shown: dict[str, str] = {}
+        settle = 0
+        try:
+            while True:
+                items = await asyncio.to_thread(self._conversation, member, 200)
+                changed = []
+                for item in items:
+                    digest = json.dumps(item, sort_keys=True, ensure_ascii=False)
+                    if shown.get(item["id"]) != digest:
+                        shown[item["id"]] = digest
+                        changed.append(item)
+                if changed:
+                    await response.write(f"event: items\ndata: {json.dumps(changed, ensure_ascii=False)}\n\n".encode())
+                if await self.changes.wait(SETTLE if settle else STREAM_KEEPALIVE):
+                    settle = 3  # look a few more times shortly after: rows are marked sent after deliver
+                elif settle:
+                    settle -= 1
+                else:
+                    await response.write(b": keepalive\n\n")
+        except ConnectionResetError:
+            pass  # the page went away
+        return response
 
     def _conversation(self, member: str, limit: int) -> list[dict[str, Any]]:
         with Session(self.engine) as session:
@@ -184,18 +269,5 @@ class SandboxAdapter:
                                             col(OutboxMessage.status) == OutboxStatus.SENT)
                 .order_by(col(OutboxMessage.id).desc()).limit(limit)
             ).all()
-        items: list[dict[str, Any]] = []
-        for m in inbound:
-            shown = m.text if m.kind == "text" else ("[语音]" if m.kind == "voice" else f"[点击] {m.text}")
-            items.append({"id": f"in-{m.id}", "dir": "in", "kind": m.kind, "text": shown,
-                          "at": m.received_at.isoformat(), "status": m.status})
-        for o in outbound:
-            item: dict[str, Any] = {"id": f"out-{o.id}", "dir": "out", "kind": o.kind,
-                                    "at": (o.sent_at or o.created_at).isoformat()}
-            if o.kind == "card":
-                item["card"] = render_sandbox(Card.model_validate(o.payload["card"]))
-            else:
-                item["text"] = o.payload.get("text", "")
-            items.append(item)
-        items.sort(key=lambda i: (i["at"], i["id"]))
-        return items[-limit:]
+            return conversation_items(inbound, outbound, limit,
+                                      took_effect=lambda action: tap_took_effect(session, action))

@@ -137,6 +137,13 @@ class WeComApi(TokenApiClient):
         userid = data.get("userid") or data.get("UserId")
         return userid if isinstance(userid, str) and userid else None
 
+    async def finish_template_card(self, userid: str, response_code: str, replace_name: str) -> dict[str, Any]:
+        """The clicked card's buttons become one grey, unclickable button reading `replace_name`
+        (document/path/94888, 更新按钮为不可点击状态); the rest of the card stays as it was."""
+        body = {"userids": [userid], "agentid": self.agent_id, "response_code": response_code,
+                "button": {"replace_name": replace_name}}
+        return await self.call("POST", "/cgi-bin/message/update_template_card", body=body)
+
     async def get_media(self, media_id: str, *, max_bytes: int) -> tuple[bytes, str]:
         """Download a temporary media file (ids expire after 3 days). WeCom reports an error as a JSON
         body with errcode instead of the file, so a JSON answer is never taken for audio."""

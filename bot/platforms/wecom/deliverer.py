@@ -9,6 +9,11 @@ it — is retried with backoff and ends as a failed row with the error kept if i
 A card sent in answer to a click on another card of the same record (a tag toggle) replaces that
 card in place with the click's ResponseCode (message/update_template_card, usable once within 72 h)
 instead of stacking a new card under it; if WeCom refuses the code, the card is sent as new.
+A tap that ends a card (确认, 丢弃) greys the tapped card out in place: the first reply to that tap
+spends the tap's ResponseCode on update_template_card with `button.replace_name` 「已确认」/「已丢弃」
+(document/path/94888, 更新按钮为不可点击状态: only interaction cards, one call per code, 72 h), so a
+rep with ten cards sees which are done and cannot tap a finished one again. The reply is found by
+the one clock: a handler's replies are stored with created_at equal to its click's processed_at.
 
 Sent once, even when a sender dies between WeCom's answer and marking the row (the row is re-sent
 after its lease): every message/send carries WeCom's duplicate check (bot/platforms/wecom/api.py), so the very
@@ -29,9 +34,10 @@ from sqlmodel import Session, col, select
 from bot.clock import Clock
 from bot.models import Card, InboundKind, Platform
 from bot.pipeline.outbox import PermanentDeliveryError, RateLimit
+from bot.platforms.finish import tap_took_effect
 from bot.platforms.wecom.api import TOKEN_ERRORS, WeComApi, WeComError
 from bot.platforms.wecom.callback import click_fields
-from bot.platforms.wecom.render import card_actions, render_markdown, render_wecom
+from bot.platforms.wecom.render import card_actions, final_label, render_markdown, render_wecom
 from bot.platforms.wecom.xml import Rejected
 from store.models import InboundMessage, OutboxMessage
 
@@ -52,6 +58,7 @@ PERMANENT_ERRORS = frozenset({
 TASK_ID_TAKEN = 40058  # "invalid parameter"; on a card re-sent with its own task_id: already delivered
 TEXT_LIMIT_BYTES = 2048  # WeCom cuts longer text: split it instead of losing the tail
 RESPONSE_CODE_TTL = timedelta(hours=72)
+SPENT_KEPT = 10_000
 ZERO_WIDTH = "\u200b"
 DUPLICATE_MARGIN = timedelta(minutes=5)  # our clock and WeCom's need not agree to the second
 RATE_HOLD = timedelta(hours=1)  # the longest a row waits for the 1000/hour limit
@@ -109,9 +116,11 @@ class WeComDeliverer:
         self.api = api
         self.engine = engine
         self.clock = clock
+        self._spent: set[str] = set()  # ResponseCodes this process spent on finishing a card
 
     async def deliver(self, row: OutboxMessage) -> None:
         try:
+            await self._finish_clicked_card(row)
             if row.kind == "card":
                 await self._card(row)
             else:
@@ -152,6 +161,48 @@ class WeComDeliverer:
             if exc.errcode != TASK_ID_TAKEN or row.attempts <= 1:
                 raise
             log.info("wecom_card_already_delivered", outbox_id=row.id, attempt=row.attempts)
+
+    async def _finish_clicked_card(self, row: OutboxMessage) -> None:
+        found = await asyncio.to_thread(self._ending_click, row)
+        if found is None:
+            return
+        response_code, label = found
+        try:
+            await self.api.finish_template_card(row.recipient, response_code, label)
+            log.info("wecom_card_finished", outbox_id=row.id)
+        except WeComError as exc:
+            if exc.errcode in TOKEN_ERRORS:
+                raise
+            # Spent already (this row is a re-send) or past 72 h: the reply still goes out.
+            log.info("wecom_card_finish_refused", outbox_id=row.id, errcode=exc.errcode)
+
+    def _ending_click(self, row: OutboxMessage) -> tuple[str, str] | None:
+        """(ResponseCode, grey label) when `row` answers a tap that ends its card and the tap's code is
+        unspent here (another instance may have spent it: WeCom then refuses, and we log that)."""
+        with Session(self.engine) as session:
+            click = session.exec(
+                select(InboundMessage).where(
+                    col(InboundMessage.platform) == Platform.WECOM,
+                    col(InboundMessage.sender) == row.recipient,
+                    col(InboundMessage.kind) == InboundKind.CARD_ACTION,
+                    col(InboundMessage.processed_at) == row.created_at,
+                    col(InboundMessage.received_at) > self.clock() - RESPONSE_CODE_TTL,
+                ).order_by(col(InboundMessage.id).desc()).limit(1)
+            ).first()
+            label = final_label(click.text) if click is not None else None
+            if click is None or label is None or not tap_took_effect(session, click.text):
+                return None
+        try:
+            code = click_fields(click.raw).get("ResponseCode")
+        except Rejected:
+            return None
+        if not code or code in self._spent:
+            return None
+        # Spent by the first reply to the tap; a second reply (or a re-send) would only be refused.
+        if len(self._spent) > SPENT_KEPT:
+            self._spent.clear()  # codes live 72 h; forgetting old ones costs one refused call each
+        self._spent.add(code)
+        return code, label
 
     def _same_sent_before(self, row: OutboxMessage) -> int:
         """How many earlier rows (lower id) with this very payload for this recipient may reach WeCom

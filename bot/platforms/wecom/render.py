@@ -4,9 +4,19 @@ WeCom caps what one card can hold (https://developer.work.weixin.qq.com/document
 at most 6 buttons, 6 horizontal fields, 10 dropdown options; keys up to 1024 bytes, option ids up to
 128 bytes, task_id only [0-9A-Za-z_-@] and unique per app. When the tag toggles and buttons fit in
 6 buttons, every tag is its own toggle button. When they do not (the default taxonomy has 10 tags),
-the tags move into one dropdown (button_selection) with a 「增删标签」 button: the click comes back
+the free button slots still hold one-tap toggles — the chosen tags first, then the next ones — and
+only the rest move into one dropdown (button_selection) with a 「增删标签」 button: the click comes back
 with the chosen option, whose id is the tag's action key, so the handler sees the same action either
-way. Pure: the same Card and task id always give the same JSON (golden-file tested).
+way.
+
+Why button_interaction (https://developer.work.weixin.qq.com/document/path/90236): it is the only
+template card with several independent buttons (up to 6), and every tap calls back at once with its
+ResponseCode, so 确认 is one tap and a tag toggle is one tap answered by the same card updated in
+place (document/path/94888). vote_interaction (checkboxes + one submit_button) and
+multiple_interaction (up to 3 single-choice dropdowns + one submit_button) call back only on submit
+and carry exactly one button, which leaves no room for 确认 next to the other actions a card offers
+(alternative readings, 丢弃, 保留/改约), and the ticked set would arrive as one event the handlers do not
+speak. Pure: the same Card and task id always give the same JSON (golden-file tested).
 """
 
 from __future__ import annotations
@@ -14,7 +24,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.models import Card, TagToggle
+from bot.format import dialable_phone
+from bot.models import Card, CardField, TagToggle
+from bot.platforms.finish import final_label as final_label  # the grey button text after 确认 / 丢弃
 
 MAX_BUTTONS = 6
 MAX_FIELDS = 6
@@ -37,6 +49,21 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# An e-mail address is never cut: a cut address is a wrong address. document/path/90236 only
+# *suggests* ("建议不超过") 30 characters for horizontal_content_list.value; the hard cap we keep is
+# the RFC 5321 length of an address.
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
+MAX_EMAIL = 254
+VALUE_LIMIT = 30
+
+
+def _value(field: CardField) -> str:
+    """A field's shown value: phones dialable (0755-12345678, not +86755…), e-mails whole."""
+    value = dialable_phone(field.value)
+    limit = MAX_EMAIL if EMAIL_RE.match(value) else VALUE_LIMIT
+    return _cut(("⚠ " if field.warn else "") + value, limit + (2 if field.warn else 0))
+
+
 def _tag_label(tag: TagToggle) -> str:
     return (SELECTED_MARK if tag.selected else "") + tag.name
 
@@ -56,9 +83,9 @@ def render_wecom(card: Card, *, task_id: str) -> dict[str, Any]:
     fields = card.fields[:MAX_FIELDS]
     if fields:
         out["horizontal_content_list"] = [
-            {"keyname": _cut(f.label, 5), "value": _cut(("⚠ " if f.warn else "") + f.value, 30)} for f in fields
+            {"keyname": _cut(f.label, 5), "value": _value(f)} for f in fields
         ]
-    lines = [f"{f.label}：{f.value}" for f in card.fields[MAX_FIELDS:]]  # overflow fields stay visible
+    lines = [f"{f.label}：{dialable_phone(f.value)}" for f in card.fields[MAX_FIELDS:]]  # overflow fields stay visible
     buttons = [b for b in card.buttons if len(b.action.encode()) <= MAX_KEY_BYTES]
     tags = [t for t in card.tags if len(t.action.encode()) <= MAX_KEY_BYTES]
     button_list: list[dict[str, Any]] = []
@@ -68,7 +95,15 @@ def render_wecom(card: Card, *, task_id: str) -> dict[str, Any]:
     else:
         chosen = [t.name for t in tags if t.selected]
         lines.insert(0, "标签：" + ("、".join(chosen) if chosen else "（未选）"))
-        options = [t for t in tags if len(t.action.encode()) <= MAX_OPTION_ID_BYTES]
+        # The button slots the card's own buttons and 「增删标签」 leave free are one-tap tag toggles:
+        # the chosen tags first (a wrongly detected tag is the usual fix: one tap removes it), then
+        # the taxonomy's next tags; only the rest wait in the dropdown (open, pick, 增删标签).
+        spare = max(0, MAX_BUTTONS - len(buttons) - 1)
+        quick = sorted(tags, key=lambda t: not t.selected)[:spare]
+        button_list += [{"type": 0, "text": _cut(_tag_label(t), 10), "style": 1 if t.selected else 2,
+                         "key": t.action} for t in quick]
+        rest = [t for t in tags if t not in quick]
+        options = [t for t in rest if len(t.action.encode()) <= MAX_OPTION_ID_BYTES]
         if options:
             # Past 10 options the selected tags stay (a wrongly detected tag must stay removable);
             # shown in taxonomy order. The preselected option is one to add, so a stray tap on
@@ -78,7 +113,7 @@ def render_wecom(card: Card, *, task_id: str) -> dict[str, Any]:
             default = next((t for t in options if not t.selected), options[0])
             out["button_selection"] = {
                 "question_key": TAG_QUESTION_KEY,
-                "title": "标签",
+                "title": "更多标签",
                 "option_list": [{"id": t.action, "text": _cut(_tag_label(t), 16)} for t in options],
                 "selected_id": default.action,
             }
@@ -119,7 +154,8 @@ def render_markdown(card: Card) -> str:
     if card.subtitle:
         lines.append(f"> {card.subtitle}")
     for f in card.fields:
-        value = f'<font color="warning">{f.value}</font>' if f.warn else f.value
+        shown = dialable_phone(f.value)
+        value = f'<font color="warning">{shown}</font>' if f.warn else shown
         lines.append(f"{f.label}：{value}")
     chosen = [t.name for t in card.tags if t.selected]
     if card.tags:
