@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -113,45 +114,47 @@ class DingTalkDeliverer:
             raise FlowControlled(f"DingTalk flow control held back {row.recipient}")
 
     async def _card(self, row: OutboxMessage, card: Card) -> None:
+        """StandardCard robot cards (no template configured); cardBizId is DingTalk's idempotency key."""
         data = render_dingtalk(card)
-        actions = card_actions(data)
-        if not actions:  # nothing to click: a markdown message reads better and may use the webhook
-            title, text = render_markdown(card)
-            await self._message(row, "markdown", {"title": title, "text": text})
-            return
-        clicked = await asyncio.to_thread(self._clicked_card, row, actions)
-        if clicked is not None:
-            try:
-                await self.api.update_card(clicked, data)
-                log.info("dingtalk_card_updated", outbox_id=row.id, card=clicked)
-                return
-            except DingTalkError as exc:
-                if exc.status == 401:
-                    raise
-                log.info("dingtalk_card_update_refused", outbox_id=row.id, error=str(exc))
-        # Stable per row: cardBizId is DingTalk's idempotency key, so a retry never shows two cards.
-        await self.api.send_card(f"genjin-{row.id}", data, user_id=row.recipient, open_conversation_id=row.chat)
+
+        async def send() -> None:
+            await self.api.send_card(f"genjin-{row.id}", data, user_id=row.recipient, open_conversation_id=row.chat)
+
+        await self._card_or_update(row, card, card_actions(data), lambda clicked: self.api.update_card(clicked, data),
+                                   send)
 
     async def _instance_card(self, row: OutboxMessage, card: Card, template_id: str) -> None:
+        """A card instance of our card-builder template, its clicks on the Stream card topic."""
         params = render_card_params(card)
-        actions = param_actions(params)
-        if not actions:  # nothing to click: a markdown message reads better and may use the webhook
+
+        async def send() -> None:
+            await self.api.create_and_deliver_card(template_id=template_id, out_track_id=f"genjin-{row.id}",
+                                                   params=params, user_id=row.recipient,
+                                                   open_conversation_id=row.chat)
+
+        await self._card_or_update(row, card, param_actions(params),
+                                   lambda clicked: self.api.update_card_instance(clicked, params), send)
+
+    async def _card_or_update(self, row: OutboxMessage, card: Card, actions: set[str],
+                              update: Callable[[str], Awaitable[object]], send: Callable[[], Awaitable[None]]) -> None:
+        """Nothing to click: markdown (it may use the session webhook). The answer to a tap on a card of
+        the same record: that card updated in place. Otherwise a new card, keyed by the row so a re-send
+        after a crash names the same card."""
+        if not actions:
             title, text = render_markdown(card)
             await self._message(row, "markdown", {"title": title, "text": text})
             return
         clicked = await asyncio.to_thread(self._clicked_card, row, actions)
         if clicked is not None:
             try:
-                await self.api.update_card_instance(clicked, params)
+                await update(clicked)
                 log.info("dingtalk_card_updated", outbox_id=row.id, card=clicked)
                 return
             except DingTalkError as exc:
                 if exc.status == 401:
                     raise
                 log.info("dingtalk_card_update_refused", outbox_id=row.id, error=str(exc))
-        # Stable per row: a re-send after a crash names the same card instance.
-        await self.api.create_and_deliver_card(template_id=template_id, out_track_id=f"genjin-{row.id}",
-                                               params=params, user_id=row.recipient, open_conversation_id=row.chat)
+        await send()
 
     async def _finish_clicked_card(self, row: OutboxMessage) -> None:
         """The reply to a tap on 确认 / 丢弃 first turns the tapped card into its final state. Found by the
