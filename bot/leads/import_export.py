@@ -191,12 +191,14 @@ def _latest_amounts(session: Session, actor: Member) -> dict[int, int]:
 
 
 def export_rows(*, session: Session, actor: Member, tz: tzinfo, unmask: bool) -> Iterator[list[Any]]:
-    """The actor's customers (a supervisor: the team's), merged ones left out. Masked (the default):
-    phones and e-mails masked in every column, names and notes included."""
+    """The actor's customers (a supervisor: the team's), merged ones and unconfirmed drafts (a paste
+    nobody has confirmed yet) left out. Masked (the default): phones and e-mails masked in every
+    column, names and notes included."""
     require_manager(actor)
     names = {m.id: m.display_name for m in session.exec(select(Member)).all()}
     amounts = _latest_amounts(session, actor)
-    stmt = (select(Customer).where(visible_to(actor), col(Customer.merged_into_id).is_(None))
+    stmt = (select(Customer).where(visible_to(actor), col(Customer.merged_into_id).is_(None),
+                                   col(Customer.draft).is_(False))
             .order_by(col(Customer.id)).execution_options(yield_per=1000))
     for c in session.exec(stmt):
         def when(dt: datetime | None) -> str:
