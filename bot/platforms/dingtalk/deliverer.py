@@ -45,7 +45,7 @@ from bot.platforms.dingtalk.render import (
     render_dingtalk,
     render_markdown,
 )
-from bot.platforms.finish import final_label, final_state, tap_took_effect
+from bot.platforms.finish import ending_click, final_label, final_state
 from store.models import InboundMessage, OutboxMessage
 
 log = structlog.get_logger("genjin.dingtalk_delivery")
@@ -177,15 +177,7 @@ class DingTalkDeliverer:
     def _answered_click(self, row: OutboxMessage) -> InboundMessage | None:
         """The tap `row` answers, if that tap ended its card (the record really confirmed/discarded)."""
         with Session(self.engine) as session:
-            click = session.exec(
-                select(InboundMessage).where(
-                    col(InboundMessage.platform) == Platform.DINGTALK,
-                    col(InboundMessage.sender) == row.recipient,
-                    col(InboundMessage.kind) == InboundKind.CARD_ACTION,
-                    col(InboundMessage.processed_at) == row.created_at,
-                ).order_by(col(InboundMessage.id).desc()).limit(1)
-            ).first()
-            return click if click is not None and tap_took_effect(session, click.text) else None
+            return ending_click(session, platform=Platform.DINGTALK, row=row)
 
     def _latest(self, row: OutboxMessage, *, clicks: bool, limit: int) -> list[InboundMessage]:
         kind_filter = (col(InboundMessage.kind) == InboundKind.CARD_ACTION if clicks

@@ -34,7 +34,7 @@ from sqlmodel import Session, col, select
 from bot.clock import Clock
 from bot.models import Card, InboundKind, Platform
 from bot.pipeline.outbox import PermanentDeliveryError, RateLimit
-from bot.platforms.finish import tap_took_effect
+from bot.platforms.finish import ending_click
 from bot.platforms.wecom.api import TOKEN_ERRORS, WeComApi, WeComError
 from bot.platforms.wecom.callback import click_fields
 from bot.platforms.wecom.render import card_actions, final_label, render_markdown, render_wecom
@@ -180,18 +180,11 @@ class WeComDeliverer:
         """(ResponseCode, grey label) when `row` answers a tap that ends its card and the tap's code is
         unspent here (another instance may have spent it: WeCom then refuses, and we log that)."""
         with Session(self.engine) as session:
-            click = session.exec(
-                select(InboundMessage).where(
-                    col(InboundMessage.platform) == Platform.WECOM,
-                    col(InboundMessage.sender) == row.recipient,
-                    col(InboundMessage.kind) == InboundKind.CARD_ACTION,
-                    col(InboundMessage.processed_at) == row.created_at,
-                    col(InboundMessage.received_at) > self.clock() - RESPONSE_CODE_TTL,
-                ).order_by(col(InboundMessage.id).desc()).limit(1)
-            ).first()
-            label = final_label(click.text) if click is not None else None
-            if click is None or label is None or not tap_took_effect(session, click.text):
-                return None
+            click = ending_click(session, platform=Platform.WECOM, row=row,
+                                 received_after=self.clock() - RESPONSE_CODE_TTL)
+        label = final_label(click.text) if click is not None else None
+        if click is None or label is None:
+            return None
         try:
             code = click_fields(click.raw).get("ResponseCode")
         except Rejected:
