@@ -114,6 +114,16 @@ class Console:
     def check_csrf(self, request: web.Request, form: Any) -> bool:
         return hmac.compare_digest(str(form.get("csrf", "")), self.csrf(request))
 
+    async def checked_form(self, request: web.Request) -> tuple[Any, web.Response | None]:
+        """A signed-in member's posted form and None, or None and the refusal to answer with: 400 when
+        it cannot be read, 403 when its CSRF token is not this session's."""
+        form = await self.form(request)
+        if form is None:
+            return None, self.bad_form(request)
+        if not self.check_csrf(request, form):
+            return None, self.message(request, 403, "请求无效", "页面已过期，请刷新后再试。")
+        return form, None
+
     def _start_session(self, request: web.Request, member: Member, target: str) -> web.StreamResponse:
         hours = self.settings.console.session_hours
         token = self.signer.dumps("session", {"m": member.id, "sid": secrets.token_urlsafe(12)},
@@ -216,11 +226,9 @@ class Console:
         return self._start_session(request, member, safe_next(str(saved.get("n", "")), PREFIX))
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
-        form = await self.form(request)
-        if form is None:
-            return self.bad_form(request)
-        if not self.check_csrf(request, form):
-            return self.message(request, 403, "请求无效", "页面已过期，请刷新后再试。")
+        _form, refused = await self.checked_form(request)
+        if refused is not None:
+            return refused
         response = redirect(PREFIX + "/login")
         response.del_cookie(SESSION_COOKIE, path=PREFIX + "/")
         return response

@@ -190,11 +190,9 @@ async def edit_page(console: ConsoleApp, request: web.Request) -> web.StreamResp
 async def save(console: ConsoleApp, request: web.Request) -> web.StreamResponse:
     me = request[MEMBER]
     followup_id = parse_id(request.match_info["id"]) or 0
-    form = await console.form(request)
-    if form is None:
-        return console.bad_form(request)
-    if not console.check_csrf(request, form):
-        return console.message(request, 403, "请求无效", "页面已过期，请刷新后再试。")
+    form, refused = await console.checked_form(request)
+    if refused is not None:
+        return refused
 
     def apply() -> tuple[str, dict[str, Any] | None, Checked | None]:
         now = console.clock()
@@ -271,9 +269,7 @@ async def confirmed_page(console: ConsoleApp, request: web.Request, me: Member, 
 async def confirm(console: ConsoleApp, request: web.Request) -> web.StreamResponse:
     me = request[MEMBER]
     followup_id = parse_id(request.match_info["id"]) or 0
-    form = await console.form(request)
-    if form is None:
-        return console.bad_form(request)
-    if not console.check_csrf(request, form):
-        return console.message(request, 403, "请求无效", "页面已过期，请刷新后再试。")
+    _form, refused = await console.checked_form(request)
+    if refused is not None:
+        return refused
     return await confirmed_page(console, request, me, followup_id)
