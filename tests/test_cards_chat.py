@@ -200,6 +200,33 @@ def test_visit_named_in_text_is_booked_by_one_tap_and_gets_its_previsit_card(cha
     assert len(pushed) == 1 and pushed[0].recipient == "rep-a" and "赵总" in pushed[0].all_text
 
 
+def test_visit_without_a_time_of_day_asks_for_the_time_instead_of_booking_an_invented_hour(chat, engine):
+    card = chat.reply_to("rep-a", "和华信物流的赵总约了周四视频会，看下方案")
+    assert card.field("下次联系") == "周四 11月19日"
+    asked = chat.reply_to("rep-a", card.action("安排拜访"), kind="card_action")
+    assert "几点拜访" in asked.text and count(engine, Visit) == 0
+    assert "没认出时间" in chat.reply_to("rep-a", "再说吧").text  # a day part is not a time
+    booked = chat.send("rep-a", "下午3点")  # a bare time lands on the meeting's day
+    assert "已安排拜访 赵总" in booked[0].text and "周四 11月19日 15:00" in booked[0].text
+    visit = only(engine, Visit)
+    assert visit.scheduled_at == datetime(2026, 11, 19, 7, 0, tzinfo=UTC)
+    assert booked[1].field("下次联系") == "周四 11月19日 15:00"
+    assert not any(b.label == "安排拜访" for b in booked[1].card.buttons)
+
+
+def test_visit_time_answer_may_name_another_day_and_a_new_chat_drops_the_question(chat, engine):
+    card = chat.reply_to("rep-a", "和华信物流的赵总约了周四视频会，看下方案")
+    chat.reply_to("rep-a", card.action("安排拜访"), kind="card_action")
+    booked = chat.send("rep-a", "周五上午10点")
+    assert "周五 11月20日 10:00" in booked[0].text
+    assert only(engine, Visit).scheduled_at == datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+    card = chat.reply_to("rep-a", "和宏达机电的周涛约了下周一见面聊合同")
+    chat.reply_to("rep-a", card.action("安排拜访"), kind="card_action")
+    msgs = chat.send("rep-a", CHAT)  # a pasted chat is a record, not the answer
+    assert any("上一个问题已取消" in (m.text or "") for m in msgs)
+    assert count(engine, Visit) == 1
+
+
 def test_group_history_is_answered_privately_and_group_cards_mask_contacts(chat, engine):
     chat.reply_to("rep-a", chat.reply_to("rep-a", CHAT).action("确认"), kind="card_action")
     msgs = chat.send("rep-a", "历史 许志强", chat="group-1")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import Session, func, select
@@ -111,6 +111,17 @@ def test_bad_input_gets_clear_reply_and_stores_nothing(chat, engine, text, expec
         assert s.exec(select(InboundMessage)).one().status == InboxStatus.DONE  # raw kept, processed
 
 
+def test_new_customer_keeps_a_next_contact_beyond_the_window_the_rep_typed(chat, engine):
+    chat.reply_to("rep-a", "新客户 王芳 13900139000")
+    chat.reply_to("rep-a", "跳过")  # product
+    chat.reply_to("rep-a", "初步接触")
+    done = chat.reply_to("rep-a", "12月15号下午三点")  # the customer asked for then: kept, not refused
+    assert "已新建客户" in done.text and "12月15日 15:00" in done.text
+    with Session(engine) as s:
+        c = s.exec(select(Customer).where(Customer.name == "王芳")).one()
+        assert c.next_contact_at == datetime(2026, 12, 15, 7, 0, tzinfo=UTC)
+
+
 def test_unknown_command_gets_help_and_unknown_sender_is_told(chat):
     assert "不认识的命令「/frobnicate」" in chat.reply_to("rep-a", "/frobnicate now").text
     assert "genjin 跟进助手" in chat.reply_to("rep-a", "/help").text
@@ -124,7 +135,6 @@ def test_minimal_entry_asks_only_for_missing_fields(chat, engine):
     assert "阶段" in chat.reply_to("rep-a", "跳过").text
     assert "请从这些阶段" in chat.reply_to("rep-a", "差不多了").text
     assert "下次什么时候" in chat.reply_to("rep-a", "需求确认").text
-    assert "超过 7 天" in chat.reply_to("rep-a", "下个月15号").text
     assert "已经过去" in chat.reply_to("rep-a", "昨天下午三点").text
     done = chat.reply_to("rep-a", "明天下午三点")
     assert "已新建客户" in done.text and "周二 11月17日 15:00" in done.text

@@ -82,7 +82,7 @@ def test_dingtalk_reading_that_differs_is_offered_and_taking_it_is_a_correction(
         assert (c.field, c.before, c.after, c.team_id) == ("amount_cny", "150000", "500000", v.org.rep_a.team_id)
 
 
-def test_taking_the_dingtalk_date_obeys_the_next_contact_rule(settings, engine, clock):
+def test_taking_the_dingtalk_date_outside_the_window_keeps_it_and_asks(settings, engine, clock):
     v = Voice(settings, engine, clock, platform="dingtalk")
     with session_scope(engine) as s:
         s.get(Member, v.org.rep_a.id).dingtalk_userid = "dt-rep-a"
@@ -90,11 +90,12 @@ def test_taking_the_dingtalk_date_obeys_the_next_contact_rule(settings, engine, 
     v.asr.text = "今天拜访了华信物流的张伟张总，这周四上午再给他打电话。"
     v.send(amr_head(3.0), sender="dt-rep-a", recognition="今天拜访了华信物流的张伟张总，12月20号上午再给他打电话。")
     card = v.transcribe()[-1]
-    refused = v.chat.tap("dt-rep-a", card.action("下次联系改用钉钉识别"))[-1]
-    assert "超过 7 天" in refused.text and "未采用" in refused.text
+    taken = v.chat.tap("dt-rep-a", card.action("下次联系改用钉钉识别"))[-1]
+    assert taken.field("下次联系").startswith("周日 12月20日")  # applied, not refused
+    assert any("超过 7 天" in n and n.startswith("❓") for n in taken.card.notes)  # and asked about
+    assert {"保留", "改约"} <= {b.label for b in taken.card.buttons}
     with Session(engine) as s:
-        assert s.exec(select(Correction)).all() == []
-        assert s.exec(select(FollowUp)).one().next_contact_at is not None  # ours stays
+        assert [c.field for c in s.exec(select(Correction)).all()] == ["next_contact_at"]
 
 
 def test_a_stale_alternative_button_is_refused(voice):

@@ -3,8 +3,6 @@ alternative readings, duplicate choices)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from bot.context import HandlerContext
 from bot.format import fmt_when, mask_contacts
 from bot.handlers.conversation import finish_new_customer
@@ -13,7 +11,6 @@ from bot.handlers.flow import (
     ext_from_data,
     names_meeting,
     new_customer_from,
-    next_contact_problem,
     record,
     reply_followup_card,
     stage_refusal,
@@ -24,6 +21,7 @@ from bot.safe_input import parse_bounded_int, parse_id
 from store.conversations import clear_conversation, get_conversation, set_conversation
 from store.customers import change_stage, get_customer
 from store.followups import confirm_followup, discard_followup, fix_field, get_followup, toggle_tag
+from store.models import Customer, FollowUp
 from store.permissions import PermissionDenied
 from store.visits import schedule_visit
 
@@ -86,11 +84,9 @@ def _on_fix(ctx: HandlerContext, followup_id: int, index: int) -> None:
         raise ValueError("no such alternative")
     chosen = alternatives.pop(index)
     if chosen["field"] == "next_contact_at":
-        # The other reading of a date obeys the same rule as ours: future, within the horizon.
-        problem = next_contact_problem(datetime.fromisoformat(chosen["value"]), ctx)
-        if problem:
-            ctx.reply(problem + "，未采用。")
-            return
+        # The other reading of a date is treated like ours: a reading outside the window is applied
+        # and asked about on the card (保留 / 改约), never refused or dropped.
+        followup.next_contact_kept = False
     fix_field(session=ctx.session, at=ctx.now, actor=ctx.member, followup_id=followup_id,
               field=chosen["field"], value=chosen["value"])
     followup.understanding = {**heard, "alternatives": alternatives}  # reassign: JSON is not tracked in place
@@ -169,7 +165,23 @@ def _on_visit(ctx: HandlerContext, followup_id: int) -> None:
     if not can_book_visit(ctx, followup):  # an older card's button too, confirmed or not
         ctx.reply("这个拜访已经安排过了，或时间已过。")
         return
-    shown = fmt_when(when, ctx.settings.tz, followup.next_contact_has_time)
+    if not followup.next_contact_has_time:
+        # "明天视频会" names a day, not a time: a visit booked at an invented hour would send the
+        # pre-visit card at the wrong moment, so the one tap asks for the time instead.
+        set_conversation(session=ctx.session, at=ctx.now, member_id=ctx.member.id or 0, state="visit_time",
+                         data={"followup_id": followup_id})
+        day = fmt_when(when, ctx.settings.tz, False)
+        ctx.reply(f"{day}几点拜访？请回复时间（如：下午3点、10:30），或发送「取消」。")
+        return
+    book_visit(ctx, followup, customer)
+
+
+def book_visit(ctx: HandlerContext, followup: FollowUp, customer: Customer) -> None:
+    """The visit at the record's next contact (a time of day known), its reply and the refreshed card."""
+    when = followup.next_contact_at
+    assert when is not None
+    followup_id = followup.id or 0
+    shown = fmt_when(when, ctx.settings.tz, True)
     goal = _meeting_goal(followup.text)
     visit = schedule_visit(session=ctx.session, actor=ctx.member, customer_id=customer.id or 0, when=when,
                            goal=goal, when_text=shown, at=ctx.now)

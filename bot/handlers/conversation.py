@@ -114,8 +114,10 @@ def _accept(ctx: HandlerContext, field: str, answer: str, fields: dict[str, Any]
         if parsed is None:
             return "没认出这个时间，请换个说法（如：明天下午三点、下周三），或回复「跳过」。"
         when, has_time = parsed
-        if problem := next_contact_problem(when, ctx):
-            return problem + "。"
+        if when <= ctx.now and (problem := next_contact_problem(when, ctx)):
+            return problem + "。"  # a question about the next contact wants a time still ahead
+        # Beyond the horizon is what the rep typed on purpose (the customer asked for it): kept, as 保留
+        # keeps it on a card, never refused or dropped.
         fields["next_contact"] = when.isoformat()
         fields["next_contact_has_time"] = has_time
     return None

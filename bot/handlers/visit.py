@@ -7,10 +7,15 @@ from datetime import datetime
 from bot.context import HandlerContext
 from bot.extract import parse_when
 from bot.format import fmt_when
+from bot.handlers.card_actions import book_visit
 from bot.handlers.command_words import parse_command
+from bot.handlers.flow import can_book_visit
 from bot.handlers.lookup import resolve_customer
+from bot.handlers.pending import is_new_record
 from bot.router import Router
 from bot.safe_input import parse_id
+from store.conversations import clear_conversation, get_conversation
+from store.followups import fix_field, get_followup
 from store.permissions import PermissionDenied
 from store.visits import cancel_visit, reschedule_visit, schedule_visit
 
@@ -103,3 +108,58 @@ def _on_change_visit(ctx: HandlerContext, name: str, words: list[str]) -> None:
         ctx.reply(f"拜访 {visit_id} 已改到 {text}，提醒会按新时间发送。")
     except PermissionDenied:
         ctx.reply(f"没有找到拜访 {visit_id}（或你没有权限）。")
+
+
+def _awaits_visit_time(ctx: HandlerContext) -> bool:
+    if ctx.inbound.kind != "text" or parse_command(ctx.text) is not None or is_new_record(ctx.text):
+        return False  # 取消 is a command; a chat or a note of its own goes on to capture, which drops the question
+    conv = get_conversation(session=ctx.session, member_id=ctx.member.id or 0)
+    return conv is not None and conv.state == "visit_time"
+
+
+@router.on(_awaits_visit_time)
+def on_visit_time_answer(ctx: HandlerContext) -> None:
+    """The reply to 安排拜访's 「几点拜访？」: a time on the meeting's day ("下午3点"), or a day and a
+    time ("周五上午10点") when the meeting moved; the record's next contact and the visit follow it."""
+    conv = get_conversation(session=ctx.session, member_id=ctx.member.id or 0)
+    assert conv is not None
+    try:
+        followup, customer = get_followup(session=ctx.session, actor=ctx.member,
+                                          followup_id=int(conv.data["followup_id"]))
+    except (PermissionDenied, KeyError, ValueError):
+        clear_conversation(session=ctx.session, member_id=ctx.member.id or 0)
+        ctx.reply("这条记录已不存在。")
+        return
+    when = _visit_time(ctx, followup.next_contact_at)
+    if when is None:
+        ctx.reply("没认出时间，请回复几点（如：下午3点、10:30），或发送「取消」。")
+        return
+    if when <= ctx.now:
+        ctx.reply(f"{fmt_when(when, ctx.settings.tz)} 已经过去了，请给一个未来的时间，或发送「取消」。")
+        return
+    clear_conversation(session=ctx.session, member_id=ctx.member.id or 0)
+    if when != followup.next_contact_at:
+        fix_field(session=ctx.session, at=ctx.now, actor=ctx.member, followup_id=followup.id or 0,
+                  field="next_contact_at", value=when.isoformat())
+    followup.next_contact_has_time = True
+    ctx.session.add(followup)
+    if not can_book_visit(ctx, followup):
+        ctx.reply("这个拜访已经安排过了。")
+        return
+    book_visit(ctx, followup, customer)
+
+
+def _visit_time(ctx: HandlerContext, day: datetime | None) -> datetime | None:
+    """A bare time of day ("下午3点") lands on the meeting's day; an answer that names a day keeps it.
+    Read against the time the rep wrote the answer, like every other relative time."""
+    written = (ctx.inbound.received_at or ctx.now).astimezone(ctx.settings.tz)
+    as_written = parse_when(ctx.text, ref_time=written)
+    if as_written is None or not as_written[1]:
+        return None
+    if day is None:
+        return as_written[0]
+    meeting_day = day.astimezone(ctx.settings.tz)
+    on_meeting_day = parse_when(ctx.text, ref_time=meeting_day.replace(hour=0, minute=0, second=0, microsecond=0))
+    names_no_day = as_written[0].date() == written.date() and on_meeting_day is not None \
+        and on_meeting_day[0].date() == meeting_day.date()
+    return on_meeting_day[0] if names_no_day and on_meeting_day is not None else as_written[0]
