@@ -169,7 +169,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise_formula(value: Any) -> Any:
-    """A text cell that would start a formula, prefixed with ' so it stays text; numbers untouched."""
+    """A CSV text cell that would start a formula, prefixed with ' so it stays text; numbers untouched
+    (xlsx marks such cells with the quotePrefix style instead)."""
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
@@ -242,9 +243,12 @@ def export_customers(*, session: Session, actor: Member, path: Path, now: dateti
     def cells(values: list[Any]) -> list[Any]:
         out = []
         for value in values:
-            cell = WriteOnlyCell(ws, value=neutralise_formula(value))
+            cell = WriteOnlyCell(ws, value=value)
             if isinstance(value, str):
                 cell.data_type = "s"  # text is stored as text, never as a formula, whatever it starts with
+                # Excel's own "text that looks like a formula" flag (the cell shows +86139… as typed, and
+                # stays text when someone edits it) instead of a visible ' in front of every phone.
+                cell.quotePrefix = value.startswith(FORMULA_STARTS)
             out.append(cell)
         return out
 
