@@ -152,7 +152,9 @@ def build_web_app(runtime: Runtime, *, sandbox: bool = False, background: bool =
     def in_process_status() -> dict[str, object]:
         return {"processed": runtime.worker.processed, "workers_running": sum(not t.done() for t in runtime.tasks)}
 
-    app.add_routes(OpsEndpoints(runtime.engine, runtime.metrics, runtime.readiness, in_process_status).routes())
+    token = runtime.settings.ops_token.get_secret_value() if runtime.settings.ops_token else None
+    app.add_routes(OpsEndpoints(runtime.engine, runtime.metrics, runtime.readiness, in_process_status,
+                                token=token).routes())
     if background:
         runtime.readiness.expect("scheduler")
         if platform_media_fetchers(runtime):

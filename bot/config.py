@@ -179,6 +179,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     log_format: str = "console"  # console | json
+    # When set, /status and /metrics answer only `Authorization: Bearer <ops_token>` (Prometheus:
+    # `authorization: {credentials: …}`); /healthz and /readyz stay open for the orchestrator's probes.
+    ops_token: SecretStr | None = None
     log_level: str = "INFO"
 
     max_text_chars: int = Field(default=5000, ge=100)

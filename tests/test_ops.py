@@ -148,6 +148,20 @@ async def test_each_runtime_has_its_own_registry(tmp_path, clock: Clock):
     assert b"genjin_queue_processed_total{" not in second.metrics.render()
 
 
+async def test_ops_token_guards_status_and_metrics_but_not_the_probes(tmp_path, clock: Clock):
+    settings = make_settings(tmp_path, f"sqlite:///{tmp_path}/t.db", ops_token="s3cret-token")
+    runtime = build_runtime(settings, clock=clock)
+    async with TestClient(TestServer(build_web_app(runtime, background=False))) as client:
+        for path in ("/status", "/metrics"):
+            for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic s3cret-token"}):
+                response = await client.get(path, headers=headers)
+                assert response.status == 401 and "Bearer" in response.headers["WWW-Authenticate"], (path, headers)
+            ok = await client.get(path, headers={"Authorization": "Bearer s3cret-token"})
+            assert ok.status == 200, path
+        assert (await client.get("/healthz")).status == 200
+        assert (await client.get("/readyz")).status in (200, 503)  # answers without a token
+
+
 async def wait_for_ready(client: TestClient, *, ready: bool, timeout: float = 15.0,
                          naming: str | None = None) -> dict[str, Any]:
     """Poll /readyz until it is (not) ready — and, with `naming`, until that loop is among the not-ready

@@ -9,7 +9,8 @@ which may carry the URL or bound values).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import hmac
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ from bot.ops.metrics import CONTENT_TYPE, Metrics
 from store.queues import count_queues_by_status
 
 log = structlog.get_logger("genjin.ops")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass
@@ -32,10 +34,24 @@ class OpsEndpoints:
     readiness: Readiness
     extra_status: Callable[[], dict[str, Any]]  # in-process counters for /status
     db_timeout: float = 5.0
+    token: str | None = None  # settings.ops_token: guards /status and /metrics when set
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/healthz", self.healthz), web.get("/readyz", self.readyz),
-                web.get("/status", self.status), web.get("/metrics", self.metrics_text)]
+                web.get("/status", self._guarded(self.status)), web.get("/metrics", self._guarded(self.metrics_text))]
+
+    def _guarded(self, handler: Handler) -> Handler:
+        """Queue sizes and loop names are not personal data, but an operator who cannot keep the port
+        on a monitoring network sets a token; the probes stay open so orchestrators need no secret."""
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            if self.token is not None:
+                scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+                if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.token.encode()):
+                    log.warning("ops_unauthorized", path=request.path)
+                    return web.json_response({"error": "unauthorized"}, status=401,
+                                             headers={"WWW-Authenticate": 'Bearer realm="genjin-ops"'})
+            return await handler(request)
+        return guarded
 
     async def healthz(self, _request: web.Request) -> web.Response:
         """Liveness: the event loop answers. Never touches the database, so a database outage does not
