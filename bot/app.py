@@ -185,7 +185,8 @@ def console_logins(runtime: Runtime) -> list[LoginProvider]:
         logins.append(wecom_provider(runtime.settings.wecom, runtime.wecom_api.user_id_from_code))
     dingtalk = runtime.sender.deliverers.get("dingtalk")
     if runtime.settings.dingtalk is not None and isinstance(dingtalk, DingTalkDeliverer):
-        logins.append(dingtalk_provider(runtime.settings.dingtalk, dingtalk.api.user_id_from_auth_code))
+        logins.append(dingtalk_provider(runtime.settings.dingtalk, dingtalk.api.user_id_from_auth_code,
+                                        dingtalk.api.user_id_from_app_code))
     return logins
 
 

@@ -60,6 +60,9 @@ class DingTalkSettings(BaseModel):
     oapi_base: str = "https://oapi.dingtalk.com"
     # The console's login (DingTalk OAuth2, authCode) sends the browser here; tests point it at the fake.
     login_base: str = "https://login.dingtalk.com"
+    # The organisation's CorpId (开发者后台 home page). Set: the console signs members in silently inside
+    # DingTalk (H5 免登, requestAuthCode); unset: DingTalk's OAuth2 redirect with one confirmation.
+    corp_id: str | None = None
     # The id of bot/platforms/dingtalk/card_template.json once imported and published in DingTalk's card
     # builder (README "Connect to DingTalk"). Set: cards go through the card-instance API with Stream
     # callbacks and are updated in place on every tap. Unset: the older StandardCard robot cards.

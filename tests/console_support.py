@@ -80,7 +80,7 @@ def seed_book(runtime: Runtime, org: Org) -> Book:
 
 @contextlib.asynccontextmanager
 async def console_stack(tmp_path: Path, database_url: str, clock: Any, *, sandbox: bool = False,
-                        **settings: Any) -> AsyncIterator[ConsoleStack]:
+                        dingtalk_corp_id: str | None = None, **settings: Any) -> AsyncIterator[ConsoleStack]:
     wecom = await FakeWeCom().start()
     dingtalk = await FakeDingTalk().start()
     config = Settings(
@@ -90,7 +90,8 @@ async def console_stack(tmp_path: Path, database_url: str, clock: Any, *, sandbo
                             oauth_base=wecom.url),
         dingtalk=DingTalkSettings(client_id=dingtalk.client_id, client_secret=dingtalk.client_secret,
                                   robot_code=dingtalk.client_id, api_base=dingtalk.base_url,
-                                  oapi_base=dingtalk.base_url, login_base=dingtalk.base_url),
+                                  oapi_base=dingtalk.base_url, login_base=dingtalk.base_url,
+                                  corp_id=dingtalk_corp_id),
         **settings,
     )
     runtime = build_runtime(config, clock=clock)

@@ -130,6 +130,48 @@ async def test_supervisor_logs_in_through_dingtalk(tmp_path, sqlite_url, clock, 
         await _shot(page, f"dingtalk-mine-{size}")
 
 
+DINGTALK_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+               "Mobile/15E148 AliApp(DingTalk/7.6.0) com.laiwang.DingTalk/31234567 Channel/201200 language/zh-Hans-CN")
+# Inside DingTalk the client answers requestAuthCode over its JS bridge; Chromium has no such bridge, so
+# the test plays the client: when the vendored SDK defines window.dd, its requestAuthCode is answered
+# with a code the DingTalk fake minted (the server-side exchange is the real one, against the fake).
+DINGTALK_CLIENT = """(() => {
+  let real;
+  Object.defineProperty(window, "dd", {configurable: true, get() { return real; }, set(value) {
+    real = value;
+    sessionStorage.setItem("sdk", typeof value.runtime.permission.requestAuthCode);
+    value.ready = (fn) => fn();
+    value.runtime.permission.requestAuthCode = (options) => {
+      sessionStorage.setItem("asked", options.corpId + "/" + options.clientId);
+      options.onSuccess({code: "%s"});
+    };
+  }});
+})();"""
+
+
+@pytest.mark.parametrize("size", list(WIDTHS))
+async def test_inside_dingtalk_the_console_signs_in_silently_with_the_vendored_sdk(tmp_path, sqlite_url, clock,
+                                                                                   browser, size):
+    async with console_stack(tmp_path, sqlite_url, clock, dingtalk_corp_id="dingcorp-test") as stack:
+        with session_scope(stack.runtime.engine) as s:
+            sup = s.get(Member, stack.org.supervisor.id)
+            sup.dingtalk_userid = "chen-ding"
+            s.add(sup)
+        page = await _new_page(browser, WIDTHS[size], DINGTALK_UA)
+        await page.add_init_script(DINGTALK_CLIENT % stack.dingtalk.app_auth_code("chen-ding"))
+        hosts: set[str] = set()
+        page.on("request", lambda request: hosts.add(request.url.split("/")[2]))
+        await page.goto(stack.url(f"/console/customers/{stack.book.mine}"))  # a deep link from a card
+        await page.wait_for_url(f"**/console/customers/{stack.book.mine}")
+        assert await page.evaluate("sessionStorage.getItem('sdk')") == "function"  # the real SDK, served by genjin
+        assert await page.evaluate("sessionStorage.getItem('asked')") == f"dingcorp-test/{stack.dingtalk.client_id}"
+        assert hosts == {stack.url("/").split("/")[2]}  # no CDN, nothing but genjin
+        assert stack.dingtalk.calls_to("/oauth2/auth") == []  # no redirect, no consent screen
+        assert len(stack.dingtalk.calls_to("/topapi/v2/user/getuserinfo")) == 1
+        assert await page.locator("#phone").inner_text() == "+86139****5678"
+        await _shot(page, f"dingtalk-h5-customer-{size}")
+
+
 @pytest.mark.parametrize("size", list(WIDTHS))
 async def test_edit_form_changes_a_field_and_confirms(tmp_path, sqlite_url, clock, browser, size):
     width = WIDTHS[size]

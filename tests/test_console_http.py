@@ -53,6 +53,36 @@ async def test_dingtalk_login(stack):
         assert "/v1.0/oauth2/userAccessToken" in paths and "/topapi/user/getbyunionid" in paths
 
 
+async def test_dingtalk_in_app_code_signs_in_once_and_desktop_keeps_the_redirect(tmp_path, sqlite_url, clock):
+    async with console_stack(tmp_path, sqlite_url, clock, dingtalk_corp_id="dingcorp-test") as stack:
+        inside = {"User-Agent": "Mozilla/5.0 AliApp(DingTalk/7.6.0) com.laiwang.DingTalk/31234567"}
+        code = stack.dingtalk.app_auth_code("lisi-ding")
+        async with client() as http:
+            async with http.get(stack.url("/console/login/dingtalk?next=/console/mine"), headers=inside,
+                                allow_redirects=False) as resp:
+                page = await resp.text()
+                assert resp.status == 200 and 'data-corp-id="dingcorp-test"' in page
+                assert "/console/static/vendor/dingtalk-jsapi-3.2.9.js" in page and "https://" not in page
+                state = page.split('data-state="')[1].split('"')[0]
+            async with http.get(stack.url("/console/static/vendor/dingtalk-jsapi-3.2.9.js")) as sdk:
+                assert sdk.status == 200 and "requestAuthCode" in await sdk.text()
+            async with http.get(stack.url("/console/static/vendor/../login.html")) as other:
+                assert other.status == 404
+            callback = f"/console/auth/dingtalk?authCode={code}&state={state}&via=app"
+            resp, text, _ = await follow(http, stack.url(callback))
+            assert resp.status == 200 and resp.url.path == "/console/mine" and "李明" in text
+        async with client() as http:  # the same code again, with a fresh valid state: refused
+            async with http.get(stack.url("/console/login/dingtalk"), headers=inside) as resp:
+                state = (await resp.text()).split('data-state="')[1].split('"')[0]
+            again = f"/console/auth/dingtalk?authCode={code}&state={state}&via=app"
+            resp, text, _ = await follow(http, stack.url(again))
+            assert resp.status == 403 and not any(c.key == "genjin_session" for c in http.cookie_jar)
+        assert len(stack.dingtalk.calls_to("/topapi/v2/user/getuserinfo")) == 2
+        # A desktop browser: DingTalk's OAuth2 redirect, as before.
+        async with client() as http, http.get(stack.url("/console/login/dingtalk"), allow_redirects=False) as resp:
+            assert resp.status == 302 and urlparse(resp.headers["Location"]).path == "/oauth2/auth"
+
+
 async def test_reused_code_is_refused(stack):
     stack.wecom.login_user = "wangfang"
     async with client() as http:

@@ -24,7 +24,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.web import edit, pages
 from bot.web.keys import MEMBER, SID
-from bot.web.login import STATE_TTL_SECONDS, LoginProvider, new_state, safe_next
+from bot.web.login import DINGTALK_SDK, STATE_TTL_SECONDS, LoginProvider, new_state, safe_next
 from bot.web.render import PREFIX, make_environment, page, redirect
 from bot.web.sessions import Signer, load_or_create_key
 from store.models import Member, Role
@@ -34,6 +34,7 @@ log = structlog.get_logger("genjin.web")
 SESSION_COOKIE = "genjin_session"
 STATE_COOKIE = "genjin_oauth"
 STATIC = Path(__file__).parent / "static"
+VENDOR_FILES = frozenset({DINGTALK_SDK})
 ROLES = {Role.REP: "销售", Role.SUPERVISOR: "主管", Role.ADMIN: "管理员"}
 PUBLIC = ("/login", "/auth/", "/static/")
 
@@ -63,6 +64,8 @@ class Console:
             web.get("/auth/{platform}", self.oauth_callback),
             web.post("/logout", self.logout),
             web.get("/static/console.css", self.css),
+            web.get("/static/dd_login.js", self.script),
+            web.get("/static/vendor/{name}", self.vendor),
             *pages.routes(self),
             *edit.routes(self),
         ])
@@ -192,7 +195,15 @@ class Console:
         target = safe_next(request.query.get("next"), PREFIX)
         cookie = self.signer.dumps("oauth", {"s": state, "p": provider.name, "n": target},
                                    ttl_seconds=STATE_TTL_SECONDS)
-        response = redirect(provider.authorize(self._redirect_uri(request, provider), state), 302)
+        in_app = provider.in_app
+        if in_app is not None and provider.user_agent_hint in request.headers.get("User-Agent", "") \
+                and request.query.get("via") != "redirect":
+            fallback = f"{PREFIX}/login/{provider.name}?" + _query({"next": target, "via": "redirect"})
+            page: dict[str, Any] = {**in_app.params, "state": state, "fallback": fallback,
+                                    "callback": f"{PREFIX}/auth/{provider.name}"}
+            response: web.Response = self.render(request, in_app.template, title="登录", **page)
+        else:
+            response = redirect(provider.authorize(self._redirect_uri(request, provider), state), 302)
         self._set_cookie(request, response, STATE_COOKIE, cookie, STATE_TTL_SECONDS)
         return response
 
@@ -212,7 +223,8 @@ class Console:
             return self.message(request, 400, "登录未完成", "没有收到授权码，请重新登录。", link=PREFIX + "/login",
                                 link_label="重新登录")
         try:
-            user_id = await provider.identify(code)
+            in_app = provider.in_app if request.query.get("via") == "app" else None
+            user_id = await (in_app.identify if in_app is not None else provider.identify)(code)
         except Exception:  # a platform outage must not look like a refusal, nor become a 500
             log.exception("console_identify_failed", platform=provider.name)
             return self.message(request, 503, "暂时无法登录", "无法连接到平台确认你的身份，请稍后再试。")
@@ -235,6 +247,18 @@ class Console:
 
     async def css(self, _request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC / "console.css", headers={"Cache-Control": "public, max-age=3600"})
+
+    async def script(self, _request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(STATIC / "dd_login.js", headers={"Cache-Control": "public, max-age=3600",
+                                                                  "Content-Type": "text/javascript"})
+
+    async def vendor(self, request: web.Request) -> web.StreamResponse:
+        """Third-party browser assets genjin ships (static/vendor/NOTICE.md); versioned names, cached long."""
+        name = request.match_info["name"]
+        if name not in VENDOR_FILES:
+            raise web.HTTPNotFound()
+        headers = {"Cache-Control": "public, max-age=31536000, immutable", "Content-Type": "text/javascript"}
+        return web.FileResponse(STATIC / "vendor" / name, headers=headers)
 
 
 def _forbidden(console: Console, request: web.Request) -> web.Response:

@@ -5,13 +5,16 @@ open.weixin.qq.com/connect/oauth2/authorize with appid=corp id, scope snsapi_bas
 WeCom sends it back to redirect_uri with `code` and our `state`; the code buys the userid
 (auth/getuserinfo). Inside WeCom this is silent.
 
-DingTalk: H5 免登 proper needs `dd.runtime.permission.requestAuthCode` from the dingtalk-jsapi
-script, which is served from a CDN; genjin serves no third-party script. The documented
-alternative without any script is DingTalk's OAuth2 redirect
+DingTalk, inside the DingTalk app with `dingtalk.corp_id` set: H5 免登
+(https://open.dingtalk.com/document/orgapp/logon-free-process). The page runs
+`dd.runtime.permission.requestAuthCode` from the dingtalk-jsapi npm package, bundled into
+static/vendor/ and served by genjin (no CDN), and hands the one-time code to /auth/dingtalk with
+`via=app`; the server exchanges it (topapi/v2/user/getuserinfo → userid). Silent, no consent screen.
+Elsewhere (a desktop browser, no corp id, or the SDK failing): DingTalk's OAuth2 redirect
 (https://open.dingtalk.com/document/orgapp/tutorial-obtaining-user-personal-information):
-login.dingtalk.com/oauth2/auth with response_type=code, which inside DingTalk's in-app browser
-signs the member in with one confirmation and comes back with `authCode` and `state`; the code is
-exchanged server-side (bot/platforms/dingtalk/api.py user_id_from_auth_code).
+login.dingtalk.com/oauth2/auth with response_type=code, which signs the member in with one
+confirmation and comes back with `authCode` and `state`; the code is exchanged server-side
+(bot/platforms/dingtalk/api.py user_id_from_auth_code).
 
 `state` is a random nonce also kept in a short-lived signed cookie: a callback whose state does
 not match the cookie set for this browser (forged, replayed elsewhere, expired) is refused.
@@ -32,6 +35,15 @@ STATE_TTL_SECONDS = 600
 
 
 @dataclass(frozen=True)
+class InAppLogin:
+    """A platform's in-app JS login: a page asks the app for a one-time code, no redirect or consent."""
+
+    template: str  # the page that runs the platform's JS SDK
+    params: dict[str, str]  # what the page's script needs (DingTalk: corp_id, client_id, sdk)
+    identify: Identify  # that code -> user id (a different exchange from the OAuth2 code's)
+
+
+@dataclass(frozen=True)
 class LoginProvider:
     name: str  # wecom | dingtalk: also the Member column suffix (wecom_userid, dingtalk_userid)
     label: str
@@ -39,6 +51,7 @@ class LoginProvider:
     authorize: Callable[[str, str], str]  # (redirect_uri, state) -> URL to send the browser to
     identify: Identify
     user_agent_hint: str  # in this platform's in-app browser, /console/login goes straight to it
+    in_app: InAppLogin | None = None  # used inside the platform's app instead of the redirect
 
 
 def wecom_provider(config: WeComSettings, identify: Identify) -> LoginProvider:
@@ -51,14 +64,22 @@ def wecom_provider(config: WeComSettings, identify: Identify) -> LoginProvider:
                          identify=identify, user_agent_hint="wxwork")
 
 
-def dingtalk_provider(config: DingTalkSettings, identify: Identify) -> LoginProvider:
+DINGTALK_SDK = "dingtalk-jsapi-3.2.9.js"  # static/vendor/, built by build_dingtalk_jsapi.sh from npm
+
+
+def dingtalk_provider(config: DingTalkSettings, identify: Identify,
+                      identify_in_app: Identify | None = None) -> LoginProvider:
     def authorize(redirect_uri: str, state: str) -> str:
         query = urlencode({"redirect_uri": redirect_uri, "response_type": "code", "client_id": config.client_id,
                            "scope": "openid", "state": state, "prompt": "consent"})
         return f"{config.login_base.rstrip('/')}/oauth2/auth?{query}"
 
+    in_app = None
+    if config.corp_id and identify_in_app is not None:
+        in_app = InAppLogin(template="dingtalk_login.html", identify=identify_in_app,
+                            params={"corp_id": config.corp_id, "client_id": config.client_id, "sdk": DINGTALK_SDK})
     return LoginProvider(name="dingtalk", label="钉钉登录", code_param="authCode", authorize=authorize,
-                         identify=identify, user_agent_hint="DingTalk")
+                         identify=identify, user_agent_hint="DingTalk", in_app=in_app)
 
 
 def new_state() -> str:

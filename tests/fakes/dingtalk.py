@@ -115,6 +115,7 @@ class FakeDingTalk:
         self.base_url = ""
         self._auth_codes: dict[str, dict[str, Any]] = {}
         self._user_tokens: dict[str, str] = {}  # user access token -> userid
+        self._app_codes: dict[str, dict[str, Any]] = {}  # H5 免登 codes (requestAuthCode)
 
     # ------------------------------------------------------------------ server life
 
@@ -135,6 +136,7 @@ class FakeDingTalk:
             web.post("/v1.0/oauth2/userAccessToken", self._user_access_token),
             web.get("/v1.0/contact/users/me", self._users_me),
             web.post("/topapi/user/getbyunionid", self._get_by_unionid),
+            web.post("/topapi/v2/user/getuserinfo", self._app_code_user),
             web.post("/v1.0/card/instances", self._instance_create),
             web.post("/v1.0/card/instances/deliver", self._instance_deliver),
             web.post("/v1.0/card/instances/createAndDeliver", self._instance_create_and_deliver),
@@ -413,6 +415,31 @@ class FakeDingTalk:
             return web.json_response({"errcode": 60121, "errmsg": "找不到该用户"})
         return web.json_response({"errcode": 0, "errmsg": "ok", "result": {"contact_type": 0, "userid": user},
                                   "request_id": uuid.uuid4().hex})
+
+    def app_auth_code(self, user: str) -> str:
+        """What `dd.runtime.permission.requestAuthCode` gives a page inside DingTalk for `user`: a
+        one-time code valid for 5 minutes (the JS side is the DingTalk client, not this server)."""
+        code = uuid.uuid4().hex
+        self._app_codes[code] = {"user": user, "issued": time.monotonic(), "used": False}
+        return code
+
+    async def _app_code_user(self, request: web.Request) -> web.Response:
+        """topapi/v2/user/getuserinfo: the app's access_token plus an H5 免登 code -> the member's userid.
+        https://open.dingtalk.com/document/orgapp/obtain-the-userid-of-a-user-by-using-the-log-free"""
+        body = await request.json()
+        self._record(request, body)
+        if self._tokens.get(request.query.get("access_token", ""), 0) < time.monotonic():
+            return web.json_response({"errcode": 40014, "errmsg": "不合法的access_token"})
+        found = self._app_codes.get(str(body.get("code", "")))
+        if found is None or found["used"] or found["issued"] < time.monotonic() - 300:
+            return web.json_response({"errcode": 40078, "errmsg": "不存在的临时授权码"})
+        found["used"] = True
+        user = found["user"]
+        if user in self.outsiders:
+            return web.json_response({"errcode": 60121, "errmsg": "找不到该用户"})
+        return web.json_response({"errcode": 0, "errmsg": "ok", "result": {
+            "userid": user, "unionid": self.union_id(user), "name": user, "device_id": uuid.uuid4().hex,
+            "sys": False, "sys_level": 0, "associated_unionid": ""}, "request_id": uuid.uuid4().hex})
 
     # ------------------------------------------------------------------ card instances
 

@@ -193,6 +193,21 @@ class DingTalkApi(TokenApiClient):
         userid = (found.get("result") or {}).get("userid")
         return userid if isinstance(userid, str) and userid else None
 
+    async def user_id_from_app_code(self, code: str) -> str | None:
+        """The org member behind an H5 免登 code (`dd.runtime.permission.requestAuthCode` inside DingTalk):
+        the app's token and the code buy the userid in one call (topapi/v2/user/getuserinfo,
+        https://open.dingtalk.com/document/orgapp/obtain-the-userid-of-a-user-by-using-the-log-free).
+        None when DingTalk refuses the code (used, expired, another app)."""
+        try:
+            token = await self.access_token()
+            found = await self._request("POST", f"{self.oapi_base}/topapi/v2/user/getuserinfo?access_token={token}",
+                                        path="/topapi/v2/user/getuserinfo", body={"code": code})
+        except DingTalkError as exc:
+            log.info("dingtalk_app_code_refused", code=exc.code, path=exc.path)
+            return None
+        userid = (found.get("result") or {}).get("userid")
+        return userid if isinstance(userid, str) and userid else None
+
     async def create_and_deliver_card(self, *, template_id: str, out_track_id: str, params: dict[str, str],
                                       user_id: str | None = None,
                                       open_conversation_id: str | None = None) -> dict[str, Any]:
