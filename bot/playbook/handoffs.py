@@ -97,30 +97,40 @@ def announce_stage_entry(*, session: Session, settings: Settings, customer: Cust
     owner_name = "公海"
     if customer.owner_id is not None and (owner := session.get(Member, customer.owner_id)) is not None:
         owner_name = owner.display_name
-    created = 0
+    # One hand-off per member and entry (the unique key): a member holding several of the roles (法务
+    # and 财务 in a small company) gets one card with each rule's message.
+    wanted: dict[int, tuple[Member, list[str], list[str]]] = {}
     for rule in rules:
         message = render_message(rule.message, session=session, customer=customer, now=at)
         for role in rule.roles:
             for member in members_with_role(session=session, tag=role, team_id=customer.team_id):
                 if member.id == customer.owner_id:
                     continue  # the owner is the one handing over
-                handoff_id = create_handoff(session=session, customer_id=require_id(customer), stage=customer.stage,
-                                            stage_event_id=require_id(entry), member_id=require_id(member),
-                                            role_tag=role, due_at=at, at=at)
-                if handoff_id is None:
-                    continue
-                handoff = get_handoff(session=session, handoff_id=handoff_id)
-                assert handoff is not None
-                card = build_handoff_card(handoff=handoff, customer=customer, owner_name=owner_name, message=message,
-                                          accept_hours=settings.handoffs.accept_hours)
-                # No customer_id: a hand-off deliberately shares the customer with a role member (法务,
-                # 财务) who may not otherwise see them, so the sender must not cancel it for that.
-                push_to_member(session=session, member=member, dedupe_key=f"handoff:{handoff_id}",
-                               platforms=settings.enabled_platforms, card=card, at=at)
-                add_event(session=session, customer_id=require_id(customer), kind="handoff_sent", at=at,
-                          summary=f"已通知 {member.display_name}（{role}）接手「{customer.stage}」",
-                          ref={"handoff_id": handoff_id, "member_id": member.id})
-                created += 1
+                _, roles, messages = wanted.setdefault(require_id(member), (member, [], []))
+                if role not in roles:
+                    roles.append(role)
+                if message not in messages:
+                    messages.append(message)
+    created = 0
+    for member_id, (member, roles, messages) in wanted.items():
+        role_tag = "、".join(roles)[:32]
+        handoff_id = create_handoff(session=session, customer_id=require_id(customer), stage=customer.stage,
+                                    stage_event_id=require_id(entry), member_id=member_id, role_tag=role_tag,
+                                    due_at=at, at=at)
+        if handoff_id is None:
+            continue  # this entry was handed to this member already (another instance, a replay)
+        handoff = get_handoff(session=session, handoff_id=handoff_id)
+        assert handoff is not None
+        card = build_handoff_card(handoff=handoff, customer=customer, owner_name=owner_name,
+                                  message="\n".join(messages), accept_hours=settings.handoffs.accept_hours)
+        # No customer_id: a hand-off deliberately shares the customer with a role member (法务, 财务)
+        # who may not otherwise see them, so the sender must not cancel it for that.
+        push_to_member(session=session, member=member, dedupe_key=f"handoff:{handoff_id}",
+                       platforms=settings.enabled_platforms, card=card, at=at)
+        add_event(session=session, customer_id=require_id(customer), kind="handoff_sent", at=at,
+                  summary=f"已通知 {member.display_name}（{role_tag}）接手「{customer.stage}」",
+                  ref={"handoff_id": handoff_id, "member_id": member_id})
+        created += 1
     if created:
         log.info("handoffs_created", customer_id=customer.id, stage_event_id=entry.id, count=created)
     return created
