@@ -32,21 +32,22 @@ def sweep_recycle(engine: Engine, settings: Settings, now: datetime) -> int:
     if not cfg.enabled:
         return 0
     done = 0
+    warn = timedelta(days=cfg.warn_days_before)
     for stage, days in cfg.days.items():
+        warns = 0 < cfg.warn_days_before < days
+        if warns:  # first, so a customer is never returned without its warning
+            with Session(engine) as session:
+                warning = unwarned_idle_ids(session=session, stage=stage,
+                                            idle_before=now - timedelta(days=days) + warn, limit=BATCH)
+            for customer_id in warning:
+                with session_scope(engine) as session:
+                    done += _warn(session, settings, customer_id, stage, days, now)
         with Session(engine) as session:
-            returning = idle_ids(session=session, stage=stage, idle_before=now - timedelta(days=days), limit=BATCH)
+            returning = idle_ids(session=session, stage=stage, idle_before=now - timedelta(days=days),
+                                 warned_before=now - warn if warns else None, limit=BATCH)
         for customer_id in returning:
             with session_scope(engine) as session:
                 done += _return(session, settings, customer_id, stage, days, now)
-        warn_at = days - cfg.warn_days_before
-        if cfg.warn_days_before <= 0 or warn_at <= 0:
-            continue
-        with Session(engine) as session:
-            warning = unwarned_idle_ids(session=session, stage=stage, idle_before=now - timedelta(days=warn_at),
-                                        limit=BATCH)
-        for customer_id in warning:
-            with session_scope(engine) as session:
-                done += _warn(session, settings, customer_id, stage, days, now)
     return done
 
 
@@ -75,7 +76,9 @@ def _warn(session: Session, settings: Settings, customer_id: int, stage: str, da
     owner = session.get(Member, customer.owner_id)
     if owner is None or not claim_recycle_warning(session=session, customer=customer, now=now):
         return 0
-    return_at = customer.last_activity_at + timedelta(days=days)
+    # Never sooner than the warning promised: a sweep that was down over the warning day warns late.
+    return_at = max(customer.last_activity_at + timedelta(days=days),
+                    now + timedelta(days=settings.recycle.warn_days_before))
     idle_days = (now - customer.last_activity_at).days
     card = build_recycle_warning(customer=customer, idle_days=idle_days, return_at=return_at, tz=settings.tz)
     episode = int(customer.last_activity_at.timestamp())

@@ -29,9 +29,15 @@ def unwarned_idle_ids(*, session: Session, stage: str, idle_before: datetime, li
     return [int(i) for i in ids if i is not None]
 
 
-def idle_ids(*, session: Session, stage: str, idle_before: datetime, limit: int) -> list[int]:
-    ids = session.exec(select(Customer.id).where(*_idle(stage, idle_before))  # type: ignore[arg-type]
-                       .order_by(col(Customer.last_activity_at)).limit(limit)).all()
+def idle_ids(*, session: Session, stage: str, idle_before: datetime, warned_before: datetime | None,
+             limit: int) -> list[int]:
+    """Customers of `stage` idle since `idle_before`; with `warned_before`, only those whose owner was
+    warned in this idle spell by then (a sweep that was down over the warning day warns first)."""
+    stmt = select(Customer.id).where(*_idle(stage, idle_before))  # type: ignore[arg-type]
+    if warned_before is not None:
+        stmt = stmt.where(col(Customer.recycle_warned_at) >= col(Customer.last_activity_at),
+                          col(Customer.recycle_warned_at) <= warned_before)
+    ids = session.exec(stmt.order_by(col(Customer.last_activity_at)).limit(limit)).all()
     return [int(i) for i in ids if i is not None]
 
 
