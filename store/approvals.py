@@ -62,9 +62,8 @@ def decide_approval(*, session: Session, actor: Member, approval_id: int, approv
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return None
     session.refresh(row)
-    level = f"（第 {row.level + 1} 级）" if row.level else ""
     add_event(session=session, customer_id=row.customer_id, actor_id=actor.id, kind="approval_decided", at=at,
-              summary=f"{actor.display_name}{level}{DECISION_LABELS[status]}：{reason[:100] or '无'}",
+              summary=f"{actor.display_name} {DECISION_LABELS[status]}：{reason[:100] or '无'}",
               ref={"approval_id": row.id, "status": str(status)})
     return row
 
