@@ -162,3 +162,13 @@ def test_a_new_entry_into_the_same_stage_is_a_new_hand_off(bot, clock):
 def test_unknown_template_field_fails_at_start():
     with pytest.raises(ValueError, match="unknown fields"):
         HandoffRule(stage=Stage.DEMO, roles=["售前"], message="{customer} {phone}")
+
+
+def test_confirming_a_record_that_moves_the_stage_hands_off_too(bot, clock):
+    clock.now = local(2026, 11, 16, 10)
+    out = bot.send("rep-a", "跟进 张伟 客户希望下周安排产品演示")
+    card = next(m for m in out if m.card)
+    msgs = bot.tap("rep-a", card.action("确认"))
+    assert "阶段已更新：需求确认 → 方案演示" in " ".join(m.text or "" for m in msgs)
+    assert [m.recipient for m in handoff_cards(msgs)] == ["rep-b"]
+    assert "目标：客户希望下周安排产品演示" in handoff_cards(msgs)[0].all_text
