@@ -87,6 +87,8 @@ def test_cross_region_lead_waits_for_the_supervisor_and_is_assigned_on_approval(
     (card,) = cards(msgs, "待审批")
     assert card.recipient == "sup" and card.field("拟分配给") == "王芳" and card.field("区域") == "华北"
     assert not [m for m in msgs if m.recipient == "rep-a"]
+    with Session(bot.runtime.engine) as s:
+        assert s.get(Customer, result.customer_id).lead_due_at is None  # the approval's timer, not the pool's
     # Waiting: nobody can claim it from the pool meanwhile.
     assert "等待审批" in bot.send("rep-b", f"认领 #{result.customer_id}")[0].text
     # Only an approver decides.
@@ -126,7 +128,8 @@ def test_nobody_acts_so_it_escalates_once_and_the_first_approver_may_still_rejec
     assert events(engine, "approval_decided") == ["陈主管 驳回：区域不符，请分给华北的同事"]
     assert "已经处理过了" in bot.tap("director", escalated.action("批准"))[0].text
     with Session(engine) as s:
-        assert s.get(Customer, result.customer_id).owner_id is None
+        held = s.get(Customer, result.customer_id)
+        assert held.owner_id is None and held.lead_due_at == local(2026, 11, 23, 17, 30)  # claimable: clock on
     assert bot.send("rep-b", f"认领 #{result.customer_id}")[0].text.startswith("已认领 张伟")
 
 

@@ -4,7 +4,7 @@ while the picked rep's supervisor gets a 批准/驳回 card; scheduler/approvals
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 from sqlmodel import Session
@@ -61,6 +61,9 @@ def hold_for_approval(*, session: Session, settings: Settings, customer: Custome
                 reason=f"{decision.reason}；规则要求审批，等待 {approver.display_name} 批准", now=now,
                 due_hours=settings.pushes.new_lead_hours, rule=decision.rule, group=decision.group,
                 details=decision.details)
+    # The approval has its own timer (escalation): no "nobody claimed it" alert while it waits.
+    customer.lead_due_at = None
+    session.add(customer)
     approval = create_approval(session=session, kind=KIND_LEAD_ASSIGN, customer_id=require_id(customer),
                                proposed_member_id=proposed.id, rule=decision.rule, group=decision.group,
                                reason=decision.reason, approver=approver, at=now)
@@ -82,6 +85,9 @@ def apply_decision(*, session: Session, settings: Settings, actor: Member, appro
     if customer is None:
         return row, "客户已不存在。"
     if row.status == ApprovalStatus.REJECTED:
+        if customer.owner_id is None:  # claimable now: the new-lead clock watches it from here
+            customer.lead_due_at = now + timedelta(hours=settings.pushes.new_lead_hours)
+            session.add(customer)
         return row, f"已驳回：{customer.name} 留在公海，原因已记录。"
     proposed = session.get(Member, row.proposed_member_id) if row.proposed_member_id else None
     if proposed is None or not proposed.active or customer.owner_id is not None:
