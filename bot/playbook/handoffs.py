@@ -125,7 +125,7 @@ def announce_stage_entry(*, session: Session, settings: Settings, customer: Cust
                                   message="\n".join(messages), accept_hours=settings.handoffs.accept_hours)
         # No customer_id: a hand-off deliberately shares the customer with a role member (法务, 财务)
         # who may not otherwise see them, so the sender must not cancel it for that.
-        push_to_member(session=session, member=member, dedupe_key=f"handoff:{handoff_id}",
+        push_to_member(session=session, member=member, dedupe_key=f"handoff:{customer.id}:{entry.id}:{member_id}",
                        platforms=settings.enabled_platforms, card=card, at=at)
         add_event(session=session, customer_id=require_id(customer), kind="handoff_sent", at=at,
                   summary=f"已通知 {member.display_name}（{role_tag}）接手「{customer.stage}」",
