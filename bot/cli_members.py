@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from sqlmodel import Session
+
 from bot.clock import system_clock
 from bot.config import Settings
 from store.db import make_engine, migrate, session_scope
+from store.models import Member
+from store.roles import add_role_tag, remove_role_tag, role_tags_of, set_escalation
 from store.teams import get_or_create_team, list_members, set_member_active, upsert_member
 
 
@@ -24,6 +28,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     for name in ("deactivate", "activate"):
         p = msub.add_parser(name, help=f"{name} a member by id")
         p.add_argument("member_id", type=int)
+    role = msub.add_parser("role", help="add or remove role tags (售前, 法务, 财务, 交付, 客服) for stage hand-offs")
+    role.add_argument("member_id", type=int)
+    role.add_argument("--add", action="append", default=[], metavar="TAG")
+    role.add_argument("--remove", action="append", default=[], metavar="TAG")
+    esc = msub.add_parser("escalate", help="who this member's stalled approvals go to (主管 -> 总监)")
+    esc.add_argument("member_id", type=int)
+    target = esc.add_mutually_exclusive_group(required=True)
+    target.add_argument("--to", type=int, metavar="MEMBER_ID")
+    target.add_argument("--none", action="store_true", help="remove the escalation")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -43,8 +56,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                     if v
                 )
                 state = "" if member.active else " (停用)"
+                tags = role_tags_of(session=session, member_id=member.id or 0)
+                shown += (" 角色=" + "、".join(tags)) if tags else ""
                 print(f"#{member.id}\t{team.name}\t{member.display_name}\t{member.role}{state}\t{shown}")
             return 0
+        if args.members_command in ("role", "escalate"):
+            return _roles(session, args)
         if args.members_command == "add":
             ids = {
                 k: v
@@ -72,4 +89,36 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             print(f"没有成员 #{args.member_id}")
             return 1
         print(f"成员 #{changed.id} {changed.display_name} 已{'启用' if active else '停用'}")
+    return 0
+
+
+def _roles(session: Session, args: argparse.Namespace) -> int:
+    member = session.get(Member, args.member_id)
+    if member is None:
+        print(f"没有成员 #{args.member_id}")
+        return 1
+    now = system_clock()
+    if args.members_command == "escalate":
+        up = session.get(Member, args.to) if args.to is not None else None
+        if args.to is not None and up is None:
+            print(f"没有成员 #{args.to}")
+            return 1
+        try:
+            set_escalation(session=session, member_id=args.member_id, escalates_to_id=args.to, at=now)
+        except ValueError:
+            print("不能升级给自己")
+            return 2
+        print(f"成员 #{member.id} {member.display_name} 的审批超时" + (f"升级给 #{up.id} {up.display_name}" if up
+                                                                    else "不再升级"))
+        return 0
+    try:
+        for tag in args.add:
+            add_role_tag(session=session, member_id=args.member_id, tag=tag, at=now)
+    except ValueError:
+        print("角色名需为 1-32 个字符")
+        return 2
+    for tag in args.remove:
+        remove_role_tag(session=session, member_id=args.member_id, tag=tag)
+    tags = role_tags_of(session=session, member_id=args.member_id)
+    print(f"成员 #{member.id} {member.display_name} 的角色：" + ("、".join(tags) if tags else "无"))
     return 0

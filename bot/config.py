@@ -6,11 +6,12 @@ A bad value fails at start with a message that names the setting (see `load_sett
 from __future__ import annotations
 
 import os
+import string
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -168,6 +169,81 @@ class LeadSettings(BaseModel):
         return value
 
 
+# What a hand-off message may say (bot/handoffs.py fills them); another {name} fails at start.
+HANDOFF_FIELDS = frozenset({"customer", "company", "stage", "owner", "summary", "goal", "promises"})
+
+
+class HandoffRule(BaseModel):
+    """Entering `stage` tells every member tagged with one of `roles` (`genjin members role`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    stage: Stage
+    roles: list[str] = Field(min_length=1)
+    message: str = Field(min_length=1, max_length=1000)
+
+    @field_validator("message")
+    @classmethod
+    def _known_fields(cls, value: str) -> str:
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        except ValueError as exc:
+            raise ValueError(f"bad template: {exc}") from None
+        if unknown := sorted(names - HANDOFF_FIELDS):
+            raise ValueError(f"unknown fields {', '.join(unknown)}; use {', '.join(sorted(HANDOFF_FIELDS))}")
+        return value
+
+
+def _default_handoffs() -> list[HandoffRule]:
+    return [
+        HandoffRule(stage=Stage.DEMO, roles=["售前"],
+                    message="{customer} 进入「方案演示」，请准备演示。\n演示目标：{goal}\n客户概况：{summary}"),
+        HandoffRule(stage=Stage.NEGOTIATION, roles=["法务"],
+                    message="{customer} 进入「合同洽谈」，请准备合同模板。\n客户概况：{summary}"),
+        HandoffRule(stage=Stage.NEGOTIATION, roles=["财务"],
+                    message="{customer} 进入「合同洽谈」，请做信用审核。\n客户概况：{summary}"),
+        HandoffRule(stage=Stage.WON, roles=["交付", "客服"],
+                    message="{customer} 已成交，请安排交付与服务。\n客户概况：{summary}\n待兑现的承诺：{promises}"),
+    ]
+
+
+class HandoffSettings(BaseModel):
+    """Stage hand-offs to roles (bot/handoffs.py, scheduler/handoffs.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+    # Working hours a role member has to tap 已接手 before their supervisor is told (once).
+    accept_hours: float = Field(default=4, gt=0)
+    rules: list[HandoffRule] = Field(default_factory=_default_handoffs)
+
+
+def _default_recycle_days() -> dict[Stage, int]:
+    return {Stage.FIRST_CONTACT: 60, Stage.NEEDS_CONFIRMED: 90}
+
+
+class RecycleSettings(BaseModel):
+    """Pool recycling (scheduler/recycle.py): a customer with no follow-up for N days goes back to the 公海."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+    days: dict[Stage, int] = Field(default_factory=_default_recycle_days)  # stage -> N; absent stages stay
+    warn_days_before: int = Field(default=3, ge=0)  # the owner's warning card comes at N - this
+    cooling_days: int = Field(default=30, ge=0)  # a returned lead is not re-claimable by the same rep
+
+    @field_validator("days")
+    @classmethod
+    def _positive(cls, value: dict[Stage, int]) -> dict[Stage, int]:
+        if bad := sorted(str(s) for s, n in value.items() if n < 1):
+            raise ValueError(f"days must be at least 1: {', '.join(bad)}")
+        return value
+
+
+class ApprovalSettings(BaseModel):
+    """Approvals a rule asks for (`approval = true` on an assignment rule): escalation timer."""
+
+    model_config = ConfigDict(extra="forbid")
+    escalate_hours: float = Field(default=4, gt=0)  # working hours per level before it goes one up
+    max_levels: int = Field(default=2, ge=0)  # how many times it may escalate (主管 → 总监 → ...)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GENJIN_",
@@ -202,6 +278,9 @@ class Settings(BaseSettings):
     pushes: PushSettings = Field(default_factory=PushSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     leads: LeadSettings = Field(default_factory=LeadSettings)
+    handoffs: HandoffSettings = Field(default_factory=HandoffSettings)
+    recycle: RecycleSettings = Field(default_factory=RecycleSettings)
+    approvals: ApprovalSettings = Field(default_factory=ApprovalSettings)
     wecom: WeComSettings | None = None
     dingtalk: DingTalkSettings | None = None
 

@@ -23,8 +23,11 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Settings
 from scheduler import jobs
+from scheduler.approvals import sweep_approvals
+from scheduler.handoffs import sweep_handoffs
 from scheduler.leads import sweep_new_leads
 from scheduler.previsit import sweep_previsit
+from scheduler.recycle import sweep_recycle
 from scheduler.reminders import sweep_unconfirmed
 from scheduler.stale import sweep_stale
 from scheduler.weekly import send_weekly_reports
@@ -40,6 +43,9 @@ def run_sweeps(engine: Engine, settings: Settings, now: datetime) -> dict[str, i
         "new_leads": sweep_new_leads(engine, settings, now),
         "unconfirmed": sweep_unconfirmed(engine, settings, now),
         "weekly": send_weekly_reports(engine, settings, now),
+        "handoffs": sweep_handoffs(engine, settings, now),
+        "recycle": sweep_recycle(engine, settings, now),
+        "approvals": sweep_approvals(engine, settings, now),
     }
 
 

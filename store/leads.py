@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
+from store.approvals import pending_approval
 from store.customers import get_customer, lock_customer, reassign_customer
 from store.exemptions import active_exemption
 from store.models import Customer, LeadAssignment, LeadTouch, Member, Role, Team
@@ -25,6 +26,7 @@ from store.types import require_id
 from store.visits import hand_over_visits
 
 ASSIGNED_KINDS = ("auto", "claim", "reassign", "import")  # a rep got the lead (conversion counts these)
+RETURN_KINDS = ("recycle", "release")  # a lead the rep gave back, or that was taken back for idling
 
 
 class LeadError(Exception):
@@ -224,11 +226,13 @@ def lock_claims_of(*, session: Session, member_id: int) -> None:
 
 
 def claim_lead(
-    *, session: Session, actor: Member, customer_id: int, now: datetime, daily_cap: int, tz: tzinfo, due_hours: float
+    *, session: Session, actor: Member, customer_id: int, now: datetime, daily_cap: int, tz: tzinfo, due_hours: float,
+    cooling_days: int = 0,
 ) -> LeadAssignment:
     """Claim a pool lead. Atomic on N instances: the rep's claims are serialised (the cap) and the
     lead row is read under a lock, so of two reps claiming the same lead the second sees the first's
-    owner and is told so."""
+    owner and is told so. A lead the rep returned (or had recycled) within `cooling_days` is refused,
+    and so is a lead whose assignment waits for an approval."""
     if actor.role == Role.REP:
         lock_claims_of(session=session, member_id=require_id(actor))
     locked = lock_customer(session=session, customer_id=customer_id)
@@ -240,12 +244,39 @@ def claim_lead(
         raise LeadError("公海线索由销售认领；主管请用「转给 客户 成员」分配。")
     if customer.owner_id is not None:
         raise LeadError("这条线索已经是你的了。" if customer.owner_id == actor.id else "这条线索已被其他同事认领。")
+    if pending_approval(session=session, customer_id=customer_id) is not None:
+        raise LeadError("这条线索的分配正在等待审批，暂不能认领。")
+    cooling = cooling_until(session=session, customer_id=customer_id, member_id=require_id(actor),
+                            cooling_days=cooling_days, now=now)
+    if cooling is not None:
+        raise LeadError(cooling_message(cooling, tz))
     taken = claims_since(session=session, member_id=require_id(actor), since=local_midnight(now, tz))
     if taken >= daily_cap:
         raise LeadError(f"今天已认领 {taken} 条，达到每日上限 {daily_cap} 条，明天再来吧。")
     reason = f"{actor.display_name} 从公海认领（今日第 {taken + 1}/{daily_cap} 条）"
     return assign_lead(session=session, customer=customer, member=actor, team_id=actor.team_id, kind="claim",
                        reason=reason, now=now, due_hours=due_hours, actor=actor)
+
+
+def cooling_until(*, session: Session, customer_id: int, member_id: int, cooling_days: int,
+                  now: datetime) -> datetime | None:
+    """When the member may claim this lead again, if they gave it back (or had it taken back) within
+    the cooling period; None: no cooling applies."""
+    if cooling_days <= 0:
+        return None
+    since = now - timedelta(days=cooling_days)
+    rows = session.exec(select(LeadAssignment).where(
+        col(LeadAssignment.customer_id) == customer_id, col(LeadAssignment.kind).in_(RETURN_KINDS),
+        col(LeadAssignment.created_at) > since,
+    ).order_by(col(LeadAssignment.created_at).desc())).all()
+    for row in rows:
+        if (row.details or {}).get("previous_owner_id") == member_id:
+            return row.created_at + timedelta(days=cooling_days)
+    return None
+
+
+def cooling_message(until: datetime, tz: tzinfo) -> str:
+    return f"这条线索是你退回公海的，冷静期内不能再次认领（{until.astimezone(tz):%m-%d %H:%M} 后可认领）。"
 
 
 def release_lead(

@@ -102,6 +102,9 @@ class Customer(SQLModel, table=True):
     # Made from a paste and not yet confirmed: hidden from 我的客户, 查, the stale sweep and the weekly
     # counts; its first confirmed record makes it real, 丢弃 removes it (store/followups.py).
     draft: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # Pool recycling (scheduler/recycle.py): when the owner was warned that the customer goes back to
+    # the 公海; a warning older than last_activity_at belongs to an earlier idle episode.
+    recycle_warned_at: datetime | None = _ts()
     created_at: datetime = _created()
 
 
@@ -335,4 +338,69 @@ class TagExemplar(SQLModel, table=True):
     text: str = Field(max_length=200)
     source: str = Field(max_length=16)  # confirmed | corrected
     followup_id: int | None = Field(default=None, foreign_key="followup.id")
+    created_at: datetime = _created()
+
+
+class MemberRoleTag(SQLModel, table=True):
+    """A role a member plays beyond rep/supervisor/admin (售前, 法务, 财务, 交付, 客服): stage hand-offs
+    go to the members tagged with a rule's roles (bot/handoffs.py)."""
+
+    __table_args__ = (UniqueConstraint("member_id", "tag", name="uq_memberroletag_member_tag"),)
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id")
+    tag: str = Field(max_length=32, index=True)
+    created_at: datetime = _created()
+
+
+class MemberEscalation(SQLModel, table=True):
+    """One level up the supervisor chain (主管 → 总监): where a stalled approval escalates to."""
+
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+    escalates_to_id: int = Field(foreign_key="member.id")
+    created_at: datetime = _created()
+
+
+class HandOff(SQLModel, table=True):
+    """One role member told that a customer entered a stage: exactly once per (customer, stage entry,
+    member) by its unique key; 已接手 sets accepted_at, the sweep tells the supervisor once past due_at."""
+
+    __table_args__ = (
+        UniqueConstraint("customer_id", "stage_event_id", "member_id", name="uq_handoff_entry_member"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id")
+    stage: str = Field(max_length=16)
+    stage_event_id: int = Field(foreign_key="timelineevent.id")  # the stage_changed event: the entry
+    member_id: int = Field(foreign_key="member.id")
+    role_tag: str = Field(max_length=32)
+    due_at: datetime | None = _ts(index=True)  # None once accepted or escalated: nothing left to watch
+    accepted_at: datetime | None = _ts()
+    escalated_at: datetime | None = _ts()
+    created_at: datetime = _created()
+
+
+class ApprovalStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class Approval(SQLModel, table=True):
+    """A decision a rule holds for a person (e.g. a lead assigned across regions). The approver of the
+    current level acts; past due_at (working hours) it escalates one level up the chain."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)  # lead_assign
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    proposed_member_id: int | None = Field(default=None, foreign_key="member.id")
+    rule: str | None = Field(default=None, max_length=100)
+    group_name: str | None = Field(default=None, max_length=100)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    approver_id: int = Field(foreign_key="member.id")  # the current level's approver
+    level: int = 0  # 0: the first approver; each escalation adds one
+    status: str = Field(default=ApprovalStatus.PENDING, max_length=16)
+    due_at: datetime | None = _ts(index=True)
+    decided_by_id: int | None = Field(default=None, foreign_key="member.id")
+    decision_reason: str | None = Field(default=None, max_length=200)
+    decided_at: datetime | None = _ts()
     created_at: datetime = _created()

@@ -12,6 +12,7 @@ from bot.handlers import (
     leads,
     limits,
     other,
+    playbook,
     supervision,
     visit,
     voice_memo,
@@ -29,6 +30,7 @@ def build_dispatcher() -> Dispatcher:
         routers=[
             limits.router,  # the text length cap holds for commands and answers too
             supervision.router,  # push-card taps, snooze reasons and 免填 before generic handlers
+            playbook.router,  # 已接手, 批准/驳回 (and its reason), 继续跟进/放回公海
             leads.router,  # lead card taps and 认领/退回/公海/转给/分配原因, before generic card actions
             card_actions.router,
             voice_memo.router,

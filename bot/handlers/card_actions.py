@@ -16,6 +16,7 @@ from bot.handlers.flow import (
     stage_refusal,
     tag_names,
 )
+from bot.playbook.handoffs import announce_stage_entry
 from bot.router import Router
 from bot.safe_input import parse_bounded_int, parse_id
 from store.conversations import clear_conversation, get_conversation, set_conversation
@@ -112,6 +113,7 @@ def _on_confirm(ctx: HandlerContext, followup_id: int) -> None:
             message += f"\n阶段建议「{hint}」未采用：" + "；".join(missing)
         else:
             old = change_stage(session=ctx.session, actor=ctx.member, customer=customer, stage=hint, at=ctx.now)
+            announce_stage_entry(session=ctx.session, settings=ctx.settings, customer=customer, at=ctx.now)
             message += f"\n阶段已更新：{old} → {hint}"
     ctx.reply(message)
 

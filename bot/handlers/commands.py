@@ -9,6 +9,7 @@ from bot.handlers.command_words import HELP_TEXT, parse_command
 from bot.handlers.conversation import start_new_customer
 from bot.handlers.flow import ext_to_data, record, sent_at
 from bot.handlers.lookup import history_text, reply_private, resolve_customer, shown_to
+from bot.playbook.handoffs import announce_stage_entry
 from bot.router import Router
 from bot.safe_input import parse_id
 from store.conversations import clear_conversation, get_conversation
@@ -157,6 +158,7 @@ def on_stage(ctx: HandlerContext, args: str) -> None:
         )
         return
     before = change_stage(session=ctx.session, actor=ctx.member, customer=customer, stage=target, at=ctx.now)
+    announce_stage_entry(session=ctx.session, settings=ctx.settings, customer=customer, at=ctx.now)
     ctx.reply(f"已把 {customer.name} 的阶段从「{before}」改为「{target}」。")
 
 

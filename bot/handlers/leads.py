@@ -114,7 +114,8 @@ def _claim(ctx: HandlerContext, customer_id: int) -> None:
             return
         row = claim_lead(session=ctx.session, actor=ctx.member, customer_id=customer_id, now=ctx.now,
                          daily_cap=ctx.settings.leads.pool_daily_claim_cap, tz=ctx.settings.tz,
-                         due_hours=ctx.settings.pushes.new_lead_hours)
+                         due_hours=ctx.settings.pushes.new_lead_hours,
+                         cooling_days=ctx.settings.recycle.cooling_days)
     except PermissionDenied:
         ctx.reply("没有找到这条线索，或你没有权限认领。")
         return

@@ -17,7 +17,8 @@ from store.conversations import clear_conversation, get_conversation
 DROPPED_NOTE = "上一个问题已取消，这条消息按新记录处理。"
 # Conversation states that are questions answered by text; dup_choice is answered by a tap. Other
 # states (a supervisor's lead_focus) are memory, not questions, and are not dropped.
-TEXT_QUESTIONS = ("new_customer", "await_customer", "redate", "visit_time", "snooze_reason", "await_attachment")
+TEXT_QUESTIONS = ("new_customer", "await_customer", "redate", "visit_time", "snooze_reason", "await_attachment",
+                  "reject_reason")
 QUESTIONS = (*TEXT_QUESTIONS, "dup_choice")
 MAX_ANSWER_CHARS = 40
 MAX_NAME_CHARS = 20

@@ -30,6 +30,7 @@ class Decision:
     reason: str
     trace: list[str] = field(default_factory=list)  # every step, for `genjin rules explain`
     details: dict[str, Any] = field(default_factory=dict)
+    needs_approval: bool = False  # the rule says `approval = true`: the pick waits for a supervisor
 
 
 def load_state(*, session: Session, rules: Rules, now: datetime, window_days: int,
@@ -65,8 +66,10 @@ def decide(*, rules: Rules, lead: LeadFacts, state: AssignmentState, channels: C
             parts += [why, f"分配给{rep.name}"]
             reason = "，".join(parts)
             trace.append(f"结果：{reason}")
+            if rule.approval:
+                trace.append("规则要求审批：分配在主管批准后生效")
             return Decision(rep.member_id, rep.name, rep.team_id, rule.name, group, reason, trace,
-                            {"strategy": rules.spec.groups[group].strategy, **details})
+                            {"strategy": rules.spec.groups[group].strategy, **details}, needs_approval=rule.approval)
         team_id = rules.rule_pool_teams.get(rule.name) or _team_of_groups(rules, rule.groups) or rules.pool_team_id
         reason = f"{head}，命中规则「{rule.name}」，但 {'、'.join(rule.groups)} 均无可分配的销售，进入公海"
         trace.append(f"结果：{reason}")

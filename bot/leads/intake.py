@@ -9,11 +9,13 @@ from datetime import datetime
 import structlog
 from sqlmodel import Session
 
-from bot.cards.leads import build_new_lead_card, build_touch_card, touch_line
+from bot.cards.leads import build_touch_card, touch_line
 from bot.config import Settings
+from bot.leads.approvals import hold_for_approval
 from bot.leads.assignment import Decision, decide, load_state
 from bot.leads.channels import ChannelTable
 from bot.leads.fields import LeadInput
+from bot.leads.intake_card import push_lead_card
 from bot.leads.rules import LeadFacts, RulesError, load_rules
 from bot.pipeline.push import push_to_member
 from store.leads import (
@@ -25,7 +27,7 @@ from store.leads import (
     lock_contact_keys,
     previous_touches,
 )
-from store.models import Customer, LeadAssignment, LeadTouch, Member
+from store.models import Customer, LeadTouch, Member
 from store.names import customer_name, pinyin_of
 from store.types import require_id
 
@@ -127,6 +129,13 @@ def intake_lead(*, session: Session, settings: Settings, lead: LeadInput, source
     session.flush()
     add_touch_event(session=session, customer_id=require_id(customer), touch=touch, first=True)
     member = session.get(Member, decision.member_id) if decision.member_id is not None else None
+    if member is not None and decision.needs_approval:
+        held = hold_for_approval(session=session, settings=settings, customer=customer, decision=decision, now=now)
+        if held is not None:
+            return IntakeResult(customer_id=require_id(customer), duplicate=False, owner_id=None, owner_name=None,
+                                channel=touch.channel, channel_flagged=not touch.channel_known,
+                                reason=f"{decision.reason}（待审批）")
+        decision.reason += "（规则要求审批，但没有可审批的主管，直接分配）"
     row = assign_lead(session=session, customer=customer, member=member, team_id=decision.team_id,
                       kind="auto" if member else "pool", reason=decision.reason, now=now,
                       due_hours=settings.pushes.new_lead_hours, rule=decision.rule, group=decision.group,
@@ -158,14 +167,3 @@ def _touch_known(session: Session, settings: Settings, customer: Customer, lead:
     return IntakeResult(customer_id=require_id(customer), duplicate=True, owner_id=customer.owner_id,
                         owner_name=owner.display_name if owner else None, channel=touch.channel,
                         channel_flagged=not touch.channel_known)
-
-
-def push_lead_card(*, session: Session, settings: Settings, customer: Customer, touch: LeadTouch | None,
-                   row: LeadAssignment, member: Member, now: datetime) -> bool:
-    history = [touch_line(t, now, settings.tz)
-               for t in previous_touches(session=session, customer_id=require_id(customer))]
-    card = build_new_lead_card(customer=customer, touch=touch, reason=row.reason, history=history,
-                               due_hours=settings.pushes.new_lead_hours, now=now, tz=settings.tz)
-    return push_to_member(session=session, at=now, member=member, dedupe_key=f"lead:{customer.id}:{row.id}",
-                          platforms=settings.enabled_platforms, card=card, customer_id=customer.id)
-

@@ -11,6 +11,7 @@
     name = "抖音华东"
     channel = ["抖音", "小红书"]        # also region, industry, product, grade; absent = any
     groups = ["华东A组", "华东B组"]
+    approval = true                     # optional: the pick waits for the rep's supervisor (批准/驳回)
 
 The file is parsed once per change (mtime); members are resolved on every load because people join,
 leave and change teams without anyone editing the rules.
@@ -60,6 +61,9 @@ class RuleSpec(BaseModel):
     grade: list[str] = Field(default_factory=list)
     groups: list[str] = Field(min_length=1)
     pool_team: str | int | None = None
+    # The rep this rule picks gets the lead only once the rep's supervisor approves (e.g. a rule that
+    # sends one region's leads to another region's reps); until then it waits, unclaimable, in the pool.
+    approval: bool = False
 
     @field_validator(*MATCH_KEYS, mode="before")
     @classmethod

@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.extract import load_tag_rules
 from bot.extract.amount import parse_amount
 from bot.extract.phone import normalize_phone
+from bot.playbook.handoffs import announce_stage_entry
 from bot.safe_input import parse_id
 from bot.web.keys import MEMBER, ConsoleApp
 from bot.web.render import PREFIX, redirect
@@ -253,6 +254,7 @@ def _confirm(console: ConsoleApp, me: Member, followup_id: int) -> str | None:
                 message += f"\n阶段建议「{hint}」未采用：" + "；".join(missing)
             else:
                 before = change_stage(session=session, actor=me, customer=customer, stage=hint, at=now)
+                announce_stage_entry(session=session, settings=console.settings, customer=customer, at=now)
                 message += f"\n阶段已更新：{before} → {hint}"
         log.info("followup_confirmed_on_form", followup_id=followup_id, member_id=me.id)
         return message

@@ -1,0 +1,1 @@
+"""Playbook practices that span handlers, the console and the scheduler (stage hand-offs)."""

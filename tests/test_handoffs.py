@@ -1,0 +1,174 @@
+"""Stage hand-offs to roles, in time-travel: entering a stage tells the role members once (also when
+two instances try), 已接手 lands on the timeline, and an unaccepted hand-off tells the supervisor
+once after the working hours it is given."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import Session, col, select
+
+from bot.app import build_runtime
+from bot.config import HandoffRule, HandoffSettings, Settings
+from bot.playbook.handoffs import announce_stage_entry
+from scheduler.handoffs import sweep_handoffs
+from store.customers import create_customer
+from store.db import make_engine, session_scope
+from store.handoffs import latest_stage_entry
+from store.models import Customer, HandOff, OutboxMessage, TimelineEvent
+from store.roles import add_role_tag
+from store.stages import Stage
+from tests.factories import make_org
+from tests.harness import ChatDriver
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def local(*args: int) -> datetime:
+    return datetime(*args, tzinfo=TZ)
+
+
+@pytest.fixture
+def bot(settings: Settings, engine, clock):
+    rules = HandoffSettings(accept_hours=4, rules=[
+        HandoffRule(stage=Stage.DEMO, roles=["售前"], message="{customer} 要演示，目标：{goal}；{summary}"),
+        HandoffRule(stage=Stage.NEGOTIATION, roles=["法务"], message="{customer} 准备合同模板"),
+        HandoffRule(stage=Stage.NEGOTIATION, roles=["财务"], message="{customer} 做信用审核"),
+    ])
+    runtime = build_runtime(settings.model_copy(update={"handoffs": rules, "stage_evidence": {}}),
+                            clock=clock, engine=engine)
+    driver = ChatDriver(runtime)
+    org = make_org(engine)
+    driver.org = org  # type: ignore[attr-defined]
+    with session_scope(engine) as s:
+        add_role_tag(session=s, member_id=org.rep_b.id, tag="售前", at=clock.now)  # 李明, same team
+        add_role_tag(session=s, member_id=org.other_team_rep.id, tag="法务", at=clock.now)  # 赵强, another team
+        add_role_tag(session=s, member_id=org.other_team_rep.id, tag="财务", at=clock.now)
+        create_customer(session=s, actor=s.merge(org.rep_a), name="张伟", company="华信物流",
+                        stage=Stage.NEEDS_CONFIRMED, at=clock.now)
+    return driver
+
+
+def handoff_cards(msgs: list) -> list:
+    return [m for m in msgs if m.card and m.card.title.startswith("请接手")]
+
+
+def events(engine, kind: str) -> list[TimelineEvent]:
+    with Session(engine) as s:
+        return list(s.exec(select(TimelineEvent).where(col(TimelineEvent.kind) == kind)
+                           .order_by(col(TimelineEvent.id))).all())
+
+
+def test_entering_a_stage_tells_the_role_member_once_with_a_working_ack_button(bot, clock):
+    clock.now = local(2026, 11, 16, 10)
+    msgs = bot.send("rep-a", "阶段 张伟 方案演示")
+    cards = handoff_cards(msgs)
+    assert [m.recipient for m in cards] == ["rep-b"]  # 售前 李明; not the owner, not the 法务
+    card = cards[0]
+    assert card.field("阶段") == Stage.DEMO and "要演示" in card.all_text and "华信物流" in card.all_text
+    assert "已把 张伟 的阶段" in " ".join(m.text or "" for m in msgs)
+    assert [e.summary for e in events(bot.runtime.engine, "handoff_sent")] == ["已通知 李明（售前）接手「方案演示」"]
+    # The owner cannot accept for the role member; the role member can, once.
+    assert "不是发给你的" in bot.tap("rep-a", card.action("已接手"))[0].text
+    assert "已记录你接手" in bot.tap("rep-b", card.action("已接手"))[0].text
+    assert "已经接手过了" in bot.tap("rep-b", card.action("已接手"))[0].text
+    assert [e.summary for e in events(bot.runtime.engine, "handoff_accepted")] == ["李明（售前）已接手「方案演示」"]
+    # Accepted: no supervisor is told, however late the sweep runs.
+    assert sweep_handoffs(bot.runtime.engine, bot.runtime.settings, local(2026, 11, 20, 17)) == 0
+    assert events(bot.runtime.engine, "handoff_late") == []
+
+
+def test_one_stage_entry_notifies_several_roles_across_teams(bot, clock):
+    clock.now = local(2026, 11, 16, 10)
+    bot.send("rep-a", "阶段 张伟 方案演示")
+    msgs = bot.send("rep-a", "阶段 张伟 合同洽谈")
+    cards = handoff_cards(msgs)
+    # 法务 and 财务 are one person in another team: one hand-off (the key is per member) with both messages.
+    assert [m.recipient for m in cards] == ["rep-c"]
+    assert cards[0].card.notes == ["张伟 准备合同模板", "张伟 做信用审核"]
+    assert "法务、财务" in cards[0].card.subtitle
+
+
+def test_handoff_not_accepted_in_four_working_hours_tells_the_supervisor_once(bot, clock):
+    clock.now = local(2026, 11, 20, 16)  # Friday 16:00: two working hours left today
+    bot.send("rep-a", "阶段 张伟 方案演示")
+    engine, settings = bot.runtime.engine, bot.runtime.settings
+    assert sweep_handoffs(engine, settings, local(2026, 11, 20, 17, 59)) == 0
+    assert sweep_handoffs(engine, settings, local(2026, 11, 22, 12)) == 0  # Sunday: the clock is stopped
+    assert sweep_handoffs(engine, settings, local(2026, 11, 23, 10, 59)) == 0  # Monday 10:59: 3h59m
+    assert sweep_handoffs(engine, settings, local(2026, 11, 23, 11, 0)) == 1  # four working hours
+    late = [m for m in bot.new_messages() if m.card and m.card.title.startswith("交接未接手")]
+    assert [m.recipient for m in late] == ["sup"]
+    assert "李明（售前）4 个工作小时内未确认接手" in late[0].card.subtitle
+    assert sweep_handoffs(engine, settings, local(2026, 11, 24, 11)) == 0
+    assert len(events(engine, "handoff_late")) == 1
+    # Accepting late still records it; the supervisor is not told again.
+    with Session(engine) as s:
+        handoff_id = s.exec(select(HandOff.id)).one()
+    assert "已记录你接手" in bot.tap("rep-b", f"handoff_ack:{handoff_id}")[0].text
+
+
+def test_hand_off_exactly_once_with_two_instances(bot, clock, db_url):
+    clock.now = local(2026, 11, 20, 16)
+    bot.send("rep-a", "阶段 张伟 方案演示")
+    engines = [make_engine(db_url), make_engine(db_url)]
+    with Session(bot.runtime.engine) as s:
+        customer_id = s.exec(select(Customer.id)).one()
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def instance(engine) -> None:
+        try:
+            start.wait()
+            for _ in range(3):  # a replayed announce and a racing one create nothing new
+                with session_scope(engine) as s:
+                    customer = s.get(Customer, customer_id)
+                    announce_stage_entry(session=s, settings=bot.runtime.settings, customer=customer,
+                                         at=local(2026, 11, 20, 16, 1))
+            for hour in (10, 11, 12):
+                sweep_handoffs(engine, bot.runtime.settings, local(2026, 11, 23, hour))
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=instance, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for e in engines:
+        e.dispose()
+    assert errors == []
+    with Session(bot.runtime.engine) as s:
+        assert len(s.exec(select(HandOff)).all()) == 1
+        keys = [r.dedupe_key or "" for r in s.exec(select(OutboxMessage)).all()]
+        entry = latest_stage_entry(session=s, customer_id=customer_id)
+    assert entry is not None
+    assert sum(k.startswith("handoff:") for k in keys) == 1
+    assert sum(k.startswith("handoff_late:") for k in keys) == 1
+    assert len(events(bot.runtime.engine, "handoff_sent")) == 1
+    assert len(events(bot.runtime.engine, "handoff_late")) == 1
+
+
+def test_a_new_entry_into_the_same_stage_is_a_new_hand_off(bot, clock):
+    clock.now = local(2026, 11, 16, 10)
+    assert len(handoff_cards(bot.send("rep-a", "阶段 张伟 方案演示"))) == 1
+    bot.send("rep-a", "阶段 张伟 需求确认")  # stepping back: no rule for it
+    assert len(handoff_cards(bot.send("rep-a", "阶段 张伟 方案演示"))) == 1
+
+
+def test_unknown_template_field_fails_at_start():
+    with pytest.raises(ValueError, match="unknown fields"):
+        HandoffRule(stage=Stage.DEMO, roles=["售前"], message="{customer} {phone}")
+
+
+def test_confirming_a_record_that_moves_the_stage_hands_off_too(bot, clock):
+    clock.now = local(2026, 11, 16, 10)
+    out = bot.send("rep-a", "跟进 张伟 客户希望下周安排产品演示")
+    card = next(m for m in out if m.card)
+    msgs = bot.tap("rep-a", card.action("确认"))
+    assert "阶段已更新：需求确认 → 方案演示" in " ".join(m.text or "" for m in msgs)
+    assert [m.recipient for m in handoff_cards(msgs)] == ["rep-b"]
+    assert "目标：客户希望下周安排产品演示" in handoff_cards(msgs)[0].all_text
