@@ -19,6 +19,7 @@ from bot.handlers.flow import (
     stage_refusal,
     tag_names,
 )
+from bot.handlers.quotes import use_amount
 from bot.router import Router
 from bot.safe_input import parse_bounded_int, parse_id
 from store.conversations import clear_conversation, get_conversation, set_conversation
@@ -183,7 +184,18 @@ def _meeting_goal(text: str) -> str:
     return " ".join(mask_contacts(first).split())[:60]
 
 
+def _on_quote_amount(ctx: HandlerContext, followup_id: int, *, catalog: bool) -> None:
+    """用目录合计 / 用 X万元: which of the two amounts the record keeps (both stay on the card)."""
+    if not _unconfirmed(ctx, followup_id):
+        return
+    followup, _ = get_followup(session=ctx.session, actor=ctx.member, followup_id=followup_id)
+    use_amount(ctx, followup, catalog=catalog)
+    _card_for(ctx, followup_id)
+
+
 _RECORD_VERBS = {
+    "quote_spoken": lambda ctx, fid: _on_quote_amount(ctx, fid, catalog=False),
+    "quote_catalog": lambda ctx, fid: _on_quote_amount(ctx, fid, catalog=True),
     "discard": _on_discard,
     "keep_date": _on_keep_date,
     "redate": _on_redate,

@@ -15,6 +15,7 @@ from bot.cards.followup import build_duplicate_card, build_followup_card
 from bot.context import HandlerContext
 from bot.extract import Extraction, tag_rules
 from bot.format import fmt_when, mask_contacts, mask_email, mask_phone
+from bot.handlers.quotes import catalog_lines, propose_quote, quote_section
 from bot.models import Card
 from bot.understanding.learning import team_weights
 from bot.understanding.team_exemplars import exemplars_for_team
@@ -156,6 +157,7 @@ def followup_card(ctx: HandlerContext, followup: FollowUp, customer: Customer, *
         offer_visit=offers_visit(ctx, followup),
         in_group=ctx.inbound.chat is not None,
         console_url=console_url(ctx),
+        quote=quote_section(ctx, followup),
     )
 
 
@@ -276,6 +278,7 @@ def record(ctx: HandlerContext, customer: Customer, draft: dict[str, Any], *, is
         source_inbound_id=draft.get("inbound_id"),
         understanding=draft.get("understanding"),
     )
+    propose_quote(ctx.session, followup, catalog_lines(ctx, draft["text"]), ctx.now)
     add_event(
         session=ctx.session,
         at=ctx.now,
