@@ -50,9 +50,8 @@ def delete_quote_lines(*, session: Session, followup_id: int) -> None:
     session.exec(delete(QuoteLine).where(col(QuoteLine.followup_id) == followup_id))  # type: ignore[call-overload]
 
 
-def customer_amount(*, session: Session, customer_id: int) -> int | None:
-    """The sum of the current quote (latest confirmed record with lines); without one, the latest
-    confirmed record's amount; None when no confirmed record names an amount."""
+def current_quote_total(*, session: Session, customer_id: int) -> int | None:
+    """The sum of the customer's current quote: the lines of its latest confirmed record with any."""
     quoted = session.exec(
         select(FollowUp.id)
         .where(col(FollowUp.customer_id) == customer_id, col(FollowUp.confirmed).is_(True),
@@ -60,8 +59,17 @@ def customer_amount(*, session: Session, customer_id: int) -> int | None:
         .order_by(col(FollowUp.confirmed_at).desc(), col(FollowUp.id).desc())
         .limit(1)
     ).first()
-    if quoted is not None:
-        return sum(line.total_cny for line in quote_lines(session=session, followup_id=quoted))
+    if quoted is None:
+        return None
+    return sum(line.total_cny for line in quote_lines(session=session, followup_id=quoted))
+
+
+def customer_amount(*, session: Session, customer_id: int) -> int | None:
+    """The sum of the current quote; without one, the latest confirmed record's amount; None when no
+    confirmed record names an amount."""
+    total = current_quote_total(session=session, customer_id=customer_id)
+    if total is not None:
+        return total
     return session.exec(
         select(FollowUp.amount_cny)
         .where(col(FollowUp.customer_id) == customer_id, col(FollowUp.confirmed).is_(True),

@@ -17,6 +17,7 @@ from bot.cli import main
 from bot.config import CatalogItem, CatalogSettings, Settings
 from bot.extract.products import CatalogEntry, find_product_lines
 from bot.leads.import_export import TableError
+from scheduler.previsit import sweep_previsit
 from scheduler.weekly import rep_stats
 from store.catalog import list_products
 from store.db import make_engine
@@ -240,3 +241,13 @@ def test_genjin_toml_catalog_rejects_duplicates_and_unknown_units():
         CatalogItem(name="a", unit_price=1, unit="天")
 
 
+
+
+def test_previsit_card_shows_the_current_quote_over_a_later_typed_amount(bot, engine, clock):
+    card = bot.reply_to("rep-a", "和远航冷链的周总谈了，旗舰版两套，电话13911112222")
+    bot.tap("rep-a", card.action("确认"))
+    bot.reply_to("rep-a", "周总又说预算三十万左右，电话13911112222")  # unconfirmed, no catalog line
+    bot.reply_to("rep-a", "拜访 周总 明天下午3点 谈合同")
+    sweep_previsit(engine, bot.runtime.settings, clock.now + timedelta(days=1, hours=4, minutes=50))
+    [previsit] = [m for m in bot.new_messages() if m.card and m.card.title.startswith("拜访提醒")]
+    assert previsit.field("金额") == "11.6万元"
