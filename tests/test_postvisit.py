@@ -186,3 +186,25 @@ def test_two_sweepers_on_one_database_send_exactly_one_card(bot, db_url):
         assert all(v.note_in_time is False for v in s.exec(select(Visit).where(col(Visit.id).in_(visits))).all())
     for engine in engines:
         engine.dispose()
+
+
+def test_a_voice_memo_answers_the_card_for_the_visited_customer(settings, engine, clock):
+    from tests.test_voice_pipeline import Voice, amr_head
+
+    voice = Voice(settings, engine, clock)
+    voice.asr.text = "需求基本确认了，下一步准备方案，下周二上午再联系"
+    with session_scope(engine) as s:
+        rep = s.get(Member, voice.org.rep_a.id)
+        customer = create_customer(session=s, actor=rep, name="朱建国", company="万通物流", at=EPOCH)
+        schedule_visit(session=s, actor=rep, customer_id=customer.id, when=local(2026, 11, 17, 14), goal="谈报价",
+                       when_text="", at=EPOCH)
+        cid = customer.id
+    sweep_postvisit(engine, settings, local(2026, 11, 17, 17, 1))
+    assert any(m.card and m.card.title == "拜访后记一笔：朱建国" for m in voice.chat.new_messages())
+    clock.now = local(2026, 11, 17, 17, 20)
+    voice.send(amr_head(3.0))
+    (card,) = voice.transcribe()
+    assert card.field("客户").startswith("朱建国")
+    with Session(engine) as s:
+        followup = s.exec(select(FollowUp)).one()
+        assert (followup.kind, followup.customer_id) == ("voice", cid)
