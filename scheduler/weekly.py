@@ -21,6 +21,7 @@ from store.quotes import catalog_share
 from store.stages import OPEN_STAGES
 from store.types import require_id
 from store.upsert import insert_ignore
+from store.visits import visit_note_health
 
 OBJECTION_TAGS = ("价格异议", "竞品对比", "流失风险", "技术问题", "决策链变更")
 
@@ -107,6 +108,7 @@ def _send(session: Session, settings: Settings, start: datetime, end: datetime, 
     for team_id, lines in by_team.items():
         objections, competitors = team_topics(session, settings, team_id, start, end)
         corrections = tag_correction_rates(session, team_id, start, end)
+        noted, judged = visit_note_health(session=session, team_id=team_id, start=start, end=end)
         text = "\n".join(
             [
                 f"{title}团队跟进健康度",
@@ -114,6 +116,7 @@ def _send(session: Session, settings: Settings, start: datetime, end: datetime, 
                 "本周主要异议：" + ("、".join(f"{t}({n})" for t, n in objections) or "无"),
                 "本周提及竞品：" + ("、".join(f"{c}({n})" for c, n in competitors) or "无"),
                 "标签修改率：" + ("、".join(f"{t} {r:.0%}" for t, r in corrections) or "无修改"),
+                *([f"拜访后按时记录：{noted}/{judged} 次"] if judged else []),
             ]
         )
         sups = session.exec(

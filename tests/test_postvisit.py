@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from bot.app import build_runtime
 from scheduler.postvisit import sweep_postvisit
+from scheduler.weekly import send_weekly_reports
 from store.customers import create_customer
 from store.db import make_engine, session_scope
 from store.followups import create_followup
@@ -157,6 +158,9 @@ def test_data_health_counts_visits_with_their_note_in_time(bot):
         assert visit_note_health(session=s, team_id=team, start=local(2026, 11, 16), end=local(2026, 11, 23)) == (1, 2)
         assert visit_note_health(session=s, team_id=bot.org.other_team_rep.team_id, start=local(2026, 11, 16),
                                  end=local(2026, 11, 23)) == (0, 0)
+    send_weekly_reports(bot.runtime.engine, bot.runtime.settings, local(2026, 11, 23, 9))
+    [team_report] = [m for m in bot.new_messages() if m.recipient == "sup"]
+    assert "拜访后按时记录：1/2 次" in team_report.text
 
 
 def test_two_sweepers_on_one_database_send_exactly_one_card(bot, db_url):

@@ -73,6 +73,8 @@ class CatalogReport:
 
 def read_catalog(path: Path, sheet: str | None = None) -> CatalogReport:
     """Every row checked; raises TableError when the file as a whole cannot be used."""
+    if not path.is_file():
+        raise TableError(f"找不到文件 {path.name}")
     try:
         table = read_table(path, sheet)
     except (zipfile.BadZipFile, OSError) as exc:
