@@ -19,8 +19,8 @@ from bot.extract.products import CatalogEntry, find_product_lines
 from bot.leads.import_export import TableError
 from scheduler.previsit import sweep_previsit
 from scheduler.weekly import rep_stats
-from store.catalog import list_products
-from store.db import make_engine
+from store.catalog import list_products, upsert_product
+from store.db import make_engine, session_scope
 from store.models import Correction, Customer, FollowUp, Member, QuoteLine
 from store.quotes import customer_amount
 from tests.factories import make_org
@@ -251,3 +251,17 @@ def test_previsit_card_shows_the_current_quote_over_a_later_typed_amount(bot, en
     sweep_previsit(engine, bot.runtime.settings, clock.now + timedelta(days=1, hours=4, minutes=50))
     [previsit] = [m for m in bot.new_messages() if m.card and m.card.title.startswith("拜访提醒")]
     assert previsit.field("金额") == "11.6万元"
+
+
+def test_a_product_named_without_its_edition_is_picked_on_the_card(bot, engine, clock):
+    with session_scope(engine) as s:
+        upsert_product(session=s, name="云仓", edition="基础版", unit_price_cny=26000, unit="年", aliases=[],
+                       source="admin", at=clock.now)
+    card = bot.reply_to("rep-a", "和远航冷链的周总谈了，云仓先上两套，打印模块一套，电话13911112222")
+    assert "「云仓」有2个版本" in card.all_text
+    assert card.field("金额") == "8,800元"  # only the module is certain so far
+    picked = bot.send("rep-a", card.action("选 云仓 基础版"), kind="card_action")[0]
+    assert "云仓 基础版 2年 × 26,000元 = 52,000元" in picked.all_text
+    assert picked.field("金额") == "6.08万元"
+    assert "有2个版本" not in picked.all_text
+    assert not [b for b in picked.card.buttons if b.label.startswith("选 ")]

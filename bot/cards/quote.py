@@ -20,12 +20,21 @@ class QuoteSection:
     buttons: list[Button] = field(default_factory=list)
 
 
-def build_quote_section(*, followup: FollowUp, lines: Sequence[QuoteLine], catalog_in_use: bool) -> QuoteSection:
+def build_quote_section(*, followup: FollowUp, lines: Sequence[QuoteLine], catalog_in_use: bool,
+                        choices: Sequence[tuple[str, Sequence[tuple[str, str]]]] = ()) -> QuoteSection:
     """`catalog_in_use`: the team has a catalog, so the card says how to pick lines even when the
-    text named none."""
+    text named none. `choices`: products named without their edition, as (name, [(label, key)]):
+    one button per edition adds that line (key "name|edition")."""
+    picks: list[str] = []
+    pick_buttons: list[Button] = []
+    if not followup.confirmed:
+        for name, options in choices:
+            picks.append(f"❓ 「{name}」有{len(options)}个版本，点选一个加入报价")
+            pick_buttons += [Button(label=f"选 {label}", action=f"quote_pick:{followup.id}:{key}")
+                             for label, key in options]
     if not lines:
         hint = [QUOTE_HINT] if catalog_in_use and not followup.confirmed else []
-        return QuoteSection(notes=hint)
+        return QuoteSection(notes=picks + hint, buttons=pick_buttons)
     total = sum(line.total_cny for line in lines)
     notes = ["🧾 报价（产品目录）："]
     notes += [f"· {line.label} {line.quantity}{line.unit} × {line.unit_price_cny:,}元 = {line.total_cny:,}元"
@@ -44,4 +53,4 @@ def build_quote_section(*, followup: FollowUp, lines: Sequence[QuoteLine], catal
                            else Button(label="用目录合计", action=f"quote_catalog:{fid}"))
     if not followup.confirmed and catalog_in_use:
         notes.append(QUOTE_HINT)
-    return QuoteSection(notes=notes, buttons=buttons)
+    return QuoteSection(notes=picks + notes, buttons=buttons + pick_buttons)

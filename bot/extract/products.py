@@ -158,3 +158,23 @@ def find_product_lines(text: str, catalog: Sequence[CatalogEntry]) -> list[Produ
             lines[key] = ProductLine(entry, quantity, current.start if current else start,
                                      current.end if current else end)
     return sorted(lines.values(), key=lambda line: line.start)
+
+
+def undecided_products(text: str, catalog: Sequence[CatalogEntry]) -> list[list[CatalogEntry]]:
+    """Products named without the edition that tells them apart ("云仓两套" when 云仓 has 旗舰版 and
+    基础版): one group of candidates per such name, for the rep to pick on the card."""
+    norm = _key(text)
+    found = {(line.entry.name) for line in find_product_lines(text, catalog)}
+    groups: dict[str, list[CatalogEntry]] = {}
+    for entry in catalog:
+        groups.setdefault(entry.name, []).append(entry)
+    return [entries for name, entries in groups.items()
+            if len(entries) > 1 and name not in found and _key(name) and _key(name) in norm]
+
+
+def line_for_choice(text: str, entry: CatalogEntry) -> ProductLine:
+    """The line for a product the rep picked among editions, with the quantity the text gives the
+    bare name ("云仓两套" and a pick of 旗舰版: 云仓 旗舰版 x2)."""
+    chosen = _key(text).replace(_key(entry.name), _key(entry.name + entry.edition))
+    lines = find_product_lines(chosen, [entry])
+    return lines[0] if lines else ProductLine(entry, 1, 0, 0)

@@ -19,7 +19,7 @@ from bot.handlers.flow import (
     stage_refusal,
     tag_names,
 )
-from bot.handlers.quotes import use_amount
+from bot.handlers.quotes import pick_product, use_amount
 from bot.router import Router
 from bot.safe_input import parse_bounded_int, parse_id
 from store.conversations import clear_conversation, get_conversation, set_conversation
@@ -50,6 +50,12 @@ def on_card_action(ctx: HandlerContext) -> None:
             if followup_id is None or index is None:
                 raise ValueError(action)
             _on_fix(ctx, followup_id, index)
+        elif verb == "quote_pick":
+            fid, _, key = rest.partition(":")
+            followup_id = parse_id(fid)
+            if followup_id is None or "|" not in key:
+                raise ValueError(action)
+            _on_quote_pick(ctx, followup_id, key)
         elif verb in _RECORD_VERBS and (followup_id := parse_id(rest)) is not None:
             _RECORD_VERBS[verb](ctx, followup_id)
         elif verb in ("dup_use", "dup_new"):
@@ -190,6 +196,16 @@ def _on_quote_amount(ctx: HandlerContext, followup_id: int, *, catalog: bool) ->
         return
     followup, _ = get_followup(session=ctx.session, actor=ctx.member, followup_id=followup_id)
     use_amount(ctx, followup, catalog=catalog)
+    _card_for(ctx, followup_id)
+
+
+def _on_quote_pick(ctx: HandlerContext, followup_id: int, key: str) -> None:
+    """选 <产品 版本>: one edition of a product the text named without it joins the quote."""
+    if not _unconfirmed(ctx, followup_id):
+        return
+    followup, _ = get_followup(session=ctx.session, actor=ctx.member, followup_id=followup_id, for_update=True)
+    if not pick_product(ctx, followup, key):
+        raise ValueError("no such product")
     _card_for(ctx, followup_id)
 
 

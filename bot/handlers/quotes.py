@@ -11,7 +11,7 @@ from sqlmodel import Session
 from bot.cards.quote import QuoteSection, build_quote_section
 from bot.catalog.entries import catalog_entries
 from bot.context import HandlerContext
-from bot.extract.products import ProductLine, find_product_lines
+from bot.extract.products import ProductLine, find_product_lines, line_for_choice, undecided_products
 from store.followups import fix_field
 from store.models import Correction, FollowUp
 from store.quotes import NewLine, delete_quote_lines, quote_lines, replace_quote_lines
@@ -42,9 +42,38 @@ def propose_quote(session: Session, followup: FollowUp, lines: list[ProductLine]
 
 
 def quote_section(ctx: HandlerContext, followup: FollowUp) -> QuoteSection:
-    in_use = bool(catalog_entries(session=ctx.session, settings=ctx.settings))
+    catalog = catalog_entries(session=ctx.session, settings=ctx.settings)
     lines = quote_lines(session=ctx.session, followup_id=require_id(followup))
-    return build_quote_section(followup=followup, lines=lines, catalog_in_use=in_use)
+    quoted = {q.label for q in lines}
+    choices = [(group[0].name, [(e.label, f"{e.name}|{e.edition}") for e in group])
+               for group in undecided_products(followup.text, catalog)
+               if not any(e.label in quoted for e in group)]  # picked already: no more asking
+    return build_quote_section(followup=followup, lines=lines, catalog_in_use=bool(catalog), choices=choices)
+
+
+def pick_product(ctx: HandlerContext, followup: FollowUp, key: str) -> bool:
+    """The rep picked one edition of a product the text named without it: that line joins the quote
+    with the quantity the text gave. False when `key` is no longer in the catalog."""
+    name, _, edition = key.partition("|")
+    catalog = catalog_entries(session=ctx.session, settings=ctx.settings)
+    entry = next((e for e in catalog if (e.name, e.edition) == (name, edition)), None)
+    if entry is None:
+        return False
+    fid = require_id(followup)
+    current = quote_lines(session=ctx.session, followup_id=fid)
+    kept = [NewLine(product_id=q.product_id, label=q.label, unit=q.unit, quantity=q.quantity,
+                    unit_price_cny=q.unit_price_cny) for q in current if q.label != entry.label]
+    if not current and followup.amount_cny is not None and followup.spoken_amount_cny is None:
+        followup.spoken_amount_cny = followup.amount_cny  # said before any line existed: kept
+    total = replace_quote_lines(session=ctx.session, followup_id=fid,
+                                lines=kept + _new_lines([line_for_choice(followup.text, entry)]), at=ctx.now)
+    if followup.spoken_amount_cny == total:
+        followup.spoken_amount_cny = None
+    followup.amount_cny = total
+    ctx.session.add(followup)
+    ctx.session.add(Correction(followup_id=fid, member_id=require_id(ctx.member), team_id=ctx.member.team_id,
+                               field="quote", before=None, after=entry.label[:500], created_at=ctx.now))
+    return True
 
 
 def set_quote(ctx: HandlerContext, followup: FollowUp, value: str) -> bool:
