@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from bot import cli_members, cli_tags
 from bot.app import build_runtime, build_web_app, sandbox_clock, seed_sandbox
+from bot.catalog import cli as cli_catalog
 from bot.clock import system_clock
 from bot.config import Settings, load_settings
 from bot.http_edge import server_options
@@ -51,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     add_lead_commands(sub)
     cli_members.add_parser(sub)
     cli_tags.add_parser(sub)
+    cli_catalog.add_parser(sub)
     args = parser.parse_args(argv)
 
     overrides = {k: v for k, v in (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None)))
@@ -70,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         return cli_members.run(args, settings)
     elif args.command == "tags":
         return cli_tags.run(args, settings)
+    elif args.command == "catalog":
+        return cli_catalog.run(args, settings)
     elif args.command in LEAD_COMMANDS:
         return run_lead_command(args, settings)
     elif args.command == "status":

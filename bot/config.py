@@ -133,6 +133,11 @@ class PushSettings(BaseModel):
     talking_points: dict[str, str] = Field(default_factory=_default_talking_points)
     competitors: list[str] = Field(default_factory=lambda: ["东软", "用友", "金蝶", "销售易", "纷享销客", "Salesforce"])
     weekly_report_day: int = Field(default=0, ge=0, le=6)  # 0 = Monday
+    # Post-visit prompt (scheduler/postvisit.py): a visit is taken to end visit_minutes after its
+    # start; no memo or note from its rep about the customer within postvisit_hours of working time
+    # after that end gets the rep one card asking stage, next action and next time.
+    visit_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    postvisit_hours: float = Field(default=2, gt=0, le=72)
     weekly_report_time: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
@@ -244,6 +249,42 @@ class ApprovalSettings(BaseModel):
     max_levels: int = Field(default=2, ge=0)  # how many times it may escalate (主管 → 总监 → ...)
 
 
+CATALOG_UNITS = ("年", "套", "人", "次")
+
+
+class CatalogItem(BaseModel):
+    """One product of the catalog as written in genjin.toml ([[catalog.products]])."""
+
+    name: str = Field(min_length=1, max_length=100)
+    edition: str = Field(default="", max_length=50)
+    unit_price: int = Field(gt=0, le=2**31 - 1)  # yuan per unit
+    unit: str
+    aliases: list[str] = Field(default_factory=list)
+
+    @field_validator("unit")
+    @classmethod
+    def _known_unit(cls, value: str) -> str:
+        if value not in CATALOG_UNITS:
+            raise ValueError(f"unit must be one of {'/'.join(CATALOG_UNITS)}")
+        return value
+
+
+class CatalogSettings(BaseModel):
+    """The product catalog amounts are picked from (bot/extract/products.py). The database's own
+    catalog (`genjin catalog import|set|remove`) overrides these by name and edition."""
+
+    products: list[CatalogItem] = Field(default_factory=list)
+
+    @field_validator("products")
+    @classmethod
+    def _unique(cls, value: list[CatalogItem]) -> list[CatalogItem]:
+        keys = [(p.name, p.edition) for p in value]
+        dupes = sorted({f"{n} {e}".strip() for n, e in keys if keys.count((n, e)) > 1})
+        if dupes:
+            raise ValueError(f"duplicate products: {', '.join(dupes)}")
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GENJIN_",
@@ -281,6 +322,7 @@ class Settings(BaseSettings):
     handoffs: HandoffSettings = Field(default_factory=HandoffSettings)
     recycle: RecycleSettings = Field(default_factory=RecycleSettings)
     approvals: ApprovalSettings = Field(default_factory=ApprovalSettings)
+    catalog: CatalogSettings = Field(default_factory=CatalogSettings)
     wecom: WeComSettings | None = None
     dingtalk: DingTalkSettings | None = None
 

@@ -21,6 +21,7 @@ from bot.pipeline.push import push_to_member
 from store.db import session_scope
 from store.models import Customer, FollowUp, Member, TimelineEvent, Visit
 from store.permissions import can_see
+from store.quotes import current_quote_total
 
 PROMISE = re.compile(r"(我|我们)[^。！？\n]{0,12}(争取|答复|回复|发您|发给您|给您|安排|准备|确认)[^。！？\n]{0,20}")
 
@@ -73,7 +74,10 @@ def _push_previsit(session: Session, settings: Settings, visit: Visit, now: date
     )
     open_tags = sorted({t for f in recent for t in f.tags})
     promises = [m.group(0) for f in recent[:5] for m in PROMISE.finditer(f.text)][:3]
-    last_amount = next((f.amount_cny for f in recent if f.amount_cny is not None), None)
+    # The current quote (catalog lines of the latest confirmed record) when there is one.
+    last_amount = current_quote_total(session=session, customer_id=customer.id or 0)
+    if last_amount is None:
+        last_amount = next((f.amount_cny for f in recent if f.amount_cny is not None), None)
     card = build_previsit_card(
         customer=customer,
         visit=visit,

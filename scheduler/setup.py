@@ -26,6 +26,7 @@ from scheduler import jobs
 from scheduler.approvals import sweep_approvals
 from scheduler.handoffs import sweep_handoffs
 from scheduler.leads import sweep_new_leads
+from scheduler.postvisit import sweep_postvisit
 from scheduler.previsit import sweep_previsit
 from scheduler.recycle import sweep_recycle
 from scheduler.reminders import sweep_unconfirmed
@@ -39,6 +40,7 @@ def run_sweeps(engine: Engine, settings: Settings, now: datetime) -> dict[str, i
     """One pass of every push sweep (the scheduler's job; also used by tests and the benchmark)."""
     return {
         "previsit": sweep_previsit(engine, settings, now),
+        "postvisit": sweep_postvisit(engine, settings, now),
         "stale": sweep_stale(engine, settings, now),
         "new_leads": sweep_new_leads(engine, settings, now),
         "unconfirmed": sweep_unconfirmed(engine, settings, now),

@@ -17,8 +17,11 @@ from bot.config import Settings
 from bot.pipeline.push import push_to_member
 from store.db import session_scope
 from store.models import Correction, Customer, FollowUp, JobRun, Member, Role, TimelineEvent
+from store.quotes import catalog_share
 from store.stages import OPEN_STAGES
+from store.types import require_id
 from store.upsert import insert_ignore
+from store.visits import visit_note_health
 
 OBJECTION_TAGS = ("价格异议", "竞品对比", "流失风险", "技术问题", "决策链变更")
 
@@ -35,6 +38,9 @@ class RepStats:
     stage_refused: int
     confirmed: int
     corrected: int
+    # Yuan on the rep's confirmed records that came from the product catalog, of all yuan recorded.
+    amount_from_catalog: int = 0
+    amount_total: int = 0
 
     def line(self) -> str:
         def pct(a: int, b: int) -> str:
@@ -45,6 +51,7 @@ class RepStats:
             f"72小时跟进率 {pct(self.active - self.alerted, self.active)} · "
             f"记录完整度 {pct(self.complete, self.followups)}（{self.followups} 条）· "
             f"被拒的跳阶段 {self.stage_refused} 次 · 标签确认 {self.confirmed - self.corrected}/修改 {self.corrected}"
+            + (f" · 目录金额占比 {pct(self.amount_from_catalog, self.amount_total)}" if self.amount_total else "")
         )
 
 
@@ -101,6 +108,7 @@ def _send(session: Session, settings: Settings, start: datetime, end: datetime, 
     for team_id, lines in by_team.items():
         objections, competitors = team_topics(session, settings, team_id, start, end)
         corrections = tag_correction_rates(session, team_id, start, end)
+        noted, judged = visit_note_health(session=session, team_id=team_id, start=start, end=end)
         text = "\n".join(
             [
                 f"{title}团队跟进健康度",
@@ -108,6 +116,7 @@ def _send(session: Session, settings: Settings, start: datetime, end: datetime, 
                 "本周主要异议：" + ("、".join(f"{t}({n})" for t, n in objections) or "无"),
                 "本周提及竞品：" + ("、".join(f"{c}({n})" for c, n in competitors) or "无"),
                 "标签修改率：" + ("、".join(f"{t} {r:.0%}" for t, r in corrections) or "无修改"),
+                *([f"拜访后按时记录：{noted}/{judged} 次"] if judged else []),
             ]
         )
         sups = session.exec(
@@ -170,6 +179,7 @@ def rep_stats(session: Session, rep: Member, start: datetime, end: datetime) -> 
             col(TimelineEvent.created_at) < end,
         )
     ).all()
+    from_catalog, amount_total = catalog_share(session=session, rep_id=require_id(rep), start=start, end=end)
     return RepStats(
         name=rep.display_name,
         leads=len(leads),
@@ -181,6 +191,8 @@ def rep_stats(session: Session, rep: Member, start: datetime, end: datetime) -> 
         stage_refused=len(refused),
         confirmed=len(confirmed),
         corrected=sum(1 for f in confirmed if f.tags != f.extracted_tags),
+        amount_from_catalog=from_catalog,
+        amount_total=amount_total,
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import Session, col, delete, select
 
 from store.customers import get_customer, update_customer
-from store.models import Correction, Customer, FollowUp, Member, TimelineEvent, Visit
+from store.models import Correction, Customer, FollowUp, Member, QuoteLine, TimelineEvent, Visit
 from store.permissions import PermissionDenied
 from store.timeline import add_event
 from store.types import require_id
@@ -210,6 +210,7 @@ def discard_followup(*, session: Session, actor: Member, followup_id: int) -> tu
         if remove_customer or (event.ref or {}).get("followup_id") == followup_id:
             session.delete(event)
     session.exec(delete(Correction).where(col(Correction.followup_id) == followup_id))  # type: ignore[call-overload]
+    session.exec(delete(QuoteLine).where(col(QuoteLine.followup_id) == followup_id))  # type: ignore[call-overload]
     session.delete(followup)
     if remove_customer:
         session.exec(delete(Visit).where(col(Visit.customer_id) == customer_id))  # type: ignore[call-overload]

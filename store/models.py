@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, false, true
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint, false, true
 from sqlmodel import Field, SQLModel
 
 from store.stages import Stage
@@ -131,16 +131,27 @@ class FollowUp(SQLModel, table=True):
     source_inbound_id: int | None = Field(default=None, foreign_key="inboundmessage.id", unique=True)
     created_at: datetime = _created()
     confirmed_at: datetime | None = _ts()
+    # The amount said in the text when the catalog total replaced it as amount_cny: kept and shown on
+    # the card, never silently dropped (bot/cards/quote.py).
+    spoken_amount_cny: int | None = None
 
 
 class Visit(SQLModel, table=True):
+    # The post-visit sweep's query: scheduled visits not yet decided, by time.
+    __table_args__ = (Index("ix_visit_note_pending", "status", "note_in_time", "scheduled_at"),)
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)
     rep_id: int = Field(foreign_key="member.id", index=True)
     scheduled_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
     goal: str = Field(default="", max_length=500)
-    status: str = Field(default="scheduled", max_length=16)  # scheduled | done | cancelled
+    status: str = Field(default="scheduled", max_length=16)  # scheduled | done | cancelled | missed
     created_at: datetime = _created()
+    # Post-visit note (scheduler/postvisit.py): None while undecided; True when the rep's memo or note
+    # about the customer came within the window after the visit's end, False when it did not.
+    note_in_time: bool | None = None
+    note_checked_at: datetime | None = _ts()
+    prompted_at: datetime | None = _ts()  # the post-visit card was queued
+    answered_at: datetime | None = _ts()  # a reply or memo answered that card
 
 
 class TimelineEvent(SQLModel, table=True):
@@ -403,4 +414,37 @@ class Approval(SQLModel, table=True):
     decided_by_id: int | None = Field(default=None, foreign_key="member.id")
     decision_reason: str | None = Field(default=None, max_length=200)
     decided_at: datetime | None = _ts()
+    created_at: datetime = _created()
+
+
+class CatalogProduct(SQLModel, table=True):
+    """One priced product of the catalog (genjin.toml [catalog] or `genjin catalog import`). Removing
+    one keeps the row inactive, so a product named in genjin.toml stays removed (store/catalog.py)."""
+
+    __table_args__ = (UniqueConstraint("name", "edition", name="uq_catalogproduct_name_edition"),)
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    edition: str = Field(default="", max_length=50)
+    unit_price_cny: int
+    unit: str = Field(max_length=4)  # 年 | 套 | 人 | 次
+    aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    active: bool = True
+    source: str = Field(default="import", max_length=16)  # import | admin
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class QuoteLine(SQLModel, table=True):
+    """A catalog line of one follow-up's quote: the customer's amount is the sum of the lines of its
+    latest confirmed record that has any (store/quotes.py). Price and label are copied: a later price
+    change does not rewrite an old quote."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    followup_id: int = Field(foreign_key="followup.id", index=True)
+    product_id: int | None = Field(default=None, foreign_key="catalogproduct.id")  # None: from genjin.toml
+    label: str = Field(max_length=160)
+    unit: str = Field(max_length=4)
+    quantity: int
+    unit_price_cny: int
+    total_cny: int = Field(sa_column=Column(BigInteger, nullable=False))
     created_at: datetime = _created()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from store.customers import get_customer
-from store.models import Customer, Member, Visit
+from store.models import Customer, FollowUp, Member, Visit
 from store.permissions import PermissionDenied, can_see
 from store.timeline import add_event
 from store.types import require_id
@@ -85,6 +86,8 @@ def reschedule_visit(
     visit = get_visit(session=session, actor=actor, visit_id=visit_id, for_update=True)
     visit.scheduled_at = when
     visit.status = "scheduled"
+    # A moved visit is a new appointment: its post-visit note is judged against the new time.
+    visit.note_in_time = visit.note_checked_at = visit.prompted_at = visit.answered_at = None
     session.add(visit)
     add_event(
         session=session,
@@ -129,3 +132,83 @@ def hand_over_visits(*, session: Session, customer: Customer, at: datetime,
         add_event(session=session, customer_id=require_id(customer), actor_id=actor_id, kind="visit_handed_over",
                   summary=summary, ref={"visit_id": visit.id}, at=at)
     return moved, cancelled
+
+
+# ---------------------------------------------------------------- post-visit notes (scheduler/postvisit.py)
+
+
+def visits_awaiting_note(*, session: Session, ended_before: datetime, limit: int = 500) -> list[Visit]:
+    """Scheduled visits that started before `ended_before` whose note is not yet judged (indexed:
+    ix_visit_note_pending), oldest first."""
+    return list(session.exec(
+        select(Visit)
+        .where(col(Visit.status) == "scheduled", col(Visit.note_in_time).is_(None),
+               col(Visit.scheduled_at) <= ended_before)
+        .order_by(col(Visit.scheduled_at))
+        .limit(limit)
+    ).all())
+
+
+def first_note_after(*, session: Session, visit: Visit, until: datetime) -> datetime | None:
+    """When the visit's rep first recorded a memo or note about its customer from the visit's start
+    up to `until` (any kind: chat, voice, note), or None."""
+    return session.exec(
+        select(func.min(FollowUp.created_at))
+        .where(col(FollowUp.rep_id) == visit.rep_id, col(FollowUp.customer_id) == visit.customer_id,
+               col(FollowUp.created_at) >= visit.scheduled_at, col(FollowUp.created_at) <= until)
+    ).one()
+
+
+def decide_visit_note(*, session: Session, visit: Visit, in_time: bool, prompt: bool, at: datetime) -> bool:
+    """Record whether the visit got its note in time, once: an atomic conditional UPDATE that only the
+    first of several sweepers (instances) wins, and only while the visit is still scheduled at the time
+    it was read (a cancel or a move in between wins instead). True: this caller decided it."""
+    result = session.execute(
+        update(Visit)
+        .where(col(Visit.id) == visit.id, col(Visit.note_in_time).is_(None), col(Visit.status) == "scheduled",
+               col(Visit.scheduled_at) == visit.scheduled_at)
+        .values(note_in_time=in_time, note_checked_at=at, prompted_at=at if prompt else None)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def open_postvisit_prompt(*, session: Session, actor: Member, since: datetime) -> Visit | None:
+    """The rep's latest post-visit card sent since `since` and not yet answered (its reply or memo
+    becomes that customer's follow-up)."""
+    return session.exec(
+        select(Visit)
+        .where(col(Visit.rep_id) == actor.id, col(Visit.prompted_at) >= since, col(Visit.answered_at).is_(None),
+               col(Visit.status) == "scheduled")
+        .order_by(col(Visit.prompted_at).desc(), col(Visit.id).desc())
+        .limit(1)
+    ).first()
+
+
+def mark_visit_answered(*, session: Session, visit_id: int, at: datetime) -> None:
+    session.execute(update(Visit).where(col(Visit.id) == visit_id, col(Visit.answered_at).is_(None))
+                    .values(answered_at=at))
+
+
+def mark_visit_missed(*, session: Session, actor: Member, visit_id: int, at: datetime) -> Visit:
+    """今天没去: the visit did not happen (kept, status missed, on the timeline)."""
+    visit = get_visit(session=session, actor=actor, visit_id=visit_id, for_update=True)
+    visit.status = "missed"
+    visit.answered_at = visit.answered_at or at
+    visit.note_in_time = None  # no visit, no note owed: data health does not count it
+    session.add(visit)
+    add_event(session=session, customer_id=visit.customer_id, actor_id=actor.id, kind="visit_missed",
+              summary="拜访未成行（今天没去）", ref={"visit_id": visit.id}, at=at)
+    return visit
+
+
+def visit_note_health(*, session: Session, team_id: int | None, start: datetime, end: datetime) -> tuple[int, int]:
+    """Data health: (visits with their note in time, visits judged) among visits that started in
+    [start, end), for one team (None: all). Cancelled, moved-away and missed visits are not judged."""
+    query = (select(Visit.note_in_time, func.count())
+             .where(col(Visit.note_in_time).is_not(None), col(Visit.scheduled_at) >= start,
+                    col(Visit.scheduled_at) < end)
+             .group_by(col(Visit.note_in_time)))
+    if team_id is not None:
+        query = query.join(Member, col(Member.id) == col(Visit.rep_id)).where(col(Member.team_id) == team_id)
+    counts = {bool(flag): int(n) for flag, n in session.exec(query).all()}
+    return counts.get(True, 0), counts.get(True, 0) + counts.get(False, 0)

@@ -9,6 +9,7 @@ from typing import Any
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
+from bot.cards.quote import QuoteSection
 from bot.format import fmt_amount, fmt_when, mask_email, mask_phone
 from bot.models import Button, Card, CardField, CardLink, TagToggle
 from store.models import Customer, FollowUp, TimelineEvent
@@ -29,6 +30,7 @@ def build_followup_card(
     offer_visit: bool = False,
     in_group: bool = False,
     console_url: str | None = None,
+    quote: QuoteSection | None = None,
 ) -> Card:
     """The record as the rep checks it. Unset flags come from the rows (a refreshed card after a tap
     shows what the first one showed). `stage_refusal`: why the suggested stage cannot be applied by
@@ -62,6 +64,8 @@ def build_followup_card(
     # Warnings first: WeCom cuts a card's text at 160 characters and a long transcript must not push
     # a disagreement off the card.
     notes = [f"⚠ {w}" for w in warnings]
+    if quote is not None:  # catalog lines and an amount that disagrees (bot/cards/quote.py)
+        notes += quote.notes
     if date_question and not followup.confirmed:
         notes.insert(0, f"❓ {date_question}")
     if stage_refusal and not followup.confirmed:
@@ -80,6 +84,8 @@ def build_followup_card(
             buttons += [Button(label="保留", action=f"keep_date:{fid}"), Button(label="改约", action=f"redate:{fid}")]
         if offer_visit:
             buttons.append(Button(label="安排拜访", action=f"visit:{fid}"))
+        if quote is not None:
+            buttons += quote.buttons
         buttons.append(Button(label="丢弃", action=f"discard:{fid}", style="danger"))
         # Each alternative reading (DingTalk's, or the words as heard before correction) is one tap;
         # the tap is stored as a field correction (store/followups.py fix_field). Last: a platform

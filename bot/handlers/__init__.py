@@ -13,6 +13,7 @@ from bot.handlers import (
     limits,
     other,
     playbook,
+    postvisit,
     supervision,
     visit,
     voice_memo,
@@ -32,6 +33,7 @@ def build_dispatcher() -> Dispatcher:
             supervision.router,  # push-card taps, snooze reasons and 免填 before generic handlers
             playbook.router,  # 已接手, 批准/驳回 (and its reason), 继续跟进/放回公海
             leads.router,  # lead card taps and 认领/退回/公海/转给/分配原因, before generic card actions
+            postvisit.router,  # 今天没去 / 改约 on the post-visit card, and 改约's new time
             card_actions.router,
             voice_memo.router,
             card_edit.router,  # before commands: 「阶段 需求确认」 fixes the card, 「改 #记录号 …」, 改约's answer

@@ -16,6 +16,7 @@ from bot.handlers.flow import (
     stage_refusal,
     tag_names,
 )
+from bot.handlers.quotes import pick_product, use_amount
 from bot.playbook.handoffs import announce_stage_entry
 from bot.router import Router
 from bot.safe_input import parse_bounded_int, parse_id
@@ -48,6 +49,12 @@ def on_card_action(ctx: HandlerContext) -> None:
             if followup_id is None or index is None:
                 raise ValueError(action)
             _on_fix(ctx, followup_id, index)
+        elif verb == "quote_pick":
+            fid, _, key = rest.partition(":")
+            followup_id = parse_id(fid)
+            if followup_id is None or "|" not in key:
+                raise ValueError(action)
+            _on_quote_pick(ctx, followup_id, key)
         elif verb in _RECORD_VERBS and (followup_id := parse_id(rest)) is not None:
             _RECORD_VERBS[verb](ctx, followup_id)
         elif verb in ("dup_use", "dup_new"):
@@ -197,7 +204,28 @@ def _meeting_goal(text: str) -> str:
     return " ".join(mask_contacts(first).split())[:60]
 
 
+def _on_quote_amount(ctx: HandlerContext, followup_id: int, *, catalog: bool) -> None:
+    """用目录合计 / 用 X万元: which of the two amounts the record keeps (both stay on the card)."""
+    if not _unconfirmed(ctx, followup_id):
+        return
+    followup, _ = get_followup(session=ctx.session, actor=ctx.member, followup_id=followup_id)
+    use_amount(ctx, followup, catalog=catalog)
+    _card_for(ctx, followup_id)
+
+
+def _on_quote_pick(ctx: HandlerContext, followup_id: int, key: str) -> None:
+    """选 <产品 版本>: one edition of a product the text named without it joins the quote."""
+    if not _unconfirmed(ctx, followup_id):
+        return
+    followup, _ = get_followup(session=ctx.session, actor=ctx.member, followup_id=followup_id, for_update=True)
+    if not pick_product(ctx, followup, key):
+        raise ValueError("no such product")
+    _card_for(ctx, followup_id)
+
+
 _RECORD_VERBS = {
+    "quote_spoken": lambda ctx, fid: _on_quote_amount(ctx, fid, catalog=False),
+    "quote_catalog": lambda ctx, fid: _on_quote_amount(ctx, fid, catalog=True),
     "discard": _on_discard,
     "keep_date": _on_keep_date,
     "redate": _on_redate,

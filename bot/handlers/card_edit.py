@@ -16,6 +16,7 @@ from bot.extract import normalize_phone, parse_amount, parse_when
 from bot.handlers.command_words import parse_command
 from bot.handlers.flow import reply_followup_card, tag_names
 from bot.handlers.pending import TEXT_QUESTIONS, is_new_record, looks_like_name
+from bot.handlers.quotes import set_quote
 from bot.router import Router
 from store.conversations import clear_conversation, get_conversation
 from store.customers import create_customer, get_customer, search_customers
@@ -161,6 +162,9 @@ def _apply(ctx: HandlerContext, followup: FollowUp, word: str, value: str) -> No
         return
     if field == "customer_name":
         _set_customer(ctx, followup, value)
+        return
+    if field == "product" and set_quote(ctx, followup, value):
+        reply_followup_card(ctx, fid)  # catalog products: the record's quote lines (bot/handlers/quotes.py)
         return
     if field == "tags":
         error = _set_tags(ctx, followup, value)

@@ -6,7 +6,7 @@ import unicodedata
 
 from bot.context import HandlerContext
 from bot.extract import tag_rules
-from bot.handlers.flow import capture, sent_at, tag_weights, team_exemplars
+from bot.handlers.flow import awaits_postvisit_answer, capture, sent_at, tag_weights, team_exemplars
 from bot.handlers.pending import drop_pending_question
 from bot.router import Router
 from bot.understanding.text import understand_text
@@ -36,7 +36,7 @@ def on_chat_capture(ctx: HandlerContext) -> None:
     ext = understand_text(text, sent_at=sent_at(ctx), tag_rules=tag_rules(ctx.settings.tags_file),
                           rep_names=[ctx.member.display_name], products=ctx.settings.products,
                           tag_weights=tag_weights(ctx), team_exemplars=team_exemplars(ctx))
-    if ext.is_empty():
+    if ext.is_empty() and not awaits_postvisit_answer(ctx):
         ctx.reply("没有从这段话里找到客户、标签、金额或时间。请粘贴和客户的聊天记录，"
                   "或发送「帮助」查看用法。")
         return

@@ -15,17 +15,20 @@ from bot.cards.followup import build_duplicate_card, build_followup_card
 from bot.context import HandlerContext
 from bot.extract import Extraction, tag_rules
 from bot.format import fmt_when, mask_contacts, mask_email, mask_phone
+from bot.handlers.quotes import catalog_lines, propose_quote, quote_section
 from bot.models import Card
 from bot.understanding.learning import team_weights
 from bot.understanding.team_exemplars import exemplars_for_team
 from store.conversations import set_conversation
-from store.customers import check_duplicates, create_customer
+from store.customers import check_duplicates, create_customer, get_customer
 from store.followups import confirmed_followups, create_followup, get_followup
 from store.members import supervisors_of
 from store.models import Customer, FollowUp, Visit
 from store.names import is_unnamed
+from store.permissions import PermissionDenied
 from store.stages import PROGRESSION, Stage, check_stage_change
 from store.timeline import add_event, recent_events
+from store.visits import mark_visit_answered, open_postvisit_prompt
 
 TAKEN_REPLY = (
     "该客户（电话/邮箱相同）已由其他同事跟进，系统已通知主管协调（撞单）。为保护同事的客户资料，这里不显示对方的记录。"
@@ -156,6 +159,7 @@ def followup_card(ctx: HandlerContext, followup: FollowUp, customer: Customer, *
         offer_visit=offers_visit(ctx, followup),
         in_group=ctx.inbound.chat is not None,
         console_url=console_url(ctx),
+        quote=quote_section(ctx, followup),
     )
 
 
@@ -204,6 +208,10 @@ def capture(
         "warnings": list(warnings),
         "understanding": understanding,
     }
+    answering = postvisit_customer(ctx, ext)
+    if answering is not None:  # the answer to a post-visit card: that visit's customer
+        record(ctx, answering, draft, is_new=False)
+        return
     if not ext.customer_name and not ext.phone and not ext.email:
         set_conversation(session=ctx.session, member_id=ctx.member.id or 0, state="await_customer", data=draft,
                          at=ctx.now)
@@ -230,6 +238,34 @@ def capture(
         return
     customer = new_customer_from(ctx, ext)
     record(ctx, customer, draft, is_new=True)
+
+
+POSTVISIT_ANSWER_WINDOW = timedelta(hours=24)
+
+
+def awaits_postvisit_answer(ctx: HandlerContext) -> bool:
+    """A post-visit card is open: even a reply with no field we recognise is its answer."""
+    since = ctx.now - POSTVISIT_ANSWER_WINDOW
+    return open_postvisit_prompt(session=ctx.session, actor=ctx.member, since=since) is not None
+
+
+def postvisit_customer(ctx: HandlerContext, ext: Extraction | None = None) -> Customer | None:
+    """The customer of the rep's open post-visit card (scheduler/postvisit.py), when this message
+    answers it: it names no one else (no phone or e-mail; no name, or that customer's name). The
+    card counts as answered from here on."""
+    visit = open_postvisit_prompt(session=ctx.session, actor=ctx.member, since=ctx.now - POSTVISIT_ANSWER_WINDOW)
+    if visit is None:
+        return None
+    try:
+        customer = get_customer(session=ctx.session, actor=ctx.member, customer_id=visit.customer_id)
+    except PermissionDenied:
+        return None
+    if ext is not None:
+        name = ext.customer_name
+        if ext.phone or ext.email or (name and name not in customer.name and customer.name not in name):
+            return None
+    mark_visit_answered(session=ctx.session, visit_id=visit.id or 0, at=ctx.now)
+    return customer
 
 
 def new_customer_from(ctx: HandlerContext, ext: Extraction, name: str | None = None) -> Customer:
@@ -276,6 +312,7 @@ def record(ctx: HandlerContext, customer: Customer, draft: dict[str, Any], *, is
         source_inbound_id=draft.get("inbound_id"),
         understanding=draft.get("understanding"),
     )
+    propose_quote(ctx.session, followup, catalog_lines(ctx, draft["text"]), ctx.now)
     add_event(
         session=ctx.session,
         at=ctx.now,

@@ -14,7 +14,7 @@ from pathlib import Path
 from bot.context import HandlerContext
 from bot.extract import tag_rules
 from bot.handlers.chat_capture import has_words
-from bot.handlers.flow import capture, sent_at, tag_weights, team_exemplars
+from bot.handlers.flow import awaits_postvisit_answer, capture, sent_at, tag_weights, team_exemplars
 from bot.router import Router
 from bot.transcribe.audio import AudioError, probe_audio
 from bot.transcribe.crosscheck import disagreements
@@ -117,7 +117,7 @@ def on_transcript(ctx: HandlerContext, job: TranscriptionJob, transcript: str) -
                             rep_names=[ctx.member.display_name], tag_weights=tag_weights(ctx),
                             recognition=job.recognition, platform=ctx.inbound.platform,
                             team_exemplars=team_exemplars(ctx))
-    if heard.extraction.is_empty():
+    if heard.extraction.is_empty() and not awaits_postvisit_answer(ctx):
         ctx.reply(NOTHING_FOUND.format(text=heard.text))
         return
     warnings = disagreements(heard.text, job.recognition, ref_time=sent_at(ctx), platform=ctx.inbound.platform)
