@@ -1,0 +1,107 @@
+"""Pure builders for what a supervisor gets in chat: the 撞单 alert with 转给 buttons, the stale
+digest (one card per supervisor per sweep) and the actions card one digest line opens."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from bot.format import fmt_when, mask_contacts, mask_phone
+from bot.models import Button, Card, CardField
+from store.models import Customer, Member
+
+DIGEST_BUTTONS = 6  # WeCom's template card takes six buttons (bot/platforms/wecom/render.py)
+
+
+def _who(customer: Customer) -> str:
+    # Supervisors are not the owner: contact data is masked, in the name too (older records).
+    return mask_contacts(customer.name) + (f"（{customer.company}）" if customer.company else "")
+
+
+def build_collision_card(*, customer: Customer, owner: Member, submitter: Member, contact: str,
+                         can_transfer: bool) -> Card:
+    """撞单: `submitter` brought a phone/e-mail that is already `owner`'s customer. The supervisor
+    decides whose it is; each 转给 goes through the ordinary 转给 (store.leads.reassign_lead)."""
+    buttons = []
+    if can_transfer:
+        for member, note in ((owner, "（现负责人）"), (submitter, "")):
+            if member.role == "rep" and member.active:
+                buttons.append(Button(label=f"转给 {member.display_name}{note}",
+                                      action=f"reassign_to:{customer.id}:{member.id}",
+                                      style="primary" if member is submitter else "default"))
+        buttons.append(Button(label="查看", action=f"view:{customer.id}"))
+    return Card(
+        title=f"撞单提醒：{mask_contacts(customer.name)}",
+        subtitle=f"{submitter.display_name} 提交的客户已由 {owner.display_name} 跟进，请决定归属",
+        fields=[
+            CardField(label="客户", value=_who(customer)),
+            CardField(label="负责人", value=owner.display_name),
+            CardField(label="提交人", value=submitter.display_name),
+            CardField(label="相同联系方式", value=contact),
+            CardField(label="阶段", value=customer.stage),
+        ],
+        notes=[] if can_transfer else ["该客户不在你的团队，请联系对方主管或管理员。"],
+        buttons=buttons,
+    )
+
+
+@dataclass(frozen=True)
+class StaleLine:
+    """One customer of a stale digest, as the sweep saw it when the rung fired."""
+
+    customer_id: int
+    name: str
+    company: str | None
+    owner: str
+    stage: str
+    idle_days: int
+    idle_hours: float
+    rung: int  # 2: supervisor alerted, 3: high risk
+
+
+def build_stale_digest(*, lines: Sequence[StaleLine], now: datetime, tz: tzinfo) -> Card:
+    """All stale alerts of one sweep for one supervisor: highest rung and longest idle first; each of
+    the first customers gets a button that opens its actions (转给… / 暂缓 / 查看)."""
+    ordered = sorted(lines, key=lambda s: (-s.rung, -s.idle_hours, s.customer_id))
+    high = sum(1 for s in ordered if s.rung >= 3)
+    fields = [
+        CardField(
+            label=f"#{s.customer_id} {mask_contacts(s.name)}" + (f"（{s.company}）" if s.company else ""),
+            value=f"{s.owner} · {s.stage} · {s.idle_days} 天未跟进（{s.idle_hours:.0f} 工作小时）· "
+                  + ("高风险" if s.rung >= 3 else "超时"),
+            warn=s.rung >= 3,
+        )
+        for s in ordered
+    ]
+    shown = ordered[:DIGEST_BUTTONS]
+    notes = ["点客户名可转给其他销售、暂缓或查看。"]
+    if len(ordered) > len(shown):
+        notes.append("其余客户：发送「转给 #编号 成员」或「历史 #编号」。")
+    return Card(
+        title=f"超时未跟进汇总：{len(ordered)} 位客户" + (f"（{high} 位高风险）" if high else ""),
+        subtitle=f"{fmt_when(now, tz)} 检查",
+        fields=fields,
+        notes=notes,
+        buttons=[Button(label=f"处理 {mask_contacts(s.name)}", action=f"stale_open:{s.customer_id}")
+                 for s in shown],
+    )
+
+
+def build_stale_actions(*, customer: Customer, owner_name: str) -> Card:
+    """What one line of the digest opens: the stale alert's actions for that customer."""
+    return Card(
+        title=f"处理：{mask_contacts(customer.name)}",
+        subtitle=f"负责人 {owner_name}",
+        fields=[
+            CardField(label="客户", value=_who(customer)),
+            CardField(label="负责人", value=owner_name),
+            CardField(label="阶段", value=customer.stage),
+            CardField(label="电话", value=mask_phone(customer.phone)),
+        ],
+        buttons=[
+            Button(label="转给…", action=f"reassign:{customer.id}", style="primary"),
+            Button(label="暂缓", action=f"snooze:{customer.id}"),
+            Button(label="查看", action=f"view:{customer.id}"),
+        ],
+    )
