@@ -5,7 +5,8 @@ search, the 撞单 card with 转给 buttons, the stale digest, transfer and merg
 
 from __future__ import annotations
 
-from datetime import datetime
+import threading
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,7 @@ from bot.handlers.help_text import HELP_LINES, README_END, README_START, lines_f
 from bot.handlers.lookup import GROUP_NOTE
 from scheduler import stale
 from scheduler.setup import run_sweeps
+from store.db import make_engine
 from store.models import Customer, LeadAssignment, MergeAudit, OutboxMessage, OutboxStatus
 from tests.factories import make_org
 from tests.harness import ChatDriver
@@ -117,6 +119,16 @@ def test_collision_from_new_customer_questions_alerts_the_supervisor_too(bot):
     assert alert.field("负责人") == "王芳" and alert.field("提交人") == "李明"
 
 
+def test_collision_across_teams_names_the_customer_only_to_who_may_see_it(bot):
+    new_customer(bot, "rep-c", "张伟", "13800138000")  # 二组's customer
+    msgs = bot.send("rep-a", "客户张先生电话13800138000，想了解一下产品")
+    [mine] = [m for m in msgs if m.recipient == "sup"]  # 一组's supervisor may not see it: no name
+    assert mine.card is None and "撞单" in mine.text and "张伟" not in mine.text and "赵强" not in mine.text
+    [theirs] = [m for m in msgs if m.recipient == "sup2"]  # the owner's supervisor gets the card
+    assert theirs.field("负责人") == "赵强" and theirs.field("提交人") == "王芳"
+    assert [b.label for b in theirs.card.buttons] == ["转给 赵强（现负责人）", "查看"]  # 王芳 is not 二组's to assign
+
+
 # ---------------------------------------------------------------- 3. the stale digest
 
 
@@ -164,6 +176,39 @@ def test_a_single_stale_alert_stays_one_card_and_a_lost_digest_still_sends(bot, 
     sups = [m for m in sweep(bot, at) if m.recipient == "sup"]
     assert len(sups) == 3 and all(m.row.status == OutboxStatus.PENDING for m in sups)  # 张伟 turned high risk
     assert {m.row.next_attempt_at for m in sups} == {at + stale.DIGEST_HOLD}
+
+
+def test_two_instances_fold_each_alert_into_exactly_one_digest_or_send_it_once(bot, clock, db_url):
+    clock.now = local(2026, 11, 20, 16)
+    for i in range(6):
+        new_customer(bot, "rep-a" if i % 2 else "rep-b", f"客户{i}", f"1380013800{i}")
+    engines = [make_engine(db_url), make_engine(db_url)]
+    errors: list[BaseException] = []
+
+    def run(engine) -> None:
+        try:
+            for minute in range(0, 240, 15):
+                run_sweeps(engine, bot.runtime.settings, local(2026, 11, 23, 10) + timedelta(minutes=minute))
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with Session(bot.runtime.engine) as s:
+        alerts = s.exec(select(OutboxMessage).where(col(OutboxMessage.dedupe_key).contains(":sup"))).all()
+        digests = {r.id: r for r in s.exec(select(OutboxMessage).where(
+            col(OutboxMessage.dedupe_key).startswith("stale_digest:"))).all()}
+    assert len(alerts) == 12  # rung 2 and rung 3 of six customers, one supervisor
+    alone = [r for r in alerts if r.status != OutboxStatus.MERGED]
+    folded = [r for r in alerts if r.status == OutboxStatus.MERGED]
+    assert all(r.next_attempt_at is None for r in alone)  # due at once, not held
+    assert digests and all(r.merged_into_id in digests for r in folded)  # six alerts at once: some digest
+    lines = sum(len(d.payload["card"]["fields"]) for d in digests.values())
+    assert lines == len(folded) and len(folded) + len(alone) == 12  # every alert exactly once
 
 
 # ---------------------------------------------------------------- 4. transfer and merge notices

@@ -20,17 +20,16 @@ def _who(customer: Customer) -> str:
 
 
 def build_collision_card(*, customer: Customer, owner: Member, submitter: Member, contact: str,
-                         can_transfer: bool) -> Card:
+                         transfer_to: Sequence[Member]) -> Card:
     """撞单: `submitter` brought a phone/e-mail that is already `owner`'s customer. The supervisor
-    decides whose it is; each 转给 goes through the ordinary 转给 (store.leads.reassign_lead)."""
-    buttons = []
-    if can_transfer:
-        for member, note in ((owner, "（现负责人）"), (submitter, "")):
-            if member.role == "rep" and member.active:
-                buttons.append(Button(label=f"转给 {member.display_name}{note}",
-                                      action=f"reassign_to:{customer.id}:{member.id}",
-                                      style="primary" if member is submitter else "default"))
-        buttons.append(Button(label="查看", action=f"view:{customer.id}"))
+    decides whose it is; each 转给 (to the reps in `transfer_to` this supervisor may assign) goes
+    through the ordinary 转给 (store.leads.reassign_lead)."""
+    buttons = [
+        Button(label=f"转给 {m.display_name}" + ("（现负责人）" if m.id == owner.id else ""),
+               action=f"reassign_to:{customer.id}:{m.id}", style="default" if m.id == owner.id else "primary")
+        for m in transfer_to if m.role == "rep" and m.active
+    ]
+    buttons.append(Button(label="查看", action=f"view:{customer.id}"))
     return Card(
         title=f"撞单提醒：{mask_contacts(customer.name)}",
         subtitle=f"{submitter.display_name} 提交的客户已由 {owner.display_name} 跟进，请决定归属",
@@ -41,7 +40,7 @@ def build_collision_card(*, customer: Customer, owner: Member, submitter: Member
             CardField(label="相同联系方式", value=contact),
             CardField(label="阶段", value=customer.stage),
         ],
-        notes=[] if can_transfer else ["该客户不在你的团队，请联系对方主管或管理员。"],
+        notes=[] if len(buttons) > 1 else ["两位销售都不在你能分配的团队，请联系对方主管或管理员。"],
         buttons=buttons,
     )
 
