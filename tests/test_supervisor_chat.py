@@ -5,6 +5,7 @@ search, the 撞单 card with 转给 buttons, the stale digest, transfer and merg
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -297,3 +298,39 @@ def test_week_so_far_rep_own_supervisor_team_on_shanghai_week(bot, clock):
 def test_week_word_inside_a_note_is_not_the_command(bot):
     reply = bot.reply_to("rep-a", "本周 张伟说要报价，电话13800138000")
     assert reply.card is not None and "本周至今" not in reply.all_text
+
+
+# ---------------------------------------------------------------- the cards on the platforms
+
+
+def test_digest_and_collision_cards_fit_wecom_and_dingtalk():
+    """Checked with the WeCom fake's own validator: a digest of ten customers keeps every line
+    readable (fields past WeCom's six become text), and every button comes back as its action."""
+    from bot.cards.supervision import StaleLine, build_collision_card, build_stale_digest
+    from bot.platforms.dingtalk.render import card_actions as dingtalk_actions
+    from bot.platforms.dingtalk.render import render_dingtalk
+    from bot.platforms.wecom.render import card_actions as wecom_actions
+    from bot.platforms.wecom.render import render_wecom
+    from store.models import Member
+    from tests.fakes.wecom import _check_card
+
+    lines = [StaleLine(customer_id=i, name=f"客户{i}" if i else "13912345678", company="华康医疗", owner="王芳",
+                       stage="需求确认", idle_days=i, idle_hours=8.0 * i, rung=3 if i % 3 == 0 else 2)
+             for i in range(10)]
+    digest = build_stale_digest(lines=lines, now=local(2026, 11, 23, 11), tz=TZ)
+    assert "13912345678" not in digest.model_dump_json()  # a legacy name holding a phone is masked
+    wecom = render_wecom(digest, task_id="digest-1")
+    assert _check_card(wecom, set()) is None
+    flat = json.dumps(wecom, ensure_ascii=False)
+    assert all(f"#{i} " in flat for i in range(1, 10))  # no customer lost to the field limit
+    assert wecom_actions(wecom) == {b.action for b in digest.buttons} and len(digest.buttons) == 6
+    assert dingtalk_actions(render_dingtalk(digest)) == {b.action for b in digest.buttons}
+    owner = Member(id=1, team_id=1, display_name="王芳", role="rep")
+    submitter = Member(id=2, team_id=1, display_name="李明", role="rep")
+    customer = Customer(id=7, name="张伟", phone="+8613800138000", owner_id=1, team_id=1)
+    collision = build_collision_card(customer=customer, owner=owner, submitter=submitter, contact="+86138****8000",
+                                     transfer_to=[owner, submitter])
+    wecom = render_wecom(collision, task_id="collision-1")
+    assert _check_card(wecom, set()) is None
+    assert wecom_actions(wecom) == {"reassign_to:7:1", "reassign_to:7:2", "view:7"}
+    assert dingtalk_actions(render_dingtalk(collision)) == {"reassign_to:7:1", "reassign_to:7:2", "view:7"}
