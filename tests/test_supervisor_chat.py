@@ -5,7 +5,6 @@ search, the 撞单 card with 转给 buttons, the stale digest, transfer and merg
 
 from __future__ import annotations
 
-import json
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -141,10 +140,10 @@ def test_stale_alerts_arrive_as_one_digest_per_supervisor_per_sweep(bot, clock, 
     rung2 = sweep(bot, local(2026, 11, 23, 11))
     [digest] = [m for m in rung2 if m.recipient == "sup"]
     assert digest.card.title == "超时未跟进汇总：4 位客户"
+    assert digest.card.subtitle.startswith("王芳 3 位、李明 1 位 · ")
     lines = {f.label: f.value for f in digest.card.fields}
-    first = lines[f"#{ids[0]} 张伟"]
-    assert first.startswith("王芳 · 初步接触 · 2 天未跟进（") and first.endswith("超时")
-    assert lines[f"#{ids[3]} 李雷"].startswith("李明 ·")
+    assert lines["张伟"] == f"王芳 · 2天未跟进 · 超时 · #{ids[0]} · 初步接触"
+    assert lines["李雷"].startswith("李明 · 2天未跟进 · 超时")
     assert [b.label for b in digest.card.buttons] == ["处理 张伟", "处理 许强", "处理 周杰", "处理 李雷"]
     assert sorted(m.recipient for m in rung2 if m.recipient != "sup") == ["rep-a"] * 3 + ["rep-b"]  # rep copies
     with Session(engine) as s:  # every alert row is folded into the digest row, none goes alone
@@ -314,15 +313,19 @@ def test_digest_and_collision_cards_fit_wecom_and_dingtalk():
     from store.models import Member
     from tests.fakes.wecom import _check_card
 
-    lines = [StaleLine(customer_id=i, name=f"客户{i}" if i else "13912345678", company="华康医疗", owner="王芳",
-                       stage="需求确认", idle_days=i, idle_hours=8.0 * i, rung=3 if i % 3 == 0 else 2)
-             for i in range(10)]
+    lines = [StaleLine(customer_id=i, name=f"客户{i}" if i else "13912345678", company="华康医疗",
+                       owner="王芳" if i % 2 else "李明", stage="需求确认", idle_days=i, idle_hours=8.0 * i,
+                       rung=3 if i % 3 == 0 else 2)
+             for i in range(40)]
     digest = build_stale_digest(lines=lines, now=local(2026, 11, 23, 11), tz=TZ)
     assert "13912345678" not in digest.model_dump_json()  # a legacy name holding a phone is masked
     wecom = render_wecom(digest, task_id="digest-1")
     assert _check_card(wecom, set()) is None
-    flat = json.dumps(wecom, ensure_ascii=False)
-    assert all(f"#{i} " in flat for i in range(1, 10))  # no customer lost to the field limit
+    # WeCom shows six fields: the highest risks, named; the subtitle still counts everyone
+    assert [f["keyname"] for f in wecom["horizontal_content_list"]] == ["客户39", "客户36", "客户33", "客户30",
+                                                                         "客户27", "客户24"]
+    assert wecom["main_title"]["desc"].startswith("王芳 20 位、李明 20 位")
+    assert len(digest.fields) == 30 and "另有 10 位未列出" in digest.notes[0]
     assert wecom_actions(wecom) == {b.action for b in digest.buttons} and len(digest.buttons) == 6
     assert dingtalk_actions(render_dingtalk(digest)) == {b.action for b in digest.buttons}
     owner = Member(id=1, team_id=1, display_name="王芳", role="rep")

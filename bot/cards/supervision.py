@@ -3,6 +3,7 @@ digest (one card per supervisor per sweep) and the actions card one digest line 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -12,6 +13,7 @@ from bot.models import Button, Card, CardField
 from store.models import Customer, Member
 
 DIGEST_BUTTONS = 6  # WeCom's template card takes six buttons (bot/platforms/wecom/render.py)
+DIGEST_LINES = 30  # a longer list is no use in a chat card; the rest is counted
 
 
 def _who(customer: Customer) -> str:
@@ -60,26 +62,30 @@ class StaleLine:
 
 
 def build_stale_digest(*, lines: Sequence[StaleLine], now: datetime, tz: tzinfo) -> Card:
-    """All stale alerts of one sweep for one supervisor: highest rung and longest idle first; each of
-    the first customers gets a button that opens its actions (转给… / 暂缓 / 查看)."""
+    """All stale alerts of one sweep for one supervisor: highest rung and longest idle first. Short
+    fields (WeCom shows six, with five-character labels: the name is the label, the rest the value),
+    a subtitle counting per owner so even a cut card shows the whole picture, and for each of the
+    first customers a button that opens its actions (转给… / 暂缓 / 查看)."""
     ordered = sorted(lines, key=lambda s: (-s.rung, -s.idle_hours, s.customer_id))
     high = sum(1 for s in ordered if s.rung >= 3)
+    per_owner = Counter(s.owner for s in ordered)
+    listed = ordered[:DIGEST_LINES]
     fields = [
         CardField(
-            label=f"#{s.customer_id} {mask_contacts(s.name)}" + (f"（{s.company}）" if s.company else ""),
-            value=f"{s.owner} · {s.stage} · {s.idle_days} 天未跟进（{s.idle_hours:.0f} 工作小时）· "
-                  + ("高风险" if s.rung >= 3 else "超时"),
+            label=mask_contacts(s.name),
+            value=f"{s.owner} · {s.idle_days}天未跟进 · " + ("高风险" if s.rung >= 3 else "超时")
+                  + f" · #{s.customer_id}" + (f" {s.company}" if s.company else "") + f" · {s.stage}",
             warn=s.rung >= 3,
         )
-        for s in ordered
+        for s in listed
     ]
+    rest = len(ordered) - len(listed)
+    notes = [f"另有 {rest} 位未列出：发送「我的客户」查看。"] if rest else []
+    notes.append("点「处理」可转给其他销售、暂缓或查看。")
     shown = ordered[:DIGEST_BUTTONS]
-    notes = ["点客户名可转给其他销售、暂缓或查看。"]
-    if len(ordered) > len(shown):
-        notes.append("其余客户：发送「转给 #编号 成员」或「历史 #编号」。")
     return Card(
         title=f"超时未跟进汇总：{len(ordered)} 位客户" + (f"（{high} 位高风险）" if high else ""),
-        subtitle=f"{fmt_when(now, tz)} 检查",
+        subtitle="、".join(f"{owner} {n} 位" for owner, n in per_owner.most_common()) + f" · {fmt_when(now, tz)}",
         fields=fields,
         notes=notes,
         buttons=[Button(label=f"处理 {mask_contacts(s.name)}", action=f"stale_open:{s.customer_id}")
