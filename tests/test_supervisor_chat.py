@@ -47,7 +47,7 @@ def new_customer(bot, sender: str, name: str, phone: str) -> int:
     for _ in range(3):
         bot.send(sender, "跳过")
     with Session(bot.runtime.engine) as s:
-        return s.exec(select(Customer.id).where(col(Customer.name) == name)).one()
+        return s.exec(select(Customer.id).where(col(Customer.name) == name).order_by(col(Customer.id).desc())).first()
 
 
 def owner_of(engine, customer_id: int) -> int | None:
@@ -75,6 +75,10 @@ def test_supervisor_lists_and_search_show_each_customers_owner(bot):
     own = bot.reply_to("rep-a", "我的客户").text
     assert "张伟" in own and "负责人" not in own  # a rep's own list does not repeat its name
     assert "负责人" not in bot.reply_to("rep-a", "查 张伟").text
+    # two customers of one name, two reps: the 「which one?」 list tells them apart by owner
+    new_customer(bot, "rep-b", "张伟", "13700137000")
+    which = bot.reply_to("sup", "历史 张伟").text
+    assert "找到多位" in which and "负责人 王芳" in which and "负责人 李明" in which
     # asked in a group: the team list goes to the supervisor alone, the group sees a note
     msgs = bot.send("sup", "我的客户", chat="grp-sales")
     assert [m.text for m in msgs if m.row.chat == "grp-sales"] == [GROUP_NOTE]

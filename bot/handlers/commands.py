@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from bot.context import HandlerContext
 from bot.extract import extract, tag_rules
 from bot.format import fmt_when, for_viewer, mask_phone
@@ -12,7 +10,7 @@ from bot.handlers.conversation import start_new_customer
 from bot.handlers.flow import ext_to_data, record, sent_at
 from bot.handlers.handover import tell_merge_owners
 from bot.handlers.help_text import help_for
-from bot.handlers.lookup import history_text, reply_private, resolve_customer, shown_to
+from bot.handlers.lookup import history_text, owner_labels, reply_private, resolve_customer, shown_to
 from bot.handlers.week import on_week
 from bot.router import Router
 from bot.safe_input import parse_id
@@ -20,9 +18,7 @@ from store.conversations import clear_conversation, get_conversation
 from store.customers import MAX_SEARCH_CHARS, change_stage, list_customers, rename_customer, search_customers
 from store.followups import confirmed_followups
 from store.inbox import requeue_failed_inbound
-from store.members import member_names
 from store.merges import merge_customers, undo_merge
-from store.models import Customer, Role
 from store.permissions import PermissionDenied
 from store.stages import check_stage_change
 from store.timeline import add_event, recent_events
@@ -62,7 +58,7 @@ def on_mine(ctx: HandlerContext, _args: str) -> None:
         ctx.reply("还没有客户。粘贴一段和客户的聊天，或发送「新客户」开始。")
         return
     tz = ctx.settings.tz
-    owners = _owner_names(ctx, customers)
+    owners = owner_labels(ctx, customers)
     lines = [
         shown_to(ctx, c, f"#{c.id} {c.name}{'（' + c.company + '）' if c.company else ''} · {c.stage}")
         + owners.get(c.id or 0, "")
@@ -84,22 +80,12 @@ def on_find(ctx: HandlerContext, args: str) -> None:
     if not found:
         ctx.reply(f"没有找到与「{args}」相关的客户。")
         return
-    owners = _owner_names(ctx, found)
+    owners = owner_labels(ctx, found)
     reply_private(
         ctx,
         "找到：\n" + "\n".join(shown_to(ctx, c, f"#{c.id} {c.name} {c.company or ''} {mask_phone(c.phone)} · {c.stage}")
                                 + owners.get(c.id or 0, "") for c in found),
     )
-
-
-def _owner_names(ctx: HandlerContext, customers: Sequence[Customer]) -> dict[int, str]:
-    """「 · 负责人 李明」 per customer for a supervisor or admin, who sees other members' customers; a
-    rep's list holds only its own, so it does not repeat its name."""
-    if ctx.member.role == Role.REP:
-        return {}
-    names = member_names(session=ctx.session, ids=(c.owner_id for c in customers))
-    return {c.id or 0: f" · 负责人 {names.get(c.owner_id, '—') if c.owner_id is not None else '公海'}"
-            for c in customers}
 
 
 def on_history(ctx: HandlerContext, args: str) -> None:
