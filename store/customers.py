@@ -148,6 +148,7 @@ class DuplicateCheck:
 
     same: Customer | None = None  # same phone/email or same exact name+company, visible to the actor
     taken: bool = False  # same phone/email but owned by someone the actor may not see (撞单)
+    taken_by: Customer | None = None  # that customer: for the supervisors' alert, never shown to the actor
     likely: list[Customer] = field(default_factory=list)  # pinyin-similar name, same company
 
 
@@ -172,6 +173,7 @@ def check_duplicates(
                 result.same = customer
                 return result
             result.taken = True
+            result.taken_by = result.taken_by or customer
         if result.taken:
             return result
     if not name:

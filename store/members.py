@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -32,6 +33,26 @@ def supervisors_of(*, session: Session, member: Member) -> list[Member]:
             )
         ).all()
     )
+
+
+def member_names(*, session: Session, ids: Iterable[int | None]) -> dict[int, str]:
+    """Display names of the members with these ids (one query): owners on a list or a digest."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = session.exec(select(Member.id, Member.display_name).where(col(Member.id).in_(wanted))).all()
+    return {int(i): name for i, name in rows if i is not None}
+
+
+def reps_visible_to(*, session: Session, actor: Member) -> list[Member]:
+    """The reps whose figures the actor may see: a rep only itself, a supervisor the team's active
+    reps, an admin every active rep."""
+    if actor.role == Role.REP:
+        return [actor]
+    stmt = select(Member).where(col(Member.role) == Role.REP, col(Member.active).is_(True))
+    if actor.role != Role.ADMIN:
+        stmt = stmt.where(col(Member.team_id) == actor.team_id)
+    return list(session.exec(stmt.order_by(col(Member.team_id), col(Member.id))).all())
 
 
 def find_member_by_name(*, session: Session, team_id: int, name: str) -> Member | None:

@@ -181,6 +181,43 @@ def fold_into_digest(*, session: Session, row: OutboxMessage, until: datetime, m
     return digest_id
 
 
+def fold_held_rows(*, session: Session, row_ids: list[int], dedupe_key: str, min_rows: int,
+                   payload_of: Callable[[list[OutboxMessage]], dict[str, Any]], at: datetime) -> int | None:
+    """Fold rows queued held back (`not_before`) for one recipient into one card row keyed
+    `dedupe_key`, due at once; None (the rows released to go on their own, at once) below `min_rows`.
+
+    One transaction; every row is taken by a conditional UPDATE (still pending), so a row a sender
+    took meanwhile (its hold ran out) is never also in the digest; rows the recipient may no longer
+    see are cancelled, as the sender would."""
+    waiting = col(OutboxMessage.status) == OutboxStatus.PENDING
+    rows = session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(row_ids), waiting)
+                        .order_by(col(OutboxMessage.id))).all()
+    visible = [m.id for m in rows if may_receive(session=session, row=m)]
+    hidden = [m.id for m in rows if m.id not in visible]
+    if hidden:
+        session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(hidden), waiting)
+                        .values(status=OutboxStatus.CANCELLED, last_error=NOT_VISIBLE))
+    first = next((m for m in rows if m.id in visible), None)
+    digest_id = None
+    if first is not None and len(visible) >= min_rows:
+        digest_id = enqueue_outbox(session=session, platform=first.platform, recipient=first.recipient,
+                                   member_id=first.member_id, kind="card", payload={}, dedupe_key=dedupe_key, at=at)
+    if digest_id is None:  # too few, or this digest exists already: each row goes on its own, now
+        session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(visible), waiting)
+                        .values(next_attempt_at=None))
+        return None
+    session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(visible), waiting)
+                    .values(status=OutboxStatus.MERGED, merged_into_id=digest_id))
+    folded = list(session.exec(select(OutboxMessage).where(col(OutboxMessage.merged_into_id) == digest_id)
+                               .order_by(col(OutboxMessage.id))).all())
+    if not folded:  # every row went on its own meanwhile
+        session.execute(delete(OutboxMessage).where(col(OutboxMessage.id) == digest_id))
+        return None
+    session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == digest_id)
+                    .values(payload=payload_of(folded)))
+    return digest_id
+
+
 def count_outbox_by_status(*, session: Session) -> dict[str, int]:
     rows = session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
     return {str(status): int(n) for status, n in rows}

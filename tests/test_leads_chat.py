@@ -121,4 +121,5 @@ def test_pool_lead_picker_for_supervisors(bot, clock):
 
 def test_help_lists_the_lead_commands(bot):
     text = bot.reply_to("rep-a", "帮助").text
-    assert "公海 / 认领 #编号" in text and "转给 客户 成员" in text and "分配原因" in text
+    assert "公海 / 认领 #编号" in text and "分配原因" in text and "转给" not in text  # 转给 is a supervisor's
+    assert "转给 #编号 成员" in bot.reply_to("sup", "帮助").text

@@ -18,12 +18,12 @@ from bot.handlers import (
     visit,
     voice_memo,
 )
-from bot.handlers.command_words import HELP_TEXT
+from bot.handlers.help_text import help_for
 from bot.router import Dispatcher
 
 
 def _fallback(ctx: HandlerContext) -> None:
-    ctx.reply("没看懂这条消息。\n" + HELP_TEXT)
+    ctx.reply("没看懂这条消息。\n" + help_for(ctx.member.role))
 
 
 def build_dispatcher() -> Dispatcher:

@@ -27,7 +27,10 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "why": ("分配原因", "/分配原因", "/why"),
     "rename": ("改名", "/改名", "/rename"),
     "edit": ("改", "/改", "/edit"),
+    "week": ("本周", "/本周", "/week"),
 }
+# Words that are a command only when sent alone: 「本周 张伟说要报价」 is a note, not 本周.
+_BARE_ONLY = frozenset({"week"})
 _WORD_TO_NAME = {word: name for name, words in COMMANDS.items() for word in words}
 # Longest first so 撤销合并 is not read as 撤销 + 合并.
 _WORDS = sorted(_WORD_TO_NAME, key=len, reverse=True)
@@ -44,6 +47,10 @@ def parse_command(text: str) -> Command | None:
     """A command is its word alone or followed by whitespace; an unknown /word is 'unknown'."""
     stripped = text.strip()
     for word in _WORDS:
+        if _WORD_TO_NAME[word] in _BARE_ONLY:
+            if stripped == word:
+                return Command(_WORD_TO_NAME[word], "", word)
+            continue
         if stripped == word or stripped.startswith(word + " ") or stripped.startswith(word + "\n") \
                 or stripped.startswith(word + "\u3000"):
             return Command(_WORD_TO_NAME[word], stripped[len(word):].strip(), word)
@@ -51,28 +58,3 @@ def parse_command(text: str) -> Command | None:
         word = stripped.split(maxsplit=1)[0]
         return Command("unknown", stripped[len(word):].strip(), word)
     return None
-
-
-HELP_TEXT = """genjin 跟进助手 · 用法
-直接粘贴/转发和客户的聊天，或发一段跟进笔记/语音，我会整理成跟进记录，点「确认」即可保存。
-
-命令（也可用 /help 这样的斜杠形式）：
-· 新客户 [姓名] [电话]　— 逐项询问，可回复「跳过」
-· 跟进 客户 内容　— 给某客户记一条跟进
-· 阶段 客户 阶段　— 如：阶段 张伟 需求确认
-· 拜访 客户 时间 目标　— 如：拜访 张伟 明天下午3点 演示方案
-· 改约 拜访编号 时间 / 取消拜访 拜访编号
-· 我的客户　— 最近跟进的客户
-· 查 关键词　— 按姓名/拼音/公司/电话查找
-· 历史 客户　— 客户的时间线
-· 改名 客户 姓名　— 如：改名 #12 张伟（补上「未命名客户」的姓名）
-· 改 #记录号 字段 新值　— 改待确认记录的一项，如：改 #12 公司 华信物流
-　（最新一张卡片可直接回复：公司 华信物流 / 下次 周四下午3点 / 阶段 需求确认 / 标签 +要报价 -价格异议）
-· 重试　— 重新处理失败的消息
-· 合并 保留编号 被合并编号 / 撤销合并 编号　— 主管、管理员
-· 免填 销售姓名 [原因]　— 主管给销售 3 天免填（不提醒补填）
-· 公海 / 认领 #编号　— 查看并认领公海线索（每天有上限）
-· 退回 #编号 [原因]　— 把线索退回公海
-· 转给 客户 成员　— 主管把客户转给其他销售，如：转给 #12 李四
-· 分配原因 客户　— 线索为什么分给了谁
-· 取消　— 放弃当前的提问"""

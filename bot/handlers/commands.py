@@ -5,10 +5,13 @@ from __future__ import annotations
 from bot.context import HandlerContext
 from bot.extract import extract, tag_rules
 from bot.format import fmt_when, for_viewer, mask_phone
-from bot.handlers.command_words import HELP_TEXT, parse_command
+from bot.handlers.command_words import parse_command
 from bot.handlers.conversation import start_new_customer
 from bot.handlers.flow import ext_to_data, record, sent_at
-from bot.handlers.lookup import history_text, reply_private, resolve_customer, shown_to
+from bot.handlers.handover import tell_merge_owners
+from bot.handlers.help_text import help_for
+from bot.handlers.lookup import history_text, owner_labels, reply_private, resolve_customer, shown_to
+from bot.handlers.week import on_week
 from bot.playbook.handoffs import announce_stage_entry
 from bot.router import Router
 from bot.safe_input import parse_id
@@ -35,13 +38,13 @@ def on_command(ctx: HandlerContext) -> None:
     assert command is not None
     handler = _HANDLERS.get(command.name)
     if handler is None:
-        ctx.reply(f"不认识的命令「{command.word}」。\n{HELP_TEXT}")
+        ctx.reply(f"不认识的命令「{command.word}」。\n{help_for(ctx.member.role)}")
         return
     handler(ctx, command.args)
 
 
 def on_help(ctx: HandlerContext, _args: str) -> None:
-    ctx.reply(HELP_TEXT)
+    ctx.reply(help_for(ctx.member.role))
 
 
 def on_cancel(ctx: HandlerContext, _args: str) -> None:
@@ -56,8 +59,10 @@ def on_mine(ctx: HandlerContext, _args: str) -> None:
         ctx.reply("还没有客户。粘贴一段和客户的聊天，或发送「新客户」开始。")
         return
     tz = ctx.settings.tz
+    owners = owner_labels(ctx, customers)
     lines = [
         shown_to(ctx, c, f"#{c.id} {c.name}{'（' + c.company + '）' if c.company else ''} · {c.stage}")
+        + owners.get(c.id or 0, "")
         + (f" · 下次 {fmt_when(c.next_contact_at, tz)}" if c.next_contact_at else "")
         for c in customers
     ]
@@ -76,10 +81,11 @@ def on_find(ctx: HandlerContext, args: str) -> None:
     if not found:
         ctx.reply(f"没有找到与「{args}」相关的客户。")
         return
+    owners = owner_labels(ctx, found)
     reply_private(
         ctx,
         "找到：\n" + "\n".join(shown_to(ctx, c, f"#{c.id} {c.name} {c.company or ''} {mask_phone(c.phone)} · {c.stage}")
-                                for c in found),
+                                + owners.get(c.id or 0, "") for c in found),
     )
 
 
@@ -185,6 +191,7 @@ def on_merge(ctx: HandlerContext, args: str) -> None:
         ctx.reply("不能把客户合并到自己。")
         return
     ctx.reply(f"已把 #{merged_id} 合并到 #{kept_id}（合并记录 {audit.id}）。如需撤销，发送：撤销合并 {audit.id}")
+    tell_merge_owners(ctx, audit, undone=False)
 
 
 def on_unmerge(ctx: HandlerContext, args: str) -> None:
@@ -201,6 +208,7 @@ def on_unmerge(ctx: HandlerContext, args: str) -> None:
         ctx.reply(f"没有找到合并记录 {merge_id}，或它已被撤销。")
         return
     ctx.reply(f"已撤销合并 {audit.id}：#{audit.merged_id} 恢复为独立客户。")
+    tell_merge_owners(ctx, audit, undone=True)
 
 
 _HANDLERS = {
@@ -216,4 +224,5 @@ _HANDLERS = {
     "retry": on_retry,
     "merge": on_merge,
     "unmerge": on_unmerge,
+    "week": on_week,
 }

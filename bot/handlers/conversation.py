@@ -13,6 +13,7 @@ from bot.cards.followup import build_duplicate_card
 from bot.context import HandlerContext
 from bot.extract import normalize_phone, parse_when
 from bot.format import fmt_when, mask_phone
+from bot.handlers.collision import alert_collision
 from bot.handlers.flow import capture, ext_from_data, ext_to_data, next_contact_problem
 from bot.handlers.pending import is_new_record, looks_like_name
 from bot.router import Router
@@ -143,6 +144,7 @@ def finish_new_customer(ctx: HandlerContext, fields: dict[str, Any], force_new: 
         dup = check_duplicates(session=ctx.session, actor=ctx.member, name=fields["name"], phone=fields.get("phone"))
         if dup.taken:
             ctx.reply("这个电话已是其他同事的客户（撞单），未新建。已通知主管协调。")
+            alert_collision(ctx, dup.taken_by, phone=fields.get("phone"), email=None)
             return
         if dup.same is not None:
             ctx.reply(f"客户已存在：#{dup.same.id} {dup.same.name}，未重复新建。")

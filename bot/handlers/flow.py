@@ -14,7 +14,8 @@ from sqlmodel import col, select
 from bot.cards.followup import build_duplicate_card, build_followup_card
 from bot.context import HandlerContext
 from bot.extract import Extraction, tag_rules
-from bot.format import fmt_when, mask_contacts, mask_email, mask_phone
+from bot.format import fmt_when, mask_contacts
+from bot.handlers.collision import alert_collision
 from bot.handlers.quotes import catalog_lines, propose_quote, quote_section
 from bot.models import Card
 from bot.understanding.learning import team_weights
@@ -22,7 +23,6 @@ from bot.understanding.team_exemplars import exemplars_for_team
 from store.conversations import set_conversation
 from store.customers import check_duplicates, create_customer, get_customer
 from store.followups import confirmed_followups, create_followup, get_followup
-from store.members import supervisors_of
 from store.models import Customer, FollowUp, Visit
 from store.names import is_unnamed
 from store.permissions import PermissionDenied
@@ -226,7 +226,8 @@ def capture(
         email=ext.email,
     )
     if dup.taken:
-        _report_taken(ctx, ext)
+        ctx.reply(TAKEN_REPLY)
+        alert_collision(ctx, dup.taken_by, phone=ext.phone, email=ext.email)
         return
     if dup.same is not None:
         record(ctx, dup.same, draft, is_new=False)
@@ -337,12 +338,3 @@ def _summary(text: str, ext: Extraction) -> str:
     tags = f"［{'、'.join(ext.tags)}］" if ext.tags else ""
     return f"{tags}{first}{'…' if len(text) > 40 else ''}"
 
-
-def _report_taken(ctx: HandlerContext, ext: Extraction) -> None:
-    ctx.reply(TAKEN_REPLY)
-    contact = mask_phone(ext.phone) if ext.phone else mask_email(ext.email)  # the other rep's customer
-    for sup in supervisors_of(session=ctx.session, member=ctx.member):
-        ctx.notify(
-            sup.id or 0,
-            text=f"【撞单提醒】{ctx.member.display_name} 提交的客户（{contact}）已有其他同事跟进，请协调归属。",
-        )

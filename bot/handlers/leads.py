@@ -7,7 +7,7 @@ from sqlmodel import col, select
 
 from bot.cards.leads import build_assign_picker, build_new_lead_card, build_pool_card, touch_line
 from bot.context import HandlerContext
-from bot.format import fmt_when
+from bot.format import fmt_when, mask_contacts
 from bot.handlers.command_words import parse_command
 from bot.handlers.lookup import reply_private, resolve_customer
 from bot.leads.intake import push_lead_card
@@ -155,6 +155,12 @@ def _release(ctx: HandlerContext, customer_id: int, why: str) -> None:
     cancelled = int(str(row.details.get("visits_cancelled") or 0))
     ctx.reply(f"已把 {customer.name} 退回公海，同组同事可以认领。"
               + (f"已预约的 {cancelled} 次拜访已取消。" if cancelled else ""))
+    previous = row.details.get("previous_owner_id")
+    if isinstance(previous, int) and previous != ctx.member.id:  # a supervisor released a rep's customer
+        ctx.notify(previous, text=f"【客户转交】{ctx.member.display_name} 已把 {mask_contacts(customer.name)} 退回公海"
+                                  + (f"（原因：{why.strip()[:100]}）" if why.strip() else "")
+                                  + (f"，已预约的 {cancelled} 次拜访已取消" if cancelled else "") + "。",
+                   dedupe_key=f"handover:{row.id}:from")
 
 
 def _show_pool(ctx: HandlerContext) -> None:

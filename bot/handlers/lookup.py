@@ -9,7 +9,8 @@ from bot.format import for_viewer
 from bot.models import Card, Reply
 from bot.safe_input import parse_id
 from store.customers import MAX_SEARCH_CHARS, get_customer, search_customers
-from store.models import Customer, TimelineEvent
+from store.members import member_names
+from store.models import Customer, Role, TimelineEvent
 from store.permissions import PermissionDenied
 
 
@@ -40,7 +41,9 @@ def resolve_customer(ctx: HandlerContext, query: str) -> Customer | None:
     if not found:
         ctx.reply(f"没有找到客户「{query}」。发送「我的客户」查看你的客户列表。")
         return None
-    listing = "\n".join(shown_to(ctx, c, f"#{c.id} {c.name} {c.company or ''}") for c in found[:5])
+    owners = owner_labels(ctx, found[:5])  # two 张伟 of two reps: the owner tells them apart
+    listing = "\n".join(shown_to(ctx, c, f"#{c.id} {c.name} {c.company or ''}") + owners.get(c.id or 0, "")
+                         for c in found[:5])
     reply_private(ctx, f"找到多位「{query}」，请用编号指定，例如 #{found[0].id}：\n{listing}")
     return None
 
@@ -69,3 +72,13 @@ def history_text(ctx: HandlerContext, customer: Customer, events: Sequence[Timel
     tz = ctx.settings.tz
     lines = [f"{e.created_at.astimezone(tz):%m-%d %H:%M} {e.summary}" for e in events] or ["暂无记录"]
     return shown_to(ctx, customer, f"#{customer.id} {customer.name} · {customer.stage}\n" + "\n".join(lines))
+
+
+def owner_labels(ctx: HandlerContext, customers: Sequence[Customer]) -> dict[int, str]:
+    """「 · 负责人 李明」 per customer for a supervisor or admin, who sees other members' customers; a
+    rep's list holds only its own, so it does not repeat its name."""
+    if ctx.member.role == Role.REP:
+        return {}
+    names = member_names(session=ctx.session, ids=(c.owner_id for c in customers))
+    return {c.id or 0: f" · 负责人 {names.get(c.owner_id, '—') if c.owner_id is not None else '公海'}"
+            for c in customers}

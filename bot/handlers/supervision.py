@@ -1,4 +1,4 @@
-"""on_push_action: taps on pushed cards (查看, 暂缓 with a reason, 转给…) and the 免填 command."""
+"""on_push_action: taps on pushed cards (查看, 暂缓 with a reason, 转给…, a stale digest line) and 免填."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
+from bot.cards.supervision import build_stale_actions
 from bot.context import HandlerContext
 from bot.format import fmt_when, mask_contacts
 from bot.handlers.command_words import parse_command
@@ -24,7 +25,7 @@ from store.permissions import PermissionDenied
 from store.timeline import add_event, recent_events
 
 router = Router("supervision")
-PUSH_VERBS = ("view", "snooze", "reassign", "reassign_to")
+PUSH_VERBS = ("view", "snooze", "reassign", "reassign_to", "stale_open")
 
 
 def _is_push_action(ctx: HandlerContext) -> bool:
@@ -84,6 +85,10 @@ def on_push_action(ctx: HandlerContext) -> None:
                 buttons=[Button(label=r.display_name, action=f"reassign_to:{customer_id}:{r.id}") for r in reps],
             )
         )
+    elif verb == "stale_open":  # one line of the stale digest: its actions
+        owner = ctx.session.get(Member, customer.owner_id) if customer.owner_id is not None else None
+        owner_name = owner.display_name if owner else "公海"
+        reply_private(ctx, card=build_stale_actions(customer=customer, owner_name=owner_name))
     elif verb == "reassign_to":
         member_id = (parse_id(args[1]) if len(args) > 1 else None) or 0
         transfer_customer(ctx, customer_id, ctx.session.get(Member, member_id))
