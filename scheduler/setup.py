@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Settings
 from scheduler import jobs
+from scheduler.anomalies import sweep_anomalies
 from scheduler.leads import sweep_new_leads
 from scheduler.previsit import sweep_previsit
 from scheduler.reminders import sweep_unconfirmed
@@ -39,6 +40,8 @@ def run_sweeps(engine: Engine, settings: Settings, now: datetime) -> dict[str, i
         "stale": sweep_stale(engine, settings, now),
         "new_leads": sweep_new_leads(engine, settings, now),
         "unconfirmed": sweep_unconfirmed(engine, settings, now),
+        # Before the weekly report: a record confirmed before the report is checked before it counts.
+        "anomalies": sweep_anomalies(engine, settings, now),
         "weekly": send_weekly_reports(engine, settings, now),
     }
 

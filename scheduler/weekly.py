@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from bot.config import Settings
 from bot.pipeline.push import push_to_member
+from store.anomalies import held_customers, held_followups
 from store.db import session_scope
 from store.models import Correction, Customer, FollowUp, JobRun, Member, Role, TimelineEvent
 from store.stages import OPEN_STAGES
@@ -143,6 +144,7 @@ def rep_stats(session: Session, rep: Member, start: datetime, end: datetime) -> 
             col(Customer.stage).in_(OPEN_STAGES),
             col(Customer.merged_into_id).is_(None),
             col(Customer.draft).is_(False),  # a paste nobody confirmed is not an active customer
+            col(Customer.id).not_in(held_customers()),  # a stage in a bulk change under review
         )
     ).all()
     alerted = set(
@@ -158,7 +160,8 @@ def rep_stats(session: Session, rep: Member, start: datetime, end: datetime) -> 
     followups = session.exec(
         select(FollowUp, Customer)
         .join(Customer, col(Customer.id) == FollowUp.customer_id)
-        .where(col(FollowUp.rep_id) == rep.id, col(FollowUp.created_at) >= start, col(FollowUp.created_at) < end)
+        .where(col(FollowUp.rep_id) == rep.id, col(FollowUp.created_at) >= start, col(FollowUp.created_at) < end,
+               col(FollowUp.id).not_in(held_followups()))  # anomalies under review count once reviewed
     ).all()
     complete = sum(1 for f, c in followups if f.confirmed and c.phone and (f.next_contact_at or c.next_contact_at))
     confirmed = [f for f, _ in followups if f.confirmed]
@@ -190,7 +193,8 @@ def team_topics(
     rows = session.exec(
         select(FollowUp)
         .join(Customer, col(Customer.id) == FollowUp.customer_id)
-        .where(col(Customer.team_id) == team_id, col(FollowUp.created_at) >= start, col(FollowUp.created_at) < end)
+        .where(col(Customer.team_id) == team_id, col(FollowUp.created_at) >= start, col(FollowUp.created_at) < end,
+               col(FollowUp.id).not_in(held_followups()))
     ).all()
     tags = Counter(t for f in rows for t in f.tags if t in OBJECTION_TAGS)
     competitors = Counter(c for f in rows for c in settings.pushes.competitors if c in f"{f.text} {f.transcript or ''}")
@@ -203,6 +207,7 @@ def tag_correction_rates(session: Session, team_id: int, start: datetime, end: d
         select(Correction).where(
             col(Correction.team_id) == team_id, col(Correction.created_at) >= start, col(Correction.created_at) < end,
             col(Correction.field) == "tag",  # field fixes are corrections too, but not of a tag
+            col(Correction.followup_id).not_in(held_followups()),
         )
     ).all()
     changed = Counter((c.before or c.after or "") for c in corrections)
@@ -211,7 +216,8 @@ def tag_correction_rates(session: Session, team_id: int, start: datetime, end: d
         for f in session.exec(
             select(FollowUp)
             .join(Customer, col(Customer.id) == FollowUp.customer_id)
-            .where(col(Customer.team_id) == team_id, col(FollowUp.created_at) >= start, col(FollowUp.created_at) < end)
+            .where(col(Customer.team_id) == team_id, col(FollowUp.created_at) >= start, col(FollowUp.created_at) < end,
+                   col(FollowUp.id).not_in(held_followups()))
         ).all()
         for t in f.extracted_tags
     )
