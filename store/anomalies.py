@@ -85,13 +85,15 @@ def rep_entries_between(*, session: Session, rep_id: int, start: datetime, end: 
 
 def team_product_amounts(*, session: Session, team_id: int, product: str, since: datetime,
                          exclude_followup_id: int) -> list[int]:
-    """Confirmed amounts the team recorded for customers of this product since `since`, except the one
-    being judged and amounts still held for review (a wild amount must not make itself typical)."""
+    """Confirmed amounts the team recorded for customers of this product since `since` that passed the
+    check: not the one being judged, not one still unchecked or held for review (a wild amount must
+    not make itself, or its neighbour in the same batch, look typical)."""
     rows = session.exec(
         select(FollowUp.amount_cny).join(Customer, col(Customer.id) == col(FollowUp.customer_id)).where(
             col(Customer.team_id) == team_id, col(Customer.product) == product, col(FollowUp.confirmed).is_(True),
             col(FollowUp.amount_cny).is_not(None), col(FollowUp.created_at) >= since,
-            col(FollowUp.id) != exclude_followup_id, col(FollowUp.id).not_in(held_followups()))
+            col(FollowUp.id) != exclude_followup_id, col(FollowUp.anomaly_checked_at).is_not(None),
+            col(FollowUp.id).not_in(held_followups()))
     ).all()
     return [int(a) for a in rows if a is not None]
 
