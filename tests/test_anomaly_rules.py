@@ -98,3 +98,22 @@ def test_record_facts_read_company_role_and_phone_but_not_competitors():
     assert facts.titles == ("采购总监",)
     assert facts.phones == ("+8613912345678",)
     assert record_facts("张伟说东软便宜").companies == ()
+
+
+def test_review_cards_carry_their_actions_on_wecom_and_dingtalk():
+    from bot.cards.anomalies import build_anomaly_card, build_returned_card
+    from bot.platforms.dingtalk import render as dingtalk
+    from bot.platforms.wecom import render as wecom
+    from store.models import Anomaly
+
+    anomaly = Anomaly(id=7, key="amount:3", kind="amount", team_id=1, rep_id=2, summary="李强 的金额 398万元",
+                      reason="写成了三年合同额", status="returned", created_at=T)
+    card = build_anomaly_card(anomaly=anomaly, rep_name="王芳", records=1, console_url="https://g.example.com")
+    assert [b.label for b in card.buttons] == ["没问题", "退回给销售"]
+    assert [(link.label, link.url) for link in card.links] == [("查看", "https://g.example.com/console/anomalies")]
+    assert build_anomaly_card(anomaly=anomaly, rep_name="王芳", records=1, console_url=None).links == []
+    assert wecom.card_actions(wecom.render_wecom(card, task_id="t1")) >= {"anomaly_ok:7", "anomaly_return:7"}
+    assert dingtalk.card_actions(dingtalk.render_dingtalk(card)) >= {"anomaly_ok:7", "anomaly_return:7"}
+    returned = build_returned_card(anomaly=anomaly, reviewer_name="陈主管", console_url=None)
+    assert "主管意见：写成了三年合同额" in returned.notes[0] and "改 #记录号 金额" in returned.notes[0]
+    assert wecom.card_actions(wecom.render_wecom(returned, task_id="t2")) >= {"anomaly_fixed:7"}
