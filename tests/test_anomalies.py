@@ -21,7 +21,7 @@ from store.console import PipelineFilter, pipeline_grid
 from store.customers import change_stage, create_customer
 from store.db import make_engine, session_scope
 from store.followups import confirm_followup, create_followup
-from store.models import Anomaly, Customer, Member, OutboxMessage
+from store.models import Anomaly, Correction, Customer, FollowUp, Member, OutboxMessage
 from tests.factories import make_org
 from tests.harness import ChatDriver
 
@@ -250,8 +250,8 @@ def test_return_to_the_rep_keeps_it_out_until_fixed(bot, engine):
     msgs = bot.tap("sup", f"anomaly_return:{found.id}")
     assert [m.text for m in msgs if m.recipient == "sup"] == ["已退回给销售，改正前相关记录不计入周报。（金额异常）"]
     [to_rep] = [m for m in msgs if m.recipient == "rep-a"]
-    assert to_rep.card.title == "记录被退回：金额异常" and "改 #记录号 金额" in to_rep.all_text
-    assert [b.label for b in to_rep.card.buttons] == ["已改正"]
+    assert to_rep.card.title == "记录被退回：金额异常" and "点「改金额」回复正确金额" in to_rep.all_text
+    assert [b.label for b in to_rep.card.buttons] == ["改金额", "已改正"]
     assert week_stats(engine, bot.org.rep_a, week).followups == 0
     assert "没有权限" in bot.reply_to("rep-b", f"anomaly_fixed:{found.id}", kind="card_action").text
     fixed = bot.tap("rep-a", to_rep.action("已改正"))
@@ -259,6 +259,28 @@ def test_return_to_the_rep_keeps_it_out_until_fixed(bot, engine):
     assert week_stats(engine, bot.org.rep_a, week).followups == 1
     assert "已经处理过了" in bot.reply_to("rep-a", f"anomaly_fixed:{found.id}", kind="card_action").text
     assert [a.status for a in anomalies(engine)] == ["fixed"]
+
+
+def test_returned_amount_is_fixed_by_one_reply(bot, engine):
+    found, fid = _amount_anomaly(bot, engine)
+    week = local(2026, 11, 16, 0)
+    assert "还在等主管复核" in bot.reply_to("rep-a", f"anomaly_amount:{found.id}", kind="card_action").text
+    to_rep = next(m for m in bot.tap("sup", f"anomaly_return:{found.id}") if m.recipient == "rep-a")
+    assert "请回复正确的金额" in bot.reply_to("rep-a", to_rep.action("改金额"), kind="card_action").text
+    assert "没看懂这个金额" in bot.reply_to("rep-a", "很多").text
+    assert "还在等主管复核" not in bot.reply_to("rep-b", f"anomaly_amount:{found.id}", kind="card_action").text
+    assert week_stats(engine, bot.org.rep_a, week).followups == 0
+    msgs = bot.send("rep-a", "3.98万")
+    [answer] = [m.text for m in msgs if m.recipient == "rep-a"]
+    assert answer == "好的，金额改为 3.98万元，已记录为已改正，相关记录将计入周报。"
+    assert any(m.recipient == "sup" and "金额改为 3.98万元" in (m.text or "") for m in msgs)
+    with Session(engine) as s:
+        f = s.get(FollowUp, fid)
+        assert f.amount_cny == 39_800
+        fixes = s.exec(select(Correction).where(col(Correction.followup_id) == fid)).all()
+        assert [(c.field, c.before, c.after) for c in fixes] == [("amount_cny", "3980000", "39800")]
+    assert [a.status for a in anomalies(engine)] == ["fixed"]
+    assert week_stats(engine, bot.org.rep_a, week).followups == 1
 
 
 def test_only_the_reps_supervisor_or_an_admin_reviews(bot, engine):

@@ -115,5 +115,5 @@ def test_review_cards_carry_their_actions_on_wecom_and_dingtalk():
     assert wecom.card_actions(wecom.render_wecom(card, task_id="t1")) >= {"anomaly_ok:7", "anomaly_return:7"}
     assert dingtalk.card_actions(dingtalk.render_dingtalk(card)) >= {"anomaly_ok:7", "anomaly_return:7"}
     returned = build_returned_card(anomaly=anomaly, reviewer_name="陈主管", console_url=None)
-    assert "主管意见：写成了三年合同额" in returned.notes[0] and "改 #记录号 金额" in returned.notes[0]
-    assert wecom.card_actions(wecom.render_wecom(returned, task_id="t2")) >= {"anomaly_fixed:7"}
+    assert "主管意见：写成了三年合同额" in returned.notes[0] and "点「改金额」" in returned.notes[0]
+    assert wecom.card_actions(wecom.render_wecom(returned, task_id="t2")) >= {"anomaly_amount:7", "anomaly_fixed:7"}

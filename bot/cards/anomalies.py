@@ -16,10 +16,10 @@ KIND_LABELS = {
 
 # What the rep is asked to fix, per rule (the supervisor's reason, when given, comes first).
 FIX_HINTS = {
-    "volume": "这一天的录入条数异常多，请核对是否有重复或批量粘贴的记录，删除或合并后再确认。",
-    "stages": "短时间内改了很多客户的阶段，请逐个核对阶段是否属实，不对的用「阶段 客户 阶段名」改回。",
-    "amount": "金额与产品的常见价格相差很大，请核对是年费、合同总额还是多写/少写了位数，用「改 #记录号 金额 …」改正。",
-    "conflict": "同一客户的公司、职位或电话前后矛盾，请核对是否记到了别的客户名下，改正后再确认。",
+    "volume": "这一天的录入条数异常多，请核对是否有重复或批量粘贴的记录，并向主管说明。",
+    "stages": "短时间内改了很多客户的阶段，请逐个核对阶段是否属实，不对的发送「阶段 客户 阶段名」改回。",
+    "amount": "金额与产品的常见价格相差很大，请核对是年费、合同总额还是多写/少写了位数，点「改金额」回复正确金额。",
+    "conflict": "同一客户的公司、职位或电话前后矛盾，请核对是否把别的客户的信息记到了这里，并向主管说明哪条正确。",
 }
 
 
@@ -59,7 +59,10 @@ def build_returned_card(*, anomaly: Anomaly, reviewer_name: str, console_url: st
         title=f"记录被退回：{label}",
         subtitle=f"{reviewer_name} 请你核对并改正",
         fields=[CardField(label="说明", value=anomaly.summary)],
-        notes=[fix_text(anomaly), "改好后点「已改正」，这些记录才会计入周报。"],
-        buttons=[Button(label="已改正", action=f"anomaly_fixed:{anomaly.id}", style="primary")],
+        notes=[fix_text(anomaly), "改好或核对无误后点「已改正」，这些记录才会计入周报。"],
+        buttons=([Button(label="改金额", action=f"anomaly_amount:{anomaly.id}", style="primary")]
+                 if anomaly.kind == "amount" else [])
+        + [Button(label="已改正", action=f"anomaly_fixed:{anomaly.id}",
+                  style="default" if anomaly.kind == "amount" else "primary")],
         links=anomaly_link(console_url),
     )
