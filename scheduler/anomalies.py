@@ -151,9 +151,9 @@ def _check_conflict(session: Session, settings: Settings, followup: FollowUp, cu
         statements.append(Statement(followup_id=None, at=customer.created_at,
                                     companies=(customer.company,) if customer.company else (),
                                     titles=(customer.title,) if customer.title else ()))
-    found = contradiction(statements, window)
-    if found is None or followup.id not in found.followup_ids:
-        return 0  # a contradiction between two other records was filed when the later of them was checked
+    found = contradiction(statements, window, involving=followup.id)
+    if found is None:
+        return 0
     summary = (f"{mask_contacts(customer.name)} 一小时内出现两个不同的{found.field}："
                f"{mask_contacts(found.values[0])} / {mask_contacts(found.values[1])}")
     return _file(session, settings, now, key=f"conflict:{followup.id}", kind="conflict", rep=rep,

@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, false, true
+from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
 from store.stages import Stage
@@ -106,7 +107,13 @@ class Customer(SQLModel, table=True):
 
 
 class FollowUp(SQLModel, table=True):
-    __table_args__ = (Index("ix_followup_confirmed_created", "confirmed", "created_at"),)
+    __table_args__ = (
+        Index("ix_followup_confirmed_created", "confirmed", "created_at"),
+        Index("ix_followup_rep_created", "rep_id", "created_at"),  # one rep's entries in a day (anomalies)
+        # The anomaly sweep's queue: only records not yet checked, so it stays small however many are.
+        Index("ix_followup_anomaly_unchecked", "id", sqlite_where=sql_text("anomaly_checked_at IS NULL"),
+              postgresql_where=sql_text("anomaly_checked_at IS NULL")),
+    )
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)
     rep_id: int = Field(foreign_key="member.id", index=True)
@@ -130,7 +137,7 @@ class FollowUp(SQLModel, table=True):
     confirmed_at: datetime | None = _ts()
     # Set when the anomaly sweep has looked at this confirmed record (scheduler/anomalies.py): the
     # sweep's queue, claimed with a conditional UPDATE so two instances check a record once.
-    anomaly_checked_at: datetime | None = _ts(index=True)
+    anomaly_checked_at: datetime | None = _ts()
 
 
 class Visit(SQLModel, table=True):

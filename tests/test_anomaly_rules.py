@@ -78,6 +78,16 @@ def test_contradictory_companies_within_the_window_only():
     assert contradiction([a, same], window) is None
 
 
+def test_contradiction_only_about_the_record_checked():
+    window = timedelta(hours=1)
+    a = Statement(followup_id=1, at=T, companies=("万通物流",))
+    b = Statement(followup_id=2, at=T + timedelta(minutes=5), companies=("华信科技",))
+    c = Statement(followup_id=3, at=T + timedelta(minutes=10), companies=("博远教育",))
+    assert contradiction([a, b], window, involving=3) is None
+    found = contradiction([a, b, c], window, involving=3)
+    assert found is not None and found.followup_ids == (1, 3)
+
+
 def test_contradictory_roles():
     window = timedelta(hours=1)
     found = contradiction([Statement(followup_id=None, at=T, titles=("采购总监",)),

@@ -103,15 +103,20 @@ def same_title(a: str, b: str) -> bool:
     return ka in kb or kb in ka
 
 
-def contradiction(statements: Sequence[Statement], window: timedelta) -> Contradiction | None:
+def contradiction(statements: Sequence[Statement], window: timedelta,
+                  involving: int | None = None) -> Contradiction | None:
     """Two statements within `window` of each other that give the customer two different companies
-    or two different roles. Statements further apart are not compared: people change jobs."""
+    or two different roles. Statements further apart are not compared: people change jobs.
+    `involving`: only pairs with this record in them (the one being checked; the others' pairs were
+    judged when they were checked)."""
     ordered = sorted(statements, key=lambda s: s.at)
     for field, values_of, same in (("公司", _companies, same_company), ("职位", _titles, same_title)):
         for i, first in enumerate(ordered):
             for second in ordered[i + 1:]:
                 if abs(second.at - first.at) > window:
                     break
+                if involving is not None and involving not in (first.followup_id, second.followup_id):
+                    continue
                 for a in values_of(first):
                     for b in values_of(second):
                         if not same(a, b):

@@ -64,7 +64,10 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_anomalyitem_event_id"), ["event_id"], unique=False)
     with op.batch_alter_table("followup", schema=None) as batch_op:
         batch_op.add_column(sa.Column("anomaly_checked_at", store.types.UTCDateTime(timezone=True), nullable=True))
-        batch_op.create_index(batch_op.f("ix_followup_anomaly_checked_at"), ["anomaly_checked_at"], unique=False)
+        batch_op.create_index("ix_followup_anomaly_unchecked", ["id"], unique=False,
+                              sqlite_where=sa.text("anomaly_checked_at IS NULL"),
+                              postgresql_where=sa.text("anomaly_checked_at IS NULL"))
+        batch_op.create_index("ix_followup_rep_created", ["rep_id", "created_at"], unique=False)
     with op.batch_alter_table("timelineevent", schema=None) as batch_op:
         batch_op.create_index("ix_timeline_kind_created", ["kind", "created_at"], unique=False)
     # Records confirmed before this release were reported already: the sweep starts from new ones.
@@ -75,7 +78,8 @@ def downgrade() -> None:
     with op.batch_alter_table("timelineevent", schema=None) as batch_op:
         batch_op.drop_index("ix_timeline_kind_created")
     with op.batch_alter_table("followup", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_followup_anomaly_checked_at"))
+        batch_op.drop_index("ix_followup_rep_created")
+        batch_op.drop_index("ix_followup_anomaly_unchecked")
         batch_op.drop_column("anomaly_checked_at")
     with op.batch_alter_table("anomalyitem", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_anomalyitem_event_id"))
