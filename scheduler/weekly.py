@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from bot.config import Settings
 from bot.pipeline.push import push_to_member
-from store.anomalies import held_customers, held_followups
+from store.anomalies import count_held_anomalies, held_customers, held_followups
 from store.db import session_scope
 from store.models import Correction, Customer, FollowUp, JobRun, Member, Role, TimelineEvent
 from store.stages import OPEN_STAGES
@@ -109,6 +109,7 @@ def _send(session: Session, settings: Settings, start: datetime, end: datetime, 
                 "本周主要异议：" + ("、".join(f"{t}({n})" for t, n in objections) or "无"),
                 "本周提及竞品：" + ("、".join(f"{c}({n})" for c, n in competitors) or "无"),
                 "标签修改率：" + ("、".join(f"{t} {r:.0%}" for t, r in corrections) or "无修改"),
+                *_held_line(session, team_id),
             ]
         )
         sups = session.exec(
@@ -125,6 +126,11 @@ def _send(session: Session, settings: Settings, start: datetime, end: datetime, 
                 text=text,
             )
     return sent
+
+
+def _held_line(session: Session, team_id: int) -> list[str]:
+    held = count_held_anomalies(session=session, team_id=team_id)
+    return [f"待复核的数据异常 {held} 条，相关记录未计入以上数字（控制台「异常」页）"] if held else []
 
 
 def rep_stats(session: Session, rep: Member, start: datetime, end: datetime) -> RepStats:

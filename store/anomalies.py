@@ -142,6 +142,12 @@ def held_customers() -> Any:
             .where(col(Anomaly.status).in_(HELD_STATUSES), col(AnomalyItem.customer_id).is_not(None)))
 
 
+def count_held_anomalies(*, session: Session, team_id: int) -> int:
+    """Open and returned anomalies of the team: what the weekly report says it left out."""
+    return len(session.exec(select(Anomaly.id).where(col(Anomaly.team_id) == team_id,
+                                                     col(Anomaly.status).in_(HELD_STATUSES))).all())
+
+
 # ---------------------------------------------------------------- review
 
 def _may_review(actor: Member, anomaly: Anomaly) -> bool:

@@ -176,8 +176,9 @@ def test_amount_far_from_the_team_median_is_held_out_of_the_weekly_report(bot, e
     assert week_stats(engine, org.rep_a, week).followups == 1
     reports = run_sweeps(engine, bot.runtime.settings, local(2026, 11, 23, 9))
     assert reports["weekly"] > 0
-    report = next(m.text for m in bot.new_messages() if m.recipient == "rep-a" and "周报" in (m.text or ""))
-    assert "（1 条）" in report
+    reports = {m.recipient: m.text for m in bot.new_messages() if "周报" in (m.text or "")}
+    assert "（1 条）" in reports["rep-a"]
+    assert "待复核的数据异常 1 条" in reports["sup"] and "待复核" not in reports["sup2"]
     with Session(engine) as s:
         grid = pipeline_grid(session=s, actor=s.get(Member, org.supervisor.id), flt=PipelineFilter())
     assert sum(c.amount for c in grid if c.owner_id == org.rep_a.id) == 5 * 39_800
