@@ -140,13 +140,21 @@ def test_bulk_stage_changes_within_the_window(bot, engine):
     [found] = anomalies(engine)
     assert found.kind == "stages" and [m.card.title for m in cards] == ["数据异常待复核：批量改阶段"]
     assert len(items(engine, found.id)) == 21
-    # the run's customers are out of the active count until reviewed
+    # the run's customers are out of the active count and the pipeline's stage counts until reviewed
     assert week_stats(engine, org.rep_a, local(2026, 11, 16, 0)).active == 23 - 21
+    assert grid_count(engine, org) == 23 - 21
     change(22, start + timedelta(minutes=15))  # the burst goes on: it joins the filed run, no new card
     assert sweep(bot, start + timedelta(minutes=16)) == []
     assert len(anomalies(engine)) == 1 and len(items(engine, found.id)) == 23
     bot.tap("sup", f"anomaly_ok:{found.id}")
     assert week_stats(engine, org.rep_a, local(2026, 11, 16, 0)).active == 23
+    assert grid_count(engine, org) == 23
+
+
+def grid_count(engine, org) -> int:
+    with Session(engine) as s:
+        grid = pipeline_grid(session=s, actor=s.get(Member, org.supervisor.id), flt=PipelineFilter())
+    return sum(c.count for c in grid if c.owner_id == org.rep_a.id)
 
 
 # ---------------------------------------------------------------- 3. amounts
