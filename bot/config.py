@@ -141,6 +141,25 @@ class PushSettings(BaseModel):
     weekly_report_time: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
+class AnomalySettings(BaseModel):
+    """Anomaly review (scheduler/anomalies.py, README "Anomaly review"): data that looks wrong goes to
+    the rep's supervisor and stays out of the reports until reviewed."""
+
+    enabled: bool = True
+    # 1. More than this many entries (follow-ups) by one rep in one local (Asia/Shanghai) day.
+    daily_entries_max: int = Field(default=200, ge=1)
+    # 2. More than this many stage changes by one rep within stage_window_minutes.
+    stage_changes_max: int = Field(default=20, ge=1)
+    stage_window_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    # 3. An amount more than amount_ratio times, or less than 1/amount_ratio of, the expected price.
+    amount_ratio: float = Field(default=5.0, gt=1)
+    # The fallback expected price (the team median for the product) needs this many other amounts.
+    amount_min_samples: int = Field(default=3, ge=1)
+    amount_lookback_days: int = Field(default=180, ge=1)
+    # 4. Two different companies or roles for one customer within this many minutes.
+    conflict_window_minutes: int = Field(default=60, ge=1, le=24 * 60)
+
+
 def _default_channels() -> dict[str, str]:
     """utm_source / channel codes -> the channel name people use; a name maps to itself too."""
     return {
@@ -323,6 +342,7 @@ class Settings(BaseSettings):
     recycle: RecycleSettings = Field(default_factory=RecycleSettings)
     approvals: ApprovalSettings = Field(default_factory=ApprovalSettings)
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
+    anomalies: AnomalySettings = Field(default_factory=AnomalySettings)
     wecom: WeComSettings | None = None
     dingtalk: DingTalkSettings | None = None
 

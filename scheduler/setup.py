@@ -21,8 +21,10 @@ from apscheduler.events import (
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import Engine
 
+from bot.anomalies.prices import catalog_prices
 from bot.config import Settings
 from scheduler import jobs
+from scheduler.anomalies import sweep_anomalies
 from scheduler.approvals import sweep_approvals
 from scheduler.handoffs import sweep_handoffs
 from scheduler.leads import sweep_new_leads
@@ -44,6 +46,8 @@ def run_sweeps(engine: Engine, settings: Settings, now: datetime) -> dict[str, i
         "stale": sweep_stale(engine, settings, now),
         "new_leads": sweep_new_leads(engine, settings, now),
         "unconfirmed": sweep_unconfirmed(engine, settings, now),
+        # Before the weekly report: a record confirmed before the report is checked before it counts.
+        "anomalies": sweep_anomalies(engine, settings, now, prices=catalog_prices(settings)),
         "weekly": send_weekly_reports(engine, settings, now),
         "handoffs": sweep_handoffs(engine, settings, now),
         "recycle": sweep_recycle(engine, settings, now),

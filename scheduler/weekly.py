@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from bot.config import Settings
 from bot.pipeline.push import push_to_member
+from store.anomalies import count_held_anomalies, held_followups
 from store.db import session_scope
 from store.models import Correction, Customer, FollowUp, JobRun, Member, Role
 from store.rep_stats import RepStats as RepStats
@@ -86,6 +87,7 @@ def _send(session: Session, settings: Settings, start: datetime, end: datetime, 
                 "本周提及竞品：" + ("、".join(f"{c}({n})" for c, n in competitors) or "无"),
                 "标签修改率：" + ("、".join(f"{t} {r:.0%}" for t, r in corrections) or "无修改"),
                 *([f"拜访后按时记录：{noted}/{judged} 次"] if judged else []),
+                *_held_line(session, team_id),
             ]
         )
         sups = session.exec(
@@ -104,13 +106,19 @@ def _send(session: Session, settings: Settings, start: datetime, end: datetime, 
     return sent
 
 
+def _held_line(session: Session, team_id: int) -> list[str]:
+    held = count_held_anomalies(session=session, team_id=team_id)
+    return [f"待复核的数据异常 {held} 条，相关记录未计入以上数字（控制台「异常」页）"] if held else []
+
+
 def team_topics(
     session: Session, settings: Settings, team_id: int, start: datetime, end: datetime
 ) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
     rows = session.exec(
         select(FollowUp)
         .join(Customer, col(Customer.id) == FollowUp.customer_id)
-        .where(col(Customer.team_id) == team_id, col(FollowUp.created_at) >= start, col(FollowUp.created_at) < end)
+        .where(col(Customer.team_id) == team_id, col(FollowUp.created_at) >= start, col(FollowUp.created_at) < end,
+               col(FollowUp.id).not_in(held_followups()))
     ).all()
     tags = Counter(t for f in rows for t in f.tags if t in OBJECTION_TAGS)
     competitors = Counter(c for f in rows for c in settings.pushes.competitors if c in f"{f.text} {f.transcript or ''}")
@@ -123,6 +131,7 @@ def tag_correction_rates(session: Session, team_id: int, start: datetime, end: d
         select(Correction).where(
             col(Correction.team_id) == team_id, col(Correction.created_at) >= start, col(Correction.created_at) < end,
             col(Correction.field) == "tag",  # field fixes are corrections too, but not of a tag
+            col(Correction.followup_id).not_in(held_followups()),
         )
     ).all()
     changed = Counter((c.before or c.after or "") for c in corrections)
@@ -131,7 +140,8 @@ def tag_correction_rates(session: Session, team_id: int, start: datetime, end: d
         for f in session.exec(
             select(FollowUp)
             .join(Customer, col(Customer.id) == FollowUp.customer_id)
-            .where(col(Customer.team_id) == team_id, col(FollowUp.created_at) >= start, col(FollowUp.created_at) < end)
+            .where(col(Customer.team_id) == team_id, col(FollowUp.created_at) >= start, col(FollowUp.created_at) < end,
+                   col(FollowUp.id).not_in(held_followups()))
         ).all()
         for t in f.extracted_tags
     )

@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint, false, true
+from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
 from store.stages import Stage
@@ -109,7 +110,13 @@ class Customer(SQLModel, table=True):
 
 
 class FollowUp(SQLModel, table=True):
-    __table_args__ = (Index("ix_followup_confirmed_created", "confirmed", "created_at"),)
+    __table_args__ = (
+        Index("ix_followup_confirmed_created", "confirmed", "created_at"),
+        Index("ix_followup_rep_created", "rep_id", "created_at"),  # one rep's entries in a day (anomalies)
+        # The anomaly sweep's queue: only records not yet checked, so it stays small however many are.
+        Index("ix_followup_anomaly_unchecked", "id", sqlite_where=sql_text("anomaly_checked_at IS NULL"),
+              postgresql_where=sql_text("anomaly_checked_at IS NULL")),
+    )
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)
     rep_id: int = Field(foreign_key="member.id", index=True)
@@ -134,6 +141,9 @@ class FollowUp(SQLModel, table=True):
     # The amount said in the text when the catalog total replaced it as amount_cny: kept and shown on
     # the card, never silently dropped (bot/cards/quote.py).
     spoken_amount_cny: int | None = None
+    # Set when the anomaly sweep has looked at this confirmed record (scheduler/anomalies.py): the
+    # sweep's queue, claimed with a conditional UPDATE so two instances check a record once.
+    anomaly_checked_at: datetime | None = _ts()
 
 
 class Visit(SQLModel, table=True):
@@ -155,7 +165,10 @@ class Visit(SQLModel, table=True):
 
 
 class TimelineEvent(SQLModel, table=True):
-    __table_args__ = (Index("ix_timeline_customer_created", "customer_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_timeline_customer_created", "customer_id", "created_at"),
+        Index("ix_timeline_kind_created", "kind", "created_at"),  # the anomaly sweep's stage changes
+    )
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id")
     actor_id: int | None = Field(default=None, foreign_key="member.id")
@@ -448,3 +461,45 @@ class QuoteLine(SQLModel, table=True):
     unit_price_cny: int
     total_cny: int = Field(sa_column=Column(BigInteger, nullable=False))
     created_at: datetime = _created()
+
+
+class AnomalyStatus(StrEnum):
+    OPEN = "open"  # waiting for the supervisor; its records are held out of the reports
+    OK = "ok"  # 没问题: the records count
+    RETURNED = "returned"  # 退回给销售: still held until the rep says it is fixed
+    FIXED = "fixed"  # the rep fixed and re-confirmed it after a 退回: the records count again
+
+
+HELD_STATUSES = (AnomalyStatus.OPEN, AnomalyStatus.RETURNED)
+
+
+class Anomaly(SQLModel, table=True):
+    """Data that looks wrong, for a person to review (store/anomalies.py). One row per finding: `key`
+    is what the detectors derive from the data (unique), so two sweeps file it once."""
+
+    __table_args__ = (Index("ix_anomaly_team_status", "team_id", "status"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    kind: str = Field(max_length=16)  # volume | stages | amount | conflict
+    team_id: int = Field(foreign_key="team.id")
+    rep_id: int = Field(foreign_key="member.id")  # whose data it is; the supervisor reviews
+    customer_id: int | None = Field(default=None, foreign_key="customer.id")  # when it is about one customer
+    summary: str = Field(sa_column=Column(Text, nullable=False))  # Chinese, contacts masked
+    status: str = Field(default=AnomalyStatus.OPEN, max_length=16)
+    reviewer_id: int | None = Field(default=None, foreign_key="member.id")
+    reason: str | None = Field(default=None, max_length=200)
+    created_at: datetime = _created()
+    reviewed_at: datetime | None = _ts()
+
+
+class AnomalyItem(SQLModel, table=True):
+    """A record an anomaly holds out of the reports: a follow-up, or (bulk stage changes) a customer
+    with the stage-change event behind it. `item_key` ("f:12", "e:34") makes re-filing a no-op."""
+
+    __table_args__ = (UniqueConstraint("anomaly_id", "item_key", name="uq_anomalyitem_anomaly_item"),)
+    id: int | None = Field(default=None, primary_key=True)
+    anomaly_id: int = Field(foreign_key="anomaly.id")
+    item_key: str = Field(max_length=32)
+    followup_id: int | None = Field(default=None, foreign_key="followup.id", index=True)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    event_id: int | None = Field(default=None, foreign_key="timelineevent.id", index=True)

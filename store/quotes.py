@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from store.anomalies import held_followups
 from store.models import FollowUp, QuoteLine
 
 
@@ -86,7 +87,8 @@ def catalog_share(*, session: Session, rep_id: int, start: datetime, end: dateti
         select(FollowUp.id, FollowUp.amount_cny)
         .where(col(FollowUp.rep_id) == rep_id, col(FollowUp.confirmed).is_(True),
                col(FollowUp.amount_cny).is_not(None), col(FollowUp.created_at) >= start,
-               col(FollowUp.created_at) < end)
+               col(FollowUp.created_at) < end,
+               col(FollowUp.id).not_in(held_followups()))  # anomalies under review count once reviewed
     ).all()
     ids = [fid for fid, _ in records]
     totals: dict[int, int] = {}

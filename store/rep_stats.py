@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from store.anomalies import held_customers, held_followups
 from store.models import Customer, FollowUp, Member, TimelineEvent
 from store.quotes import catalog_share
 from store.stages import OPEN_STAGES
@@ -60,6 +61,7 @@ def rep_stats(session: Session, rep: Member, start: datetime, end: datetime) -> 
             col(Customer.stage).in_(OPEN_STAGES),
             col(Customer.merged_into_id).is_(None),
             col(Customer.draft).is_(False),  # a paste nobody confirmed is not an active customer
+            col(Customer.id).not_in(held_customers()),  # a stage in a bulk change under review
         )
     ).all()
     alerted = set(
@@ -75,7 +77,8 @@ def rep_stats(session: Session, rep: Member, start: datetime, end: datetime) -> 
     followups = session.exec(
         select(FollowUp, Customer)
         .join(Customer, col(Customer.id) == FollowUp.customer_id)
-        .where(col(FollowUp.rep_id) == rep.id, col(FollowUp.created_at) >= start, col(FollowUp.created_at) < end)
+        .where(col(FollowUp.rep_id) == rep.id, col(FollowUp.created_at) >= start, col(FollowUp.created_at) < end,
+               col(FollowUp.id).not_in(held_followups()))  # anomalies under review count once reviewed
     ).all()
     complete = sum(1 for f, c in followups if f.confirmed and c.phone and (f.next_contact_at or c.next_contact_at))
     confirmed = [f for f, _ in followups if f.confirmed]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.context import HandlerContext
 from bot.handlers import (
+    anomalies,
     card_actions,
     card_edit,
     chat_capture,
@@ -34,6 +35,7 @@ def build_dispatcher() -> Dispatcher:
             playbook.router,  # 已接手, 批准/驳回 (and its reason), 继续跟进/放回公海
             leads.router,  # lead card taps and 认领/退回/公海/转给/分配原因, before generic card actions
             postvisit.router,  # 今天没去 / 改约 on the post-visit card, and 改约's new time
+            anomalies.router,  # anomaly review taps (没问题 / 退回给销售 / 已改正), before generic card actions
             card_actions.router,
             voice_memo.router,
             card_edit.router,  # before commands: 「阶段 需求确认」 fixes the card, 「改 #记录号 …」, 改约's answer

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.web import edit, pages
+from bot.web import anomalies, edit, pages
 from bot.web.keys import MEMBER, SID
 from bot.web.login import DINGTALK_SDK, STATE_TTL_SECONDS, LoginProvider, new_state, safe_next
 from bot.web.render import PREFIX, make_environment, page, redirect
@@ -68,6 +68,7 @@ class Console:
             web.get("/static/vendor/{name}", self.vendor),
             *pages.routes(self),
             *edit.routes(self),
+            *anomalies.routes(self),
         ])
         return app
 
