@@ -26,6 +26,7 @@ from scheduler import jobs
 from scheduler.leads import sweep_new_leads
 from scheduler.previsit import sweep_previsit
 from scheduler.reminders import sweep_unconfirmed
+from scheduler.scoring import push_top_leads, rescore_leads_job
 from scheduler.stale import sweep_stale
 from scheduler.weekly import send_weekly_reports
 
@@ -40,6 +41,7 @@ def run_sweeps(engine: Engine, settings: Settings, now: datetime) -> dict[str, i
         "new_leads": sweep_new_leads(engine, settings, now),
         "unconfirmed": sweep_unconfirmed(engine, settings, now),
         "weekly": send_weekly_reports(engine, settings, now),
+        "top_leads": push_top_leads(engine, settings, now),
     }
 
 
@@ -83,6 +85,15 @@ def build_scheduler(
         args=[engine, clock],
         id="expire_conversations",
         replace_existing=True,
+    )
+    scheduler.add_job(
+        rescore_leads_job,
+        "interval",
+        minutes=settings.scoring.interval_minutes,
+        args=[engine, settings, clock],
+        id="lead_rescore",
+        replace_existing=True,
+        next_run_time=now,
     )
     scheduler.add_job(
         jobs.log_queue_health, "interval", minutes=1, args=[engine], id="log_queue_health", replace_existing=True
