@@ -19,6 +19,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from store.models import Customer, LeadTouch, MarketingEvent, TimelineEvent
+from store.scores import mark_score_dirty
 from store.timeline import stored_summary
 from store.upsert import insert_ignore
 
@@ -147,6 +148,7 @@ def record_marketing_event(*, session: Session, source: str, event: EventRecord,
         return Recorded(id=None, customer_id=seen.customer_id if seen is not None else None, replayed=True)
     if customer is not None and customer.id is not None:
         add_marketing_timeline(session.connection(), customer_id=customer.id, rows=[{**values, "id": row_id}])
+        mark_score_dirty(session.connection(), customer_ids=[customer.id])
     return Recorded(id=row_id, customer_id=customer.id if customer is not None else None, replayed=False)
 
 

@@ -40,12 +40,16 @@ def is_scored(customer: Customer) -> bool:
     return customer.merged_into_id is None and customer.stage in OPEN_STAGES
 
 
-def save_score(*, customer: Customer, score: int | None, reasons: list[dict[str, Any]] | None,
-               next_due: datetime | None, at: datetime) -> None:
-    customer.lead_score = score
-    customer.lead_score_reasons = reasons
-    customer.lead_scored_at = at
-    customer.lead_score_due_at = next_due
+def save_scores(*, session: Session, rows: list[dict[str, Any]]) -> None:
+    """Write scores: dicts of id, lead_score, lead_score_reasons, lead_scored_at (the scoring's `at`)
+    and lead_score_due_at. One executemany by primary key; loaded copies are refreshed."""
+    if not rows:
+        return
+    session.execute(update(Customer), rows)
+    for row in rows:
+        loaded = session.identity_map.get(session.identity_key(Customer, row["id"]))  # type: ignore[no-untyped-call]
+        if loaded is not None:
+            session.expire(loaded, ["lead_score", "lead_score_reasons", "lead_scored_at", "lead_score_due_at"])
 
 
 def top_leads(*, session: Session, owner_id: int, min_score: int, limit: int) -> list[Customer]:

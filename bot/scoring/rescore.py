@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 from sqlalchemy.engine import Engine
@@ -20,7 +21,7 @@ from bot.scoring.model import Behaviour, Profile, Score, score_lead
 from bot.scoring.weights import Weights, WeightsError, load_weights
 from store.db import session_scope
 from store.models import Customer, FollowUp, MarketingEvent
-from store.scores import due_score_ids, is_scored, save_score
+from store.scores import due_score_ids, is_scored, save_scores
 
 log = structlog.get_logger("genjin.scoring")
 CHUNK = 500  # customers per transaction and per IN (...) list
@@ -55,23 +56,32 @@ def rescore_customers(*, session: Session, customer_ids: Sequence[int], weights:
     if not ids:
         return {}
     customers = session.exec(select(Customer).where(col(Customer.id).in_(ids)).order_by(col(Customer.id))
-                             .with_for_update().execution_options(populate_existing=True)).all()
+                             .with_for_update()).all()
     since = now - timedelta(days=weights.horizon_days)
     behaviour = _behaviour(session, ids, since)
     results: dict[int, Score | None] = {}
+    rows: list[dict[str, Any]] = []
     for customer in customers:
         cid = int(customer.id or 0)
         if not is_scored(customer):
-            save_score(customer=customer, score=None, reasons=None, next_due=None, at=now)
             results[cid] = None
+            rows.append(score_row(cid, None, now))
         else:
             score = score_lead(weights=weights, profile=profile_of(customer), behaviour=behaviour.get(cid, []),
                                now=now)
-            save_score(customer=customer, score=score.total, reasons=[r.as_dict() for r in score.reasons],
-                       next_due=score.next_due, at=now)
             results[cid] = score
-        session.add(customer)
+            rows.append(score_row(cid, score, now))
+    # One executemany by primary key (ORM bulk UPDATE), not one ORM flush per row.
+    save_scores(session=session, rows=rows)
     return results
+
+
+def score_row(customer_id: int, score: Score | None, now: datetime) -> dict[str, Any]:
+    if score is None:
+        return {"id": customer_id, "lead_score": None, "lead_score_reasons": None, "lead_scored_at": now,
+                "lead_score_due_at": None}
+    return {"id": customer_id, "lead_score": score.total, "lead_score_reasons": [r.as_dict() for r in score.reasons],
+            "lead_scored_at": now, "lead_score_due_at": score.next_due}
 
 
 def rescore_due(engine: Engine, settings: Settings, now: datetime) -> int:
