@@ -38,8 +38,8 @@ def test_noise_is_dropped_and_what_matters_is_shown():
         Candidate(ev("stage_refused", "阶段变更被拒：初步接触 → 已成交", 3)),
         Candidate(ev("merged", "合并客户 张伟（#9）", 4)),
         Candidate(ev("followup_confirmed", "确认跟进记录（无标签）", 5, followup_id=7)),
-        Candidate(ev("followup_chat", "张伟 11/19 14:03 价格能不能再低一点？", 6, followup_id=7), fu(7, CHAT, ["价格异议"]),
-                  "王芳"),
+        Candidate(ev("followup_chat", "张伟 11/19 14:03 价格能不能再低一点？", 6, followup_id=7),
+                  fu(7, CHAT, ["价格异议"]), "王芳"),
         Candidate(ev("mkt_page_view", "查看了官网页面「A产品」，停留2分17秒", 30)),
         Candidate(ev("stage_changed", "阶段 初步接触 → 需求确认", 48)),
         Candidate(ev("customer_created", "王芳 新建客户 张伟", 100)),
@@ -53,9 +53,10 @@ def test_a_promise_outranks_a_plain_record_and_the_entry_itself_is_left_out():
     rows = [
         Candidate(ev("followup_chat", "刚写的这条", 0, followup_id=3), fu(3, "刚写的这条")),
         Candidate(ev("visit_scheduled", "预约拜访 周四 15:00", 1)),
-        Candidate(ev("followup_note", "打了电话", 2, followup_id=2), FollowUp(id=2, customer_id=1, rep_id=1, kind="note",
-                                                                           text="打了电话，没接", tags=[], created_at=T0)),
-        Candidate(ev("followup_chat", "张伟 11/19 14:03 报价什么时候有", 3, followup_id=1), fu(1, PROMISE_CHAT), "王芳"),
+        Candidate(ev("followup_note", "打了电话", 2, followup_id=2),
+                  FollowUp(id=2, customer_id=1, rep_id=1, kind="note", text="打了电话，没接", tags=[], created_at=T0)),
+        Candidate(ev("followup_chat", "张伟 11/19 14:03 报价什么时候有", 3, followup_id=1),
+                  fu(1, PROMISE_CHAT), "王芳"),
         Candidate(ev("lead_in", "通过抖音留资", 5)),
     ]
     lines = [s.summary for s in history_snippet(rows, now=T0, exclude_followup_id=3, limit=2)]

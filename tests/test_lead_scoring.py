@@ -134,7 +134,8 @@ def test_top_leads_pushed_once_a_day_exactly_once(engine, settings):
     assert push_top_leads(engine, settings, NOW + timedelta(days=1)) == 1  # the next day: once more
     with Session(engine) as s:
         rows = s.exec(select(OutboxMessage).where(col(OutboxMessage.dedupe_key).startswith("topleads:"))).all()
-    assert [r.dedupe_key for r in rows] == [f"topleads:{org.rep_a.id}:2026-11-16", f"topleads:{org.rep_a.id}:2026-11-17"]
+    rep = org.rep_a.id
+    assert [r.dedupe_key for r in rows] == [f"topleads:{rep}:2026-11-16", f"topleads:{rep}:2026-11-17"]
     card = rows[0].payload["card"]
     assert card["title"] == "今日优先跟进的线索"
     assert [f["label"] for f in card["fields"]] == ["33分", "33分"]  # 10 + 15 + 8: the two 集团/股份 customers
