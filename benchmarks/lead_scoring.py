@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import text  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
 from bot.scoring.rescore import rescore_due  # noqa: E402
@@ -92,19 +93,14 @@ def change(url: str, every: int, tag: str) -> int:
     return count
 
 
-def timed(url: str) -> tuple[float, int]:
-    engine = make_engine(url)
-    settings = Settings(database_url=url)
+def timed(engine: Engine, settings: Settings) -> tuple[float, int]:
     t0 = time.perf_counter()
     done = rescore_due(engine, settings, NOW)
-    elapsed = time.perf_counter() - t0
-    engine.dispose()
-    return elapsed, done
+    return time.perf_counter() - t0, done
 
 
-def idle(url: str, runs: int = 5) -> float:
-    samples = [timed(url)[0] for _ in range(runs)]
-    return statistics.median(samples)
+def idle(engine: Engine, settings: Settings, runs: int = 5) -> float:
+    return statistics.median(timed(engine, settings)[0] for _ in range(runs))
 
 
 def bench(name: str, url_for: Callable[[int], str], sizes: list[int]) -> None:
@@ -114,19 +110,22 @@ def bench(name: str, url_for: Callable[[int], str], sizes: list[int]) -> None:
         url = url_for(n)
         print(f"[{name}] populating {n:,} leads", flush=True)
         populate(url, n)
-        nothing = idle(url)
+        engine, settings = make_engine(url), Settings(database_url=url)
+        timed(engine, settings)  # warm: a connection open, the weights file parsed
+        nothing = idle(engine, settings)
         changed = change(url, 100, "d")
-        sweep, done = timed(url)
+        sweep, done = timed(engine, settings)
         assert done == changed, (done, changed)
         rows[n] = (nothing, sweep, done)
         print(f"[{name}] {n:>9,} leads: nothing due {nothing * 1000:7.1f} ms · {done:,} changed (1%) "
               f"{sweep:6.2f} s = {sweep / done * 1e6:6.0f} µs per changed lead", flush=True)
         if baseline is None:  # the table-following cost: every lead of the smallest table re-scored
             changed_all = change(url, 1, "all")
-            baseline = timed(url)
+            baseline = timed(engine, settings)
             print(f"[{name}] baseline: all {baseline[1]:,} leads of the {n:,} table re-scored "
                   f"{baseline[0]:6.2f} s = {baseline[0] / baseline[1] * 1e6:6.0f} µs per lead "
                   f"({changed_all:,} marked)", flush=True)
+        engine.dispose()
     if len(sizes) >= 2 and baseline is not None:
         small, big = sizes[0], sizes[-1]
         print(f"[{name}] ratio {big:,}/{small:,}: nothing due {rows[big][0] / rows[small][0]:.2f} · "

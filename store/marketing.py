@@ -18,6 +18,7 @@ from sqlalchemy import Connection, insert, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from store.leads import lock_contact_keys
 from store.models import Customer, LeadTouch, MarketingEvent, TimelineEvent
 from store.scores import mark_score_dirty
 from store.timeline import stored_summary
@@ -131,7 +132,11 @@ def _live(session: Session, customer_id: int) -> Customer | None:
 
 def record_marketing_event(*, session: Session, source: str, event: EventRecord, at: datetime) -> Recorded:
     """Store one event, idempotent on (source, event id): a replay writes nothing and reports the
-    customer the first one went to. A matched event goes on the timeline at its own time."""
+    customer the first one went to. A matched event goes on the timeline at its own time.
+
+    The phone and e-mail are locked first (PostgreSQL advisory locks, the ones lead intake takes),
+    so an event and a lead for the same new person posted at the same instant cannot miss each other."""
+    lock_contact_keys(session=session, keys=[k for k in (event.phone, event.email) if k])
     customer = find_event_customer(session=session, source=source, phone=event.phone, email=event.email,
                                    external_id=event.external_id)
     values = {

@@ -176,3 +176,15 @@ def test_a_bad_score_condition_is_a_rules_error(engine, settings, tmp_path):
 
     with pytest.raises(RulesError, match="score"):
         parse_rule_text('[groups.a]\nmembers=["王芳"]\n[[rules]]\nname="x"\nscore="很高"\ngroups=["a"]\n')
+
+
+def test_rules_explain_takes_a_score(engine, settings, tmp_path):
+    from bot.leads.explain import explain
+
+    make_org(engine)
+    s = lead_settings(settings, tmp_path, rules=SCORE_RULES)
+    with Session(engine) as session:
+        hot, _ = explain(session=session, settings=s, spec="channel=官网 score=70", now=NOW)
+        cold, _ = explain(session=session, settings=s, spec="channel=官网 score=5", now=NOW)
+    assert any("命中规则「高分线索」（评分 70，要求 >=20）" in line for line in hot)
+    assert any("规则「高分线索」不匹配：评分 5 不满足 >=20" in line for line in cold)

@@ -28,6 +28,7 @@ from bot.safe_input import BadJson, load_json
 from bot.scoring.rescore import rescore_customers
 from bot.scoring.weights import WeightsError, load_weights
 from store.db import session_scope
+from store.leads import lock_contact_keys
 from store.marketing import EventRecord, Recorded, record_marketing_event
 
 log = structlog.get_logger("genjin.events.api")
@@ -47,6 +48,8 @@ class EventApi:
 
     def _store(self, source: str, events: list[EventRecord], now: datetime) -> list[Recorded]:
         with session_scope(self.engine) as session:
+            # A batch takes all its contact locks up front, in one order: two batches cannot deadlock.
+            lock_contact_keys(session=session, keys=[k for e in events for k in (e.phone, e.email) if k])
             results = [record_marketing_event(session=session, source=source, event=e, at=now) for e in events]
             matched = [r.customer_id for r in results if r.customer_id is not None and not r.replayed]
             if matched:
