@@ -17,6 +17,7 @@ from bot.handlers import build_dispatcher
 from bot.handlers.voice_memo import on_transcript
 from bot.http_edge import deadline_middleware
 from bot.leads.api import LeadApi
+from bot.leads.events_api import EventApi
 from bot.ops.endpoints import OpsEndpoints
 from bot.ops.liveness import Heartbeat, Readiness
 from bot.ops.metrics import Metrics
@@ -134,6 +135,7 @@ def build_web_app(runtime: Runtime, *, sandbox: bool = False, background: bool =
                                       movable_clock=movable, sweep=sweep_now).routes())
     app.add_routes(LeadApi(runtime.engine, runtime.settings, on_queued=runtime.sender.nudge,
                            clock=runtime.worker.clock).routes())
+    app.add_routes(EventApi(runtime.engine, runtime.settings, clock=runtime.worker.clock).routes())
     if runtime.settings.wecom is not None:
         writer = InboxWriter(runtime.engine, runtime.worker.clock)
         wecom = WeComAdapter(runtime.settings.wecom, writer=writer, members=MemberDirectory(runtime.engine),

@@ -179,6 +179,8 @@ class LeadSettings(BaseModel):
     sources: dict[str, SecretStr] = Field(default_factory=dict)  # intake source name -> its bearer token
     pool_daily_claim_cap: int = Field(default=5, ge=0)
     rate_limit_per_minute: int = Field(default=60, ge=1)  # per source
+    # POST /api/events (marketing behaviour), per source; a batch of up to 100 counts as one request.
+    events_rate_limit_per_minute: int = Field(default=600, ge=1)
     skip_exemption_kinds: list[str] = Field(default_factory=lambda: ["免填"])  # exempted reps get no leads
     conversion_window_days: int = Field(default=30, ge=1)
 
@@ -302,6 +304,15 @@ class CatalogSettings(BaseModel):
         if dupes:
             raise ValueError(f"duplicate products: {', '.join(dupes)}")
         return value
+class ScoringSettings(BaseModel):
+    """Lead scoring (bot/scoring): the weights file, the re-scoring timer, the daily top-leads push."""
+
+    weights_file: Path | None = None  # TOML; None: the documented default, bot/scoring/lead_scoring.toml
+    interval_minutes: int = Field(default=120, ge=1, le=24 * 60)  # the timer; new events re-score at once
+    max_per_run: int = Field(default=200_000, ge=1)  # a backlog beyond this waits for the next run
+    top_leads_time: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # local, daily
+    top_leads_count: int = Field(default=5, ge=1, le=20)
+    top_leads_min_score: int = Field(default=30, ge=0)
 
 
 class Settings(BaseSettings):
@@ -343,6 +354,7 @@ class Settings(BaseSettings):
     approvals: ApprovalSettings = Field(default_factory=ApprovalSettings)
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
     anomalies: AnomalySettings = Field(default_factory=AnomalySettings)
+    scoring: ScoringSettings = Field(default_factory=ScoringSettings)
     wecom: WeComSettings | None = None
     dingtalk: DingTalkSettings | None = None
 

@@ -9,21 +9,20 @@ rather than never. The card goes to the visit's rep only while that rep may see 
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.cards.pushes import build_previsit_card
+from bot.cards.snippet import PROMISE, candidates_of, history_snippet
 from bot.config import Settings
 from bot.pipeline.push import push_to_member
 from store.db import session_scope
-from store.models import Customer, FollowUp, Member, TimelineEvent, Visit
+from store.models import Customer, FollowUp, Member, Visit
 from store.permissions import can_see
 from store.quotes import current_quote_total
-
-PROMISE = re.compile(r"(我|我们)[^。！？\n]{0,12}(争取|答复|回复|发您|发给您|给您|安排|准备|确认)[^。！？\n]{0,20}")
+from store.timeline import snippet_candidates
 
 
 def sweep_previsit(engine: Engine, settings: Settings, now: datetime) -> int:
@@ -53,14 +52,8 @@ def _push_previsit(session: Session, settings: Settings, visit: Visit, now: date
     customer = session.get(Customer, visit.customer_id)
     if rep is None or customer is None or not can_see(rep, customer):
         return 0
-    history = list(
-        session.exec(
-            select(TimelineEvent)
-            .where(col(TimelineEvent.customer_id) == customer.id)
-            .order_by(col(TimelineEvent.created_at).desc(), col(TimelineEvent.id).desc())
-            .limit(3)
-        ).all()
-    )
+    history = history_snippet(candidates_of(snippet_candidates(session=session, actor=rep,
+                                                               customer_id=customer.id or 0)), now=now)
     recent = list(
         session.exec(
             select(FollowUp)

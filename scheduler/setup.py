@@ -32,6 +32,7 @@ from scheduler.postvisit import sweep_postvisit
 from scheduler.previsit import sweep_previsit
 from scheduler.recycle import sweep_recycle
 from scheduler.reminders import sweep_unconfirmed
+from scheduler.scoring import push_top_leads, rescore_leads_job
 from scheduler.stale import sweep_stale
 from scheduler.weekly import send_weekly_reports
 
@@ -52,6 +53,7 @@ def run_sweeps(engine: Engine, settings: Settings, now: datetime) -> dict[str, i
         "handoffs": sweep_handoffs(engine, settings, now),
         "recycle": sweep_recycle(engine, settings, now),
         "approvals": sweep_approvals(engine, settings, now),
+        "top_leads": push_top_leads(engine, settings, now),
     }
 
 
@@ -95,6 +97,15 @@ def build_scheduler(
         args=[engine, clock],
         id="expire_conversations",
         replace_existing=True,
+    )
+    scheduler.add_job(
+        rescore_leads_job,
+        "interval",
+        minutes=settings.scoring.interval_minutes,
+        args=[engine, settings, clock],
+        id="lead_rescore",
+        replace_existing=True,
+        next_run_time=now,
     )
     scheduler.add_job(
         jobs.log_queue_health, "interval", minutes=1, args=[engine], id="log_queue_health", replace_existing=True

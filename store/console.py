@@ -21,6 +21,7 @@ TIMELINE_SOURCES: dict[str, tuple[str, ...]] = {
     "拜访": ("visit_",),
     "阶段": ("stage_",),
     "线索": ("lead_",),
+    "市场": ("mkt_",),  # marketing behaviour events (POST /api/events)
     "其他": ("customer_created", "renamed", "merged", "merge_undone", "snoozed", "attachment"),
 }
 

@@ -69,6 +69,7 @@ class Member(SQLModel, table=True):
 
 
 class Customer(SQLModel, table=True):
+    __table_args__ = (Index("ix_customer_owner_score", "owner_id", "lead_score"),)
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100)
     name_pinyin: str = Field(default="", max_length=300, index=True)
@@ -107,6 +108,13 @@ class Customer(SQLModel, table=True):
     # the 公海; a warning older than last_activity_at belongs to an earlier idle episode.
     recycle_warned_at: datetime | None = _ts()
     created_at: datetime = _created()
+    # Lead score (bot/scoring): the total, its reasons in Chinese, and when it is next due. The due
+    # time is the dirty flag and the time-decay watermark in one indexed column: a change sets it to
+    # store.scores.DIRTY, a scoring sets it to when a behaviour window next lapses (None: never).
+    lead_score: int | None = None
+    lead_score_reasons: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
+    lead_scored_at: datetime | None = _ts()
+    lead_score_due_at: datetime | None = _ts(index=True)
 
 
 class FollowUp(SQLModel, table=True):
@@ -503,3 +511,30 @@ class AnomalyItem(SQLModel, table=True):
     followup_id: int | None = Field(default=None, foreign_key="followup.id", index=True)
     customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
     event_id: int | None = Field(default=None, foreign_key="timelineevent.id", index=True)
+
+
+class MarketingEvent(SQLModel, table=True):
+    """One marketing behaviour event from POST /api/events (a page view, download, webinar watch, form
+    submission or ad click). Kept even when no customer matches yet (customer_id None): the customer
+    who appears later with the same phone, e-mail or external id gets it (store/marketing.py)."""
+
+    __table_args__ = (
+        UniqueConstraint("source", "event_id", name="uq_marketingevent_source_event"),
+        Index("ix_marketingevent_customer_occurred", "customer_id", "occurred_at"),
+        Index("ix_marketingevent_source_external", "source", "external_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=64)  # the intake source (its bearer token)
+    event_id: str = Field(max_length=128)  # the sender's id: a replay is a no-op
+    type: str = Field(max_length=16)  # page_view | download | webinar | form_submit | ad_click
+    occurred_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    url: str | None = Field(default=None, sa_column=Column(Text))
+    title: str | None = Field(default=None, max_length=300)
+    duration_seconds: int | None = None
+    utm: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    phone: str | None = Field(default=None, max_length=32, index=True)
+    email: str | None = Field(default=None, max_length=200, index=True)
+    external_id: str | None = Field(default=None, max_length=100)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id")
+    created_at: datetime = _created()

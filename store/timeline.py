@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from store.models import Customer, Member, TimelineEvent
+from store.models import Customer, FollowUp, Member, TimelineEvent
 from store.permissions import PermissionDenied, can_see
 from store.privacy import mask_contacts
 
@@ -52,3 +52,21 @@ def recent_events(
         stmt = stmt.where(col(TimelineEvent.id) != exclude_id)
     stmt = stmt.order_by(col(TimelineEvent.created_at).desc(), col(TimelineEvent.id).desc()).limit(limit)
     return list(session.exec(stmt).all())
+
+
+def snippet_candidates(
+    *, session: Session, actor: Member, customer_id: int, limit: int = 40
+) -> list[tuple[TimelineEvent, FollowUp | None, str | None]]:
+    """The newest `limit` timeline rows with the follow-up each names and that record's rep's name:
+    what the history snippet (bot/cards/snippet.py) ranks. Three indexed queries."""
+    events = recent_events(session=session, actor=actor, customer_id=customer_id, limit=limit)
+    ids = {int(f) for e in events if isinstance(f := (e.ref or {}).get("followup_id"), int)}
+    followups = {f.id: f for f in session.exec(select(FollowUp).where(col(FollowUp.id).in_(ids)))} if ids else {}
+    rep_ids = {f.rep_id for f in followups.values()}
+    names = dict(session.exec(select(Member.id, Member.display_name).where(col(Member.id).in_(rep_ids))).all()
+                 ) if rep_ids else {}
+    out: list[tuple[TimelineEvent, FollowUp | None, str | None]] = []
+    for e in events:
+        f = followups.get((e.ref or {}).get("followup_id"))
+        out.append((e, f, names.get(f.rep_id) if f is not None else None))
+    return out

@@ -10,16 +10,17 @@ import phonenumbers
 from phonenumbers import PhoneNumberType
 
 from bot.cards.quote import QuoteSection
+from bot.cards.snippet import HistoryLine
 from bot.format import fmt_amount, fmt_when, mask_email, mask_phone
 from bot.models import Button, Card, CardField, CardLink, TagToggle
-from store.models import Customer, FollowUp, TimelineEvent
+from store.models import Customer, FollowUp
 
 
 def build_followup_card(
     *,
     followup: FollowUp,
     customer: Customer,
-    history: Sequence[TimelineEvent],
+    history: Sequence[HistoryLine],
     all_tags: Sequence[str],
     tz: tzinfo,
     next_contact_has_time: bool | None = None,

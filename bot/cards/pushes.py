@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import tzinfo
 
+from bot.cards.snippet import HistoryLine
 from bot.format import fmt_amount, fmt_when, mask_contacts, mask_phone
 from bot.models import Button, Card, CardField
-from store.models import Customer, TimelineEvent, Visit
+from store.models import Customer, Visit
 from store.stages import Stage
 
 CONSENT_REMINDER = "如需录音，请先征得客户同意。"
@@ -17,7 +18,7 @@ def build_previsit_card(
     *,
     customer: Customer,
     visit: Visit,
-    history: Sequence[TimelineEvent],
+    history: Sequence[HistoryLine],
     open_tags: Sequence[str],
     talking_points: dict[str, str],
     promises: Sequence[str],

@@ -12,6 +12,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from bot.cards.followup import build_duplicate_card, build_followup_card
+from bot.cards.snippet import candidates_of, history_snippet
 from bot.context import HandlerContext
 from bot.extract import Extraction, tag_rules
 from bot.format import fmt_when, mask_contacts
@@ -27,7 +28,7 @@ from store.models import Customer, FollowUp, Visit
 from store.names import is_unnamed
 from store.permissions import PermissionDenied
 from store.stages import PROGRESSION, Stage, check_stage_change
-from store.timeline import add_event, recent_events
+from store.timeline import add_event, snippet_candidates
 from store.visits import mark_visit_answered, open_postvisit_prompt
 
 TAKEN_REPLY = (
@@ -146,11 +147,11 @@ def can_book_visit(ctx: HandlerContext, followup: FollowUp) -> bool:
 def followup_card(ctx: HandlerContext, followup: FollowUp, customer: Customer, *,
                   warnings: Sequence[str] = ()) -> Card:
     """The confirmation card of a record, the same after every tap or reply."""
-    history = recent_events(session=ctx.session, actor=ctx.member, customer_id=customer.id or 0, limit=4)
+    rows = snippet_candidates(session=ctx.session, actor=ctx.member, customer_id=customer.id or 0)
     return build_followup_card(
         followup=followup,
         customer=customer,
-        history=[e for e in history if (e.ref or {}).get("followup_id") != followup.id][:3],
+        history=history_snippet(candidates_of(rows), now=ctx.now, exclude_followup_id=followup.id),
         all_tags=tag_names(ctx),
         tz=ctx.settings.tz,
         warnings=warnings,

@@ -50,6 +50,33 @@ class RateLimiter:
         return 0
 
 
+def source_of(request: web.Request, settings: Settings) -> str | None:
+    """The intake source whose bearer token the request carries (settings.leads.sources), or None."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    found = None
+    for source, expected in settings.leads.sources.items():
+        # Compare against every token so the time taken does not tell which one was close.
+        if hmac.compare_digest(token.strip().encode(), expected.get_secret_value().encode()):
+            found = source
+    return found
+
+
+def admit(request: web.Request, settings: Settings, limiter: RateLimiter) -> tuple[str, web.Response | None]:
+    """The source, or the refusal: 401 unknown token, then 429 over the source's limit. Shared by
+    /api/leads and /api/events, so both answer the same way."""
+    source = source_of(request, settings)
+    if source is None:
+        return "", web.json_response({"error": "unauthorized", "message": "缺少或错误的 Bearer 令牌"}, status=401,
+                                     headers={"WWW-Authenticate": 'Bearer realm="genjin-leads"'})
+    wait = limiter.retry_after(source)
+    if wait:
+        return source, web.json_response({"error": "rate_limited", "message": f"请求过于频繁，请 {wait} 秒后重试"},
+                                         status=429, headers={"Retry-After": str(wait)})
+    return source, None
+
+
 class LeadApi:
     def __init__(self, engine: Engine, settings: Settings, *, on_queued: Callable[[], None] | None = None,
                  clock: Callable[[], datetime], limiter: RateLimiter | None = None) -> None:
@@ -63,26 +90,10 @@ class LeadApi:
     def routes(self) -> list[web.RouteDef]:
         return [web.post("/api/leads", self.post_lead)]
 
-    def _source_of(self, request: web.Request) -> str | None:
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return None
-        found = None
-        for source, expected in self.settings.leads.sources.items():
-            # Compare against every token so the time taken does not tell which one was close.
-            if hmac.compare_digest(token.strip().encode(), expected.get_secret_value().encode()):
-                found = source
-        return found
-
     async def post_lead(self, request: web.Request) -> web.Response:
-        source = self._source_of(request)
-        if source is None:
-            return web.json_response({"error": "unauthorized", "message": "缺少或错误的 Bearer 令牌"}, status=401,
-                                     headers={"WWW-Authenticate": 'Bearer realm="genjin-leads"'})
-        wait = self.limiter.retry_after(source)
-        if wait:
-            return web.json_response({"error": "rate_limited", "message": f"请求过于频繁，请 {wait} 秒后重试"},
-                                     status=429, headers={"Retry-After": str(wait)})
+        source, refused = admit(request, self.settings, self.limiter)
+        if refused is not None:
+            return refused
         try:
             data = load_json(await request.read())
         except BadJson as exc:

@@ -58,7 +58,8 @@ def decide(*, rules: Rules, lead: LeadFacts, state: AssignmentState, channels: C
                 full.append(group)
                 continue
             rep, why, skipped, details = pick
-            parts = [head, f"命中规则「{rule.name}」"]
+            parts = [head, f"命中规则「{rule.name}」" + (f"（评分 {lead.score}，要求 {rule.score.strip()}）"
+                                                        if rule.score is not None else "")]
             if full:
                 parts.append(f"{'、'.join(full)} 已无可分配的销售，转{group}")
             if skipped:

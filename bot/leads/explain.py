@@ -44,6 +44,8 @@ def check_rules(*, session: Session, path: Path | None, channels: ChannelTable) 
         lines.append(f"  组「{name}」（{STRATEGY_LABELS[group.strategy]}{cap}）：{'、'.join(reps)}")
     for n, rule in enumerate(spec.rules, 1):
         conditions = [f"{LABELS[k]} {'/'.join(getattr(rule, k))}" for k in MATCH_KEYS if getattr(rule, k)]
+        if rule.score is not None:
+            conditions.append(f"评分 {rule.score.strip()}")
         lines.append(f"  {n}. {rule.name}：{'；'.join(conditions) or '任何线索'} → {' → '.join(rule.groups)}")
     lines.append("  都不匹配 → 公海")
     lines += [f"  {p}" for p in problems]
@@ -61,7 +63,8 @@ def facts_from_spec(*, session: Session, spec: str, channels: ChannelTable) -> L
             raise ValueError(f"没有客户 {text}")
         return LeadFacts(channel=customer.latest_channel or customer.source_channel or "",
                          channel_known=not customer.channel_unknown, region=customer.region,
-                         industry=customer.industry, product=customer.product, grade=customer.grade)
+                         industry=customer.industry, product=customer.product, grade=customer.grade,
+                         score=customer.lead_score)
     if text.startswith("{"):
         try:
             data = json.loads(text)
@@ -83,9 +86,12 @@ def facts_from_spec(*, session: Session, spec: str, channels: ChannelTable) -> L
         value = data.get(key, data.get("product_interest") if key == "product" else None)
         return str(value).strip() or None if value is not None else None
 
+    score = opt("score")
+    if score is not None and not score.lstrip("-").isdigit():
+        raise ValueError("score 应为整数，如 score=70")
     return LeadFacts(channel=channel.name, channel_known=channel.known, region=opt("region"),
                      industry=opt("industry"), product=opt("product"), grade=opt("grade"),
-                     campaign=opt("campaign") or utm.get("utm_campaign"))
+                     campaign=opt("campaign") or utm.get("utm_campaign"), score=int(score) if score else None)
 
 
 def explain(*, session: Session, settings: Settings, spec: str, now: datetime) -> tuple[list[str], bool]:

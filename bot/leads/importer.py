@@ -159,7 +159,7 @@ class Importer:
             plan.decision = Decision(require_id(plan.owner), plan.owner.display_name, plan.owner.team_id, None, None,
                                      f"从 {self.file_label} 导入：表格指定负责人 {plan.owner.display_name}")
             return
-        facts = facts_of(plan.lead)
+        facts = facts_of(plan.lead, self.settings)
         if self.rules is None:
             reason = f"{facts.describe()}，分配规则文件有误（{self.rules_error}），进入公海"
             plan.decision = Decision(None, None, self.pool_team, None, None, reason)

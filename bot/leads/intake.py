@@ -18,6 +18,8 @@ from bot.leads.fields import LeadInput
 from bot.leads.intake_card import push_lead_card
 from bot.leads.rules import LeadFacts, RulesError, load_rules
 from bot.pipeline.push import push_to_member
+from bot.scoring.model import Profile, profile_score
+from bot.scoring.weights import WeightsError, load_weights
 from store.leads import (
     add_touch_event,
     assign_lead,
@@ -56,9 +58,24 @@ def channel_table(settings: Settings) -> ChannelTable:
     return ChannelTable(settings.leads.channels)
 
 
-def facts_of(lead: LeadInput) -> LeadFacts:
+def facts_of(lead: LeadInput, settings: Settings | None = None) -> LeadFacts:
+    """What the rules match on; with `settings`, also the lead's profile score (for `score` rules)."""
     return LeadFacts(channel=lead.channel.name, channel_known=lead.channel.known, region=lead.region,
-                     industry=lead.industry, product=lead.product, grade=lead.grade, campaign=lead.campaign)
+                     industry=lead.industry, product=lead.product, grade=lead.grade, campaign=lead.campaign,
+                     score=intake_score(settings, lead) if settings is not None else None)
+
+
+def intake_score(settings: Settings, lead: LeadInput) -> int | None:
+    """The profile part of the lead score (industry, region, company size, channel): all that is
+    known of a new lead when it is assigned; behaviour comes with its events and re-scoring.
+    None when the weights file is broken (a `score` rule then does not match; logged)."""
+    try:
+        weights = load_weights(settings.scoring.weights_file)
+    except WeightsError as exc:
+        log.error("scoring_weights_invalid", error=str(exc))
+        return None
+    profile = Profile(industry=lead.industry, region=lead.region, company=lead.company, channel=lead.channel.name)
+    return profile_score(weights=weights, profile=profile)
 
 
 def decide_for(*, session: Session, settings: Settings, facts: LeadFacts, now: datetime) -> Decision:
@@ -116,7 +133,7 @@ def intake_lead(*, session: Session, settings: Settings, lead: LeadInput, source
                                 email=lead.email)
     if known is not None:
         return _touch_known(session, settings, known, lead, source, dedupe_key, now)
-    facts = facts_of(lead)
+    facts = facts_of(lead, settings)
     lock_contact_keys(session=session, keys=["lead-assignment"])  # taken last by everyone: no deadlock
     decision = decide_for(session=session, settings=settings, facts=facts, now=now)
     if decision.team_id is None:

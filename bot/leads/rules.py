@@ -10,6 +10,7 @@
     [[rules]]
     name = "抖音华东"
     channel = ["抖音", "小红书"]        # also region, industry, product, grade; absent = any
+    score = ">=60"                      # the lead score at intake (bot/scoring): >=, >, <=, <, or "40-59"
     groups = ["华东A组", "华东B组"]
     approval = true                     # optional: the pick waits for the rep's supervisor (批准/驳回)
 
@@ -19,6 +20,7 @@ leave and change teams without anyone editing the rules.
 
 from __future__ import annotations
 
+import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
@@ -59,11 +61,19 @@ class RuleSpec(BaseModel):
     industry: list[str] = Field(default_factory=list)
     product: list[str] = Field(default_factory=list)
     grade: list[str] = Field(default_factory=list)
+    score: str | None = None  # ">=60", "<30", "40-59": the lead's score at intake
     groups: list[str] = Field(min_length=1)
     pool_team: str | int | None = None
     # The rep this rule picks gets the lead only once the rep's supervisor approves (e.g. a rule that
     # sends one region's leads to another region's reps); until then it waits, unclaimable, in the pool.
     approval: bool = False
+
+    @field_validator("score")
+    @classmethod
+    def _score_condition(cls, value: str | None) -> str | None:
+        if value is not None and parse_score_condition(value) is None:
+            raise ValueError("score 应写成 \">=60\"、\"<30\" 或 \"40-59\"")
+        return value
 
     @field_validator(*MATCH_KEYS, mode="before")
     @classmethod
@@ -140,6 +150,7 @@ class LeadFacts:
     product: str | None = None
     grade: str | None = None
     campaign: str | None = None
+    score: int | None = None  # the lead score at intake (profile; bot/scoring), for `score` conditions
 
     def describe(self) -> str:
         """The opening of every reason: 抖音线索，华东区域，制造业."""
@@ -153,6 +164,33 @@ class LeadFacts:
         if self.grade:
             parts.append(f"{self.grade}级客户")
         return "，".join(parts)
+
+
+_SCORE_RE = re.compile(r"^\s*(?:(>=|<=|>|<|=)?\s*(\d{1,4})|(\d{1,4})\s*-\s*(\d{1,4}))\s*$")
+
+
+def parse_score_condition(text: str) -> tuple[int, int] | None:
+    """The inclusive range a score condition allows, or None when it is not one."""
+    m = _SCORE_RE.match(text)
+    if m is None:
+        return None
+    if m.group(3) is not None:
+        low, high = int(m.group(3)), int(m.group(4))
+        return (low, high) if low <= high else None
+    op, value = m.group(1) or ">=", int(m.group(2))
+    return {">=": (value, 10**6), ">": (value + 1, 10**6), "<=": (-(10**6), value), "<": (-(10**6), value - 1),
+            "=": (value, value)}[op]
+
+
+def score_mismatch(rule: RuleSpec, score: int | None) -> str | None:
+    if rule.score is None:
+        return None
+    allowed = parse_score_condition(rule.score)
+    if score is None:
+        return f"评分未知，规则要求 {rule.score.strip()}"
+    if allowed is not None and not allowed[0] <= score <= allowed[1]:
+        return f"评分 {score} 不满足 {rule.score.strip()}"
+    return None
 
 
 _parsed: dict[Path, tuple[float, RuleFile]] = {}
@@ -265,4 +303,6 @@ def rule_mismatches(rule: RuleSpec, lead: LeadFacts, channels: ChannelTable) -> 
             out.append(f"{LABELS[key]}未填写，规则要求 {'/'.join(wanted)}")
         elif _norm(value) not in allowed:
             out.append(f"{LABELS[key]} {value} 不在 {'/'.join(wanted)} 之内")
+    if (why := score_mismatch(rule, lead.score)) is not None:
+        out.append(why)
     return out

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import Session
 
+from bot.cards.scores import reason_lines
 from bot.format import mask_email, mask_phone
 from bot.safe_input import parse_id
 from bot.web.keys import MEMBER, ConsoleApp
@@ -147,6 +148,9 @@ def _origin(ref: dict[str, Any], origins: dict[int, int | None]) -> list[Any]:
             links.append((f"{label} #{value}", None))
     if isinstance(ref.get("source"), str) and "touch_id" in ref:
         links.append((f"来源 {ref['source']}", None))
+    if isinstance(ref.get("source"), str) and isinstance(ref.get("event_id"), str):
+        # The API call it came from: POST /api/events by this source, with this event id.
+        links.append((f"市场事件 {ref['source']}/{ref['event_id']}", None))
     return links
 
 
@@ -175,6 +179,7 @@ async def customer(console: ConsoleApp, request: web.Request) -> web.StreamRespo
                 # Phones and e-mails in full for the owner only (a supervisor, an admin: masked).
                 "phone": (c.phone or "—") if owner_view else mask_phone(c.phone),
                 "email": (c.email or "—") if owner_view else mask_email(c.email),
+                "score_lines": reason_lines(c.lead_score_reasons, limit=10),
                 "events": [{"at": e.created_at, "source": _source_of(e.kind), "summary": e.summary,
                             "actor": actors.get(e.actor_id or 0, ""),
                             "origin": _origin(e.ref or {}, origins)} for e in events],
