@@ -165,6 +165,21 @@ class LeadSettings(BaseModel):
         return value
 
 
+class OcrSettings(BaseModel):
+    """Images and PDFs read offline (bot/ocr, RapidOCR PP-OCRv4 inside the wheel): `[ocr]` in genjin.toml."""
+
+    max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)  # bigger files get a Chinese reply, no job
+    max_pdf_pages: int = Field(default=10, ge=1)  # a longer PDF: its first pages are read, the reply says so
+    # Decompression-bomb guard: an image with more pixels is refused before it is decoded.
+    max_pixels: int = Field(default=40_000_000, ge=10_000)
+    pdf_scale: float = Field(default=2.0, gt=0, le=4)  # PDF points -> pixels (2.0 = 144 dpi)
+    cpu_threads: int = Field(default=2, ge=1)  # ONNX Runtime threads per OCR (benchmarks/ocr.py)
+    concurrency: int = Field(default=1, ge=1)
+    max_attempts: int = Field(default=3, ge=1)
+    lease_seconds: int = Field(default=120, ge=5)  # renewed while a file is read
+    ack_pages: int = Field(default=2, ge=1)  # a file with this many pages or more gets "正在识别…" at once
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GENJIN_",
@@ -196,6 +211,7 @@ class Settings(BaseSettings):
     pushes: PushSettings = Field(default_factory=PushSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     leads: LeadSettings = Field(default_factory=LeadSettings)
+    ocr: OcrSettings = Field(default_factory=OcrSettings)
     wecom: WeComSettings | None = None
     dingtalk: DingTalkSettings | None = None
 

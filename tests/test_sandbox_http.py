@@ -117,7 +117,7 @@ async def test_status_reports_queues(client):
     health = await (await client.get("/status")).json()
     assert health["status"] == "ok" and health["database"] == "ok"
     assert health["inbox"].get("done") == 1 and health["outbox"].get("sent") == 1
-    assert health["workers_running"] == 3  # inbox worker, outbox sender, transcription runner
+    assert health["workers_running"] == 4  # inbox worker, outbox sender, transcription and OCR runners
 
 
 async def read_events(response, predicate, timeout: float = 10.0) -> list[dict]:
