@@ -174,6 +174,7 @@ class OcrSettings(BaseModel):
     max_pixels: int = Field(default=40_000_000, ge=10_000)
     pdf_scale: float = Field(default=2.0, gt=0, le=4)  # PDF points -> pixels (2.0 = 144 dpi)
     cpu_threads: int = Field(default=2, ge=1)  # ONNX Runtime threads per OCR (benchmarks/ocr.py)
+    det_max_side: int = Field(default=2000, ge=320, le=4000)  # text detection input, scaled down only
     concurrency: int = Field(default=1, ge=1)
     max_attempts: int = Field(default=3, ge=1)
     lease_seconds: int = Field(default=120, ge=5)  # renewed while a file is read

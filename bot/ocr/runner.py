@@ -63,7 +63,7 @@ class OcrRunner:
             return self._read(job, path)
         ocr = self.settings.ocr
         return read_file(path, kind=job.media_kind, pages=job.pages, threads=ocr.cpu_threads,
-                         pdf_scale=ocr.pdf_scale, max_pixels=ocr.max_pixels)
+                         pdf_scale=ocr.pdf_scale, max_pixels=ocr.max_pixels, det_max_side=ocr.det_max_side)
 
     # -- synchronous core ----------------------------------------------------------------------
 
