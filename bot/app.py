@@ -14,10 +14,12 @@ from sqlalchemy.engine import Engine
 from bot.clock import system_clock
 from bot.config import Settings
 from bot.handlers import build_dispatcher
+from bot.handlers.evidence import on_ocr_text
 from bot.handlers.voice_memo import on_transcript
 from bot.http_edge import deadline_middleware
 from bot.leads.api import LeadApi
 from bot.leads.events_api import EventApi
+from bot.ocr.runner import OcrRunner
 from bot.ops.endpoints import OpsEndpoints
 from bot.ops.liveness import Heartbeat, Readiness
 from bot.ops.metrics import Metrics
@@ -46,7 +48,7 @@ from store.members import seed_demo_team
 log = structlog.get_logger("genjin.app")
 
 
-LOOPS = ("worker", "outbox", "transcriber")  # every runtime has these; the rest depend on configuration
+LOOPS = ("worker", "outbox", "transcriber", "ocr")  # every runtime has these; the rest depend on configuration
 
 
 @dataclass
@@ -60,6 +62,7 @@ class Runtime:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     wecom_api: WeComApi | None = None
     transcriber: TranscriptionRunner | None = None
+    ocr: OcrRunner | None = None
 
 
 def build_runtime(settings: Settings, *, clock: Callable[[], datetime],
@@ -85,9 +88,12 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime],
     transcriber = TranscriptionRunner(engine, settings, clock=clock, on_transcript=on_transcript,
                                       on_processed=sender.nudge, metrics=metrics)
 
-    def on_processed() -> None:  # a processed voice memo may have queued a transcription job
+    ocr = OcrRunner(engine, settings, clock=clock, on_text=on_ocr_text, on_processed=sender.nudge, metrics=metrics)
+
+    def on_processed() -> None:  # a processed voice memo or image may have queued a transcription/OCR job
         sender.nudge()
         transcriber.nudge()
+        ocr.nudge()
 
     worker = Worker(engine, settings, build_dispatcher(), clock=clock, on_processed=on_processed, metrics=metrics)
     readiness = Readiness(stale_factor=settings.readiness_stale_factor,
@@ -95,7 +101,7 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime],
     for loop in LOOPS:  # not ready until _background starts them
         readiness.expect(loop)
     return Runtime(settings=settings, engine=engine, worker=worker, sender=sender, metrics=metrics,
-                   readiness=readiness, wecom_api=wecom_api, transcriber=transcriber)
+                   readiness=readiness, wecom_api=wecom_api, transcriber=transcriber, ocr=ocr)
 
 
 def sandbox_clock() -> OffsetClock:
@@ -142,7 +148,8 @@ def build_web_app(runtime: Runtime, *, sandbox: bool = False, background: bool =
                              on_inbound=on_inbound,
                              api=runtime.wecom_api, media_dir=runtime.settings.media_dir,
                              max_audio_bytes=runtime.settings.max_audio_bytes,
-                             max_body_bytes=runtime.settings.max_body_bytes, clock=runtime.worker.clock)
+                             max_body_bytes=runtime.settings.max_body_bytes, clock=runtime.worker.clock,
+                             max_file_bytes=runtime.settings.ocr.max_bytes)
         app.add_routes(wecom.routes())
         if runtime.wecom_api is not None:
             api = runtime.wecom_api
@@ -238,6 +245,8 @@ async def _background(runtime: Runtime) -> AsyncIterator[None]:
     start("outbox", runtime.sender.run(runtime.settings.worker_poll_seconds), runtime.sender.heartbeat)
     if runtime.transcriber is not None:
         start("transcriber", runtime.transcriber.run(), runtime.transcriber.heartbeat)
+    if runtime.ocr is not None:
+        start("ocr", runtime.ocr.run(), runtime.ocr.heartbeat)
     fetchers = platform_media_fetchers(runtime)
     if fetchers:
         media = DeferredMediaFetcher(runtime.engine, runtime.settings.media_dir, fetchers, runtime.worker.clock,

@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     sv.add_argument("--host")
     sv.add_argument("--port", type=int)
     sub.add_parser("migrate", help="apply database migrations")
-    sub.add_parser("status", help="print inbox/outbox/transcription queue counts as JSON")
+    sub.add_parser("status", help="print inbox/outbox/transcription/OCR queue counts as JSON")
     add_lead_commands(sub)
     cli_members.add_parser(sub)
     cli_tags.add_parser(sub)

@@ -313,6 +313,20 @@ class ScoringSettings(BaseModel):
     top_leads_time: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # local, daily
     top_leads_count: int = Field(default=5, ge=1, le=20)
     top_leads_min_score: int = Field(default=30, ge=0)
+class OcrSettings(BaseModel):
+    """Images and PDFs read offline (bot/ocr, RapidOCR PP-OCRv4 inside the wheel): `[ocr]` in genjin.toml."""
+
+    max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)  # bigger files get a Chinese reply, no job
+    max_pdf_pages: int = Field(default=10, ge=1)  # a longer PDF: its first pages are read, the reply says so
+    # Decompression-bomb guard: an image with more pixels is refused before it is decoded.
+    max_pixels: int = Field(default=40_000_000, ge=10_000)
+    pdf_scale: float = Field(default=2.0, gt=0, le=4)  # PDF points -> pixels (2.0 = 144 dpi)
+    cpu_threads: int = Field(default=2, ge=1)  # ONNX Runtime threads per OCR (benchmarks/ocr.py)
+    det_max_side: int = Field(default=2000, ge=320, le=4000)  # text detection input, scaled down only
+    concurrency: int = Field(default=1, ge=1)
+    max_attempts: int = Field(default=3, ge=1)
+    lease_seconds: int = Field(default=120, ge=5)  # renewed while a file is read
+    ack_pages: int = Field(default=2, ge=1)  # a file with this many pages or more gets "正在识别…" at once
 
 
 class Settings(BaseSettings):
@@ -355,6 +369,7 @@ class Settings(BaseSettings):
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
     anomalies: AnomalySettings = Field(default_factory=AnomalySettings)
     scoring: ScoringSettings = Field(default_factory=ScoringSettings)
+    ocr: OcrSettings = Field(default_factory=OcrSettings)
     wecom: WeComSettings | None = None
     dingtalk: DingTalkSettings | None = None
 

@@ -21,6 +21,7 @@ class InboundKind(StrEnum):
     VOICE = "voice"
     CARD_ACTION = "card_action"
     IMAGE = "image"
+    FILE = "file"  # a document (PDF, ...): read when it is a PDF, otherwise filed like a link
     LINK = "link"
     EVENT = "event"
 

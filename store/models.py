@@ -320,6 +320,34 @@ class TranscriptionJob(SQLModel, table=True):
     finished_at: datetime | None = _ts()
 
 
+class OcrStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    DONE = "done"
+    FAILED = "failed"  # after max attempts or an unreadable file; the file stays, 重试 requeues
+
+
+class OcrJob(SQLModel, table=True):
+    """One image or PDF to read: a durable job with a lease, like transcription (bot/ocr)."""
+
+    __table_args__ = (Index("ix_ocrjob_status_due", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    inbound_id: int = Field(foreign_key="inboundmessage.id", unique=True)  # one job per image/file
+    member_id: int = Field(foreign_key="member.id", index=True)
+    media_ref: str = Field(max_length=300)  # path under settings.media_dir; never deleted here
+    media_kind: str = Field(max_length=16)  # image | pdf
+    pages: int = 1  # pages to read (a PDF's first max_pdf_pages)
+    pages_total: int = 1  # pages in the file
+    text: str | None = Field(default=None, sa_column=Column(Text))  # the lines read, one per line
+    status: str = Field(default=OcrStatus.PENDING, max_length=16)
+    attempts: int = 0
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    claimed_at: datetime | None = _ts()
+    next_attempt_at: datetime | None = _ts()
+    created_at: datetime = _created()
+    finished_at: datetime | None = _ts()
+
+
 class LeadTouch(SQLModel, table=True):
     """One arrival of a lead (API post or import row): where it came from and what the person did.
     A known customer gets another touch, never a second record."""

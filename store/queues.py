@@ -1,4 +1,4 @@
-"""What waits in the durable queues (inbox, outbox, transcription jobs), for metrics at scrape time.
+"""What waits in the durable queues (inbox, outbox, transcription and OCR jobs), for metrics at scrape time.
 
 Only open rows are looked at (everything but done/sent/merged): finished rows pile up forever, open
 ones are few, and `status` leads the (status, next_attempt_at) index on each table, so a scrape costs
@@ -18,6 +18,8 @@ from store.inbox import count_inbound_by_status
 from store.models import (
     InboundMessage,
     InboxStatus,
+    OcrJob,
+    OcrStatus,
     OutboxMessage,
     OutboxStatus,
     TranscriptionJob,
@@ -31,12 +33,13 @@ OPEN_STATUSES: dict[str, list[str]] = {
     "outbox": [s.value for s in OutboxStatus
                if s not in (OutboxStatus.SENT, OutboxStatus.MERGED, OutboxStatus.CANCELLED)],
     "transcription": [s.value for s in TranscriptionStatus if s != TranscriptionStatus.DONE],
+    "ocr": [s.value for s in OcrStatus if s != OcrStatus.DONE],
 }
 
 
 @dataclass(frozen=True)
 class QueueStat:
-    queue: str  # inbox | outbox | transcription
+    queue: str  # inbox | outbox | transcription | ocr
     status: str
     platform: str
     count: int
@@ -58,6 +61,10 @@ def open_queue_stats(*, session: Session) -> list[QueueStat]:
          .join(inbox, col(inbox.id) == col(job.inbound_id))
          .where(col(job.status).in_(OPEN_STATUSES["transcription"]))
          .group_by(col(job.status), col(inbox.platform))),
+        ("ocr", select(col(OcrJob.status), col(inbox.platform), func.count(), func.min(col(OcrJob.created_at)))
+         .join(inbox, col(inbox.id) == col(OcrJob.inbound_id))
+         .where(col(OcrJob.status).in_(OPEN_STATUSES["ocr"]))
+         .group_by(col(OcrJob.status), col(inbox.platform))),
     ]
     stats: list[QueueStat] = []
     for queue, query in queries:
@@ -76,4 +83,6 @@ def count_queues_by_status(*, session: Session) -> dict[str, dict[str, int]]:
         "outbox": count_outbox_by_status(session=session),
         "transcription": {str(status): int(n) for status, n in session.execute(
             select(col(TranscriptionJob.status), func.count()).group_by(col(TranscriptionJob.status))).all()},
+        "ocr": {str(status): int(n) for status, n in session.execute(
+            select(col(OcrJob.status), func.count()).group_by(col(OcrJob.status))).all()},
     }

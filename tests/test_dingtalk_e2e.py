@@ -182,3 +182,28 @@ async def test_group_mention_answers_in_the_group_and_strangers_are_told(app: Ru
     await say(fake, "text", sender="stranger9", text={"content": "你好"})
     stranger = await first_sent(fake, lambda m: "还不是 genjin 团队成员" in text_of(m))
     assert stranger.via == "webhook"
+
+
+async def test_a_picture_is_downloaded_read_offline_and_answered_with_a_card(app: Runtime, fake: FakeDingTalk) -> None:
+    """The real OCR engine in the running app: a chat screenshot becomes a card for its customer."""
+    from tests.ocr_support import draw_lines, encode
+
+    fake.files["pic-1"] = encode(draw_lines(["许志强 11/16 09:15", "合同我们这边已经盖章了，明天寄回给你"]))
+    await say(fake, "picture", msg_id="pic-1", content={"downloadCode": "pic-1"})
+    await first_sent(fake, lambda m: "许志强" in json.dumps(m.body, ensure_ascii=False), timeout=90)
+    with Session(app.engine) as s:
+        row = s.exec(select(InboundMessage).where(col(InboundMessage.msg_id) == "pic-1")).one()
+        followup = s.exec(select(FollowUp).where(col(FollowUp.source_inbound_id) == row.id)).one()
+    assert row.kind == "image" and (app.settings.media_dir / (row.media_ref or "")).is_file()
+    assert followup.kind == "image" and "盖章" in followup.text
+
+
+async def test_a_broken_pdf_file_gets_a_chinese_answer(app: Runtime, fake: FakeDingTalk) -> None:
+    from bot.ocr.runner import UNREADABLE
+
+    fake.files["pdf-1"] = b"%PDF-1.7\n not really a pdf"
+    await say(fake, "file", msg_id="file-1", content={"downloadCode": "pdf-1", "fileName": "合同.pdf"})
+    await first_sent(fake, lambda m: text_of(m) == UNREADABLE)
+    with Session(app.engine) as s:
+        row = s.exec(select(InboundMessage).where(col(InboundMessage.msg_id) == "file-1")).one()
+    assert row.kind == "file" and row.text == "[文件] 合同.pdf" and (row.media_ref or "").endswith(".pdf")

@@ -51,7 +51,7 @@ def test_picture_file_video_and_unknown_types() -> None:
     pic = parse_message(message("picture", content={"downloadCode": "pc", "pictureDownloadCode": "pp"}), "f", TZ)
     assert pic.inbound.kind == "image" and pic.download_code == "pc"
     file = parse_message(message("file", content={"downloadCode": "fc", "fileName": "报价单.PDF"}), "f", TZ)
-    assert (file.inbound.kind, file.inbound.text, file.file_ext) == ("link", "[文件] 报价单.PDF", "pdf")
+    assert (file.inbound.kind, file.inbound.text, file.file_ext) == ("file", "[文件] 报价单.PDF", "pdf")
     video = parse_message(message("video", content={"downloadCode": "vc", "duration": 9}), "f", TZ)
     assert video.inbound.kind == "link" and video.download_code is None and video.inbound.media_ref == "dingtalk:vc"
     odd = parse_message(message("interactiveCard"), "f", TZ)

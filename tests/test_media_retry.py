@@ -60,3 +60,22 @@ async def test_expired_media_fails_visibly(engine, tmp_path, clock):
     with Session(engine) as s:
         row = s.exec(select(InboundMessage)).one()
         assert row.status == InboxStatus.FAILED and "expired" in row.error
+
+
+async def test_an_image_not_fetched_before_the_ack_is_fetched_later(engine, tmp_path, clock):
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+    with session_scope(engine) as s:
+        row_id = insert_inbound(session=s, platform="wecom", msg_id="i1", sender="wangfang", kind="image",
+                                media_ref="wecom:IMG", status=InboxStatus.DEFERRED, at=clock.now)
+
+    async def fetch(media_id: str) -> bytes:
+        assert media_id == "IMG"
+        return png
+
+    fetcher = DeferredMediaFetcher(engine, tmp_path, {"wecom:": fetch}, clock, on_requeued=lambda: None)
+    assert await fetcher.run_once() == 1
+    with Session(engine) as s:
+        row = s.get(InboundMessage, row_id)
+        # Back in the queue with the stored file: the image handler now makes its OCR job.
+        assert row.status == InboxStatus.PENDING and row.media_ref.endswith(".png")
+        assert (tmp_path / row.media_ref).read_bytes() == png

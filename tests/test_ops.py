@@ -110,6 +110,7 @@ async def test_metrics_depth_age_and_counters(backend, tmp_path, clock: Clock):
                      platform="wecom") == 120
         # Empty queues read 0 rather than vanish.
         assert value(before, "genjin_queue_depth", queue="transcription", status="pending", platform="sandbox") == 0
+        assert value(before, "genjin_queue_depth", queue="ocr", status="pending", platform="sandbox") == 0
         assert value(before, "genjin_queue_depth", queue="inbox", status="failed", platform="wecom") == 0
         assert value(before, "genjin_queue_stats_up") == 1
         assert value(before, "genjin_queue_processed_total", queue="inbox", platform="sandbox") is None
@@ -184,7 +185,7 @@ async def test_readyz_before_start_while_running_and_after_a_loop_stops(tmp_path
         response = await client.get("/readyz")
         body = await response.json()
         assert response.status == 503 and body["database"] == "ok"
-        assert body["not_ready"] == ["outbox", "transcriber", "worker"]
+        assert body["not_ready"] == ["ocr", "outbox", "transcriber", "worker"]
         assert body["loops"]["worker"] == "not started"
         assert (await client.get("/healthz")).status == 200
 
@@ -192,15 +193,15 @@ async def test_readyz_before_start_while_running_and_after_a_loop_stops(tmp_path
     async with TestClient(TestServer(build_web_app(runtime))) as client:
         body = await wait_for_ready(client, ready=True)
         assert body["status"] == "ready", body
-        assert set(body["loops"]) == {"worker", "outbox", "transcriber", "scheduler"}
+        assert set(body["loops"]) == {"worker", "outbox", "transcriber", "ocr", "scheduler"}
         # The scheduler ran its start-up sweep, and /metrics counts it by job id.
         deadline = asyncio.get_running_loop().time() + 15
         while value(await scrape(client), "genjin_scheduler_job_runs_total", job="push_sweeps") != 1:
             assert asyncio.get_running_loop().time() < deadline
             await asyncio.sleep(0.05)
         status = await (await client.get("/status")).json()
-        assert status["loops"]["worker"] is not None and status["workers_running"] == 3
-        assert set(status) >= {"inbox", "outbox", "transcription"}
+        assert status["loops"]["worker"] is not None and status["workers_running"] == 4
+        assert set(status) >= {"inbox", "outbox", "transcription", "ocr"}
 
         worker = next(t for t in runtime.tasks if t.get_name() == "worker")
         worker.cancel()
@@ -324,7 +325,7 @@ async def test_readyz_follows_the_dingtalk_stream(tmp_path, sqlite_url: str):
         async with TestClient(TestServer(build_web_app(runtime))) as client:
             body = await wait_for_ready(client, ready=True)
             assert body["status"] == "ready", body
-            assert set(body["loops"]) == {"worker", "outbox", "transcriber", "scheduler", "deferred_media",
+            assert set(body["loops"]) == {"worker", "outbox", "transcriber", "ocr", "scheduler", "deferred_media",
                                           "dingtalk_stream"}
             fake.open_failures = 1000  # the gateway refuses every reconnect
             fake.abort_connections()
@@ -350,4 +351,4 @@ def test_genjin_status_prints_every_queue(tmp_path, sqlite_url: str, monkeypatch
     engine.dispose()
     assert main(["status"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed == {"inbox": {"pending": 1}, "outbox": {}, "transcription": {}}
+    assert printed == {"inbox": {"pending": 1}, "outbox": {}, "transcription": {}, "ocr": {}}

@@ -85,6 +85,10 @@ async def test_rep_pastes_chat_toggles_tag_and_confirms(tmp_path, chromium_path)
             await page.set_input_files("#voice", files=[{"name": "big.amr", "mimeType": "audio/amr",
                                                          "buffer": b"#!AMR\n" + b"0" * 4096}])
             await page.locator(".sys.error .bubble", has_text="超过").wait_for(timeout=15_000)
+            # The 图片/文件 upload: a broken photo is stored and answered in Chinese.
+            await page.set_input_files("#file", files=[{"name": "shot.png", "mimeType": "image/png",
+                                                        "buffer": b"\x89PNG\r\n\x1a\n" + b"0" * 64}])
+            await page.locator(".bubble", has_text="这个文件无法读取").wait_for(timeout=15_000)
             polls = [url for method, url in requested if method == "GET" and "/sandbox/api/messages" in url]
             assert polls == []  # pushed over server-sent events, not polled
             assert any("/sandbox/api/events" in url for _, url in requested)

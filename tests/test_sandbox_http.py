@@ -117,7 +117,7 @@ async def test_status_reports_queues(client):
     health = await (await client.get("/status")).json()
     assert health["status"] == "ok" and health["database"] == "ok"
     assert health["inbox"].get("done") == 1 and health["outbox"].get("sent") == 1
-    assert health["workers_running"] == 3  # inbox worker, outbox sender, transcription runner
+    assert health["workers_running"] == 4  # inbox worker, outbox sender, transcription and OCR runners
 
 
 async def read_events(response, predicate, timeout: float = 10.0) -> list[dict]:
@@ -210,3 +210,23 @@ async def test_the_sandbox_clock_moves_forward_only_and_runs_the_sweeps(sandbox)
 async def test_serve_has_no_movable_clock(client):
     assert (await (await client.get("/sandbox/api/clock")).json())["movable"] is False
     assert (await client.post("/sandbox/api/clock", json={"hours": 1})).status == 404
+
+
+async def test_image_and_file_upload_are_stored_and_answered(client):
+    from bot.ocr.runner import UNREADABLE
+
+    form = FormData()
+    form.add_field("member", "rep-wangfang")
+    form.add_field("file", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, filename="shot.png", content_type="image/png")
+    assert (await client.post("/sandbox/api/file", data=form)).status == 200
+    await wait_for_reply(client, "rep-wangfang", lambda i: i.get("text") == UNREADABLE)
+    form = FormData()
+    form.add_field("member", "rep-wangfang")
+    form.add_field("file", b"PK\x03\x04 minutes", filename="纪要.docx")
+    assert (await client.post("/sandbox/api/file", data=form)).status == 200
+    await wait_for_reply(client, "rep-wangfang", lambda i: "是哪位客户的" in (i.get("text") or ""))
+    with Session(client.runtime.engine) as s:
+        rows = s.exec(select(InboundMessage).order_by(InboundMessage.id)).all()
+    assert [(r.kind, r.media_ref.rsplit(".", 1)[-1]) for r in rows] == [("image", "png"), ("file", "docx")]
+    assert all((client.runtime.settings.media_dir / r.media_ref).is_file() for r in rows)
+    assert (await client.post("/sandbox/api/file", data={"member": "rep-wangfang"})).status == 400  # no file

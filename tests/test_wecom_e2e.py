@@ -143,3 +143,36 @@ async def test_a_refused_confirm_leaves_the_card_live_and_one_tap_confirms(db_ur
         assert finished["replace_name"] == "已确认" and "button_list" not in fake.card_as_shown(task)
         [(followup, customer)] = followups(st.runtime.engine)
         assert followup.confirmed and customer.name == "许志强"
+
+
+async def test_an_image_is_downloaded_before_the_ack_and_read_into_a_card(db_url, tmp_path, clock):
+    from bot.ocr.runner import UNREADABLE
+    from tests.ocr_support import draw_lines, encode
+
+    async with wecom_stack(db_url, tmp_path / "var", clock=clock) as st:
+        make_org(st.runtime.engine)
+        shot = encode(draw_lines(["许志强 11/16 09:15", "合同我们这边已经盖章了，明天寄回给你"]))
+        media_id = st.fake.add_media(shot, content_type="image/png")
+        assert (await st.driver.push(st.driver.image_xml("wangfang", media_id))).final == 200
+        with Session(st.runtime.engine) as s:
+            [row] = s.exec(select(InboundMessage)).all()
+        # Fetched with media/get before the ack (media ids expire in 3 days), stored by its magic bytes.
+        assert row.kind == "image" and row.media_ref and row.media_ref.endswith(".png")
+        assert (st.runtime.settings.media_dir / row.media_ref).read_bytes() == shot
+        assert [c.query["media_id"] for c in st.fake.calls_to("/cgi-bin/media/get")] == [media_id]
+
+        assert st.runtime.ocr is not None
+        st.runtime.ocr._read = lambda _job, _path: "许志强 11/16 09:15\n合同我们这边已经盖章了，明天寄回给你"
+        await st.work()
+        assert await asyncio.to_thread(st.runtime.ocr.drain) == 1
+        await st.runtime.sender.run_once()
+        [(followup, customer)] = followups(st.runtime.engine)
+        assert followup.kind == "image" and customer.name == "许志强"
+        [card] = st.fake.sent_to("wangfang", "template_card")
+        assert f"confirm:{followup.id}" in {b["key"] for b in card["template_card"]["button_list"]}
+
+        # A file that is no image at all, sent as one: a clear answer in WeCom, the bytes kept.
+        broken = st.fake.add_media(b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, content_type="image/png")
+        await st.driver.push(st.driver.image_xml("wangfang", broken))
+        await st.work()
+        assert any(m["text"]["content"] == UNREADABLE for m in st.fake.sent_to("wangfang", "text"))

@@ -134,6 +134,10 @@ def display_phone(phone: str | None) -> str:
 def _heard_notes(followup: FollowUp, heard: dict[str, Any]) -> list[str]:
     """A voice record shows what was heard, which words were corrected, and every date heard in the
     form the rep checks at a glance (周四 11月26日 15:00)."""
+    if followup.kind in ("image", "pdf"):
+        shown = " ".join(followup.text.split())  # the text read from a photo or PDF (bot/handlers/evidence.py)
+        what = "图片" if followup.kind == "image" else "文件"
+        return [f"🖼 {what}文字：{shown[:200]}{'…' if len(shown) > 200 else ''}"]
     if followup.kind != "voice":
         return []
     notes = []

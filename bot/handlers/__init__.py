@@ -10,6 +10,7 @@ from bot.handlers import (
     chat_capture,
     commands,
     conversation,
+    evidence,
     leads,
     limits,
     other,
@@ -38,6 +39,7 @@ def build_dispatcher() -> Dispatcher:
             anomalies.router,  # anomaly review taps (没问题 / 退回给销售 / 已改正), before generic card actions
             card_actions.router,
             voice_memo.router,
+            evidence.router,  # images and PDFs become OCR jobs; other files fall through to other.py
             card_edit.router,  # before commands: 「阶段 需求确认」 fixes the card, 「改 #记录号 …」, 改约's answer
             visit.router,  # before commands: owns the 拜访 command
             commands.router,

@@ -20,6 +20,7 @@ from store.customers import MAX_SEARCH_CHARS, change_stage, list_customers, rena
 from store.followups import confirmed_followups
 from store.inbox import requeue_failed_inbound
 from store.merges import merge_customers, undo_merge
+from store.ocr_jobs import requeue_failed_ocr, search_customers_by_ocr_text
 from store.permissions import PermissionDenied
 from store.stages import check_stage_change
 from store.timeline import add_event, recent_events
@@ -78,6 +79,8 @@ def on_find(ctx: HandlerContext, args: str) -> None:
         ctx.reply(f"关键词太长（{len(args)} 字，最多 {MAX_SEARCH_CHARS} 字）。请只写客户姓名、公司或电话。")
         return
     found = search_customers(session=ctx.session, actor=ctx.member, query=args)
+    # Then the text read from the customers' images and PDFs (a contract number, a product on a whiteboard).
+    found = found or search_customers_by_ocr_text(session=ctx.session, actor=ctx.member, query=args)
     if not found:
         ctx.reply(f"没有找到与「{args}」相关的客户。")
         return
@@ -172,6 +175,7 @@ def on_retry(ctx: HandlerContext, _args: str) -> None:
     count = requeue_failed_inbound(session=ctx.session, platform=ctx.inbound.platform, sender=ctx.inbound.sender)
     # Voice memos that could not be transcribed: their audio is kept, the job starts over.
     count += requeue_failed_transcriptions(session=ctx.session, member_id=ctx.member.id or 0)
+    count += requeue_failed_ocr(session=ctx.session, member_id=ctx.member.id or 0)  # images/PDFs, file kept
     ctx.reply(f"已重新排队 {count} 条失败的消息，处理完会通知你。" if count else "没有需要重试的消息。")
 
 

@@ -28,7 +28,7 @@ HELP_LINES: tuple[HelpLine, ...] = (
     HelpLine("改 #记录号 字段 新值", "改待确认记录的一项，如：改 #12 公司 华信物流", frozenset({REP})),
     HelpLine("我的客户", "最近跟进的客户", frozenset({REP})),
     HelpLine("我的客户", "团队的客户（管理员：全部），带负责人", MANAGERS),
-    HelpLine("查 关键词", "按姓名/拼音/公司/电话查找", frozenset({REP})),
+    HelpLine("查 关键词", "按姓名/拼音/公司/电话（及图片文字）查找", frozenset({REP})),
     HelpLine("查 关键词", "在团队里查找，带负责人", MANAGERS),
     HelpLine("历史 客户", "客户的时间线", EVERYONE),
     HelpLine("本周", "本周到目前为止的跟进数据", frozenset({REP})),

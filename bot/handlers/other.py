@@ -28,6 +28,8 @@ SKIP = ("跳过", "不用", "/skip")
 def _describe(ctx: HandlerContext) -> str:
     if ctx.inbound.kind == "image":
         return "图片"
+    if ctx.inbound.kind == "file" and not ctx.inbound.text:
+        return "文件"
     text = " ".join(mask_contacts(ctx.inbound.text or "链接").split())  # a timeline summary: masked, then cut
     return text[:80]
 
@@ -37,9 +39,16 @@ def on_platform_event(ctx: HandlerContext) -> None:
     """Enter-chat, subscribe, unsupported message kinds: the raw row is kept; nothing to say."""
 
 
-@router.on(lambda ctx: ctx.inbound.kind in ("image", "link"))
+@router.on(lambda ctx: ctx.inbound.kind in ("image", "file", "link"))
 def on_attachment(ctx: HandlerContext) -> None:
-    attachment = {"inbound_id": ctx.inbound.id, "summary": _describe(ctx), "media_ref": ctx.inbound.media_ref}
+    file_attachment(ctx, _describe(ctx))
+
+
+def file_attachment(ctx: HandlerContext, summary: str, text: str | None = None) -> None:
+    """File the message on the customer of the rep's record from the last half hour, or ask which
+    customer. `text`: what was read from an image or PDF (bot/handlers/evidence.py), kept on the event."""
+    attachment = {"inbound_id": ctx.inbound.id, "summary": summary, "media_ref": ctx.inbound.media_ref,
+                  "text": text}
     recent = ctx.session.exec(
         select(FollowUp.customer_id).where(col(FollowUp.rep_id) == ctx.member.id,
                                            col(FollowUp.created_at) >= ctx.now - RECENT)
@@ -84,5 +93,6 @@ def on_attachment_customer(ctx: HandlerContext) -> None:
 def _attach(ctx: HandlerContext, customer: Customer, attachment: dict[str, Any]) -> None:
     add_event(session=ctx.session, at=ctx.now, customer_id=customer.id or 0, actor_id=ctx.member.id,
               kind="attachment", summary=f"附件：{attachment['summary']}",
-              ref={"inbound_id": attachment.get("inbound_id"), "media_ref": attachment.get("media_ref")})
+              ref={"inbound_id": attachment.get("inbound_id"), "media_ref": attachment.get("media_ref"),
+                   **({"text": attachment["text"]} if attachment.get("text") else {})})
     ctx.reply(f"已归档到 {customer.name} 的客户档案（时间线）。")

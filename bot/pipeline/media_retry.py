@@ -1,8 +1,8 @@
 """Fetch platform media that could not be downloaded before the ack.
 
-The WeCom and DingTalk adapters download a voice memo while the platform waits for the ack; past
+The WeCom and DingTalk adapters download a voice memo (an image, a file) while the platform waits for the ack; past
 their time budget they store the row with media_ref "wecom:<MediaId>" / "dingtalk:<downloadCode>"
-and the voice handler defers it. This loop fetches those files later (WeCom media ids live 3
+and the voice (image) handler defers it. This loop fetches those files later (WeCom media ids live 3
 days), stores them content-addressed and puts the row back in the queue; after the platform's
 window it gives the row up as failed, with the reason, so the rep's 重试 is the last resort.
 """
@@ -47,7 +47,7 @@ class DeferredMediaFetcher:
         with Session(self.engine) as session:
             rows = session.exec(
                 select(InboundMessage).where(col(InboundMessage.status) == InboxStatus.DEFERRED,
-                                             col(InboundMessage.kind) == "voice")
+                                             col(InboundMessage.kind).in_(("voice", "image", "file")))
                 .order_by(col(InboundMessage.id)).limit(BATCH)
             ).all()
         return [r for r in rows if r.media_ref and any(r.media_ref.startswith(p) for p in self.fetchers)]
@@ -81,7 +81,7 @@ class DeferredMediaFetcher:
                 return
             if media_ref is None:
                 row.status, row.error = InboxStatus.FAILED, error
-            else:  # back to the queue: the voice handler now finds a stored file
+            else:  # back to the queue: the voice/image handler now finds a stored file
                 row.media_ref, row.status, row.error, row.attempts = media_ref, InboxStatus.PENDING, None, 0
                 row.next_attempt_at = None
             session.add(row)

@@ -90,7 +90,7 @@ def _parse_body(msgtype: str, data: dict[str, Any], content: dict[str, Any], bas
     if msgtype == "file":
         name = _str(content.get("fileName")) or "文件"
         ext = name.rsplit(".", 1)[-1].lower() if "." in name else "bin"
-        return _media(base, InboundKind.LINK, f"[文件] {name}", _str(content.get("downloadCode")),
+        return _media(base, InboundKind.FILE, f"[文件] {name}", _str(content.get("downloadCode")),
                       ext if ext.isalnum() and len(ext) <= 8 else "bin")
     if msgtype == "video":
         # Videos can be large: keep the code, fetch later if ever needed.

@@ -30,7 +30,8 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.format import fmt_when
 from bot.models import Inbound, InboundKind, Platform
-from bot.pipeline.media import sniff_audio, store_media
+from bot.ocr.engine import sniff
+from bot.pipeline.media import media_extension, sniff_audio, store_media
 from bot.pipeline.member_directory import MemberDirectory
 from bot.pipeline.outbox import RateLimit
 from bot.platforms.finish import tap_took_effect
@@ -87,6 +88,7 @@ class SandboxAdapter:
             web.post("/sandbox/api/messages", self.post_message),
             web.post("/sandbox/api/actions", self.post_action),
             web.post("/sandbox/api/voice", self.post_voice),
+            web.post("/sandbox/api/file", self.post_file),
             web.get("/sandbox/api/messages", self.get_messages),
             web.get("/sandbox/api/events", self.events),
             web.get("/sandbox/api/clock", self.get_clock),
@@ -132,15 +134,46 @@ class SandboxAdapter:
             return _bad(400, "缺少 action 字段")
         return await self._accept(body, InboundKind.CARD_ACTION, text=action, raw=json.dumps(body))
 
-    async def post_voice(self, request: web.Request) -> web.Response:
+    async def _form(self, request: web.Request) -> Any:
         try:
-            form = await request.post()
+            return await request.post()
         except web.HTTPException:
             raise  # 413 past client_max_size
         except (ValueError, LookupError, AssertionError, TypeError, HttpProcessingError, aiohttp.ClientError):
             # Malformed multipart (bad boundary, headers, charset, encoding) raises from deep in aiohttp.
             log.warning("sandbox_bad_multipart")
             return _bad(400, "上传格式不正确")
+
+    async def post_file(self, request: web.Request) -> web.Response:
+        """An image or a file (photo of a contract, chat screenshot, PDF), as a rep sends one in WeCom or
+        DingTalk: stored as it is, then read by the OCR job (bot/handlers/evidence.py)."""
+        form = await self._form(request)
+        if isinstance(form, web.Response):
+            return form
+        upload, member, msg_id = form.get("file"), form.get("member"), form.get("msg_id") or None
+        if not isinstance(upload, web.FileField) or not isinstance(member, str) or not member:
+            return _bad(400, "缺少文件或成员")
+        if msg_id is not None and not isinstance(msg_id, str):
+            return _bad(400, "msg_id 必须是文本字段")
+        name = scrub_text(str(upload.filename))
+        body = {"member": member, "msg_id": msg_id, "file": name}
+        if not await self.directory.is_active(Platform.SANDBOX, member):
+            return await self._accept(body, InboundKind.FILE, text=None, raw=json.dumps(body))
+        cap = self.settings.ocr.max_bytes
+        data = upload.file.read(cap + 1)
+        if len(data) > cap:
+            return _bad(413, f"文件超过 {cap // (1024 * 1024)} MB 上限")
+        kind = InboundKind.IMAGE if sniff(data[:16]) == "image" else InboundKind.FILE
+        suffix = name.rsplit(".", 1)[-1].lower() if "." in name else "bin"
+        ext = media_extension(data, kind, suffix if suffix.isalnum() and len(suffix) <= 8 else "bin")
+        rel = await asyncio.to_thread(store_media, data, self.settings.media_dir, ext)
+        text = None if kind == InboundKind.IMAGE else f"[文件] {name}"
+        return await self._accept(body, kind, text=text, raw=json.dumps(body), media_ref=rel)
+
+    async def post_voice(self, request: web.Request) -> web.Response:
+        form = await self._form(request)
+        if isinstance(form, web.Response):
+            return form
         upload = form.get("file")
         member = form.get("member")
         msg_id = form.get("msg_id") or None

@@ -45,6 +45,7 @@ from bot.platforms.wecom.xml import Rejected, parse_xml, selected_options, text_
 log = structlog.get_logger("genjin.wecom")
 
 CARD_EVENTS = ("template_card_event", "template_card_menu_event")
+MEDIA_KINDS = (InboundKind.VOICE, InboundKind.IMAGE, InboundKind.FILE)
 MEDIA_PREFIX = "wecom:"  # media_ref of media not yet downloaded: the WeCom MediaId (valid 3 days)
 
 
@@ -103,11 +104,17 @@ def to_inbound(plain: str) -> Inbound:
         media_id = text_of(fields, "MediaId")
         return _build(base, msg_id=msg_id, kind=InboundKind.IMAGE, text=text_of(fields, "PicUrl"),
                       media_ref=MEDIA_PREFIX + media_id if media_id else None)
+    if msg_type == "file":
+        # Not in WeCom's list of app message types today; kept readable should it be delivered, like an
+        # image: the MediaId is downloaded with media/get and a PDF is read (bot/handlers/evidence.py).
+        media_id = text_of(fields, "MediaId")
+        return _build(base, msg_id=msg_id, kind=InboundKind.FILE, text=text_of(fields, "FileName"),
+                      media_ref=MEDIA_PREFIX + media_id if media_id else None)
     if msg_type == "link":
         text = "\n".join(v for v in (text_of(fields, "Title"), text_of(fields, "Description"),
                                      text_of(fields, "Url")) if v)
         return _build(base, msg_id=msg_id, kind=InboundKind.LINK, text=text)
-    # video, file, location ...: kept as a raw event row so nothing is lost; no handler answers yet.
+    # video, location ...: kept as a raw event row so nothing is lost; no handler answers yet.
     return _build(base, msg_id=msg_id, kind=InboundKind.EVENT, text=f"message:{msg_type}")
 
 
@@ -121,7 +128,8 @@ def _build(base: dict[str, Any], **values: Any) -> Inbound:
 class WeComAdapter:
     def __init__(self, config: WeComSettings, *, writer: InboxWriter, members: MemberDirectory,
                  on_inbound: Callable[[], None], api: WeComApi | None, media_dir: Path, max_audio_bytes: int,
-                 max_body_bytes: int, clock: Callable[[], datetime], download_budget: float = 2.5) -> None:
+                 max_body_bytes: int, clock: Callable[[], datetime], download_budget: float = 2.5,
+                 max_file_bytes: int | None = None) -> None:
         self.config = config
         self.members = members  # a stranger's voice is neither downloaded nor stored
         self.clock = clock  # the replay window is measured on the injected clock
@@ -136,6 +144,7 @@ class WeComAdapter:
         self.api = api
         self.media_dir = media_dir
         self.max_audio_bytes = max_audio_bytes
+        self.max_file_bytes = max_file_bytes or max_audio_bytes  # images and files ([ocr] max_bytes)
         self.max_body_bytes = max_body_bytes
         # Voice is fetched before the ack (media ids expire after 3 days), but never so long that
         # WeCom's 5 s deadline is at risk: past the budget (or on a WeCom error) the row is stored
@@ -189,11 +198,13 @@ class WeComAdapter:
         except Rejected as exc:
             log.warning("wecom_callback_rejected", reason=exc.reason, status=exc.status)
             return web.Response(status=exc.status)
-        if inbound.kind == InboundKind.VOICE and await self.writer.exists(inbound.platform, inbound.msg_id):
-            return web.Response(status=200)  # a retry of a voice already stored: no second download
-        if inbound.kind == InboundKind.VOICE:
+        # Voice, images and files are fetched before the ack: WeCom media ids expire after 3 days.
+        fetched = inbound.kind in MEDIA_KINDS and (inbound.media_ref or "").startswith(MEDIA_PREFIX)
+        if fetched and await self.writer.exists(inbound.platform, inbound.msg_id):
+            return web.Response(status=200)  # a retry of media already stored: no second download
+        if fetched:
             if await self.members.is_active(inbound.platform, inbound.sender):
-                inbound.media_ref = await self._fetch_voice(inbound.media_ref or "", inbound.msg_id)
+                inbound.media_ref = await self._fetch_media(inbound.media_ref or "", inbound.msg_id, inbound.kind)
             else:  # the row alone: the worker answers "not a member"; no fetch, no file
                 log.info("wecom_media_skipped_unknown_sender", msg_id=inbound.msg_id)
         try:
@@ -235,16 +246,17 @@ class WeComAdapter:
             raise Rejected(400, "unreadable_body") from None
         return b"".join(chunks)
 
-    async def _fetch_voice(self, media_ref: str, msg_id: str) -> str:
-        """Local path of the stored audio, or wecom:<MediaId> when it cannot be fetched now."""
+    async def _fetch_media(self, media_ref: str, msg_id: str, kind: InboundKind) -> str:
+        """Local path of the stored file, or wecom:<MediaId> when it cannot be fetched now."""
         api = self.api
         if api is None:
             return media_ref
         media_id = media_ref.removeprefix(MEDIA_PREFIX)
 
         async def download() -> bytes:
-            return (await api.get_media(media_id, max_bytes=self.max_audio_bytes))[0]
+            cap = self.max_audio_bytes if kind == InboundKind.VOICE else self.max_file_bytes
+            return (await api.get_media(media_id, max_bytes=cap))[0]
 
-        return await fetch_before_ack(download, kind=InboundKind.VOICE, media_dir=self.media_dir,
+        return await fetch_before_ack(download, kind=kind, media_dir=self.media_dir,
                                       pending_ref=media_ref, budget=self.download_budget, msg_id=msg_id,
                                       retryable=(WeComError, WeComHTTPError, aiohttp.ClientError))

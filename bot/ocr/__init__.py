@@ -1,0 +1,1 @@
+"""Reading images and PDF pages offline (RapidOCR, PP-OCRv4 models inside the wheel)."""
