@@ -9,20 +9,19 @@ rather than never. The card goes to the visit's rep only while that rep may see 
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.cards.promises import promise_line
 from bot.cards.pushes import build_previsit_card
 from bot.config import Settings
 from bot.pipeline.push import push_to_member
 from store.db import session_scope
 from store.models import Customer, FollowUp, Member, TimelineEvent, Visit
 from store.permissions import can_see
-
-PROMISE = re.compile(r"(我|我们)[^。！？\n]{0,12}(争取|答复|回复|发您|发给您|给您|安排|准备|确认)[^。！？\n]{0,20}")
+from store.promises import open_promises_of_customer
 
 
 def sweep_previsit(engine: Engine, settings: Settings, now: datetime) -> int:
@@ -72,7 +71,9 @@ def _push_previsit(session: Session, settings: Settings, visit: Visit, now: date
         ).all()
     )
     open_tags = sorted({t for f in recent for t in f.tags})
-    promises = [m.group(0) for f in recent[:5] for m in PROMISE.finditer(f.text)][:3]
+    # Open promises of both sides from the ledger (bot/extract/promises.py), soonest due first.
+    promises = [promise_line(p, settings.tz)
+                for p in open_promises_of_customer(session=session, customer_id=customer.id or 0)]
     last_amount = next((f.amount_cny for f in recent if f.amount_cny is not None), None)
     card = build_previsit_card(
         customer=customer,

@@ -25,6 +25,7 @@ from bot.config import Settings
 from scheduler import jobs
 from scheduler.leads import sweep_new_leads
 from scheduler.previsit import sweep_previsit
+from scheduler.promises import sweep_promises
 from scheduler.reminders import sweep_unconfirmed
 from scheduler.stale import sweep_stale
 from scheduler.weekly import send_weekly_reports
@@ -39,6 +40,7 @@ def run_sweeps(engine: Engine, settings: Settings, now: datetime) -> dict[str, i
         "stale": sweep_stale(engine, settings, now),
         "new_leads": sweep_new_leads(engine, settings, now),
         "unconfirmed": sweep_unconfirmed(engine, settings, now),
+        "promises": sweep_promises(engine, settings, now),
         "weekly": send_weekly_reports(engine, settings, now),
     }
 

@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.pipeline.push import push_to_member
 from store.db import session_scope
 from store.models import Correction, Customer, FollowUp, JobRun, Member, Role, TimelineEvent
+from store.promises import kept_stats
 from store.stages import OPEN_STAGES
 from store.upsert import insert_ignore
 
@@ -35,6 +36,8 @@ class RepStats:
     stage_refused: int
     confirmed: int
     corrected: int
+    promises_due: int = 0  # the rep's own promises due this week (the commitment ledger)
+    promises_kept: int = 0  # of which done by their due time
 
     def line(self) -> str:
         def pct(a: int, b: int) -> str:
@@ -45,6 +48,7 @@ class RepStats:
             f"72小时跟进率 {pct(self.active - self.alerted, self.active)} · "
             f"记录完整度 {pct(self.complete, self.followups)}（{self.followups} 条）· "
             f"被拒的跳阶段 {self.stage_refused} 次 · 标签确认 {self.confirmed - self.corrected}/修改 {self.corrected}"
+            + (f" · 承诺按时兑现 {self.promises_kept}/{self.promises_due}" if self.promises_due else "")
         )
 
 
@@ -170,6 +174,7 @@ def rep_stats(session: Session, rep: Member, start: datetime, end: datetime) -> 
             col(TimelineEvent.created_at) < end,
         )
     ).all()
+    kept = kept_stats(session=session, rep_id=rep.id or 0, start=start, end=end)
     return RepStats(
         name=rep.display_name,
         leads=len(leads),
@@ -181,6 +186,8 @@ def rep_stats(session: Session, rep: Member, start: datetime, end: datetime) -> 
         stage_refused=len(refused),
         confirmed=len(confirmed),
         corrected=sum(1 for f in confirmed if f.tags != f.extracted_tags),
+        promises_due=kept.due,
+        promises_kept=kept.kept_on_time,
     )
 
 

@@ -8,12 +8,12 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from store.customers import get_customer
-from store.models import Customer, FollowUp, Member, MergeAudit, TimelineEvent, Visit
+from store.models import Customer, FollowUp, Member, MergeAudit, Promise, TimelineEvent, Visit
 from store.permissions import PermissionDenied, require_manager
 from store.timeline import add_event
 
 _FILLABLE = ("company", "phone", "email", "title", "product", "source_channel", "next_contact_at")
-_MOVED = {"followups": FollowUp, "visits": Visit, "events": TimelineEvent}
+_MOVED = {"followups": FollowUp, "visits": Visit, "events": TimelineEvent, "promises": Promise}
 
 
 def merge_customers(*, session: Session, actor: Member, kept_id: int, merged_id: int, at: datetime) -> MergeAudit:

@@ -12,6 +12,7 @@ from bot.handlers import (
     leads,
     limits,
     other,
+    promise_actions,
     supervision,
     visit,
     voice_memo,
@@ -30,6 +31,7 @@ def build_dispatcher() -> Dispatcher:
             limits.router,  # the text length cap holds for commands and answers too
             supervision.router,  # push-card taps, snooze reasons and 免填 before generic handlers
             leads.router,  # lead card taps and 认领/退回/公海/转给/分配原因, before generic card actions
+            promise_actions.router,  # ledger taps (pkeep/pdrop/pdone/pdelay) before generic card actions
             card_actions.router,
             voice_memo.router,
             card_edit.router,  # before commands: 「阶段 需求确认」 fixes the card, 「改 #记录号 …」, 改约's answer

@@ -15,6 +15,7 @@ from bot.cards.followup import build_duplicate_card, build_followup_card
 from bot.context import HandlerContext
 from bot.extract import Extraction, tag_rules
 from bot.format import fmt_when, mask_contacts, mask_email, mask_phone
+from bot.handlers.promise_capture import note_promises
 from bot.models import Card
 from bot.understanding.learning import team_weights
 from bot.understanding.team_exemplars import exemplars_for_team
@@ -24,6 +25,7 @@ from store.followups import confirmed_followups, create_followup, get_followup
 from store.members import supervisors_of
 from store.models import Customer, FollowUp, Visit
 from store.names import is_unnamed
+from store.promises import promises_of_followup
 from store.stages import PROGRESSION, Stage, check_stage_change
 from store.timeline import add_event, recent_events
 
@@ -156,6 +158,7 @@ def followup_card(ctx: HandlerContext, followup: FollowUp, customer: Customer, *
         offer_visit=offers_visit(ctx, followup),
         in_group=ctx.inbound.chat is not None,
         console_url=console_url(ctx),
+        promises=promises_of_followup(session=ctx.session, followup_id=followup.id or 0),
     )
 
 
@@ -203,6 +206,7 @@ def capture(
         "inbound_id": source_inbound_id or ctx.inbound.id,
         "warnings": list(warnings),
         "understanding": understanding,
+        "sent_at": sent_at(ctx).isoformat(),  # promises resolve against it even when asked for the customer
     }
     if not ext.customer_name and not ext.phone and not ext.email:
         set_conversation(session=ctx.session, member_id=ctx.member.id or 0, state="await_customer", data=draft,
@@ -285,6 +289,7 @@ def record(ctx: HandlerContext, customer: Customer, draft: dict[str, Any], *, is
         summary=_summary(draft["text"], ext),
         ref={"followup_id": followup.id},
     )
+    note_promises(ctx, followup, customer, draft.get("sent_at") or sent_at(ctx).isoformat())
     ctx.reply_card(followup_card(ctx, followup, customer, warnings=warnings))
     return followup
 
