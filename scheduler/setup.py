@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Settings
 from scheduler import jobs
+from scheduler.churn import run_churn_scan
 from scheduler.leads import sweep_new_leads
 from scheduler.previsit import sweep_previsit
 from scheduler.promises import sweep_promises
@@ -41,6 +42,7 @@ def run_sweeps(engine: Engine, settings: Settings, now: datetime) -> dict[str, i
         "new_leads": sweep_new_leads(engine, settings, now),
         "unconfirmed": sweep_unconfirmed(engine, settings, now),
         "promises": sweep_promises(engine, settings, now),
+        "churn": run_churn_scan(engine, settings, now),
         "weekly": send_weekly_reports(engine, settings, now),
     }
 

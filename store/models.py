@@ -380,7 +380,8 @@ class ChurnWatch(SQLModel, table=True):
     score crosses the alert threshold (`episode_started_at`, set by a conditional UPDATE: one alert
     per episode) and closes when it falls below the re-arm threshold."""
 
-    customer_id: int = Field(foreign_key="customer.id", primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", unique=True)
     score: float = 0.0
     reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     episode_started_at: datetime | None = _ts()

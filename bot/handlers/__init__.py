@@ -13,6 +13,7 @@ from bot.handlers import (
     limits,
     other,
     promise_actions,
+    renewal,
     supervision,
     visit,
     voice_memo,
@@ -36,6 +37,7 @@ def build_dispatcher() -> Dispatcher:
             voice_memo.router,
             card_edit.router,  # before commands: 「阶段 需求确认」 fixes the card, 「改 #记录号 …」, 改约's answer
             visit.router,  # before commands: owns the 拜访 command
+            renewal.router,  # 续约 [客户] 日期
             commands.router,
             other.router,  # attachments, platform events, and "which customer?" for an attachment
             conversation.router,  # an open question takes the next plain text

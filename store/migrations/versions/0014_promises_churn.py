@@ -56,13 +56,15 @@ def upgrade() -> None:
         batch_op.create_index("ix_promise_status_remind", ["status", "remind_at"], unique=False)
     op.create_table(
         "churnwatch",
+        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("customer_id", sa.Integer(), nullable=False),
         sa.Column("score", sa.Float(), nullable=False),
         sa.Column("reasons", sa.JSON(), nullable=False),
         sa.Column("episode_started_at", store.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("updated_at", store.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["customer_id"], ["customer.id"]),
-        sa.PrimaryKeyConstraint("customer_id"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("customer_id"),
     )
 
 
