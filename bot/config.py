@@ -152,6 +152,10 @@ class ChurnWeights(BaseModel):
     silence_cap: float = Field(default=50.0, ge=0)
     default_cadence_days: float = Field(default=14.0, gt=0)  # fewer than three contacts: no own cadence yet
     min_cadence_days: float = Field(default=3.0, gt=0)
+    slowdown: float = Field(default=20.0, ge=0)  # points per usual gap the latest gaps grew beyond it
+    slowdown_grace: float = Field(default=1.5, ge=1)
+    recent_gaps: int = Field(default=3, ge=1, le=10)  # the latest gaps compared with the usual one
+    family_cap: float = Field(default=45.0, gt=0)  # at most this from one kind (quiet; tags): two kinds to alert
     tags: dict[str, float] = Field(default_factory=_default_churn_tags)
     tag_window_days: int = Field(default=30, ge=1)
     broken_promise: float = Field(default=12.0, ge=0)  # per promise not kept by its due time (at most 3)

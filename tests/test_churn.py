@@ -22,7 +22,8 @@ from tests.harness import ChatDriver
 
 TZ = ZoneInfo("Asia/Shanghai")
 WEIGHTS = ChurnWeights(silence=22, silence_grace=1.5, silence_cap=50, tags={"流失风险": 30, "竞品对比": 16},
-                       tag_window_days=30, broken_promise=12, renewal=15, renewal_days=60)
+                       tag_window_days=30, broken_promise=12, renewal=15, renewal_days=60, slowdown=20,
+                       slowdown_grace=1.5, recent_gaps=3, family_cap=200)
 
 
 def local(*args: int) -> datetime:
@@ -55,6 +56,20 @@ def test_silence_is_judged_against_the_customers_own_cadence():
     weekly_ = [now - timedelta(days=20 + 7 * i) for i in range(5)]
     assert churn_risk(ChurnInputs(contacts=monthly), now=now, weights=WEIGHTS).score == 0
     assert churn_risk(ChurnInputs(contacts=weekly_), now=now, weights=WEIGHTS).score > 25
+
+
+def test_slowing_down_counts_and_one_kind_of_signal_is_capped():
+    now = local(2026, 11, 16, 10)
+    gaps = [7, 7, 7, 7, 7, 14, 16, 18]  # weekly, then slower and slower
+    contacts = [now - timedelta(days=3)]
+    for gap in reversed(gaps):
+        contacts.insert(0, contacts[0] - timedelta(days=gap))
+    risk = churn_risk(ChurnInputs(contacts=contacts), now=now, weights=WEIGHTS)
+    assert risk.reasons == ["最近 3 次联系间隔拉长到平时的 2.3 倍 +26"]
+    tags = [(now - timedelta(days=d), ["流失风险"]) for d in (1, 2, 3)]
+    capped = churn_risk(ChurnInputs(contacts=contacts, tagged=tags), now=now,
+                        weights=WEIGHTS.model_copy(update={"family_cap": 45}))
+    assert capped.reasons == ["近30天 3 次「流失风险」 +45", "最近 3 次联系间隔拉长到平时的 2.3 倍 +26"]
 
 
 # --- the scheduled job -----------------------------------------------------------------------------
@@ -130,7 +145,7 @@ def test_recovery_closes_the_episode_and_a_new_decline_alerts_again(bot):
                 add_followup(s, cid, org.rep_a.id, day - timedelta(hours=1), tags)
 
     alerts = daily(bot, local(2026, 11, 1, 9), 60, on_day=contact)
-    assert [d.date().isoformat() for d, _ in alerts] == ["2026-11-11", "2026-12-24"]
+    assert [d.date().isoformat() for d, _ in alerts] == ["2026-11-11", "2026-12-18"]
     with Session(bot.runtime.engine) as s:
         kinds = [e.kind for e in s.exec(select(TimelineEvent).where(col(TimelineEvent.kind).like("churn%"))
                                         .order_by(col(TimelineEvent.id))).all()]
