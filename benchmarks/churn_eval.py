@@ -38,9 +38,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.config import ChurnWeights  # noqa: E402
+from bot.config import ChurnSettings, ChurnWeights  # noqa: E402
 from scheduler.churn_score import ChurnInputs, churn_risk  # noqa: E402
 
+DEFAULT = ChurnSettings()  # the shipped weights and thresholds, reported next to the freshly tuned ones
 START = datetime(2026, 1, 1, tzinfo=UTC)
 DAYS = 240
 FIRST_SCORED = 45
@@ -188,7 +189,7 @@ def main() -> None:
     parser.add_argument("--tune-seed", type=int, default=1)
     parser.add_argument("--seeds", type=int, nargs="*", default=[2, 3, 4])
     args = parser.parse_args()
-    base = ChurnWeights()
+    base = DEFAULT.weights
     started = time.perf_counter()
     tune = generate(args.tune_seed, args.customers)
     best: tuple[float, ChurnWeights, float, float, Result] | None = None
@@ -204,11 +205,11 @@ def main() -> None:
           f"slowdown {w.slowdown}, tags {w.tags}, "
           f"alert_at {alert_at}, rearm_below {rearm}", flush=True)
     print(report(f"seed {args.tune_seed} (tuning)", r))
-    print(report("defaults on the tuning seed", evaluate(tune, base, 60.0, 35.0)))
+    print(report("defaults on the tuning seed", evaluate(tune, base, DEFAULT.alert_at, DEFAULT.rearm_below)))
     for seed in args.seeds:
         held = generate(seed, args.customers)
         print(report(f"seed {seed} (held out, tuned)", evaluate(held, w, alert_at, rearm)), flush=True)
-        print(report(f"seed {seed} (held out, defaults)", evaluate(held, base, 60.0, 35.0)))
+        print(report(f"seed {seed} (held out, defaults)", evaluate(held, base, DEFAULT.alert_at, DEFAULT.rearm_below)))
     print(f"({time.perf_counter() - started:.0f} s)")
 
 
