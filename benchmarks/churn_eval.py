@@ -1,6 +1,8 @@
 """Early churn warning on a synthetic but realistic history: precision, recall and lead time.
 
-    /work/main/.venv/bin/python benchmarks/churn_eval.py [--customers 300] [--tune-seed 1] [--seeds 2 3 4]
+    /work/main/.venv/bin/python benchmarks/churn_eval.py [--customers 250] [--tune-seed 1] [--seeds 2 3 4]
+
+(The README's numbers: --customers 400, about 3 minutes on one core.)
 
 It generates follow-up histories with a stated model, runs the production scorer
 (scheduler/churn_score.py) day by day with the production hysteresis (alert at `alert_at`, re-arm
@@ -10,16 +12,17 @@ The model (assumptions, stated so the numbers can be judged):
 - 240 days are observed; scoring runs daily from day 45 (a history to learn the cadence from).
 - Every customer has an own cadence: median gap lognormal around 10 days (sigma 0.5, clipped to
   3..45 days); each gap is that cadence times a Gamma(4)/4 draw (coefficient of variation 0.5).
-- Healthy customers (75%) carry noise: per follow-up 价格异议 6%, 技术问题 6%, 竞品对比 3%, 流失风险 1.5%;
+- Healthy customers (75%) carry noise: per follow-up 价格异议 5%, 技术问题 5%, 竞品对比 3%, 流失风险 1%;
   30% take one long pause (2.5-4 usual gaps: holidays, budget freezes); 12% go through a rough patch
   of 20-40 days (tags x3, gaps x1.5) and recover. 30% of follow-ups hold a promise, kept 90% of the
   time. Half have a renewal date within the year; they renew.
 - Churners (25%) are lost on a day L in 90..240 (half of those with a renewal date: on it). Their
-  decline starts D days before L, D uniform in 10..50: gaps stretch from 1x to 3x over the decline,
-  tag rates ramp to 流失风险 25%, 技术问题 20%, 价格异议 20%, 竞品对比 25%, promises are kept only half
-  the time. 10% of churners only go quiet (no tag change). 70% stop answering 10..30 days before L
-  (no contact at all); the other 30% leave abruptly (their last contact is on the normal rhythm).
-  After L there is no contact and the customer leaves the watch (marked 已流失).
+  decline starts D days before L, D uniform in 28..70 (weeks): gaps stretch from 1x to 3x over the
+  decline and tag rates ramp (square root: dissatisfaction shows early) to 流失风险 30%, 竞品对比 30%,
+  技术问题 25%, 价格异议 25%; promises are kept only half the time. 10% of churners only slow down and go
+  quiet (no tag change). 75% stop answering 14..45 days before L (no contact at all); the other 25%
+  leave abruptly (their last contact is on the declining rhythm). After L there is no contact and
+  the customer leaves the watch (marked 已流失).
 - An alert is correct if the customer is lost within 60 days after it; recall counts churners whose
   first correct alert came at least 7 days before the loss; lead time is L minus that alert's day.
 """
