@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from bot.context import HandlerContext
 from bot.extract import parse_when
 from bot.format import fmt_when
-from bot.handlers.lookup import resolve_customer
+from bot.handlers.lookup import reply_private, resolve_customer
 from bot.router import Router
 from store.customers import get_customer
 from store.models import Customer, FollowUp
@@ -42,8 +42,8 @@ def on_renewal(ctx: HandlerContext) -> None:
         return
     customer.renewal_at = parsed[0]
     ctx.session.add(customer)
-    ctx.reply(f"已记录 {customer.name} 的续约日期：{fmt_when(parsed[0], ctx.settings.tz, False)}。"
-              "临近续约时会计入流失预警。")
+    reply_private(ctx, f"已记录 {customer.name} 的续约日期：{fmt_when(parsed[0], ctx.settings.tz, False)}。"
+                       "临近续约时会计入流失预警。")  # names the customer: never in a group
 
 
 def _latest_customer(ctx: HandlerContext) -> Customer | None:
