@@ -158,6 +158,47 @@ class AnomalySettings(BaseModel):
     amount_lookback_days: int = Field(default=180, ge=1)
     # 4. Two different companies or roles for one customer within this many minutes.
     conflict_window_minutes: int = Field(default=60, ge=1, le=24 * 60)
+class PromiseSettings(BaseModel):
+    """The commitment ledger (scheduler/promises.py): reminder lead, nudge delay and 延期, in working time."""
+
+    remind_before_hours: float = Field(default=4, gt=0)  # before the due time of a promise the rep made
+    nudge_after_hours: float = Field(default=2, ge=0)  # after the due time of a promise the customer made
+    postpone_days: int = Field(default=2, ge=1, le=30)  # one 延期 tap moves the due time this many working days
+
+
+def _default_churn_tags() -> dict[str, float]:
+    # Tuned by benchmarks/churn_eval.py on seed 1 (400 synthetic customers); see README for held-out numbers.
+    return {"流失风险": 28.8, "技术问题": 11.5, "价格异议": 7.7, "竞品对比": 15.4}
+
+
+class ChurnWeights(BaseModel):
+    """The churn-risk score's weights (scheduler/churn_score.py); tuned by benchmarks/churn_eval.py."""
+
+    silence: float = Field(default=18.0, ge=0)  # points per usual gap of silence beyond `silence_grace` gaps
+    silence_grace: float = Field(default=1.5, ge=1)
+    silence_cap: float = Field(default=50.0, ge=0)
+    default_cadence_days: float = Field(default=14.0, gt=0)  # fewer than three contacts: no own cadence yet
+    min_cadence_days: float = Field(default=3.0, gt=0)
+    slowdown: float = Field(default=15.0, ge=0)  # points per usual gap the latest gaps grew beyond it
+    slowdown_grace: float = Field(default=1.5, ge=1)
+    recent_gaps: int = Field(default=3, ge=1, le=10)  # the latest gaps compared with the usual one
+    family_cap: float = Field(default=45.0, gt=0)  # at most this from one kind (quiet; tags): two kinds to alert
+    tags: dict[str, float] = Field(default_factory=_default_churn_tags)
+    tag_window_days: int = Field(default=30, ge=1)
+    broken_promise: float = Field(default=12.0, ge=0)  # per promise not kept by its due time (at most 3)
+    promise_window_days: int = Field(default=60, ge=1)
+    renewal: float = Field(default=15.0, ge=0)  # in full on the renewal day, falling to 0 at `renewal_days`
+    renewal_days: int = Field(default=60, ge=1)
+
+
+class ChurnSettings(BaseModel):
+    """Early churn warning (scheduler/churn.py): who is watched, when it runs, the hysteresis band."""
+
+    stages: list[str] = Field(default_factory=lambda: [Stage.WON.value, Stage.NEGOTIATION.value])
+    alert_at: float = Field(default=70.0, gt=0)  # an episode opens (one push) at or above this score
+    rearm_below: float = Field(default=45.0, ge=0)  # and closes below this one: the next crossing alerts again
+    run_time: str = Field(default="08:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # daily, local time
+    weights: ChurnWeights = Field(default_factory=ChurnWeights)
 
 
 def _default_channels() -> dict[str, str]:
@@ -361,6 +402,8 @@ class Settings(BaseSettings):
     stage_evidence: dict[str, StageEvidence] = Field(default_factory=_default_evidence)
 
     pushes: PushSettings = Field(default_factory=PushSettings)
+    promises: PromiseSettings = Field(default_factory=PromiseSettings)
+    churn: ChurnSettings = Field(default_factory=ChurnSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     leads: LeadSettings = Field(default_factory=LeadSettings)
     handoffs: HandoffSettings = Field(default_factory=HandoffSettings)

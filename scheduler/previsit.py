@@ -14,13 +14,15 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.cards.promises import promise_line
 from bot.cards.pushes import build_previsit_card
-from bot.cards.snippet import PROMISE, candidates_of, history_snippet
+from bot.cards.snippet import candidates_of, history_snippet
 from bot.config import Settings
 from bot.pipeline.push import push_to_member
 from store.db import session_scope
 from store.models import Customer, FollowUp, Member, Visit
 from store.permissions import can_see
+from store.promises import open_promises_of_customer
 from store.quotes import current_quote_total
 from store.timeline import snippet_candidates
 
@@ -66,7 +68,9 @@ def _push_previsit(session: Session, settings: Settings, visit: Visit, now: date
         ).all()
     )
     open_tags = sorted({t for f in recent for t in f.tags})
-    promises = [m.group(0) for f in recent[:5] for m in PROMISE.finditer(f.text)][:3]
+    # Open promises of both sides from the ledger (bot/extract/promises.py), soonest due first.
+    promises = [promise_line(p, settings.tz)
+                for p in open_promises_of_customer(session=session, customer_id=customer.id or 0)]
     # The current quote (catalog lines of the latest confirmed record) when there is one.
     last_amount = current_quote_total(session=session, customer_id=customer.id or 0)
     if last_amount is None:

@@ -26,10 +26,12 @@ from bot.config import Settings
 from scheduler import jobs
 from scheduler.anomalies import sweep_anomalies
 from scheduler.approvals import sweep_approvals
+from scheduler.churn import run_churn_scan
 from scheduler.handoffs import sweep_handoffs
 from scheduler.leads import sweep_new_leads
 from scheduler.postvisit import sweep_postvisit
 from scheduler.previsit import sweep_previsit
+from scheduler.promises import sweep_promises
 from scheduler.recycle import sweep_recycle
 from scheduler.reminders import sweep_unconfirmed
 from scheduler.scoring import push_top_leads, rescore_leads_job
@@ -49,6 +51,8 @@ def run_sweeps(engine: Engine, settings: Settings, now: datetime) -> dict[str, i
         "unconfirmed": sweep_unconfirmed(engine, settings, now),
         # Before the weekly report: a record confirmed before the report is checked before it counts.
         "anomalies": sweep_anomalies(engine, settings, now, prices=catalog_prices(settings)),
+        "promises": sweep_promises(engine, settings, now),
+        "churn": run_churn_scan(engine, settings, now),
         "weekly": send_weekly_reports(engine, settings, now),
         "handoffs": sweep_handoffs(engine, settings, now),
         "recycle": sweep_recycle(engine, settings, now),

@@ -72,6 +72,21 @@ class WorkingHours:
             day += timedelta(days=1)
         raise ValueError("working time out of range")
 
+    def before(self, end: datetime, amount: timedelta) -> datetime:
+        """The instant `amount` of working time before `end` (the mirror of `add`)."""
+        remaining = amount
+        day = end.astimezone(self.tz).date()
+        for _ in range(3660):
+            if is_workday(day):
+                lo, hi = self._window(day)
+                b = min(hi, end)
+                if b > lo:
+                    if b - remaining >= lo:
+                        return (b - remaining).astimezone(end.tzinfo)
+                    remaining -= b - lo
+            day -= timedelta(days=1)
+        raise ValueError("working time out of range")
+
     def next_open(self, at: datetime) -> datetime:
         """`at` if inside working hours, else the start of the next working window."""
         return self.add(at, timedelta(0)) if self.elapsed(at, at + timedelta(seconds=1)) == timedelta(0) else at

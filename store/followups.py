@@ -10,6 +10,7 @@ from sqlmodel import Session, col, delete, select
 from store.customers import get_customer, update_customer
 from store.models import Correction, Customer, FollowUp, Member, QuoteLine, TimelineEvent, Visit
 from store.permissions import PermissionDenied
+from store.promises import delete_promises_of_followup, open_kept_promises
 from store.timeline import add_event
 from store.types import require_id
 
@@ -162,6 +163,7 @@ def confirm_followup(
         customer.next_contact_at = followup.next_contact_at
     customer.last_activity_at = now
     session.add_all([followup, customer])
+    open_kept_promises(session=session, followup_id=followup_id)  # the ledger takes what the card kept
     tag_text = "、".join(followup.tags) if followup.tags else "无标签"
     add_event(
         session=session,
@@ -211,6 +213,7 @@ def discard_followup(*, session: Session, actor: Member, followup_id: int) -> tu
             session.delete(event)
     session.exec(delete(Correction).where(col(Correction.followup_id) == followup_id))  # type: ignore[call-overload]
     session.exec(delete(QuoteLine).where(col(QuoteLine.followup_id) == followup_id))  # type: ignore[call-overload]
+    delete_promises_of_followup(session=session, followup_id=followup_id)
     session.delete(followup)
     if remove_customer:
         session.exec(delete(Visit).where(col(Visit.customer_id) == customer_id))  # type: ignore[call-overload]

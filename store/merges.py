@@ -8,12 +8,13 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from store.customers import get_customer
-from store.models import Customer, FollowUp, MarketingEvent, Member, MergeAudit, TimelineEvent, Visit
+from store.models import Customer, FollowUp, MarketingEvent, Member, MergeAudit, Promise, TimelineEvent, Visit
 from store.permissions import PermissionDenied, require_manager
 from store.timeline import add_event
 
 _FILLABLE = ("company", "phone", "email", "title", "product", "source_channel", "next_contact_at")
-_MOVED = {"followups": FollowUp, "visits": Visit, "events": TimelineEvent, "marketing": MarketingEvent}
+_MOVED = {"followups": FollowUp, "visits": Visit, "events": TimelineEvent, "marketing": MarketingEvent,
+          "promises": Promise}
 
 
 def merge_customers(*, session: Session, actor: Member, kept_id: int, merged_id: int, at: datetime) -> MergeAudit:

@@ -107,6 +107,8 @@ class Customer(SQLModel, table=True):
     # Pool recycling (scheduler/recycle.py): when the owner was warned that the customer goes back to
     # the 公海; a warning older than last_activity_at belongs to an earlier idle episode.
     recycle_warned_at: datetime | None = _ts()
+    # Contract renewal date (a reply "续约 2027-03-01"): a churn-warning signal as it approaches.
+    renewal_at: datetime | None = _ts()
     created_at: datetime = _created()
     # Lead score (bot/scoring): the total, its reasons in Chinese, and when it is next due. The due
     # time is the dirty flag and the time-decay watermark in one indexed column: a change sets it to
@@ -566,3 +568,51 @@ class MarketingEvent(SQLModel, table=True):
     external_id: str | None = Field(default=None, max_length=100)
     customer_id: int | None = Field(default=None, foreign_key="customer.id")
     created_at: datetime = _created()
+
+
+class PromiseStatus(StrEnum):
+    PROPOSED = "proposed"  # found on an unconfirmed record's card
+    DROPPED = "dropped"  # the rep tapped 移除 on the card
+    OPEN = "open"  # in the ledger: the record was confirmed with it kept
+    DONE = "done"  # 已完成
+
+
+class Promise(SQLModel, table=True):
+    """The commitment ledger: a promise by the rep or the customer, due by a time resolved against
+    the send time of the message that said it (bot/extract/promises.py). `remind_at` is the next
+    instant the reminder sweep must look at it (indexed); `rung` counts what was sent (claimed by a
+    conditional UPDATE, so two instances never both send)."""
+
+    __table_args__ = (Index("ix_promise_status_remind", "status", "remind_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    followup_id: int = Field(foreign_key="followup.id", index=True)
+    rep_id: int = Field(foreign_key="member.id", index=True)
+    promiser: str = Field(max_length=16)  # rep | customer
+    promiser_name: str = Field(default="", max_length=100)
+    promisee_name: str = Field(default="", max_length=100)
+    what: str = Field(max_length=200)
+    due_text: str = Field(max_length=40)
+    due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    sent_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    source_text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    status: str = Field(default=PromiseStatus.PROPOSED, max_length=16)
+    remind_at: datetime | None = _ts()
+    rung: int = 0
+    postponed: int = 0
+    broken_at: datetime | None = _ts()
+    done_at: datetime | None = _ts()
+    created_at: datetime = _created()
+
+
+class ChurnWatch(SQLModel, table=True):
+    """A won or late-stage customer's churn risk (scheduler/churn.py). An episode opens when the
+    score crosses the alert threshold (`episode_started_at`, set by a conditional UPDATE: one alert
+    per episode) and closes when it falls below the re-arm threshold."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", unique=True)
+    score: float = 0.0
+    reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    episode_started_at: datetime | None = _ts()
+    updated_at: datetime = _created()

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from store.anomalies import held_customers, held_followups
 from store.models import Customer, FollowUp, Member, TimelineEvent
+from store.promises import kept_stats
 from store.quotes import catalog_share
 from store.stages import OPEN_STAGES
 from store.types import require_id
@@ -30,6 +31,8 @@ class RepStats:
     # Yuan on the rep's confirmed records that came from the product catalog, of all yuan recorded.
     amount_from_catalog: int = 0
     amount_total: int = 0
+    promises_due: int = 0  # the rep's own promises due in the period (the commitment ledger)
+    promises_kept: int = 0  # of which done by their due time
 
     def line(self) -> str:
         def pct(a: int, b: int) -> str:
@@ -41,6 +44,7 @@ class RepStats:
             f"记录完整度 {pct(self.complete, self.followups)}（{self.followups} 条）· "
             f"被拒的跳阶段 {self.stage_refused} 次 · 标签确认 {self.confirmed - self.corrected}/修改 {self.corrected}"
             + (f" · 目录金额占比 {pct(self.amount_from_catalog, self.amount_total)}" if self.amount_total else "")
+            + (f" · 承诺按时兑现 {self.promises_kept}/{self.promises_due}" if self.promises_due else "")
         )
 
 
@@ -90,6 +94,7 @@ def rep_stats(session: Session, rep: Member, start: datetime, end: datetime) -> 
             col(TimelineEvent.created_at) < end,
         )
     ).all()
+    kept = kept_stats(session=session, rep_id=require_id(rep), start=start, end=end)
     from_catalog, amount_total = catalog_share(session=session, rep_id=require_id(rep), start=start, end=end)
     return RepStats(
         name=rep.display_name,
@@ -104,4 +109,6 @@ def rep_stats(session: Session, rep: Member, start: datetime, end: datetime) -> 
         corrected=sum(1 for f in confirmed if f.tags != f.extracted_tags),
         amount_from_catalog=from_catalog,
         amount_total=amount_total,
+        promises_due=kept.due,
+        promises_kept=kept.kept_on_time,
     )

@@ -4,6 +4,7 @@ once after the working hours it is given."""
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -17,8 +18,9 @@ from bot.playbook.handoffs import announce_stage_entry
 from scheduler.handoffs import sweep_handoffs
 from store.customers import create_customer
 from store.db import make_engine, session_scope
+from store.followups import create_followup
 from store.handoffs import latest_stage_entry
-from store.models import Customer, HandOff, OutboxMessage, TimelineEvent
+from store.models import Customer, HandOff, OutboxMessage, Promise, PromiseStatus, TimelineEvent
 from store.roles import add_role_tag
 from store.stages import Stage
 from tests.factories import make_org
@@ -172,3 +174,27 @@ def test_confirming_a_record_that_moves_the_stage_hands_off_too(bot, clock):
     assert "阶段已更新：需求确认 → 方案演示" in " ".join(m.text or "" for m in msgs)
     assert [m.recipient for m in handoff_cards(msgs)] == ["rep-b"]
     assert "目标：客户希望下周安排产品演示" in handoff_cards(msgs)[0].all_text
+
+
+def test_the_won_hand_off_lists_the_customers_open_promises_from_the_ledger(bot, clock):
+    clock.now = local(2026, 11, 16, 10)
+    rules = HandoffSettings(rules=[HandoffRule(stage=Stage.WON, roles=["交付"], message="{customer}：{promises}")])
+    settings = bot.runtime.settings.model_copy(update={"handoffs": rules})
+    org = bot.org
+    with session_scope(bot.runtime.engine) as s:
+        add_role_tag(session=s, member_id=org.rep_b.id, tag="交付", at=clock.now)
+        customer = s.exec(select(Customer).where(Customer.name == "张伟")).one()
+        followup = create_followup(session=s, actor=s.merge(org.rep_a), customer_id=customer.id, text="签了",
+                                   kind="text", tags=[], at=clock.now)
+        for what, status in (("把安装排期发您", PromiseStatus.OPEN), ("已经发过的资料", PromiseStatus.DONE)):
+            s.add(Promise(customer_id=customer.id, followup_id=followup.id, rep_id=org.rep_a.id, promiser="rep",
+                          promiser_name="王芳", promisee_name="张伟", what=what, due_text="周五前",
+                          due_at=local(2026, 11, 20, 18), sent_at=clock.now, status=status, created_at=clock.now))
+        customer.stage = Stage.WON
+        s.add(TimelineEvent(customer_id=customer.id, kind="stage_changed", summary="需求确认 → 已成交",
+                            created_at=clock.now))
+        s.flush()
+        assert announce_stage_entry(session=s, settings=settings, customer=customer, at=clock.now) == 1
+    with Session(bot.runtime.engine) as s:
+        text = json.dumps(s.exec(select(OutboxMessage)).one().payload, ensure_ascii=False)
+    assert "把安装排期发您" in text and "已经发过的资料" not in text

@@ -42,9 +42,11 @@ async def test_pasted_chat_card_tag_toggle_and_confirm(db_url, tmp_path, clock):
         fid = followup.id
         keys = [b["key"] for b in card["button_list"]]
         assert f"confirm:{fid}" in keys
-        # The first tag not yet chosen that is a button on the card: one tap adds it.
-        tag = next(k.rpartition(":")[2] for k in keys if k.startswith(f"tag:{fid}:")
-                   and k.rpartition(":")[2] not in followup.tags)
+        # The rep's 周四上午给您答复 is on the card as a promise (移除承诺1 takes one of WeCom's six slots,
+        # so the quick tag buttons may all be chosen ones): one tap on a tag button toggles it.
+        assert any(k.startswith("pdrop:") for k in keys)
+        tag = next(k.rpartition(":")[2] for k in keys if k.startswith(f"tag:{fid}:"))
+        had = tag in followup.tags
 
         # The rep taps it (one tap); WeCom pushes the click.
         click = d.card_click_xml("wangfang", event_key=f"tag:{fid}:{tag}", task_id=card["task_id"],
@@ -53,11 +55,11 @@ async def test_pasted_chat_card_tag_toggle_and_confirm(db_url, tmp_path, clock):
         assert (await d.push(click)).final == 200  # WeCom's retry of the same click: no second toggle
         assert await st.work() == 1
         [(followup, _)] = followups(st.runtime.engine)
-        assert tag in followup.tags
-        [update] = fake.updates  # the clicked card itself now shows the tag
+        assert (tag in followup.tags) != had
+        [update] = fake.updates  # the clicked card itself now shows the tag's new state
         assert update["replaces_task_id"] == card["task_id"]
         new_buttons = {b["key"]: b["text"] for b in update["template_card"]["button_list"]}
-        assert new_buttons[f"tag:{fid}:{tag}"] == f"✓ {tag}"
+        assert new_buttons[f"tag:{fid}:{tag}"] == (tag if had else f"✓ {tag}")
         assert len(fake.sent_to("wangfang", "template_card")) == 1
 
         new_task = update["template_card"]["task_id"]

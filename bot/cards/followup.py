@@ -9,11 +9,12 @@ from typing import Any
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
+from bot.cards.promises import promises_section
 from bot.cards.quote import QuoteSection
 from bot.cards.snippet import HistoryLine
 from bot.format import fmt_amount, fmt_when, mask_email, mask_phone
 from bot.models import Button, Card, CardField, CardLink, TagToggle
-from store.models import Customer, FollowUp
+from store.models import Customer, FollowUp, Promise
 
 
 def build_followup_card(
@@ -32,6 +33,7 @@ def build_followup_card(
     in_group: bool = False,
     console_url: str | None = None,
     quote: QuoteSection | None = None,
+    promises: Sequence[Promise] = (),
 ) -> Card:
     """The record as the rep checks it. Unset flags come from the rows (a refreshed card after a tap
     shows what the first one showed). `stage_refusal`: why the suggested stage cannot be applied by
@@ -72,6 +74,8 @@ def build_followup_card(
     if stage_refusal and not followup.confirmed:
         notes.append(f"⚠ 阶段建议「{followup.stage_hint}」不会随确认生效：" + "；".join(stage_refusal))
     notes += _heard_notes(followup, heard)
+    promise_notes, promise_buttons = promises_section(promises, tz, confirmed=followup.confirmed)
+    notes += promise_notes
     if not followup.confirmed:
         notes.append(EDIT_HINT)
     if history:
@@ -88,6 +92,7 @@ def build_followup_card(
         if quote is not None:
             buttons += quote.buttons
         buttons.append(Button(label="丢弃", action=f"discard:{fid}", style="danger"))
+        buttons += promise_buttons
         # Each alternative reading (DingTalk's, or the words as heard before correction) is one tap;
         # the tap is stored as a field correction (store/followups.py fix_field). Last: a platform
         # that caps buttons drops these first (a reply fixes the same field).

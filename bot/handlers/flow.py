@@ -17,6 +17,7 @@ from bot.context import HandlerContext
 from bot.extract import Extraction, tag_rules
 from bot.format import fmt_when, mask_contacts
 from bot.handlers.collision import alert_collision
+from bot.handlers.promise_capture import note_promises
 from bot.handlers.quotes import catalog_lines, propose_quote, quote_section
 from bot.models import Card
 from bot.understanding.learning import team_weights
@@ -27,6 +28,7 @@ from store.followups import confirmed_followups, create_followup, get_followup
 from store.models import Customer, FollowUp, Visit
 from store.names import is_unnamed
 from store.permissions import PermissionDenied
+from store.promises import promises_of_followup
 from store.stages import PROGRESSION, Stage, check_stage_change
 from store.timeline import add_event, snippet_candidates
 from store.visits import mark_visit_answered, open_postvisit_prompt
@@ -161,6 +163,7 @@ def followup_card(ctx: HandlerContext, followup: FollowUp, customer: Customer, *
         in_group=ctx.inbound.chat is not None,
         console_url=console_url(ctx),
         quote=quote_section(ctx, followup),
+        promises=promises_of_followup(session=ctx.session, followup_id=followup.id or 0),
     )
 
 
@@ -208,6 +211,7 @@ def capture(
         "inbound_id": source_inbound_id or ctx.inbound.id,
         "warnings": list(warnings),
         "understanding": understanding,
+        "sent_at": sent_at(ctx).isoformat(),  # promises resolve against it even when asked for the customer
     }
     answering = postvisit_customer(ctx, ext)
     if answering is not None:  # the answer to a post-visit card: that visit's customer
@@ -324,6 +328,7 @@ def record(ctx: HandlerContext, customer: Customer, draft: dict[str, Any], *, is
         summary=_summary(draft["text"], ext),
         ref={"followup_id": followup.id},
     )
+    note_promises(ctx, followup, customer, draft.get("sent_at") or sent_at(ctx).isoformat())
     ctx.reply_card(followup_card(ctx, followup, customer, warnings=warnings))
     return followup
 

@@ -16,12 +16,14 @@ import structlog
 from sqlmodel import Session, col, select
 
 from bot.cards.playbook import build_handoff_card
+from bot.cards.promises import promise_line
 from bot.config import Settings
 from bot.pipeline.push import push_to_member
 from store.followups import confirmed_followups
 from store.handoffs import create_handoff, get_handoff, latest_stage_entry
 from store.models import Customer, Member, Visit
 from store.privacy import mask_contacts
+from store.promises import open_promises_of_customer
 from store.roles import members_with_role
 from store.timeline import add_event
 from store.types import require_id
@@ -29,12 +31,10 @@ from store.types import require_id
 log = structlog.get_logger("genjin.handoffs")
 
 
-def open_promises(*, session: Session, customer_id: int) -> list[str]:
-    """HOOK: the customer's open promises (what the rep promised and has not yet delivered).
-
-    There is no promises store yet; when one exists, return its open items here and the 已成交
-    hand-off shows them ({promises} in the message template)."""
-    return []
+def open_promises(*, session: Session, customer_id: int, settings: Settings) -> list[str]:
+    """The customer's open promises of both sides from the commitment ledger (store/promises.py),
+    soonest due first: the 已成交 hand-off's {promises}."""
+    return [promise_line(p, settings.tz) for p in open_promises_of_customer(session=session, customer_id=customer_id)]
 
 
 class _Blank(dict[str, str]):
@@ -74,9 +74,10 @@ def _summary(session: Session, customer: Customer, owner: Member | None) -> str:
     return "，".join(parts)
 
 
-def render_message(template: str, *, session: Session, customer: Customer, now: datetime) -> str:
+def render_message(template: str, *, session: Session, customer: Customer, now: datetime,
+                   settings: Settings) -> str:
     owner = session.get(Member, customer.owner_id) if customer.owner_id is not None else None
-    promises = open_promises(session=session, customer_id=require_id(customer))
+    promises = open_promises(session=session, customer_id=require_id(customer), settings=settings)
     values = _Blank(
         customer=customer.name, company=customer.company or "—", stage=customer.stage,
         owner=owner.display_name if owner else "公海", summary=_summary(session, customer, owner),
@@ -101,7 +102,7 @@ def announce_stage_entry(*, session: Session, settings: Settings, customer: Cust
     # and 财务 in a small company) gets one card with each rule's message.
     wanted: dict[int, tuple[Member, list[str], list[str]]] = {}
     for rule in rules:
-        message = render_message(rule.message, session=session, customer=customer, now=at)
+        message = render_message(rule.message, session=session, customer=customer, now=at, settings=settings)
         for role in rule.roles:
             for member in members_with_role(session=session, tag=role, team_id=customer.team_id):
                 if member.id == customer.owner_id:

@@ -1,0 +1,198 @@
+"""Early churn warning: the score against the customer's own cadence, its Chinese explanation, one
+alert per episode (owner and supervisor), hysteresis and the re-arm after recovery, exactly once on
+two instances, and the 续约 reply that feeds the renewal signal."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import Session, col, select
+
+from bot.app import build_runtime
+from bot.config import ChurnSettings, ChurnWeights
+from scheduler.churn import run_churn_scan
+from scheduler.churn_score import ChurnInputs, churn_risk
+from store.db import make_engine, session_scope
+from store.models import ChurnWatch, Customer, FollowUp, Member, OutboxMessage, TimelineEvent
+from tests.factories import EPOCH, make_org
+from tests.harness import ChatDriver
+
+TZ = ZoneInfo("Asia/Shanghai")
+WEIGHTS = ChurnWeights(silence=22, silence_grace=1.5, silence_cap=50, tags={"流失风险": 30, "竞品对比": 16},
+                       tag_window_days=30, broken_promise=12, renewal=15, renewal_days=60, slowdown=20,
+                       slowdown_grace=1.5, recent_gaps=3, family_cap=200)
+
+
+def local(*args: int) -> datetime:
+    return datetime(*args, tzinfo=TZ)
+
+
+def weekly(start: datetime, n: int) -> list[datetime]:
+    return [start + timedelta(days=7 * i) for i in range(n)]
+
+
+def test_explanation_names_each_signal_with_its_points():
+    contacts = weekly(local(2026, 9, 1, 10), 9)  # every 7 days, last on 10-27
+    risk = churn_risk(
+        ChurnInputs(contacts=contacts, tagged=[(contacts[-1], ["流失风险"]), (contacts[-2], ["流失风险", "竞品对比"])],
+                    broken_promises=1, renewal_at=local(2026, 12, 6, 10)),
+        now=local(2026, 11, 16, 10), weights=WEIGHTS)
+    assert risk.reasons == [
+        "近30天 2 次「流失风险」 +45",
+        "已 20 天未联系（平时约每 7 天一次） +30",
+        "近30天 1 次「竞品对比」 +16",
+        "近60天 1 个承诺未按时兑现 +12",
+        "距续约还有 20 天 +10",
+    ]
+    assert risk.score == pytest.approx(45 + 29.9 + 16 + 10 + 12, abs=0.2)
+
+
+def test_silence_is_judged_against_the_customers_own_cadence():
+    now = local(2026, 11, 16, 10)
+    monthly = [now - timedelta(days=20 + 30 * i) for i in range(5)]
+    weekly_ = [now - timedelta(days=20 + 7 * i) for i in range(5)]
+    assert churn_risk(ChurnInputs(contacts=monthly), now=now, weights=WEIGHTS).score == 0
+    assert churn_risk(ChurnInputs(contacts=weekly_), now=now, weights=WEIGHTS).score > 25
+
+
+def test_slowing_down_counts_and_one_kind_of_signal_is_capped():
+    now = local(2026, 11, 16, 10)
+    gaps = [7, 7, 7, 7, 7, 14, 16, 18]  # weekly, then slower and slower
+    contacts = [now - timedelta(days=3)]
+    for gap in reversed(gaps):
+        contacts.insert(0, contacts[0] - timedelta(days=gap))
+    risk = churn_risk(ChurnInputs(contacts=contacts), now=now, weights=WEIGHTS)
+    assert risk.reasons == ["最近 3 次联系间隔拉长到平时的 2.3 倍 +26"]
+    tags = [(now - timedelta(days=d), ["流失风险"]) for d in (1, 2, 3)]
+    capped = churn_risk(ChurnInputs(contacts=contacts, tagged=tags), now=now,
+                        weights=WEIGHTS.model_copy(update={"family_cap": 45}))
+    assert capped.reasons == ["近30天 3 次「流失风险」 +45", "最近 3 次联系间隔拉长到平时的 2.3 倍 +26"]
+
+
+# --- the scheduled job -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def bot(settings, engine, clock):
+    churn = ChurnSettings(stages=["已成交"], alert_at=60, rearm_below=35, run_time="08:30", weights=WEIGHTS)
+    runtime = build_runtime(settings.model_copy(update={"churn": churn}), clock=clock, engine=engine)
+    driver = ChatDriver(runtime)
+    driver.org = make_org(engine)  # type: ignore[attr-defined]
+    return driver
+
+
+def won_customer(bot) -> int:
+    org = bot.org
+    with session_scope(bot.runtime.engine) as s:
+        customer = Customer(name="朱总", company="万通物流", stage="已成交", owner_id=org.rep_a.id,
+                            team_id=org.rep_a.team_id, created_at=EPOCH)
+        s.add(customer)
+        s.flush()
+        for i, when in enumerate(weekly(local(2026, 9, 1, 10), 9)):
+            tags = ["流失风险", "竞品对比"] if i == 8 else []
+            add_followup(s, customer.id, org.rep_a.id, when, tags)
+        return customer.id or 0
+
+
+def add_followup(s: Session, customer_id: int | None, rep_id: int | None, when: datetime, tags: list[str]) -> None:
+    s.add(FollowUp(customer_id=customer_id, rep_id=rep_id, kind="note", text="回访", tags=tags, confirmed=True,
+                   created_at=when.astimezone(UTC), confirmed_at=when.astimezone(UTC)))
+
+
+def daily(bot, first: datetime, days: int, on_day=None) -> list[tuple[datetime, list]]:
+    """Run the job every day at 09:00 (and again at 09:30: the day is done once)."""
+    alerts = []
+    for i in range(days):
+        day = first + timedelta(days=i)
+        if on_day:
+            on_day(day)
+        run_churn_scan(bot.runtime.engine, bot.runtime.settings, day)
+        run_churn_scan(bot.runtime.engine, bot.runtime.settings, day + timedelta(minutes=30))
+        msgs = [m for m in bot.new_messages() if m.card and m.card.title.startswith("流失预警")]
+        if msgs:
+            alerts.append((day, msgs))
+    return alerts
+
+
+def test_alert_once_per_episode_with_explanation_to_owner_and_supervisor(bot):
+    won_customer(bot)
+    alerts = daily(bot, local(2026, 11, 1, 9), 30)
+    assert len(alerts) == 1
+    day, msgs = alerts[0]
+    assert day == local(2026, 11, 11, 9)  # 15 days of silence on a weekly rhythm, and the two tags
+    assert sorted(m.recipient for m in msgs) == ["rep-a", "sup"]
+    card = next(m.card for m in msgs if m.recipient == "rep-a")
+    assert card.title == "流失预警：朱总" and card.subtitle.endswith("（预警线 60）")
+    assert card.subtitle == "风险分 60（预警线 60）"
+    assert card.notes[:4] == ["风险来源：", "· 近30天 1 次「流失风险」 +30", "· 近30天 1 次「竞品对比」 +16",
+                              "· 已 15 天未联系（平时约每 7 天一次） +14"]
+    with Session(bot.runtime.engine) as s:
+        events = s.exec(select(TimelineEvent).where(col(TimelineEvent.kind) == "churn_alert")).all()
+    assert len(events) == 1 and events[0].summary.startswith("流失预警（风险分")
+
+
+def test_recovery_closes_the_episode_and_a_new_decline_alerts_again(bot):
+    cid = won_customer(bot)
+    org = bot.org
+
+    def contact(day: datetime) -> None:
+        if day.date() in (local(2026, 11, 20).date(), local(2026, 12, 4).date()):
+            with session_scope(bot.runtime.engine) as s:
+                tags = ["流失风险"] if day.date() == local(2026, 12, 4).date() else []
+                add_followup(s, cid, org.rep_a.id, day - timedelta(hours=1), tags)
+
+    alerts = daily(bot, local(2026, 11, 1, 9), 60, on_day=contact)
+    assert [d.date().isoformat() for d, _ in alerts] == ["2026-11-11", "2026-12-18"]
+    with Session(bot.runtime.engine) as s:
+        kinds = [e.kind for e in s.exec(select(TimelineEvent).where(col(TimelineEvent.kind).like("churn%"))
+                                        .order_by(col(TimelineEvent.id))).all()]
+        keys = [k for k in s.exec(select(OutboxMessage.dedupe_key)).all() if k and k.startswith("churn:")]
+        watch = s.exec(select(ChurnWatch).where(col(ChurnWatch.customer_id) == cid)).one()
+    assert kinds == ["churn_alert", "churn_recovered", "churn_alert"]
+    assert len(keys) == 4 and len({k.rsplit(":", 1)[0] for k in keys}) == 2  # two episodes, two recipients each
+    assert watch is not None and watch.episode_started_at is not None
+
+
+def test_hovering_score_does_not_alert_daily(bot):
+    """Between the thresholds nothing changes: no second alert while the score stays above re-arm."""
+    won_customer(bot)
+    alerts = daily(bot, local(2026, 11, 12, 9), 20)
+    assert len(alerts) == 1
+
+
+def test_two_instances_alert_once(bot, db_url):
+    won_customer(bot)
+    engines = [make_engine(db_url), make_engine(db_url)]
+    errors: list[BaseException] = []
+
+    def run(engine) -> None:
+        try:
+            for i in range(20):
+                run_churn_scan(engine, bot.runtime.settings, local(2026, 11, 5, 9) + timedelta(days=i))
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with Session(bot.runtime.engine) as s:
+        keys = [k for k in s.exec(select(OutboxMessage.dedupe_key)).all() if k and k.startswith("churn:")]
+    assert len(keys) == 2  # owner and supervisor, one episode
+
+
+def test_renewal_reply_sets_the_date(bot, clock):
+    cid = won_customer(bot)
+    assert "续约日期：周一 3月1日" in bot.reply_to("rep-a", "续约 2027-03-01").text
+    assert "续约日期" in bot.reply_to("rep-a", f"续约 #{cid} 2027-03-01").text
+    assert "没看懂续约日期" in bot.reply_to("rep-a", "续约 朱总 下辈子").text
+    with Session(bot.runtime.engine) as s:
+        renewal = s.get(Customer, cid).renewal_at
+        rep = s.exec(select(Member).where(col(Member.sandbox_id) == "rep-a")).one()
+    assert renewal is not None and renewal.astimezone(TZ).date().isoformat() == "2027-03-01"
+    assert rep.display_name == "王芳"
