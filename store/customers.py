@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from store.models import Customer, Member
+from store.models import Customer, FollowUp, Member
 from store.names import customer_name, name_key, name_similarity, pinyin_of, same_company
 from store.permissions import PermissionDenied, can_see, visible_to
 from store.stages import Stage
@@ -277,4 +277,17 @@ def snooze_customer(*, session: Session, customer: Customer, until: datetime) ->
     """暂缓: no stale-lead rung for this customer before `until` (scheduler/stale.py looks again then)."""
     customer.snoozed_until = until
     customer.stale_due_at = until
+    session.add(customer)
+
+
+def sync_amount(*, session: Session, customer: Customer) -> None:
+    """Set `customer.amount_cny` to the amount of its newest confirmed record that named one (one indexed
+    lookup): called wherever that can change (a confirm, a merge moving records, its undo)."""
+    session.flush()  # the records just moved or confirmed in this session are what the lookup must see
+    customer.amount_cny = session.exec(
+        select(FollowUp.amount_cny)
+        .where(col(FollowUp.customer_id) == customer.id, col(FollowUp.confirmed).is_(True),
+               col(FollowUp.amount_cny).is_not(None))
+        .order_by(col(FollowUp.id).desc()).limit(1)
+    ).first()
     session.add(customer)

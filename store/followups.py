@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, col, delete, select
 
-from store.customers import get_customer, update_customer
+from store.customers import get_customer, sync_amount, update_customer
 from store.models import Correction, Customer, FollowUp, Member, TimelineEvent, Visit
 from store.permissions import PermissionDenied
 from store.timeline import add_event
@@ -162,6 +162,8 @@ def confirm_followup(
         customer.next_contact_at = followup.next_contact_at
     customer.last_activity_at = now
     session.add_all([followup, customer])
+    if followup.amount_cny is not None:
+        sync_amount(session=session, customer=customer)
     tag_text = "、".join(followup.tags) if followup.tags else "无标签"
     add_event(
         session=session,

@@ -68,6 +68,7 @@ class Member(SQLModel, table=True):
 
 
 class Customer(SQLModel, table=True):
+    __table_args__ = (Index("ix_customer_created", "created_at"),)  # the console's funnel: arrivals in a period
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100)
     name_pinyin: str = Field(default="", max_length=300, index=True)
@@ -102,11 +103,15 @@ class Customer(SQLModel, table=True):
     # Made from a paste and not yet confirmed: hidden from 我的客户, 查, the stale sweep and the weekly
     # counts; its first confirmed record makes it real, 丢弃 removes it (store/followups.py).
     draft: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # The amount of its newest confirmed record that named one, kept by store/customers.sync_amount
+    # (confirm, merge, undo merge): the console sums it without a lookup per customer.
+    amount_cny: int | None = None
     created_at: datetime = _created()
 
 
 class FollowUp(SQLModel, table=True):
-    __table_args__ = (Index("ix_followup_confirmed_created", "confirmed", "created_at"),)
+    __table_args__ = (Index("ix_followup_confirmed_created", "confirmed", "created_at"),
+                      Index("ix_followup_rep_created", "rep_id", "created_at"))
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)
     rep_id: int = Field(foreign_key="member.id", index=True)
@@ -141,7 +146,8 @@ class Visit(SQLModel, table=True):
 
 
 class TimelineEvent(SQLModel, table=True):
-    __table_args__ = (Index("ix_timeline_customer_created", "customer_id", "created_at"),)
+    __table_args__ = (Index("ix_timeline_customer_created", "customer_id", "created_at"),
+                      Index("ix_timeline_kind_created", "kind", "created_at"))  # stage moves per period
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id")
     actor_id: int | None = Field(default=None, foreign_key="member.id")

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.web import edit, pages
+from bot.web import edit, pages, reports, stale
 from bot.web.keys import MEMBER, SID
 from bot.web.login import STATE_TTL_SECONDS, LoginProvider, new_state, safe_next
 from bot.web.render import PREFIX, make_environment, page, redirect
@@ -65,6 +65,8 @@ class Console:
             web.get("/static/console.css", self.css),
             *pages.routes(self),
             *edit.routes(self),
+            *reports.routes(self),
+            *stale.routes(self),
         ])
         return app
 
