@@ -194,3 +194,32 @@ async def test_stage_moves_count_refused_and_backward_per_rep(stack, clock):
     c = counts[(stack.org.rep_a.id, 0)]
     assert (c.stage_moves, c.stage_backward, c.stage_refused) == (3, 1, 1)
     assert (c.records, c.confirmed, c.corrected) == (2, 1, 0)
+
+
+def test_migration_0009_backfills_each_customers_amount(tmp_path):
+    from sqlalchemy import text
+
+    from store.db import make_engine, migrate
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    migrate(url, "0008")
+    engine = make_engine(url)
+    ts = "2026-11-01 02:00:00"
+    with engine.begin() as conn:
+        conn.execute(text(f"INSERT INTO team (id, name, created_at) VALUES (1, 't', '{ts}')"))
+        conn.execute(text("INSERT INTO member (id, team_id, display_name, role, active, created_at) "
+                          f"VALUES (1, 1, 'r', 'rep', 1, '{ts}')"))
+        for cid in (1, 2):
+            conn.execute(text("INSERT INTO customer (id, name, name_pinyin, team_id, owner_id, stage, stale_rung, "
+                              f"channel_unknown, draft, created_at) VALUES ({cid}, 'c', 'c', 1, 1, '初步接触', 0, 0, 0, "
+                              f"'{ts}')"))
+        # customer 1: an older confirmed amount, a newer confirmed one, a newest unconfirmed one
+        for fid, amount, confirmed in ((1, 50000, 1), (2, 80000, 1), (3, 90000, 0)):
+            conn.execute(text("INSERT INTO followup (id, customer_id, rep_id, kind, text, tags, extracted_tags, "
+                              "amount_cny, next_contact_has_time, next_contact_kept, confirmed, created_at) VALUES "
+                              f"({fid}, 1, 1, 'chat', '', '[]', '[]', {amount}, 1, 0, {confirmed}, '{ts}')"))
+    migrate(url, "head")
+    with engine.connect() as conn:
+        amounts = dict(conn.execute(text("SELECT id, amount_cny FROM customer ORDER BY id")).all())
+    engine.dispose()
+    assert amounts == {1: 80000, 2: None}
