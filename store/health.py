@@ -41,6 +41,9 @@ def is_backward(summary: str) -> bool:
     return PROGRESSION.index(Stage(found[2])) < PROGRESSION.index(Stage(found[1]))
 
 
+BACKWARD_SUMMARIES = [f"阶段 {a} → {b}" for a in PROGRESSION for b in PROGRESSION if is_backward(f"阶段 {a} → {b}")]
+
+
 def health_counts(*, session: Session, rep_ids: Sequence[int], bounds: Sequence[datetime],
                   on_time: Any) -> dict[tuple[int, int], HealthCounts]:
     """(rep id, week index) -> what was counted, for weeks [bounds[i], bounds[i+1]). `on_time` is the
@@ -74,24 +77,24 @@ def health_counts(*, session: Session, rep_ids: Sequence[int], bounds: Sequence[
         slot(rep, w).update(records=int(n), confirmed=int(conf or 0), fields_filled=int(fill or 0),
                             corrected=int(corr or 0))
 
-    # Stage moves: grouped by summary too, so backward moves are told apart without a row per move.
+    # Stage moves: a backward move is told by its summary (one of BACKWARD_SUMMARIES), in SQL.
     week = _bucket(col(TimelineEvent.created_at), bounds)
-    stage_columns: list[Any] = [TimelineEvent.actor_id, week, TimelineEvent.kind, TimelineEvent.summary, func.count()]
+    backward = _flag((col(TimelineEvent.kind) == "stage_changed") & col(TimelineEvent.summary).in_(BACKWARD_SUMMARIES))
+    stage_columns: list[Any] = [TimelineEvent.actor_id, week, TimelineEvent.kind, func.count(), func.sum(backward)]
     stage_rows = session.exec(
         select(*stage_columns)
         .where(col(TimelineEvent.kind).in_(["stage_changed", "stage_refused"]),
                col(TimelineEvent.created_at) >= start, col(TimelineEvent.created_at) < end,
                col(TimelineEvent.actor_id).in_(reps))
-        .group_by(col(TimelineEvent.actor_id), week, col(TimelineEvent.kind), col(TimelineEvent.summary))
+        .group_by(col(TimelineEvent.actor_id), week, col(TimelineEvent.kind))
     ).all()
-    for actor, w, kind, summary, n in stage_rows:
+    for actor, w, kind, n, back in stage_rows:
         s = slot(int(actor), w)
         if kind == "stage_refused":
-            s["stage_refused"] = s.get("stage_refused", 0) + int(n)
+            s["stage_refused"] = int(n)
         else:
-            s["stage_moves"] = s.get("stage_moves", 0) + int(n)
-            if is_backward(summary):
-                s["stage_backward"] = s.get("stage_backward", 0) + int(n)
+            s["stage_moves"] = int(n)
+            s["stage_backward"] = int(back or 0)
 
     # Leads that arrived in the window (a lead's row is made when it arrives: created_at, indexed).
     lead_columns: list[Any] = [Customer.owner_id, Customer.lead_received_at, Customer.first_contact_at]

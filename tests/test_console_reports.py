@@ -89,6 +89,27 @@ async def test_health_page_scores_the_team_and_highlights_below_70(stack, clock)
         assert "王芳" in table and "李明" not in table
 
 
+async def test_weeks_that_are_over_are_recounted_after_ten_minutes(stack, clock):
+    def li_ming_score(text: str) -> str:
+        row = text.split(f'data-rep="{stack.org.rep_b.id}"', 1)[1].split("</tr>", 1)[0]
+        return row.split('<span class="score">', 1)[1].split("</span>", 1)[0]
+
+    async with client() as http:
+        await login(stack, http, "sup")
+        _, text, _ = await follow(http, stack.url("/console/health"))
+        assert li_ming_score(text) == "—"
+        with session_scope(stack.runtime.engine) as s:  # a record of last week, confirmed late
+            rep_b = s.get(Member, stack.org.rep_b.id)
+            f = create_followup(session=s, actor=rep_b, customer_id=stack.book.others, kind="chat", text="周总要报价",
+                                tags=["要报价"], at=clock.now - timedelta(days=4))
+            confirm_followup(session=s, actor=rep_b, followup_id=f.id or 0, at=clock.now)
+        _, text, _ = await follow(http, stack.url("/console/health"))
+        assert li_ming_score(text) == "—"  # counted a minute ago: kept
+        clock.now += timedelta(minutes=10)
+        _, text, _ = await follow(http, stack.url("/console/health"))
+        assert li_ming_score(text) not in ("—", "")
+
+
 async def test_weekly_charts_show_the_reports_figures_for_last_week_and_this_week(stack):
     async with client() as http:
         await login(stack, http, "sup")
