@@ -117,13 +117,3 @@ def health_counts(*, session: Session, rep_ids: Sequence[int], bounds: Sequence[
     for key, minutes in waits.items():
         result[key] = replace(result[key], first_response_minutes=statistics.median(minutes))
     return result
-
-
-def merge_counts(parts: Sequence[HealthCounts]) -> HealthCounts:
-    """Several weeks' counts as one period (the median response time is not additive: dropped)."""
-    total: dict[str, Any] = {}
-    for p in parts:
-        for name in ("records", "confirmed", "fields_filled", "corrected", "stage_moves", "stage_backward",
-                     "stage_refused", "leads", "leads_on_time"):
-            total[name] = total.get(name, 0) + getattr(p, name)
-    return HealthCounts(**total)

@@ -232,8 +232,8 @@ def test_migration_0009_backfills_each_customers_amount(tmp_path):
                           f"VALUES (1, 1, 'r', 'rep', 1, '{ts}')"))
         for cid in (1, 2):
             conn.execute(text("INSERT INTO customer (id, name, name_pinyin, team_id, owner_id, stage, stale_rung, "
-                              f"channel_unknown, draft, created_at) VALUES ({cid}, 'c', 'c', 1, 1, '初步接触', 0, 0, 0, "
-                              f"'{ts}')"))
+                              f"channel_unknown, draft, created_at) VALUES ({cid}, 'c', 'c', 1, 1, '初步接触', "
+                              f"0, 0, 0, '{ts}')"))
         # customer 1: an older confirmed amount, a newer confirmed one, a newest unconfirmed one
         for fid, amount, confirmed in ((1, 50000, 1), (2, 80000, 1), (3, 90000, 0)):
             conn.execute(text("INSERT INTO followup (id, customer_id, rep_id, kind, text, tags, extracted_tags, "

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from markupsafe import Markup, escape
+
 BAR_WIDTH = 300  # viewBox units; the SVG is drawn at 100% of its box
 LABEL_WIDTH = 76
 ROW_HEIGHT = 22
@@ -59,3 +61,19 @@ def sparkline(values: Sequence[float | None], *, maximum: float = 100, low_below
                         x=i * (width + gap), y=height - h, width=width, height=round(h, 1),
                         low=low_below is not None and value is not None and value < low_below))
     return Chart(title="", width=max(len(values) * (width + gap) - gap, 1), height=height, bars=bars, label_width=0)
+
+
+def sparkline_svg(chart: Chart, label: str) -> Markup:
+    """The sparkline as SVG markup (built here rather than in a Jinja macro: it is drawn once per rep
+    on the health page, where a macro's cost per rect added up). Every text is escaped."""
+    low = ' class="low"'
+    rects = "".join(
+        f'<rect{low if b.low else ""} x="{b.x}" y="{b.y}" width="{b.width}" height="{b.height}">'
+        f"<title>{escape(b.label)}：{escape(b.text)}</title></rect>"
+        for b in chart.bars
+    )
+    return Markup(
+        f'<svg class="spark" viewBox="0 0 {chart.width} {chart.height}" width="{chart.width * 2}" '
+        f'height="{chart.height * 2}" role="img" aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">'
+        f"{rects}</svg>"
+    )

@@ -11,12 +11,21 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import Session
 
-from bot.web.charts import bar_chart, sparkline
+from bot.web.charts import bar_chart, sparkline, sparkline_svg
 from bot.web.keys import MEMBER, ConsoleApp
 from store.console import visible_members
 from store.funnel import CONTACT_WINDOW, WON_WINDOW, funnel_by_channel
-from store.health import health_counts, merge_counts
-from store.health_score import COACHING_BELOW, FIELDS, FIRST_RESPONSE_TARGET, LABELS, WEIGHTS, health_score
+from store.health import health_counts
+from store.health_score import (
+    COACHING_BELOW,
+    FIELDS,
+    FIRST_RESPONSE_TARGET,
+    LABELS,
+    WEIGHTS,
+    HealthCounts,
+    HealthScore,
+    health_score,
+)
 from store.models import Member, Role
 from store.weekly_stats import RepStats, rep_stats
 
@@ -68,6 +77,21 @@ def _past_weeks(console: ConsoleApp, session: Session, rep_ids: list[int], bound
         del console.cache[stale]
     console.cache[key] = (now, counts)
     return dict(counts)
+
+
+def _parts(c: HealthCounts | None, score: HealthScore | None) -> list[tuple[str, str, str]]:
+    """Each part as the page shows it: its share, what was counted, the points it earned."""
+    if c is None or score is None:
+        return [("—", "", "") for _ in WEIGHTS]
+    details = {
+        "completeness": f"{c.fields_filled}/{c.confirmed * len(FIELDS)} 项",
+        "plausibility": f"{c.stage_moves} 次变更 · 拒 {c.stage_refused} · 回退 {c.stage_backward}",
+        "confirmation": f"{c.confirmed}/{c.records} 条",
+        "corrections": f"修改 {c.corrected}/{c.confirmed}",
+        "first_response": f"{c.leads_on_time}/{c.leads} 条线索",
+    }
+    return [(_pct(score.parts[name]), details[name],
+             f"+{score.points[name]:.0f} 分" if name in score.points else "") for name in WEIGHTS]
 
 
 def _pct(share: float | None) -> str:
@@ -126,12 +150,12 @@ async def health(console: ConsoleApp, request: web.Request) -> web.StreamRespons
         current = weeks[shown_week]
         score = health_score(current) if current is not None else None
         trend = [health_score(c).score if c is not None else None for c in weeks[:TREND_WEEKS]]
-        total = health_score(merge_counts([c for c in weeks[:TREND_WEEKS] if c is not None]))
         rows.append({
-            "rep": rep, "counts": current, "score": score,
+            "rep": rep, "counts": current, "score": score, "parts": _parts(current, score),
             "coach": score is not None and score.needs_coaching,
-            "spark": sparkline(trend, low_below=COACHING_BELOW, labels=labels),
-            "trend_text": " ".join("—" if t is None else str(t) for t in trend), "eight_weeks": total.score,
+            "spark": sparkline_svg(sparkline(trend, low_below=COACHING_BELOW, labels=labels),
+                                   f"{rep.display_name} 近 8 周得分"),
+            "trend_text": " ".join("—" if t is None else str(t) for t in trend),
         })
     rows.sort(key=lambda r: (r["score"] is None or r["score"].score is None,
                              r["score"].score if r["score"] and r["score"].score is not None else 0))
