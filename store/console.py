@@ -75,10 +75,19 @@ class CustomerRow:
 def pipeline_customers(*, session: Session, actor: Member, flt: PipelineFilter, limit: int = 100,
                        order: str = "next_contact") -> list[CustomerRow]:
     """The customers behind the grid, soonest next contact first (or most recent activity first)."""
-    soonest = [col(Customer.next_contact_at).asc().nulls_last(), col(Customer.id).desc()]
-    recent = [col(Customer.last_activity_at).desc().nulls_last(), col(Customer.id).desc()]
-    ordering: list[Any] = soonest if order == "next_contact" else recent
-    rows = session.exec(select(Customer).where(*_filtered(actor, flt)).order_by(*ordering).limit(limit)).all()
+    base = select(Customer).where(*_filtered(actor, flt))
+    if order == "next_contact":
+        # Those with a next contact first, then the rest: two queries, so each can walk the
+        # next_contact_at index and stop at `limit` (NULLS LAST in one ORDER BY makes SQLite sort them all).
+        rows = list(session.exec(base.where(col(Customer.next_contact_at).is_not(None))
+                                 .order_by(col(Customer.next_contact_at).asc(), col(Customer.id).desc())
+                                 .limit(limit)).all())
+        if len(rows) < limit:
+            rows += session.exec(base.where(col(Customer.next_contact_at).is_(None))
+                                 .order_by(col(Customer.id).desc()).limit(limit - len(rows))).all()
+    else:
+        rows = list(session.exec(base.order_by(col(Customer.last_activity_at).desc().nulls_last(),
+                                               col(Customer.id).desc()).limit(limit)).all())
     return [CustomerRow(customer=c, amount=c.amount_cny) for c in rows]
 
 

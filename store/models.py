@@ -68,7 +68,8 @@ class Member(SQLModel, table=True):
 
 
 class Customer(SQLModel, table=True):
-    __table_args__ = (Index("ix_customer_created", "created_at"),)  # the console's funnel: arrivals in a period
+    __table_args__ = (Index("ix_customer_created", "created_at"),  # the console's funnel: arrivals in a period
+                      Index("ix_customer_owner_stage", "owner_id", "stage"))  # the pipeline grid of one rep
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100)
     name_pinyin: str = Field(default="", max_length=300, index=True)

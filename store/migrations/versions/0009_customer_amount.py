@@ -25,6 +25,7 @@ def upgrade() -> None:
     with op.batch_alter_table("customer", schema=None) as batch_op:
         batch_op.add_column(sa.Column("amount_cny", sa.Integer(), nullable=True))
         batch_op.create_index("ix_customer_created", ["created_at"], unique=False)
+        batch_op.create_index("ix_customer_owner_stage", ["owner_id", "stage"], unique=False)
     op.execute(
         "UPDATE customer SET amount_cny = (SELECT f.amount_cny FROM followup f WHERE f.customer_id = customer.id "
         "AND f.confirmed AND f.amount_cny IS NOT NULL ORDER BY f.id DESC LIMIT 1)"
@@ -41,5 +42,6 @@ def downgrade() -> None:
     with op.batch_alter_table("followup", schema=None) as batch_op:
         batch_op.drop_index("ix_followup_rep_created")
     with op.batch_alter_table("customer", schema=None) as batch_op:
+        batch_op.drop_index("ix_customer_owner_stage")
         batch_op.drop_index("ix_customer_created")
         batch_op.drop_column("amount_cny")
