@@ -21,6 +21,8 @@ from store.stages import Stage
 CONTACT_WINDOW = timedelta(days=7)
 WON_WINDOW = timedelta(days=30)
 NO_CHANNEL = "未标注"  # entered by a rep, or a lead with no source: no channel to credit
+CHUNK = 5000
+INTO_WON = [f"阶段 {s} → {Stage.WON}" for s in Stage if s is not Stage.WON]  # store/customers.change_stage
 
 
 @dataclass
@@ -47,22 +49,26 @@ def funnel_by_channel(*, session: Session, actor: Member, start: datetime, end: 
                       now: datetime) -> list[ChannelRow]:
     """Channels by arrivals in [start, end), most first; a final row 合计."""
     columns: list[Any] = [Customer.id, Customer.source_channel, Customer.created_at, Customer.lead_received_at,
-                          Customer.first_contact_at, Customer.stage]
-    rows = session.exec(
+                          Customer.first_contact_at, Customer.stage, Customer.merged_into_id]
+    # Merged customers (few) are dropped below, not in SQL: `merged_into_id IS NULL` would lead SQLite's
+    # planner to that index (nearly every row) instead of the period's range on ix_customer_created.
+    found = session.exec(
         select(*columns)
         .where(visible_to(actor), col(Customer.created_at) >= start, col(Customer.created_at) < end,
-               col(Customer.merged_into_id).is_(None), col(Customer.draft).is_(False))
+               col(Customer.draft).is_(False))
     ).all()
-    # When each reached 已成交: the stage-change events into it since the period began (indexed by kind).
+    rows = [r[:6] for r in found if r[6] is None]
+    # When each customer now in 已成交 got there: its stage changes into it (ix_timeline_customer_created,
+    # in chunks); one that was won and has since been lost is not counted as converted.
+    won_ids = [int(r[0]) for r in rows if r[5] == Stage.WON]
     won_at: dict[int, datetime] = {}
-    for cid, at in session.exec(
-        select(TimelineEvent.customer_id, TimelineEvent.created_at)
-        .where(col(TimelineEvent.kind) == "stage_changed", col(TimelineEvent.created_at) >= start,
-               col(TimelineEvent.created_at) < end + WON_WINDOW,
-               col(TimelineEvent.summary).endswith(f"→ {Stage.WON}"))
-    ).all():
-        won_at.setdefault(int(cid), at)
-        won_at[int(cid)] = min(won_at[int(cid)], at)
+    for i in range(0, len(won_ids), CHUNK):
+        for cid, at in session.exec(
+            select(TimelineEvent.customer_id, TimelineEvent.created_at)
+            .where(col(TimelineEvent.customer_id).in_(won_ids[i:i + CHUNK]), col(TimelineEvent.kind) == "stage_changed",
+                   col(TimelineEvent.summary).in_(INTO_WON))
+        ).all():
+            won_at[int(cid)] = min(won_at.get(int(cid), at), at)
     by_channel: dict[str, ChannelRow] = {}
     total = ChannelRow(channel="合计")
     for cid, channel, created, received, first, stage in rows:

@@ -244,3 +244,24 @@ def test_migration_0009_backfills_each_customers_amount(tmp_path):
         amounts = dict(conn.execute(text("SELECT id, amount_cny FROM customer ORDER BY id")).all())
     engine.dispose()
     assert amounts == {1: 80000, 2: None}
+
+
+async def test_funnel_30_day_conversion_counts_a_stage_change_into_won_within_30_days(stack, clock):
+    from store.customers import change_stage
+
+    arrived = clock.now - timedelta(days=40)
+    with session_scope(stack.runtime.engine) as s:
+        rep_a = s.get(Member, stack.org.rep_a.id)
+        fast = create_customer(session=s, actor=rep_a, name="快客户", source_channel="展会", at=arrived)
+        slow = create_customer(session=s, actor=rep_a, name="慢客户", source_channel="展会", at=arrived)
+        never = create_customer(session=s, actor=rep_a, name="未成交", source_channel="展会", at=arrived)
+        change_stage(session=s, actor=rep_a, customer=fast, stage="已成交", at=arrived + timedelta(days=20))
+        change_stage(session=s, actor=rep_a, customer=slow, stage="已成交", at=arrived + timedelta(days=35))
+        assert never.stage == "初步接触"
+    async with client() as http:
+        await login(stack, http, "rep-a")
+        _, text, _ = await follow(http, stack.url("/console/funnel?period=90"))
+        row = text.split('id="funnel"', 1)[1].split("展会", 1)[1].split("</tr>", 1)[0]
+        assert "33%" in row and "1/3" in row  # won within 30 days: one of three
+        cells = row.split("</td>")
+        assert "2" in cells[-2]  # 现已成交: both won customers, however long it took
