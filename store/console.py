@@ -34,17 +34,6 @@ class PipelineFilter:
     product: str | None = None
 
 
-def _latest_amount() -> Any:
-    """A customer's amount: its newest confirmed follow-up that named one (one indexed lookup per
-    customer on followup.customer_id), as a correlated scalar subquery."""
-    return (select(FollowUp.amount_cny)
-            .where(col(FollowUp.customer_id) == Customer.id, col(FollowUp.confirmed).is_(True),
-                   col(FollowUp.amount_cny).is_not(None),
-                   col(FollowUp.id).not_in(held_followups()))  # an amount under anomaly review waits
-            .order_by(col(FollowUp.id).desc()).limit(1)
-            .correlate(Customer).scalar_subquery())
-
-
 def _filtered(actor: Member, flt: PipelineFilter) -> list[Any]:
     # Drafts (pasted, not yet confirmed) are not in the book yet: they show as records to confirm.
     conditions: list[Any] = [visible_to(actor), col(Customer.merged_into_id).is_(None), col(Customer.draft).is_(False)]
@@ -70,7 +59,10 @@ class PipelineCell:
 
 def pipeline_grid(*, session: Session, actor: Member, flt: PipelineFilter) -> list[PipelineCell]:
     """Owner × stage: how many customers, the sum of their amounts, how many are on the stale ladder."""
-    amount = _latest_amount()
+    # Kept with the records (store/customers.sync_amount); a customer with a record under anomaly review
+    # adds no amount until it is reviewed.
+    under_review = select(FollowUp.customer_id).where(col(FollowUp.id).in_(held_followups()))
+    amount: Any = case((col(Customer.id).in_(under_review), None), else_=col(Customer.amount_cny))
     stale = func.sum(case((col(Customer.stale_rung) > 0, 1), else_=0))
     columns: list[Any] = [Customer.owner_id, Customer.stage, func.count(), func.coalesce(func.sum(amount), 0), stale]
     # A customer whose stage came from a bulk change under review is not counted in a stage yet.
@@ -91,21 +83,20 @@ class CustomerRow:
 def pipeline_customers(*, session: Session, actor: Member, flt: PipelineFilter, limit: int = 100,
                        order: str = "next_contact") -> list[CustomerRow]:
     """The customers behind the grid, soonest next contact first (or most recent activity first)."""
-    amount = _latest_amount().label("amount")
-    soonest = [col(Customer.next_contact_at).asc().nulls_last(), col(Customer.id).desc()]
-    recent = [col(Customer.last_activity_at).desc().nulls_last(), col(Customer.id).desc()]
-    ordering: list[Any] = soonest if order == "next_contact" else recent
-    rows = session.exec(select(Customer, amount).where(*_filtered(actor, flt)).order_by(*ordering).limit(limit)).all()
-    return [CustomerRow(customer=c, amount=a) for c, a in rows]
-
-
-def customer_amount(*, session: Session, customer_id: int) -> int | None:
-    return session.exec(
-        select(FollowUp.amount_cny)
-        .where(col(FollowUp.customer_id) == customer_id, col(FollowUp.confirmed).is_(True),
-               col(FollowUp.amount_cny).is_not(None))
-        .order_by(col(FollowUp.id).desc()).limit(1)
-    ).first()
+    base = select(Customer).where(*_filtered(actor, flt))
+    if order == "next_contact":
+        # Those with a next contact first, then the rest: two queries, so each can walk the
+        # next_contact_at index and stop at `limit` (NULLS LAST in one ORDER BY makes SQLite sort them all).
+        rows = list(session.exec(base.where(col(Customer.next_contact_at).is_not(None))
+                                 .order_by(col(Customer.next_contact_at).asc(), col(Customer.id).desc())
+                                 .limit(limit)).all())
+        if len(rows) < limit:
+            rows += session.exec(base.where(col(Customer.next_contact_at).is_(None))
+                                 .order_by(col(Customer.id).desc()).limit(limit - len(rows))).all()
+    else:
+        rows = list(session.exec(base.order_by(col(Customer.last_activity_at).desc().nulls_last(),
+                                               col(Customer.id).desc()).limit(limit)).all())
+    return [CustomerRow(customer=c, amount=c.amount_cny) for c in rows]
 
 
 def visible_members(*, session: Session, actor: Member) -> list[Member]:
@@ -163,3 +154,15 @@ def unconfirmed_followups(*, session: Session, actor: Member, limit: int = 50) -
         .order_by(col(FollowUp.id).desc()).limit(limit)
     ).all()
     return [(f, c) for f, c in rows]
+
+
+def stale_customers(*, session: Session, actor: Member, limit: int = 100) -> list[Customer]:
+    """Customers on the stale ladder (a rung fired: reminded, alerted, high risk) the actor may see,
+    highest rung and longest idle first. The sweep resets the rung when a follow-up comes."""
+    return list(session.exec(
+        select(Customer).where(visible_to(actor), col(Customer.stale_rung) > 0, col(Customer.merged_into_id).is_(None),
+                               col(Customer.draft).is_(False), col(Customer.owner_id).is_not(None))
+        .order_by(col(Customer.stale_rung).desc(), col(Customer.last_activity_at).asc().nulls_last(),
+                  col(Customer.id))
+        .limit(limit)
+    ).all())

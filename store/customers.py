@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from store.models import Customer, Member
 from store.names import customer_name, name_key, name_similarity, pinyin_of, same_company
 from store.permissions import PermissionDenied, can_see, visible_to
+from store.quotes import customer_amount
 from store.stages import Stage
 from store.timeline import add_event
 from store.types import require_id
@@ -279,4 +280,13 @@ def snooze_customer(*, session: Session, customer: Customer, until: datetime) ->
     """暂缓: no stale-lead rung for this customer before `until` (scheduler/stale.py looks again then)."""
     customer.snoozed_until = until
     customer.stale_due_at = until
+    session.add(customer)
+
+
+def sync_amount(*, session: Session, customer: Customer) -> None:
+    """Set `customer.amount_cny` to the customer's amount (store/quotes.customer_amount: the current
+    catalog quote's total, else its newest confirmed record's amount): called wherever that can change
+    (a confirm, a merge moving records, its undo), so the console sums a column."""
+    session.flush()  # the records just moved or confirmed in this session are what the lookup must see
+    customer.amount_cny = customer_amount(session=session, customer_id=require_id(customer))
     session.add(customer)

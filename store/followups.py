@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, col, delete, select
 
-from store.customers import get_customer, update_customer
+from store.customers import get_customer, sync_amount, update_customer
 from store.models import Correction, Customer, FollowUp, Member, QuoteLine, TimelineEvent, Visit
 from store.permissions import PermissionDenied
 from store.promises import delete_promises_of_followup, open_kept_promises
@@ -127,6 +127,8 @@ def fix_field(
                        else datetime.fromisoformat(value) if field == "next_contact_at" else value)
         setattr(followup, field, new)
         session.add(followup)
+        if field == "amount_cny" and followup.confirmed:  # 改金额 after an anomaly 退回
+            sync_amount(session=session, customer=customer)
     elif field in FIXABLE_ON_CUSTOMER:
         attr = FIXABLE_ON_CUSTOMER[field]
         before = getattr(customer, attr)
@@ -164,6 +166,7 @@ def confirm_followup(
     customer.last_activity_at = now
     session.add_all([followup, customer])
     open_kept_promises(session=session, followup_id=followup_id)  # the ledger takes what the card kept
+    sync_amount(session=session, customer=customer)  # its amount or quote may be the customer's now
     tag_text = "、".join(followup.tags) if followup.tags else "无标签"
     add_event(
         session=session,

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from store.customers import get_customer
+from store.customers import get_customer, sync_amount
 from store.models import Customer, FollowUp, MarketingEvent, Member, MergeAudit, Promise, TimelineEvent, Visit
 from store.permissions import PermissionDenied, require_manager
 from store.timeline import add_event
@@ -38,6 +38,7 @@ def merge_customers(*, session: Session, actor: Member, kept_id: int, merged_id:
             setattr(kept, f, getattr(merged, f))
     merged.merged_into_id = kept_id
     session.add_all([kept, merged])
+    sync_amount(session=session, customer=kept)
     audit = MergeAudit(kept_id=kept_id, merged_id=merged_id, actor_id=actor.id or 0, snapshot=snapshot,
                        created_at=at)
     session.add(audit)
@@ -72,6 +73,8 @@ def undo_merge(*, session: Session, actor: Member, merge_id: int, at: datetime) 
     audit.undone_at = at
     audit.undone_by_id = actor.id
     session.add_all([kept, merged, audit])
+    sync_amount(session=session, customer=kept)
+    sync_amount(session=session, customer=merged)
     add_event(session=session, customer_id=audit.kept_id, actor_id=actor.id, kind="merge_undone",
               summary=f"撤销合并 {merged.name}（#{merged.id}）", ref={"merge_id": audit.id}, at=at)
     return audit

@@ -69,7 +69,9 @@ class Member(SQLModel, table=True):
 
 
 class Customer(SQLModel, table=True):
-    __table_args__ = (Index("ix_customer_owner_score", "owner_id", "lead_score"),)
+    __table_args__ = (Index("ix_customer_owner_score", "owner_id", "lead_score"),
+                      Index("ix_customer_created", "created_at"),  # the console's funnel: arrivals in a period
+                      Index("ix_customer_owner_stage", "owner_id", "stage"))  # the pipeline grid of one rep
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100)
     name_pinyin: str = Field(default="", max_length=300, index=True)
@@ -109,6 +111,9 @@ class Customer(SQLModel, table=True):
     recycle_warned_at: datetime | None = _ts()
     # Contract renewal date (a reply "续约 2027-03-01"): a churn-warning signal as it approaches.
     renewal_at: datetime | None = _ts()
+    # The amount of its newest confirmed record that named one, kept by store/customers.sync_amount
+    # (confirm, merge, undo merge): the console sums it without a lookup per customer.
+    amount_cny: int | None = None
     created_at: datetime = _created()
     # Lead score (bot/scoring): the total, its reasons in Chinese, and when it is next due. The due
     # time is the dirty flag and the time-decay watermark in one indexed column: a change sets it to

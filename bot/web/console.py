@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.web import anomalies, edit, pages
+from bot.web import anomalies, edit, pages, reports, stale
 from bot.web.keys import MEMBER, SID
 from bot.web.login import DINGTALK_SDK, STATE_TTL_SECONDS, LoginProvider, new_state, safe_next
 from bot.web.render import PREFIX, make_environment, page, redirect
@@ -51,6 +51,7 @@ class Console:
         self.sandbox = sandbox
         self.signer = Signer(load_or_create_key(settings), clock)
         self.env = make_environment(settings.tz)
+        self.cache: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ app
 
@@ -69,6 +70,8 @@ class Console:
             *pages.routes(self),
             *edit.routes(self),
             *anomalies.routes(self),
+            *reports.routes(self),
+            *stale.routes(self),
         ])
         return app
 

@@ -21,6 +21,7 @@ class ConsoleApp(Protocol):
     engine: Engine
     settings: Settings
     clock: Clock
+    cache: dict[str, Any]  # per app: figures of weeks that are over (bot/web/reports.py)
 
     async def db(self, fn: Callable[[], Any]) -> Any: ...
 

@@ -17,7 +17,6 @@ from bot.web.render import PREFIX
 from store.console import (
     TIMELINE_SOURCES,
     PipelineFilter,
-    customer_amount,
     customer_timeline,
     followup_origins,
     member_names,
@@ -175,7 +174,7 @@ async def customer(console: ConsoleApp, request: web.Request) -> web.StreamRespo
             owner_view = me.id is not None and me.id == c.owner_id
             return {
                 "c": c, "owner": actors.get(c.owner_id or 0, "公海"), "stale": c.stale_rung > 0,
-                "amount": customer_amount(session=session, customer_id=c.id or 0),
+                "amount": c.amount_cny,
                 # Phones and e-mails in full for the owner only (a supervisor, an admin: masked).
                 "phone": (c.phone or "—") if owner_view else mask_phone(c.phone),
                 "email": (c.email or "—") if owner_view else mask_email(c.email),
