@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -15,7 +15,7 @@ from sqlalchemy import Text, case, cast, exists, func, literal, not_, or_
 from sqlmodel import Session, col, select
 
 from store.health_score import HealthCounts
-from store.models import Correction, Customer, FollowUp, TimelineEvent
+from store.models import Correction, Customer, FollowUp, QuoteLine, TimelineEvent, Visit
 from store.stages import PROGRESSION, Stage
 
 UNNAMED_PREFIX = "未命名客户"  # store/names.py files a customer with no name found under this
@@ -45,9 +45,10 @@ BACKWARD_SUMMARIES = [f"阶段 {a} → {b}" for a in PROGRESSION for b in PROGRE
 
 
 def health_counts(*, session: Session, rep_ids: Sequence[int], bounds: Sequence[datetime],
-                  on_time: Any) -> dict[tuple[int, int], HealthCounts]:
+                  on_time: Any, catalog: bool = False) -> dict[tuple[int, int], HealthCounts]:
     """(rep id, week index) -> what was counted, for weeks [bounds[i], bounds[i+1]). `on_time` is the
-    first-response target (a timedelta). Only the reps given: the caller passes whom the actor may see."""
+    first-response target (a timedelta); `catalog`: a product catalog exists, so the share of yuan
+    from it is counted. Only the reps given: the caller passes whom the actor may see."""
     if not rep_ids:
         return {}
     start, end = bounds[0], bounds[-1]
@@ -113,7 +114,44 @@ def health_counts(*, session: Session, rep_ids: Sequence[int], bounds: Sequence[
             s["leads_on_time"] = s.get("leads_on_time", 0) + 1
         if first is not None:
             waits.setdefault((int(owner), w), []).append((first - arrived).total_seconds() / 60)
+    if catalog:
+        _count_catalog_share(session, reps, bounds, slot)
+    _count_post_visit(session, reps, bounds, slot)
     result = {key: HealthCounts(**values) for key, values in counts.items()}
     for key, minutes in waits.items():
         result[key] = replace(result[key], first_response_minutes=statistics.median(minutes))
     return result
+
+
+def _count_catalog_share(session: Session, reps: list[int], bounds: Sequence[datetime],
+                         slot: Callable[[int, int], dict[str, Any]]) -> None:
+    """Yuan on confirmed records, and those whose amount is their quote lines' total (from the catalog)."""
+    quote = (select(QuoteLine.followup_id, func.sum(QuoteLine.total_cny).label("total"))
+             .group_by(col(QuoteLine.followup_id)).subquery())
+    week = _bucket(col(FollowUp.created_at), bounds)
+    from_catalog = case((quote.c.total == col(FollowUp.amount_cny), col(FollowUp.amount_cny)), else_=0)
+    columns: list[Any] = [FollowUp.rep_id, week, func.sum(col(FollowUp.amount_cny)), func.sum(from_catalog)]
+    rows = session.exec(
+        select(*columns).outerjoin(quote, quote.c.followup_id == col(FollowUp.id))
+        .where(col(FollowUp.rep_id).in_(reps), col(FollowUp.created_at) >= bounds[0],
+               col(FollowUp.created_at) < bounds[-1], col(FollowUp.confirmed).is_(True),
+               col(FollowUp.amount_cny).is_not(None))
+        .group_by(col(FollowUp.rep_id), week)
+    ).all()
+    for rep, w, total, catalog in rows:
+        slot(int(rep), w).update(amount_total=int(total or 0), amount_from_catalog=int(catalog or 0))
+
+
+def _count_post_visit(session: Session, reps: list[int], bounds: Sequence[datetime],
+                      slot: Callable[[int, int], dict[str, Any]]) -> None:
+    """Visits the post-visit sweep judged (note in time or not), by the week they started in."""
+    week = _bucket(col(Visit.scheduled_at), bounds)
+    columns: list[Any] = [Visit.rep_id, week, func.count(), func.sum(_flag(col(Visit.note_in_time).is_(True)))]
+    rows = session.exec(
+        select(*columns)
+        .where(col(Visit.rep_id).in_(reps), col(Visit.note_in_time).is_not(None),
+               col(Visit.scheduled_at) >= bounds[0], col(Visit.scheduled_at) < bounds[-1])
+        .group_by(col(Visit.rep_id), week)
+    ).all()
+    for rep, w, judged, noted in rows:
+        slot(int(rep), w).update(visits_judged=int(judged), visits_noted=int(noted or 0))

@@ -11,6 +11,13 @@ Five parts, each a share between 0 and 1, weighted (README "Console (web)" docum
 - corrections   (15): confirmed records nobody had to correct (no Correction row), over confirmed records;
 - first response (20): leads first contacted within `FIRST_RESPONSE_TARGET` of arriving, over leads
   that arrived.
+- catalog       (10): yuan on confirmed records that came from the product catalog (the record's
+  amount is its quote lines' total), over all yuan recorded — counted only where a catalog exists;
+- post-visit    (10): visits whose memo or note came within the post-visit window, over visits
+  judged (scheduler/postvisit.py; cancelled and moved visits are not judged).
+
+(The weights of the first five are the original 30/15/20/15/20 scaled by 0.8, so a rep with no
+catalog amounts and no visits gets the same score as before those parts existed.)
 
 A part with nothing to count (no leads this week) is left out and the other weights scaled up to 100,
 so a rep is not punished for an empty week; with nothing at all there is no score.
@@ -22,14 +29,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 FIELDS = ("customer", "tags", "next_contact", "amount", "stage")
-WEIGHTS: dict[str, int] = {"completeness": 30, "plausibility": 15, "confirmation": 20, "corrections": 15,
-                           "first_response": 20}
+WEIGHTS: dict[str, int] = {"completeness": 24, "plausibility": 12, "confirmation": 16, "corrections": 12,
+                           "first_response": 16, "catalog": 10, "post_visit": 10}
 LABELS: dict[str, str] = {"completeness": "五项完整度", "plausibility": "阶段变更合理", "confirmation": "确认率",
-                          "corrections": "无需修改", "first_response": "首次响应及时"}
+                          "corrections": "无需修改", "first_response": "首次响应及时", "catalog": "金额来自目录",
+                          "post_visit": "拜访后按时记录"}
 FIRST_RESPONSE_TARGET = timedelta(hours=2)  # the weekly report's 首次响应达标
 COACHING_BELOW = 70  # the playbook: below 70 a supervisor coaches
-# Hook for the product catalog (another branch): a sixth part, "amounts taken from the catalog", would
-# be one more entry in WEIGHTS/LABELS and one more share in HealthCounts.shares(); not counted yet.
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,10 @@ class HealthCounts:
     leads: int = 0
     leads_on_time: int = 0
     first_response_minutes: float | None = None  # median, for display (not scored beyond on-time)
+    amount_total: int = 0  # yuan on confirmed records; 0 where no catalog exists (the part is left out)
+    amount_from_catalog: int = 0
+    visits_judged: int = 0
+    visits_noted: int = 0  # of which the note came in time
 
     def shares(self) -> dict[str, float | None]:
         attempted = self.stage_moves + self.stage_refused
@@ -55,6 +65,8 @@ class HealthCounts:
             "confirmation": _share(self.confirmed, self.records),
             "corrections": _share(self.confirmed - self.corrected, self.confirmed),
             "first_response": _share(self.leads_on_time, self.leads),
+            "catalog": _share(self.amount_from_catalog, self.amount_total),
+            "post_visit": _share(self.visits_noted, self.visits_judged),
         }
 
 

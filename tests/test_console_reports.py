@@ -9,11 +9,22 @@ from datetime import timedelta
 import pytest
 from sqlmodel import col, select
 
+from bot.config import CatalogItem, CatalogSettings
 from store.customers import create_customer
 from store.db import session_scope
 from store.followups import confirm_followup, create_followup
 from store.merges import merge_customers, undo_merge
-from store.models import Customer, LeadAssignment, Member, OutboxMessage, TimelineEvent
+from store.models import (
+    Customer,
+    LeadAssignment,
+    Member,
+    OutboxMessage,
+    Promise,
+    PromiseStatus,
+    QuoteLine,
+    TimelineEvent,
+    Visit,
+)
 from store.timeline import add_event
 from tests.console_support import client, console_stack, follow, load
 
@@ -265,3 +276,35 @@ async def test_funnel_30_day_conversion_counts_a_stage_change_into_won_within_30
         assert "33%" in row and "1/3" in row  # won within 30 days: one of three
         cells = row.split("</td>")
         assert "2" in cells[-2]  # 现已成交: both won customers, however long it took
+
+
+async def test_health_counts_catalog_share_post_visit_notes_and_shows_overdue_promises(tmp_path, db_url, clock):
+    catalog = CatalogSettings(products=[CatalogItem(name="云仓", edition="旗舰版", unit_price=58_000, unit="年")])
+    async with console_stack(tmp_path, db_url, clock, sandbox=True, catalog=catalog) as stack:
+        last_week = clock.now - timedelta(days=7)
+        with session_scope(stack.runtime.engine) as s:
+            rep_a = s.get(Member, stack.org.rep_a.id)
+            quoted = create_followup(session=s, actor=rep_a, customer_id=stack.book.mine, kind="chat", text="云仓两年",
+                                     tags=["要报价"], amount_cny=116_000, at=last_week)
+            s.add(QuoteLine(followup_id=quoted.id, label="云仓 旗舰版", unit="年", quantity=2, unit_price_cny=58_000,
+                            total_cny=116_000, created_at=last_week))
+            typed = create_followup(session=s, actor=rep_a, customer_id=stack.book.mine, kind="chat", text="报了价",
+                                    tags=["要报价"], amount_cny=84_000, at=last_week)
+            for f in (quoted, typed):
+                confirm_followup(session=s, actor=rep_a, followup_id=f.id or 0, at=last_week)
+            for hours, in_time in ((1, True), (3, False)):
+                s.add(Visit(customer_id=stack.book.mine, rep_id=rep_a.id, goal="演示", when_text="",
+                            scheduled_at=last_week + timedelta(hours=hours), note_in_time=in_time,
+                            created_at=last_week))
+            s.add(Promise(customer_id=stack.book.mine, followup_id=typed.id, rep_id=rep_a.id, promiser="rep",
+                          what="把报价发您", due_text="周五前", due_at=clock.now - timedelta(days=1),
+                          sent_at=last_week, status=PromiseStatus.OPEN, created_at=last_week))
+        async with client() as http:
+            await login(stack, http, "sup")
+            _, text, _ = await follow(http, stack.url("/console/health"))
+            wang = text.split(f'data-rep="{stack.org.rep_a.id}"', 1)[1].split("</tr>", 1)[0]
+            # 116,000 of last week's 500,000 yuan (the book's own 300,000 record, typed, included) came from
+            # the catalog; one of two visits was noted in time; one promise is past due.
+            assert "23%" in wang and "11.6万元/50万元" in wang
+            assert "50%" in wang and "1/2 次拜访" in wang
+            assert '<td class="num overdue"><span class="flag">1 条</span>' in wang

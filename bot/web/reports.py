@@ -11,6 +11,8 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import Session
 
+from bot.catalog.entries import catalog_entries
+from bot.format import fmt_amount
 from bot.web.charts import bar_chart, sparkline, sparkline_svg
 from bot.web.keys import MEMBER, ConsoleApp
 from store.console import visible_members
@@ -27,6 +29,7 @@ from store.health_score import (
     health_score,
 )
 from store.models import Member, Role
+from store.promises import overdue_promises_per_rep
 from store.rep_stats import RepStats, rep_stats
 
 TREND_WEEKS = 8
@@ -72,11 +75,17 @@ def _past_weeks(console: ConsoleApp, session: Session, rep_ids: list[int], bound
     cached = console.cache.get(key)
     if cached is not None and now - cached[0] < PAST_WEEKS_TTL:
         return dict(cached[1])
-    counts = health_counts(session=session, rep_ids=rep_ids, bounds=bounds, on_time=FIRST_RESPONSE_TARGET)
+    counts = health_counts(session=session, rep_ids=rep_ids, bounds=bounds, on_time=FIRST_RESPONSE_TARGET,
+                           catalog=_has_catalog(console, session))
     for stale in [k for k, (at, _) in console.cache.items() if now - at >= PAST_WEEKS_TTL]:
         del console.cache[stale]
     console.cache[key] = (now, counts)
     return dict(counts)
+
+
+def _has_catalog(console: ConsoleApp, session: Session) -> bool:
+    """Amounts can come from a catalog only where one exists; elsewhere that part is not counted."""
+    return bool(catalog_entries(session=session, settings=console.settings))
 
 
 def _parts(c: HealthCounts | None, score: HealthScore | None) -> list[tuple[str, str, str]]:
@@ -89,6 +98,8 @@ def _parts(c: HealthCounts | None, score: HealthScore | None) -> list[tuple[str,
         "confirmation": f"{c.confirmed}/{c.records} 条",
         "corrections": f"修改 {c.corrected}/{c.confirmed}",
         "first_response": f"{c.leads_on_time}/{c.leads} 条线索",
+        "catalog": f"{fmt_amount(c.amount_from_catalog)}/{fmt_amount(c.amount_total)}",
+        "post_visit": f"{c.visits_noted}/{c.visits_judged} 次拜访",
     }
     return [(_pct(score.parts[name]), details[name],
              f"+{score.points[name]:.0f} 分" if name in score.points else "") for name in WEIGHTS]
@@ -136,9 +147,11 @@ async def health(console: ConsoleApp, request: web.Request) -> web.StreamRespons
             ids = [r.id for r in reps if r.id is not None]
             counts = _past_weeks(console, session, ids, bounds[:-1], now)
             # This week so far: always counted afresh (one week of rows, on the indexes).
-            live = health_counts(session=session, rep_ids=ids, bounds=bounds[-2:], on_time=FIRST_RESPONSE_TARGET)
+            live = health_counts(session=session, rep_ids=ids, bounds=bounds[-2:], on_time=FIRST_RESPONSE_TARGET,
+                                 catalog=_has_catalog(console, session))
             counts.update({(rep, TREND_WEEKS): c for (rep, _), c in live.items()})
-            return {"reps": reps, "counts": counts}
+            overdue = {m.id: n for m, n in overdue_promises_per_rep(session=session, actor=me, now=now)}
+            return {"reps": reps, "counts": counts, "overdue": overdue}
 
     data = await console.db(load)
     shown_week = TREND_WEEKS if this_week else TREND_WEEKS - 1
@@ -156,6 +169,7 @@ async def health(console: ConsoleApp, request: web.Request) -> web.StreamRespons
             "spark": sparkline_svg(sparkline(trend, low_below=COACHING_BELOW, labels=labels),
                                    f"{rep.display_name} 近 8 周得分"),
             "trend_text": " ".join("—" if t is None else str(t) for t in trend),
+            "overdue": data["overdue"].get(rep.id, 0),
         })
     rows.sort(key=lambda r: (r["score"] is None or r["score"].score is None,
                              r["score"].score if r["score"] and r["score"].score is not None else 0))
