@@ -89,11 +89,14 @@ def search_customers_by_ocr_text(*, session: Session, actor: Member, query: str,
     if not query:
         return []
     like = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    # The matching customers' ids in a subquery: DISTINCT over whole customer rows fails on PostgreSQL
+    # (its JSON columns have no equality operator).
+    matching = (select(FollowUp.customer_id)
+                .join(OcrJob, col(OcrJob.inbound_id) == col(FollowUp.source_inbound_id))
+                .where(col(OcrJob.text).like(like, escape="\\")))
     return list(session.exec(
         select(Customer)
-        .join(FollowUp, col(FollowUp.customer_id) == col(Customer.id))
-        .join(OcrJob, col(OcrJob.inbound_id) == col(FollowUp.source_inbound_id))
-        .where(visible_to(actor), col(Customer.merged_into_id).is_(None), col(Customer.draft).is_(False),
-               col(OcrJob.text).like(like, escape="\\"))
-        .distinct().limit(limit)
+        .where(col(Customer.id).in_(matching), visible_to(actor), col(Customer.merged_into_id).is_(None),
+               col(Customer.draft).is_(False))
+        .order_by(col(Customer.id)).limit(limit)
     ).all())
