@@ -115,6 +115,8 @@ def test_any_card_fits_wecom_limits_and_keeps_selected_tags(n_tags, n_buttons):
     assert _check_card(rendered, set()) is None
     offered = card_actions(rendered)
     assert {t.action for t in tags if t.selected} <= offered  # a chosen tag can always be removed
+    assert {b.action for b in buttons} <= offered  # a button past the six slots waits in the dropdown
+    assert [b["key"] for b in rendered["button_list"]][:min(n_buttons, 5)] == [b.action for b in buttons][:5]
     assert len(rendered["sub_title_text"]) <= 160
 
 

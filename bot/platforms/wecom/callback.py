@@ -86,7 +86,7 @@ def to_inbound(plain: str) -> Inbound:
         key = text_of(fields, "EventKey")
         if event in CARD_EVENTS:
             action = key
-            if key == TAG_SUBMIT_KEY:  # the tag dropdown: the chosen option id is the tag's action key
+            if key == TAG_SUBMIT_KEY:  # the dropdown: the chosen option id is a tag's or a button's action key
                 chosen = selected_options(fields).get(TAG_QUESTION_KEY) or []
                 action = chosen[0] if chosen else key
             return _build(base, msg_id=_event_id(fields, event), kind=InboundKind.CARD_ACTION, text=action)

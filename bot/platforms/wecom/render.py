@@ -36,7 +36,7 @@ MAX_OPTION_ID_BYTES = 128
 TASK_ID_RE = re.compile(r"^[0-9A-Za-z_\-@]{1,128}$")
 
 # The dropdown's question key and the key of the button that submits it; bot/platforms/wecom/callback.py turns a click
-# on TAG_SUBMIT_KEY into the selected option's id (the tag's own action key).
+# on TAG_SUBMIT_KEY into the selected option's id (a tag's, or an overflow button's, own action key).
 TAG_QUESTION_KEY = "genjin_tags"
 TAG_SUBMIT_KEY = "genjin_tag_submit"
 
@@ -90,35 +90,46 @@ def render_wecom(card: Card, *, task_id: str) -> dict[str, Any]:
     tags = [t for t in card.tags if len(t.action.encode()) <= MAX_KEY_BYTES]
     button_list: list[dict[str, Any]] = []
     if len(tags) + len(buttons) <= MAX_BUTTONS:
+        shown = buttons
         button_list += [{"type": 0, "text": _cut(_tag_label(t), 10), "style": 1 if t.selected else 2,
                          "key": t.action} for t in tags]
     else:
         chosen = [t.name for t in tags if t.selected]
-        lines.insert(0, "标签：" + ("、".join(chosen) if chosen else "（未选）"))
-        # The button slots the card's own buttons and 「增删标签」 leave free are one-tap tag toggles:
-        # the chosen tags first (a wrongly detected tag is the usual fix: one tap removes it), then
-        # the taxonomy's next tags; only the rest wait in the dropdown (open, pick, 增删标签).
-        spare = max(0, MAX_BUTTONS - len(buttons) - 1)
+        if tags:
+            lines.insert(0, "标签：" + ("、".join(chosen) if chosen else "（未选）"))
+        # Six slots: the card's own buttons first (确认 and 丢弃 lead), one for the dropdown's submit
+        # button; the slots left are one-tap tag toggles — the chosen tags first (a wrongly detected tag
+        # is the usual fix: one tap removes it), then the taxonomy's next tags. What does not fit waits
+        # in the dropdown (open, pick, submit): the card's further buttons (保留 / 改约 / a promise's
+        # 移除, never dropped), then the other tags.
+        shown = buttons[: MAX_BUTTONS - 1]
+        overflow = [b for b in buttons[MAX_BUTTONS - 1:] if len(b.action.encode()) <= MAX_OPTION_ID_BYTES]
+        spare = max(0, MAX_BUTTONS - len(shown) - 1)
         quick = sorted(tags, key=lambda t: not t.selected)[:spare]
         button_list += [{"type": 0, "text": _cut(_tag_label(t), 10), "style": 1 if t.selected else 2,
                          "key": t.action} for t in quick]
-        rest = [t for t in tags if t not in quick]
-        options = [t for t in rest if len(t.action.encode()) <= MAX_OPTION_ID_BYTES]
+        rest = [t for t in tags if t not in quick and len(t.action.encode()) <= MAX_OPTION_ID_BYTES]
+        # Past 10 options the card's buttons and the selected tags stay (a wrongly detected tag must
+        # stay removable); tags in taxonomy order.
+        room = max(0, MAX_OPTIONS - len(overflow))
+        keep = {id(t) for t in sorted(rest, key=lambda t: not t.selected)[:room]}
+        rest = [t for t in rest if id(t) in keep]
+        options = [{"id": b.action, "text": _cut(b.label, 16)} for b in overflow[:MAX_OPTIONS]]
+        options += [{"id": t.action, "text": _cut(_tag_label(t), 16)} for t in rest]
         if options:
-            # Past 10 options the selected tags stay (a wrongly detected tag must stay removable);
-            # shown in taxonomy order. The preselected option is one to add, so a stray tap on
-            # 「增删标签」 never silently removes what the rep already has.
-            keep = {id(t) for t in sorted(options, key=lambda t: not t.selected)[:MAX_OPTIONS]}
-            options = [t for t in options if id(t) in keep]
-            default = next((t for t in options if not t.selected), options[0])
+            # The preselected option is an action or a tag to add, so a stray tap on the submit button
+            # never silently removes a tag the rep already has.
+            tag_options = options[len(options) - len(rest):]
+            default = next((o for o, t in zip(tag_options, rest, strict=True) if not t.selected), options[0])
+            only_tags = not overflow
             out["button_selection"] = {
                 "question_key": TAG_QUESTION_KEY,
-                "title": "更多标签",
-                "option_list": [{"id": t.action, "text": _cut(_tag_label(t), 16)} for t in options],
-                "selected_id": default.action,
+                "title": "更多标签" if only_tags else "更多操作",
+                "option_list": options,
+                "selected_id": default["id"],
             }
-            button_list.append({"type": 0, "text": "增删标签", "style": 2, "key": TAG_SUBMIT_KEY})
-    shown = buttons[: MAX_BUTTONS - len(button_list)]
+            button_list.append({"type": 0, "text": "增删标签" if only_tags else "执行所选", "style": 2,
+                                "key": TAG_SUBMIT_KEY})
     texts = [_cut(b.label, 10) for b in shown]
     if len(set(texts)) < len(texts):
         # Cut to WeCom's 10 characters, two buttons read the same (two customers both named 许志强 at
