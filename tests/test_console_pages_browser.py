@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from store.anomalies import file_anomaly
 from store.db import session_scope
-from store.models import Customer, Member
+from store.models import Anomaly, Customer, Member
 from tests.console_support import console_stack, load
 from tests.test_console_browser import WIDTHS, _new_page, _shot, browser, chromium_path  # noqa: F401 (fixtures)
 
@@ -88,3 +89,29 @@ async def test_rep_sees_only_own_figures(tmp_path, sqlite_url, clock, browser, s
         funnel = await page.locator("#funnel").inner_text()
         assert "抖音" in funnel and "官网" not in funnel
         await _shot(page, f"rep-funnel-{size}")
+
+
+@pytest.mark.parametrize("size", list(WIDTHS))
+async def test_anomaly_review_page(tmp_path, sqlite_url, clock, browser, size):  # noqa: F811
+    async with console_stack(tmp_path, sqlite_url, clock) as stack:
+        with session_scope(stack.runtime.engine) as s:
+            sup = s.get(Member, stack.org.supervisor.id)
+            sup.dingtalk_userid = "chen-ding"
+            s.add(sup)
+            anomaly_id, _ = file_anomaly(session=s, key=f"amount:{stack.book.confirmed}", kind="amount",
+                                         team_id=stack.org.rep_a.team_id, rep_id=stack.org.rep_a.id,
+                                         customer_id=stack.book.mine, summary="蔡经理 的金额 398万元，相差超过 5 倍",
+                                         followup_ids=[stack.book.confirmed], at=clock.now)
+        stack.dingtalk.login_user = "chen-ding"
+        page = await _new_page(browser, WIDTHS[size])
+        await page.goto(stack.url("/console/anomalies"))
+        await page.click("#login-dingtalk")
+        await page.wait_for_url("**/console/anomalies")
+        row = page.locator(f"#anomaly-{anomaly_id}")
+        assert "398万元" in await row.inner_text() and "王芳" in await row.inner_text()
+        await _shot(page, f"anomalies-{size}")
+        await row.locator("button[value=ok]").click()
+        await page.wait_for_selector(".notice")
+        assert "已标记为没问题" in await page.locator(".notice").inner_text()
+        assert load(stack.runtime, Anomaly, anomaly_id).status == "ok"
+        await _shot(page, f"anomalies-reviewed-{size}")
