@@ -178,6 +178,8 @@ def design(histories: Sequence[Scored], keys: list[str]) -> tuple[np.ndarray, np
     rows, labels = [], []
     for h in histories:
         for day, signals in zip(h.days, h.signals, strict=True):
+            if h.churn_day is not None and h.churn_day - day < MIN_LEAD:
+                continue  # a warning this late is no use: the fit learns the early signs, not the final silence
             x = np.zeros(len(keys))
             for s in signals:
                 x[index[s.key]] = min(s.value, SILENCE_CLIP) if s.key == "silence" else s.value
