@@ -125,6 +125,35 @@ def test_shipped_weights_use_the_new_signals():
     assert any("带负面标签" in r for r in worse.reasons) and any("之后 21 天无联系" in r for r in worse.reasons)
 
 
+def test_shipped_line_separates_a_decline_from_a_holiday():
+    """With the shipped settings, three weeks of quiet after two 流失风险 calls, a broken promise and a
+    renewal near cross the alert line; the same quiet after one 价格异议 call (a holiday) does not."""
+    churn = ChurnSettings()
+    now = local(2026, 11, 16, 10)
+    contacts = weekly(now - timedelta(days=21 + 7 * 7), 8)
+    declining = ChurnInputs(contacts=contacts, tagged=[(c, ["流失风险"]) for c in contacts[-2:]], broken_promises=1,
+                            renewal_at=now + timedelta(days=20))
+    holiday = ChurnInputs(contacts=contacts, tagged=[(contacts[-1], ["价格异议"])])
+    risk = churn_risk(declining, now=now, weights=churn.weights)
+    assert risk.score >= churn.alert_at
+    assert "最后一次联系带「流失风险」，之后 21 天无联系 +11" in risk.reasons
+    assert churn_risk(holiday, now=now, weights=churn.weights).score < churn.rearm_below
+
+
+def test_benchmark_fit_recovers_the_sign_and_drops_a_negative_weight():
+    """The benchmark's logistic fit: a feature that raises the loss rate gets a positive weight, one
+    that lowers it is dropped (every reason must read +N)."""
+    np = pytest.importorskip("numpy")
+    from benchmarks.churn_eval import fit_logistic
+
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 2, size=(4000, 2))
+    logit = -2 + 1.5 * x[:, 0] - 1.0 * x[:, 1]
+    y = (rng.uniform(size=4000) < 1 / (1 + np.exp(-logit))).astype(float)
+    _, coef = fit_logistic(x, y)
+    assert coef[0] > 0.5 and coef[1] == 0
+
+
 # --- the scheduled job -----------------------------------------------------------------------------
 
 
