@@ -23,7 +23,8 @@ from tests.harness import ChatDriver
 TZ = ZoneInfo("Asia/Shanghai")
 WEIGHTS = ChurnWeights(silence=22, silence_grace=1.5, silence_cap=50, tags={"流失风险": 30, "竞品对比": 16},
                        tag_window_days=30, broken_promise=12, renewal=15, renewal_days=60, slowdown=20,
-                       slowdown_grace=1.5, recent_gaps=3, family_cap=200)
+                       slowdown_grace=1.5, recent_gaps=3, family_cap=200, tag_earlier=0, negative_share=0,
+                       quiet_after_negative=0)
 
 
 def local(*args: int) -> datetime:
@@ -70,6 +71,87 @@ def test_slowing_down_counts_and_one_kind_of_signal_is_capped():
     capped = churn_risk(ChurnInputs(contacts=contacts, tagged=tags), now=now,
                         weights=WEIGHTS.model_copy(update={"family_cap": 45}))
     assert capped.reasons == ["近30天 3 次「流失风险」 +45", "最近 3 次联系间隔拉长到平时的 2.3 倍 +26"]
+
+
+def test_accumulated_negative_tags_count_beyond_the_recent_window():
+    """Complaints 30-90 days ago and a run of tagged contacts add risk; the same customer with the
+    accumulation weights at zero scores only the recent tags (the weights are configurable)."""
+    now = local(2026, 11, 16, 10)
+    contacts = [now - timedelta(days=d) for d in (80, 70, 60, 50, 40, 20, 12, 5)]
+    tags = {80: ["价格异议"], 60: ["竞品对比", "价格异议"], 20: ["技术问题"], 12: ["流失风险"]}
+    tagged = [(c, tags.get((now - c).days, [])) for c in contacts]
+    weights = WEIGHTS.model_copy(update={"tags": {"流失风险": 30, "竞品对比": 16, "技术问题": 10, "价格异议": 8},
+                                         "tag_earlier": 5, "negative_share": 20})
+    risk = churn_risk(ChurnInputs(contacts=contacts, tagged=tagged), now=now, weights=weights)
+    assert risk.reasons == [
+        "近30天 1 次「流失风险」 +30",
+        "此前30–90天还有 3 次负面标签 +15",
+        "近30天 1 次「技术问题」 +10",
+        "最近 5 次联系中 2 次带负面标签 +8",
+    ]
+    plain = churn_risk(ChurnInputs(contacts=contacts, tagged=tagged), now=now,
+                       weights=weights.model_copy(update={"tag_earlier": 0, "negative_share": 0}))
+    assert plain.reasons == ["近30天 1 次「流失风险」 +30", "近30天 1 次「技术问题」 +10"]
+
+
+def test_silence_after_a_negative_last_contact_counts_more():
+    """Two weeks of quiet on a weekly rhythm: after a complaint it is a signal of its own, after an
+    ordinary call it is not."""
+    now = local(2026, 11, 16, 10)
+    contacts = weekly(now - timedelta(days=14 + 7 * 7), 8)  # weekly, the last 14 days ago
+    weights = WEIGHTS.model_copy(update={"quiet_after_negative": 10, "tags": {"流失风险": 0}})
+    complained = churn_risk(ChurnInputs(contacts=contacts, tagged=[(contacts[-1], ["流失风险"])]), now=now,
+                            weights=weights)
+    assert complained.reasons == ["最后一次联系带「流失风险」，之后 14 天无联系 +20",
+                                  "已 14 天未联系（平时约每 7 天一次） +11"]
+    ordinary = churn_risk(ChurnInputs(contacts=contacts, tagged=[(contacts[-1], [])]), now=now, weights=weights)
+    assert ordinary.reasons == ["已 14 天未联系（平时约每 7 天一次） +11"]
+    earlier = churn_risk(ChurnInputs(contacts=contacts, tagged=[(contacts[-2], ["流失风险"])]), now=now,
+                         weights=weights)
+    assert earlier.score == ordinary.score  # only the last word counts as "quiet after a complaint"
+
+
+def test_shipped_weights_use_the_new_signals():
+    """The shipped (fitted) weights give each accumulation signal points, every weight is a plain
+    config number, and a stronger decline scores higher than a weaker one."""
+    shipped = ChurnSettings().weights
+    assert shipped.negative_share > 0 and shipped.quiet_after_negative > 0
+    now = local(2026, 11, 16, 10)
+    contacts = weekly(now - timedelta(days=21 + 7 * 7), 8)
+    mild = churn_risk(ChurnInputs(contacts=contacts, tagged=[(contacts[-1], [])]), now=now, weights=shipped)
+    bad = [(c, ["流失风险"]) for c in contacts[-3:]]
+    worse = churn_risk(ChurnInputs(contacts=contacts, tagged=bad, broken_promises=2), now=now, weights=shipped)
+    assert worse.score > mild.score > 0
+    assert any("带负面标签" in r for r in worse.reasons) and any("之后 21 天无联系" in r for r in worse.reasons)
+
+
+def test_shipped_line_separates_a_decline_from_a_holiday():
+    """With the shipped settings, three weeks of quiet after two 流失风险 calls, a broken promise and a
+    renewal near cross the alert line; the same quiet after one 价格异议 call (a holiday) does not."""
+    churn = ChurnSettings()
+    now = local(2026, 11, 16, 10)
+    contacts = weekly(now - timedelta(days=21 + 7 * 7), 8)
+    declining = ChurnInputs(contacts=contacts, tagged=[(c, ["流失风险"]) for c in contacts[-2:]], broken_promises=1,
+                            renewal_at=now + timedelta(days=20))
+    holiday = ChurnInputs(contacts=contacts, tagged=[(contacts[-1], ["价格异议"])])
+    risk = churn_risk(declining, now=now, weights=churn.weights)
+    assert risk.score >= churn.alert_at
+    assert "最后一次联系带「流失风险」，之后 21 天无联系 +11" in risk.reasons
+    assert churn_risk(holiday, now=now, weights=churn.weights).score < churn.rearm_below
+
+
+def test_benchmark_fit_recovers_the_sign_and_drops_a_negative_weight():
+    """The benchmark's logistic fit: a feature that raises the loss rate gets a positive weight, one
+    that lowers it is dropped (every reason must read +N)."""
+    np = pytest.importorskip("numpy")
+    from benchmarks.churn_eval import fit_logistic
+
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 2, size=(4000, 2))
+    logit = -2 + 1.5 * x[:, 0] - 1.0 * x[:, 1]
+    y = (rng.uniform(size=4000) < 1 / (1 + np.exp(-logit))).astype(float)
+    _, coef = fit_logistic(x, y)
+    assert coef[0] > 0.5 and coef[1] == 0
 
 
 # --- the scheduled job -----------------------------------------------------------------------------
