@@ -12,6 +12,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.catalog.entries import catalog_entries
 from bot.config import Settings
 from bot.pipeline.push import push_to_member
 from store.anomalies import count_held_anomalies, held_followups
@@ -65,8 +66,9 @@ def _send(session: Session, settings: Settings, start: datetime, end: datetime, 
     ).all()
     by_team: dict[int, list[RepStats]] = {}
     title = f"【周报 {start:%m月%d日}–{(end - timedelta(days=1)):%m月%d日}】"
+    catalog = bool(catalog_entries(session=session, settings=settings))
     for rep in reps:
-        stats = rep_stats(session, rep, start, end)
+        stats = rep_stats(session, rep, start, end, catalog=catalog)
         by_team.setdefault(rep.team_id, []).append(stats)
         sent += push_to_member(
             session=session, at=now,

@@ -48,7 +48,9 @@ class RepStats:
         )
 
 
-def rep_stats(session: Session, rep: Member, start: datetime, end: datetime) -> RepStats:
+def rep_stats(session: Session, rep: Member, start: datetime, end: datetime, *, catalog: bool = False) -> RepStats:
+    """`catalog`: a product catalog exists, so the share of yuan taken from it is a figure (without one
+    it would read 0% for everyone)."""
     leads = session.exec(
         select(Customer).where(
             col(Customer.owner_id) == rep.id, col(Customer.assigned_at) >= start, col(Customer.assigned_at) < end
@@ -95,7 +97,8 @@ def rep_stats(session: Session, rep: Member, start: datetime, end: datetime) -> 
         )
     ).all()
     kept = kept_stats(session=session, rep_id=require_id(rep), start=start, end=end)
-    from_catalog, amount_total = catalog_share(session=session, rep_id=require_id(rep), start=start, end=end)
+    from_catalog, amount_total = (catalog_share(session=session, rep_id=require_id(rep), start=start, end=end)
+                                  if catalog else (0, 0))
     return RepStats(
         name=rep.display_name,
         leads=len(leads),

@@ -126,9 +126,11 @@ def test_weekly_report_shows_the_share_of_amounts_from_the_catalog(bot, engine, 
         bot.tap("rep-a", card.action("确认"))
     with Session(engine) as s:
         rep = s.exec(select(Member).where(col(Member.sandbox_id) == "rep-a")).one()
-        stats = rep_stats(s, rep, clock.now - timedelta(days=1), clock.now + timedelta(days=1))
+        stats = rep_stats(s, rep, clock.now - timedelta(days=1), clock.now + timedelta(days=1), catalog=True)
+        without = rep_stats(s, rep, clock.now - timedelta(days=1), clock.now + timedelta(days=1))
     assert (stats.amount_from_catalog, stats.amount_total) == (58000, 100000)
     assert "目录金额占比 58%" in stats.line()
+    assert "目录金额占比" not in without.line()  # a team without a catalog is not told 0%
 
 
 def test_database_catalog_overrides_and_removes_genjin_toml_products(bot, engine, tmp_path, monkeypatch):

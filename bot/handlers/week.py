@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
+from bot.catalog.entries import catalog_entries
 from bot.context import HandlerContext
 from bot.handlers.lookup import reply_private
 from store.members import reps_visible_to
@@ -24,7 +25,8 @@ def on_week(ctx: HandlerContext, _args: str) -> None:
     if not reps:
         ctx.reply("团队里还没有销售。")
         return
-    lines = [rep_stats(ctx.session, rep, start, ctx.now).line() for rep in reps]
+    catalog = bool(catalog_entries(session=ctx.session, settings=ctx.settings))
+    lines = [rep_stats(ctx.session, rep, start, ctx.now, catalog=catalog).line() for rep in reps]
     who = "" if ctx.member.role == Role.REP else "团队"
     title = f"【{who}本周至今 {start:%m月%d日}–{ctx.local_now:%m月%d日 %H:%M}】"
     # Figures name reps and count their customers: in a group they go to the asker alone.

@@ -216,8 +216,9 @@ async def weekly(console: ConsoleApp, request: web.Request) -> web.StreamRespons
         with Session(console.engine) as session:
             reps = _reps(visible_members(session=session, actor=me), me)
             # The weekly report's own figures (store/rep_stats.rep_stats), for two periods.
-            return {"last": [rep_stats(session, r, last_monday, this_monday) for r in reps],
-                    "this": [rep_stats(session, r, this_monday, now) for r in reps]}
+            catalog = _has_catalog(console, session)
+            return {"last": [rep_stats(session, r, last_monday, this_monday, catalog=catalog) for r in reps],
+                    "this": [rep_stats(session, r, this_monday, now, catalog=catalog) for r in reps]}
 
     data = await console.db(load)
     periods = [
