@@ -38,10 +38,12 @@ from sqlmodel import Session, col, select
 
 from bot.config import Settings, WeComSettings
 from bot.models import Card
+from bot.ocr import runner as runner_module
 from bot.pipeline.media import store_media
 from bot.platforms.wecom.render import render_markdown
 from bot.scoring.rescore import rescore_due
 from scheduler.setup import run_sweeps
+from scheduler.worktime import WorkingHours
 from store.db import make_engine, session_scope
 from store.models import (
     Anomaly,
@@ -83,7 +85,9 @@ PROMISES = 3  # per team: two the rep broke, one the customer's passed: one remi
 CHURN = 2  # per team, won and silent for 100 days: owner and supervisor alerted
 ANOMALY_ENTRIES = 4  # by one rep per team yesterday, over the limit of 3: one review card
 STALE = 5  # per team, 20 days idle: the owner's cc and a supervisor alert (digest) each
-OCR_IMAGES = 8
+OCR_IMAGES = 8  # per wave: queued before A and B start, and again when B is back
+WAVE2 = timedelta(minutes=5)  # a second wave per job falls due between the two phases
+WH = WorkingHours(TZ)  # the default 09:00-18:00 with Chinese holidays, as the instances count
 LEASE_SECONDS = 4
 OCR_LEASE_SECONDS = 5
 DEADLINE_SECONDS = 60
@@ -132,8 +136,11 @@ def serve_at(instant: datetime) -> list[str]:
 def seed(url: str, now: datetime, media_dir: Path) -> dict[str, Any]:
     """The teams and, for each job, the rows that make it due at `now`."""
     engine = make_engine(url)
-    ago = lambda **kw: now - timedelta(**kw)  # noqa: E731
-    expect: dict[str, Any] = {"ocr_senders": []}
+
+    def ago(**kw: float) -> datetime:
+        return now - timedelta(**kw)
+
+    expect: dict[str, Any] = {"ocr_jobs": {}}
     try:
         with session_scope(engine) as s:
             admin_team = Team(name="销售总部", created_at=now)
@@ -154,7 +161,7 @@ def seed(url: str, now: datetime, media_dir: Path) -> dict[str, Any]:
                 s.flush()
                 r = {n: reps[n - 1].id or 0 for n in range(1, REPS + 1)}
 
-                def customer(name: str, owner: int, stage: str = Stage.DEMO, *, tid: int = tid,
+                def customer(name: str, owner: int | None, stage: str = Stage.DEMO, *, tid: int = tid,
                              **kw: Any) -> Customer:
                     c = Customer(name=name, company=f"{name}公司", team_id=tid, owner_id=owner, stage=stage,
                                  created_at=ago(days=150), **{"last_activity_at": now - timedelta(hours=1), **kw})
@@ -180,7 +187,7 @@ def seed(url: str, now: datetime, media_dir: Path) -> dict[str, Any]:
                                   member_id=r[6], role_tag="售前", due_at=ago(days=2), created_at=ago(days=2)))
                 # Approvals held by the team's supervisor.
                 for k in range(APPROVALS):
-                    c = customer(f"审批客户{t}{k:02d}", owner=None, stage=Stage.FIRST_CONTACT)  # type: ignore[arg-type]
+                    c = customer(f"审批客户{t}{k:02d}", None, Stage.FIRST_CONTACT)
                     s.add(Approval(kind="lead_assign", customer_id=c.id or 0, proposed_member_id=r[3],
                                    reason="跨区域分配，需要主管批准", approver_id=sup.id or 0, due_at=ago(days=2),
                                    created_at=ago(days=2)))
@@ -217,20 +224,60 @@ def seed(url: str, now: datetime, media_dir: Path) -> dict[str, Any]:
                 # The stale ladder: 20 days idle, owned by reps 1..5.
                 for k in range(STALE):
                     customer(f"滞留客户{t}{k:02d}", r[1 + k], last_activity_at=ago(days=20), stale_due_at=ago(hours=1))
-                # Screenshots waiting in the OCR queue (rep 2).
-                for k in range(OCR_IMAGES // TEAMS):
-                    lines = [*CHAT_SHOT, f"好的许总，收到后安排{k + 1}号上线培训"]
-                    ref = store_media(encode(draw_lines(lines, seed=t * 10 + k)), media_dir, "png")
-                    inbound = InboundMessage(platform="wecom", msg_id=f"ocr{t}{k}", sender=f"t{t}r2", kind="image",
-                                             media_ref=ref, status="done", received_at=ago(minutes=1))
-                    s.add(inbound)
-                    s.flush()
-                    s.add(OcrJob(inbound_id=inbound.id or 0, member_id=r[2], media_ref=ref, media_kind="image",
-                                 created_at=ago(minutes=1)))
-                    expect["ocr_senders"].append(f"t{t}r2")
+                # Wave two: due five minutes after START, so only after the clock moves (phase two).
+                due = now + WAVE2
+                c = customer(f"交接客户{t}{HANDOFFS:02d}", r[1])
+                ev = TimelineEvent(customer_id=c.id or 0, kind="stage_changed", summary="阶段变更为 方案演示",
+                                   created_at=WH.before(due, timedelta(hours=4)))
+                s.add(ev)
+                s.flush()
+                s.add(HandOff(customer_id=c.id or 0, stage=Stage.DEMO, stage_event_id=ev.id or 0, member_id=r[6],
+                              role_tag="售前", due_at=ev.created_at, created_at=ev.created_at))
+                c = customer(f"审批客户{t}{APPROVALS:02d}", None, Stage.FIRST_CONTACT)
+                s.add(Approval(kind="lead_assign", customer_id=c.id or 0, proposed_member_id=r[3],
+                               reason="跨区域分配，需要主管批准", approver_id=sup.id or 0,
+                               due_at=ev.created_at, created_at=ev.created_at))
+                customer(f"回收预警{t}{RECYCLE_WARN:02d}", r[2], Stage.FIRST_CONTACT,
+                         last_activity_at=due - timedelta(days=57))
+                c = customer(f"拜访客户{t}{VISITS:02d}", r[4])
+                s.add(Visit(customer_id=c.id or 0, rep_id=r[4], goal="演示方案", created_at=ago(days=3),
+                            scheduled_at=WH.before(due, timedelta(hours=2)) - timedelta(minutes=60)))
+                c = customer(f"承诺客户{t}{PROMISES:02d}", r[5])  # its reminder now, its breach in wave two
+                f = followup(c, r[5], ago(days=1))
+                s.add(Promise(customer_id=c.id or 0, followup_id=f.id or 0, rep_id=r[5], promiser="rep",
+                              promiser_name="我", what="发报价单", due_text="今天中午", due_at=due, sent_at=ago(days=1),
+                              status=PromiseStatus.OPEN, remind_at=ago(days=1), created_at=ago(days=1)))
+                # Rung 2 (supervisor alert) now, rung 3 (high risk) in wave two.
+                customer(f"滞留客户{t}{STALE:02d}", r[5], last_activity_at=WH.before(due, timedelta(hours=120)),
+                         stale_due_at=ago(hours=1))
     finally:
         engine.dispose()
+    queue_screenshots(url, now, media_dir, expect["ocr_jobs"], wave=1)
     return expect
+
+
+def queue_screenshots(url: str, now: datetime, media_dir: Path, jobs: dict[str, int], *, wave: int) -> None:
+    """OCR_IMAGES chat screenshots from rep 2 of each team, waiting in the OCR queue (job id by file name)."""
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as s:
+            for k in range(OCR_IMAGES):
+                t = 1 + k % TEAMS
+                rep = s.exec(select(Member).where(col(Member.wecom_userid) == f"t{t}r2")).one()
+                lines = [*CHAT_SHOT, f"好的许总，收到后安排{wave}月{k + 1}号上线培训"]  # one file per job
+                ref = store_media(encode(draw_lines(lines)), media_dir, "png")
+                inbound = InboundMessage(platform="wecom", msg_id=f"ocr{wave}-{k}", sender=f"t{t}r2", kind="image",
+                                         media_ref=ref, status="done", received_at=now)
+                s.add(inbound)
+                s.flush()
+                job = OcrJob(inbound_id=inbound.id or 0, member_id=rep.id or 0, media_ref=ref, media_kind="image",
+                             created_at=now)
+                s.add(job)
+                s.flush()
+                jobs[Path(ref).name] = job.id or 0
+    finally:
+        engine.dispose()
+    assert len(jobs) == wave * OCR_IMAGES  # one file per job
 
 
 def sent_rows(url: str) -> tuple[list[OutboxMessage], dict[str, int]]:
@@ -270,41 +317,45 @@ async def wait_until(check: Callable[[], tuple[bool, dict[str, Any]]], what: str
     raise AssertionError(f"{what}: not done in {DEADLINE_SECONDS} s: {state}")
 
 
-def sweepers(engine_url: str, settings: Settings, clock: BusinessClock, n: int) -> list[threading.Thread]:
+class Sweepers:
     """n more sweepers in this process, each one pass of run_sweeps on its own engine, all at once."""
-    errors: list[BaseException] = []
-    gate = threading.Barrier(n)
 
-    def one() -> None:
-        engine = make_engine(engine_url)
-        try:
-            gate.wait()
-            run_sweeps(engine, settings, clock())
-        except BaseException as exc:  # reported by the caller
-            errors.append(exc)
-        finally:
-            engine.dispose()
+    def __init__(self, url: str, settings: Settings, clock: BusinessClock, n: int) -> None:
+        self.errors: list[BaseException] = []
+        gate = threading.Barrier(n)
 
-    threads = [threading.Thread(target=one, name=f"sweeper-{i}") for i in range(n)]
-    for th in threads:
-        th.start()
-    threads_errors[id(threads)] = errors
-    return threads
+        def one() -> None:
+            engine = make_engine(url)
+            try:
+                gate.wait()
+                run_sweeps(engine, settings, clock())
+            except BaseException as exc:  # reported by join()
+                self.errors.append(exc)
+            finally:
+                engine.dispose()
 
+        self.threads = [threading.Thread(target=one, name=f"sweeper-{i}") for i in range(n)]
+        for th in self.threads:
+            th.start()
 
-threads_errors: dict[int, list[BaseException]] = {}
-
-
-async def join(threads: list[threading.Thread]) -> None:
-    for th in threads:
-        await asyncio.to_thread(th.join)
-    errors = threads_errors.pop(id(threads), [])
-    assert not errors, errors
+    async def join(self) -> None:
+        for th in self.threads:
+            await asyncio.to_thread(th.join)
+        assert not self.errors, self.errors
 
 
 SWEEP_EVENTS = ("stale_rung_fired", "stale_digest_queued", "anomaly_filed", "promise_reminder", "churn_alerts",
                 "handoff_escalated", "customer_recycled", "approval_escalated", "push_sweeps")
 EVENT = re.compile(r"\[info\s*\]\s+(\w+)")
+
+
+OCR_READ = re.compile(r"\[info\s*\]\s+ocr_read\s.*\bjob_id=(\d+)")
+
+
+def ocr_reads(log: Path) -> Counter[int]:
+    """The files a `genjin serve` finished reading, by OCR job id (its log)."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return Counter(int(m.group(1)) for line in text.splitlines() if (m := OCR_READ.search(line)))
 
 
 def log_events(log: Path) -> list[str]:
@@ -366,6 +417,19 @@ async def test_every_scheduled_job_and_ocr_exactly_once_on_two_instances(
     finally:
         engine.dispose()
     clock = BusinessClock(START)
+    # Instance A reads with the real OCR engine; each finished read is counted by job.
+    reads_a: Counter[int] = Counter()
+    real_read = runner_module.read_file
+
+    def counted_read(path: Path, **kw: Any) -> str:
+        text = real_read(path, **kw)
+        with reads_lock:
+            reads_a[by_ref[path.name]] += 1
+        return text
+
+    reads_lock = threading.Lock()
+    by_ref = expect["ocr_jobs"]
+    monkeypatch.setattr(runner_module, "read_file", counted_read)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("GENJIN_")},
         "PYTHONPATH": str(REPO), "GENJIN_CONFIG": str(config), "GENJIN_DATABASE_URL": url,
@@ -383,20 +447,22 @@ async def test_every_scheduled_job_and_ocr_exactly_once_on_two_instances(
         await wait_for_log(b.log, {"stale_rung_fired"}, DEADLINE_SECONDS)
         before_a = len(log_events(b.log))
         async with instance_a(settings, clock=clock):
-            extra = sweepers(url, settings, clock, 2)
+            extra = Sweepers(url, settings, clock, 2)
             await wait_for_log(b.log, set(SWEEP_EVENTS), 1.0, after=before_a)
             b.kill()  # mid-pass: its open transaction dies with it
             b_did = log_events(b.log)
-            await join(extra)
+            await extra.join()
             await wait_until(lambda: quiet(url, clock()), "after the kill")
 
             # Past the stale digest's hold: B's unfolded alerts go on their own. B restarts on the moved
-            # clock and sweeps the window again, beside one more sweeper in A.
+            # clock and sweeps the second wave, beside two more sweepers in A.
             clock.offset += timedelta(minutes=11)
             b2 = ServeProcess(env, tmp_path / "b2.log", serve_at(clock()))
             await b2.start()
-            extra = sweepers(url, settings, clock, 1)
-            await join(extra)
+            await asyncio.to_thread(queue_screenshots, url, clock(), data_dir / "media", by_ref, wave=2)
+            await asyncio.sleep(0.3)  # its start-up pass is under way
+            extra = Sweepers(url, settings, clock, 2)
+            await extra.join()
             await wait_until(lambda: quiet(url, clock()), "after the restart")
             await asyncio.sleep(1.0)  # a late sender would show up now
     finally:
@@ -442,55 +508,64 @@ async def test_every_scheduled_job_and_ocr_exactly_once_on_two_instances(
         assert counts[name] == len(found) == expected, (name, counts[name], len(found), expected)
         assert {r.recipient for r in found} == recipients, name
 
-    check("handoff_late", "handoff_late:", TEAMS * HANDOFFS, sups)
+    check("handoff_late", "handoff_late:", TEAMS * (HANDOFFS + 1), sups)
     assert all(h.escalated_at is not None for h in handoffs)
-    check("approval_escalation", "approval:", TEAMS * APPROVALS, {"admin"})
+    check("approval_escalation", "approval:", TEAMS * (APPROVALS + 1), {"admin"})
     assert {(a.level, a.approver_id) for a in approvals} == {(1, users["admin"])}
-    check("recycle_warning", "recycle_warn:", TEAMS * RECYCLE_WARN, {f"t{t}r2" for t in range(1, TEAMS + 1)})
+    check("recycle_warning", "recycle_warn:", TEAMS * (RECYCLE_WARN + 1), {f"t{t}r2" for t in range(1, TEAMS + 1)})
     check("recycle_return", "recycled:", TEAMS * RECYCLE_RETURN, {f"t{t}r3" for t in range(1, TEAMS + 1)})
     assert len(recycled) == TEAMS * RECYCLE_RETURN and all(c.owner_id is None for c in recycled)
-    check("postvisit", "postvisit:", TEAMS * VISITS, {f"t{t}r4" for t in range(1, TEAMS + 1)})
+    check("postvisit", "postvisit:", TEAMS * (VISITS + 1), {f"t{t}r4" for t in range(1, TEAMS + 1)})
     assert all(v.prompted_at is not None for v in visits)
-    check("promise", "promise:", TEAMS * PROMISES, {f"t{t}r5" for t in range(1, TEAMS + 1)})
-    assert len(promises) == TEAMS * PROMISES and all(p.broken_at is not None for p in promises)
+    check("promise", "promise:", TEAMS * (PROMISES + 2), {f"t{t}r5" for t in range(1, TEAMS + 1)})
+    assert len(promises) == TEAMS * (PROMISES + 1) and all(p.broken_at is not None for p in promises)
     check("churn_alert", "churn:", TEAMS * CHURN * 2, sups | {f"t{t}r6" for t in range(1, TEAMS + 1)})
     assert sum(w.episode_started_at is not None for w in watches) == TEAMS * CHURN
     check("anomaly", "anomaly:", TEAMS, sups)
     top_leads_reps = {f"t{t}r{n}" for t in range(1, TEAMS + 1) for n in range(1, 6)}  # rep 6: only won ones
     check("top_leads", "topleads:", len(top_leads_reps), top_leads_reps)
-    check("stale_cc", r"stale:\d+:\d+:3:cc$", TEAMS * STALE, {f"t{t}r{n}" for t in range(1, TEAMS + 1) for n in range(1, 6)})
+    check("stale_cc", r"stale:\d+:\d+:[23]:cc$", TEAMS * (STALE + 2), top_leads_reps)  # reps 1-5 own them
 
     # What the jobs wrote besides the pushes, once each: a claim lost to the other instance writes nothing.
-    assert events["handoff_late"] == TEAMS * HANDOFFS
-    assert events["approval_escalated"] == TEAMS * APPROVALS
-    assert events["recycle_warned"] == TEAMS * RECYCLE_WARN
+    assert events["handoff_late"] == TEAMS * (HANDOFFS + 1)
+    assert events["approval_escalated"] == TEAMS * (APPROVALS + 1)
+    assert events["recycle_warned"] == TEAMS * (RECYCLE_WARN + 1)
     assert events["lead_recycle"] == TEAMS * RECYCLE_RETURN
-    assert events["promise_broken"] == TEAMS * PROMISES
+    assert events["promise_broken"] == TEAMS * (PROMISES + 1)
     assert events["churn_alert"] == TEAMS * CHURN
-    assert events["high_risk"] == TEAMS * STALE
+    assert events["high_risk"] == TEAMS * (STALE + 1)
+    assert events["stale_alert"] == TEAMS
     assert len(anomalies) == TEAMS
 
     # The stale ladder's supervisor alerts: each reached its supervisor once, alone or in one digest.
-    alerts = [r for r in rows if re.match(r"^stale:\d+:\d+:3:sup\d+$", r.dedupe_key or "")]
-    assert len(alerts) == TEAMS * STALE
+    alerts = [r for r in rows if re.match(r"^stale:\d+:\d+:[23]:sup\d+$", r.dedupe_key or "")]
+    assert len(alerts) == TEAMS * (STALE + 2)
     digests = {r.id: r for r in job("stale_digest:")}
     alone = [r for r in alerts if r.status == OutboxStatus.SENT]
     folded = [r for r in alerts if r.status == OutboxStatus.MERGED]
     assert all(r.merged_into_id in digests for r in folded)
     assert all(delivered[r.id or 0] == 1 for r in [*alone, *digests.values()])
-    assert len(alone) + len(folded) == TEAMS * STALE
+    assert len(alone) + len(folded) == TEAMS * (STALE + 2)
     counts["stale_digest"] = len(digests)
     counts["stale_alert_alone"] = len(alone)
     counts["stale_alert_in_digest"] = len(folded)
     assert digests, "no digest at all: the sweeps did not fold"
 
     # OCR: every job done once, its record made once, its card in the rep's chat once.
-    assert len(jobs) == OCR_IMAGES and {j.status for j in jobs} == {"done"}
-    assert len(ocr_followups) == OCR_IMAGES
+    assert len(jobs) == 2 * OCR_IMAGES and {j.status for j in jobs} == {"done"}
+    assert len(ocr_followups) == 2 * OCR_IMAGES
     confirm = Counter(int(x.group(1)) for m in fake.sent if m["msgtype"] == "template_card"
                       for btn in m["template_card"].get("button_list", []) if (x := CONFIRM.match(btn["key"])))
     assert {f.id: confirm[f.id or 0] for f in ocr_followups} == {f.id: 1 for f in ocr_followups}
+    # ... and read under its own claim each time: a second read only after a claim was lost (B killed
+    # holding it, or a lease that ran out while the CPU was starved), never two runners on one claim.
+    reads_b, reads_b2 = ocr_reads(tmp_path / "b.log"), ocr_reads(tmp_path / "b2.log")
+    for j in jobs:
+        reads = reads_a[j.id or 0] + reads_b[j.id or 0] + reads_b2[j.id or 0]
+        assert 1 <= reads <= j.attempts, (j.id, reads, j.attempts)
     counts["ocr_jobs"] = len(jobs)
+    counts["ocr_reads"] = sum(reads_a.values()) + sum(reads_b.values()) + sum(reads_b2.values())
+    counts["ocr_reads_by_b2"] = sum(reads_b2.values())
     counts["ocr_cards"] = sum(confirm[f.id or 0] for f in ocr_followups)
     ocr_retaken = sum(j.attempts > 1 for j in jobs)
 
