@@ -574,10 +574,11 @@ async def test_every_scheduled_job_and_ocr_exactly_once_on_two_instances(
     b_steps = Counter(b_did)
     b2_steps = Counter(log_events(tmp_path / "b2.log"))
 
+    families = Counter((r.dedupe_key or "reply").split(":")[0] for r in sent)
     resent = sum(r.attempts > 1 for r in sent)
     assert len(fake.absorbed) <= resent
     print(f"\njobs on two instances (PostgreSQL; B killed with SIGKILL mid-sweep, restarted on a clock 11 min on): "
-          f"{counts} deliveries={len(fake.sent)} sent rows={len(sent)} "
+          f"{counts} deliveries={len(fake.sent)} sent rows={len(sent)} by key={dict(families)} "
           f"duplicates absorbed by WeCom's duplicate check={len(fake.absorbed)} outbox rows re-sent={resent} "
           f"OCR jobs taken over={ocr_retaken} B before the kill={dict(b_steps)} B after the restart={dict(b2_steps)} "
           f"seconds={time.monotonic() - started:.1f}")
