@@ -1,23 +1,28 @@
 """Every scheduled job and the OCR queue, exactly once on two real instances on one PostgreSQL.
 
 Instance A is the app built in this process (build_runtime + build_web_app: worker, outbox sender,
-OCR runner, scheduler), with two more sweepers in threads beside its scheduler; instance B is a real
-`genjin serve` process. Both run on one business clock that starts on a Wednesday afternoon in
-Shanghai (A: an injected clock; B: time-machine in its own process, started from A's instant), so
-every job is due whatever the real date: the seeded data makes each one fire — hand-off escalation,
-approval escalation, recycle warnings and returns, post-visit prompts, promise reminders, the churn
-scan, anomaly review, the daily top leads, the stale ladder and its supervisor digest — and eight
-screenshots wait in the OCR queue. A and B sweep the same due window at once; B is killed with
-SIGKILL mid-sweep. Then the clock moves past the digest hold (a digest B never folded releases its
-alerts one by one) and B is started again on the moved clock, sweeping the same window once more.
+OCR runner with the real engine, scheduler), with two more sweepers in threads beside its scheduler;
+instance B is a real `genjin serve` process. Both run on one business clock that starts on a
+Wednesday afternoon in Shanghai (A: an injected clock; B: time-machine in its own process, started
+from A's instant), so every job is due whatever the real date. The seeded data makes each job fire —
+hand-off escalation, approval escalation, recycle warnings and returns, post-visit prompts, promise
+reminders, the churn scan, anomaly review, the daily top leads, the stale ladder and its supervisor
+digest — and eight screenshots wait in the OCR queue.
+
+Phase one: B starts its pass; A and its sweepers join it over the same due window; B is killed with
+SIGKILL inside its pass (its log shows steps and no end of pass). Phase two: the clock moves 11
+minutes — past the digest hold (alerts B never folded go on their own) and into a second wave of
+due rows (a hand-off, an approval, a recycle warning, a visit, a promise's breach and a stale rung
+per team) — B is started again on the moved clock, eight more screenshots arrive, and B's start-up
+pass and two more sweepers in A take the second wave at once.
 
 Asserted from the fake WeCom's delivery record, matched to the outbox rows (a card by its task_id,
 a text or markdown by recipient and content): every delivery is exactly one sent row and every sent
-row exactly one delivery; per job, the number of deliveries is what the data calls for, each to
-the right member; every stale alert reached its supervisor once, on its own or in one digest; each
-OCR job ran to done once and its card reached the rep once.
+row one delivery; per job, the deliveries are exactly what the data calls for, to the right members;
+what the jobs write besides (timeline lines, escalations, episodes, anomalies) is written once; every
+stale alert reached its supervisor once, alone or in one digest; each OCR job ended done with one
+record and one card, its file read only under its own claims.
 """
-
 from __future__ import annotations
 
 import asyncio
@@ -85,7 +90,7 @@ PROMISES = 3  # per team: two the rep broke, one the customer's passed: one remi
 CHURN = 2  # per team, won and silent for 100 days: owner and supervisor alerted
 ANOMALY_ENTRIES = 4  # by one rep per team yesterday, over the limit of 3: one review card
 STALE = 5  # per team, 20 days idle: the owner's cc and a supervisor alert (digest) each
-OCR_IMAGES = 8  # per wave: queued before A and B start, and again when B is back
+OCR_IMAGES = 8  # per phase
 WAVE2 = timedelta(minutes=5)  # a second wave per job falls due between the two phases
 WH = WorkingHours(TZ)  # the default 09:00-18:00 with Chinese holidays, as the instances count
 LEASE_SECONDS = 4
@@ -121,16 +126,24 @@ class BusinessClock:
         self.t0 = time.monotonic()
         self.offset = timedelta(0)
 
+    def at(self, mono: float) -> datetime:
+        return self.start + timedelta(seconds=mono - self.t0) + self.offset
+
     def __call__(self) -> datetime:
-        return self.start + timedelta(seconds=time.monotonic() - self.t0) + self.offset
+        return self.at(time.monotonic())
 
 
-def serve_at(instant: datetime) -> list[str]:
-    """`genjin serve` with its wall clock at `instant` and ticking (time-machine, in that process only)."""
-    code = ("import datetime, sys, time_machine; "
-            "time_machine.travel(datetime.datetime.fromisoformat(sys.argv[1]), tick=True).start(); "
+def serve_at(clock: BusinessClock) -> list[str]:
+    """`genjin serve` with its wall clock on `clock` (time-machine, in that process only). The instant
+    goes with the system-wide monotonic time it was read at (time-machine leaves monotonic alone), so
+    the process starts its clock where ours is by then, however long its start-up takes."""
+    code = ("import datetime, sys, time, time_machine; "
+            "at = datetime.datetime.fromisoformat(sys.argv[1]) "
+            "+ datetime.timedelta(seconds=time.monotonic() - float(sys.argv[2])); "
+            "time_machine.travel(at, tick=True).start(); "
             "from bot.cli import main; sys.exit(main(['serve']))")
-    return [sys.executable, "-c", code, instant.isoformat()]
+    mono = time.monotonic()
+    return [sys.executable, "-c", code, clock.at(mono).isoformat(), repr(mono)]
 
 
 def seed(url: str, now: datetime, media_dir: Path) -> dict[str, Any]:
@@ -347,8 +360,6 @@ class Sweepers:
 SWEEP_EVENTS = ("stale_rung_fired", "stale_digest_queued", "anomaly_filed", "promise_reminder", "churn_alerts",
                 "handoff_escalated", "customer_recycled", "approval_escalated", "push_sweeps")
 EVENT = re.compile(r"\[info\s*\]\s+(\w+)")
-
-
 OCR_READ = re.compile(r"\[info\s*\]\s+ocr_read\s.*\bjob_id=(\d+)")
 
 
@@ -437,7 +448,7 @@ async def test_every_scheduled_job_and_ocr_exactly_once_on_two_instances(
         "GENJIN_WECOM__AGENT_ID": str(wecom.agent_id), "GENJIN_WECOM__SECRET": fake.secret,
         "GENJIN_WECOM__TOKEN": token, "GENJIN_WECOM__ENCODING_AES_KEY": aes_key, "GENJIN_WECOM__API_BASE": fake.url,
     }
-    b = ServeProcess(env, tmp_path / "b.log", serve_at(clock()))
+    b = ServeProcess(env, tmp_path / "b.log", serve_at(clock))
     b2: ServeProcess | None = None
     try:
         # B comes up and sweeps at start; once it is inside its pass (a stale rung fired), A — its
@@ -457,7 +468,7 @@ async def test_every_scheduled_job_and_ocr_exactly_once_on_two_instances(
             # Past the stale digest's hold: B's unfolded alerts go on their own. B restarts on the moved
             # clock and sweeps the second wave, beside two more sweepers in A.
             clock.offset += timedelta(minutes=11)
-            b2 = ServeProcess(env, tmp_path / "b2.log", serve_at(clock()))
+            b2 = ServeProcess(env, tmp_path / "b2.log", serve_at(clock))
             await b2.start()
             await asyncio.to_thread(queue_screenshots, url, clock(), data_dir / "media", by_ref, wave=2)
             await asyncio.sleep(0.3)  # its start-up pass is under way
