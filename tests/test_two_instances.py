@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -122,7 +122,8 @@ def serve_command() -> list[str]:
 class ServeProcess:
     """`genjin serve` in its own process, on the same database and fake WeCom."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, command: list[str] | None = None) -> None:
+        self.command = command
         self.port = _free_port()
         self.log = log
         self.env = {**env, "GENJIN_PORT": str(self.port)}
@@ -134,7 +135,7 @@ class ServeProcess:
 
     async def start(self) -> ServeProcess:
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(serve_command(), env=self.env, cwd=self.log.parent,
+            self.proc = subprocess.Popen(self.command or serve_command(), env=self.env, cwd=self.log.parent,
                                          stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20
         async with aiohttp.ClientSession() as http:
@@ -163,9 +164,9 @@ class ServeProcess:
 
 
 @contextlib.asynccontextmanager
-async def instance_a(settings: Settings) -> AsyncIterator[str]:
+async def instance_a(settings: Settings, clock: Callable[[], datetime] = system_clock) -> AsyncIterator[str]:
     """The app built in this process, background loops and all; yields its callback URL."""
-    runtime = build_runtime(settings, clock=system_clock)  # the wall clock, as `genjin serve` has
+    runtime = build_runtime(settings, clock=clock)  # the wall clock by default, as `genjin serve` has
     server = TestServer(build_web_app(runtime), host="127.0.0.1")
     await server.start_server()
     try:
