@@ -4,11 +4,11 @@ review is left out of the weekly report and the pipeline amounts until it is rev
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.anomalies.prices import catalog_prices
@@ -20,11 +20,12 @@ from scheduler.weekly import rep_stats
 from store.anomalies import anomaly_items
 from store.console import PipelineFilter, pipeline_grid
 from store.customers import change_stage, create_customer
-from store.db import make_engine, session_scope
+from store.db import session_scope
 from store.followups import confirm_followup, create_followup
 from store.models import Anomaly, Correction, Customer, FollowUp, Member, OutboxMessage
 from tests.factories import make_org
 from tests.harness import ChatDriver
+from tests.instances import on_instances
 
 TZ = ZoneInfo("Asia/Shanghai")
 UTC = ZoneInfo("UTC")
@@ -337,24 +338,12 @@ def test_two_instances_file_and_send_each_anomaly_once(bot, engine, db_url, sett
     for i in range(8):
         entry(engine, org.rep_a, cid, at=local(2026, 11, 17, 10) + timedelta(minutes=i),
               amount=3_980_000 if i == 0 else None)
-    engines = [make_engine(db_url), make_engine(db_url)]
-    errors: list[BaseException] = []
 
-    def run(e) -> None:
-        try:
-            for minute in range(3):
-                sweep_anomalies(e, bot.runtime.settings, local(2026, 11, 17, 11, minute))
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
+    def run(e: Engine) -> None:
+        for minute in range(3):
+            sweep_anomalies(e, bot.runtime.settings, local(2026, 11, 17, 11, minute))
 
-    threads = [threading.Thread(target=run, args=(e,)) for e in engines]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for e in engines:
-        e.dispose()
-    assert errors == []
+    on_instances(db_url, run)
     assert sorted(a.kind for a in anomalies(engine)) == ["amount", "volume"]
     with Session(engine) as s:
         keys = [r.dedupe_key for r in s.exec(select(OutboxMessage)) if (r.dedupe_key or "").startswith("anomaly:")]

@@ -4,21 +4,22 @@ configured working hours, once even with two sweepers, and logs whoever decided 
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.app import build_runtime
 from bot.config import ApprovalSettings, Settings
 from scheduler.approvals import sweep_approvals
-from store.db import make_engine, session_scope
+from store.db import session_scope
 from store.models import Approval, Customer, Member, OutboxMessage, Role, Team, TimelineEvent
 from store.roles import set_escalation
 from tests.factories import EPOCH, make_org
 from tests.harness import ChatDriver
+from tests.instances import on_instances
 from tests.test_leads_support import lead_settings, phone, post
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -137,27 +138,13 @@ def test_two_sweepers_escalate_exactly_once(bot, clock, db_url):
     clock.now = local(2026, 11, 20, 16)
     for _ in range(3):
         intake(bot, clock.now)
-    engines = [make_engine(db_url), make_engine(db_url)]
-    errors: list[BaseException] = []
-    start = threading.Barrier(2)
 
-    def instance(engine) -> None:
-        try:
-            start.wait()
-            for minute in range(0, 240, 20):
-                sweep_approvals(engine, bot.runtime.settings, local(2026, 11, 23, 10, 40 + minute % 20)
-                                if minute < 20 else local(2026, 11, 23, 11 + minute // 60, minute % 60))
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
+    def instance(engine: Engine) -> None:
+        for minute in range(0, 240, 20):
+            sweep_approvals(engine, bot.runtime.settings, local(2026, 11, 23, 10, 40 + minute % 20)
+                            if minute < 20 else local(2026, 11, 23, 11 + minute // 60, minute % 60))
 
-    threads = [threading.Thread(target=instance, args=(e,)) for e in engines]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for e in engines:
-        e.dispose()
-    assert errors == []
+    on_instances(db_url, instance)
     with Session(bot.runtime.engine) as s:
         levels = [a.level for a in s.exec(select(Approval)).all()]
         keys = [r.dedupe_key or "" for r in s.exec(select(OutboxMessage)).all()]

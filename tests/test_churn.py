@@ -4,21 +4,22 @@ two instances, and the 续约 reply that feeds the renewal signal."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.app import build_runtime
 from bot.config import ChurnSettings, ChurnWeights
 from scheduler.churn import run_churn_scan
 from scheduler.churn_score import ChurnInputs, churn_risk
-from store.db import make_engine, session_scope
+from store.db import session_scope
 from store.models import ChurnWatch, Customer, FollowUp, Member, OutboxMessage, TimelineEvent
 from tests.factories import EPOCH, make_org
 from tests.harness import ChatDriver
+from tests.instances import on_instances
 
 TZ = ZoneInfo("Asia/Shanghai")
 WEIGHTS = ChurnWeights(silence=22, silence_grace=1.5, silence_cap=50, tags={"流失风险": 30, "竞品对比": 16},
@@ -247,22 +248,12 @@ def test_hovering_score_does_not_alert_daily(bot):
 
 def test_two_instances_alert_once(bot, db_url):
     won_customer(bot)
-    engines = [make_engine(db_url), make_engine(db_url)]
-    errors: list[BaseException] = []
 
-    def run(engine) -> None:
-        try:
-            for i in range(20):
-                run_churn_scan(engine, bot.runtime.settings, local(2026, 11, 5, 9) + timedelta(days=i))
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
+    def run(engine: Engine) -> None:
+        for i in range(20):
+            run_churn_scan(engine, bot.runtime.settings, local(2026, 11, 5, 9) + timedelta(days=i))
 
-    threads = [threading.Thread(target=run, args=(e,)) for e in engines]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    on_instances(db_url, run)
     with Session(bot.runtime.engine) as s:
         keys = [k for k in s.exec(select(OutboxMessage.dedupe_key)).all() if k and k.startswith("churn:")]
     assert len(keys) == 2  # owner and supervisor, one episode

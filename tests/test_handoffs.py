@@ -5,11 +5,11 @@ once after the working hours it is given."""
 from __future__ import annotations
 
 import json
-import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.app import build_runtime
@@ -17,7 +17,7 @@ from bot.config import HandoffRule, HandoffSettings, Settings
 from bot.playbook.handoffs import announce_stage_entry
 from scheduler.handoffs import sweep_handoffs
 from store.customers import create_customer
-from store.db import make_engine, session_scope
+from store.db import session_scope
 from store.followups import create_followup
 from store.handoffs import latest_stage_entry
 from store.models import Customer, HandOff, OutboxMessage, Promise, PromiseStatus, TimelineEvent
@@ -25,6 +25,7 @@ from store.roles import add_role_tag
 from store.stages import Stage
 from tests.factories import make_org
 from tests.harness import ChatDriver
+from tests.instances import on_instances
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -116,33 +117,19 @@ def test_handoff_not_accepted_in_four_working_hours_tells_the_supervisor_once(bo
 def test_hand_off_exactly_once_with_two_instances(bot, clock, db_url):
     clock.now = local(2026, 11, 20, 16)
     bot.send("rep-a", "阶段 张伟 方案演示")
-    engines = [make_engine(db_url), make_engine(db_url)]
     with Session(bot.runtime.engine) as s:
         customer_id = s.exec(select(Customer.id)).one()
-    errors: list[BaseException] = []
-    start = threading.Barrier(2)
 
-    def instance(engine) -> None:
-        try:
-            start.wait()
-            for _ in range(3):  # a replayed announce and a racing one create nothing new
-                with session_scope(engine) as s:
-                    customer = s.get(Customer, customer_id)
-                    announce_stage_entry(session=s, settings=bot.runtime.settings, customer=customer,
-                                         at=local(2026, 11, 20, 16, 1))
-            for hour in (10, 11, 12):
-                sweep_handoffs(engine, bot.runtime.settings, local(2026, 11, 23, hour))
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
+    def instance(engine: Engine) -> None:
+        for _ in range(3):  # a replayed announce and a racing one create nothing new
+            with session_scope(engine) as s:
+                customer = s.get(Customer, customer_id)
+                announce_stage_entry(session=s, settings=bot.runtime.settings, customer=customer,
+                                     at=local(2026, 11, 20, 16, 1))
+        for hour in (10, 11, 12):
+            sweep_handoffs(engine, bot.runtime.settings, local(2026, 11, 23, hour))
 
-    threads = [threading.Thread(target=instance, args=(e,)) for e in engines]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for e in engines:
-        e.dispose()
-    assert errors == []
+    on_instances(db_url, instance)
     with Session(bot.runtime.engine) as s:
         assert len(s.exec(select(HandOff)).all()) == 1
         keys = [r.dedupe_key or "" for r in s.exec(select(OutboxMessage)).all()]

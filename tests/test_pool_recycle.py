@@ -5,22 +5,23 @@ period, and two sweepers on one database do every step once."""
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.app import build_runtime
 from bot.config import LeadSettings, RecycleSettings, Settings
 from scheduler.recycle import sweep_recycle
 from store.customers import create_customer
-from store.db import make_engine, session_scope
+from store.db import session_scope
 from store.models import Customer, LeadAssignment, OutboxMessage, TimelineEvent
 from store.stages import Stage
 from tests.factories import make_org
 from tests.harness import ChatDriver
+from tests.instances import on_instances
 
 TZ = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 9, 1, 10, tzinfo=TZ)  # the last follow-up
@@ -153,26 +154,12 @@ def test_give_back_from_the_warning_card_is_a_logged_release_with_cooling(bot, c
 
 def test_two_sweepers_warn_and_return_exactly_once(bot, db_url):
     ids = [add_customer(bot, f"客户{i}") for i in range(6)]
-    engines = [make_engine(db_url), make_engine(db_url)]
-    errors: list[BaseException] = []
-    start = threading.Barrier(2)
 
-    def instance(engine) -> None:
-        try:
-            start.wait()
-            for hours in range(56 * 24, 61 * 24, 6):
-                sweep_recycle(engine, bot.runtime.settings, START + timedelta(hours=hours))
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
+    def instance(engine: Engine) -> None:
+        for hours in range(56 * 24, 61 * 24, 6):
+            sweep_recycle(engine, bot.runtime.settings, START + timedelta(hours=hours))
 
-    threads = [threading.Thread(target=instance, args=(e,)) for e in engines]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for e in engines:
-        e.dispose()
-    assert errors == []
+    on_instances(db_url, instance)
     assert all(customer(bot, cid).owner_id is None for cid in ids)
     with Session(bot.runtime.engine) as s:
         recycled = s.exec(select(LeadAssignment).where(col(LeadAssignment.kind) == "recycle")).all()

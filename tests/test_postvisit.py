@@ -5,23 +5,24 @@ sweepers (two instances) run at once on the same database."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.app import build_runtime
 from scheduler.postvisit import sweep_postvisit
 from scheduler.weekly import send_weekly_reports
 from store.customers import create_customer
-from store.db import make_engine, session_scope
+from store.db import session_scope
 from store.followups import create_followup
 from store.models import FollowUp, Member, OutboxMessage, Visit
 from store.visits import cancel_visit, reschedule_visit, schedule_visit, visit_note_health
 from tests.factories import EPOCH, make_org
 from tests.harness import ChatDriver
+from tests.instances import on_instances
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -165,31 +166,16 @@ def test_data_health_counts_visits_with_their_note_in_time(bot):
 
 def test_two_sweepers_on_one_database_send_exactly_one_card(bot, db_url):
     visits = [book_visit(bot, local(2026, 11, 17, 9 + i % 4))[1] for i in range(8)]
-    engines = [make_engine(db_url), make_engine(db_url)]
-    start = threading.Barrier(2)
-    counts: list[int] = []
-    errors: list[BaseException] = []
 
-    def run(engine) -> None:
-        try:
-            start.wait()
-            counts.append(sweep_postvisit(engine, bot.runtime.settings, local(2026, 11, 17, 18)))
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+    def run(engine: Engine) -> int:
+        return sweep_postvisit(engine, bot.runtime.settings, local(2026, 11, 17, 18))
 
-    threads = [threading.Thread(target=run, args=(e,)) for e in engines]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    counts = on_instances(db_url, run)
     assert sum(counts) == len(visits)
     with Session(bot.runtime.engine) as s:
         keys = [r for r in s.exec(select(OutboxMessage.dedupe_key)).all() if r and r.startswith("postvisit:")]
         assert len(keys) == len(set(keys)) == len(visits)
         assert all(v.note_in_time is False for v in s.exec(select(Visit).where(col(Visit.id).in_(visits))).all())
-    for engine in engines:
-        engine.dispose()
 
 
 def test_a_voice_memo_answers_the_card_for_the_visited_customer(settings, engine, clock):

@@ -5,11 +5,11 @@ pre-visit card, the weekly count and the console's overdue-per-rep query."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.app import build_runtime
@@ -17,12 +17,13 @@ from bot.extract.promises import find_promises
 from scheduler.setup import run_sweeps
 from scheduler.weekly import rep_stats
 from scheduler.worktime import WorkingHours
-from store.db import make_engine, session_scope
+from store.db import session_scope
 from store.inbox import insert_inbound
 from store.models import Member, OutboxMessage, Promise, PromiseStatus, TimelineEvent
 from store.promises import overdue_promises_per_rep
 from tests.factories import make_org
 from tests.harness import ChatDriver
+from tests.instances import on_instances
 
 TZ = ZoneInfo("Asia/Shanghai")
 WED = datetime(2026, 11, 18, 10, 0, tzinfo=TZ)  # a Wednesday morning
@@ -157,22 +158,12 @@ def test_rep_promise_reminded_before_due_then_broken_once(bot, clock):
 
 def test_broken_promise_reminder_exactly_once_on_two_instances(bot, clock, db_url):
     confirmed_memo(bot, clock)
-    engines = [make_engine(db_url), make_engine(db_url)]
-    errors: list[BaseException] = []
 
-    def run(engine) -> None:
-        try:
-            for minute in range(0, 24 * 60 * 12, 60):
-                run_sweeps(engine, bot.runtime.settings, local(2026, 11, 20, 12) + timedelta(minutes=minute))
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
+    def run(engine: Engine) -> None:
+        for minute in range(0, 24 * 60 * 12, 60):
+            run_sweeps(engine, bot.runtime.settings, local(2026, 11, 20, 12) + timedelta(minutes=minute))
 
-    threads = [threading.Thread(target=run, args=(e,)) for e in engines]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    on_instances(db_url, run)
     with Session(bot.runtime.engine) as s:
         keys = [k for k in s.exec(select(OutboxMessage.dedupe_key)).all() if k and k.startswith("promise:")]
         broken = s.exec(select(TimelineEvent).where(col(TimelineEvent.kind) == "promise_broken")).all()

@@ -4,23 +4,24 @@ exactly-once delivery with two scheduler instances."""
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.app import build_runtime
 from bot.config import PushSettings, Settings, StaleThresholds
 from scheduler.setup import run_sweeps
 from scheduler.worktime import WorkingHours
-from store.db import make_engine, session_scope
+from store.db import session_scope
 from store.exemptions import grant_exemption
 from store.models import Customer, JobRun, OutboxMessage
 from store.permissions import PermissionDenied
 from tests.factories import make_org
 from tests.harness import ChatDriver
+from tests.instances import on_instances
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -229,22 +230,12 @@ def test_two_scheduler_instances_send_exactly_once(bot, clock, db_url):
     for i in range(5):
         new_customer(bot, clock, local(2026, 11, 20, 16), text=f"新客户 客户{i} 1380013800{i}")
     bot.reply_to("rep-a", "拜访 客户0 11月23日上午10点 演示")
-    engines = [make_engine(db_url), make_engine(db_url)]  # two instances, two pools
-    errors: list[BaseException] = []
 
-    def run(engine) -> None:
-        try:
-            for minute in range(0, 180, 10):
-                run_sweeps(engine, bot.runtime.settings, local(2026, 11, 23, 9) + timedelta(minutes=minute))
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
+    def run(engine: Engine) -> None:
+        for minute in range(0, 180, 10):
+            run_sweeps(engine, bot.runtime.settings, local(2026, 11, 23, 9) + timedelta(minutes=minute))
 
-    threads = [threading.Thread(target=run, args=(e,)) for e in engines]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    on_instances(db_url, run)
     with Session(bot.runtime.engine) as s:
         keys = [r.dedupe_key for r in s.exec(select(OutboxMessage).where(col(OutboxMessage.dedupe_key).is_not(None)))]
     assert len(keys) == len(set(keys))

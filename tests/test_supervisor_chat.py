@@ -5,12 +5,12 @@ search, the 撞单 card with 转给 buttons, the stale digest, transfer and merg
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.app import build_runtime
@@ -19,10 +19,10 @@ from bot.handlers.help_text import HELP_LINES, README_END, README_START, lines_f
 from bot.handlers.lookup import GROUP_NOTE
 from scheduler import stale
 from scheduler.setup import run_sweeps
-from store.db import make_engine
 from store.models import Customer, LeadAssignment, MergeAudit, OutboxMessage, OutboxStatus
 from tests.factories import make_org
 from tests.harness import ChatDriver
+from tests.instances import on_instances
 
 TZ = ZoneInfo("Asia/Shanghai")
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -186,22 +186,12 @@ def test_two_instances_fold_each_alert_into_exactly_one_digest_or_send_it_once(b
     clock.now = local(2026, 11, 20, 16)
     for i in range(6):
         new_customer(bot, "rep-a" if i % 2 else "rep-b", f"客户{i}", f"1380013800{i}")
-    engines = [make_engine(db_url), make_engine(db_url)]
-    errors: list[BaseException] = []
 
-    def run(engine) -> None:
-        try:
-            for minute in range(0, 240, 15):
-                run_sweeps(engine, bot.runtime.settings, local(2026, 11, 23, 10) + timedelta(minutes=minute))
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
+    def run(engine: Engine) -> None:
+        for minute in range(0, 240, 15):
+            run_sweeps(engine, bot.runtime.settings, local(2026, 11, 23, 10) + timedelta(minutes=minute))
 
-    threads = [threading.Thread(target=run, args=(e,)) for e in engines]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    on_instances(db_url, run)
     with Session(bot.runtime.engine) as s:
         alerts = s.exec(select(OutboxMessage).where(col(OutboxMessage.dedupe_key).contains(":sup"))).all()
         digests = {r.id: r for r in s.exec(select(OutboxMessage).where(

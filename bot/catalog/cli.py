@@ -14,9 +14,9 @@ from bot.catalog.importer import preview, read_catalog, write_error_file, write_
 from bot.clock import system_clock
 from bot.config import CATALOG_UNITS, Settings
 from bot.extract import parse_amount
-from bot.leads.import_export import TableError
+from bot.leads.cli_support import confirm_import, run_with_database
 from store.catalog import deactivate_product, upsert_product
-from store.db import make_engine, migrate, session_scope
+from store.db import session_scope
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -41,38 +41,33 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    url = settings.database_url.get_secret_value()
-    migrate(url)
-    engine = make_engine(url)
-    try:
-        if args.catalog_command == "list":
-            with Session(engine) as session:
-                entries = catalog_entries(session=session, settings=settings)
-            for e in entries:
-                alias = f"  别名：{'、'.join(e.aliases)}" if e.aliases else ""
-                origin = "" if e.product_id is not None else "  （genjin.toml）"
-                print(f"{e.label}  {e.unit_price_cny:,} 元/{e.unit}{alias}{origin}")
-            print(f"共 {len(entries)} 个产品")
-            return 0
-        if args.catalog_command == "import":
-            return _import(args, engine)
-        if args.catalog_command == "set":
-            price = parse_amount(args.price)
-            if price is None:
-                print(f"错误：单价「{args.price}」不是有效金额", file=sys.stderr)
-                return 2
-            with session_scope(engine) as session:
-                outcome = upsert_product(session=session, name=args.name, edition=args.edition, unit_price_cny=price,
-                                         unit=args.unit, aliases=list(args.alias), source="admin", at=system_clock())
-            print({"created": "已新增", "updated": "已更新", "unchanged": "没有变化"}[outcome] +
-                  f"：{args.name} {args.edition}".rstrip() + f"  {price:,} 元/{args.unit}")
-            return 0
-        return _remove(args, settings, engine)
-    except TableError as exc:
-        print(f"错误：{exc}", file=sys.stderr)
-        return 2
-    finally:
-        engine.dispose()
+    return run_with_database(settings, lambda engine: _run(args, settings, engine))
+
+
+def _run(args: argparse.Namespace, settings: Settings, engine: Engine) -> int:
+    if args.catalog_command == "list":
+        with Session(engine) as session:
+            entries = catalog_entries(session=session, settings=settings)
+        for e in entries:
+            alias = f"  别名：{'、'.join(e.aliases)}" if e.aliases else ""
+            origin = "" if e.product_id is not None else "  （genjin.toml）"
+            print(f"{e.label}  {e.unit_price_cny:,} 元/{e.unit}{alias}{origin}")
+        print(f"共 {len(entries)} 个产品")
+        return 0
+    if args.catalog_command == "import":
+        return _import(args, engine)
+    if args.catalog_command == "set":
+        price = parse_amount(args.price)
+        if price is None:
+            print(f"错误：单价「{args.price}」不是有效金额", file=sys.stderr)
+            return 2
+        with session_scope(engine) as session:
+            outcome = upsert_product(session=session, name=args.name, edition=args.edition, unit_price_cny=price,
+                                     unit=args.unit, aliases=list(args.alias), source="admin", at=system_clock())
+        print({"created": "已新增", "updated": "已更新", "unchanged": "没有变化"}[outcome] +
+              f"：{args.name} {args.edition}".rstrip() + f"  {price:,} 元/{args.unit}")
+        return 0
+    return _remove(args, settings, engine)
 
 
 def _import(args: argparse.Namespace, engine: Engine) -> int:
@@ -86,13 +81,8 @@ def _import(args: argparse.Namespace, engine: Engine) -> int:
     if args.dry_run:
         print("（演练：没有写入任何数据）")
         return 0
-    if not args.yes:
-        if not sys.stdin.isatty():
-            print("非交互运行：确认无误后加 --yes 导入，或先用 --dry-run 演练。", file=sys.stderr)
-            return 1
-        if input("确认导入？[y/N] ").strip().lower() not in ("y", "yes", "是"):
-            print("已取消，没有导入。")
-            return 1
+    if not args.yes and not confirm_import():
+        return 1
     with session_scope(engine) as session:
         write_products(session=session, report=report, at=system_clock())
     print(f"导入完成：新增 {report.created}，更新 {report.updated}，未变 {report.unchanged}，"

@@ -11,9 +11,8 @@ from bot.cards.anomalies import KIND_LABELS
 from bot.context import HandlerContext
 from bot.extract import parse_amount
 from bot.format import fmt_amount
-from bot.handlers.command_words import parse_command
 from bot.handlers.flow import console_url
-from bot.handlers.pending import is_new_record
+from bot.handlers.pending import awaits_text_answer
 from bot.router import Router
 from bot.safe_input import parse_id
 from store.anomalies import AlreadyReviewed, anomaly_items, get_anomaly, mark_fixed
@@ -31,13 +30,6 @@ AMOUNT_STATE = "anomaly_amount"
 
 def _is_anomaly_action(ctx: HandlerContext) -> bool:
     return ctx.inbound.kind == "card_action" and ctx.text.split(":", 1)[0] in VERBS
-
-
-def _awaits_amount(ctx: HandlerContext) -> bool:
-    if ctx.inbound.kind != "text" or parse_command(ctx.text) is not None or is_new_record(ctx.text):
-        return False  # a command (取消 too) or a new record of its own: the question does not swallow it
-    conv = get_conversation(session=ctx.session, member_id=ctx.member.id or 0)
-    return conv is not None and conv.state == AMOUNT_STATE
 
 
 @router.on(_is_anomaly_action)
@@ -86,7 +78,7 @@ def _ask_amount(ctx: HandlerContext, anomaly_id: int) -> None:
     ctx.reply("请回复正确的金额（如：3.98万、39800），或发送「取消」。")
 
 
-@router.on(_awaits_amount)
+@router.on(awaits_text_answer(AMOUNT_STATE))
 def on_amount_answer(ctx: HandlerContext) -> None:
     conv = get_conversation(session=ctx.session, member_id=ctx.member.id or 0)
     assert conv is not None

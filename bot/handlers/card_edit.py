@@ -15,7 +15,7 @@ from bot.context import HandlerContext
 from bot.extract import normalize_phone, parse_amount, parse_when
 from bot.handlers.command_words import parse_command
 from bot.handlers.flow import reply_followup_card, tag_names
-from bot.handlers.pending import TEXT_QUESTIONS, is_new_record, looks_like_name
+from bot.handlers.pending import TEXT_QUESTIONS, awaits_text_answer, looks_like_name
 from bot.handlers.quotes import set_quote
 from bot.router import Router
 from store.conversations import clear_conversation, get_conversation
@@ -92,13 +92,6 @@ def _is_edit_command(ctx: HandlerContext) -> bool:
     return command is not None and command.name == "edit"
 
 
-def _awaits_redate(ctx: HandlerContext) -> bool:
-    if ctx.inbound.kind != "text" or parse_command(ctx.text) is not None or is_new_record(ctx.text):
-        return False  # a chat or a note of its own goes on to capture, which drops the question
-    conv = get_conversation(session=ctx.session, member_id=ctx.member.id or 0)
-    return conv is not None and conv.state == "redate"
-
-
 @router.on(_is_field_reply)
 def on_field_reply(ctx: HandlerContext) -> None:
     found = split_field(ctx.text)
@@ -139,7 +132,7 @@ def on_edit_command(ctx: HandlerContext) -> None:
     _apply(ctx, followup, word, value.strip())
 
 
-@router.on(_awaits_redate)
+@router.on(awaits_text_answer("redate"))
 def on_redate_answer(ctx: HandlerContext) -> None:
     """The one reply after 改约: a new time for the record (a chat or note of its own never gets here)."""
     conv = get_conversation(session=ctx.session, member_id=ctx.member.id or 0)

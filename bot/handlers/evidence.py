@@ -12,20 +12,19 @@ exactly as they read a pasted chat. Text with nothing to extract is filed on the
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from bot.context import HandlerContext
 from bot.extract import tag_rules
 from bot.format import mask_contacts
 from bot.handlers.chat_capture import has_words
 from bot.handlers.flow import capture, sent_at, tag_weights, team_exemplars
+from bot.handlers.media_intake import deferred_until_fetched, done_with, size_text, stored_media_path
 from bot.handlers.other import file_attachment, on_attachment
 from bot.ocr.engine import OcrUnreadable, probe
 from bot.ocr.runner import UNREADABLE
 from bot.ocr.text import tidy_lines
 from bot.router import Router
 from bot.understanding.text import understand_text
-from store.models import InboxStatus, OcrJob
+from store.models import OcrJob
 from store.ocr_jobs import create_ocr_job
 
 router = Router("evidence")
@@ -36,25 +35,6 @@ FIRST_PAGES = "这个 PDF 共 {total} 页，只识别前 {pages} 页（上限）
 NO_TEXT = "没有在{what}中识别到文字。"
 
 
-def _size(n: int) -> str:
-    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
-
-
-def _media_path(media_dir: Path, media_ref: str) -> Path:
-    path = (media_dir / media_ref).resolve()
-    if not path.is_relative_to(media_dir.resolve()):  # no "../" out of the media store
-        raise FileNotFoundError(media_ref)
-    return path
-
-
-def _done_with(ctx: HandlerContext, error: str) -> None:
-    """Done, with the reason kept on the row (the worker's own finish would clear it)."""
-    ctx.inbound.status = InboxStatus.DONE
-    ctx.inbound.error = error
-    ctx.inbound.processed_at = ctx.now
-    ctx.session.add(ctx.inbound)
-
-
 def _is_media(ctx: HandlerContext) -> bool:
     return ctx.inbound.kind in ("image", "file") and bool(ctx.inbound.media_ref)
 
@@ -63,30 +43,24 @@ def _is_media(ctx: HandlerContext) -> bool:
 def on_image_evidence(ctx: HandlerContext) -> None:
     media_ref = ctx.inbound.media_ref or ""
     settings = ctx.settings
-    if ":" in media_ref:
-        # A platform media id (wecom:<MediaId>) the adapter could not download before the ack: keep
-        # the row deferred; bot/pipeline/media_retry.py fetches it and puts it back in the queue.
-        ctx.inbound.status = InboxStatus.DEFERRED
-        ctx.inbound.error = f"media not downloaded: {media_ref}"
-        ctx.session.add(ctx.inbound)
-        ctx.reply(NOT_FETCHED)
+    if deferred_until_fetched(ctx, media_ref, NOT_FETCHED):
         return
     try:
-        path = _media_path(settings.media_dir, media_ref)
+        path = stored_media_path(settings.media_dir, media_ref)
         size = path.stat().st_size
     except OSError:  # not in the media store (an old row): filed by reference as before, nothing to read
         on_attachment(ctx)
         return
     limits = settings.ocr
     if size > limits.max_bytes:
-        _done_with(ctx, f"file too large: {size} bytes")
-        ctx.reply(f"文件太大（{_size(size)}，上限 {_size(limits.max_bytes)}），无法识别。"
+        done_with(ctx, f"file too large: {size} bytes")
+        ctx.reply(f"文件太大（{size_text(size)}，上限 {size_text(limits.max_bytes)}），无法识别。"
                   "请压缩或截取需要的页面后再发送。")
         return
     try:
         info = probe(path, max_pixels=limits.max_pixels)
     except OcrUnreadable as exc:
-        _done_with(ctx, f"unreadable: {exc.reason}")
+        done_with(ctx, f"unreadable: {exc.reason}")
         ctx.reply(UNREADABLE)
         return
     if info is None:  # a Word file, a zip ...: filed as it is, nothing to read

@@ -10,8 +10,10 @@ with findings in it is none of those.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from bot.context import HandlerContext
+from bot.handlers.command_words import parse_command
 from store.conversations import clear_conversation, get_conversation
 
 DROPPED_NOTE = "上一个问题已取消，这条消息按新记录处理。"
@@ -49,3 +51,17 @@ def drop_pending_question(ctx: HandlerContext) -> None:
         return
     clear_conversation(session=ctx.session, member_id=ctx.member.id or 0)
     ctx.reply(DROPPED_NOTE)
+
+
+def awaits_text_answer(state: str) -> Callable[[HandlerContext], bool]:
+    """A router filter: this text message answers the open question `state`. A command (取消 too)
+    is not an answer, nor is a record of its own (is_new_record): it goes on to capture, which drops
+    the question."""
+
+    def awaits(ctx: HandlerContext) -> bool:
+        if ctx.inbound.kind != "text" or parse_command(ctx.text) is not None or is_new_record(ctx.text):
+            return False
+        conv = get_conversation(session=ctx.session, member_id=ctx.member.id or 0)
+        return conv is not None and conv.state == state
+
+    return awaits

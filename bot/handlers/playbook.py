@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from bot.context import HandlerContext
 from bot.format import mask_contacts
-from bot.handlers.command_words import parse_command
-from bot.handlers.pending import is_new_record
+from bot.handlers.pending import awaits_text_answer
 from bot.leads.approvals import apply_decision
 from bot.router import Router
 from bot.safe_input import parse_id
@@ -26,13 +25,6 @@ APPROVED_REASON = "同意"
 
 def _is_playbook_action(ctx: HandlerContext) -> bool:
     return ctx.inbound.kind == "card_action" and ctx.text.split(":", 1)[0] in VERBS
-
-
-def _awaits_reject_reason(ctx: HandlerContext) -> bool:
-    if ctx.inbound.kind != "text" or parse_command(ctx.text) is not None or is_new_record(ctx.text):
-        return False  # a chat or a note of its own goes on to capture, which drops the question
-    conv = get_conversation(session=ctx.session, member_id=ctx.member.id or 0)
-    return conv is not None and conv.state == REJECT_REASON
 
 
 @router.on(_is_playbook_action)
@@ -88,7 +80,7 @@ def _ask_reject_reason(ctx: HandlerContext, approval_id: int) -> None:
     ctx.reply("请回复驳回原因（如：区域不符，请分给本区域销售）。")
 
 
-@router.on(_awaits_reject_reason)
+@router.on(awaits_text_answer(REJECT_REASON))
 def on_reject_reason(ctx: HandlerContext) -> None:
     conv = get_conversation(session=ctx.session, member_id=ctx.member.id or 0)
     assert conv is not None

@@ -7,8 +7,7 @@ from __future__ import annotations
 from bot.context import HandlerContext
 from bot.extract import parse_when
 from bot.format import fmt_when
-from bot.handlers.command_words import parse_command
-from bot.handlers.pending import is_new_record
+from bot.handlers.pending import awaits_text_answer
 from bot.router import Router
 from bot.safe_input import parse_id
 from store.conversations import clear_conversation, get_conversation, set_conversation
@@ -22,13 +21,6 @@ MOVE_STATE = "postvisit_move"
 
 def _is_postvisit_tap(ctx: HandlerContext) -> bool:
     return ctx.inbound.kind == "card_action" and ctx.text.startswith(("pv_missed:", "pv_move:"))
-
-
-def _awaits_new_time(ctx: HandlerContext) -> bool:
-    if ctx.inbound.kind != "text" or parse_command(ctx.text) is not None or is_new_record(ctx.text):
-        return False
-    conv = get_conversation(session=ctx.session, member_id=ctx.member.id or 0)
-    return conv is not None and conv.state == MOVE_STATE
 
 
 @router.on(_is_postvisit_tap)
@@ -56,7 +48,7 @@ def on_postvisit_tap(ctx: HandlerContext) -> None:
     ctx.reply(f"拜访 {customer.name} 改到什么时候？请回复新的时间（如：周四下午3点），或发送「取消」。")
 
 
-@router.on(_awaits_new_time)
+@router.on(awaits_text_answer(MOVE_STATE))
 def on_postvisit_new_time(ctx: HandlerContext) -> None:
     conv = get_conversation(session=ctx.session, member_id=ctx.member.id or 0)
     assert conv is not None

@@ -12,7 +12,7 @@ from bot.format import fmt_when, mask_contacts
 from bot.handlers.command_words import parse_command
 from bot.handlers.leads import transfer_customer
 from bot.handlers.lookup import history_text, reply_private
-from bot.handlers.pending import is_new_record
+from bot.handlers.pending import awaits_text_answer
 from bot.models import Button, Card
 from bot.router import Router
 from bot.safe_input import parse_id
@@ -30,13 +30,6 @@ PUSH_VERBS = ("view", "snooze", "reassign", "reassign_to", "stale_open")
 
 def _is_push_action(ctx: HandlerContext) -> bool:
     return ctx.inbound.kind == "card_action" and ctx.text.split(":", 1)[0] in PUSH_VERBS
-
-
-def _awaits_snooze_reason(ctx: HandlerContext) -> bool:
-    if ctx.inbound.kind != "text" or parse_command(ctx.text) is not None or is_new_record(ctx.text):
-        return False  # a chat or a note is a record of its own: capture drops the question
-    conv = get_conversation(session=ctx.session, member_id=ctx.member.id or 0)
-    return conv is not None and conv.state == "snooze_reason"
 
 
 def _is_exempt_command(ctx: HandlerContext) -> bool:
@@ -94,7 +87,7 @@ def on_push_action(ctx: HandlerContext) -> None:
         transfer_customer(ctx, customer_id, ctx.session.get(Member, member_id))
 
 
-@router.on(_awaits_snooze_reason)
+@router.on(awaits_text_answer("snooze_reason"))
 def on_snooze_reason(ctx: HandlerContext) -> None:
     conv = get_conversation(session=ctx.session, member_id=ctx.member.id or 0)
     assert conv is not None

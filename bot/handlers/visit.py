@@ -11,7 +11,7 @@ from bot.handlers.card_actions import book_visit
 from bot.handlers.command_words import parse_command
 from bot.handlers.flow import can_book_visit
 from bot.handlers.lookup import resolve_customer
-from bot.handlers.pending import is_new_record
+from bot.handlers.pending import awaits_text_answer
 from bot.router import Router
 from bot.safe_input import parse_id
 from store.conversations import clear_conversation, get_conversation
@@ -110,14 +110,7 @@ def _on_change_visit(ctx: HandlerContext, name: str, words: list[str]) -> None:
         ctx.reply(f"没有找到拜访 {visit_id}（或你没有权限）。")
 
 
-def _awaits_visit_time(ctx: HandlerContext) -> bool:
-    if ctx.inbound.kind != "text" or parse_command(ctx.text) is not None or is_new_record(ctx.text):
-        return False  # 取消 is a command; a chat or a note of its own goes on to capture, which drops the question
-    conv = get_conversation(session=ctx.session, member_id=ctx.member.id or 0)
-    return conv is not None and conv.state == "visit_time"
-
-
-@router.on(_awaits_visit_time)
+@router.on(awaits_text_answer("visit_time"))
 def on_visit_time_answer(ctx: HandlerContext) -> None:
     """The reply to 安排拜访's 「几点拜访？」: a time on the meeting's day ("下午3点"), or a day and a
     time ("周五上午10点") when the meeting moved; the record's next contact and the visit follow it."""

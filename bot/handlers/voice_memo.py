@@ -9,19 +9,18 @@ The audio file is never deleted here, whatever happens.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from bot.context import HandlerContext
 from bot.extract import tag_rules
 from bot.handlers.chat_capture import has_words
 from bot.handlers.flow import awaits_postvisit_answer, capture, sent_at, tag_weights, team_exemplars
+from bot.handlers.media_intake import deferred_until_fetched, done_with, size_text, stored_media_path
 from bot.router import Router
 from bot.transcribe.audio import AudioError, probe_audio
 from bot.transcribe.crosscheck import disagreements
 from bot.transcribe.runner import UNREADABLE
 from bot.understanding.book import load_book
 from bot.understanding.memo import understand_memo
-from store.models import InboxStatus, TranscriptionJob
+from store.models import TranscriptionJob
 from store.transcriptions import create_transcription_job
 
 router = Router("voice_memo")
@@ -32,25 +31,6 @@ TRANSCRIBING = "正在识别语音（约 {seconds} 秒）…识别完会发确�
 SILENT = "没有听清这段语音（可能是静音或杂音）。原始录音已保存；请靠近话筒重新录一段，或把要点用文字发给我。"
 NOTHING_FOUND = ("语音内容：{text}\n没有从中听到客户、标签、金额或时间。可以重新录一段，说清客户姓名和要点，"
                  "或直接用文字发给我。")
-
-
-def _audio_path(media_dir: Path, media_ref: str) -> Path:
-    path = (media_dir / media_ref).resolve()
-    if not path.is_relative_to(media_dir.resolve()):  # no "../" out of the media store
-        raise FileNotFoundError(media_ref)
-    return path
-
-
-def _done_with(ctx: HandlerContext, error: str) -> None:
-    """Done, with the reason kept on the row (the worker's own finish would clear it)."""
-    ctx.inbound.status = InboxStatus.DONE
-    ctx.inbound.error = error
-    ctx.inbound.processed_at = ctx.now
-    ctx.session.add(ctx.inbound)
-
-
-def _size(n: int) -> str:
-    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
 
 
 def _minutes(seconds: float) -> str:
@@ -64,33 +44,28 @@ def on_voice_memo(ctx: HandlerContext) -> None:
         ctx.reply(NO_FILE)
         return
     settings = ctx.settings
-    if ":" in media_ref:
-        # Not a stored file but a platform media id (wecom:<MediaId>): the adapter could not download
-        # it before acknowledging. Keep the row (deferred) for a later fetch; tell the rep at once.
-        ctx.inbound.status = InboxStatus.DEFERRED
-        ctx.inbound.error = f"media not downloaded: {media_ref}"
-        ctx.session.add(ctx.inbound)
-        ctx.reply(NOT_FETCHED)
+    if deferred_until_fetched(ctx, media_ref, NOT_FETCHED):
         return
     try:
-        path = _audio_path(settings.media_dir, media_ref)
+        path = stored_media_path(settings.media_dir, media_ref)
         size = path.stat().st_size
     except OSError:
-        _done_with(ctx, "media file missing")
+        done_with(ctx, "media file missing")
         ctx.reply(NO_FILE)
         return
     if size > settings.max_audio_bytes:
-        _done_with(ctx, f"audio too large: {size} bytes")
-        ctx.reply(f"语音文件太大（{_size(size)}，上限 {_size(settings.max_audio_bytes)}），请分成几段较短的语音发送。")
+        done_with(ctx, f"audio too large: {size} bytes")
+        ctx.reply(f"语音文件太大（{size_text(size)}，上限 {size_text(settings.max_audio_bytes)}），"
+                  "请分成几段较短的语音发送。")
         return
     try:
         info = probe_audio(path)
     except AudioError as exc:
-        _done_with(ctx, f"unreadable audio: {exc.reason}")
+        done_with(ctx, f"unreadable audio: {exc.reason}")
         ctx.reply(UNREADABLE)
         return
     if info.seconds > settings.max_audio_seconds:
-        _done_with(ctx, f"audio too long: {info.seconds:.0f}s")
+        done_with(ctx, f"audio too long: {info.seconds:.0f}s")
         ctx.reply(f"语音太长（约 {_minutes(info.seconds)}，上限 {_minutes(settings.max_audio_seconds)}），"
                   "请分成几段较短的语音发送。")
         return

@@ -12,15 +12,16 @@ import hmac
 import math
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 import structlog
 from aiohttp import web
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
-from bot.leads.fields import validate_lead
+from bot.leads.fields import FieldError, validate_lead
 from bot.leads.intake import IntakeResult, channel_table, intake_lead
 from bot.safe_input import BadJson, load_json
 from store.db import session_scope
@@ -77,6 +78,24 @@ def admit(request: web.Request, settings: Settings, limiter: RateLimiter) -> tup
     return source, None
 
 
+async def admitted_json(request: web.Request, settings: Settings,
+                        limiter: RateLimiter) -> tuple[str, Any, web.Response | None]:
+    """admit(), then the body parsed as JSON (400 when it is not): the source, the data, and the
+    refusal to answer instead. Shared by /api/leads and /api/events, so both answer the same way."""
+    source, refused = admit(request, settings, limiter)
+    if refused is not None:
+        return source, None, refused
+    try:
+        return source, load_json(await request.read()), None
+    except BadJson as exc:
+        return source, None, web.json_response({"error": "invalid_json", "message": exc.reason}, status=400)
+
+
+def validation_failed(errors: Sequence[FieldError]) -> web.Response:
+    """422 with every field error (the field and a Chinese reason)."""
+    return web.json_response({"error": "validation", "errors": [e.as_dict() for e in errors]}, status=422)
+
+
 class LeadApi:
     def __init__(self, engine: Engine, settings: Settings, *, on_queued: Callable[[], None] | None = None,
                  clock: Callable[[], datetime], limiter: RateLimiter | None = None) -> None:
@@ -91,17 +110,13 @@ class LeadApi:
         return [web.post("/api/leads", self.post_lead)]
 
     async def post_lead(self, request: web.Request) -> web.Response:
-        source, refused = admit(request, self.settings, self.limiter)
+        source, data, refused = await admitted_json(request, self.settings, self.limiter)
         if refused is not None:
             return refused
-        try:
-            data = load_json(await request.read())
-        except BadJson as exc:
-            return web.json_response({"error": "invalid_json", "message": exc.reason}, status=400)
         lead, errors = validate_lead(data, channels=self.channels)
         if lead is None:
             log.info("lead_rejected", source=source, errors=[e.as_dict() for e in errors])
-            return web.json_response({"error": "validation", "errors": [e.as_dict() for e in errors]}, status=422)
+            return validation_failed(errors)
 
         def work() -> IntakeResult:
             with session_scope(self.engine) as session:

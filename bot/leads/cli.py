@@ -11,6 +11,7 @@ from sqlmodel import Session, col, or_, select
 
 from bot.clock import system_clock
 from bot.config import Settings
+from bot.leads.cli_support import confirm_import, run_with_database
 from bot.leads.explain import check_rules, explain
 from bot.leads.import_export import (
     TableError,
@@ -22,7 +23,7 @@ from bot.leads.import_export import (
 )
 from bot.leads.importer import Importer, ImportReport, write_error_file
 from bot.leads.intake import channel_table
-from store.db import make_engine, migrate, session_scope
+from store.db import session_scope
 from store.models import Member
 from store.permissions import PermissionDenied
 
@@ -63,20 +64,15 @@ def find_actor(session: Session, spec: str) -> Member | None:
 
 
 def run_lead_command(args: argparse.Namespace, settings: Settings) -> int:
-    url = settings.database_url.get_secret_value()
-    migrate(url)
-    engine = make_engine(url)
-    try:
-        if args.command == "rules":
-            return _rules(args, settings, engine)
-        if args.command == "import":
-            return _import(args, settings, engine)
-        return _export(args, settings, engine)
-    except TableError as exc:
-        print(f"错误：{exc}", file=sys.stderr)
-        return 2
-    finally:
-        engine.dispose()
+    return run_with_database(settings, lambda engine: _run(args, settings, engine))
+
+
+def _run(args: argparse.Namespace, settings: Settings, engine: Engine) -> int:
+    if args.command == "rules":
+        return _rules(args, settings, engine)
+    if args.command == "import":
+        return _import(args, settings, engine)
+    return _export(args, settings, engine)
 
 
 def _rules(args: argparse.Namespace, settings: Settings, engine: Engine) -> int:
@@ -113,13 +109,8 @@ def _import(args: argparse.Namespace, settings: Settings, engine: Engine) -> int
     body = [r for r in table[mapping.header_row + 1:] if any(r)]
     print(f"文件：{args.file.name}")
     print("\n".join(preview_lines(mapping, body, total=len(body), default_channel=args.channel)))
-    if not args.dry_run and not args.yes:
-        if not sys.stdin.isatty():
-            print("非交互运行：确认无误后加 --yes 导入，或先用 --dry-run 演练。", file=sys.stderr)
-            return 1
-        if input("确认导入？[y/N] ").strip().lower() not in ("y", "yes", "是"):
-            print("已取消，没有导入。")
-            return 1
+    if not args.dry_run and not args.yes and not confirm_import():
+        return 1
     from tqdm import tqdm
 
     importer = Importer(engine=engine, settings=settings, actor=actor, now=system_clock(), file_label=args.file.name,

@@ -21,10 +21,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings
-from bot.leads.api import RateLimiter, admit
+from bot.leads.api import RateLimiter, admitted_json, validation_failed
 from bot.leads.event_fields import validate_events
 from bot.leads.intake import channel_table
-from bot.safe_input import BadJson, load_json
 from bot.scoring.rescore import rescore_customers
 from bot.scoring.weights import WeightsError, load_weights
 from store.db import session_scope
@@ -63,18 +62,14 @@ class EventApi:
             return results
 
     async def post_events(self, request: web.Request) -> web.Response:
-        source, refused = admit(request, self.settings, self.limiter)
+        source, data, refused = await admitted_json(request, self.settings, self.limiter)
         if refused is not None:
             return refused
-        try:
-            data = load_json(await request.read())
-        except BadJson as exc:
-            return web.json_response({"error": "invalid_json", "message": exc.reason}, status=400)
         now = self.clock()
         events, errors, batch = validate_events(data, now=now, channels=self.channels)
         if events is None:
             log.info("events_rejected", source=source, errors=[e.as_dict() for e in errors][:20])
-            return web.json_response({"error": "validation", "errors": [e.as_dict() for e in errors]}, status=422)
+            return validation_failed(errors)
         try:
             results = await asyncio.to_thread(self._store, source, events, now)
         except SQLAlchemyError:  # rolled back as a whole: nothing half-written; the sender retries

@@ -1,16 +1,16 @@
 """The OCR runner: claims OCR job rows, reads the file in a bounded thread pool, then hands the text
-to the image handler in the transaction that closes the job. The transcription runner's shape
-(bot/transcribe/runner.py): the table is the queue, the lease is renewed while the file is read, a
-killed process leaves the row to be reclaimed, and a runner that lost its lease writes nothing.
+to the image handler in the transaction that closes the job. The leased-job loop (the table is the
+queue, the lease is renewed while the file is read, a killed process leaves the row to be reclaimed,
+a runner that lost its lease writes nothing) is bot/pipeline/leased_jobs.py, shared with the
+transcription runner; this module holds the store functions, the OCR call and the reply texts.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import structlog
 from sqlalchemy.engine import Engine
@@ -18,15 +18,10 @@ from sqlmodel import Session
 
 from bot.config import Settings
 from bot.context import HandlerContext
-from bot.models import Reply
 from bot.ocr.engine import OcrUnreadable, read_file
-from bot.ops.liveness import Heartbeat
 from bot.ops.metrics import Metrics
-from bot.pipeline.delivery import enqueue_replies
-from bot.pipeline.loop import poll_until_cancelled
-from store.db import session_scope
-from store.leases import retry_delay
-from store.models import InboundMessage, Member, OcrJob, OcrStatus
+from bot.pipeline.leased_jobs import LeasedJobRunner
+from store.models import OcrJob, OcrStatus
 from store.ocr_jobs import claim_next_ocr, finish_ocr, renew_ocr_lease, retry_ocr_later
 
 log = structlog.get_logger("genjin.ocr")
@@ -40,22 +35,23 @@ UNREADABLE = ("这个文件无法读取（可能已损坏、加密或格式不�
               "或把要点用文字发给我。")
 
 
-class OcrRunner:
+class OcrRunner(LeasedJobRunner[OcrJob]):
+    kind = "ocr"
+    loop_name = "ocr"
+    thread_prefix = "ocr"
+    task_prefix = "ocr"
+    failed_reply = FAILED
+    unreadable_reply = UNREADABLE
+    unreadable_event = "ocr_unreadable"
+    unreadable_error = "unreadable"
+
     def __init__(self, engine: Engine, settings: Settings, *, clock: Callable[[], datetime],
                  on_text: OnOcrText, on_processed: Callable[[], None] | None = None,
                  read: ReadFile | None = None, metrics: Metrics | None = None) -> None:
-        self.engine = engine
-        self.settings = settings
-        self.clock = clock
-        self.on_text = on_text
-        self.on_processed = on_processed
+        super().__init__(engine, settings, clock=clock, on_result=on_text, on_processed=on_processed,
+                         metrics=metrics, lease=timedelta(seconds=settings.ocr.lease_seconds),
+                         log=log)
         self._read = read
-        self.lease = timedelta(seconds=settings.ocr.lease_seconds)
-        self.wakeup = asyncio.Event()
-        self.processed = 0
-        self.metrics = metrics or Metrics()
-        self.heartbeat = Heartbeat(settings.worker_poll_seconds)
-        self._executor: ThreadPoolExecutor | None = None
 
     def read(self, job: OcrJob) -> str:
         path = self.settings.media_dir / job.media_ref
@@ -65,139 +61,41 @@ class OcrRunner:
         return read_file(path, kind=job.media_kind, pages=job.pages, threads=ocr.cpu_threads,
                          pdf_scale=ocr.pdf_scale, max_pixels=ocr.max_pixels, det_max_side=ocr.det_max_side)
 
-    # -- synchronous core ----------------------------------------------------------------------
+    # -- the leased-job loop's hooks (bot/pipeline/leased_jobs.py) --------------------------------
 
-    def claim(self) -> OcrJob | None:
-        with Session(self.engine, expire_on_commit=False) as session:
-            return claim_next_ocr(session=session, lease=self.lease, now=self.clock())
+    def bind_log(self, job: OcrJob) -> Any:
+        return super().bind_log(job).bind(kind=job.media_kind)
 
-    def run_once(self) -> bool:
-        job = self.claim()
-        if job is None:
-            return False
-        self.process(job)
-        return True
+    @property
+    def concurrency(self) -> int:
+        return self.settings.ocr.concurrency
 
-    def drain(self, limit: int = 100) -> int:
-        count = 0
-        while count < limit and self.run_once():
-            count += 1
-        return count
+    @property
+    def max_attempts(self) -> int:
+        return self.settings.ocr.max_attempts
 
-    def process(self, job: OcrJob) -> None:
-        bound = log.bind(job_id=job.id, inbound_id=job.inbound_id, attempt=job.attempts, kind=job.media_kind)
-        if job.attempts > self.settings.ocr.max_attempts:
-            bound.warning("ocr_gave_up", error=job.error)  # earlier runs died mid-way (kill, OOM)
-            self._give_up(job, job.error or "abandoned by earlier runs", FAILED)
-            return
-        text = job.text  # kept from an attempt that read the file but failed afterwards
-        try:
-            if text is None:
-                text = self.read(job)
-                bound.info("ocr_read", pages=job.pages, chars=len(text))
-            self._complete(job, text)
-        except OcrUnreadable as exc:
-            bound.warning("ocr_unreadable", reason=exc.reason)
-            self._give_up(job, f"unreadable: {exc.reason}", UNREADABLE)
-        except Exception as exc:
-            bound.exception("ocr_failed")
-            self._record_failure(job, exc, text)
+    def work(self, job: OcrJob, bound: Any) -> str:
+        text = self.read(job)
+        bound.info("ocr_read", pages=job.pages, chars=len(text))
+        return text
 
-    def _complete(self, job: OcrJob, text: str) -> None:
-        with session_scope(self.engine) as session:
-            # Closing first also locks the row on PostgreSQL: a runner that took over waits, then loses.
-            if not finish_ocr(session=session, job_id=job.id or 0, attempts=job.attempts, status=OcrStatus.DONE,
-                              text=text, now=self.clock()):
-                log.warning("ocr_lease_lost", job_id=job.id)
-                return
-            inbound = session.get(InboundMessage, job.inbound_id)
-            member = session.get(Member, job.member_id)
-            assert inbound is not None
-            platform = inbound.platform
-            if member is not None and member.active:  # a rep who left meanwhile: keep the text only
-                ctx = HandlerContext(session=session, settings=self.settings, member=member, inbound=inbound,
-                                     now=self.clock())
-                self.on_text(ctx, job, text)
-                enqueue_replies(session=session, inbound=inbound, replies=ctx.replies, sender=member, at=ctx.now)
-        self.metrics.processed("ocr", platform)
+    def unreadable_reason(self, exc: Exception) -> str | None:
+        return exc.reason if isinstance(exc, OcrUnreadable) else None
 
-    def _give_up(self, job: OcrJob, error: str, reply: str) -> None:
-        """Failed for good: tell the rep; the file and the rows stay for 重试."""
-        platform = "unknown"
-        with session_scope(self.engine) as session:
-            if not finish_ocr(session=session, job_id=job.id or 0, attempts=job.attempts, status=OcrStatus.FAILED,
-                              error=error[:2000], now=self.clock()):
-                return
-            inbound = session.get(InboundMessage, job.inbound_id)
-            member = session.get(Member, job.member_id)
-            if inbound is not None and member is not None:
-                platform = inbound.platform
-                enqueue_replies(session=session, inbound=inbound, replies=[Reply(text=reply)], sender=member,
-                                at=self.clock())
-        self.metrics.failed("ocr", platform)
+    def kept_text(self, job: OcrJob) -> str | None:
+        return job.text  # kept from an attempt that read the file but failed afterwards
 
-    def _record_failure(self, job: OcrJob, exc: Exception, text: str | None) -> None:
-        error = f"{type(exc).__name__}: {exc}"[:2000]
-        if job.attempts >= self.settings.ocr.max_attempts:
-            self._give_up(job, error, FAILED)
-            return
-        with session_scope(self.engine) as session:
-            retry_ocr_later(session=session, job_id=job.id or 0, attempts=job.attempts, error=error,
-                            at=self.clock() + retry_delay(job.attempts), text=text)
-            inbound = session.get(InboundMessage, job.inbound_id)
-        self.metrics.retried("ocr", inbound.platform if inbound is not None else "unknown")
+    def claim_job(self, session: Session, now: datetime) -> OcrJob | None:
+        return claim_next_ocr(session=session, lease=self.lease, now=now)
 
-    def renew(self, job: OcrJob) -> bool:
-        with session_scope(self.engine) as session:
-            return renew_ocr_lease(session=session, job_id=job.id or 0, attempts=job.attempts, now=self.clock())
+    def finish_job(self, session: Session, job: OcrJob, *, done: bool, text: str | None = None,
+                   error: str | None = None, now: datetime) -> bool:
+        status = OcrStatus.DONE if done else OcrStatus.FAILED
+        return finish_ocr(session=session, job_id=job.id or 0, attempts=job.attempts, status=status, text=text,
+                          error=error, now=now)
 
-    # -- asynchronous loop (the app) -----------------------------------------------------------
+    def retry_job_later(self, session: Session, job: OcrJob, *, error: str, at: datetime, text: str | None) -> None:
+        retry_ocr_later(session=session, job_id=job.id or 0, attempts=job.attempts, error=error, at=at, text=text)
 
-    def nudge(self) -> None:
-        self.wakeup.set()
-
-    async def run(self) -> None:
-        concurrency = self.settings.ocr.concurrency
-        self._executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ocr")
-        in_flight: set[asyncio.Task[None]] = set()
-
-        async def fill_free_slots() -> bool:
-            while len(in_flight) < concurrency:
-                job = await asyncio.to_thread(self.claim)
-                if job is None:
-                    break
-                task = asyncio.create_task(self._run_job(job), name=f"ocr-{job.id}")
-                in_flight.add(task)  # strong reference until done
-                task.add_done_callback(in_flight.discard)
-            return False
-
-        try:
-            await poll_until_cancelled(name="ocr", iterate=fill_free_slots, wakeup=self.wakeup,
-                                       poll_seconds=self.settings.worker_poll_seconds, heartbeat=self.heartbeat)
-        finally:
-            for task in in_flight:
-                task.cancel()
-            # A file mid-read finishes on its own; its lease (no longer renewed) lets the next run reclaim it.
-            self._executor.shutdown(wait=False, cancel_futures=True)
-
-    async def _run_job(self, job: OcrJob) -> None:
-        assert self._executor is not None
-        heartbeat = asyncio.create_task(self._heartbeat(job))
-        try:
-            await asyncio.get_running_loop().run_in_executor(self._executor, self.process, job)
-            self.processed += 1
-            if self.on_processed is not None:
-                self.on_processed()
-        finally:
-            heartbeat.cancel()
-            self.wakeup.set()
-
-    async def _heartbeat(self, job: OcrJob) -> None:
-        interval = max(1.0, self.lease.total_seconds() / 3)
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                if not await asyncio.to_thread(self.renew, job):
-                    return
-            except Exception:
-                log.exception("ocr_heartbeat_failed", job_id=job.id)
+    def renew_job_lease(self, session: Session, job: OcrJob, *, now: datetime) -> bool:
+        return renew_ocr_lease(session=session, job_id=job.id or 0, attempts=job.attempts, now=now)
