@@ -8,6 +8,8 @@ from datetime import datetime
 
 from rapidfuzz import fuzz
 
+from store.stages import Stage
+
 from .amount import find_amounts
 from .chat import _FORWARD_MARK, _ROLE_WORDS, ChatLine, split_chat
 from .company import find_companies, labelled_company
@@ -273,6 +275,10 @@ def extract(
     company = _company(customer_text, rep_text, name, _display_company(raw_speaker, speaker))
     if known and not speaker:
         name, company = _from_book(customer_text, name, company, known, rep_names)
+    stage = stage_hint(signal_text, tags, lost=lost)
+    if stage is Stage.LOST and "流失风险" in {r.name for r in tag_rules}:
+        # A customer or prospect who has decided to leave or not to buy is the churn the tag is for.
+        tags = tuple(sorted({*tags, "流失风险"}))
     written = normalize_width(text or "")
     return Extraction(
         customer_name=as_written(name, normalized, written),
@@ -283,6 +289,6 @@ def extract(
         next_contact=contact.when if contact else None,
         next_contact_has_time=bool(contact and contact.has_time),
         amount_cny=_first_amount(full_text),
-        stage_hint=stage_hint(signal_text, tags, lost=lost),
+        stage_hint=stage,
         product=_product(full_text, products),
     )
