@@ -27,6 +27,7 @@ def _stage(text: str) -> Stage | None:
         "我们那套仓储软件明年三月到期，这次续签想把付款改成半年一付，合同条款法务在看",
         # a contract the customer has signed, with words between 合同 and 签
         "魏总说合同他们董事长昨天已经签了，首付款月底前安排",
+        "【转发】岳琳（松涛印务）：合同我们签好了，原件明天寄出",
         # an add-on order and a product in use
         "老客户郑姐说门店再加两台打印机，按老价格走，合同照旧签",
     ],

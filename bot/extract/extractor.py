@@ -12,7 +12,7 @@ from store.stages import Stage
 
 from .amount import find_amounts
 from .chat import _FORWARD_MARK, _ROLE_WORDS, ChatLine, split_chat
-from .company import find_companies, labelled_company
+from .company import cue_companies, find_companies, labelled_company
 from .contact import is_future, next_contact
 from .model import Extraction, Tagger, TagInput
 from .people import TITLES, customer_speaker, full_name_for, is_rep, name_mentions, surname_of
@@ -100,7 +100,7 @@ def _customer_name(speaker: str | None, text: str, rep_names: Sequence[str]) -> 
 
 # Display-name parts that are platforms or departments, not the customer's company.
 _NOT_COMPANY_PARTS = re.compile(
-    r"^(?:微信|企业微信|钉钉|wechat|wecom|dingtalk|转发|fwd?)$|部$|办$|处$|科$|组$|中心$", re.I
+    r"^(?:微信|企业微信|钉钉|wechat|wecom|dingtalk|转发自?|fwd?)$|部$|办$|处$|科$|组$|中心$", re.I
 )
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _PART_SPLIT = re.compile(r"[@\-_|｜/·()（）\s]+")
@@ -132,6 +132,9 @@ def _company(customer_text: str, rep_text: str, person: str | None, display: str
                 return c.name
     if candidates:
         return candidates[0].name
+    cued = [c for c in cue_companies(customer_text) if not c.foreign and c.name != person]
+    if cued:
+        return cued[0].name
     # The rep may name the customer's company ("华康这边的需求…") but never their own ("我是星辰云的…").
     for c in find_companies(rep_text):
         if not c.foreign and not _OWN_COMPANY_CUE.search(rep_text[max(0, c.start - 6) : c.start]):

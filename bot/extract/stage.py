@@ -65,7 +65,8 @@ _LOST = re.compile(
 )
 _SIGNED = re.compile(
     rf"合同(?:已经|已)?(?:签(?:了|完|好|下来)|盖(?:好)?章)|(?:已经|已)(?:签(?:约|合同)|盖章)|盖章回来|盖好章|"
-    rf"(?:合同|合约|协议|原件){_ANY}{{0,10}}(?:已经|已)(?:签|盖)|(?:已经|已)签完合同"
+    rf"(?:合同|合约|协议|原件){_ANY}{{0,10}}(?:已经|已)(?:签|盖)|(?:已经|已)签完合同|"
+    rf"(?<!等)(?<!待)(?:合同|合约|协议)(?:我们|我这边|这边|那边|他们|老板)?(?:签好|签完|盖好章|盖完章)了"
 )
 # An existing customer, whatever else is being negotiated: a renewal or an expiring contract, an
 # add-on order, warranty or after-sales service, a supplier relationship, a product in use. A renewal
