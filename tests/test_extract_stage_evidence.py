@@ -72,3 +72,8 @@ def test_a_decision_not_to_buy_is_lost_and_churn(text: str) -> None:
 def test_a_threat_before_the_decision_words_keeps_the_customer() -> None:
     result = extract("仇总说要是这个月还修不好，明年就不续了，换成别家的", ref_time=SENT)
     assert result.stage_hint is Stage.WON
+
+
+def test_a_threat_split_by_a_pause_in_a_transcript_keeps_the_customer() -> None:
+    text = "嗯 莫总说要是下周还修不好 下个月就要换成别家的系统了 我约了他周五见面"
+    assert extract(text, ref_time=SENT).stage_hint is Stage.WON

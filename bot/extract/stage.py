@@ -111,9 +111,22 @@ def lost_to_competitor(text: str, competitor_hits: Collection[int]) -> bool:
     for position in competitor_hits:
         sentence = sentence_around(text, position, position + 1)
         chose = _CHOSE.search(sentence)
-        if chose and not _HYPOTHETICAL.search(sentence[: chose.start()]):
+        if chose and not _hypothetical_before(text, text.find(sentence) + chose.start(), sentence[: chose.start()]):
             return True
     return False
+
+
+_SENTENCE_END = re.compile(r"[。！？!?\n]")
+
+
+def _hypothetical_before(text: str, at: int, prefix: str) -> bool:
+    """A condition before the decision words: in its sentence, or, in an unpunctuated transcript where a
+    pause splits the sentence ("要是这个月解决不了 下个季度就要换成别家的"), just before it."""
+    window = text[max(0, at - 24) : max(0, at)]
+    ends = list(_SENTENCE_END.finditer(window))
+    if ends:
+        window = window[ends[-1].end() :]
+    return bool(_HYPOTHETICAL.search(prefix) or _HYPOTHETICAL.search(window))
 
 
 def _lost(text: str) -> bool:
@@ -123,7 +136,7 @@ def _lost(text: str) -> bool:
         sentence = sentence_around(text, m.start(), m.end())
         at = sentence.find(m.group())
         before = sentence[: at if at >= 0 else len(sentence)]
-        if not _HYPOTHETICAL.search(before):
+        if not _hypothetical_before(text, m.start(), before):
             return True
     return False
 
