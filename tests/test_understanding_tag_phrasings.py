@@ -50,3 +50,14 @@ def test_an_everyday_phrasing_gives_its_tag(text: str, tag: str) -> None:
 )
 def test_a_look_alike_does_not_give_the_tag(text: str, tag: str) -> None:
     assert tag not in _tags(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "聂总说他们还在摸底，先别急着报价，下个月再说",
+        "和骆经理聊了一下午，对方没有要报价，只想先了解案例",
+    ],
+)
+def test_a_quote_said_not_to_be_wanted_yet_is_not_a_quote_request(text: str) -> None:
+    assert "要报价" not in _tags(text)
