@@ -1,6 +1,6 @@
 """Tag phrasings outside the keyword lists: everyday words for a fault, leaving, a rival's better terms,
 a discount, a visit and a payment detail (issue #13). Every sentence here is new, written for this test;
-seven of the ten positive cases failed before the constructions in bot/extract/tag_patterns.py were added
+eight of the eleven positive cases failed before the constructions in bot/extract/tag_patterns.py were added
 (the others, and the look-alikes, guard against regressions)."""
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ def _tags(text: str) -> tuple[str, ...]:
         ("龙总说报价能不能打个九五折，不然财务那关过不了", "价格异议"),
         ("明天下午三点他在厂里等我们，顺便把样机带过去", "预约拜访"),
         ("财务那边说开专票的话抬头写集团全称", "付款回款"),
+        # 示範 / 示范: a demo said the Hong Kong and Macau way
+        ("溫小姐問下星期二可唔可以安排一次產品示範，睇下實際效果", "要演示"),
     ],
 )
 def test_an_everyday_phrasing_gives_its_tag(text: str, tag: str) -> None:
