@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 
 CORPUS_DIR = Path(__file__).parent / "data" / "corpus_v2"
+# corpus_v3 is a second, fresh blind set in the same schema: held out as a whole (no dev split).
+V3_HELD_OUT = Path(__file__).parent / "data" / "corpus_v3" / "held_out.jsonl"
 SPLITS = ("dev", "held_out")
 TAGS = frozenset({
     "竞品对比", "价格异议", "决策链变更", "要报价", "要演示",
@@ -30,7 +32,7 @@ EXPECT_KEYS = frozenset(
     {"customer_name", "company", "phone", "email", "tags", "next_contact", "amount_cny", "stage_hint"}
 )
 SHANGHAI_OFFSET = timedelta(hours=8)
-_ID = re.compile(r"^v2-\d{3}$")
+_ID = re.compile(r"^v[23]-\d{3}$")
 _PHONE = re.compile(r"^\+[1-9]\d{7,14}$")
 _CN_MOBILE = re.compile(r"^\+861\d{10}$")
 _INDUSTRY = re.compile(r"^[a-z_]+$")
@@ -163,6 +165,34 @@ def test_coverage_the_corpus_promises(corpus: dict[str, list[dict[str, Any]]]) -
     assert any(re.search(r"[們這報價與會說週請謝]", r["text"]) for r in records)
     assert any(re.fullmatch(r"[A-Za-z][A-Za-z ]+", r["expect"]["customer_name"] or "") for r in records)
     assert any(re.search(r"[一二三四五六七八九幺零]{3} ?[一二三四五六七八九幺零]{4}", r["text"]) for r in records)
+
+
+@pytest.fixture(scope="module")
+def corpus_v3() -> list[dict[str, Any]]:
+    lines = V3_HELD_OUT.read_text("utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def test_every_v3_record_follows_the_schema(corpus_v3: list[dict[str, Any]]) -> None:
+    problems = {r.get("id", f"#{i}"): p for i, r in enumerate(corpus_v3) if (p := record_problems(r))}
+    assert not problems, problems
+    assert all(r["id"].startswith("v3-") for r in corpus_v3)
+
+
+def test_v3_is_new_and_covers_what_it_promises(
+    corpus_v3: list[dict[str, Any]], corpus: dict[str, list[dict[str, Any]]]
+) -> None:
+    ids = [r["id"] for r in corpus_v3]
+    assert len(ids) == len(set(ids)) >= 90
+    v2_texts = {r["text"] for split in SPLITS for r in corpus[split]}
+    assert not v2_texts & {r["text"] for r in corpus_v3}, "a v3 text repeats a v2 text"
+    assert len({r["industry"] for r in corpus_v3}) >= 8
+    assert {r["format"] for r in corpus_v3} == FORMATS
+    assert {t for r in corpus_v3 for t in r["expect"]["tags"]} == TAGS
+    assert {r["expect"]["stage_hint"] for r in corpus_v3} == set(STAGES)
+    assert any(re.search(r"[們這報價與會說週請謝]", r["text"]) for r in corpus_v3)
+    assert any(re.fullmatch(r"[A-Za-z][A-Za-z ]+", r["expect"]["customer_name"] or "") for r in corpus_v3)
+    assert any(re.search(r"[一二三四五六七八九幺零]{3} ?[一二三四五六七八九幺零]{4}", r["text"]) for r in corpus_v3)
 
 
 def _valid_record() -> dict[str, Any]:

@@ -17,7 +17,9 @@ _HEADER = re.compile(
 _FORWARD_MARK = re.compile(r"^\s*(?:【转发】|\[转发\]|转发[:：]|\[forward\]|fwd?[:：])\s*", re.IGNORECASE)
 # "方女士：…", "Emily Chen: …" — a short display name followed by a colon.
 _SPEAKER_PREFIX = re.compile(
-    r"^\s*(?P<name>[\u4e00-\u9fffA-Za-z@_\-·.()（）]{1,16}(?: [A-Za-z]{1,16})?)\s*[:：]\s*(?P<body>\S.*)$"
+    r"^\s*(?P<name>[\u4e00-\u9fffA-Za-z@_\-·.()（）]{1,16}(?: [A-Za-z]{1,16})?"
+    # "【转发】青禾书屋 易老板：", "晨光文具 采购 何经理：": an organisation and a role before the person
+    r"|[\u4e00-\u9fff]{3,12}(?: [\u4e00-\u9fffA-Za-z]{1,8}){1,2})\s*[:：]\s*(?P<body>\S.*)$"
 )
 # Field labels in structured notes ("电话：…") are not speakers.
 _LABELS = frozenset(
@@ -51,6 +53,12 @@ def clean_display_name(name: str) -> str:
         prev = name
         name = _DECORATION.sub("", name).strip()
     parts = [p.strip() for p in _SEPARATORS.split(name) if p.strip()]
+    words_ = name.split()
+    if len(parts) == 1 and len(words_) > 1 and len(words_[0]) >= 3 and not words_[0].isascii():
+        # "青禾书屋 易老板": space-separated organisation, role and person (a Latin name keeps its space)
+        latin = [w for w in words_[1:] if w.isascii()]
+        # "采购中心 Joyce Lam": a Latin name after the organisation keeps its space
+        parts = [words_[0], " ".join(latin)] if len(latin) == len(words_) - 1 else words_
     if len(parts) > 1:
         people = [p for p in parts if p not in _ROLE_WORDS and not p.endswith(("部", "组", "中心"))]
         name = people[-1] if people else parts[-1]

@@ -190,3 +190,49 @@ def find_companies(text: str) -> list[CompanyMention]:
 def labelled_company(text: str) -> str | None:
     m = _LABELLED.search(text)
     return m.group("name") if m else None
+
+
+# Companies without an industry suffix, found by the sentence around them instead of by their last
+# word: "去了乐福小厨，…", "见了朗月文创的设计总监…", "我是晓风书局的…", "我们公司（朗月文创）",
+# "福瑞德口腔的院长…" at the start of a clause. A fallback after the suffix lexicon.
+_ROLE_AFTER = (r"(?:[\u4e00-\u9fffA-Za-z]{0,4}?)(?:董事长|总经理|副总|总监|经理|主管|主任|老板|老板娘|院长|校长|"
+               r"园长|厂长|店长|行长|科长|部长|处长|场长|采购|负责人|老师|总|工)")
+_CUE_COMPANY = (
+    re.compile(r"(?:我们|我們|本)公司[（(](?P<org>[^）)\s]{2,20})[）)]"),
+    re.compile(rf"(?:去了|见了|拜访了?|跑了趟|来自|我是|我们是|我們是)(?:一趟|趟)?\s?"
+               rf"(?P<org>[\u4e00-\u9fffA-Za-z]{{3,10}}?)(?:的{_ROLE_AFTER}|[，,。\s]|$)"),
+    re.compile(rf"(?:^|[，,。；;！？\n]|\s)(?P<org>[\u4e00-\u9fffA-Za-z]{{3,10}}?)的{_ROLE_AFTER}"),
+    re.compile(r"(?:我是|我们是|我們是)(?P<org>[\u4e00-\u9fffA-Za-z]{3,10}?)的"),
+)
+_NOT_ORG_WORDS = re.compile(
+    r"们|我|你|他|她|这|那|哪|某|现场|工地|总部|公司$|客户$|供应商$|一家|一下|下午|上午|晚上|今天|昨天"
+)
+
+
+def cue_companies(text: str) -> list[CompanyMention]:
+    """Company names a sentence introduces without a lexicon suffix, trimmed like find_companies'."""
+    found: list[CompanyMention] = []
+    for pattern in _CUE_COMPANY:
+        for m in pattern.finditer(text):
+            org = _drop_leading_verb(_trim_brand(m.group("org")), "")
+            org = org.strip()
+            if len(org) < 3 or _NOT_ORG_WORDS.search(org) or org in _GENERIC or org in _INDUSTRIES:
+                continue
+            if org.endswith(tuple(_ROLE_TAILS)) or _is_clause(org):
+                continue
+            first = tokens(m.group("org"))
+            raw = m.group("org")
+            if raw.startswith(("做", "开", "卖", "搞")) or "一家" in raw or "一个" in raw or (
+                first and first[0].flag.startswith("v")
+            ):
+                continue  # a trade, not a name: "我们是做不锈钢厨具的", "我是开花店的"
+            start = m.start("org") + m.group("org").rfind(org)
+            foreign = bool(_FOREIGN_CUE.search(text[max(0, start - 6) : start]))
+            found.append(CompanyMention(org, start, start + len(org), foreign))
+    return sorted(found, key=lambda c: c.start)
+
+
+# A span that ends in a role or title is a person's description, not a company ("采购经理").
+_ROLE_TAILS = (
+    "经理", "总监", "主管", "主任", "老板", "院长", "校长", "科长", "部长", "采购", "负责人", "老师", "总", "部", "科",
+)

@@ -52,9 +52,31 @@ def _context_ok(text: str, mention: TimeMention) -> bool:
     return bool(_CONTACT.search(neighbours)) and not _DEADLINE.search(neighbours)
 
 
+# Right after a date, in its clause: the day does not suit ("周四不太行", "明天我不在店里", "那天有个会").
+_DECLINED = re.compile(
+    r"^[^，,。；;！？!?\n]{0,6}?(?:不行|不太行|不方便|不太方便|没空|没时间|不在|有事|出差|去不了|来不了|走不开|排满|"
+    r"有个?[^，,。；;！？!?\n]{0,4}(?:会|团|活动|安排))"
+)
+
+
+def _declined(text: str, mention: TimeMention) -> bool:
+    return bool(_DECLINED.search(text[mention.end : mention.end + 16]))
+
+
 def next_contact(text: str, mentions: Sequence[TimeMention], ref_time: datetime) -> TimeMention | None:
-    """The earliest future mention that is framed as contact with the customer."""
-    accepted = [m for m in mentions if is_future(m, ref_time) and _context_ok(text, m)]
+    """The earliest future mention that is framed as contact with the customer. A day someone says
+    does not suit is dropped wherever it was proposed ("我周四过去？" — "周四不太行，下周一吧")."""
+    refused = [m for m in mentions if _declined(text, m)]
+    declined = {m.when.date() for m in refused}
+    # The day offered instead, right after the refusal ("周三不在，周四下午吧"), is the agreed contact.
+    counters = {
+        id(m) for m in mentions for r in refused
+        if 0 < m.start - r.end <= 20 and not _DEADLINE.search(clause_around(text, m.start, m.end))
+    }
+    accepted = [
+        m for m in mentions
+        if is_future(m, ref_time) and m.when.date() not in declined and (id(m) in counters or _context_ok(text, m))
+    ]
     if not accepted:
         return None
     # Prefer an explicit clock time when two mentions fall on the same day ("周五" ... "周五下午三点见").

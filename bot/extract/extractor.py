@@ -8,9 +8,11 @@ from datetime import datetime
 
 from rapidfuzz import fuzz
 
+from store.stages import Stage
+
 from .amount import find_amounts
 from .chat import _FORWARD_MARK, _ROLE_WORDS, ChatLine, split_chat
-from .company import find_companies, labelled_company
+from .company import cue_companies, find_companies, labelled_company
 from .contact import is_future, next_contact
 from .model import Extraction, Tagger, TagInput
 from .people import TITLES, customer_speaker, full_name_for, is_rep, name_mentions, surname_of
@@ -98,7 +100,7 @@ def _customer_name(speaker: str | None, text: str, rep_names: Sequence[str]) -> 
 
 # Display-name parts that are platforms or departments, not the customer's company.
 _NOT_COMPANY_PARTS = re.compile(
-    r"^(?:微信|企业微信|钉钉|wechat|wecom|dingtalk|转发|fwd?)$|部$|办$|处$|科$|组$|中心$", re.I
+    r"^(?:微信|企业微信|钉钉|wechat|wecom|dingtalk|转发自?|fwd?)$|部$|办$|处$|科$|组$|中心$", re.I
 )
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _PART_SPLIT = re.compile(r"[@\-_|｜/·()（）\s]+")
@@ -130,6 +132,9 @@ def _company(customer_text: str, rep_text: str, person: str | None, display: str
                 return c.name
     if candidates:
         return candidates[0].name
+    cued = [c for c in cue_companies(customer_text) if not c.foreign and c.name != person]
+    if cued:
+        return cued[0].name
     # The rep may name the customer's company ("华康这边的需求…") but never their own ("我是星辰云的…").
     for c in find_companies(rep_text):
         if not c.foreign and not _OWN_COMPANY_CUE.search(rep_text[max(0, c.start - 6) : c.start]):
@@ -273,6 +278,10 @@ def extract(
     company = _company(customer_text, rep_text, name, _display_company(raw_speaker, speaker))
     if known and not speaker:
         name, company = _from_book(customer_text, name, company, known, rep_names)
+    stage = stage_hint(signal_text, tags, lost=lost)
+    if stage is Stage.LOST and "流失风险" in {r.name for r in tag_rules}:
+        # A customer or prospect who has decided to leave or not to buy is the churn the tag is for.
+        tags = tuple(sorted({*tags, "流失风险"}))
     written = normalize_width(text or "")
     return Extraction(
         customer_name=as_written(name, normalized, written),
@@ -283,6 +292,6 @@ def extract(
         next_contact=contact.when if contact else None,
         next_contact_has_time=bool(contact and contact.has_time),
         amount_cny=_first_amount(full_text),
-        stage_hint=stage_hint(signal_text, tags, lost=lost),
+        stage_hint=stage,
         product=_product(full_text, products),
     )

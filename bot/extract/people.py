@@ -64,8 +64,10 @@ _OWN_SIDE = re.compile(r"(?:我们|我司|咱们|我们公司|公司)(?:的)?$")
 # "启明物流的钱立新说", "采购黄淑芬说", "周建华说…" (at the start): a full name introduced by 的, a role
 # or 叫/是, or opening the text, and followed by a verb of speaking or a pause.
 _INTRODUCED = re.compile(
-    rf"(?:(?<=的|叫|是)|(?<=采购|财务|经理|总监|主任|老板|主管|会计|负责|联系)|(?<=负责人|联系人|对接人)|^)"
-    rf"(?P<name>{_SURNAME}[\u4e00-\u9fff]{{1,2}}?)(?=说|表示|反馈|提到|问|要|想|觉得|讲|[，,。、:：\s]|$)"
+    rf"(?:(?<=的|叫|是)|(?<=采购|财务|经理|总监|主任|老板|主管|会计|负责|联系)|(?<=负责人|联系人|对接人)|"
+    # a title right before the name ("设备科长许永刚", "生产厂长蒋国华")
+    rf"(?<=科长|厂长|部长|院长|校长|园长|店长|处长|所长|行长|站长|局长|场长|总裁|董事)|^)"
+    rf"(?P<name>{_SURNAME}[\u4e00-\u9fff]{{1,2}}?)(?=说|表示|反馈|提到|问|要|想|觉得|讲|打电话|通了|来电|[，,。、:：\s]|$)"
 )
 # "采购总监 Helen", "运维老大 Jack", "财务Wendy": an English given name after a role or title.
 _LATIN_AFTER_ROLE = re.compile(

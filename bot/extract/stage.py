@@ -45,10 +45,10 @@ _CONTRACT_WORK = re.compile(
 # A sale that exists: a contract signed/stamped, goods delivered/installed/live, money owed or paid
 # on a delivered order, a renewal or add-on of an existing customer.
 _SOLD = re.compile(
-    r"合同(?:已经|已)?(?:签(?:了|完|好|下来)|盖(?:好)?章(?:了|回来|寄回))|(?:已经|已)(?:签(?:约|合同)|盖章)|签完合同|盖章回来|"
+    r"合同(?:已经|已)?(?:签(?:了|完|好|下来)|盖(?:好)?章(?:了|回来|寄回))|(?:已经|已)(?:签(?:约|合同)|盖章)|盖章回来|"
     r"盖好章|盖完章|"
     r"(?:上个?月|上周|去年|前年|之前|上次|前几天|昨天|刚)(?:给[^，,。\s]{0,6})?(?:装|买|交|采购|上线|交付|部署|供|送|发|换)(?:了|的)|"
-    r"(?:上线|交付|安装|部署|验收)(?:了|以后|之后|以来|完成|通过)|用了(?:一|两|三|半|几|[0-9])|已经用|一直在用我们|"
+    r"(?:上线|交付|安装|部署|验收)(?:了|以后|之后|以来|完成|通过)|(?<!试)用了(?:一|两|三|半|几|[0-9])|(?<!试)已经用|一直在用我们|"
     r"老客户|合作(?:了)?(?:两|三|几|多|[0-9])年|这几年|年框|维保|"
     r"尾款|余款|还没付|没付|未付|欠款|逾期|到账|回款|开票|发票|每个月(?:进货|订|采购)|再采|加购|追加|增购"
 )
@@ -58,11 +58,45 @@ _PAYMENT_TERMS = re.compile(
 )
 _LOST = re.compile(
     r"决定(?:跟|和|用|选)(?:了)?(?:另|别|其他|原来)|续用原来|未中标|没中标|不再续|不续签|决定不续|不续约了|"
-    r"终止合作|不合作了|解约|丢单|没拿下|黄了|选了别|选择了别|改用了|不买了|算是丢了|decided to go with"
+    r"终止合作|不合作了|解约|丢单|没拿下|黄了|选了别|选择了别|改用了|不买了|算是丢了|decided to go with|"
+    # a prospect who decides not to buy at all, or a customer who has decided to stop
+    rf"项目(?:取消|停了|搁置)|取消了|不做了|不上了|不打算(?:上|买|做|采购|用)|没看上|放弃了|不考虑(?:我们|你们)了|"
+    rf"(?:不续|不再用|停用)了|(?:已经|已)(?:跟|和|与){_ANY}{{1,10}}签(?:了|约)"
 )
 _SIGNED = re.compile(
-    r"合同(?:已经|已)?(?:签(?:了|完|好|下来)|盖(?:好)?章)|(?:已经|已)(?:签(?:约|合同)|盖章)|签完合同|盖章回来|盖好章"
+    rf"合同(?:已经|已)?(?:签(?:了|完|好|下来)|盖(?:好)?章)|(?:已经|已)(?:签(?:约|合同)|盖章)|盖章回来|盖好章|"
+    rf"(?:合同|合约|协议|原件){_ANY}{{0,10}}(?:已经|已)(?:签|盖)|(?:已经|已)签完合同|"
+    rf"(?<!等)(?<!待)(?:合同|合约|协议)(?:我们|我这边|这边|那边|他们|老板)?(?:签好|签完|盖好章|盖完章)了"
 )
+# An existing customer, whatever else is being negotiated: a renewal or an expiring contract, an
+# add-on order, warranty or after-sales service, a supplier relationship, a product in use. A renewal
+# bargained over is still a customer's renewal (合同洽谈 is for deals not yet won).
+_EXISTING = re.compile(
+    rf"续(?:了|签了|费了|约了)|继续用|追加|增购|加购|再(?:来|加|买|订)(?:[一两三四五六七八九十几0-9]|一批)|扩(?:容|到)|"
+    rf"老供应商|老客户|保修期|质保期|(?:你们|贵司)的{_ANY}{{1,10}}(?<!试)(?:用了|用着|在用)|(?<!试)用了(?:一|两|三|几|半|[0-9])+年|"
+    rf"合作了?(?:一|两|三|几|多|[0-9])年|(?:上线|装好|交付)(?:了)?(?:一|两|三|几|半|[0-9])个?(?:月|年)"
+)
+# A renewal or an expiring contract is ours only when the sentence ties it to us and not to the
+# customer's other vendor, a tender, or a condition ("如果要签，每年续费不能涨价").
+_RENEWAL = re.compile(r"续约|续费|续签|到期")
+_RENEWAL_OURS = re.compile(r"你们|贵司|咱们")
+_RENEWAL_NOT_OURS = re.compile(r"一家|别家|那家|其他|现在用|目前用|原来|招标|如果|要是|供应商的")
+
+
+def _existing_customer(text: str) -> bool:
+    if _EXISTING.search(text):
+        return True
+    for m in _RENEWAL.finditer(text):
+        sentence = sentence_around(text, m.start(), m.end())
+        if _RENEWAL_NOT_OURS.search(sentence):
+            continue
+        if _RENEWAL_OURS.search(sentence) or ("到期" in sentence and re.search("续[约签费]", sentence)):
+            return True
+    return False
+
+
+# Words that make the rest of a sentence hypothetical: a threat or a plan is not a decision.
+_HYPOTHETICAL = re.compile(r"如果|要是|再不|否则|不然|考虑|可能|打算|想|万一|的话|再这样|再这么|这样下去|担心|怕")
 _QUOTED = re.compile(
     r"报价|报的|(?:我们|你们)的价格|价格超出|超出了?(?:今年的)?预算|quot|rate|price|报了|给的价|给的报价|方案价|"
     r"合同价|这个价|这价|让|降|折|优惠|便宜|底价|续约价|年费|单价"
@@ -76,15 +110,33 @@ _CHOSE = re.compile("选了|选择了|定了|签了|决定用|转到|改用|换�
 def lost_to_competitor(text: str, competitor_hits: Collection[int]) -> bool:
     for position in competitor_hits:
         sentence = sentence_around(text, position, position + 1)
-        if _CHOSE.search(sentence) and not _CONDITIONAL.search(sentence):
+        chose = _CHOSE.search(sentence)
+        if chose and not _hypothetical_before(text, text.find(sentence) + chose.start(), sentence[: chose.start()]):
             return True
     return False
 
 
+_SENTENCE_END = re.compile(r"[。！？!?\n]")
+
+
+def _hypothetical_before(text: str, at: int, prefix: str) -> bool:
+    """A condition before the decision words: in its sentence, or, in an unpunctuated transcript where a
+    pause splits the sentence ("要是这个月解决不了 下个季度就要换成别家的"), just before it."""
+    window = text[max(0, at - 24) : max(0, at)]
+    ends = list(_SENTENCE_END.finditer(window))
+    if ends:
+        window = window[ends[-1].end() :]
+    return bool(_HYPOTHETICAL.search(prefix) or _HYPOTHETICAL.search(window))
+
+
 def _lost(text: str) -> bool:
+    """A decision to leave or not to buy, stated as fact: only the words before it in its sentence can
+    make it a threat ("如果…就不续了"); a hedge after it ("不想再培训一遍") belongs to the reason."""
     for m in _LOST.finditer(text):
         sentence = sentence_around(text, m.start(), m.end())
-        if not _CONDITIONAL.search(sentence):
+        at = sentence.find(m.group())
+        before = sentence[: at if at >= 0 else len(sentence)]
+        if not _hypothetical_before(text, m.start(), before):
             return True
     return False
 
@@ -108,6 +160,8 @@ def stage_hint(text: str, tags: Collection[str], *, lost: bool = False) -> Stage
     negotiating = Stage.NEGOTIATION in found
     sold = _SOLD.search(text)
     if sold and not (negotiating and _PAYMENT_TERMS.search(text) and not _SIGNED.search(text)):
+        found.add(Stage.WON)
+    if _SIGNED.search(text) or _existing_customer(text):
         found.add(Stage.WON)
     if "付款回款" in tags and not negotiating:
         found.add(Stage.WON)
