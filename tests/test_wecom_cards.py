@@ -117,6 +117,17 @@ def test_any_card_fits_wecom_limits_and_keeps_selected_tags(n_tags, n_buttons):
     assert {t.action for t in tags if t.selected} <= offered  # a chosen tag can always be removed
     assert {b.action for b in buttons} <= offered  # a button past the six slots waits in the dropdown
     assert [b["key"] for b in rendered["button_list"]][:min(n_buttons, 5)] == [b.action for b in buttons][:5]
+
+
+def test_confirm_and_discard_keep_their_slots_however_many_buttons_the_card_has():
+    buttons = [Button(label="确认", action="confirm:1", style="primary")]
+    buttons += [Button(label=f"选项{i}", action=f"b:{i}") for i in range(6)]
+    buttons.append(Button(label="丢弃", action="discard:1", style="danger"))
+    tags = [TagToggle(name=f"标签{i}", selected=i == 0, action=f"tag:1:标签{i}") for i in range(4)]
+    rendered = render_wecom(Card(title="请确认跟进记录", tags=tags, buttons=buttons), task_id="genjin_1_0")
+    keys = [b["key"] for b in rendered["button_list"]]
+    assert keys[0] == "confirm:1" and "discard:1" in keys
+    assert {b.action for b in buttons} <= card_actions(rendered)  # the rest wait in the dropdown
     assert len(rendered["sub_title_text"]) <= 160
 
 

@@ -102,8 +102,12 @@ def render_wecom(card: Card, *, task_id: str) -> dict[str, Any]:
         # is the usual fix: one tap removes it), then the taxonomy's next tags. What does not fit waits
         # in the dropdown (open, pick, submit): the card's further buttons (保留 / 改约 / a promise's
         # 移除, never dropped), then the other tags.
-        shown = buttons[: MAX_BUTTONS - 1]
-        overflow = [b for b in buttons[MAX_BUTTONS - 1:] if len(b.action.encode()) <= MAX_OPTION_ID_BYTES]
+        # The card's primary and danger buttons (确认, 丢弃) take their slots before any other; the
+        # others fill what is left in the card's order.
+        essential = [b for b in buttons if b.style in ("primary", "danger")][: MAX_BUTTONS - 1]
+        others = [b for b in buttons if b not in essential][: MAX_BUTTONS - 1 - len(essential)]
+        shown = [b for b in buttons if b in essential or b in others]
+        overflow = [b for b in buttons if b not in shown and len(b.action.encode()) <= MAX_OPTION_ID_BYTES]
         spare = max(0, MAX_BUTTONS - len(shown) - 1)
         quick = sorted(tags, key=lambda t: not t.selected)[:spare]
         button_list += [{"type": 0, "text": _cut(_tag_label(t), 10), "style": 1 if t.selected else 2,
