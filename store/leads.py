@@ -36,12 +36,9 @@ class LeadError(Exception):
 # ---------------------------------------------------------------- duplicates and touches
 
 
-def find_lead_duplicate(
-    *, session: Session, name: str, company: str | None, phone: str | None, email: str | None
-) -> Customer | None:
-    """Same phone or email, else the same name at the same named company. Unlike the chat check, a
-    bare name never matches: two marketing leads called 张伟 without a company are two people."""
-    for column, value in ((Customer.phone, phone), (Customer.email, email.lower() if email else None)):
+def find_by_contact(*, session: Session, phone: str | None, email: str | None) -> Customer | None:
+    """The oldest live customer with this phone, else with this e-mail (both already normalised)."""
+    for column, value in ((Customer.phone, phone), (Customer.email, email)):
         if value:
             found = session.exec(
                 select(Customer).where(col(column) == value, col(Customer.merged_into_id).is_(None))
@@ -49,6 +46,17 @@ def find_lead_duplicate(
             ).first()
             if found is not None:
                 return found
+    return None
+
+
+def find_lead_duplicate(
+    *, session: Session, name: str, company: str | None, phone: str | None, email: str | None
+) -> Customer | None:
+    """Same phone or email, else the same name at the same named company. Unlike the chat check, a
+    bare name never matches: two marketing leads called 张伟 without a company are two people."""
+    found = find_by_contact(session=session, phone=phone, email=email.lower() if email else None)
+    if found is not None:
+        return found
     if not company:
         return None
     candidates = session.exec(

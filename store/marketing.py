@@ -18,7 +18,7 @@ from sqlalchemy import Connection, insert, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from store.leads import lock_contact_keys
+from store.leads import find_by_contact, lock_contact_keys
 from store.models import Customer, LeadTouch, MarketingEvent, TimelineEvent
 from store.scores import mark_score_dirty
 from store.timeline import stored_summary
@@ -109,15 +109,7 @@ def find_event_customer(*, session: Session, source: str, phone: str | None, ema
                              ).first()
         if touch is not None and (customer := _live(session, touch.customer_id)) is not None:
             return customer
-    for column, value in ((Customer.phone, phone), (Customer.email, email)):
-        if value:
-            found = session.exec(
-                select(Customer).where(col(column) == value, col(Customer.merged_into_id).is_(None))
-                .order_by(col(Customer.id)).limit(1)
-            ).first()
-            if found is not None:
-                return found
-    return None
+    return find_by_contact(session=session, phone=phone, email=email)
 
 
 def _live(session: Session, customer_id: int) -> Customer | None:

@@ -10,9 +10,8 @@ import unicodedata
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.extract import normalize_phone
 from bot.leads.channels import UTM_KEYS, ChannelTable, UrlError, parse_utm
-from bot.leads.fields import EMAIL_RE, FieldError
+from bot.leads.fields import FieldError, contact_fields
 from bot.safe_input import scrub_text
 from store.marketing import EVENT_TYPES, EventRecord
 
@@ -111,13 +110,7 @@ def validate_event(data: Any, *, now: datetime, channels: ChannelTable) -> tuple
     when = _occurred_at(data.get("occurred_at"), now, errors)
     duration = _duration(data.get("duration_seconds"), errors)
     utm = _utm(data.get("utm"), values.get("url"), errors)
-    phone = email = None
-    if "phone" in values and (phone := normalize_phone(values["phone"])) is None:
-        errors.append(FieldError("phone", "电话号码格式不正确"))
-    if "email" in values:
-        email = values["email"].lower()
-        if not EMAIL_RE.match(email):
-            errors.append(FieldError("email", "邮箱格式不正确"))
+    phone, email = contact_fields(values, errors)
     if not {"phone", "email", "external_id"} & values.keys():
         errors.append(FieldError("phone", "电话、邮箱、external_id 至少填一项（用来找到客户）"))
     if errors or when is None or not isinstance(kind, str):

@@ -64,6 +64,18 @@ def _clean(value: str) -> str:
     return scrub_text(unicodedata.normalize("NFKC", value)).strip()
 
 
+def contact_fields(values: dict[str, str], errors: list[FieldError]) -> tuple[str | None, str | None]:
+    """The phone (E.164) and e-mail (lower case) among the cleaned `values`, each bad one an error."""
+    phone = email = None
+    if "phone" in values and (phone := normalize_phone(values["phone"])) is None:
+        errors.append(FieldError("phone", "电话号码格式不正确"))
+    if "email" in values:
+        email = values["email"].lower()
+        if not EMAIL_RE.match(email):
+            errors.append(FieldError("email", "邮箱格式不正确"))
+    return phone, email
+
+
 def validate_lead(data: Any, *, channels: ChannelTable) -> tuple[LeadInput | None, list[FieldError]]:
     if not isinstance(data, dict):
         return None, [FieldError("(body)", "应为 JSON 对象")]
@@ -83,13 +95,7 @@ def validate_lead(data: Any, *, channels: ChannelTable) -> tuple[LeadInput | Non
             values[key] = text
     if not values.get("name") and not any(e.field == "name" for e in errors):
         errors.append(FieldError("name", "必填"))
-    phone = email = None
-    if "phone" in values and (phone := normalize_phone(values["phone"])) is None:
-        errors.append(FieldError("phone", "电话号码格式不正确"))
-    if "email" in values:
-        email = values["email"].lower()
-        if not EMAIL_RE.match(email):
-            errors.append(FieldError("email", "邮箱格式不正确"))
+    phone, email = contact_fields(values, errors)
     if "phone" not in values and "email" not in values:
         errors.append(FieldError("phone", "电话和邮箱至少填一项"))
     utm: dict[str, str] = {}
