@@ -184,14 +184,10 @@ class DingTalkApi(TokenApiClient):
             union_id = me.get("unionId")
             if not isinstance(union_id, str) or not union_id:
                 return None
-            token = await self.access_token()
-            found = await self._request("POST", f"{self.oapi_base}/topapi/user/getbyunionid?access_token={token}",
-                                        path="/topapi/user/getbyunionid", body={"unionid": union_id})
+            return await self._oapi_userid("/topapi/user/getbyunionid", {"unionid": union_id})
         except DingTalkError as exc:
             log.info("dingtalk_oauth_code_refused", code=exc.code, path=exc.path)
             return None
-        userid = (found.get("result") or {}).get("userid")
-        return userid if isinstance(userid, str) and userid else None
 
     async def user_id_from_app_code(self, code: str) -> str | None:
         """The org member behind an H5 免登 code (`dd.runtime.permission.requestAuthCode` inside DingTalk):
@@ -199,12 +195,15 @@ class DingTalkApi(TokenApiClient):
         https://open.dingtalk.com/document/orgapp/obtain-the-userid-of-a-user-by-using-the-log-free).
         None when DingTalk refuses the code (used, expired, another app)."""
         try:
-            token = await self.access_token()
-            found = await self._request("POST", f"{self.oapi_base}/topapi/v2/user/getuserinfo?access_token={token}",
-                                        path="/topapi/v2/user/getuserinfo", body={"code": code})
+            return await self._oapi_userid("/topapi/v2/user/getuserinfo", {"code": code})
         except DingTalkError as exc:
             log.info("dingtalk_app_code_refused", code=exc.code, path=exc.path)
             return None
+
+    async def _oapi_userid(self, path: str, body: dict[str, Any]) -> str | None:
+        """An oapi `topapi` call with the app's token whose `result.userid` names the org member."""
+        token = await self.access_token()
+        found = await self._request("POST", f"{self.oapi_base}{path}?access_token={token}", path=path, body=body)
         userid = (found.get("result") or {}).get("userid")
         return userid if isinstance(userid, str) and userid else None
 
