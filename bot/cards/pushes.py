@@ -71,21 +71,27 @@ def build_stale_alert(*, customer: Customer, owner_name: str, idle_hours: float,
     """For supervisors, not the owner: contact data is masked, in the name too (older records)."""
     name = mask_contacts(customer.name)
     title = ("高风险客户：" if high_risk else "客户跟进超时：") + name
-    return Card(
-        title=title,
-        subtitle=f"{owner_name} 已 {idle_hours:.0f} 个工作小时未跟进",
-        fields=[
-            CardField(label="客户", value=name + (f"（{customer.company}）" if customer.company else "")),
-            CardField(label="负责人", value=owner_name),
-            CardField(label="阶段", value=customer.stage),
-            CardField(label="电话", value=mask_phone(customer.phone)),
-        ],
-        buttons=[
-            Button(label="转给…", action=f"reassign:{customer.id}", style="primary"),
-            Button(label="暂缓", action=f"snooze:{customer.id}"),
-            Button(label="查看", action=f"view:{customer.id}"),
-        ],
-    )
+    fields, buttons = stale_customer_for_supervisor(customer=customer, owner_name=owner_name)
+    return Card(title=title, subtitle=f"{owner_name} 已 {idle_hours:.0f} 个工作小时未跟进", fields=fields,
+                buttons=buttons)
+
+
+def stale_customer_for_supervisor(*, customer: Customer, owner_name: str) -> tuple[list[CardField], list[Button]]:
+    """A stale customer as a supervisor sees it (contacts masked, in the name too: older records) and
+    what the supervisor can do: the alert card's and the digest's 处理 card's fields and buttons."""
+    who = mask_contacts(customer.name) + (f"（{customer.company}）" if customer.company else "")
+    fields = [
+        CardField(label="客户", value=who),
+        CardField(label="负责人", value=owner_name),
+        CardField(label="阶段", value=customer.stage),
+        CardField(label="电话", value=mask_phone(customer.phone)),
+    ]
+    buttons = [
+        Button(label="转给…", action=f"reassign:{customer.id}", style="primary"),
+        Button(label="暂缓", action=f"snooze:{customer.id}"),
+        Button(label="查看", action=f"view:{customer.id}"),
+    ]
+    return fields, buttons
 
 
 def suggested_message(customer: Customer) -> str:

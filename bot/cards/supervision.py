@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from bot.format import fmt_when, mask_contacts, mask_phone
+from bot.cards.pushes import stale_customer_for_supervisor
+from bot.format import fmt_when, mask_contacts
 from bot.models import Button, Card, CardField
 from store.models import Customer, Member
 
@@ -95,18 +96,6 @@ def build_stale_digest(*, lines: Sequence[StaleLine], now: datetime, tz: tzinfo)
 
 def build_stale_actions(*, customer: Customer, owner_name: str) -> Card:
     """What one line of the digest opens: the stale alert's actions for that customer."""
-    return Card(
-        title=f"处理：{mask_contacts(customer.name)}",
-        subtitle=f"负责人 {owner_name}",
-        fields=[
-            CardField(label="客户", value=_who(customer)),
-            CardField(label="负责人", value=owner_name),
-            CardField(label="阶段", value=customer.stage),
-            CardField(label="电话", value=mask_phone(customer.phone)),
-        ],
-        buttons=[
-            Button(label="转给…", action=f"reassign:{customer.id}", style="primary"),
-            Button(label="暂缓", action=f"snooze:{customer.id}"),
-            Button(label="查看", action=f"view:{customer.id}"),
-        ],
-    )
+    fields, buttons = stale_customer_for_supervisor(customer=customer, owner_name=owner_name)
+    return Card(title=f"处理：{mask_contacts(customer.name)}", subtitle=f"负责人 {owner_name}", fields=fields,
+                buttons=buttons)
