@@ -17,7 +17,11 @@ synthetic training seeds; any of them may be overridden in the config.
   `tag_history_days` before the recent window (a customer unhappy for months, not one bad call);
 - going quiet right after a negative contact (the last word was a complaint);
 - promises not kept by their due time (the commitment ledger, either side);
-- the renewal date approaching.
+- the renewal date approaching;
+- silence together with one of the others (interactions): the same weeks of quiet mean more after
+  complaints, with a broken promise, or with the renewal near than after ordinary calls — a healthy
+  customer's holiday rarely follows a run of 流失风险 calls. Each is the silence beyond one usual gap
+  (at most `interaction_silence_cap` gaps) times the other signal, explained as one line.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ from bot.config import ChurnWeights
 
 DAY = timedelta(days=1)
 # Signals whose value is a fixed-shape feature; the benchmark fits one weight per key.
-SCALAR_KEYS = ("silence", "slowdown", "tag_earlier", "negative_share", "quiet_after_negative", "broken", "renewal")
+SCALAR_KEYS = ("silence", "slowdown", "tag_earlier", "negative_share", "quiet_after_negative", "broken", "renewal",
+               "silence_negative", "silence_broken", "silence_renewal")
 
 
 @dataclass(frozen=True)
@@ -119,10 +124,36 @@ def churn_signals(inputs: ChurnInputs, *, now: datetime, weights: ChurnWeights) 
     if inputs.broken_promises:
         n = inputs.broken_promises
         out.append(Signal("broken", "promises", min(n, 3), f"近{weights.promise_window_days}天 {n} 个承诺未按时兑现"))
+    near = 0.0
     if inputs.renewal_at is not None:
         days = (inputs.renewal_at - now) / DAY
         if 0 <= days <= weights.renewal_days:
-            out.append(Signal("renewal", "renewal", 1 - days / weights.renewal_days, f"距续约还有 {days:.0f} 天"))
+            near = 1 - days / weights.renewal_days
+            out.append(Signal("renewal", "renewal", near, f"距续约还有 {days:.0f} 天"))
+    if past:
+        out += _silence_with_others(silent / cadence, past, tagged, inputs.broken_promises, near, weights)
+    return out
+
+
+def _silence_with_others(ratio: float, past: Sequence[datetime], tagged: Sequence[tuple[datetime, Sequence[str]]],
+                         broken: int, near: float, weights: ChurnWeights) -> list[Signal]:
+    """Silence beyond one usual gap times each other kind of signal: complaints in the latest three
+    contacts (at most two counted), broken promises (at most two), the renewal's nearness (0..1)."""
+    quiet = min(ratio, weights.interaction_silence_cap) - 1
+    if quiet <= 0:
+        return []
+    out: list[Signal] = []
+    negative = set(weights.tags)
+    latest = set(past[-3:])
+    bad = sum(1 for when, tags in tagged if when in latest and negative.intersection(tags))
+    if bad:
+        out.append(Signal("silence_negative", "quiet", quiet * min(bad, 2),
+                          f"最近 {len(latest)} 次联系中 {bad} 次带负面标签后，已沉默平时的 {ratio:.1f} 倍"))
+    if broken:
+        out.append(Signal("silence_broken", "quiet", quiet * min(broken, 2),
+                          f"有 {broken} 个承诺未兑现，且已沉默平时的 {ratio:.1f} 倍"))
+    if near > 0:
+        out.append(Signal("silence_renewal", "renewal", quiet * near, f"续约临近，且已沉默平时的 {ratio:.1f} 倍"))
     return out
 
 

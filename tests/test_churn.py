@@ -25,7 +25,7 @@ TZ = ZoneInfo("Asia/Shanghai")
 WEIGHTS = ChurnWeights(silence=22, silence_grace=1.5, silence_cap=50, tags={"流失风险": 30, "竞品对比": 16},
                        tag_window_days=30, broken_promise=12, renewal=15, renewal_days=60, slowdown=20,
                        slowdown_grace=1.5, recent_gaps=3, family_cap=200, tag_earlier=0, negative_share=0,
-                       quiet_after_negative=0)
+                       quiet_after_negative=0, silence_negative=0, silence_broken=0, silence_renewal=0)
 
 
 def local(*args: int) -> datetime:
@@ -128,7 +128,8 @@ def test_shipped_weights_use_the_new_signals():
 
 def test_shipped_line_separates_a_decline_from_a_holiday():
     """With the shipped settings, three weeks of quiet after two 流失风险 calls, a broken promise and a
-    renewal near cross the alert line; the same quiet after one 价格异议 call (a holiday) does not."""
+    renewal near cross the alert line (the silence counts again with each of them); the same quiet
+    after one 价格异议 call (a holiday) does not."""
     churn = ChurnSettings()
     now = local(2026, 11, 16, 10)
     contacts = weekly(now - timedelta(days=21 + 7 * 7), 8)
@@ -137,7 +138,8 @@ def test_shipped_line_separates_a_decline_from_a_holiday():
     holiday = ChurnInputs(contacts=contacts, tagged=[(contacts[-1], ["价格异议"])])
     risk = churn_risk(declining, now=now, weights=churn.weights)
     assert risk.score >= churn.alert_at
-    assert "最后一次联系带「流失风险」，之后 21 天无联系 +11" in risk.reasons
+    assert "最后一次联系带「流失风险」，之后 21 天无联系 +7" in risk.reasons
+    assert "有 1 个承诺未兑现，且已沉默平时的 3.0 倍 +10" in risk.reasons  # silence x a broken promise
     assert churn_risk(holiday, now=now, weights=churn.weights).score < churn.rearm_below
 
 
@@ -153,6 +155,64 @@ def test_benchmark_fit_recovers_the_sign_and_drops_a_negative_weight():
     y = (rng.uniform(size=4000) < 1 / (1 + np.exp(-logit))).astype(float)
     _, coef = fit_logistic(x, y)
     assert coef[0] > 0.5 and coef[1] == 0
+
+
+def test_silence_after_complaints_counts_more_than_the_sum_of_its_parts():
+    """Silence together with complaints in the latest three contacts is one more signal (silence
+    beyond one usual gap x the complaints, at most two): the same three weeks of quiet after ordinary
+    calls get no such line, and the weight is a config number (0: off)."""
+    now = local(2026, 11, 16, 10)
+    contacts = weekly(now - timedelta(days=21 + 7 * 7), 8)  # weekly, the last 21 days ago: 3 usual gaps
+    weights = WEIGHTS.model_copy(update={"silence_negative": 6, "tags": {"流失风险": 0, "竞品对比": 0}})
+    unhappy = ChurnInputs(contacts=contacts, tagged=[(c, ["流失风险"]) for c in contacts[-2:]])
+    risk = churn_risk(unhappy, now=now, weights=weights)
+    assert "最近 3 次联系中 2 次带负面标签后，已沉默平时的 3.0 倍 +24" in risk.reasons  # (3 - 1) x 2 x 6
+    ordinary = churn_risk(ChurnInputs(contacts=contacts, tagged=[(c, []) for c in contacts]), now=now,
+                          weights=weights)
+    assert risk.score == pytest.approx(ordinary.score + 24, abs=0.2)
+    off = churn_risk(unhappy, now=now, weights=weights.model_copy(update={"silence_negative": 0}))
+    assert off.score == ordinary.score
+
+
+def test_silence_with_a_broken_promise_or_the_renewal_near_counts_more():
+    now = local(2026, 11, 16, 10)
+    contacts = weekly(now - timedelta(days=21 + 7 * 7), 8)
+    weights = WEIGHTS.model_copy(update={"silence_broken": 5, "silence_renewal": 4, "broken_promise": 0,
+                                         "renewal": 0, "silence": 0, "slowdown": 0})
+    risk = churn_risk(ChurnInputs(contacts=contacts, broken_promises=1, renewal_at=now + timedelta(days=30)),
+                      now=now, weights=weights)
+    assert risk.reasons == ["有 1 个承诺未兑现，且已沉默平时的 3.0 倍 +10",  # (3 - 1) x 1 x 5
+                            "续约临近，且已沉默平时的 3.0 倍 +4"]  # (3 - 1) x 0.5 x 4
+    # Within one usual gap there is no silence to multiply.
+    recent = weekly(now - timedelta(days=5 + 7 * 7), 8)
+    assert churn_risk(ChurnInputs(contacts=recent, broken_promises=1, renewal_at=now + timedelta(days=30)),
+                      now=now, weights=weights).score == 0
+    # Silence counts at most `interaction_silence_cap` usual gaps.
+    capped = weights.model_copy(update={"interaction_silence_cap": 2.0})
+    assert churn_risk(ChurnInputs(contacts=contacts, broken_promises=1), now=now,
+                      weights=capped).reasons == ["有 1 个承诺未兑现，且已沉默平时的 3.0 倍 +5"]
+
+
+def test_benchmark_line_needs_confidence_not_a_lucky_few_alerts():
+    """The benchmark picks the alert line on training seeds by the Wilson lower bound of its precision:
+    a line with 4 of 4 alerts right (100%, but a floor of 55%) loses to one with 40 of 45 right."""
+    pytest.importorskip("numpy")
+    from benchmarks.churn_eval import Scored, choose_line, precision_floor
+
+    assert precision_floor(4, 4) < 0.75 < precision_floor(40, 45)
+    days = list(range(45, 200))
+
+    def customer(churn_day: int | None, peak: float) -> tuple[Scored, list[float]]:
+        # A score at `peak` from day 100 on (a churner is lost on day 120: a 20-day warning).
+        return Scored(churn_day, [d for d in days if churn_day is None or d < churn_day], []), \
+            [peak if d >= 100 else 0.0 for d in days if churn_day is None or d < churn_day]
+
+    # 4 churners score 85 (no healthy customer does); 36 more churners and 5 healthy score 55.
+    pairs = [customer(120, 85) for _ in range(4)] + [customer(120, 55) for _ in range(36)] + \
+        [customer(None, 55) for _ in range(5)] + [customer(None, 0) for _ in range(50)]
+    histories, scores = [h for h, _ in pairs], [s for _, s in pairs]
+    alert_at, rearm = choose_line(histories, scores, 0.75)
+    assert alert_at <= 55 and rearm < alert_at
 
 
 # --- the scheduled job -----------------------------------------------------------------------------

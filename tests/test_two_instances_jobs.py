@@ -102,8 +102,8 @@ outbox_lease_seconds = {LEASE_SECONDS}
 worker_poll_seconds = 0.2
 log_level = "WARNING"
 [churn]
-alert_at = 30
-rearm_below = 15
+alert_at = 20
+rearm_below = 10
 [recycle]
 days = {{ "{Stage.FIRST_CONTACT.value}" = 60 }}
 [anomalies]
@@ -226,7 +226,7 @@ def seed(url: str, now: datetime, media_dir: Path) -> dict[str, Any]:
                                   due_at=ago(hours=1 if by_rep else 3), sent_at=ago(days=1),
                                   status=PromiseStatus.OPEN, remind_at=ago(days=1), created_at=ago(days=1)))
                 # Won customers gone silent (rep 6): the churn scan alerts (silence alone is capped at
-                # churn.weights.silence_cap, 33.6 by default: the line is set below it).
+                # churn.weights.silence_cap, 25.2 by default: the line is set below it).
                 for k in range(CHURN):
                     c = customer(f"成交客户{t}{k:02d}", r[6], Stage.WON, last_activity_at=ago(days=100))
                     for days in (120, 110, 100):
