@@ -262,3 +262,27 @@ def test_a_tag_tap_racing_a_confirm_does_not_change_the_confirmed_record(setting
     with Session(engine) as s:
         assert s.get(FollowUp, fid).tags == ["要报价"]
         assert s.exec(select(Correction)).all() == []
+
+
+def test_a_snooze_racing_a_transfer_is_refused_to_the_former_owner(settings, engine):
+    """The rep answers 暂缓's reason while the supervisor's 转给 李明 is being written: the snooze is
+    decided on the customer as it is after the transfer (no longer hers), not on the old owner."""
+    from bot.app import build_runtime
+    from store.conversations import set_conversation
+    from tests.harness import ChatDriver
+
+    org = make_org(engine)
+    cid = owned_lead(engine, org)
+    driver = ChatDriver(build_runtime(settings, clock=lambda: NOW, engine=engine))
+    with session_scope(engine) as s:
+        set_conversation(session=s, member_id=org.rep_a.id, state="snooze_reason", data={"customer_id": cid}, at=NOW)
+
+    def transfer(s: Session) -> Any:
+        return reassign_lead(session=s, actor=s.get(Member, org.supervisor.id), customer_id=cid,
+                             new_owner=s.get(Member, org.rep_b.id), now=NOW, due_hours=2)
+
+    answers = contended(engine, transfer, lambda _s: driver.send("rep-a", "客户出差两周"))
+    assert [m.text for m in answers] == ["这个客户已不在你的权限范围内。"]
+    with Session(engine) as s:
+        moved = s.get(Customer, cid)
+        assert moved.owner_id == org.rep_b.id and moved.snoozed_until is None
