@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from store.customers import StageChange, change_stage
 from store.db import session_scope
-from store.followups import confirm_followup, create_followup, discard_followup
+from store.followups import confirm_followup, create_followup, discard_followup, get_followup
 from store.leads import LeadError, claim_lead, reassign_lead, release_lead
 from store.merges import merge_customers
 from store.models import Correction, Customer, FollowUp, LeadAssignment, Member, TimelineEvent
@@ -286,3 +286,32 @@ def test_a_snooze_racing_a_transfer_is_refused_to_the_former_owner(settings, eng
     with Session(engine) as s:
         moved = s.get(Customer, cid)
         assert moved.owner_id == org.rep_b.id and moved.snoozed_until is None
+
+
+def test_two_taps_of_one_visit_button_book_one_visit(settings, engine):
+    """安排拜访 checks for a visit at that time and then books one: the second tap, handled while the
+    first's booking is being written, sees it."""
+    from datetime import timedelta
+
+    from bot.app import build_runtime
+    from store.models import Visit
+    from store.visits import schedule_visit
+    from tests.harness import ChatDriver
+
+    org = make_org(engine)
+    cid = owned_lead(engine, org)
+    when = NOW + timedelta(days=2)
+    with session_scope(engine) as s:
+        fid = create_followup(session=s, actor=s.get(Member, org.rep_a.id), customer_id=cid, kind="chat",
+                              text="周四上午10点来公司聊方案", tags=[], next_contact_at=when, at=NOW).id
+    driver = ChatDriver(build_runtime(settings, clock=lambda: NOW, engine=engine))
+
+    def first_tap(s: Session) -> Any:  # what the other instance's tap writes, held open
+        get_followup(session=s, actor=s.get(Member, org.rep_a.id), followup_id=fid, for_update=True)
+        return schedule_visit(session=s, actor=s.get(Member, org.rep_a.id), customer_id=cid, when=when,
+                              goal="聊方案", when_text="周四上午10点", at=NOW)
+
+    answers = contended(engine, first_tap, lambda _s: driver.tap("rep-a", f"visit:{fid}"))
+    assert [m.text for m in answers] == ["这个拜访已经安排过了，或时间已过。"]
+    with Session(engine) as s:
+        assert len(s.exec(select(Visit)).all()) == 1

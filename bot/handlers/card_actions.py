@@ -171,8 +171,9 @@ def _on_redate(ctx: HandlerContext, followup_id: int) -> None:
 
 def _on_visit(ctx: HandlerContext, followup_id: int) -> None:
     """安排拜访: the meeting the text names becomes a Visit at the record's next contact, so the
-    pre-visit card fires (scheduler/previsit.py) without a separate 拜访 command."""
-    followup, customer = get_followup(session=ctx.session, actor=ctx.member, followup_id=followup_id)
+    pre-visit card fires (scheduler/previsit.py) without a separate 拜访 command. The record is read
+    locked: the same button tapped twice, handled by two instances, books one visit."""
+    followup, customer = get_followup(session=ctx.session, actor=ctx.member, followup_id=followup_id, for_update=True)
     when = followup.next_contact_at
     if when is None or not names_meeting(followup):
         raise ValueError("no meeting on this record")
