@@ -155,7 +155,9 @@ def test_two_sweepers_escalate_exactly_once(bot, clock, db_url):
 
 def test_an_approval_racing_a_transfer_does_not_overwrite_it(bot, clock):
     """批准 by the director on one instance while the supervisor's 转给 李明 is being written on another:
-    the approval sees the new owner and leaves the customer alone."""
+    the approval sees the new owner and leaves the customer alone. (Before apply_decision locked the
+    customer this held only because decide_approval's timeline insert, a foreign-key check on the
+    customer, happened to wait for the transfer's FOR UPDATE; the lock makes it not depend on that.)"""
     from bot.leads.approvals import apply_decision
     from store.leads import reassign_lead
     from tests.test_atomic_writes import contended
