@@ -23,7 +23,6 @@ from store.db import session_scope
 from store.models import Customer, FollowUp, Member, Visit
 from store.permissions import can_see
 from store.promises import open_promises_of_customer
-from store.quotes import current_quote_total
 from store.timeline import snippet_candidates
 
 
@@ -71,10 +70,9 @@ def _push_previsit(session: Session, settings: Settings, visit: Visit, now: date
     # Open promises of both sides from the ledger (bot/extract/promises.py), soonest due first.
     promises = [promise_line(p, settings.tz)
                 for p in open_promises_of_customer(session=session, customer_id=customer.id or 0)]
-    # The current quote (catalog lines of the latest confirmed record) when there is one.
-    last_amount = current_quote_total(session=session, customer_id=customer.id or 0)
-    if last_amount is None:
-        last_amount = next((f.amount_cny for f in recent if f.amount_cny is not None), None)
+    # The customer's amount as the console and the export show it (store/customers.sync_amount: the
+    # current catalog quote's total, else the newest confirmed record's amount; a draft's is not yet).
+    last_amount = customer.amount_cny
     card = build_previsit_card(
         customer=customer,
         visit=visit,

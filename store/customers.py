@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -237,13 +238,39 @@ def rename_customer(*, session: Session, actor: Member, customer_id: int, name: 
     return before
 
 
-def change_stage(*, session: Session, actor: Member, customer: Customer, stage: str, at: datetime) -> str:
-    """Set the stage (rules are checked by the caller) and record it on the timeline; returns the old one."""
-    before, customer.stage = customer.stage, stage
+@dataclass(frozen=True)
+class StageChange:
+    """What change_stage decided on the locked row."""
+
+    before: str  # the customer's stage as committed when the decision was made
+    refused: list[str] = field(default_factory=list)  # the rules' reasons (empty: not refused)
+    changed: bool = False  # moved, and one stage_changed event recorded
+
+
+def change_stage(*, session: Session, actor: Member, customer: Customer, stage: str, at: datetime,
+                 check: Callable[[str], Sequence[str]] | None = None) -> StageChange:
+    """Move the customer to `stage` and record it on the timeline, deciding on the row as it is now.
+
+    The row is re-read FOR UPDATE (PostgreSQL: a second instance moving the same customer waits here
+    for the first to commit, then sees its stage; SQLite: transactions begin IMMEDIATE, store/db.py,
+    so the re-read is current). `check(current)` — the rules (store/stages.check_stage_change, as the
+    caller applies them) — is evaluated against that fresh stage: its reasons refuse the move. A
+    customer already at `stage` is left alone: no event, `changed` False (two instances confirming
+    the same move record it, and hand it off, once). The ORM writes the column, so flush hooks on
+    Customer see the change."""
+    session.flush()  # this transaction's pending changes are written before the refresh re-reads the row
+    session.refresh(customer, with_for_update=True)
+    before = customer.stage
+    refused = list(check(before)) if check is not None else []
+    if refused:
+        return StageChange(before=before, refused=refused)
+    if before == stage:
+        return StageChange(before=before)
+    customer.stage = stage
     session.add(customer)
     add_event(session=session, customer_id=require_id(customer), actor_id=actor.id, kind="stage_changed",
               summary=f"阶段 {before} → {stage}", at=at)
-    return before
+    return StageChange(before=before, changed=True)
 
 
 def due_customer_ids(*, session: Session, due_column: str, now: datetime, limit: int) -> list[int]:

@@ -201,8 +201,9 @@ def latest_unconfirmed(*, session: Session, actor: Member) -> FollowUp | None:
 def discard_followup(*, session: Session, actor: Member, followup_id: int) -> tuple[Customer, bool]:
     """丢弃: remove an unconfirmed record with its corrections and timeline lines, and the customer too
     when it is a draft that exists only because of it (with its own timeline and visits), so nothing
-    is left. Returns (customer, customer_removed); a confirmed record is refused (ValueError)."""
-    followup, customer = get_followup(session=session, actor=actor, followup_id=followup_id)
+    is left. Returns (customer, customer_removed); a confirmed record is refused (ValueError). The record
+    is read locked: a 确认 committed by another instance meanwhile is seen here, never deleted."""
+    followup, customer = get_followup(session=session, actor=actor, followup_id=followup_id, for_update=True)
     if followup.confirmed:
         raise ValueError("a confirmed record is not discarded")
     customer_id = require_id(customer)

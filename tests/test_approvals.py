@@ -151,3 +151,31 @@ def test_two_sweepers_escalate_exactly_once(bot, clock, db_url):
     assert levels == [1, 1, 1]
     assert len(events(bot.runtime.engine, "approval_escalated")) == 3
     assert sum(k.startswith("approval:") and k.endswith(":1") for k in keys) == 3
+
+
+def test_an_approval_racing_a_transfer_does_not_overwrite_it(bot, clock):
+    """批准 by the director on one instance while the supervisor's 转给 李明 is being written on another:
+    the approval sees the new owner and leaves the customer alone. (Before apply_decision locked the
+    customer this held only because decide_approval's timeline insert, a foreign-key check on the
+    customer, happened to wait for the transfer's FOR UPDATE; the lock makes it not depend on that.)"""
+    from bot.leads.approvals import apply_decision
+    from store.leads import reassign_lead
+    from tests.test_atomic_writes import contended
+
+    clock.now = local(2026, 11, 16, 10)
+    cid = intake(bot, clock.now).customer_id
+    engine, settings = bot.runtime.engine, bot.runtime.settings
+    with Session(engine) as s:
+        approval_id = s.exec(select(Approval.id)).one()
+
+    def transfer(s: Session) -> object:
+        return reassign_lead(session=s, actor=s.get(Member, bot.org.supervisor.id), customer_id=cid,
+                             new_owner=s.get(Member, bot.org.rep_b.id), now=clock.now, due_hours=2)
+
+    def approve(s: Session) -> object:
+        return apply_decision(session=s, settings=settings, actor=s.get(Member, bot.org.supervisor.id),
+                              approval_id=approval_id, approve=True, reason="同意", now=clock.now)[1]
+
+    assert contended(engine, transfer, approve) == "已批准，但 张伟 已有负责人或拟分配的销售已停用，未改动。"
+    with Session(engine) as s:
+        assert s.get(Customer, cid).owner_id == bot.org.rep_b.id

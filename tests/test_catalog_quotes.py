@@ -4,6 +4,7 @@ amount from the current quote, the weekly catalog share, and `genjin catalog imp
 
 from __future__ import annotations
 
+import csv
 from datetime import timedelta
 from pathlib import Path
 
@@ -267,3 +268,39 @@ def test_a_product_named_without_its_edition_is_picked_on_the_card(bot, engine, 
     assert picked.field("金额") == "6.08万元"
     assert "有2个版本" not in picked.all_text
     assert not [b for b in picked.card.buttons if b.label.startswith("选 ")]
+
+
+def test_export_console_and_previsit_card_show_one_amount(bot, engine, clock, tmp_path, monkeypatch):
+    """One amount per customer (store/quotes.customer_amount, kept as customer.amount_cny): 周总 has a
+    catalog quote and a later confirmed typed budget (the quote counts); 许总 has no catalog line, a
+    confirmed 20万 and a newer unconfirmed 30万 (a draft is not the customer's amount yet). The export,
+    the console's pipeline and customer page, and the pre-visit card all agree."""
+    from bot.format import fmt_amount
+    from bot.leads.import_export import export_customers
+    from store.console import PipelineFilter, pipeline_grid
+
+    bot.tap("rep-a", bot.reply_to("rep-a", "和远航冷链的周总谈了，旗舰版两套，电话13911112222").action("确认"))
+    bot.tap("rep-a", bot.reply_to("rep-a", "周总又说预算三十万左右，电话13911112222").action("确认"))
+    bot.tap("rep-a", bot.reply_to("rep-a", "和华信物流的许总聊了，预算二十万，电话13922223333").action("确认"))
+    bot.reply_to("rep-a", "许总说预算可能到三十万，电话13922223333")  # not confirmed
+    bot.reply_to("rep-a", "拜访 周总 明天下午3点 谈合同")
+    bot.reply_to("rep-a", "拜访 许总 明天下午3点半 谈方案")
+    expected = {"周总": 116_000, "许总": 200_000}
+    with session_scope(engine) as s:
+        customers = {c.name: c for c in s.exec(select(Customer).where(col(Customer.draft).is_(False)))}
+        assert {n: customer_amount(session=s, customer_id=c.id) for n, c in customers.items()} == expected
+        assert {n: c.amount_cny for n, c in customers.items()} == expected  # the console's column
+        sup = s.get(Member, bot.org.supervisor.id)
+        grid = pipeline_grid(session=s, actor=sup, flt=PipelineFilter())
+        assert sum(cell.amount for cell in grid) == sum(expected.values())
+        path = tmp_path / "customers.csv"
+        export_customers(session=s, actor=sup, path=path, now=clock.now, tz=bot.runtime.settings.tz)
+    rows = list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
+    header = rows[1]
+    exported = {r[header.index("姓名")]: int(r[header.index("金额（元）")]) for r in rows[2:]}
+    assert exported == expected
+    for minutes in (290, 320):  # before each visit
+        sweep_previsit(engine, bot.runtime.settings, clock.now + timedelta(days=1, minutes=minutes))
+    cards = {m.field("客户").split("（")[0]: m.field("金额")
+             for m in bot.new_messages() if m.card and m.card.title.startswith("拜访提醒")}
+    assert cards == {name: fmt_amount(amount) for name, amount in expected.items()}

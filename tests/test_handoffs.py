@@ -5,6 +5,7 @@ once after the working hours it is given."""
 from __future__ import annotations
 
 import json
+import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -14,12 +15,15 @@ from sqlmodel import Session, col, select
 
 from bot.app import build_runtime
 from bot.config import HandoffRule, HandoffSettings, Settings
+from bot.handlers import build_dispatcher
+from bot.pipeline.worker import Worker
 from bot.playbook.handoffs import announce_stage_entry
 from scheduler.handoffs import sweep_handoffs
 from store.customers import create_customer
 from store.db import session_scope
 from store.followups import create_followup
 from store.handoffs import latest_stage_entry
+from store.inbox import insert_inbound
 from store.models import Customer, HandOff, OutboxMessage, Promise, PromiseStatus, TimelineEvent
 from store.roles import add_role_tag
 from store.stages import Stage
@@ -185,3 +189,79 @@ def test_the_won_hand_off_lists_the_customers_open_promises_from_the_ledger(bot,
     with Session(bot.runtime.engine) as s:
         text = json.dumps(s.exec(select(OutboxMessage)).one().payload, ensure_ascii=False)
     assert "把安装排期发您" in text and "已经发过的资料" not in text
+
+
+class Rendezvous:
+    """Each caller waits (up to `patience`) until `count` callers have arrived. Put where the stage rules
+    are checked, it forces the race's interleaving: with the decision taken on an unlocked read both
+    instances check the old stage together; with it taken on the locked row the second cannot arrive
+    while the first holds the lock, so the first goes on alone after the wait."""
+
+    def __init__(self, count: int = 2, patience: float = 2.0) -> None:
+        self.count, self.patience = count, patience
+        self.arrived = 0
+        self.cond = threading.Condition()
+
+    def wait(self) -> None:
+        with self.cond:
+            self.arrived += 1
+            self.cond.notify_all()
+            self.cond.wait_for(lambda: self.arrived >= self.count, timeout=self.patience)
+
+
+@pytest.mark.parametrize("how", ["command", "card"])
+def test_two_instances_confirming_one_stage_move_at_once_record_and_hand_off_once(bot, clock, db_url, monkeypatch,
+                                                                                   how):
+    """Two instances (their own engine, worker and dispatcher each) move 张伟 需求确认 → 方案演示 at the
+    same moment: rep-a and the supervisor each send 阶段, or rep-a taps 确认 on two records that both
+    suggest 方案演示. One stage_changed event, one hand-off to 售前; the other instance finds the
+    customer already there."""
+    from bot.handlers import card_actions, commands
+
+    clock.now = local(2026, 11, 20, 16)
+    engine = bot.runtime.engine
+    with session_scope(engine) as s:
+        customer_id = s.exec(select(Customer.id)).one()
+        rep = s.merge(bot.org.rep_a)
+        records = [create_followup(session=s, actor=rep, customer_id=customer_id, kind="chat", text=f"演示安排 {i}",
+                                   tags=[], stage_hint=Stage.DEMO, at=clock.now).id for i in range(2)]
+    met = Rendezvous()
+    if how == "command":
+        real_check = commands.check_stage_change
+
+        def check(*args, **kwargs):
+            met.wait()
+            return real_check(*args, **kwargs)
+
+        monkeypatch.setattr(commands, "check_stage_change", check)
+        sends = [("rep-a", "阶段 张伟 方案演示", "text"), ("sup", "阶段 张伟 方案演示", "text")]
+    else:
+        real_refusal = card_actions.stage_refusal
+
+        def refusal(*args, **kwargs):
+            met.wait()
+            return real_refusal(*args, **kwargs)
+
+        monkeypatch.setattr(card_actions, "stage_refusal", refusal)
+        sends = [("rep-a", f"confirm:{fid}", "card_action") for fid in records]
+    order = iter(range(2))
+    lock = threading.Lock()
+
+    def instance(own: Engine) -> None:
+        with lock:
+            sender, text, kind = sends[next(order)]
+        # An instance's worker on its own engine (build_runtime would also migrate: alembic is not
+        # thread-safe, and the database is migrated already).
+        worker = Worker(own, bot.runtime.settings, build_dispatcher(), clock=clock)
+        with session_scope(own) as s:
+            insert_inbound(session=s, platform="sandbox", msg_id=f"race-{how}-{sender}-{text}", sender=sender,
+                           kind=kind, text=text, raw=text, at=clock.now)
+        worker.drain()
+
+    on_instances(db_url, instance)
+    assert len(events(engine, "stage_changed")) == 1
+    assert [e.summary for e in events(engine, "handoff_sent")] == ["已通知 李明（售前）接手「方案演示」"]
+    with Session(engine) as s:
+        assert len(s.exec(select(HandOff)).all()) == 1
+        assert s.get(Customer, customer_id).stage == Stage.DEMO
+    assert len(handoff_cards(bot.new_messages())) == 1

@@ -13,8 +13,9 @@ from sqlmodel import Session, col, select
 
 from bot.cli import main
 from bot.leads.rules import RulesError, parse_rule_text
+from store.customers import sync_amount
 from store.db import session_scope
-from store.models import Customer, FollowUp, LeadAssignment, LeadTouch, OutboxMessage
+from store.models import Approval, Customer, FollowUp, LeadAssignment, LeadTouch, OutboxMessage
 from tests.factories import T0, make_org
 from tests.test_leads_support import RULES
 
@@ -194,9 +195,13 @@ def test_export_neutralises_formulas_and_has_amount_and_next_contact(cli, engine
                            created_at=T0)
         s.add(hostile)
         s.flush()
-        for day, amount in ((1, 100_000), (2, 430_000), (3, None)):  # the newest amount named counts
+        for day, amount in ((1, 100_000), (2, 430_000), (3, None)):  # the newest confirmed amount counts
+            when = datetime(2026, 11, day, tzinfo=UTC)
             s.add(FollowUp(customer_id=hostile.id, rep_id=cli.rep_a.id, text="报价", amount_cny=amount,
-                           created_at=datetime(2026, 11, day, tzinfo=UTC)))
+                           confirmed=True, confirmed_at=when, created_at=when))
+        s.add(FollowUp(customer_id=hostile.id, rep_id=cli.rep_a.id, text="报价", amount_cny=990_000,
+                       created_at=datetime(2026, 11, 4, tzinfo=UTC)))  # a draft: not the customer's amount yet
+        sync_amount(session=s, customer=hostile)  # as every confirm does
     path = tmp_path / f"customers{suffix}"
     assert main(["export", str(path), "--as", "陈主管"]) == 0
     rows = export_table(path)
@@ -269,3 +274,51 @@ def test_rule_file_errors_are_reported(text, message):
     with pytest.raises(RulesError) as info:
         parse_rule_text(text)
     assert any(message in p.message for p in info.value.problems), info.value.problems
+
+
+APPROVAL_RULES = """
+pool_team = "一组"
+
+[groups."A组"]
+members = ["王芳"]
+
+[[rules]]
+name = "华北跨区"
+region = "华北"
+groups = ["A组"]
+approval = true
+"""
+
+
+@pytest.mark.parametrize("importer", ["二组主管", "陈主管", "管理员"])
+def test_import_respects_approval_rules_unless_the_importer_may_approve(cli, engine, tmp_path, monkeypatch,
+                                                                        capsys, importer):
+    """A rule with approval = true holds an imported lead for the picked rep's supervisor, as
+    /api/leads does, when another team's supervisor runs the import; the rep's own supervisor (the
+    approver) or an admin importing it is the approval: assigned at once, the reason says so."""
+    rules = tmp_path / "approval_rules.toml"
+    rules.write_text(APPROVAL_RULES, encoding="utf-8")
+    monkeypatch.setenv("GENJIN_LEADS__RULES_FILE", str(rules))
+    path = xlsx(tmp_path / "north.xlsx", [["许强", "13912340021", "北方重工", "抖音", "华北", "", ""]])
+    assert main(["import", str(path), "--as", importer, "--yes", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    with Session(engine) as s:
+        lead = s.exec(select(Customer).where(col(Customer.name) == "许强")).one()
+        approvals = s.exec(select(Approval)).all()
+        cards = [m for m in s.exec(select(OutboxMessage)) if "card" in m.payload]
+        texts = [m.payload.get("text", "") for m in s.exec(select(OutboxMessage)) if m.recipient == "rep-a"]
+        reasons = [r.reason for r in s.exec(select(LeadAssignment).where(col(LeadAssignment.customer_id) == lead.id))]
+    if importer == "二组主管":
+        assert "待审批 1 条" in out and "分配：" not in out
+        assert lead.owner_id is None and lead.lead_due_at is None  # unclaimable, on the approval's timer
+        [approval] = approvals
+        assert approval.proposed_member_id == cli.rep_a.id and approval.approver_id == cli.supervisor.id
+        assert [m.recipient for m in cards] == ["sup"] and texts == []  # the rep hears of it on 批准
+        [reason] = reasons
+        assert reason.endswith("；规则要求审批，等待 陈主管 批准")
+    else:
+        assert "分配：王芳 1" in out and "待审批" not in out
+        assert lead.owner_id == cli.rep_a.id and approvals == [] and cards == []
+        assert len(texts) == 1 and texts[0].startswith("【导入新线索】")
+        [reason] = reasons
+        assert reason.endswith(f"（规则要求审批，导入人 {importer} 有审批权，导入即批准）")

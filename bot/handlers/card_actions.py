@@ -72,7 +72,7 @@ def _card_for(ctx: HandlerContext, followup_id: int) -> None:
 
 
 def _on_tag(ctx: HandlerContext, followup_id: int, tag: str) -> None:
-    followup, _ = get_followup(session=ctx.session, actor=ctx.member, followup_id=followup_id)
+    followup, _ = get_followup(session=ctx.session, actor=ctx.member, followup_id=followup_id, for_update=True)
     if followup.confirmed:
         ctx.reply("这条记录已确认，标签不能再改。")
         return
@@ -82,7 +82,7 @@ def _on_tag(ctx: HandlerContext, followup_id: int, tag: str) -> None:
 
 def _on_fix(ctx: HandlerContext, followup_id: int, index: int) -> None:
     """The rep chose an alternative reading offered on the card: apply it, stored as a correction."""
-    followup, _ = get_followup(session=ctx.session, actor=ctx.member, followup_id=followup_id)
+    followup, _ = get_followup(session=ctx.session, actor=ctx.member, followup_id=followup_id, for_update=True)
     if followup.confirmed:
         ctx.reply("这条记录已确认，不能再改。")
         return
@@ -113,20 +113,25 @@ def _on_confirm(ctx: HandlerContext, followup_id: int) -> None:
         return
     message = f"已保存 {customer.name} 的跟进记录。" + ("（新客户已建档）" if was_draft else "")
     hint = followup.stage_hint
-    if hint and hint != customer.stage:
+    if hint:
         # The 阶段 command's gate, this record counting as evidence; no skip and no step back by one tap.
-        missing = stage_refusal(ctx, customer, hint)
-        if missing:
-            message += f"\n阶段建议「{hint}」未采用：" + "；".join(missing)
-        else:
-            old = change_stage(session=ctx.session, actor=ctx.member, customer=customer, stage=hint, at=ctx.now)
+        # Decided by change_stage on the locked row: another instance may have just moved the customer
+        # (already there: nothing to say, no second event or hand-off).
+        change = change_stage(session=ctx.session, actor=ctx.member, customer=customer, stage=hint, at=ctx.now,
+                              check=lambda _current: stage_refusal(ctx, customer, hint))
+        if change.refused:
+            message += f"\n阶段建议「{hint}」未采用：" + "；".join(change.refused)
+        elif change.changed:
             announce_stage_entry(session=ctx.session, settings=ctx.settings, customer=customer, at=ctx.now)
-            message += f"\n阶段已更新：{old} → {hint}"
+            message += f"\n阶段已更新：{change.before} → {hint}"
     ctx.reply(message)
 
 
 def _unconfirmed(ctx: HandlerContext, followup_id: int) -> bool:
-    followup, _ = get_followup(session=ctx.session, actor=ctx.member, followup_id=followup_id)
+    """The record is still a draft. Read locked (for_update), like every tap that checks `confirmed`
+    before changing a draft: a 确认 handled by another instance at the same moment is either seen
+    here or waits for this tap's change, never confirms a record this tap then changes or deletes."""
+    followup, _ = get_followup(session=ctx.session, actor=ctx.member, followup_id=followup_id, for_update=True)
     if followup.confirmed:
         ctx.reply("这条记录已确认，不能再改。")
         return False
@@ -166,8 +171,9 @@ def _on_redate(ctx: HandlerContext, followup_id: int) -> None:
 
 def _on_visit(ctx: HandlerContext, followup_id: int) -> None:
     """安排拜访: the meeting the text names becomes a Visit at the record's next contact, so the
-    pre-visit card fires (scheduler/previsit.py) without a separate 拜访 command."""
-    followup, customer = get_followup(session=ctx.session, actor=ctx.member, followup_id=followup_id)
+    pre-visit card fires (scheduler/previsit.py) without a separate 拜访 command. The record is read
+    locked: the same button tapped twice, handled by two instances, books one visit."""
+    followup, customer = get_followup(session=ctx.session, actor=ctx.member, followup_id=followup_id, for_update=True)
     when = followup.next_contact_at
     if when is None or not names_meeting(followup):
         raise ValueError("no meeting on this record")

@@ -122,7 +122,8 @@ def on_edit_command(ctx: HandlerContext) -> None:
         ctx.reply(f"不认识的字段「{word}」。" + FIELD_HINT if word not in FIELD_WORDS else "请写上新值。" + FIELD_HINT)
         return
     try:
-        followup, _ = get_followup(session=ctx.session, actor=ctx.member, followup_id=int(ref[1:]))
+        # Locked: the confirmed check below must hold until this change is written (a 确认 racing it).
+        followup, _ = get_followup(session=ctx.session, actor=ctx.member, followup_id=int(ref[1:]), for_update=True)
     except PermissionDenied:
         ctx.reply(f"没有找到记录 {ref}（或你没有权限）。")
         return
@@ -138,7 +139,8 @@ def on_redate_answer(ctx: HandlerContext) -> None:
     conv = get_conversation(session=ctx.session, member_id=ctx.member.id or 0)
     assert conv is not None
     try:
-        followup, _ = get_followup(session=ctx.session, actor=ctx.member, followup_id=int(conv.data["followup_id"]))
+        followup, _ = get_followup(session=ctx.session, actor=ctx.member, followup_id=int(conv.data["followup_id"]),
+                                   for_update=True)
     except (PermissionDenied, KeyError, ValueError):
         clear_conversation(session=ctx.session, member_id=ctx.member.id or 0)
         ctx.reply("这条记录已不存在。")

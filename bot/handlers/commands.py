@@ -146,13 +146,13 @@ def on_stage(ctx: HandlerContext, args: str) -> None:
     if customer is None:
         return
     target = parts[-1]
-    missing = check_stage_change(
-        customer.stage,
-        target,
-        confirmed_followups(session=ctx.session, customer_id=customer.id or 0),
-        ctx.settings.stage_evidence,
-    )
-    if missing:
+    evidence = confirmed_followups(session=ctx.session, customer_id=customer.id or 0)
+    # The rules are checked by change_stage on the customer's row as it is now (locked): another
+    # instance may have just moved it.
+    change = change_stage(session=ctx.session, actor=ctx.member, customer=customer, stage=target, at=ctx.now,
+                          check=lambda current: check_stage_change(current, target, evidence,
+                                                                   ctx.settings.stage_evidence))
+    if change.refused:
         # Recorded: the weekly report counts refused stage skips per rep.
         add_event(
             session=ctx.session,
@@ -160,15 +160,15 @@ def on_stage(ctx: HandlerContext, args: str) -> None:
             customer_id=customer.id or 0,
             actor_id=ctx.member.id,
             kind="stage_refused",
-            summary=f"阶段变更被拒：{customer.stage} → {target}",
+            summary=f"阶段变更被拒：{change.before} → {target}",
         )
         ctx.reply(
-            f"不能把 {customer.name} 从「{customer.stage}」改为「{target}」：\n" + "\n".join(f"· {m}" for m in missing)
+            f"不能把 {customer.name} 从「{change.before}」改为「{target}」：\n"
+            + "\n".join(f"· {m}" for m in change.refused)
         )
         return
-    before = change_stage(session=ctx.session, actor=ctx.member, customer=customer, stage=target, at=ctx.now)
     announce_stage_entry(session=ctx.session, settings=ctx.settings, customer=customer, at=ctx.now)
-    ctx.reply(f"已把 {customer.name} 的阶段从「{before}」改为「{target}」。")
+    ctx.reply(f"已把 {customer.name} 的阶段从「{change.before}」改为「{target}」。")
 
 
 def on_retry(ctx: HandlerContext, _args: str) -> None:

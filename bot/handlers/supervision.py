@@ -93,7 +93,10 @@ def on_snooze_reason(ctx: HandlerContext) -> None:
     assert conv is not None
     clear_conversation(session=ctx.session, member_id=ctx.member.id or 0)
     try:
-        customer = get_customer(session=ctx.session, actor=ctx.member, customer_id=int(conv.data["customer_id"]))
+        # Locked, as the console's 暂缓 reads it: a 转给 committed meanwhile is seen (no longer the
+        # former owner's to snooze), not overwritten by a snooze decided on the old owner.
+        customer = get_customer(session=ctx.session, actor=ctx.member, customer_id=int(conv.data["customer_id"]),
+                                for_update=True)
     except PermissionDenied:
         ctx.reply("这个客户已不在你的权限范围内。")
         return

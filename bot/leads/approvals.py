@@ -15,6 +15,7 @@ from bot.leads.assignment import Decision
 from bot.leads.intake_card import push_lead_card
 from bot.pipeline.push import push_to_member
 from store.approvals import create_approval, decide_approval
+from store.customers import lock_customer
 from store.leads import assign_lead, latest_touch
 from store.members import supervisors_of
 from store.models import Approval, ApprovalStatus, Customer, Member
@@ -81,7 +82,9 @@ def apply_decision(*, session: Session, settings: Settings, actor: Member, appro
                           at=now)
     if row is None:
         return None, "这条审批已经处理过了。"
-    customer = session.get(Customer, row.customer_id)
+    # Locked and read as committed now: a 转给 or claim written by another instance meanwhile is seen
+    # (批准 then leaves the customer alone) instead of being overwritten by the approved assignment.
+    customer = lock_customer(session=session, customer_id=row.customer_id)
     if customer is None:
         return row, "客户已不存在。"
     if row.status == ApprovalStatus.REJECTED:

@@ -132,6 +132,8 @@ def _print_report(report: ImportReport) -> None:
           f"已导入过跳过 {report.skipped}，错误 {len(report.errors)}")
     if report.assigned:
         print("分配：" + "、".join(f"{name} {n}" for name, n in report.assigned.most_common()))
+    if report.held:  # a rule with approval = true, and the importer may not approve it
+        print(f"待审批 {report.held} 条：留在公海，已发审批卡片给拟分配销售的主管")
     if report.dry_run:
         print("（演练：没有写入任何数据）")
 

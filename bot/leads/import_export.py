@@ -20,7 +20,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from bot.format import mask_contacts, mask_email, mask_phone
-from store.models import Customer, FollowUp, Member, Team
+from store.models import Customer, Member, Team
 from store.permissions import require_manager, visible_to
 
 FIELD_LABELS = {
@@ -182,22 +182,14 @@ def watermark(actor: Member, team: str, now: datetime, tz: tzinfo, unmask: bool)
             f"{phones} 仅限内部使用，请勿外传")
 
 
-def _latest_amounts(session: Session, actor: Member) -> dict[int, int]:
-    """Each visible customer's amount from its newest follow-up that named one (the pre-visit card's rule)."""
-    stmt = (select(FollowUp.customer_id, FollowUp.amount_cny)
-            .join(Customer, col(Customer.id) == col(FollowUp.customer_id))
-            .where(visible_to(actor), col(FollowUp.amount_cny).is_not(None))
-            .order_by(col(FollowUp.created_at), col(FollowUp.id)))
-    return {int(cid): int(amount) for cid, amount in session.exec(stmt) if amount is not None}
-
-
 def export_rows(*, session: Session, actor: Member, tz: tzinfo, unmask: bool) -> Iterator[list[Any]]:
     """The actor's customers (a supervisor: the team's), merged ones and unconfirmed drafts (a paste
     nobody has confirmed yet) left out. Masked (the default): phones and e-mails masked in every
-    column, names and notes included."""
+    column, names and notes included. 金额 is the customer's amount as the console and the pre-visit
+    card show it (customer.amount_cny, kept by store/customers.sync_amount: the current catalog quote's
+    total, else the newest confirmed record's amount)."""
     require_manager(actor)
     names = {m.id: m.display_name for m in session.exec(select(Member)).all()}
-    amounts = _latest_amounts(session, actor)
     stmt = (select(Customer).where(visible_to(actor), col(Customer.merged_into_id).is_(None),
                                    col(Customer.draft).is_(False))
             .order_by(col(Customer.id)).execution_options(yield_per=1000))
@@ -211,7 +203,7 @@ def export_rows(*, session: Session, actor: Member, tz: tzinfo, unmask: bool) ->
         phone = (c.phone or "") if unmask else (mask_phone(c.phone) if c.phone else "")
         email = (c.email or "") if unmask else (mask_email(c.email) if c.email else "")
         yield [c.id, text(c.name), text(c.company), text(c.title), phone, email,
-               names.get(c.owner_id, "公海") if c.owner_id else "公海", c.stage, amounts.get(c.id or 0),
+               names.get(c.owner_id, "公海") if c.owner_id else "公海", c.stage, c.amount_cny,
                when(c.next_contact_at), c.source_channel or "", c.latest_channel or "", text(c.region),
                text(c.industry), text(c.product), text(c.grade), when(c.last_activity_at), when(c.created_at)]
 

@@ -6,7 +6,10 @@ written a chunk per transaction. Each row's content hash is its touch's dedupe k
 (whole or after a crash mid-way) skips what is in, and a repeated row in the file counts once.
 
 Rows naming a 负责人 are that rep's own customers moving in: owned at once, no new-lead clock.
-Rows without one are new leads: the rules decide, like an API intake.
+Rows without one are new leads: the rules decide, like an API intake — including `approval = true`:
+such a lead is held in the pool for the picked rep's supervisor (批准/驳回 card), unless the person
+importing may decide that approval themselves (the rep's own supervisor, the approver, an admin):
+running the import is then the decision, and the reason says so.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
+from bot.leads.approvals import first_approver, hold_for_approval
 from bot.leads.assignment import Decision, decide, load_state
 from bot.leads.fields import FieldError, LeadInput, validate_lead
 from bot.leads.import_export import FIELD_LABELS, Mapping
@@ -31,7 +35,14 @@ from bot.leads.intake import channel_table, facts_of, fill_blanks, new_customer,
 from bot.leads.rules import Rules, RulesError, load_rules
 from bot.pipeline.push import push_to_member
 from store.db import session_scope
-from store.leads import default_team_id, existing_touch_keys, is_same_named_lead, set_owner, touch_summary
+from store.leads import (
+    assign_lead,
+    default_team_id,
+    existing_touch_keys,
+    is_same_named_lead,
+    set_owner,
+    touch_summary,
+)
 from store.models import Customer, LeadAssignment, Member, Role, TimelineEvent
 from store.names import pinyin_of
 from store.permissions import require_manager
@@ -58,6 +69,7 @@ class ImportReport:
     skipped: int = 0  # imported before (re-run) or repeated in the file
     errors: list[RowError] = field(default_factory=list)
     assigned: Counter[str] = field(default_factory=Counter)  # rep name (or 公海) -> new leads
+    held: int = 0  # new leads waiting for a supervisor's approval (a rule with approval = true)
     dry_run: bool = False
 
 
@@ -71,6 +83,7 @@ class _Plan:
     owner: Member | None = None
     explicit: bool = False
     decision: Decision | None = None
+    held: bool = False  # the rule wants approval and the importer may not give it: held in the pool
 
 
 class Importer:
@@ -85,6 +98,7 @@ class Importer:
         self.by_pinyin: dict[str, list[tuple[str, str | None, Customer | int]]] = {}
         self.seen_keys: set[str] = set()
         self.by_rules: Counter[int] = Counter()  # member id -> new leads the rules gave them (one message each)
+        self.approvers: dict[int, Member | None] = {}  # proposed member id -> who approves (first_approver)
 
     # -------------------------------------------------------------- loading once
 
@@ -171,9 +185,32 @@ class Importer:
                 self.state.record(plan.decision.group, plan.decision.member_id)
         if owner_name:  # named but no longer active: the rules decided instead
             plan.decision.reason = f"表格负责人 {owner_name} 已停用，{plan.decision.reason}"
-        if plan.decision.member_id is not None:
+        if plan.decision.member_id is not None and plan.decision.needs_approval:
+            self._approval(plan)
+        if plan.decision.member_id is not None and not plan.held:
             plan.owner = self.member_by_id[plan.decision.member_id]
             self.by_rules[plan.decision.member_id] += 1
+
+    def _approval(self, plan: _Plan) -> None:
+        """A rule with approval = true picked a rep: as /api/leads does, the lead waits for the rep's
+        supervisor — unless the importer is someone who may decide it (store.approvals.may_decide:
+        an admin, the approver, a supervisor of the rep's team), whose import is the decision; or
+        nobody can approve (assigned as decided, as /api/leads does). The reason says which."""
+        d = plan.decision
+        assert d is not None and d.member_id is not None
+        proposed = self.member_by_id[d.member_id]
+        if d.member_id not in self.approvers:
+            with Session(self.engine) as session:
+                self.approvers[d.member_id] = first_approver(session=session, proposed=proposed)
+        approver = self.approvers[d.member_id]
+        me = self.actor
+        if approver is None:
+            d.reason += "（规则要求审批，但没有可审批的主管，直接分配）"
+        elif me.role == Role.ADMIN or me.id == approver.id or (
+                me.role == Role.SUPERVISOR and me.active and me.team_id == proposed.team_id):
+            d.reason += f"（规则要求审批，导入人 {me.display_name} 有审批权，导入即批准）"
+        else:
+            plan.held = True
 
     # -------------------------------------------------------------- the run
 
@@ -227,7 +264,10 @@ class Importer:
                 self._index(plan.customer, plan.lead.name, plan.customer.name_pinyin, plan.lead.company,
                             plan.lead.phone, plan.lead.email)
                 report.created += 1
-                report.assigned[plan.decision.member_name or "公海"] += 1
+                if plan.held:
+                    report.held += 1
+                else:
+                    report.assigned[plan.decision.member_name or "公海"] += 1
             plans.append(plan)
         return plans
 
@@ -242,11 +282,12 @@ class Importer:
             assert d is not None
             if plan.explicit:
                 plan.customer.lead_received_at = None  # the rep's own customer, not a lead to race for
-            set_owner(plan.customer, plan.owner, team_id=d.team_id or 0, now=self.now,
+            set_owner(plan.customer, None if plan.held else plan.owner, team_id=d.team_id or 0, now=self.now,
                       due_hours=None if plan.explicit else hours)
             session.add(plan.customer)
         session.flush()
         rows: list[object] = []
+        held: list[_Plan] = []
         for plan in plans:
             target = plan.customer if plan.customer is not None else (
                 loaded.get(plan.known) if isinstance(plan.known, int) else plan.known)
@@ -261,7 +302,9 @@ class Importer:
             rows.append(touch)
             rows.append(self._event(target, "lead_in" if plan.customer else "lead_touch",
                                     touch_summary(touch, first=plan.customer is not None, filled=filled)))
-            if plan.customer is not None and plan.decision is not None:
+            if plan.customer is not None and plan.decision is not None and plan.held:
+                held.append(plan)  # its assignment row and event come from hold_for_approval, below
+            elif plan.customer is not None and plan.decision is not None:
                 d = plan.decision
                 kind = "import" if plan.explicit else ("auto" if d.member_id else "pool")
                 rows.append(LeadAssignment(customer_id=target.id, kind=kind, member_id=d.member_id,
@@ -270,6 +313,17 @@ class Importer:
                                            created_at=self.now))
                 rows.append(self._event(target, f"lead_{kind}", d.reason))
         session.add_all(rows)
+        for plan in held:
+            assert plan.customer is not None and plan.decision is not None
+            plan.decision.details = {**plan.decision.details, "source": "import", "line": plan.line}
+            if hold_for_approval(session=session, settings=self.settings, customer=plan.customer,
+                                 decision=plan.decision, now=self.now) is None:
+                # The approver left between planning and writing: assigned as decided, as /api/leads does.
+                member = self.member_by_id[plan.decision.member_id or 0]
+                assign_lead(session=session, customer=plan.customer, member=member, team_id=member.team_id,
+                            kind="auto", reason=plan.decision.reason + "（规则要求审批，但没有可审批的主管，直接分配）",
+                            now=self.now, due_hours=hours, actor=self.actor, rule=plan.decision.rule,
+                            group=plan.decision.group, details=plan.decision.details)
 
     def _event(self, customer: Customer, kind: str, summary: str) -> TimelineEvent:
         return TimelineEvent(customer_id=require_id(customer), actor_id=self.actor.id, kind=kind,

@@ -247,15 +247,16 @@ def _confirm(console: ConsoleApp, me: Member, followup_id: int) -> str | None:
             return "这条记录已经确认过了。"
         message = f"已保存 {customer.name} 的跟进记录。"
         hint = followup.stage_hint
-        if hint and hint != customer.stage:
+        if hint:
             evidence = confirmed_followups(session=session, customer_id=customer.id or 0)
-            missing = stage_refusal(customer, hint, evidence, console.settings)
-            if missing:
-                message += f"\n阶段建议「{hint}」未采用：" + "；".join(missing)
-            else:
-                before = change_stage(session=session, actor=me, customer=customer, stage=hint, at=now)
+            # Decided on the locked row (store/customers.change_stage), as the card's 确认 does.
+            change = change_stage(session=session, actor=me, customer=customer, stage=hint, at=now,
+                                  check=lambda _current: stage_refusal(customer, hint, evidence, console.settings))
+            if change.refused:
+                message += f"\n阶段建议「{hint}」未采用：" + "；".join(change.refused)
+            elif change.changed:
                 announce_stage_entry(session=session, settings=console.settings, customer=customer, at=now)
-                message += f"\n阶段已更新：{before} → {hint}"
+                message += f"\n阶段已更新：{change.before} → {hint}"
         log.info("followup_confirmed_on_form", followup_id=followup_id, member_id=me.id)
         return message
 
