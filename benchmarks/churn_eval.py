@@ -1,9 +1,15 @@
 """Early churn warning on a synthetic but realistic history: precision, recall and lead time.
 
     /work/main/.venv/bin/python benchmarks/churn_eval.py [--customers 400] [--train 1 2 3] [--test 4 ... 15]
-                                                          [--model v1|v2] [--goal 0.75]
+                                                          [--model v1|v2] [--goal 0.75] [--refit]
+                                                          [--cache DIR]
 
-(The README's numbers: the defaults, --model v1 and --model v2; a few minutes each on one core.)
+(The README's numbers: the defaults, --model v1 and --model v2; a few minutes each on one core.
+`--model v2 --refit` is the method as a team would use it on its own book: fit and choose the line
+on v2 training seeds only, then report the fitted weights beside the shipped ones on the held-out
+seeds of *both* histories, and print the fitted `[churn]` block for genjin.toml. `--cache DIR`
+keeps each seed's scored history there, so a second run skips the scoring; delete it after changing
+the scorer or the generator.)
 
 It generates follow-up histories with a stated model, fits a logistic model of "lost within 60 days"
 on the signals of scheduler/churn_score.py over every scored customer-day of the training seeds,
@@ -45,6 +51,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import pickle
 import random
 import statistics
 import sys
@@ -168,6 +175,24 @@ class Scored:
     signals: list[list[Signal]]
 
 
+def seed_history(seed: int, n: int, model: str, w: ChurnWeights,
+                 cache: Path | None = None) -> tuple[list[Customer], list[Scored]]:
+    """One seed's customers and their daily signals; from `cache` if it holds them (scoring is the
+    slow part of a run)."""
+    path = cache / f"{model}-{seed}-{n}.pickle" if cache is not None else None
+    if path is not None and path.exists():
+        with path.open("rb") as f:
+            kept: tuple[list[Customer], list[Scored]] = pickle.load(f)  # noqa: S301 - our own file
+            return kept
+    customers = generate(seed, n, model)
+    out = (customers, score_history(customers, w))
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as f:
+            pickle.dump(out, f)
+    return out
+
+
 def score_history(customers: list[Customer], w: ChurnWeights) -> list[Scored]:
     out = []
     for c in customers:
@@ -232,6 +257,19 @@ def fitted_weights(base: ChurnWeights, keys: list[str], coef: np.ndarray) -> Chu
     }
     update.update({k: points[k] for k in SCALAR_KEYS if k != "broken"})
     return base.model_copy(update=update)
+
+
+def toml_block(w: ChurnWeights, alert_at: float, rearm_below: float) -> str:
+    """The fitted weights and line as the `[churn]` block of genjin.toml (only what a fit sets; the
+    windows and graces stay as configured)."""
+    keys = ["silence", "silence_cap", "slowdown", "family_cap", "tag_earlier", "negative_share",
+            "quiet_after_negative", "broken_promise", "renewal", "silence_negative", "silence_broken",
+            "silence_renewal"]
+    lines = ["[churn]", f"alert_at = {alert_at:g}", f"rearm_below = {rearm_below:g}", "", "[churn.weights]"]
+    lines += [f"{k} = {float(getattr(w, k))!r}" for k in keys]
+    lines += ["", "[churn.weights.tags]"]
+    lines += [f'"{tag}" = {float(points)!r}' for tag, points in w.tags.items()]
+    return "\n".join(lines) + "\n"
 
 
 # --- evaluation -------------------------------------------------------------------------------------
@@ -392,11 +430,16 @@ def main() -> None:
     parser.add_argument("--model", choices=["v1", "v2"], default="v1")
     parser.add_argument("--goal", type=float, default=0.75, help="precision the alert line must reach on the "
                         "training seeds with 95%% confidence (Wilson lower bound)")
+    parser.add_argument("--refit", action="store_true", help="also run the weights fitted here on the other "
+                        "history's held-out seeds, beside the shipped ones, and print the fitted [churn] block")
+    parser.add_argument("--cache", type=Path, help="keep scored seeds in this directory across runs")
     args = parser.parse_args()
+    if set(args.train) & set(args.test):
+        parser.error("a seed may not be both a training and a held-out seed")
     started = time.perf_counter()
     base = DEFAULT.weights
     keys = feature_keys(base)
-    train = [h for seed in args.train for h in score_history(generate(seed, args.customers, args.model), base)]
+    train = [h for seed in args.train for h in seed_history(seed, args.customers, args.model, base, args.cache)[1]]
     x, y = design(train, keys)
     intercept, coef = fit_logistic(x, y)
     fitted = fitted_weights(base, keys, coef)
@@ -417,8 +460,7 @@ def main() -> None:
     held_customers: list[Customer] = []
     lines = []
     for seed in args.test:
-        customers = generate(seed, args.customers, args.model)
-        histories = score_history(customers, base)
+        customers, histories = seed_history(seed, args.customers, args.model, base, args.cache)
         held += histories
         held_customers += customers
         for name, (w, line, below) in configs.items():
@@ -439,8 +481,41 @@ def main() -> None:
                  alert_at + 10):
         print(row(f"{line:g}", evaluate(held, held_scores, line, line - 10)))
     print(separability(held_customers, held, held_scores, alert_at))
+    if args.refit:
+        other = "v1" if args.model == "v2" else "v2"
+        print(f"\nrefit on the population: weights and line fitted on {args.model} seeds {args.train} only, "
+              f"against the shipped ones, on the held-out seeds {args.test} of both histories")
+        compared = {args.model: {name: per_seed[name] for name in ("fitted", "shipped")},
+                    other: cross_history(other, args.test, args.customers, base, args.cache,
+                                         {"fitted": configs["fitted"], "shipped": configs["shipped"]})}
+        for history, results in compared.items():
+            for name, res in results.items():
+                print(summary(f"{history} {args.test}, {name}", res))
+        better = {h: dominates(sum(r["fitted"][1:], r["fitted"][0]), sum(r["shipped"][1:], r["shipped"][0]))
+                  for h, r in compared.items()}
+        print("fitted better than shipped (higher precision, no lower recall) on: "
+              + ", ".join(f"{h} {'yes' if b else 'no'}" for h, b in better.items())
+              + (" -> a candidate for the defaults" if all(better.values()) else " -> keep the shipped defaults"))
+        print(f"\nthe fitted block for genjin.toml:\n{toml_block(fitted, alert_at, rearm)}")
     print(f"({time.perf_counter() - started:.0f} s; log-odds at the line: {alert_at / SCALE + intercept:.2f}, "
           f"p = {1 / (1 + math.exp(-(alert_at / SCALE + intercept))):.2f})")
+
+
+def cross_history(model: str, seeds: Sequence[int], n: int, base: ChurnWeights, cache: Path | None,
+                  configs: dict[str, tuple[ChurnWeights, float, float]]) -> dict[str, list[Result]]:
+    """Each configuration's per-seed results on another history's held-out seeds."""
+    out: dict[str, list[Result]] = {name: [] for name in configs}
+    for seed in seeds:
+        histories = seed_history(seed, n, model, base, cache)[1]
+        for name, (w, line, below) in configs.items():
+            out[name].append(evaluate(histories, scores_of(histories, w), line, below))
+    return out
+
+
+def dominates(a: Result, b: Result) -> bool:
+    """`a` is the better warning: more precise and catching no fewer losses (a trade along the curve,
+    more precision for less recall, is not "better")."""
+    return a.precision > b.precision and a.caught >= b.caught
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ two instances, and the 续约 reply that feeds the renewal signal."""
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -329,3 +330,54 @@ def test_renewal_reply_sets_the_date(bot, clock):
         rep = s.exec(select(Member).where(col(Member.sandbox_id) == "rep-a")).one()
     assert renewal is not None and renewal.astimezone(TZ).date().isoformat() == "2027-03-01"
     assert rep.display_name == "王芳"
+
+
+def _as_outcome_line(c) -> str:  # a benchmark customer as an operator's outcomes line
+    import json
+
+    from benchmarks.churn_eval import _at
+
+    return json.dumps({
+        "contacts": [{"at": _at(d).isoformat(), "tags": list(t)} for d, (_, t) in zip(c.contacts, c.tags, strict=True)],
+        "broken_promises": [_at(due).isoformat() for due, kept in c.promises if not kept],
+        "renewals": [_at(r).isoformat() for r in ((c.renewal_day, c.renewal_day + 365) if c.renewal_day else ())],
+        "lost_at": _at(c.churn_day).isoformat() if c.churn_day is not None else None,
+    }, ensure_ascii=False)
+
+
+def test_refit_from_outcomes_reproduces_the_benchmark_fit(monkeypatch, capsys, tmp_path):
+    """benchmarks/churn_refit.py on a team's own outcomes is the benchmark's method: fed a small
+    synthetic history as outcome lines it finds the same coefficients, weights and line as the
+    benchmark's own pipeline on the same customers, and prints a [churn] block that genjin.toml
+    loads back into exactly those settings."""
+    np = pytest.importorskip("numpy")
+    import tomllib
+
+    from benchmarks import churn_eval as ev
+    from benchmarks import churn_refit
+
+    customers = ev.generate(7, 60, "v1")
+    base = ChurnSettings().weights
+    keys = ev.feature_keys(base)
+    histories = ev.score_history(customers, base)
+    x, y = ev.design(histories, keys)
+    intercept, coef = ev.fit_logistic(x, y)
+    expected = ev.fitted_weights(base, keys, coef)
+    line = ev.choose_line(histories, ev.scores_of(histories, expected), 0.75)
+    assert 0 < y.mean() < 1 and expected.tags["流失风险"] > 0  # a real fit, not an empty one
+
+    path = tmp_path / "outcomes.jsonl"
+    path.write_text("\n".join(_as_outcome_line(c) for c in customers) + "\n", encoding="utf-8")
+    start, end = ev._at(ev.FIRST_SCORED), ev._at(ev.DAYS)
+    monkeypatch.setattr(sys, "argv", ["churn_refit.py", str(path), "--from", start.isoformat(),
+                                      "--to", end.isoformat()])
+    churn_refit.main()
+    printed = tomllib.loads(capsys.readouterr().out)["churn"]
+
+    with path.open(encoding="utf-8") as f:
+        got = churn_refit.refit(churn_refit.read_outcomes(f), start, end)
+    assert got.intercept == pytest.approx(intercept) and got.customer_days == len(y)
+    assert got.weights == expected and (got.alert_at, got.rearm_below) == line
+    loaded = ChurnSettings(**printed)
+    assert loaded.weights == expected and (loaded.alert_at, loaded.rearm_below) == line
+    assert np.isfinite(coef).all()
