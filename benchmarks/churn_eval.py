@@ -451,7 +451,13 @@ def main() -> None:
           + ", ".join(f"{k} {SCALE * b:.1f}" for k, b in zip(keys, coef, strict=True)))
     print(f"chosen on the training seeds: alert_at {alert_at}, rearm_below {rearm}; "
           f"silence_cap {fitted.silence_cap}", flush=True)
-    print(row(f"training {args.train}, fitted", evaluate(train, fit_scores, alert_at, rearm)))
+    trained = evaluate(train, fit_scores, alert_at, rearm)
+    print(row(f"training {args.train}, fitted", trained))
+    floor = precision_floor(trained.correct, trained.alerts)
+    print(f"training precision floor (Wilson, 95% one-sided) {floor:.1%}: " + (
+        f"the goal {args.goal:.0%} is met" if floor >= args.goal else
+        f"no line meets the goal {args.goal:.0%} with 95% confidence on these seeds; this is the line with the "
+        "highest floor (its training alerts are too few to vouch for the goal)"))
     configs = {"fitted": (fitted, alert_at, rearm), "shipped": (DEFAULT.weights, DEFAULT.alert_at, DEFAULT.rearm_below),
                "before (no interactions)": (BEFORE.weights, BEFORE.alert_at, BEFORE.rearm_below),
                "hand rule": (HAND.weights, HAND.alert_at, HAND.rearm_below)}
@@ -488,8 +494,8 @@ def main() -> None:
         compared = {args.model: {name: per_seed[name] for name in ("fitted", "shipped")},
                     other: cross_history(other, args.test, args.customers, base, args.cache,
                                          {"fitted": configs["fitted"], "shipped": configs["shipped"]})}
-        for history, results in compared.items():
-            for name, res in results.items():
+        for history, by_name in compared.items():
+            for name, res in by_name.items():
                 print(summary(f"{history} {args.test}, {name}", res))
         better = {h: dominates(sum(r["fitted"][1:], r["fitted"][0]), sum(r["shipped"][1:], r["shipped"][0]))
                   for h, r in compared.items()}

@@ -52,6 +52,7 @@ from benchmarks.churn_eval import (  # noqa: E402
     feature_keys,
     fit_logistic,
     fitted_weights,
+    precision_floor,
     scores_of,
     toml_block,
 )
@@ -158,6 +159,9 @@ def main() -> None:
     print(f"# {len(outcomes)} customers, {r.customer_days} customer-days ({r.positive_share:.1%} within 60 days of "
           f"a loss); on these same customers (optimistic): {t.alerts} alerts, precision {t.precision:.0%}, "
           f"{t.caught}/{t.churners} losses warned >= 7 days ahead", file=sys.stderr)
+    if precision_floor(t.correct, t.alerts) < args.goal:
+        print(f"# no line reaches precision {args.goal:.0%} with 95% confidence on these outcomes; this is the line "
+              "with the highest floor", file=sys.stderr)
     if t.churners < 150:
         print(f"# only {t.churners} losses: the line rests on few alerts; check it on a later period",
               file=sys.stderr)

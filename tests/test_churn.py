@@ -381,3 +381,15 @@ def test_refit_from_outcomes_reproduces_the_benchmark_fit(monkeypatch, capsys, t
     loaded = ChurnSettings(**printed)
     assert loaded.weights == expected and (loaded.alert_at, loaded.rearm_below) == line
     assert np.isfinite(coef).all()
+
+
+def test_refit_counts_as_better_only_if_it_loses_no_recall():
+    """churn_eval --refit recommends new defaults only for weights that are more precise without
+    catching fewer losses: trading recall for precision along the same curve is not an improvement."""
+    pytest.importorskip("numpy")
+    from benchmarks.churn_eval import Result, dominates
+
+    shipped = Result(alerts=143, correct=96, churners=573, caught=63, leads=[], customer_days=1)
+    assert not dominates(Result(22, 19, 573, 17, [], 1), shipped)  # 86% at 3% recall: a trade
+    assert dominates(Result(120, 90, 573, 63, [], 1), shipped)  # 75% at the same recall: better
+    assert not dominates(shipped, shipped)
