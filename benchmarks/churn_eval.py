@@ -8,7 +8,7 @@
 `--model v2 --refit` is the method as a team would use it on its own book: fit and choose the line
 on v2 training seeds only, then report the fitted weights beside the shipped ones on the held-out
 seeds of *both* histories, and print the fitted `[churn]` block for genjin.toml. `--cache DIR`
-keeps each seed's scored history there, so a second run skips the scoring; delete it after changing
+keeps each seed's scored history there (about 13 MB a seed), so a second run skips the scoring; delete it after changing
 the scorer or the generator.)
 
 It generates follow-up histories with a stated model, fits a logistic model of "lost within 60 days"
