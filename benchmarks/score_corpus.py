@@ -162,7 +162,14 @@ def render(path: Path, score: Score, *, by_format: bool) -> str:
     return "\n".join(lines)
 
 
+# Corpus v3's file keeps its name, but it has been training data since the fields3 round of issue #13
+# (tests/data/corpus_v3/README.md): its misses may be shown. Every other held_out file stays blind.
+RETIRED_HELD_OUT = (ROOT / "tests" / "data" / "corpus_v3" / "held_out.jsonl",)
+
+
 def _is_held_out(path: Path) -> bool:
+    if any(path.resolve() == retired.resolve() for retired in RETIRED_HELD_OUT):
+        return False
     return "held_out" in path.stem
 
 
