@@ -90,3 +90,24 @@ def test_first_contact_is_no_hint_for_a_customer_already_further() -> None:
     assert _stage_hint_for(Customer(name="程杰", stage=Stage.NEGOTIATION), Stage.FIRST_CONTACT) is None
     assert _stage_hint_for(Customer(name="程杰", stage=Stage.FIRST_CONTACT), Stage.FIRST_CONTACT) is Stage.FIRST_CONTACT
     assert _stage_hint_for(Customer(name="程杰", stage=Stage.NEGOTIATION), Stage.WON) is Stage.WON
+
+
+@pytest.mark.parametrize(
+    ("text", "tags", "stage"),
+    [
+        # Text evidence that does not depend on the tag layer finding the right tag.
+        ("惠民药房的邱店长说我们给他们装的那台取药机这周老是卡住，顾客都在排队", (), Stage.WON),
+        ("你们上个月到货的那批扫码枪有十几个读不出条码", (), Stage.WON),
+        ("【转发】葛经理：你们的报价我们看过了，比另外一家高，最好能降到二十万以内", (), Stage.NEGOTIATION),
+        ("柏总说你们报的那套方案平台费能不能也免掉", (), Stage.NEGOTIATION),
+        ("曹经理想先在一楼大堂试运行一个月再决定", (), Stage.DEMO),
+        ("蒋主任想约个时间看一次线上示范", (), Stage.DEMO),
+        # A contract of the customer's current vendor running out is no contract work of ours.
+        ("姚经理说他们现在跟物业公司的合同年底到期，明年要公开招标，让我们关注", ("合同法务",),
+         Stage.NEEDS_CONFIRMED),
+        # A worry about faults is not a fault in something installed.
+        ("秦总问你们的系统会不会卡顿，担心高峰期扛不住", (), Stage.FIRST_CONTACT),
+    ],
+)
+def test_stage_without_relying_on_tags(text: str, tags: tuple[str, ...], stage: Stage) -> None:
+    assert stage_hint(text, tags, customer=True) is stage

@@ -25,7 +25,7 @@ _INITIAL = re.compile(
 # Concrete needs: a budget, a quote, a scope, parameters, functions asked about. Vague wants ("想换",
 # "在找", "有需求") are needs only when nothing says the contact is still early (see _EARLY).
 _NEEDS = re.compile(
-    r"预算|报价|报个价|多少钱|选型|方案|规模|要求|参数|配置|多少|收费|费用|"
+    r"预算|报价|报个价|多少钱|选型|方案|规模|要求|参数|配置|多少|收费|费用|招标|投标|开标|"
     r"能不能对接|能不能做|做不做|支不支持|有没有.{0,6}功能|问了价格|问了一下价|框架价|样品|年量|用量|数量"
 )
 _VAGUE_NEEDS = re.compile(r"需求|采购|想上|想做|想要|想换|想找|想在|打算上|计划上|在找|想给|想引入")
@@ -43,7 +43,7 @@ _EARLY = re.compile(
 # A note that no contact took place says nothing of the deal's stage ("去了两次都扑空了", "没有聊业务").
 _NO_CONTACT = re.compile(r"没(?:有)?见到|扑空|没(?:有)?聊业务|没(?:有)?(?:出去)?跑客户|没有(?:新的)?(?:客户)?进展")
 _DEMO = re.compile(
-    r"演示|试用|试点|poc|demo|方案讲解|讲方案|讲一下方案|方案汇报|汇报方案|样机|测试环境|测试账号|体验账号|比选|"
+    r"演示|示范|试用|试点|试运行|poc|demo|方案讲解|讲方案|讲一下方案|方案汇报|汇报方案|样机|测试环境|测试账号|体验账号|比选|"
     # A solution presentation, said in many ways: the plan and a verb of presenting in one sentence
     # ("给您和集团的同事讲一遍方案", "带方案过来给您讲讲", "委员会上要讲"), a briefing (简报), the rep
     # going over to present ("去他们厂里汇报"), a time-boxed trial ("试一个月"), a reference-site visit.
@@ -65,12 +65,16 @@ _BARGAIN = re.compile(
     rf"给(?:到|个|出)?{_ANY}{{0,8}}(?:价位|特价|折扣|优惠价)|"
     # A quote accepted while other terms are still open ("报价他们那边已经认可了，但是交期…").
     rf"报价{_ANY}{{0,8}}(?:认可|接受|没问题)|打个?[一二三四五六七八九0-9]+折|"
+    # A target below the price given ("最好能降到四十万以内"), or the price over their budget.
+    rf"(?:降|压|砍)(?:到|至){_ANY}{{0,6}}(?:万|千|元|块|以内|以下)|价格超出|超出了?(?:今年的)?预算|"
     r"(?:your|the) (?:quotation|quote|rate|price)\b[^.]{0,40}\b(?:above|higher|lower|too high)|"
     r"\bmatch (?:it|that|the)\b",
     re.I,
 )
 # Asking for a lower price ("能不能便宜点") is bargaining only over a price already given (_QUOTED).
-_ASK_LOWER = re.compile(r"(?:再|还能|能不能|可不可以|有没有)(?:给(?:个|点)?)?(?:让|降|便宜|优惠|打折|折扣)|有点贵|太贵")
+_ASK_LOWER = re.compile(
+    r"(?:再|还能|能不能|可不可以|有没有)(?:也)?(?:给(?:个|点)?)?(?:让|降|便宜|优惠|打折|折扣|免掉|免了)|有点贵|太贵"
+)
 # A price stated in the text ("基础版每月5k", "一年 4,800"): asking for less is bargaining over it.
 _PRICE_STATED = re.compile(
     r"[0-9][0-9,.]*\s*(?:k|K|w|W|万|千|块|元)|[¥￥]\s*[0-9]|(?:一年|每月|每年|一个月|单价)\s*[0-9]"
@@ -85,7 +89,7 @@ _SOLD = re.compile(
     r"合同(?:已经|已)?(?:签(?:了|完|好|下来)|盖(?:好)?章(?:了|回来|寄回))|(?:已经|已)(?:签(?:约|合同)|盖章)|盖章回来|"
     r"盖好章|盖完章|"
     r"(?:上个?月|上周|去年|前年|之前|上次|前几天|昨天|刚)(?:给[^，,。\s]{0,6})?(?:装|买|交|采购|上线|交付|部署|供|送|发|换)(?:了|的)|"
-    r"(?:上线|交付|安装|部署|验收)(?:了|以后|之后|以来|完成|通过)|(?<!试)用了(?:一|两|三|半|几|[0-9])|(?<!试)已经用|一直在用我们|"
+    r"(?:上线|交付|安装|部署|验收)(?:了|以后|之后|后|以来|完成|通过)|(?<!试)用了(?:一|两|三|半|几|[0-9])|(?<!试)已经用|一直在用我们|"
     r"老客户|合作(?:了)?(?:两|三|几|多|[0-9])年|这几年|年框|维保|"
     r"尾款|余款|还没付|没付|未付|没结|未结|欠款|逾期|到账|回款|开票|(?<!电子)发票(?!系统|平台|软件|管理)|"
     r"每个月(?:进货|订|采购)|再采|加购|追加|增购|\binvoice\b|\bPO\b|"
@@ -100,6 +104,8 @@ _PAYMENT_OWED = re.compile(
     r"账单|运费|[钢货材料进度费]款|付不了|才能付|付款|续费",
     re.I,
 )
+_CONTRACT_WORDS = re.compile(r"合同|协议|合约|法务|签|盖章|用印|条款")
+_EXPIRING = re.compile(rf"(?:合同|协议|合约){_ANY}{{0,6}}到期")
 # Payment terms being agreed (not money owed on a delivery): part of the negotiation.
 _PAYMENT_TERMS = re.compile(
     r"付款(?:方式|节点|条件|习惯|比例)|账期|分期|分[一二三四五六七八九十0-9]+期|首付|预付|付[一二三四五六七八九十0-9]+成|"
@@ -138,8 +144,27 @@ _RENEWAL_OURS = re.compile(r"你们|贵司|咱们")
 _RENEWAL_NOT_OURS = re.compile(r"一家|别家|那家|其他|现在用|目前用|原来|招标|如果|要是|供应商的")
 
 
+# A fault in something of ours the customer has, said as an event: the customer is an installed one,
+# whatever the tag layer made of it ("你们的冷链标签上个月到货的那批读不出数据", "我们给他装的收银机扫码
+# 老是识别不了", "升级以后开处方特别慢"). A question or a worry is not an event ("会不会卡").
+_OURS = re.compile(r"(?:你们|贵司|我们)家?的|我们给|你们给|你们的人|到货|到的那批|[这那]批|承运|升级(?:以|之)?后")
+_FAULT_EVENT = re.compile(
+    r"坏了|出了?(?:问题|故障)|故障|报错|出错|死机|卡住|卡顿|特别慢|很慢|误报|报警|告警|不准|读不出|识别不了|打不出|"
+    r"装不上|尺寸不对|不达标|破损|损坏|断线|掉线|重复|502|宕机|崩了|没去装|一直没去"
+)
+_NOT_EVENT = re.compile(r"如果|会不会|能不能|是否|担心|怕|万一|试用|测试")
+
+
+def _fault_in_ours(text: str) -> bool:
+    for m in _FAULT_EVENT.finditer(text):
+        sentence = sentence_around(text, m.start(), m.end())
+        if _OURS.search(sentence) and not _NOT_EVENT.search(sentence):
+            return True
+    return False
+
+
 def _existing_customer(text: str) -> bool:
-    if _EXISTING.search(text):
+    if _EXISTING.search(text) or _fault_in_ours(text):
         return True
     for m in _RENEWAL.finditer(text):
         sentence = sentence_around(text, m.start(), m.end())
@@ -222,7 +247,10 @@ def stage_hint(text: str, tags: Collection[str], *, lost: bool = False, customer
     quoted = bool(_QUOTED.search(text)) and not _INITIAL.search(text)
     asks_lower = _ASK_LOWER.search(text)
     bargaining = _BARGAIN.search(text) or (asks_lower and (quoted or _PRICE_STATED.search(text)))
-    if (bargaining and not _INITIAL.search(text)) or _CONTRACT_WORK.search(text) or "合同法务" in tags:
+    # The contract tag counts when the text has contract work of its own, not only a current contract
+    # running out ("现在跟一家三方物流的合同年底到期", "停车系统明年合同到期，计划公开招标").
+    contract_talk = _CONTRACT_WORDS.search(_EXPIRING.sub(" ", text))
+    if (bargaining and not _INITIAL.search(text)) or _CONTRACT_WORK.search(text) or ("合同法务" in tags and contract_talk):
         found.add(Stage.NEGOTIATION)
     if "价格异议" in tags:
         # Bargaining needs a price on the table; an objection at first contact or before any quote
