@@ -250,7 +250,8 @@ def stage_hint(text: str, tags: Collection[str], *, lost: bool = False, customer
     # The contract tag counts when the text has contract work of its own, not only a current contract
     # running out ("现在跟一家三方物流的合同年底到期", "停车系统明年合同到期，计划公开招标").
     contract_talk = _CONTRACT_WORDS.search(_EXPIRING.sub(" ", text))
-    if (bargaining and not _INITIAL.search(text)) or _CONTRACT_WORK.search(text) or ("合同法务" in tags and contract_talk):
+    contract_tag = "合同法务" in tags and contract_talk
+    if (bargaining and not _INITIAL.search(text)) or _CONTRACT_WORK.search(text) or contract_tag:
         found.add(Stage.NEGOTIATION)
     if "价格异议" in tags:
         # Bargaining needs a price on the table; an objection at first contact or before any quote
