@@ -40,6 +40,7 @@ def test_the_company_right_before_the_customer(text: str, person: str, company: 
     ],
 )
 def test_no_company_from_a_description_or_pronoun(text: str, person: str) -> None:
+    # Guards for company_before_person (new in this round): what it must not take for a company.
     assert company_before_person(text, person) is None
 
 
@@ -79,3 +80,19 @@ def test_find_companies(text: str, names: list[str]) -> None:
 def test_a_company_that_also_quoted_is_another_supplier() -> None:
     found = find_companies("另外顺丰物流那边也给我们报了价")
     assert [(c.name, c.foreign) for c in found] == [("顺丰物流", True)]
+
+
+def test_a_numbered_institution_keeps_its_city() -> None:
+    assert [c.name for c in find_companies("下午去市第五人民医院设备科")] == ["市第五人民医院"]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        # A transcript's pauses around a name after its role (the segmenter does not know the name).
+        ("嗯 刚跟远帆速运的 老板 褚建业 吃完饭 他说明年的量都给我们", "褚建业"),
+        ("今天跟力行二手车的 总经理 卜永康 见了 他们要做一套小程序", "卜永康"),
+    ],
+)
+def test_a_name_between_pauses_after_its_role(text: str, name: str) -> None:
+    assert extract(text, ref_time=SENT).customer_name == name

@@ -235,6 +235,8 @@ def find_companies(text: str) -> list[CompanyMention]:
             start = m.start() - len(brand)
         if start > 0 and _conjunction_is_brand(text, start - 1):
             brand, start = "和" + brand, start - 1
+        if brand.startswith("第") and start > 0 and text[start - 1] in "市县区省":
+            brand, start = text[start - 1] + brand, start - 1  # "市第三人民医院": the city is in its name
         if len(brand) < 2 or brand in _NOT_BRAND or brand in _GENERIC or brand in _INDUSTRIES:
             continue
         if brand in _LEADING_VERBS:
