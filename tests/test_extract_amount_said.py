@@ -29,3 +29,18 @@ SENT = datetime(2026, 11, 20, 10, 0, tzinfo=timezone(timedelta(hours=8)))
 )
 def test_amount_as_said(text: str, amount: int | None) -> None:
     assert extract(text, ref_time=SENT).amount_cny == amount
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [
+        # Words that begin with a measure-word character keep the money ("包括", "支付", "只是").
+        ("总价20万包括安装和培训", 200000),
+        ("首期10万支付后开始实施", 100000),
+        ("预算15万只是软件部分", 150000),
+        # A day of the month after 每月 is a date, not money.
+        ("每月15号对账", None),
+    ],
+)
+def test_money_next_to_measure_like_words(text: str, amount: int | None) -> None:
+    assert extract(text, ref_time=SENT).amount_cny == amount

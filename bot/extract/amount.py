@@ -20,8 +20,9 @@ _CURRENCY_BEFORE = r"(?:¥|RMB|rmb|CNY|人民币)"
 # Things counted rather than paid: "120万用户", "3万台" are quantities, not money.
 _QUANTITY_AFTER = re.compile(
     r"^(?:多|余)?(?:人|个|台|件|次|套|家|条|字|吨|公里|平|平米|平方|户|用户|名|位|张|份|箱|本(?![周月年])|辆|行|元素|门店|"
-    # more measure words of counted goods ("两千单", "四万方", "50万盒", "五千亩", "两万片")
-    r"单|方(?![案面式])|盒|亩|袋|片|只|瓶|包|斤|公斤|座|栋|间|床|棵|株|头|支|卷|米)"
+    # more measure words of counted goods ("两千单", "四万方", "50万盒", "五千亩", "两万片"), each only
+    # where it cannot begin an ordinary word (单价, 方案, 片区): "20万包括安装", "10万支付" stay money
+    r"单(?![价独位据号])|方(?![案面式便向])|盒|亩|袋|片(?![区])|瓶|斤|公斤|棵|株)"
 )
 _CANDIDATE = re.compile(
     rf"(?P<before>{_CURRENCY_BEFORE})\s*(?P<n1>{_NUM})\s*(?P<u1>{_UNIT})?"
@@ -30,7 +31,7 @@ _CANDIDATE = re.compile(
     # "每月5k": k right after the digits, as price lists write it
     rf"|(?P<n7>{_NUM})(?P<u7>[kK])(?![A-Za-z])"
     # a bare number after a price word ("租金是3800", "年付版一年 4,800", "报价 12000")
-    rf"|(?:租金|价格|报价|单价|年费|月费|费用|总价|合计|金额|一年|每年|每月|一个月)(?:是|为|[:：])?\s*(?P<n6>{_NUM})(?![kK万亿])"
+    rf"|(?:租金|价格|报价|单价|年费|月费|费用|总价|合计|金额|一年|每年|每月|一个月)(?:是|为|[:：])?\s*(?P<n6>{_NUM})(?![kK万亿号日期点月年天周个次%％])"
     # "五十来万", "三百多万": an approximation between the number and its unit
     rf"|(?P<c4>{_CNUM}(?:来|多|余)?[万亿千][{_CN}]{{0,10}})(?P<cur4>{_CURRENCY_AFTER})?"
     rf"|(?P<c5>{_CNUM})(?P<cur5>{_CURRENCY_AFTER})"
