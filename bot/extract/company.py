@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from .segment import tokens, word_flag
@@ -354,13 +354,16 @@ _BEFORE_PERSON = re.compile(
 )
 
 
-def company_before_person(text: str, person: str | None) -> str | None:
+def company_before_person(
+    text: str, person: str | None, companies: Sequence[CompanyMention] | None = None
+) -> str | None:
     """The company right before the customer's name: Chinese puts the organisation, 的 and the role
     before a person ("跟蓝鲸互动的 HR 总监 方雅琴", "东升电缆那边的采购 包丽华", "中天钢构的项目经理吕建国"),
     so the words there name the customer's own company, whatever its last word is."""
     if not person:
         return None
-    all_companies = [c for c in find_companies(text) if not c.foreign]
+    # `companies`: find_companies(text) when the caller already has it (it is the costly part).
+    all_companies = [c for c in (find_companies(text) if companies is None else companies) if not c.foreign]
     pos = text.find(person)
     while pos >= 0:
         window_start = max(0, pos - 30)

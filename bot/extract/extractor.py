@@ -35,6 +35,7 @@ _EMAIL = re.compile(
 # A customer reply that turns down what the rep just offered ("要不要安排个演示？" -> "不用了").
 _REFUSAL = re.compile(r"^\s*(?:不用|不需要|暂时不|先不|不必|算了|没必要)")
 # A customer introducing their own company ("我是X的", "我们公司（X）").
+_INTRO_WORDS = re.compile(r"我是|我们是|我們是|公司[（(]")
 _SELF_INTRO = re.compile(r"(?:我是|我们是|我們是|(?:我们|我們|本)公司[（(])\s*$")
 _OWN_COMPANY_CUE = re.compile(r"(?:我是|我们是|我们|我司|本公司)[^，,。\s]{0,2}$")
 
@@ -133,14 +134,16 @@ def _company(customer_text: str, rep_text: str, person: str | None, display: str
     # The customer's own words about their company come before any name the lexicon finds elsewhere
     # ("我们公司（博雅软件）… 海外分公司", "我是悦宝月子餐的运营"), then the company right before the
     # customer's name ("跟蓝鲸互动的 HR 总监 方雅琴").
-    introduced = [c for c in cue_companies(customer_text) if not c.foreign and c.name != person
-                  and _SELF_INTRO.search(customer_text[max(0, c.start - 8) : c.start])]
+    introduces = _INTRO_WORDS.search(customer_text)  # the cue scan is the costly part: only when it can hit
+    introduced = [c for c in (cue_companies(customer_text) if introduces else []) if not c.foreign
+                  and c.name != person and _SELF_INTRO.search(customer_text[max(0, c.start - 8) : c.start])]
     if introduced:
         return introduced[0].name
-    anchored = company_before_person(customer_text, person)
+    found = find_companies(customer_text)
+    anchored = company_before_person(customer_text, person, found)
     if anchored:
         return anchored
-    candidates = [c for c in find_companies(customer_text) if not c.foreign]
+    candidates = [c for c in found if not c.foreign]
     if person:
         for c in candidates:
             near = customer_text[max(0, c.start - 16) : c.end + 12]
