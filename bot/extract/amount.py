@@ -19,21 +19,13 @@ _CURRENCY_AFTER = r"(?:元|块钱|块|人民币|RMB|rmb|CNY)"
 _CURRENCY_BEFORE = r"(?:¥|RMB|rmb|CNY|人民币)"
 # Things counted rather than paid: "120万用户", "3万台" are quantities, not money.
 _QUANTITY_AFTER = re.compile(
-    r"^(?:多|余)?(?:人|个|台|件|次|套|家|条|字|吨|公里|平|平米|平方|户|用户|名|位|张|份|箱|本(?![周月年])|辆|行|元素|门店|"
-    # more measure words of counted goods ("两千单", "四万方", "50万盒", "五千亩", "两万片"), each only
-    # where it cannot begin an ordinary word (单价, 方案, 片区): "20万包括安装", "10万支付" stay money
-    r"单(?![价独位据号])|方(?![案面式便向])|盒|亩|袋|片(?![区])|瓶|斤|公斤|棵|株)"
+    r"^(?:多|余)?(?:人|个|台|件|次|套|家|条|字|吨|公里|平|平米|平方|户|用户|名|位|张|份|箱|本|辆|行|元素|门店)"
 )
 _CANDIDATE = re.compile(
     rf"(?P<before>{_CURRENCY_BEFORE})\s*(?P<n1>{_NUM})\s*(?P<u1>{_UNIT})?"
     rf"|(?P<n2>{_NUM})\s*(?P<u2>{_UNIT})?\s*(?P<cur2>{_CURRENCY_AFTER})"
     rf"|(?P<n3>{_NUM})\s*(?P<u3>万|亿|w|W)"
-    # "每月5k": k right after the digits, as price lists write it
-    rf"|(?P<n7>{_NUM})(?P<u7>[kK])(?![A-Za-z])"
-    # a bare number after a price word ("租金是3800", "年付版一年 4,800", "报价 12000")
-    rf"|(?:租金|价格|报价|单价|年费|月费|费用|总价|合计|金额|一年|每年|每月|一个月)(?:是|为|[:：])?\s*(?P<n6>{_NUM})(?![kK万亿号日期点月年天周个次%％])"
-    # "五十来万", "三百多万": an approximation between the number and its unit
-    rf"|(?P<c4>{_CNUM}(?:来|多|余)?[万亿千][{_CN}]{{0,10}})(?P<cur4>{_CURRENCY_AFTER})?"
+    rf"|(?P<c4>{_CNUM}[万亿千][{_CN}]{{0,10}})(?P<cur4>{_CURRENCY_AFTER})?"
     rf"|(?P<c5>{_CNUM})(?P<cur5>{_CURRENCY_AFTER})"
 )
 # The amount column is INTEGER (int4 on PostgreSQL): an amount past 2^31-1 yuan (about 21亿) cannot be
@@ -44,9 +36,6 @@ MAX_AMOUNT_CNY = 2**31 - 1
 _KUAI_AS_MEASURE = re.compile(r"^[\u4e00-\u9fff]")
 _KUAI_MONEY_FOLLOWERS = ("钱", "左右", "上下", "出头", "一", "每", "的价", "多")
 _MULTIPLIER = {"万": 10_000, "w": 10_000, "W": 10_000, "亿": 100_000_000, "千": 1_000, "k": 1_000, "K": 1_000}
-
-
-_APPROX = re.compile(r"(?<=[零〇一二两三四五六七八九十百千])[来多余](?=[万亿千])")
 
 
 @dataclass(frozen=True)
@@ -101,14 +90,8 @@ def find_amounts(text: str) -> list[AmountMatch]:
             yuan = _arabic(m.group("n2"), m.group("u2"))
         elif m.group("n3"):
             yuan = _arabic(m.group("n3"), m.group("u3"))
-        elif m.group("n7"):
-            yuan = _arabic(m.group("n7"), m.group("u7"))
-        elif m.group("n6"):
-            yuan = _arabic(m.group("n6"), None)
         else:
-            raw = _APPROX.sub("", m.group("c4") or m.group("c5"))
-            if m.group("c4") and raw.endswith("一") and text[end : end + 1] in ("年", "个", "次", "台", "套"):
-                raw = raw[:-1]  # "九万六一年": the 一 counts the year, not the yuan
+            raw = m.group("c4") or m.group("c5")
             if raw.startswith("点") or raw.endswith("点"):
                 continue
             yuan = chinese_number(raw)

@@ -222,15 +222,8 @@ def _dated(text: str, position: int, mentions: Sequence[TimeMention], ref_time: 
     return any(m.text in sentence and is_future(m, ref_time) for m in mentions)
 
 
-# A speaker correcting themselves ("二十万出头 不对 十八万左右", "三百来万 不对 是三百万"): the figure
-# said before the correction is withdrawn.
-_SELF_CORRECTION = re.compile(r"^\S{0,4}\s*(?:不对|说错了|不是不是|哦不)")
-
-
 def _first_amount(text: str) -> int | None:
     amounts = find_amounts(text)
-    amounts = [a for i, a in enumerate(amounts)
-               if not (i + 1 < len(amounts) and _SELF_CORRECTION.search(text[a.end : amounts[i + 1].start]))]
     if not amounts:
         return None
     explicit = [a for a in amounts if a.explicit_currency]
