@@ -9,7 +9,8 @@ p50/p99 wall time of one extract() call (after one warm-up call; the cold first 
 Records are compared exactly as benchmarks/extraction_accuracy.py does (its FIELDS and actual_fields are
 imported, not copied), with the record's `ref_time` (the send time) as the extractor's reference time.
 `--misses` lists every wrong field, but never for a held-out file (its misses must not steer tuning;
-see tests/data/corpus_v2/README.md). Always exits 0: it is a report, not a gate.
+see tests/data/corpus_v2/README.md) — except corpus v3's, training data since round fields3.
+Always exits 0: it is a report, not a gate.
 """
 
 from __future__ import annotations
@@ -162,7 +163,14 @@ def render(path: Path, score: Score, *, by_format: bool) -> str:
     return "\n".join(lines)
 
 
+# Corpus v3's file keeps its name, but it has been training data since the fields3 round of issue #13
+# (tests/data/corpus_v3/README.md): its misses may be shown. Every other held_out file stays blind.
+RETIRED_HELD_OUT = (ROOT / "tests" / "data" / "corpus_v3" / "held_out.jsonl",)
+
+
 def _is_held_out(path: Path) -> bool:
+    if any(path.resolve() == retired.resolve() for retired in RETIRED_HELD_OUT):
+        return False
     return "held_out" in path.stem
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from .segment import tokens
+from .segment import tokens, word_flag
 from .textnorm import words
 
 # Industry words that end Chinese company short names ("万通物流", "华康医疗器械").
@@ -24,7 +25,9 @@ _INDUSTRIES = words("医疗器械 医疗 医药 药业 制药 医院 诊所 科�
 # Words that are ordinary nouns on their own ("商品数据", "工业平板") name a company only with a legal form.
 _GENERIC = words(
     "数据 智能 工业 设备 信息 网络 软件 健康 工程 材料 连锁 电商 汽车 能源 新能源 教育 培训 金融 投资 咨询 "
-    "广告 文化 生物 通信 通讯 自动化 供应链 运输 技术"
+    "广告 文化 生物 通信 通讯 自动化 供应链 运输 技术 "
+    # "上互联网医院平台": a kind of platform, not a hospital's name.
+    "互联网"
 )
 _LEGAL = r"(?:股份有限公司|有限责任公司|有限公司|股份公司|集团|公司)"
 # "博远教育的孙校长": a generic word does name a company when a titled person of it follows.
@@ -51,11 +54,29 @@ _COMPLEMENTS = "完过好"
 _VERB_BEFORE_COMPLEMENT = set("访见聊谈去看开跑问到忙")
 # Text right before a company that marks it as someone else's: a competitor, or the rep's own firm.
 _FOREIGN_CUE = re.compile(r"(?:比|转到|换成|选了|改用|用的是|用了|签了|我司|我们公司)\s*$")
+# Text right after a company that marks it as another supplier: it quoted the customer too
+# ("京东物流那边也给我们报了价") or is compared with us ("X比你们便宜").
+_FOREIGN_AFTER = re.compile(
+    r"^(?:那边|那里|这边|家)?(?:也|都|还)?(?:给(?:我们|我|他们)|向我们)?(?:报了?(?:个)?价|比你们|比您)"
+)
+# Words right after an industry word that make it part of a common noun, not a company's last word:
+# "餐饮系统", "电子发票", "快递单号", "物流行业", "医疗板块".
+_NOUN_AFTER = re.compile(
+    r"^(?:系统|平台|软件|发票|单号|单据|行业|业务|板块|模块|项目|方案|设备|产品|市场|领域|专业)(?![部科处室])"
+)
+# A department follows its company ("恒基置业物业部", "总行科技部"): the industry word before 部/科/处
+# names the department, so the company ends before it.
+_DEPARTMENT_AFTER = re.compile(r"^[部科处室组]")
+# Words right before a suffix phrase that make it a description of a trade, not a name:
+# "一家金融科技初创公司", "我们是做跨境电商的", "开烘焙店的".
+_DESCRIPTION_BEFORE = re.compile(r"(?:一家|一个|这类|那种|是做|做|开|搞)\s*$")
 
 
 # Words that begin a clause, not a brand, even when the segmenter joins them to one ("评估药店").
 _LEADING_VERBS = frozenset(
-    words("评估 查 查一下 开 做 报 统一 统一报 有没有 所有 以后 接到 拜访 联系 对接 陪 找 约 去 到 见 在 和 跟 是 "
+    # "抬头写X有限公司", "叫X": writing or naming verbs before a registered name; "一下" ends a verb.
+    words("写 叫 叫做 名叫 一下 "
+          "评估 查 查一下 开 做 报 统一 统一报 有没有 所有 以后 接到 拜访 联系 对接 陪 找 约 去 到 见 在 和 跟 是 "
           "一家 一个 这家 那家 几家 三方 第三方 我们 他们 你们 对方 年度 现在 目前 原来")
 )
 # Segmenter tags of words that can continue a name leftwards (place, proper noun, organisation, noun).
@@ -99,6 +120,8 @@ def _drop_leading_verb(brand: str, suffix: str) -> str:
         # A verb opens the clause when another verb or adverb follows it ("有没有做医院"); a verb-like
         # word straight before the suffix is the brand itself ("远航物流").
         opener = opener or (first.flag == "v" and following is not None and following.flag in ("v", "d", "p"))
+        # A word before a clause opener belongs to the clause too ("开始所有科技采购").
+        opener = opener or (following is not None and following.word in _LEADING_VERBS and following.end <= len(brand))
         if not opener or len(brand) - first.end < 2:
             return brand  # what is left would be too short for a brand: the word is the brand's own
         brand = brand[first.end :]
@@ -108,7 +131,7 @@ def _drop_leading_verb(brand: str, suffix: str) -> str:
 _SENTENCE_VERBS = frozenset("做有找在去到用想要让给把")
 
 
-def _is_clause(brand: str) -> bool:
+def _is_clause(brand: str, *, bounded: bool = False) -> bool:
     """Words of a sentence, not a brand: a function word of two or more characters ("经过", "由于",
     "已经") or a bare everyday verb ("有没有做", "找代工厂") among several words. Single-character
     morphemes of any tag are left alone: brands are made of them ("悦享", "驰远", "置地")."""
@@ -119,7 +142,10 @@ def _is_clause(brand: str) -> bool:
         return len(brand) >= 2 and toks[0].flag in ("p", "c", "r")  # "经过集团", "由于集团"
     if not toks:
         return False
-    return any((len(t.word) >= 2 and t.flag in ("d", "p", "c", "r")) or t.word in _SENTENCE_VERBS for t in toks)
+    # A name bounded by a cue on both sides ("我们公司（暖阳互动）") may hold a word the segmenter guesses
+    # is an adverb ("互动"); pronouns, prepositions and conjunctions still mark a clause.
+    function = ("p", "c", "r") if bounded else ("d", "p", "c", "r")
+    return any((len(t.word) >= 2 and t.flag in function) or t.word in _SENTENCE_VERBS for t in toks)
 
 
 @dataclass(frozen=True)
@@ -139,9 +165,15 @@ def _trim_brand(brand: str, suffix: str = "") -> str:
     # A boundary character inside a word the segmenter keeps whole ("美家装饰") is the brand's own;
     # standing alone ("一家", "去", "的") it ends what came before. A conjunction or a verb of going
     # at the very start ("和华康医疗") is never the brand's, whatever the segmenter groups.
-    inside = {i for t in tokens(brand + suffix) if len(t.word) > 1 and t.flag.startswith("n")
+    # Unknown brands are often segmented as verbs ("好味来", "享家"): a verb the dictionary does not
+    # know holds its characters together like a noun does; a known verb ("需要", "来自") does not, nor
+    # a verb cut from a longer one with its complement ("拜访完" seen as "访完").
+    inside = {i for t in tokens(brand + suffix) if len(t.word) > 1 and t.word not in _LEADING_VERBS
+              and (t.flag.startswith("n") or (t.flag.startswith("v") and word_flag(t.word) is None
+                                              and t.word[-1] not in _COMPLEMENTS + "了着到"))
               for i in range(t.start, min(t.end, len(brand)))} if len(brand) > 1 else set()
-    inside -= {i for i, ch in enumerate(brand[:1]) if ch in "和跟与去到在给对从向"}
+    # 了 after a verb never starts a brand either, whatever the segmenter joins it to ("回访了德润").
+    inside -= {i for i, ch in enumerate(brand[:1]) if ch in "和了跟与去到在给对从向"}
     for i, ch in enumerate(brand):
         # 和 right before the suffix is the brand's own ("祥和超市", "永和豆浆"), not "and".
         if ch in _BOUNDARY and i not in inside and not (ch == "和" and i == len(brand) - 1 and i > 0):
@@ -151,11 +183,40 @@ def _trim_brand(brand: str, suffix: str = "") -> str:
     return brand[intro.end() :] if intro else brand
 
 
+_INDUSTRY_END = re.compile(rf"(?:{_INDUSTRY_RE}){_LEGAL}?\Z")
+
+
+def _suffix_matches(text: str) -> Iterator[re.Match[str]]:
+    """Every suffix match, also those overlapping a rejected one: "华建设计院" first matches "建设",
+    whose brand "华" is too short, and must still be tried as "设计院" one character on."""
+    pos = 0
+    while (m := _SUFFIX.search(text, pos)) is not None:
+        yield m
+        pos = m.start() + 1
+
+
+def _conjunction_is_brand(text: str, at: int) -> bool:
+    """和 at text[at] begins a brand ("刚接到和美妇产医院", "和美医院…" at the start) unless it joins two
+    nouns: a conjunction needs a noun before it, so after a verb, a particle or a clause start it is a name."""
+    if text[at] != "和":
+        return False
+    # At a clause start or after a time word 和 is as often "with" ("下午和晨光教育的人力总监通了电话"),
+    # so only a verb right before it ("刚接到和美妇产医院…") makes it the brand's first character.
+    toks = tokens(text[max(0, at - 6) : at].rstrip())
+    return bool(toks) and toks[-1].flag.startswith("v") and toks[-1].word not in ("和", "跟")
+
+
 def find_companies(text: str) -> list[CompanyMention]:
     """Company-like mentions in order; brands are trimmed at verbs/particles before them."""
     found: list[CompanyMention] = []
-    for m in _SUFFIX.finditer(text):
+    accepted_end = 0
+    for m in _suffix_matches(text):
+        if m.start() < accepted_end:
+            continue  # inside a name already found ("金阳新能源" is not also "阳新能源")
         suffix = m.group("suffix")
+        after = text[m.end() : m.end() + 4]
+        if _NOUN_AFTER.match(after):
+            continue
         tail = _BRAND_TAIL.search(text[max(0, m.start() - 12) : m.start()])
         if not tail:
             continue
@@ -172,17 +233,35 @@ def find_companies(text: str) -> list[CompanyMention]:
                 start = _extend_brand(text, start, m.start())
             brand = _drop_leading_verb(_trim_brand(text[start : m.start()], suffix), suffix)
             start = m.start() - len(brand)
+        if start > 0 and _conjunction_is_brand(text, start - 1):
+            brand, start = "和" + brand, start - 1
+        if brand.startswith("第") and start > 0 and text[start - 1] in "市县区省":
+            brand, start = text[start - 1] + brand, start - 1  # "市第三人民医院": the city is in its name
         if len(brand) < 2 or brand in _NOT_BRAND or brand in _GENERIC or brand in _INDUSTRIES:
             continue
         if brand in _LEADING_VERBS:
             continue
         if _is_clause(brand):
             continue
+        first = tokens(brand + suffix)[:1]
+        if first and first[0].flag == "d" and len(first[0].word) == 1 and len(brand) <= 3:
+            continue  # "需要先过医院的…": a one-character adverb opens a clause, never a short name
+        if _DESCRIPTION_BEFORE.search(text[max(0, start - 3) : start]):
+            continue
         name = brand + suffix
+        if _DEPARTMENT_AFTER.match(after):
+            # "恒基置业物业部": keep the company before the department's trade word, if there is one.
+            if not _INDUSTRY_END.search(brand) or len(brand) < 4:
+                continue
+            name = brand
         if name.startswith(("我们", "你们", "他们", "她们", "咱们", "贵公司", "本公司")):
             continue
-        foreign = bool(_FOREIGN_CUE.search(text[max(0, start - 6) : start]))
-        found.append(CompanyMention(name, start, m.end(), foreign))
+        end = start + len(name)
+        foreign = bool(_FOREIGN_CUE.search(text[max(0, start - 6) : start]) or _FOREIGN_AFTER.match(text[end:]))
+        if any(f.start == start and f.name == name for f in found):
+            continue
+        found.append(CompanyMention(name, start, end, foreign))
+        accepted_end = m.end()
     # "华东医科大学附属医院" also matches as "华东医科大学": keep the longest of mentions sharing a start.
     return [c for c in found if not any(o.start == c.start and o.end > c.end for o in found)]
 
@@ -195,13 +274,21 @@ def labelled_company(text: str) -> str | None:
 # Companies without an industry suffix, found by the sentence around them instead of by their last
 # word: "去了乐福小厨，…", "见了朗月文创的设计总监…", "我是晓风书局的…", "我们公司（朗月文创）",
 # "福瑞德口腔的院长…" at the start of a clause. A fallback after the suffix lexicon.
-_ROLE_AFTER = (r"(?:[\u4e00-\u9fffA-Za-z]{0,4}?)(?:董事长|总经理|副总|总监|经理|主管|主任|老板|老板娘|院长|校长|"
+_ROLE_AFTER = (r"(?:(?![那这])[\u4e00-\u9fffA-Za-z]{0,4}?)"
+               r"(?:董事长|总经理|副总|总监|经理|主管|主任|老板|老板娘|院长|校长|"
                r"园长|厂长|店长|行长|科长|部长|处长|场长|采购|负责人|老师|总|工)")
+# 的 never sits inside a company's name: it ends the name before a role or a person.
+_ORG_CHAR = r"(?:(?!的)[\u4e00-\u9fffA-Za-z])"
 _CUE_COMPANY = (
     re.compile(r"(?:我们|我們|本)公司[（(](?P<org>[^）)\s]{2,20})[）)]"),
     re.compile(rf"(?:去了|见了|拜访了?|跑了趟|来自|我是|我们是|我們是)(?:一趟|趟)?\s?"
-               rf"(?P<org>[\u4e00-\u9fffA-Za-z]{{3,10}}?)(?:的{_ROLE_AFTER}|[，,。\s]|$)"),
-    re.compile(rf"(?:^|[，,。；;！？\n]|\s)(?P<org>[\u4e00-\u9fffA-Za-z]{{3,10}}?)的{_ROLE_AFTER}"),
+               rf"(?P<org>{_ORG_CHAR}{{3,10}}?)(?:的{_ROLE_AFTER}|[，,。\s（(]|$)"),
+    # A shop or firm named after 叫 in a sentence about it: "店名叫鲜丰汇", "店在鼓楼区，叫花间集".
+    re.compile(r"(?:店名|店|门店|公司|厂|单位|工作室)[^。！？\n]{0,10}?(?<![我你他她])叫(?:做)?"
+               r"(?P<org>[\u4e00-\u9fffA-Za-z]{2,10})(?=[，,。！？；\s]|$)"),
+    # A quoted name before a trade word: "“一只兔”烘焙店", "「晴川」咖啡".
+    re.compile(r"[“\"「『](?P<org>[^”\"」』\s]{2,10})[”\"」』](?=[\u4e00-\u9fff]{0,4}(?:店|公司|工作室|厂|馆))"),
+    re.compile(rf"(?:^|[，,。；;！？\n]|\s)(?P<org>{_ORG_CHAR}{{3,10}}?)的{_ROLE_AFTER}"),
     re.compile(r"(?:我是|我们是|我們是)(?P<org>[\u4e00-\u9fffA-Za-z]{3,10}?)的"),
 )
 _NOT_ORG_WORDS = re.compile(
@@ -214,14 +301,25 @@ def cue_companies(text: str) -> list[CompanyMention]:
     found: list[CompanyMention] = []
     for pattern in _CUE_COMPANY:
         for m in pattern.finditer(text):
-            org = _drop_leading_verb(_trim_brand(m.group("org")), "")
-            org = org.strip()
+            org = _trim_place(_drop_leading_verb(_trim_brand(m.group("org")), "")).strip()
+            if len(org) < 3:
+                # The cue bounds the name on the left, so a boundary character the trim cut at may be the
+                # name's own ("去了一趟好客来酒楼", "去了家和家居"): drop only the clause's openers.
+                org = _trim_place(_drop_openers(m.group("org"))).strip()
+            if org.endswith(("部", "科", "处", "室", "组")):
+                # "我们是育才实验学校教务处": the company before its department.
+                inner = [c for c in find_companies(org) if org.startswith(c.name) and c.end < len(org)]
+                org = inner[0].name if inner else org
             if len(org) < 3 or _NOT_ORG_WORDS.search(org) or org in _GENERIC or org in _INDUSTRIES:
                 continue
-            if org.endswith(tuple(_ROLE_TAILS)) or _is_clause(org):
+            if _is_description(org):
                 continue
-            first = tokens(m.group("org"))
+            if re.match(_LEGAL, org):
+                continue  # "集团IT的杜总": a department of "the group", not a name
+            if org.endswith(tuple(_ROLE_TAILS)) or _is_clause(org, bounded=True):
+                continue
             raw = m.group("org")
+            first = tokens(raw)
             if raw.startswith(("做", "开", "卖", "搞")) or "一家" in raw or "一个" in raw or (
                 first and first[0].flag.startswith("v")
             ):
@@ -236,3 +334,110 @@ def cue_companies(text: str) -> list[CompanyMention]:
 _ROLE_TAILS = (
     "经理", "总监", "主管", "主任", "老板", "院长", "校长", "科长", "部长", "采购", "负责人", "老师", "总", "部", "科",
 )
+
+
+# Places of a company that follow its name ("安捷供应链仓库那边", "华宁新材厂里"): not part of it.
+_PLACE_TAIL = re.compile(r"(?:仓库|那边|这边|那里|这里|门店|店里|厂里|工厂|总部|现场|办公室)+$")
+
+
+def _trim_place(org: str) -> str:
+    return _PLACE_TAIL.sub("", org)
+
+
+# Roles between a company and its person ("的 HR 总监", "那边的采购", "的项目经理"), and the person form
+# of a surname with a title when no role is said ("捷运通的老周").
+_ROLE_WORDS_RE = (r"(?:董事长|总经理|副总|总监|经理|主管|主任|老板娘|老板|院长|校长|园长|厂长|店长|行长|科长|部长|处长|"
+                  r"场长|采购|负责人|老师|运营|会计|出纳|财务|助理|专员|秘书|行政|对接人|总|工|HR|IT|CEO|CTO|CFO)")
+_BEFORE_PERSON = re.compile(
+    rf"(?P<org>(?:(?!的)[\u4e00-\u9fffA-Za-z0-9]){{2,14}})(?:那边|这边|那里)?的\s*"
+    rf"(?:(?:(?!的)[\u4e00-\u9fffA-Za-z ]){{0,8}}?{_ROLE_WORDS_RE}\s*)?(?:叫)?\s*\Z"
+)
+
+
+def company_before_person(
+    text: str, person: str | None, companies: Sequence[CompanyMention] | None = None
+) -> str | None:
+    """The company right before the customer's name: Chinese puts the organisation, 的 and the role
+    before a person ("跟蓝鲸互动的 HR 总监 方雅琴", "东升电缆那边的采购 包丽华", "中天钢构的项目经理吕建国"),
+    so the words there name the customer's own company, whatever its last word is."""
+    if not person:
+        return None
+    # `companies`: find_companies(text) when the caller already has it (it is the costly part).
+    all_companies = [c for c in (find_companies(text) if companies is None else companies) if not c.foreign]
+    pos = text.find(person)
+    while pos >= 0:
+        window_start = max(0, pos - 30)
+        m = _BEFORE_PERSON.search(text[window_start:pos])
+        if m:
+            raw = _trim_place(m.group("org"))
+            raw_start = window_start + m.start("org")
+            raw_end = raw_start + len(raw)
+            lexicon = [c for c in all_companies if c.end == raw_end]
+            if raw.endswith(("部", "科", "处", "室", "组", "中心")):
+                # "去华东医科大学附属医院拜访了药剂科的岑主任": the company before the department, if any.
+                lexicon = [c for c in all_companies if raw_start < c.end < raw_end]
+                raw = "" if not lexicon else raw
+            # Where the lexicon knows the name's last word it also knows where the brand begins; otherwise
+            # cut at the clause's verbs and particles, and only if that leaves too little, at its openers.
+            org = lexicon[-1].name if lexicon else _drop_leading_verb(_trim_brand(raw), "").strip()
+            if len(org) < 3 and not lexicon:
+                org = _drop_openers(raw).strip()
+            # The name is bounded by the person on the right, so an adverb-tagged word inside it is the
+            # segmenter's guess at an unknown name ("云帆互动"); a pronoun or a locative is not.
+            clause = any(len(t.word) >= 2 and t.flag in ("p", "c", "r", "f") for t in tokens(org))
+            if not lexicon and (_is_description(org) or clause):
+                org = ""
+            if _plausible_org(org):
+                start = max(0, pos - 30) + m.start("org")
+                if not _FOREIGN_CUE.search(text[max(0, start - 6) : start]):
+                    return org
+        pos = text.find(person, pos + 1)
+    return None
+
+
+# Time words that open a clause before a name ("今天那个捷运通", "十一点多长风风电"). Matched as words, since
+# jieba also tags some brand words as time ("中天").
+_TIME_OPENER = re.compile(r"^(?:[今昨前明后]天|[上下这本]周[一二三四五六日天]?|上个?月|[上下中]午|"
+                          r"晚上|早上|今早|昨晚|今晚|刚才|刚刚|刚|早|那个|这个|"
+                          r"[零一二三四五六七八九十两\d]+点(?:多|半|钟)?|多)$")
+
+
+def _drop_openers(org: str) -> str:
+    """Drop the words that open a clause before a name bounded by a cue: time words, prepositions,
+    pronouns, adverbs and known clause openers ("今天跟蓝鲸互动" → "蓝鲸互动")."""
+    while org:
+        toks = tokens(org)
+        if len(toks) < 2:
+            return org
+        first = toks[0]
+        opener = (first.word in _LEADING_VERBS or _TIME_OPENER.match(first.word) is not None
+                  or first.flag in ("p", "c", "r", "d", "ul", "uj", "m", "q", "x") and len(first.word) <= 2
+                  and word_flag(first.word) is not None)
+        if not opener or len(org) - first.end < 2:
+            break
+        org = org[first.end :]
+    return org.lstrip("了着过")
+
+
+def _is_description(org: str) -> bool:
+    """A description of a person or a trade, not a name: an adjective with a verb ("新来的", "新上任的")
+    or with a trade word ("小农场", "大药房"), a clause that ends in an aspect particle ("扑空了")."""
+    toks = tokens(org)
+    if org.endswith(("了", "过", "着")):
+        return True
+    if len(toks) >= 2 and toks[0].flag == "a" and len(toks[0].word) == 1:
+        rest = org[toks[0].end :]
+        if rest in _INDUSTRIES or rest in _GENERIC:
+            return True
+    # "换成新来", "新上任": a one-character adjective before a verb describes a person, not a name.
+    pairs = zip(toks, toks[1:], strict=False)
+    return any(a.flag == "a" and len(a.word) == 1 and b.flag.startswith("v") for a, b in pairs)
+
+
+def _plausible_org(org: str) -> bool:
+    """Three or more characters (or a two-character proper noun the dictionary knows) that are not a
+    pronoun, a role, a bare trade word or a legal form on its own."""
+    long_enough = len(org) >= 3 or (len(org) == 2 and not org.isascii() and word_flag(org) in ("nt", "nz"))
+    return (long_enough and not _NOT_ORG_WORDS.search(org) and org not in _GENERIC and org not in _INDUSTRIES
+            and not re.match(rf"(?:{_LEGAL}|{_INDUSTRY_RE})", org) and not org.endswith(_ROLE_TAILS)
+            and tokens(org)[0].flag != "r")

@@ -12,7 +12,7 @@ from store.stages import Stage
 
 from .amount import find_amounts
 from .chat import _FORWARD_MARK, _ROLE_WORDS, ChatLine, split_chat
-from .company import cue_companies, find_companies, labelled_company
+from .company import company_before_person, cue_companies, find_companies, labelled_company
 from .contact import is_future, next_contact
 from .model import Extraction, Tagger, TagInput
 from .people import TITLES, customer_speaker, full_name_for, is_rep, name_mentions, surname_of
@@ -34,6 +34,9 @@ _EMAIL = re.compile(
 )
 # A customer reply that turns down what the rep just offered ("要不要安排个演示？" -> "不用了").
 _REFUSAL = re.compile(r"^\s*(?:不用|不需要|暂时不|先不|不必|算了|没必要)")
+# A customer introducing their own company ("我是X的", "我们公司（X）").
+_INTRO_WORDS = re.compile(r"我是|我们是|我們是|公司[（(]")
+_SELF_INTRO = re.compile(r"(?:我是|我们是|我們是|(?:我们|我們|本)公司[（(])\s*$")
 _OWN_COMPANY_CUE = re.compile(r"(?:我是|我们是|我们|我司|本公司)[^，,。\s]{0,2}$")
 
 
@@ -113,6 +116,10 @@ def _display_company(raw_speaker: str | None, name: str | None) -> str | None:
     raw = _FORWARD_MARK.sub("", raw_speaker)
     parts = [p for p in _PART_SPLIT.split(raw) if p and p != name and name not in p]
     for part in parts:
+        # "陶老师（前程外语学校教务）": the company inside a part that also names a department or role.
+        inner = [c for c in find_companies(part) if c.start == 0 and c.end < len(part)]
+        if inner:
+            return inner[0].name
         if len(part) >= 3 and _CJK.search(part) and not _NOT_COMPANY_PARTS.search(part) and part not in _ROLE_WORDS:
             return part
     return None
@@ -124,7 +131,19 @@ def _company(customer_text: str, rep_text: str, person: str | None, display: str
         return labelled
     if display:
         return display
-    candidates = [c for c in find_companies(customer_text) if not c.foreign]
+    # The customer's own words about their company come before any name the lexicon finds elsewhere
+    # ("我们公司（博雅软件）… 海外分公司", "我是悦宝月子餐的运营"), then the company right before the
+    # customer's name ("跟蓝鲸互动的 HR 总监 方雅琴").
+    introduces = _INTRO_WORDS.search(customer_text)  # the cue scan is the costly part: only when it can hit
+    introduced = [c for c in (cue_companies(customer_text) if introduces else []) if not c.foreign
+                  and c.name != person and _SELF_INTRO.search(customer_text[max(0, c.start - 8) : c.start])]
+    if introduced:
+        return introduced[0].name
+    found = find_companies(customer_text)
+    anchored = company_before_person(customer_text, person, found)
+    if anchored:
+        return anchored
+    candidates = [c for c in found if not c.foreign]
     if person:
         for c in candidates:
             near = customer_text[max(0, c.start - 16) : c.end + 12]
@@ -278,7 +297,7 @@ def extract(
     company = _company(customer_text, rep_text, name, _display_company(raw_speaker, speaker))
     if known and not speaker:
         name, company = _from_book(customer_text, name, company, known, rep_names)
-    stage = stage_hint(signal_text, tags, lost=lost)
+    stage = stage_hint(signal_text, tags, lost=lost, customer=bool(name or company or phones or emails))
     if stage is Stage.LOST and "流失风险" in {r.name for r in tag_rules}:
         # A customer or prospect who has decided to leave or not to buy is the churn the tag is for.
         tags = tuple(sorted({*tags, "流失风险"}))

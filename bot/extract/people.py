@@ -76,6 +76,15 @@ _LATIN_AFTER_ROLE = re.compile(
 )
 
 
+# A transcript marks a pause with a space: "安达速运的 老板 褚建新 吃完饭", "的 总经理 施永康 见了". A full
+# name standing alone between pauses right after a role is the person that role introduces.
+_ROLE_PAUSE_NAME = re.compile(
+    r"(?:董事长|总经理|副总|总监|经理|主管|主任|老板娘|老板|负责人|采购|财务|会计|店长|院长|园长|校长|厂长|科长|"
+    r"部长|处长|老师|助理|HR|IT|CEO|CTO|的)\s+"
+    rf"(?P<name>{_SURNAME}[\u4e00-\u9fff]{{1,2}})(?=\s|[，,。!！?？]|$)"
+)
+
+
 @dataclass(frozen=True)
 class NameMention:
     name: str
@@ -148,6 +157,10 @@ def name_mentions(text: str) -> list[NameMention]:
         own_side = _OWN_SIDE.search(text[max(0, m.start() - 8) : m.start()].removesuffix("的"))
         if _plausible_full_name(name) and not name.endswith(TITLES) and name not in _FALSE_PAIRS and not own_side:
             found.append(NameMention(name, m.start(), 2))
+    for m in _ROLE_PAUSE_NAME.finditer(text):
+        name = m.group("name")
+        if _plausible_full_name(name) and not name.endswith(TITLES) and name not in _FALSE_PAIRS:
+            found.append(NameMention(name, m.start("name"), 2))
     for m in _LATIN_AFTER_ROLE.finditer(text):
         found.append(NameMention(m.group("name"), m.start("name"), 2))
     for m in _NAME_THEN_TITLE.finditer(text):

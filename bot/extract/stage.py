@@ -22,12 +22,36 @@ _ANY = r"[^，,。；;！？!?\n]"
 _INITIAL = re.compile(
     r"了解一下|先了解|感兴趣|有兴趣|初步|第一次|认识了|新客户|留了电话|加了微信|加微信|留言|咨询|名片|随便问问|打听|刚认识|介绍了一下"
 )
+# Concrete needs: a budget, a quote, a scope, parameters, functions asked about. Vague wants ("想换",
+# "在找", "有需求") are needs only when nothing says the contact is still early (see _EARLY).
 _NEEDS = re.compile(
-    r"预算|需求|报价|报个价|多少钱|选型|采购|方案|规模|想上|想做|想要|想换|想找|想在|打算上|计划上|要求|参数|配置|多少|"
-    r"能不能对接|能不能做|支不支持|有没有.{0,6}功能|在找|想给|想引入|问了价格|问了一下价|框架价|样品|年量|用量|数量"
+    r"预算|报价|报个价|多少钱|选型|方案|规模|要求|参数|配置|多少|收费|费用|招标|投标|开标|"
+    r"能不能对接|能不能做|做不做|支不支持|有没有.{0,6}功能|问了价格|问了一下价|框架价|样品|年量|用量|数量"
 )
+_VAGUE_NEEDS = re.compile(r"需求|采购|想上|想做|想要|想换|想找|想在|打算上|计划上|在找|想给|想引入")
+# Needs said not to exist yet ("暂时没有预算", "目前没定预算", "没有报价需求", "预算下来后再联系"): removed
+# before needs are read, since the words are there but the need is not.
+_NEGATED_NEEDS = re.compile(
+    r"(?:暂时|目前|还|也|都)?(?:没有|没|未|不用|不需要)(?:定|做|出)?(?:具体的?)?(?:预算|报价需求|报价|需求|方案|时间表)|"
+    r"预算(?:还没|没)?下来(?:后|以后|之后)"
+)
+# The contact says it is early: only looking, no budget or timetable, come back later.
+_EARLY = re.compile(
+    r"了解(?:一下|下)|先了解|还在了解|了解阶段|先看看|摸个?底|不急|再看看|再说|有需要(?:再|会)联系|再联系|"
+    r"先(?:来|过来|见面)?[^，,。；;\n]{0,4}聊|没有时间表|没定预算|暂时没有预算"
+)
+# A note that no contact took place says nothing of the deal's stage ("去了两次都扑空了", "没有聊业务").
+_NO_CONTACT = re.compile(r"没(?:有)?见到|扑空|没(?:有)?聊业务|没(?:有)?(?:出去)?跑客户|没有(?:新的)?(?:客户)?进展")
 _DEMO = re.compile(
-    r"演示|试用|试点|poc|demo|方案讲解|讲方案|讲一下方案|方案汇报|汇报方案|样机|测试环境|测试账号|体验账号|比选", re.I
+    r"演示|示范|试用|试点|试运行|poc|demo|方案讲解|讲方案|讲一下方案|方案汇报|汇报方案|样机|测试环境|测试账号|体验账号|比选|"
+    # A solution presentation, said in many ways: the plan and a verb of presenting in one sentence
+    # ("给您和集团的同事讲一遍方案", "带方案过来给您讲讲", "委员会上要讲"), a briefing (简报), the rep
+    # going over to present ("去他们厂里汇报"), a time-boxed trial ("试一个月"), a reference-site visit.
+    r"(?:讲|介绍|汇报|展示)(?:一下|一遍|讲)?[^。！？\n]{0,8}方案|方案[^。！？\n]{0,16}(?:讲|汇报|介绍一下|展示)|"
+    r"简报|presentation|(?<!回)(?:去|来|过去|过来|到)(?:(?!跟|向|给)[^，,。\n]){0,8}(?:汇报|讲一下|讲讲)|"
+    r"试(?:用)?[一两三四五六七八九十0-9半几]+个?(?:月|周|星期|礼拜|天)|"
+    r"(?:客户|案例|样板)[^，,。\n]{0,10}参观|参观[^，,。\n]{0,6}(?:客户|案例|样板|现场)",
+    re.I,
 )
 _DEMO_DECLINED = re.compile(
     r"不需要(?:做)?(?:正式)?(?:演示|试用|poc)|不用(?:演示|试用)|演示(?:就)?不用|演示以后再说", re.I
@@ -35,8 +59,25 @@ _DEMO_DECLINED = re.compile(
 # Bargaining over a price already given (not at a first contact, where it is a reaction to a list
 # price), or contract work under way.
 _BARGAIN = re.compile(
-    rf"(?:你们|贵司)(?:的)?{_ANY}{{0,10}}(?:报价|价格|价){_ANY}{{0,10}}(?:贵|高|低|降|让|优惠|折)|"
-    rf"(?:再|还能|能不能|可不可以)(?:让|降|便宜|优惠|打折)|议价|谈判|砍价|最终价|底价"
+    rf"(?:你们|贵司|我们)(?:的)?{_ANY}{{0,10}}(?:报价|价格|价){_ANY}{{0,10}}(?:贵|高|低|降|让|优惠|折)|"
+    rf"议价|谈判|砍价|最终价|底价|"
+    # Asking for a better price than one already known ("给到跟人家差不多的价位", "给个特价").
+    rf"给(?:到|个|出)?{_ANY}{{0,8}}(?:价位|特价|折扣|优惠价)|"
+    # A quote accepted while other terms are still open ("报价他们那边已经认可了，但是交期…").
+    rf"报价{_ANY}{{0,8}}(?:认可|接受|没问题)|打个?[一二三四五六七八九0-9]+折|"
+    # A target below the price given ("最好能降到四十万以内"), or the price over their budget.
+    rf"(?:降|压|砍)(?:到|至){_ANY}{{0,6}}(?:万|千|元|块|以内|以下)|价格超出|超出了?(?:今年的)?预算|"
+    r"(?:your|the) (?:quotation|quote|rate|price)\b[^.]{0,40}\b(?:above|higher|lower|too high)|"
+    r"\bmatch (?:it|that|the)\b",
+    re.I,
+)
+# Asking for a lower price ("能不能便宜点") is bargaining only over a price already given (_QUOTED).
+_ASK_LOWER = re.compile(
+    r"(?:再|还能|能不能|可不可以|有没有)(?:也)?(?:给(?:个|点)?)?(?:让|降|便宜|优惠|打折|折扣|免掉|免了)|有点贵|太贵"
+)
+# A price stated in the text ("基础版每月5k", "一年 4,800"): asking for less is bargaining over it.
+_PRICE_STATED = re.compile(
+    r"[0-9][0-9,.]*\s*(?:k|K|w|W|万|千|块|元)|[¥￥]\s*[0-9]|(?:一年|每月|每年|一个月|单价)\s*[0-9]"
 )
 _CONTRACT_WORK = re.compile(
     rf"(?:合同|协议|合约){_ANY}{{0,10}}(?:审|改|修改|条款|草稿|起草|模板|文本|法务|签字|走流程|用印|细节)|"
@@ -48,20 +89,36 @@ _SOLD = re.compile(
     r"合同(?:已经|已)?(?:签(?:了|完|好|下来)|盖(?:好)?章(?:了|回来|寄回))|(?:已经|已)(?:签(?:约|合同)|盖章)|盖章回来|"
     r"盖好章|盖完章|"
     r"(?:上个?月|上周|去年|前年|之前|上次|前几天|昨天|刚)(?:给[^，,。\s]{0,6})?(?:装|买|交|采购|上线|交付|部署|供|送|发|换)(?:了|的)|"
-    r"(?:上线|交付|安装|部署|验收)(?:了|以后|之后|以来|完成|通过)|(?<!试)用了(?:一|两|三|半|几|[0-9])|(?<!试)已经用|一直在用我们|"
+    r"(?:上线|交付|安装|部署|验收)(?:了|以后|之后|后|以来|完成|通过)|(?<!试)用了(?:一|两|三|半|几|[0-9])|(?<!试)已经用|一直在用我们|"
     r"老客户|合作(?:了)?(?:两|三|几|多|[0-9])年|这几年|年框|维保|"
-    r"尾款|余款|还没付|没付|未付|欠款|逾期|到账|回款|开票|发票|每个月(?:进货|订|采购)|再采|加购|追加|增购"
+    r"尾款|余款|还没付|没付|未付|没结|未结|欠款|逾期|到账|回款|开票|(?<!电子)发票(?!系统|平台|软件|管理)|"
+    r"每个月(?:进货|订|采购)|再采|加购|追加|增购|\binvoice\b|\bPO\b|"
+    # Our bill for a service already rendered ("你们9月的运费", "你们10月的洗涤费账单").
+    rf"(?:你们|贵司)的?{_ANY}{{0,8}}(?:运费|账单|服务费|货款|[洗维租]\S?费)"
 )
+# Money due on something delivered, as opposed to payment terms being agreed.
+_PAYMENT_OWED = re.compile(
+    r"尾款|余款|货款|服务费|(?<!电子)发票(?!系统|平台|软件|管理)|开票|到账|回款|打款|欠|结清|没结|未结|没付|未付|还没付|"
+    r"逾期|第[一二三四五六七八九十0-9]+期款|\binvoice\b|\bPO\b|"
+    # A bill or a named payment of goods or services received ("你们的运费", "钢筋款", "续费的钱").
+    r"账单|运费|[钢货材料进度费]款|付不了|才能付|付款|续费",
+    re.I,
+)
+_CONTRACT_WORDS = re.compile(r"合同|协议|合约|法务|签|盖章|用印|条款")
+_EXPIRING = re.compile(rf"(?:合同|协议|合约){_ANY}{{0,6}}到期")
 # Payment terms being agreed (not money owed on a delivery): part of the negotiation.
 _PAYMENT_TERMS = re.compile(
-    r"付款(?:方式|节点|条件|习惯|比例)|账期|分期|首付|预付|付[一二三四五六七八九十0-9]+成|月结|验收后付|安装完成付"
+    r"付款(?:方式|节点|条件|习惯|比例)|账期|分期|分[一二三四五六七八九十0-9]+期|首付|预付|付[一二三四五六七八九十0-9]+成|"
+    r"月结|验收后付|安装完成付|赊账|赊[一二三四五六七八九十0-9]+个?月"
 )
 _LOST = re.compile(
     r"决定(?:跟|和|用|选)(?:了)?(?:另|别|其他|原来)|续用原来|未中标|没中标|不再续|不续签|决定不续|不续约了|"
     r"终止合作|不合作了|解约|丢单|没拿下|黄了|选了别|选择了别|改用了|不买了|算是丢了|decided to go with|"
     # a prospect who decides not to buy at all, or a customer who has decided to stop
     rf"项目(?:取消|停了|搁置)|取消了|不做了|不上了|不打算(?:上|买|做|采购|用)|没看上|放弃了|不考虑(?:我们|你们)了|"
-    rf"(?:不续|不再用|停用)了|(?:已经|已)(?:跟|和|与){_ANY}{{1,10}}签(?:了|约)"
+    rf"(?:不续|不再用|停用)了|(?:已经|已)(?:跟|和|与){_ANY}{{1,10}}签(?:了|约)|"
+    # A choice made elsewhere or interest withdrawn ("已经选了中集的", "决定还是用 Salesforce", "没兴趣了").
+    rf"(?:已经|已)选(?:了|择了)(?!你们|贵司|我们)|决定(?:了)?还是(?:用|选)(?!你们|贵司)|没兴趣了"
 )
 _SIGNED = re.compile(
     rf"合同(?:已经|已)?(?:签(?:了|完|好|下来)|盖(?:好)?章)|(?:已经|已)(?:签(?:约|合同)|盖章)|盖章回来|盖好章|"
@@ -73,8 +130,12 @@ _SIGNED = re.compile(
 # bargained over is still a customer's renewal (合同洽谈 is for deals not yet won).
 _EXISTING = re.compile(
     rf"续(?:了|签了|费了|约了)|继续用|追加|增购|加购|再(?:来|加|买|订)(?:[一两三四五六七八九十几0-9]|一批)|扩(?:容|到)|"
-    rf"老供应商|老客户|保修期|质保期|(?:你们|贵司)的{_ANY}{{1,10}}(?<!试)(?:用了|用着|在用)|(?<!试)用了(?:一|两|三|几|半|[0-9])+年|"
-    rf"合作了?(?:一|两|三|几|多|[0-9])年|(?:上线|装好|交付)(?:了)?(?:一|两|三|几|半|[0-9])个?(?:月|年)"
+    rf"老供应商|老客户|保修期|质保期|(?:你们|贵司)的{_ANY}{{1,10}}(?<!试)(?<!定)(?<!算)(?<!备)(?:用了|用着|在用)|(?<!试)用了(?:一|两|三|几|半|[0-9])+年|"
+    rf"合作了?(?:一|两|三|几|多|[0-9])年|(?:上线|装好|交付)(?:了)?(?:一|两|三|几|半|[0-9])个?(?:月|年)|"
+    # A contract signed again exists already; orders of ours have a new owner ("你们的包装袋订单由我来负责").
+    rf"重新签|(?:你们|贵司)的{_ANY}{{0,6}}订单|"
+    # The rep's note that the customer runs our product ("他们用的是我们的仓储系统").
+    rf"(?:用的是|在用|用着)我们的"
 )
 # A renewal or an expiring contract is ours only when the sentence ties it to us and not to the
 # customer's other vendor, a tender, or a condition ("如果要签，每年续费不能涨价").
@@ -83,8 +144,27 @@ _RENEWAL_OURS = re.compile(r"你们|贵司|咱们")
 _RENEWAL_NOT_OURS = re.compile(r"一家|别家|那家|其他|现在用|目前用|原来|招标|如果|要是|供应商的")
 
 
+# A fault in something of ours the customer has, said as an event: the customer is an installed one,
+# whatever the tag layer made of it ("你们的冷链标签上个月到货的那批读不出数据", "我们给他装的收银机扫码
+# 老是识别不了", "升级以后开处方特别慢"). A question or a worry is not an event ("会不会卡").
+_OURS = re.compile(r"(?:你们|贵司|我们)家?的|我们给|你们给|你们的人|到货|到的那批|[这那]批|承运|升级(?:以|之)?后")
+_FAULT_EVENT = re.compile(
+    r"坏了|出了?(?:问题|故障)|故障|报错|出错|死机|卡住|卡顿|特别慢|很慢|误报|报警|告警|不准|读不出|识别不了|打不出|"
+    r"装不上|尺寸不对|不达标|破损|损坏|断线|掉线|重复|502|宕机|崩了|没去装|一直没去"
+)
+_NOT_EVENT = re.compile(r"如果|会不会|能不能|是否|担心|怕|万一|试用|测试")
+
+
+def _fault_in_ours(text: str) -> bool:
+    for m in _FAULT_EVENT.finditer(text):
+        sentence = sentence_around(text, m.start(), m.end())
+        if _OURS.search(sentence) and not _NOT_EVENT.search(sentence):
+            return True
+    return False
+
+
 def _existing_customer(text: str) -> bool:
-    if _EXISTING.search(text):
+    if _EXISTING.search(text) or _fault_in_ours(text):
         return True
     for m in _RENEWAL.finditer(text):
         sentence = sentence_around(text, m.start(), m.end())
@@ -97,9 +177,15 @@ def _existing_customer(text: str) -> bool:
 
 # Words that make the rest of a sentence hypothetical: a threat or a plan is not a decision.
 _HYPOTHETICAL = re.compile(r"如果|要是|再不|否则|不然|考虑|可能|打算|想|万一|的话|再这样|再这么|这样下去|担心|怕")
+# A price already on the table. A quote being asked for ("出一版报价", "给个报价") is not one.
 _QUOTED = re.compile(
-    r"报价|报的|(?:我们|你们)的价格|价格超出|超出了?(?:今年的)?预算|quot|rate|price|报了|给的价|给的报价|方案价|"
-    r"合同价|这个价|这价|让|降|折|优惠|便宜|底价|续约价|年费|单价"
+    r"(?<!出)(?<!要)(?<!个)(?<!份)(?<!版)(?<!提供)(?<!请)(?<!做)报价|报的|(?:我们|你们)的价格|价格超出|"
+    r"超出了?(?:今年的)?预算|quot|rate|price|报了|给的价|给的报价|方案价|"
+    r"合同价|这个价|这价|底价|续约价|年费|单价|贵了"
+)
+# Asking for something before the deal: a demo or a presentation requested, a quote asked for.
+_PRESALE_REQUEST = re.compile(
+    r"演示|试用|试点|poc|demo|介绍一下方案|讲一下|出(?:一版|一份|个)?(?:报价|方案)|报个价", re.I
 )
 _CONDITIONAL = re.compile(r"如果|要是|再不|否则|不然|考虑|可能|打算|想|万一|的话")
 _TRIAL = re.compile(r"试用|试点|测试|poc|演示|样机|评估", re.I)
@@ -141,42 +227,67 @@ def _lost(text: str) -> bool:
     return False
 
 
-def stage_hint(text: str, tags: Collection[str], *, lost: bool = False) -> Stage | None:
-    """The most advanced stage evidenced by normalised ``text`` and the final tags, or None."""
+def stage_hint(text: str, tags: Collection[str], *, lost: bool = False, customer: bool = False) -> Stage | None:
+    """The most advanced stage evidenced by normalised ``text`` and the final tags. With a customer
+    found in the text (``customer``) and no evidence of more it is 初步接触: every new customer starts
+    there. None when there is no customer and no evidence, or the text says no contact took place."""
     found: set[Stage] = set()
-    if _INITIAL.search(text):
+    needs_text = _NEGATED_NEEDS.sub(lambda m: " " * len(m.group()), text)
+    early = bool(_INITIAL.search(text) or _EARLY.search(text))
+    if early:
         found.add(Stage.FIRST_CONTACT)
-    if _NEEDS.search(text) or {"要报价", "竞品对比", "决策链变更"} & set(tags):
+    # A competitor or a decision maker named while the contact says it is only looking is context, not
+    # a clarified need; a quote asked for always is one.
+    context = bool({"竞品对比", "决策链变更"} & set(tags)) or bool(_VAGUE_NEEDS.search(needs_text))
+    if _NEEDS.search(needs_text) or "要报价" in tags or (context and not early):
         found.add(Stage.NEEDS_CONFIRMED)
-    if ("要演示" in tags or _DEMO.search(text)) and not _DEMO_DECLINED.search(text):
+    demo = ("要演示" in tags or _DEMO.search(text)) and not _DEMO_DECLINED.search(text)
+    if demo:
         found.add(Stage.DEMO)
-    if (_BARGAIN.search(text) and not _INITIAL.search(text)) or _CONTRACT_WORK.search(text) or "合同法务" in tags:
+    quoted = bool(_QUOTED.search(text)) and not _INITIAL.search(text)
+    asks_lower = _ASK_LOWER.search(text)
+    bargaining = _BARGAIN.search(text) or (asks_lower and (quoted or _PRICE_STATED.search(text)))
+    # The contract tag counts when the text has contract work of its own, not only a current contract
+    # running out ("现在跟一家三方物流的合同年底到期", "停车系统明年合同到期，计划公开招标").
+    contract_talk = _CONTRACT_WORDS.search(_EXPIRING.sub(" ", text))
+    contract_tag = "合同法务" in tags and contract_talk
+    if (bargaining and not _INITIAL.search(text)) or _CONTRACT_WORK.search(text) or contract_tag:
         found.add(Stage.NEGOTIATION)
     if "价格异议" in tags:
         # Bargaining needs a price on the table; an objection at first contact or before any quote
-        # is still needs talk ("第一次见面，他说价格有点高").
-        quoted = _QUOTED.search(text) and not _INITIAL.search(text)
+        # is still needs talk ("第一次见面，他说价格有点高", "觉得太贵，能不能便宜点").
         found.add(Stage.NEGOTIATION if quoted else Stage.NEEDS_CONFIRMED)
+    terms = _PAYMENT_TERMS.search(text)
+    if terms and quoted and not _SOLD.search(text):
+        found.add(Stage.NEGOTIATION)  # credit terms asked on a price already given ("价格还可以，就是要赊账")
     negotiating = Stage.NEGOTIATION in found
     sold = _SOLD.search(text)
-    if sold and not (negotiating and _PAYMENT_TERMS.search(text) and not _SIGNED.search(text)):
+    if sold and not (negotiating and terms and not _SIGNED.search(text)):
         found.add(Stage.WON)
-    if _SIGNED.search(text) or _existing_customer(text):
+    existing = _existing_customer(text)
+    if _SIGNED.search(text) or existing:
         found.add(Stage.WON)
-    if "付款回款" in tags and not negotiating:
+    presale = bool(_PRESALE_REQUEST.search(text)) and not existing
+    if "付款回款" in tags and not negotiating and ((_PAYMENT_OWED.search(text) and not presale) or existing):
+        # Money owed or paid is a customer's; payment terms asked about ("账期多长？") or a prospect's
+        # bill from its current vendor while it asks us for a quote are not.
         found.add(Stage.WON)
     if "技术问题" in tags:
         # A complaint comes from a customer who has the product, unless the text says the contact
-        # is new (then it tells nothing of the stage) or the product is on trial.
-        if _TRIAL.search(text):
+        # is new (then it tells nothing of the stage), the product is on trial, or the customer is
+        # asking for a demo or a presentation (a prospect describing its own problem).
+        if _TRIAL.search(text) and not _DEMO_DECLINED.search(text):
             found.add(Stage.DEMO)
-        elif not _INITIAL.search(text):
+        elif not early and not presale:
             found.add(Stage.WON)
-    if "流失风险" in tags:
-        found.add(Stage.WON)
+    if "流失风险" in tags and not presale:
+        found.add(Stage.WON)  # a prospect asking for a demo or a quote has nothing to leave yet
     if lost or _lost(text):
         found.add(Stage.LOST)
+    if _NO_CONTACT.search(text):
+        found -= {Stage.FIRST_CONTACT, Stage.NEEDS_CONFIRMED}
+        return max(found, key=list(Stage).index) if found else None
     for stage in reversed(Stage):  # declared in deal order, 已流失 last: the most advanced wins
         if stage in found:
             return stage
-    return None
+    return Stage.FIRST_CONTACT if customer else None

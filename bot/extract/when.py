@@ -24,7 +24,8 @@ _MAX_MENTIONS = 100
 _YEAR_ROLL_DAYS = 90  # bounds jionlp calls on huge pastes
 
 _D = "[0-9零〇一二两三四五六七八九十]"
-_PERIOD = "(?:上午|下午|晚上|中午|早上|早晨|傍晚|凌晨|晚|早)"
+# 下昼 is Cantonese for 下午 ("下星期二下晝三點" after t2s).
+_PERIOD = "(?:上午|下午|下昼|晚上|中午|早上|早晨|傍晚|凌晨|晚|早)"
 _CLOCK = rf"(?:\d{{1,2}}:\d{{2}}|{_D}{{1,3}}点(?:半|一刻|三刻|{_D}{{1,3}}分?)?(?:钟)?)"
 _DAY = (
     r"\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}[日号]?"
@@ -32,6 +33,8 @@ _DAY = (
     r"|(?:下下|下个?|这个?|本|上个?)?(?:周|星期|礼拜)[一二三四五六日天1-7]"
     r"|(?:下|这|本)?(?:个)?周末"
     r"|大后天|后天|明天|明早|明晚|明日|今天|今晚|今早|今日"
+    # Past days are matched too, so that "昨天晚上十点" is yesterday evening, not "晚上十点" today.
+    r"|昨天|昨晚|昨早|前天"
     rf"|{_D}{{1,3}}(?:天|个工作日|个星期|个礼拜|周)(?:后|以后|之后)"
     r"|(?:这个?月|本月|下个?月)?月底(?:前|之前)?"
     rf"|(?:下个?月|本月|这个?月|(?<![\d月])){_D}{{1,2}}号(?![楼线馆门厅店机位院])"
@@ -117,8 +120,15 @@ def _roll_forward(expr: str, day: date, ref: datetime) -> date:
     return day
 
 
+# Contractions jionlp resolves to the wrong day ("明早九点" as this morning): spelled out first.
+_SPELLED = (("明早", "明天早上"), ("明晚", "明天晚上"), ("今早", "今天早上"), ("今晚", "今天晚上"),
+            ("昨晚", "昨天晚上"), ("昨早", "昨天早上"), ("下昼", "下午"))
+
+
 def _resolve(expr: str, ref: datetime) -> tuple[datetime, bool] | None:
     has_time = bool(_EXPLICIT_CLOCK.search(expr))
+    for short, full in _SPELLED:
+        expr = expr.replace(short, full)
     month_end = _MONTH_END.match(expr)
     parsed: datetime | None
     if month_end:

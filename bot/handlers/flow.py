@@ -293,6 +293,14 @@ def new_customer_from(ctx: HandlerContext, ext: Extraction, name: str | None = N
     return customer
 
 
+def _stage_hint_for(customer: Customer, hint: Stage | None) -> Stage | None:
+    """初步接触 is what the extractor says when a text shows no evidence of more: for a customer whose
+    history already put it further it says nothing, so it is no hint (and no suggested step back)."""
+    if hint is Stage.FIRST_CONTACT and customer.stage not in (None, Stage.FIRST_CONTACT):
+        return None
+    return hint
+
+
 def record(ctx: HandlerContext, customer: Customer, draft: dict[str, Any], *, is_new: bool) -> FollowUp:
     """Store the record unconfirmed and answer with its card (`is_new`: the customer was just made
     from it; the card shows [新客户] while the customer is a draft)."""
@@ -314,7 +322,7 @@ def record(ctx: HandlerContext, customer: Customer, draft: dict[str, Any], *, is
         amount_cny=ext.amount_cny,
         next_contact_at=next_contact,
         next_contact_has_time=ext.next_contact_has_time,
-        stage_hint=ext.stage_hint,
+        stage_hint=_stage_hint_for(customer, ext.stage_hint),
         source_inbound_id=draft.get("inbound_id"),
         understanding=draft.get("understanding"),
     )
