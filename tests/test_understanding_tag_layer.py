@@ -100,3 +100,32 @@ def test_with_learned_phrasings_only_overlapping_clauses_are_embedded(monkeypatc
     clauses = calls[0]  # the message's clauses come first; exemplar matrices (cached) after
     assert "按八十个门店算算总价" in clauses
     assert len(clauses) <= 2  # MAX_LEARNED_CLAUSES, not every clause of the message
+
+
+@pytest.mark.parametrize(
+    ("text", "tag"),
+    [
+        # the rival as the subject of a comparison, a move to a named system, a comparison with us first
+        ("钱经理说钉耙云比我们的报价低一截", "竞品对比"),
+        ("他们下季度准备把排班转到飞书的系统", "竞品对比"),
+        ("Kevin说他们明年打算 go with Odoo", "竞品对比"),
+        ("Kevin said they will go with Odoo next year", "竞品对比"),  # no Chinese clause: the rules layer still decides
+        ("鲍主任说院里在对比我们和海康的门禁方案", "竞品对比"),
+        # asking what it costs, the price to be sent over
+        ("店长想先了解一下收费标准和上线周期", "要报价"),
+        ("杭总让把两年的总价发给我们，他们要走预算", "要报价"),
+    ],
+)
+def test_comparison_and_price_request_constructions(text: str, tag: str) -> None:
+    assert tag in _tags(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "tag"),
+    [
+        ("他说这个月起报销转到财务的系统里走", "竞品对比"),  # an internal department, not a rival
+        ("这次的价格比我们预期的高不少", "竞品对比"),  # our own expectation, not a rival
+    ],
+)
+def test_construction_look_alikes_do_not_give_the_tag(text: str, tag: str) -> None:
+    assert tag not in _tags(text)

@@ -157,9 +157,9 @@ def semantic_tags(
     """The tags whose calibrated probability reaches the threshold, sorted. With `embed_clauses`
     False the layer fitted without the embedding features decides (no model call)."""
     calibration = calibration or default_calibration()
-    if not eligible_clauses(data.customer_text) and not eligible_clauses(data.rep_text):
-        return data.keyword_tags  # nothing to compare: the rules alone decide
     use_rules_layer = not embed_clauses and bool(calibration.rules_only)
+    if not use_rules_layer and not eligible_clauses(data.customer_text) and not eligible_clauses(data.rep_text):
+        return data.keyword_tags  # nothing to compare: the keyword rules alone decide
     features_by_tag = rule_features(data, list(exemplars)) if use_rules_layer else tag_features(data, exemplars)
     chosen = []
     for tag, features in features_by_tag.items():
