@@ -114,6 +114,10 @@ def test_with_learned_phrasings_only_overlapping_clauses_are_embedded(monkeypatc
         # asking what it costs, the price to be sent over
         ("店长想先了解一下收费标准和上线周期", "要报价"),
         ("杭总让把两年的总价发给我们，他们要走预算", "要报价"),
+        # a meeting said as 见一面 / 派人参加, a visit to a showroom or a campus
+        ("新来的采购总监想下周二跟你们见个面", "预约拜访"),
+        ("下周四的供应商大会请你们派人参加", "预约拜访"),
+        ("周五上午带他们去我们展厅看样品", "预约拜访"),
     ],
 )
 def test_comparison_and_price_request_constructions(text: str, tag: str) -> None:
