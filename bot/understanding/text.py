@@ -22,10 +22,11 @@ log = logging.getLogger(__name__)
 
 # Whether every clause of every message is embedded for the calibrated layer. Off, by measurement
 # (benchmarks/train_tag_model.py, tests/data/FINAL_TAGS.md): over the 311-record training pool, 5-fold CV
-# grouped by record, the rules layer (keyword, construction, date) scores 74.6% tags exact-set and no
-# learned model with e5 features beats it (similarity/margin to exemplars 73.0%, mean clause embedding
-# 73.2-74.6%, nearest tagged training clauses 74.4%, character n-grams 65-73%), while embedding a
-# message's clauses costs ~100-200 ms on this shared 2-core machine against a 50 ms p50 budget. The
+# grouped by record, the rules layer (keyword, construction, date) scores 76.2% tags exact-set and no
+# learned model with e5 features beats it (similarity/margin to exemplars 75.4%, mean clause embedding
+# 75.4-76.2%, nearest tagged training clauses 75.9%, character n-grams 67-74%); on corpus v2's held-out
+# split both score 56.0%; and embedding a message's clauses costs ~150-350 ms on this shared 2-core
+# machine against a 50 ms p50 budget. The
 # model is used where it adds what rules cannot: a team's learned phrasings (learned_matches).
 EMBED_CLAUSES = False
 
