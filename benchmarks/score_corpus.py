@@ -111,13 +111,15 @@ def _add(score: Score, sample: dict[str, Any], got: dict[str, Any]) -> None:
             counts.false_neg += 1
 
 
-def score_samples(samples: list[dict[str, Any]], *, embed_clauses: bool = False) -> Score:
+def score_samples(samples: list[dict[str, Any]], *, embed_clauses: bool = False,
+                  team_exemplars: dict[str, list[str]] | None = None) -> Score:
     """Run understand_text() on every sample (timed) and compare it with the labels."""
     score = Score()
     for sample in samples:
         ref_time = datetime.fromisoformat(sample["ref_time"])
         start = time.perf_counter()
-        result = understand_text(sample["text"], sent_at=ref_time, embed_clauses=embed_clauses)
+        result = understand_text(sample["text"], sent_at=ref_time, embed_clauses=embed_clauses,
+                                 team_exemplars=team_exemplars)
         score.seconds.append(time.perf_counter() - start)
         got = actual_fields(result)
         _add(score, sample, got)

@@ -67,3 +67,9 @@ def embed(texts: Sequence[str]) -> npt.NDArray[np.float32]:
     rows = [_cache[k] if k in _cache else np.asarray(_get_model().query([k]), dtype=np.float32).reshape(-1)
             for k in keys]
     return np.vstack(rows) if rows else np.zeros((0, 384), dtype=np.float32)
+
+
+def clear_cache() -> None:
+    """Forget every cached clause vector (benchmarks time each mode from a cold cache)."""
+    with _lock:
+        _cache.clear()

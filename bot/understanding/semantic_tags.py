@@ -157,9 +157,9 @@ def semantic_tags(
     """The tags whose calibrated probability reaches the threshold, sorted. With `embed_clauses`
     False the layer fitted without the embedding features decides (no model call)."""
     calibration = calibration or default_calibration()
-    if not eligible_clauses(data.customer_text) and not eligible_clauses(data.rep_text):
-        return data.keyword_tags  # nothing to compare: the rules alone decide
     use_rules_layer = not embed_clauses and bool(calibration.rules_only)
+    if not use_rules_layer and not eligible_clauses(data.customer_text) and not eligible_clauses(data.rep_text):
+        return data.keyword_tags  # nothing to compare: the keyword rules alone decide
     features_by_tag = rule_features(data, list(exemplars)) if use_rules_layer else tag_features(data, exemplars)
     chosen = []
     for tag, features in features_by_tag.items():
@@ -176,25 +176,58 @@ LEARNED_MATCH = 0.915
 LEARNED_MARGIN = 0.015
 
 
+# Embedding costs ~1.5 ms per character on this 2-core machine, so only the clauses that share a
+# two-character word with a team's learned clauses are embedded, at most this many per message (the most
+# overlapping first): per message p50 stays within the 50 ms budget with a team that has learned.
+MAX_LEARNED_CLAUSES = 2
+_FUNCTION_CHARS = frozenset("的了是我们你他她它在有和就都也还又吗呢吧啊这那个一不说要会")
+
+
+def _bigrams(text: str) -> set[str]:
+    cjk = [c if _CJK.match(c) else " " for c in text]
+    return {a + b for a, b in zip(cjk, cjk[1:], strict=False)
+            if a != " " and b != " " and not (a in _FUNCTION_CHARS and b in _FUNCTION_CHARS)}
+
+
 def learned_matches(
-    data: TagInput, learned: Mapping[str, Sequence[str]], exemplars: Mapping[str, Sequence[str]] = EXEMPLARS
+    data: TagInput, learned: Mapping[str, Sequence[str]], exemplars: Mapping[str, Sequence[str]] = EXEMPLARS,
+    *, already: frozenset[str] = frozenset(),
 ) -> set[str]:
-    """Tags a team taught by example that a clause of this message paraphrases."""
-    teach = {t: tuple(c for c in cs if c) for t, cs in learned.items() if t in exemplars and cs}
+    """Tags a team taught by example that a clause of this message paraphrases (`already` decided tags
+    are not looked for again)."""
+    teach = {t: tuple(c for c in cs if c) for t, cs in learned.items() if t in exemplars and cs and t not in already}
+    teach = {t: cs for t, cs in teach.items() if cs}
     if not teach:
         return set()
     customer = eligible_clauses(data.customer_text)
     rep = [c for c in eligible_clauses(data.rep_text) if c not in customer]
-    all_clauses = customer + rep
-    if not all_clauses:
+    taught = {t: set().union(*map(_bigrams, cs)) for t, cs in teach.items()}
+    overlap: dict[str, int] = {}
+    for i, clause in enumerate(customer + rep):
+        if negated(clause):
+            continue  # checked again per tag below; a clause that declines is no evidence for a request
+        grams = _bigrams(clause)
+        best = max((len(grams & taught[t]) for t in teach
+                    if not (i >= len(customer) and t in CUSTOMER_REQUEST_TAGS)), default=0)
+        if best:
+            overlap[clause] = best
+    candidates = sorted(overlap, key=overlap.__getitem__, reverse=True)[:MAX_LEARNED_CLAUSES]
+    # Negation-bearing clauses of tags negative by nature ("打不开") are candidates too.
+    for clause in customer + rep:
+        if len(candidates) >= MAX_LEARNED_CLAUSES:
+            break
+        if clause not in candidates and negated(clause) and any(
+                t in NEGATIVE_BY_NATURE and _bigrams(clause) & taught[t] for t in teach):
+            candidates.append(clause)
+    if not candidates:
         return set()
-    vectors = embedder.embed(all_clauses)
+    vectors = embedder.embed(candidates)
     base = _tag_sims(vectors, exemplars)
     found: set[str] = set()
     for tag, clauses_ in teach.items():
         sims = (vectors @ _exemplar_matrix(clauses_).T).max(axis=1)
-        for i, clause in enumerate(all_clauses):
-            if i >= len(customer) and tag in CUSTOMER_REQUEST_TAGS:
+        for i, clause in enumerate(candidates):
+            if tag in CUSTOMER_REQUEST_TAGS and clause not in customer:
                 continue
             if negated(clause) and tag not in NEGATIVE_BY_NATURE:
                 continue

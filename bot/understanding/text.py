@@ -20,12 +20,14 @@ from .semantic_tags import EXEMPLARS, learned_matches, merged_exemplars, semanti
 log = logging.getLogger(__name__)
 
 
-# Whether every clause of every message is embedded for the calibrated layer. Measured on corpus v2
-# dev + the sample corpus (benchmarks/calibrate_tags.py, 5-fold CV): 71.3% tags exact-set with the
-# embedding features, 70.4% with the same layer fitted on keyword + construction + date evidence
-# alone, while embedding ~8 clauses costs ~150 ms per message on this shared 2-core machine against
-# a 50 ms budget. So by default the model is used where it adds what rules cannot: a team's learned
-# phrasings (learned_matches); embed_clauses=True turns the full layer on.
+# Whether every clause of every message is embedded for the calibrated layer. Off, by measurement
+# (benchmarks/train_tag_model.py, tests/data/FINAL_TAGS.md): over the 311-record training pool, 5-fold CV
+# grouped by record, the rules layer (keyword, construction, date) scores 76.2% tags exact-set and no
+# learned model with e5 features beats it (similarity/margin to exemplars 75.4%, mean clause embedding
+# 75.4-76.2%, nearest tagged training clauses 75.9%, character n-grams 67-74%); on corpus v2's held-out
+# split both score 56.0%; and embedding a message's clauses costs ~150-350 ms on this shared 2-core
+# machine against a 50 ms p50 budget. The
+# model is used where it adds what rules cannot: a team's learned phrasings (learned_matches).
 EMBED_CLAUSES = False
 
 
@@ -41,7 +43,7 @@ def make_tagger(
     def tagger(data: TagInput) -> tuple[str, ...]:
         semantic = set(semantic_tags(data, exemplars=exemplars, embed_clauses=embed_clauses))
         if team_exemplars:
-            semantic |= learned_matches(data, team_exemplars)
+            semantic |= learned_matches(data, team_exemplars, already=frozenset(semantic))
         semantic &= names
         own = {t for t in data.keyword_tags if t not in exemplars}
         return tuple(sorted(semantic | own))
