@@ -18,8 +18,10 @@ from typing import Any
 import pytest
 
 CORPUS_DIR = Path(__file__).parent / "data" / "corpus_v2"
-# corpus_v3 is a second, fresh blind set in the same schema: held out as a whole (no dev split).
+# corpus_v3 is a second set in the same schema (training data since the third tuning round), corpus_v4 a
+# third, written blind to the extractor and to v2/v3: each one file, no dev split.
 V3_HELD_OUT = Path(__file__).parent / "data" / "corpus_v3" / "held_out.jsonl"
+V4_HELD_OUT = Path(__file__).parent / "data" / "corpus_v4" / "held_out.jsonl"
 SPLITS = ("dev", "held_out")
 TAGS = frozenset({
     "竞品对比", "价格异议", "决策链变更", "要报价", "要演示",
@@ -32,9 +34,9 @@ EXPECT_KEYS = frozenset(
     {"customer_name", "company", "phone", "email", "tags", "next_contact", "amount_cny", "stage_hint"}
 )
 SHANGHAI_OFFSET = timedelta(hours=8)
-_ID = re.compile(r"^v[23]-\d{3}$")
+_ID = re.compile(r"^(?:v[23]-|h)\d{3}$")  # v2-001, v3-001, h001 (corpus_v4)
 _PHONE = re.compile(r"^\+[1-9]\d{7,14}$")
-_CN_MOBILE = re.compile(r"^\+861\d{10}$")
+_CN_MOBILE = re.compile(r"^\+861[3-9]\d{9}$")  # a Chinese mobile; +8610… is a Beijing landline
 _INDUSTRY = re.compile(r"^[a-z_]+$")
 # Chat header lines: "名字 11/19 14:03" or "名字 2026/11/19 14:03:12" (WeCom), "名字 2026-11-19 14:03[:12]" or
 # "名字 11-19 14:03" (DingTalk), as tests/data/corpus_v2/README.md describes them.
@@ -79,7 +81,8 @@ def _string_problems(expect: dict[str, Any], text: str) -> list[str]:
             problems.append(f"{key} {value!r} is not written in the text")
     phone = expect["phone"]
     if phone is not None and not (
-        isinstance(phone, str) and _PHONE.match(phone) and (not phone.startswith("+861") or _CN_MOBILE.match(phone))
+        isinstance(phone, str) and _PHONE.match(phone)
+        and (not re.match(r"\+861[3-9]", phone) or _CN_MOBILE.match(phone))
     ):
         problems.append(f"phone {phone!r} is not E.164")
     amount = expect["amount_cny"]
@@ -193,6 +196,35 @@ def test_v3_is_new_and_covers_what_it_promises(
     assert any(re.search(r"[們這報價與會說週請謝]", r["text"]) for r in corpus_v3)
     assert any(re.fullmatch(r"[A-Za-z][A-Za-z ]+", r["expect"]["customer_name"] or "") for r in corpus_v3)
     assert any(re.search(r"[一二三四五六七八九幺零]{3} ?[一二三四五六七八九幺零]{4}", r["text"]) for r in corpus_v3)
+
+
+@pytest.fixture(scope="module")
+def corpus_v4() -> list[dict[str, Any]]:
+    lines = V4_HELD_OUT.read_text("utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def test_every_v4_record_follows_the_schema(corpus_v4: list[dict[str, Any]]) -> None:
+    problems = {r.get("id", f"#{i}"): p for i, r in enumerate(corpus_v4) if (p := record_problems(r))}
+    assert not problems, problems
+    assert all(re.fullmatch(r"h\d{3}", r["id"]) for r in corpus_v4)
+
+
+def test_v4_is_new_and_covers_what_it_promises(
+    corpus_v4: list[dict[str, Any]], corpus_v3: list[dict[str, Any]], corpus: dict[str, list[dict[str, Any]]]
+) -> None:
+    ids = [r["id"] for r in corpus_v4]
+    assert len(ids) == len(set(ids)) >= 200
+    earlier = {r["text"] for split in SPLITS for r in corpus[split]} | {r["text"] for r in corpus_v3}
+    assert not earlier & {r["text"] for r in corpus_v4}, "a v4 text repeats an earlier corpus's text"
+    assert len({r["text"] for r in corpus_v4}) == len(corpus_v4)
+    assert len({r["industry"] for r in corpus_v4}) >= 10
+    assert {r["format"] for r in corpus_v4} == FORMATS
+    assert {t for r in corpus_v4 for t in r["expect"]["tags"]} == TAGS
+    assert set(STAGES) <= {r["expect"]["stage_hint"] for r in corpus_v4}
+    assert any(re.search(r"[們這報價與會說週請謝]", r["text"]) for r in corpus_v4)
+    assert any(re.fullmatch(r"[A-Za-z][A-Za-z ]+", r["expect"]["customer_name"] or "") for r in corpus_v4)
+    assert any(re.search(r"[一二三四五六七八九幺零]{3} ?[一二三四五六七八九幺零]{4}", r["text"]) for r in corpus_v4)
 
 
 def _valid_record() -> dict[str, Any]:
