@@ -71,7 +71,11 @@ class Member(SQLModel, table=True):
 class Customer(SQLModel, table=True):
     __table_args__ = (Index("ix_customer_owner_score", "owner_id", "lead_score"),
                       Index("ix_customer_created", "created_at"),  # the console's funnel: arrivals in a period
-                      Index("ix_customer_owner_stage", "owner_id", "stage"))  # the pipeline grid of one rep
+                      Index("ix_customer_owner_stage", "owner_id", "stage"),  # the pipeline grid of one rep
+                      # One rep's customers by next contact (pipeline ?rep=, 我的) and arrivals in a
+                      # week (the health page's leads): ranges, not a walk over the rep's whole book.
+                      Index("ix_customer_owner_next_contact", "owner_id", "next_contact_at"),
+                      Index("ix_customer_owner_created", "owner_id", "created_at"))
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100)
     name_pinyin: str = Field(default="", max_length=300, index=True)
@@ -122,6 +126,21 @@ class Customer(SQLModel, table=True):
     lead_score_reasons: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
     lead_scored_at: datetime | None = _ts()
     lead_score_due_at: datetime | None = _ts(index=True)
+
+
+class PipelineTotal(SQLModel, table=True):
+    """The console's pipeline grid per (team, owner, stage): customers in the book (not merged, not a
+    draft), the sum of their amounts, how many are on the stale ladder. Written only by the triggers
+    on `customer` (migration 0016) and store/totals.rebuild_pipeline_totals; owner_id 0 is the pool."""
+
+    __table_args__ = (UniqueConstraint("team_id", "owner_id", "stage", name="uq_pipelinetotal_cell"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int
+    owner_id: int
+    stage: str = Field(max_length=16)
+    customers: int
+    amount_cny: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    stale: int
 
 
 class FollowUp(SQLModel, table=True):
