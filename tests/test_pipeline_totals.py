@@ -154,3 +154,23 @@ def test_grid_from_totals_equals_the_live_count(engine):
                 expected = sorted(_grid_live(s, actor, flt), key=lambda c: (c.owner_id or 0, c.stage))
                 got = sorted(pipeline_grid(session=s, actor=actor, flt=flt), key=lambda c: (c.owner_id or 0, c.stage))
                 assert got == expected, (actor.display_name, flt)
+
+
+def test_cli_reports_drift_and_rebuilds(tmp_path, monkeypatch, capsys):
+    from bot.cli import main
+    from store.db import make_engine
+
+    url = f"sqlite:///{tmp_path}/g.db"
+    monkeypatch.setenv("GENJIN_DATABASE_URL", url)
+    assert main(["totals"]) == 0  # migrates; an empty book is consistent
+    engine = make_engine(url)
+    org = make_org(engine)
+    with session_scope(engine) as s:
+        create_customer(session=s, actor=org.rep_a, name="张伟", at=T0)
+        s.exec(text("DELETE FROM pipelinetotal"))  # type: ignore[call-overload]
+    assert main(["totals"]) == 1
+    assert main(["totals", "--rebuild"]) == 0
+    assert main(["totals"]) == 0
+    out = capsys.readouterr().out
+    assert "1 个格子与客户表不一致" in out and "已按客户表重建管道汇总：1 个格子" in out
+    engine.dispose()
