@@ -118,7 +118,7 @@ async def funnel(console: ConsoleApp, request: web.Request) -> web.StreamRespons
     start = now - timedelta(days=FUNNEL_PERIODS[period][1])
 
     def load() -> list[Any]:
-        with Session(console.engine) as session:
+        with Session(console.read_engine) as session:
             return funnel_by_channel(session=session, actor=me, start=start, end=now, now=now)
 
     rows = await console.db(load)
@@ -142,7 +142,7 @@ async def health(console: ConsoleApp, request: web.Request) -> web.StreamRespons
     this_week = request.query.get("period") == "this"
 
     def load() -> dict[str, Any]:
-        with Session(console.engine) as session:
+        with Session(console.read_engine) as session:
             reps = _reps(visible_members(session=session, actor=me), me)
             ids = [r.id for r in reps if r.id is not None]
             counts = _past_weeks(console, session, ids, bounds[:-1], now)
@@ -213,7 +213,7 @@ async def weekly(console: ConsoleApp, request: web.Request) -> web.StreamRespons
     last_monday = week_start(this_monday - timedelta(days=7), tz)
 
     def load() -> dict[str, Any]:
-        with Session(console.engine) as session:
+        with Session(console.read_engine) as session:
             reps = _reps(visible_members(session=session, actor=me), me)
             # The weekly report's own figures (store/rep_stats.rep_stats), for two periods.
             catalog = _has_catalog(console, session)
