@@ -68,26 +68,24 @@ def pipeline_grid(*, session: Session, actor: Member, flt: PipelineFilter) -> li
     cells = {(c.owner_id, c.stage): [c.count, c.amount, c.stale]
              for c in read_totals(session=session, actor=actor, owner_id=flt.owner_id, stage=flt.stage)}
     # Held customers (their stage in doubt: not counted at all) and customers with a record under
-    # review (their amount left out): bounded by the open anomalies, not by the book.
-    held_record = col(Customer.id).in_(select(FollowUp.customer_id).where(col(FollowUp.id).in_(held_followups())))
-    held_stage = col(Customer.id).in_(held_customers())
-    columns: list[Any] = [Customer.owner_id, Customer.stage, Customer.amount_cny, Customer.stale_rung,
-                          _flag(held_stage)]
-    held = session.exec(select(*columns).where(*_filtered(actor, flt), or_(held_stage, held_record))).all()
-    for owner, stage, amount, rung, whole in held:
+    # review (their amount left out): bounded by the open anomalies, not by the book. Their ids first,
+    # then those rows by primary key (one OR of two subqueries let SQLite's planner walk the book).
+    whole = {int(i) for i in session.exec(held_customers()).all() if i is not None}
+    records = select(FollowUp.customer_id).where(col(FollowUp.id).in_(held_followups()))
+    ids = whole | {int(i) for i in session.exec(records).all()}
+    columns: list[Any] = [Customer.id, Customer.owner_id, Customer.stage, Customer.amount_cny, Customer.stale_rung]
+    held = (session.exec(select(*columns).where(col(Customer.id).in_(sorted(ids)), *_filtered(actor, flt))).all()
+            if ids else [])
+    for cid, owner, stage, amount, rung in held:
         cell = cells.get((owner, stage))
         if cell is None:
             continue
         cell[1] -= int(amount or 0)
-        if whole:
+        if cid in whole:
             cell[0] -= 1
             cell[2] -= 1 if rung > 0 else 0
     return [PipelineCell(owner_id=o, stage=s, count=n, amount=a, stale=st)
             for (o, s), (n, a, st) in cells.items() if n > 0]
-
-
-def _flag(condition: Any) -> Any:
-    return case((condition, 1), else_=0)
 
 
 def _grid_live(session: Session, actor: Member, flt: PipelineFilter) -> list[PipelineCell]:

@@ -75,7 +75,13 @@ class Customer(SQLModel, table=True):
                       # One rep's customers by next contact (pipeline ?rep=, 我的) and arrivals in a
                       # week (the health page's leads): ranges, not a walk over the rep's whole book.
                       Index("ix_customer_owner_next_contact", "owner_id", "next_contact_at"),
-                      Index("ix_customer_owner_created", "owner_id", "created_at"))
+                      Index("ix_customer_owner_created", "owner_id", "created_at"),
+                      Index("ix_customer_team_next_contact", "team_id", "next_contact_at"),  # a team's, alike
+                      # Only merged rows: "merged_into_id IS NULL" (every book query) matches nearly all
+                      # customers, and a full index on it lured SQLite's planner into walking them all.
+                      Index("ix_customer_merged_into_id", "merged_into_id",
+                            sqlite_where=sql_text("merged_into_id IS NOT NULL"),
+                            postgresql_where=sql_text("merged_into_id IS NOT NULL")))
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100)
     name_pinyin: str = Field(default="", max_length=300, index=True)
@@ -90,7 +96,7 @@ class Customer(SQLModel, table=True):
     source_channel: str | None = Field(default=None, max_length=64)
     next_contact_at: datetime | None = _ts(index=True)
     last_activity_at: datetime | None = _ts(index=True)
-    merged_into_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    merged_into_id: int | None = Field(default=None, foreign_key="customer.id")
     # Stale-lead ladder: the next instant a rung is due (indexed, so a sweep costs what is due).
     stale_rung: int = 0
     stale_due_at: datetime | None = _ts(index=True)

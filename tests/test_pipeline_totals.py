@@ -20,7 +20,7 @@ from store.db import session_scope
 from store.followups import confirm_followup, create_followup, discard_followup
 from store.leads import reassign_lead, release_lead
 from store.merges import merge_customers, undo_merge
-from store.models import Anomaly, AnomalyItem, Customer, FollowUp, MergeAudit, PipelineTotal
+from store.models import Anomaly, AnomalyItem, Customer, MergeAudit, PipelineTotal
 from store.recycle import return_to_pool
 from store.stages import Stage
 from store.totals import rebuild_pipeline_totals, totals_drift
