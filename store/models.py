@@ -149,6 +149,19 @@ class PipelineTotal(SQLModel, table=True):
     stale: int
 
 
+class HealthWeek(SQLModel, table=True):
+    """What the data-health page counted for one rep over one full week (store/health_weeks.py):
+    HealthCounts as JSON (None: nothing that week), and when, so a week still settling is recounted."""
+
+    __table_args__ = (UniqueConstraint("rep_id", "week_start", name="uq_healthweek_rep_week"),)
+    id: int | None = Field(default=None, primary_key=True)
+    rep_id: int = Field(foreign_key="member.id")
+    week_start: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    counts: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    computed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    created_at: datetime = _created()
+
+
 class FollowUp(SQLModel, table=True):
     __table_args__ = (
         Index("ix_followup_confirmed_created", "confirmed", "created_at"),

@@ -53,7 +53,6 @@ class Console:
         self.sandbox = sandbox
         self.signer = Signer(load_or_create_key(settings), clock)
         self.env = make_environment(settings.tz)
-        self.cache: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ app
 

@@ -22,7 +22,6 @@ class ConsoleApp(Protocol):
     read_engine: Engine  # store.db.read_only(engine): for pages that only read
     settings: Settings
     clock: Clock
-    cache: dict[str, Any]  # per app: figures of weeks that are over (bot/web/reports.py)
 
     async def db(self, fn: Callable[[], Any]) -> Any: ...
 

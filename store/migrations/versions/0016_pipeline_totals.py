@@ -1,4 +1,6 @@
-"""pipeline totals per (team, owner, stage), kept by triggers on customer; indexes for the console
+"""pipeline totals per (team, owner, stage), kept by triggers on customer; the health page's weeks; indexes
+
+`healthweek` keeps what the data-health page counted per rep and full week (store/health_weeks.py).
 
 The console's pipeline grid summed a team's whole book on every request (count, amount, stale per
 owner × stage), so its cost grew with the book (8× for 10× the customers). `pipelinetotal` holds
@@ -24,6 +26,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+from store.types import UTCDateTime
 
 revision: str = "0016"
 down_revision: str | None = "0009"
@@ -144,6 +148,18 @@ def upgrade() -> None:
     )
     op.execute(BACKFILL)
     create_triggers()
+    op.create_table(
+        "healthweek",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("rep_id", sa.Integer(), nullable=False),
+        sa.Column("week_start", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("counts", sa.JSON(), nullable=True),
+        sa.Column("computed_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["rep_id"], ["member.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("rep_id", "week_start", name="uq_healthweek_rep_week"),
+    )
     with op.batch_alter_table("customer", schema=None) as batch_op:
         # One rep's customers soonest next contact first (the pipeline filtered by rep, 我的), and the
         # customers a rep took on in a week (the health page's leads), as ranges instead of a walk over
@@ -166,5 +182,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_customer_team_next_contact")
         batch_op.drop_index("ix_customer_owner_created")
         batch_op.drop_index("ix_customer_owner_next_contact")
+    op.drop_table("healthweek")
     drop_triggers()
     op.drop_table("pipelinetotal")
