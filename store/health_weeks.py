@@ -85,7 +85,7 @@ def save_weeks(*, session: Session, counts: dict[tuple[int, int], HealthCounts],
         found = counts.get((rep, i))
         values.append({"rep_id": rep, "week_start": bounds[i], "computed_at": at, "created_at": at,
                        "counts": asdict(found) if found is not None else None})
-    table: Any = HealthWeek.__table__
+    table: Any = HealthWeek.__table__  # type: ignore[attr-defined]
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     stmt = insert(table).values(values)
     session.execute(stmt.on_conflict_do_update(index_elements=["rep_id", "week_start"],

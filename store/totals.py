@@ -32,8 +32,9 @@ def read_totals(*, session: Session, actor: Member, owner_id: int | None = None,
     an admin's all; optionally one owner and/or one stage. Reads O(owners × stages) rows."""
     if not actor.active:
         return []
-    stmt: Any = select(PipelineTotal.owner_id, PipelineTotal.stage, func.sum(PipelineTotal.customers),
-                       func.sum(PipelineTotal.amount_cny), func.sum(PipelineTotal.stale))
+    columns: list[Any] = [PipelineTotal.owner_id, PipelineTotal.stage, func.sum(PipelineTotal.customers),
+                          func.sum(PipelineTotal.amount_cny), func.sum(PipelineTotal.stale)]
+    stmt: Any = select(*columns)
     if actor.role == Role.SUPERVISOR:
         stmt = stmt.where(col(PipelineTotal.team_id) == actor.team_id)
     elif actor.role != Role.ADMIN:

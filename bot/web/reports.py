@@ -118,10 +118,12 @@ async def health(console: ConsoleApp, request: web.Request) -> web.StreamRespons
             # only a week missing or due again is counted here, then kept for everyone.
             counts, fresh = kept_weeks(session=session, rep_ids=ids, bounds=bounds[:-1], now=now,
                                        catalog=lambda: _has_catalog(console, session))
-            # This week so far: always counted afresh (one week of rows, on the indexes).
-            live = health_counts(session=session, rep_ids=ids, bounds=bounds[-2:], on_time=FIRST_RESPONSE_TARGET,
-                                 catalog=_has_catalog(console, session))
-            counts.update({(rep, TREND_WEEKS): c for (rep, _), c in live.items()})
+            if this_week:
+                # This week so far: counted afresh when shown (a range of this week's rows on the
+                # indexes); the trend and last week come from the kept weeks alone.
+                live = health_counts(session=session, rep_ids=ids, bounds=bounds[-2:],
+                                     on_time=FIRST_RESPONSE_TARGET, catalog=_has_catalog(console, session))
+                counts.update({(rep, TREND_WEEKS): c for (rep, _), c in live.items()})
             overdue = {m.id: n for m, n in overdue_promises_per_rep(session=session, actor=me, now=now)}
             return {"reps": reps, "counts": counts, "overdue": overdue, "fresh": fresh}
 
