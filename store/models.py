@@ -77,6 +77,7 @@ class Customer(SQLModel, table=True):
                       Index("ix_customer_owner_next_contact", "owner_id", "next_contact_at"),
                       Index("ix_customer_owner_created", "owner_id", "created_at"),
                       Index("ix_customer_team_next_contact", "team_id", "next_contact_at"),  # a team's, alike
+                      Index("ix_customer_owner_activity", "owner_id", "last_activity_at"),  # 我的, most recent first
                       # Only merged rows: "merged_into_id IS NULL" (every book query) matches nearly all
                       # customers, and a full index on it lured SQLite's planner into walking them all.
                       Index("ix_customer_merged_into_id", "merged_into_id",

@@ -167,6 +167,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_customer_owner_next_contact", ["owner_id", "next_contact_at"], unique=False)
         batch_op.create_index("ix_customer_owner_created", ["owner_id", "created_at"], unique=False)
         batch_op.create_index("ix_customer_team_next_contact", ["team_id", "next_contact_at"], unique=False)
+        batch_op.create_index("ix_customer_owner_activity", ["owner_id", "last_activity_at"], unique=False)
         # Only merged rows (finding what was merged into a customer): as a full index, SQLite's planner
         # took "merged_into_id IS NULL", true of nearly every customer, for a selective condition.
         batch_op.drop_index("ix_customer_merged_into_id")
@@ -179,6 +180,7 @@ def downgrade() -> None:
     with op.batch_alter_table("customer", schema=None) as batch_op:
         batch_op.drop_index("ix_customer_merged_into_id")
         batch_op.create_index("ix_customer_merged_into_id", ["merged_into_id"], unique=False)
+        batch_op.drop_index("ix_customer_owner_activity")
         batch_op.drop_index("ix_customer_team_next_contact")
         batch_op.drop_index("ix_customer_owner_created")
         batch_op.drop_index("ix_customer_owner_next_contact")
