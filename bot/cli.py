@@ -9,7 +9,7 @@ import sys
 from aiohttp import web
 from sqlmodel import Session
 
-from bot import cli_members, cli_tags
+from bot import cli_members, cli_tags, cli_totals
 from bot.app import build_runtime, build_web_app, sandbox_clock, seed_sandbox
 from bot.catalog import cli as cli_catalog
 from bot.clock import system_clock
@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     cli_members.add_parser(sub)
     cli_tags.add_parser(sub)
     cli_catalog.add_parser(sub)
+    cli_totals.add_parser(sub)
     args = parser.parse_args(argv)
 
     overrides = {k: v for k, v in (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None)))
@@ -74,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         return cli_tags.run(args, settings)
     elif args.command == "catalog":
         return cli_catalog.run(args, settings)
+    elif args.command == "totals":
+        return cli_totals.run(args, settings)
     elif args.command in LEAD_COMMANDS:
         return run_lead_command(args, settings)
     elif args.command == "status":

@@ -28,6 +28,7 @@ from scheduler.anomalies import sweep_anomalies
 from scheduler.approvals import sweep_approvals
 from scheduler.churn import run_churn_scan
 from scheduler.handoffs import sweep_handoffs
+from scheduler.health_weeks import health_weeks_job
 from scheduler.leads import sweep_new_leads
 from scheduler.postvisit import sweep_postvisit
 from scheduler.previsit import sweep_previsit
@@ -37,6 +38,7 @@ from scheduler.reminders import sweep_unconfirmed
 from scheduler.scoring import push_top_leads, rescore_leads_job
 from scheduler.stale import sweep_stale
 from scheduler.weekly import send_weekly_reports
+from store.health_weeks import REFRESH as HEALTH_REFRESH
 
 SWEEP_SECONDS = 30  # the shortest job interval: the scheduler wakes at least this often
 
@@ -108,6 +110,15 @@ def build_scheduler(
         minutes=settings.scoring.interval_minutes,
         args=[engine, settings, clock],
         id="lead_rescore",
+        replace_existing=True,
+        next_run_time=now,
+    )
+    scheduler.add_job(
+        health_weeks_job,
+        "interval",
+        minutes=int(HEALTH_REFRESH.total_seconds() // 60),
+        args=[engine, settings, clock],
+        id="health_weeks",
         replace_existing=True,
         next_run_time=now,
     )

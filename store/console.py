@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from store.anomalies import held_customers, held_followups
 from store.models import Customer, FollowUp, Member, Role, TimelineEvent
 from store.permissions import PermissionDenied, can_see, visible_to
+from store.totals import read_totals
 
 # The timeline's sources, by event kind prefix: what the customer page filters on.
 TIMELINE_SOURCES: dict[str, tuple[str, ...]] = {
@@ -58,7 +59,36 @@ class PipelineCell:
 
 
 def pipeline_grid(*, session: Session, actor: Member, flt: PipelineFilter) -> list[PipelineCell]:
-    """Owner × stage: how many customers, the sum of their amounts, how many are on the stale ladder."""
+    """Owner × stage: how many customers, the sum of their amounts, how many are on the stale ladder.
+    Without a channel or product filter it reads the kept totals (store/totals.py: O(owners × stages)
+    rows however large the book) and takes out the few customers an open anomaly holds; a channel or
+    product filter, which the totals do not break down by, counts the matching customers."""
+    if flt.channel or flt.product:
+        return _grid_live(session, actor, flt)
+    cells = {(c.owner_id, c.stage): [c.count, c.amount, c.stale]
+             for c in read_totals(session=session, actor=actor, owner_id=flt.owner_id, stage=flt.stage)}
+    # Held customers (their stage in doubt: not counted at all) and customers with a record under
+    # review (their amount left out): bounded by the open anomalies, not by the book. Their ids first,
+    # then those rows by primary key (one OR of two subqueries let SQLite's planner walk the book).
+    whole = {int(i) for i in session.exec(held_customers()).all() if i is not None}
+    records = select(FollowUp.customer_id).where(col(FollowUp.id).in_(held_followups()))
+    ids = whole | {int(i) for i in session.exec(records).all()}
+    columns: list[Any] = [Customer.id, Customer.owner_id, Customer.stage, Customer.amount_cny, Customer.stale_rung]
+    held = (session.exec(select(*columns).where(col(Customer.id).in_(sorted(ids)), *_filtered(actor, flt))).all()
+            if ids else [])
+    for cid, owner, stage, amount, rung in held:
+        cell = cells.get((owner, stage))
+        if cell is None:
+            continue
+        cell[1] -= int(amount or 0)
+        if cid in whole:
+            cell[0] -= 1
+            cell[2] -= 1 if rung > 0 else 0
+    return [PipelineCell(owner_id=o, stage=s, count=n, amount=a, stale=st)
+            for (o, s), (n, a, st) in cells.items() if n > 0]
+
+
+def _grid_live(session: Session, actor: Member, flt: PipelineFilter) -> list[PipelineCell]:
     # Kept with the records (store/customers.sync_amount); a customer with a record under anomaly review
     # adds no amount until it is reviewed.
     under_review = select(FollowUp.customer_id).where(col(FollowUp.id).in_(held_followups()))

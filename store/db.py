@@ -14,7 +14,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session, create_engine
 
@@ -22,6 +22,7 @@ import store.contact_hooks  # noqa: F401  registers the after-flush hook (late m
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+READ_ONLY = "genjin_read_only"  # execution option of read_only(engine)
 
 
 def normalize_url(url: str) -> str:
@@ -54,9 +55,26 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN; emit BEGIN IMMEDIATE ourselves so a
         # read-then-write transaction takes the write lock up front instead of failing mid-way.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine (and pool) for sessions that only read, such as the console's pages. On SQLite
+    their transactions begin DEFERRED, so a page reads a WAL snapshot without queueing behind writers
+    for the write lock (BEGIN IMMEDIATE would); the connection is `query_only` meanwhile, so a write
+    slipped into such a session fails at once instead of upgrading the lock mid-transaction. On
+    PostgreSQL reads never wait for writers anyway; nothing changes there."""
+    return engine.execution_options(**{READ_ONLY: True})
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    reading = bool(conn.get_execution_options().get(READ_ONLY))
+    if conn.info.get(READ_ONLY, False) != reading:  # the pragma stays with the pooled connection
+        conn.exec_driver_sql(f"PRAGMA query_only={int(reading)}")
+        conn.info[READ_ONLY] = reading
+    conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -71,7 +71,18 @@ class Member(SQLModel, table=True):
 class Customer(SQLModel, table=True):
     __table_args__ = (Index("ix_customer_owner_score", "owner_id", "lead_score"),
                       Index("ix_customer_created", "created_at"),  # the console's funnel: arrivals in a period
-                      Index("ix_customer_owner_stage", "owner_id", "stage"))  # the pipeline grid of one rep
+                      Index("ix_customer_owner_stage", "owner_id", "stage"),  # the pipeline grid of one rep
+                      # One rep's customers by next contact (pipeline ?rep=, 我的) and arrivals in a
+                      # week (the health page's leads): ranges, not a walk over the rep's whole book.
+                      Index("ix_customer_owner_next_contact", "owner_id", "next_contact_at"),
+                      Index("ix_customer_owner_created", "owner_id", "created_at"),
+                      Index("ix_customer_team_next_contact", "team_id", "next_contact_at"),  # a team's, alike
+                      Index("ix_customer_owner_activity", "owner_id", "last_activity_at"),  # 我的, most recent first
+                      # Only merged rows: "merged_into_id IS NULL" (every book query) matches nearly all
+                      # customers, and a full index on it lured SQLite's planner into walking them all.
+                      Index("ix_customer_merged_into_id", "merged_into_id",
+                            sqlite_where=sql_text("merged_into_id IS NOT NULL"),
+                            postgresql_where=sql_text("merged_into_id IS NOT NULL")))
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100)
     name_pinyin: str = Field(default="", max_length=300, index=True)
@@ -86,7 +97,7 @@ class Customer(SQLModel, table=True):
     source_channel: str | None = Field(default=None, max_length=64)
     next_contact_at: datetime | None = _ts(index=True)
     last_activity_at: datetime | None = _ts(index=True)
-    merged_into_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    merged_into_id: int | None = Field(default=None, foreign_key="customer.id")
     # Stale-lead ladder: the next instant a rung is due (indexed, so a sweep costs what is due).
     stale_rung: int = 0
     stale_due_at: datetime | None = _ts(index=True)
@@ -122,6 +133,34 @@ class Customer(SQLModel, table=True):
     lead_score_reasons: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
     lead_scored_at: datetime | None = _ts()
     lead_score_due_at: datetime | None = _ts(index=True)
+
+
+class PipelineTotal(SQLModel, table=True):
+    """The console's pipeline grid per (team, owner, stage): customers in the book (not merged, not a
+    draft), the sum of their amounts, how many are on the stale ladder. Written only by the triggers
+    on `customer` (migration 0016) and store/totals.rebuild_pipeline_totals; owner_id 0 is the pool."""
+
+    __table_args__ = (UniqueConstraint("team_id", "owner_id", "stage", name="uq_pipelinetotal_cell"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int
+    owner_id: int
+    stage: str = Field(max_length=16)
+    customers: int
+    amount_cny: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    stale: int
+
+
+class HealthWeek(SQLModel, table=True):
+    """What the data-health page counted for one rep over one full week (store/health_weeks.py):
+    HealthCounts as JSON (None: nothing that week), and when, so a week still settling is recounted."""
+
+    __table_args__ = (UniqueConstraint("rep_id", "week_start", name="uq_healthweek_rep_week"),)
+    id: int | None = Field(default=None, primary_key=True)
+    rep_id: int = Field(foreign_key="member.id")
+    week_start: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    counts: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    computed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    created_at: datetime = _created()
 
 
 class FollowUp(SQLModel, table=True):

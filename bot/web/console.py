@@ -27,6 +27,7 @@ from bot.web.keys import MEMBER, SID
 from bot.web.login import DINGTALK_SDK, STATE_TTL_SECONDS, LoginProvider, new_state, safe_next
 from bot.web.render import PREFIX, make_environment, page, redirect
 from bot.web.sessions import Signer, load_or_create_key
+from store.db import read_only
 from store.models import Member, Role
 
 log = structlog.get_logger("genjin.web")
@@ -45,13 +46,13 @@ class Console:
     def __init__(self, engine: Engine, settings: Settings, clock: Clock, *, providers: Sequence[LoginProvider],
                  sandbox: bool) -> None:
         self.engine = engine
+        self.read_engine = read_only(engine)  # pages that only read: no queue behind writers on SQLite
         self.settings = settings
         self.clock = clock
         self.providers = {p.name: p for p in providers}
         self.sandbox = sandbox
         self.signer = Signer(load_or_create_key(settings), clock)
         self.env = make_environment(settings.tz)
-        self.cache: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ app
 
@@ -152,7 +153,7 @@ class Console:
                 return self.message(request, 401, "登录已过期", "请重新登录后再提交。", link=PREFIX + "/login",
                                     link_label="重新登录")
             return redirect(f"{PREFIX}/login?" + _query({"next": request.path_qs}))
-        member = await self.db(lambda: _member(self.engine, payload["m"]))
+        member = await self.db(lambda: _member(self.read_engine, payload["m"]))
         if member is None or not member.active:
             return _forbidden(self, request)
         request[MEMBER] = member

@@ -19,9 +19,9 @@ SID = web.RequestKey("sid", str)  # the session's random id: form tokens are tie
 
 class ConsoleApp(Protocol):
     engine: Engine
+    read_engine: Engine  # store.db.read_only(engine): for pages that only read
     settings: Settings
     clock: Clock
-    cache: dict[str, Any]  # per app: figures of weeks that are over (bot/web/reports.py)
 
     async def db(self, fn: Callable[[], Any]) -> Any: ...
 

@@ -51,7 +51,7 @@ async def mine(console: ConsoleApp, request: web.Request) -> web.StreamResponse:
     me = request[MEMBER]
 
     def load() -> dict[str, Any]:
-        with Session(console.engine) as session:
+        with Session(console.read_engine) as session:
             drafts = [{"id": f.id, "customer": c.name, "created": f.created_at, "tags": f.tags}
                       for f, c in unconfirmed_followups(session=session, actor=me)]
             rows = pipeline_customers(session=session, actor=me, flt=PipelineFilter(owner_id=me.id),
@@ -88,7 +88,7 @@ async def pipeline(console: ConsoleApp, request: web.Request) -> web.StreamRespo
     me = request[MEMBER]
 
     def load() -> dict[str, Any]:
-        with Session(console.engine) as session:
+        with Session(console.read_engine) as session:
             members = visible_members(session=session, actor=me)
             flt = _filter(request, members)
             cells = pipeline_grid(session=session, actor=me, flt=flt)
@@ -161,7 +161,7 @@ async def customer(console: ConsoleApp, request: web.Request) -> web.StreamRespo
         source = None
 
     def load() -> dict[str, Any] | None:
-        with Session(console.engine) as session:
+        with Session(console.read_engine) as session:
             try:
                 c = get_customer(session=session, actor=me, customer_id=customer_id or 0)
                 events = customer_timeline(session=session, actor=me, customer_id=customer_id or 0, source=source)

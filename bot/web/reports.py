@@ -4,7 +4,7 @@ charts. Each runs as the logged-in member: the reps shown are those the member m
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -16,6 +16,7 @@ from bot.format import fmt_amount
 from bot.web.charts import bar_chart, sparkline, sparkline_svg
 from bot.web.keys import MEMBER, ConsoleApp
 from store.console import visible_members
+from store.db import session_scope
 from store.funnel import CONTACT_WINDOW, WON_WINDOW, funnel_by_channel
 from store.health import health_counts
 from store.health_score import (
@@ -28,12 +29,11 @@ from store.health_score import (
     HealthScore,
     health_score,
 )
+from store.health_weeks import TREND_WEEKS, kept_weeks, save_weeks, week_bounds, week_start
 from store.models import Member, Role
 from store.promises import overdue_promises_per_rep
 from store.rep_stats import RepStats, rep_stats
 
-TREND_WEEKS = 8
-PAST_WEEKS_TTL = timedelta(minutes=10)
 FUNNEL_PERIODS = {"7": ("近 7 天", 7), "30": ("近 30 天", 30), "90": ("近 90 天", 90), "365": ("近一年", 365)}
 
 
@@ -45,42 +45,11 @@ def routes(console: ConsoleApp) -> list[web.RouteDef]:
     ]
 
 
-def week_start(now: datetime, tz: tzinfo) -> datetime:
-    """Monday 00:00 of `now`'s week on genjin's clock, in the configured time zone (as UTC)."""
-    local = now.astimezone(tz)
-    monday = datetime.combine((local - timedelta(days=local.weekday())).date(), time(0), tz)
-    return monday.astimezone(UTC)
-
-
-def week_bounds(now: datetime, tz: tzinfo, weeks: int) -> list[datetime]:
-    """weeks+2 instants: `weeks` full weeks, then this week so far (its end is `now`)."""
-    this_monday = week_start(now, tz)
-    starts = [week_start(this_monday - timedelta(days=7 * k), tz) for k in range(weeks, 0, -1)]
-    return [*starts, this_monday, max(now, this_monday)]
-
-
 def _reps(members: list[Member], me: Member) -> list[Member]:
     """Whose figures a page shows: reps among the members the actor may see (a rep: oneself)."""
     if me.role == Role.REP:
         return [me]
     return [m for m in members if m.role == Role.REP and m.active]
-
-
-def _past_weeks(console: ConsoleApp, session: Session, rep_ids: list[int], bounds: list[datetime],
-                now: datetime) -> dict[tuple[int, int], Any]:
-    """The full weeks' counts per rep, kept for PAST_WEEKS_TTL on genjin's clock: a week that is over
-    hardly changes (a late 确认 or fix shows within the TTL), and counting eight of them is most of the
-    page's cost. Per app (each instance its own); keyed by the weeks and the reps asked for."""
-    key = f"health:{bounds[0].isoformat()}:{','.join(map(str, sorted(rep_ids)))}"
-    cached = console.cache.get(key)
-    if cached is not None and now - cached[0] < PAST_WEEKS_TTL:
-        return dict(cached[1])
-    counts = health_counts(session=session, rep_ids=rep_ids, bounds=bounds, on_time=FIRST_RESPONSE_TARGET,
-                           catalog=_has_catalog(console, session))
-    for stale in [k for k, (at, _) in console.cache.items() if now - at >= PAST_WEEKS_TTL]:
-        del console.cache[stale]
-    console.cache[key] = (now, counts)
-    return dict(counts)
 
 
 def _has_catalog(console: ConsoleApp, session: Session) -> bool:
@@ -118,7 +87,7 @@ async def funnel(console: ConsoleApp, request: web.Request) -> web.StreamRespons
     start = now - timedelta(days=FUNNEL_PERIODS[period][1])
 
     def load() -> list[Any]:
-        with Session(console.engine) as session:
+        with Session(console.read_engine) as session:
             return funnel_by_channel(session=session, actor=me, start=start, end=now, now=now)
 
     rows = await console.db(load)
@@ -142,18 +111,29 @@ async def health(console: ConsoleApp, request: web.Request) -> web.StreamRespons
     this_week = request.query.get("period") == "this"
 
     def load() -> dict[str, Any]:
-        with Session(console.engine) as session:
+        with Session(console.read_engine) as session:
             reps = _reps(visible_members(session=session, actor=me), me)
             ids = [r.id for r in reps if r.id is not None]
-            counts = _past_weeks(console, session, ids, bounds[:-1], now)
-            # This week so far: always counted afresh (one week of rows, on the indexes).
-            live = health_counts(session=session, rep_ids=ids, bounds=bounds[-2:], on_time=FIRST_RESPONSE_TARGET,
-                                 catalog=_has_catalog(console, session))
-            counts.update({(rep, TREND_WEEKS): c for (rep, _), c in live.items()})
+            # Full weeks: kept per rep and week (store/health_weeks.py, refreshed by the scheduler);
+            # only a week missing or due again is counted here, then kept for everyone.
+            counts, fresh = kept_weeks(session=session, rep_ids=ids, bounds=bounds[:-1], now=now,
+                                       catalog=lambda: _has_catalog(console, session))
+            if this_week:
+                # This week so far: counted afresh when shown (a range of this week's rows on the
+                # indexes); the trend and last week come from the kept weeks alone.
+                live = health_counts(session=session, rep_ids=ids, bounds=bounds[-2:],
+                                     on_time=FIRST_RESPONSE_TARGET, catalog=_has_catalog(console, session))
+                counts.update({(rep, TREND_WEEKS): c for (rep, _), c in live.items()})
             overdue = {m.id: n for m, n in overdue_promises_per_rep(session=session, actor=me, now=now)}
-            return {"reps": reps, "counts": counts, "overdue": overdue}
+            return {"reps": reps, "counts": counts, "overdue": overdue, "fresh": fresh}
 
     data = await console.db(load)
+    if data["fresh"]:
+        def keep() -> None:
+            with session_scope(console.engine) as session:
+                save_weeks(session=session, counts=data["counts"], fresh=data["fresh"], bounds=bounds[:-1], at=now)
+
+        await console.db(keep)
     shown_week = TREND_WEEKS if this_week else TREND_WEEKS - 1
     tz = console.settings.tz
     labels = [f"{b.astimezone(tz):%m-%d} 周" for b in bounds[:TREND_WEEKS]]
@@ -213,7 +193,7 @@ async def weekly(console: ConsoleApp, request: web.Request) -> web.StreamRespons
     last_monday = week_start(this_monday - timedelta(days=7), tz)
 
     def load() -> dict[str, Any]:
-        with Session(console.engine) as session:
+        with Session(console.read_engine) as session:
             reps = _reps(visible_members(session=session, actor=me), me)
             # The weekly report's own figures (store/rep_stats.rep_stats), for two periods.
             catalog = _has_catalog(console, session)
