@@ -5,7 +5,11 @@ whoever finds a week missing or due counts it and upserts it (the same figures f
 instances racing write the same row twice, never two rows).
 
 A week that is over can still change for a while (a late 确认, a fix on the card): until SETTLE after
-its end it is counted again when its row is older than REFRESH; after that its row is final."""
+its end it is counted again when its row is older than REFRESH; after that its row is final.
+
+This week so far (本周至今) is kept the same way under its Monday, and shown while its row is younger
+than REFRESH: what the page pays for it then follows how often it is asked, not this week's records. A
+row counted before its week ended is never taken for the full week: that week is due at once."""
 
 from __future__ import annotations
 
@@ -41,10 +45,12 @@ def week_bounds(now: datetime, tz: tzinfo, weeks: int) -> list[datetime]:
 
 
 def kept_weeks(*, session: Session, rep_ids: Sequence[int], bounds: Sequence[datetime], now: datetime,
-               catalog: Callable[[], bool]) -> tuple[dict[tuple[int, int], HealthCounts], list[tuple[int, int]]]:
-    """The full weeks [bounds[i], bounds[i+1]) per rep, from the kept rows, counting the weeks that
-    have no row for some rep or are due again (see the module doc) in one window. Returns the counts by
-    (rep, week index) and the (rep, week index) pairs just counted, for `save_weeks` to keep."""
+               catalog: Callable[[], bool], partial_last: bool = False,
+               ) -> tuple[dict[tuple[int, int], HealthCounts], list[tuple[int, int]]]:
+    """The weeks [bounds[i], bounds[i+1]) per rep, from the kept rows, counting the weeks that have no
+    row for some rep or are due again (see the module doc) in one window. With `partial_last` the last
+    interval is this week so far (it ends at `now`). Returns the counts by (rep, week index) and the
+    (rep, week index) pairs just counted, for `save_weeks` to keep."""
     if not rep_ids:
         return {}, []
     starts = list(bounds[:-1])
@@ -53,10 +59,12 @@ def kept_weeks(*, session: Session, rep_ids: Sequence[int], bounds: Sequence[dat
     kept = {(r.rep_id, r.week_start): r for r in rows}
     due = set()
     for i, start in enumerate(starts):
-        settled = now >= bounds[i + 1] + SETTLE
+        partial = partial_last and i == len(starts) - 1
+        settled = not partial and now >= bounds[i + 1] + SETTLE
         for rep in rep_ids:
             row = kept.get((rep, start))
-            if row is None or (not settled and now - row.computed_at >= REFRESH):
+            if (row is None or (not settled and now - row.computed_at >= REFRESH)
+                    or (not partial and row.computed_at < bounds[i + 1])):  # counted while it ran
                 due.add(i)
                 break
     index = {start: i for i, start in enumerate(starts)}

@@ -77,3 +77,40 @@ async def test_page_reads_the_kept_weeks_and_counts_a_late_confirm_when_due(stac
         assert li_ming(text) not in ("100", "—", "")
     kept = next(r for r in _rows(engine) if r.rep_id == rep_b and r.week_start == last_week)
     assert kept.computed_at == clock.now and kept.counts["records"] == 1
+
+
+async def test_this_week_so_far_is_kept_for_a_refresh_and_never_taken_for_the_full_week(stack, clock):
+    engine, settings = stack.runtime.engine, stack.runtime.settings
+    count_health_weeks(engine, settings, clock.now)
+    rep_b = stack.org.rep_b.id
+    monday = week_start(clock.now, settings.tz)
+
+    def this_week_row() -> HealthWeek | None:
+        return next((r for r in _rows(engine) if r.rep_id == rep_b and r.week_start == monday), None)
+
+    def record(text: str) -> None:
+        with session_scope(engine) as s:
+            member = s.get(Member, rep_b)
+            f = create_followup(session=s, actor=member, customer_id=stack.book.others, kind="chat", text=text,
+                                tags=["要报价"], at=clock.now - timedelta(minutes=1))
+            confirm_followup(session=s, actor=member, followup_id=f.id or 0, at=clock.now - timedelta(minutes=1))
+
+    async with client() as http:
+        await login(stack, http, "sup")
+        record("周总要报价")
+        await follow(http, stack.url("/console/health?period=this"))
+        first = this_week_row()
+        assert first is not None and first.computed_at == clock.now  # counted when shown, then kept
+        seen = first.counts["records"]
+        record("周总又问了报价")
+        clock.now += timedelta(minutes=5)  # within REFRESH: the kept row is what the page shows
+        await follow(http, stack.url("/console/health?period=this"))
+        assert this_week_row().computed_at == first.computed_at
+        clock.now += REFRESH  # due again: counted with the new record
+        await follow(http, stack.url("/console/health?period=this"))
+        again = this_week_row()
+        assert again.computed_at == clock.now and again.counts["records"] == seen + 1
+    # Once the week is over, the row counted while it ran is due at once, for the job as for the page.
+    clock.now = monday + timedelta(days=7, minutes=1)
+    assert count_health_weeks(engine, settings, clock.now) >= 1
+    assert this_week_row().computed_at == clock.now

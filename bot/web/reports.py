@@ -18,7 +18,6 @@ from bot.web.keys import MEMBER, ConsoleApp
 from store.console import visible_members
 from store.db import session_scope
 from store.funnel import CONTACT_WINDOW, WON_WINDOW, funnel_by_channel
-from store.health import health_counts
 from store.health_score import (
     COACHING_BELOW,
     FIELDS,
@@ -109,21 +108,17 @@ async def health(console: ConsoleApp, request: web.Request) -> web.StreamRespons
     now = console.clock()
     bounds = week_bounds(now, console.settings.tz, TREND_WEEKS)
     this_week = request.query.get("period") == "this"
+    shown_bounds = bounds if this_week else bounds[:-1]
 
     def load() -> dict[str, Any]:
         with Session(console.read_engine) as session:
             reps = _reps(visible_members(session=session, actor=me), me)
             ids = [r.id for r in reps if r.id is not None]
-            # Full weeks: kept per rep and week (store/health_weeks.py, refreshed by the scheduler);
-            # only a week missing or due again is counted here, then kept for everyone.
-            counts, fresh = kept_weeks(session=session, rep_ids=ids, bounds=bounds[:-1], now=now,
-                                       catalog=lambda: _has_catalog(console, session))
-            if this_week:
-                # This week so far: counted afresh when shown (a range of this week's rows on the
-                # indexes); the trend and last week come from the kept weeks alone.
-                live = health_counts(session=session, rep_ids=ids, bounds=bounds[-2:],
-                                     on_time=FIRST_RESPONSE_TARGET, catalog=_has_catalog(console, session))
-                counts.update({(rep, TREND_WEEKS): c for (rep, _), c in live.items()})
+            # Weeks kept per rep and week (store/health_weeks.py, refreshed by the scheduler); only a
+            # week missing or due again is counted here, then kept for everyone. 本周至今 is kept too
+            # and counted again when its row is REFRESH old.
+            counts, fresh = kept_weeks(session=session, rep_ids=ids, bounds=shown_bounds, now=now,
+                                       catalog=lambda: _has_catalog(console, session), partial_last=this_week)
             overdue = {m.id: n for m, n in overdue_promises_per_rep(session=session, actor=me, now=now)}
             return {"reps": reps, "counts": counts, "overdue": overdue, "fresh": fresh}
 
@@ -131,7 +126,7 @@ async def health(console: ConsoleApp, request: web.Request) -> web.StreamRespons
     if data["fresh"]:
         def keep() -> None:
             with session_scope(console.engine) as session:
-                save_weeks(session=session, counts=data["counts"], fresh=data["fresh"], bounds=bounds[:-1], at=now)
+                save_weeks(session=session, counts=data["counts"], fresh=data["fresh"], bounds=shown_bounds, at=now)
 
         await console.db(keep)
     shown_week = TREND_WEEKS if this_week else TREND_WEEKS - 1
@@ -153,7 +148,7 @@ async def health(console: ConsoleApp, request: web.Request) -> web.StreamRespons
         })
     rows.sort(key=lambda r: (r["score"] is None or r["score"].score is None,
                              r["score"].score if r["score"] and r["score"].score is not None else 0))
-    period_label = ("本周至今" if this_week else
+    period_label = ("本周至今（至多10分钟前的数据）" if this_week else
                     f"上周（{bounds[TREND_WEEKS - 1].astimezone(tz):%m月%d日}–"
                     f"{(bounds[TREND_WEEKS] - timedelta(seconds=1)).astimezone(tz):%m月%d日}）")
     return console.render(request, "health.html", title="数据健康度", nav="health", rows=rows, weights=WEIGHTS,
