@@ -124,8 +124,14 @@ def pipeline_customers(*, session: Session, actor: Member, flt: PipelineFilter, 
             rows += session.exec(base.where(col(Customer.next_contact_at).is_(None))
                                  .order_by(col(Customer.id).desc()).limit(limit - len(rows))).all()
     else:
-        rows = list(session.exec(base.order_by(col(Customer.last_activity_at).desc().nulls_last(),
-                                               col(Customer.id).desc()).limit(limit)).all())
+        # Same split as above: PostgreSQL cannot walk the ascending (owner, last_activity_at) index for
+        # DESC NULLS LAST (a backward scan gives NULLS FIRST), so it sorted a rep's whole book instead.
+        rows = list(session.exec(base.where(col(Customer.last_activity_at).is_not(None))
+                                 .order_by(col(Customer.last_activity_at).desc(), col(Customer.id).desc())
+                                 .limit(limit)).all())
+        if len(rows) < limit:
+            rows += session.exec(base.where(col(Customer.last_activity_at).is_(None))
+                                 .order_by(col(Customer.id).desc()).limit(limit - len(rows))).all()
     return [CustomerRow(customer=c, amount=c.amount_cny) for c in rows]
 
 
@@ -176,14 +182,27 @@ def member_names(*, session: Session, ids: Sequence[int]) -> dict[int, str]:
 
 
 def unconfirmed_followups(*, session: Session, actor: Member, limit: int = 50) -> list[tuple[FollowUp, Customer]]:
-    """The actor's own records still waiting for 确认 (drafts), newest first."""
-    rows = session.exec(
-        select(FollowUp, Customer).join(Customer, col(Customer.id) == col(FollowUp.customer_id))
-        .where(col(FollowUp.rep_id) == actor.id, col(FollowUp.confirmed).is_(False), visible_to(actor),
-               col(Customer.merged_into_id).is_(None))
-        .order_by(col(FollowUp.id).desc()).limit(limit)
-    ).all()
-    return [(f, c) for f, c in rows]
+    """The actor's own records still waiting for 确认 (drafts), newest first.
+
+    Pages of the actor's drafts walk ix_followup_rep_drafts newest first and keep those whose customer
+    the actor still sees; a join in one query let PostgreSQL (which takes rep and owner for independent)
+    hash the rep's whole book and sort every draft, so 我的 grew with the book."""
+    found: list[tuple[FollowUp, Customer]] = []
+    before: int | None = None
+    while len(found) < limit:
+        stmt = select(FollowUp).where(col(FollowUp.rep_id) == actor.id, col(FollowUp.confirmed).is_(False))
+        if before is not None:
+            stmt = stmt.where(col(FollowUp.id) < before)
+        page = list(session.exec(stmt.order_by(col(FollowUp.id).desc()).limit(limit * 2)).all())
+        if not page:
+            break
+        ids = {f.customer_id for f in page}
+        customers = {c.id: c for c in session.exec(
+            select(Customer).where(col(Customer.id).in_(ids), visible_to(actor), col(Customer.merged_into_id).is_(None))
+        ).all()}
+        found += [(f, customers[f.customer_id]) for f in page if f.customer_id in customers]
+        before = page[-1].id
+    return found[:limit]
 
 
 def stale_customers(*, session: Session, actor: Member, limit: int = 100) -> list[Customer]:

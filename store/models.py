@@ -167,6 +167,9 @@ class FollowUp(SQLModel, table=True):
     __table_args__ = (
         Index("ix_followup_confirmed_created", "confirmed", "created_at"),
         Index("ix_followup_rep_created", "rep_id", "created_at"),  # one rep's entries in a day (anomalies)
+        # 我的: a rep's drafts newest first, walking only unconfirmed records (migration 0017).
+        Index("ix_followup_rep_drafts", "rep_id", "id", sqlite_where=sql_text("confirmed IS 0"),
+              postgresql_where=sql_text("confirmed IS false")),
         # The anomaly sweep's queue: only records not yet checked, so it stays small however many are.
         Index("ix_followup_anomaly_unchecked", "id", sqlite_where=sql_text("anomaly_checked_at IS NULL"),
               postgresql_where=sql_text("anomaly_checked_at IS NULL")),
