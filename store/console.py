@@ -110,28 +110,28 @@ class CustomerRow:
     amount: int | None
 
 
+def _nulls_last(session: Session, base: Any, column: Any, *, descending: bool, limit: int) -> list[Customer]:
+    """`base` ordered by `column` (then newest id first) with the rows whose `column` is NULL last: two
+    queries, so each walks its index and stops at `limit`. In one ORDER BY, NULLS LAST makes SQLite sort
+    every row, and PostgreSQL cannot serve DESC NULLS LAST from an ascending index (a backward scan
+    gives NULLS FIRST), so it sorted a rep's whole book."""
+    ordering = column.desc() if descending else column.asc()
+    rows = list(session.exec(base.where(column.is_not(None)).order_by(ordering, col(Customer.id).desc())
+                             .limit(limit)).all())
+    if len(rows) < limit:
+        rows += session.exec(base.where(column.is_(None)).order_by(col(Customer.id).desc())
+                             .limit(limit - len(rows))).all()
+    return rows
+
+
 def pipeline_customers(*, session: Session, actor: Member, flt: PipelineFilter, limit: int = 100,
                        order: str = "next_contact") -> list[CustomerRow]:
     """The customers behind the grid, soonest next contact first (or most recent activity first)."""
     base = select(Customer).where(*_filtered(actor, flt))
     if order == "next_contact":
-        # Those with a next contact first, then the rest: two queries, so each can walk the
-        # next_contact_at index and stop at `limit` (NULLS LAST in one ORDER BY makes SQLite sort them all).
-        rows = list(session.exec(base.where(col(Customer.next_contact_at).is_not(None))
-                                 .order_by(col(Customer.next_contact_at).asc(), col(Customer.id).desc())
-                                 .limit(limit)).all())
-        if len(rows) < limit:
-            rows += session.exec(base.where(col(Customer.next_contact_at).is_(None))
-                                 .order_by(col(Customer.id).desc()).limit(limit - len(rows))).all()
+        rows = _nulls_last(session, base, col(Customer.next_contact_at), descending=False, limit=limit)
     else:
-        # Same split as above: PostgreSQL cannot walk the ascending (owner, last_activity_at) index for
-        # DESC NULLS LAST (a backward scan gives NULLS FIRST), so it sorted a rep's whole book instead.
-        rows = list(session.exec(base.where(col(Customer.last_activity_at).is_not(None))
-                                 .order_by(col(Customer.last_activity_at).desc(), col(Customer.id).desc())
-                                 .limit(limit)).all())
-        if len(rows) < limit:
-            rows += session.exec(base.where(col(Customer.last_activity_at).is_(None))
-                                 .order_by(col(Customer.id).desc()).limit(limit - len(rows))).all()
+        rows = _nulls_last(session, base, col(Customer.last_activity_at), descending=True, limit=limit)
     return [CustomerRow(customer=c, amount=c.amount_cny) for c in rows]
 
 
