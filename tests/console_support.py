@@ -109,6 +109,16 @@ async def console_stack(tmp_path: Path, database_url: str, clock: Any, *, sandbo
         runtime.engine.dispose()
 
 
+def supervisor_on_dingtalk(stack: ConsoleStack, userid: str = "chen-ding") -> str:
+    """Give 陈主管 a DingTalk user id (what the fake's logins answer with); returns it."""
+    with session_scope(stack.runtime.engine) as s:
+        supervisor = s.get(Member, stack.org.supervisor.id)
+        assert supervisor is not None
+        supervisor.dingtalk_userid = userid
+        s.add(supervisor)
+    return userid
+
+
 def client() -> aiohttp.ClientSession:
     # unsafe: keep cookies for an IP host (127.0.0.1), as a browser does.
     return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))

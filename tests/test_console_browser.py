@@ -13,8 +13,8 @@ import pytest
 from sqlmodel import col, select
 
 from store.db import session_scope
-from store.models import Correction, Customer, FollowUp, Member
-from tests.console_support import console_stack, correction_rows, load
+from store.models import Correction, Customer, FollowUp
+from tests.console_support import console_stack, correction_rows, load, supervisor_on_dingtalk
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(os.environ.get("GENJIN_ARTIFACTS", Path(__file__).resolve().parent.parent / "artifacts")) / "console"
@@ -105,11 +105,7 @@ async def test_rep_logs_in_through_wecom_and_sees_every_page(tmp_path, sqlite_ur
 async def test_supervisor_logs_in_through_dingtalk(tmp_path, sqlite_url, clock, browser, size):
     width = WIDTHS[size]
     async with console_stack(tmp_path, sqlite_url, clock) as stack:
-        with session_scope(stack.runtime.engine) as s:
-            sup = s.get(Member, stack.org.supervisor.id)
-            sup.dingtalk_userid = "chen-ding"
-            s.add(sup)
-        stack.dingtalk.login_user = "chen-ding"
+        stack.dingtalk.login_user = supervisor_on_dingtalk(stack)
         page = await _new_page(browser, width)
         await page.goto(stack.url(f"/console/customers/{stack.book.mine}"))  # a deep link from a card
         await page.click("#login-dingtalk")
@@ -153,12 +149,9 @@ DINGTALK_CLIENT = """(() => {
 async def test_inside_dingtalk_the_console_signs_in_silently_with_the_vendored_sdk(tmp_path, sqlite_url, clock,
                                                                                    browser, size):
     async with console_stack(tmp_path, sqlite_url, clock, dingtalk_corp_id="dingcorp-test") as stack:
-        with session_scope(stack.runtime.engine) as s:
-            sup = s.get(Member, stack.org.supervisor.id)
-            sup.dingtalk_userid = "chen-ding"
-            s.add(sup)
+        userid = supervisor_on_dingtalk(stack)
         page = await _new_page(browser, WIDTHS[size], DINGTALK_UA)
-        await page.add_init_script(DINGTALK_CLIENT % stack.dingtalk.app_auth_code("chen-ding"))
+        await page.add_init_script(DINGTALK_CLIENT % stack.dingtalk.app_auth_code(userid))
         hosts: set[str] = set()
         page.on("request", lambda request: hosts.add(request.url.split("/")[2]))
         await page.goto(stack.url(f"/console/customers/{stack.book.mine}"))  # a deep link from a card

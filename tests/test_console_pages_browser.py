@@ -9,8 +9,8 @@ import pytest
 
 from store.anomalies import file_anomaly
 from store.db import session_scope
-from store.models import Anomaly, Customer, Member
-from tests.console_support import console_stack, load
+from store.models import Anomaly, Customer
+from tests.console_support import console_stack, load, supervisor_on_dingtalk
 from tests.test_console_browser import WIDTHS, _new_page, _shot, browser, chromium_path  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
@@ -19,11 +19,7 @@ pytestmark = pytest.mark.browser
 @pytest.mark.parametrize("size", list(WIDTHS))
 async def test_supervisor_reports_and_stale_actions(tmp_path, sqlite_url, clock, browser, size):  # noqa: F811
     async with console_stack(tmp_path, sqlite_url, clock) as stack:
-        with session_scope(stack.runtime.engine) as s:
-            sup = s.get(Member, stack.org.supervisor.id)
-            sup.dingtalk_userid = "chen-ding"
-            s.add(sup)
-        stack.dingtalk.login_user = "chen-ding"
+        stack.dingtalk.login_user = supervisor_on_dingtalk(stack)
         page = await _new_page(browser, WIDTHS[size])
         await page.goto(stack.url("/console/health"))
         await page.click("#login-dingtalk")
@@ -94,15 +90,12 @@ async def test_rep_sees_only_own_figures(tmp_path, sqlite_url, clock, browser, s
 @pytest.mark.parametrize("size", list(WIDTHS))
 async def test_anomaly_review_page(tmp_path, sqlite_url, clock, browser, size):  # noqa: F811
     async with console_stack(tmp_path, sqlite_url, clock) as stack:
+        stack.dingtalk.login_user = supervisor_on_dingtalk(stack)
         with session_scope(stack.runtime.engine) as s:
-            sup = s.get(Member, stack.org.supervisor.id)
-            sup.dingtalk_userid = "chen-ding"
-            s.add(sup)
             anomaly_id, _ = file_anomaly(session=s, key=f"amount:{stack.book.confirmed}", kind="amount",
                                          team_id=stack.org.rep_a.team_id, rep_id=stack.org.rep_a.id,
                                          customer_id=stack.book.mine, summary="蔡经理 的金额 398万元，相差超过 5 倍",
                                          followup_ids=[stack.book.confirmed], at=clock.now)
-        stack.dingtalk.login_user = "chen-ding"
         page = await _new_page(browser, WIDTHS[size])
         await page.goto(stack.url("/console/anomalies"))
         await page.click("#login-dingtalk")
