@@ -24,6 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -118,22 +119,19 @@ def seed(engine: Any, customers: int, events_per_customer: int) -> dict[str, int
                               "confirmed": False, "created_at": second})
         for chunk in _chunks(followups):
             conn.execute(insert(FollowUp), chunk)
+        events = _events(ids, reps, first_id, events_per_customer, rng, during)
         if postgres:
-            _copy_events(conn, ids, reps, first_id, events_per_customer, rng, during)
-            ids = range(0)  # the loop below has nothing left to do
-        events: list[dict[str, Any]] = []
-        for cid in ids:
-            owner = reps[(cid - first_id) % REPS][0]
-            for e in range(events_per_customer):
-                kind = KINDS[e % len(KINDS)]
-                summary = f"阶段 {rng.choice(PATH)} → {rng.choice(PATH)}" if kind == "stage_changed" else f"事件 {e}"
-                events.append({"customer_id": cid, "actor_id": owner, "kind": kind, "summary": summary, "ref": {},
-                               "created_at": during(cid)})
-            if len(events) >= BATCH * 4:
-                conn.execute(insert(TimelineEvent), events)
-                events = []
-        if events:
-            conn.execute(insert(TimelineEvent), events)
+            _copy_events(conn, events)
+        else:
+            batch: list[dict[str, Any]] = []
+            for cid, owner, kind, summary, created in events:
+                batch.append({"customer_id": cid, "actor_id": owner, "kind": kind, "summary": summary, "ref": {},
+                              "created_at": created})
+                if len(batch) >= BATCH * 4:
+                    conn.execute(insert(TimelineEvent), batch)
+                    batch = []
+            if batch:
+                conn.execute(insert(TimelineEvent), batch)
     if postgres:
         with Session(engine) as session:
             rebuild_pipeline_totals(session=session)
@@ -141,19 +139,25 @@ def seed(engine: Any, customers: int, events_per_customer: int) -> dict[str, int
     return {"supervisor": supervisor, "admin": admin, "rep": reps[0][0], "customer": first_id, "rebuilt": postgres}
 
 
-def _copy_events(conn: Any, ids: range, reps: list[tuple[int, int]], first_id: int, per_customer: int,
-                 rng: random.Random, during: Any) -> None:
+def _events(ids: range, reps: list[tuple[int, int]], first_id: int, per_customer: int, rng: random.Random,
+            during: Any) -> Iterator[tuple[int, int, str, str, datetime]]:
+    """The timeline: (customer, actor, kind, summary, created_at), `per_customer` events each."""
+    for cid in ids:
+        owner = reps[(cid - first_id) % REPS][0]
+        for e in range(per_customer):
+            kind = KINDS[e % len(KINDS)]
+            summary = f"阶段 {rng.choice(PATH)} → {rng.choice(PATH)}" if kind == "stage_changed" else f"事件 {e}"
+            yield cid, owner, kind, summary, during(cid)
+
+
+def _copy_events(conn: Any, events: Iterator[tuple[int, int, str, str, datetime]]) -> None:
     """PostgreSQL: the timeline through COPY (10M rows by executemany took most of an hour)."""
     table = TimelineEvent.__tablename__
     with conn.connection.cursor() as cursor, cursor.copy(
         f"COPY {table} (customer_id, actor_id, kind, summary, ref, created_at) FROM STDIN"
     ) as copy:
-        for cid in ids:
-            owner = reps[(cid - first_id) % REPS][0]
-            for e in range(per_customer):
-                kind = KINDS[e % len(KINDS)]
-                summary = f"阶段 {rng.choice(PATH)} → {rng.choice(PATH)}" if kind == "stage_changed" else f"事件 {e}"
-                copy.write_row((cid, owner, kind, summary, "{}", during(cid)))
+        for cid, owner, kind, summary, created in events:
+            copy.write_row((cid, owner, kind, summary, "{}", created))
 
 
 PAGES = [  # (label, path, who asks); {rep} and {customer} are filled in per database
