@@ -9,7 +9,6 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from store.members import supervisors_of
 from store.models import Approval, ApprovalStatus, Member, Role
 from store.permissions import PermissionDenied
 from store.timeline import add_event
@@ -39,12 +38,19 @@ def pending_approval(*, session: Session, customer_id: int) -> Approval | None:
 def may_decide(*, session: Session, actor: Member, approval: Approval) -> bool:
     """The approver of the current level, anyone asked before it (the team's supervisors of the
     proposed rep), or an admin: whoever decides, the decision and its reason are logged."""
+    proposed = session.get(Member, approval.proposed_member_id) if approval.proposed_member_id else None
+    return may_approve(actor=actor, approver_id=approval.approver_id, proposed=proposed)
+
+
+def may_approve(*, actor: Member, approver_id: int | None, proposed: Member | None) -> bool:
+    """may_decide's rule before an approval row exists (a spreadsheet import deciding whether its own
+    run is the approval): an active admin, the approver, or an active supervisor of the proposed
+    rep's team (store.members.supervisors_of's members)."""
     if not actor.active:
         return False
-    if actor.role == Role.ADMIN or actor.id == approval.approver_id:
+    if actor.role == Role.ADMIN or actor.id == approver_id:
         return True
-    proposed = session.get(Member, approval.proposed_member_id) if approval.proposed_member_id else None
-    return proposed is not None and any(s.id == actor.id for s in supervisors_of(session=session, member=proposed))
+    return proposed is not None and actor.role == Role.SUPERVISOR and actor.team_id == proposed.team_id
 
 
 def decide_approval(*, session: Session, actor: Member, approval_id: int, approve: bool, reason: str,

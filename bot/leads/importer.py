@@ -34,6 +34,7 @@ from bot.leads.import_export import FIELD_LABELS, Mapping
 from bot.leads.intake import channel_table, facts_of, fill_blanks, new_customer, new_touch
 from bot.leads.rules import Rules, RulesError, load_rules
 from bot.pipeline.push import push_to_member
+from store.approvals import may_approve
 from store.db import session_scope
 from store.leads import (
     assign_lead,
@@ -193,7 +194,7 @@ class Importer:
 
     def _approval(self, plan: _Plan) -> None:
         """A rule with approval = true picked a rep: as /api/leads does, the lead waits for the rep's
-        supervisor — unless the importer is someone who may decide it (store.approvals.may_decide:
+        supervisor — unless the importer is someone who may decide it (store.approvals.may_approve:
         an admin, the approver, a supervisor of the rep's team), whose import is the decision; or
         nobody can approve (assigned as decided, as /api/leads does). The reason says which."""
         d = plan.decision
@@ -206,8 +207,7 @@ class Importer:
         me = self.actor
         if approver is None:
             d.reason += "（规则要求审批，但没有可审批的主管，直接分配）"
-        elif me.role == Role.ADMIN or me.id == approver.id or (
-                me.role == Role.SUPERVISOR and me.active and me.team_id == proposed.team_id):
+        elif may_approve(actor=me, approver_id=approver.id, proposed=proposed):
             d.reason += f"（规则要求审批，导入人 {me.display_name} 有审批权，导入即批准）"
         else:
             plan.held = True
