@@ -1,8 +1,8 @@
 """Fit the semantic tagger's per-tag logistic layer on the dev corpus, reporting k-fold CV numbers.
 
 Usage: python benchmarks/calibrate_tags.py [--write] [--folds 5]
-Trains on tests/data/corpus_v2/dev.jsonl, tests/data/chats.jsonl and tests/data/corpus_v3/held_out.jsonl
-(training data since its one blind scoring); never on tests/data/corpus_v2/held_out.jsonl.
+Trains on the training pool of benchmarks/corpora.py (the sample corpus, corpus v2 dev and every
+held-out set retired after its blind scoring); never on a held-out set that is still blind.
 Prints, for the keyword rules alone and for the calibrated layer, the cross-validated tag exact-set
 accuracy and per-tag precision/recall (each record scored by a model that did not see it). With
 --write, the weights fitted on all of dev go to bot/understanding/tag_calibration.json.
@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.corpora import TRAINING_POOL  # noqa: E402
 from benchmarks.extraction_accuracy import load_samples  # noqa: E402
 from bot.extract import extract  # noqa: E402
 from bot.extract.model import TagInput  # noqa: E402
@@ -31,8 +32,7 @@ from bot.understanding.exemplars import EXEMPLARS  # noqa: E402
 from bot.understanding.semantic_tags import CALIBRATION_FILE, FEATURES, scaled, tag_features  # noqa: E402
 
 # Corpus v3 (95 records) joined the training pool once its one blind scoring was done (FINAL.md there).
-TRAIN_FILES = (ROOT / "tests" / "data" / "corpus_v2" / "dev.jsonl", ROOT / "tests" / "data" / "chats.jsonl",
-               ROOT / "tests" / "data" / "corpus_v3" / "held_out.jsonl")
+TRAIN_FILES = TRAINING_POOL  # benchmarks/corpora.py: the sample corpus, v2 dev and every retired held-out set
 L2 = 0.05
 THRESHOLD = 0.5
 

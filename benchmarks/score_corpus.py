@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # allow running from a checkout without installing the package
 
+from benchmarks.corpora import is_blind  # noqa: E402
 from benchmarks.extraction_accuracy import FIELDS, actual_fields, load_samples  # noqa: E402
 from bot.understanding.text import understand_text  # noqa: E402
 
@@ -165,17 +166,6 @@ def render(path: Path, score: Score, *, by_format: bool) -> str:
     return "\n".join(lines)
 
 
-# Corpus v3's file keeps its name, but it has been training data since the fields3 round of issue #13
-# (tests/data/corpus_v3/README.md): its misses may be shown. Every other held_out file stays blind.
-RETIRED_HELD_OUT = (ROOT / "tests" / "data" / "corpus_v3" / "held_out.jsonl",)
-
-
-def _is_held_out(path: Path) -> bool:
-    if any(path.resolve() == retired.resolve() for retired in RETIRED_HELD_OUT):
-        return False
-    return "held_out" in path.stem
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path, default=list(DEFAULT_FILES))
@@ -191,7 +181,7 @@ def main(argv: list[str]) -> int:
         score = score_samples(load_samples(path))
         print(render(path, score, by_format=args.by_format))
         if args.misses:
-            if _is_held_out(path):
+            if is_blind(path):
                 print("\n(misses of a held-out file are not shown: it must not steer tuning)")
             else:
                 print("\nmisses:")

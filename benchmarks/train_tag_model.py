@@ -2,8 +2,8 @@
 
 Usage: python benchmarks/train_tag_model.py [--folds 5] [--repeats 2]
 
-Pool: tests/data/chats.jsonl (20), tests/data/corpus_v2/dev.jsonl (196), tests/data/corpus_v3/held_out.jsonl
-(95, training data since its one blind scoring). tests/data/corpus_v2/held_out.jsonl is never read here.
+Pool: the training pool of benchmarks/corpora.py (the sample corpus, corpus v2 dev and every held-out set
+retired after its blind scoring). A held-out set that is still blind is never read here.
 Folds are drawn over records, so every clause of a record (and every feature made from it) sits in one
 fold; the exemplar bank of candidate E is built from the training folds only, and its training features
 out-of-fold again, so no record ever meets its own clauses.
@@ -46,6 +46,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.calibrate_tags import TRAIN_FILES  # noqa: E402
+from benchmarks.corpora import is_blind  # noqa: E402
 from benchmarks.extraction_accuracy import load_samples  # noqa: E402
 from bot.extract import extract  # noqa: E402
 from bot.extract.model import TagInput  # noqa: E402
@@ -75,7 +76,7 @@ class Record:
 
 
 def load_pool() -> list[Record]:
-    assert all("held_out" not in p.name or "corpus_v3" in str(p) for p in TRAIN_FILES)
+    assert not any(is_blind(p) for p in TRAIN_FILES)
     records = []
     for sample in (s for path in TRAIN_FILES for s in load_samples(path)):
         seen: list[TagInput] = []

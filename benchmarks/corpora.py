@@ -1,0 +1,37 @@
+"""Which labelled corpora are training data and which are still blind (issue #13).
+
+A held-out file is blind until its one honest scoring is recorded; after that it joins the training
+pool and its misses may be read. The files keep their names (their READMEs and FINAL/FIRST_LOOK notes
+refer to them), so retirement is recorded here, in one place, for every script.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+
+# Retired held-out sets, each after its blind scorings were recorded:
+# - corpus v3: corpus_v3/FINAL.md (fields3 round);
+# - corpus v2's held-out third: scored in aggregate in every round up to tags3 (corpus_v2/FINAL.md,
+#   FINAL_TAGS.md), last 0.853;
+# - corpus v4: first look 0.830 and one scoring after the tags3/fields3 round, 0.842 (corpus_v4/README.md).
+RETIRED_HELD_OUT = (
+    DATA / "corpus_v3" / "held_out.jsonl",
+    DATA / "corpus_v2" / "held_out.jsonl",
+    DATA / "corpus_v4" / "held_out.jsonl",
+)
+
+TRAINING_POOL = (
+    DATA / "chats.jsonl",
+    DATA / "corpus_v2" / "dev.jsonl",
+    *RETIRED_HELD_OUT,
+)
+
+
+def is_blind(path: Path) -> bool:
+    """A held-out file that has not been retired: aggregate figures only, never its misses."""
+    if any(path.resolve() == retired.resolve() for retired in RETIRED_HELD_OUT):
+        return False
+    return "held_out" in path.stem
