@@ -159,6 +159,21 @@ def test_next_contact_beyond_limit_is_kept_and_asked(chat, engine):
     assert card.action("保留").startswith("keep_date:") and card.action("改约").startswith("redate:")
 
 
+def test_redate_answer_after_the_record_was_confirmed_is_refused(chat, engine):
+    card = chat.reply_to("rep-a", "今天拜访了万通物流的朱总，他说12月20号再联系")
+    assert "新的下次联系时间" in chat.reply_to("rep-a", card.action("改约"), kind="card_action").text
+    chat.reply_to("rep-a", card.action("确认"), kind="card_action")
+    with Session(engine) as s:
+        kept = s.exec(select(FollowUp)).one()
+        assert kept.confirmed
+        before = kept.next_contact_at
+    answer = chat.reply_to("rep-a", "下周一上午十点")
+    assert "已确认" in answer.text
+    with Session(engine) as s:
+        assert s.exec(select(FollowUp)).one().next_contact_at == before
+    assert chat.reply_to("rep-a", "下周一上午十点").text != answer.text  # the question is closed
+
+
 def test_chat_without_customer_asks_who(chat, engine):
     msg = chat.reply_to("rep-a", "客户说价格太贵了，想要打个折")
     assert "跟哪位客户" in msg.text

@@ -145,6 +145,10 @@ def on_redate_answer(ctx: HandlerContext) -> None:
         clear_conversation(session=ctx.session, member_id=ctx.member.id or 0)
         ctx.reply("这条记录已不存在。")
         return
+    if followup.confirmed:  # confirmed after 改约 was tapped (its card's 确认, or another instance)
+        clear_conversation(session=ctx.session, member_id=ctx.member.id or 0)
+        ctx.reply(f"记录 #{followup.id} 已确认，不能再改下次联系时间。")
+        return
     if _set_next_contact(ctx, followup, ctx.text):
         clear_conversation(session=ctx.session, member_id=ctx.member.id or 0)
 
