@@ -3,8 +3,8 @@
 Usage: python benchmarks/understanding.py [--no-voice] [--beam 5] [--held-out]
 Prints, as Markdown:
 - the first-look score of the extractor before issue #13 (recorded in tests/data/corpus_v2/FIRST_LOOK.md);
-- for the sample corpus and corpus v2 dev (and, with --held-out, the held-aside split: figures only,
-  never its misses): per-field accuracy and mean, per-tag precision and recall, time per message
+- for the sample corpus, corpus v2 dev and corpus v5 dev (and, with --held-out, v5's held-aside third:
+  figures only, never its misses): per-field accuracy and mean, per-tag precision and recall, time per message
   (p50/p99 of understand_text, the semantic tagger included) and the RSS the process grew by;
 - on the voice set (benchmarks/data/voice): per-field accuracy and mean for a rep with a book (biasing
   prompt + pinyin correction) and a new rep with an empty book (no prompt, no correction), on the
@@ -29,6 +29,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # allow running from a checkout without installing the package
 
 from benchmarks.asr import cer_counts  # noqa: E402
+from benchmarks.corpora import CORPUS_V5, is_blind  # noqa: E402
 from benchmarks.extraction_accuracy import FIELDS, load_samples  # noqa: E402
 from benchmarks.score_corpus import FIELD_LABELS, WARM_UP_TEXT, render, score_samples  # noqa: E402
 from bot.extract import DEFAULT_TAGS, Extraction  # noqa: E402
@@ -42,6 +43,7 @@ from bot.understanding.text import understand_text  # noqa: E402
 DEFAULT_CORPUS = ROOT / "tests" / "data" / "chats.jsonl"
 CORPUS_DIR = ROOT / "tests" / "data" / "corpus_v2"
 FIRST_LOOK = CORPUS_DIR / "FIRST_LOOK.md"
+FIRST_LOOK_V5 = ROOT / "tests" / "data" / "corpus_v5" / "FIRST_LOOK.md"
 DEFAULT_VOICE = ROOT / "benchmarks" / "data" / "voice" / "memos.jsonl"
 DEFAULT_BOOK = ROOT / "benchmarks" / "data" / "voice" / "book.json"
 VOICE_FIELDS = ("customer_name", "company", "phone", "amount_cny", "next_contact")
@@ -86,6 +88,10 @@ def first_look() -> None:
     summary = text[text.index("## Summary") : text.index("Weakest by format")].strip()
     print("## First look (the extractor before issue #13, recorded in FIRST_LOOK.md)\n")
     print(summary.removeprefix("## Summary").strip())
+    text = FIRST_LOOK_V5.read_text("utf-8")
+    summary = text[text.index("## Summary") : text.index("For comparison")].strip()
+    print("\n## First look on corpus v5 (two new blind authors; round 5's starting point, FIRST_LOOK.md there)\n")
+    print(summary.removeprefix("## Summary").strip())
 
 
 def text_report(corpora: Sequence[Path]) -> None:
@@ -95,9 +101,8 @@ def text_report(corpora: Sequence[Path]) -> None:
     print(f"\n## Text corpora (understand_text)\n\nRSS {before:.0f} MB before the first message, "
           f"{after_load:.0f} MB after it (model and segmenter loaded)\n")
     for path in corpora:
-        held = "held_out" in path.stem
         score = score_samples(load_samples(path))
-        title = "held-aside split (figures only; its misses are never shown)" if held else "tuning set"
+        title = "blind (figures only; its misses are never shown)" if is_blind(path) else "tuning set"
         print(f"#### {path.relative_to(ROOT)}: {title}\n")
         print(render(path, score, by_format=False))
         for name in FIELDS:
@@ -196,7 +201,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--held-out", action="store_true", help="also score the held-aside split (figures only)")
     args = parser.parse_args(argv[1:])
     first_look()
-    corpora = [DEFAULT_CORPUS, CORPUS_DIR / "dev.jsonl"] + ([CORPUS_DIR / "held_out.jsonl"] if args.held_out else [])
+    # The sample corpus and v2 dev (tuning sets), then corpus v5: its dev split unseen during round 5 and,
+    # with --held-out, the third kept aside (benchmarks/corpora.py).
+    dev_v5, held_v5 = CORPUS_V5
+    corpora = [DEFAULT_CORPUS, CORPUS_DIR / "dev.jsonl", dev_v5] + ([held_v5] if args.held_out else [])
     text_report(corpora)
     if not args.no_voice:
         voice_report(args.voice, args.book, args.beam)
