@@ -193,11 +193,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--book", type=Path, default=DEFAULT_BOOK)
     parser.add_argument("--beam", type=int, default=5)
     parser.add_argument("--no-voice", action="store_true")
+    parser.add_argument("--voice-only", action="store_true", help="skip the text corpora")
     parser.add_argument("--held-out", action="store_true", help="also score the held-aside split (figures only)")
     args = parser.parse_args(argv[1:])
-    first_look()
-    corpora = [DEFAULT_CORPUS, CORPUS_DIR / "dev.jsonl"] + ([CORPUS_DIR / "held_out.jsonl"] if args.held_out else [])
-    text_report(corpora)
+    if not args.voice_only:
+        first_look()
+        held = [CORPUS_DIR / "held_out.jsonl"] if args.held_out else []
+        corpora = [DEFAULT_CORPUS, CORPUS_DIR / "dev.jsonl", *held]
+        text_report(corpora)
     if not args.no_voice:
         voice_report(args.voice, args.book, args.beam)
     return 0

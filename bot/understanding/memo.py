@@ -19,7 +19,14 @@ from bot.extract.when import find_time_mentions
 from bot.format import fmt_amount, fmt_when
 from bot.understanding import embedder
 from bot.understanding.book import BookEntry
-from bot.understanding.pinyin import TIME_TERMS, Corrected, Fix, correct_near_misses, terms_for
+from bot.understanding.pinyin import (
+    TIME_TERMS,
+    Corrected,
+    Fix,
+    correct_near_misses,
+    correct_spoken_dates,
+    terms_for,
+)
 from bot.understanding.text import make_tagger
 
 MAX_ALTERNATIVES = 3  # WeCom cards hold 6 buttons: tags (2) and 确认 take the rest
@@ -49,14 +56,17 @@ class MemoUnderstanding:
 def correct_transcript(text: str, book: Sequence[BookEntry], products: Sequence[str] = ()) -> Corrected:
     # Dates first: a weekday heard as a customer's name ("周武上午") must be a date again before the
     # names pass, which never turns numerals into names.
-    dates = correct_near_misses(text, TIME_TERMS)
+    exact = correct_near_misses(text, TIME_TERMS)
+    # Then a weekday, day part or contact verb heard one syllable off: needs no book, so a new rep's
+    # memo gets its next contact too.
+    dates = correct_spoken_dates(exact.text)
     names = [e.name for e in book]
     first = correct_near_misses(dates.text, terms_for(names, [], products))
     companies = [e.company for e in book if e.company]
     in_memo = [e.company for e in book if e.company and e.name in first.text]
     second = correct_near_misses(first.text, terms_for([], companies, [], context_companies=in_memo))
     # Replacements keep lengths, so positions from both passes refer to the same original text.
-    fixes = tuple(sorted((*dates.fixes, *first.fixes, *second.fixes), key=lambda f: f.start))
+    fixes = tuple(sorted((*exact.fixes, *dates.fixes, *first.fixes, *second.fixes), key=lambda f: f.start))
     return Corrected(second.text, text, fixes)
 
 

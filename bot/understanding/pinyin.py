@@ -201,3 +201,86 @@ def terms_for(
 TIME_TERMS: tuple[Term, ...] = tuple(
     Term(w, "time", 100.0) for w in ("上午", "下午", *(f"周{d}" for d in "一二三四五六日"))
 )
+
+
+# -- dates and contact words heard one syllable off ---------------------------------------------------
+# Whisper base writes a weekday or a day part it half-heard with a near first syllable ("中三下午" for
+# 周三下午, "周三胜五" for 周三上午) and a contact verb as an exact homophone that is another word
+# ("再练习一次" for 再联系一次, "上午回房" for 上午回访). Each fix below is scoped to the one
+# construction where the heard words are not Chinese: a weekday numeral heard right before a day part,
+# a day part right after a day, a contact verb right after 再 or a time. Exact sound is handled above.
+_DAY_PARTS = ("上午", "下午", "晚上", "中午", "早上")
+_WEEKDAY_NUMERALS = "一二三四五六日"
+_DAY_PART_TERMS = ("上午", "下午")
+_AFTER_TIME = set("再午点号天前底")
+# The two-syllable contact verbs of bot/extract/contact.py that a memo's plan ends with.
+CONTACT_WORDS = ("联系", "回访", "拜访", "见面", "沟通", "跟进", "面谈", "确认", "碰面", "回复")
+
+
+def _same_sound(a: str, b: str) -> bool:
+    return bool(readings(a) & readings(b))
+
+
+def _near(a: str, b: str) -> bool:
+    return syllable_cost(readings(a), readings(b)) <= NEAR_COST
+
+
+def _closeness(a: str, b: str) -> float:
+    """How alike two characters' best readings are, 0..1 (1: a shared reading), for a tie-break."""
+    return max(Levenshtein.normalized_similarity(x, y) for x in readings(a) for y in readings(b))
+
+
+def _weekday_at(text: str, i: int) -> str | None:
+    """周N for a window heard as (near 周)(exactly N) right before a day part; never a time word
+    of its own ("中午上午" stays: 中午 is a word, not a misheard weekday)."""
+    w0, w1 = text[i], text[i + 1]
+    if w0 == "周" or w0 in _NUMERIC or not _near(w0, "周") or word_flag(text[i : i + 2]) == "t":
+        return None
+    if text[i + 2 : i + 4] not in _DAY_PARTS and _day_part_at(text, i + 2) is None:
+        return None  # a day part, heard right or one syllable off ("中一剩五")
+    numerals = [n for n in _WEEKDAY_NUMERALS if _same_sound(w1, n)]
+    return f"周{numerals[0]}" if len(numerals) == 1 else None
+
+
+def _day_part_at(text: str, i: int) -> str | None:
+    """上午/下午 for a window right after a day whose second syllable is exactly wu and whose first is
+    near one of them only (a tie is left alone); never an ordinary word."""
+    window = text[i : i + 2]
+    if i == 0 or text[i - 1] not in _DAY_END or window in _DAY_PART_TERMS or ordinary_word(window):
+        return None
+    if not _same_sound(window[1], "午"):
+        return None
+    # 胜 reads sheng or xing: near both 上 and 下, but far closer to shang; an even tie stays as heard.
+    close = sorted((_closeness(window[0], t[0]), t) for t in _DAY_PART_TERMS if _near(window[0], t[0]))
+    if not close or (len(close) > 1 and close[-1][0] == close[-2][0]):
+        return None
+    return close[-1][1]
+
+
+def _contact_at(text: str, i: int) -> str | None:
+    """A contact verb for an exact homophone right after 再 or a time ("再练习一次", "上午回房")."""
+    window = text[i : i + 2]
+    if i == 0 or text[i - 1] not in _AFTER_TIME or window in CONTACT_WORDS:
+        return None
+    for word in CONTACT_WORDS:
+        if all(_same_sound(h, t) for h, t in zip(window, word, strict=True)):
+            return word
+    return None
+
+
+def correct_spoken_dates(text: str) -> Corrected:
+    """Weekdays, then day parts, then contact verbs (each pass sees the previous one's fixes, so
+    "中三胜五" becomes 周三上午). Replacements keep lengths, so fix positions refer to `text`."""
+    chars = list(text)
+    fixes: list[Fix] = []
+    for kind, rule in (("time", _weekday_at), ("time", _day_part_at), ("contact", _contact_at)):
+        current = "".join(chars)
+        for i in range(len(current) - 1):
+            if not (_CJK.match(current[i]) and _CJK.match(current[i + 1])):
+                continue
+            fixed = rule(current, i)
+            if fixed is not None and fixed != current[i : i + 2]:
+                fixes.append(Fix(i, text[i : i + 2], fixed, kind, 100.0))
+                chars[i : i + 2] = list(fixed)
+    fixes.sort(key=lambda f: f.start)
+    return Corrected("".join(chars), text, tuple(fixes))

@@ -1,0 +1,117 @@
+"""Voice, round 5: what a new rep with an empty book still gets right.
+
+- a weekday, day part or contact verb the recogniser heard one syllable off is put back where the
+  words around it leave no other reading, and left alone where they do;
+- the recogniser's prompt for an empty book closes with a sentence in the memo genre, without
+  digits or names, and a full book keeps its names instead;
+- a rep whose own book is empty is prompted with the team's customers (prompt only: never another
+  team's, and the correction and the card keep to the rep's own book).
+
+Sentences are written for these tests, not taken from a corpus.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import Session
+
+from bot.extract import DEFAULT_TAGS
+from bot.extract.when import SHANGHAI
+from bot.understanding.book import BookEntry, load_book, load_team_prompt_book
+from bot.understanding.memo import correct_transcript, understand_memo
+from bot.understanding.pinyin import correct_spoken_dates
+from bot.understanding.prompt import GENRE, PREFIX, build_prompt, utf8_upper_bound
+from store.customers import create_customer
+from store.db import session_scope
+from store.models import Member
+from tests.factories import T0, make_org
+
+REF = datetime(2026, 3, 9, 17, 30, tzinfo=SHANGHAI)  # a Monday
+NOW = REF.astimezone(UTC)
+
+
+# -- dates and contact verbs heard one syllable off ---------------------------------------------------
+
+
+@pytest.mark.parametrize(("heard", "meant"), [
+    ("中四上午去他们仓库看看", "周四上午去他们仓库看看"),  # zhong for zhou, before a day part
+    ("明天剩五去一趟", "明天上午去一趟"),  # sheng (also read xing) is far closer to shang than to xia
+    ("下周二下午再沟桶一下", "下周二下午再沟通一下"),  # an exact homophone after 再
+    ("周五晚上八点回付他", "周五晚上八点回复他"),  # ... and after a clock time
+    ("中一剩五回房", "周一上午回访"),  # each pass sees the one before
+])
+def test_a_date_or_contact_verb_heard_one_syllable_off_is_put_back(heard, meant):
+    assert correct_spoken_dates(heard).text == meant
+
+
+@pytest.mark.parametrize("said", [
+    "中午下午都可以",  # 中午 is a word, not a misheard weekday
+    "他们在中四路有个门店",  # no day part after it
+    "周三向五点前给答复",  # xiang is as close to xia as to shang: left as heard
+    "我们一起练习一下流程",  # 练习 with no 再 or time before it is practice
+    "周三生物课",  # an ordinary word after a day
+])
+def test_words_that_only_sound_like_a_date_stay(said):
+    assert correct_spoken_dates(said).text == said
+
+
+def test_an_empty_book_memo_gets_its_next_contact():
+    u = understand_memo("和客户公司的李经理谈了方案。中四下午再练习一次。", book=[], ref_time=REF, tz=SHANGHAI,
+                        tag_rules=DEFAULT_TAGS)
+    assert u.extraction.next_contact is not None and u.extraction.next_contact.date().isoformat() == "2026-03-12"
+    fixes = [(f.original, f.corrected, f.kind) for f in u.fixes]
+    assert fixes == [("中四", "周四", "time"), ("练习", "联系", "contact")]
+
+
+def test_the_book_pass_still_runs_after_the_date_pass():
+    book = [BookEntry("邵雯", "立信会计", 1)]
+    fixed = correct_transcript("见了立信会计的邵文，中五剩五再见面", book)
+    assert fixed.text == "见了立信会计的邵雯，周五上午再见面"
+
+
+# -- the prompt of an empty book --------------------------------------------------------------------
+
+
+def test_an_empty_book_prompt_closes_with_the_genre_sentence_without_digits_or_names():
+    prompt = build_prompt([], ["仓储管理系统"])
+    assert prompt.text == PREFIX + "仓储管理系统。" + GENRE and prompt.genre
+    assert not re.search(r"[0-9零〇一二三四五六七八九十百千万]", GENRE.replace("周四", ""))
+
+
+def test_a_full_book_keeps_its_names_and_drops_the_genre_sentence():
+    many = [BookEntry(f"客户{i:02d}", f"公司{i:02d}物流", 1) for i in range(60)]
+    prompt = build_prompt(many, [], count_tokens=utf8_upper_bound)
+    assert not prompt.genre and GENRE not in prompt.text and len(prompt.entries) > 0
+    small = build_prompt(many[:2], [], count_tokens=utf8_upper_bound)
+    assert small.genre and small.text.endswith(GENRE)
+
+
+# -- the team's customers for a new rep's prompt -----------------------------------------------------
+
+
+def test_a_new_rep_is_prompted_with_the_teams_customers_only(engine):
+    org = make_org(engine)
+    with session_scope(engine) as s:
+        colleague = s.get(Member, org.rep_a.id)
+        recent = create_customer(session=s, actor=colleague, name="邵雯", company="立信会计", at=T0)
+        recent.last_activity_at = NOW - timedelta(days=2)
+        old = create_customer(session=s, actor=colleague, name="甘露", company="青禾农业", at=T0)
+        old.last_activity_at = NOW - timedelta(days=200)
+        create_customer(session=s, actor=s.get(Member, org.other_team_rep.id), name="蒲阳", company="蓝海货代", at=T0)
+    with Session(engine) as s:
+        new_rep = s.get(Member, org.rep_b.id)
+        assert load_book(session=s, actor=new_rep, now=NOW, tz=SHANGHAI) == []  # the card's book stays empty
+        team = load_team_prompt_book(session=s, actor=new_rep, now=NOW, tz=SHANGHAI)
+    assert [(e.name, e.company) for e in team] == [("邵雯", "立信会计"), ("甘露", "青禾农业")]  # likeliest first
+
+
+def test_an_inactive_member_gets_no_team_prompt(engine):
+    org = make_org(engine)
+    with session_scope(engine) as s:
+        create_customer(session=s, actor=s.get(Member, org.rep_a.id), name="邵雯", company="立信会计", at=T0)
+        s.get(Member, org.rep_b.id).active = False
+    with Session(engine) as s:
+        assert load_team_prompt_book(session=s, actor=s.get(Member, org.rep_b.id), now=NOW, tz=SHANGHAI) == []
