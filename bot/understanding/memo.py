@@ -19,14 +19,8 @@ from bot.extract.when import find_time_mentions
 from bot.format import fmt_amount, fmt_when
 from bot.understanding import embedder
 from bot.understanding.book import BookEntry
-from bot.understanding.pinyin import (
-    TIME_TERMS,
-    Corrected,
-    Fix,
-    correct_near_misses,
-    correct_spoken_dates,
-    terms_for,
-)
+from bot.understanding.heard import correct_heard_suffixes, correct_spoken_dates
+from bot.understanding.pinyin import TIME_TERMS, Corrected, Fix, correct_near_misses, terms_for
 from bot.understanding.text import make_tagger
 
 MAX_ALTERNATIVES = 3  # WeCom cards hold 6 buttons: tags (2) and 确认 take the rest
@@ -65,9 +59,12 @@ def correct_transcript(text: str, book: Sequence[BookEntry], products: Sequence[
     companies = [e.company for e in book if e.company]
     in_memo = [e.company for e in book if e.company and e.name in first.text]
     second = correct_near_misses(first.text, terms_for([], companies, [], context_companies=in_memo))
-    # Replacements keep lengths, so positions from both passes refer to the same original text.
-    fixes = tuple(sorted((*exact.fixes, *dates.fixes, *first.fixes, *second.fixes), key=lambda f: f.start))
-    return Corrected(second.text, text, fixes)
+    # Last, a trade word heard as a homophone in a company the book did not know ("康宁耀叶的").
+    suffixes = correct_heard_suffixes(second.text)
+    # Replacements keep lengths, so positions from every pass refer to the same original text.
+    passes = (exact, dates, first, second, suffixes)
+    fixes = tuple(sorted((f for p in passes for f in p.fixes), key=lambda f: f.start))
+    return Corrected(suffixes.text, text, fixes)
 
 
 def _shown(field: str, value: Any, has_time: bool, tz: tzinfo) -> str:
