@@ -24,7 +24,7 @@ from bot.extract.when import SHANGHAI
 from bot.handlers.voice_memo import on_transcript
 from bot.transcribe.runner import TranscriptionRunner
 from bot.understanding.book import BookEntry, load_book, load_team_prompt_book
-from bot.understanding.heard import correct_heard_suffixes, correct_spoken_dates
+from bot.understanding.heard import correct_heard_suffixes, correct_heard_titles, correct_spoken_dates
 from bot.understanding.memo import correct_transcript, understand_memo
 from bot.understanding.prompt import GENRE, PREFIX, build_prompt, utf8_upper_bound
 from store.customers import create_customer
@@ -103,6 +103,25 @@ def test_words_that_only_sound_like_a_trade_stay(said):
 def test_an_empty_book_memo_gets_the_company_with_its_trade_word_put_back():
     u = understand_memo("去了青山汝业的仓库，见了吕总。", book=[], ref_time=REF, tz=SHANGHAI, tag_rules=DEFAULT_TAGS)
     assert u.extraction.company == "青山乳业"
+
+
+@pytest.mark.parametrize(("heard", "meant"), [
+    ("约了苏明苏经历明天见", "约了苏明苏经理明天见"),  # full name, its surname again, the title
+    ("仓库的邱主认说货到了", "仓库的邱主任说货到了"),  # 的 + surname + title
+    ("见了范伟范殿长", "见了范伟范店长"),
+])
+def test_a_title_heard_as_a_homophone_after_a_surname_is_the_title(heard, meant):
+    assert correct_heard_titles(heard).text == meant
+
+
+@pytest.mark.parametrize("said", ["他的经历很丰富", "老王经历了很多事", "小组主认为可以"])
+def test_a_word_that_only_sounds_like_a_title_stays(said):
+    assert correct_heard_titles(said).text == said
+
+
+def test_an_empty_book_memo_does_not_keep_the_repeated_surname_in_the_name():
+    u = understand_memo("去了仓库，见了苏明苏经历。", book=[], ref_time=REF, tz=SHANGHAI, tag_rules=DEFAULT_TAGS)
+    assert u.extraction.customer_name == "苏明"
 
 
 # -- the prompt of an empty book --------------------------------------------------------------------

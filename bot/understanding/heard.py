@@ -14,6 +14,7 @@ import re
 from rapidfuzz.distance import Levenshtein
 
 from bot.extract.company import _INDUSTRIES  # the extractor's maintained suffix lexicon
+from bot.extract.people import SINGLE_SURNAMES, TITLES
 from bot.understanding.pinyin import (
     _CJK,
     _DAY_END,
@@ -189,3 +190,45 @@ def correct_heard_suffixes(text: str) -> Corrected:
 def _words_ending_at(text: str, end: int) -> tuple[str, ...]:
     """The suffix-length spans ending at `end`: a suffix already spelled right there is left alone."""
     return tuple(text[max(0, end - n) : end] for n in (2, 3, 4))
+
+
+# -- titles ----------------------------------------------------------------------------------------
+# "赵雷赵经历", "周宁周殿长": the title after a repeated surname heard as a homophone (经历 for 经理,
+# 殿长 for 店长, 主认 for 主任). Only in the construction that decides it: a full name, then its surname
+# again, then the title; or a surname right after 的/了/见/和/跟 ("公司的王经历"). "他的经历" and
+# "老王经历了" stay: no surname, or no such construction, before them.
+_SPOKEN_TITLES = tuple(sorted((t for t in TITLES if len(t) >= 2), key=len, reverse=True))
+_BEFORE_SURNAME = set("的了见和跟与给找")
+
+
+def _title_at(text: str, i: int, n: int) -> str | None:
+    window = text[i : i + n]
+    if i < 2 or window in _SPOKEN_TITLES or not all(_CJK.match(ch) for ch in window):
+        return None
+    surname = text[i - 1]
+    if surname not in SINGLE_SURNAMES:
+        return None
+    repeated = surname in text[max(0, i - 4) : i - 2]  # 赵雷赵…, 林美玲林…
+    if not repeated and text[i - 2] not in _BEFORE_SURNAME:
+        return None
+    for title in _SPOKEN_TITLES:
+        if len(title) == n and all(_same_sound(h, t) for h, t in zip(window, title, strict=True)):
+            return title
+    return None
+
+
+def correct_heard_titles(text: str) -> Corrected:
+    """Titles heard as homophones right after a surname in a naming construction; lengths are kept."""
+    chars = list(text)
+    fixes: list[Fix] = []
+    for n in (3, 2):
+        current = "".join(chars)
+        for i in range(len(current) - n + 1):
+            if any(f.start < i + n and i < f.start + len(f.original) for f in fixes):
+                continue
+            title = _title_at(current, i, n)
+            if title is not None:
+                fixes.append(Fix(i, text[i : i + n], title, "title", 100.0))
+                chars[i : i + n] = list(title)
+    fixes.sort(key=lambda f: f.start)
+    return Corrected("".join(chars), text, tuple(fixes))
