@@ -26,7 +26,7 @@ from bot.pipeline.leased_jobs import LeasedJobRunner
 from bot.transcribe.audio import AudioError
 from bot.transcribe.engine import AsrOptions, prompt_token_counter, transcribe_file
 from bot.transcribe.model import resolve_model_dir
-from bot.understanding.book import load_book
+from bot.understanding.book import load_book, load_team_prompt_book
 from bot.understanding.prompt import build_prompt
 from store.models import Member, TranscriptionJob, TranscriptionStatus
 from store.transcriptions import (
@@ -100,9 +100,16 @@ class TranscriptionRunner(LeasedJobRunner[TranscriptionJob]):
             member = session.get(Member, job.member_id)
             if member is None:
                 return None
-            book = load_book(session=session, actor=member, now=self.clock(), tz=self.settings.tz)
+            now, tz = self.clock(), self.settings.tz
+            book = load_book(session=session, actor=member, now=now, tz=tz)
+            # A new rep's empty book: the team's customers steer the spelling (prompt only; the
+            # correction and the card keep to the rep's own book, see load_team_prompt_book).
+            team = not book
+            if team:
+                book = load_team_prompt_book(session=session, actor=member, now=now, tz=tz)
         prompt = build_prompt(book, self.settings.products, count_tokens=prompt_token_counter(self.options.model_dir))
-        log.info("memo_prompt", customers=len(prompt.entries), products=len(prompt.products), tokens=prompt.tokens)
+        log.info("memo_prompt", customers=len(prompt.entries), products=len(prompt.products), tokens=prompt.tokens,
+                 team_book=team, genre=prompt.genre)
         return prompt.text
 
     # -- the leased-job loop's hooks (bot/pipeline/leased_jobs.py) --------------------------------

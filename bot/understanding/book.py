@@ -86,3 +86,24 @@ def load_book(*, session: Session, actor: Member, now: datetime, tz: tzinfo, lim
         BookEntry(c.name, c.company, _priority(c, c.id in visiting, now, tz), c.last_activity_at) for c in customers
     ]
     return rank_entries(entries)[:limit]
+
+
+def load_team_prompt_book(*, session: Session, actor: Member, now: datetime, tz: tzinfo,
+                          limit: int = MAX_BOOK) -> list[BookEntry]:
+    """The team's customers, ranked like a book: the recogniser's prompt for a rep whose own book is
+    empty (a new rep is handed the team's leads and visits them with colleagues).
+
+    For the Whisper prompt only, never for correction, matching or anything shown: a prompt makes
+    the recogniser spell a name it heard the team's way, while a colleague's customer never enters a
+    card unless the rep said it. Inactive members get nothing, like visible_to.
+    """
+    if not actor.active:
+        return []
+    customers = session.exec(
+        select(Customer)
+        .where(col(Customer.team_id) == actor.team_id, col(Customer.merged_into_id).is_(None))
+        .order_by(col(Customer.last_activity_at).desc().nulls_last())
+        .limit(limit * 3)
+    ).all()
+    entries = [BookEntry(c.name, c.company, _priority(c, False, now, tz), c.last_activity_at) for c in customers]
+    return rank_entries(entries)[:limit]

@@ -19,6 +19,7 @@ from bot.extract.when import find_time_mentions
 from bot.format import fmt_amount, fmt_when
 from bot.understanding import embedder
 from bot.understanding.book import BookEntry
+from bot.understanding.heard import correct_heard_suffixes, correct_heard_titles, correct_spoken_dates
 from bot.understanding.pinyin import TIME_TERMS, Corrected, Fix, correct_near_misses, terms_for
 from bot.understanding.text import make_tagger
 
@@ -49,15 +50,23 @@ class MemoUnderstanding:
 def correct_transcript(text: str, book: Sequence[BookEntry], products: Sequence[str] = ()) -> Corrected:
     # Dates first: a weekday heard as a customer's name ("周武上午") must be a date again before the
     # names pass, which never turns numerals into names.
-    dates = correct_near_misses(text, TIME_TERMS)
+    exact = correct_near_misses(text, TIME_TERMS)
+    # Then a weekday, day part or contact verb heard one syllable off: needs no book, so a new rep's
+    # memo gets its next contact too.
+    dates = correct_spoken_dates(exact.text)
+    # A title heard as a homophone ("赵磊赵经历") before the names: a title is what marks a name.
+    titles = correct_heard_titles(dates.text)
     names = [e.name for e in book]
-    first = correct_near_misses(dates.text, terms_for(names, [], products))
+    first = correct_near_misses(titles.text, terms_for(names, [], products))
     companies = [e.company for e in book if e.company]
     in_memo = [e.company for e in book if e.company and e.name in first.text]
     second = correct_near_misses(first.text, terms_for([], companies, [], context_companies=in_memo))
-    # Replacements keep lengths, so positions from both passes refer to the same original text.
-    fixes = tuple(sorted((*dates.fixes, *first.fixes, *second.fixes), key=lambda f: f.start))
-    return Corrected(second.text, text, fixes)
+    # Last, a trade word heard as a homophone in a company the book did not know ("康宁耀叶的").
+    suffixes = correct_heard_suffixes(second.text)
+    # Replacements keep lengths, so positions from every pass refer to the same original text.
+    passes = (exact, dates, titles, first, second, suffixes)
+    fixes = tuple(sorted((f for p in passes for f in p.fixes), key=lambda f: f.start))
+    return Corrected(suffixes.text, text, fixes)
 
 
 def _shown(field: str, value: Any, has_time: bool, tz: tzinfo) -> str:

@@ -201,3 +201,4 @@ def terms_for(
 TIME_TERMS: tuple[Term, ...] = tuple(
     Term(w, "time", 100.0) for w in ("上午", "下午", *(f"周{d}" for d in "一二三四五六日"))
 )
+
