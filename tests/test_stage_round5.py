@@ -55,6 +55,18 @@ def _stage(text: str) -> Stage | None:
         ("报价他们收到了，可以签，但尾款比例要从一成提到两成。", Stage.NEGOTIATION),
         # A complaint about the prospect's current supplier is not ours.
         ("柏经理说他们现在用的门禁系统三天两头死机，想换一套，下周三我过去看看现场。", Stage.NEEDS_CONFIRMED),
+        # Renewal words about the prospect's current supplier ("不想续了" is no renewal of ours).
+        ("阎经理说他们目前用的是天宇云，续费又涨了两成，不想续了，让我们出个报价。", Stage.NEEDS_CONFIRMED),
+        ("嗯 他们现在用的是远达的定位 续费下个月到期 想换一家试试 我说可以先装三台免费试两周", Stage.DEMO),
+        # A renewal the rep writes of is ours, bargained or not.
+        ("今天和毕经理谈了明年的续约，坐席数不变，法务下周看合同。", Stage.WON),
+        # "再 + V …就": a threat on a condition, an installed customer stays one.
+        ("蒲经理：你们的打印机这周又卡纸了，再出问题合同到期就不续了。", Stage.WON),
+        # A warranty to be extended and a payment share are terms, not an installed customer.
+        ("俞总说报价可以接受，但质保期要延长到三年，尾款比例再商量。", Stage.NEGOTIATION),
+        # A complaint during a trial is the trial's.
+        ("宁老师 11/20 09:00\n我们试了两周，老师们说偶尔会卡一下\n宁老师 11/20 09:02\n下周一你线上来给大家讲讲",
+         Stage.DEMO),
         # Decisions not to buy or to switch, the negation a few words after 决定; "考虑了" is past.
         ("邢总说考虑了一下，今年还是先不上这套系统了。", Stage.LOST),
         ("崔主任说院里决定不采购这批设备了。", Stage.LOST),
@@ -83,6 +95,8 @@ def test_stage_reads_evidence_with_scope(text: str, stage: Stage) -> None:
         ("景总说等老板回来再决定续不续，下周给我答复。", Stage.FIRST_CONTACT),
         # The rep's own note: "我们" is the rep's company, signing with the customer is a sale.
         ("今天我们跟恒力机械签了合同，首付下周到。", Stage.WON),
+        # A renewal that is some later matter does not make the deal won.
+        ("合同条款法务还在看，以后续费的事由财务的小林对接。", Stage.NEGOTIATION),
         # An installed customer's threat to switch stays a customer.
         ("牛经理：你们上周装的闸机又坏了，再这样下去我们就换别家了。", Stage.WON),
     ],

@@ -199,11 +199,13 @@ _SIGNED = re.compile(
 # add-on order, warranty or after-sales service, a supplier relationship, a product in use. A renewal
 # bargained over is still a customer's renewal (合同洽谈 is for deals not yet won).
 _EXISTING = re.compile(
-    rf"续(?:了|签了|费了|约了)|继续用|追加|增购|加购|再(?:来|加|买|订)(?:[一两三四五六七八九十几0-9]|一批)|扩容|"
+    rf"(?<![不没别想])续(?:了|签了|费了|约了)|继续用|追加|增购|加购|再(?:来|加|买|订)(?:[一两三四五六七八九十几0-9]|一批)|扩容|"
     rf"老供应商|老客户|保修期|质保期|(?:你们|贵司)的{_ANY}{{1,10}}(?<!试)(?<!定)(?<!算)(?<!备)(?:用了|用着|在用)|(?<!试)用了(?:一|两|三|几|半|[0-9])+年|"
     rf"合作了?(?:一|两|三|几|多|[0-9])年|(?:上线|装好|交付)(?:了)?(?:一|两|三|几|半|[0-9])个?(?:月|年)|"
     # A contract signed again exists already; orders of ours have a new owner ("你们的包装袋订单由我来负责").
     rf"重新签|(?:你们|贵司)的{_ANY}{{0,6}}订单|"
+    # An upgrade of our system is an installed customer's ("你们的排班系统升级费用").
+    rf"(?:你们|贵司)的{_ANY}{{0,10}}升级|"
     # The rep's note that the customer runs our product ("他们用的是我们的仓储系统").
     rf"(?:用的是|在用|用着|还用|还在用)(?:我们|你们|贵司)的"
 )
@@ -233,14 +235,26 @@ def _fault_in_ours(text: str) -> bool:
     return False
 
 
-def _existing_customer(text: str) -> bool:
-    if _EXISTING.search(text) or _fault_in_ours(text):
+def _existing_customer(text: str, customer_words: str = "") -> bool:
+    """An existing customer of ours. A renewal is ours when its sentence says so (你们, or a contract
+    running out and renewed), or when the rep writes of it (a rep's note or turn: the rep renews only
+    our contracts) — never when the text names the prospect's current supplier ("现在用的是X")."""
+    if any(not _TERMS_CLAUSE.search(sentence_around(text, m.start(), m.end())) for m in _EXISTING.finditer(text)):
         return True
+    if _fault_in_ours(text):
+        return True
+    current_supplier = bool(_OTHER_VENDOR_NAMED.search(text))
     for m in _RENEWAL.finditer(text):
         sentence = sentence_around(text, m.start(), m.end())
-        if _RENEWAL_NOT_OURS.search(sentence):
+        if _RENEWAL_NOT_OURS.search(sentence) or _HYPOTHETICAL_RENEWAL.search(sentence):
             continue
-        if _RENEWAL_OURS.search(sentence) or ("到期" in sentence and re.search("续[约签费]", sentence)):
+        if _RENEWAL_OURS.search(sentence):
+            return True
+        if current_supplier:
+            continue
+        if ("到期" in sentence and re.search("续[约签费]", sentence)) or (
+            m.group() != "到期" and sentence.strip() not in customer_words
+        ):
             return True
     return False
 
@@ -253,7 +267,15 @@ _OTHER_VENDOR = re.compile(
     r"想(?:改|换|找|上)|几家|替代"
 )
 # Terms being written into a deal ("把三年维保写进合同"): the words of a sale there are conditions.
-_TERMS_CLAUSE = re.compile(r"写进|写入|写到|加进|列入|约定")
+_TERMS_CLAUSE = re.compile(r"写进|写入|写到|加进|列入|约定|延长到|延长至")
+# The prospect's current supplier named as such ("现在用的是X", "目前在用X的"): renewal words are about it.
+_OTHER_VENDOR_NAMED = re.compile(
+    r"(?:现在|目前)[^，,。\n]{0,8}(?:用的是|在用|使用的是|合作的)|用的是(?!我们|你们|贵司)|"
+    r"(?:现在|目前)的[^，,。\n]{1,8}是(?!我们|你们|贵司)[^，,。\n]{1,8}的"
+)
+# A renewal talked of as a question, a condition or some later matter is no renewal yet ("续不续",
+# "要不要续", "以后续费的事由财务对接").
+_HYPOTHETICAL_RENEWAL = re.compile(r"续不续|要不要续|如果|要是|以后|将来|后续")
 
 
 def _sold(text: str) -> bool:
@@ -262,7 +284,9 @@ def _sold(text: str) -> bool:
 
 # Words that make the rest of a sentence hypothetical: a threat or a plan is not a decision.
 _HYPOTHETICAL = re.compile(
-    r"如果|要是|再不|否则|不然|考虑(?![了过好完])|可能|打算|想|万一|的话|再这样|再这么|这样下去|担心|怕"
+    r"如果|要是|再不|否则|不然|考虑(?![了过好完])|可能|打算|想|万一|的话|再这样|再这么|这样下去|担心|怕|"
+    # "再 + V … 就": if it happens again ("再出问题合同到期就不续了").
+    r"再(?:出|有|发生|坏|来一次)"
 )
 # A price already on the table. A quote being asked for ("出一版报价", "给个报价") is not one.
 _QUOTED = re.compile(
@@ -275,7 +299,7 @@ _PRESALE_REQUEST = re.compile(
     r"演示|试用|试点|poc|demo|介绍一下方案|讲一下|出(?:一版|一份|个)?(?:报价|方案)|报个价", re.I
 )
 _CONDITIONAL = re.compile(r"如果|要是|再不|否则|不然|考虑|可能|打算|想|万一|的话")
-_TRIAL = re.compile(r"试用|试点|测试|poc|演示|样机|评估", re.I)
+_TRIAL = re.compile(r"试用|试点|测试|poc|演示|样机|评估|试下来|试了", re.I)
 # Kept for callers that match competitor evidence (extractor.py).
 _CHOSE = re.compile("选了|选择了|定了|签了|决定用|转到|改用|换成|换了|用了|go with", re.I)
 
@@ -379,14 +403,14 @@ def stage_hint(
     negotiating = Stage.NEGOTIATION in found
     if sold and not (negotiating and terms and not _SIGNED.search(text)):
         found.add(Stage.WON)
-    existing = _existing_customer(text)
+    existing = _existing_customer(text, customer_words)
     if _SIGNED.search(text) or existing:
         found.add(Stage.WON)
     presale = bool(_PRESALE_REQUEST.search(text)) and not existing
     # Complaints and churn words make a customer only when they are about something of ours: not the
     # prospect's current supplier, and not when a deal is being bargained or drafted (a complaint then
     # is about terms, not an installed product).
-    others = bool(_OTHER_VENDOR.search(text)) and not existing and not sold
+    others = bool(_OTHER_VENDOR.search(text) or _OTHER_VENDOR_NAMED.search(text)) and not existing and not sold
     tag_customer = not others and not negotiating
     if "付款回款" in tags and not negotiating and ((_PAYMENT_OWED.search(text) and not presale) or existing):
         # Money owed or paid is a customer's; payment terms asked about ("账期多长？") or a prospect's
