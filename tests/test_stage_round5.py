@@ -87,6 +87,11 @@ def test_stage_reads_evidence_with_scope(text: str, stage: Stage) -> None:
         # A comparison inside a condition, or about another's quote with none of ours: no bargaining.
         ("钟经理说如果价格比现在那家高，他们就不换了，让我们先出个方案。", Stage.NEEDS_CONFIRMED),
         ("晏工说听说另一家的报价比我们低一些，他们还在整理需求。", Stage.NEEDS_CONFIRMED),
+        # "高了" about something other than a price; "试试" before a verb of reaching someone; "不用" as "need
+        # not" ("不用那么急").
+        ("樊厂长说冷库这周温度高了两度，报价单他还没看。", Stage.NEEDS_CONFIRMED),
+        ("戚总说资料看了再说，我试试约一下他们老板。", Stage.FIRST_CONTACT),
+        ("庞经理说那还是不用那么急了，下个月再聊。", Stage.FIRST_CONTACT),
         # A call to explain is not a presentation.
         ("严总说资料收到了，我说明天给您打电话详细讲讲，他说好。", Stage.FIRST_CONTACT),
         # A demo seen elsewhere does not make a declined one ours.
@@ -103,3 +108,8 @@ def test_stage_reads_evidence_with_scope(text: str, stage: Stage) -> None:
 )
 def test_stage_scope_guards(text: str, stage: Stage | None) -> None:
     assert _stage(text) == stage
+
+
+def test_an_nda_signed_is_no_sale() -> None:
+    # Signing a non-disclosure agreement comes before a sale: verb-object 签了…协议 is not 已成交 here.
+    assert _stage("左总那边先签了保密协议，下周把需求文档发过来。") is not Stage.WON

@@ -69,11 +69,12 @@ _DEMO = re.compile(
     r"(?:客户|案例|样板)[^，,。\n]{0,10}参观|参观[^，,。\n]{0,6}(?:客户|案例|样板|现场)|"
     # A trial said with the verb alone ("先装上试一试", "现场试了一下", "试了一个月"), a use that is a
     # trial ("开几个账号先用用看", "先用两个礼拜看看效果"), a pilot.
-    r"试一试|试试|试一下|试了一下|先试|试了?[一两三四五六七八九十0-9半几]+个?(?:月|周|星期|礼拜|天)|用用看|"
+    # "试试/试一下" before a verb of reaching someone is an attempt, not a trial ("我试试约一下王总").
+    r"(?:试一试|试试|试一下|试了一下|先试)(?![^，,。\s]{0,2}(?:联系|约|打|问|找|申请|争取|沟通|说服))|试了?[一两三四五六七八九十0-9半几]+个?(?:月|周|星期|礼拜|天)|用用看|"
     r"先用[^，,。\n]{0,8}看看|开[一两三四五六七八九十0-9几]*个?(?:试用|测试|体验)?账号|\bpilot\b|\btrial\b|"
     # A presentation given to an audience ("给采购部和IT一起讲一下", "线上来给大家讲讲"), the customer
     # hearing the plan ("想亲自听一下你们的方案"), a tender presentation (讲标/述标).
-    r"给(?![^，,。\n]{0,6}电话)[^，,。\n]{0,12}(?:讲一下|讲讲|讲一讲|讲一遍|详细讲|汇报一下)|听(?:一下|听)?[^，,。\n]{0,8}方案|讲标|述标",
+    r"给(?![^，,。\n]{0,6}电话)[^，,。\n]{0,12}(?:讲一下|讲讲|讲一讲|讲一遍|详细讲|汇报一下)|听(?!说)(?:一下|听)?[^，,。\n]{0,8}方案|讲标|述标",
     re.I,
 )
 _DEMO_DECLINED = re.compile(
@@ -122,6 +123,8 @@ _ASK_LOWER = re.compile(
 _TOO_HIGH = re.compile(
     rf"比{_ANY}{{1,12}}(?:贵|高|低|便宜)|(?:高|贵)了|偏(?:高|贵)|太(?:高|贵)|有点(?:高|贵)|差距"
 )
+_PRICE_WORD = re.compile(r"价|报|钱|费|贵|便宜")
+_CLAUSE_SPLIT = re.compile(r"[，,；;]")
 # Our price, as the customer refers to it ("你们报的三百六十万", "贵司的报价", "报价单").
 _OUR_QUOTE = re.compile(rf"(?:你们|贵司|您)(?:的|那边)?{_ANY}{{0,10}}(?:报价|报的|价格|价|报得)|报价单|(?:你们|贵司)报")
 # A price stated in the text ("基础版每月5k", "一年 4,800"): asking for less is bargaining over it.
@@ -179,9 +182,9 @@ _LOST = re.compile(
     # A decision not to buy, not to renew, or to switch elsewhere, the negation or the switch a few words
     # after 决定 ("决定这两年先不上新系统了", "决定不采购你们的监护仪了", "决定由下个月开始转用X"),
     # a choice settled ("考虑了一下还是先不上我们的系统了"), a renewal declined ("今年不打算续了").
-    rf"(?<![没未再要])决定(?!{_ANY}{{0,8}}?(\w)不\1){_ANY}{{0,8}}不再?(?:上|买|做|采购|用|续|签|合作)|"
+    rf"(?<![没未再要])决定(?!{_ANY}{{0,8}}?(\w)不\1){_ANY}{{0,8}}不再?(?:上|买|做|采购|用|续|合作)|"
     rf"(?<![没未再要])决定{_ANY}{{0,8}}(?:换成|改用|转用|换用)(?!你们|贵司|我们|哪)|"
-    rf"还是(?:先|暂时)?不(?:上|买|做|采购|用){_ANY}{{0,10}}了|不打算续|"
+    rf"还是(?:先|暂时)?不(?:上|买|做|采购){_ANY}{{0,10}}了|不打算续|"
     # Signed with someone else at the end of a selection ("最后跟X签了").
     rf"(?:最后|最终)(?:还是)?(?:跟|和|与)(?!你们|贵司){_ANY}{{1,10}}签(?:了|约)"
 )
@@ -192,7 +195,8 @@ _SIGNED = re.compile(
     rf"(?:合同|合约|协议|原件){_ANY}{{0,10}}(?:已经|已)(?:签|盖)|(?:已经|已)签完合同|"
     rf"(?<!等)(?<!待)(?:合同|合约|协议)(?:我们|我这边|这边|那边|他们|老板)?(?:签好|签完|盖好章|盖完章)了|"
     # Verb-object with 了 ("签了布草租赁合同"), a stamping or signing process completed ("走完用印流程了").
-    rf"(?<![没未])签了{_ANY}{{0,10}}(?:合同|协议|合约)|(?:走完|完成|办完)了?{_ANY}{{0,4}}(?:用印|盖章|签字)|"
+    # (An NDA or a letter of intent signed before a sale is no sale: "先签了保密协议".)
+    rf"(?<![没未])签了(?!{_ANY}{{0,10}}(?:保密|意向|试用|测试|备忘))[^，,。；;！？!?\n]{{0,10}}(?:合同|协议|合约)|(?:走完|完成|办完)了?{_ANY}{{0,4}}(?:用印|盖章|签字)|"
     rf"(?:用印|盖章|签字)(?:流程)?(?:已经|已)?(?:走完|完成|办完)"
 )
 # An existing customer, whatever else is being negotiated: a renewal or an expiring contract, an
@@ -205,7 +209,7 @@ _EXISTING = re.compile(
     # A contract signed again exists already; orders of ours have a new owner ("你们的包装袋订单由我来负责").
     rf"重新签|(?:你们|贵司)的{_ANY}{{0,6}}订单|"
     # An upgrade of our system is an installed customer's ("你们的排班系统升级费用").
-    rf"(?:你们|贵司)的{_ANY}{{0,10}}升级|"
+    rf"(?:你们|贵司)的{_ANY}{{0,10}}升级(?:费|款|服务|包|了|后|以后|之后)|"
     # The rep's note that the customer runs our product ("他们用的是我们的仓储系统").
     rf"(?:用的是|在用|用着|还用|还在用)(?:我们|你们|贵司)的"
 )
@@ -321,8 +325,21 @@ def _price_stated(text: str) -> bool:
 
 
 def _too_high(text: str) -> bool:
-    """A price judged too high, said as a fact: not inside a condition ("价格要是比G7高，就不考虑了")."""
-    return any(not _CONDITIONAL.search(clause_around(text, m.start(), m.end())) for m in _TOO_HIGH.finditer(text))
+    """A price judged too high, said as a fact: not inside a condition ("价格要是比G7高，就不考虑了"), and
+    about a price: 贵/便宜 are, 高/低 only with price or money in its clause or the one before ("你们报的
+    三百六十万，领导觉得高了"; "温度高了两度" is no objection)."""
+    for m in _TOO_HIGH.finditer(text):
+        if _CONDITIONAL.search(clause_around(text, m.start(), m.end())):
+            continue
+        if "贵" in m.group() or "便宜" in m.group():
+            return True
+        sentence = sentence_around(text, m.start(), m.end())
+        at = text.find(sentence, max(0, m.start() - len(sentence)))
+        before = sentence[: max(0, m.end() - at)] if at >= 0 else sentence
+        scope = "".join(_CLAUSE_SPLIT.split(before)[-2:])
+        if _PRICE_WORD.search(scope) or find_amounts(scope):
+            return True
+    return False
 
 
 _SENTENCE_END = re.compile(r"[。！？!?\n]")
