@@ -26,6 +26,7 @@ def _stage(text: str) -> Stage | None:
         # by a share, over the budget.
         ("卢经理说你们报的四十二万，他们老板觉得偏高了，看看能不能再想想办法。", Stage.NEGOTIATION),
         ("晁经理说你们报的十八万，隔壁厂报得比你们低。", Stage.NEGOTIATION),
+        ("嗯 黎经理说 你们报的三十六万 他们老板觉得高了 让我再想想办法", Stage.NEGOTIATION),
         ("陶经理说报价单收到了，问单价还有没有余地。", Stage.NEGOTIATION),
         ("采购部说总价要再降百分之五才能过审。", Stage.NEGOTIATION),
         ("邝主任说你们的方案报价超了我们预算两成，下周再碰一下。", Stage.NEGOTIATION),

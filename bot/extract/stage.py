@@ -125,6 +125,7 @@ _TOO_HIGH = re.compile(
 )
 _PRICE_WORD = re.compile(r"价|报|钱|费|贵|便宜")
 _CLAUSE_SPLIT = re.compile(r"[，,；;]")
+_HARD_END = re.compile(r"[。！？!?\n]")
 # Our price, as the customer refers to it ("你们报的三百六十万", "贵司的报价", "报价单").
 _OUR_QUOTE = re.compile(rf"(?:你们|贵司|您)(?:的|那边)?{_ANY}{{0,10}}(?:报价|报的|价格|价|报得)|报价单|(?:你们|贵司)报")
 # A price stated in the text ("基础版每月5k", "一年 4,800"): asking for less is bargaining over it.
@@ -326,17 +327,17 @@ def _price_stated(text: str) -> bool:
 
 def _too_high(text: str) -> bool:
     """A price judged too high, said as a fact: not inside a condition ("价格要是比G7高，就不考虑了"), and
-    about a price: 贵/便宜 are, 高/低 only with price or money in its clause or the one before ("你们报的
-    三百六十万，领导觉得高了"; "温度高了两度" is no objection)."""
+    about a price: 贵/便宜 are, 高/低 only with price or money just before it in its sentence ("你们报的
+    三百六十万，领导觉得高了", or a transcript's pause instead of the comma; "温度高了两度" is no objection)."""
     for m in _TOO_HIGH.finditer(text):
         if _CONDITIONAL.search(clause_around(text, m.start(), m.end())):
             continue
         if "贵" in m.group() or "便宜" in m.group():
             return True
-        sentence = sentence_around(text, m.start(), m.end())
-        at = text.find(sentence, max(0, m.start() - len(sentence)))
-        before = sentence[: max(0, m.end() - at)] if at >= 0 else sentence
-        scope = "".join(_CLAUSE_SPLIT.split(before)[-2:])
+        window = text[max(0, m.start() - 24) : m.end()]
+        window = _HARD_END.split(window)[-1]  # not past a full stop or a line break
+        before = _CLAUSE_SPLIT.split(window)[-2:]
+        scope = "".join(before)
         if _PRICE_WORD.search(scope) or find_amounts(scope):
             return True
     return False
