@@ -51,6 +51,8 @@ def _stage(text: str) -> Stage | None:
         ("今天和滨江物业签了保洁服务合同，每月四万二。", Stage.WON),
         ("框架合同他们那边走完盖章流程了，下周寄回。", Stage.WON),
         ("裴社长说这季度的保养费周五前转给你们。", Stage.WON),
+        # Goods delivered, said as done (from the README's 已成交: delivery).
+        ("魏经理说货已经到了，下周安排人培训一下操作。", Stage.WON),
         # Sale words that are terms being agreed: a warranty written into the contract, a payment share.
         ("客户同意一百二十万的价格，但要求把两年维保写进合同，合同我们这周起草。", Stage.NEGOTIATION),
         ("报价他们收到了，可以签，但尾款比例要从一成提到两成。", Stage.NEGOTIATION),
@@ -72,6 +74,7 @@ def _stage(text: str) -> Stage | None:
         ("邢总说考虑了一下，今年还是先不上这套系统了。", Stage.LOST),
         ("崔主任说院里决定不采购这批设备了。", Stage.LOST),
         ("车队决定明年起改用别的品牌。", Stage.LOST),
+        ("司马总说这个项目被另一家抢走了，价格差太多。", Stage.LOST),
         ("【轉發】何生：我哋公司決定下年開始轉用金蝶，你哋嘅服務到期之後唔再續。", Stage.LOST),
         # The customer's own chat turn: "我们" is the customer, signing with another is the deal lost.
         ("伍经理 11/20 09:00\n小贾，这次的叉车我们跟恒力签了，不好意思\n贾强 11/20 09:05\n理解，谢谢伍经理",
@@ -93,6 +96,8 @@ def test_stage_reads_evidence_with_scope(text: str, stage: Stage) -> None:
         ("樊厂长说冷库这周温度高了两度，报价单他还没看。", Stage.NEEDS_CONFIRMED),
         ("戚总说资料看了再说，我试试约一下他们老板。", Stage.FIRST_CONTACT),
         ("庞经理说那还是不用那么急了，下个月再聊。", Stage.FIRST_CONTACT),
+        # Samples shipped for a trial are the trial's, not a delivery.
+        ("样品已经发货了，甘经理说先试两周。", Stage.DEMO),
         # A call to explain is not a presentation.
         ("严总说资料收到了，我说明天给您打电话详细讲讲，他说好。", Stage.FIRST_CONTACT),
         # A demo seen elsewhere does not make a declined one ours.

@@ -147,6 +147,9 @@ _SOLD = re.compile(
     r"(?:你们|贵司)(?:上次|之前)?(?:卖|供|送|发|装)给(?:我们|我司)|(?:这|那|上|前)一?批(?:货|的货|送的)|"
     r"(?:你们|贵司)的?(?:这|那|上|前)一?批|"
     r"(?:上线|交付|安装|部署|验收)(?:了|以后|之后|后|以来|完成|通过)|(?<!试)用了(?:一|两|三|半|几|[0-9])|"
+    # Goods shipped, arrived or installed, said as done ("货已经到了", "设备已经装好了", "昨天发货了").
+    r"(?:已经|已)(?:发货|到货|送到|装好|安装好)|(?:发货|到货|装好|安装好)了|"
+    r"(?:货|设备|机器)(?:都)?(?:已经|已)?(?:到|送到|装好|发出)了|"
     r"(?<!试)已经用(?![完光])|一直在用我们|"
     # An order placed, money paid to us, the rep collecting or reconciling ("订单已经下了", "转给你们").
     r"(?:订单|单子)(?:已经|已)?下(?:了|好了)|(?:已经|已)下(?:了)?(?:单|订单)|下单了|"
@@ -187,7 +190,9 @@ _LOST = re.compile(
     rf"(?<![没未再要])决定{_ANY}{{0,8}}(?:换成|改用|转用|换用)(?!你们|贵司|我们|哪)|"
     rf"还是(?:先|暂时)?不(?:上|买|做|采购){_ANY}{{0,10}}了|不打算续|"
     # Signed with someone else at the end of a selection ("最后跟X签了").
-    rf"(?:最后|最终)(?:还是)?(?:跟|和|与)(?!你们|贵司){_ANY}{{1,10}}签(?:了|约)"
+    rf"(?:最后|最终)(?:还是)?(?:跟|和|与)(?!你们|贵司){_ANY}{{1,10}}签(?:了|约)|"
+    # The deal taken by someone else ("单子被X抢走了", "项目让X拿下了").
+    rf"(?:被|让)(?!你们|贵司|我们){_ANY}{{1,10}}(?:抢走|拿走|拿下|截胡)了?"
 )
 # In the customer's own chat turns, "我们" is the customer: signing with another is the deal lost.
 _LOST_CUSTOMER_WORDS = re.compile(rf"我们{_ANY}{{0,8}}(?:跟|和|与)(?!你们|贵司|您){_ANY}{{1,10}}签(?:了|约)")
@@ -283,8 +288,18 @@ _OTHER_VENDOR_NAMED = re.compile(
 _HYPOTHETICAL_RENEWAL = re.compile(r"续不续|要不要续|如果|要是|以后|将来|后续")
 
 
+# Goods sent for a trial ("样品已经发货了") are the trial's, not a sale's.
+_SHIPPED = re.compile(r"发货|到货|送到|装好|安装好|到了|发出")
+_TRIAL_GOODS = re.compile(r"样品|样机|试用|测试|demo", re.I)
+
+
 def _sold(text: str) -> bool:
-    return any(not _TERMS_CLAUSE.search(sentence_around(text, m.start(), m.end())) for m in _SOLD.finditer(text))
+    for m in _SOLD.finditer(text):
+        sentence = sentence_around(text, m.start(), m.end())
+        if _TERMS_CLAUSE.search(sentence) or (_SHIPPED.search(m.group()) and _TRIAL_GOODS.search(sentence)):
+            continue
+        return True
+    return False
 
 
 # Words that make the rest of a sentence hypothetical: a threat or a plan is not a decision.
