@@ -43,6 +43,9 @@ def _stage(text: str) -> Stage | None:
         # Needs said not to exist: the negation after the noun, a budget spent.
         ("葛经理说想做个小程序，不过预算也没有，时间也没定，先加了微信。", Stage.FIRST_CONTACT),
         ("卫科长对我们的设备挺感兴趣，可惜今年预算已经用完了，让我明年开春再联系。", Stage.FIRST_CONTACT),
+        # 多少 asking for a phone number is no need.
+        ("尚总 11/20 09:00\n你好，想了解一下你们的排队叫号系统\n邵明 11/20 09:05\n尚总好，您电话多少？我加您详细聊\n"
+         "尚总 11/20 09:06\n138 2211 6655", Stage.FIRST_CONTACT),
         # A new person in a post, a bid deadline: no sale.
         ("田主任说他们上个月换了院长，新项目都要重新立项，让我们先准备一份方案。", Stage.NEEDS_CONFIRMED),
         ("石经理说标书下周五上午截止，逾期不收，评标看综合分。", Stage.NEEDS_CONFIRMED),

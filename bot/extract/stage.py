@@ -31,10 +31,11 @@ _CANTONESE = str.maketrans({
 _INITIAL = re.compile(
     r"了解一下|先了解|感兴趣|有兴趣|初步|第一次|认识了|新客户|留了电话|加了微信|加微信|留言|咨询|名片|随便问问|打听|刚认识|介绍了一下"
 )
-# Concrete needs: a budget, a quote, a scope, parameters, functions asked about. Vague wants ("想换",
-# "在找", "有需求") are needs only when nothing says the contact is still early (see _EARLY).
+# Concrete needs: a budget, a quote, a scope, parameters, functions asked about (多少, but not of a phone
+# number). Vague wants ("想换", "在找", "有需求") are needs only when nothing says the contact is still
+# early (see _EARLY).
 _NEEDS = re.compile(
-    r"预算|报价|报个价|多少钱|选型|方案|规模|要求|参数|配置|多少|收费|费用|招标|投标|开标|评标|"
+    r"预算|报价|报个价|多少钱|选型|方案|规模|要求|参数|配置|(?<!电话)(?<!号码)(?<!手机)(?<!微信)多少|收费|费用|招标|投标|开标|评标|"
     r"能不能对接|能不能做|做不做|支不支持|有没有.{0,6}功能|问了价格|问了一下价|框架价|样品|年量|用量|数量|"
     r"(?i:price list|quotation|\bquote\b|pricing)"
 )
