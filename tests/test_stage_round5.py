@@ -97,6 +97,7 @@ def test_stage_reads_evidence_with_scope(text: str, stage: Stage) -> None:
         # "高了" about something other than a price; "试试" before a verb of reaching someone; "不用" as "need
         # not" ("不用那么急").
         ("樊厂长说冷库这周温度高了两度，报价单他还没看。", Stage.NEEDS_CONFIRMED),
+        ("蔺主任说你们报价单里的功能和他们的需求差距挺大，让我们再改改方案。", Stage.NEEDS_CONFIRMED),
         ("戚总说资料看了再说，我试试约一下他们老板。", Stage.FIRST_CONTACT),
         ("庞经理说那还是不用那么急了，下个月再聊。", Stage.FIRST_CONTACT),
         # Samples shipped for a trial are the trial's, not a delivery.

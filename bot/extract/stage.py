@@ -122,7 +122,7 @@ _ASK_LOWER = re.compile(
 # A price judged too high or compared with another supplier's ("觉得高了", "比戴尔贵了不少", "报得比你们低"):
 # bargaining when the price was given (_QUOTED) or is stated in the text.
 _TOO_HIGH = re.compile(
-    rf"比{_ANY}{{1,12}}(?:贵|高|低|便宜)|(?:高|贵)了|偏(?:高|贵)|太(?:高|贵)|有点(?:高|贵)|差距"
+    rf"比{_ANY}{{1,12}}(?:贵|高|低|便宜)|(?:高|贵)了|偏(?:高|贵)|太(?:高|贵)|有点(?:高|贵)|(?:预算|价){_ANY}{{0,8}}差距"
 )
 _PRICE_WORD = re.compile(r"价|报|钱|费|贵|便宜")
 _CLAUSE_SPLIT = re.compile(r"[，,；;]")
