@@ -1,9 +1,11 @@
 """Stage confusion matrix (expected × got, null included) per corpus of the training pool.
 
-Usage: python benchmarks/stage_confusion.py [FILE.jsonl ...] [--misses]
+Usage: python benchmarks/stage_confusion.py [FILE.jsonl ...] [--misses] [--labelled-tags]
 Defaults to benchmarks/corpora.py TRAINING_POOL. For each file it prints stage accuracy and a Markdown
 matrix (rows: the label, columns: what understand_text() gave, `—` for null), then the same matrix summed
 over all files. `--misses` lists each wrong record's id, expected and got stage, never for a blind file.
+`--labelled-tags` gives the extractor each record's labelled tags instead of its own: how stage would
+score with perfect tags (stage reads the tags as evidence).
 Always exits 0: it is a report, not a gate.
 """
 
@@ -21,6 +23,7 @@ if str(ROOT) not in sys.path:
 
 from benchmarks.corpora import TRAINING_POOL, is_blind  # noqa: E402
 from benchmarks.extraction_accuracy import load_samples  # noqa: E402
+from bot.extract import extract  # noqa: E402
 from bot.understanding.text import understand_text  # noqa: E402
 from store.stages import Stage  # noqa: E402
 
@@ -31,12 +34,19 @@ def _cell(label: str | None) -> str:
     return "—" if label is None else label
 
 
-def confusion(path: Path) -> tuple[Counter[tuple[str | None, str | None]], list[tuple[str, str | None, str | None]]]:
+def confusion(
+    path: Path, *, labelled_tags: bool = False
+) -> tuple[Counter[tuple[str | None, str | None]], list[tuple[str, str | None, str | None]]]:
     """(expected, got) counts and the wrong records of one corpus file."""
     counts: Counter[tuple[str | None, str | None]] = Counter()
     wrong: list[tuple[str, str | None, str | None]] = []
     for sample in load_samples(path):
-        result = understand_text(sample["text"], sent_at=datetime.fromisoformat(sample["ref_time"]))
+        sent_at = datetime.fromisoformat(sample["ref_time"])
+        if labelled_tags:
+            tags = tuple(sorted(sample["expect"]["tags"]))
+            result = extract(sample["text"], ref_time=sent_at, tagger=lambda _data, tags=tags: tags)
+        else:
+            result = understand_text(sample["text"], sent_at=sent_at)
         got = result.stage_hint.value if result.stage_hint else None
         expected = sample["expect"]["stage_hint"]
         counts[(expected, got)] += 1
@@ -62,10 +72,11 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path, default=list(TRAINING_POOL))
     parser.add_argument("--misses", action="store_true", help="list wrong records (refused for blind files)")
+    parser.add_argument("--labelled-tags", action="store_true", help="use each record's labelled tags")
     args = parser.parse_args(argv[1:])
     overall: Counter[tuple[str | None, str | None]] = Counter()
     for path in args.files:
-        counts, wrong = confusion(path)
+        counts, wrong = confusion(path, labelled_tags=args.labelled_tags)
         overall += counts
         print(render(f"{path.parent.name}/{path.name}", counts))
         if args.misses:
