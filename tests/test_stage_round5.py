@@ -40,6 +40,10 @@ def _stage(text: str) -> Stage | None:
         # A demo that took place stands when another is declined; a declined one with words between.
         ("喻总：上回你们来公司已经演示过了，这次不需要演示，直接报价吧。", Stage.DEMO),
         ("邹科长：不用上门演示了，把价格表发我就行。", Stage.NEEDS_CONFIRMED),
+        # A price objection before any quote of ours: a quote still to be made is not one given.
+        ("麻经理嫌市面上同类系统的价格太高，让我们出一版方案和报价再看。", Stage.NEEDS_CONFIRMED),
+        ("祁总 11/20 09:00\n这套系统一年多少钱？太贵我们可不敢上\n卓越 11/20 09:05\n我做个正式报价发您",
+         Stage.NEEDS_CONFIRMED),
         # Needs said not to exist: the negation after the noun, a budget spent.
         ("葛经理说想做个小程序，不过预算也没有，时间也没定，先加了微信。", Stage.FIRST_CONTACT),
         ("卫科长对我们的设备挺感兴趣，可惜今年预算已经用完了，让我明年开春再联系。", Stage.FIRST_CONTACT),

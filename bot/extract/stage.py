@@ -315,6 +315,18 @@ _QUOTED = re.compile(
     r"超出了?(?:今年的)?预算|quot|rate|price|报了|给的价|给的报价|方案价|"
     r"合同价|这个价|这价|底价|续约价|年费|单价|贵了"
 )
+# A quote still to be made, its verb a few words before it ("我做个正式报价发您", "出一版方案和报价",
+# "重新报一版"): the lookbehinds above see only the character next to it.
+_QUOTE_TO_MAKE = re.compile(r"(?:做|出|要|提供|准备|整理|重新)[^，,。；;！？!?\n]{0,5}$")
+
+
+def _quoted(text: str) -> bool:
+    """A price already on the table (_QUOTED), not a quote still to be made."""
+    for m in _QUOTED.finditer(text):
+        if m.group() == "报价" and _QUOTE_TO_MAKE.search(text[max(0, m.start() - 6) : m.start()]):
+            continue
+        return True
+    return False
 # Asking for something before the deal: a demo or a presentation requested, a quote asked for.
 _PRESALE_REQUEST = re.compile(
     r"演示|试用|试点|poc|demo|介绍一下方案|讲一下|出(?:一版|一份|个)?(?:报价|方案)|报个价", re.I
@@ -406,7 +418,7 @@ def stage_hint(
     demo = ("要演示" in tags or _DEMO.search(text)) and (not _DEMO_DECLINED.search(text) or _demo_done(text))
     if demo:
         found.add(Stage.DEMO)
-    quoted = bool(_QUOTED.search(needs_text)) and not _INITIAL.search(text)
+    quoted = _quoted(needs_text) and not _INITIAL.search(text)
     if quoted and not early:
         found.add(Stage.NEEDS_CONFIRMED)  # a quote given was asked for: the needs are known
     asks_lower = _ASK_LOWER.search(text)
