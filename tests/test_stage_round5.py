@@ -53,6 +53,8 @@ def _stage(text: str) -> Stage | None:
         # A new person in a post, a bid deadline: no sale.
         ("田主任说他们上个月换了院长，新项目都要重新立项，让我们先准备一份方案。", Stage.NEEDS_CONFIRMED),
         ("石经理说标书下周五上午截止，逾期不收，评标看综合分。", Stage.NEEDS_CONFIRMED),
+        # 老客户 with a quantifier is the rep's book: a day note with no customer has no stage.
+        ("今天在办公室整理资料，给几个老客户发了节日问候，没别的事。", None),
         # A sale: an order placed, a contract signed (verb-object), stamping done, money paid to us.
         ("邵经理回邮件说报价没问题，订单已经下了，月底前到货。", Stage.WON),
         ("今天和滨江物业签了保洁服务合同，每月四万二。", Stage.WON),
@@ -88,7 +90,7 @@ def _stage(text: str) -> Stage | None:
          Stage.LOST),
     ],
 )
-def test_stage_reads_evidence_with_scope(text: str, stage: Stage) -> None:
+def test_stage_reads_evidence_with_scope(text: str, stage: Stage | None) -> None:
     assert _stage(text) == stage
 
 
@@ -116,6 +118,8 @@ def test_stage_reads_evidence_with_scope(text: str, stage: Stage) -> None:
         ("今天我们跟恒力机械签了合同，首付下周到。", Stage.WON),
         # A renewal that is some later matter does not make the deal won.
         ("合同条款法务还在看，以后续费的事由财务的小林对接。", Stage.NEGOTIATION),
+        # One 老客户 is an existing customer.
+        ("万隆超市是我们的老客户，今天去对了一下账。", Stage.WON),
         # An installed customer's threat to switch stays a customer.
         ("牛经理：你们上周装的闸机又坏了，再这样下去我们就换别家了。", Stage.WON),
     ],
