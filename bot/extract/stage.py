@@ -24,7 +24,7 @@ _ANY = r"[^，,。；;！？!?\n]"
 # their Mandarin counterparts so that the stage grammar below reads both ("唔再续" is "不再续", "你哋报嘅"
 # is "你们报的", "贵咗" is "贵了"). Only the stage reading uses this; offsets stay the same.
 _CANTONESE = str.maketrans({
-    "唔": "不", "冇": "没", "嘅": "的", "咗": "了", "哋": "们", "係": "是", "佢": "他", "睇": "看",
+    "唔": "不", "冇": "没", "嘅": "的", "咗": "了", "哋": "们", "佢": "他", "睇": "看",
     "俾": "给", "畀": "给", "喺": "在",
 })
 
@@ -328,6 +328,8 @@ def _quoted(text: str) -> bool:
             continue
         return True
     return False
+
+
 # Asking for something before the deal: a demo or a presentation requested, a quote asked for.
 _PRESALE_REQUEST = re.compile(
     r"演示|试用|试点|poc|demo|介绍一下方案|讲一下|出(?:一版|一份|个)?(?:报价|方案)|报个价", re.I
