@@ -6,6 +6,11 @@ Evidence is read with its aspect. A sale that happened shows in the past or ongo
 ("要求三月前交付", "年费多少", "验收标准写进合同") are terms, not a sale. Price talk alone is not
 bargaining: 合同洽谈 needs a quote already given or contract work under way. A technical complaint
 during a trial is the trial's (方案演示), not an installed customer's.
+
+Evidence is also read with its scope: whose words (in the customer's own chat turns 我们 is the
+customer; a rep writes of renewals of ours), whose product (a complaint, a churn word or a renewal about
+the prospect's current supplier is not ours), negated or declined, a condition or a question ("再出问题
+就…", "续不续"), and done or still to be made ("做个正式报价" is no quote given).
 """
 
 from __future__ import annotations
