@@ -297,7 +297,9 @@ def extract(
     company = _company(customer_text, rep_text, name, _display_company(raw_speaker, speaker))
     if known and not speaker:
         name, company = _from_book(customer_text, name, company, known, rep_names)
-    stage = stage_hint(signal_text, tags, lost=lost, customer=bool(name or company or phones or emails))
+    own_words = _join([t for t in customer_turns if t.speaker is not None])  # the customer's chat turns
+    stage = stage_hint(signal_text, tags, lost=lost, customer=bool(name or company or phones or emails),
+                       customer_words=own_words)
     if stage is Stage.LOST and "流失风险" in {r.name for r in tag_rules}:
         # A customer or prospect who has decided to leave or not to buy is the churn the tag is for.
         tags = tuple(sorted({*tags, "流失风险"}))
