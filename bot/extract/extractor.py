@@ -10,7 +10,7 @@ from rapidfuzz import fuzz
 
 from store.stages import Stage
 
-from .amount import find_amounts
+from .amount import deal_amount
 from .chat import _FORWARD_MARK, _ROLE_WORDS, ChatLine, split_chat
 from .company import company_before_person, cue_companies, find_companies, labelled_company
 from .contact import is_future, next_contact
@@ -222,14 +222,6 @@ def _dated(text: str, position: int, mentions: Sequence[TimeMention], ref_time: 
     return any(m.text in sentence and is_future(m, ref_time) for m in mentions)
 
 
-def _first_amount(text: str) -> int | None:
-    amounts = find_amounts(text)
-    if not amounts:
-        return None
-    explicit = [a for a in amounts if a.explicit_currency]
-    return (explicit or amounts)[0].yuan
-
-
 def _product(text: str, products: Sequence[str]) -> str | None:
     lowered = text.lower().replace(" ", "")
     best: tuple[int, str] | None = None
@@ -310,7 +302,7 @@ def extract(
         tags=tags,
         next_contact=contact.when if contact else None,
         next_contact_has_time=bool(contact and contact.has_time),
-        amount_cny=_first_amount(full_text),
+        amount_cny=deal_amount(full_text),
         stage_hint=stage,
         product=_product(full_text, products),
     )
