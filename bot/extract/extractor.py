@@ -17,7 +17,7 @@ from .contact import is_future, next_contact
 from .model import Extraction, Tagger, TagInput
 from .people import TITLES, customer_speaker, full_name_for, is_rep, name_mentions, surname_of
 from .persons import person_mentions
-from .phone import find_phones
+from .phone import customer_phones
 from .stage import lost_to_competitor, stage_hint
 from .tag_patterns import pattern_hits
 from .tags import DEFAULT_TAGS, TagRule, find_keyword_hits, find_tag_hits, weighted_tags
@@ -268,7 +268,7 @@ def extract(
 
     mentions = {t: find_time_mentions(t, ref_time=ref_time) for t in {customer_text, rep_text, full_text}}
     name = _customer_name(speaker, customer_text, rep_names)
-    phones = find_phones(customer_text)
+    phones = customer_phones([(t.text, t.speaker is not None) for t in customer_turns if t.text], name)
     emails = _EMAIL.findall(customer_text)
     contact = next_contact(full_text, mentions[full_text], ref_time)
     # Requests: the customer's words plus rep offers the customer accepted.
