@@ -34,7 +34,7 @@ _CONTACT = re.compile(
     "给[^，,。；;\\n]{1,10}?(?:讲|介绍|汇报|培训)|"
     # a meeting rescheduled, attended, held online or at a named meeting ("改到下周一吧", "准时参加",
     # "用Zoom", "开评审会"), the customer asking the rep over ("你来一趟", "这周五上午来吧")
-    "改到|改成|改约|换到|参加|出席|(?i:zoom|teams)|腾讯会议|线上|来一趟|来吧|去讲|来讲|给(?:我们|我|您)个?意见|"
+    "改到|改成|改约|换到|推迟[至到]|延期[至到]|延[至到]|提前[至到]|参加|出席|派人|(?i:zoom|teams)|腾讯会议|线上|来一趟|来吧|去讲|来讲|给(?:我们|我|您)个?意见|"
     # an on-site visit or an online meeting said another way ("到工地", "回店里", "开个线上会", "发邀请")
     "到(?:工地|现场|厂|店|仓库|库里)|回(?:店|厂)|店里等|线上会|视频会|开个会|复盘会|发[^，,。；;\n]{0,8}邀请|会议邀请|回话|准话|给我个?(?:信|消息)"
 )
@@ -53,21 +53,28 @@ _DEADLINE = re.compile(
 # deadline names what is due ("报价周五前给您可以吗" still reads as a deadline).
 _PROPOSAL = re.compile(r"(?:可以吗|可以不|方便吗|行吗|好吗|行不行|可不可以|怎么样|如何)\s*[？?]?|吧\s*[。！!？?]?$")
 _EVENT = re.compile(r"会|活动|展|典礼|仪式")
-# The customer's own meeting ("他们内部先开会") is not a contact with the rep.
-_INTERNAL = re.compile(r"内部")
+# The customer's own meeting ("他们内部先开会", "采购委员会开会") is not a contact with the rep, unless the
+# next clause invites us to it ("…开评审会，让我们去讲方案").
+_INTERNAL = re.compile(r"内部|委员会|董事会|(?:他们|我们)(?:自己)?(?:先|要|会|再)?开(?:个)?会")
+_INVITED = re.compile(r"(?:让|请|叫|邀请)(?:我们|你们|您|你|我)")
+# Two days offered as alternatives ("下周三下午或周四上午都可以") are not agreed until one is chosen.
+_ALTERNATIVES = re.compile(r"或者?|还是")
 # A proposal is agreed when the other side takes it up in the next turn ("可以", "行", "OK"; the chat's
 # header lines are gone from the joined text, so the next line is the reply).
 _TAKEN_UP = re.compile(r"^[^\n]*\n[^\n]{0,12}?(?<!不)(?<!不太)(?:好|可以|行|没问题|ok|sure|yes|就这么定)", re.I)
 
 # Things sent over ("报价发过去", "款周四打过来"); 打过去 is a call only as "再打过去" or "打过去问问".
 _SENT_THINGS = re.compile("(?:发|寄|传|转|报)(?:过去|过来)|(?<![再我])打(?:过去|过来)(?![问聊说谈确认沟通])")
+# Goods brought over by a day ("下周一之前把新货送过去") are a delivery deadline; brought over on a day
+# ("下礼拜一我把设备送过去") the rep goes there.
+_DELIVERED = re.compile("送(?:过去|过来|到)")
 _MEETING = re.compile(
     "约|拜访|过去|过来|上门|见面|当面|开会|面谈|碰|我去|去他们|去她们|去你们|去贵司|来我们|来公司|去一趟"
 )
 
 
 # When a part of the day begins: "今天下午" said at noon is still ahead even without a clock time.
-_PERIOD_STARTS = (("中午", 12), ("下午", 13), ("傍晚", 17), ("晚上", 18), ("今晚", 18))
+_PERIOD_STARTS = (("中午", 12), ("下午", 13), ("傍晚", 17), ("晚上", 18), ("今晚", 18), ("下班", 18))
 
 
 def is_future(mention: TimeMention, ref_time: datetime) -> bool:
@@ -119,7 +126,11 @@ def _clauses(text: str, start: int, end: int) -> tuple[str, str, str, str]:
 def _context_ok(text: str, mention: TimeMention) -> bool:
     clause, from_mention, before, after = _clauses(text, mention.start, mention.end)
     clause = _SENT_THINGS.sub("发送", clause)  # "报价发过去" is a document travelling, not a visit
+    if mention.text.endswith("前"):
+        clause = _DELIVERED.sub("发送", clause)
     if _INTERNAL.search(clause) and not _MEETING.search(clause.replace("开会", "")):
+        return bool(_INVITED.search(after) and _CONTACT.search(after))
+    if _ALTERNATIVES.search(clause) and mentions_time(clause) and not _TAKEN_UP.search(text[mention.end :]):
         return False
     if _CONDITION.search(clause) and not _TAKEN_UP.search(text[mention.end :]):
         return False
@@ -152,6 +163,16 @@ _DECLINED = re.compile(
 )
 
 
+# A day moved to another ("原定11月3日的开标时间推迟至11月10日", "周三改到周五") no longer holds.
+_MOVED = re.compile(r"改到|改成|改约到?|换到|挪到|推迟[至到]|延期[至到]|延[至到]|提前[至到]")
+_MOVE_REACH = 24
+
+
+def _moved(text: str, mention: TimeMention, mentions: Sequence[TimeMention]) -> bool:
+    later = [m for m in mentions if 0 <= m.start - mention.end <= _MOVE_REACH]
+    return bool(later) and bool(_MOVED.search(text, mention.end, later[0].start))
+
+
 def _declined(text: str, mention: TimeMention) -> bool:
     return bool(_DECLINED.search(text[mention.end : mention.end + 16]))
 
@@ -169,7 +190,8 @@ def next_contact(text: str, mentions: Sequence[TimeMention], ref_time: datetime)
     }
     accepted = [
         m for m in mentions
-        if is_future(m, ref_time) and m.when.date() not in declined and (id(m) in counters or _context_ok(text, m))
+        if is_future(m, ref_time) and m.when.date() not in declined and not _moved(text, m, mentions)
+        and (id(m) in counters or _context_ok(text, m))
     ]
     if not accepted:
         return None

@@ -46,13 +46,14 @@ _ANAPHOR = r"(?:那天|当天|那一天)"
 _BARE_PERIOD = r"(?:下午|中午|傍晚|晚上)"
 _BARE_CLOCK = rf"(?<![{_D[1:-1]}]){_D}{{1,3}}点(?:半|一刻|三刻|{_D}{{1,3}}分|钟)"
 _MENTION = re.compile(
-    rf"(?:{_DAY})(?:\s*{_PERIOD}?\s*{_CLOCK}|\s*{_PERIOD})?(?:前|之前)?"
+    rf"(?:{_DAY})(?:\s*{_PERIOD}?\s*{_CLOCK}|\s*{_PERIOD}|下班)?(?:前|之前)?"
     rf"|{_ANAPHOR}(?:\s*{_PERIOD})?(?:\s*{_CLOCK})?"
     rf"|{_PERIOD}\s*{_CLOCK}"
-    rf"|{_BARE_PERIOD}(?:前|之前)?"
+    rf"|(?:{_BARE_PERIOD}|下班)(?:前|之前)?"
     rf"|{_BARE_CLOCK}"
     r"|(?<![\d:])\d{1,2}:\d{2}(?![\d:])"
 )
+_TODAY_ONLY = re.compile(rf"(?:{_BARE_PERIOD}|下班)(?:前|之前)?")
 _HAS_DAY = re.compile(rf"(?:{_DAY})")
 # A day named just before keeps its hold over a time said without one for this many characters, within
 # one sentence.
@@ -181,6 +182,8 @@ _SPELLED = (("明早", "明天早上"), ("明晚", "明天晚上"), ("今早", "
 
 def _resolve(expr: str, ref: datetime) -> tuple[datetime, bool] | None:
     has_time = bool(_EXPLICIT_CLOCK.search(expr))
+    if _TODAY_ONLY.fullmatch(expr):
+        return datetime.combine(ref.date(), time(DEFAULT_HOUR), tzinfo=SHANGHAI), False
     for short, full in _SPELLED:
         expr = expr.replace(short, full)
     month_end = _MONTH_END.match(expr)
