@@ -40,7 +40,8 @@ _CORRECTION_REACH = 10
 # Words that make a figure money: a bare "三千" or "5k" without 元/万 needs one in its sentence, and when
 # a text has several figures the one a money word introduces is the deal's ("会员三十万左右。预算150万").
 _MONEY_CUE = re.compile(
-    r"预算|报价|报的|价|钱|费|款|合同|金额|成本|投资|付|收|租金|总共|一共|共计|标的|贵|便宜|优惠|折|打包|采购额|进货|营业额"
+    r"预算|报价|报的|价|钱|费|款|合同|金额|成本|投资|付|收|租金|总共|一共|共计|标的|贵|便宜|优惠|折|打包|采购额|进货|营业额|"
+    r"每月|每年|包年|包月|套餐"
 )
 _SENTENCE = re.compile(r"[^。！？!?\n]+")
 _CLAUSE_MARKS = "，,。；;！？!?\n"
