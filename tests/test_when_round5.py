@@ -37,7 +37,8 @@ def _contact(text: str, sent: datetime) -> date | None:
         ("记一下明天的安排 上午九点半跟华越物流的采购开视频会", EVENING, date(2026, 11, 18)),
         ("严主任说她周四下午有空，你们三点过来就行", MORNING, date(2026, 11, 19)),
         # A part of today said without a day, and "before the end of work" today.
-        ("孔丽 11/17 09:50\n新报表什么时候能用\n贾明 11/17 09:55\n我问下研发，下午给您回话", MORNING, date(2026, 11, 17)),
+        ("孔丽 11/17 09:50\n新报表什么时候能用\n贾明 11/17 09:55\n我问下研发，下午给您回话", MORNING,
+         date(2026, 11, 17)),
         ("孔丽 11/17 09:50\n新报表什么时候能用\n贾明 11/17 09:55\n今天下班前给您答复", MORNING, date(2026, 11, 17)),
         # "下周二我不在，周三吧": the counter-offer keeps the week that was named.
         ("贾明 11/17 09:55\n下周二上午去您那边？\n孔丽 11/17 09:58\n下周二我不在，周三吧", MORNING, date(2026, 11, 25)),
