@@ -57,6 +57,9 @@ def _contact(text: str, sent: datetime) -> date | None:
         ("下周四他们内部开评审会，请我们去讲一下方案", MORNING, date(2026, 11, 26)),
         # Arriving at a time confirmed by the one who comes.
         ("孔丽 11/17 09:50\n设备周五能装吗\n贾明 11/17 09:55\n可以，周五上午到", MORNING, date(2026, 11, 20)),
+        # English day expressions in a bilingual chat.
+        ("Grace 11/17 09:50\nCan we meet next Tuesday afternoon?", MORNING, date(2026, 11, 24)),
+        ("OK, let's have a quick call tomorrow at 3pm", MORNING, date(2026, 11, 18)),
         # Bringing something over on a day is going there (guard).
         ("周三我把样机送过去给他们试用", MORNING, date(2026, 11, 18)),
     ],
@@ -81,6 +84,8 @@ def test_contact(text: str, sent: datetime, expected: date) -> None:
         ("孔丽 11/17 09:50\n你们下周二上午或者周三下午过来都行", MORNING),
         # Goods delivered by a day are a delivery deadline.
         ("我答应周三之前把样机送过去", MORNING),
+        # Sending a quote by a day is a deadline, in English too (guard).
+        ("I will send the quotation by Friday.", MORNING),
         # A parcel arriving is not a visit (guard).
         ("孔丽 11/17 09:50\n配件到了吗\n贾明 11/17 09:55\n快递周五到", MORNING),
         # What happened this afternoon, told in the perfective (guard).

@@ -36,11 +36,14 @@ _CONTACT = re.compile(
     # "用Zoom", "开评审会"), the customer asking the rep over ("你来一趟", "这周五上午来吧")
     "改到|改成|改约|换到|推迟[至到]|延期[至到]|延[至到]|提前[至到]|参加|出席|派人|(?i:zoom|teams)|腾讯会议|线上|来一趟|来吧|去讲|来讲|给(?:我们|我|您)个?意见|"
     # an on-site visit or an online meeting said another way ("到工地", "回店里", "开个线上会", "发邀请")
-    "到(?:工地|现场|厂|店|仓库|库里)|回(?:店|厂)|店里等|线上会|视频会|开个会|复盘会|发[^，,。；;\n]{0,8}邀请|会议邀请|回话|准话|给我个?(?:信|消息)"
+    "到(?:工地|现场|厂|店|仓库|库里)|回(?:店|厂)|"
+    # the same in English ("have a call on Thursday", "meet next Tuesday")
+    "(?i:\\bcall\\b|\\bmeet|\\bvisit|\\bdemo\\b|\\bchat\\b|\\btalk\\b|catch up|come over|drop by|see you)|"
+    "店里等|线上会|视频会|开个会|复盘会|发[^，,。；;\n]{0,8}邀请|会议邀请|回话|准话|给我个?(?:信|消息)"
 )
 _DEADLINE = re.compile(
     "付款|打款|到账|回款|转账|汇款|发票|开票|报价|提交|截止|交付|交货|发货|到货|盖章|签字|加班|弄完|做完|"
-    "上线|打过来|打过去|寄|快递|完成|发给|发您|发过去|发送|(?<!条)款(?!式)|押金|定金|订金|"
+    "上线|打过来|打过去|寄|(?i:quot|invoice|payment|\\bpay\\b|\\bsend\\b|deliver)|快递|完成|发给|发您|发过去|发送|(?<!条)款(?!式)|押金|定金|订金|"
     # a figure asked for by a day ("下周三之前给我一个数") is a quote
     "(?:给|报|出)[^，,。；;\n]{0,4}个(?:数|价)|"
     # documents handed over by a date are deadlines too ("我周三前给您一个新方案", "资料周一前给您"), but
@@ -55,7 +58,7 @@ _PROPOSAL = re.compile(r"(?:可以吗|可以不|方便吗|行吗|好吗|行不�
 _EVENT = re.compile(r"会|活动|展|典礼|仪式")
 # The customer's own meeting ("他们内部先开会", "采购委员会开会") is not a contact with the rep, unless the
 # next clause invites us to it ("…开评审会，让我们去讲方案").
-_INTERNAL = re.compile(r"内部|委员会|董事会|(?:他们|我们)(?:自己)?(?:先|要|会|再)?开(?:个)?会")
+_INTERNAL = re.compile(r"内部|委员会|董事会|他们(?:自己)?(?:先|要|会|再)?开(?:个)?会")
 _INVITED = re.compile(r"(?:让|请|叫|邀请)(?:我们|你们|您|你|我)")
 # Two days offered as alternatives ("下周三下午或周四上午都可以") are not agreed until one is chosen.
 _ALTERNATIVES = re.compile(r"或者?|还是")
@@ -94,7 +97,7 @@ _ARRIVAL = re.compile(r"^\s*(?:准时|按时|就|能|会|一定)?(?:到|过来|�
 _ARRIVAL_LEAD = re.compile(r"^\s*(?:好的?|行|可以|没问题|那|那就)?\s*(?:我|我们|我们的人)?\s*$")
 # A day inside a condition ("下周一还不稳定的话就找领导谈", "如果方便的话今天下午电话聊") is not a plan
 # unless the other side takes it up.
-_CONDITION = re.compile(r"的话|如果|要是|假如|万一")
+_CONDITION = re.compile(r"的话|如果|(?<![主只就])要是|假如|万一")
 # A time without a day in a clause told in the perfective ("下午给马总打了电话") is what happened today.
 _PERFECTIVE = re.compile(r"(?<![为除约定好排])了(?!解)")  # "约了下午三点" arranges what is ahead
 _CLAUSE_END = re.compile(r"[，,；;。！？!?\n~]+|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")

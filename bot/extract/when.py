@@ -53,6 +53,7 @@ _MENTION = re.compile(
     rf"|{_BARE_CLOCK}"
     r"|(?<![\d:])\d{1,2}:\d{2}(?![\d:])"
 )
+_LATIN = re.compile(r"[A-Za-z]{5}")
 _TODAY_ONLY = re.compile(rf"(?:{_BARE_PERIOD}|下班)(?:前|之前)?")
 _HAS_DAY = re.compile(rf"(?:{_DAY})")
 # A day named just before keeps its hold over a time said without one for this many characters, within
@@ -264,7 +265,40 @@ def find_time_mentions(text: str, *, ref_time: datetime) -> list[TimeMention]:
         mentions.append(mention)
         if has_day:
             anchor = mention
+    if _LATIN.search(text):
+        mentions = sorted([*mentions, *_english_mentions(text, ref)], key=lambda m: m.start)[:_MAX_MENTIONS]
     return mentions
+
+
+# English day expressions in a bilingual chat ("Let's have a call on Thursday 10am", "next Tuesday
+# afternoon", "tomorrow at 3pm"), read as their Chinese equivalents.
+_ENGLISH = re.compile(
+    r"\b(?:(?P<next>next)\s+|(?:this|on)\s+)?"
+    r"(?P<day>monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|today|tonight)\b"
+    r"(?:\s+(?P<part>morning|afternoon|evening))?"
+    r"(?:\s*(?:at\s*)?(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?\s*(?P<ampm>am|pm|a\.m\.|p\.m\.))?",
+    re.IGNORECASE,
+)
+_ENGLISH_DAYS = {"monday": "周一", "tuesday": "周二", "wednesday": "周三", "thursday": "周四", "friday": "周五",
+                 "saturday": "周六", "sunday": "周日", "tomorrow": "明天", "today": "今天", "tonight": "今晚"}
+_ENGLISH_PARTS = {"morning": "上午", "afternoon": "下午", "evening": "晚上"}
+
+
+def _english_mentions(text: str, ref: datetime) -> list[TimeMention]:
+    found = []
+    for m in _ENGLISH.finditer(text):
+        day = _ENGLISH_DAYS[m.group("day").lower()]
+        if m.group("next") and day.startswith("周"):
+            day = "下" + day
+        expr = day + _ENGLISH_PARTS.get((m.group("part") or "").lower(), "")
+        if m.group("hour"):
+            hour = int(m.group("hour"))
+            hour += 12 if m.group("ampm").lower().startswith("p") and hour < 12 else 0
+            expr += f"{hour}:{m.group('minute') or '00'}"
+        resolved = _resolve(expr, ref)
+        if resolved:
+            found.append(TimeMention(m.start(), m.end(), m.group().strip(), resolved[0], resolved[1]))
+    return found
 
 
 def _near(text: str, anchor_end: int, start: int, reach: int) -> bool:
