@@ -55,13 +55,12 @@ _DEADLINE = re.compile(
 # time being agreed for a meeting or a call: Chinese sales chat proposes times this way, while a
 # deadline names what is due ("报价周五前给您可以吗" still reads as a deadline).
 _PROPOSAL = re.compile(r"(?:可以吗|可以不|方便吗|行吗|好吗|行不行|可不可以|怎么样|如何)\s*[？?]?|吧\s*[。！!？?]?$")
-_EVENT = re.compile(r"会|活动|展|典礼|仪式")
 # The customer's own meeting ("他们内部先开会", "采购委员会开会") is not a contact with the rep, unless the
 # next clause invites us to it ("…开评审会，让我们去讲方案").
 _INTERNAL = re.compile(r"内部|委员会|董事会|他们(?:自己)?(?:先|要|会|再)?开(?:个)?会")
 _INVITED = re.compile(r"(?:让|请|叫|邀请)(?:我们|你们|您|你|我)")
 # Two days offered as alternatives ("下周三下午或周四上午都可以") are not agreed until one is chosen.
-_ALTERNATIVES = re.compile(r"或者?|还是")
+_ALTERNATIVES = re.compile(r"或(?!许)者?|还是")
 # A proposal is agreed when the other side takes it up in the next turn ("可以", "行", "OK"; the chat's
 # header lines are gone from the joined text, so the next line is the reply).
 _TAKEN_UP = re.compile(r"^[^\n]*\n[^\n]{0,12}?(?<!不)(?<!不太)(?:好|可以|行|没问题|ok|sure|yes|就这么定)", re.I)
@@ -100,6 +99,8 @@ _ARRIVAL_LEAD = re.compile(r"^\s*(?:好的?|行|可以|没问题|那|那就)?\s*
 _CONDITION = re.compile(r"的话|如果|(?<![主只就])要是|假如|万一")
 # A time without a day in a clause told in the perfective ("下午给马总打了电话") is what happened today.
 _PERFECTIVE = re.compile(r"(?<![为除约定好排])了(?!解)")  # "约了下午三点" arranges what is ahead
+# textnorm.clause_around stops its search at the span, so it misses a voice pause right before a date;
+# this module splits clauses itself.
 _CLAUSE_END = re.compile(r"[，,；;。！？!?\n~]+|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
 _HARD_END = re.compile(r"[。！？!?\n]")
 _REACH = 300  # bounded look-around keeps this O(reach) per mention on long pastes
