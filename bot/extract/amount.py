@@ -17,15 +17,44 @@ _CNUM = f"(?<![{_CN}])[{_CN}]{{1,20}}"
 _UNIT = r"(?:万|亿|千|k|K|w|W)"
 _CURRENCY_AFTER = r"(?:元|块钱|块|人民币|RMB|rmb|CNY)"
 _CURRENCY_BEFORE = r"(?:¥|RMB|rmb|CNY|人民币)"
-# Things counted rather than paid: "120万用户", "3万台" are quantities, not money.
+# Things counted rather than paid: "120万用户", "3万台", "两万亩", "三千票" are quantities, not money.
+# Chinese measure words (量词) are a closed class; the ones that also begin an ordinary word are
+# excluded from that word ("20万包括安装", "50万本周内付", "10万支付", "单价", "方案").
 _QUANTITY_AFTER = re.compile(
-    r"^(?:多|余)?(?:人|个|台|件|次|套|家|条|字|吨|公里|平|平米|平方|户|用户|名|位|张|份|箱|本|辆|行|元素|门店)"
+    r"^(?:多|余|来)?(?:人|个(?!月)|台|件|次|套|家|条|字|吨|公里|平(?!台)|平米|平方|户|用户|名|位|张|份|箱|"
+    r"本(?![周月年季次身来地金])|辆|行(?!业)|元素|门店|头(?![款期])|亩|票(?!据)|单(?![价独位项次笔店月年])|"
+    r"方(?![案面式便向法能])|只(?![是有要能])|棵|株|瓶|包(?![括含干年月邮])|袋|盒|片(?!区)|栋|所(?![以有])|"
+    r"颗|根(?!据)|支(?![付持出票])|双(?!方)|桶|卷|罐|斤|公斤|千克|米|册|篇|页|笔|场(?![地景])|趟|柜|托|"
+    r"批(?![复准下了])|间|座|株|SKU|sku)"
 )
+# Amounts in another currency are not converted (README): "港币二万", "HKD 300,000", "5万美元".
+_FOREIGN_BEFORE = re.compile(
+    r"(?:港币|港元|澳门币|澳门元|澳币|澳元|美元|美金|欧元|日元|英镑|新台币|台币|新币|韩元|加元|"
+    r"HKD|HK\$|USD|US\$|\$|EUR|€|JPY|GBP|MOP|AUD|NTD|NT\$|SGD|CAD|£)\s*$"
+)
+_FOREIGN_AFTER = re.compile(r"^\s*(?:港币|港元|澳门币|澳门元|澳元|美元|美金|欧元|日元|英镑|新台币|台币|韩元|加元|刀|"
+                            r"HKD|USD|EUR|JPY|GBP|MOP|AUD|SGD|CAD)")
+# A speaker correcting the figure just said ("四十五万 不对 是四十八万"): the first one is withdrawn.
+_CORRECTION = re.compile(r"^(?:出头|左右|上下|多)?[\s，,。]*(?:呃|嗯)?[\s，,]*(?:不对|不是|说错了|哦不|错了)")
+_CORRECTION_REACH = 10
+# Words that make a figure money: a bare "三千" or "5k" without 元/万 needs one in its sentence, and when
+# a text has several figures the one a money word introduces is the deal's ("会员三十万左右。预算150万").
+_MONEY_CUE = re.compile(
+    r"预算|报价|报的|价|钱|费|款|合同|金额|成本|投资|付|收|租金|总共|一共|共计|标的|贵|便宜|优惠|折|打包|采购额|进货|营业额|"
+    r"每月|每年|包年|包月|套餐"
+)
+_SENTENCE = re.compile(r"[^。！？!?\n]+")
+_CLAUSE_MARKS = "，,。；;！？!?\n"
+_CLAUSE = re.compile(r"[，,。；;！？!?\n]")
+_BARE_LIMIT = 10_000  # below 1万, a figure without a currency marker is money only with a money word
 _CANDIDATE = re.compile(
     rf"(?P<before>{_CURRENCY_BEFORE})\s*(?P<n1>{_NUM})\s*(?P<u1>{_UNIT})?"
     rf"|(?P<n2>{_NUM})\s*(?P<u2>{_UNIT})?\s*(?P<cur2>{_CURRENCY_AFTER})"
-    rf"|(?P<n3>{_NUM})\s*(?P<u3>万|亿|w|W)"
-    rf"|(?P<c4>{_CNUM}[万亿千][{_CN}]{{0,10}})(?P<cur4>{_CURRENCY_AFTER})?"
+    rf"|(?P<n3>{_NUM})\s*(?P<u3>万|亿|w|W|k|K)(?![A-Za-z])"
+    # "八十来万", "50来万": an approximate figure (numeral + 来 + unit)
+    rf"|(?P<c6>{_CNUM})来(?P<u6>万|亿)|(?P<n6>{_NUM})来(?P<u6b>万|亿)"
+    # "九万六一年": the trailing 一 of a rate ("一年", "一个月") is not part of the figure
+    rf"|(?P<c4>{_CNUM}[万亿千](?:[{_CN}](?!(?<=一)(?:年|个月|月|天|季)))*)(?P<cur4>{_CURRENCY_AFTER})?"
     rf"|(?P<c5>{_CNUM})(?P<cur5>{_CURRENCY_AFTER})"
 )
 # The amount column is INTEGER (int4 on PostgreSQL): an amount past 2^31-1 yuan (about 21亿) cannot be
@@ -81,7 +110,9 @@ def find_amounts(text: str) -> list[AmountMatch]:
         after = text[end : end + 2]
         if currency == "块" and _KUAI_AS_MEASURE.match(after) and not after.startswith(_KUAI_MONEY_FOLLOWERS):
             continue
-        if not explicit and _QUANTITY_AFTER.match(text[end : end + 3]):
+        if not explicit and _QUANTITY_AFTER.match(text[end : end + 4]):
+            continue
+        if _FOREIGN_BEFORE.search(text[max(0, start - 6) : start]) or _FOREIGN_AFTER.match(text[end : end + 6]):
             continue
         yuan: int | None
         if m.group("n1"):
@@ -90,6 +121,11 @@ def find_amounts(text: str) -> list[AmountMatch]:
             yuan = _arabic(m.group("n2"), m.group("u2"))
         elif m.group("n3"):
             yuan = _arabic(m.group("n3"), m.group("u3"))
+        elif m.group("c6"):
+            number = chinese_number(m.group("c6"))
+            yuan = number * _MULTIPLIER[m.group("u6")] if number else None
+        elif m.group("n6"):
+            yuan = _arabic(m.group("n6"), m.group("u6b"))
         else:
             raw = m.group("c4") or m.group("c5")
             if raw.startswith("点") or raw.endswith("点"):
@@ -98,7 +134,65 @@ def find_amounts(text: str) -> list[AmountMatch]:
         if yuan is None or not 0 < yuan <= MAX_AMOUNT_CNY:
             continue
         found.append(AmountMatch(yuan, start, end, explicit))
-    return found
+    found = sorted([*found, *_after_price_words(text, found)], key=lambda a: a.start)
+    following: list[AmountMatch | None] = [*found[1:], None] if found else []
+    return [a for a, b in zip(found, following, strict=True) if not _corrected(text, a, b)]
+
+
+# A plain number right after a price or rate word is money even without 元 ("租金是3800", "一年 4,800").
+_PRICE_WORD = re.compile(
+    r"(?:价格?|价钱|租金|费用?|报价|预算|总价|单价|年费|月费|一年|每年|每月|一个月|一天|每天)"
+    r"(?:是|为|要|就|大概|大约|约)?\s*$"
+)
+_BARE_NUMBER = re.compile(r"(?<![\d.,:/\-])\d[\d,]{2,9}(?:\.\d{1,2})?(?![\d.,:/\-%％万亿千kKwW年月日号点])")
+
+
+def _after_price_words(text: str, found: list[AmountMatch]) -> list[AmountMatch]:
+    taken = [(a.start, a.end) for a in found]
+    extra = []
+    for m in _BARE_NUMBER.finditer(text):
+        if any(s <= m.start() < e for s, e in taken) or not _PRICE_WORD.search(text[max(0, m.start() - 8) : m.start()]):
+            continue
+        if _QUANTITY_AFTER.match(text[m.end() : m.end() + 4]):
+            continue
+        yuan = _arabic(m.group(), None)
+        if yuan and 0 < yuan <= MAX_AMOUNT_CNY:
+            extra.append(AmountMatch(yuan, m.start(), m.end(), False))
+    return extra
+
+
+def _corrected(text: str, amount: AmountMatch, following: AmountMatch | None) -> bool:
+    return (
+        following is not None
+        and following.start - amount.end <= _CORRECTION_REACH
+        and bool(_CORRECTION.match(text[amount.end : following.start]))
+    )
+
+
+def _sentence_of(text: str, amount: AmountMatch) -> str:
+    for m in _SENTENCE.finditer(text):
+        if m.start() <= amount.start < m.end():
+            return m.group()
+    return ""
+
+
+def deal_amount(text: str) -> int | None:
+    """The deal's amount among the figures of a chat or note (README: at most one per text): one with a
+    currency marker first, then one a money word introduces, then the first; a figure under 1万 without
+    a currency marker counts only when its sentence talks money ("每月大概三千票" is no price)."""
+    amounts = [
+        a for a in find_amounts(text)
+        if a.explicit_currency or a.yuan >= _BARE_LIMIT or _MONEY_CUE.search(_sentence_of(text, a))
+    ]
+    if not amounts:
+        return None
+
+    def cued(a: AmountMatch) -> bool:
+        clause = _CLAUSE.search(text, a.start)
+        clause_start = max(text.rfind(c, 0, a.start) for c in _CLAUSE_MARKS)
+        return bool(_MONEY_CUE.search(text[clause_start + 1 : clause.start() if clause else len(text)]))
+
+    return min(amounts, key=lambda a: (not a.explicit_currency, not cued(a), a.start)).yuan
 
 
 def parse_amount(text: str) -> int | None:

@@ -10,14 +10,14 @@ from rapidfuzz import fuzz
 
 from store.stages import Stage
 
-from .amount import find_amounts
+from .amount import deal_amount
 from .chat import _FORWARD_MARK, _ROLE_WORDS, ChatLine, split_chat
 from .company import company_before_person, cue_companies, find_companies, labelled_company
 from .contact import is_future, next_contact
 from .model import Extraction, Tagger, TagInput
 from .people import TITLES, customer_speaker, full_name_for, is_rep, name_mentions, surname_of
 from .persons import person_mentions
-from .phone import find_phones
+from .phone import customer_phones
 from .stage import lost_to_competitor, stage_hint
 from .tag_patterns import pattern_hits
 from .tags import DEFAULT_TAGS, TagRule, find_keyword_hits, find_tag_hits, weighted_tags
@@ -222,14 +222,6 @@ def _dated(text: str, position: int, mentions: Sequence[TimeMention], ref_time: 
     return any(m.text in sentence and is_future(m, ref_time) for m in mentions)
 
 
-def _first_amount(text: str) -> int | None:
-    amounts = find_amounts(text)
-    if not amounts:
-        return None
-    explicit = [a for a in amounts if a.explicit_currency]
-    return (explicit or amounts)[0].yuan
-
-
 def _product(text: str, products: Sequence[str]) -> str | None:
     lowered = text.lower().replace(" ", "")
     best: tuple[int, str] | None = None
@@ -276,7 +268,7 @@ def extract(
 
     mentions = {t: find_time_mentions(t, ref_time=ref_time) for t in {customer_text, rep_text, full_text}}
     name = _customer_name(speaker, customer_text, rep_names)
-    phones = find_phones(customer_text)
+    phones = customer_phones([(t.text, t.speaker is not None) for t in customer_turns if t.text], name)
     emails = _EMAIL.findall(customer_text)
     contact = next_contact(full_text, mentions[full_text], ref_time)
     # Requests: the customer's words plus rep offers the customer accepted.
@@ -312,7 +304,7 @@ def extract(
         tags=tags,
         next_contact=contact.when if contact else None,
         next_contact_has_time=bool(contact and contact.has_time),
-        amount_cny=_first_amount(full_text),
+        amount_cny=deal_amount(full_text),
         stage_hint=stage,
         product=_product(full_text, products),
     )

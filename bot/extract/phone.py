@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 
 import phonenumbers
 
@@ -29,27 +30,79 @@ def _join_groups(m: re.Match[str]) -> str:
     return joined if 7 <= len(joined.lstrip("+")) <= 13 else m.group()
 
 
+# Whose number it is, said right before it: "他手机 186…", "小何的电话：136…", "安全员老贺，电话139…".
+_OWNER = re.compile(
+    r"(?P<who>[\u4e00-\u9fffA-Za-z]{1,8}?)(?:的)?(?:手机号?|电话|座机|号码|联系方式|微信)(?:号码?)?(?:是|为|：|:)?\s*$"
+)
+_THIRD_PERSON = re.compile(r"^(?:他|她)")
+# A person named the way Chinese names someone in passing: 小何, 老贺, 王工, 李经理, Jason.
+_NAMED = re.compile(
+    r"(?:^|(?<=[的是找打联系]))(?P<name>(?:小|老)[\u4e00-\u9fff]|[\u4e00-\u9fff]{1,2}(?:总|工|经理|主任|助理|老师|师傅|主管)"
+    r"|[A-Z][a-z]+)\s*$"
+)
+_CLAUSE_MARK = re.compile(r"[，,。；;！？!?\n]")
+
+
 def find_phones(text: str) -> list[str]:
     """All plausible phone numbers in order of appearance, as E.164 strings, de-duplicated."""
+    found: list[str] = []
+    for e164, _, _, _ in _matches(text):
+        if e164 not in found:
+            found.append(e164)
+    return found
+
+
+def customer_phones(parts: Sequence[tuple[str, bool]], customer: str | None) -> list[str]:
+    """The customer's numbers among the customer-side text: (text, said by the customer in a chat) parts.
+
+    README: a colleague's or a third party's number is not the customer's. In the customer's own chat
+    turn "他/她" is someone else, so a number given as theirs ("他手机 186…", or a bare number followed by
+    "他周一到周五都在厂里") is a referral; in any text a number given as another named person's ("小何的手机")
+    is theirs, not the customer's (a name sharing no character with the customer's)."""
+    found: list[str] = []
+    for text, customer_turn in parts:
+        for e164, prepared, start, end in _matches(text):
+            if e164 not in found and not _someone_elses(prepared, start, end, customer_turn, customer):
+                found.append(e164)
+    return found
+
+
+def _someone_elses(text: str, start: int, end: int, customer_turn: bool, customer: str | None) -> bool:
+    clause_start = max((m.end() for m in _CLAUSE_MARK.finditer(text, 0, start)), default=0)
+    before = text[clause_start:start]
+    owner = _OWNER.search(before)
+    who = owner.group("who") if owner else ""
+    if customer_turn and (_THIRD_PERSON.match(who) or _THIRD_PERSON.match(before.strip())):
+        return True
+    if customer_turn and not before.strip():
+        # a bare number, then a clause about someone else ("0512-…，他周一到周五都在厂里")
+        following = _CLAUSE_MARK.split(text[end : end + 40], maxsplit=2)
+        after = following[1].strip() if len(following) > 1 else ""
+        if not following[0].strip() and _THIRD_PERSON.match(after):
+            return True
+    named = _NAMED.search(who)
+    if customer and named:
+        return not set(named.group("name")) & set(customer)
+    return False
+
+
+def _matches(text: str) -> Iterator[tuple[str, str, int, int]]:
+    """(E.164, prepared text, start, end) for each acceptable number; offsets are into the prepared text."""
     if not text:
-        return []
+        return
     # ASR often groups a dictated number ("幺三八 一二三四 五六七八"); close the gaps before converting.
     prepared = spoken_digits_to_ascii(_SPOKEN_GROUPS.sub(_join_groups, text))
     prepared = _DIGIT_GROUPS.sub(_join_groups, prepared)
     # Then the digits ASR wrote as homophones inside such a run ("一三八零零一三八零就零").
     prepared = spoken_numbers_to_digits(prepared)
-    found: list[str] = []
     matcher = phonenumbers.PhoneNumberMatcher(
         prepared, "CN", leniency=phonenumbers.Leniency.POSSIBLE, max_tries=_MAX_CANDIDATES
     )
     for match in matcher:
         number = match.number
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-        if not _acceptable(number, e164):
-            continue
-        if e164 not in found:
-            found.append(e164)
-    return found
+        if _acceptable(number, e164):
+            yield e164, prepared, match.start, match.end
 
 
 def _acceptable(number: phonenumbers.PhoneNumber, e164: str) -> bool:
