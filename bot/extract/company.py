@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .segment import tokens, word_flag
 from .textnorm import words
@@ -21,7 +22,16 @@ _INDUSTRIES = words("医疗器械 医疗 医药 药业 制药 医院 诊所 科�
     "冷链 货代 便利 连锁超市 家居城 商业广场 信托 小贷 农商行 合作社 酒楼 互娱 "
     "机电 数控 轴承 铸造 阀门 塑胶 纺机 新材料 配件厂 包装厂 食品厂 服装厂 加工厂 医美 留学 英语 "
     "电商 游戏 路桥 园林 基金 金服 担保 财税 农场 粮油 国际学校 培训学校 外国语学校 保险代理 会议中心 "
-    "合作社 水饺厂 食品厂 汽配城 家电 影城 影院 健身 烘焙 茶饮 咖啡 书店 花店")
+    "合作社 水饺厂 食品厂 汽配城 家电 影城 影院 健身 烘焙 茶饮 咖啡 书店 花店 "
+    # Trades whose names end the same way, from a trade classification rather than from the samples:
+    # clinics and care, utilities and public investment, lodging and catering, agriculture, supervision
+    # and construction (营造 in Taiwan), brokers, furniture (家私, also written 傢俬), shops and venues.
+    "口腔 齿科 眼科 门诊部 卫生院 保健院 养老院 敬老院 月子中心 美容院 "
+    "燃气 水务 热力 供水 城投 交投 建投 产业园 "
+    "客栈 民宿 宾馆 旅馆 会所 酒店管理 物业管理 火锅 餐厅 饭店 茶楼 "
+    "种业 农资 饲料 水产 米业 调味品 酿造 "
+    "监理 营造 钢构 管业 线缆 电缆 光伏 储能 仪器 仪表 陶瓷 玻璃 水泥 玩具 文具 印染 "
+    "保险经纪 家私 二手车 车行 琴行 画室 书院 生活馆 体验馆 工作室 家政 快运")
 # Words that are ordinary nouns on their own ("商品数据", "工业平板") name a company only with a legal form.
 _GENERIC = words(
     "数据 智能 工业 设备 信息 网络 软件 健康 工程 材料 连锁 电商 汽车 能源 新能源 教育 培训 金融 投资 咨询 "
@@ -31,13 +41,16 @@ _GENERIC = words(
 )
 _LEGAL = r"(?:股份有限公司|有限责任公司|有限公司|股份公司|集团|公司)"
 # "博远教育的孙校长": a generic word does name a company when a titled person of it follows.
-_PERSON_AFTER = r"的[\u4e00-\u9fff]{1,2}(?:总|经理|校长|院长|主任|老师|老板|总监|主管|先生|女士|工|局长|处长)"
+# A department may stand between instead of 的 ("优创软件财务吴会计").
+_PERSON_AFTER = (r"(?:的|财务|采购|行政|人事|技术|运营|市场|销售|法务|商务|客服)"
+                 r"[\u4e00-\u9fff]{1,2}(?:总|经理|校长|院长|主任|老师|老板|总监|主管|先生|女士|工|局长|处长|会计)")
 _INDUSTRY_RE = "|".join(sorted(_INDUSTRIES, key=len, reverse=True))
 _GENERIC_RE = "|".join(sorted(_GENERIC, key=len, reverse=True))
 # Scan for suffixes and look back for the brand: a lazy brand-first pattern retries at every character
 # and is slow on long pastes.
 _SUFFIX = re.compile(
-    rf"(?P<suffix>(?:{_INDUSTRY_RE}){_LEGAL}?|(?:{_GENERIC_RE})(?:{_LEGAL}|(?={_PERSON_AFTER}))|{_LEGAL})"
+    # "仁康药房连锁", "味美调味品厂": a chain or a works after the trade word is still the name
+    rf"(?P<suffix>(?:{_INDUSTRY_RE})(?:连锁|厂)?{_LEGAL}?|(?:{_GENERIC_RE})(?:{_LEGAL}|(?={_PERSON_AFTER}))|{_LEGAL})"
 )
 # Characters that cannot be part of a brand: verbs, particles and pronouns that precede company names
 # in running text ("拜访了万通物流", "去了趟美佳超市", "我们诚信汽修").
@@ -63,6 +76,10 @@ _FOREIGN_AFTER = re.compile(
 # "餐饮系统", "电子发票", "快递单号", "物流行业", "医疗板块".
 _NOUN_AFTER = re.compile(
     r"^(?:系统|平台|软件|发票|单号|单据|行业|业务|板块|模块|项目|方案|设备|产品|市场|领域|专业)(?![部科处室])"
+    # an event or association of a trade ("跨境电商沙龙", "物流峰会"), a role in a trade ("物流总监")
+    r"|^(?:沙龙|展会|博览会|大会|论坛|峰会|协会|商会|交流会|年会|总监|经理|主管|专员)"
+    # a kind of software named by its trade ("民宿管理系统", "物流调度平台")
+    r"|^[\u4e00-\u9fff]{2}(?:系统|平台|软件)"
 )
 # A department follows its company ("恒基置业物业部", "总行科技部"): the industry word before 部/科/处
 # names the department, so the company ends before it.
@@ -95,10 +112,15 @@ def _extend_brand(text: str, start: int, end: int) -> int:
         if lo + tok.start < start < lo + tok.end and tok.flag in _NAME_FLAGS and tok.word not in _LEADING_VERBS:
             new_start = lo + tok.start
     for tok in reversed(toks):
-        proper = tok.flag in ("ns", "nz", "nt", "j") and tok.word not in _LEADING_VERBS
+        # 's' is a place word ("东方", "华北"); the ones that say where, not which ("附近") are not names.
+        proper = (tok.flag in ("ns", "nz", "nt", "j") or (tok.flag == "s" and tok.word not in _RELATIVE_PLACES)) \
+            and tok.word not in _LEADING_VERBS
         if lo + tok.end == new_start and proper and end - (lo + tok.start) <= MAX_BRAND + 4:
             new_start = lo + tok.start
     return new_start
+
+
+_RELATIVE_PLACES = frozenset(words("附近 周边 周围 前面 后面 里面 外面 对面 旁边 楼下 楼上 隔壁 本地 当地 外地 各地"))
 
 
 # Segmenter tags of words that never begin a brand: time, preposition, conjunction, adverb,
@@ -119,7 +141,13 @@ def _drop_leading_verb(brand: str, suffix: str) -> str:
         )
         # A verb opens the clause when another verb or adverb follows it ("有没有做医院"); a verb-like
         # word straight before the suffix is the brand itself ("远航物流").
-        opener = opener or (first.flag == "v" and following is not None and following.flag in ("v", "d", "p"))
+        # A single character counts only as an everyday verb: the segmenter tags the first character of
+        # an unknown brand as a verb as often as not ("安运达" read as 安 + 运达).
+        opener = opener or (first.flag == "v" and following is not None and following.flag in ("v", "d", "p")
+                            and (len(first.word) > 1 or first.word in _SENTENCE_VERBS))
+        # A verb of the dictionary with a brand of two or more characters after it ("路过云水客栈").
+        opener = opener or (first.flag == "v" and len(first.word) == 2 and word_flag(first.word) == "v"
+                            and len(brand) - first.end >= 2)
         # A word before a clause opener belongs to the clause too ("开始所有科技采购").
         opener = opener or (following is not None and following.word in _LEADING_VERBS and following.end <= len(brand))
         if not opener or len(brand) - first.end < 2:
@@ -156,6 +184,7 @@ class CompanyMention:
     foreign: bool  # preceded by a competitor / own-company cue
 
 
+_ROLE_IN_SPAN = re.compile(r"经理|总监|主管|主任|老板|同事|领导")
 # Words that introduce a company without being part of it ("新客户康宁药业", "供应商恒达制造").
 _INTRODUCERS = re.compile(r"^.*?(?:客户|供应商|厂家|厂商|合作方)")
 
@@ -174,11 +203,22 @@ def _trim_brand(brand: str, suffix: str = "") -> str:
               for i in range(t.start, min(t.end, len(brand)))} if len(brand) > 1 else set()
     # 了 after a verb never starts a brand either, whatever the segmenter joins it to ("回访了德润").
     inside -= {i for i, ch in enumerate(brand[:1]) if ch in "和了跟与去到在给对从向"}
+    # A conjunction the segmenter glues to an unknown brand after it ("和百通" + "快运") is still "and";
+    # "和美医院" after a verb is restored by _conjunction_is_brand.
+    # 跟 and 与 are hardly ever part of a brand: anywhere in such a guessed word they are "with" ("天跟力").
+    for t in tokens(brand + suffix):
+        if t.start < len(brand) and word_flag(t.word) is None:
+            inside -= {i for i in range(t.start, min(t.end, len(brand)))
+                       if brand[i] in "跟与" or (i == t.start and brand[i] in "和同")}
     for i, ch in enumerate(brand):
         # 和 right before the suffix is the brand's own ("祥和超市", "永和豆浆"), not "and".
         if ch in _BOUNDARY and i not in inside and not (ch == "和" and i == len(brand) - 1 and i > 0):
             cut = i + 1
     brand = brand[cut:]
+    # A role inside the span belongs to the clause before the brand ("陪区域经理请福满楼餐饮集团").
+    role_end = max((r.end() for r in _ROLE_IN_SPAN.finditer(brand)), default=0)
+    if role_end and len(brand) - role_end >= 2:
+        brand = brand[role_end:].lstrip("请约找陪")
     intro = _INTRODUCERS.match(brand)
     return brand[intro.end() :] if intro else brand
 
@@ -208,6 +248,12 @@ def _conjunction_is_brand(text: str, at: int) -> bool:
 
 def find_companies(text: str) -> list[CompanyMention]:
     """Company-like mentions in order; brands are trimmed at verbs/particles before them."""
+    return list(_find_companies(text))
+
+
+@lru_cache(maxsize=256)
+def _find_companies(text: str) -> tuple[CompanyMention, ...]:
+    # Cached: the customer's name and company are both read against the same text's companies.
     found: list[CompanyMention] = []
     accepted_end = 0
     for m in _suffix_matches(text):
@@ -263,7 +309,7 @@ def find_companies(text: str) -> list[CompanyMention]:
         found.append(CompanyMention(name, start, end, foreign))
         accepted_end = m.end()
     # "华东医科大学附属医院" also matches as "华东医科大学": keep the longest of mentions sharing a start.
-    return [c for c in found if not any(o.start == c.start and o.end > c.end for o in found)]
+    return tuple(c for c in found if not any(o.start == c.start and o.end > c.end for o in found))
 
 
 def labelled_company(text: str) -> str | None:

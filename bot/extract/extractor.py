@@ -78,11 +78,21 @@ def _join(turns: Sequence[ChatLine]) -> str:
     return "\n".join(t.text for t in turns if t.text)
 
 
+def _in_company(start: int, name: str, text: str, spans: Sequence[tuple[int, int]]) -> bool:
+    at = text.find(name, start)
+    at = start if at < 0 else at
+    return any(at < end and at + len(name) > begin for begin, end in spans)
+
+
 def _customer_name(speaker: str | None, text: str, rep_names: Sequence[str]) -> str | None:
     if speaker:
         return speaker
-    mentions = [m for m in name_mentions(text) if not is_rep(m.name, rep_names)]
-    persons = [p for p in person_mentions(text, surname_of) if not is_rep(p.name, rep_names)]
+    # A "name" inside a company's name is its brand ("金桥" of "金桥装饰"), not a person.
+    spans = [(c.start, c.end) for c in find_companies(text)]
+    mentions = [m for m in name_mentions(text) if not is_rep(m.name, rep_names)
+                and (m.priority < 2 or not _in_company(m.start, m.name, text, spans))]
+    persons = [p for p in person_mentions(text, surname_of) if not is_rep(p.name, rep_names)
+               and not _in_company(p.start, p.name, text, spans)]
     # Patterns that say outright who the customer is (labelled, self-introduction, "见了X") first; then
     # the segmenter's person with customer context; then a surname with a title; then any person.
     if mentions and mentions[0].priority <= 2:

@@ -42,7 +42,7 @@ _FALSE_PAIRS = frozenset(
 _SURNAME = "(?:" + "|".join(COMPOUND_SURNAMES) + f"|[{SINGLE_SURNAMES}])"
 _TITLE = "(?:" + "|".join(TITLES) + ")"
 _TITLED = re.compile(f"(?P<name>{_SURNAME}{_TITLE})")
-_NOT_NAME_CHARS = set("的了是在我你他她们这那个下上周天月年说和跟与就也都还要会去来过把被给让对从向为约已再")
+_NOT_NAME_CHARS = set("的了是在我你您他她们这那个下上周天月年说和跟与就也都还要会去来过把被给让对从向为约已再谢")
 # ASR and some typists put a space between surname and given name ("张 伟").
 _CJK_NAME = f"{_SURNAME} ?[\u4e00-\u9fff]{{1,2}}"
 _LATIN_NAME = "[A-Z][a-z]+(?: [A-Z][a-z]+)?"
@@ -131,7 +131,7 @@ def full_name_for(titled: str, text: str) -> str | None:
             (*TITLES, "叫", "是", "的", "和", "跟", "与", "了", "人", "购", "务", "员")
         )
         name = surname + m.group("given")
-        if introduced and name != titled and _plausible_full_name(name) and not name.endswith(TITLES):
+        if introduced and name != titled and plausible_full_name(name) and not name.endswith(TITLES):
             return name
     return None
 
@@ -143,7 +143,7 @@ def surname_of(name: str) -> str | None:
     return name[0] if name and name[0] in SINGLE_SURNAMES else None
 
 
-def _plausible_full_name(name: str) -> bool:
+def plausible_full_name(name: str) -> bool:
     return not any(ch in _NOT_NAME_CHARS for ch in name[1:])
 
 
@@ -227,7 +227,7 @@ def name_mentions(text: str) -> list[NameMention]:
             name = m.group("name").strip()
             if pattern in (_SELF_INTRO, _MET, _TALKED_WITH) and not name.isascii():
                 name = name.replace(" ", "")
-                if not _plausible_full_name(name):
+                if not plausible_full_name(name):
                     continue
                 if not name.isascii() and is_word_not_name(text, m.start("name"), name):
                     continue
@@ -237,19 +237,19 @@ def name_mentions(text: str) -> list[NameMention]:
     for m in _INTRODUCED.finditer(text):
         name = m.group("name")
         own_side = _OWN_SIDE.search(text[max(0, m.start() - 8) : m.start()].removesuffix("的"))
-        if _plausible_full_name(name) and not name.endswith(TITLES) and name not in _FALSE_PAIRS and not own_side \
+        if plausible_full_name(name) and not name.endswith(TITLES) and name not in _FALSE_PAIRS and not own_side \
                 and not is_word_not_name(text, m.start("name"), name):
             found.append(NameMention(name, m.start(), 2))
     for m in _ROLE_PAUSE_NAME.finditer(text):
         name = m.group("name")
-        if _plausible_full_name(name) and not name.endswith(TITLES) and name not in _FALSE_PAIRS \
+        if plausible_full_name(name) and not name.endswith(TITLES) and name not in _FALSE_PAIRS \
                 and not is_word_not_name(text, m.start("name"), name):
             found.append(NameMention(name, m.start("name"), 2))
     for m in _LATIN_AFTER_ROLE.finditer(text):
         found.append(NameMention(m.group("name"), m.start("name"), 2))
     for m in _NAME_THEN_TITLE.finditer(text):
         name = m.group("sn") + m.group("given")
-        if _plausible_full_name(name) and not _OWN_SIDE.search(text[max(0, m.start() - 6) : m.start()]):
+        if plausible_full_name(name) and not _OWN_SIDE.search(text[max(0, m.start() - 6) : m.start()]):
             found.append(NameMention(name, m.start(), 1))
     found.extend(_titled_mentions(text))
     found.sort(key=lambda n: (n.priority, n.start))
