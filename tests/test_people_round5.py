@@ -92,3 +92,30 @@ def test_who_the_customer_is(text: str, person: str | None) -> None:
 )
 def test_which_company(text: str, company: str | None) -> None:
     assert _who(text)[1] == company
+
+
+@pytest.mark.parametrize(
+    ("text", "company"),
+    [
+        # Time words, dates and counts before a trade word or a legal form are the sentence, not a brand.
+        ("样品明天快递过去，您查收一下", None),
+        ("三月底集团要开会定预算，到时候再说", None),
+        ("这周跑了两所学校，都说暑假再考虑", None),
+        ("他是负责集团采购的，说下个月再聊", None),
+        # A person's role is no organisation.
+        ("吴涛 3/9 09:10\n您好，我是负责人吴涛。想了解一下你们的考勤系统", None),
+        # A department named by an ordinary word after a short name is not part of it.
+        ("这个项目主要是区二院信息科的罗科长在推", "区二院"),
+        # A two-character short name in a display name, when the dictionary does not know it as a word.
+        ("远鹏-韩立 3/9 09:10\n小张，报价收到了，我们再比一比\n张磊 3/9 09:12\n好的韩经理", "远鹏"),
+        # A quoted name before its person, a shop introduced by 叫 before its trade.
+        ("新线索：“青柚”的合伙人主动加了我微信，想了解会员系统", "青柚"),
+        ("路边一家叫好运来的面馆，老板想上扫码点餐", "好运来"),
+        # The organisation and role in brackets after a person's name.
+        ("回访了张明（远丰精机 业务经理），报价已经转给他们老板了", "远丰精机"),
+        # An English self-introduction names the organisation after "from"/"of".
+        ("I'm Maria Costa of Iberia Fresh Foods, we need 50 units by May.", "Iberia Fresh Foods"),
+    ],
+)
+def test_which_company_by_its_sentence(text: str, company: str | None) -> None:
+    assert _who(text)[1] == company

@@ -36,7 +36,7 @@ _SPEAKER_PREFIX = re.compile(
 _LABELS = frozenset(
     words(
         "电话 手机 座机 微信 邮箱 email mail tel 地址 备注 时间 日期 金额 预算 客户 联系人 姓名 公司 单位 "
-        "产品 需求 进展 下次 下一步 跟进 结果 主题 附件 http https 注 ps 说明"
+        "产品 需求 进展 下次 下一步 跟进 结果 主题 附件 http https 注 ps 说明 线索 新线索 记录 小结 总结"
     )
 )
 _ROLE_WORDS = frozenset(

@@ -176,6 +176,29 @@ def _is_clause(brand: str, *, bounded: bool = False) -> bool:
     return any((len(t.word) >= 2 and t.flag in function) or t.word in _SENTENCE_VERBS for t in toks)
 
 
+# Words that say when or how many, never which company: time words ("今天快递寄回", "明年集团预算"), dates
+# ("十一月初集团") and counts ("三所学校"). Only these: the segmenter tags unknown brands as adverbs,
+# numerals or measure words too ("鼎新", "天元", "三和").
+_DATE_OR_COUNT = re.compile(r"^(?:[\d一二三四五六七八九十两]+(?:月[初中底]?|号|日|年)|"
+                            r"[\d一二三四五六七八九十两几]+(?:所|家|个|间|座|位|处)|[今明去前后]年|年初|年底|月初|月底)$")
+
+
+def _no_brand_words(brand: str, suffix: str) -> bool:
+    """A brand made only of time words, dates and counts, or a bare verb of the dictionary before a
+    legal form alone ("负责集团财务"), is the sentence around a trade word, not a name."""
+    if brand.isascii():
+        return False
+    if _DATE_OR_COUNT.match(brand):
+        return True
+    toks = [t for t in tokens(brand + suffix) if t.start < len(brand)]
+    if toks and all(t.flag in ("t", "tg") or _TIME_OPENER.match(t.word) or _DATE_OR_COUNT.match(t.word) for t in toks):
+        return True
+    if len(toks) > 1 and toks[-1].end == len(brand) and (toks[-1].flag == "t" or _TIME_OPENER.match(toks[-1].word)):
+        return True  # "样品明天快递过去": a time word right before the trade word makes it a verb
+    bare_legal = re.fullmatch(_LEGAL, suffix) is not None
+    return len(toks) == 1 and toks[0].word == brand and word_flag(brand) == "v" and bare_legal
+
+
 @dataclass(frozen=True)
 class CompanyMention:
     name: str
@@ -283,6 +306,8 @@ def _find_companies(text: str) -> tuple[CompanyMention, ...]:
             brand, start = "和" + brand, start - 1
         if brand.startswith("第") and start > 0 and text[start - 1] in "市县区省":
             brand, start = text[start - 1] + brand, start - 1  # "市第三人民医院": the city is in its name
+        if _no_brand_words(brand, suffix):
+            continue
         if len(brand) < 2 or brand in _NOT_BRAND or brand in _GENERIC or brand in _INDUSTRIES:
             continue
         if brand in _LEADING_VERBS:
@@ -322,9 +347,12 @@ def labelled_company(text: str) -> str | None:
 # "福瑞德口腔的院长…" at the start of a clause. A fallback after the suffix lexicon.
 _ROLE_AFTER = (r"(?:(?![那这])[\u4e00-\u9fffA-Za-z]{0,4}?)"
                r"(?:董事长|总经理|副总|总监|经理|主管|主任|老板|老板娘|院长|校长|"
-               r"园长|厂长|店长|行长|科长|部长|处长|场长|采购|负责人|老师|总|工)")
+               r"园长|厂长|店长|行长|科长|部长|处长|场长|采购|负责人|创始人|合伙人|老师|总|工)")
 # 的 never sits inside a company's name: it ends the name before a role or a person.
 _ORG_CHAR = r"(?:(?!的)[\u4e00-\u9fffA-Za-z])"
+# A quoted name before a trade word or its person: "“一只兔”烘焙店", "「晴川」咖啡", "“码上”的创始人".
+_QUOTED = re.compile(r"[“\"「『](?P<org>[^”\"」』\s]{2,10})[”\"」』]"
+                     rf"(?=[\u4e00-\u9fff]{{0,4}}(?:店|公司|工作室|厂|馆)|的{_ROLE_AFTER})")
 _CUE_COMPANY = (
     re.compile(r"(?:我们|我們|本)公司[（(](?P<org>[^）)\s]{2,20})[）)]"),
     re.compile(rf"(?:去了|见了|拜访了?|跑了趟|来自|我是|我们是|我們是)(?:一趟|趟)?\s?"
@@ -332,20 +360,44 @@ _CUE_COMPANY = (
     # A shop or firm named after 叫 in a sentence about it: "店名叫鲜丰汇", "店在鼓楼区，叫花间集".
     re.compile(r"(?:店名|店|门店|公司|厂|单位|工作室)[^。！？\n]{0,10}?(?<![我你他她])叫(?:做)?"
                r"(?P<org>[\u4e00-\u9fffA-Za-z]{2,10})(?=[，,。！？；\s]|$)"),
-    # A quoted name before a trade word: "“一只兔”烘焙店", "「晴川」咖啡".
-    re.compile(r"[“\"「『](?P<org>[^”\"」』\s]{2,10})[”\"」』](?=[\u4e00-\u9fff]{0,4}(?:店|公司|工作室|厂|馆))"),
+    _QUOTED,
+    # A shop introduced by 叫 before its trade: "一家叫百果园的水果店", "叫乐途的旅行社".
+    re.compile(r"叫(?:做)?(?P<org>[\u4e00-\u9fffA-Za-z]{2,8}?)的(?=[\u4e00-\u9fff]{0,4}"
+               r"(?:店|公司|工作室|厂|馆|机构|超市|餐厅|酒店|学校|医院|诊所|社))"),
+    # A person's organisation and role in brackets after the name: "陈明（永丰精机 业务经理）".
+    re.compile(rf"(?<=[\u4e00-\u9fffA-Za-z])[(（](?P<org>{_ORG_CHAR}{{2,10}}?)\s?{_ROLE_AFTER}[)）]"),
+    # English self-introductions: "this is Anna Lee from Nordic Grain Trading".
+    re.compile(r"(?:\b[Tt]his is|\bI am|\bI'm|\b[Mm]y name is)\s+[A-Z][a-z]+(?: [A-Z][a-z]+)?\s+(?:from|of|at)\s+"
+               r"(?P<org>[A-Z][A-Za-z&'-]*(?: [A-Z][A-Za-z&'-]*){0,4})"),
     re.compile(rf"(?:^|[，,。；;！？\n]|\s)(?P<org>{_ORG_CHAR}{{3,10}}?)的{_ROLE_AFTER}"),
     re.compile(r"(?:我是|我们是|我們是)(?P<org>[\u4e00-\u9fffA-Za-z]{3,10}?)的"),
 )
 _NOT_ORG_WORDS = re.compile(
     r"们|我|你|他|她|这|那|哪|某|现场|工地|总部|公司$|客户$|供应商$|一家|一下|下午|上午|晚上|今天|昨天"
+    # a party to a contract (业主方, 甲方), a person's role (负责人胡某)
+    r"|方$|负责人|联系人|对接人"
 )
+
+
+def _without_department(org: str) -> str:
+    """"市一院设备处" -> "市一院": a department named by an ordinary word (设备, 信息, 后勤) and 部/科/处/室/组
+    at the end of an organisation's short name is not part of it."""
+    dept, rest = org[-3:-1], org[:-3]
+    flag = word_flag(dept)
+    # The rest must read as a name: no role or title in it, not ending in a conjunction ("魏主任和教务处").
+    person_in_rest = _ROLE_IN_SPAN.search(rest) or re.search(r"(?:主任|科长|处长|部长|总|工)[和与跟及]?$", rest)
+    if len(rest) >= 2 and flag is not None and flag not in ("ns", "nz", "nt", "nr", "j") and not person_in_rest \
+            and rest[-1] not in "和与跟及":
+        return rest
+    return org
 
 
 def cue_companies(text: str) -> list[CompanyMention]:
     """Company names a sentence introduces without a lexicon suffix, trimmed like find_companies'."""
     found: list[CompanyMention] = []
     for pattern in _CUE_COMPANY:
+        # Quotation marks bound a name on both sides: two characters are enough there ("“青柚”").
+        shortest = 2 if pattern is _QUOTED else 3
         for m in pattern.finditer(text):
             org = _trim_place(_drop_leading_verb(_trim_brand(m.group("org")), "")).strip()
             if len(org) < 3:
@@ -355,8 +407,8 @@ def cue_companies(text: str) -> list[CompanyMention]:
             if org.endswith(("部", "科", "处", "室", "组")):
                 # "我们是育才实验学校教务处": the company before its department.
                 inner = [c for c in find_companies(org) if org.startswith(c.name) and c.end < len(org)]
-                org = inner[0].name if inner else org
-            if len(org) < 3 or _NOT_ORG_WORDS.search(org) or org in _GENERIC or org in _INDUSTRIES:
+                org = inner[0].name if inner else _without_department(org)
+            if len(org) < shortest or _NOT_ORG_WORDS.search(org) or org in _GENERIC or org in _INDUSTRIES:
                 continue
             if _is_description(org):
                 continue
@@ -422,7 +474,9 @@ def company_before_person(
             if raw.endswith(("部", "科", "处", "室", "组", "中心")):
                 # "去华东医科大学附属医院拜访了药剂科的岑主任": the company before the department, if any.
                 lexicon = [c for c in all_companies if raw_start < c.end < raw_end]
-                raw = "" if not lexicon else raw
+                # Without one, a short name before a department of an ordinary word ("区二院信息科").
+                stripped = _without_department(raw)
+                raw = raw if lexicon else (stripped if stripped != raw else "")
             # Where the lexicon knows the name's last word it also knows where the brand begins; otherwise
             # cut at the clause's verbs and particles, and only if that leaves too little, at its openers.
             org = lexicon[-1].name if lexicon else _drop_leading_verb(_trim_brand(raw), "").strip()

@@ -18,6 +18,7 @@ from .model import Extraction, Tagger, TagInput
 from .people import TITLES, customer_speaker, full_name_for, is_rep, name_mentions, surname_of
 from .persons import person_mentions
 from .phone import find_phones
+from .segment import word_flag
 from .stage import lost_to_competitor, stage_hint
 from .tag_patterns import pattern_hits
 from .tags import DEFAULT_TAGS, TagRule, find_keyword_hits, find_tag_hits, weighted_tags
@@ -130,7 +131,10 @@ def _display_company(raw_speaker: str | None, name: str | None) -> str | None:
         inner = [c for c in find_companies(part) if c.start == 0 and c.end < len(part)]
         if inner:
             return inner[0].name
-        if len(part) >= 3 and _CJK.search(part) and not _NOT_COMPANY_PARTS.search(part) and part not in _ROLE_WORDS:
+        # A two-character part is a company's short name only if the dictionary does not know it as a
+        # word ("华建" is a name, "银行" or "财务" are not).
+        long_enough = len(part) >= 3 or (len(part) == 2 and word_flag(part) is None)
+        if long_enough and _CJK.search(part) and not _NOT_COMPANY_PARTS.search(part) and part not in _ROLE_WORDS:
             return part
     return None
 
