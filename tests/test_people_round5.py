@@ -119,3 +119,29 @@ def test_which_company(text: str, company: str | None) -> None:
 )
 def test_which_company_by_its_sentence(text: str, company: str | None) -> None:
     assert _who(text)[1] == company
+
+
+@pytest.mark.parametrize(
+    ("text", "person"),
+    [
+        # Of several people named, the customer is the one whose words the note reports.
+        ("上午见了采购 Tom Lee 和财务经理高敏，高经理说付款要走季度流程。", "高敏"),
+        ("之前对接的 Vivian 已经调走了，接手的是 Kevin Sun，Kevin 想先看数据。", "Kevin Sun"),
+        # A spoken self-correction gives the name corrected to.
+        ("物流部负责人叫韦强 说错了 是韦刚 下周他过来看样机", "韦刚"),
+        # A display name that is a Latin given name is filed under the full name the sender writes.
+        ("Grace 3/9 09:10\n我是 Grace Lin，上次展会加的微信，想约个时间看演示\n张磊 3/9 09:15\n好的，周四下午可以吗",
+         "Grace Lin"),
+        # A Latin name after 老板娘.
+        ("花店老板娘 Ivy 说收银机连不上网", "Ivy"),
+        # A label followed by a description, not a name.
+        ("来访客户：宏达机电的设备主管 张峰，想看看产线监控", "张峰"),
+        # A note's topic before a colon is not a speaker.
+        ("排产系统项目：上午和物控经理蒋涛对了一遍需求", "蒋涛"),
+        # An ordinary word the dictionary tags as a person is no name; 月 is a given name's character.
+        ("周三我和售后顾问一起过去驻场", None),
+        ("她叫聂月 说下周再联系", "聂月"),
+    ],
+)
+def test_whose_words_the_note_reports(text: str, person: str | None) -> None:
+    assert _who(text)[0] == person

@@ -43,6 +43,8 @@ _ROLE_WORDS = frozenset(
     words("财务 法务 采购 销售 客服 技术 行政 人事 助理 经理 总监 主管 会计 出纳 商务 市场 运营 老板 前台")
 )
 _CLAUSE_WORDS = re.compile(r"的|电话|沟通|聊|说|和.{2,}|跟.{2,}|今天|昨天|上午|下午|拜访|见了")
+# "门禁改造项目：…", "周会纪要：…", "来访客户：…": a note's topic before a colon, not a display name.
+_TOPIC_END = re.compile(r"(?:项目|会议|纪要|情况|进展|问题|事项|计划|安排|汇总|记录|客户)$")
 _DECORATION = re.compile(r"@\S*$|[(（][^)）]*[)）]$")
 _SEPARATORS = re.compile(r"[-_|｜/·]")
 
@@ -116,7 +118,7 @@ def _speaker_prefix(line: str) -> re.Match[str] | None:
         return None
     name = m.group("name").strip()
     # "和金鹰纺机的采购冯丽萍电话沟通：…" is a note's opening clause, not a display name.
-    if _CLAUSE_WORDS.search(name):
+    if _CLAUSE_WORDS.search(name) or _TOPIC_END.search(name):
         return None
     if name.lower() in _LABELS or any(name.startswith(lbl) for lbl in _LABELS if len(lbl) > 1):
         return None

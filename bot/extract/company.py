@@ -41,7 +41,7 @@ _GENERIC = words(
 )
 _LEGAL = r"(?:股份有限公司|有限责任公司|有限公司|股份公司|集团|公司)"
 # "博远教育的孙校长": a generic word does name a company when a titled person of it follows.
-# A department may stand between instead of 的 ("优创软件财务吴会计").
+# A department may stand between instead of 的 ("云杉软件采购周经理").
 _PERSON_AFTER = (r"(?:的|财务|采购|行政|人事|技术|运营|市场|销售|法务|商务|客服)"
                  r"[\u4e00-\u9fff]{1,2}(?:总|经理|校长|院长|主任|老师|老板|总监|主管|先生|女士|工|局长|处长|会计)")
 _INDUSTRY_RE = "|".join(sorted(_INDUSTRIES, key=len, reverse=True))
@@ -49,7 +49,7 @@ _GENERIC_RE = "|".join(sorted(_GENERIC, key=len, reverse=True))
 # Scan for suffixes and look back for the brand: a lazy brand-first pattern retries at every character
 # and is slow on long pastes.
 _SUFFIX = re.compile(
-    # "仁康药房连锁", "味美调味品厂": a chain or a works after the trade word is still the name
+    # "安和药房连锁", "金禾饲料厂": a chain or a works after the trade word is still the name
     rf"(?P<suffix>(?:{_INDUSTRY_RE})(?:连锁|厂)?{_LEGAL}?|(?:{_GENERIC_RE})(?:{_LEGAL}|(?={_PERSON_AFTER}))|{_LEGAL})"
 )
 # Characters that cannot be part of a brand: verbs, particles and pronouns that precede company names
@@ -76,7 +76,7 @@ _FOREIGN_AFTER = re.compile(
 # "餐饮系统", "电子发票", "快递单号", "物流行业", "医疗板块".
 _NOUN_AFTER = re.compile(
     r"^(?:系统|平台|软件|发票|单号|单据|行业|业务|板块|模块|项目|方案|设备|产品|市场|领域|专业)(?![部科处室])"
-    # an event or association of a trade ("跨境电商沙龙", "物流峰会"), a role in a trade ("物流总监")
+    # an event or association of a trade ("物流峰会", "医疗展会"), a role in a trade ("物流总监")
     r"|^(?:沙龙|展会|博览会|大会|论坛|峰会|协会|商会|交流会|年会|总监|经理|主管|专员)"
     # a kind of software named by its trade ("民宿管理系统", "物流调度平台")
     r"|^[\u4e00-\u9fff]{2}(?:系统|平台|软件)"
@@ -142,10 +142,10 @@ def _drop_leading_verb(brand: str, suffix: str) -> str:
         # A verb opens the clause when another verb or adverb follows it ("有没有做医院"); a verb-like
         # word straight before the suffix is the brand itself ("远航物流").
         # A single character counts only as an everyday verb: the segmenter tags the first character of
-        # an unknown brand as a verb as often as not ("安运达" read as 安 + 运达).
+        # an unknown brand as a verb as often as not ("安信通" read as 安 + 信通).
         opener = opener or (first.flag == "v" and following is not None and following.flag in ("v", "d", "p")
                             and (len(first.word) > 1 or first.word in _SENTENCE_VERBS))
-        # A verb of the dictionary with a brand of two or more characters after it ("路过云水客栈").
+        # A verb of the dictionary with a brand of two or more characters after it ("考察青山民宿").
         opener = opener or (first.flag == "v" and len(first.word) == 2 and word_flag(first.word) == "v"
                             and len(brand) - first.end >= 2)
         # A word before a clause opener belongs to the clause too ("开始所有科技采购").
@@ -176,8 +176,8 @@ def _is_clause(brand: str, *, bounded: bool = False) -> bool:
     return any((len(t.word) >= 2 and t.flag in function) or t.word in _SENTENCE_VERBS for t in toks)
 
 
-# Words that say when or how many, never which company: time words ("今天快递寄回", "明年集团预算"), dates
-# ("十一月初集团") and counts ("三所学校"). Only these: the segmenter tags unknown brands as adverbs,
+# Words that say when or how many, never which company: time words ("明天快递过去", "下周集团开会"), dates
+# ("三月底集团") and counts ("三所学校"). Only these: the segmenter tags unknown brands as adverbs,
 # numerals or measure words too ("鼎新", "天元", "三和").
 _DATE_OR_COUNT = re.compile(r"^(?:[\d一二三四五六七八九十两]+(?:月[初中底]?|号|日|年)|"
                             r"[\d一二三四五六七八九十两几]+(?:所|家|个|间|座|位|处)|[今明去前后]年|年初|年底|月初|月底)$")
@@ -185,7 +185,7 @@ _DATE_OR_COUNT = re.compile(r"^(?:[\d一二三四五六七八九十两]+(?:月[�
 
 def _no_brand_words(brand: str, suffix: str) -> bool:
     """A brand made only of time words, dates and counts, or a bare verb of the dictionary before a
-    legal form alone ("负责集团财务"), is the sentence around a trade word, not a name."""
+    legal form alone ("负责集团采购"), is the sentence around a trade word, not a name."""
     if brand.isascii():
         return False
     if _DATE_OR_COUNT.match(brand):
@@ -226,9 +226,10 @@ def _trim_brand(brand: str, suffix: str = "") -> str:
               for i in range(t.start, min(t.end, len(brand)))} if len(brand) > 1 else set()
     # 了 after a verb never starts a brand either, whatever the segmenter joins it to ("回访了德润").
     inside -= {i for i, ch in enumerate(brand[:1]) if ch in "和了跟与去到在给对从向"}
-    # A conjunction the segmenter glues to an unknown brand after it ("和百通" + "快运") is still "and";
+    # A conjunction the segmenter glues to an unknown brand after it ("和金穗" + "快运") is still "and";
     # "和美医院" after a verb is restored by _conjunction_is_brand.
-    # 跟 and 与 are hardly ever part of a brand: anywhere in such a guessed word they are "with" ("天跟力").
+    # 跟 and 与 are hardly ever part of a brand: anywhere in such a guessed word they are "with"
+    # ("天跟金" of "今天跟金穗快运").
     for t in tokens(brand + suffix):
         if t.start < len(brand) and word_flag(t.word) is None:
             inside -= {i for i in range(t.start, min(t.end, len(brand)))
@@ -238,7 +239,7 @@ def _trim_brand(brand: str, suffix: str = "") -> str:
         if ch in _BOUNDARY and i not in inside and not (ch == "和" and i == len(brand) - 1 and i > 0):
             cut = i + 1
     brand = brand[cut:]
-    # A role inside the span belongs to the clause before the brand ("陪区域经理请福满楼餐饮集团").
+    # A role inside the span belongs to the clause before the brand ("带着总监拜会华府餐饮集团").
     role_end = max((r.end() for r in _ROLE_IN_SPAN.finditer(brand)), default=0)
     if role_end and len(brand) - role_end >= 2:
         brand = brand[role_end:].lstrip("请约找陪")
@@ -384,7 +385,7 @@ def _without_department(org: str) -> str:
     at the end of an organisation's short name is not part of it."""
     dept, rest = org[-3:-1], org[:-3]
     flag = word_flag(dept)
-    # The rest must read as a name: no role or title in it, not ending in a conjunction ("魏主任和教务处").
+    # The rest must read as a name: no role or title in it, not ending in a conjunction ("李主任和总务处").
     person_in_rest = _ROLE_IN_SPAN.search(rest) or re.search(r"(?:主任|科长|处长|部长|总|工)[和与跟及]?$", rest)
     if len(rest) >= 2 and flag is not None and flag not in ("ns", "nz", "nt", "nr", "j") and not person_in_rest \
             and rest[-1] not in "和与跟及":

@@ -15,7 +15,17 @@ from .chat import _FORWARD_MARK, _ROLE_WORDS, ChatLine, split_chat
 from .company import company_before_person, cue_companies, find_companies, labelled_company
 from .contact import is_future, next_contact
 from .model import Extraction, Tagger, TagInput
-from .people import TITLES, customer_speaker, full_name_for, is_rep, name_mentions, surname_of
+from .people import (
+    TITLES,
+    corrected_name,
+    customer_speaker,
+    full_name_for,
+    fuller_latin_name,
+    is_rep,
+    name_mentions,
+    reported_person,
+    surname_of,
+)
 from .persons import person_mentions
 from .phone import find_phones
 from .segment import word_flag
@@ -87,8 +97,8 @@ def _in_company(start: int, name: str, text: str, spans: Sequence[tuple[int, int
 
 def _customer_name(speaker: str | None, text: str, rep_names: Sequence[str]) -> str | None:
     if speaker:
-        return speaker
-    # A "name" inside a company's name is its brand ("金桥" of "金桥装饰"), not a person.
+        return fuller_latin_name(speaker, text)
+    # A "name" inside a company's name is its brand ("金山" of "金山装饰"), not a person.
     spans = [(c.start, c.end) for c in find_companies(text)]
     mentions = [m for m in name_mentions(text) if not is_rep(m.name, rep_names)
                 and (m.priority < 2 or not _in_company(m.start, m.name, text, spans))]
@@ -109,6 +119,10 @@ def _customer_name(speaker: str | None, text: str, rep_names: Sequence[str]) -> 
         surname = surname_of(name)
         full = next((p.name for p in persons if surname and p.name.startswith(surname) and p.name != name), None)
         name = full or full_name_for(name, text) or name
+    if name:
+        candidates = [m.name for m in mentions if m.priority <= 3] + [p.name for p in persons if p.score >= 3]
+        name = reported_person(name, candidates, text)
+        name = fuller_latin_name(corrected_name(name, text), text)
     return name
 
 
@@ -132,7 +146,7 @@ def _display_company(raw_speaker: str | None, name: str | None) -> str | None:
         if inner:
             return inner[0].name
         # A two-character part is a company's short name only if the dictionary does not know it as a
-        # word ("华建" is a name, "银行" or "财务" are not).
+        # word ("远鹏" is a name, "银行" or "财务" are not).
         long_enough = len(part) >= 3 or (len(part) == 2 and word_flag(part) is None)
         if long_enough and _CJK.search(part) and not _NOT_COMPANY_PARTS.search(part) and part not in _ROLE_WORDS:
             return part

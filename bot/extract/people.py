@@ -42,7 +42,7 @@ _FALSE_PAIRS = frozenset(
 _SURNAME = "(?:" + "|".join(COMPOUND_SURNAMES) + f"|[{SINGLE_SURNAMES}])"
 _TITLE = "(?:" + "|".join(TITLES) + ")"
 _TITLED = re.compile(f"(?P<name>{_SURNAME}{_TITLE})")
-_NOT_NAME_CHARS = set("的了是在我你您他她们这那个下上周天月年说和跟与就也都还要会去来过把被给让对从向为约已再谢")
+_NOT_NAME_CHARS = set("的了是在我你您他她们这那个下上周天年说和跟与就也都还要会去来过把被给让对从向为约已再谢")
 # ASR and some typists put a space between surname and given name ("张 伟").
 _CJK_NAME = f"{_SURNAME} ?[\u4e00-\u9fff]{{1,2}}"
 _LATIN_NAME = "[A-Z][a-z]+(?: [A-Z][a-z]+)?"
@@ -78,7 +78,7 @@ _TALKED_WITH = re.compile(
     r"(?=聊|谈|通|见|打|沟通|碰|开会|约|吃饭|签)"
 )
 _OWN_SIDE = re.compile(r"(?:我们|我司|咱们|我们公司|公司)(?:的)?$")
-# The rep's own side further back in the clause: "我们技术部的老钱", "我们的实施经理周工".
+# The rep's own side further back in the clause: "我们售后部的老钱", "我们的实施经理周工".
 _OWN_CLAUSE = re.compile(r"(?:我们|我司|咱们|我方)(?:的)?[\u4e00-\u9fff]{0,6}$")
 # "启明物流的钱立新说", "采购黄淑芬说", "周建华说…" (at the start): a full name introduced by 的, a role
 # or 叫/是, or opening the text, and followed by a verb of speaking or a pause.
@@ -92,7 +92,7 @@ _INTRODUCED = re.compile(
 )
 # "采购总监 Helen", "运维老大 Jack", "财务Wendy": an English given name after a role or title.
 _LATIN_AFTER_ROLE = re.compile(
-    r"(?:经理|总监|主管|负责人|老板|老大|采购|财务|运营|主任|助理|前台|店长|总|叫|是|的)\s*"
+    r"(?:经理|总监|主管|负责人|老板娘|老板|老大|采购|财务|运营|主任|助理|前台|店长|总|叫|是|的)\s*"
     r"(?P<name>[A-Z][a-z]{2,}(?: [A-Z][a-z]+)?)(?![A-Za-z@.])"
 )
 
@@ -148,7 +148,9 @@ def plausible_full_name(name: str) -> bool:
 
 
 # Forms of address the segmenter's dictionary tags as a person although they are ordinary nouns.
-ADDRESS_NOUNS = frozenset(words("师傅 师父 同学 同事 老乡 老师 先生 女士 小姐 阿姨 大姐 大哥 老板 老总"))
+# Occupations the dictionary tags as persons too (顾问, 保姆, 保安).
+ADDRESS_NOUNS = frozenset(words("师傅 师父 同学 同事 老乡 老师 先生 女士 小姐 阿姨 大姐 大哥 老板 老总 "
+                                "顾问 保姆 保安 向导 司机 房东"))
 
 
 def _inside_word(text: str, start: int) -> bool:
@@ -185,7 +187,7 @@ def _common_word(word: str) -> bool:
     return flag is not None and not flag.startswith("nr") and flag not in ("ns", "nz", "nt", "j", "eng")
 
 
-# A surname with 老 is a form of address (老周, 老钟) unless the dictionary knows the word (老师, 老乡,
+# A surname with 老 is a form of address (老周, 老聂) unless the dictionary knows the word (老师, 老乡,
 # 老顾客): checked for the two and the three characters.
 _OLD_SURNAME = re.compile(f"老(?P<sn>[{SINGLE_SURNAMES}])")
 # "王总您好，…" at the start of a message addresses its reader, who is the rep.
@@ -202,7 +204,7 @@ def _titled_mentions(text: str) -> list[NameMention]:
             continue
         before = text[max(0, m.start() - 10) : m.start()]
         if _OWN_SIDE.search(before[-6:]) or _OWN_CLAUSE.search(before):
-            continue  # "我们王总", "我们技术部的王工": the rep's own side
+            continue  # "我们王总", "我们售后部的王工": the rep's own side
         if _inside_word(text, m.start()):
             continue  # "实施经理" is a role, not 施经理
         if _ADDRESSEE_AFTER.match(text[m.end() :]) and not text[: m.start()].strip():
@@ -232,7 +234,9 @@ def name_mentions(text: str) -> list[NameMention]:
                 if not name.isascii() and is_word_not_name(text, m.start("name"), name):
                     continue
             if pattern is _LATIN_FULL and name.split()[0] in _NOT_LATIN_NAME:
-                continue  # "Hello Mr. Sun": a greeting, not a name
+                continue  # "Dear Ms. Wang": a greeting, not a name
+            if pattern is _LABELLED and ("的" in name or (not name.isascii() and len(name) > 6)):
+                continue  # "来访客户：宏达机电的设备主管 …": a description after the label, not a name
             found.append(NameMention(clean_display_name(name), m.start(), priority))
     for m in _INTRODUCED.finditer(text):
         name = m.group("name")
@@ -307,3 +311,76 @@ def customer_speaker(turns: Sequence[ChatLine], rep_names: Sequence[str] = ()) -
         scores[speaker] = 2 * _address_score(speaker, others) + _voice_score(own)
     # Ties go to the earliest speaker: a pasted thread usually starts with the customer's message.
     return max(candidates, key=lambda s: (scores[s], -candidates.index(s)))
+
+
+# What a person the note reports does: speaks, judges, asks, promises ("高经理说", "Kevin 想",
+# "Tom 对报价不满意").
+_REPORTED = (r"\s*(?:在|也|就|又|还|当场|一直)?\s*"
+             r"(?:说|表示|觉得|认为|提到|反馈|透露|要求|希望|答应|同意|对|问|让|想|要)")
+# A person who is no longer there: "之前的 Vivian 调走了", "王经理退休了".
+_GONE = r"\s*(?:已经)?(?:离职|调走|走了|退休|不在了|不管了|不负责)"
+
+
+def _forms(name: str, text: str) -> list[str]:
+    """How the text refers to a person again: the name itself, a Latin given name, or the surname
+    with a title ("高敏" -> "高经理")."""
+    forms = [name]
+    if " " in name and name.isascii():
+        forms.append(name.split()[0])
+    elif not name.isascii() and not name.endswith(TITLES):
+        surname = surname_of(name)
+        if surname:
+            forms.extend(m.group() for m in re.finditer(f"{re.escape(surname)}{_TITLE}", text))
+    return forms
+
+
+def _does(name: str, text: str, what: str) -> bool:
+    return any(re.search(rf"(?<![A-Za-z]){re.escape(form)}(?![A-Za-z]){what}", text) for form in _forms(name, text))
+
+
+def reported_person(chosen: str, candidates: Sequence[str], text: str) -> str:
+    """Of several people a note names, the customer is the one whose words or judgement it reports
+    ("见了采购 A 和财务经理 B … 高经理说…"), not one who has left or is only present. ``chosen`` stays
+    unless it neither speaks nor acts and exactly one other candidate does, or it has left."""
+    others = [c for c in dict.fromkeys(candidates) if c != chosen and not _same_person(c, chosen)]
+    if not others:
+        return chosen
+    gone = _does(chosen, text, _GONE)
+    if _does(chosen, text, _REPORTED) and not gone:
+        return chosen
+    speaking: list[str] = []
+    for c in others:
+        if _does(c, text, _REPORTED) and not _does(c, text, _GONE) and not any(_same_person(c, o) for o in speaking):
+            speaking.append(c)  # one person said two ways ("高敏", "高经理") counts once
+    return speaking[0] if len(speaking) == 1 or (gone and speaking) else chosen
+
+
+def _same_person(a: str, b: str) -> bool:
+    return a in b or b in a or (not a.isascii() and not b.isascii() and surname_of(a) == surname_of(b) is not None
+                                and (a.endswith(TITLES) or b.endswith(TITLES)))
+
+
+# An ASR or typist's self-correction: "叫韦强 说错了 是韦刚", "Amy 罗 不对 是罗佳".
+_CORRECTION = re.compile(
+    rf"\s*[^，,。\s]{{0,3}}\s*(?:不对|不是|说错了|错了)\s*[,，]?\s*(?:是|叫)?\s*(?P<fix>{_CJK_NAME}|{_LATIN_NAME})"
+)
+
+
+def corrected_name(name: str, text: str) -> str:
+    """The name a speaker corrects to right after saying ``name``, if any."""
+    at = text.find(name)
+    if at < 0:
+        return name
+    m = _CORRECTION.match(text, at + len(name))
+    if not m:
+        return name
+    fix = m.group("fix").replace(" ", "") if not m.group("fix").isascii() else m.group("fix")
+    return fix if fix.isascii() or plausible_full_name(fix) else name
+
+
+def fuller_latin_name(name: str, text: str) -> str:
+    """"Grace" when the text also writes "Grace Lin": the full name the person is filed under."""
+    if " " in name or not re.fullmatch(r"[A-Z][a-z]+", name):
+        return name
+    m = re.search(rf"(?<![A-Za-z]){re.escape(name)} (?P<last>[A-Z][a-z]+)(?![A-Za-z])", text)
+    return f"{name} {m.group('last')}" if m and m.group("last") not in _NOT_LATIN_NAME else name
