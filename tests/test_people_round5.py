@@ -145,3 +145,19 @@ def test_which_company_by_its_sentence(text: str, company: str | None) -> None:
 )
 def test_whose_words_the_note_reports(text: str, person: str | None) -> None:
     assert _who(text)[0] == person
+
+
+@pytest.mark.parametrize(
+    ("text", "person"),
+    [
+        # A display name that is no person's name gives way to the surname the customer states and the
+        # title the rep addresses them by, or to the full name the customer writes.
+        ("晚风 3/9 10:00\n免贵姓谷，在开发区开了家打印店，想租两台复印机\n张磊 3/9 10:04\n好的谷老板，我把价目表发您",
+         "谷老板"),
+        ("橙子 3/9 10:00\n我是邵一鸣，想了解下你们的会员系统\n张磊 3/9 10:05\n邵总好，我这就发资料", "邵一鸣"),
+        # A familiar form of a name is a name already (a guard on the rule above).
+        ("老葛 3/9 10:00\n样品收到了，挺好\n张磊 3/9 10:05\n葛总好，有问题随时说", "老葛"),
+    ],
+)
+def test_a_nickname_gives_way_to_the_name_the_chat_gives(text: str, person: str) -> None:
+    assert _who(text)[0] == person

@@ -22,6 +22,7 @@ from .people import (
     full_name_for,
     fuller_latin_name,
     is_rep,
+    name_behind_nickname,
     name_mentions,
     reported_person,
     surname_of,
@@ -304,6 +305,8 @@ def extract(
 
     mentions = {t: find_time_mentions(t, ref_time=ref_time) for t in {customer_text, rep_text, full_text}}
     name = _customer_name(speaker, customer_text, rep_names)
+    if speaker and name == speaker:
+        name = name_behind_nickname(speaker, customer_text, rep_text)
     phones = find_phones(customer_text)
     emails = _EMAIL.findall(customer_text)
     contact = next_contact(full_text, mentions[full_text], ref_time)

@@ -384,3 +384,29 @@ def fuller_latin_name(name: str, text: str) -> str:
         return name
     m = re.search(rf"(?<![A-Za-z]){re.escape(name)} (?P<last>[A-Z][a-z]+)(?![A-Za-z])", text)
     return f"{name} {m.group('last')}" if m and m.group("last") not in _NOT_LATIN_NAME else name
+
+
+_STATED_SURNAME = re.compile(rf"(?:我|免贵|^|[，,。\s])姓(?P<sn>{_SURNAME})")
+_LATIN_DISPLAY = re.compile(r"[A-Za-z][A-Za-z .'-]*")
+
+
+def name_behind_nickname(speaker: str, own_text: str, other_text: str) -> str:
+    """A display name that is no person's name ("晴天", "果果妈", "小雨老师", a shop's name) gives way to
+    what the chat itself says: a full name the customer writes, else the surname the customer states
+    ("我姓白") with the title the rep addresses them by ("白女士您好"), else that address alone."""
+    familiar = speaker[:1] in ("老", "小", "大", "阿") and surname_of(speaker[1:]) == speaker[1:]
+    if surname_of(speaker) or familiar or _LATIN_DISPLAY.fullmatch(speaker):
+        return speaker  # a name, or a familiar form of one ("老邓", "小米", "大刘")
+    stated = _STATED_SURNAME.search(own_text)
+    # The rep's address ("严老师您好") is exactly what is wanted here, so no reader/writer filtering.
+    addressed = [m.group("name") for m in _TITLED.finditer(other_text) if m.group("name") not in _FALSE_PAIRS
+                 and not _inside_word(other_text, m.start())]
+    surname = stated.group("sn") if stated else (surname_of(addressed[0]) if addressed else None)
+    if not surname:
+        return speaker
+    for tok in tokens(own_text):  # "李明辉，味享家食品": the full name the customer gives
+        if tok.flag.startswith("nr") and tok.word.startswith(surname) and len(tok.word) in (2, 3) \
+                and plausible_full_name(tok.word) and not is_word_not_name(own_text, tok.start, tok.word):
+            return tok.word
+    titled = [a for a in addressed if surname_of(a) == surname]
+    return titled[0] if titled else speaker
