@@ -161,3 +161,17 @@ def test_whose_words_the_note_reports(text: str, person: str | None) -> None:
 )
 def test_a_nickname_gives_way_to_the_name_the_chat_gives(text: str, person: str) -> None:
     assert _who(text)[0] == person
+
+
+@pytest.mark.parametrize(
+    ("text", "company"),
+    [
+        # Segmented with the words before it, a brand starts after a word cut in two or a time word.
+        ("周一和他们的技术员一起去东湖眼科看了现场", "东湖眼科"),
+        ("今天上午青橙便利的店长打来电话，说扫码枪坏了", "青橙便利"),
+        # Cantonese 係 ("is") ends the clause before the name as 是 does.
+        ("你好，我係嘉華百貨採購部嘅 Tony，想問下價錢", "嘉華百貨"),
+    ],
+)
+def test_a_brand_starts_at_a_word(text: str, company: str) -> None:
+    assert _who(text)[1] == company

@@ -57,7 +57,8 @@ _SUFFIX = re.compile(
 _BRAND_TAIL = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]{1,12}\Z")
 # Structured notes state the company outright ("公司：华信物流有限公司").
 _LABELLED = re.compile(r"(?:^|\n)\s*(?:客户公司|公司名称|公司|单位|企业)\s*[:：]\s*(?P<name>[^\s,，;；。]{2,30})")
-_BOUNDARY = set("的了是在去到趟跟和与见访我你他她们说要把被给让对从向为就也都还又再来约及或个位家这那刚用叫您姓")
+# Cantonese 系 (係, "is"), 嘅 ("'s") and 喺 ("at") end a clause the same way.
+_BOUNDARY = set("的了是在去到趟跟和与见访我你他她们说要把被给让对从向为就也都还又再来约及或个位家这那刚用叫您姓由系嘅喺")
 _NOT_BRAND = frozenset(
     words("我们 你们 他们 她们 咱们 贵 本 该 这家 那家 这个 那个 一家 哪家 各 分 子 总 母 新 老 大 小 我 你")
 )
@@ -212,6 +213,31 @@ _ROLE_IN_SPAN = re.compile(r"经理|总监|主管|主任|老板|同事|领导")
 _INTRODUCERS = re.compile(r"^.*?(?:客户|供应商|厂家|厂商|合作方)")
 
 
+# "今天上午", which the dictionary even tags as a person.
+_DAY_AND_TIME = re.compile(r"(?:[今昨明前后]天|今早|昨晚|今晚)(?:[上下中]午|晚上|早上|傍晚)?")
+
+
+def _from_word_start(text: str, brand: str, start: int, end: int, suffix: str) -> tuple[str, int]:
+    """Segmented with the words before it, a brand that begins inside a word of the dictionary that is no
+    name ("一起" + "去" of "一起去妇幼保健院") or with clause words ("今天上午" before "乐家便利") starts after
+    them: the brand alone is segmented differently from the sentence it stands in."""
+    lo = max(0, start - 6)
+    toks = tokens(text[lo : end + len(suffix)])
+    new_start = start
+    for tok in toks:
+        tok_start, tok_end = lo + tok.start, lo + tok.end
+        if tok_start < new_start < tok_end and tok.flag not in _NAME_FLAGS and word_flag(tok.word) is not None:
+            new_start = tok_end  # cut mid-word: the rest of that word is not the brand's
+        elif tok_start == new_start and tok_end < end - 1 and (
+            tok.flag in ("t", "tg", "p", "c", "r", "d", "ul", "uj") and word_flag(tok.word) is not None
+            or tok.word in _LEADING_VERBS or _TIME_OPENER.match(tok.word) or _DAY_AND_TIME.fullmatch(tok.word)
+        ):
+            new_start = tok_end  # a time word, preposition or clause verb opens the brand's clause
+    if new_start == start or end - new_start < 2:
+        return brand, start
+    return text[new_start:end], new_start
+
+
 def _trim_brand(brand: str, suffix: str = "") -> str:
     cut = 0
     # A boundary character inside a word the segmenter keeps whole ("美家装饰") is the brand's own;
@@ -303,6 +329,7 @@ def _find_companies(text: str) -> tuple[CompanyMention, ...]:
                 start = _extend_brand(text, start, m.start())
             brand = _drop_leading_verb(_trim_brand(text[start : m.start()], suffix), suffix)
             start = m.start() - len(brand)
+            brand, start = _from_word_start(text, brand, start, m.start(), suffix)
         if start > 0 and _conjunction_is_brand(text, start - 1):
             brand, start = "和" + brand, start - 1
         if brand.startswith("第") and start > 0 and text[start - 1] in "市县区省":
