@@ -58,7 +58,8 @@ _BRAND_TAIL = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]{1,12}\Z")
 # Structured notes state the company outright ("公司：华信物流有限公司").
 _LABELLED = re.compile(r"(?:^|\n)\s*(?:客户公司|公司名称|公司|单位|企业)\s*[:：]\s*(?P<name>[^\s,，;；。]{2,30})")
 # Cantonese 系 (係, "is"), 嘅 ("'s") and 喺 ("at") end a clause the same way.
-_BOUNDARY = set("的了是在去到趟跟和与见访我你他她们说要把被给让对从向为就也都还又再来约及或个位家这那刚用叫您姓由系嘅喺")
+_BOUNDARY = set("的了是在去到趟跟和与见访我你他她们说要把被给让对从向为就也都还又再来约及或个位家这那刚用叫您姓由"
+                "系嘅喺")
 _NOT_BRAND = frozenset(
     words("我们 你们 他们 她们 咱们 贵 本 该 这家 那家 这个 那个 一家 哪家 各 分 子 总 母 新 老 大 小 我 你")
 )
