@@ -175,3 +175,16 @@ def test_a_nickname_gives_way_to_the_name_the_chat_gives(text: str, person: str)
 )
 def test_a_brand_starts_at_a_word(text: str, company: str) -> None:
     assert _who(text)[1] == company
+
+
+@pytest.mark.parametrize(
+    ("text", "person"),
+    [
+        # A Latin given name said with the surname is filed as the surname with the title used.
+        ("采购总监 Kevin，姓梁，梁总很重视这个项目", "梁总"),
+        # 老 with a surname the dictionary reads as a time word (老周, "old week") is still a person.
+        ("仓库的老周说货到了", "老周"),
+    ],
+)
+def test_surname_forms(text: str, person: str) -> None:
+    assert _who(text)[0] == person

@@ -26,6 +26,7 @@ from .people import (
     name_mentions,
     reported_person,
     surname_of,
+    titled_for_latin,
 )
 from .persons import person_mentions
 from .phone import find_phones
@@ -123,7 +124,7 @@ def _customer_name(speaker: str | None, text: str, rep_names: Sequence[str]) -> 
     if name:
         candidates = [m.name for m in mentions if m.priority <= 3] + [p.name for p in persons if p.score >= 3]
         name = reported_person(name, candidates, text)
-        name = fuller_latin_name(corrected_name(name, text), text)
+        name = titled_for_latin(fuller_latin_name(corrected_name(name, text), text), text)
     return name
 
 

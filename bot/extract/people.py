@@ -212,7 +212,8 @@ def _titled_mentions(text: str) -> list[NameMention]:
         found.append(NameMention(name, m.start(), 3))
     for m in _OLD_SURNAME.finditer(text):
         two, three = m.group(), text[m.start() : m.end() + 1]
-        if word_flag(two) not in (None, "nr") or (len(three) == 3 and word_flag(three) is not None):
+        # The dictionary reads 老周 as a time word ("old week"); any other reading is a word, not a person.
+        if word_flag(two) not in (None, "nr", "t") or (len(three) == 3 and word_flag(three) is not None):
             continue
         if _OWN_CLAUSE.search(text[max(0, m.start() - 10) : m.start()]) or _inside_word(text, m.start()):
             continue
@@ -410,3 +411,16 @@ def name_behind_nickname(speaker: str, own_text: str, other_text: str) -> str:
             return tok.word
     titled = [a for a in addressed if surname_of(a) == surname]
     return titled[0] if titled else speaker
+
+
+def titled_for_latin(name: str, text: str) -> str:
+    """"Bruce 姓何 何总": a Latin given name said with the surname is filed as the surname with the title
+    the text uses, since no full name is given."""
+    if not re.fullmatch(r"[A-Z][a-z]+", name):
+        return name
+    at = text.find(name)
+    m = re.match(rf"\s*[，,]?\s*(?:他|她)?姓\s*(?P<sn>{_SURNAME})", text[at + len(name) :]) if at >= 0 else None
+    if not m:
+        return name
+    titled = re.search(f"{re.escape(m.group('sn'))}{_TITLE}", text)
+    return titled.group() if titled else name
