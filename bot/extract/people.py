@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from .chat import ChatLine, clean_display_name
-from .segment import tokens, word_flag
+from .segment import token_at, tokens, word_flag
 from .textnorm import words
 
 # Common Chinese surnames (compound ones first so 欧阳经理 is not read as 欧 + 阳经理).
@@ -157,13 +157,11 @@ def _inside_word(text: str, start: int) -> bool:
     """text[start] is inside a dictionary word that begins before it: the 施 of "实施经理" or "实施工程师"
     is not a surname. Guessed (out-of-dictionary) and person words do not count: the segmenter often
     joins a preposition to an unknown name."""
-    for tok in tokens(text):
-        if tok.start < start < tok.end:
-            flag = word_flag(tok.word)
-            return flag is not None and not flag.startswith("nr")
-        if tok.start >= start:
-            break
-    return False
+    tok = token_at(text, start)
+    if tok is None or tok.start == start:
+        return False
+    flag = word_flag(tok.word)
+    return flag is not None and not flag.startswith("nr")
 
 
 def is_word_not_name(text: str, start: int, name: str) -> bool:
@@ -174,7 +172,8 @@ def is_word_not_name(text: str, start: int, name: str) -> bool:
         return True
     if _common_word(name):
         return True
-    first = next((t for t in tokens(text) if t.start == start), None)
+    first = token_at(text, start)
+    first = first if first is not None and first.start == start else None
     # "项目部" read as one noun, "方案" as a noun: the word that starts here spans the candidate's first
     # two characters and is no person.
     return first is not None and len(first.word) >= 2 and first.end <= start + len(name) and _common_word(first.word)
