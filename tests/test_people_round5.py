@@ -187,3 +187,8 @@ def test_a_brand_starts_at_a_word(text: str, company: str) -> None:
 )
 def test_surname_forms(text: str, person: str) -> None:
     assert _who(text)[0] == person
+
+
+def test_an_appositive_title_is_the_same_person() -> None:
+    # "老聂 也就是聂经理" restates who 老聂 is: the title that then speaks is not someone else.
+    assert _who("上午见了老聂 也就是聂经理 说想把盘点改成扫码")[0] == "老聂"

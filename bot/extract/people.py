@@ -342,7 +342,8 @@ def reported_person(chosen: str, candidates: Sequence[str], text: str) -> str:
     """Of several people a note names, the customer is the one whose words or judgement it reports
     ("见了采购 A 和财务经理 B … 高经理说…"), not one who has left or is only present. ``chosen`` stays
     unless it neither speaks nor acts and exactly one other candidate does, or it has left."""
-    others = [c for c in dict.fromkeys(candidates) if c != chosen and not _same_person(c, chosen)]
+    others = [c for c in dict.fromkeys(candidates) if c != chosen and not _same_person(c, chosen)
+              and not _appositive(chosen, c, text)]
     if not others:
         return chosen
     gone = _does(chosen, text, _GONE)
@@ -353,6 +354,12 @@ def reported_person(chosen: str, candidates: Sequence[str], text: str) -> str:
         if _does(c, text, _REPORTED) and not _does(c, text, _GONE) and not any(_same_person(c, o) for o in speaking):
             speaking.append(c)  # one person said two ways ("高敏", "高经理") counts once
     return speaking[0] if len(speaking) == 1 or (gone and speaking) else chosen
+
+
+def _appositive(name: str, other: str, text: str) -> bool:
+    """"老周 就是他们车队长": ``other`` restates who ``name`` is, right after it."""
+    return re.search(rf"{re.escape(name)}\s*[，,]?\s*(?:也就是|就是|即)\s*(?:他们|她们|他|她)?(?:的)?\s*"
+                     rf"{re.escape(other)}", text) is not None
 
 
 def _same_person(a: str, b: str) -> bool:
