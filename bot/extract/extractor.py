@@ -15,9 +15,23 @@ from .chat import _FORWARD_MARK, _ROLE_WORDS, ChatLine, split_chat
 from .company import company_before_person, cue_companies, find_companies, labelled_company
 from .contact import is_future, next_contact
 from .model import Extraction, Tagger, TagInput
-from .people import TITLES, customer_speaker, full_name_for, is_rep, name_mentions, surname_of
+from .people import (
+    TITLES,
+    corrected_name,
+    customer_speaker,
+    full_name_for,
+    fuller_latin_name,
+    is_rep,
+    name_behind_nickname,
+    name_mentions,
+    reported_person,
+    surname_of,
+    titled_for_latin,
+)
 from .persons import person_mentions
 from .phone import customer_phones
+from .phone import find_phones
+from .segment import word_flag
 from .stage import lost_to_competitor, stage_hint
 from .tag_patterns import pattern_hits
 from .tags import DEFAULT_TAGS, TagRule, find_keyword_hits, find_tag_hits, weighted_tags
@@ -78,11 +92,21 @@ def _join(turns: Sequence[ChatLine]) -> str:
     return "\n".join(t.text for t in turns if t.text)
 
 
+def _in_company(start: int, name: str, text: str, spans: Sequence[tuple[int, int]]) -> bool:
+    at = text.find(name, start)
+    at = start if at < 0 else at
+    return any(at < end and at + len(name) > begin for begin, end in spans)
+
+
 def _customer_name(speaker: str | None, text: str, rep_names: Sequence[str]) -> str | None:
     if speaker:
-        return speaker
-    mentions = [m for m in name_mentions(text) if not is_rep(m.name, rep_names)]
-    persons = [p for p in person_mentions(text, surname_of) if not is_rep(p.name, rep_names)]
+        return fuller_latin_name(speaker, text)
+    # A "name" inside a company's name is its brand ("金山" of "金山装饰"), not a person.
+    spans = [(c.start, c.end) for c in find_companies(text)]
+    mentions = [m for m in name_mentions(text) if not is_rep(m.name, rep_names)
+                and (m.priority < 2 or not _in_company(m.start, m.name, text, spans))]
+    persons = [p for p in person_mentions(text, surname_of) if not is_rep(p.name, rep_names)
+               and not _in_company(p.start, p.name, text, spans)]
     # Patterns that say outright who the customer is (labelled, self-introduction, "见了X") first; then
     # the segmenter's person with customer context; then a surname with a title; then any person.
     if mentions and mentions[0].priority <= 2:
@@ -98,6 +122,10 @@ def _customer_name(speaker: str | None, text: str, rep_names: Sequence[str]) -> 
         surname = surname_of(name)
         full = next((p.name for p in persons if surname and p.name.startswith(surname) and p.name != name), None)
         name = full or full_name_for(name, text) or name
+    if name:
+        candidates = [m.name for m in mentions if m.priority <= 3] + [p.name for p in persons if p.score >= 3]
+        name = reported_person(name, candidates, text)
+        name = titled_for_latin(fuller_latin_name(corrected_name(name, text), text), text)
     return name
 
 
@@ -120,7 +148,10 @@ def _display_company(raw_speaker: str | None, name: str | None) -> str | None:
         inner = [c for c in find_companies(part) if c.start == 0 and c.end < len(part)]
         if inner:
             return inner[0].name
-        if len(part) >= 3 and _CJK.search(part) and not _NOT_COMPANY_PARTS.search(part) and part not in _ROLE_WORDS:
+        # A two-character part is a company's short name only if the dictionary does not know it as a
+        # word ("远鹏" is a name, "银行" or "财务" are not).
+        long_enough = len(part) >= 3 or (len(part) == 2 and word_flag(part) is None)
+        if long_enough and _CJK.search(part) and not _NOT_COMPANY_PARTS.search(part) and part not in _ROLE_WORDS:
             return part
     return None
 
@@ -269,6 +300,9 @@ def extract(
     mentions = {t: find_time_mentions(t, ref_time=ref_time) for t in {customer_text, rep_text, full_text}}
     name = _customer_name(speaker, customer_text, rep_names)
     phones = customer_phones([(t.text, t.speaker is not None) for t in customer_turns if t.text], name)
+    if speaker and name == speaker:
+        name = name_behind_nickname(speaker, customer_text, rep_text)
+    phones = find_phones(customer_text)
     emails = _EMAIL.findall(customer_text)
     contact = next_contact(full_text, mentions[full_text], ref_time)
     # Requests: the customer's words plus rep offers the customer accepted.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .people import TITLES, is_word_not_name, plausible_full_name
 from .segment import tokens
 
 _PERSON_FLAGS = frozenset({"nr", "nrfg", "nrt"})
@@ -45,8 +46,12 @@ def person_mentions(text: str, surname_of: object) -> list[PersonMention]:
         word = tok.word
         if tok.flag not in _PERSON_FLAGS or not 2 <= len(word) <= 4 or _NOT_NAME.search(word):
             continue
-        if not callable(surname_of) or not surname_of(word):
+        if not callable(surname_of) or not surname_of(word) or not plausible_full_name(word):
             continue
+        if is_word_not_name(text, tok.start, word):
+            continue  # "师傅", "顾问": the dictionary's person tag on a form of address or an ordinary word
+        if text.startswith(TITLES, tok.end) and len(word) <= 2 and word == surname_of(word):
+            continue  # "司马经理": a (compound) surname before a title is the titled form, found as such
         before = text[max(0, tok.start - 8) : tok.start]
         if _OWN_SIDE.search(before) and not before.rstrip().endswith(("叫", "是")):
             continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -65,3 +66,19 @@ def word_flag(word: str) -> str | None:
 
     flag = posseg.dt.word_tag_tab.get(word)
     return str(flag) if flag is not None else None
+
+
+@lru_cache(maxsize=256)
+def _starts(text: str) -> tuple[int, ...]:
+    return tuple(tok.start for tok in tokens(text))
+
+
+def token_at(text: str, pos: int) -> Token | None:
+    """The token of ``text`` that holds character ``pos`` (a bisection over the cached segmentation, so
+    checking many candidates in a long paste stays cheap)."""
+    toks = tokens(text)
+    i = bisect_right(_starts(text), pos) - 1
+    if i < 0:
+        return None
+    tok = toks[i]
+    return tok if tok.start <= pos < tok.end else None
