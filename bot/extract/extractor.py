@@ -30,7 +30,6 @@ from .people import (
 )
 from .persons import person_mentions
 from .phone import customer_phones
-from .phone import find_phones
 from .segment import word_flag
 from .stage import lost_to_competitor, stage_hint
 from .tag_patterns import pattern_hits
@@ -299,10 +298,9 @@ def extract(
 
     mentions = {t: find_time_mentions(t, ref_time=ref_time) for t in {customer_text, rep_text, full_text}}
     name = _customer_name(speaker, customer_text, rep_names)
-    phones = customer_phones([(t.text, t.speaker is not None) for t in customer_turns if t.text], name)
     if speaker and name == speaker:
         name = name_behind_nickname(speaker, customer_text, rep_text)
-    phones = find_phones(customer_text)
+    phones = customer_phones([(t.text, t.speaker is not None) for t in customer_turns if t.text], name)
     emails = _EMAIL.findall(customer_text)
     contact = next_contact(full_text, mentions[full_text], ref_time)
     # Requests: the customer's words plus rep offers the customer accepted.
