@@ -56,7 +56,8 @@ DEFAULT_TAGS: tuple[TagRule, ...] = (
         "报价?", "要报价", "要一份报价", "重新报价", "新报价", "更新报价", "价格表", "价目表", "价格清单",
         "询价", "多少钱", "怎么收费", "什么价格", "价格是多少", "给个价",
     ), ("不需要报价", "不用报价", "报价不用", "先别报", "没有要报价", "没要报价", "别急着报", "不急着报", "不着急报",
-        *DENIALS)),
+        # a quote received, read or passed on: a reaction, not a request
+        "收到", "看过", "转给", *DENIALS)),
     TagRule("要演示", (
         "试用", "演示一下", "看个演示", "看看演示", "看一下演示", "看下演示", "做个演示", "安排演示",
         "安排个演示", "想看演示", "要演示", "需要演示", "来演示", "演示给", "现场演示", "线上演示",
@@ -100,6 +101,22 @@ DEFAULT_TAGS: tuple[TagRule, ...] = (
 )
 
 
+# Written Cantonese function words and their Mandarin equivalents, character for character so that hit
+# positions stay valid: "唔再续" is "不再续", "嚟我哋公司" is "来我们公司", "睇下" is "看下".
+_CANTONESE = str.maketrans({"唔": "不", "嚟": "来", "睇": "看", "俾": "给", "畀": "给", "嘅": "的", "咗": "了",
+                            "佢": "他", "喺": "在", "冇": "没", "搵": "找", "嗰": "那", "哋": "们"})
+_CANTONESE_WORDS = (("而家", "现在"), ("乜嘢", "什么"))
+
+
+def matching_text(text: str) -> str:
+    """The text rules are matched against: lower-case, Cantonese function words as Mandarin (same
+    length, so positions are the text's)."""
+    lowered = text.lower().translate(_CANTONESE)
+    for word, mandarin in _CANTONESE_WORDS:
+        lowered = lowered.replace(word, mandarin)
+    return lowered
+
+
 def _pattern(phrases: Sequence[str]) -> re.Pattern[str] | None:
     cleaned = sorted({p.lower() for p in phrases if p}, key=len, reverse=True)
     return re.compile("|".join(map(re.escape, cleaned))) if cleaned else None
@@ -125,7 +142,7 @@ def find_keyword_hits(
 ) -> dict[str, list[tuple[int, str]]]:
     """Like find_tag_hits, with the keyword of each hit: (position, keyword) per tag. Learned keyword
     weights (bot/understanding/learning.py) are per keyword, so the tagger needs to know which fired."""
-    lowered = text.lower()
+    lowered = matching_text(text)
     hits: dict[str, list[tuple[int, str]]] = {}
     for rule in rules:
         keywords, negations = _compiled(rule)
