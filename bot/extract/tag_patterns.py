@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .tags import TagRule, _compiled, matching_text
+from .tags import TagRule, _compiled, about_incumbent, matching_text
 from .textnorm import clause_around
 
 _ANY = r"[^，,。；;！？!?\n]"
@@ -31,7 +31,7 @@ _DEFECT = (r"(?:过期|变质|发霉|霉变|腐烂|破损|破了|碎了|坏了|�
 PATTERNS: dict[str, tuple[str, ...]] = {
     "竞品对比": (
         # "现在用的是X", "用的X的" — the incumbent, named (not "我们的")
-        rf"(?:现在|目前|一直|原来|之前|以前){_ANY}{{0,6}}?(?:用|使用|在用)的?(?:是)?\s?(?!{_WE}|我|{_NO_SYSTEM}|那|这|一|过|着|了|得|起|不|来|于|在|上)"
+        rf"(?:现在|目前|一直|原来|之前|以前){_ANY}{{0,6}}?(?:用|使用|在用)(?:的是|的|是)?+\s?+(?!{_WE}|我|{_NO_SYSTEM}|那|这|一|过|着|紧|了|得|起|不|来|于|在|上|什么|哪|啥|系统|工具|软件|平台|设备|机器|产品|方案|套|款|个|种|家)"
         r"[A-Za-z0-9\u4e00-\u9fff]{2,}",
         # a comparison with someone named: "比X贵/便宜/好/低/高", "跟X差不多", "和X有什么区别"
         rf"比(?!{_WE}|我|上|去年|以前|之前|预期|预算|原来的价|合同|说好|她们预算|他们预算)[A-Za-z\u4e00-\u9fff]{{2,8}}(?:的)?{_ANY}{{0,6}}(?:贵|便宜|低|高|好|强|差|专业|快|慢)",
@@ -42,8 +42,8 @@ PATTERNS: dict[str, tuple[str, ...]] = {
         rf"(?:拿|把)?{_WE}(?:和|跟|与){_ANY}{{1,12}}比(?!例|较少)",
         r"(?:三|几|两)家(?:报价|比价|比选|对比|在比|供应商)|比选|(?:另外|其他)(?:两|几)家",
         rf"{_ANY}{{2,8}}(?:也在跟|也报了|也给|也来找|也在谈|也来谈|给的是|的方案也在看|那边也)",
-        r"(?:选了|选择了|改用|转用|换成了?|决定(?:还是)?用|go with|switch to)\s?"
-        r"(?!别|其他|另|老|小|新的?(?:负责|对接|经理|总))[A-Za-z\u4e00-\u9fff]{2,}",
+        r"(?:选了|选择了|改用|转用|换成了?+|决定(?:还是)?用|go with|switch to)\s?+"
+        r"(?!别|其他|另|老|小|新)[A-Za-z\u4e00-\u9fff]{2,}",
         # the rival as subject ("X比我们便宜"), the move to a named system ("转到X的系统"), a comparison
         # with us first ("比较我们和X")
         rf"(?<![我你])[A-Za-z\u4e00-\u9fff]{{2}}比{_WE}(?:的)?(?:价格|报价|产品|系统|方案)?(?:还|更|要)?"
@@ -84,23 +84,23 @@ PATTERNS: dict[str, tuple[str, ...]] = {
     "决策链变更": (
         rf"(?:报|经过|走|上报|报到|报给|提交|交给|要过){_ANY}{{0,10}}(?:审批|审核|招标|招采|集采|办公会|董事会|委员会|上会|评审|业委会|合规)",
         r"招标|招采|集采|统一采购|采购平台|供应商库|入(?:供应商)?库(?:审核|申请|资格|评审)",
-        rf"(?:新|刚换了?|换了|新来的?了?|新上任的|新任|新成立了?)的?(?:一个|一位|个|位)?{_ANY}{{0,4}}"
+        rf"(?:新的|刚换了?|换了|新来的?了?|新上任的|新任|新成立了?)(?:一个|一位|个|位)?{_ANY}{{0,8}}"
         r"(?:经理|总监|总|CIO|CFO|CTO|CEO|负责人|领导|老板|处长|院长|校长|园长|主任|采购中心|采购部|委员会|小组)",
         rf"(?:以后|今后|之后|往后|后面|从明年|明年开始){_ANY}{{0,14}}(?:找|由|改由|向|归|收到|统一到|要走){_ANY}{{0,14}}"
         r"(?:对接|负责|汇报|联系|签字|审批|管|定|流程|去了)",
         # who decides, said as a change or as a step the deal must now pass
         rf"(?:以后|今后|之后|往后|后面|这事){_ANY}{{0,10}}(?:来定|说了算|做主|拍板|来决定|(?:你|您)(?:们)?(?:直接)?找)",
-        rf"(?:由|要|得|需要|等|让|请){_ANY}{{0,6}}拍板|拍不了板|做不了主|定不了|不再负责|(?:让我|叫我)别管|不归我管",
+        rf"(?:由|要(?!是)|得|需要|等|让|请){_ANY}{{0,6}}拍板|拍不了板|做不了主|定不了|不再负责|(?:让我|叫我)别管|不归我管",
         r"(?:同意|批准|批|点头|签字|拍板|审批|通过)(?:了|之后|以后|后)?才(?:能|可以|行|算)|投票|表决|"
         r"(?:办公会|常委会|党委会|班子会|董事会|股东会)(?:过了|通过|研究|审议|讨论|决定)",
         rf"(?:改由|转由|交由|由我来负责|我来负责|接手|接管|退休|离职|调走|调岗|到任|被{_ANY}{{0,6}}收购|收购)",
         r"(?:对接人|负责人|联系人|窗口|决策人|拍板的人)(?:换|改|变)|"
         r"说了不算|只有建议权|只能推荐|签字才行|亲自(?:来|参与|把关|过问|听|看|签|定|审|批)|也要参与|也会参加|参与评估|参与选型|"
-        r"(?:一起|一齐|也会|会一起)(?:评估|参加|参与|开会|决定|看)",
+        r"(?:一起|一齐|也会|会一起)(?:评估|参加|参与|开会|决定)",
     ),
     "流失风险": (
         rf"(?:决定|还是|已经)(?:跟|和|用|选|选择|续用){_ANY}{{0,4}}{_OTHER_VENDOR}",
-        r"未中标|没中标|不再续|不续签|不续了|不再合作|不会再找|别家看看|去别家|换一家|换别家|换成|改用|"
+        r"未中标|没中标|不再续|不续签|不续了|不再合作|不会再找|别家看看|去别家|换一家|换别家|换成了?+(?!老|小|新)|改用|"
         r"退了吧|退机|退回来|退货|退款|赔偿|该退的|暂停|重新考虑|受不了|考虑换|换供应商|最后选了|最终选了|"
         r"decided to go with",
         rf"(?:如果|要是|再|否则|不然){_ANY}{{0,16}}(?:就|要|只能|只好)(?:考虑)?(?:换|不|退|终止|取消|停|找别|给别)",
@@ -130,19 +130,18 @@ PATTERNS: dict[str, tuple[str, ...]] = {
         rf"超(?:出|过)?了?(?:我们|我方|公司|他们)?的?预算|预算(?:差距|相差|差得|差了)|(?:跟|和)(?:我们|他们)?的?预算{_ANY}{{0,2}}差",
         r"(?:还有|有没有|还有没有)(?:下调|下浮|降价|优惠|调整|商量|让利)?的?空间|(?:下调|下浮)的?空间",
         r"(?:[一二三四五六七八九]|[0-9](?:\.[0-9])?)五?折(?![旧叠腾扣算])|降[0-9一二三四五六七八九十两半]+(?:成|%|个点)",
-        r"有点吃力|负担不起|承受不了|用不起|买不起|(?:价格|费用|成本)(?:上)?(?:压力|吃力)",
-        # our price compared with another supplier's, to our disadvantage
+        r"有点吃力|负担不起|承受不了|用不起(?!来)|买不起|(?:价格|费用|成本)(?:上)?(?:压力|吃力)",
+        # our price above another supplier's
         rf"比(?!{_WE}|我|上|去年|以前|之前|预期|预算|原来的价|合同|说好)[A-Za-z0-9\u4e00-\u9fff]{{2,8}}{_ANY}{{0,4}}"
         r"(?:贵|高)(?!效|端|档|兴|度)",
-        rf"(?<![我你])[A-Za-z0-9\u4e00-\u9fff]{{2}}{_ANY}{{0,4}}比{_WE}(?:的)?(?:价格|报价)?(?:还|更|要)?(?:便宜|低)",
     ),
     "要报价": (
         # a request ("让我们/请/麻烦/希望/能不能 … 出/报/发 … 报价/价格"), not a reaction to a quote
-        rf"(?:让|要|请|麻烦|希望|需要|能不能|能否|帮|尽快|先|你|您|同时|各){_ANY}{{0,8}}(?:出|报|给|发|做|提供|算|send|寄)"
+        rf"(?:让|要|请|麻烦|希望|需要|能不能|能否|帮|尽快|先|你(?!们?(?:的|报的|报了))|您(?!的)|同时|各){_ANY}{{0,8}}(?:出|报|给|发|做|提供|算|send|寄)"
         rf"(?:一?[版份个下])?{_ANY}{{0,12}}(?:报价|价格|价钱|价)(?![格钱]?(?:比|太|高|贵|低|偏))",
         # asking what it costs, or for the price to be sent over
         r"了解(?:一下)?(?:收费|价格|费用|报价)|(?:总价|价格|报价|价钱)(?:报|发)(?:过来|给我|给我们)",
-        r"多少钱|什么价|怎么卖|怎么算|报个|报一下|报价和|和报价|带上报价|报价单|询价|比价|问了(?:一下)?价格?|问价|怎么收费",
+        r"多少钱|什么价|怎么卖|怎么算|报个|(?<!汇)报一下|报价和|和报价|带上报价|报价单|询价|比价|问了(?:一下)?价格?|问价|怎么收费",
         # the price asked for: what it is, a revised one, a price list, "just quote"
         r"(?:价格|价钱|单价|总价|价位|费用|收费)(?:是|大概|大约)?多少|多少价|什么价位|"
         r"(?:价格|价钱|费用|总价|账)(?:也)?(?:算|报)(?:一下|下|一算)|算(?:个|一下|下|笔)(?:价|费用|总价|报价)|"
@@ -206,42 +205,23 @@ PATTERN_NEGATIONS: dict[str, str] = {
         r"条款|那条|违约|别(?:发|搞|弄|写|填)错|不要(?:发|搞|弄)错|不是[^，,。]{0,6}问题|用不了(?:那么|这么)"
     ),
     # a payment share ("预付款能不能降到两成") is a payment term, not the price
+    # a rival mentioned in passing, or denied
+    "竞品对比": r"预算|(?:和|跟|与|比)(?:今年|去年|上次|以前|之前|往年)|没提|没有提|没说|没在看|没看|不考虑别",
     "价格异议": r"不贵|价格没问题|能接受|可以接受|预付|首付|尾款|付款比例|账期",
     # a demo that already happened, and testing that is a service or a patch, not a trial of ours
     "要演示": r"不需要|不用|无需|以后再说|不要|谢谢|试用期|试用中|试用了|演示过|试用过|已经演示|补丁|渗透测试|测试服务|"
             r"测试报告|检测报告",
     # reacting to a quote already sent is no request for one
     "要报价": r"先别报|不用报|不需要报|报价我看了|报价收到|报价我们看了|没有?要报价|(?:别|不)(?:急着|着急)报|收到|看过|"
-            r"转给|考虑得",
+            r"转给|考虑得|特价|优惠|便宜|差不多的价|没有?异议",
     # an approval already passed is no new step
     "决策链变更": r"走完|审完|批完|过完|批下来|法务审",
     "流失风险": r"不会换|不换|不退",
     "预约拜访": r"内部|盘点|发过去|寄过去|寄给|寄回|回去",
     "付款回款": r"报表|导不出|导出|模块|功能|打不开|报错|归集|打印|列印",
 }
-# What the prospect uses today: a fault of it, or leaving it, is a reason to buy from us, not our problem.
-_INCUMBENT = re.compile(
-    r"(?:现在|目前|原来|之前|以前|一直)[^，,。；;！？!?\n]{0,8}?(?:用的|在用|用着|使用的|合作的|的系统|的供应商|那家)"
-)
-# ... and a prospect who wants to replace what they have.
-_REPLACING = re.compile(r"想(?:换|改|升级|替换)|换掉")
-# A clause that says the trouble is with us after all.
-_OURS = re.compile(r"你们|我们|贵司|咱们")
-_SENTENCE_END = re.compile(r"[。！？!?\n]")
-INCUMBENT_SCOPED = {"流失风险": (_INCUMBENT,), "技术问题": (_INCUMBENT, _REPLACING)}
 _COMPILED = {tag: re.compile("|".join(f"(?:{p})" for p in pats), re.IGNORECASE) for tag, pats in PATTERNS.items()}
 _NEG_COMPILED = {tag: re.compile(p) for tag, p in PATTERN_NEGATIONS.items()}
-
-
-def _about_incumbent(text: str, start: int, end: int, clause: str, cues: Sequence[re.Pattern[str]]) -> bool:
-    """The hit speaks of what the prospect uses now: a cue in its sentence (punctuated sentences only,
-    since a voice memo's pauses are no sentence ends) and no word for us in its clause."""
-    if _OURS.search(clause):
-        return False
-    left = max((m.end() for m in _SENTENCE_END.finditer(text, max(0, start - 120), start)), default=max(0, start - 120))
-    after = _SENTENCE_END.search(text, end)
-    sentence = text[left : after.start() if after else len(text)]
-    return any(cue.search(sentence) for cue in cues)
 
 
 def pattern_hits(text: str, rules: Sequence[TagRule]) -> dict[str, list[int]]:
@@ -260,8 +240,7 @@ def pattern_hits(text: str, rules: Sequence[TagRule]) -> dict[str, list[int]]:
                 continue
             if own_negation is not None and own_negation.search(clause):
                 continue
-            cues = INCUMBENT_SCOPED.get(rule.name)
-            if cues and _about_incumbent(lowered, m.start(), m.end(), clause, cues):
+            if about_incumbent(rule.name, lowered, m.start(), m.end(), clause):
                 continue
             hits.setdefault(rule.name, []).append(m.start())
     return hits

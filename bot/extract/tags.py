@@ -75,6 +75,8 @@ DEFAULT_TAGS: tuple[TagRule, ...] = (
         "腾讯会议", "线上演示", "在线演示", "远程演示", "我去", "去一趟", "走一趟", "过去一趟", "去现场",
         "到现场", "去学校", "去医院", "去工厂", "去厂里", "去店里", "来店里", "到店", "来总部", "去总部",
     ), ("不用过来", "不用过去", "不用来", "不方便见", "取消拜访", "改天再约",
+        # a call or a transfer ("下周一再打过去", "款周四打过去"), a meeting of their own, a parcel address
+        "打过去", "打电话", "内部", "寄到",
         # things sent, not people going: "报价发过去", "样品寄过来"
         "发过去", "寄过去", "传过去", "转过去", "报过去", "发过来", "寄过来", "传过来", "打过来")),
     TagRule("合同法务", (
@@ -117,6 +119,34 @@ def matching_text(text: str) -> str:
     return lowered
 
 
+# What the prospect uses today: a fault of it, or leaving it, is a reason to buy from us, not our problem.
+_INCUMBENT = re.compile(
+    r"(?:现在|目前|原来|之前|以前|一直)[^，,。；;！？!?\n]{0,8}?(?:用的|在用|用着|使用的|合作的|的系统|的供应商|那家)"
+)
+# ... and a prospect who wants to replace what they have.
+_REPLACING = re.compile(r"想(?:换|改|升级|替换)|换掉")
+# A clause that says the trouble is with us after all.
+_OURS = re.compile(r"你们|我们|贵司|咱们")
+_SENTENCE_END = re.compile(r"[。！？!?\n]")
+INCUMBENT_SCOPED: dict[str, tuple[re.Pattern[str], ...]] = {
+    "流失风险": (_INCUMBENT,), "技术问题": (_INCUMBENT, _REPLACING), "价格异议": (_INCUMBENT,),
+}
+
+
+def about_incumbent(tag: str, text: str, start: int, end: int, clause: str) -> bool:
+    """A hit of `tag` (one of INCUMBENT_SCOPED) speaks of what the prospect uses now: a cue in its
+    sentence (punctuated sentences only: a voice memo's pauses are no sentence ends) and no word for
+    us in its clause."""
+    cues = INCUMBENT_SCOPED.get(tag)
+    if not cues or _OURS.search(clause):
+        return False
+    lo = max(0, start - 120)
+    left = max((m.end() for m in _SENTENCE_END.finditer(text, lo, start)), default=lo)
+    after = _SENTENCE_END.search(text, end)
+    sentence = text[left : after.start() if after else len(text)]
+    return any(cue.search(sentence) for cue in cues)
+
+
 def _pattern(phrases: Sequence[str]) -> re.Pattern[str] | None:
     cleaned = sorted({p.lower() for p in phrases if p}, key=len, reverse=True)
     return re.compile("|".join(map(re.escape, cleaned))) if cleaned else None
@@ -151,6 +181,8 @@ def find_keyword_hits(
         for m in keywords.finditer(lowered):
             clause = scope(lowered, m.start(), m.end())
             if negations is not None and negations.search(clause):
+                continue
+            if about_incumbent(rule.name, lowered, m.start(), m.end(), clause):
                 continue
             hits.setdefault(rule.name, []).append((m.start(), m.group()))
     return hits
