@@ -87,6 +87,13 @@ def test_a_look_alike_does_not_give_the_tag(text: str, tag: str) -> None:
     assert tag not in _tags(text)
 
 
+def test_a_price_compared_with_the_current_vendor_stays_an_objection_to_ours() -> None:
+    # the incumbent scope of 价格异议 stops at a comparison: this is about our price
+    assert "价格异议" in _tags("单价比他们现在的供应商高出一截，能不能再让一点")
+    # ... while the current vendor's own price rise is theirs
+    assert "价格异议" not in _tags("他们现在用的那家物流商今年价格太高了，想换一家")
+
+
 def test_the_look_alikes_keep_the_tag_they_do_carry() -> None:
     assert "付款回款" in _tags("首付款的比例能不能降到两成")
     assert "决策链变更" in _tags("负责人换成了小郑")

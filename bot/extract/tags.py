@@ -129,7 +129,9 @@ _REPLACING = re.compile(r"想(?:换|改|升级|替换)|换掉")
 _OURS = re.compile(r"你们|我们|贵司|咱们")
 _SENTENCE_END = re.compile(r"[。！？!?\n]")
 INCUMBENT_SCOPED: dict[str, tuple[re.Pattern[str], ...]] = {
-    "流失风险": (_INCUMBENT,), "技术问题": (_INCUMBENT, _REPLACING), "价格异议": (_INCUMBENT,),
+    "流失风险": (_INCUMBENT,), "技术问题": (_INCUMBENT, _REPLACING),
+    # a price complaint about the current vendor, unless our price is compared with theirs ("比现在的供应商高")
+    "价格异议": (re.compile(r"^(?![^。！？!?\n]*比)[^。！？!?\n]*?" + _INCUMBENT.pattern),),
 }
 
 
