@@ -76,13 +76,15 @@ def test_the_embedding_model_is_loaded_once_per_process_even_under_concurrency(m
     assert len(built) == 1
 
 
-LEARNED = {"要报价": ["按五十个门店给我们算算总价"]}
+# "算算总价" after a request ("让…算…价") is built in since round tags5, so the taught phrasing is one the
+# rules do not know.
+LEARNED = {"要报价": ["按五十个门店给我们核算一下开销"]}
 
 
 def test_a_teams_learned_phrasing_tags_a_new_paraphrase_and_negation_still_vetoes_it():
-    assert "要报价" not in _tags("庞总让按八十个门店算算总价")  # the built-in layer does not know it
-    assert "要报价" in _tags("庞总让按八十个门店算算总价", team_exemplars=LEARNED)
-    assert "要报价" not in _tags("庞总说先别按门店算总价，等他们开完会", team_exemplars=LEARNED)
+    assert "要报价" not in _tags("庞总让按八十个门店核算一下开销")  # the built-in layer does not know it
+    assert "要报价" in _tags("庞总让按八十个门店核算一下开销", team_exemplars=LEARNED)
+    assert "要报价" not in _tags("庞总说先别按门店核算开销，等他们开完会", team_exemplars=LEARNED)
 
 
 def test_with_learned_phrasings_only_overlapping_clauses_are_embedded(monkeypatch):
@@ -96,9 +98,9 @@ def test_with_learned_phrasings_only_overlapping_clauses_are_embedded(monkeypatc
     monkeypatch.setattr(embedder, "embed", spy)
     _tags("庞总说下周请我们吃饭，顺便聊聊明年的合作", team_exemplars=LEARNED)
     assert calls == []  # no word in common with what the team taught: no model call at all
-    _tags("庞总说这次先看看，按八十个门店算算总价，另外食堂的菜单也换了，停车场在修", team_exemplars=LEARNED)
+    _tags("庞总说这次先看看，按八十个门店核算一下开销，另外食堂的菜单也换了，停车场在修", team_exemplars=LEARNED)
     clauses = calls[0]  # the message's clauses come first; exemplar matrices (cached) after
-    assert "按八十个门店算算总价" in clauses
+    assert "按八十个门店核算一下开销" in clauses
     assert len(clauses) <= 2  # MAX_LEARNED_CLAUSES, not every clause of the message
 
 

@@ -56,7 +56,8 @@ DEFAULT_TAGS: tuple[TagRule, ...] = (
         "报价?", "要报价", "要一份报价", "重新报价", "新报价", "更新报价", "价格表", "价目表", "价格清单",
         "询价", "多少钱", "怎么收费", "什么价格", "价格是多少", "给个价",
     ), ("不需要报价", "不用报价", "报价不用", "先别报", "没有要报价", "没要报价", "别急着报", "不急着报", "不着急报",
-        *DENIALS)),
+        # a quote received, read or passed on: a reaction, not a request
+        "收到", "看过", "转给", *DENIALS)),
     TagRule("要演示", (
         "试用", "演示一下", "看个演示", "看看演示", "看一下演示", "看下演示", "做个演示", "安排演示",
         "安排个演示", "想看演示", "要演示", "需要演示", "来演示", "演示给", "现场演示", "线上演示",
@@ -74,6 +75,8 @@ DEFAULT_TAGS: tuple[TagRule, ...] = (
         "腾讯会议", "线上演示", "在线演示", "远程演示", "我去", "去一趟", "走一趟", "过去一趟", "去现场",
         "到现场", "去学校", "去医院", "去工厂", "去厂里", "去店里", "来店里", "到店", "来总部", "去总部",
     ), ("不用过来", "不用过去", "不用来", "不方便见", "取消拜访", "改天再约",
+        # a call or a transfer ("下周一再打过去", "款周四打过去"), a meeting of their own, a parcel address
+        "打过去", "打电话", "内部", "寄到",
         # things sent, not people going: "报价发过去", "样品寄过来"
         "发过去", "寄过去", "传过去", "转过去", "报过去", "发过来", "寄过来", "传过来", "打过来")),
     TagRule("合同法务", (
@@ -98,6 +101,52 @@ DEFAULT_TAGS: tuple[TagRule, ...] = (
         "流失", "丢单", "单子丢了", "丢了单", "没拿下", "黄了",
     ), ("转到采购", "转到财务", "转到法务", "转到技术", "转到售后", "不会换", "不换")),
 )
+
+
+# Written Cantonese function words and their Mandarin equivalents, character for character so that hit
+# positions stay valid: "唔再续" is "不再续", "嚟我哋公司" is "来我们公司", "睇下" is "看下".
+_CANTONESE = str.maketrans({"唔": "不", "嚟": "来", "睇": "看", "俾": "给", "畀": "给", "嘅": "的", "咗": "了",
+                            "佢": "他", "喺": "在", "冇": "没", "搵": "找", "嗰": "那", "哋": "们"})
+_CANTONESE_WORDS = (("而家", "现在"), ("乜嘢", "什么"))
+
+
+def matching_text(text: str) -> str:
+    """The text rules are matched against: lower-case, Cantonese function words as Mandarin (same
+    length, so positions are the text's)."""
+    lowered = text.lower().translate(_CANTONESE)
+    for word, mandarin in _CANTONESE_WORDS:
+        lowered = lowered.replace(word, mandarin)
+    return lowered
+
+
+# What the prospect uses today: a fault of it, or leaving it, is a reason to buy from us, not our problem.
+_INCUMBENT = re.compile(
+    r"(?:现在|目前|原来|之前|以前|一直)[^，,。；;！？!?\n]{0,8}?(?:用的|在用|用着|使用的|合作的|的系统|的供应商|那家)"
+)
+# ... and a prospect who wants to replace what they have.
+_REPLACING = re.compile(r"想(?:换|改|升级|替换)|换掉")
+# A clause that says the trouble is with us after all.
+_OURS = re.compile(r"你们|我们|贵司|咱们")
+_SENTENCE_END = re.compile(r"[。！？!?\n]")
+INCUMBENT_SCOPED: dict[str, tuple[re.Pattern[str], ...]] = {
+    "流失风险": (_INCUMBENT,), "技术问题": (_INCUMBENT, _REPLACING),
+    # a price complaint about the current vendor, unless our price is compared with theirs ("比现在的供应商高")
+    "价格异议": (re.compile(r"^(?![^。！？!?\n]*比)[^。！？!?\n]*?" + _INCUMBENT.pattern),),
+}
+
+
+def about_incumbent(tag: str, text: str, start: int, end: int, clause: str) -> bool:
+    """A hit of `tag` (one of INCUMBENT_SCOPED) speaks of what the prospect uses now: a cue in its
+    sentence (punctuated sentences only: a voice memo's pauses are no sentence ends) and no word for
+    us in its clause."""
+    cues = INCUMBENT_SCOPED.get(tag)
+    if not cues or _OURS.search(clause):
+        return False
+    lo = max(0, start - 120)
+    left = max((m.end() for m in _SENTENCE_END.finditer(text, lo, start)), default=lo)
+    after = _SENTENCE_END.search(text, end)
+    sentence = text[left : after.start() if after else len(text)]
+    return any(cue.search(sentence) for cue in cues)
 
 
 def _pattern(phrases: Sequence[str]) -> re.Pattern[str] | None:
@@ -125,7 +174,7 @@ def find_keyword_hits(
 ) -> dict[str, list[tuple[int, str]]]:
     """Like find_tag_hits, with the keyword of each hit: (position, keyword) per tag. Learned keyword
     weights (bot/understanding/learning.py) are per keyword, so the tagger needs to know which fired."""
-    lowered = text.lower()
+    lowered = matching_text(text)
     hits: dict[str, list[tuple[int, str]]] = {}
     for rule in rules:
         keywords, negations = _compiled(rule)
@@ -134,6 +183,8 @@ def find_keyword_hits(
         for m in keywords.finditer(lowered):
             clause = scope(lowered, m.start(), m.end())
             if negations is not None and negations.search(clause):
+                continue
+            if about_incumbent(rule.name, lowered, m.start(), m.end(), clause):
                 continue
             hits.setdefault(rule.name, []).append((m.start(), m.group()))
     return hits
