@@ -112,8 +112,10 @@ def test_stage_reads_evidence_with_scope(text: str, stage: Stage | None) -> None
         ("严总说资料收到了，我说明天给您打电话详细讲讲，他说好。", Stage.FIRST_CONTACT),
         # A demo seen elsewhere does not make a declined one ours.
         ("龚厂长说之前看过别人演示过类似的，不需要演示了，直接报个价。", Stage.NEEDS_CONFIRMED),
-        # A decision still to be made (A-not-A question, 再决定) is no decision: a customer, nothing more.
-        ("景总说等老板回来再决定续不续，下周给我答复。", Stage.FIRST_CONTACT),
+        # A decision still to be made (A-not-A question, 再决定) is no loss: a renewal in question is a
+        # customer's churn risk (tagged 流失风险 since tags5), and "an existing customer who only threatens
+        # to leave stays 已成交" (corpus README).
+        ("景总说等老板回来再决定续不续，下周给我答复。", Stage.WON),
         # The rep's own note: "我们" is the rep's company, signing with the customer is a sale.
         ("今天我们跟恒力机械签了合同，首付下周到。", Stage.WON),
         # A renewal that is some later matter does not make the deal won.
