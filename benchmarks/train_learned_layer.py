@@ -21,7 +21,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -303,8 +303,8 @@ def report(name: str, result: dict[str, Any]) -> None:
         print(f"| {t} | " + " | ".join(cells) + " |")
 
 
-def write(items: Sequence[Item], cfg: Config) -> Path:
-    thresholds, margin = choose_thresholds(items, cfg)
+def write(items: Sequence[Item], cfg: Config, *, inner: bool) -> Path:
+    thresholds, margin = choose_thresholds(items, cfg) if inner else (np.full(len(ll.TAGS), 0.5), 0.0)
     meta = {"trained_on": sorted({repo_path(p) for p in TRAINING_POOL}), "records": len(items),
             "l2_hash": cfg.l2_hash, "l2_dense": cfg.l2_dense, "iters": cfg.iters, "hash_bits": ll.HASH_BITS,
             "tags": list(ll.TAGS), "stages": [s.value if s else None for s in ll.STAGES]}
@@ -317,12 +317,42 @@ def write(items: Sequence[Item], cfg: Config) -> Path:
     return ll.WEIGHTS_FILE
 
 
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def speed(items: Sequence[Item]) -> None:
+    """Per message wall time of understand_text() with and without the learned layer, and its RSS."""
+    from bot.understanding.text import understand_text
+
+    before = rss_mb()
+    ll.shipped_weights()
+    print(f"\nweights loaded: RSS {before:.0f} -> {rss_mb():.0f} MB")
+    for learned in (False, True):
+        times = []
+        for item in items:
+            ll._text_indices.cache_clear()
+            start = time.perf_counter()
+            understand_text(item.sample["text"], sent_at=datetime.fromisoformat(item.sample["ref_time"]),
+                            learned=learned)
+            times.append((time.perf_counter() - start) * 1000)
+        times.sort()
+        print(f"understand_text, learned={learned}: p50 {np.median(times):.1f} ms, "
+              f"p99 {times[int(len(times) * 0.99)]:.1f} ms over {len(times)} messages; RSS {rss_mb():.0f} MB")
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--write", action="store_true", help="fit on the whole pool and write the weights")
     parser.add_argument("--l2", type=float, nargs="*", default=[30.0], help="L2 on the hashed text features")
     parser.add_argument("--no-text", action="store_true", help="also measure the rule features alone")
-    parser.add_argument("--no-inner", action="store_true", help="thresholds 0.5, margin 0 (faster)")
+    parser.add_argument("--inner", action="store_true",
+                        help="per-tag thresholds and the stage margin by inner leave-one-author-out (else 0.5, 0)")
+    parser.add_argument("--no-loao", action="store_true", help="skip the leave-one-author-out report")
+    parser.add_argument("--speed", action="store_true", help="time understand_text() with the shipped weights")
     args = parser.parse_args(argv[1:])
     start = time.perf_counter()
     items = load_items()
@@ -335,10 +365,14 @@ def main(argv: list[str]) -> int:
     for l2 in args.l2:
         configs[f"rules + text n-grams/words, L2 {l2:g}"] = Config(l2_hash=l2)
     for name, cfg in configs.items():
+        if args.no_loao:
+            break
         print(f"\n{name}", flush=True)
-        report(name, loao(items, cfg, inner=not args.no_inner))
+        report(name, loao(items, cfg, inner=args.inner))
     if args.write:
-        write(items, configs[f"rules + text n-grams/words, L2 {args.l2[0]:g}"])
+        write(items, configs[f"rules + text n-grams/words, L2 {args.l2[0]:g}"], inner=args.inner)
+    if args.speed:
+        speed(items)
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
     return 0
 

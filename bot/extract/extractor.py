@@ -14,7 +14,7 @@ from .amount import find_amounts
 from .chat import _FORWARD_MARK, _ROLE_WORDS, ChatLine, split_chat
 from .company import company_before_person, cue_companies, find_companies, labelled_company
 from .contact import is_future, next_contact
-from .model import Extraction, Stager, StageInput, Tagger, TagInput
+from .model import Extraction, StageInput, Stager, Tagger, TagInput
 from .people import TITLES, customer_speaker, full_name_for, is_rep, name_mentions, surname_of
 from .persons import person_mentions
 from .phone import find_phones

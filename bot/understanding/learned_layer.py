@@ -15,6 +15,7 @@ float16, a few MB) load once per process; the same text always gives the same de
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import zlib
 from collections.abc import Iterable, Sequence
@@ -32,8 +33,10 @@ from store.stages import Stage
 
 from .semantic_tags import CUSTOMER_REQUEST_TAGS, NEGATIVE_BY_NATURE, negated
 
+log = logging.getLogger(__name__)
 WEIGHTS_FILE = Path(__file__).with_name("learned_layer.npz")
-TAGS = ("竞品对比", "价格异议", "决策链变更", "要报价", "要演示", "预约拜访", "合同法务", "付款回款", "技术问题", "流失风险")
+TAGS = ("竞品对比", "价格异议", "决策链变更", "要报价", "要演示", "预约拜访", "合同法务", "付款回款", "技术问题",
+        "流失风险")
 STAGES: tuple[Stage | None, ...] = (None, *Stage)
 # Hashed features per scope; four scopes (customer, customer negated, rep, rep negated).
 HASH_BITS = 14
@@ -116,6 +119,8 @@ class Weights:
 def load_weights(path: Path) -> Weights:
     with np.load(path, allow_pickle=False) as data:
         meta = json.loads(str(data["meta"]))
+        if meta.get("tags") != list(TAGS) or meta.get("hash_bits") != HASH_BITS:
+            raise ValueError("learned layer weights do not match this code's tags or hashing")
         return Weights(data["tag_w"].astype(np.float32), data["tag_b"].astype(np.float32),
                        data["thresholds"].astype(np.float32), data["stage_w"].astype(np.float32),
                        data["stage_b"].astype(np.float32), float(meta["stage_margin"]), meta)
@@ -132,7 +137,12 @@ def shipped_weights() -> Weights | None:
     if _weights is None:
         with _lock:
             if _weights is None and WEIGHTS_FILE.exists():
-                _weights = load_weights(WEIGHTS_FILE)
+                try:
+                    _weights = load_weights(WEIGHTS_FILE)
+                except (OSError, ValueError, KeyError):
+                    # Retrain with benchmarks/train_learned_layer.py --write; meanwhile the rules decide.
+                    log.warning("understanding.learned_layer_unusable")
+                    return None
                 LOADS += 1
     return _weights
 

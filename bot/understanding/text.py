@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from bot.extract import DEFAULT_TAGS, Extraction, TagRule, extract
-from bot.extract.model import Stager, StageInput, Tagger, TagInput
+from bot.extract.model import StageInput, Stager, Tagger, TagInput
 from store.stages import Stage
 
 from . import embedder, learned_layer
