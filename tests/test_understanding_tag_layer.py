@@ -80,8 +80,10 @@ LEARNED = {"要报价": ["按五十个门店给我们算算总价"]}
 
 
 def test_a_teams_learned_phrasing_tags_a_new_paraphrase_and_negation_still_vetoes_it():
-    assert "要报价" not in _tags("庞总让按八十个门店算算总价")  # the built-in layer does not know it
-    assert "要报价" in _tags("庞总让按八十个门店算算总价", team_exemplars=LEARNED)
+    # Over the rules layer alone (the learned layer of round 5 finds this quote request by itself).
+    assert "要报价" not in _tags("庞总让按八十个门店算算总价", learned=False)  # the rules do not know it
+    assert "要报价" in _tags("庞总让按八十个门店算算总价", team_exemplars=LEARNED, learned=False)
+    assert "要报价" not in _tags("庞总说先别按门店算总价，等他们开完会", team_exemplars=LEARNED, learned=False)
     assert "要报价" not in _tags("庞总说先别按门店算总价，等他们开完会", team_exemplars=LEARNED)
 
 
@@ -132,4 +134,17 @@ def test_comparison_and_price_request_constructions(text: str, tag: str) -> None
     ],
 )
 def test_construction_look_alikes_do_not_give_the_tag(text: str, tag: str) -> None:
+    assert tag not in _tags(text, learned=False)  # the rules layer; the learned layer: below
+
+
+@pytest.mark.parametrize(
+    ("text", "tag"),
+    [
+        ("他说这个月起报销转到财务的系统里走", "竞品对比"),
+        pytest.param("这次的价格比我们预期的高不少", "竞品对比", marks=pytest.mark.xfail(
+            strict=True, reason="known miss of the learned layer, round 5 (tests/data/FINAL_TAGS.md): price "
+            "talk raises 竞品对比, which the training authors often wrote together with 价格异议")),
+    ],
+)
+def test_construction_look_alikes_with_the_learned_layer(text: str, tag: str) -> None:
     assert tag not in _tags(text)
