@@ -141,9 +141,8 @@ def test_construction_look_alikes_do_not_give_the_tag(text: str, tag: str) -> No
     ("text", "tag"),
     [
         ("他说这个月起报销转到财务的系统里走", "竞品对比"),
-        pytest.param("这次的价格比我们预期的高不少", "竞品对比", marks=pytest.mark.xfail(
-            strict=True, reason="known miss of the learned layer, round 5 (tests/data/FINAL_TAGS.md): price "
-            "talk raises 竞品对比, which the training authors often wrote together with 价格异议")),
+        # Given 竞品对比 by the learned layer trained on 8 authors (price talk raised it); not with 10.
+        ("这次的价格比我们预期的高不少", "竞品对比"),
     ],
 )
 def test_construction_look_alikes_with_the_learned_layer(text: str, tag: str) -> None:
