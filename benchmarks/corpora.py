@@ -23,10 +23,15 @@ RETIRED_HELD_OUT = (
     DATA / "corpus_v4" / "held_out.jsonl",
 )
 
+# Corpus v6: training corpora by further authors (one author per file, written for training, never blind);
+# a file joins once its author's notes say it is complete.
+CORPUS_V6 = tuple(sorted((DATA / "corpus_v6").glob("v6*.jsonl")))
+
 TRAINING_POOL = (
     DATA / "chats.jsonl",
     DATA / "corpus_v2" / "dev.jsonl",
     *RETIRED_HELD_OUT,
+    *CORPUS_V6,
 )
 
 

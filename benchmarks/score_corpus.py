@@ -32,7 +32,7 @@ if str(ROOT) not in sys.path:
 
 from benchmarks.corpora import is_blind  # noqa: E402
 from benchmarks.extraction_accuracy import FIELDS, actual_fields, load_samples  # noqa: E402
-from bot.understanding.text import understand_text  # noqa: E402
+from bot.understanding.text import LEARNED_LAYER, understand_text  # noqa: E402
 
 CORPUS_DIR = ROOT / "tests" / "data" / "corpus_v2"
 DEFAULT_FILES = (CORPUS_DIR / "dev.jsonl", CORPUS_DIR / "held_out.jsonl")
@@ -113,14 +113,14 @@ def _add(score: Score, sample: dict[str, Any], got: dict[str, Any]) -> None:
 
 
 def score_samples(samples: list[dict[str, Any]], *, embed_clauses: bool = False,
-                  team_exemplars: dict[str, list[str]] | None = None) -> Score:
+                  team_exemplars: dict[str, list[str]] | None = None, learned: bool = LEARNED_LAYER) -> Score:
     """Run understand_text() on every sample (timed) and compare it with the labels."""
     score = Score()
     for sample in samples:
         ref_time = datetime.fromisoformat(sample["ref_time"])
         start = time.perf_counter()
         result = understand_text(sample["text"], sent_at=ref_time, embed_clauses=embed_clauses,
-                                 team_exemplars=team_exemplars)
+                                 team_exemplars=team_exemplars, learned=learned)
         score.seconds.append(time.perf_counter() - start)
         got = actual_fields(result)
         _add(score, sample, got)
@@ -171,6 +171,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("files", nargs="*", type=Path, default=list(DEFAULT_FILES))
     parser.add_argument("--by-format", action="store_true", help="per-field accuracy for each input format")
     parser.add_argument("--misses", action="store_true", help="list wrong fields (refused for held-out files)")
+    parser.add_argument("--rules-only", action="store_true", help="without the learned tag/stage layer")
     args = parser.parse_args(argv[1:])
 
     start = time.perf_counter()
@@ -178,7 +179,7 @@ def main(argv: list[str]) -> int:
     cold_ms = (time.perf_counter() - start) * 1000
     print(f"first (cold) understand_text() call: {cold_ms:.1f} ms; every figure below is after it\n")
     for path in args.files:
-        score = score_samples(load_samples(path))
+        score = score_samples(load_samples(path), learned=not args.rules_only)
         print(render(path, score, by_format=args.by_format))
         if args.misses:
             if is_blind(path):

@@ -421,6 +421,9 @@ class Settings(BaseSettings):
     tags_file: Path | None = None
     products: list[str] = Field(default_factory=lambda: ["移动CRM", "运输管理系统", "ERP", "SaaS"])
     stage_evidence: dict[str, StageEvidence] = Field(default_factory=_default_evidence)
+    # Tags and stage from the learned layer over the rules (bot/understanding/learned_layer.py); False:
+    # the rules alone, for comparison (README "Learned tag and stage layer").
+    learned_layer: bool = True
 
     pushes: PushSettings = Field(default_factory=PushSettings)
     promises: PromiseSettings = Field(default_factory=PromiseSettings)

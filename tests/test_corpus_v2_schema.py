@@ -35,7 +35,7 @@ EXPECT_KEYS = frozenset(
     {"customer_name", "company", "phone", "email", "tags", "next_contact", "amount_cny", "stage_hint"}
 )
 SHANGHAI_OFFSET = timedelta(hours=8)
-_ID = re.compile(r"^(?:v[23]-|h|v5[AB]-)\d{3}$")  # v2-001, v3-001, h001 (corpus_v4), v5A-001 (corpus_v5)
+_ID = re.compile(r"^(?:v[23]-|h|v5[AB]-|v6[A-Z]-)\d{3}$")  # v2-001, v3-001, h001 (corpus_v4), v5A-001, v6C-001
 _PHONE = re.compile(r"^\+[1-9]\d{7,14}$")
 _CN_MOBILE = re.compile(r"^\+861[3-9]\d{9}$")  # a Chinese mobile; +8610… is a Beijing landline
 _INDUSTRY = re.compile(r"^[a-z_]+$")
@@ -316,3 +316,17 @@ def test_the_validator_catches_a_voice_transcript_with_digits() -> None:
 def test_the_split_rule_is_about_a_third() -> None:
     held = sum(split_of(f"v2-{n:03d}") == "held_out" for n in range(1, 1000))
     assert 280 < held < 380
+
+
+V6_FILES = sorted((Path(__file__).parent / "data" / "corpus_v6").glob("v6*.jsonl"))
+
+
+@pytest.mark.parametrize("path", V6_FILES, ids=[p.stem for p in V6_FILES])
+def test_every_v6_record_follows_the_schema_and_is_new(path: Path, corpus_v4: list[dict[str, Any]]) -> None:
+    records = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    problems = {r.get("id", f"#{i}"): p for i, r in enumerate(records) if (p := record_problems(r))}
+    assert not problems, problems
+    # One author per file: every id carries the file's letter.
+    assert all(r["id"].startswith(f"{path.stem}-") for r in records)
+    assert len({r["text"] for r in records}) == len(records)
+    assert not {r["text"] for r in corpus_v4} & {r["text"] for r in records}

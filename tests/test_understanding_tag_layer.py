@@ -82,8 +82,10 @@ LEARNED = {"要报价": ["按五十个门店给我们核算一下开销"]}
 
 
 def test_a_teams_learned_phrasing_tags_a_new_paraphrase_and_negation_still_vetoes_it():
-    assert "要报价" not in _tags("庞总让按八十个门店核算一下开销")  # the built-in layer does not know it
-    assert "要报价" in _tags("庞总让按八十个门店核算一下开销", team_exemplars=LEARNED)
+    # Over the rules layer alone (the learned layer of round 5 may find a quote request by itself).
+    assert "要报价" not in _tags("庞总让按八十个门店核算一下开销", learned=False)  # the rules do not know it
+    assert "要报价" in _tags("庞总让按八十个门店核算一下开销", team_exemplars=LEARNED, learned=False)
+    assert "要报价" not in _tags("庞总说先别按门店核算开销，等他们开完会", team_exemplars=LEARNED, learned=False)
     assert "要报价" not in _tags("庞总说先别按门店核算开销，等他们开完会", team_exemplars=LEARNED)
 
 
@@ -134,4 +136,16 @@ def test_comparison_and_price_request_constructions(text: str, tag: str) -> None
     ],
 )
 def test_construction_look_alikes_do_not_give_the_tag(text: str, tag: str) -> None:
+    assert tag not in _tags(text, learned=False)  # the rules layer; the learned layer: below
+
+
+@pytest.mark.parametrize(
+    ("text", "tag"),
+    [
+        ("他说这个月起报销转到财务的系统里走", "竞品对比"),
+        # Given 竞品对比 by the learned layer trained on 8 authors (price talk raised it); not with 10.
+        ("这次的价格比我们预期的高不少", "竞品对比"),
+    ],
+)
+def test_construction_look_alikes_with_the_learned_layer(text: str, tag: str) -> None:
     assert tag not in _tags(text)

@@ -14,7 +14,7 @@ from .amount import deal_amount
 from .chat import _FORWARD_MARK, _ROLE_WORDS, ChatLine, split_chat
 from .company import company_before_person, cue_companies, find_companies, labelled_company
 from .contact import is_future, next_contact
-from .model import Extraction, Tagger, TagInput
+from .model import Extraction, StageInput, Stager, Tagger, TagInput
 from .people import (
     TITLES,
     corrected_name,
@@ -277,6 +277,7 @@ def extract(
     tag_weights: Mapping[tuple[str, str], float] | None = None,
     known: Sequence[tuple[str, str | None]] = (),
     tagger: Tagger | None = None,
+    stager: Stager | None = None,
 ) -> Extraction:
     """Structured follow-up fields from one chat copy, forwarded message, note or voice transcript.
 
@@ -284,7 +285,8 @@ def extract(
     `known` is the rep's book as (name, company) pairs: a known name or company spelled in the text
     is preferred over a guess, and a known company's only contact stands in for a missing name.
     `tagger` replaces the keyword tags with its own decision (it sees them as evidence); relative dates
-    resolve against `ref_time`, which must be the message's send time, not the processing time."""
+    resolve against `ref_time`, which must be the message's send time, not the processing time.
+    `stager` replaces the rules' stage with its own decision (it sees it as evidence)."""
     normalized = normalize_text(text or "")
     turns = split_chat(normalized)
     speaker = customer_speaker(turns, rep_names)
@@ -322,8 +324,10 @@ def extract(
     if known and not speaker:
         name, company = _from_book(customer_text, name, company, known, rep_names)
     own_words = _join([t for t in customer_turns if t.speaker is not None])  # the customer's chat turns
-    stage = stage_hint(signal_text, tags, lost=lost, customer=bool(name or company or phones or emails),
-                       customer_words=own_words)
+    has_customer = bool(name or company or phones or emails)
+    stage = stage_hint(signal_text, tags, lost=lost, customer=has_customer, customer_words=own_words)
+    if stager is not None:
+        stage = stager(StageInput(request_text, rep_text, tags, stage, lost, has_customer))
     if stage is Stage.LOST and "流失风险" in {r.name for r in tag_rules}:
         # A customer or prospect who has decided to leave or not to buy is the churn the tag is for.
         tags = tuple(sorted({*tags, "流失风险"}))

@@ -50,3 +50,19 @@ class TagInput:
 
 # A tagger takes the message and returns the final tags (sorted); bot/extract never imports one.
 Tagger = Callable[[TagInput], tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class StageInput:
+    """What a pluggable stage classifier sees (bot/understanding/learned_layer.py is one)."""
+
+    customer_text: str  # as in TagInput
+    rep_text: str
+    tags: tuple[str, ...]  # the final tags
+    rule_stage: Stage | None  # what the stage rules (stage.py) decided
+    lost: bool  # the deal was lost to a competitor
+    has_customer: bool  # a customer name, company, phone or e-mail was found
+
+
+# A stager takes the rules' stage and its evidence and returns the final stage.
+Stager = Callable[[StageInput], Stage | None]

@@ -35,7 +35,8 @@ def on_chat_capture(ctx: HandlerContext) -> None:
         return
     ext = understand_text(text, sent_at=sent_at(ctx), tag_rules=tag_rules(ctx.settings.tags_file),
                           rep_names=[ctx.member.display_name], products=ctx.settings.products,
-                          tag_weights=tag_weights(ctx), team_exemplars=team_exemplars(ctx))
+                          tag_weights=tag_weights(ctx), team_exemplars=team_exemplars(ctx),
+                          learned=ctx.settings.learned_layer)
     if ext.is_empty() and not awaits_postvisit_answer(ctx):
         ctx.reply("没有从这段话里找到客户、标签、金额或时间。请粘贴和客户的聊天记录，"
                   "或发送「帮助」查看用法。")

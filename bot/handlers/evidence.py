@@ -85,7 +85,8 @@ def on_ocr_text(ctx: HandlerContext, job: OcrJob, text: str) -> None:
         return
     ext = understand_text(text, sent_at=sent_at(ctx), tag_rules=tag_rules(ctx.settings.tags_file),
                           rep_names=[ctx.member.display_name], products=ctx.settings.products,
-                          tag_weights=tag_weights(ctx), team_exemplars=team_exemplars(ctx))
+                          tag_weights=tag_weights(ctx), team_exemplars=team_exemplars(ctx),
+                          learned=ctx.settings.learned_layer)
     if ext.is_empty():
         # Words, but no customer, tag, amount or date (a whiteboard sketch): kept on the timeline.
         first = " ".join(mask_contacts(text).split())[:40]

@@ -91,7 +91,7 @@ def on_transcript(ctx: HandlerContext, job: TranscriptionJob, transcript: str) -
                             tag_rules=tag_rules(settings.tags_file), products=settings.products,
                             rep_names=[ctx.member.display_name], tag_weights=tag_weights(ctx),
                             recognition=job.recognition, platform=ctx.inbound.platform,
-                            team_exemplars=team_exemplars(ctx))
+                            team_exemplars=team_exemplars(ctx), learned=settings.learned_layer)
     if heard.extraction.is_empty() and not awaits_postvisit_answer(ctx):
         ctx.reply(NOTHING_FOUND.format(text=heard.text))
         return

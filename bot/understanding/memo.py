@@ -21,7 +21,7 @@ from bot.understanding import embedder
 from bot.understanding.book import BookEntry
 from bot.understanding.heard import correct_heard_suffixes, correct_heard_titles, correct_spoken_dates
 from bot.understanding.pinyin import TIME_TERMS, Corrected, Fix, correct_near_misses, terms_for
-from bot.understanding.text import make_tagger
+from bot.understanding.text import LEARNED_LAYER, make_stager, make_tagger
 
 MAX_ALTERNATIVES = 3  # WeCom cards hold 6 buttons: tags (2) and 确认 take the rest
 _PLATFORM_NAMES = {"dingtalk": "钉钉", "wecom": "企业微信"}
@@ -115,18 +115,21 @@ def understand_memo(
     platform: str = "dingtalk",
     team_exemplars: Mapping[str, Sequence[str]] | None = None,
     semantic: bool = True,
+    learned: bool = LEARNED_LAYER,
 ) -> MemoUnderstanding:
     """`ref_time` is when the memo was sent (relative dates resolve against it, not the transcription
     time); `semantic` uses the calibrated tag layer (text.make_tagger) with the team's learned exemplars."""
     known = [(e.name, e.company) for e in book]
     if team_exemplars and not embedder.available():
         team_exemplars = None
-    tagger = make_tagger(tag_rules, team_exemplars) if semantic else None
+    tagger = make_tagger(tag_rules, team_exemplars, learned=learned) if semantic else None
+    stager = make_stager(learned=learned) if semantic else None
 
     def run(text: str) -> tuple[Corrected, Extraction]:
         corrected = correct_transcript(to_simplified(text).strip(), book, products)
         ext = extract(corrected.text, ref_time=ref_time, tag_rules=tag_rules, rep_names=rep_names,
-                      products=products, tag_weights=tag_weights, known=known, tagger=tagger)
+                      products=products, tag_weights=tag_weights, known=known, tagger=tagger,
+                      stager=stager)
         return corrected, ext
 
     corrected, ext = run(transcript)

@@ -12,9 +12,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from bot.extract import DEFAULT_TAGS, Extraction, TagRule, extract
-from bot.extract.model import Tagger, TagInput
+from bot.extract.model import StageInput, Stager, Tagger, TagInput
+from store.stages import Stage
 
-from . import embedder
+from . import embedder, learned_layer
 from .semantic_tags import EXEMPLARS, learned_matches, merged_exemplars, semantic_tags
 
 log = logging.getLogger(__name__)
@@ -29,19 +30,25 @@ log = logging.getLogger(__name__)
 # machine against a 50 ms p50 budget. The
 # model is used where it adds what rules cannot: a team's learned phrasings (learned_matches).
 EMBED_CLAUSES = False
+# Whether the learned layer (learned_layer.py) decides tags and stage, with the rules' decision as its
+# strongest evidence; False keeps the rules alone (for comparison: Settings.learned_layer).
+LEARNED_LAYER = True
 
 
 def make_tagger(
     tag_rules: Sequence[TagRule] = DEFAULT_TAGS, team_exemplars: Mapping[str, Sequence[str]] | None = None,
-    *, embed_clauses: bool = EMBED_CLAUSES,
+    *, embed_clauses: bool = EMBED_CLAUSES, learned: bool = LEARNED_LAYER,
 ) -> Tagger:
     """A tagger for extract(): the built-in exemplars plus a team's learned ones. A team taxonomy's
     own tags (no exemplars) keep their keyword decision; tags the taxonomy dropped are never given."""
     exemplars = merged_exemplars(team_exemplars) if team_exemplars else EXEMPLARS
     names = {r.name for r in tag_rules}
+    weights = learned_layer.shipped_weights() if learned else None
 
     def tagger(data: TagInput) -> tuple[str, ...]:
         semantic = set(semantic_tags(data, exemplars=exemplars, embed_clauses=embed_clauses))
+        if weights is not None:
+            semantic = set(learned_layer.learned_tags(weights, data, semantic))
         if team_exemplars:
             semantic |= learned_matches(data, team_exemplars, already=frozenset(semantic))
         semantic &= names
@@ -49,6 +56,18 @@ def make_tagger(
         return tuple(sorted(semantic | own))
 
     return tagger
+
+
+def make_stager(*, learned: bool = LEARNED_LAYER) -> Stager | None:
+    """The learned stage decision over the stage rules, or None (the rules alone) when it is off."""
+    weights = learned_layer.shipped_weights() if learned else None
+    if weights is None:
+        return None
+
+    def stager(data: StageInput) -> Stage | None:
+        return learned_layer.learned_stage(weights, data)
+
+    return stager
 
 
 def understand_text(
@@ -62,12 +81,13 @@ def understand_text(
     known: Sequence[tuple[str, str | None]] = (),
     team_exemplars: Mapping[str, Sequence[str]] | None = None,
     embed_clauses: bool = EMBED_CLAUSES,
+    learned: bool = LEARNED_LAYER,
 ) -> Extraction:
     """Structured fields of one message; relative dates resolve against `sent_at` (when it was sent)."""
     needs_model = embed_clauses or bool(team_exemplars)
     if needs_model and not embedder.available():
         log.warning("understanding.semantic_tagger_unavailable")
         embed_clauses, team_exemplars = False, None
-    tagger = make_tagger(tag_rules, team_exemplars, embed_clauses=embed_clauses)
+    tagger = make_tagger(tag_rules, team_exemplars, embed_clauses=embed_clauses, learned=learned)
     return extract(text, ref_time=sent_at, tag_rules=tag_rules, rep_names=rep_names, products=products,
-                   tag_weights=tag_weights, known=known, tagger=tagger)
+                   tag_weights=tag_weights, known=known, tagger=tagger, stager=make_stager(learned=learned))

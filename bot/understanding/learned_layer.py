@@ -1,0 +1,195 @@
+"""A learned layer over the rules: per-tag logistic regression and a stage classifier (issue #13, round 5).
+
+Both models read the rules layer's decision as evidence and add what many authors' phrasings teach:
+hashed character 1–3-grams and jieba words of each clause. Every feature is scoped: the customer's side
+or the rep's chat turns, and a clause that declines or denies (semantic_tags.negated) gets its own
+feature space, so a negated "演示" is a different feature from a plain one. Training
+(benchmarks/train_learned_layer.py) keeps the weights of negated-clause features <= 0 for the tags that
+are not negative by nature, and of rep-turn features <= 0 for request tags: a negation or a rep's offer
+can only lower those tags, never raise them.
+
+Inference is numpy only: a sum of weight rows at the hashed indices. The weights (learned_layer.npz,
+float16, a few MB) load once per process; the same text always gives the same decision.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.extract.model import StageInput, TagInput
+from bot.extract.segment import tokens
+from bot.extract.textnorm import clauses
+from store.stages import Stage
+
+from .semantic_tags import CUSTOMER_REQUEST_TAGS, NEGATIVE_BY_NATURE, negated
+
+log = logging.getLogger(__name__)
+WEIGHTS_FILE = Path(__file__).with_name("learned_layer.npz")
+TAGS = ("竞品对比", "价格异议", "决策链变更", "要报价", "要演示", "预约拜访", "合同法务", "付款回款", "技术问题",
+        "流失风险")
+STAGES: tuple[Stage | None, ...] = (None, *Stage)
+# Hashed features per scope; four scopes (customer, customer negated, rep, rep negated).
+HASH_BITS = 14
+SCOPES = ("C", "CN", "R", "RN")
+MAX_CLAUSES = 40  # bounds the cost of a very long paste
+_WORD = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+# Tags that need a date or deadline in the text (README: a visit is booked with a date).
+DATED_TAGS = frozenset({"预约拜访"})
+
+
+def _has_word_char(gram: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" or ch in _WORD for ch in gram)
+
+
+def _clause_keys(clause: str) -> set[str]:
+    text = clause.strip().lower()
+    keys = {"c" + text[i : i + n] for n in (1, 2, 3) for i in range(len(text) - n + 1)
+            if _has_word_char(text[i : i + n])}
+    keys.update("w" + t.word for t in tokens(text) if len(t.word) >= 2 and _has_word_char(t.word))
+    return keys
+
+
+def _hash(key: str) -> int:
+    return zlib.crc32(key.encode("utf-8")) & ((1 << HASH_BITS) - 1)
+
+
+def text_indices(customer_text: str, rep_text: str) -> npt.NDArray[np.int64]:
+    """The hashed feature indices (offset past the dense block is added by the caller) of one message."""
+    return _text_indices(customer_text, rep_text)
+
+
+@lru_cache(maxsize=16)  # the tagger and the stager of one message share the work
+def _text_indices(customer_text: str, rep_text: str) -> npt.NDArray[np.int64]:
+    customer = clauses(customer_text)[:MAX_CLAUSES]
+    seen = set(customer)
+    rep = [c for c in clauses(rep_text)[:MAX_CLAUSES] if c not in seen]
+    found: set[int] = set()
+    size = 1 << HASH_BITS
+    for side, side_clauses in ((0, customer), (2, rep)):
+        for clause in side_clauses:
+            scope = side + (1 if negated(clause) else 0)
+            found.update(scope * size + _hash(k) for k in _clause_keys(clause))
+    return np.array(sorted(found), dtype=np.int64)
+
+
+def tag_dense(data: TagInput, rule_tags: Iterable[str]) -> list[float]:
+    """Rule evidence per tag (the rules layer's decision, keyword hit, construction hit), then structure."""
+    rules = set(rule_tags)
+    dense = [float(t in rules) for t in TAGS]
+    dense += [float(t in data.keyword_tags) for t in TAGS]
+    dense += [float(t in data.pattern_tags) for t in TAGS]
+    dense += [float(data.has_future_date), float(bool(data.rep_text.strip()))]
+    return dense
+
+
+def stage_dense(data: StageInput) -> list[float]:
+    """The rule stage (one-hot incl. none), the final tags, a lost deal, whether a customer was found."""
+    dense = [float(data.rule_stage == s) for s in STAGES]
+    dense += [float(t in data.tags) for t in TAGS]
+    dense += [float(data.lost), float(data.has_customer)]
+    return dense
+
+
+N_TAG_DENSE = 3 * len(TAGS) + 2
+N_STAGE_DENSE = len(STAGES) + len(TAGS) + 2
+N_HASHED = len(SCOPES) << HASH_BITS
+
+
+@dataclass(frozen=True)
+class Weights:
+    tag_w: npt.NDArray[np.float32]  # (N_TAG_DENSE + N_HASHED, tags)
+    tag_b: npt.NDArray[np.float32]
+    thresholds: npt.NDArray[np.float32]
+    stage_w: npt.NDArray[np.float32]  # (N_STAGE_DENSE + N_HASHED, stages)
+    stage_b: npt.NDArray[np.float32]
+    stage_margin: float  # the model overrides the rule stage only when this much more probable
+    meta: dict[str, object]
+
+
+def load_weights(path: Path) -> Weights:
+    with np.load(path, allow_pickle=False) as data:
+        meta = json.loads(str(data["meta"]))
+        if meta.get("tags") != list(TAGS) or meta.get("hash_bits") != HASH_BITS:
+            raise ValueError("learned layer weights do not match this code's tags or hashing")
+        return Weights(data["tag_w"].astype(np.float32), data["tag_b"].astype(np.float32),
+                       data["thresholds"].astype(np.float32), data["stage_w"].astype(np.float32),
+                       data["stage_b"].astype(np.float32), float(meta["stage_margin"]), meta)
+
+
+_lock = threading.Lock()
+_weights: Weights | None = None
+LOADS = 0  # how many times the file was read (tests check it is once per process)
+
+
+def shipped_weights() -> Weights | None:
+    """The shipped weights, read once per process; None when no weights file ships."""
+    global _weights, LOADS
+    if _weights is None:
+        with _lock:
+            if _weights is None and WEIGHTS_FILE.exists():
+                try:
+                    _weights = load_weights(WEIGHTS_FILE)
+                except (OSError, ValueError, KeyError):
+                    # Retrain with benchmarks/train_learned_layer.py --write; meanwhile the rules decide.
+                    log.warning("understanding.learned_layer_unusable")
+                    return None
+                LOADS += 1
+    return _weights
+
+
+def _scores(w: npt.NDArray[np.float32], b: npt.NDArray[np.float32], dense: Sequence[float],
+            hashed: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    n_dense = len(dense)
+    z = np.asarray(dense, dtype=np.float64) @ w[:n_dense].astype(np.float64) + b.astype(np.float64)
+    if len(hashed):
+        z = z + w[n_dense + hashed].astype(np.float64).sum(axis=0)
+    return np.asarray(z, dtype=np.float64)
+
+
+def tag_probabilities(weights: Weights, data: TagInput, rule_tags: Iterable[str]) -> dict[str, float]:
+    z = _scores(weights.tag_w, weights.tag_b, tag_dense(data, rule_tags), text_indices(data.customer_text,
+                                                                                       data.rep_text))
+    p = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+    return {t: float(p[i]) for i, t in enumerate(TAGS)}
+
+
+def learned_tags(weights: Weights, data: TagInput, rule_tags: Iterable[str]) -> tuple[str, ...]:
+    """The tags whose probability reaches the tag's threshold; a visit only with a date in the text."""
+    probabilities = tag_probabilities(weights, data, rule_tags)
+    chosen = {t for i, t in enumerate(TAGS) if probabilities[t] >= weights.thresholds[i]}
+    if not data.has_future_date:
+        chosen -= DATED_TAGS
+    return tuple(sorted(chosen))
+
+
+def stage_probabilities(weights: Weights, data: StageInput) -> npt.NDArray[np.float64]:
+    z = _scores(weights.stage_w, weights.stage_b, stage_dense(data), text_indices(data.customer_text,
+                                                                                   data.rep_text))
+    e = np.exp(z - z.max())
+    return np.asarray(e / e.sum(), dtype=np.float64)
+
+
+def learned_stage(weights: Weights, data: StageInput) -> Stage | None:
+    """The most probable stage, when it beats the rule stage by the margin; else the rule stage."""
+    p = stage_probabilities(weights, data)
+    best = int(np.argmax(p))
+    rule = STAGES.index(data.rule_stage)
+    return STAGES[best] if p[best] - p[rule] > weights.stage_margin else data.rule_stage
+
+
+# Which hashed blocks a tag's weights must keep <= 0 (a negation or a rep's offer cannot add the tag).
+def nonpositive_blocks(tag: str) -> tuple[int, ...]:
+    blocks = [] if tag in NEGATIVE_BY_NATURE else [1, 3]
+    if tag in CUSTOMER_REQUEST_TAGS:
+        blocks += [2]
+    return tuple(sorted(set(blocks)))
