@@ -118,6 +118,9 @@ def test_stage_reads_evidence_with_scope(text: str, stage: Stage | None) -> None
         ("景总说等老板回来再决定续不续，下周给我答复。", Stage.WON),
         # The rep's own note: "我们" is the rep's company, signing with the customer is a sale.
         ("今天我们跟恒力机械签了合同，首付下周到。", Stage.WON),
+        # The completive verb with its object and a final 了 is a signed fact; "签完…后" is a term.
+        ("下午跟祥泰仓储签完合同了，设备下周进场。", Stage.WON),
+        ("黎总说签完合同后三天内付首款，合同他们法务还在看。", Stage.NEGOTIATION),
         # A renewal that is some later matter does not make the deal won.
         ("合同条款法务还在看，以后续费的事由财务的小林对接。", Stage.NEGOTIATION),
         # One 老客户 is an existing customer.

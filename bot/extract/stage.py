@@ -209,7 +209,9 @@ _SIGNED = re.compile(
     rf"(?<!等)(?<!待)(?:合同|合约|协议)(?:我们|我这边|这边|那边|他们|老板)?(?:签好|签完|盖好章|盖完章)了|"
     # Verb-object with 了 ("签了布草租赁合同"), a stamping or signing process completed ("走完用印流程了").
     # (An NDA or a letter of intent signed before a sale is no sale: "先签了保密协议".)
-    rf"(?<![没未])签了(?!{_ANY}{{0,10}}(?:保密|意向|试用|测试|备忘))[^，,。；;！？!?\n]{{0,10}}(?:合同|协议|合约)|(?:走完|完成|办完)了?{_ANY}{{0,4}}(?:用印|盖章|签字)|"
+    rf"(?<![没未])签了(?!{_ANY}{{0,10}}(?:保密|意向|试用|测试|备忘))[^，,。；;！？!?\n]{{0,10}}(?:合同|协议|合约)|"
+    # The completive verb with the object and a final 了 ("签完合同了"); "签完合同后…" is a term, not a fact.
+    rf"(?<![没未等待])签(?:完|好)(?!{_ANY}{{0,6}}(?:保密|意向|试用|测试|备忘))[^，,。；;！？!?\n]{{0,6}}(?:合同|协议|合约)了|(?:走完|完成|办完)了?{_ANY}{{0,4}}(?:用印|盖章|签字)|"
     rf"(?:用印|盖章|签字)(?:流程)?(?:已经|已)?(?:走完|完成|办完)"
 )
 # An existing customer, whatever else is being negotiated: a renewal or an expiring contract, an
