@@ -23,6 +23,7 @@ import json
 import pickle
 import sys
 import time
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -260,6 +261,9 @@ def loao(items: Sequence[Item], cfg: Config, *, inner: bool) -> dict[str, Any]:
     rows: dict[str, tuple[Tally, Tally]] = {}
     counts = {t: np.zeros((2, 3), dtype=int) for t in ll.TAGS}  # rules / learned: tp, fp, fn
     chosen: dict[str, Any] = {}
+    # The same comparison by text length and by input format, over all held-out authors together: where the
+    # layer helps and where it does not (a long multi-topic memo is its known weak spot).
+    groups: dict[str, tuple[Tally, Tally]] = defaultdict(lambda: (Tally(), Tally()))
     for author in authors:
         train = [i for i in items if i.author != author]
         held = [i for i in items if i.author == author]
@@ -271,6 +275,10 @@ def loao(items: Sequence[Item], cfg: Config, *, inner: bool) -> dict[str, Any]:
             tags, stage = run_learned(w, item.sample)
             rules.add(item.rules_final_tags == item.expected_tags, item.rules_stage == item.expected_stage)
             learned.add(tags == item.expected_tags, stage == item.expected_stage)
+            rules_ok = (item.rules_final_tags == item.expected_tags, item.rules_stage == item.expected_stage)
+            for group in (_length_group(item.sample["text"]), f"format {item.sample['format']}"):
+                groups[group][0].add(*rules_ok)
+                groups[group][1].add(tags == item.expected_tags, stage == item.expected_stage)
             for t in ll.TAGS:
                 for r, got in enumerate((item.rules_final_tags, tags)):
                     counts[t][r] += (t in got and t in item.expected_tags, t in got and t not in item.expected_tags,
@@ -278,7 +286,12 @@ def loao(items: Sequence[Item], cfg: Config, *, inner: bool) -> dict[str, Any]:
         rows[author] = (rules, learned)
         print(f"  {author}: n={rules.n} tags {rules.tags / rules.n:.1%} -> {learned.tags / learned.n:.1%}, "
               f"stage {rules.stage / rules.n:.1%} -> {learned.stage / learned.n:.1%}", flush=True)
-    return {"rows": rows, "counts": counts, "chosen": chosen}
+    return {"rows": rows, "counts": counts, "chosen": chosen, "groups": dict(sorted(groups.items()))}
+
+
+def _length_group(text: str) -> str:
+    n = len(text)
+    return "length < 60" if n < 60 else "length 60-149" if n < 150 else "length >= 150"
 
 
 def report(name: str, result: dict[str, Any]) -> None:
@@ -296,6 +309,11 @@ def report(name: str, result: dict[str, Any]) -> None:
                  for k in (0, 1)]
         print(f"| {label} | | {means[0]:.1%} | {means[1]:.1%} | {means[2]:.1%} | {means[3]:.1%} |")
         print(f"| worst author | | {worst[0]:.1%} | {worst[1]:.1%} | {worst[2]:.1%} | {worst[3]:.1%} |")
+    print("\n| group (all held-out authors) | records | rules tags | learned tags | rules stage | learned stage |")
+    print("|---|---|---|---|---|---|")
+    for group, (r, lrn) in result["groups"].items():
+        print(f"| {group} | {r.n} | {r.tags / r.n:.1%} | {lrn.tags / lrn.n:.1%} | {r.stage / r.n:.1%} | "
+              f"{lrn.stage / lrn.n:.1%} |")
     print("\n| tag | rules P | rules R | learned P | learned R |\n|---|---|---|---|---|")
     for t, c in result["counts"].items():
         cells = []
