@@ -180,11 +180,19 @@ def stage_probabilities(weights: Weights, data: StageInput) -> npt.NDArray[np.fl
 
 
 def learned_stage(weights: Weights, data: StageInput) -> Stage | None:
-    """The most probable stage, when it beats the rule stage by the margin; else the rule stage."""
+    """The most probable stage, when it beats the rule stage by the margin; else the rule stage.
+
+    A record about a customer always has a stage: "a new customer starts at 初步接触 unless the text shows
+    more" (issue #13). So the model's "no stage" never replaces a stage the rules found for a named customer
+    (short one-line notes, where the model has least to go on, were where it did)."""
     p = stage_probabilities(weights, data)
     best = int(np.argmax(p))
     rule = STAGES.index(data.rule_stage)
-    return STAGES[best] if p[best] - p[rule] > weights.stage_margin else data.rule_stage
+    if p[best] - p[rule] <= weights.stage_margin:
+        return data.rule_stage
+    if STAGES[best] is None and data.has_customer and data.rule_stage is not None:
+        return data.rule_stage
+    return STAGES[best]
 
 
 # Which hashed blocks a tag's weights must keep <= 0 (a negation or a rep's offer cannot add the tag).
