@@ -329,7 +329,7 @@ async def test_readyz_follows_the_dingtalk_stream(tmp_path, sqlite_url: str):
                                           "dingtalk_stream"}
             fake.open_failures = 1000  # the gateway refuses every reconnect
             fake.abort_connections()
-            body = await wait_for_ready(client, ready=False)
+            body = await wait_for_ready(client, ready=False, naming="dingtalk_stream")
             assert "dingtalk_stream" in body["not_ready"], body
             assert body["loops"]["dingtalk_stream"].startswith("disconnected")
             fake.open_failures = 0
