@@ -49,10 +49,12 @@ THRESHOLD_GRID = np.round(np.arange(0.2, 0.81, 0.05), 2)
 MARGIN_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 1.1)  # 1.1: never override the rules
 
 
-def author_of(path: Path) -> str:
+def author_of(path: Path, record_id: str = "") -> str:
     parent = path.parent.name
     if parent.startswith("corpus_v6"):
         return path.stem  # v6C, v6D, …: one author per file
+    if parent == "corpus_v5":
+        return record_id.split("-", 1)[0]  # v5A, v5B: two authors across both splits
     return {"corpus_v2": "v2", "corpus_v3": "v3", "corpus_v4": "v4"}.get(parent, "sample")
 
 
@@ -82,7 +84,7 @@ class Item:
 
 
 def load_items() -> list[Item]:
-    assert not any(is_blind(p) or "corpus_v5" in str(p) for p in TRAINING_POOL)
+    assert not any(is_blind(p) or "corpus_v7" in str(p) for p in TRAINING_POOL)
     rules_tagger = make_tagger(learned=False)
     items = []
     for path in TRAINING_POOL:
@@ -100,8 +102,8 @@ def load_items() -> list[Item]:
             result = extract(sample["text"], ref_time=datetime.fromisoformat(sample["ref_time"]),
                              tagger=tagger, stager=stager)
             data = seen["tag"]
-            items.append(Item(sample, author_of(path), data, seen["rule_tags"], seen["stage"], set(result.tags),
-                              result.stage_hint, ll.text_indices(data.customer_text, data.rep_text)))
+            items.append(Item(sample, author_of(path, sample["id"]), data, seen["rule_tags"], seen["stage"],
+                              set(result.tags), result.stage_hint, ll.text_indices(data.customer_text, data.rep_text)))
     return items
 
 
