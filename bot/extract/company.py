@@ -11,7 +11,7 @@ from .segment import tokens, word_flag
 from .textnorm import words
 
 # Industry words that end Chinese company short names ("万通物流", "华康医疗器械").
-_INDUSTRIES = words("医疗器械 医疗 医药 药业 制药 医院 诊所 科技 电子 电器 电气 光电 半导体 "
+INDUSTRY_WORDS = words("医疗器械 医疗 医药 药业 制药 医院 诊所 科技 电子 电器 电气 光电 半导体 "
     "机械 精工 精密 制造 重工 注塑 模具 五金 钢铁 金属 化工 塑料 橡胶 "
     "物流 快递 货运 建工 建设 建筑 地产 置业 物业 装饰 建材 家居 家具 "
     "超市 商贸 贸易 百货 商场 零售 便利店 食品 餐饮 饮料 酒业 乳业 农业 牧业 茶业 "
@@ -44,7 +44,7 @@ _LEGAL = r"(?:股份有限公司|有限责任公司|有限公司|股份公司|�
 # A department may stand between instead of 的 ("云杉软件采购周经理").
 _PERSON_AFTER = (r"(?:的|财务|采购|行政|人事|技术|运营|市场|销售|法务|商务|客服)"
                  r"[\u4e00-\u9fff]{1,2}(?:总|经理|校长|院长|主任|老师|老板|总监|主管|先生|女士|工|局长|处长|会计)")
-_INDUSTRY_RE = "|".join(sorted(_INDUSTRIES, key=len, reverse=True))
+_INDUSTRY_RE = "|".join(sorted(INDUSTRY_WORDS, key=len, reverse=True))
 _GENERIC_RE = "|".join(sorted(_GENERIC, key=len, reverse=True))
 # Scan for suffixes and look back for the brand: a lazy brand-first pattern retries at every character
 # and is slow on long pastes.
@@ -337,7 +337,7 @@ def _find_companies(text: str) -> tuple[CompanyMention, ...]:
             brand, start = text[start - 1] + brand, start - 1  # "市第三人民医院": the city is in its name
         if _no_brand_words(brand, suffix):
             continue
-        if len(brand) < 2 or brand in _NOT_BRAND or brand in _GENERIC or brand in _INDUSTRIES:
+        if len(brand) < 2 or brand in _NOT_BRAND or brand in _GENERIC or brand in INDUSTRY_WORDS:
             continue
         if brand in _LEADING_VERBS:
             continue
@@ -437,7 +437,7 @@ def cue_companies(text: str) -> list[CompanyMention]:
                 # "我们是育才实验学校教务处": the company before its department.
                 inner = [c for c in find_companies(org) if org.startswith(c.name) and c.end < len(org)]
                 org = inner[0].name if inner else _without_department(org)
-            if len(org) < shortest or _NOT_ORG_WORDS.search(org) or org in _GENERIC or org in _INDUSTRIES:
+            if len(org) < shortest or _NOT_ORG_WORDS.search(org) or org in _GENERIC or org in INDUSTRY_WORDS:
                 continue
             if _is_description(org):
                 continue
@@ -556,7 +556,7 @@ def _is_description(org: str) -> bool:
         return True
     if len(toks) >= 2 and toks[0].flag == "a" and len(toks[0].word) == 1:
         rest = org[toks[0].end :]
-        if rest in _INDUSTRIES or rest in _GENERIC:
+        if rest in INDUSTRY_WORDS or rest in _GENERIC:
             return True
     # "换成新来", "新上任": a one-character adjective before a verb describes a person, not a name.
     pairs = zip(toks, toks[1:], strict=False)
@@ -567,6 +567,6 @@ def _plausible_org(org: str) -> bool:
     """Three or more characters (or a two-character proper noun the dictionary knows) that are not a
     pronoun, a role, a bare trade word or a legal form on its own."""
     long_enough = len(org) >= 3 or (len(org) == 2 and not org.isascii() and word_flag(org) in ("nt", "nz"))
-    return (long_enough and not _NOT_ORG_WORDS.search(org) and org not in _GENERIC and org not in _INDUSTRIES
+    return (long_enough and not _NOT_ORG_WORDS.search(org) and org not in _GENERIC and org not in INDUSTRY_WORDS
             and not re.match(rf"(?:{_LEGAL}|{_INDUSTRY_RE})", org) and not org.endswith(_ROLE_TAILS)
             and tokens(org)[0].flag != "r")

@@ -13,7 +13,7 @@ import re
 
 from rapidfuzz.distance import Levenshtein
 
-from bot.extract.company import _INDUSTRIES  # the extractor's maintained suffix lexicon
+from bot.extract.company import INDUSTRY_WORDS  # the extractor's maintained suffix lexicon
 from bot.extract.people import SINGLE_SURNAMES, TITLES
 from bot.understanding.pinyin import (
     _CJK,
@@ -149,7 +149,7 @@ def correct_spoken_dates(text: str) -> Corrected:
 # and right before 的, a title or the end of a clause, where a company name stands; never when the
 # heard words are an ordinary word of their own ("事业的", "五斤的"). The brand itself is a name:
 # without a book nothing says how it is spelled, so it stays as heard.
-_SUFFIXES = tuple(sorted({w for w in _INDUSTRIES if 2 <= len(w) <= 4}, key=len, reverse=True))
+_SUFFIXES = tuple(sorted({w for w in INDUSTRY_WORDS if 2 <= len(w) <= 4}, key=len, reverse=True))
 # A brand does not end in a particle, pronoun or verb of talking/going: "我说无流的" has no brand.
 _NOT_BRAND_END = set("的了是在说讲问我你您他她它们这那个和跟与去到见给对从向把被就也都还要会")
 _AFTER_COMPANY = re.compile(r"^(?:的|[，,。；;、！!？?\s]|$)")
