@@ -30,6 +30,8 @@ CORPUS_V5 = (DATA / "corpus_v5" / "dev.jsonl", DATA / "corpus_v5" / "held_out.js
 # Corpus v6: training corpora by further authors (one author per file, written for training, never blind);
 # a file joins once its author's notes say it is complete.
 CORPUS_V6 = tuple(sorted((DATA / "corpus_v6").glob("v6*.jsonl")))
+# Corpus v8: more training authors of round 6, the same way (corpus v7 is the blind set).
+CORPUS_V8 = tuple(sorted((DATA / "corpus_v8").glob("v8*.jsonl")))
 
 TRAINING_POOL = (
     DATA / "chats.jsonl",
@@ -37,6 +39,7 @@ TRAINING_POOL = (
     DATA / "corpus_v5" / "dev.jsonl",
     *RETIRED_HELD_OUT,
     *CORPUS_V6,
+    *CORPUS_V8,
 )
 
 

@@ -3,7 +3,7 @@
 Usage: python benchmarks/train_learned_layer.py [--write] [--l2 10 ...] [--inner] [--no-text] [--no-loao] [--speed]
 
 Pool: benchmarks/corpora.py TRAINING_POOL only (never a blind file), grouped by author: the sample corpus,
-corpus v2 (dev + held-out), v3, v4 and each corpus_v6 file. For every author: train on the others, then
+corpus v2 (dev + held-out), v3, v4, v5 and each corpus_v6 and corpus_v8 file. For every author: train on the others, then
 score the held-out author's records with the full extractor (extract() with the learned tagger and stager),
 against the rules layer on the same records. Decision thresholds are 0.5 per tag and the stage model
 overrides the rules whenever it finds another stage more probable; `--inner` instead chooses per-tag
@@ -51,8 +51,8 @@ MARGIN_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 1.1)  # 1.1: never override the rul
 
 def author_of(path: Path, record_id: str = "") -> str:
     parent = path.parent.name
-    if parent.startswith("corpus_v6"):
-        return path.stem  # v6C, v6D, …: one author per file
+    if parent in ("corpus_v6", "corpus_v8"):
+        return path.stem  # v6C, v6D, …, v8A, …: one author per file
     if parent == "corpus_v5":
         return record_id.split("-", 1)[0]  # v5A, v5B: two authors across both splits
     return {"corpus_v2": "v2", "corpus_v3": "v3", "corpus_v4": "v4"}.get(parent, "sample")

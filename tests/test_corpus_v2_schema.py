@@ -36,7 +36,7 @@ EXPECT_KEYS = frozenset(
     {"customer_name", "company", "phone", "email", "tags", "next_contact", "amount_cny", "stage_hint"}
 )
 SHANGHAI_OFFSET = timedelta(hours=8)
-_ID = re.compile(r"^(?:v[23]-|h|v[57][AB]-|v6[A-Z]-)\d{3}$")  # v2-001, h001 (v4), v5A-001, v6C-001, v7A-001
+_ID = re.compile(r"^(?:v[23]-|h|v[57][AB]-|v[68][A-Z]-)\d{3}$")  # v2-001, h001 (v4), v5A-001, v6C-001, v7A-001
 _PHONE = re.compile(r"^\+[1-9]\d{7,14}$")
 _CN_MOBILE = re.compile(r"^\+861[3-9]\d{9}$")  # a Chinese mobile; +8610… is a Beijing landline
 _INDUSTRY = re.compile(r"^[a-z_]+$")
@@ -320,6 +320,8 @@ def test_the_split_rule_is_about_a_third() -> None:
 
 
 V6_FILES = sorted((Path(__file__).parent / "data" / "corpus_v6").glob("v6*.jsonl"))
+# Corpus v8 (round 6's further training authors) is checked the same way.
+V6_FILES += sorted((Path(__file__).parent / "data" / "corpus_v8").glob("v8*.jsonl"))
 
 
 @pytest.mark.parametrize("path", V6_FILES, ids=[p.stem for p in V6_FILES])
