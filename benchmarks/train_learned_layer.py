@@ -5,8 +5,8 @@ Usage: python benchmarks/train_learned_layer.py [--write] [--l2 10 ...] [--inner
 Pool: benchmarks/corpora.py TRAINING_POOL only (never a blind file), grouped by author: the sample corpus,
 corpus v2 (dev + held-out), v3, v4, v5 (authors A, B) and each corpus_v6 / corpus_v8 file. For every author:
 train on the others, then score the held-out author's records with the full extractor (extract() with the
-learned tagger and stager), against the rules layer on the same records. Decision thresholds are 0.5 per tag and the stage model
-overrides the rules whenever it finds another stage more probable; `--inner` instead chooses per-tag
+learned tagger and stager), against the rules layer on the same records. Decision thresholds are 0.5 per tag
+and the stage model overrides the rules whenever it finds another stage more probable; `--inner` instead chooses per-tag
 thresholds and the stage override margin by an inner leave-one-author-out over the training authors.
 
 The rules were written after reading the misses of the sample corpus, v2 and v3 (and v4's at first look), so
