@@ -152,8 +152,9 @@ def loao(records: list[Record]) -> None:
 
 def write(records: list[Record]) -> None:
     wd, wh = fit(records)
+    trained_on = np.array([p.resolve().relative_to(ROOT).as_posix() for p in TRAINING_POOL])
     np.savez_compressed(cr.WEIGHTS_FILE, dense=wd.astype(np.float32), hashed=wh.astype(np.float32),
-                        dense_names=np.array(cr.DENSE))
+                        dense_names=np.array(cr.DENSE), trained_on=trained_on)
     print(f"wrote {cr.WEIGHTS_FILE.relative_to(ROOT)} ({cr.WEIGHTS_FILE.stat().st_size // 1024} kB) "
           f"from {len(records)} records")
 

@@ -119,6 +119,18 @@ class Candidate:
     sources: set[str] = field(default_factory=set)
 
 
+_ONE_CHAR_TITLES = frozenset(t for t in TITLES if len(t) == 1)
+
+
+def _titled_not_given(name: str) -> str:
+    """"钱总刚" (钱总 + 刚打电话) is the titled form and the next word: a given name does not begin with a
+    one-character title unless the two make a longer title ("总监", "总工")."""
+    if len(name) == 3 and not name.isascii() and surname_of(name) == name[0] and name[1] in _ONE_CHAR_TITLES \
+            and name[1:] not in TITLES:
+        return name[:2]
+    return name
+
+
 def _ok(name: str, rep_names: Sequence[str]) -> bool:
     name = name.strip()
     if not 2 <= len(name) <= 20 or _NOT_NAME.search(name):
@@ -133,7 +145,7 @@ def candidates(data: CustomerInput) -> list[Candidate]:
     def add(name: str | None, source: str) -> None:
         if not name:
             return
-        name = name.strip()
+        name = _titled_not_given(name.strip())
         if not _ok(name, data.rep_names):
             return
         found.setdefault(name, Candidate(name)).sources.add(source)
