@@ -47,9 +47,10 @@ from .people import (
     name_mentions,
     plausible_full_name,
     surname_of,
+    titled_for_latin,
 )
 from .persons import person_mentions
-from .segment import tokens
+from .segment import token_at, tokens, word_flag
 
 log = logging.getLogger(__name__)
 WEIGHTS_FILE = Path(__file__).with_name("customer_ranker.npz")
@@ -69,7 +70,7 @@ DENSE = (
     "occ_cust", "occ_rep", "first_pos", "cjk_full", "ends_title", "is_latin", "latin_mix", "has_space",
     "length", "in_company", "own_side", "backoffice_before", "speech_after", "word_not_name",
     "contains_other", "inside_other", "same_surname_rules", "n_cands", "is_speaker", "rules_none_here",
-    "only_rep_side", "addressed_after",
+    "only_rep_side", "addressed_after", "dict_word", "start_aligned", "end_aligned",
     # the "none" row
     "is_none", "none_rules_none", "none_has_speaker", "none_n_cands", "none_chat",
 )
@@ -311,6 +312,16 @@ def featurize(data: CustomerInput, cands: Sequence[Candidate]) -> tuple[npt.NDAr
         f[_INDEX["n_cands"]] = len(cands) / 10.0
         f[_INDEX["rules_none_here"]] = float(data.rules_name is None)
         keys = ["shape:" + shape, f"nsrc:{len(cand.sources)}", "last:" + name[-1]]
+        if shape in ("C2", "C3"):
+            # which characters given names are made of ("防", "加" are rarely in one)
+            keys.extend("given:" + ch for ch in name[len(surname_of(name) or "") :])
+        flag = word_flag(name.replace(" ", ""))
+        f[_INDEX["dict_word"]] = float(flag is not None and not flag.startswith("nr"))
+        if occ_c and not name.isascii():
+            # a name usually starts and ends where the segmenter cuts ("韩磊|刚来" does not end at a cut)
+            start_tok, end_tok = token_at(ctext, occ_c[0]), token_at(ctext, occ_c[0] + len(name) - 1)
+            f[_INDEX["start_aligned"]] = float(start_tok is not None and start_tok.start == occ_c[0])
+            f[_INDEX["end_aligned"]] = float(end_tok is not None and end_tok.end == occ_c[0] + len(name))
         keys.extend("src+shape:" + s + shape for s in cand.sources)
         own = back = speech = addressed = word = False
         for scope, text, positions in (("C", ctext, occ_c), ("R", rtext, occ_r)):
@@ -397,5 +408,6 @@ def choose_customer(data: CustomerInput) -> str | None:
     best = int(np.argmax(scores(weights, dense, hashed)))
     if best == len(cands):
         return None
-    # A speaker's self-correction ("叫韦强 说错了 是韦刚") names the person corrected to, whatever ranked.
-    return corrected_name(cands[best].name, data.customer_text)
+    # A speaker's self-correction ("叫韦强 说错了 是韦刚") names the person corrected to, and a Latin given
+    # name said with the surname ("Kevin，姓梁，梁总") is the surname with its title, whatever ranked.
+    return titled_for_latin(corrected_name(cands[best].name, data.customer_text), data.customer_text)
