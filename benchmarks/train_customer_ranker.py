@@ -17,7 +17,6 @@ time per message. `--write` trains on the whole pool and writes bot/extract/cust
 from __future__ import annotations
 
 import argparse
-import os
 import pickle
 import statistics
 import sys
@@ -43,8 +42,10 @@ from bot.extract import extractor  # noqa: E402
 from bot.extract.textnorm import as_written, normalize_text, normalize_width  # noqa: E402
 
 Matrix = npt.NDArray[np.float64]
-L2_DENSE = float(os.environ.get("RANKER_L2_DENSE", "1.0"))
-L2_HASHED = float(os.environ.get("RANKER_L2_HASHED", "3.0"))
+# L2 strengths: 3.0 on the hashed context beat 10.0 by leave-one-author-out
+# (90.7% vs 90.4% mean on the first feature set, round 6).
+L2_DENSE = 1.0
+L2_HASHED = 3.0
 ITERS = 300
 
 
