@@ -31,6 +31,8 @@ RANKED = [
     # A voice memo: a name after 叫 (with an ASR stutter), next to a dictated phone number.
     ("下午接到电话 是顺捷快递的 一个叫苗宇航的主管 说想看看我们的调度系统 电话一三九 二二四五 六七零八", "苗宇航"),
     ("记一下 下午接到一个电话 是一个叫做 韩 韩立新 的老板 开餐馆的 想了解收银系统", "韩立新"),
+    # A name introduced by 叫 whose first two characters are also a dictionary word (黄金).
+    ("记一下 下午接到个电话 是做海鲜批发的 老板叫黄金海 说想看看我们的进销存 下周二再联系", "黄金海"),
     # A surname with a one-character title is not a given name with the next word ("季总刚从…").
     ("周五跟季总吃饭，季总刚从德国回来，说那边的工厂也想上我们的系统。", "季总"),
 ]

@@ -63,7 +63,7 @@ MAX_CANDIDATES = 24  # bounds the cost of a long paste
 SOURCES = (
     "rules", "m0", "m1", "m2", "m3", "p1", "p2", "p3", "rm", "rp", "spk_cust", "spk_other", "latin",
     "latin_sn", "titled", "fullname", "stated", "called", "nr", "short", "long", "display", "display_other",
-    "before_title", "after_role",
+    "before_title", "after_role", "old",
 )
 DENSE = (
     *(f"src_{s}" for s in SOURCES),
@@ -87,6 +87,8 @@ _STATED = re.compile(rf"姓\s*(?P<sn>{_SURNAME})(?:的)?\s*(?P<title>先生|女�
 # "叫方志远", "叫做 沈国华", "一个叫阿May的": the name after 叫.
 _CALLED = re.compile(rf"叫(?:做)?\s*(?:{_SURNAME}\s+)?"  # an ASR stutter: "叫做 沈 沈国华"
                      rf"(?P<name>{_SURNAME} ?[{_CJK}]{{1,2}}|阿[A-Z][a-z]+|[A-Z][a-z]+(?: [A-Z][a-z]+)?)")
+# A surname with 老 as a form of address ("老邝"), before a pause or a verb, not a word ("老师", "老板").
+_OLD = re.compile(rf"(?P<name>老[{SINGLE_SURNAMES}])(?=[，,。、\s]|说|讲|问|要|想|回|打|发|来|觉得|那边|这边|$)")
 # A full name right before a title ("梁永康先生", "庞丽萍总"): the name without the title.
 _BEFORE_TITLE = re.compile(rf"(?P<name>{_SURNAME}[{_CJK}]{{1,2}}?)(?={_TITLE})")
 # A name after a role word or 的 ("财务陈秀英", "的运维负责人 方志远"): both lengths are proposed.
@@ -195,6 +197,9 @@ def candidates(data: CustomerInput) -> list[Candidate]:
                     add(name[:2], "short")
             else:
                 add(name, "called")
+        for m in _OLD.finditer(text):
+            # "老邝" even where the dictionary reads a word across it ("厨师长老邝": 长老)
+            add(m.group("name"), "old")
         for m in _BEFORE_TITLE.finditer(text):
             if not m.group("name").endswith(TITLES):
                 add(m.group("name"), "before_title")
@@ -229,7 +234,9 @@ def candidates(data: CustomerInput) -> list[Candidate]:
 
 # Sources that are names by construction (the rules' choice, a display name); any other Chinese candidate
 # must read as a name where it stands, not as an ordinary word ("谢谢您", "方案", "白皮书").
-_TRUSTED = frozenset({"rules", "spk_cust", "spk_other", "display"})
+# A name the text introduces outright (叫X, a label, a self-introduction) passes too: a real name may also be
+# a dictionary word ("方志" + 远); the model still sees dict_word.
+_TRUSTED = frozenset({"rules", "spk_cust", "spk_other", "display", "called", "m0", "m1", "old"})
 
 
 def _name_like(name: str, data: CustomerInput) -> bool:
