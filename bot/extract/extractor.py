@@ -14,6 +14,7 @@ from .amount import deal_amount
 from .chat import _FORWARD_MARK, _ROLE_WORDS, ChatLine, split_chat
 from .company import company_before_person, cue_companies, find_companies, labelled_company
 from .contact import is_future, next_contact
+from .customer_ranker import CustomerInput, choose_customer
 from .model import Extraction, StageInput, Stager, Tagger, TagInput
 from .people import (
     TITLES,
@@ -302,6 +303,8 @@ def extract(
     name = _customer_name(speaker, customer_text, rep_names)
     if speaker and name == speaker:
         name = name_behind_nickname(speaker, customer_text, rep_text)
+    # The learned ranker weighs the rules' choice against the other people the text names (issue #13).
+    name = choose_customer(CustomerInput(turns, speaker, customer_text, rep_text, rep_names, name))
     phones = customer_phones([(t.text, t.speaker is not None) for t in customer_turns if t.text], name)
     emails = _EMAIL.findall(customer_text)
     contact = next_contact(full_text, mentions[full_text], ref_time)

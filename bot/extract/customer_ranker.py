@@ -1,0 +1,420 @@
+"""A learned ranker over customer-name candidates (issue #13, round 6).
+
+The rules (people.py, persons.py) each propose a name and a fixed precedence picks one; on text by new
+authors that precedence is where most customer misses come from: the wrong person among several, an
+English name cut from its surname ("Lucy郑"), an ordinary word taken as a name. Here every proposal is a
+candidate, together with forms the rules do not produce (English given name + surname, both lengths of a
+Chinese name, a surname with a title, every chat speaker, jieba's person tokens), and a conditional-logit
+model trained on TRAINING_POOL labels (benchmarks/train_customer_ranker.py) picks one of them or "none".
+
+Each candidate is described by where it came from (which rule, whether the rules chose it), its shape
+(full Chinese name, surname + title, Latin name, Latin + surname), where it stands (customer turn or rep
+turn, header speaker, inside a company's name, after an own-side marker or a back-office role, before a
+verb of speaking) and hashed character n-grams of its left and right context. Never a phone, an e-mail
+or a clause (digits, '@', punctuation, more than 20 characters), never a rep.
+
+Inference is numpy only; the weights (customer_ranker.npz, float32, ~70 kB) load once per process; the
+same text always gives the same name. Without the weights file the rules' choice stands.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from .chat import ChatLine
+from .company import find_companies
+from .people import (
+    _NOT_LATIN_NAME,
+    _SURNAME,
+    _TITLE,
+    _TITLED,
+    SINGLE_SURNAMES,
+    TITLES,
+    corrected_name,
+    full_name_for,
+    is_rep,
+    is_word_not_name,
+    name_mentions,
+    plausible_full_name,
+    surname_of,
+    titled_for_latin,
+)
+from .persons import person_mentions
+from .segment import token_at, tokens, word_flag
+
+log = logging.getLogger(__name__)
+WEIGHTS_FILE = Path(__file__).with_name("customer_ranker.npz")
+HASH_BITS = 14
+N_HASHED = 1 << HASH_BITS
+MAX_CANDIDATES = 24  # bounds the cost of a long paste
+
+# Where a candidate came from. m0..m3: people.name_mentions priority; p1..p3: persons.person_mentions
+# score; r*: the same found in the rep's chat turns.
+SOURCES = (
+    "rules", "m0", "m1", "m2", "m3", "p1", "p2", "p3", "rm", "rp", "spk_cust", "spk_other", "latin",
+    "latin_sn", "titled", "fullname", "stated", "called", "nr", "short", "long", "display", "display_other",
+    "before_title", "after_role", "old",
+)
+DENSE = (
+    *(f"src_{s}" for s in SOURCES),
+    "occ_cust", "occ_rep", "first_pos", "cjk_full", "ends_title", "is_latin", "latin_mix", "has_space",
+    "length", "in_company", "own_side", "backoffice_before", "speech_after", "word_not_name",
+    "contains_other", "inside_other", "same_surname_rules", "n_cands", "is_speaker", "rules_none_here",
+    "only_rep_side", "addressed_after", "dict_word", "start_aligned", "end_aligned",
+    # the "none" row
+    "is_none", "none_rules_none", "none_has_speaker", "none_n_cands", "none_chat",
+)
+_INDEX = {name: i for i, name in enumerate(DENSE)}
+
+# Not a name: a digit, '@', punctuation or a line break (a phone, an e-mail, a clause).
+_NOT_NAME = re.compile(r"[0-9@.:/，,。！？!?;；、\n（）()\[\]【】<>《》\"'“”]")
+_CJK = "\u4e00-\u9fff"
+# An English given name followed by a surname ("Lucy郑", "Nina 孙", "Michael 陈"): the name as written.
+_LATIN_SURNAME = re.compile(rf"(?<![A-Za-z])(?P<name>[A-Z][a-z]+ ?[{SINGLE_SURNAMES}])(?![A-Za-z])")
+_LATIN = re.compile(r"(?<![A-Za-z@.])(?P<name>[A-Z][a-z]{2,}(?: [A-Z][a-z]+)?)(?![A-Za-z@])")
+# "姓区的先生", "免贵姓白": a stated surname with the form of address that follows it.
+_STATED = re.compile(rf"姓\s*(?P<sn>{_SURNAME})(?:的)?\s*(?P<title>先生|女士|小姐|老板|老师|经理|总|工)")
+# "叫方志远", "叫做 沈国华", "一个叫阿May的": the name after 叫.
+_CALLED = re.compile(rf"叫(?:做)?\s*(?:{_SURNAME}\s+)?"  # an ASR stutter: "叫做 沈 沈国华"
+                     rf"(?P<name>{_SURNAME} ?[{_CJK}]{{1,2}}|阿[A-Z][a-z]+|[A-Z][a-z]+(?: [A-Z][a-z]+)?)")
+# A surname with 老 as a form of address ("老邝"), before a pause or a verb, not a word ("老师", "老板").
+_OLD = re.compile(rf"(?P<name>老[{SINGLE_SURNAMES}])(?=[，,。、\s]|说|讲|问|要|想|回|打|发|来|觉得|那边|这边|$)")
+# A full name right before a title ("梁永康先生", "庞丽萍总"): the name without the title.
+_BEFORE_TITLE = re.compile(rf"(?P<name>{_SURNAME}[{_CJK}]{{1,2}}?)(?={_TITLE})")
+# A name after a role word or 的 ("财务陈秀英", "的运维负责人 方志远"): both lengths are proposed.
+_AFTER_ROLE = re.compile(
+    rf"(?:的|财务|采购|会计|出纳|经理|总监|主任|主管|负责人|联系人|对接人|老板|老板娘|助理|特助|工程师|厂长|店长|"
+    rf"园长|院长|校长|科长|部长|处长|所长|总裁|董事长|合伙人|创始人|专员|老师)\s?(?P<name>{_SURNAME}[{_CJK}]{{1,2}})"
+)
+_OWN_SIDE = re.compile(r"(?:我们|我司|咱们|我方|本公司)(?:的)?[\u4e00-\u9fff]{0,6}$")
+# Back-office roles: the README files the decision maker the rep dealt with, rarely these.
+_BACKOFFICE = re.compile(r"(?:财务|会计|出纳|法务|IT|行政|人事|HR|助理|秘书|前台|同事)[^，,。\s]{0,4}$")
+_SPEECH = re.compile(r"^\s*(?:在|也|就|又|还|当场|一直|私下)?\s*(?:说|表示|觉得|认为|提到|反馈|透露|要求|希望|答应|"
+                     r"同意|问|让|想|要|来电|打|发|微信|签)")
+_ADDRESSED = re.compile(r"^\s*[，,]?\s*(?:您好|你好|早|好|，|,)")
+
+
+@dataclass
+class CustomerInput:
+    """What the extractor knows when it names the customer (all texts normalised)."""
+
+    turns: Sequence[ChatLine]
+    speaker: str | None
+    customer_text: str
+    rep_text: str
+    rep_names: Sequence[str]
+    rules_name: str | None
+
+
+@dataclass
+class Candidate:
+    name: str
+    sources: set[str] = field(default_factory=set)
+
+
+_ONE_CHAR_TITLES = frozenset(t for t in TITLES if len(t) == 1)
+
+
+def _titled_not_given(name: str) -> str:
+    """"钱总刚" (钱总 + 刚打电话) is the titled form and the next word: a given name does not begin with a
+    one-character title unless the two make a longer title ("总监", "总工")."""
+    if len(name) == 3 and not name.isascii() and surname_of(name) == name[0] and name[1] in _ONE_CHAR_TITLES \
+            and name[1:] not in TITLES:
+        return name[:2]
+    return name
+
+
+def _ok(name: str, rep_names: Sequence[str]) -> bool:
+    name = name.strip()
+    if not 2 <= len(name) <= 20 or _NOT_NAME.search(name):
+        return False
+    return not (rep_names and is_rep(name, rep_names))
+
+
+def candidates(data: CustomerInput) -> list[Candidate]:
+    """Every name the rules or the patterns propose, with its sources; the rules' choice first."""
+    found: dict[str, Candidate] = {}
+
+    def add(name: str | None, source: str) -> None:
+        if not name:
+            return
+        name = _titled_not_given(name.strip())
+        if not _ok(name, data.rep_names):
+            return
+        found.setdefault(name, Candidate(name)).sources.add(source)
+
+    add(data.rules_name, "rules")
+    speakers = list(dict.fromkeys(t.speaker for t in data.turns if t.speaker))
+    for s in speakers:
+        add(s, "spk_cust" if s == data.speaker else "spk_other")
+    # The parts of a display name ("串串王子 老板 Michael 陈", "🌸Lucy郑🌸"): the cleaned name may have cut them.
+    for turn in data.turns:
+        if not turn.raw_speaker or not turn.speaker or (data.rep_names and is_rep(turn.speaker, data.rep_names)):
+            continue
+        source = "display" if turn.speaker == data.speaker else "display_other"
+        raw = "".join(ch for ch in turn.raw_speaker if not unicodedata.category(ch).startswith("S"))
+        for pattern in (_LATIN_SURNAME, _LATIN, _TITLED):
+            for m in pattern.finditer(raw):
+                add(m.group("name"), source)
+    ctext, rtext = data.customer_text, data.rep_text
+    for mention in name_mentions(ctext):
+        add(mention.name, f"m{min(mention.priority, 3)}")
+    for p in person_mentions(ctext, surname_of):
+        add(p.name, f"p{min(p.score, 3)}")
+    if rtext:
+        for mention in name_mentions(rtext):
+            add(mention.name, "rm")
+        for p in person_mentions(rtext, surname_of):
+            add(p.name, "rp")
+    for text in (ctext, rtext):
+        if not text:
+            continue
+        for m in _LATIN_SURNAME.finditer(text):
+            add(m.group("name"), "latin_sn")
+        for m in _LATIN.finditer(text):
+            if m.group("name").split()[0] not in _NOT_LATIN_NAME:
+                add(m.group("name"), "latin")
+        for m in _TITLED.finditer(text):
+            add(m.group("name"), "titled")
+        for m in _STATED.finditer(text):
+            add(m.group("sn") + m.group("title"), "stated")
+        for m in _CALLED.finditer(text):
+            name = m.group("name")
+            if not name.isascii() and not name.startswith("阿"):
+                name = name.replace(" ", "")
+                add(name, "called")
+                if len(name) == 3 and surname_of(name) == name[0]:
+                    add(name[:2], "short")
+            else:
+                add(name, "called")
+        for m in _OLD.finditer(text):
+            # "老邝" even where the dictionary reads a word across it ("厨师长老邝": 长老)
+            add(m.group("name"), "old")
+        for m in _BEFORE_TITLE.finditer(text):
+            if not m.group("name").endswith(TITLES):
+                add(m.group("name"), "before_title")
+        for m in _AFTER_ROLE.finditer(text):
+            name = m.group("name")
+            add(name, "after_role")
+            if len(name) == 3:
+                add(name[:2], "after_role")
+        for tok in tokens(text):
+            if tok.flag in ("nr", "nrfg", "nrt") and 2 <= len(tok.word) <= 4 and surname_of(tok.word):
+                add(tok.word, "nr")
+    # Both lengths of a Chinese name ("韩磊刚" -> "韩磊", "沈国" -> "沈国华") and the full name behind a
+    # title ("郑经理" -> "郑晓红").
+    for cand in list(found.values()):
+        name = cand.name
+        if name.isascii() or not surname_of(name):
+            continue
+        if name.endswith(TITLES):
+            add(full_name_for(name, ctext or rtext), "fullname")
+        elif len(name) == 3 and surname_of(name) == name[0]:
+            add(name[:2], "short")
+        elif len(name) == 2:
+            for text in (ctext, rtext):
+                at = text.find(name)
+                nxt = text[at + 2 : at + 3] if at >= 0 else ""
+                if nxt and "\u4e00" <= nxt <= "\u9fff":
+                    add(name + nxt, "long")
+    kept = [c for c in found.values() if c.sources & _TRUSTED or _name_like(c.name, data)]
+    ordered = sorted(kept, key=lambda c: ("rules" not in c.sources, _first(c.name, data)))
+    return ordered[:MAX_CANDIDATES]
+
+
+# Sources that are names by construction (the rules' choice, a display name); any other Chinese candidate
+# must read as a name where it stands, not as an ordinary word ("谢谢您", "方案", "白皮书").
+# A name the text introduces outright (叫X, a label, a self-introduction) passes too: a real name may also be
+# a dictionary word ("方志" + 远); the model still sees dict_word.
+_TRUSTED = frozenset({"rules", "spk_cust", "spk_other", "display", "called", "m0", "m1", "old"})
+
+
+def _name_like(name: str, data: CustomerInput) -> bool:
+    if name.isascii() or re.search("[A-Za-z]", name) or name.endswith(TITLES):
+        return True
+    core = name.replace(" ", "")
+    if not plausible_full_name(core):
+        return False
+    for text in (data.customer_text, data.rep_text):
+        at = text.find(name)
+        if at >= 0:
+            return not is_word_not_name(text, at, core)
+    return True
+
+
+def _first(name: str, data: CustomerInput) -> int:
+    text = data.customer_text + "\n" + data.rep_text
+    at = text.find(name)
+    return at if at >= 0 else len(text)
+
+
+def _hash(key: str) -> int:
+    return zlib.crc32(key.encode("utf-8")) & (N_HASHED - 1)
+
+
+def _occurrences(name: str, text: str, limit: int = 3) -> list[int]:
+    found: list[int] = []
+    at = text.find(name)
+    while at >= 0 and len(found) < limit:
+        found.append(at)
+        at = text.find(name, at + 1)
+    return found
+
+
+def _shape(name: str) -> str:
+    if name.isascii():
+        return "L2" if " " in name else "L1"
+    if re.search("[A-Za-z]", name):
+        return "LS"
+    if name.endswith(TITLES):
+        sn = surname_of(name) or ""
+        return "T" + name[len(sn) :]
+    return f"C{len(name)}" if surname_of(name) else f"X{len(name)}"
+
+
+def featurize(data: CustomerInput, cands: Sequence[Candidate]) -> tuple[npt.NDArray[np.float32], list[list[int]]]:
+    """Dense features and hashed indices per row: one row per candidate, then the "none" row."""
+    rows = len(cands) + 1
+    dense = np.zeros((rows, len(DENSE)), dtype=np.float32)
+    hashed: list[list[int]] = []
+    ctext, rtext = data.customer_text, data.rep_text
+    full = ctext + "\n" + rtext
+    spans = [(c.start, c.end) for c in find_companies(ctext)] if ctext else []
+    names = [c.name for c in cands]
+    rules_sn = surname_of(data.rules_name) if data.rules_name else None
+    for i, cand in enumerate(cands):
+        f = dense[i]
+        name = cand.name
+        for s in cand.sources:
+            f[_INDEX[f"src_{s}"]] = 1.0
+        occ_c, occ_r = _occurrences(name, ctext), _occurrences(name, rtext)
+        f[_INDEX["occ_cust"]] = np.log1p(len(occ_c))
+        f[_INDEX["occ_rep"]] = np.log1p(len(occ_r))
+        f[_INDEX["only_rep_side"]] = float(not occ_c and bool(occ_r))
+        first = full.find(name)
+        f[_INDEX["first_pos"]] = first / max(len(full), 1) if first >= 0 else 1.0
+        shape = _shape(name)
+        f[_INDEX["cjk_full"]] = float(shape in ("C2", "C3"))
+        f[_INDEX["ends_title"]] = float(shape.startswith("T"))
+        f[_INDEX["is_latin"]] = float(shape in ("L1", "L2"))
+        f[_INDEX["latin_mix"]] = float(shape == "LS")
+        f[_INDEX["has_space"]] = float(" " in name)
+        f[_INDEX["length"]] = len(name) / 4.0
+        f[_INDEX["in_company"]] = float(any(a < s_end and a + len(name) > s for a in occ_c for s, s_end in spans))
+        f[_INDEX["is_speaker"]] = float(bool(cand.sources & {"spk_cust", "spk_other"}))
+        f[_INDEX["same_surname_rules"]] = float(bool(rules_sn) and surname_of(name) == rules_sn
+                                                and name != data.rules_name)
+        f[_INDEX["contains_other"]] = float(any(o != name and o in name for o in names))
+        f[_INDEX["inside_other"]] = float(any(o != name and name in o for o in names))
+        f[_INDEX["n_cands"]] = len(cands) / 10.0
+        f[_INDEX["rules_none_here"]] = float(data.rules_name is None)
+        keys = ["shape:" + shape, f"nsrc:{len(cand.sources)}", "last:" + name[-1]]
+        if shape in ("C2", "C3"):
+            # which characters given names are made of ("防", "加" are rarely in one)
+            keys.extend("given:" + ch for ch in name[len(surname_of(name) or "") :])
+        flag = word_flag(name.replace(" ", ""))
+        f[_INDEX["dict_word"]] = float(flag is not None and not flag.startswith("nr"))
+        if occ_c and not name.isascii():
+            # a name usually starts and ends where the segmenter cuts ("韩磊|刚来" does not end at a cut)
+            start_tok, end_tok = token_at(ctext, occ_c[0]), token_at(ctext, occ_c[0] + len(name) - 1)
+            f[_INDEX["start_aligned"]] = float(start_tok is not None and start_tok.start == occ_c[0])
+            f[_INDEX["end_aligned"]] = float(end_tok is not None and end_tok.end == occ_c[0] + len(name))
+        keys.extend("src+shape:" + s + shape for s in cand.sources)
+        own = back = speech = addressed = word = False
+        for scope, text, positions in (("C", ctext, occ_c), ("R", rtext, occ_r)):
+            for at in positions:
+                left, right = text[max(0, at - 8) : at], text[at + len(name) : at + len(name) + 4]
+                own |= bool(_OWN_SIDE.search(left))
+                back |= bool(_BACKOFFICE.search(left))
+                speech |= bool(_SPEECH.match(right))
+                addressed |= scope == "R" and bool(_ADDRESSED.match(right))
+                if not name.isascii() and scope == "C":
+                    word |= is_word_not_name(text, at, name)
+                l3, r3 = text[max(0, at - 3) : at], right[:3]
+                keys.extend(f"{scope}L{n}:{l3[-n:]}" for n in (1, 2, 3) if len(l3) >= n)
+                keys.extend(f"{scope}R{n}:{r3[:n]}" for n in (1, 2, 3) if len(r3) >= n)
+                keys.extend(f"L{n}:{l3[-n:]}" for n in (1, 2) if len(l3) >= n)
+                keys.extend(f"R{n}:{r3[:n]}" for n in (1, 2) if len(r3) >= n)
+        f[_INDEX["own_side"]] = float(own)
+        f[_INDEX["backoffice_before"]] = float(back)
+        f[_INDEX["speech_after"]] = float(speech)
+        f[_INDEX["addressed_after"]] = float(addressed)
+        f[_INDEX["word_not_name"]] = float(word)
+        hashed.append(sorted({_hash(k) for k in keys}))
+    none = dense[len(cands)]
+    none[_INDEX["is_none"]] = 1.0
+    none[_INDEX["none_rules_none"]] = float(data.rules_name is None)
+    none[_INDEX["none_has_speaker"]] = float(data.speaker is not None)
+    none[_INDEX["none_n_cands"]] = len(cands) / 10.0
+    none[_INDEX["none_chat"]] = float(any(t.speaker for t in data.turns))
+    hashed.append([])
+    return dense, hashed
+
+
+@dataclass(frozen=True)
+class Weights:
+    dense: npt.NDArray[np.float32]
+    hashed: npt.NDArray[np.float32]
+
+
+_lock = threading.Lock()
+_weights: Weights | None = None
+_loaded = False
+LOADS = 0  # how many times the weights file was read (tests check it is once per process)
+
+
+def load_weights() -> Weights | None:
+    """The trained weights, read once per process (None when the file is missing)."""
+    global _weights, _loaded, LOADS
+    if _loaded:
+        return _weights
+    with _lock:
+        if not _loaded:
+            if WEIGHTS_FILE.exists():
+                with np.load(WEIGHTS_FILE) as npz:
+                    names = tuple(str(n) for n in npz["dense_names"])
+                    if names == DENSE and npz["hashed"].shape == (N_HASHED,):
+                        _weights = Weights(npz["dense"].astype(np.float32), npz["hashed"].astype(np.float32))
+                        LOADS += 1
+                    else:
+                        log.warning("customer_ranker.weights_mismatch")
+            _loaded = True
+    return _weights
+
+
+def scores(
+    weights: Weights, dense: npt.NDArray[np.float32], hashed: Sequence[Sequence[int]]
+) -> npt.NDArray[np.float32]:
+    out = dense @ weights.dense
+    for i, idx in enumerate(hashed):
+        if idx:
+            out[i] += float(weights.hashed[list(idx)].sum())
+    return out
+
+
+def choose_customer(data: CustomerInput) -> str | None:
+    """The candidate the model ranks first, or None when "none" ranks first; the rules' choice without
+    weights."""
+    weights = load_weights()
+    if weights is None:
+        return data.rules_name
+    cands = candidates(data)
+    if not cands:
+        return None
+    dense, hashed = featurize(data, cands)
+    best = int(np.argmax(scores(weights, dense, hashed)))
+    if best == len(cands):
+        return None
+    # A speaker's self-correction ("叫韦强 说错了 是韦刚") names the person corrected to, and a Latin given
+    # name said with the surname ("Kevin，姓梁，梁总") is the surname with its title, whatever ranked.
+    return titled_for_latin(corrected_name(cands[best].name, data.customer_text), data.customer_text)
