@@ -1,6 +1,6 @@
 """Train and measure the learned company ranker (bot/extract/company_ranker.py) by leave-one-author-out.
 
-Usage: python benchmarks/train_company_ranker.py [--write] [--l2 3] [--iters 300] [--no-loao]
+Usage: python benchmarks/train_company_ranker.py [--write] [--l2 1] [--iters 300] [--no-loao]
 
 Pool: benchmarks/corpora.py TRAINING_POOL only (never a blind file), grouped by author as
 benchmarks/train_learned_layer.py groups it. Each record is run through extract() with the ranker replaced by
@@ -147,7 +147,7 @@ def loao(records: Sequence[Record], *, l2: float, iters: int) -> None:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--write", action="store_true", help="fit on the whole pool and write the weights")
-    parser.add_argument("--l2", type=float, default=3.0)
+    parser.add_argument("--l2", type=float, default=1.0)
     parser.add_argument("--iters", type=int, default=300)
     parser.add_argument("--no-loao", action="store_true")
     args = parser.parse_args(argv)
