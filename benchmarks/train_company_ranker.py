@@ -39,6 +39,8 @@ from bot.extract import company_ranker as cr  # noqa: E402
 from bot.extract import extract  # noqa: E402
 from bot.extract.textnorm import as_written, normalize_text, normalize_width  # noqa: E402
 
+MARGIN_GRID = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
+
 
 @dataclass
 class Record:
@@ -119,11 +121,10 @@ def fit(records: Sequence[Record], *, l2: float, iters: int) -> np.ndarray:
     return w
 
 
-def predict(w: np.ndarray, record: Record) -> str | None:
+def predict(w: np.ndarray, record: Record, margin: float = cr.NONE_MARGIN) -> str | None:
     if len(record.names) == 1:
         return record.names[0] or None
-    scores = [float(w[f].sum()) for f in record.feats]
-    return record.names[int(np.argmax(scores))] or None
+    return cr.decide(record.names, [float(w[f].sum()) for f in record.feats], margin)
 
 
 def loao(records: Sequence[Record], *, l2: float, iters: int) -> None:
@@ -133,15 +134,20 @@ def loao(records: Sequence[Record], *, l2: float, iters: int) -> None:
     print("| author | n | rules | ranker | reachable |")
     print("|---|---|---|---|---|")
     rule_acc, new_acc = [], []
+    by_margin: dict[float, list[float]] = defaultdict(list)
     for author, held in by_author.items():
         w = fit([r for r in records if r.author != author], l2=l2, iters=iters)
         rules = sum(r.rules == r.expect for r in held) / len(held)
         new = sum(predict(w, r) == r.expect for r in held) / len(held)
+        for margin in MARGIN_GRID:
+            by_margin[margin].append(sum(predict(w, r, margin) == r.expect for r in held) / len(held))
         reach = sum(r.label is not None for r in held) / len(held)
         rule_acc.append(rules)
         new_acc.append(new)
         print(f"| {author} | {len(held)} | {rules:.1%} | {new:.1%} | {reach:.1%} |", flush=True)
     print(f"| mean of authors | {len(records)} | {statistics.mean(rule_acc):.1%} | {statistics.mean(new_acc):.1%} | |")
+    print("\n'no company' margin (mean of authors): "
+          + ", ".join(f"{m}: {statistics.mean(a):.1%}" for m, a in by_margin.items()))
 
 
 def main(argv: list[str]) -> int:

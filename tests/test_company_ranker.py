@@ -84,3 +84,10 @@ def test_a_labelled_company_line_stays_exact() -> None:
 def test_without_weights_the_rules_choice_stands(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cr, "weights", lambda: None)
     assert cr.choose("刚从鹿鸣书房出来", "", None, None, "规则的选择") == "规则的选择"
+
+
+def test_no_company_wins_only_by_more_than_the_margin() -> None:
+    names = ["", "晨曦文具", "晨曦"]
+    assert cr.decide(names, [1.0, 0.8, 0.1], margin=0.5) == "晨曦文具"
+    assert cr.decide(names, [1.0, 0.4, 0.1], margin=0.5) is None
+    assert cr.decide([""], [0.0]) is None

@@ -42,6 +42,8 @@ N_FEATURES = 1 << HASH_BITS
 MAX_CANDIDATES = 80  # bounds the cost of a very long paste
 MAX_BRAND_BEFORE_SUFFIX = 8
 NONE = ""  # the "no company" choice
+# "No company" wins only by this much over the best candidate (chosen by leave-one-author-out).
+NONE_MARGIN = 0.0
 
 _NAME_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z0-9&]")
 _SPAN_OK = re.compile(r"^[\u4e00-\u9fffA-Za-z0-9&]+(?: [A-Za-z0-9&][A-Za-z0-9&'-]*)*$")
@@ -302,6 +304,12 @@ def choose(customer_text: str, rep_text: str, header: str | None, person: str | 
     if w is None:
         return rules
     names, feats = featurize(customer_text, rep_text, header, person, rules)
-    scores = [float(w[f].sum()) for f in feats]
-    best = int(np.argmax(scores))
-    return names[best] or None
+    return decide(names, [float(w[f].sum()) for f in feats])
+
+
+def decide(names: Sequence[str], scores: Sequence[float], margin: float = NONE_MARGIN) -> str | None:
+    """The best-scoring candidate, unless "no company" (names[0]) beats it by more than `margin`."""
+    if len(names) == 1:
+        return None
+    best = 1 + int(np.argmax(scores[1:]))
+    return None if scores[0] - scores[best] > margin else names[best]
