@@ -286,6 +286,13 @@ def _suffix_matches(text: str) -> Iterator[re.Match[str]]:
         pos = m.start() + 1
 
 
+def suffix_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every industry-word or legal-form suffix that is not part of a common noun
+    ("物流系统"): where a company's name can end. The learned ranker (company_ranker.py) tries every
+    brand length before each."""
+    return [(m.start(), m.end()) for m in _suffix_matches(text) if not _NOUN_AFTER.match(text[m.end() : m.end() + 4])]
+
+
 def _conjunction_is_brand(text: str, at: int) -> bool:
     """和 at text[at] begins a brand ("刚接到和美妇产医院", "和美医院…" at the start) unless it joins two
     nouns: a conjunction needs a noun before it, so after a verb, a particle or a clause start it is a name."""

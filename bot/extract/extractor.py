@@ -10,6 +10,7 @@ from rapidfuzz import fuzz
 
 from store.stages import Stage
 
+from . import company_ranker
 from .amount import deal_amount
 from .chat import _FORWARD_MARK, _ROLE_WORDS, ChatLine, split_chat
 from .company import company_before_person, cue_companies, find_companies, labelled_company
@@ -324,6 +325,10 @@ def extract(
         tags = tuple(sorted({*tags, "流失风险"}))
     raw_speaker = next((t.raw_speaker for t in turns if t.speaker == speaker and t.raw_speaker), None)
     company = _company(customer_text, rep_text, name, _display_company(raw_speaker, speaker))
+    if not labelled_company(customer_text):
+        # A labelled "公司：X" line is exact; otherwise a learned ranker weighs the rules' choice against
+        # every other candidate span (company_ranker.py).
+        company = company_ranker.choose(customer_text, rep_text, raw_speaker, name, company)
     if known and not speaker:
         name, company = _from_book(customer_text, name, company, known, rep_names)
     own_words = _join([t for t in customer_turns if t.speaker is not None])  # the customer's chat turns

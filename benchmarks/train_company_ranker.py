@@ -1,0 +1,176 @@
+"""Train and measure the learned company ranker (bot/extract/company_ranker.py) by leave-one-author-out.
+
+Usage: python benchmarks/train_company_ranker.py [--write] [--l2 1] [--iters 300] [--no-loao]
+
+Pool: benchmarks/corpora.py TRAINING_POOL only (never a blind file), grouped by author as
+benchmarks/train_learned_layer.py groups it. Each record is run through extract() with the ranker replaced by
+a recorder, so the candidates are those extract() gives the ranker; the label is the candidate whose written
+form is the record's company ("no company" when it has none; a record whose company is no candidate teaches
+nothing). The model is a softmax over each record's candidates plus "no company" on hashed features, fitted
+by full-batch Adam from zero weights (deterministic). For every author: train on the others, score the
+held-out author's company field, against the rules on the same records.
+
+`--write` fits on the whole pool and writes bot/extract/company_ranker.npz (float16).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.corpora import TRAINING_POOL, is_blind  # noqa: E402
+from benchmarks.extraction_accuracy import load_samples  # noqa: E402
+from benchmarks.train_learned_layer import author_of  # noqa: E402
+from bot.extract import company_ranker as cr  # noqa: E402
+from bot.extract import extract  # noqa: E402
+from bot.extract.textnorm import as_written, normalize_text, normalize_width  # noqa: E402
+
+MARGIN_GRID = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
+
+
+@dataclass
+class Record:
+    id: str
+    author: str
+    expect: str | None
+    rules: str | None  # what extract() files without the ranker
+    names: list[str]  # written forms; "" is "no company"
+    feats: list[np.ndarray]
+    label: int | None  # index into names, None when the company is no candidate
+    seconds: float
+
+
+def load_records() -> list[Record]:
+    assert not any(is_blind(p) or "corpus_v7" in str(p) for p in TRAINING_POOL)
+    seen: dict[str, Any] = {}
+    real_choose = cr.choose
+
+    def recorder(customer_text: str, rep_text: str, header: str | None, person: str | None,
+                 rules: str | None) -> str | None:
+        seen["args"] = (customer_text, rep_text, header, person, rules)
+        return rules
+
+    cr.choose = recorder  # type: ignore[assignment]
+    records = []
+    try:
+        for path in TRAINING_POOL:
+            for sample in load_samples(path):
+                seen.clear()
+                result = extract(sample["text"], ref_time=datetime.fromisoformat(sample["ref_time"]))
+                expect = sample["expect"]["company"]
+                args = seen.get("args")
+                if args is None:  # a labelled company line: the rules are exact there
+                    names, feats, seconds = [result.company or ""], [np.zeros(0, np.int64)], 0.0
+                else:
+                    start = time.perf_counter()
+                    names, feats = cr.featurize(*args)
+                    seconds = time.perf_counter() - start
+                    normalized, written = normalize_text(sample["text"]), normalize_width(sample["text"])
+                    names = [as_written(n, normalized, written) or "" for n in names]
+                target = expect or ""
+                label = names.index(target) if target in names else None
+                records.append(Record(sample["id"], author_of(path, sample["id"]), expect, result.company,
+                                      names, feats, label, seconds))
+    finally:
+        cr.choose = real_choose  # type: ignore[assignment]
+    return records
+
+
+def fit(records: Sequence[Record], *, l2: float, iters: int) -> np.ndarray:
+    """Softmax over each record's choices; full-batch Adam on the mean log-loss plus L2 / n."""
+    train = [r for r in records if r.label is not None and len(r.names) > 1]
+    feats = [f for r in train for f in r.feats]
+    sizes = np.array([len(r.names) for r in train])
+    group_start = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    group_of = np.repeat(np.arange(len(train)), sizes)
+    y = np.zeros(len(feats))
+    y[group_start + np.array([r.label for r in train])] = 1.0
+    lengths = np.array([len(f) for f in feats])
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    indices = np.concatenate(feats)
+    cand_of_index = np.repeat(np.arange(len(feats)), lengths)
+    n = len(train)
+    w = np.zeros(cr.N_FEATURES)
+    m, v = np.zeros_like(w), np.zeros_like(w)
+    lr = 0.05
+    for it in range(1, iters + 1):
+        cs = np.concatenate([[0.0], np.cumsum(w[indices])])
+        s = cs[indptr[1:]] - cs[indptr[:-1]]
+        top = np.maximum.reduceat(s, group_start)
+        e = np.exp(s - top[group_of])
+        p = e / np.add.reduceat(e, group_start)[group_of]
+        g = (p - y) / n
+        grad = np.bincount(indices, weights=g[cand_of_index], minlength=cr.N_FEATURES) + l2 * w / n
+        m = 0.9 * m + 0.1 * grad
+        v = 0.999 * v + 0.001 * grad * grad
+        w -= lr * (m / (1 - 0.9**it)) / (np.sqrt(v / (1 - 0.999**it)) + 1e-8)
+    return w
+
+
+def predict(w: np.ndarray, record: Record, margin: float = cr.NONE_MARGIN) -> str | None:
+    if len(record.names) == 1:
+        return record.names[0] or None
+    return cr.decide(record.names, [float(w[f].sum()) for f in record.feats], margin)
+
+
+def loao(records: Sequence[Record], *, l2: float, iters: int) -> None:
+    by_author: dict[str, list[Record]] = defaultdict(list)
+    for r in records:
+        by_author[r.author].append(r)
+    print("| author | n | rules | ranker | reachable |")
+    print("|---|---|---|---|---|")
+    rule_acc, new_acc = [], []
+    by_margin: dict[float, list[float]] = defaultdict(list)
+    for author, held in by_author.items():
+        w = fit([r for r in records if r.author != author], l2=l2, iters=iters)
+        rules = sum(r.rules == r.expect for r in held) / len(held)
+        new = sum(predict(w, r) == r.expect for r in held) / len(held)
+        for margin in MARGIN_GRID:
+            by_margin[margin].append(sum(predict(w, r, margin) == r.expect for r in held) / len(held))
+        reach = sum(r.label is not None for r in held) / len(held)
+        rule_acc.append(rules)
+        new_acc.append(new)
+        print(f"| {author} | {len(held)} | {rules:.1%} | {new:.1%} | {reach:.1%} |", flush=True)
+    print(f"| mean of authors | {len(records)} | {statistics.mean(rule_acc):.1%} | {statistics.mean(new_acc):.1%} | |")
+    print("\n'no company' margin (mean of authors): "
+          + ", ".join(f"{m}: {statistics.mean(a):.1%}" for m, a in by_margin.items()))
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--write", action="store_true", help="fit on the whole pool and write the weights")
+    parser.add_argument("--l2", type=float, default=1.0)
+    parser.add_argument("--iters", type=int, default=300)
+    parser.add_argument("--no-loao", action="store_true")
+    args = parser.parse_args(argv)
+    records = load_records()
+    times = sorted(r.seconds for r in records)
+    print(f"{len(records)} records; featurize p50 {times[len(times) // 2] * 1000:.1f} ms, "
+          f"p99 {times[int(len(times) * 0.99)] * 1000:.1f} ms; "
+          f"mean candidates {statistics.mean(len(r.names) for r in records):.1f}")
+    if not args.no_loao:
+        loao(records, l2=args.l2, iters=args.iters)
+    if args.write:
+        w = fit(records, l2=args.l2, iters=args.iters)
+        trained_on = np.array([p.resolve().relative_to(ROOT).as_posix() for p in TRAINING_POOL])
+        np.savez_compressed(cr.WEIGHTS_FILE, w=w.astype(np.float16), trained_on=trained_on)
+        print(f"wrote {cr.WEIGHTS_FILE.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,315 @@
+"""A learned ranker over company candidates (issue #13, round 6).
+
+The rules (company.py) find one company; on text by authors they were not written for they miss a
+character of a trade name, keep a time word at the front, take a generic noun ("上市公司") or the rep's
+own firm. This module lists every plausible span instead (the rules' mentions, every span that ends in
+an industry word or a legal form, the segmenter's organisations, the display-name parts, spans before
+"的 + role" and "那边"), describes each by hashed features of the span and of its context (its
+characters, the characters around it, the segmenter's word boundaries, which side of the chat said it,
+whether the rules chose it), and a softmax over the candidates plus "no company" picks one.
+
+Inference is numpy only: each candidate's score is a sum of weights at its hashed feature indices.
+The weights (company_ranker.npz, float16) load once per process; trained by
+benchmarks/train_company_ranker.py on the TRAINING_POOL only. Without the weights file the rules stand.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from .company import (
+    INDUSTRY_WORDS,
+    company_before_person,
+    cue_companies,
+    find_companies,
+    suffix_spans,
+)
+from .segment import Token, tokens, word_flag
+
+log = logging.getLogger(__name__)
+WEIGHTS_FILE = Path(__file__).with_name("company_ranker.npz")
+HASH_BITS = 18
+N_FEATURES = 1 << HASH_BITS
+MAX_CANDIDATES = 80  # bounds the cost of a very long paste
+MAX_BRAND_BEFORE_SUFFIX = 8
+NONE = ""  # the "no company" choice
+# "No company" wins only by this much over the best candidate (chosen by leave-one-author-out).
+NONE_MARGIN = 0.0
+
+_NAME_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z0-9&]")
+_SPAN_OK = re.compile(r"^[\u4e00-\u9fffA-Za-z0-9&]+(?: [A-Za-z0-9&][A-Za-z0-9&'-]*)*$")
+_PART_SPLIT = re.compile(r"[@\-_|｜/·()（）\s:：【】\[\]]+")
+_LEGAL_END = re.compile(r"(?:股份有限公司|有限责任公司|有限公司|股份公司|集团|公司)$")
+_INDUSTRY_END = re.compile("(?:" + "|".join(sorted(INDUSTRY_WORDS, key=len, reverse=True)) + ")$")
+# Spans that stand before a place word or a role: "X那边", "X的王总", "X的采购".
+_BEFORE_PLACE = re.compile(r"那边|这边|那里|这里|那儿")
+_ROLE_AFTER_DE = re.compile(r"的\s?[\u4e00-\u9fffA-Za-z]{0,4}?(?:总|经理|主任|老板|院长|校长|园长|厂长|店长|主管|总监|"
+                            r"采购|老师|负责人|财务|行政|会计|科长|处长|部长|助理|工)")
+_QUOTED = re.compile(r"[“\"「『]([^”\"」』\s]{2,12})[”\"」』]")
+# A name before a bracketed note ("X（老客户）", "X(奶茶连锁)") and the name inside one ("(X市场部)").
+_BRACKET = re.compile(r"[（(]([^）)\n]{2,20})[）)]")
+# Words after which a name follows: we/our (我们X的合同), going to or leaving a place, being from one.
+_CUE_BEFORE = re.compile(r"我们是|我們是|我们|我們|我哋|咱们|叫做|叫|去了|去|到了|从|來自|来自|拜访了?|是")
+# Capitalised Latin words in a row ("TechBridge Global").
+_LATIN_NAME = re.compile(r"\b[A-Z][A-Za-z&]+(?: [A-Z][A-Za-z&]+){1,3}\b")
+
+
+@dataclass
+class Candidate:
+    name: str
+    sources: set[str] = field(default_factory=set)
+    # (side, start) of each occurrence: C customer text, R rep's chat turns, H the customer's header
+    where: list[tuple[str, int]] = field(default_factory=list)
+
+
+def _add(found: dict[str, Candidate], name: str, source: str) -> None:
+    name = name.strip()
+    if not (2 <= len(name) <= 24) or not _SPAN_OK.match(name):
+        return
+    cand = found.get(name)
+    if cand is None:
+        if len(found) >= MAX_CANDIDATES:
+            return
+        cand = found[name] = Candidate(name)
+    cand.sources.add(source)
+
+
+def _spans(side: str, text: str, person: str | None, found: dict[str, Candidate]) -> None:
+    for c in find_companies(text):
+        _add(found, c.name, f"{side}fc" + ("F" if c.foreign else ""))
+    if side != "H":
+        for c in cue_companies(text):
+            _add(found, c.name, f"{side}cue" + ("F" if c.foreign else ""))
+    if side == "C" and person:
+        before = company_before_person(text, person)
+        if before:
+            _add(found, before, "Cbp")
+    for start, end in suffix_spans(text):
+        for k in range(1, MAX_BRAND_BEFORE_SUFFIX + 1):
+            at = start - k
+            if at < 0 or not _NAME_CHAR.match(text[at]):
+                break
+            if k >= 2:
+                _add(found, text[at:end], f"{side}sx")
+    for m in _BEFORE_PLACE.finditer(text):
+        _backward_spans(text, m.start(), f"{side}place", found)
+    for m in _ROLE_AFTER_DE.finditer(text):
+        _backward_spans(text, m.start(), f"{side}de", found)
+    for m in _QUOTED.finditer(text):
+        _add(found, m.group(1), f"{side}q")
+    for m in _BRACKET.finditer(text):
+        _backward_spans(text, m.start(), f"{side}bb", found)
+        inner = m.group(1)
+        for part in re.split(r"[,，、\s]+", inner):
+            _add(found, part, f"{side}bi")
+            _forward_spans(part, 0, f"{side}bi", found)
+    for m in _CUE_BEFORE.finditer(text):
+        _forward_spans(text, m.end(), f"{side}cue:{m.group()}", found)
+    for m in _LATIN_NAME.finditer(text):
+        _add(found, m.group(), f"{side}latin")
+    for tok in tokens(text) if len(text) <= 4000 else ():
+        if tok.flag in ("nt", "nz") and len(tok.word) >= 2:
+            _add(found, tok.word, f"{side}tok{tok.flag}")
+
+
+def _backward_spans(text: str, end: int, source: str, found: dict[str, Candidate]) -> None:
+    for k in range(2, 9):
+        at = end - k
+        if at < 0 or not _NAME_CHAR.match(text[at]):
+            break
+        _add(found, text[at:end], source)
+
+
+def _forward_spans(text: str, start: int, source: str, found: dict[str, Candidate]) -> None:
+    for k in range(2, 7):
+        end = start + k
+        if end > len(text) or not _NAME_CHAR.match(text[end - 1]):
+            break
+        _add(found, text[start:end], source)
+
+
+def candidates(customer_text: str, rep_text: str, header: str | None, person: str | None,
+               rules: str | None) -> list[Candidate]:
+    found: dict[str, Candidate] = {}
+    if rules:
+        _add(found, rules, "rules")
+    if header:
+        for part in _PART_SPLIT.split(header):
+            if part and part != person and not (person and person in part):
+                _add(found, part, "Hpart")
+        _spans("H", header, person, found)
+    _spans("C", customer_text, person, found)
+    _spans("R", rep_text, person, found)
+    texts = (("C", customer_text), ("R", rep_text), ("H", header or ""))
+    kept = []
+    for cand in found.values():
+        for side, text in texts:
+            at = text.find(cand.name)
+            count = 0
+            while at >= 0 and count < 4:
+                cand.where.append((side, at))
+                at = text.find(cand.name, at + 1)
+                count += 1
+        if cand.where or "rules" in cand.sources:
+            kept.append(cand)
+    return kept
+
+
+def _bucket(n: int, top: int) -> str:
+    return str(min(n, top))
+
+
+@dataclass(frozen=True)
+class _Words:
+    """One side's text segmented once: where words start and end, and which word covers each character."""
+
+    starts: dict[int, int]  # start offset -> token index
+    ends: dict[int, int]  # end offset -> token index
+    toks: tuple[Token, ...]
+
+
+def _words(text: str) -> _Words:
+    toks = tokens(text) if len(text) <= 4000 else ()
+    return _Words({t.start: i for i, t in enumerate(toks)}, {t.end: i for i, t in enumerate(toks)}, toks)
+
+
+def _align(words: _Words, start: int, end: int) -> list[str]:
+    """Whether the span starts and ends on the segmenter's word boundaries, and the words around it."""
+    keys = [f"as{start in words.starts}", f"ae{end in words.ends}",
+            f"a{start in words.starts}{end in words.ends}"]
+    before, after = words.ends.get(start), words.starts.get(end)
+    if before is not None:
+        keys += ["bw:" + words.toks[before].word, "bf:" + words.toks[before].flag]
+    if after is not None:
+        keys += ["aw:" + words.toks[after].word, "af:" + words.toks[after].flag]
+    first = words.starts.get(start)
+    if first is not None:
+        keys.append("tf" + words.toks[first].flag)
+    last = words.ends.get(end)
+    if last is not None:
+        keys.append("tl" + words.toks[last].flag)
+        if first is not None:
+            keys.append("nt" + _bucket(last - first + 1, 4))
+    return keys
+
+
+def candidate_keys(cand: Candidate, texts: dict[str, str], words: dict[str, _Words], person: str | None,
+                   rules: str | None, rank: int) -> list[str]:
+    name = cand.name
+    keys = ["bias", "len" + _bucket(len(name), 12), "f1" + name[0], "f2" + name[:2], "l1" + name[-1],
+            "l2" + name[-2:], "l3" + name[-3:], "full" + name, "rank" + _bucket(rank, 5)]
+    keys += ["src" + s for s in cand.sources]
+    keys += ["g" + name[i : i + n] for n in (1, 2) for i in range(len(name) - n + 1)]
+    if rules is not None:
+        keys.append("isrules" if name == rules else ("inrules" if name in rules or rules in name else "notrules"))
+    else:
+        keys.append("rulesnone")
+    if _LEGAL_END.search(name):
+        keys.append("legal")
+    if _INDUSTRY_END.search(name):
+        keys.append("industry")
+        keys.append("ind" + _INDUSTRY_END.search(name).group())  # type: ignore[union-attr]
+    if person and person in name:
+        keys.append("hasperson")
+    flag = word_flag(name)
+    keys.append("wf" + (flag or "-"))
+    sides = {side for side, _ in cand.where}
+    keys += ["in" + "".join(sorted(sides)), "cnt" + _bucket(len(cand.where), 4)]
+    seen_side: set[str] = set()
+    for side, start in cand.where:
+        if side in seen_side:
+            continue
+        seen_side.add(side)
+        text = texts[side]
+        end = start + len(name)
+        left, right = text[max(0, start - 3) : start], text[end : end + 3]
+        keys += [f"{side}L1{left[-1:] or '^'}", f"{side}L2{left[-2:]}", f"L3{left}",
+                 f"{side}R1{right[:1] or '$'}", f"{side}R2{right[:2]}", f"R3{right}",
+                 f"L1{left[-1:] or '^'}", f"R1{right[:1] or '$'}", f"L2{left[-2:]}", f"R2{right[:2]}"]
+        keys += [side + k for k in _align(words[side], start, end)]
+        if start == 0 or text[start - 1] == "\n":
+            keys.append(side + "linestart")
+    return keys
+
+
+def none_keys(cands: Sequence[Candidate], rules: str | None, header: str | None) -> list[str]:
+    keys = ["NONE", "NONEn" + _bucket(len(cands), 8), "NONErules" + str(rules is not None),
+            "NONEheader" + str(bool(header))]
+    sources = {s for c in cands for s in c.sources}
+    keys += ["NONEsrc" + s for s in sources]
+    return keys
+
+
+def hashed(keys: Sequence[str]) -> npt.NDArray[np.int64]:
+    return np.unique(np.array([zlib.crc32(k.encode("utf-8")) & (N_FEATURES - 1) for k in keys], dtype=np.int64))
+
+
+def featurize(customer_text: str, rep_text: str, header: str | None, person: str | None,
+              rules: str | None) -> tuple[list[str], list[npt.NDArray[np.int64]]]:
+    """The choices (NONE first, then the candidates' names) and each choice's hashed feature indices."""
+    cands = candidates(customer_text, rep_text, header, person, rules)
+    texts = {"C": customer_text, "R": rep_text, "H": header or ""}
+    words = {side: _words(text) for side, text in texts.items()}
+    first = sorted(cands, key=lambda c: min((s != "C", at) for s, at in c.where) if c.where else (True, 10**6))
+    rank = {c.name: i for i, c in enumerate(first)}
+    names = [NONE] + [c.name for c in cands]
+    feats = [hashed(none_keys(cands, rules, header))]
+    feats += [hashed(candidate_keys(c, texts, words, person, rules, rank[c.name])) for c in cands]
+    return names, feats
+
+
+_lock = threading.Lock()
+_weights: npt.NDArray[np.float32] | None = None
+_trained_on: tuple[str, ...] = ()
+_loaded = False
+LOADS = 0  # how many times the weights were read (a test checks it is once per process)
+
+
+def weights() -> npt.NDArray[np.float32] | None:
+    global _weights, _trained_on, _loaded, LOADS
+    if _loaded:
+        return _weights
+    with _lock:
+        if not _loaded:
+            if WEIGHTS_FILE.exists():
+                with np.load(WEIGHTS_FILE) as data:
+                    _weights = data["w"].astype(np.float32)
+                    _trained_on = tuple(str(p) for p in data["trained_on"])
+                LOADS += 1
+            else:
+                log.warning("company_ranker.weights_missing")
+            _loaded = True
+    return _weights
+
+
+def trained_on() -> tuple[str, ...]:
+    """The corpus files (repository paths) the shipped weights were fitted on."""
+    weights()
+    return _trained_on
+
+
+def choose(customer_text: str, rep_text: str, header: str | None, person: str | None,
+           rules: str | None) -> str | None:
+    """The most probable company among the candidates, or None; the rules' choice without weights."""
+    w = weights()
+    if w is None:
+        return rules
+    names, feats = featurize(customer_text, rep_text, header, person, rules)
+    return decide(names, [float(w[f].sum()) for f in feats])
+
+
+def decide(names: Sequence[str], scores: Sequence[float], margin: float = NONE_MARGIN) -> str | None:
+    """The best-scoring candidate, unless "no company" (names[0]) beats it by more than `margin`."""
+    if len(names) == 1:
+        return None
+    best = 1 + int(np.argmax(scores[1:]))
+    return None if scores[0] - scores[best] > margin else names[best]

@@ -1,0 +1,93 @@
+"""The learned company ranker (bot/extract/company_ranker.py, issue #13 round 6).
+
+The sentences here were written for these tests; none is a corpus text.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks import train_company_ranker as trainer
+from benchmarks.corpora import TRAINING_POOL, is_blind
+from bot.extract import company_ranker as cr
+from bot.extract import extract
+
+SENT = datetime.fromisoformat("2026-11-16T10:00:00+08:00")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _company(text: str) -> str | None:
+    return extract(text, ref_time=SENT).company
+
+
+def test_the_weights_load_once_per_process() -> None:
+    first = cr.weights()
+    assert first is not None
+    for text in ("下午去了晨曦文具，老板说要报价", "客户说价格太高了"):
+        _company(text)
+    assert cr.weights() is first
+    assert cr.LOADS == 1
+
+
+def test_the_shipped_weights_are_small_and_trained_on_the_training_pool_only() -> None:
+    assert cr.WEIGHTS_FILE.stat().st_size < 3_000_000
+    trained_on = cr.trained_on()
+    pool = {p.resolve().relative_to(ROOT).as_posix() for p in TRAINING_POOL}
+    assert set(trained_on) == pool
+    assert not any("corpus_v7" in p or "v7" in p.rsplit("/", 1)[-1] for p in trained_on)
+    assert not any(is_blind(ROOT / p) for p in trained_on)
+
+
+def test_training_refuses_a_blind_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(trainer, "TRAINING_POOL", (*TRAINING_POOL, ROOT / "tests/data/corpus_v7/dev.jsonl"))
+    with pytest.raises(AssertionError):
+        trainer.load_records()
+
+
+def test_training_is_deterministic() -> None:
+    """Full-batch Adam from zero weights on the same records gives the same weights, bit for bit."""
+    names, feats = cr.featurize("下午去了晨曦文具，老板孔亮说要报价", "", None, "孔亮", None)
+    records = [trainer.Record("a", "x", "晨曦文具", None, names, feats, names.index("晨曦文具"), 0.0),
+               trainer.Record("b", "x", None, None, names, feats, 0, 0.0)]
+    first = trainer.fit(records, l2=3.0, iters=20)
+    assert np.array_equal(first, trainer.fit(records, l2=3.0, iters=20))
+    assert first.any()
+
+
+def test_inference_is_deterministic() -> None:
+    text = "柏文 11/16 09:30\n我们这边想把仓库的盘点也做进去\n邓凯 11/16 09:35\n好的柏总，我明天带方案过去"
+    assert _company(text) == _company(text)
+    args = ("刚从鹿鸣书房出来，店长卫东说下个月续费", "", None, "卫东", None)
+    (names, feats), (again_names, again_feats) = cr.featurize(*args), cr.featurize(*args)
+    assert names == again_names
+    assert all(np.array_equal(a, b) for a, b in zip(feats, again_feats, strict=True))
+
+
+def test_a_trade_name_without_an_industry_word_is_found_by_its_context() -> None:
+    # "从X出来" and "X（老客户）": the rules know neither 书房 nor 茶舍 as a trade word.
+    assert _company("刚从鹿鸣书房出来，店长卫东说下个月续费") == "鹿鸣书房"
+    assert _company("下午把报价发给了云栖茶舍（老客户），老板娘韩梅说想加一套会员系统") == "云栖茶舍"
+
+
+def test_a_generic_noun_is_no_company() -> None:
+    assert _company("客户吕志刚说他们上市公司流程比较多，合同要走三轮审批") is None
+
+
+def test_a_labelled_company_line_stays_exact() -> None:
+    assert _company("客户：潘悦\n公司：青禾小馆\n备注：下周要报价") == "青禾小馆"
+
+
+def test_without_weights_the_rules_choice_stands(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cr, "weights", lambda: None)
+    assert cr.choose("刚从鹿鸣书房出来", "", None, None, "规则的选择") == "规则的选择"
+
+
+def test_no_company_wins_only_by_more_than_the_margin() -> None:
+    names = ["", "晨曦文具", "晨曦"]
+    assert cr.decide(names, [1.0, 0.8, 0.1], margin=0.5) == "晨曦文具"
+    assert cr.decide(names, [1.0, 0.4, 0.1], margin=0.5) is None
+    assert cr.decide([""], [0.0]) is None
