@@ -16,9 +16,11 @@ their LOAO on those authors is in-sample for the rules; the corpus_v6 authors ar
 `--write` fits on the whole pool (L2 = the first --l2 value) and writes bot/understanding/learned_layer.npz.
 Deterministic: full-batch Adam from zero weights, no random sampling; crc32 feature hashing.
 
-Round 6: the tag model has a clause-level part (`--pool L2`, on by default; `--pool -1` leaves it out): each plain
-customer-side clause is scored by its own weight table and a message reads the log-sum-exp of those scores, so
-a long memo's tags each come from their own clause (learned_layer.pool_scores).
+Round 6: the tag model can have a clause-level part (`--pool L2`; off by default): each plain customer-side
+clause is scored by its own weight table and a message reads the log-sum-exp of those scores, so a long memo's
+tags each come from their own clause (learned_layer.pool_scores). By LOAO it was no better than the message-level
+model alone (tests/data/FINAL_TAGS.md, "Learned layer, round 6"), so the shipped weights have no such part.
+`--authors A B` holds out only those authors (a quicker look at a candidate).
 """
 
 from __future__ import annotations
@@ -122,6 +124,7 @@ class Pooled:
     indptr: Matrix
     indices: Matrix
     message: Matrix  # (clauses,) message row of each clause
+    by_message: Matrix  # (messages + 1,) clause offsets of each message (clauses are in message order)
 
 
 @dataclass
@@ -146,7 +149,8 @@ def design(dense_rows: Sequence[Sequence[float]], hashed: Sequence[np.ndarray],
     if pooled is not None:
         flat = [c for clauses in pooled for c in clauses]
         message = np.repeat(np.arange(len(pooled)), [len(c) for c in pooled]).astype(np.int64)
-        pool = Pooled(*_ragged(flat), message) if flat else None
+        by_message = np.concatenate([[0], np.cumsum([len(c) for c in pooled])]).astype(np.int64)
+        pool = Pooled(*_ragged(flat), message, by_message) if flat else None
     return Design(np.asarray(dense_rows, dtype=np.float64), indptr, indices, pool)
 
 
@@ -161,11 +165,15 @@ def _hashed_sum(w: Matrix, x: Design | Pooled) -> Matrix:
 def _pool_forward(wp: Matrix, pool: Pooled, n: int) -> tuple[Matrix, Matrix]:
     """Per message the log-sum-exp of {0} and its clauses' scores, and each clause's share of it."""
     s = _hashed_sum(wp, pool)
-    top = np.zeros((n, wp.shape[1]))
-    np.maximum.at(top, pool.message, s)
+    padded = np.vstack([s, np.zeros((1, s.shape[1]))])  # reduceat segments as in _hashed_sum
+    empty = np.diff(pool.by_message) == 0
+    top = np.maximum.reduceat(padded, pool.by_message[:-1], axis=0)
+    top[empty] = 0.0
+    np.maximum(top, 0.0, out=top)  # the zero: "no clause says it"
     e = np.exp(s - top[pool.message])
-    total = np.exp(-top)
-    np.add.at(total, pool.message, e)
+    total = np.add.reduceat(np.vstack([e, np.zeros((1, e.shape[1]))]), pool.by_message[:-1], axis=0)
+    total[empty] = 0.0
+    total += np.exp(-top)
     return top + np.log(total), e / total[pool.message]
 
 
@@ -319,8 +327,8 @@ def run_learned(w: ll.Weights, sample: dict[str, Any]) -> tuple[set[str], Stage 
     return set(result.tags), result.stage_hint
 
 
-def loao(items: Sequence[Item], cfg: Config, *, inner: bool) -> dict[str, Any]:
-    authors = sorted({i.author for i in items})
+def loao(items: Sequence[Item], cfg: Config, *, inner: bool, only: Sequence[str] = ()) -> dict[str, Any]:
+    authors = sorted({i.author for i in items} & set(only or {i.author for i in items}))
     rows: dict[str, tuple[Tally, Tally]] = {}
     counts = {t: np.zeros((2, 3), dtype=int) for t in ll.TAGS}  # rules / learned: tp, fp, fn
     chosen: dict[str, Any] = {}
@@ -435,12 +443,14 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--write", action="store_true", help="fit on the whole pool and write the weights")
     parser.add_argument("--l2", type=float, nargs="*", default=[30.0], help="L2 on the hashed text features")
-    parser.add_argument("--pool", type=float, default=30.0,
-                        help="L2 on the clause-level (max-pooled) tag weights; negative: no clause-level part")
+    parser.add_argument("--pool", type=float, default=-1.0,
+                        help="L2 on the clause-level (max-pooled) tag weights; negative (default, what ships): "
+                             "no clause-level part (measured no better by LOAO, round 6)")
     parser.add_argument("--no-text", action="store_true", help="also measure the rule features alone")
     parser.add_argument("--inner", action="store_true",
                         help="per-tag thresholds and the stage margin by inner leave-one-author-out (else 0.5, 0)")
     parser.add_argument("--no-loao", action="store_true", help="skip the leave-one-author-out report")
+    parser.add_argument("--authors", nargs="*", default=[], help="hold out only these authors (a quicker look)")
     parser.add_argument("--cache", type=Path, help="reuse the pool's rule features (experiments on unchanged rules)")
     parser.add_argument("--speed", action="store_true", help="time understand_text() with the shipped weights")
     args = parser.parse_args(argv[1:])
@@ -464,7 +474,7 @@ def main(argv: list[str]) -> int:
         if args.no_loao:
             break
         print(f"\n{name}", flush=True)
-        report(name, loao(items, cfg, inner=args.inner))
+        report(name, loao(items, cfg, inner=args.inner, only=args.authors))
     if args.write:
         write(items, configs[f"rules + text n-grams/words, L2 {args.l2[0]:g}"], inner=args.inner)
     if args.speed:

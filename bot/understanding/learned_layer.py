@@ -8,11 +8,12 @@ feature space, so a negated "演示" is a different feature from a plain one. Tr
 are not negative by nature, and of rep-turn features <= 0 for request tags: a negation or a rep's offer
 can only lower those tags, never raise them.
 
-Round 6 adds a clause-level part to the tag model: every plain (not negated) customer-side clause gets its own
-score from a second weight table, and a message's tags read the soft maximum of those scores (log-sum-exp,
-with a zero that stands for "no clause says it"). A long memo naming five things then gets each tag from
-its own clause, where the message-level sum dilutes a tag among the other topics' n-grams. Negated and rep
-clauses stay out of that pool, so they can still only lower a request or an objection.
+Round 6 added an optional clause-level part to the tag model (used when the weights file has `tag_pool_w`):
+every plain (not negated) customer-side clause gets its own score from a second weight table, and a message's
+tags read the soft maximum of those scores (log-sum-exp, with a zero that stands for "no clause says it"), so
+a tag said in one clause of a long memo is not diluted by the other topics' n-grams. Negated and rep clauses
+stay out of that pool, so they can still only lower a request or an objection. By leave-one-author-out it did
+not beat the message-level model, so the shipped weights do not have it (tests/data/FINAL_TAGS.md).
 
 Inference is numpy only: a sum of weight rows at the hashed indices. The weights (learned_layer.npz,
 float16, a few MB) load once per process; the same text always gives the same decision.
