@@ -238,6 +238,7 @@ class Config:
     iters: int = 200
     use_text: bool = True
     l2_pool: float | None = None  # None: no clause-level part
+    threshold: float = 0.5  # every tag's decision threshold (without --inner)
 
 
 def _pooled(item: Item) -> tuple[np.ndarray, ...]:
@@ -338,7 +339,8 @@ def loao(items: Sequence[Item], cfg: Config, *, inner: bool, only: Sequence[str]
     for author in authors:
         train = [i for i in items if i.author != author]
         held = [i for i in items if i.author == author]
-        thresholds, margin = choose_thresholds(train, cfg) if inner else (np.full(len(ll.TAGS), 0.5), 0.0)
+        thresholds, margin = (choose_thresholds(train, cfg) if inner
+                              else (np.full(len(ll.TAGS), cfg.threshold), 0.0))
         chosen[author] = (thresholds.tolist(), margin)
         w = weights(fit_tags(train, cfg), fit_stage(train, cfg), thresholds, margin)
         rules, learned = Tally(), Tally()
@@ -395,7 +397,7 @@ def report(name: str, result: dict[str, Any]) -> None:
 
 
 def write(items: Sequence[Item], cfg: Config, *, inner: bool) -> Path:
-    thresholds, margin = choose_thresholds(items, cfg) if inner else (np.full(len(ll.TAGS), 0.5), 0.0)
+    thresholds, margin = choose_thresholds(items, cfg) if inner else (np.full(len(ll.TAGS), cfg.threshold), 0.0)
     meta = {"trained_on": sorted({repo_path(p) for p in TRAINING_POOL}), "records": len(items),
             "l2_hash": cfg.l2_hash, "l2_pool": cfg.l2_pool, "l2_dense": cfg.l2_dense, "iters": cfg.iters,
             "hash_bits": ll.HASH_BITS,
@@ -446,6 +448,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--pool", type=float, default=-1.0,
                         help="L2 on the clause-level (max-pooled) tag weights; negative (default, what ships): "
                              "no clause-level part (measured no better by LOAO, round 6)")
+    parser.add_argument("--threshold", type=float, default=0.5, help="every tag's threshold (without --inner)")
     parser.add_argument("--no-text", action="store_true", help="also measure the rule features alone")
     parser.add_argument("--inner", action="store_true",
                         help="per-tag thresholds and the stage margin by inner leave-one-author-out (else 0.5, 0)")
@@ -469,7 +472,8 @@ def main(argv: list[str]) -> int:
         configs["rule features only"] = Config(l2_hash=1.0, use_text=False)
     for l2 in args.l2:
         configs[f"rules + text n-grams/words, L2 {l2:g}"] = Config(l2_hash=l2,
-                                                                   l2_pool=args.pool if args.pool >= 0 else None)
+                                                                   l2_pool=args.pool if args.pool >= 0 else None,
+                                                                   threshold=args.threshold)
     for name, cfg in configs.items():
         if args.no_loao:
             break
