@@ -1,6 +1,7 @@
 """Train and measure the learned tag and stage layer by leave-one-author-out (issue #13, round 5).
 
-Usage: python benchmarks/train_learned_layer.py [--write] [--l2 10 ...] [--inner] [--no-text] [--no-loao] [--speed]
+Usage: python benchmarks/train_learned_layer.py [--write] [--l2 10 ...] [--pool 30] [--inner] [--no-text] [--no-loao]
+       [--cache FILE] [--speed]
 
 Pool: benchmarks/corpora.py TRAINING_POOL only (never a blind file), grouped by author: the sample corpus,
 corpus v2 (dev + held-out), v3, v4, v5 (authors A, B) and each corpus_v6 / corpus_v8 file. For every author:
@@ -14,6 +15,12 @@ their LOAO on those authors is in-sample for the rules; the corpus_v6 authors ar
 
 `--write` fits on the whole pool (L2 = the first --l2 value) and writes bot/understanding/learned_layer.npz.
 Deterministic: full-batch Adam from zero weights, no random sampling; crc32 feature hashing.
+
+Round 6: the tag model can have a clause-level part (`--pool L2`; off by default): each plain customer-side
+clause is scored by its own weight table and a message reads the log-sum-exp of those scores, so a long memo's
+tags each come from their own clause (learned_layer.pool_scores). By LOAO it was no better than the message-level
+model alone (tests/data/FINAL_TAGS.md, "Learned layer, round 6"), so the shipped weights have no such part.
+`--authors A B` holds out only those authors (a quicker look at a candidate).
 """
 
 from __future__ import annotations
@@ -111,36 +118,83 @@ def load_items() -> list[Item]:
 
 
 @dataclass
+class Pooled:
+    """The plain customer clauses of every message: their hashed indices and which message each is from."""
+
+    indptr: Matrix
+    indices: Matrix
+    message: Matrix  # (clauses,) message row of each clause
+    by_message: Matrix  # (messages + 1,) clause offsets of each message (clauses are in message order)
+
+
+@dataclass
 class Design:
     dense: Matrix  # (n, d)
     indptr: Matrix
     indices: Matrix  # hashed indices, concatenated
+    pooled: Pooled | None = None
 
 
-def design(dense_rows: Sequence[Sequence[float]], hashed: Sequence[np.ndarray]) -> Design:
-    lengths = np.array([len(h) for h in hashed])
+def _ragged(arrays: Sequence[np.ndarray]) -> tuple[Matrix, Matrix]:
+    lengths = np.array([len(h) for h in arrays], dtype=np.int64)
     indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    indices = np.concatenate(hashed).astype(np.int64) if len(hashed) else np.zeros(0, np.int64)
-    return Design(np.asarray(dense_rows, dtype=np.float64), indptr, indices)
+    indices = np.concatenate(arrays).astype(np.int64) if len(arrays) else np.zeros(0, np.int64)
+    return indptr, indices
 
 
-def _hashed_sum(w: Matrix, x: Design) -> Matrix:
-    rows = w[x.indices]
-    cs = np.vstack([np.zeros((1, w.shape[1])), np.cumsum(rows, axis=0)])
-    return cs[x.indptr[1:]] - cs[x.indptr[:-1]]
+def design(dense_rows: Sequence[Sequence[float]], hashed: Sequence[np.ndarray],
+           pooled: Sequence[Sequence[np.ndarray]] | None = None) -> Design:
+    indptr, indices = _ragged(hashed)
+    pool = None
+    if pooled is not None:
+        flat = [c for clauses in pooled for c in clauses]
+        message = np.repeat(np.arange(len(pooled)), [len(c) for c in pooled]).astype(np.int64)
+        by_message = np.concatenate([[0], np.cumsum([len(c) for c in pooled])]).astype(np.int64)
+        pool = Pooled(*_ragged(flat), message, by_message) if flat else None
+    return Design(np.asarray(dense_rows, dtype=np.float64), indptr, indices, pool)
+
+
+def _hashed_sum(w: Matrix, x: Design | Pooled) -> Matrix:
+    """Per row, the sum of the weight rows at its hashed indices (reduceat: 3x faster than a cumsum)."""
+    rows = np.vstack([w[x.indices], np.zeros((1, w.shape[1]))])  # the zero row: a start past the end
+    sums = np.add.reduceat(rows, x.indptr[:-1], axis=0)
+    sums[np.diff(x.indptr) == 0] = 0.0  # reduceat gives the next row's first element for an empty row
+    return sums
+
+
+def _pool_forward(wp: Matrix, pool: Pooled, n: int) -> tuple[Matrix, Matrix]:
+    """Per message the log-sum-exp of {0} and its clauses' scores, and each clause's share of it."""
+    s = _hashed_sum(wp, pool)
+    padded = np.vstack([s, np.zeros((1, s.shape[1]))])  # reduceat segments as in _hashed_sum
+    empty = np.diff(pool.by_message) == 0
+    top = np.maximum.reduceat(padded, pool.by_message[:-1], axis=0)
+    top[empty] = 0.0
+    np.maximum(top, 0.0, out=top)  # the zero: "no clause says it"
+    e = np.exp(s - top[pool.message])
+    total = np.add.reduceat(np.vstack([e, np.zeros((1, e.shape[1]))]), pool.by_message[:-1], axis=0)
+    total[empty] = 0.0
+    total += np.exp(-top)
+    return top + np.log(total), e / total[pool.message]
 
 
 def fit(x: Design, y: Matrix, *, l2_dense: float, l2_hash: float, softmax: bool, iters: int,
-        nonpositive: Matrix | None = None) -> tuple[Matrix, Matrix, Matrix]:
-    """Full-batch Adam on the mean log-loss plus L2 / n; returns (dense weights, hashed weights, bias)."""
+        nonpositive: Matrix | None = None, l2_pool: float = 0.0) -> tuple[Matrix, Matrix, Matrix, Matrix | None]:
+    """Full-batch Adam on the mean log-loss plus L2 / n; returns (dense, hashed, bias, clause-pool weights)."""
     n, d = x.dense.shape
     k = y.shape[1]
     wd, wh, b = np.zeros((d, k)), np.zeros((ll.N_HASHED, k)), np.zeros(k)
-    state = [[np.zeros_like(p), np.zeros_like(p)] for p in (wd, wh, b)]
+    wp = np.zeros((1 << ll.HASH_BITS, k)) if x.pooled is not None else np.zeros((0, k))
+    params = (wd, wh, b, wp)
+    state = [[np.zeros_like(p), np.zeros_like(p)] for p in params]
     rows = np.repeat(np.arange(n), np.diff(x.indptr))
+    pool_rows = np.repeat(np.arange(len(x.pooled.indptr) - 1), np.diff(x.pooled.indptr)) if x.pooled else None
     lr = 0.05
     for it in range(1, iters + 1):
         z = x.dense @ wd + _hashed_sum(wh, x) + b
+        share = None
+        if x.pooled is not None:
+            pooled, share = _pool_forward(wp, x.pooled, n)
+            z = z + pooled
         if softmax:
             e = np.exp(z - z.max(1, keepdims=True))
             p = e / e.sum(1, keepdims=True)
@@ -152,7 +206,12 @@ def fit(x: Design, y: Matrix, *, l2_dense: float, l2_hash: float, softmax: bool,
                       1).astype(np.float64)
         gh += l2_hash * wh / n
         gb = g.sum(0)
-        for param, grad, (m, v) in zip((wd, wh, b), (gd, gh, gb), state, strict=True):
+        gp = np.zeros_like(wp)
+        if x.pooled is not None and share is not None and pool_rows is not None:
+            gc = g[x.pooled.message] * share  # (clauses, k)
+            gp = np.stack([np.bincount(x.pooled.indices, weights=gc[pool_rows, j], minlength=wp.shape[0])
+                           for j in range(k)], 1) + l2_pool * wp / n
+        for param, grad, (m, v) in zip(params, (gd, gh, gb, gp), state, strict=True):
             m *= 0.9
             m += 0.1 * grad
             v *= 0.999
@@ -160,7 +219,7 @@ def fit(x: Design, y: Matrix, *, l2_dense: float, l2_hash: float, softmax: bool,
             param -= lr * (m / (1 - 0.9**it)) / (np.sqrt(v / (1 - 0.999**it)) + 1e-8)
         if nonpositive is not None:
             np.minimum(wh, 0.0, out=wh, where=nonpositive)
-    return wd, wh, b
+    return wd, wh, b, (wp if x.pooled is not None else None)
 
 
 def tag_mask() -> Matrix:
@@ -178,30 +237,41 @@ class Config:
     l2_dense: float = 0.3
     iters: int = 200
     use_text: bool = True
+    l2_pool: float | None = None  # None: no clause-level part
+    threshold: float = 0.5  # every tag's decision threshold (without --inner)
 
 
-def fit_tags(items: Sequence[Item], cfg: Config) -> tuple[Matrix, Matrix]:
+def _pooled(item: Item) -> tuple[np.ndarray, ...]:
+    return ll.pooled_indices(item.tag_input.customer_text, item.tag_input.rep_text)
+
+
+TagFit = tuple[Matrix, Matrix, Matrix | None]
+
+
+def fit_tags(items: Sequence[Item], cfg: Config) -> TagFit:
+    pooled = [_pooled(i) for i in items] if cfg.l2_pool is not None and cfg.use_text else None
     x = design([ll.tag_dense(i.tag_input, i.rule_tags) for i in items],
-               [i.hashed if cfg.use_text else np.zeros(0, np.int64) for i in items])
+               [i.hashed if cfg.use_text else np.zeros(0, np.int64) for i in items], pooled)
     y = np.array([[t in i.expected_tags for t in ll.TAGS] for i in items], dtype=float)
-    wd, wh, b = fit(x, y, l2_dense=cfg.l2_dense, l2_hash=cfg.l2_hash, softmax=False, iters=cfg.iters,
-                    nonpositive=tag_mask())
-    return np.vstack([wd, wh]), b
+    wd, wh, b, wp = fit(x, y, l2_dense=cfg.l2_dense, l2_hash=cfg.l2_hash, softmax=False, iters=cfg.iters,
+                        nonpositive=tag_mask(), l2_pool=cfg.l2_pool or 0.0)
+    return np.vstack([wd, wh]), b, wp
 
 
 def fit_stage(items: Sequence[Item], cfg: Config) -> tuple[Matrix, Matrix]:
     x = design([ll.stage_dense(i.stage_input) for i in items],
                [i.hashed if cfg.use_text else np.zeros(0, np.int64) for i in items])
     y = np.array([[i.expected_stage == s for s in ll.STAGES] for i in items], dtype=float)
-    wd, wh, b = fit(x, y, l2_dense=cfg.l2_dense, l2_hash=cfg.l2_hash, softmax=True, iters=cfg.iters)
+    wd, wh, b, _ = fit(x, y, l2_dense=cfg.l2_dense, l2_hash=cfg.l2_hash, softmax=True, iters=cfg.iters)
     return np.vstack([wd, wh]), b
 
 
-def weights(tag: tuple[Matrix, Matrix], stage: tuple[Matrix, Matrix], thresholds: Matrix, margin: float,
+def weights(tag: TagFit, stage: tuple[Matrix, Matrix], thresholds: Matrix, margin: float,
             meta: dict[str, Any] | None = None) -> ll.Weights:
+    pool = tag[2].astype(np.float32) if tag[2] is not None else None
     return ll.Weights(tag[0].astype(np.float32), tag[1].astype(np.float32), thresholds.astype(np.float32),
                       stage[0].astype(np.float32), stage[1].astype(np.float32), margin,
-                      {**(meta or {}), "stage_margin": margin})
+                      {**(meta or {}), "stage_margin": margin}, pool)
 
 
 def choose_thresholds(items: Sequence[Item], cfg: Config) -> tuple[Matrix, float]:
@@ -258,8 +328,8 @@ def run_learned(w: ll.Weights, sample: dict[str, Any]) -> tuple[set[str], Stage 
     return set(result.tags), result.stage_hint
 
 
-def loao(items: Sequence[Item], cfg: Config, *, inner: bool) -> dict[str, Any]:
-    authors = sorted({i.author for i in items})
+def loao(items: Sequence[Item], cfg: Config, *, inner: bool, only: Sequence[str] = ()) -> dict[str, Any]:
+    authors = sorted({i.author for i in items} & set(only or {i.author for i in items}))
     rows: dict[str, tuple[Tally, Tally]] = {}
     counts = {t: np.zeros((2, 3), dtype=int) for t in ll.TAGS}  # rules / learned: tp, fp, fn
     chosen: dict[str, Any] = {}
@@ -269,7 +339,8 @@ def loao(items: Sequence[Item], cfg: Config, *, inner: bool) -> dict[str, Any]:
     for author in authors:
         train = [i for i in items if i.author != author]
         held = [i for i in items if i.author == author]
-        thresholds, margin = choose_thresholds(train, cfg) if inner else (np.full(len(ll.TAGS), 0.5), 0.0)
+        thresholds, margin = (choose_thresholds(train, cfg) if inner
+                              else (np.full(len(ll.TAGS), cfg.threshold), 0.0))
         chosen[author] = (thresholds.tolist(), margin)
         w = weights(fit_tags(train, cfg), fit_stage(train, cfg), thresholds, margin)
         rules, learned = Tally(), Tally()
@@ -326,14 +397,18 @@ def report(name: str, result: dict[str, Any]) -> None:
 
 
 def write(items: Sequence[Item], cfg: Config, *, inner: bool) -> Path:
-    thresholds, margin = choose_thresholds(items, cfg) if inner else (np.full(len(ll.TAGS), 0.5), 0.0)
+    thresholds, margin = choose_thresholds(items, cfg) if inner else (np.full(len(ll.TAGS), cfg.threshold), 0.0)
     meta = {"trained_on": sorted({repo_path(p) for p in TRAINING_POOL}), "records": len(items),
-            "l2_hash": cfg.l2_hash, "l2_dense": cfg.l2_dense, "iters": cfg.iters, "hash_bits": ll.HASH_BITS,
+            "l2_hash": cfg.l2_hash, "l2_pool": cfg.l2_pool, "l2_dense": cfg.l2_dense, "iters": cfg.iters,
+            "hash_bits": ll.HASH_BITS,
             "tags": list(ll.TAGS), "stages": [s.value if s else None for s in ll.STAGES]}
     w = weights(fit_tags(items, cfg), fit_stage(items, cfg), thresholds, margin, meta)
-    np.savez_compressed(ll.WEIGHTS_FILE, tag_w=w.tag_w.astype(np.float16), tag_b=w.tag_b,
-                        thresholds=w.thresholds, stage_w=w.stage_w.astype(np.float16), stage_b=w.stage_b,
-                        meta=np.array(json.dumps({**meta, "stage_margin": margin}, ensure_ascii=False)))
+    arrays: dict[str, Any] = {"tag_w": w.tag_w.astype(np.float16), "tag_b": w.tag_b, "thresholds": w.thresholds,
+                              "stage_w": w.stage_w.astype(np.float16), "stage_b": w.stage_b,
+                              "meta": np.array(json.dumps({**meta, "stage_margin": margin}, ensure_ascii=False))}
+    if w.tag_pool_w is not None:
+        arrays["tag_pool_w"] = w.tag_pool_w.astype(np.float16)
+    np.savez_compressed(ll.WEIGHTS_FILE, **arrays)
     print(f"wrote {ll.WEIGHTS_FILE.relative_to(ROOT)} ({ll.WEIGHTS_FILE.stat().st_size / 1e6:.2f} MB): "
           f"thresholds {dict(zip(ll.TAGS, thresholds.tolist(), strict=True))}, stage margin {margin}")
     return ll.WEIGHTS_FILE
@@ -356,7 +431,7 @@ def speed(items: Sequence[Item]) -> None:
     for learned in (False, True, False, True):  # the first pass also warms the caches
         times = []
         for item in items[::3]:  # every third message bounds the run on a shared machine
-            ll._text_indices.cache_clear()
+            ll._features.cache_clear()
             start = time.perf_counter()
             understand_text(item.sample["text"], sent_at=datetime.fromisoformat(item.sample["ref_time"]),
                             learned=learned)
@@ -370,10 +445,15 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--write", action="store_true", help="fit on the whole pool and write the weights")
     parser.add_argument("--l2", type=float, nargs="*", default=[30.0], help="L2 on the hashed text features")
+    parser.add_argument("--pool", type=float, default=-1.0,
+                        help="L2 on the clause-level (max-pooled) tag weights; negative (default, what ships): "
+                             "no clause-level part (measured no better by LOAO, round 6)")
+    parser.add_argument("--threshold", type=float, default=0.5, help="every tag's threshold (without --inner)")
     parser.add_argument("--no-text", action="store_true", help="also measure the rule features alone")
     parser.add_argument("--inner", action="store_true",
                         help="per-tag thresholds and the stage margin by inner leave-one-author-out (else 0.5, 0)")
     parser.add_argument("--no-loao", action="store_true", help="skip the leave-one-author-out report")
+    parser.add_argument("--authors", nargs="*", default=[], help="hold out only these authors (a quicker look)")
     parser.add_argument("--cache", type=Path, help="reuse the pool's rule features (experiments on unchanged rules)")
     parser.add_argument("--speed", action="store_true", help="time understand_text() with the shipped weights")
     args = parser.parse_args(argv[1:])
@@ -391,12 +471,14 @@ def main(argv: list[str]) -> int:
     if args.no_text:
         configs["rule features only"] = Config(l2_hash=1.0, use_text=False)
     for l2 in args.l2:
-        configs[f"rules + text n-grams/words, L2 {l2:g}"] = Config(l2_hash=l2)
+        configs[f"rules + text n-grams/words, L2 {l2:g}"] = Config(l2_hash=l2,
+                                                                   l2_pool=args.pool if args.pool >= 0 else None,
+                                                                   threshold=args.threshold)
     for name, cfg in configs.items():
         if args.no_loao:
             break
         print(f"\n{name}", flush=True)
-        report(name, loao(items, cfg, inner=args.inner))
+        report(name, loao(items, cfg, inner=args.inner, only=args.authors))
     if args.write:
         write(items, configs[f"rules + text n-grams/words, L2 {args.l2[0]:g}"], inner=args.inner)
     if args.speed:

@@ -46,7 +46,7 @@ def test_inference_is_deterministic() -> None:
     assert weights is not None
     data = TagInput("刘主任说系统老是卡，报表也导不出来，再这样下去明年就不续了", "", ("技术问题",), (), False)
     first = ll.tag_probabilities(weights, data, ("技术问题",))
-    ll._text_indices.cache_clear()
+    ll._features.cache_clear()
     assert ll.tag_probabilities(weights, data, ("技术问题",)) == first
     text = "何经理 11/16 09:30\n你们的方案我们领导看过了，就是单价比另外一家高了不少，能再让一点吗"
     assert understand_text(text, sent_at=SENT) == understand_text(text, sent_at=SENT)
@@ -122,3 +122,48 @@ def test_a_long_memo_keeps_every_tag_it_names() -> None:
     text = ("今天下午去了恒达制造，见了采购部的李明李经理。他们现在用的是别家的系统，觉得价格有点贵，"
             "想要我们出一份正式报价。他说老板要看演示。我们约好下周五上午去他们公司做一次产品演示。")
     assert {"价格异议", "竞品对比", "要报价", "要演示", "预约拜访"} <= set(understand_text(text, sent_at=SENT).tags)
+
+
+# The clause-level part of the tag model (round 6): each plain customer clause is scored on its own and a
+# message reads the soft maximum, so a tag said in one clause of a long memo is not diluted by the others.
+def _pool_weights(hot: dict[str, dict[str, float]]) -> np.ndarray:
+    """A clause-pool table where each listed clause key adds its weight to a tag; everything else is -1."""
+    w = np.full((1 << ll.HASH_BITS, len(ll.TAGS)), -0.05, dtype=np.float32)
+    for key, per_tag in hot.items():
+        for tag, value in per_tag.items():
+            w[ll._hash(key), ll.TAGS.index(tag)] = value
+    return w
+
+
+def test_the_clause_pool_keeps_a_tag_said_in_one_clause_of_a_long_memo() -> None:
+    w = _pool_weights({"w演示": {"要演示": 4.0}})
+    short = "孙总想看演示"
+    long = ("孙总想看演示。他们仓库在城东，三个班次轮流上，现在排班都靠表格，每个月底对一次账，"
+            "财务那边另外有一套系统，门口还在修路，车不好停")
+    one = ll.pool_scores(w, ll.pooled_indices(short, ""))[ll.TAGS.index("要演示")]
+    many = ll.pool_scores(w, ll.pooled_indices(long, ""))[ll.TAGS.index("要演示")]
+    assert one > 3.0 and many >= one - 1e-9  # the other clauses neither dilute nor cancel it
+    # A message-level sum over the same weights is diluted by the other topics' n-grams: what the pool is for.
+    j = ll.TAGS.index("要演示")
+    summed_short, summed_long = (float(w[ll.text_indices(t, "")[ll.text_indices(t, "") < len(w)], j].sum())
+                                 for t in (short, long))
+    assert summed_long < summed_short - 3.0
+
+
+def test_negated_and_rep_clauses_stay_out_of_the_clause_pool() -> None:
+    base = "孙总说他们下个月要上新产线"
+    plain = [a.tolist() for a in ll.pooled_indices(base, "")]
+    assert len(plain) == 1
+    assert [a.tolist() for a in ll.pooled_indices(f"{base}，演示就先不用安排了", "")] == plain
+    assert [a.tolist() for a in ll.pooled_indices(base, "我们可以安排一次演示")] == plain
+
+
+def test_a_clause_can_only_raise_the_pooled_score() -> None:
+    rng = np.random.default_rng(6)
+    w = rng.normal(0.0, 1.0, size=(1 << ll.HASH_BITS, len(ll.TAGS))).astype(np.float32)
+    text = "价格还要再谈，系统上周又宕机了，法务在看合同"
+    parts = ll.pooled_indices(text, "")
+    assert len(parts) == 3
+    for k in range(len(parts)):
+        assert (ll.pool_scores(w, parts[: k + 1]) >= ll.pool_scores(w, parts[:k]) - 1e-9).all()
+    assert (ll.pool_scores(w, ()) == 0).all()

@@ -8,6 +8,13 @@ feature space, so a negated "演示" is a different feature from a plain one. Tr
 are not negative by nature, and of rep-turn features <= 0 for request tags: a negation or a rep's offer
 can only lower those tags, never raise them.
 
+Round 6 added an optional clause-level part to the tag model (used when the weights file has `tag_pool_w`):
+every plain (not negated) customer-side clause gets its own score from a second weight table, and a message's
+tags read the soft maximum of those scores (log-sum-exp, with a zero that stands for "no clause says it"), so
+a tag said in one clause of a long memo is not diluted by the other topics' n-grams. Negated and rep clauses
+stay out of that pool, so they can still only lower a request or an objection. By leave-one-author-out it did
+not beat the message-level model, so the shipped weights do not have it (tests/data/FINAL_TAGS.md).
+
 Inference is numpy only: a sum of weight rows at the hashed indices. The weights (learned_layer.npz,
 float16, a few MB) load once per process; the same text always gives the same decision.
 """
@@ -68,18 +75,32 @@ def text_indices(customer_text: str, rep_text: str) -> npt.NDArray[np.int64]:
     return _text_indices(customer_text, rep_text)
 
 
-@lru_cache(maxsize=16)  # the tagger and the stager of one message share the work
+def pooled_indices(customer_text: str, rep_text: str) -> tuple[npt.NDArray[np.int64], ...]:
+    """The hashed indices of each plain customer-side clause (the clause-level part of the tag model)."""
+    return _features(customer_text, rep_text)[1]
+
+
 def _text_indices(customer_text: str, rep_text: str) -> npt.NDArray[np.int64]:
+    return _features(customer_text, rep_text)[0]
+
+
+@lru_cache(maxsize=16)  # the tagger and the stager of one message share the work
+def _features(customer_text: str, rep_text: str) -> tuple[npt.NDArray[np.int64], tuple[npt.NDArray[np.int64], ...]]:
     customer = clauses(customer_text)[:MAX_CLAUSES]
     seen = set(customer)
     rep = [c for c in clauses(rep_text)[:MAX_CLAUSES] if c not in seen]
     found: set[int] = set()
+    pooled: dict[frozenset[int], None] = {}  # each distinct plain clause once, in order
     size = 1 << HASH_BITS
     for side, side_clauses in ((0, customer), (2, rep)):
         for clause in side_clauses:
-            scope = side + (1 if negated(clause) else 0)
-            found.update(scope * size + _hash(k) for k in _clause_keys(clause))
-    return np.array(sorted(found), dtype=np.int64)
+            is_negated = negated(clause)
+            hashes = frozenset(_hash(k) for k in _clause_keys(clause))
+            found.update((side + is_negated) * size + h for h in hashes)
+            if side == 0 and not is_negated and hashes:
+                pooled[hashes] = None
+    return (np.array(sorted(found), dtype=np.int64),
+            tuple(np.array(sorted(h), dtype=np.int64) for h in pooled))
 
 
 def tag_dense(data: TagInput, rule_tags: Iterable[str]) -> list[float]:
@@ -114,6 +135,7 @@ class Weights:
     stage_b: npt.NDArray[np.float32]
     stage_margin: float  # the model overrides the rule stage only when this much more probable
     meta: dict[str, object]
+    tag_pool_w: npt.NDArray[np.float32] | None = None  # (1 << HASH_BITS, tags): the clause-level part
 
 
 def load_weights(path: Path) -> Weights:
@@ -121,9 +143,10 @@ def load_weights(path: Path) -> Weights:
         meta = json.loads(str(data["meta"]))
         if meta.get("tags") != list(TAGS) or meta.get("hash_bits") != HASH_BITS:
             raise ValueError("learned layer weights do not match this code's tags or hashing")
+        pool = data["tag_pool_w"].astype(np.float32) if "tag_pool_w" in data.files else None
         return Weights(data["tag_w"].astype(np.float32), data["tag_b"].astype(np.float32),
                        data["thresholds"].astype(np.float32), data["stage_w"].astype(np.float32),
-                       data["stage_b"].astype(np.float32), float(meta["stage_margin"]), meta)
+                       data["stage_b"].astype(np.float32), float(meta["stage_margin"]), meta, pool)
 
 
 _lock = threading.Lock()
@@ -156,9 +179,21 @@ def _scores(w: npt.NDArray[np.float32], b: npt.NDArray[np.float32], dense: Seque
     return np.asarray(z, dtype=np.float64)
 
 
+def pool_scores(pool_w: npt.NDArray[np.float32], clause_indices: Sequence[npt.NDArray[np.int64]]
+                ) -> npt.NDArray[np.float64]:
+    """Per tag, the soft maximum (log-sum-exp) of the clauses' scores and of 0, so a clause can only add."""
+    scores = np.zeros((len(clause_indices) + 1, pool_w.shape[1]))
+    for row, indices in enumerate(clause_indices, start=1):
+        scores[row] = pool_w[indices].astype(np.float64).sum(axis=0)
+    top = scores.max(axis=0)
+    return np.asarray(top + np.log(np.exp(scores - top).sum(axis=0)), dtype=np.float64)
+
+
 def tag_probabilities(weights: Weights, data: TagInput, rule_tags: Iterable[str]) -> dict[str, float]:
     z = _scores(weights.tag_w, weights.tag_b, tag_dense(data, rule_tags), text_indices(data.customer_text,
                                                                                        data.rep_text))
+    if weights.tag_pool_w is not None:
+        z = z + pool_scores(weights.tag_pool_w, pooled_indices(data.customer_text, data.rep_text))
     p = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
     return {t: float(p[i]) for i, t in enumerate(TAGS)}
 
