@@ -91,3 +91,13 @@ def test_no_company_wins_only_by_more_than_the_margin() -> None:
     assert cr.decide(names, [1.0, 0.8, 0.1], margin=0.5) == "晨曦文具"
     assert cr.decide(names, [1.0, 0.4, 0.1], margin=0.5) is None
     assert cr.decide([""], [0.0]) is None
+
+
+def test_a_damaged_weights_file_leaves_the_rules_choice(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    damaged = tmp_path / "company_ranker.npz"
+    damaged.write_bytes(b"not a zip archive")
+    monkeypatch.setattr(cr, "WEIGHTS_FILE", damaged)
+    monkeypatch.setattr(cr, "_loaded", False)
+    monkeypatch.setattr(cr, "_weights", None)
+    assert cr.weights() is None
+    assert cr.choose("拜访了华康医疗的张伟", "", None, "张伟", "华康医疗") == "华康医疗"

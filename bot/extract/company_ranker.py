@@ -281,10 +281,15 @@ def weights() -> npt.NDArray[np.float32] | None:
     with _lock:
         if not _loaded:
             if WEIGHTS_FILE.exists():
-                with np.load(WEIGHTS_FILE) as data:
-                    _weights = data["w"].astype(np.float32)
-                    _trained_on = tuple(str(p) for p in data["trained_on"])
-                LOADS += 1
+                try:
+                    with np.load(WEIGHTS_FILE) as data:
+                        _weights = data["w"].astype(np.float32)
+                        _trained_on = tuple(str(p) for p in data["trained_on"])
+                    LOADS += 1
+                except (OSError, ValueError, KeyError):
+                    # A damaged or foreign file: the rules decide until it is retrained (--write).
+                    _weights = None
+                    log.warning("company_ranker.weights_unusable")
             else:
                 log.warning("company_ranker.weights_missing")
             _loaded = True
