@@ -112,3 +112,14 @@ def test_the_same_text_always_gives_the_same_name_and_training_is_deterministic(
                Record("b", None, "Grace", names, dense, hashed, 0.0)]
     first, second = fit(records), fit(records)
     assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+
+
+def test_a_damaged_weights_file_leaves_the_rules_choice(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    damaged = tmp_path / "customer_ranker.npz"
+    damaged.write_bytes(b"not a zip archive")
+    monkeypatch.setattr(cr, "WEIGHTS_FILE", damaged)
+    monkeypatch.setattr(cr, "_loaded", False)
+    monkeypatch.setattr(cr, "_weights", None)
+    assert cr.load_weights() is None
+    data = cr.CustomerInput((), None, "拜访了华康医疗的张伟", "", (), "张伟")
+    assert cr.choose_customer(data) == "张伟"

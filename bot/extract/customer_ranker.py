@@ -381,13 +381,17 @@ def load_weights() -> Weights | None:
     with _lock:
         if not _loaded:
             if WEIGHTS_FILE.exists():
-                with np.load(WEIGHTS_FILE) as npz:
-                    names = tuple(str(n) for n in npz["dense_names"])
-                    if names == DENSE and npz["hashed"].shape == (N_HASHED,):
-                        _weights = Weights(npz["dense"].astype(np.float32), npz["hashed"].astype(np.float32))
-                        LOADS += 1
-                    else:
-                        log.warning("customer_ranker.weights_mismatch")
+                try:
+                    with np.load(WEIGHTS_FILE) as npz:
+                        names = tuple(str(n) for n in npz["dense_names"])
+                        if names == DENSE and npz["hashed"].shape == (N_HASHED,):
+                            _weights = Weights(npz["dense"].astype(np.float32), npz["hashed"].astype(np.float32))
+                            LOADS += 1
+                        else:
+                            log.warning("customer_ranker.weights_mismatch")
+                except (OSError, ValueError, KeyError):
+                    # A damaged file: the rules decide until it is retrained (--write), as company_ranker does.
+                    log.warning("customer_ranker.weights_unusable")
             _loaded = True
     return _weights
 
