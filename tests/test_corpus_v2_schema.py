@@ -24,6 +24,7 @@ V3_HELD_OUT = Path(__file__).parent / "data" / "corpus_v3" / "held_out.jsonl"
 V4_HELD_OUT = Path(__file__).parent / "data" / "corpus_v4" / "held_out.jsonl"
 V5_DIR = Path(__file__).parent / "data" / "corpus_v5"
 V7_DIR = Path(__file__).parent / "data" / "corpus_v7"
+V9_DIR = Path(__file__).parent / "data" / "corpus_v9"
 SPLITS = ("dev", "held_out")
 TAGS = frozenset({
     "竞品对比", "价格异议", "决策链变更", "要报价", "要演示",
@@ -36,7 +37,7 @@ EXPECT_KEYS = frozenset(
     {"customer_name", "company", "phone", "email", "tags", "next_contact", "amount_cny", "stage_hint"}
 )
 SHANGHAI_OFFSET = timedelta(hours=8)
-_ID = re.compile(r"^(?:v[23]-|h|v[57][AB]-|v[68][A-Z]-)\d{3}$")  # v2-001, h001 (v4), v5A-001, v6C-001, v7A-001
+_ID = re.compile(r"^(?:v[23]-|h|v[579][AB]-|v[68][A-Z]-)\d{3}$")  # v2-001, h001 (v4), v5A-001, v6C-001, v9A-001
 _PHONE = re.compile(r"^\+[1-9]\d{7,14}$")
 _CN_MOBILE = re.compile(r"^\+861[3-9]\d{9}$")  # a Chinese mobile; +8610… is a Beijing landline
 _INDUSTRY = re.compile(r"^[a-z_]+$")
@@ -335,33 +336,63 @@ def test_every_v6_record_follows_the_schema_and_is_new(path: Path, corpus_v4: li
     assert not {r["text"] for r in corpus_v4} & {r["text"] for r in records}
 
 
-@pytest.fixture(scope="module")
-def corpus_v7() -> dict[str, list[dict[str, Any]]]:
-    return {split: [json.loads(line) for line in (V7_DIR / f"{split}.jsonl").read_text("utf-8").splitlines()
+def _two_author_corpus(directory: Path) -> dict[str, list[dict[str, Any]]]:
+    return {split: [json.loads(line) for line in (directory / f"{split}.jsonl").read_text("utf-8").splitlines()
                     if line.strip()] for split in SPLITS}
 
 
-def test_every_v7_record_follows_the_schema_and_sits_in_its_split(corpus_v7: dict[str, list[dict[str, Any]]]) -> None:
-    for split, records in corpus_v7.items():
+@pytest.fixture(scope="module")
+def corpus_v7() -> dict[str, list[dict[str, Any]]]:
+    return _two_author_corpus(V7_DIR)
+
+
+@pytest.fixture(scope="module")
+def corpus_v9() -> dict[str, list[dict[str, Any]]]:
+    return _two_author_corpus(V9_DIR)
+
+
+@pytest.mark.parametrize("name", ["corpus_v7", "corpus_v9"])
+def test_every_v7_and_v9_record_follows_the_schema_and_sits_in_its_split(
+    name: str, request: pytest.FixtureRequest,
+) -> None:
+    for split, records in request.getfixturevalue(name).items():
         problems = {r.get("id", f"#{i}"): p for i, r in enumerate(records) if (p := record_problems(r))}
         assert not problems, problems
         assert {split_of(r["id"]) for r in records} == {split}
+
+
+def _assert_new_and_covering(records: list[dict[str, Any]], prefixes: set[str], earlier: set[str]) -> None:
+    ids = [r["id"] for r in records]
+    assert len(ids) == len(set(ids)) == 300
+    assert {i[:4] for i in ids} == prefixes
+    assert not earlier & {r["text"] for r in records}, "a text repeats an earlier corpus's text"
+    assert len({r["text"] for r in records}) == len(records)
+    assert {r["format"] for r in records} == FORMATS
+    assert {t for r in records for t in r["expect"]["tags"]} == TAGS
+    assert set(STAGES) | {None} == {r["expect"]["stage_hint"] for r in records}
+
+
+def _earlier_texts(corpus_v5: dict[str, list[dict[str, Any]]], corpus_v4: list[dict[str, Any]],
+                   corpus_v3: list[dict[str, Any]], corpus: dict[str, list[dict[str, Any]]]) -> set[str]:
+    return ({r["text"] for split in SPLITS for r in corpus[split]} | {r["text"] for r in corpus_v3}
+            | {r["text"] for r in corpus_v4} | {r["text"] for split in SPLITS for r in corpus_v5[split]}
+            | {json.loads(line)["text"] for path in V6_FILES for line in path.read_text("utf-8").splitlines()
+               if line.strip()})
 
 
 def test_v7_is_new_and_covers_what_it_promises(
     corpus_v7: dict[str, list[dict[str, Any]]], corpus_v5: dict[str, list[dict[str, Any]]],
     corpus_v4: list[dict[str, Any]], corpus_v3: list[dict[str, Any]], corpus: dict[str, list[dict[str, Any]]],
 ) -> None:
-    records = corpus_v7["dev"] + corpus_v7["held_out"]
-    ids = [r["id"] for r in records]
-    assert len(ids) == len(set(ids)) == 300
-    assert {i[:4] for i in ids} == {"v7A-", "v7B-"}
-    earlier = ({r["text"] for split in SPLITS for r in corpus[split]} | {r["text"] for r in corpus_v3}
-               | {r["text"] for r in corpus_v4} | {r["text"] for split in SPLITS for r in corpus_v5[split]}
-               | {json.loads(line)["text"] for path in V6_FILES for line in path.read_text("utf-8").splitlines()
-                  if line.strip()})
-    assert not earlier & {r["text"] for r in records}, "a v7 text repeats an earlier corpus's text"
-    assert len({r["text"] for r in records}) == len(records)
-    assert {r["format"] for r in records} == FORMATS
-    assert {t for r in records for t in r["expect"]["tags"]} == TAGS
-    assert set(STAGES) | {None} == {r["expect"]["stage_hint"] for r in records}
+    earlier = _earlier_texts(corpus_v5, corpus_v4, corpus_v3, corpus)
+    _assert_new_and_covering(corpus_v7["dev"] + corpus_v7["held_out"], {"v7A-", "v7B-"}, earlier)
+
+
+def test_v9_is_new_and_covers_what_it_promises(
+    corpus_v9: dict[str, list[dict[str, Any]]], corpus_v7: dict[str, list[dict[str, Any]]],
+    corpus_v5: dict[str, list[dict[str, Any]]], corpus_v4: list[dict[str, Any]], corpus_v3: list[dict[str, Any]],
+    corpus: dict[str, list[dict[str, Any]]],
+) -> None:
+    earlier = (_earlier_texts(corpus_v5, corpus_v4, corpus_v3, corpus)
+               | {r["text"] for split in SPLITS for r in corpus_v7[split]})
+    _assert_new_and_covering(corpus_v9["dev"] + corpus_v9["held_out"], {"v9A-", "v9B-"}, earlier)
