@@ -15,6 +15,7 @@ from benchmarks import train_company_ranker as trainer
 from benchmarks.corpora import TRAINING_POOL, is_blind
 from bot.extract import company_ranker as cr
 from bot.extract import extract
+from bot.extract.weights_file import ShippedWeights
 
 SENT = datetime.fromisoformat("2026-11-16T10:00:00+08:00")
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +31,7 @@ def test_the_weights_load_once_per_process() -> None:
     for text in ("下午去了晨曦文具，老板说要报价", "客户说价格太高了"):
         _company(text)
     assert cr.weights() is first
-    assert cr.LOADS == 1
+    assert cr.SHIPPED.loads == 1
 
 
 def test_the_shipped_weights_are_small_and_trained_on_the_training_pool_only() -> None:
@@ -96,8 +97,6 @@ def test_no_company_wins_only_by_more_than_the_margin() -> None:
 def test_a_damaged_weights_file_leaves_the_rules_choice(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     damaged = tmp_path / "company_ranker.npz"
     damaged.write_bytes(b"not a zip archive")
-    monkeypatch.setattr(cr, "WEIGHTS_FILE", damaged)
-    monkeypatch.setattr(cr, "_loaded", False)
-    monkeypatch.setattr(cr, "_weights", None)
+    monkeypatch.setattr(cr, "SHIPPED", ShippedWeights(damaged, cr.read_weights, name="company_ranker"))
     assert cr.weights() is None
     assert cr.choose("拜访了华康医疗的张伟", "", None, "张伟", "华康医疗") == "华康医疗"

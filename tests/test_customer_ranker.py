@@ -15,6 +15,7 @@ import pytest
 from benchmarks.corpora import ROOT, TRAINING_POOL
 from bot.extract import customer_ranker as cr
 from bot.extract import extract
+from bot.extract.weights_file import ShippedWeights
 
 T = datetime.fromisoformat("2026-11-20T10:00:00+08:00")
 
@@ -87,16 +88,14 @@ def test_the_shipped_weights_were_trained_on_the_training_pool_only() -> None:
 
 
 def test_the_weights_load_once_per_process_even_under_concurrency(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cr, "_loaded", False)
-    monkeypatch.setattr(cr, "_weights", None)
-    monkeypatch.setattr(cr, "LOADS", 0)
+    monkeypatch.setattr(cr, "SHIPPED", ShippedWeights(cr.WEIGHTS_FILE, cr.read_weights, name="customer_ranker"))
     threads = [threading.Thread(target=cr.load_weights) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert cr.load_weights() is not None
-    assert cr.LOADS == 1
+    assert cr.SHIPPED.loads == 1
 
 
 def test_the_same_text_always_gives_the_same_name_and_training_is_deterministic() -> None:
@@ -117,9 +116,7 @@ def test_the_same_text_always_gives_the_same_name_and_training_is_deterministic(
 def test_a_damaged_weights_file_leaves_the_rules_choice(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     damaged = tmp_path / "customer_ranker.npz"
     damaged.write_bytes(b"not a zip archive")
-    monkeypatch.setattr(cr, "WEIGHTS_FILE", damaged)
-    monkeypatch.setattr(cr, "_loaded", False)
-    monkeypatch.setattr(cr, "_weights", None)
+    monkeypatch.setattr(cr, "SHIPPED", ShippedWeights(damaged, cr.read_weights, name="customer_ranker"))
     assert cr.load_weights() is None
     data = cr.CustomerInput((), None, "拜访了华康医疗的张伟", "", (), "张伟")
     assert cr.choose_customer(data) == "张伟"

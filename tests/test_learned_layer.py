@@ -26,7 +26,7 @@ def test_the_weights_load_once_per_process() -> None:
     for text in ("客户说价格太高了", "下周三上午去他们公司演示"):
         understand_text(text, sent_at=SENT)
     assert ll.shipped_weights() is first
-    assert ll.LOADS == 1
+    assert ll.SHIPPED.loads == 1
 
 
 def test_the_shipped_weights_are_small_and_trained_on_the_training_pool_only() -> None:

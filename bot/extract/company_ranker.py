@@ -15,9 +15,7 @@ benchmarks/train_company_ranker.py on the TRAINING_POOL only. Without the weight
 
 from __future__ import annotations
 
-import logging
 import re
-import threading
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -34,8 +32,8 @@ from .company import (
     suffix_spans,
 )
 from .segment import Token, tokens, word_flag
+from .weights_file import ShippedWeights
 
-log = logging.getLogger(__name__)
 WEIGHTS_FILE = Path(__file__).with_name("company_ranker.npz")
 HASH_BITS = 18
 N_FEATURES = 1 << HASH_BITS
@@ -267,39 +265,30 @@ def featurize(customer_text: str, rep_text: str, header: str | None, person: str
     return names, feats
 
 
-_lock = threading.Lock()
-_weights: npt.NDArray[np.float32] | None = None
-_trained_on: tuple[str, ...] = ()
-_loaded = False
-LOADS = 0  # how many times the weights were read (a test checks it is once per process)
+@dataclass(frozen=True)
+class Weights:
+    w: npt.NDArray[np.float32]
+    trained_on: tuple[str, ...]  # the corpus files (repository paths) they were fitted on
+
+
+def read_weights(path: Path) -> Weights:
+    with np.load(path) as data:
+        return Weights(data["w"].astype(np.float32), tuple(str(p) for p in data["trained_on"]))
+
+
+SHIPPED = ShippedWeights(WEIGHTS_FILE, read_weights, name="company_ranker")
 
 
 def weights() -> npt.NDArray[np.float32] | None:
-    global _weights, _trained_on, _loaded, LOADS
-    if _loaded:
-        return _weights
-    with _lock:
-        if not _loaded:
-            if WEIGHTS_FILE.exists():
-                try:
-                    with np.load(WEIGHTS_FILE) as data:
-                        _weights = data["w"].astype(np.float32)
-                        _trained_on = tuple(str(p) for p in data["trained_on"])
-                    LOADS += 1
-                except (OSError, ValueError, KeyError):
-                    # A damaged or foreign file: the rules decide until it is retrained (--write).
-                    _weights = None
-                    log.warning("company_ranker.weights_unusable")
-            else:
-                log.warning("company_ranker.weights_missing")
-            _loaded = True
-    return _weights
+    """The shipped weights, read once per process; None without a usable file (the rules decide)."""
+    shipped = SHIPPED.get()
+    return None if shipped is None else shipped.w
 
 
 def trained_on() -> tuple[str, ...]:
     """The corpus files (repository paths) the shipped weights were fitted on."""
-    weights()
-    return _trained_on
+    shipped = SHIPPED.get()
+    return () if shipped is None else shipped.trained_on
 
 
 def choose(customer_text: str, rep_text: str, header: str | None, person: str | None,

@@ -19,9 +19,7 @@ same text always gives the same name. Without the weights file the rules' choice
 
 from __future__ import annotations
 
-import logging
 import re
-import threading
 import unicodedata
 import zlib
 from collections.abc import Sequence
@@ -51,8 +49,8 @@ from .people import (
 )
 from .persons import person_mentions
 from .segment import token_at, tokens, word_flag
+from .weights_file import ShippedWeights
 
-log = logging.getLogger(__name__)
 WEIGHTS_FILE = Path(__file__).with_name("customer_ranker.npz")
 HASH_BITS = 14
 N_HASHED = 1 << HASH_BITS
@@ -367,33 +365,20 @@ class Weights:
     hashed: npt.NDArray[np.float32]
 
 
-_lock = threading.Lock()
-_weights: Weights | None = None
-_loaded = False
-LOADS = 0  # how many times the weights file was read (tests check it is once per process)
+def read_weights(path: Path) -> Weights:
+    with np.load(path) as npz:
+        names = tuple(str(n) for n in npz["dense_names"])
+        if names != DENSE or npz["hashed"].shape != (N_HASHED,):
+            raise ValueError("customer ranker weights do not match this code's features")
+        return Weights(npz["dense"].astype(np.float32), npz["hashed"].astype(np.float32))
+
+
+SHIPPED = ShippedWeights(WEIGHTS_FILE, read_weights, name="customer_ranker")
 
 
 def load_weights() -> Weights | None:
-    """The trained weights, read once per process (None when the file is missing)."""
-    global _weights, _loaded, LOADS
-    if _loaded:
-        return _weights
-    with _lock:
-        if not _loaded:
-            if WEIGHTS_FILE.exists():
-                try:
-                    with np.load(WEIGHTS_FILE) as npz:
-                        names = tuple(str(n) for n in npz["dense_names"])
-                        if names == DENSE and npz["hashed"].shape == (N_HASHED,):
-                            _weights = Weights(npz["dense"].astype(np.float32), npz["hashed"].astype(np.float32))
-                            LOADS += 1
-                        else:
-                            log.warning("customer_ranker.weights_mismatch")
-                except (OSError, ValueError, KeyError):
-                    # A damaged file: the rules decide until it is retrained (--write), as company_ranker does.
-                    log.warning("customer_ranker.weights_unusable")
-            _loaded = True
-    return _weights
+    """The trained weights, read once per process (None without a usable file: the rules decide)."""
+    return SHIPPED.get()
 
 
 def scores(

@@ -22,8 +22,6 @@ float16, a few MB) load once per process; the same text always gives the same de
 from __future__ import annotations
 
 import json
-import logging
-import threading
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -36,11 +34,11 @@ import numpy.typing as npt
 from bot.extract.model import StageInput, TagInput
 from bot.extract.segment import tokens
 from bot.extract.textnorm import clauses
+from bot.extract.weights_file import ShippedWeights
 from store.stages import Stage
 
 from .semantic_tags import CUSTOMER_REQUEST_TAGS, NEGATIVE_BY_NATURE, negated
 
-log = logging.getLogger(__name__)
 WEIGHTS_FILE = Path(__file__).with_name("learned_layer.npz")
 TAGS = ("竞品对比", "价格异议", "决策链变更", "要报价", "要演示", "预约拜访", "合同法务", "付款回款", "技术问题",
         "流失风险")
@@ -149,25 +147,13 @@ def load_weights(path: Path) -> Weights:
                        data["stage_b"].astype(np.float32), float(meta["stage_margin"]), meta, pool)
 
 
-_lock = threading.Lock()
-_weights: Weights | None = None
-LOADS = 0  # how many times the file was read (tests check it is once per process)
+# Read once per process; a damaged or foreign file: the rules decide (retrain with train_learned_layer.py --write).
+SHIPPED = ShippedWeights(WEIGHTS_FILE, load_weights, name="understanding.learned_layer")
 
 
 def shipped_weights() -> Weights | None:
-    """The shipped weights, read once per process; None when no weights file ships."""
-    global _weights, LOADS
-    if _weights is None:
-        with _lock:
-            if _weights is None and WEIGHTS_FILE.exists():
-                try:
-                    _weights = load_weights(WEIGHTS_FILE)
-                except (OSError, ValueError, KeyError):
-                    # Retrain with benchmarks/train_learned_layer.py --write; meanwhile the rules decide.
-                    log.warning("understanding.learned_layer_unusable")
-                    return None
-                LOADS += 1
-    return _weights
+    """The shipped weights, read once per process; None when no usable weights file ships."""
+    return SHIPPED.get()
 
 
 def _scores(w: npt.NDArray[np.float32], b: npt.NDArray[np.float32], dense: Sequence[float],
