@@ -95,7 +95,7 @@ WAVE2 = timedelta(minutes=5)  # a second wave per job falls due between the two 
 WH = WorkingHours(TZ)  # the default 09:00-18:00 with Chinese holidays, as the instances count
 LEASE_SECONDS = 4
 OCR_LEASE_SECONDS = 5
-DEADLINE_SECONDS = 60
+DEADLINE_SECONDS = 180  # a bound against hanging, not a speed check: OCR on a loaded machine is slow
 CONFIG = f"""
 inbox_lease_seconds = {LEASE_SECONDS}
 outbox_lease_seconds = {LEASE_SECONDS}
