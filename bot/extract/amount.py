@@ -10,7 +10,8 @@ import cn2an
 
 from .textnorm import normalize_text
 
-_CN = "零〇一二两三四五六七八九十百千万亿点幺"
+# Financial numerals (大写, "伍拾陆万元整") are how contracts, invoices and payment notices write sums.
+_CN = "零〇一二两三四五六七八九十百千万亿点幺壹贰叁肆伍陆柒捌玖拾佰仟"
 # Bounded and anchored at a number's start: unbounded digit runs backtrack quadratically on long junk.
 _NUM = r"(?<!\d)(?<!\d[.,])\d[\d,]{0,14}(?:\.\d{1,6})?(?![\d,])"
 _CNUM = f"(?<![{_CN}])[{_CN}]{{1,20}}"
@@ -50,7 +51,8 @@ _BARE_LIMIT = 10_000  # below 1万, a figure without a currency marker is money 
 _CANDIDATE = re.compile(
     rf"(?P<before>{_CURRENCY_BEFORE})\s*(?P<n1>{_NUM})\s*(?P<u1>{_UNIT})?"
     rf"|(?P<n2>{_NUM})\s*(?P<u2>{_UNIT})?\s*(?P<cur2>{_CURRENCY_AFTER})"
-    rf"|(?P<n3>{_NUM})\s*(?P<u3>万|亿|w|W|k|K)(?![A-Za-z])"
+    # "4万2", "26万5": a digit after 万 is the next place down, as in spoken "四万二" (4.2万)
+    rf"|(?P<n3>{_NUM})\s*(?P<u3>万|亿|w|W|k|K)(?:(?<=[万wW])(?P<t3>\d)千?(?![\d.,%％]))?(?![A-Za-z])"
     # "八十来万", "50来万": an approximate figure (numeral + 来 + unit)
     rf"|(?P<c6>{_CNUM})来(?P<u6>万|亿)|(?P<n6>{_NUM})来(?P<u6b>万|亿)"
     # "九万六一年": the trailing 一 of a rate ("一年", "一个月") is not part of the figure
@@ -63,7 +65,11 @@ MAX_AMOUNT_CNY = 2**31 - 1
 # 块 is both "yuan" and a measure word ("三十块屏", "两块地"): it is money only when nothing follows it
 # or what follows is money talk (钱, 左右, 一个, 每…), never when a noun it counts follows.
 _KUAI_AS_MEASURE = re.compile(r"^[\u4e00-\u9fff]")
-_KUAI_MONEY_FOLLOWERS = ("钱", "左右", "上下", "出头", "一", "每", "的价", "多")
+# A function word or pronoun after 块 cannot be the noun it counts ("一万块你们退给我", "两万块的实施费").
+_KUAI_MONEY_FOLLOWERS = ("钱", "左右", "上下", "出头", "一", "每", "的", "多", "你", "您", "我", "他", "她", "就", "都",
+                         "也", "还", "是", "了", "呢", "吧", "啊", "呀")
+# "这一块" / "那一块" is an area of concern ("保密那一块"), not one yuan.
+_AREA_KUAI = re.compile(r"[这那哪]一块$")
 _MULTIPLIER = {"万": 10_000, "w": 10_000, "W": 10_000, "亿": 100_000_000, "千": 1_000, "k": 1_000, "K": 1_000}
 
 
@@ -83,6 +89,10 @@ def _arabic(number: str, unit: str | None) -> int | None:
     return int(value * _MULTIPLIER.get(unit or "", 1))
 
 
+_DIGIT_OF = {c: str(i) for i, c in enumerate("零一二三四五六七八九")} | {"两": "2"}
+_TWO_PLACES = re.compile("(.+)万([一二两三四五六七八九])([零一二三四五六七八九])")
+
+
 def chinese_number(text: str) -> int | None:
     """Chinese numeral (possibly colloquial, e.g. 三万九千八 / 二十万八 / 三点九八万) to an integer."""
     text = text.replace("幺", "一")
@@ -94,7 +104,14 @@ def chinese_number(text: str) -> int | None:
     try:
         value = cn2an.cn2an(text, "smart")
     except (ValueError, KeyError, IndexError, TypeError):
-        return None
+        # Spoken shorthand names the next two places after 万 ("一万九八" = 19800, like "三万九千八").
+        short = _TWO_PLACES.fullmatch(text)
+        if not short:
+            return None
+        head = chinese_number(short.group(1))
+        if head is None:
+            return None
+        return (head * 10_000 + int(_DIGIT_OF[short.group(2)]) * 1_000 + int(_DIGIT_OF[short.group(3)]) * 100) * unit
     return int(Decimal(str(value)) * unit)
 
 
@@ -110,6 +127,8 @@ def find_amounts(text: str) -> list[AmountMatch]:
         after = text[end : end + 2]
         if currency == "块" and _KUAI_AS_MEASURE.match(after) and not after.startswith(_KUAI_MONEY_FOLLOWERS):
             continue
+        if currency == "块" and _AREA_KUAI.search(text[max(0, start - 1) : end]):
+            continue
         if not explicit and _QUANTITY_AFTER.match(text[end : end + 4]):
             continue
         if _FOREIGN_BEFORE.search(text[max(0, start - 6) : start]) or _FOREIGN_AFTER.match(text[end : end + 6]):
@@ -121,6 +140,8 @@ def find_amounts(text: str) -> list[AmountMatch]:
             yuan = _arabic(m.group("n2"), m.group("u2"))
         elif m.group("n3"):
             yuan = _arabic(m.group("n3"), m.group("u3"))
+            if yuan is not None and m.group("t3"):
+                yuan += int(m.group("t3")) * 1_000
         elif m.group("c6"):
             number = chinese_number(m.group("c6"))
             yuan = number * _MULTIPLIER[m.group("u6")] if number else None
@@ -176,13 +197,44 @@ def _sentence_of(text: str, amount: AmountMatch) -> str:
     return ""
 
 
+# Figures that are about money but are not the deal's amount (README: budget, quote, contract value or
+# payment), each a construction of its own:
+# - a difference stated with a comparative right before the figure ("贵了两万", "每箱低两块", "便宜七八块",
+#   "差了两千"): the gap between two prices, not a price (the superlatives 最高/最低 state a limit, and "还差两万"
+#   is a sum still owed: both kept);
+_DIFFERENCE = re.compile(
+    r"(?:(?<![最不提降])(?:贵|便宜|低|高|少)(?:了|出|出了)?|差了|多了)(?:差不多|大概|大约|将近|近|约|个|整整)?\Z"
+)
+# - a threshold of an approval rule ("超过五十万的采购都要上会", "50万以上的项目要招标", "金额超过20万必须
+#   招标"): a condition on every purchase, not this one ("预算不超过8万" is a budget and is kept);
+_OVER_BEFORE = re.compile(r"(?<!不)(?:超过|超出|高于|大于)\s*\Z")
+_THRESHOLD_AFTER = re.compile(r"^\s*(?:以上|以下)?\s*(?:的|都|必须|就要|就得|需要|要|得)")
+_RANGE_AFTER = re.compile(r"^\s*(?:以上|以下)的")
+# - an indefinite figure ("几十万", "数万", "一万多", "两千多块"): an order of magnitude, not an amount;
+_VAGUE_BEFORE = re.compile(r"[几数]\Z")
+_VAGUE_AFTER = re.compile(r"^多(?!少)")
+# - a business result or a loss ("GMV 386万", "损失两万多", "Q4目标要冲800万"): the customer's or the
+#   rep's figures, not money between them.
+_METRIC_BEFORE = re.compile(r"(?:GMV|gmv|销售额|成交额|营收|产值|业绩|目标(?!价)|损失)[^，,。；;！？!?\n\d]{0,4}\Z")
+
+
+def _not_the_deal(text: str, a: AmountMatch) -> bool:
+    before, after = text[max(0, a.start - 12) : a.start], text[a.end : a.end + 8]
+    if _DIFFERENCE.search(before) or _VAGUE_BEFORE.search(before) or _VAGUE_AFTER.match(after):
+        return True
+    if _OVER_BEFORE.search(before) and _THRESHOLD_AFTER.match(after):
+        return True
+    return bool(_RANGE_AFTER.match(after) or _METRIC_BEFORE.search(before))
+
+
 def deal_amount(text: str) -> int | None:
     """The deal's amount among the figures of a chat or note (README: at most one per text): one with a
     currency marker first, then one a money word introduces, then the first; a figure under 1万 without
     a currency marker counts only when its sentence talks money ("每月大概三千票" is no price)."""
     amounts = [
         a for a in find_amounts(text)
-        if a.explicit_currency or a.yuan >= _BARE_LIMIT or _MONEY_CUE.search(_sentence_of(text, a))
+        if (a.explicit_currency or a.yuan >= _BARE_LIMIT or _MONEY_CUE.search(_sentence_of(text, a)))
+        and not _not_the_deal(text, a)
     ]
     if not amounts:
         return None
