@@ -63,3 +63,32 @@ def test_kept_limits_and_debts() -> None:
 def test_chinese_number_two_places() -> None:
     assert chinese_number("三万五六") == 35600
     assert chinese_number("三万五") == 35000
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a total or a named payment introduces a plain number
+        ("设备加安装一共15600，您看下", 15600),
+        ("上季度的尾款9300已经转了", 9300),
+        ("保证金不用交，押金是六千五", 6500),
+        ("合同金额不变还是8700", 8700),
+        # a price per item gives way to the total
+        ("一台¥3,900，两台一共七千八", 7800),
+        ("按人头每月6块，三百人一年两万一千六", 21600),
+        # our side's price, not another supplier's
+        ("华为报的是十一万，我们报的十三万五，他嫌贵", 135000),
+    ],
+)
+def test_which_figure_is_the_deal(text: str, expected: int) -> None:
+    assert deal_amount(text) == expected
+
+
+@pytest.mark.parametrize("text", ["预算大概 RM 80k，要含运费", "报价三十万泰铢可以接受"])
+def test_foreign_currency_is_not_converted(text: str) -> None:
+    assert deal_amount(text) is None
+
+
+def test_crm_is_not_ringgit() -> None:
+    # a guard: the ringgit code is not read inside a word
+    assert deal_amount("CRM 预算 60万") == 600000

@@ -31,10 +31,13 @@ _QUANTITY_AFTER = re.compile(
 # Amounts in another currency are not converted (README): "港币二万", "HKD 300,000", "5万美元".
 _FOREIGN_BEFORE = re.compile(
     r"(?:港币|港元|澳门币|澳门元|澳币|澳元|美元|美金|欧元|日元|英镑|新台币|台币|新币|韩元|加元|"
-    r"HKD|HK\$|USD|US\$|\$|EUR|€|JPY|GBP|MOP|AUD|NTD|NT\$|SGD|CAD|£)\s*$"
+    r"HKD|HK\$|USD|US\$|\$|EUR|€|JPY|GBP|MOP|AUD|NTD|NT\$|SGD|CAD|£|"
+    # ISO 4217 codes and names of the currencies of the region ("RM 45k" is ringgit; not the RM of CRM/ERM)
+    r"(?<![A-Za-z])RM|MYR|THB|VND|INR|PHP|IDR|KRW|CHF|RUB|S\$|令吉|林吉特|泰铢|越南盾|卢比|卢布|比索|瑞郎)\s*$"
 )
 _FOREIGN_AFTER = re.compile(r"^\s*(?:港币|港元|澳门币|澳门元|澳元|美元|美金|欧元|日元|英镑|新台币|台币|韩元|加元|刀|"
-                            r"HKD|USD|EUR|JPY|GBP|MOP|AUD|SGD|CAD)")
+                            r"令吉|林吉特|泰铢|越南盾|卢比|卢布|比索|瑞郎|"
+                            r"HKD|USD|EUR|JPY|GBP|MOP|AUD|SGD|CAD|MYR|THB|VND|INR|PHP|IDR|KRW|CHF|RUB)")
 # A speaker correcting the figure just said ("四十五万 不对 是四十八万"): the first one is withdrawn.
 _CORRECTION = re.compile(r"^(?:出头|左右|上下|多)?[\s，,。]*(?:呃|嗯)?[\s，,]*(?:不对|不是|说错了|哦不|错了)")
 _CORRECTION_REACH = 10
@@ -161,9 +164,12 @@ def find_amounts(text: str) -> list[AmountMatch]:
 
 
 # A plain number right after a price or rate word is money even without 元 ("租金是3800", "一年 4,800").
+# Totals and named payments introduce a sum the same way ("一共12800", "尾款8400", "押金是八千", "金额不变
+# 还是6800", "预付款10%也就是19600").
 _PRICE_WORD = re.compile(
-    r"(?:价格?|价钱|租金|费用?|报价|预算|总价|单价|年费|月费|一年|每年|每月|一个月|一天|每天)"
-    r"(?:是|为|要|就|大概|大约|约)?\s*$"
+    r"(?:价格?|价钱|租金|费用?|报价|预算|总价|单价|年费|月费|一年|每年|每月|一个月|一天|每天|"
+    r"一共|总共|合计|共计|总计|总额|金额|[尾首余货]款|定金|订金|押金|预付款)"
+    r"(?:不变)?(?:是|为|要|就|就是|还是|也就是|大概|大约|约)?\s*\Z"
 )
 _BARE_NUMBER = re.compile(r"(?<![\d.,:/\-])\d[\d,]{2,9}(?:\.\d{1,2})?(?![\d.,:/\-%％万亿千kKwW年月日号点])")
 
@@ -218,6 +224,23 @@ _VAGUE_AFTER = re.compile(r"^多(?!少)")
 _METRIC_BEFORE = re.compile(r"(?:GMV|gmv|销售额|成交额|营收|产值|业绩|目标(?!价)|损失)[^，,。；;！？!?\n\d]{0,4}\Z")
 
 
+# A price per item ("一台三千九", "4.2万一台", "按人头每月8块", "一个账号一年240") gives way to a total of the
+# same text ("两台一共七千八"): the deal is what the customer pays in all. Alone, it is the amount.
+_COUNTED = r"(?:个(?!月)|位|台|件|套|张|只|箱|吨|包|袋|盒|瓶|份|辆|平米|平方|米|间|场|账号|用户|人头|人)"
+_PER_ITEM_BEFORE = re.compile(rf"(?:(?:每|一){_COUNTED}|单价|按人头)[^，,。；;！？!?\n\d]{{0,4}}\Z")
+_PER_ITEM_AFTER = re.compile(rf"^[^，,。；;！？!?\n\d]{{0,2}}?(?:一|每){_COUNTED}")
+
+
+def _per_item(text: str, a: AmountMatch) -> bool:
+    before, after = text[max(0, a.start - 10) : a.start], text[a.end : a.end + 5]
+    return bool(_PER_ITEM_BEFORE.search(before) or _PER_ITEM_AFTER.match(after))
+
+
+# A price the two parties' side states ("我们报的九万二", "你们卖两万三", "我司报价是") is the deal's, ahead of
+# one another supplier gave ("迈瑞报的是八万五", "某宝上同款才一万二") in the same text.
+_OUR_PRICE = re.compile(r"(?:我们|你们|我司|贵司|我方)[^，,。；;！？!?\n\d]{0,3}?(?:报|卖|开价|要价)[^，,。；;！？!?\n\d]{0,3}\Z")
+
+
 def _not_the_deal(text: str, a: AmountMatch) -> bool:
     before, after = text[max(0, a.start - 12) : a.start], text[a.end : a.end + 8]
     if _DIFFERENCE.search(before) or _VAGUE_BEFORE.search(before) or _VAGUE_AFTER.match(after):
@@ -233,7 +256,8 @@ def deal_amount(text: str) -> int | None:
     a currency marker counts only when its sentence talks money ("每月大概三千票" is no price)."""
     amounts = [
         a for a in find_amounts(text)
-        if (a.explicit_currency or a.yuan >= _BARE_LIMIT or _MONEY_CUE.search(_sentence_of(text, a)))
+        if (a.explicit_currency or a.yuan >= _BARE_LIMIT or _MONEY_CUE.search(_sentence_of(text, a))
+            or _PRICE_WORD.search(text[max(0, a.start - 8) : a.start]))
         and not _not_the_deal(text, a)
     ]
     if not amounts:
@@ -244,7 +268,8 @@ def deal_amount(text: str) -> int | None:
         clause_start = max(text.rfind(c, 0, a.start) for c in _CLAUSE_MARKS)
         return bool(_MONEY_CUE.search(text[clause_start + 1 : clause.start() if clause else len(text)]))
 
-    return min(amounts, key=lambda a: (not a.explicit_currency, not cued(a), a.start)).yuan
+    return min(amounts, key=lambda a: (_per_item(text, a), not _OUR_PRICE.search(text[max(0, a.start - 10) : a.start]),
+                                      not a.explicit_currency, not cued(a), a.start)).yuan
 
 
 def parse_amount(text: str) -> int | None:
