@@ -74,7 +74,7 @@ def test_chinese_number_two_places() -> None:
         ("保证金不用交，押金是六千五", 6500),
         ("合同金额不变还是8700", 8700),
         # a price per item gives way to the total
-        ("一台¥3,900，两台一共七千八", 7800),
+        ("一台¥4,200，三台一共一万二千六", 12600),
         ("按人头每月6块，三百人一年两万一千六", 21600),
         # our side's price, not another supplier's
         ("华为报的是十一万，我们报的十三万五，他嫌贵", 135000),

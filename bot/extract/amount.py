@@ -10,7 +10,7 @@ import cn2an
 
 from .textnorm import normalize_text
 
-# Financial numerals (大写, "伍拾陆万元整") are how contracts, invoices and payment notices write sums.
+# Financial numerals (大写, "捌拾贰万元整") are how contracts, invoices and payment notices write sums.
 _CN = "零〇一二两三四五六七八九十百千万亿点幺壹贰叁肆伍陆柒捌玖拾佰仟"
 # Bounded and anchored at a number's start: unbounded digit runs backtrack quadratically on long junk.
 _NUM = r"(?<!\d)(?<!\d[.,])\d[\d,]{0,14}(?:\.\d{1,6})?(?![\d,])"
@@ -32,7 +32,7 @@ _QUANTITY_AFTER = re.compile(
 _FOREIGN_BEFORE = re.compile(
     r"(?:港币|港元|澳门币|澳门元|澳币|澳元|美元|美金|欧元|日元|英镑|新台币|台币|新币|韩元|加元|"
     r"HKD|HK\$|USD|US\$|\$|EUR|€|JPY|GBP|MOP|AUD|NTD|NT\$|SGD|CAD|£|"
-    # ISO 4217 codes and names of the currencies of the region ("RM 45k" is ringgit; not the RM of CRM/ERM)
+    # ISO 4217 codes and names of the currencies of the region ("RM 80k" is ringgit; not the RM of CRM/ERM)
     r"(?<![A-Za-z])RM|MYR|THB|VND|INR|PHP|IDR|KRW|CHF|RUB|S\$|令吉|林吉特|泰铢|越南盾|卢比|卢布|比索|瑞郎)\s*$"
 )
 _FOREIGN_AFTER = re.compile(r"^\s*(?:港币|港元|澳门币|澳门元|澳元|美元|美金|欧元|日元|英镑|新台币|台币|韩元|加元|刀|"
@@ -54,7 +54,7 @@ _BARE_LIMIT = 10_000  # below 1万, a figure without a currency marker is money 
 _CANDIDATE = re.compile(
     rf"(?P<before>{_CURRENCY_BEFORE})\s*(?P<n1>{_NUM})\s*(?P<u1>{_UNIT})?"
     rf"|(?P<n2>{_NUM})\s*(?P<u2>{_UNIT})?\s*(?P<cur2>{_CURRENCY_AFTER})"
-    # "4万2", "26万5": a digit after 万 is the next place down, as in spoken "四万二" (4.2万)
+    # "6万3", "18万5": a digit after 万 is the next place down, as in spoken "四万二" (4.2万)
     rf"|(?P<n3>{_NUM})\s*(?P<u3>万|亿|w|W|k|K)(?:(?<=[万wW])(?P<t3>\d)千?(?![\d.,%％]))?(?![A-Za-z])"
     # "八十来万", "50来万": an approximate figure (numeral + 来 + unit)
     rf"|(?P<c6>{_CNUM})来(?P<u6>万|亿)|(?P<n6>{_NUM})来(?P<u6b>万|亿)"
@@ -68,10 +68,10 @@ MAX_AMOUNT_CNY = 2**31 - 1
 # 块 is both "yuan" and a measure word ("三十块屏", "两块地"): it is money only when nothing follows it
 # or what follows is money talk (钱, 左右, 一个, 每…), never when a noun it counts follows.
 _KUAI_AS_MEASURE = re.compile(r"^[\u4e00-\u9fff]")
-# A function word or pronoun after 块 cannot be the noun it counts ("一万块你们退给我", "两万块的实施费").
+# A function word or pronoun after 块 cannot be the noun it counts ("八千块你们什么时候退", "三千块的安装费").
 _KUAI_MONEY_FOLLOWERS = ("钱", "左右", "上下", "出头", "一", "每", "的", "多", "你", "您", "我", "他", "她", "就", "都",
                          "也", "还", "是", "了", "呢", "吧", "啊", "呀")
-# "这一块" / "那一块" is an area of concern ("保密那一块"), not one yuan.
+# "这一块" / "那一块" is an area of concern ("售后那一块"), not one yuan.
 _AREA_KUAI = re.compile(r"[这那哪]一块$")
 _MULTIPLIER = {"万": 10_000, "w": 10_000, "W": 10_000, "亿": 100_000_000, "千": 1_000, "k": 1_000, "K": 1_000}
 
@@ -107,7 +107,7 @@ def chinese_number(text: str) -> int | None:
     try:
         value = cn2an.cn2an(text, "smart")
     except (ValueError, KeyError, IndexError, TypeError):
-        # Spoken shorthand names the next two places after 万 ("一万九八" = 19800, like "三万九千八").
+        # Spoken shorthand names the next two places after 万 ("两万六五" = 26500, like "三万九千八").
         short = _TWO_PLACES.fullmatch(text)
         if not short:
             return None
@@ -164,8 +164,8 @@ def find_amounts(text: str) -> list[AmountMatch]:
 
 
 # A plain number right after a price or rate word is money even without 元 ("租金是3800", "一年 4,800").
-# Totals and named payments introduce a sum the same way ("一共12800", "尾款8400", "押金是八千", "金额不变
-# 还是6800", "预付款10%也就是19600").
+# Totals and named payments introduce a sum the same way ("一共15600", "尾款9300", "押金是六千五", "金额不变
+# 还是8700", "定金20%也就是13000").
 _PRICE_WORD = re.compile(
     r"(?:价格?|价钱|租金|费用?|报价|预算|总价|单价|年费|月费|一年|每年|每月|一个月|一天|每天|"
     r"一共|总共|合计|共计|总计|总额|金额|[尾首余货]款|定金|订金|押金|预付款)"
@@ -205,27 +205,27 @@ def _sentence_of(text: str, amount: AmountMatch) -> str:
 
 # Figures that are about money but are not the deal's amount (README: budget, quote, contract value or
 # payment), each a construction of its own:
-# - a difference stated with a comparative right before the figure ("贵了两万", "每箱低两块", "便宜七八块",
-#   "差了两千"): the gap between two prices, not a price (the superlatives 最高/最低 state a limit, and "还差两万"
+# - a difference stated with a comparative right before the figure ("贵了三万", "每吨高八百块", "便宜五六块",
+#   "差了一千"): the gap between two prices, not a price (the superlatives 最高/最低 state a limit, and "还差四万六"
 #   is a sum still owed: both kept);
 _DIFFERENCE = re.compile(
     r"(?:(?<![最不提降])(?:贵|便宜|低|高|少)(?:了|出|出了)?|差了|多了)(?:差不多|大概|大约|将近|近|约|个|整整)?\Z"
 )
-# - a threshold of an approval rule ("超过五十万的采购都要上会", "50万以上的项目要招标", "金额超过20万必须
-#   招标"): a condition on every purchase, not this one ("预算不超过8万" is a budget and is kept);
+# - a threshold of an approval rule ("超过三十万的项目都要董事会批", "二十万以上的采购要走招标",
+#   "金额超过40万必须上会"): a condition on every purchase, not this one ("预算不超过十二万" is a budget and is kept);
 _OVER_BEFORE = re.compile(r"(?<!不)(?:超过|超出|高于|大于)\s*\Z")
 _THRESHOLD_AFTER = re.compile(r"^\s*(?:以上|以下)?\s*(?:的|都|必须|就要|就得|需要|要|得)")
 _RANGE_AFTER = re.compile(r"^\s*(?:以上|以下)的")
-# - an indefinite figure ("几十万", "数万", "一万多", "两千多块"): an order of magnitude, not an amount;
+# - an indefinite figure ("几十万", "数万", "两万多", "三千多块"): an order of magnitude, not an amount;
 _VAGUE_BEFORE = re.compile(r"[几数]\Z")
 _VAGUE_AFTER = re.compile(r"^多(?!少)")
-# - a business result or a loss ("GMV 386万", "损失两万多", "Q4目标要冲800万"): the customer's or the
+# - a business result or a loss ("营收做到了八十万", "停机一天损失五万", "年度目标一千万"): the customer's or the
 #   rep's figures, not money between them.
 _METRIC_BEFORE = re.compile(r"(?:GMV|gmv|销售额|成交额|营收|产值|业绩|目标(?!价)|损失)[^，,。；;！？!?\n\d]{0,4}\Z")
 
 
-# A price per item ("一台三千九", "4.2万一台", "按人头每月8块", "一个账号一年240") gives way to a total of the
-# same text ("两台一共七千八"): the deal is what the customer pays in all. Alone, it is the amount.
+# A price per item ("一台¥3,900", "2.6万一套", "按人头每月6块", "一个工位一年300") gives way to a total of the
+# same text ("三台一共一万二千六"): the deal is what the customer pays in all. Alone, it is the amount.
 _COUNTED = r"(?:个(?!月)|位|台|件|套|张|只|箱|吨|包|袋|盒|瓶|份|辆|平米|平方|米|间|场|账号|用户|人头|人)"
 _PER_ITEM_BEFORE = re.compile(rf"(?:(?:每|一){_COUNTED}|单价|按人头)[^，,。；;！？!?\n\d]{{0,4}}\Z")
 _PER_ITEM_AFTER = re.compile(rf"^[^，,。；;！？!?\n\d]{{0,2}}?(?:一|每){_COUNTED}")
@@ -236,9 +236,11 @@ def _per_item(text: str, a: AmountMatch) -> bool:
     return bool(_PER_ITEM_BEFORE.search(before) or _PER_ITEM_AFTER.match(after))
 
 
-# A price the two parties' side states ("我们报的九万二", "你们卖两万三", "我司报价是") is the deal's, ahead of
-# one another supplier gave ("迈瑞报的是八万五", "某宝上同款才一万二") in the same text.
-_OUR_PRICE = re.compile(r"(?:我们|你们|我司|贵司|我方)[^，,。；;！？!?\n\d]{0,3}?(?:报|卖|开价|要价)[^，,。；;！？!?\n\d]{0,3}\Z")
+# A price the two parties' side states ("我们报的十三万五", "你们卖八千六", "我司报价是") is the deal's, ahead of
+# one another supplier gave ("华为报的是十一万", "网上同款才五千") in the same text.
+_OUR_PRICE = re.compile(
+    r"(?:我们|你们|我司|贵司|我方)[^，,。；;！？!?\n\d]{0,3}?(?:报|卖|开价|要价)[^，,。；;！？!?\n\d]{0,3}\Z"
+)
 
 
 def _not_the_deal(text: str, a: AmountMatch) -> bool:

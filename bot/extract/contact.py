@@ -40,8 +40,8 @@ _CONTACT = re.compile(
     # the same in English ("have a call on Thursday", "meet next Tuesday")
     "(?i:\\bcall\\b|\\bmeet|\\bvisit|\\bdemo\\b|\\bchat\\b|\\btalk\\b|catch up|come over|drop by|see you)|"
     "店里等|线上会|视频会|开个会|复盘会|发[^，,。；;\n]{0,8}邀请|会议邀请|回话|准话|给我个?(?:信|消息)|"
-    # an event fixed on a day ("时间定在12月8号上午", "验收定在下下周一", "我们排在18号"), signing in person
-    # ("下周一来签"), the rep's people arriving on site ("下周一进场安装", "工程师那天也得到场")
+    # an event fixed on a day ("培训时间定在下周二上午", "复核排在周五下午"), signing in person
+    # ("下周一来签"), the rep's people arriving on site ("样机下周三进场调试", "那天我们都到场")
     "定在|排在|定于|来签|去签|过来签|当面签|进场|到场"
 )
 _DEADLINE = re.compile(
@@ -180,7 +180,7 @@ def _moved(text: str, mention: TimeMention, mentions: Sequence[TimeMention]) -> 
     return bool(later) and bool(_MOVED.search(text, mention.end, later[0].start))
 
 
-# A day something starts from ("明天开始挨个打电话", "试用下周一开始", "下周一起改走集团采购") opens a period of
+# A day something starts from ("明天开始挨个电话回访", "试运行周三开始", "下周一起全厂换新排班") opens a period of
 # work or a new rule ("下周一以后" likewise: an open period); it is not an appointment with the customer.
 _STARTS = re.compile(r"\s*(?:开始|起(?![来草])|以后|之后)")
 
