@@ -39,7 +39,10 @@ _CONTACT = re.compile(
     "到(?:工地|现场|厂|店|仓库|库里)|回(?:店|厂)|"
     # the same in English ("have a call on Thursday", "meet next Tuesday")
     "(?i:\\bcall\\b|\\bmeet|\\bvisit|\\bdemo\\b|\\bchat\\b|\\btalk\\b|catch up|come over|drop by|see you)|"
-    "店里等|线上会|视频会|开个会|复盘会|发[^，,。；;\n]{0,8}邀请|会议邀请|回话|准话|给我个?(?:信|消息)"
+    "店里等|线上会|视频会|开个会|复盘会|发[^，,。；;\n]{0,8}邀请|会议邀请|回话|准话|给我个?(?:信|消息)|"
+    # an event fixed on a day ("培训时间定在下周二上午", "复核排在周五下午"), signing in person
+    # ("下周一来签"), the rep's people arriving on site ("样机下周三进场调试", "那天我们都到场")
+    "定在|排在|定于|来签|去签|过来签|当面签|进场|到场"
 )
 _DEADLINE = re.compile(
     "付款|打款|到账|回款|转账|汇款|发票|开票|报价|提交|截止|交付|交货|发货|到货|盖章|签字|加班|弄完|做完|"
@@ -177,6 +180,11 @@ def _moved(text: str, mention: TimeMention, mentions: Sequence[TimeMention]) -> 
     return bool(later) and bool(_MOVED.search(text, mention.end, later[0].start))
 
 
+# A day something starts from ("明天开始挨个电话回访", "试运行周三开始", "下周一起全厂换新排班") opens a period of
+# work or a new rule ("下周一以后" likewise: an open period); it is not an appointment with the customer.
+_STARTS = re.compile(r"\s*(?:开始|起(?![来草])|以后|之后)")
+
+
 def _declined(text: str, mention: TimeMention) -> bool:
     return bool(_DECLINED.search(text[mention.end : mention.end + 16]))
 
@@ -195,6 +203,7 @@ def next_contact(text: str, mentions: Sequence[TimeMention], ref_time: datetime)
     accepted = [
         m for m in mentions
         if is_future(m, ref_time) and m.when.date() not in declined and not _moved(text, m, mentions)
+        and not _STARTS.match(text, m.end)
         and (id(m) in counters or _context_ok(text, m))
     ]
     if not accepted:

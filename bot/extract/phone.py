@@ -100,9 +100,40 @@ def _matches(text: str) -> Iterator[tuple[str, str, int, int]]:
     )
     for match in matcher:
         number = match.number
+        glued = match.start > 0 and prepared[match.start - 1].isascii() and prepared[match.start - 1].isalpha()
+        if number.country_code == 86 and not glued and not phonenumbers.is_valid_number(number):
+            number = _abroad(match.raw_string) or number
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         if _acceptable(number, e164):
             yield e164, prepared, match.start, match.end
+
+
+# Country codes a mainland rep's customers dictate without a plus: Hong Kong, Macau, Taiwan, and the
+# neighbours in East and Southeast Asia. A longer list would read order numbers ("2026…") as Egyptian phones.
+_NEAR_ABROAD = ("852", "853", "886", "60", "65", "66", "84", "62", "63", "81", "82")
+
+
+def _abroad(raw: str) -> phonenumbers.PhoneNumber | None:
+    """A number that is no mainland number may be a foreign one written the way its owner writes it: a
+    Taiwan mobile in local form ("0921-456-778", 09 + 8 digits, a shape no mainland number has), or a
+    number dictated with its country code and no plus ("八五二 六七七一 二三零八"). A number glued to Latin
+    letters is a code (a waybill "YT2026…"), never tried."""
+    digits = re.sub(r"\D", "", raw)
+    candidates: list[tuple[str, str | None]] = []
+    if re.fullmatch(r"09\d{8}", digits):
+        candidates.append((digits, "TW"))
+    if digits.startswith(_NEAR_ABROAD) and not raw.lstrip().startswith("+"):
+        candidates.append(("+" + digits, None))
+    for text, region in candidates:
+        try:
+            number = phonenumbers.parse(text, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if number.country_code != 86 and phonenumbers.is_valid_number(number) and (
+            region is None or phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.MOBILE
+        ):
+            return number
+    return None
 
 
 def _acceptable(number: phonenumbers.PhoneNumber, e164: str) -> bool:
