@@ -413,6 +413,26 @@ def stage_hint(
     found in the text (``customer``) and no evidence of more it is 初步接触: every new customer starts
     there. None when there is no customer and no evidence, or the text says no contact took place.
     ``customer_words`` are the customer's own chat turns (where "我们" is the customer)."""
+    found = stage_evidence(text, tags, lost=lost, customer_words=customer_words)
+    if found is None:
+        return None
+    for stage in reversed(Stage):  # declared in deal order, 已流失 last: the most advanced wins
+        if stage in found:
+            return stage
+    return Stage.FIRST_CONTACT if customer else None
+
+
+def said_to_be_new(text: str) -> bool:
+    """The text says the contact is new (a first meeting, a new customer, early interest): explicit
+    evidence of 初步接触, which a learned stage model reads as a bound on how far the deal can be."""
+    return bool(_INITIAL.search(text.translate(_CANTONESE)))
+
+
+def stage_evidence(
+    text: str, tags: Collection[str], *, lost: bool = False, customer_words: str = ""
+) -> frozenset[Stage] | None:
+    """Every stage the text gives evidence for (stage_hint's candidates, before the most advanced is
+    chosen); None when the text says no contact took place and nothing later is evidenced."""
     text = text.translate(_CANTONESE)
     customer_words = customer_words.translate(_CANTONESE)
     found: set[Stage] = set()
@@ -486,8 +506,5 @@ def stage_hint(
         found.add(Stage.LOST)
     if _NO_CONTACT.search(text):
         found -= {Stage.FIRST_CONTACT, Stage.NEEDS_CONFIRMED}
-        return max(found, key=list(Stage).index) if found else None
-    for stage in reversed(Stage):  # declared in deal order, 已流失 last: the most advanced wins
-        if stage in found:
-            return stage
-    return Stage.FIRST_CONTACT if customer else None
+        return frozenset(found) if found else None
+    return frozenset(found)

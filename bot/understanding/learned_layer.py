@@ -35,6 +35,7 @@ import numpy.typing as npt
 
 from bot.extract.model import StageInput, TagInput
 from bot.extract.segment import tokens
+from bot.extract.stage import said_to_be_new, stage_evidence
 from bot.extract.textnorm import clauses
 from store.stages import Stage
 
@@ -114,15 +115,34 @@ def tag_dense(data: TagInput, rule_tags: Iterable[str]) -> list[float]:
 
 
 def stage_dense(data: StageInput) -> list[float]:
-    """The rule stage (one-hot incl. none), the final tags, a lost deal, whether a customer was found."""
+    """The rule stage (one-hot incl. none), the final tags, a lost deal, whether a customer was found,
+    then the rules' evidence (round 7, stage_evidence_dense)."""
     dense = [float(data.rule_stage == s) for s in STAGES]
     dense += [float(t in data.tags) for t in TAGS]
     dense += [float(data.lost), float(data.has_customer)]
-    return dense
+    return dense + stage_evidence_dense(data)
+
+
+def _stage_text(data: StageInput) -> str:
+    return f"{data.customer_text}\n{data.rep_text}" if data.rep_text else data.customer_text
+
+
+@lru_cache(maxsize=16)
+def _evidence(data: StageInput) -> tuple[frozenset[Stage], bool]:
+    found = stage_evidence(_stage_text(data), data.tags, lost=data.lost)
+    return found or frozenset(), said_to_be_new(_stage_text(data))
+
+
+def stage_evidence_dense(data: StageInput) -> list[float]:
+    """Every stage the rules found evidence for (not only the most advanced one the rule stage keeps),
+    the text saying the contact is new, and no evidence at all (round 7)."""
+    found, new = _evidence(data)
+    return [float(s in found) for s in Stage] + [float(new), float(not found)]
 
 
 N_TAG_DENSE = 3 * len(TAGS) + 2
-N_STAGE_DENSE = len(STAGES) + len(TAGS) + 2
+N_STAGE_DENSE_ROUND6 = len(STAGES) + len(TAGS) + 2  # weights trained before round 7 read only these
+N_STAGE_DENSE = N_STAGE_DENSE_ROUND6 + len(Stage) + 2
 N_HASHED = len(SCOPES) << HASH_BITS
 
 
@@ -208,8 +228,9 @@ def learned_tags(weights: Weights, data: TagInput, rule_tags: Iterable[str]) -> 
 
 
 def stage_probabilities(weights: Weights, data: StageInput) -> npt.NDArray[np.float64]:
-    z = _scores(weights.stage_w, weights.stage_b, stage_dense(data), text_indices(data.customer_text,
-                                                                                   data.rep_text))
+    # Weights trained before round 7 read the round-6 dense block only (the file names no version).
+    dense = stage_dense(data)[: weights.stage_w.shape[0] - N_HASHED]
+    z = _scores(weights.stage_w, weights.stage_b, dense, text_indices(data.customer_text, data.rep_text))
     e = np.exp(z - z.max())
     return np.asarray(e / e.sum(), dtype=np.float64)
 
@@ -219,15 +240,35 @@ def learned_stage(weights: Weights, data: StageInput) -> Stage | None:
 
     A record about a customer always has a stage: "a new customer starts at 初步接触 unless the text shows
     more" (issue #13). So the model's "no stage" never replaces a stage the rules found for a named customer
-    (short one-line notes, where the model has least to go on, were where it did)."""
+    (short one-line notes, where the model has least to go on, were where it did). Round 7: a contact the
+    text calls new is kept within the early funnel (stage_allowed)."""
+    if weights.stage_w.shape[0] - N_HASHED not in (N_STAGE_DENSE, N_STAGE_DENSE_ROUND6):
+        return data.rule_stage  # weights of another feature set: retrain; meanwhile the rules decide
     p = stage_probabilities(weights, data)
-    best = int(np.argmax(p))
+    allowed = np.array([stage_allowed(s, data) for s in STAGES])
+    best = int(np.argmax(np.where(allowed, p, -1.0)))
     rule = STAGES.index(data.rule_stage)
     if p[best] - p[rule] <= weights.stage_margin:
         return data.rule_stage
     if STAGES[best] is None and data.has_customer and data.rule_stage is not None:
         return data.rule_stage
     return STAGES[best]
+
+
+# The furthest a contact the text calls new can be without the rules' evidence of more: a first meeting
+# can clarify needs or show a demo, but a quote bargained over or a sale needs a deal that already exists.
+NEW_CONTACT_CAP = Stage.DEMO
+
+
+def stage_allowed(stage: Stage | None, data: StageInput) -> bool:
+    """Whether the learned model may choose `stage`: "a new customer starts at 初步接触 unless the text
+    shows more" (issue #13). When the text says the contact is new, a stage past NEW_CONTACT_CAP on the
+    funnel needs the rules' evidence for it (price talk at a first meeting is a reaction to a list price,
+    not bargaining); 已流失 stays open (a first contact can end at once)."""
+    found, new = _evidence(data)
+    if not new or stage is None or stage in found or stage is Stage.LOST:
+        return True
+    return list(Stage).index(stage) <= list(Stage).index(NEW_CONTACT_CAP)
 
 
 # Which hashed blocks a tag's weights must keep <= 0 (a negation or a rep's offer cannot add the tag).
