@@ -53,9 +53,22 @@ def test_without_words_of_a_new_contact_the_model_may_advance() -> None:
 
 
 def test_a_new_contact_with_evidence_of_more_keeps_that_evidence() -> None:
-    text = "第一次合作，合同已经签了，下周发货"
-    assert Stage.WON in (stage_evidence(text, ()) or set())
+    text = "第一次见面，合同已经签了，下周发货"
+    assert said_to_be_new(text) and Stage.WON in (stage_evidence(text, ()) or set())
     assert ll.learned_stage(_leaning_to(Stage.WON), _input(text, ())) is Stage.WON
+
+
+@pytest.mark.parametrize(("text", "new"), [
+    ("第一次见面，他说价格有点高", True),
+    ("初次拜访，聊得还行", True),
+    ("刚加了微信的客户，问了下价格", True),
+    ("年后第一次去他们那边，设备都正常", False),  # a first within a period: a routine visit
+    ("这个月第一次拜访，聊了聊续费的事", False),
+    ("初步判断是网络的问题", False),  # early words that are no new contact
+    ("想先了解一下你们的系统", False),
+])
+def test_a_new_contact_is_said_of_the_contact_not_of_any_first(text: str, new: bool) -> None:
+    assert said_to_be_new(text) is new
 
 
 def test_the_evidence_lists_every_candidate_stage_not_only_the_most_advanced() -> None:
