@@ -413,6 +413,36 @@ def stage_hint(
     found in the text (``customer``) and no evidence of more it is 初步接触: every new customer starts
     there. None when there is no customer and no evidence, or the text says no contact took place.
     ``customer_words`` are the customer's own chat turns (where "我们" is the customer)."""
+    found = stage_evidence(text, tags, lost=lost, customer_words=customer_words)
+    if found is None:
+        return None
+    for stage in reversed(Stage):  # declared in deal order, 已流失 last: the most advanced wins
+        if stage in found:
+            return stage
+    return Stage.FIRST_CONTACT if customer else None
+
+
+# The contact itself is new: a first meeting or call, a customer just met or called new. Narrower than
+# _INITIAL (early interest, "初步判断", "咨询费" are no new contact), and a first within a period
+# ("年后第一次去", "这个月第一次拜访") is a routine visit to a known customer, not a first contact.
+_NEW_CONTACT = re.compile(
+    r"(?<![年月周期季度后])(?:第一次|头一次|头一回|初次)(?:去|来|上门|跟他们?|和他们?)?"
+    r"(?:见面|见|接触|拜访|登门|联系|打交道|通话|通电话|聊|沟通|碰面)|"
+    r"新客户|新认识|刚认识|刚加(?:了|上)?(?:他|她)?(?:的)?微信|才认识"
+)
+
+
+def said_to_be_new(text: str) -> bool:
+    """The text says the contact is new (a first meeting, a new customer): explicit evidence of 初步接触,
+    which a learned stage model reads as a bound on how far the deal can be."""
+    return bool(_NEW_CONTACT.search(text.translate(_CANTONESE)))
+
+
+def stage_evidence(
+    text: str, tags: Collection[str], *, lost: bool = False, customer_words: str = ""
+) -> frozenset[Stage] | None:
+    """Every stage the text gives evidence for (stage_hint's candidates, before the most advanced is
+    chosen); None when the text says no contact took place and nothing later is evidenced."""
     text = text.translate(_CANTONESE)
     customer_words = customer_words.translate(_CANTONESE)
     found: set[Stage] = set()
@@ -486,8 +516,5 @@ def stage_hint(
         found.add(Stage.LOST)
     if _NO_CONTACT.search(text):
         found -= {Stage.FIRST_CONTACT, Stage.NEEDS_CONFIRMED}
-        return max(found, key=list(Stage).index) if found else None
-    for stage in reversed(Stage):  # declared in deal order, 已流失 last: the most advanced wins
-        if stage in found:
-            return stage
-    return Stage.FIRST_CONTACT if customer else None
+        return frozenset(found) if found else None
+    return frozenset(found)

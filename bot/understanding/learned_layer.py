@@ -33,6 +33,7 @@ import numpy.typing as npt
 
 from bot.extract.model import StageInput, TagInput
 from bot.extract.segment import tokens
+from bot.extract.stage import said_to_be_new, stage_evidence
 from bot.extract.textnorm import clauses
 from bot.extract.weights_file import ShippedWeights
 from store.stages import Stage
@@ -117,6 +118,19 @@ def stage_dense(data: StageInput) -> list[float]:
     dense += [float(t in data.tags) for t in TAGS]
     dense += [float(data.lost), float(data.has_customer)]
     return dense
+
+
+def _stage_text(data: StageInput) -> str:
+    return f"{data.customer_text}\n{data.rep_text}" if data.rep_text else data.customer_text
+
+
+# Round 7 also tried the rules' evidence per stage and the new-contact flag as dense features: by
+# leave-one-author-out on ten authors they did not help (84.0% vs 84.5%, tests/data/FINAL_FIELDS.md), so
+# the evidence only bounds the decision (stage_allowed).
+@lru_cache(maxsize=16)
+def _evidence(data: StageInput) -> tuple[frozenset[Stage], bool]:
+    found = stage_evidence(_stage_text(data), data.tags, lost=data.lost)
+    return found or frozenset(), said_to_be_new(_stage_text(data))
 
 
 N_TAG_DENSE = 3 * len(TAGS) + 2
@@ -205,15 +219,33 @@ def learned_stage(weights: Weights, data: StageInput) -> Stage | None:
 
     A record about a customer always has a stage: "a new customer starts at 初步接触 unless the text shows
     more" (issue #13). So the model's "no stage" never replaces a stage the rules found for a named customer
-    (short one-line notes, where the model has least to go on, were where it did)."""
+    (short one-line notes, where the model has least to go on, were where it did). Round 7: a contact the
+    text calls new is kept within the early funnel (stage_allowed)."""
     p = stage_probabilities(weights, data)
-    best = int(np.argmax(p))
+    allowed = np.array([stage_allowed(s, data) for s in STAGES])
+    best = int(np.argmax(np.where(allowed, p, -1.0)))
     rule = STAGES.index(data.rule_stage)
     if p[best] - p[rule] <= weights.stage_margin:
         return data.rule_stage
     if STAGES[best] is None and data.has_customer and data.rule_stage is not None:
         return data.rule_stage
     return STAGES[best]
+
+
+# The furthest a contact the text calls new can be without the rules' evidence of more: a first meeting
+# can clarify needs or show a demo, but a quote bargained over or a sale needs a deal that already exists.
+NEW_CONTACT_CAP = Stage.DEMO
+
+
+def stage_allowed(stage: Stage | None, data: StageInput) -> bool:
+    """Whether the learned model may choose `stage`: "a new customer starts at 初步接触 unless the text
+    shows more" (issue #13). When the text says the contact is new, a stage past NEW_CONTACT_CAP on the
+    funnel needs the rules' evidence for it (price talk at a first meeting is a reaction to a list price,
+    not bargaining); 已流失 stays open (a first contact can end at once)."""
+    found, new = _evidence(data)
+    if not new or stage is None or stage in found or stage is Stage.LOST:
+        return True
+    return list(Stage).index(stage) <= list(Stage).index(NEW_CONTACT_CAP)
 
 
 # Which hashed blocks a tag's weights must keep <= 0 (a negation or a rep's offer cannot add the tag).
