@@ -16,6 +16,8 @@ held-out author's company field, against the rules on the same records.
 from __future__ import annotations
 
 import argparse
+import json
+import pickle
 import statistics
 import sys
 import time
@@ -101,24 +103,26 @@ def fit(records: Sequence[Record], *, l2: float, iters: int) -> np.ndarray:
     y[group_start + np.array([r.label for r in train])] = 1.0
     lengths = np.array([len(f) for f in feats])
     indptr = np.concatenate([[0], np.cumsum(lengths)])
-    indices = np.concatenate(feats)
+    # Only the features the records use are fitted (the others stay zero): a smaller, faster problem.
+    used, indices = np.unique(np.concatenate(feats), return_inverse=True)
     cand_of_index = np.repeat(np.arange(len(feats)), lengths)
-    n = len(train)
-    w = np.zeros(cr.N_FEATURES)
+    n, k = len(train), len(used)
+    w = np.zeros(k)
     m, v = np.zeros_like(w), np.zeros_like(w)
     lr = 0.05
     for it in range(1, iters + 1):
-        cs = np.concatenate([[0.0], np.cumsum(w[indices])])
-        s = cs[indptr[1:]] - cs[indptr[:-1]]
+        s = np.add.reduceat(w[indices], indptr[:-1])
         top = np.maximum.reduceat(s, group_start)
         e = np.exp(s - top[group_of])
         p = e / np.add.reduceat(e, group_start)[group_of]
         g = (p - y) / n
-        grad = np.bincount(indices, weights=g[cand_of_index], minlength=cr.N_FEATURES) + l2 * w / n
+        grad = np.bincount(indices, weights=g[cand_of_index], minlength=k) + l2 * w / n
         m = 0.9 * m + 0.1 * grad
         v = 0.999 * v + 0.001 * grad * grad
         w -= lr * (m / (1 - 0.9**it)) / (np.sqrt(v / (1 - 0.999**it)) + 1e-8)
-    return w
+    full = np.zeros(cr.N_FEATURES)
+    full[used] = w
+    return full
 
 
 def predict(w: np.ndarray, record: Record, margin: float = cr.NONE_MARGIN) -> str | None:
@@ -127,7 +131,8 @@ def predict(w: np.ndarray, record: Record, margin: float = cr.NONE_MARGIN) -> st
     return cr.decide(record.names, [float(w[f].sum()) for f in record.feats], margin)
 
 
-def loao(records: Sequence[Record], *, l2: float, iters: int) -> None:
+def loao(records: Sequence[Record], *, l2: float, iters: int, dump: Path | None = None,
+         authors: Sequence[str] = ()) -> None:
     by_author: dict[str, list[Record]] = defaultdict(list)
     for r in records:
         by_author[r.author].append(r)
@@ -135,8 +140,13 @@ def loao(records: Sequence[Record], *, l2: float, iters: int) -> None:
     print("|---|---|---|---|---|")
     rule_acc, new_acc = [], []
     by_margin: dict[float, list[float]] = defaultdict(list)
+    rows = []
     for author, held in by_author.items():
+        if authors and author not in authors:
+            continue
         w = fit([r for r in records if r.author != author], l2=l2, iters=iters)
+        rows += [{"id": r.id, "author": r.author, "expect": r.expect, "rules": r.rules, "pred": predict(w, r),
+                  "reachable": r.label is not None, "names": r.names} for r in held]
         rules = sum(r.rules == r.expect for r in held) / len(held)
         new = sum(predict(w, r) == r.expect for r in held) / len(held)
         for margin in MARGIN_GRID:
@@ -146,6 +156,8 @@ def loao(records: Sequence[Record], *, l2: float, iters: int) -> None:
         new_acc.append(new)
         print(f"| {author} | {len(held)} | {rules:.1%} | {new:.1%} | {reach:.1%} |", flush=True)
     print(f"| mean of authors | {len(records)} | {statistics.mean(rule_acc):.1%} | {statistics.mean(new_acc):.1%} | |")
+    if dump:
+        dump.write_text("\n".join(json.dumps(row, ensure_ascii=False) for row in rows) + "\n")
     print("\n'no company' margin (mean of authors): "
           + ", ".join(f"{m}: {statistics.mean(a):.1%}" for m, a in by_margin.items()))
 
@@ -156,14 +168,25 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--l2", type=float, default=1.0)
     parser.add_argument("--iters", type=int, default=300)
     parser.add_argument("--no-loao", action="store_true")
+    parser.add_argument("--cache", type=Path, help="pickle of the records: reused if present, else written "
+                        "(only valid while the rules and the features are unchanged)")
+    parser.add_argument("--authors", nargs="*", default=(), help="hold out only these authors (quicker)")
+    parser.add_argument("--dump", type=Path, help="write each record's leave-one-author-out choice (JSON lines)")
     args = parser.parse_args(argv)
-    records = load_records()
+    if args.cache and args.cache.exists():
+        with args.cache.open("rb") as fh:
+            records = pickle.load(fh)
+    else:
+        records = load_records()
+        if args.cache:
+            with args.cache.open("wb") as fh:
+                pickle.dump(records, fh)
     times = sorted(r.seconds for r in records)
     print(f"{len(records)} records; featurize p50 {times[len(times) // 2] * 1000:.1f} ms, "
           f"p99 {times[int(len(times) * 0.99)] * 1000:.1f} ms; "
           f"mean candidates {statistics.mean(len(r.names) for r in records):.1f}")
     if not args.no_loao:
-        loao(records, l2=args.l2, iters=args.iters)
+        loao(records, l2=args.l2, iters=args.iters, dump=args.dump, authors=args.authors)
     if args.write:
         w = fit(records, l2=args.l2, iters=args.iters)
         trained_on = np.array([p.resolve().relative_to(ROOT).as_posix() for p in TRAINING_POOL])

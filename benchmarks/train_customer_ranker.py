@@ -17,6 +17,7 @@ time per message. `--write` trains on the whole pool and writes bot/extract/cust
 from __future__ import annotations
 
 import argparse
+import json
 import pickle
 import statistics
 import sys
@@ -58,6 +59,7 @@ class Record:
     dense: npt.NDArray[np.float32]
     hashed: list[list[int]]
     seconds: float  # candidates + features for this record
+    id: str = ""
 
     @property
     def target(self) -> int | None:
@@ -89,7 +91,8 @@ def load_records() -> list[Record]:
                 seconds = time.perf_counter() - start
                 names: list[str | None] = [as_written(c.name, normalized, written) for c in cands]
                 records.append(Record(author_of(path, sample["id"]), sample["expect"]["customer_name"],
-                                      result.customer_name, [*names, None], dense, hashed, seconds))
+                                      result.customer_name, [*names, None], dense, hashed, seconds,
+                                      sample["id"]))
     finally:
         extractor.choose_customer = real  # type: ignore[assignment]
     return records
@@ -134,20 +137,25 @@ def predict(record: Record, wd: Matrix, wh: Matrix) -> str | None:
     return record.names[int(np.argmax(cr.scores(weights, record.dense, record.hashed)))]
 
 
-def loao(records: list[Record]) -> None:
+def loao(records: list[Record], dump: Path | None = None) -> None:
     authors = sorted({r.author for r in records}, key=lambda a: (len(a), a))
     print("| author | n | rules | ranker | candidates' recall |")
     print("|---|---|---|---|---|")
     rules_acc, ranker_acc = [], []
+    rows = []
     for author in authors:
         test = [r for r in records if r.author == author]
         wd, wh = fit([r for r in records if r.author != author])
+        rows += [{"id": r.id, "author": r.author, "expect": r.expected, "rules": r.rules,
+                  "pred": predict(r, wd, wh), "reachable": r.target is not None, "names": r.names} for r in test]
         rules = sum(r.rules == r.expected for r in test) / len(test)
         ranker = sum(predict(r, wd, wh) == r.expected for r in test) / len(test)
         recall = sum(r.target is not None for r in test) / len(test)
         rules_acc.append(rules)
         ranker_acc.append(ranker)
         print(f"| {author} | {len(test)} | {rules:.1%} | {ranker:.1%} | {recall:.1%} |", flush=True)
+    if dump:
+        dump.write_text("\n".join(json.dumps(row, ensure_ascii=False) for row in rows) + "\n")
     print(f"| mean | {len(records)} | {statistics.mean(rules_acc):.1%} | {statistics.mean(ranker_acc):.1%} | |")
 
 
@@ -166,6 +174,7 @@ def main() -> None:
     parser.add_argument("--no-loao", action="store_true", help="skip the leave-one-author-out table")
     parser.add_argument("--cache", type=Path, help="pickle of the records: reused if present, else written "
                         "(only valid while the rules and the features are unchanged)")
+    parser.add_argument("--dump", type=Path, help="write each record's leave-one-author-out choice (JSON lines)")
     args = parser.parse_args()
     if args.cache and args.cache.exists():
         with args.cache.open("rb") as fh:
@@ -182,7 +191,7 @@ def main() -> None:
     print(f"{len(records)} records by {len(per_author)} authors; candidates+features per message "
           f"p50 {ms[len(ms) // 2]:.2f} ms, p99 {ms[int(len(ms) * 0.99)]:.2f} ms")
     if not args.no_loao:
-        loao(records)
+        loao(records, args.dump)
     if args.write:
         write(records)
 

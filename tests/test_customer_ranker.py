@@ -37,6 +37,10 @@ RANKED = [
     ("记一下 下午接到个电话 是做海鲜批发的 老板叫黄金海 说想看看我们的进销存 下周二再联系", "黄金海"),
     # A surname with a one-character title is not a given name with the next word ("季总刚从…").
     ("周五跟季总吃饭，季总刚从德国回来，说那边的工厂也想上我们的系统。", "季总"),
+    # Round 7: a surname with 小 as a form of address (the twin of 老X, README: 魏姐, 老周, 刘工), which no
+    # rule proposed, is a candidate now.
+    ("今天回访了清溪农场 小鲁说扫码枪又连不上了", "小鲁"),
+    ("锦川五金的小葛打电话来，说上次那批货少了两箱", "小葛"),
 ]
 
 
@@ -69,6 +73,29 @@ def test_the_rules_alone_miss_these(text: str, person: str, monkeypatch: pytest.
 )
 def test_never_a_non_name(text: str, person: str | None) -> None:
     assert _name(text) == person
+
+
+def test_young_form_of_address_is_a_candidate_but_not_an_ordinary_word() -> None:
+    data = cr.CustomerInput([], None, "仓库的小葛说数量小于十箱，小米手机也坏了", "", [], None)
+    names = {c.name for c in cr.candidates(data)}
+    assert "小葛" in names
+    assert not names & {"小于", "小米"}
+
+
+def test_a_chinese_name_beside_a_latin_one_in_a_display_name_is_a_candidate(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.extract import extractor
+
+    text = "林雅婷 Tina Lin 11/16 09:30\n你好，我们想了解一下你们的系统\n邓凯 11/16 09:35\n好的，下午给您打电话"
+    seen: dict[str, cr.CustomerInput] = {}
+
+    def record(data: cr.CustomerInput) -> str | None:
+        seen["data"] = data
+        return data.rules_name
+
+    monkeypatch.setattr(extractor, "choose_customer", record)
+    extract(text, ref_time=T)
+    assert "林雅婷" in {c.name for c in cr.candidates(seen["data"])}
 
 
 def test_never_the_rep() -> None:

@@ -32,6 +32,7 @@ import numpy.typing as npt
 from .chat import ChatLine
 from .company import find_companies
 from .people import (
+    _CJK_NAME,
     _NOT_LATIN_NAME,
     _SURNAME,
     _TITLE,
@@ -87,6 +88,12 @@ _CALLED = re.compile(rf"叫(?:做)?\s*(?:{_SURNAME}\s+)?"  # an ASR stutter: "�
                      rf"(?P<name>{_SURNAME} ?[{_CJK}]{{1,2}}|阿[A-Z][a-z]+|[A-Z][a-z]+(?: [A-Z][a-z]+)?)")
 # A surname with 老 as a form of address ("老邝"), before a pause or a verb, not a word ("老师", "老板").
 _OLD = re.compile(rf"(?P<name>老[{SINGLE_SURNAMES}])(?=[，,。、\s]|说|讲|问|要|想|回|打|发|来|觉得|那边|这边|$)")
+# "小何", "小钟": a young person's surname with 小 as a form of address (the twin of 老X), before a pause,
+# a verb, a bracket or the end; the rep is addressed so too, which the model learns from where it stands.
+_YOUNG = re.compile(rf"(?P<name>小[{SINGLE_SURNAMES}])(?=[^\u4e00-\u9fff]|说|讲|问|要|想|回|打|发|来|觉得|今天|昨天|"
+                    rf"那边|这边|也|又|就|还|跟|和|是|$)")
+# A Chinese full name inside a display name that also carries a Latin one ("林雅婷 Tina Lin").
+_DISPLAY_CJK = re.compile(rf"(?<![\u4e00-\u9fff])(?P<name>{_CJK_NAME})(?![\u4e00-\u9fff])")
 # A full name right before a title ("梁永康先生", "庞丽萍总"): the name without the title.
 _BEFORE_TITLE = re.compile(rf"(?P<name>{_SURNAME}[{_CJK}]{{1,2}}?)(?={_TITLE})")
 # A name after a role word or 的 ("财务陈秀英", "的运维负责人 方志远"): both lengths are proposed.
@@ -164,6 +171,8 @@ def candidates(data: CustomerInput) -> list[Candidate]:
         for pattern in (_LATIN_SURNAME, _LATIN, _TITLED):
             for m in pattern.finditer(raw):
                 add(m.group("name"), source)
+        for m in _DISPLAY_CJK.finditer(raw):
+            add(m.group("name").replace(" ", ""), "display_cjk")
     ctext, rtext = data.customer_text, data.rep_text
     for mention in name_mentions(ctext):
         add(mention.name, f"m{min(mention.priority, 3)}")
@@ -198,6 +207,10 @@ def candidates(data: CustomerInput) -> list[Candidate]:
         for m in _OLD.finditer(text):
             # "老邝" even where the dictionary reads a word across it ("厨师长老邝": 长老)
             add(m.group("name"), "old")
+        for m in _YOUNG.finditer(text):
+            flag = word_flag(m.group("name"))  # not a word ("小于", "小米")
+            if flag is None or flag.startswith("nr"):
+                add(m.group("name"), "young")
         for m in _BEFORE_TITLE.finditer(text):
             if not m.group("name").endswith(TITLES):
                 add(m.group("name"), "before_title")
@@ -234,7 +247,7 @@ def candidates(data: CustomerInput) -> list[Candidate]:
 # must read as a name where it stands, not as an ordinary word ("谢谢您", "方案", "白皮书").
 # A name the text introduces outright (叫X, a label, a self-introduction) passes too: a real name may also be
 # a dictionary word ("方志" + 远); the model still sees dict_word.
-_TRUSTED = frozenset({"rules", "spk_cust", "spk_other", "display", "called", "m0", "m1", "old"})
+_TRUSTED = frozenset({"rules", "spk_cust", "spk_other", "display", "called", "m0", "m1", "old", "young"})
 
 
 def _name_like(name: str, data: CustomerInput) -> bool:
@@ -294,7 +307,9 @@ def featurize(data: CustomerInput, cands: Sequence[Candidate]) -> tuple[npt.NDAr
         f = dense[i]
         name = cand.name
         for s in cand.sources:
-            f[_INDEX[f"src_{s}"]] = 1.0
+            # Sources added after the dense layout was fixed are hashed only, so older weights still load.
+            if f"src_{s}" in _INDEX:
+                f[_INDEX[f"src_{s}"]] = 1.0
         occ_c, occ_r = _occurrences(name, ctext), _occurrences(name, rtext)
         f[_INDEX["occ_cust"]] = np.log1p(len(occ_c))
         f[_INDEX["occ_rep"]] = np.log1p(len(occ_r))
@@ -317,6 +332,7 @@ def featurize(data: CustomerInput, cands: Sequence[Candidate]) -> tuple[npt.NDAr
         f[_INDEX["n_cands"]] = len(cands) / 10.0
         f[_INDEX["rules_none_here"]] = float(data.rules_name is None)
         keys = ["shape:" + shape, f"nsrc:{len(cand.sources)}", "last:" + name[-1]]
+        keys.extend("src:" + s for s in cand.sources if f"src_{s}" not in _INDEX)
         if shape in ("C2", "C3"):
             # which characters given names are made of ("防", "加" are rarely in one)
             keys.extend("given:" + ch for ch in name[len(surname_of(name) or "") :])
