@@ -21,6 +21,17 @@ clause is scored by its own weight table and a message reads the log-sum-exp of 
 tags each come from their own clause (learned_layer.pool_scores). By LOAO it was no better than the message-level
 model alone (tests/data/FINAL_TAGS.md, "Learned layer, round 6"), so the shipped weights have no such part.
 `--authors A B` holds out only those authors (a quicker look at a candidate).
+
+Round 7: `--folds K` (default 4, what ships) adds a second stage to the tag model, fitted on out-of-fold
+probabilities: the training authors are dealt into K groups, the first stage is fitted K times without one group,
+and its probabilities on that group's records train a small per-tag logistic regression over all ten tags' log-odds
+and the rules' evidence (learned_layer.stack_features), within sign bounds that keep the first stage's negation and
+rep-offer guarantees (learned_layer.stack_sign_bounds). `--stack-thresholds` also chooses per-tag thresholds on the
+second stage's own out-of-fold output (off: not measured to help in time, tests/data/FINAL_TAGS.md).
+In the leave-one-author-out report the K group fits are made once over the whole pool and
+shared by every held-out author (`--nested` refits them without the held-out author: strictly nested, K times
+the cost): the held-out author's labels never choose its second stage or thresholds, but with shared folds its
+records did train the first-stage fits that scored the other authors.
 """
 
 from __future__ import annotations
@@ -239,6 +250,9 @@ class Config:
     use_text: bool = True
     l2_pool: float | None = None  # None: no clause-level part
     threshold: float = 0.5  # every tag's decision threshold (without --inner)
+    folds: int = 0  # > 0: a second tag stage from this many author-group folds
+    l2_stack: float = 1.0
+    stack_thresholds: bool = False  # per-tag thresholds on the second stage's out-of-fold output (else 0.5)
 
 
 def _pooled(item: Item) -> tuple[np.ndarray, ...]:
@@ -267,11 +281,107 @@ def fit_stage(items: Sequence[Item], cfg: Config) -> tuple[Matrix, Matrix]:
 
 
 def weights(tag: TagFit, stage: tuple[Matrix, Matrix], thresholds: Matrix, margin: float,
-            meta: dict[str, Any] | None = None) -> ll.Weights:
+            meta: dict[str, Any] | None = None, stack: tuple[Matrix, Matrix] | None = None) -> ll.Weights:
     pool = tag[2].astype(np.float32) if tag[2] is not None else None
     return ll.Weights(tag[0].astype(np.float32), tag[1].astype(np.float32), thresholds.astype(np.float32),
                       stage[0].astype(np.float32), stage[1].astype(np.float32), margin,
-                      {**(meta or {}), "stage_margin": margin}, pool)
+                      {**(meta or {}), "stage_margin": margin}, pool,
+                      stack[0].astype(np.float32) if stack else None, stack[1].astype(np.float32) if stack else None)
+
+
+# ---------------------------------------------------------------- round 7: second stage over out-of-fold output
+
+
+def author_groups(items: Sequence[Item], folds: int) -> dict[str, int]:
+    """Deal the authors (sorted) into `folds` groups: deterministic, and each group spans the corpora."""
+    return {a: k % folds for k, a in enumerate(sorted({i.author for i in items}))}
+
+
+OOF_CACHE: Path | None = None  # --oof: reuse the whole pool's out-of-fold probabilities (unchanged rules/config)
+
+
+def first_stage_oof(items: Sequence[Item], cfg: Config, folds: int) -> Matrix:
+    """Each record's first-stage tag probabilities from a fit without its author group."""
+    key = (len(items), folds, cfg.l2_hash, cfg.l2_dense, cfg.iters, cfg.l2_pool, tuple(i.sample["id"] for i in items))
+    if OOF_CACHE is not None and OOF_CACHE.exists():
+        cached_key, cached = pickle.loads(OOF_CACHE.read_bytes())  # noqa: S301 (a file this script wrote)
+        if cached_key == key:
+            return np.asarray(cached)
+    probs = _first_stage_oof(items, cfg, folds)
+    if OOF_CACHE is not None:
+        OOF_CACHE.write_bytes(pickle.dumps((key, probs)))
+    return probs
+
+
+def _first_stage_oof(items: Sequence[Item], cfg: Config, folds: int) -> Matrix:
+    group = author_groups(items, folds)
+    probs = np.zeros((len(items), len(ll.TAGS)))
+    no_stage = (np.zeros((ll.N_STAGE_DENSE + ll.N_HASHED, len(ll.STAGES))), np.zeros(len(ll.STAGES)))
+    for g in range(folds):
+        train = [i for i in items if group[i.author] != g]
+        w = weights(fit_tags(train, cfg), no_stage, np.full(len(ll.TAGS), 0.5), 0.0)
+        for k, item in enumerate(items):
+            if group[item.author] == g:
+                probs[k] = ll.first_stage_probabilities(w, item.tag_input, item.rule_tags)
+    return probs
+
+
+def fit_stack(items: Sequence[Item], first: Matrix, l2: float, iters: int = 400,
+              signed: bool = True) -> tuple[Matrix, Matrix]:
+    """Per tag, a logistic regression over every tag's first-stage log-odds and the rules' evidence."""
+    nonneg, nonpos = ll.stack_sign_bounds()
+    x = np.array([ll.stack_features(first[k], ll.tag_dense(i.tag_input, i.rule_tags))
+                  for k, i in enumerate(items)])
+    y = np.array([[t in i.expected_tags for t in ll.TAGS] for i in items], dtype=float)
+    n, d = x.shape
+    w, b = np.zeros((d, y.shape[1])), np.zeros(y.shape[1])
+    state: list[tuple[Matrix, Matrix]] = [(np.zeros_like(w), np.zeros_like(w)), (np.zeros_like(b), np.zeros_like(b))]
+    for it in range(1, iters + 1):
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w + b, -30, 30)))
+        g = (p - y) / n
+        for param, grad, (m, v) in zip((w, b), (x.T @ g + l2 * w / n, g.sum(0)), state, strict=True):
+            m *= 0.9
+            m += 0.1 * grad
+            v *= 0.999
+            v += 0.001 * grad * grad
+            param -= 0.05 * (m / (1 - 0.9**it)) / (np.sqrt(v / (1 - 0.999**it)) + 1e-8)
+        if signed:  # the first stage's guarantees (learned_layer.stack_sign_bounds)
+            n_tags = len(ll.TAGS)
+            np.maximum(w[:n_tags], 0.0, out=w[:n_tags], where=nonneg)
+            np.minimum(w[:n_tags], 0.0, out=w[:n_tags], where=nonpos)
+    return w, b
+
+
+def stack_apply(stack: tuple[Matrix, Matrix], items: Sequence[Item], first: Matrix) -> Matrix:
+    x = np.array([ll.stack_features(first[k], ll.tag_dense(i.tag_input, i.rule_tags))
+                  for k, i in enumerate(items)])
+    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(x @ stack[0] + stack[1], -30, 30))))
+
+
+def per_tag_thresholds(probs: Matrix, items: Sequence[Item]) -> Matrix:
+    """Per tag, the grid threshold with the fewest errors on out-of-fold probabilities; ties: nearest 0.5."""
+    y = np.array([[t in i.expected_tags for t in ll.TAGS] for i in items], dtype=bool)
+    thresholds = np.zeros(len(ll.TAGS))
+    for j in range(len(ll.TAGS)):
+        errors = np.array([((probs[:, j] >= th) != y[:, j]).sum() for th in THRESHOLD_GRID])
+        best = THRESHOLD_GRID[errors == errors.min()]
+        thresholds[j] = best[np.argmin(np.abs(best - 0.5))]
+    return thresholds
+
+
+def second_stage(items: Sequence[Item], first: Matrix, cfg: Config) -> tuple[tuple[Matrix, Matrix], Matrix]:
+    """The stacker fitted on `first` (out-of-fold probabilities of `items`) and the tags' thresholds: 0.5, or
+    with `stack_thresholds` chosen per tag on the stacker's own out-of-fold output over the same author groups."""
+    if not cfg.stack_thresholds:
+        return fit_stack(items, first, cfg.l2_stack), np.full(len(ll.TAGS), 0.5)
+    group = author_groups(items, cfg.folds)
+    stacked = np.zeros_like(first)
+    for g in range(cfg.folds):
+        fit_rows = [k for k, i in enumerate(items) if group[i.author] != g]
+        rows = [k for k, i in enumerate(items) if group[i.author] == g]
+        s = fit_stack([items[k] for k in fit_rows], first[fit_rows], cfg.l2_stack)
+        stacked[rows] = stack_apply(s, [items[k] for k in rows], first[rows])
+    return fit_stack(items, first, cfg.l2_stack), per_tag_thresholds(stacked, items)
 
 
 def choose_thresholds(items: Sequence[Item], cfg: Config) -> tuple[Matrix, float]:
@@ -328,8 +438,10 @@ def run_learned(w: ll.Weights, sample: dict[str, Any]) -> tuple[set[str], Stage 
     return set(result.tags), result.stage_hint
 
 
-def loao(items: Sequence[Item], cfg: Config, *, inner: bool, only: Sequence[str] = ()) -> dict[str, Any]:
+def loao(items: Sequence[Item], cfg: Config, *, inner: bool, only: Sequence[str] = (),
+         nested: bool = False) -> dict[str, Any]:
     authors = sorted({i.author for i in items} & set(only or {i.author for i in items}))
+    shared = first_stage_oof(items, cfg, cfg.folds) if cfg.folds and not nested else None
     rows: dict[str, tuple[Tally, Tally]] = {}
     counts = {t: np.zeros((2, 3), dtype=int) for t in ll.TAGS}  # rules / learned: tp, fp, fn
     chosen: dict[str, Any] = {}
@@ -341,8 +453,13 @@ def loao(items: Sequence[Item], cfg: Config, *, inner: bool, only: Sequence[str]
         held = [i for i in items if i.author == author]
         thresholds, margin = (choose_thresholds(train, cfg) if inner
                               else (np.full(len(ll.TAGS), cfg.threshold), 0.0))
+        stack = None
+        if cfg.folds:
+            train_rows = [k for k, i in enumerate(items) if i.author != author]
+            first = shared[train_rows] if shared is not None else first_stage_oof(train, cfg, cfg.folds)
+            stack, thresholds = second_stage(train, first, cfg)
         chosen[author] = (thresholds.tolist(), margin)
-        w = weights(fit_tags(train, cfg), fit_stage(train, cfg), thresholds, margin)
+        w = weights(fit_tags(train, cfg), fit_stage(train, cfg), thresholds, margin, stack=stack)
         rules, learned = Tally(), Tally()
         for item in held:
             tags, stage = run_learned(w, item.sample)
@@ -402,12 +519,18 @@ def write(items: Sequence[Item], cfg: Config, *, inner: bool) -> Path:
             "l2_hash": cfg.l2_hash, "l2_pool": cfg.l2_pool, "l2_dense": cfg.l2_dense, "iters": cfg.iters,
             "hash_bits": ll.HASH_BITS,
             "tags": list(ll.TAGS), "stages": [s.value if s else None for s in ll.STAGES]}
-    w = weights(fit_tags(items, cfg), fit_stage(items, cfg), thresholds, margin, meta)
+    stack = None
+    if cfg.folds:
+        stack, thresholds = second_stage(items, first_stage_oof(items, cfg, cfg.folds), cfg)
+        meta.update(folds=cfg.folds, l2_stack=cfg.l2_stack)
+    w = weights(fit_tags(items, cfg), fit_stage(items, cfg), thresholds, margin, meta, stack)
     arrays: dict[str, Any] = {"tag_w": w.tag_w.astype(np.float16), "tag_b": w.tag_b, "thresholds": w.thresholds,
                               "stage_w": w.stage_w.astype(np.float16), "stage_b": w.stage_b,
                               "meta": np.array(json.dumps({**meta, "stage_margin": margin}, ensure_ascii=False))}
     if w.tag_pool_w is not None:
         arrays["tag_pool_w"] = w.tag_pool_w.astype(np.float16)
+    if w.stack_w is not None and w.stack_b is not None:
+        arrays["stack_w"], arrays["stack_b"] = w.stack_w, w.stack_b
     np.savez_compressed(ll.WEIGHTS_FILE, **arrays)
     print(f"wrote {ll.WEIGHTS_FILE.relative_to(ROOT)} ({ll.WEIGHTS_FILE.stat().st_size / 1e6:.2f} MB): "
           f"thresholds {dict(zip(ll.TAGS, thresholds.tolist(), strict=True))}, stage margin {margin}")
@@ -452,11 +575,22 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--no-text", action="store_true", help="also measure the rule features alone")
     parser.add_argument("--inner", action="store_true",
                         help="per-tag thresholds and the stage margin by inner leave-one-author-out (else 0.5, 0)")
+    parser.add_argument("--folds", type=int, default=4,
+                        help="a second tag stage and per-tag thresholds from this many author-group folds "
+                             "(default 4, what ships since round 7; 0: none, the round-6 model)")
+    parser.add_argument("--l2-stack", type=float, default=1.0, help="L2 of the second tag stage")
+    parser.add_argument("--stack-thresholds", action="store_true",
+                        help="with --folds: per-tag thresholds on the second stage's out-of-fold output (else 0.5)")
+    parser.add_argument("--nested", action="store_true",
+                        help="with --folds: refit the folds for every held-out author (strictly nested LOAO)")
+    parser.add_argument("--oof", type=Path, help="with --folds: reuse the pool's out-of-fold first-stage output")
     parser.add_argument("--no-loao", action="store_true", help="skip the leave-one-author-out report")
     parser.add_argument("--authors", nargs="*", default=[], help="hold out only these authors (a quicker look)")
     parser.add_argument("--cache", type=Path, help="reuse the pool's rule features (experiments on unchanged rules)")
     parser.add_argument("--speed", action="store_true", help="time understand_text() with the shipped weights")
     args = parser.parse_args(argv[1:])
+    global OOF_CACHE
+    OOF_CACHE = args.oof
     start = time.perf_counter()
     if args.cache and args.cache.exists():
         items = pickle.loads(args.cache.read_bytes())  # noqa: S301 (a file this script wrote)
@@ -473,12 +607,14 @@ def main(argv: list[str]) -> int:
     for l2 in args.l2:
         configs[f"rules + text n-grams/words, L2 {l2:g}"] = Config(l2_hash=l2,
                                                                    l2_pool=args.pool if args.pool >= 0 else None,
-                                                                   threshold=args.threshold)
+                                                                   threshold=args.threshold, folds=args.folds,
+                                                                   l2_stack=args.l2_stack,
+                                                                   stack_thresholds=args.stack_thresholds)
     for name, cfg in configs.items():
         if args.no_loao:
             break
         print(f"\n{name}", flush=True)
-        report(name, loao(items, cfg, inner=args.inner, only=args.authors))
+        report(name, loao(items, cfg, inner=args.inner, only=args.authors, nested=args.nested))
     if args.write:
         write(items, configs[f"rules + text n-grams/words, L2 {args.l2[0]:g}"], inner=args.inner)
     if args.speed:

@@ -167,3 +167,73 @@ def test_a_clause_can_only_raise_the_pooled_score() -> None:
     for k in range(len(parts)):
         assert (ll.pool_scores(w, parts[: k + 1]) >= ll.pool_scores(w, parts[:k]) - 1e-9).all()
     assert (ll.pool_scores(w, ()) == 0).all()
+
+
+# ---------------------------------------------------------------- round 7: the second tag stage
+
+
+def _with_stack(seed: int) -> ll.Weights:
+    """The shipped first stage under a random second stage that obeys the sign bounds."""
+    weights = ll.shipped_weights()
+    assert weights is not None
+    rng = np.random.default_rng(seed)
+    stack = rng.normal(0.0, 1.0, size=(len(ll.TAGS) + ll.N_TAG_DENSE, len(ll.TAGS))).astype(np.float32)
+    nonneg, nonpos = ll.stack_sign_bounds()
+    n = len(ll.TAGS)
+    stack[:n][nonneg] = np.abs(stack[:n][nonneg])
+    stack[:n][nonpos] = -np.abs(stack[:n][nonpos])
+    stack[:n][nonneg & nonpos] = 0.0
+    return ll.Weights(weights.tag_w, weights.tag_b, weights.thresholds, weights.stage_w, weights.stage_b,
+                      weights.stage_margin, weights.meta, weights.tag_pool_w, stack,
+                      rng.normal(0.0, 1.0, size=len(ll.TAGS)).astype(np.float32))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_second_stage_keeps_the_first_stages_guarantees(seed: int) -> None:
+    """Within the sign bounds, a negated clause still only lowers the tags that are not negative by nature and a
+    rep's offer still only lowers a request, whatever the second stage learned about tags that come together."""
+    weights = _with_stack(seed)
+    base = "邹总说他们明年要在华东再开两个仓"
+    plain = ll.tag_probabilities(weights, TagInput(base, "", (), (), True), ())
+    for clause in ("演示就先不用安排了", "暂时不需要报价", "没提降价的事", "合同先不急着签"):
+        more = ll.tag_probabilities(weights, TagInput(f"{base}，{clause}", "", (), (), True), ())
+        assert all(more[t] <= plain[t] + 1e-9 for t in ll.TAGS if t not in NEGATIVE_BY_NATURE), clause
+    # A rep's turn (the same first turn, so the has-a-rep-turn flag is the same) that adds an offer:
+    replied = ll.tag_probabilities(weights, TagInput(base, "好的收到", (), (), True), ())
+    for offer in ("我们可以先给您出个报价", "下周可以安排工程师上门演示", "系统有问题随时找我们"):
+        more = ll.tag_probabilities(weights, TagInput(base, f"好的收到。{offer}", (), (), True), ())
+        assert all(more[t] <= replied[t] + 1e-9 for t in CUSTOMER_REQUEST_TAGS), offer
+
+
+def test_the_shipped_second_stage_obeys_the_sign_bounds() -> None:
+    weights = ll.shipped_weights()
+    assert weights is not None
+    if weights.stack_w is None:
+        pytest.skip("these weights have no second stage (trained without --folds)")
+    nonneg, nonpos = ll.stack_sign_bounds()
+    logits = weights.stack_w[: len(ll.TAGS)]
+    assert (logits[nonneg] >= 0).all() and (logits[nonpos] <= 0).all()
+
+
+def test_weights_without_a_second_stage_read_the_first_stage() -> None:
+    weights = ll.shipped_weights()
+    assert weights is not None
+    first = ll.Weights(weights.tag_w, weights.tag_b, weights.thresholds, weights.stage_w, weights.stage_b,
+                       weights.stage_margin, weights.meta, weights.tag_pool_w)
+    data = TagInput("葛经理说合同法务还在审，付款要走三个节点", "", ("合同法务",), (), False)
+    p = ll.tag_probabilities(first, data, ("合同法务",))
+    assert [p[t] for t in ll.TAGS] == pytest.approx(ll.first_stage_probabilities(first, data, ("合同法务",)).tolist())
+    assert ll.tag_probabilities(_with_stack(4), data, ("合同法务",)) != p  # the second stage is read when present
+
+
+def test_a_second_stage_of_another_shape_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An old or foreign file fails to load (and shipped_weights leaves the rules deciding) instead of raising
+    on every message."""
+    path = tmp_path / "layer.npz"
+    with np.load(ll.WEIGHTS_FILE, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays["stack_w"] = np.zeros((3, len(ll.TAGS)), dtype=np.float32)
+    arrays["stack_b"] = np.zeros(len(ll.TAGS), dtype=np.float32)
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError):
+        ll.load_weights(path)

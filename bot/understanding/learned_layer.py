@@ -15,6 +15,12 @@ a tag said in one clause of a long memo is not diluted by the other topics' n-gr
 stay out of that pool, so they can still only lower a request or an objection. By leave-one-author-out it did
 not beat the message-level model, so the shipped weights do not have it (tests/data/FINAL_TAGS.md).
 
+Round 7 added an optional second stage (used when the weights file has `stack_w`): a small logistic regression
+per tag over the first stage's log-odds of all ten tags and the rules' evidence, fitted on out-of-fold
+probabilities (inner folds over author groups), so one tag's probability can read the others' (tags that come
+together or exclude each other) and the first stage's over- or under-confidence is recalibrated per tag.
+Weights without it load and decide as before.
+
 Inference is numpy only: a sum of weight rows at the hashed indices. The weights (learned_layer.npz,
 float16, a few MB) load once per process; the same text always gives the same decision.
 """
@@ -148,6 +154,8 @@ class Weights:
     stage_margin: float  # the model overrides the rule stage only when this much more probable
     meta: dict[str, object]
     tag_pool_w: npt.NDArray[np.float32] | None = None  # (1 << HASH_BITS, tags): the clause-level part
+    stack_w: npt.NDArray[np.float32] | None = None  # (tags + N_TAG_DENSE, tags): the second stage
+    stack_b: npt.NDArray[np.float32] | None = None
 
 
 def load_weights(path: Path) -> Weights:
@@ -156,9 +164,14 @@ def load_weights(path: Path) -> Weights:
         if meta.get("tags") != list(TAGS) or meta.get("hash_bits") != HASH_BITS:
             raise ValueError("learned layer weights do not match this code's tags or hashing")
         pool = data["tag_pool_w"].astype(np.float32) if "tag_pool_w" in data.files else None
+        stack_w = data["stack_w"].astype(np.float32) if "stack_w" in data.files else None
+        stack_b = data["stack_b"].astype(np.float32) if "stack_w" in data.files else None
+        if stack_w is not None and stack_w.shape != (len(TAGS) + N_TAG_DENSE, len(TAGS)):
+            raise ValueError("learned layer second stage does not match this code's features")
         return Weights(data["tag_w"].astype(np.float32), data["tag_b"].astype(np.float32),
                        data["thresholds"].astype(np.float32), data["stage_w"].astype(np.float32),
-                       data["stage_b"].astype(np.float32), float(meta["stage_margin"]), meta, pool)
+                       data["stage_b"].astype(np.float32), float(meta["stage_margin"]), meta, pool,
+                       stack_w, stack_b)
 
 
 # Read once per process; a damaged or foreign file: the rules decide (retrain with train_learned_layer.py --write).
@@ -189,12 +202,29 @@ def pool_scores(pool_w: npt.NDArray[np.float32], clause_indices: Sequence[npt.ND
     return np.asarray(top + np.log(np.exp(scores - top).sum(axis=0)), dtype=np.float64)
 
 
-def tag_probabilities(weights: Weights, data: TagInput, rule_tags: Iterable[str]) -> dict[str, float]:
+def first_stage_probabilities(weights: Weights, data: TagInput, rule_tags: Iterable[str]
+                              ) -> npt.NDArray[np.float64]:
+    """Per tag (in TAGS order), the first stage's probability: rules' evidence plus the text's n-grams."""
     z = _scores(weights.tag_w, weights.tag_b, tag_dense(data, rule_tags), text_indices(data.customer_text,
                                                                                        data.rep_text))
     if weights.tag_pool_w is not None:
         z = z + pool_scores(weights.tag_pool_w, pooled_indices(data.customer_text, data.rep_text))
-    p = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -30, 30))), dtype=np.float64)
+
+
+def stack_features(first: npt.NDArray[np.float64], dense: Sequence[float]) -> npt.NDArray[np.float64]:
+    """The second stage's input: the first stage's log-odds of every tag, then the rules' evidence."""
+    p = np.clip(first, 1e-4, 1 - 1e-4)
+    return np.concatenate([np.log(p / (1 - p)), np.asarray(dense, dtype=np.float64)])
+
+
+def tag_probabilities(weights: Weights, data: TagInput, rule_tags: Iterable[str]) -> dict[str, float]:
+    rule_tags = tuple(rule_tags)
+    p = first_stage_probabilities(weights, data, rule_tags)
+    if weights.stack_w is not None and weights.stack_b is not None:
+        x = stack_features(p, tag_dense(data, rule_tags))
+        z = x @ weights.stack_w.astype(np.float64) + weights.stack_b.astype(np.float64)
+        p = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
     return {t: float(p[i]) for i, t in enumerate(TAGS)}
 
 
@@ -246,6 +276,26 @@ def stage_allowed(stage: Stage | None, data: StageInput) -> bool:
     if not new or stage is None or stage in found or stage is Stage.LOST:
         return True
     return list(Stage).index(stage) <= list(Stage).index(NEW_CONTACT_CAP)
+
+
+def stack_sign_bounds() -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Which second-stage weights (row: an input tag's log-odds, column: the output tag) must stay >= 0 and
+    which <= 0 (both: zero), so the second stage keeps the first stage's guarantees: a negated clause can only
+    lower a tag that is not negative by nature, and a rep's offer can only lower a request. A negated clause
+    may move a negative-by-nature tag's log-odds either way, a rep's turn a non-request tag's; so a tag that is
+    not negative by nature reads only such tags' log-odds (weight >= 0), and a request only the requests'."""
+    n = len(TAGS)
+    nonneg = np.zeros((n, n), dtype=bool)
+    nonpos = np.zeros((n, n), dtype=bool)
+    for j, out in enumerate(TAGS):
+        for k, src in enumerate(TAGS):
+            if out not in NEGATIVE_BY_NATURE:  # a negation may only lower it
+                nonneg[k, j] = True
+                nonpos[k, j] |= src in NEGATIVE_BY_NATURE
+            if out in CUSTOMER_REQUEST_TAGS:  # a rep's offer may only lower it
+                nonneg[k, j] = True
+                nonpos[k, j] |= src not in CUSTOMER_REQUEST_TAGS
+    return nonneg, nonpos
 
 
 # Which hashed blocks a tag's weights must keep <= 0 (a negation or a rep's offer cannot add the tag).
