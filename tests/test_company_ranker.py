@@ -74,6 +74,26 @@ def test_a_trade_name_without_an_industry_word_is_found_by_its_context() -> None
     assert _company("下午把报价发给了云栖茶舍（老客户），老板娘韩梅说想加一套会员系统") == "云栖茶舍"
 
 
+def test_a_trade_name_at_the_head_of_a_clause_is_a_candidate() -> None:
+    # Round 7: no suffix, cue or 的 + role announces these; the chunk before a space or 的 and the
+    # segmenter's words at the head of a clause do. 矿业 is no industry word of the rules.
+    assert _company("松岭矿业 上周做了设备演示，程主任说效果不错") == "松岭矿业"
+
+
+def test_the_candidates_hold_the_clause_head_and_a_name_continued_by_a_word() -> None:
+    names = {c.name for c in cr.candidates("松岭矿业 上周做了设备演示", "", None, None, None)}
+    assert "松岭矿业" in names
+    assert not names & {"上周", "上周做了设备演示"}  # a time word or a verb does not open a name
+    names = {c.name for c in cr.candidates("和华康医疗的张伟聊了", "", None, None, None)}
+    assert {"华康医疗", "和华康医疗"} <= names
+
+
+def test_a_comitative_preposition_is_a_feature_of_the_span() -> None:
+    assert cr._comitative("和华康医疗", "和华康医疗的张伟聊了", 0)
+    assert not cr._comitative("和美妇产医院", "和美妇产医院的张伟说要报价", 0)
+    assert not cr._comitative("华康医疗", "和华康医疗的张伟聊了", 1)
+
+
 def test_a_generic_noun_is_no_company() -> None:
     assert _company("客户吕志刚说他们上市公司流程比较多，合同要走三轮审批") is None
 
@@ -100,3 +120,17 @@ def test_a_damaged_weights_file_leaves_the_rules_choice(monkeypatch: pytest.Monk
     monkeypatch.setattr(cr, "SHIPPED", ShippedWeights(damaged, cr.read_weights, name="company_ranker"))
     assert cr.weights() is None
     assert cr.choose("拜访了华康医疗的张伟", "", None, "张伟", "华康医疗") == "华康医疗"
+
+
+def test_a_name_given_by_a_naming_verb_is_described_and_no_span_holds_de() -> None:
+    # Round 7: "叫X的<kind of business>" names X; with ~50% more candidates the ranker needs this
+    # apposition as a feature, and a span running on through 的 ("X的水果店") is no candidate.
+    text = "街角有家叫鲜果时光的水果店,店长姓周"
+    start = text.index("鲜果时光")
+    assert cr._naming(text, start, start + 4) == "trade"
+    assert cr._naming(text, start, start + 2) == "more"
+    assert cr._naming("我们公司(青禾互联)打算上线", 5, 9) == "self"
+    assert cr._naming("青禾互联打算上线", 0, 4) is None
+    names = {c.name for c in cr.candidates(text, "", None, None, None)}
+    assert "鲜果时光" in names
+    assert not any("的" in n for n in names)

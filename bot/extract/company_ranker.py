@@ -16,6 +16,7 @@ benchmarks/train_company_ranker.py on the TRAINING_POOL only. Without the weight
 from __future__ import annotations
 
 import re
+import unicodedata
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -59,6 +60,23 @@ _BRACKET = re.compile(r"[（(]([^）)\n]{2,20})[）)]")
 _CUE_BEFORE = re.compile(r"我们是|我們是|我们|我們|我哋|咱们|叫做|叫|去了|去|到了|从|來自|来自|拜访了?|是")
 # Capitalised Latin words in a row ("TechBridge Global").
 _LATIN_NAME = re.compile(r"\b[A-Z][A-Za-z&]+(?: [A-Z][A-Za-z&]+){1,3}\b")
+# A chunk of text between breaks (punctuation, a space, brackets, a line end) or before 的: a name written
+# on its own ("X 王总", "X：…") or at the head of a clause ("X的项目", "X试点…") starts a chunk.
+_BREAK = re.compile(r"[\s,，。！？!?；;：:、（）()\[\]【】「」『』“”\"'《》<>/|~～…—@·+＋]+|的")
+MAX_CHUNK = 12
+MAX_HEADS = 4  # word-aligned heads of one chunk
+MAX_WORDS_ADDED = 2  # words a candidate may be extended by ("X" -> "X船业", "X人力资源")
+_ENUMERATED = re.compile(r"^[CRH](?:cue:.*|sx|place|de|bb|bi)$")
+_UNANNOUNCED = frozenset({"Cchunk", "Chead", "Rchunk", "Rhead", "Hchunk", "Hhead", "ext", "trimlegal"})
+# A comitative 和/跟/与/同 + NP + a verb of meeting: the preposition is no part of the name that follows it.
+_COMITATIVE = frozenset("和跟与同")
+_MEETING_VERB = re.compile(r"聊|谈|见|沟通|通话|通了|通电话|开会|开了|碰|签|合作|约|吃饭|对接|交流")
+# A name given by a naming verb ("叫X", "名叫X", "名为X"), and what stands after it: 的 + a kind of business
+# ("一家叫X的面馆": X names the shop), a break, or anything else.
+_NAMING_VERB = re.compile(r"(?:叫做?|名叫|名为|名字叫|称为)$")
+_SELF_APPOSITION = re.compile(r"(?:我们|我們|咱们|本|我司)(?:公司|单位|店|厂|门店|工作室)\s?[(（]$")
+_TRADE_AFTER_DE = re.compile("的[\u4e00-\u9fff]{0,4}?(?:店|公司|工作室|厂|馆|机构|超市|餐厅|酒店|学校|医院|诊所|社|"
+                             + "|".join(sorted(INDUSTRY_WORDS, key=len, reverse=True)) + ")")
 
 
 @dataclass
@@ -69,10 +87,16 @@ class Candidate:
     where: list[tuple[str, int]] = field(default_factory=list)
 
 
+# A relative time word is never inside a name ("样品明天快递"); names such as 天天… or …春天… are no such word.
+_RELATIVE_TIME = re.compile(r"[今明昨前后]天|[上下这本]周|[上下]个?月|[上下中]午|早上|晚上|今晚|昨晚|月底|年底")
+
+
 def _add(found: dict[str, Candidate], name: str, source: str) -> None:
     name = name.strip()
-    if not (2 <= len(name) <= 24) or not _SPAN_OK.match(name):
+    if not (2 <= len(name) <= 24) or not _SPAN_OK.match(name) or _RELATIVE_TIME.search(name):
         return
+    if "的" in name and source != "rules":
+        return  # 的 closes a name ("叫X的面馆" names X); no labelled company in the pool holds it
     cand = found.get(name)
     if cand is None:
         if len(found) >= MAX_CANDIDATES:
@@ -114,9 +138,71 @@ def _spans(side: str, text: str, person: str | None, found: dict[str, Candidate]
         _forward_spans(text, m.end(), f"{side}cue:{m.group()}", found)
     for m in _LATIN_NAME.finditer(text):
         _add(found, m.group(), f"{side}latin")
-    for tok in tokens(text) if len(text) <= 4000 else ():
+    toks = tokens(text) if len(text) <= 4000 else ()
+    for tok in toks:
         if tok.flag in ("nt", "nz") and len(tok.word) >= 2:
             _add(found, tok.word, f"{side}tok{tok.flag}")
+    _chunk_spans(side, text, toks, found)
+
+
+# A name neither begins with a time word, a preposition, a conjunction, an adverb, a pronoun, a measure
+# word, a particle, a locative, a numeral or a verb, nor ends with one of those (jieba's tags).
+_NOT_AT_EDGE = frozenset({"t", "p", "c", "d", "r", "q", "u", "uj", "ul", "uz", "uv", "ud", "ug", "y", "e", "x",
+                          "f", "m", "v", "vd", "zg", "a", "ad"})
+
+
+# Nor holds a time word, a pronoun, a preposition, a conjunction or a particle inside ("样品明天快递").
+_NOT_INSIDE = frozenset({"t", "r", "p", "c", "u", "uj", "ul", "uz", "uv", "ud", "ug", "y", "e", "x"})
+
+
+def _chunk_spans(side: str, text: str, toks: Sequence[Token], found: dict[str, Candidate]) -> None:
+    """Each short chunk between breaks, and the heads of each chunk that end where the segmenter ends a
+    word: a company named at the head of a clause or on its own, which no suffix or cue announces."""
+    first = {t.start: t for t in toks}
+    last = {t.end: t for t in toks}
+    at = 0
+    for m in [*_BREAK.finditer(text), None]:
+        stop = m.start() if m else len(text)
+        head = first.get(at)
+        if head is not None and head.flag not in _NOT_AT_EDGE and stop - at >= 2:
+            heads = 0
+            for end in range(at + 2, min(stop, at + MAX_CHUNK) + 1):
+                tail = last.get(end)
+                if tail is not None and tail.flag in _NOT_INSIDE:
+                    break
+                if tail is not None and tail.flag not in _NOT_AT_EDGE and heads < MAX_HEADS:
+                    _add(found, text[at:end], f"{side}chunk" if end == stop else f"{side}head")
+                    heads += 1
+        if m is None:
+            break
+        at = m.end()
+
+
+def _extend(found: dict[str, Candidate], texts: Sequence[tuple[str, str]]) -> None:
+    """Longer and shorter forms of the candidates: up to two more words where the name continues
+    ("X" + "船业"), and the name without a legal form ("X集团" -> "X")."""
+    starts = {side: {t.start: t for t in tokens(text)} if len(text) <= 4000 else {} for side, text in texts}
+    for cand in list(found.values()):
+        name = cand.name
+        legal = _LEGAL_END.search(name)
+        if legal and legal.start() >= 2:
+            _add(found, name[: legal.start()], "trimlegal")
+        if "的" in name:
+            continue
+        for side, text in texts:
+            at = text.find(name)
+            if at < 0:
+                continue
+            end = at + len(name)
+            for _ in range(MAX_WORDS_ADDED):
+                tok = starts[side].get(end)
+                if tok is None or tok.flag in _NOT_AT_EDGE or not _NAME_CHAR.match(tok.word[0]) \
+                        or _BREAK.search(tok.word) or tok.end - at > MAX_CHUNK:
+                    break
+                if text[at : tok.end] not in found:  # "ext": found only by extending a shorter span
+                    _add(found, text[at : tok.end], "ext")
+                end = tok.end
+            break
 
 
 def _backward_spans(text: str, end: int, source: str, found: dict[str, Candidate]) -> None:
@@ -141,6 +227,8 @@ def candidates(customer_text: str, rep_text: str, header: str | None, person: st
     if rules:
         _add(found, rules, "rules")
     if header:
+        # Decorations ("🍀X🍀") are no part of a name.
+        header = "".join(" " if unicodedata.category(ch).startswith("S") else ch for ch in header)
         for part in _PART_SPLIT.split(header):
             if part and part != person and not (person and person in part):
                 _add(found, part, "Hpart")
@@ -148,6 +236,7 @@ def candidates(customer_text: str, rep_text: str, header: str | None, person: st
     _spans("C", customer_text, person, found)
     _spans("R", rep_text, person, found)
     texts = (("C", customer_text), ("R", rep_text), ("H", header or ""))
+    _extend(found, texts)
     kept = []
     for cand in found.values():
         for side, text in texts:
@@ -200,8 +289,55 @@ def _align(words: _Words, start: int, end: int) -> list[str]:
     return keys
 
 
+def _relation_keys(name: str, names: frozenset[str]) -> list[str]:
+    """How the span stands to the other candidates: a longer one holds it (a character or a word more at
+    either end), it holds a shorter one, and what the first character is when the rest is a candidate too
+    ("和X": a preposition before X, or the first character of a trade name such as "和美…")."""
+    keys = []
+    rest = name[1:]
+    if len(rest) >= 2 and rest in names:
+        flag = word_flag(name[0])
+        keys += ["drop1", "drop1:" + name[0], "drop1f:" + (flag or "-"),
+                 "drop1h:" + (word_flag(name[:2]) or "-"), "drop1r:" + (word_flag(rest) or "-")]
+    if len(name) > 2 and name[:-1] in names:
+        keys += ["cut1", "cut1:" + name[-1]]
+    longer = [o for o in names if o != name and name in o]
+    shorter = [o for o in names if o != name and o in name]
+    keys += ["inside" + _bucket(len(longer), 3), "holds" + _bucket(len(shorter), 3)]
+    for o in longer:
+        if o.endswith(name) and len(o) == len(name) + 1:
+            keys.append("pre1:" + o[0])
+        if o.startswith(name) and len(o) == len(name) + 1:
+            keys.append("post1:" + o[-1])
+    return keys
+
+
+def _comitative(name: str, text: str, start: int) -> bool:
+    """"和X的张伟聊了": 和/跟/与/同 opens the span, and a verb of meeting follows in the same clause."""
+    if name[0] not in _COMITATIVE:
+        return False
+    rest = text[start + len(name) : start + len(name) + 16]
+    clause = re.split(r"[，,。！？!?；;\n]", rest, maxsplit=1)[0]
+    return bool(_MEETING_VERB.search(clause))
+
+
+def _naming(text: str, start: int, end: int) -> str | None:
+    """"一家叫X的面馆": the kind of apposition a naming verb before the span opens, or None without one;
+    "我们公司(X)": the speaker's own firm named in brackets."""
+    if _SELF_APPOSITION.search(text[max(0, start - 5) : start]):
+        return "self"
+    if not _NAMING_VERB.search(text[max(0, start - 4) : start]):
+        return None
+    after = text[end : end + 10]
+    if _TRADE_AFTER_DE.match(after):
+        return "trade"
+    if not after or not _NAME_CHAR.match(after[0]):
+        return "break"
+    return "de" if after[0] == "的" else "more"
+
+
 def candidate_keys(cand: Candidate, texts: dict[str, str], words: dict[str, _Words], person: str | None,
-                   rules: str | None, rank: int) -> list[str]:
+                   rules: str | None, rank: int, names: frozenset[str] = frozenset()) -> list[str]:
     name = cand.name
     keys = ["bias", "len" + _bucket(len(name), 12), "f1" + name[0], "f2" + name[:2], "l1" + name[-1],
             "l2" + name[-2:], "l3" + name[-3:], "full" + name, "rank" + _bucket(rank, 5)]
@@ -220,9 +356,13 @@ def candidate_keys(cand: Candidate, texts: dict[str, str], words: dict[str, _Wor
         keys.append("hasperson")
     flag = word_flag(name)
     keys.append("wf" + (flag or "-"))
+    keys += _relation_keys(name, names)
+    if "的" in name[1:-1]:
+        keys.append("de_inside")  # "X的面馆": a name rarely holds 的
     sides = {side for side, _ in cand.where}
     keys += ["in" + "".join(sorted(sides)), "cnt" + _bucket(len(cand.where), 4)]
     seen_side: set[str] = set()
+    seen_cross: set[str] = set()
     for side, start in cand.where:
         if side in seen_side:
             continue
@@ -236,11 +376,23 @@ def candidate_keys(cand: Candidate, texts: dict[str, str], words: dict[str, _Wor
         keys += [side + k for k in _align(words[side], start, end)]
         if start == 0 or text[start - 1] == "\n":
             keys.append(side + "linestart")
+        if side not in seen_cross:
+            # which source proposed it, crossed with what follows ("叫X的面馆": a name introduced by 叫 ends
+            # before 的)
+            seen_cross.add(side)
+            keys += [f"sR:{s}:{right[:1] or '$'}" for s in cand.sources]
+        if _comitative(name, text, start):
+            keys += ["comit", "comit:" + name[0]]
+        naming = _naming(text, start, end)
+        if naming:
+            keys.append("named:" + naming)
     return keys
 
 
 def none_keys(cands: Sequence[Candidate], rules: str | None, header: str | None) -> list[str]:
-    keys = ["NONE", "NONEn" + _bucket(len(cands), 8), "NONErules" + str(rules is not None),
+    # Counted without the spans only the chunks and extensions propose: those grow with any text's length.
+    announced = [c for c in cands if not c.sources <= _UNANNOUNCED]
+    keys = ["NONE", "NONEn" + _bucket(len(announced), 8), "NONErules" + str(rules is not None),
             "NONEheader" + str(bool(header))]
     sources = {s for c in cands for s in c.sources}
     keys += ["NONEsrc" + s for s in sources]
@@ -261,7 +413,11 @@ def featurize(customer_text: str, rep_text: str, header: str | None, person: str
     rank = {c.name: i for i, c in enumerate(first)}
     names = [NONE] + [c.name for c in cands]
     feats = [hashed(none_keys(cands, rules, header))]
-    feats += [hashed(candidate_keys(c, texts, words, person, rules, rank[c.name])) for c in cands]
+    # Relations count only spans proposed on their own evidence: the prefixes and suffixes a cue or a
+    # suffix enumerates character by character ("叫X" -> every 2..6 characters after 叫) say nothing about
+    # where a name ends.
+    all_names = frozenset(c.name for c in cands if not all(_ENUMERATED.match(s) for s in c.sources))
+    feats += [hashed(candidate_keys(c, texts, words, person, rules, rank[c.name], all_names)) for c in cands]
     return names, feats
 
 
