@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import pickle
 import statistics
 import sys
 import time
@@ -36,6 +35,7 @@ if str(ROOT) not in sys.path:
 
 from benchmarks.corpora import TRAINING_POOL, is_blind  # noqa: E402
 from benchmarks.extraction_accuracy import load_samples  # noqa: E402
+from benchmarks.pickle_cache import cached  # noqa: E402
 from benchmarks.train_learned_layer import author_of  # noqa: E402
 from bot.extract import company_ranker as cr  # noqa: E402
 from bot.extract import extract  # noqa: E402
@@ -173,14 +173,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--authors", nargs="*", default=(), help="hold out only these authors (quicker)")
     parser.add_argument("--dump", type=Path, help="write each record's leave-one-author-out choice (JSON lines)")
     args = parser.parse_args(argv)
-    if args.cache and args.cache.exists():
-        with args.cache.open("rb") as fh:
-            records = pickle.load(fh)
-    else:
-        records = load_records()
-        if args.cache:
-            with args.cache.open("wb") as fh:
-                pickle.dump(records, fh)
+    records = cached(args.cache, load_records)
     times = sorted(r.seconds for r in records)
     print(f"{len(records)} records; featurize p50 {times[len(times) // 2] * 1000:.1f} ms, "
           f"p99 {times[int(len(times) * 0.99)] * 1000:.1f} ms; "

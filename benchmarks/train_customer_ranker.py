@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import pickle
 import statistics
 import sys
 import time
@@ -37,6 +36,7 @@ if str(ROOT) not in sys.path:
 
 from benchmarks.corpora import TRAINING_POOL, is_blind  # noqa: E402
 from benchmarks.extraction_accuracy import load_samples  # noqa: E402
+from benchmarks.pickle_cache import cached  # noqa: E402
 from benchmarks.train_learned_layer import author_of  # noqa: E402
 from bot.extract import customer_ranker as cr  # noqa: E402
 from bot.extract import extractor  # noqa: E402
@@ -176,14 +176,7 @@ def main() -> None:
                         "(only valid while the rules and the features are unchanged)")
     parser.add_argument("--dump", type=Path, help="write each record's leave-one-author-out choice (JSON lines)")
     args = parser.parse_args()
-    if args.cache and args.cache.exists():
-        with args.cache.open("rb") as fh:
-            records = pickle.load(fh)
-    else:
-        records = load_records()
-        if args.cache:
-            with args.cache.open("wb") as fh:
-                pickle.dump(records, fh)
+    records = cached(args.cache, load_records)
     ms = sorted(r.seconds * 1000 for r in records)
     per_author: dict[str, int] = defaultdict(int)
     for r in records:

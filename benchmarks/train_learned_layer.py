@@ -56,6 +56,7 @@ if str(ROOT) not in sys.path:
 
 from benchmarks.corpora import TRAINING_POOL, is_blind  # noqa: E402
 from benchmarks.extraction_accuracy import load_samples  # noqa: E402
+from benchmarks.pickle_cache import cached  # noqa: E402
 from bot.extract import extract  # noqa: E402
 from bot.extract.model import StageInput, TagInput  # noqa: E402
 from bot.understanding import learned_layer as ll  # noqa: E402
@@ -304,9 +305,9 @@ def first_stage_oof(items: Sequence[Item], cfg: Config, folds: int) -> Matrix:
     """Each record's first-stage tag probabilities from a fit without its author group."""
     key = (len(items), folds, cfg.l2_hash, cfg.l2_dense, cfg.iters, cfg.l2_pool, tuple(i.sample["id"] for i in items))
     if OOF_CACHE is not None and OOF_CACHE.exists():
-        cached_key, cached = pickle.loads(OOF_CACHE.read_bytes())  # noqa: S301 (a file this script wrote)
+        cached_key, cached_probs = pickle.loads(OOF_CACHE.read_bytes())  # noqa: S301 (a file this script wrote)
         if cached_key == key:
-            return np.asarray(cached)
+            return np.asarray(cached_probs)
     probs = _first_stage_oof(items, cfg, folds)
     if OOF_CACHE is not None:
         OOF_CACHE.write_bytes(pickle.dumps((key, probs)))
@@ -592,12 +593,7 @@ def main(argv: list[str]) -> int:
     global OOF_CACHE
     OOF_CACHE = args.oof
     start = time.perf_counter()
-    if args.cache and args.cache.exists():
-        items = pickle.loads(args.cache.read_bytes())  # noqa: S301 (a file this script wrote)
-    else:
-        items = load_items()
-        if args.cache:
-            args.cache.write_bytes(pickle.dumps(items))
+    items = cached(args.cache, load_items)
     authors = sorted({i.author for i in items})
     print(f"pool: {len(items)} records by {len(authors)} authors ({', '.join(authors)}); "
           f"loaded in {time.perf_counter() - start:.0f} s")
