@@ -135,8 +135,12 @@ def _stage_text(data: StageInput) -> str:
 # the evidence only bounds the decision (stage_allowed).
 @lru_cache(maxsize=16)
 def _evidence(data: StageInput) -> tuple[frozenset[Stage], bool]:
-    found = stage_evidence(_stage_text(data), data.tags, lost=data.lost)
-    return found or frozenset(), said_to_be_new(_stage_text(data))
+    """Whether the text calls the contact new, and then the rules' evidence per stage. The evidence only
+    matters under that bound, so the common message (not called new) skips the rules' stage pass."""
+    text = _stage_text(data)
+    if not said_to_be_new(text):
+        return frozenset(), False
+    return stage_evidence(text, data.tags, lost=data.lost) or frozenset(), True
 
 
 N_TAG_DENSE = 3 * len(TAGS) + 2
