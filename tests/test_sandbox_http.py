@@ -120,8 +120,9 @@ async def test_status_reports_queues(client):
     assert health["workers_running"] == 4  # inbox worker, outbox sender, transcription and OCR runners
 
 
-async def read_events(response, predicate, timeout: float = 10.0) -> list[dict]:
-    """Items from the server-sent event stream until one matches."""
+async def read_events(response, predicate, timeout: float = 30.0) -> list[dict]:
+    """Items from the server-sent event stream until one matches. The timeout is a bound against hanging, not
+    a speed check: a fresh-clone CI run once took over 10 s to push the first card."""
     seen: list[dict] = []
     async with asyncio.timeout(timeout):
         while True:
