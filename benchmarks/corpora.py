@@ -21,6 +21,9 @@ DATA = ROOT / "tests" / "data"
 #   and FINAL.md (held-out 0.820 -> 0.865); retired at the start of round 6, whose blind set is corpus v7.
 # - corpus v7 (both splits): blind through round 6, first look and final recorded in corpus_v7/FIRST_LOOK.md
 #   and FINAL.md (held-out 0.849 -> 0.880); retired at the start of round 7, whose blind set is corpus v9.
+# - corpus v9 (both splits): blind through round 7, first look and final recorded in corpus_v9/FIRST_LOOK.md
+#   and FINAL.md (held-out 0.870 -> 0.896). Round 8's blind set is corpus v10; v9's dev split may be read now,
+#   and both splits join TRAINING_POOL (held-out via this list) with round 8's retrain of the learned parts.
 RETIRED_HELD_OUT = (
     DATA / "corpus_v3" / "held_out.jsonl",
     DATA / "corpus_v2" / "held_out.jsonl",
@@ -49,10 +52,10 @@ TRAINING_POOL = (
 
 CORPUS_V7 = (DATA / "corpus_v7" / "dev.jsonl", DATA / "corpus_v7" / "held_out.jsonl")
 
-# Corpus v9 (two blind authors, round 7): its dev split is not tuned on during round 7 either, so that the
+# Corpus v10 (two blind authors, round 8): its dev split is not tuned on during round 8 either, so that the
 # round's result is measured on unseen records; its held_out split stays blind after the round.
-CORPUS_V9 = (DATA / "corpus_v9" / "dev.jsonl", DATA / "corpus_v9" / "held_out.jsonl")
-BLIND_THIS_ROUND = (DATA / "corpus_v9" / "dev.jsonl",)
+CORPUS_V10 = (DATA / "corpus_v10" / "dev.jsonl", DATA / "corpus_v10" / "held_out.jsonl")
+BLIND_THIS_ROUND = (DATA / "corpus_v10" / "dev.jsonl",)
 
 
 def _same(path: Path, paths: tuple[Path, ...]) -> bool:

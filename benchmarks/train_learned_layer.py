@@ -72,8 +72,8 @@ def author_of(path: Path, record_id: str = "") -> str:
     parent = path.parent.name
     if parent in ("corpus_v6", "corpus_v8"):
         return path.stem  # v6C, v6D, …, v8A, …: one author per file
-    if parent in ("corpus_v5", "corpus_v7"):
-        return record_id.split("-", 1)[0]  # v5A, v5B, v7A, v7B: two authors across both splits
+    if parent in ("corpus_v5", "corpus_v7", "corpus_v9"):
+        return record_id.split("-", 1)[0]  # v5A, v5B, v7A, v7B, v9A, v9B: two authors across both splits
     return {"corpus_v2": "v2", "corpus_v3": "v3", "corpus_v4": "v4"}.get(parent, "sample")
 
 
@@ -103,7 +103,7 @@ class Item:
 
 
 def load_items() -> list[Item]:
-    assert not any(is_blind(p) or "corpus_v9" in str(p) for p in TRAINING_POOL)
+    assert not any(is_blind(p) or "corpus_v10" in str(p) for p in TRAINING_POOL)
     rules_tagger = make_tagger(learned=False)
     items = []
     for path in TRAINING_POOL:

@@ -25,6 +25,7 @@ V4_HELD_OUT = Path(__file__).parent / "data" / "corpus_v4" / "held_out.jsonl"
 V5_DIR = Path(__file__).parent / "data" / "corpus_v5"
 V7_DIR = Path(__file__).parent / "data" / "corpus_v7"
 V9_DIR = Path(__file__).parent / "data" / "corpus_v9"
+V10_DIR = Path(__file__).parent / "data" / "corpus_v10"
 SPLITS = ("dev", "held_out")
 TAGS = frozenset({
     "竞品对比", "价格异议", "决策链变更", "要报价", "要演示",
@@ -37,7 +38,7 @@ EXPECT_KEYS = frozenset(
     {"customer_name", "company", "phone", "email", "tags", "next_contact", "amount_cny", "stage_hint"}
 )
 SHANGHAI_OFFSET = timedelta(hours=8)
-_ID = re.compile(r"^(?:v[23]-|h|v[579][AB]-|v[68][A-Z]-)\d{3}$")  # v2-001, h001 (v4), v5A-001, v6C-001, v9A-001
+_ID = re.compile(r"^(?:v[23]-|h|v(?:[579]|10)[AB]-|v[68][A-Z]-)\d{3}$")  # v2-001, h001 (v4), v5A-001, v6C-001, v10A-001
 _PHONE = re.compile(r"^\+[1-9]\d{7,14}$")
 _CN_MOBILE = re.compile(r"^\+861[3-9]\d{9}$")  # a Chinese mobile; +8610… is a Beijing landline
 _INDUSTRY = re.compile(r"^[a-z_]+$")
@@ -351,8 +352,13 @@ def corpus_v9() -> dict[str, list[dict[str, Any]]]:
     return _two_author_corpus(V9_DIR)
 
 
-@pytest.mark.parametrize("name", ["corpus_v7", "corpus_v9"])
-def test_every_v7_and_v9_record_follows_the_schema_and_sits_in_its_split(
+@pytest.fixture(scope="module")
+def corpus_v10() -> dict[str, list[dict[str, Any]]]:
+    return _two_author_corpus(V10_DIR)
+
+
+@pytest.mark.parametrize("name", ["corpus_v7", "corpus_v9", "corpus_v10"])
+def test_every_two_author_blind_record_follows_the_schema_and_sits_in_its_split(
     name: str, request: pytest.FixtureRequest,
 ) -> None:
     for split, records in request.getfixturevalue(name).items():
@@ -364,7 +370,7 @@ def test_every_v7_and_v9_record_follows_the_schema_and_sits_in_its_split(
 def _assert_new_and_covering(records: list[dict[str, Any]], prefixes: set[str], earlier: set[str]) -> None:
     ids = [r["id"] for r in records]
     assert len(ids) == len(set(ids)) == 300
-    assert {i[:4] for i in ids} == prefixes
+    assert {i.split("-", 1)[0] + "-" for i in ids} == prefixes
     assert not earlier & {r["text"] for r in records}, "a text repeats an earlier corpus's text"
     assert len({r["text"] for r in records}) == len(records)
     assert {r["format"] for r in records} == FORMATS
@@ -396,3 +402,14 @@ def test_v9_is_new_and_covers_what_it_promises(
     earlier = (_earlier_texts(corpus_v5, corpus_v4, corpus_v3, corpus)
                | {r["text"] for split in SPLITS for r in corpus_v7[split]})
     _assert_new_and_covering(corpus_v9["dev"] + corpus_v9["held_out"], {"v9A-", "v9B-"}, earlier)
+
+
+def test_v10_is_new_and_covers_what_it_promises(
+    corpus_v10: dict[str, list[dict[str, Any]]], corpus_v9: dict[str, list[dict[str, Any]]],
+    corpus_v7: dict[str, list[dict[str, Any]]], corpus_v5: dict[str, list[dict[str, Any]]],
+    corpus_v4: list[dict[str, Any]], corpus_v3: list[dict[str, Any]], corpus: dict[str, list[dict[str, Any]]],
+) -> None:
+    earlier = (_earlier_texts(corpus_v5, corpus_v4, corpus_v3, corpus)
+               | {r["text"] for split in SPLITS for r in corpus_v7[split]}
+               | {r["text"] for split in SPLITS for r in corpus_v9[split]})
+    _assert_new_and_covering(corpus_v10["dev"] + corpus_v10["held_out"], {"v10A-", "v10B-"}, earlier)
