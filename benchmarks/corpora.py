@@ -22,14 +22,14 @@ DATA = ROOT / "tests" / "data"
 # - corpus v7 (both splits): blind through round 6, first look and final recorded in corpus_v7/FIRST_LOOK.md
 #   and FINAL.md (held-out 0.849 -> 0.880); retired at the start of round 7, whose blind set is corpus v9.
 # - corpus v9 (both splits): blind through round 7, first look and final recorded in corpus_v9/FIRST_LOOK.md
-#   and FINAL.md (held-out 0.870 -> 0.896). Round 8's blind set is corpus v10; v9's dev split may be read now,
-#   and both splits join TRAINING_POOL (held-out via this list) with round 8's retrain of the learned parts.
+#   and FINAL.md (held-out 0.870 -> 0.896); retired at the start of round 8, whose blind set is corpus v10.
 RETIRED_HELD_OUT = (
     DATA / "corpus_v3" / "held_out.jsonl",
     DATA / "corpus_v2" / "held_out.jsonl",
     DATA / "corpus_v4" / "held_out.jsonl",
     DATA / "corpus_v5" / "held_out.jsonl",
     DATA / "corpus_v7" / "held_out.jsonl",
+    DATA / "corpus_v9" / "held_out.jsonl",
 )
 CORPUS_V5 = (DATA / "corpus_v5" / "dev.jsonl", DATA / "corpus_v5" / "held_out.jsonl")
 
@@ -44,6 +44,7 @@ TRAINING_POOL = (
     DATA / "corpus_v2" / "dev.jsonl",
     DATA / "corpus_v5" / "dev.jsonl",
     DATA / "corpus_v7" / "dev.jsonl",
+    DATA / "corpus_v9" / "dev.jsonl",
     *RETIRED_HELD_OUT,
     *CORPUS_V6,
     *CORPUS_V8,
