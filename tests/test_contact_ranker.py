@@ -132,3 +132,14 @@ def test_weights_of_another_feature_set_are_unusable(monkeypatch: pytest.MonkeyP
                         dense_names=np.array(["a", "b", "c"]), trained_on=np.array(["x"]))
     monkeypatch.setattr(kr, "SHIPPED", ShippedWeights(path, kr.read_weights, name="contact_ranker"))
     assert kr.load_weights() is None
+
+
+def test_the_start_of_a_month_is_a_day_like_its_end() -> None:
+    # 月初 is the twin of 月底: the first of the month (the next one when said after the middle of a month).
+    assert _contact("嗯 跟那个瑞丰五金的老板聊了 他说现在忙 让我下个月初再给他打电话") == date(2026, 12, 1)
+    assert _contact("客户说款月初付 到时候我再问问") is None  # a payment, not a contact
+    found = {m.text: m.when.date() for m in find_time_mentions("月初再约，十二月初过去，正月初八开工，上个月初来过",
+                                                               ref_time=SENT)}
+    assert found == {"月初": date(2026, 12, 1), "十二月初": date(2026, 12, 1)}
+    early = datetime.fromisoformat("2026-11-03T10:00:00+08:00")
+    assert [m.when.date() for m in find_time_mentions("月初", ref_time=early)] == [date(2026, 11, 1)]

@@ -119,10 +119,14 @@ class Candidate:
 
 
 def candidates(data: ContactInput) -> list[Candidate]:
-    """Every future day the time parser resolved, in order of first mention."""
+    """Every future day the time parser resolved (today included), in order of first mention."""
     found: dict[date, Candidate] = {}
+    today = data.ref_time.astimezone(SHANGHAI).date()
     for m in data.mentions:
-        if not is_future(m, data.ref_time):
+        # Today named without a clock time ("今天必须派人过去" said at 8:40) is not over yet; the rules' test
+        # needs a part of the day still ahead, the chooser weighs it like any other day.
+        open_today = m.when.date() == today and not m.has_time and not m.dayless
+        if not (is_future(m, data.ref_time) or open_today):
             continue
         day = m.when.date()
         if day not in found and len(found) >= MAX_CANDIDATES:
