@@ -15,6 +15,7 @@ from .amount import deal_amount
 from .chat import _FORWARD_MARK, _ROLE_WORDS, ChatLine, split_chat
 from .company import company_before_person, cue_companies, find_companies, labelled_company
 from .contact import is_future, next_contact
+from .contact_ranker import ContactInput, choose_contact
 from .customer_ranker import CustomerInput, choose_customer
 from .model import Extraction, StageInput, Stager, Tagger, TagInput
 from .people import (
@@ -91,6 +92,18 @@ def _accepted_offers(turns: Sequence[ChatLine], customer: str | None) -> list[Ch
 
 def _join(turns: Sequence[ChatLine]) -> str:
     return "\n".join(t.text for t in turns if t.text)
+
+
+def _roles(turns: Sequence[ChatLine], speaker: str | None) -> list[tuple[int, str]]:
+    """(offset in _join(turns), side) of each turn: the customer's, the rep's, or a note without a speaker."""
+    roles: list[tuple[int, str]] = []
+    at = 0
+    for t in turns:
+        if not t.text:
+            continue
+        roles.append((at, "note" if t.speaker is None else "cust" if t.speaker == speaker else "rep"))
+        at += len(t.text) + 1
+    return roles
 
 
 def _in_company(start: int, name: str, text: str, spans: Sequence[tuple[int, int]]) -> bool:
@@ -309,6 +322,8 @@ def extract(
     phones = customer_phones([(t.text, t.speaker is not None) for t in customer_turns if t.text], name)
     emails = _EMAIL.findall(customer_text)
     contact = next_contact(full_text, mentions[full_text], ref_time)
+    # The learned chooser weighs the rules' date against the text's other future dates (issue #13, round 8).
+    contact = choose_contact(ContactInput(full_text, mentions[full_text], ref_time, contact, _roles(turns, speaker)))
     # Requests: the customer's words plus rep offers the customer accepted.
     accepted = _join(_accepted_offers(turns, speaker))
     request_text = f"{customer_text}\n{accepted}" if accepted else customer_text

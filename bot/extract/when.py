@@ -38,6 +38,8 @@ _DAY = (
     rf"|{_D}{{1,3}}(?:天|个工作日|个星期|个礼拜|周|个月)(?:后|以后|之后)"
     rf"|(?:(?:这个?|本|下个?)月?|(?<![{_D[1:-1]}]){_D}{{1,2}})?月底(?:前|之前)?"
     rf"|(?:下个?月|本月|这个?月|(?<![\d月])){_D}{{1,2}}号(?![楼线馆门厅店机位院])"
+    # the start of a month, the twin of 月底 ("下个月初", "12月初", "月初"); not a lunar day ("正月初八", "初十")
+    rf"|(?:(?:这个?|本|下个?)月月?|(?<![{_D[1:-1]}]){_D}{{1,2}}月|(?<![正腊上个月{_D[1:-1]}])月)初(?![{_D[1:-1]}])(?:前|之前)?"
 )
 # "那天下午", "当天": a day named earlier in the sentence, said again.
 _ANAPHOR = r"(?:那天|当天|那一天)"
@@ -96,6 +98,11 @@ _EXPLICIT_CLOCK = re.compile(rf"\d{{1,2}}:\d{{2}}|{_D}点")
 _MONTH_END = re.compile(
     rf"^(?:(?P<which>这个?|本|下个?)月?|(?P<month>{_D}{{1,2}}))?月底(?:前|之前)?(?P<rest>.*)$"
 )
+_MONTH_START = re.compile(
+    rf"^(?:(?P<which>这个?|本|下个?)月月?|(?P<month>{_D}{{1,2}})月|月)初(?:前|之前)?(?P<rest>.*)$"
+)
+# A bare 月初 said after the middle of a month is the next month's start ("月初再打给我" on the 20th).
+_MID_MONTH = 15
 _BY_SUFFIX = re.compile(r"\s*(?:之)?前$")
 _PAST_MARKERS = ("上周", "上个", "上星期", "上礼拜", "昨", "前天")
 
@@ -156,6 +163,17 @@ def _month_end(match: re.Match[str], ref: datetime) -> datetime:
     return datetime(year, month, last)
 
 
+def _month_start(match: re.Match[str], ref: datetime) -> datetime:
+    year, month = ref.year, ref.month
+    named = small_number(match.group("month")) if match.group("month") else None
+    which = match.group("which")
+    if named and 1 <= named <= 12:
+        year, month = (year + 1 if named < month else year), named
+    elif (which or "").startswith("下") or (which is None and ref.day > _MID_MONTH):
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return datetime(year, month, 1)
+
+
 def _roll_forward(expr: str, day: date, ref: datetime) -> date:
     # "1月5号" said in late December means next year; "3号" said on the 20th means next month. A date
     # only weeks back ("10月1号" on 10-20) is a genuine past reference and is left alone.
@@ -188,6 +206,7 @@ def _resolve(expr: str, ref: datetime) -> tuple[datetime, bool] | None:
     for short, full in _SPELLED:
         expr = expr.replace(short, full)
     month_end = _MONTH_END.match(expr)
+    month_start = _MONTH_START.match(expr)
     counted = _COUNTED.match(expr)
     parsed: datetime | None
     if counted:
@@ -205,6 +224,8 @@ def _resolve(expr: str, ref: datetime) -> tuple[datetime, bool] | None:
         rest = month_end.group("rest").strip()
         clock = _jionlp_parse(rest, ref) if rest and has_time else None
         parsed = datetime.combine(last.date(), clock.time()) if clock else last
+    elif month_start:
+        parsed = _month_start(month_start, ref)
     else:
         # "周四前", "下周三之前": a day given as a limit is that day (jionlp rejects the suffix).
         parsed = _jionlp_parse(_BY_SUFFIX.sub("", expr) or expr, ref)

@@ -1,0 +1,207 @@
+"""Train the next-contact chooser (bot/extract/contact_ranker.py) on TRAINING_POOL, and measure it.
+
+Usage: python benchmarks/train_contact_ranker.py [--write] [--no-loao] [--authors A B ...] [--cache FILE]
+
+For every record of the pool the extractor runs with the chooser replaced by a recorder, so the rules'
+choice and everything the chooser sees are exactly what extract() would give it. A candidate is right when
+its date equals the labelled next_contact; a record labelled without one teaches "none"; a record whose
+labelled date no candidate holds cannot teach and is left out of training (it counts as a miss when scored,
+and as a miss of the candidates' recall). The model is a conditional logit over each record's candidate
+dates plus "none" (full-batch Adam, L2), deterministic: no random initialisation, no shuffling.
+
+Prints the leave-one-author-out table (train on the other authors, score one, for each): next-contact
+accuracy of the rules and of the chooser per author and their means, on all records and on the records
+with two or more candidate dates, and the candidates' recall. `--write` trains on the whole pool and
+writes bot/extract/contact_ranker.npz.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.corpora import TRAINING_POOL, is_blind  # noqa: E402
+from benchmarks.extraction_accuracy import load_samples  # noqa: E402
+from benchmarks.pickle_cache import cached  # noqa: E402
+from benchmarks.train_learned_layer import author_of  # noqa: E402
+from bot.extract import contact_ranker as kr  # noqa: E402
+from bot.extract import extractor  # noqa: E402
+from bot.extract.when import TimeMention  # noqa: E402
+
+Matrix = npt.NDArray[np.float64]
+L2_DENSE = 1.0
+L2_HASHED = 3.0
+ITERS = 300
+
+
+@dataclass
+class Record:
+    author: str
+    expected: str | None
+    rules: str | None  # the rules' date (ISO), as extract() gives it without the chooser
+    days: list[str | None]  # candidate dates (ISO), then None for the "none" row
+    dense: npt.NDArray[np.float32]
+    hashed: list[list[int]]
+    seconds: float  # candidates + features for this record
+    id: str = ""
+
+    @property
+    def target(self) -> int | None:
+        """Row index of the right answer, or None when no candidate holds it."""
+        return self.days.index(self.expected) if self.expected in self.days else None
+
+    @property
+    def several(self) -> bool:
+        return len(self.days) >= 3  # two or more candidate dates besides "none"
+
+
+def load_records(paths: tuple[Path, ...] = TRAINING_POOL) -> list[Record]:
+    assert not any(is_blind(p) or "v10" in str(p) for p in paths)
+    seen: dict[str, Any] = {}
+    real = extractor.choose_contact
+
+    def recorder(data: kr.ContactInput) -> TimeMention | None:
+        seen["input"] = data
+        return data.rules
+
+    extractor.choose_contact = recorder  # type: ignore[assignment]
+    records: list[Record] = []
+    try:
+        for path in paths:
+            for sample in load_samples(path):
+                extractor.extract(sample["text"], ref_time=datetime.fromisoformat(sample["ref_time"]))
+                data: kr.ContactInput = seen["input"]
+                start = time.perf_counter()
+                cands = kr.candidates(data)
+                dense, hashed = kr.featurize(data, cands)
+                seconds = time.perf_counter() - start
+                days: list[str | None] = [c.day.isoformat() for c in cands]
+                rules = data.rules.when.date().isoformat() if data.rules else None
+                records.append(Record(author_of(path, sample["id"]), sample["expect"]["next_contact"], rules,
+                                      [*days, None], dense, hashed, seconds, sample["id"]))
+    finally:
+        extractor.choose_contact = real  # type: ignore[assignment]
+    return records
+
+
+def fit(records: list[Record]) -> tuple[Matrix, Matrix]:
+    """Conditional logit: softmax over each record's rows; returns (dense weights, hashed weights)."""
+    usable = [r for r in records if r.target is not None]
+    dense = np.vstack([r.dense for r in usable]).astype(np.float64)
+    sizes = np.array([len(r.days) for r in usable])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    y = np.zeros(len(dense))
+    y[starts + np.array([r.target for r in usable])] = 1.0
+    flat = [h for r in usable for h in r.hashed]
+    lengths = np.array([len(h) for h in flat])
+    indices = np.concatenate([np.asarray(h, dtype=np.int64) for h in flat]) if lengths.sum() else np.zeros(0, np.int64)
+    row_of = np.repeat(np.arange(len(flat)), lengths)
+    group = np.repeat(np.arange(len(usable)), sizes)
+    n = len(usable)
+    wd, wh = np.zeros(dense.shape[1]), np.zeros(kr.N_HASHED)
+    state = [[np.zeros_like(wd), np.zeros_like(wd)], [np.zeros_like(wh), np.zeros_like(wh)]]
+    lr = 0.05
+    for it in range(1, ITERS + 1):
+        s = dense @ wd + np.bincount(row_of, weights=wh[indices], minlength=len(dense))
+        top = np.maximum.reduceat(s, starts)
+        e = np.exp(s - top[group])
+        p = e / np.add.reduceat(e, starts)[group]
+        g = (p - y) / n
+        gd = dense.T @ g + L2_DENSE * wd / n
+        gh = np.bincount(indices, weights=g[row_of], minlength=kr.N_HASHED) + L2_HASHED * wh / n
+        for param, grad, (m, v) in zip((wd, wh), (gd, gh), state, strict=True):
+            m *= 0.9
+            m += 0.1 * grad
+            v *= 0.999
+            v += 0.001 * grad * grad
+            param -= lr * (m / (1 - 0.9**it)) / (np.sqrt(v / (1 - 0.999**it)) + 1e-8)
+    return wd, wh
+
+
+def predict(record: Record, wd: Matrix, wh: Matrix) -> str | None:
+    if len(record.days) == 1:
+        return None  # no future date: nothing to choose
+    weights = kr.Weights(wd.astype(np.float32), wh.astype(np.float32))
+    return record.days[int(np.argmax(kr.scores(weights, record.dense, record.hashed)))]
+
+
+def _acc(pairs: list[tuple[Record, str | None]], rules: bool) -> float:
+    if not pairs:
+        return float("nan")
+    return sum((r.rules if rules else p) == r.expected for r, p in pairs) / len(pairs)
+
+
+def loao(records: list[Record], authors: list[str] | None = None) -> None:
+    every = sorted({r.author for r in records}, key=lambda a: (len(a), a))
+    held = authors or every
+    print("| author | n | rules | chooser | n (>=2 dates) | rules | chooser | candidates' recall |")
+    print("|---|---|---|---|---|---|---|---|")
+    cols: dict[str, list[float]] = defaultdict(list)
+    lost = won = 0
+    for author in held:
+        test = [r for r in records if r.author == author]
+        wd, wh = fit([r for r in records if r.author != author])
+        pairs = [(r, predict(r, wd, wh)) for r in test]
+        several = [(r, p) for r, p in pairs if r.several]
+        row = {"rules": _acc(pairs, True), "chooser": _acc(pairs, False),
+               "rules2": _acc(several, True), "chooser2": _acc(several, False),
+               "recall": sum(r.target is not None for r in test) / len(test)}
+        for k, v in row.items():
+            if v == v:  # not NaN
+                cols[k].append(v)
+        lost += row["chooser"] < row["rules"]
+        won += row["chooser"] > row["rules"]
+        print(f"| {author} | {len(test)} | {row['rules']:.1%} | {row['chooser']:.1%} | {len(several)} | "
+              f"{row['rules2']:.1%} | {row['chooser2']:.1%} | {row['recall']:.1%} |", flush=True)
+    mean = {k: statistics.mean(v) for k, v in cols.items()}
+    print(f"| mean of {len(held)} authors | {sum(r.author in held for r in records)} | {mean['rules']:.1%} | "
+          f"{mean['chooser']:.1%} | | {mean['rules2']:.1%} | {mean['chooser2']:.1%} | {mean['recall']:.1%} |")
+    print(f"authors better with the chooser: {won}, worse: {lost}")
+
+
+def write(records: list[Record]) -> None:
+    wd, wh = fit(records)
+    trained_on = np.array([p.resolve().relative_to(ROOT).as_posix() for p in TRAINING_POOL])
+    np.savez_compressed(kr.WEIGHTS_FILE, dense=wd.astype(np.float32), hashed=wh.astype(np.float32),
+                        dense_names=np.array(kr.DENSE), trained_on=trained_on)
+    print(f"wrote {kr.WEIGHTS_FILE.relative_to(ROOT)} ({kr.WEIGHTS_FILE.stat().st_size // 1024} kB) "
+          f"from {len(records)} records")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--write", action="store_true", help="train on the whole pool and write the weights")
+    parser.add_argument("--no-loao", action="store_true", help="skip the leave-one-author-out table")
+    parser.add_argument("--authors", nargs="+", help="hold out only these authors (a quicker table)")
+    parser.add_argument("--cache", type=Path, help="pickle of the records: reused if present, else written "
+                        "(only valid while the rules and the features are unchanged)")
+    args = parser.parse_args()
+    records = cached(args.cache, load_records)
+    ms = sorted(r.seconds * 1000 for r in records)
+    per_author: dict[str, int] = defaultdict(int)
+    for r in records:
+        per_author[r.author] += 1
+    print(f"{len(records)} records by {len(per_author)} authors; candidates+features per message "
+          f"p50 {ms[len(ms) // 2]:.2f} ms, p99 {ms[int(len(ms) * 0.99)]:.2f} ms")
+    if not args.no_loao:
+        loao(records, args.authors)
+    if args.write:
+        write(records)
+
+
+if __name__ == "__main__":
+    main()
