@@ -42,7 +42,8 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--cache", type=Path, required=True)
     parser.add_argument("--authors", nargs="*", default=[])
-    parser.add_argument("--l2", type=float, default=30.0)
+    parser.add_argument("--l2", type=float, default=30.0, help="L2 on the stage head's hashed features")
+    parser.add_argument("--l2-dense", type=float, default=0.3, help="L2 on the dense block (the rules' stage, tags)")
     parser.add_argument("--groups", type=int, default=0,
                         help="hold the chosen authors out in this many groups (0: one author at a time); each group's "
                              "authors are unseen by its fit, fewer fits on a loaded machine")
@@ -51,15 +52,17 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--smooth", type=float, default=0.0,
                         help="ordinal label smoothing: this share of a funnel stage's target goes to its neighbours")
     parser.add_argument("--aspect", action="store_true", help="with the round-8 stage-only features")
-    parser.add_argument("--dump", type=Path, help="write (author, id, format, expected, chosen) rows here")
+    parser.add_argument("--dump", type=Path,
+                        help="write one row per held-out record (ids, expected, chosen, probabilities, rule stage)")
     args = parser.parse_args(argv[1:])
     import __main__
     __main__.Item = trainer.Item  # type: ignore[attr-defined]  # caches written by the trainer run as a script
     items = cached(args.cache, trainer.load_items)
     authors = sorted({i.author for i in items} & set(args.authors or {i.author for i in items}))
-    cfg = trainer.Config(l2_hash=args.l2)
-    opts = trainer.StageOptions(class_power=args.class_power, smooth=args.smooth, aspect=args.aspect)
-    rows: list[tuple[str, str, str, Any, Any]] = []
+    cfg = trainer.Config(l2_hash=args.l2, l2_dense=args.l2_dense)
+    opts = trainer.StageOptions(class_power=args.class_power, smooth=args.smooth, aspect=args.aspect,
+                                l2_hash=args.l2)
+    rows: list[tuple[Any, ...]] = []
     per_author: dict[str, tuple[int, int]] = {}
     folds = [[a] for a in authors] if args.groups <= 0 else [authors[g::args.groups] for g in range(args.groups)]
     for held_out in folds:
@@ -69,19 +72,21 @@ def main(argv: list[str]) -> int:
             ok = n = 0
             for item in (i for i in items if i.author == author):
                 chosen = ll.learned_stage(w, item.stage_input)
-                rows.append((author, item.sample["id"], item.sample["format"], item.expected_stage, chosen))
+                rows.append((author, item.sample["id"], item.sample["format"], item.expected_stage, chosen,
+                             ll.stage_probabilities(w, item.stage_input).tolist(), item.stage_input.rule_stage,
+                             item.stage_input.has_customer))
                 ok, n = ok + (chosen == item.expected_stage), n + 1
             per_author[author] = (ok, n)
             print(f"  {author}: {ok / n:.1%} (n={n})", flush=True)
     per_author = dict(sorted(per_author.items()))
     print(f"\ngroups={args.groups} class_power={args.class_power} smooth={args.smooth} aspect={opts.aspect} "
-          f"l2={args.l2}")
+          f"l2={args.l2} l2_dense={args.l2_dense}")
     print("| author | n | stage |\n|---|---|---|")
     for a, (ok, n) in per_author.items():
         print(f"| {a} | {n} | {ok / n:.1%} |")
     print(f"| **mean over authors** | | **{np.mean([ok / n for ok, n in per_author.values()]):.1%}** |")
     fmt: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for _, _, f, e, c in rows:
+    for _, _, f, e, c, *_ in rows:
         fmt[f][0] += e == c
         fmt[f][1] += 1
     print("\n| format | n | stage |\n|---|---|---|")

@@ -130,3 +130,18 @@ def test_an_aspect_weight_moves_the_stage() -> None:
     w.stage_w[ll.N_STAGE_DENSE + ll.N_HASHED + np.array(only_signed), ll.STAGES.index(Stage.WON)] = 20.0
     assert ll.learned_stage(w, signed) is Stage.WON
     assert ll.learned_stage(w, unsigned) is Stage.NEGOTIATION
+
+
+def test_a_stage_head_of_another_shape_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    shipped = ll.shipped_weights()
+    assert shipped is not None
+    path = tmp_path / "w.npz"
+    with np.load(ll.WEIGHTS_FILE, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays["stage_w"] = np.zeros((ll.N_STAGE_DENSE + ll.N_HASHED + 7, len(ll.STAGES)), np.float16)
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match="stage head"):
+        ll.load_weights(path)
+    arrays["stage_w"] = np.zeros((ll.N_STAGE_DENSE + ll.N_HASHED + N_ASPECT, len(ll.STAGES)), np.float16)
+    np.savez(path, **arrays)
+    assert ll.load_weights(path).stage_w.shape[0] == ll.N_STAGE_DENSE + ll.N_HASHED + N_ASPECT

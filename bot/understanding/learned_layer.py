@@ -175,6 +175,8 @@ def load_weights(path: Path) -> Weights:
         stack_b = data["stack_b"].astype(np.float32) if "stack_w" in data.files else None
         if stack_w is not None and stack_w.shape != (len(TAGS) + N_TAG_DENSE, len(TAGS)):
             raise ValueError("learned layer second stage does not match this code's features")
+        if data["stage_w"].shape[0] not in (N_STAGE_DENSE + N_HASHED, N_STAGE_DENSE + N_HASHED + N_ASPECT):
+            raise ValueError("learned layer stage head does not match this code's features")
         return Weights(data["tag_w"].astype(np.float32), data["tag_b"].astype(np.float32),
                        data["thresholds"].astype(np.float32), data["stage_w"].astype(np.float32),
                        data["stage_b"].astype(np.float32), float(meta["stage_margin"]), meta, pool,
