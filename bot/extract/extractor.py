@@ -34,7 +34,7 @@ from .people import (
 from .persons import person_mentions
 from .phone import customer_phones
 from .segment import word_flag
-from .stage import lost_to_competitor, stage_hint
+from .stage import lost_to_competitor, said_to_be_new, stage_evidence, stage_from_evidence
 from .tag_patterns import pattern_hits
 from .tags import DEFAULT_TAGS, TagRule, find_keyword_hits, find_tag_hits, weighted_tags
 from .textnorm import as_written, normalize_text, normalize_width, sentence_around
@@ -348,9 +348,13 @@ def extract(
         name, company = _from_book(customer_text, name, company, known, rep_names)
     own_words = _join([t for t in customer_turns if t.speaker is not None])  # the customer's chat turns
     has_customer = bool(name or company or phones or emails)
-    stage = stage_hint(signal_text, tags, lost=lost, customer=has_customer, customer_words=own_words)
+    # The rules' evidence is computed once: it gives the rule stage and travels to the stager on StageInput.
+    evidence = stage_evidence(signal_text, tags, lost=lost, customer_words=own_words)
+    stage = stage_from_evidence(evidence, customer=has_customer)
     if stager is not None:
-        stage = stager(StageInput(request_text, rep_text, tags, stage, lost, has_customer))
+        stage_text = f"{request_text}\n{rep_text}" if rep_text else request_text
+        stage = stager(StageInput(request_text, rep_text, tags, stage, lost, has_customer,
+                                  evidence or frozenset(), said_to_be_new(stage_text)))
     if stage is Stage.LOST and "流失风险" in {r.name for r in tag_rules}:
         # A customer or prospect who has decided to leave or not to buy is the churn the tag is for.
         tags = tuple(sorted({*tags, "流失风险"}))

@@ -62,6 +62,11 @@ class StageInput:
     rule_stage: Stage | None  # what the stage rules (stage.py) decided
     lost: bool  # the deal was lost to a competitor
     has_customer: bool  # a customer name, company, phone or e-mail was found
+    # The rules' stage evidence (stage.stage_evidence, stage_hint's candidates) and whether the text calls the
+    # contact new (stage.said_to_be_new), carried from the extractor so a stager need not run the rules again;
+    # None: not computed by the caller (a stager then computes them from the text).
+    evidence: frozenset[Stage] | None = None
+    new_contact: bool | None = None
 
 
 # A stager takes the rules' stage and its evidence and returns the final stage.

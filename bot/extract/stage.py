@@ -413,7 +413,13 @@ def stage_hint(
     found in the text (``customer``) and no evidence of more it is 初步接触: every new customer starts
     there. None when there is no customer and no evidence, or the text says no contact took place.
     ``customer_words`` are the customer's own chat turns (where "我们" is the customer)."""
-    found = stage_evidence(text, tags, lost=lost, customer_words=customer_words)
+    return stage_from_evidence(stage_evidence(text, tags, lost=lost, customer_words=customer_words),
+                               customer=customer)
+
+
+def stage_from_evidence(found: Collection[Stage] | None, *, customer: bool = False) -> Stage | None:
+    """stage_hint's choice from the evidence (stage_evidence): the most advanced stage evidenced; 初步接触 for a
+    customer with no evidence; None when the text says no contact took place or there is no customer."""
     if found is None:
         return None
     for stage in reversed(Stage):  # declared in deal order, 已流失 last: the most advanced wins

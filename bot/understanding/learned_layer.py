@@ -45,6 +45,7 @@ from bot.extract.weights_file import ShippedWeights
 from store.stages import Stage
 
 from .semantic_tags import CUSTOMER_REQUEST_TAGS, NEGATIVE_BY_NATURE, negated
+from .stage_features import N_ASPECT, aspect_indices
 
 WEIGHTS_FILE = Path(__file__).with_name("learned_layer.npz")
 TAGS = ("竞品对比", "价格异议", "决策链变更", "要报价", "要演示", "预约拜访", "合同法务", "付款回款", "技术问题",
@@ -137,6 +138,8 @@ def _stage_text(data: StageInput) -> str:
 def _evidence(data: StageInput) -> tuple[frozenset[Stage], bool]:
     """Whether the text calls the contact new, and then the rules' evidence per stage. The evidence only
     matters under that bound, so the common message (not called new) skips the rules' stage pass."""
+    if data.new_contact is not None:  # carried from the extractor (round 8): the rules ran once
+        return (data.evidence or frozenset()) if data.new_contact else frozenset(), data.new_contact
     text = _stage_text(data)
     if not said_to_be_new(text):
         return frozenset(), False
@@ -172,6 +175,8 @@ def load_weights(path: Path) -> Weights:
         stack_b = data["stack_b"].astype(np.float32) if "stack_w" in data.files else None
         if stack_w is not None and stack_w.shape != (len(TAGS) + N_TAG_DENSE, len(TAGS)):
             raise ValueError("learned layer second stage does not match this code's features")
+        if data["stage_w"].shape[0] not in (N_STAGE_DENSE + N_HASHED, N_STAGE_DENSE + N_HASHED + N_ASPECT):
+            raise ValueError("learned layer stage head does not match this code's features")
         return Weights(data["tag_w"].astype(np.float32), data["tag_b"].astype(np.float32),
                        data["thresholds"].astype(np.float32), data["stage_w"].astype(np.float32),
                        data["stage_b"].astype(np.float32), float(meta["stage_margin"]), meta, pool,
@@ -241,9 +246,19 @@ def learned_tags(weights: Weights, data: TagInput, rule_tags: Iterable[str]) -> 
     return tuple(sorted(chosen))
 
 
+def stage_indices(data: StageInput) -> npt.NDArray[np.int64]:
+    """The stage head's hashed indices: the shared text n-grams, then (offset past them) the stage-only
+    event-aspect pairings (stage_features)."""
+    extra = np.asarray(aspect_indices(data.customer_text, data.rep_text), dtype=np.int64) + N_HASHED
+    return np.concatenate([text_indices(data.customer_text, data.rep_text), extra])
+
+
 def stage_probabilities(weights: Weights, data: StageInput) -> npt.NDArray[np.float64]:
-    z = _scores(weights.stage_w, weights.stage_b, stage_dense(data), text_indices(data.customer_text,
-                                                                                   data.rep_text))
+    # Weights of round 7 and before have no rows for the stage-only block: they read the shared n-grams only,
+    # and decide exactly as before.
+    with_aspect = weights.stage_w.shape[0] == N_STAGE_DENSE + N_HASHED + N_ASPECT
+    hashed = stage_indices(data) if with_aspect else text_indices(data.customer_text, data.rep_text)
+    z = _scores(weights.stage_w, weights.stage_b, stage_dense(data), hashed)
     e = np.exp(z - z.max())
     return np.asarray(e / e.sum(), dtype=np.float64)
 
