@@ -60,6 +60,8 @@ def test_not_a_candidate_before(text: str, person: str, monkeypatch: pytest.Monk
 def test_a_surname_before_a_function_word_is_no_name() -> None:
     # 王|的, 李|也: what follows the surname character is a particle or an adverb, not a given name.
     assert cr._surname_and_word("这是老王的车，小李也来了") == []
+    # 和 / 于 / 向 are surnames, and here a conjunction or a preposition.
+    assert cr._surname_and_word("我和同事一起去，向领导汇报") == []
 
 
 def test_an_honorific_keeps_its_period() -> None:

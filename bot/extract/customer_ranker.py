@@ -279,7 +279,9 @@ def _surname_and_word(text: str) -> list[str]:
     toks = tokens(text)
     found: list[str] = []
     for tok, nxt in zip(toks, toks[1:], strict=False):
-        if len(tok.word) != 1 or tok.word not in SINGLE_SURNAMES or nxt.start != tok.end:
+        # The surname character itself read as a function word ("我和|售后") is a conjunction, not a name.
+        if len(tok.word) != 1 or tok.word not in SINGLE_SURNAMES or nxt.start != tok.end \
+                or tok.flag in _NOT_GIVEN_FLAGS:
             continue
         if not 1 <= len(nxt.word) <= 2 or not all("\u4e00" <= ch <= "\u9fff" for ch in nxt.word):
             continue
