@@ -92,6 +92,18 @@ _OLD = re.compile(rf"(?P<name>老[{SINGLE_SURNAMES}])(?=[，,。、\s]|说|讲|�
 # a verb, a bracket or the end; the rep is addressed so too, which the model learns from where it stands.
 _YOUNG = re.compile(rf"(?P<name>小[{SINGLE_SURNAMES}])(?=[^\u4e00-\u9fff]|说|讲|问|要|想|回|打|发|来|觉得|今天|昨天|"
                     rf"那边|这边|也|又|就|还|跟|和|是|$)")
+# An English honorific with a surname, Latin or Chinese ("Mr. Lim", "Ms Wong", "Dr. 林"): how a person is
+# addressed in English-speaking and Hong Kong / Southeast Asian business, a name form of its own.
+_HONORIFIC = re.compile(rf"(?<![A-Za-z])(?P<name>(?:Mr|Mrs|Ms|Miss|Mdm|Dr)\.? ?(?:[A-Z][a-z]+|[{SINGLE_SURNAMES}]))"
+                        rf"(?![a-z])")
+_HONORIFIC_HEAD = re.compile(r"^(?:Mr|Mrs|Ms|Mdm|Dr)\.")
+# "阿杰", "阿坤": 阿 + one character, the southern form of address by a given name (the twin of 小X / 老X),
+# before a pause, a verb or the end; not a dictionary word ("阿姨", "阿里").
+_AH = re.compile(rf"(?P<name>阿[{_CJK}])(?=[^\u4e00-\u9fff]|说|讲|问|要|想|回|打|发|来|觉得|今天|昨天|那边|这边|"
+                 rf"也|又|就|还|跟|和|是|$)")
+# Function-word tags of the segmenter: what follows a surname is no given name when tagged so.
+_NOT_GIVEN_FLAGS = frozenset({"u", "ul", "uj", "uz", "ug", "uv", "ud", "p", "c", "r", "d", "m", "q", "t", "f",
+                              "x", "y", "e", "o", "mq", "tg", "rr", "rz"})
 # A Chinese full name inside a display name that also carries a Latin one ("林雅婷 Tina Lin").
 _DISPLAY_CJK = re.compile(rf"(?<![\u4e00-\u9fff])(?P<name>{_CJK_NAME})(?![\u4e00-\u9fff])")
 # A full name right before a title ("梁永康先生", "庞丽萍总"): the name without the title.
@@ -141,7 +153,8 @@ def _titled_not_given(name: str) -> str:
 
 def _ok(name: str, rep_names: Sequence[str]) -> bool:
     name = name.strip()
-    if not 2 <= len(name) <= 20 or _NOT_NAME.search(name):
+    # The period of an English honorific ("Mr. Lim") is part of the name as written, not a clause mark.
+    if not 2 <= len(name) <= 20 or _NOT_NAME.search(_HONORIFIC_HEAD.sub("", name)):
         return False
     return not (rep_names and is_rep(name, rep_names))
 
@@ -211,6 +224,14 @@ def candidates(data: CustomerInput) -> list[Candidate]:
             flag = word_flag(m.group("name"))  # not a word ("小于", "小米")
             if flag is None or flag.startswith("nr"):
                 add(m.group("name"), "young")
+        for m in _HONORIFIC.finditer(text):
+            add(m.group("name"), "honorific")
+        for m in _AH.finditer(text):
+            flag = word_flag(m.group("name"))
+            if flag is None or flag.startswith("nr"):
+                add(m.group("name"), "ah")
+        for name in _surname_and_word(text):
+            add(name, "sn_word")
         for m in _BEFORE_TITLE.finditer(text):
             if not m.group("name").endswith(TITLES):
                 add(m.group("name"), "before_title")
@@ -247,7 +268,27 @@ def candidates(data: CustomerInput) -> list[Candidate]:
 # must read as a name where it stands, not as an ordinary word ("谢谢您", "方案", "白皮书").
 # A name the text introduces outright (叫X, a label, a self-introduction) passes too: a real name may also be
 # a dictionary word ("方志" + 远); the model still sees dict_word.
-_TRUSTED = frozenset({"rules", "spk_cust", "spk_other", "display", "called", "m0", "m1", "old", "young"})
+_TRUSTED = frozenset({"rules", "spk_cust", "spk_other", "display", "called", "m0", "m1", "old", "young", "ah",
+                      "honorific"})
+
+
+def _surname_and_word(text: str) -> list[str]:
+    """A surname the segmenter cut off as a token of its own, with the next word as the given name
+    ("薛|建平", "秦|海峰"): a given name that is also a dictionary word is read as that word, so the
+    person is no token. Not when the next token is a function word (a particle, a pronoun, a time word)."""
+    toks = tokens(text)
+    found: list[str] = []
+    for tok, nxt in zip(toks, toks[1:], strict=False):
+        # The surname character itself read as a function word ("我和|售后") is a conjunction, not a name.
+        if len(tok.word) != 1 or tok.word not in SINGLE_SURNAMES or nxt.start != tok.end \
+                or tok.flag in _NOT_GIVEN_FLAGS:
+            continue
+        if not 1 <= len(nxt.word) <= 2 or not all("\u4e00" <= ch <= "\u9fff" for ch in nxt.word):
+            continue
+        if nxt.flag in _NOT_GIVEN_FLAGS or nxt.word[0] in _ONE_CHAR_TITLES:
+            continue
+        found.append(tok.word + nxt.word)
+    return found
 
 
 def _name_like(name: str, data: CustomerInput) -> bool:
@@ -359,6 +400,9 @@ def featurize(data: CustomerInput, cands: Sequence[Candidate]) -> tuple[npt.NDAr
                 keys.extend(f"{scope}R{n}:{r3[:n]}" for n in (1, 2, 3) if len(r3) >= n)
                 keys.extend(f"L{n}:{l3[-n:]}" for n in (1, 2) if len(l3) >= n)
                 keys.extend(f"R{n}:{r3[:n]}" for n in (1, 2) if len(r3) >= n)
+        keys.extend(_speaker_keys(name, data))
+        keys.extend(_word_context_keys(name, ctext, occ_c, "C"))
+        keys.extend(_word_context_keys(name, rtext, occ_r, "R"))
         f[_INDEX["own_side"]] = float(own)
         f[_INDEX["backoffice_before"]] = float(back)
         f[_INDEX["speech_after"]] = float(speech)
@@ -373,6 +417,73 @@ def featurize(data: CustomerInput, cands: Sequence[Candidate]) -> tuple[npt.NDAr
     none[_INDEX["none_chat"]] = float(any(t.speaker for t in data.turns))
     hashed.append([])
     return dense, hashed
+
+
+# A form of address built on a surname: a title ("王总", "王姐") or 小 / 老 ("小王", "老王").
+_ADDRESS_TITLE = re.compile(rf"^\s*@?(?:{_TITLE})")
+
+
+def _bucket(share: float) -> str:
+    return "0" if share == 0 else "1" if share < 0.34 else "2" if share < 0.67 else "3"
+
+
+def _speaker_keys(name: str, data: CustomerInput) -> list[str]:
+    """How a chat speaker stands in the conversation (hashed keys only, so older weights still load).
+
+    In a chat the customer is one of the speakers; which one is a matter of conversational roles, not of
+    words: who opens, how large a share of the turns they write, whether they address others with 您
+    (the seller's politeness is asymmetric: the rep says 您 to the customer far more than the other way
+    round), and how the others address them (a customer by surname + title, a rep by 小 + surname)."""
+    turns = [t for t in data.turns if t.speaker]
+    if not turns:
+        return []
+    own = [t for t in turns if t.speaker == name]
+    if not own:
+        return []
+    keys = ["spk:first" if turns[0].speaker == name else "spk:not_first",
+            "spk:share" + _bucket(len(own) / len(turns)),
+            "spk:you" + _bucket(sum("您" in t.text for t in own) / len(own))]
+    speakers = {t.speaker for t in turns}
+    keys.append(f"spk:n{min(len(speakers), 4)}")
+    sn = surname_of(name) if not name.isascii() else None
+    others = [t.text for t in turns if t.speaker != name]
+    if sn:
+        for text in others:
+            for at in _occurrences(sn, text, limit=4):
+                rest = text[at + len(sn) :]
+                before = text[at - 1 : at] if at else ""
+                if before == "小":
+                    keys.append("spk:addr_young")
+                elif before == "老":
+                    keys.append("spk:addr_old")
+                elif _ADDRESS_TITLE.match(rest):
+                    keys.append("spk:addr_title" + ("_start" if at <= 1 else ""))
+    if any(name in text for text in others):
+        keys.append("spk:named_by_other")
+    # The words of the display name besides the name: a department, a company, a role ("售前", "采购").
+    raw = next((t.raw_speaker for t in own if t.raw_speaker), None)
+    if raw and name in raw:
+        for tok in tokens(raw.replace(name, " ")):
+            word = tok.word.strip("-_@|·()（） ")
+            if len(word) >= 2 and not word.isdigit():
+                keys.append("disp:" + word)
+            if tok.flag:
+                keys.append("dispflag:" + tok.flag)
+    return keys
+
+
+def _word_context_keys(name: str, text: str, positions: Sequence[int], scope: str) -> list[str]:
+    """The segmenter's words right before and after a mention (a verb of handing over, a role noun, a
+    particle): a word generalises over spellings where the character n-grams do not."""
+    keys: list[str] = []
+    for at in positions[:2]:
+        before = token_at(text, at - 1) if at > 0 else None
+        after = token_at(text, at + len(name)) if at + len(name) < len(text) else None
+        if before is not None and before.end <= at:
+            keys += [f"{scope}LW:{before.word}", f"LF:{before.flag}"]
+        if after is not None and after.start >= at + len(name):
+            keys += [f"{scope}RW:{after.word}", f"RF:{after.flag}"]
+    return keys
 
 
 @dataclass(frozen=True)
