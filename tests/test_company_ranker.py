@@ -134,3 +134,36 @@ def test_a_name_given_by_a_naming_verb_is_described_and_no_span_holds_de() -> No
     names = {c.name for c in cr.candidates(text, "", None, None, None)}
     assert "鲜果时光" in names
     assert not any("的" in n for n in names)
+
+
+def _keys_of(text: str, name: str, person: str | None, rep_text: str = "") -> list[str]:
+    cands = {c.name: c for c in cr.candidates(text, rep_text, None, person, None)}
+    texts = {"C": text, "R": rep_text, "H": ""}
+    words = {side: cr._words(t) for side, t in texts.items()}
+    return cr.candidate_keys(cands[name], texts, words, person, None, 0)
+
+
+def test_the_kind_of_text_is_crossed_with_the_sources_and_the_characters_before() -> None:
+    # Round 8: a rep's note ("N") says 我们 of the rep's firm; a customer's chat turn (rep turns apart: "R")
+    # of the customer's.
+    note = _keys_of("我们远岫科技下周给何总做演示", "远岫科技", "何总")
+    assert "mNCL2我们" in note
+    chat = _keys_of("我们远岫科技想看看演示", "远岫科技", "何总", rep_text="何总好，我是小林")
+    assert "mRCL2我们" in chat and "mNCL2我们" not in chat
+    assert any(k.startswith("mRsrc") for k in chat)
+
+
+def test_the_line_of_the_span_is_a_feature() -> None:
+    # A sender's header opens a forwarded message, a signature closes it.
+    text = "你们的灯又坏了，明天派人来\n—— 许岚 / 白鹭物流"
+    assert "Clastline" in _keys_of(text, "白鹭物流", "许岚")
+    assert "Cline1" in _keys_of("白鹭物流 许岚\n你们的灯又坏了", "白鹭物流", "许岚")
+
+
+def test_the_distance_to_the_customer_is_a_feature() -> None:
+    text = "听青柚科技的人说，白鹭物流的邵经理在比价"
+    assert cr._person_distance(text, text.index("白鹭物流"), text.index("白鹭物流") + 4, "邵经理") == "pda0"
+    assert cr._person_distance(text, 1, 5, "邵经理") == "pdam"
+    assert cr._person_distance(text, 1, 5, None) == "pd-none"
+    assert cr._person_distance(text, 1, 5, "孔亮") == "pd-absent"
+    assert cr._person_distance("邵经理（白鹭物流）", 4, 8, "邵经理") == "pdb0"
