@@ -136,34 +136,20 @@ def test_a_name_given_by_a_naming_verb_is_described_and_no_span_holds_de() -> No
     assert not any("的" in n for n in names)
 
 
-def _keys_of(text: str, name: str, person: str | None, rep_text: str = "") -> list[str]:
-    cands = {c.name: c for c in cr.candidates(text, rep_text, None, person, None)}
-    texts = {"C": text, "R": rep_text, "H": ""}
-    words = {side: cr._words(t) for side, t in texts.items()}
-    return cr.candidate_keys(cands[name], texts, words, person, None, 0)
+def test_grouped_leave_out_never_scores_an_author_with_a_model_fitted_on_them(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # Round 8: `--groups N` fits once per round-robin group of authors; each author is still held out.
+    names, feats = cr.featurize("下午去了晨曦文具，老板孔亮说要报价", "", None, "孔亮", None)
+    records = [trainer.Record(f"{a}-{i}", a, "晨曦文具", None, names, feats, names.index("晨曦文具"), 0.0)
+               for a in ("a", "b", "c", "d", "e") for i in range(2)]
+    fitted: list[set[str]] = []
+    real_fit = trainer.fit
 
+    def spy(train: list[trainer.Record], **kwargs: float) -> np.ndarray:
+        fitted.append({r.author for r in train})
+        return real_fit(train, l2=1.0, iters=2)
 
-def test_the_kind_of_text_is_crossed_with_the_sources_and_the_characters_before() -> None:
-    # Round 8: a rep's note ("N") says 我们 of the rep's firm; a customer's chat turn (rep turns apart: "R")
-    # of the customer's.
-    note = _keys_of("我们远岫科技下周给何总做演示", "远岫科技", "何总")
-    assert "mNCL2我们" in note
-    chat = _keys_of("我们远岫科技想看看演示", "远岫科技", "何总", rep_text="何总好，我是小林")
-    assert "mRCL2我们" in chat and "mNCL2我们" not in chat
-    assert any(k.startswith("mRsrc") for k in chat)
-
-
-def test_the_line_of_the_span_is_a_feature() -> None:
-    # A sender's header opens a forwarded message, a signature closes it.
-    text = "你们的灯又坏了，明天派人来\n—— 许岚 / 白鹭物流"
-    assert "Clastline" in _keys_of(text, "白鹭物流", "许岚")
-    assert "Cline1" in _keys_of("白鹭物流 许岚\n你们的灯又坏了", "白鹭物流", "许岚")
-
-
-def test_the_distance_to_the_customer_is_a_feature() -> None:
-    text = "听青柚科技的人说，白鹭物流的邵经理在比价"
-    assert cr._person_distance(text, text.index("白鹭物流"), text.index("白鹭物流") + 4, "邵经理") == "pda0"
-    assert cr._person_distance(text, 1, 5, "邵经理") == "pdam"
-    assert cr._person_distance(text, 1, 5, None) == "pd-none"
-    assert cr._person_distance(text, 1, 5, "孔亮") == "pd-absent"
-    assert cr._person_distance("邵经理（白鹭物流）", 4, 8, "邵经理") == "pdb0"
+    monkeypatch.setattr(trainer, "fit", spy)
+    trainer.loao(records, l2=1.0, iters=2, groups=2)
+    assert fitted == [{"b", "d"}, {"a", "c", "e"}]  # groups {a, c, e} and {b, d}
+    assert "| e | 2 |" in capsys.readouterr().out

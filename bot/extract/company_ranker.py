@@ -6,9 +6,7 @@ own firm. This module lists every plausible span instead (the rules' mentions, e
 an industry word or a legal form, the segmenter's organisations, the display-name parts, spans before
 "的 + role" and "那边"), describes each by hashed features of the span and of its context (its
 characters, the characters around it, the segmenter's word boundaries, which side of the chat said it,
-whether the rules chose it), and a softmax over the candidates plus "no company" picks one. Round 8 adds the
-kind of text (a chat with the rep's turns apart, a sender's header, or the rep's own note) crossed with the
-sources and the characters before a span, the distance to the customer's name, and the line a span stands on.
+whether the rules chose it), and a softmax over the candidates plus "no company" picks one.
 
 Inference is numpy only: each candidate's score is a sum of weights at its hashed feature indices.
 The weights (company_ranker.npz, float16) load once per process; trained by
@@ -271,24 +269,6 @@ def _words(text: str) -> _Words:
     return _Words({t.start: i for i, t in enumerate(toks)}, {t.end: i for i, t in enumerate(toks)}, toks)
 
 
-def _person_distance(text: str, start: int, end: int, person: str | None) -> str:
-    """How far the customer's name stands from the span in the same text: their company is named next to
-    them ("X的王总", "王总（X）"), a third party's further off."""
-    if not person:
-        return "pd-none"
-    best: tuple[int, str] | None = None
-    at = text.find(person)
-    while at >= 0:
-        gap, where = (start - (at + len(person)), "b") if at < start else (at - end, "a")
-        if gap >= 0 and (best is None or gap < best[0]):
-            best = (gap, where)
-        at = text.find(person, at + 1)
-    if best is None:
-        return "pd-absent"
-    gap, where = best
-    return f"pd{where}" + ("0" if gap <= 1 else "s" if gap <= 6 else "m" if gap <= 20 else "f")
-
-
 def _align(words: _Words, start: int, end: int) -> list[str]:
     """Whether the span starts and ends on the segmenter's word boundaries, and the words around it."""
     keys = [f"as{start in words.starts}", f"ae{end in words.ends}",
@@ -381,10 +361,6 @@ def candidate_keys(cand: Candidate, texts: dict[str, str], words: dict[str, _Wor
         keys.append("de_inside")  # "X的面馆": a name rarely holds 的
     sides = {side for side, _ in cand.where}
     keys += ["in" + "".join(sorted(sides)), "cnt" + _bucket(len(cand.where), 4)]
-    # What kind of text it is: a chat with the rep's turns apart, a sender's header, or the rep's own note
-    # (whose 我们 is the rep's firm, while a customer's 我们 in a chat is the customer's).
-    mode = ("R" if texts["R"] else "") + ("H" if texts["H"] else "") or "N"
-    keys += [f"m{mode}src{s}" for s in cand.sources]
     seen_side: set[str] = set()
     seen_cross: set[str] = set()
     for side, start in cand.where:
@@ -398,14 +374,8 @@ def candidate_keys(cand: Candidate, texts: dict[str, str], words: dict[str, _Wor
                  f"{side}R1{right[:1] or '$'}", f"{side}R2{right[:2]}", f"R3{right}",
                  f"L1{left[-1:] or '^'}", f"R1{right[:1] or '$'}", f"L2{left[-2:]}", f"R2{right[:2]}"]
         keys += [side + k for k in _align(words[side], start, end)]
-        keys.append(f"m{mode}{side}L2{left[-2:]}")  # "我们X": whose 我们 depends on the kind of text
-        keys.append(side + _person_distance(text, start, end, person))
         if start == 0 or text[start - 1] == "\n":
             keys.append(side + "linestart")
-        if "\n" in text:
-            # A sender's header or greeting opens a message, a signature closes it.
-            keys.append(side + ("line1" if "\n" not in text[:start] else "lastline" if "\n" not in text[end:]
-                                else "midline"))
         if side not in seen_cross:
             # which source proposed it, crossed with what follows ("叫X的面馆": a name introduced by 叫 ends
             # before 的)
