@@ -134,3 +134,22 @@ def test_a_name_given_by_a_naming_verb_is_described_and_no_span_holds_de() -> No
     names = {c.name for c in cr.candidates(text, "", None, None, None)}
     assert "鲜果时光" in names
     assert not any("的" in n for n in names)
+
+
+def test_grouped_leave_out_never_scores_an_author_with_a_model_fitted_on_them(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # Round 8: `--groups N` fits once per round-robin group of authors; each author is still held out.
+    names, feats = cr.featurize("下午去了晨曦文具，老板孔亮说要报价", "", None, "孔亮", None)
+    records = [trainer.Record(f"{a}-{i}", a, "晨曦文具", None, names, feats, names.index("晨曦文具"), 0.0)
+               for a in ("a", "b", "c", "d", "e") for i in range(2)]
+    fitted: list[set[str]] = []
+    real_fit = trainer.fit
+
+    def spy(train: list[trainer.Record], **kwargs: float) -> np.ndarray:
+        fitted.append({r.author for r in train})
+        return real_fit(train, l2=1.0, iters=2)
+
+    monkeypatch.setattr(trainer, "fit", spy)
+    trainer.loao(records, l2=1.0, iters=2, groups=2)
+    assert fitted == [{"b", "d"}, {"a", "c", "e"}]  # groups {a, c, e} and {b, d}
+    assert "| e | 2 |" in capsys.readouterr().out
