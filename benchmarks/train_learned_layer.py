@@ -32,6 +32,11 @@ In the leave-one-author-out report the K group fits are made once over the whole
 shared by every held-out author (`--nested` refits them without the held-out author: strictly nested, K times
 the cost): the held-out author's labels never choose its second stage or thresholds, but with shared folds its
 records did train the first-stage fits that scored the other authors.
+
+Round 8: the tag model hashes into 2^16 rows per scope (`--tag-bits`, default learned_layer.TAG_HASH_BITS; 14 is the
+round-7 model), the stage model stays at 2^14; records carry their features hashed once at learned_layer.FEATURE_BITS
+and each model folds them to its size (learned_layer.fold). A `--cache` written before round 8 holds 2^14 features:
+delete it. Per-tag thresholds and set decoders were measured not to help (tests/data/FINAL_TAGS.md, round 8).
 """
 
 from __future__ import annotations
@@ -190,11 +195,12 @@ def _pool_forward(wp: Matrix, pool: Pooled, n: int) -> tuple[Matrix, Matrix]:
 
 
 def fit(x: Design, y: Matrix, *, l2_dense: float, l2_hash: float, softmax: bool, iters: int,
-        nonpositive: Matrix | None = None, l2_pool: float = 0.0) -> tuple[Matrix, Matrix, Matrix, Matrix | None]:
+        nonpositive: Matrix | None = None, l2_pool: float = 0.0,
+        n_hashed: int = ll.N_HASHED) -> tuple[Matrix, Matrix, Matrix, Matrix | None]:
     """Full-batch Adam on the mean log-loss plus L2 / n; returns (dense, hashed, bias, clause-pool weights)."""
     n, d = x.dense.shape
     k = y.shape[1]
-    wd, wh, b = np.zeros((d, k)), np.zeros((ll.N_HASHED, k)), np.zeros(k)
+    wd, wh, b = np.zeros((d, k)), np.zeros((n_hashed, k)), np.zeros(k)
     wp = np.zeros((1 << ll.HASH_BITS, k)) if x.pooled is not None else np.zeros((0, k))
     params = (wd, wh, b, wp)
     state = [[np.zeros_like(p), np.zeros_like(p)] for p in params]
@@ -214,7 +220,7 @@ def fit(x: Design, y: Matrix, *, l2_dense: float, l2_hash: float, softmax: bool,
             p = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
         g = (p - y) / n
         gd = x.dense.T @ g + l2_dense * wd / n
-        gh = np.stack([np.bincount(x.indices, weights=g[rows, j], minlength=ll.N_HASHED) for j in range(k)],
+        gh = np.stack([np.bincount(x.indices, weights=g[rows, j], minlength=n_hashed) for j in range(k)],
                       1).astype(np.float64)
         gh += l2_hash * wh / n
         gb = g.sum(0)
@@ -234,9 +240,9 @@ def fit(x: Design, y: Matrix, *, l2_dense: float, l2_hash: float, softmax: bool,
     return wd, wh, b, (wp if x.pooled is not None else None)
 
 
-def tag_mask() -> Matrix:
-    mask = np.zeros((ll.N_HASHED, len(ll.TAGS)), dtype=bool)
-    size = 1 << ll.HASH_BITS
+def tag_mask(bits: int = ll.TAG_HASH_BITS) -> Matrix:
+    size = 1 << bits
+    mask = np.zeros((len(ll.SCOPES) * size, len(ll.TAGS)), dtype=bool)
     for j, tag in enumerate(ll.TAGS):
         for block in ll.nonpositive_blocks(tag):
             mask[block * size : (block + 1) * size, j] = True
@@ -254,6 +260,7 @@ class Config:
     folds: int = 0  # > 0: a second tag stage from this many author-group folds
     l2_stack: float = 1.0
     stack_thresholds: bool = False  # per-tag thresholds on the second stage's out-of-fold output (else 0.5)
+    tag_bits: int = ll.TAG_HASH_BITS  # the tag model's hashing size (round 8: 16; 14 is the round-7 model)
 
 
 def _pooled(item: Item) -> tuple[np.ndarray, ...]:
@@ -266,16 +273,17 @@ TagFit = tuple[Matrix, Matrix, Matrix | None]
 def fit_tags(items: Sequence[Item], cfg: Config) -> TagFit:
     pooled = [_pooled(i) for i in items] if cfg.l2_pool is not None and cfg.use_text else None
     x = design([ll.tag_dense(i.tag_input, i.rule_tags) for i in items],
-               [i.hashed if cfg.use_text else np.zeros(0, np.int64) for i in items], pooled)
+               [ll.fold(i.hashed, cfg.tag_bits) if cfg.use_text else np.zeros(0, np.int64) for i in items], pooled)
     y = np.array([[t in i.expected_tags for t in ll.TAGS] for i in items], dtype=float)
     wd, wh, b, wp = fit(x, y, l2_dense=cfg.l2_dense, l2_hash=cfg.l2_hash, softmax=False, iters=cfg.iters,
-                        nonpositive=tag_mask(), l2_pool=cfg.l2_pool or 0.0)
+                        nonpositive=tag_mask(cfg.tag_bits), l2_pool=cfg.l2_pool or 0.0,
+                        n_hashed=len(ll.SCOPES) << cfg.tag_bits)
     return np.vstack([wd, wh]), b, wp
 
 
 def fit_stage(items: Sequence[Item], cfg: Config) -> tuple[Matrix, Matrix]:
     x = design([ll.stage_dense(i.stage_input) for i in items],
-               [i.hashed if cfg.use_text else np.zeros(0, np.int64) for i in items])
+               [ll.fold(i.hashed, ll.HASH_BITS) if cfg.use_text else np.zeros(0, np.int64) for i in items])
     y = np.array([[i.expected_stage == s for s in ll.STAGES] for i in items], dtype=float)
     wd, wh, b, _ = fit(x, y, l2_dense=cfg.l2_dense, l2_hash=cfg.l2_hash, softmax=True, iters=cfg.iters)
     return np.vstack([wd, wh]), b
@@ -303,7 +311,8 @@ OOF_CACHE: Path | None = None  # --oof: reuse the whole pool's out-of-fold proba
 
 def first_stage_oof(items: Sequence[Item], cfg: Config, folds: int) -> Matrix:
     """Each record's first-stage tag probabilities from a fit without its author group."""
-    key = (len(items), folds, cfg.l2_hash, cfg.l2_dense, cfg.iters, cfg.l2_pool, tuple(i.sample["id"] for i in items))
+    key = (len(items), folds, cfg.l2_hash, cfg.l2_dense, cfg.iters, cfg.l2_pool, cfg.tag_bits,
+           tuple(i.sample["id"] for i in items))
     if OOF_CACHE is not None and OOF_CACHE.exists():
         cached_key, cached_probs = pickle.loads(OOF_CACHE.read_bytes())  # noqa: S301 (a file this script wrote)
         if cached_key == key:
@@ -518,7 +527,7 @@ def write(items: Sequence[Item], cfg: Config, *, inner: bool) -> Path:
     thresholds, margin = choose_thresholds(items, cfg) if inner else (np.full(len(ll.TAGS), cfg.threshold), 0.0)
     meta = {"trained_on": sorted({repo_path(p) for p in TRAINING_POOL}), "records": len(items),
             "l2_hash": cfg.l2_hash, "l2_pool": cfg.l2_pool, "l2_dense": cfg.l2_dense, "iters": cfg.iters,
-            "hash_bits": ll.HASH_BITS,
+            "hash_bits": ll.HASH_BITS, "tag_hash_bits": cfg.tag_bits,
             "tags": list(ll.TAGS), "stages": [s.value if s else None for s in ll.STAGES]}
     stack = None
     if cfg.folds:
@@ -580,6 +589,9 @@ def main(argv: list[str]) -> int:
                         help="a second tag stage and per-tag thresholds from this many author-group folds "
                              "(default 4, what ships since round 7; 0: none, the round-6 model)")
     parser.add_argument("--l2-stack", type=float, default=1.0, help="L2 of the second tag stage")
+    parser.add_argument("--tag-bits", type=int, default=ll.TAG_HASH_BITS,
+                        help=f"the tag model's hashed rows per scope, 2^bits (default {ll.TAG_HASH_BITS}, what ships "
+                             f"since round 8; 14: the round-7 model; at most {ll.FEATURE_BITS})")
     parser.add_argument("--stack-thresholds", action="store_true",
                         help="with --folds: per-tag thresholds on the second stage's out-of-fold output (else 0.5)")
     parser.add_argument("--nested", action="store_true",
@@ -605,7 +617,8 @@ def main(argv: list[str]) -> int:
                                                                    l2_pool=args.pool if args.pool >= 0 else None,
                                                                    threshold=args.threshold, folds=args.folds,
                                                                    l2_stack=args.l2_stack,
-                                                                   stack_thresholds=args.stack_thresholds)
+                                                                   stack_thresholds=args.stack_thresholds,
+                                                                   tag_bits=args.tag_bits)
     for name, cfg in configs.items():
         if args.no_loao:
             break
