@@ -131,6 +131,14 @@ def load_items() -> list[Item]:
     return items
 
 
+def check_features(items: Sequence[Item], sample: int = 20) -> None:
+    """A --cache written by other code (before round 8 its features were hashed at 2^14) would be folded into
+    nonsense without an error: recompute a few records' features and refuse a stale cache."""
+    for item in items[:: max(1, len(items) // sample)]:
+        if not np.array_equal(item.hashed, ll.text_indices(item.tag_input.customer_text, item.tag_input.rep_text)):
+            raise SystemExit("the --cache file's features differ from this code's (stale cache): delete it")
+
+
 # ---------------------------------------------------------------- sparse logistic / softmax regression
 
 
@@ -606,6 +614,7 @@ def main(argv: list[str]) -> int:
     OOF_CACHE = args.oof
     start = time.perf_counter()
     items = cached(args.cache, load_items)
+    check_features(items)
     authors = sorted({i.author for i in items})
     print(f"pool: {len(items)} records by {len(authors)} authors ({', '.join(authors)}); "
           f"loaded in {time.perf_counter() - start:.0f} s")
