@@ -57,7 +57,7 @@ TAGS = ("竞品对比", "价格异议", "决策链变更", "要报价", "要演�
         "流失风险")
 STAGES: tuple[Stage | None, ...] = (None, *Stage)
 # Hashed features per scope; four scopes (customer, customer negated, rep, rep negated). HASH_BITS: the stage
-# model and the clause pool; TAG_HASH_BITS: the tag model the trainer writes (round 8, LOAO in FINAL_TAGS.md).
+# model and the clause pool; TAG_HASH_BITS: the tag model the trainer writes (round 8, tests/data/FINAL_TAGS.md).
 HASH_BITS = 14
 TAG_HASH_BITS = 16
 FEATURE_BITS = max(HASH_BITS, TAG_HASH_BITS)
