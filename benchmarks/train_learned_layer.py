@@ -34,7 +34,8 @@ the cost): the held-out author's labels never choose its second stage or thresho
 records did train the first-stage fits that scored the other authors.
 
 Round 8: the tag model hashes into 2^16 rows per scope (`--tag-bits`, default learned_layer.TAG_HASH_BITS; 14 is the
-round-7 model), the stage model stays at 2^14; records carry their features hashed once at learned_layer.FEATURE_BITS
+round-7 model) with L2 15 on them (`--l2-tags`; the stage model keeps `--l2`, 30); the stage model stays at
+2^14; records carry their features hashed once at learned_layer.FEATURE_BITS
 and each model folds them to its size (learned_layer.fold). A `--cache` written before round 8 holds 2^14 features:
 delete it. Per-tag thresholds and set decoders were measured not to help (tests/data/FINAL_TAGS.md, round 8).
 """
@@ -269,6 +270,7 @@ class Config:
     l2_stack: float = 1.0
     stack_thresholds: bool = False  # per-tag thresholds on the second stage's out-of-fold output (else 0.5)
     tag_bits: int = ll.TAG_HASH_BITS  # the tag model's hashing size (round 8: 16; 14 is the round-7 model)
+    l2_tag_hash: float | None = None  # the tag model's L2 on hashed features (None: l2_hash, as before round 8)
 
 
 def _pooled(item: Item) -> tuple[np.ndarray, ...]:
@@ -283,7 +285,8 @@ def fit_tags(items: Sequence[Item], cfg: Config) -> TagFit:
     x = design([ll.tag_dense(i.tag_input, i.rule_tags) for i in items],
                [ll.fold(i.hashed, cfg.tag_bits) if cfg.use_text else np.zeros(0, np.int64) for i in items], pooled)
     y = np.array([[t in i.expected_tags for t in ll.TAGS] for i in items], dtype=float)
-    wd, wh, b, wp = fit(x, y, l2_dense=cfg.l2_dense, l2_hash=cfg.l2_hash, softmax=False, iters=cfg.iters,
+    l2_hash = cfg.l2_hash if cfg.l2_tag_hash is None else cfg.l2_tag_hash
+    wd, wh, b, wp = fit(x, y, l2_dense=cfg.l2_dense, l2_hash=l2_hash, softmax=False, iters=cfg.iters,
                         nonpositive=tag_mask(cfg.tag_bits), l2_pool=cfg.l2_pool or 0.0,
                         n_hashed=len(ll.SCOPES) << cfg.tag_bits)
     return np.vstack([wd, wh]), b, wp
@@ -319,7 +322,7 @@ OOF_CACHE: Path | None = None  # --oof: reuse the whole pool's out-of-fold proba
 
 def first_stage_oof(items: Sequence[Item], cfg: Config, folds: int) -> Matrix:
     """Each record's first-stage tag probabilities from a fit without its author group."""
-    key = (len(items), folds, cfg.l2_hash, cfg.l2_dense, cfg.iters, cfg.l2_pool, cfg.tag_bits,
+    key = (len(items), folds, cfg.l2_hash, cfg.l2_dense, cfg.iters, cfg.l2_pool, cfg.tag_bits, cfg.l2_tag_hash,
            tuple(i.sample["id"] for i in items))
     if OOF_CACHE is not None and OOF_CACHE.exists():
         cached_key, cached_probs = pickle.loads(OOF_CACHE.read_bytes())  # noqa: S301 (a file this script wrote)
@@ -535,7 +538,7 @@ def write(items: Sequence[Item], cfg: Config, *, inner: bool) -> Path:
     thresholds, margin = choose_thresholds(items, cfg) if inner else (np.full(len(ll.TAGS), cfg.threshold), 0.0)
     meta = {"trained_on": sorted({repo_path(p) for p in TRAINING_POOL}), "records": len(items),
             "l2_hash": cfg.l2_hash, "l2_pool": cfg.l2_pool, "l2_dense": cfg.l2_dense, "iters": cfg.iters,
-            "hash_bits": ll.HASH_BITS, "tag_hash_bits": cfg.tag_bits,
+            "hash_bits": ll.HASH_BITS, "tag_hash_bits": cfg.tag_bits, "l2_tag_hash": cfg.l2_tag_hash,
             "tags": list(ll.TAGS), "stages": [s.value if s else None for s in ll.STAGES]}
     stack = None
     if cfg.folds:
@@ -585,7 +588,11 @@ def speed(items: Sequence[Item]) -> None:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--write", action="store_true", help="fit on the whole pool and write the weights")
-    parser.add_argument("--l2", type=float, nargs="*", default=[30.0], help="L2 on the hashed text features")
+    parser.add_argument("--l2", type=float, nargs="*", default=[30.0],
+                        help="L2 on the hashed text features (the stage model's; the tag model's with --l2-tags -1)")
+    parser.add_argument("--l2-tags", type=float, default=15.0,
+                        help="L2 on the tag model's hashed features (default 15, what ships since round 8 with "
+                             "2^16 rows; negative: the --l2 value, as before)")
     parser.add_argument("--pool", type=float, default=-1.0,
                         help="L2 on the clause-level (max-pooled) tag weights; negative (default, what ships): "
                              "no clause-level part (measured no better by LOAO, round 6)")
@@ -621,13 +628,15 @@ def main(argv: list[str]) -> int:
     configs: dict[str, Config] = {}
     if args.no_text:
         configs["rule features only"] = Config(l2_hash=1.0, use_text=False)
+    l2_tags = args.l2_tags if args.l2_tags >= 0 else None
     for l2 in args.l2:
         configs[f"rules + text n-grams/words, L2 {l2:g}"] = Config(l2_hash=l2,
                                                                    l2_pool=args.pool if args.pool >= 0 else None,
                                                                    threshold=args.threshold, folds=args.folds,
                                                                    l2_stack=args.l2_stack,
                                                                    stack_thresholds=args.stack_thresholds,
-                                                                   tag_bits=args.tag_bits)
+                                                                   tag_bits=args.tag_bits,
+                                                                   l2_tag_hash=l2_tags)
     for name, cfg in configs.items():
         if args.no_loao:
             break
