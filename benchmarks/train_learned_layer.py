@@ -34,7 +34,7 @@ the cost): the held-out author's labels never choose its second stage or thresho
 records did train the first-stage fits that scored the other authors.
 
 Round 8: the tag model hashes into 2^16 rows per scope (`--tag-bits`, default learned_layer.TAG_HASH_BITS; 14 is the
-round-7 model) with L2 8 on them (`--l2-tags`; the stage model keeps `--l2`, 30); the stage model stays at
+round-7 model) with L2 4 on them (`--l2-tags`; the stage model keeps `--l2`, 30); the stage model stays at
 2^14; records carry their features hashed once at learned_layer.FEATURE_BITS
 and each model folds them to its size (learned_layer.fold). A `--cache` written before round 8 holds 2^14 features:
 delete it. Per-tag thresholds and set decoders were measured not to help (tests/data/FINAL_TAGS.md, round 8).
@@ -590,8 +590,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--write", action="store_true", help="fit on the whole pool and write the weights")
     parser.add_argument("--l2", type=float, nargs="*", default=[30.0],
                         help="L2 on the hashed text features (the stage model's; the tag model's with --l2-tags -1)")
-    parser.add_argument("--l2-tags", type=float, default=8.0,
-                        help="L2 on the tag model's hashed features (default 8, what ships since round 8 with "
+    parser.add_argument("--l2-tags", type=float, default=4.0,
+                        help="L2 on the tag model's hashed features (default 4, what ships since round 8 with "
                              "2^16 rows; negative: the --l2 value, as before)")
     parser.add_argument("--pool", type=float, default=-1.0,
                         help="L2 on the clause-level (max-pooled) tag weights; negative (default, what ships): "
