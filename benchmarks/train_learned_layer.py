@@ -32,6 +32,12 @@ In the leave-one-author-out report the K group fits are made once over the whole
 shared by every held-out author (`--nested` refits them without the held-out author: strictly nested, K times
 the cost): the held-out author's labels never choose its second stage or thresholds, but with shared folds its
 records did train the first-stage fits that scored the other authors.
+
+Round 8: the tag model hashes into 2^16 rows per scope (`--tag-bits`, default learned_layer.TAG_HASH_BITS; 14 is the
+round-7 model) with L2 4 on them (`--l2-tags`; the stage model keeps `--l2`, 30); the stage model stays at
+2^14; records carry their features hashed once at learned_layer.FEATURE_BITS
+and each model folds them to its size (learned_layer.fold). A `--cache` written before round 8 holds 2^14 features:
+delete it. Per-tag thresholds and set decoders were measured not to help (tests/data/FINAL_TAGS.md, round 8).
 """
 
 from __future__ import annotations
@@ -124,6 +130,14 @@ def load_items() -> list[Item]:
             items.append(Item(sample, author_of(path, sample["id"]), data, seen["rule_tags"], seen["stage"],
                               set(result.tags), result.stage_hint, ll.text_indices(data.customer_text, data.rep_text)))
     return items
+
+
+def check_features(items: Sequence[Item], sample: int = 20) -> None:
+    """A --cache written by other code (before round 8 its features were hashed at 2^14) would be folded into
+    nonsense without an error: recompute a few records' features and refuse a stale cache."""
+    for item in items[:: max(1, len(items) // sample)]:
+        if not np.array_equal(item.hashed, ll.text_indices(item.tag_input.customer_text, item.tag_input.rep_text)):
+            raise SystemExit("the --cache file's features differ from this code's (stale cache): delete it")
 
 
 # ---------------------------------------------------------------- sparse logistic / softmax regression
@@ -238,9 +252,9 @@ def fit(x: Design, y: Matrix, *, l2_dense: float, l2_hash: float, softmax: bool,
     return wd, wh, b, (wp if x.pooled is not None else None)
 
 
-def tag_mask() -> Matrix:
-    mask = np.zeros((ll.N_HASHED, len(ll.TAGS)), dtype=bool)
-    size = 1 << ll.HASH_BITS
+def tag_mask(bits: int = ll.TAG_HASH_BITS) -> Matrix:
+    size = 1 << bits
+    mask = np.zeros((len(ll.SCOPES) * size, len(ll.TAGS)), dtype=bool)
     for j, tag in enumerate(ll.TAGS):
         for block in ll.nonpositive_blocks(tag):
             mask[block * size : (block + 1) * size, j] = True
@@ -258,6 +272,8 @@ class Config:
     folds: int = 0  # > 0: a second tag stage from this many author-group folds
     l2_stack: float = 1.0
     stack_thresholds: bool = False  # per-tag thresholds on the second stage's out-of-fold output (else 0.5)
+    tag_bits: int = ll.TAG_HASH_BITS  # the tag model's hashing size (round 8: 16; 14 is the round-7 model)
+    l2_tag_hash: float | None = None  # the tag model's L2 on hashed features (None: l2_hash, as before round 8)
 
 
 def _pooled(item: Item) -> tuple[np.ndarray, ...]:
@@ -270,10 +286,12 @@ TagFit = tuple[Matrix, Matrix, Matrix | None]
 def fit_tags(items: Sequence[Item], cfg: Config) -> TagFit:
     pooled = [_pooled(i) for i in items] if cfg.l2_pool is not None and cfg.use_text else None
     x = design([ll.tag_dense(i.tag_input, i.rule_tags) for i in items],
-               [i.hashed if cfg.use_text else np.zeros(0, np.int64) for i in items], pooled)
+               [ll.fold(i.hashed, cfg.tag_bits) if cfg.use_text else np.zeros(0, np.int64) for i in items], pooled)
     y = np.array([[t in i.expected_tags for t in ll.TAGS] for i in items], dtype=float)
-    wd, wh, b, wp = fit(x, y, l2_dense=cfg.l2_dense, l2_hash=cfg.l2_hash, softmax=False, iters=cfg.iters,
-                        nonpositive=tag_mask(), l2_pool=cfg.l2_pool or 0.0)
+    l2_hash = cfg.l2_hash if cfg.l2_tag_hash is None else cfg.l2_tag_hash
+    wd, wh, b, wp = fit(x, y, l2_dense=cfg.l2_dense, l2_hash=l2_hash, softmax=False, iters=cfg.iters,
+                        nonpositive=tag_mask(cfg.tag_bits), l2_pool=cfg.l2_pool or 0.0,
+                        n_hashed=len(ll.SCOPES) << cfg.tag_bits)
     return np.vstack([wd, wh]), b, wp
 
 
@@ -321,8 +339,8 @@ def stage_sample_weight(items: Sequence[Item], power: float) -> Matrix | None:
 
 def fit_stage(items: Sequence[Item], cfg: Config, opts: StageOptions = SHIPPED_STAGE) -> tuple[Matrix, Matrix]:
     empty = np.zeros(0, np.int64)
-    hashed = [(ll.stage_indices(i.stage_input) if opts.aspect else i.hashed) if cfg.use_text else empty
-              for i in items]
+    hashed = [(ll.stage_indices(i.stage_input) if opts.aspect else ll.fold(i.hashed, ll.HASH_BITS))
+              if cfg.use_text else empty for i in items]
     x = design([ll.stage_dense(i.stage_input) for i in items], hashed)
     y = stage_targets(items, opts.smooth)
     l2_hash = cfg.l2_hash if opts.l2_hash is None else opts.l2_hash
@@ -354,7 +372,8 @@ OOF_CACHE: Path | None = None  # --oof: reuse the whole pool's out-of-fold proba
 
 def first_stage_oof(items: Sequence[Item], cfg: Config, folds: int) -> Matrix:
     """Each record's first-stage tag probabilities from a fit without its author group."""
-    key = (len(items), folds, cfg.l2_hash, cfg.l2_dense, cfg.iters, cfg.l2_pool, tuple(i.sample["id"] for i in items))
+    key = (len(items), folds, cfg.l2_hash, cfg.l2_dense, cfg.iters, cfg.l2_pool, cfg.tag_bits, cfg.l2_tag_hash,
+           tuple(i.sample["id"] for i in items))
     if OOF_CACHE is not None and OOF_CACHE.exists():
         cached_key, cached_probs = pickle.loads(OOF_CACHE.read_bytes())  # noqa: S301 (a file this script wrote)
         if cached_key == key:
@@ -571,7 +590,7 @@ def write(items: Sequence[Item], cfg: Config, *, inner: bool) -> Path:
             "l2_hash": cfg.l2_hash, "l2_pool": cfg.l2_pool, "l2_dense": cfg.l2_dense, "iters": cfg.iters,
             "stage": {"l2_hash": SHIPPED_STAGE.l2_hash, "class_power": SHIPPED_STAGE.class_power,
                       "smooth": SHIPPED_STAGE.smooth, "aspect": SHIPPED_STAGE.aspect},
-            "hash_bits": ll.HASH_BITS,
+            "hash_bits": ll.HASH_BITS, "tag_hash_bits": cfg.tag_bits, "l2_tag_hash": cfg.l2_tag_hash,
             "tags": list(ll.TAGS), "stages": [s.value if s else None for s in ll.STAGES]}
     stack = None
     if cfg.folds:
@@ -621,7 +640,11 @@ def speed(items: Sequence[Item]) -> None:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--write", action="store_true", help="fit on the whole pool and write the weights")
-    parser.add_argument("--l2", type=float, nargs="*", default=[30.0], help="L2 on the hashed text features")
+    parser.add_argument("--l2", type=float, nargs="*", default=[30.0],
+                        help="L2 on the hashed text features (the stage model's; the tag model's with --l2-tags -1)")
+    parser.add_argument("--l2-tags", type=float, default=4.0,
+                        help="L2 on the tag model's hashed features (default 4, what ships since round 8 with "
+                             "2^16 rows; negative: the --l2 value, as before)")
     parser.add_argument("--pool", type=float, default=-1.0,
                         help="L2 on the clause-level (max-pooled) tag weights; negative (default, what ships): "
                              "no clause-level part (measured no better by LOAO, round 6)")
@@ -633,6 +656,9 @@ def main(argv: list[str]) -> int:
                         help="a second tag stage and per-tag thresholds from this many author-group folds "
                              "(default 4, what ships since round 7; 0: none, the round-6 model)")
     parser.add_argument("--l2-stack", type=float, default=1.0, help="L2 of the second tag stage")
+    parser.add_argument("--tag-bits", type=int, default=ll.TAG_HASH_BITS,
+                        help=f"the tag model's hashed rows per scope, 2^bits (default {ll.TAG_HASH_BITS}, what ships "
+                             f"since round 8; 14: the round-7 model; at most {ll.FEATURE_BITS})")
     parser.add_argument("--stack-thresholds", action="store_true",
                         help="with --folds: per-tag thresholds on the second stage's out-of-fold output (else 0.5)")
     parser.add_argument("--nested", action="store_true",
@@ -647,18 +673,22 @@ def main(argv: list[str]) -> int:
     OOF_CACHE = args.oof
     start = time.perf_counter()
     items = cached(args.cache, load_items)
+    check_features(items)
     authors = sorted({i.author for i in items})
     print(f"pool: {len(items)} records by {len(authors)} authors ({', '.join(authors)}); "
           f"loaded in {time.perf_counter() - start:.0f} s")
     configs: dict[str, Config] = {}
     if args.no_text:
         configs["rule features only"] = Config(l2_hash=1.0, use_text=False)
+    l2_tags = args.l2_tags if args.l2_tags >= 0 else None
     for l2 in args.l2:
         configs[f"rules + text n-grams/words, L2 {l2:g}"] = Config(l2_hash=l2,
                                                                    l2_pool=args.pool if args.pool >= 0 else None,
                                                                    threshold=args.threshold, folds=args.folds,
                                                                    l2_stack=args.l2_stack,
-                                                                   stack_thresholds=args.stack_thresholds)
+                                                                   stack_thresholds=args.stack_thresholds,
+                                                                   tag_bits=args.tag_bits,
+                                                                   l2_tag_hash=l2_tags)
     for name, cfg in configs.items():
         if args.no_loao:
             break

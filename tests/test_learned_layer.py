@@ -5,6 +5,7 @@ The sentences here were written for these tests; none is a corpus text.
 
 from __future__ import annotations
 
+import zlib
 from datetime import datetime
 
 import numpy as np
@@ -12,8 +13,9 @@ import pytest
 
 from benchmarks.corpora import TRAINING_POOL, is_blind
 from bot.extract.model import TagInput
+from bot.extract.textnorm import clauses
 from bot.understanding import learned_layer as ll
-from bot.understanding.semantic_tags import CUSTOMER_REQUEST_TAGS, NEGATIVE_BY_NATURE
+from bot.understanding.semantic_tags import CUSTOMER_REQUEST_TAGS, NEGATIVE_BY_NATURE, negated
 from bot.understanding.text import make_stager, understand_text
 from store.stages import Stage
 
@@ -56,7 +58,7 @@ def test_a_negation_or_a_reps_offer_can_only_lower_a_request() -> None:
     """Training keeps these weights <= 0, so a declined demo or quote never adds the tag."""
     weights = ll.shipped_weights()
     assert weights is not None
-    size = 1 << ll.HASH_BITS
+    size = 1 << ll.tag_hash_bits(weights.tag_w)
     for j, tag in enumerate(ll.TAGS):
         for block in ll.nonpositive_blocks(tag):
             start = ll.N_TAG_DENSE + block * size
@@ -131,7 +133,7 @@ def _pool_weights(hot: dict[str, dict[str, float]]) -> np.ndarray:
     w = np.full((1 << ll.HASH_BITS, len(ll.TAGS)), -0.05, dtype=np.float32)
     for key, per_tag in hot.items():
         for tag, value in per_tag.items():
-            w[ll._hash(key), ll.TAGS.index(tag)] = value
+            w[ll._hash(key) & ((1 << ll.HASH_BITS) - 1), ll.TAGS.index(tag)] = value  # the pool's size
     return w
 
 
@@ -145,8 +147,8 @@ def test_the_clause_pool_keeps_a_tag_said_in_one_clause_of_a_long_memo() -> None
     assert one > 3.0 and many >= one - 1e-9  # the other clauses neither dilute nor cancel it
     # A message-level sum over the same weights is diluted by the other topics' n-grams: what the pool is for.
     j = ll.TAGS.index("要演示")
-    summed_short, summed_long = (float(w[ll.text_indices(t, "")[ll.text_indices(t, "") < len(w)], j].sum())
-                                 for t in (short, long))
+    plain_block = (ll.fold(ll.text_indices(t, ""), ll.HASH_BITS) for t in (short, long))
+    summed_short, summed_long = (float(w[h[h < len(w)], j].sum()) for h in plain_block)
     assert summed_long < summed_short - 3.0
 
 
@@ -237,3 +239,41 @@ def test_a_second_stage_of_another_shape_is_refused(tmp_path) -> None:  # type: 
     np.savez(path, **arrays)
     with pytest.raises(ValueError):
         ll.load_weights(path)
+
+
+def test_features_fold_to_exactly_the_smaller_hashing() -> None:
+    """Round 8: the tag model hashes into 2^16 rows per scope and the stage model into 2^14, from one hashing:
+    folding keeps a crc32's low bits, which is the smaller hashing itself, so 2^14 weights decide as trained."""
+    customer, rep = "汤经理说竞品报价低一截，合同先不急着签", "好的，我们再出一版方案"
+    folded = ll.fold(ll.text_indices(customer, rep), ll.HASH_BITS)
+    size = 1 << ll.HASH_BITS
+    expected = set()
+    for side, text in ((0, customer), (2, rep)):
+        for clause in clauses(text):
+            scope = side + negated(clause)
+            expected |= {scope * size + (zlib.crc32(k.encode("utf-8")) & (size - 1)) for k in ll._clause_keys(clause)}
+    assert folded.tolist() == sorted(expected)
+    assert ll.fold(ll.text_indices(customer, rep), ll.FEATURE_BITS).tolist() == ll.text_indices(customer, rep).tolist()
+
+
+@pytest.mark.parametrize("bits", [ll.HASH_BITS, ll.TAG_HASH_BITS])
+def test_tag_tables_of_either_size_load_and_the_stage_reads_its_own(bits: int, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A tag table of 2^14 rows per scope (before round 8) or 2^16 (the trainer's now) loads; its size is read from
+    its shape; the stage model keeps 2^14. A table of another size is refused (the rules decide)."""
+    rng = np.random.default_rng(bits)
+    with np.load(ll.WEIGHTS_FILE, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays["tag_w"] = rng.normal(0, 0.1, size=(ll.N_TAG_DENSE + (len(ll.SCOPES) << bits), len(ll.TAGS)))
+    np.savez(tmp_path / "layer.npz", **arrays)
+    weights = ll.load_weights(tmp_path / "layer.npz")
+    assert ll.tag_hash_bits(weights.tag_w) == bits
+    data = TagInput("汤经理说竞品报价低一截", "", (), (), False)
+    z = ll.first_stage_probabilities(weights, data, ())
+    hashed = ll.fold(ll.text_indices(data.customer_text, data.rep_text), bits)
+    by_hand = weights.tag_w[ll.N_TAG_DENSE + hashed].astype(np.float64).sum(0) + weights.tag_b + np.asarray(
+        ll.tag_dense(data, ())) @ weights.tag_w[: ll.N_TAG_DENSE].astype(np.float64)
+    assert z == pytest.approx(1 / (1 + np.exp(-by_hand)))
+    arrays["tag_w"] = np.zeros((ll.N_TAG_DENSE + 5, len(ll.TAGS)))
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError):
+        ll.load_weights(tmp_path / "bad.npz")

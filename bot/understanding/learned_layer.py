@@ -21,6 +21,12 @@ probabilities (inner folds over author groups), so one tag's probability can rea
 together or exclude each other) and the first stage's over- or under-confidence is recalibrated per tag.
 Weights without it load and decide as before.
 
+Round 8: the tag model hashes into 2^16 rows per scope instead of 2^14 (TAG_HASH_BITS): the pool's 260k distinct
+customer-side keys shared 16k rows, so unrelated n-grams summed into one weight. The stage model keeps 2^14
+(HASH_BITS). Both read the same crc32 values: the features are hashed once at FEATURE_BITS and folded (the low bits
+kept, `fold`), which is exactly hashing at the smaller size, so weights of either size load and decide as they were
+trained (a tag model's size is read from its weights' shape).
+
 Inference is numpy only: a sum of weight rows at the hashed indices. The weights (learned_layer.npz,
 float16, a few MB) load once per process; the same text always gives the same decision.
 """
@@ -51,8 +57,11 @@ WEIGHTS_FILE = Path(__file__).with_name("learned_layer.npz")
 TAGS = ("竞品对比", "价格异议", "决策链变更", "要报价", "要演示", "预约拜访", "合同法务", "付款回款", "技术问题",
         "流失风险")
 STAGES: tuple[Stage | None, ...] = (None, *Stage)
-# Hashed features per scope; four scopes (customer, customer negated, rep, rep negated).
+# Hashed features per scope; four scopes (customer, customer negated, rep, rep negated). HASH_BITS: the stage
+# model and the clause pool; TAG_HASH_BITS: the tag model the trainer writes (round 8, tests/data/FINAL_TAGS.md).
 HASH_BITS = 14
+TAG_HASH_BITS = 16
+FEATURE_BITS = max(HASH_BITS, TAG_HASH_BITS)
 SCOPES = ("C", "CN", "R", "RN")
 MAX_CLAUSES = 40  # bounds the cost of a very long paste
 _WORD = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
@@ -73,11 +82,21 @@ def _clause_keys(clause: str) -> set[str]:
 
 
 def _hash(key: str) -> int:
-    return zlib.crc32(key.encode("utf-8")) & ((1 << HASH_BITS) - 1)
+    return zlib.crc32(key.encode("utf-8")) & ((1 << FEATURE_BITS) - 1)
+
+
+def fold(indices: npt.NDArray[np.int64], bits: int) -> npt.NDArray[np.int64]:
+    """Scoped indices hashed at FEATURE_BITS as if hashed at `bits`: a crc32 masked to fewer bits is its low bits,
+    so this is exactly the smaller hashing (sorted and unique, like the features of one message)."""
+    if bits == FEATURE_BITS:
+        return indices
+    low = (indices >> FEATURE_BITS << bits) | (indices & ((1 << bits) - 1))
+    return np.unique(low)
 
 
 def text_indices(customer_text: str, rep_text: str) -> npt.NDArray[np.int64]:
-    """The hashed feature indices (offset past the dense block is added by the caller) of one message."""
+    """The hashed feature indices at FEATURE_BITS (offset past the dense block is added by the caller) of one
+    message; `fold` them to a model's size."""
     return _text_indices(customer_text, rep_text)
 
 
@@ -97,14 +116,14 @@ def _features(customer_text: str, rep_text: str) -> tuple[npt.NDArray[np.int64],
     rep = [c for c in clauses(rep_text)[:MAX_CLAUSES] if c not in seen]
     found: set[int] = set()
     pooled: dict[frozenset[int], None] = {}  # each distinct plain clause once, in order
-    size = 1 << HASH_BITS
+    size, pool_mask = 1 << FEATURE_BITS, (1 << HASH_BITS) - 1
     for side, side_clauses in ((0, customer), (2, rep)):
         for clause in side_clauses:
             is_negated = negated(clause)
             hashes = frozenset(_hash(k) for k in _clause_keys(clause))
             found.update((side + is_negated) * size + h for h in hashes)
             if side == 0 and not is_negated and hashes:
-                pooled[hashes] = None
+                pooled[frozenset(h & pool_mask for h in hashes)] = None
     return (np.array(sorted(found), dtype=np.int64),
             tuple(np.array(sorted(h), dtype=np.int64) for h in pooled))
 
@@ -148,7 +167,16 @@ def _evidence(data: StageInput) -> tuple[frozenset[Stage], bool]:
 
 N_TAG_DENSE = 3 * len(TAGS) + 2
 N_STAGE_DENSE = len(STAGES) + len(TAGS) + 2
-N_HASHED = len(SCOPES) << HASH_BITS
+N_HASHED = len(SCOPES) << HASH_BITS  # the stage model's hashed rows
+N_TAG_HASHED = len(SCOPES) << TAG_HASH_BITS  # the tag model's, as the trainer writes it
+
+
+def tag_hash_bits(tag_w: npt.NDArray[np.float32]) -> int:
+    """The hashing size of a tag weight table, from its shape; ValueError when no size up to FEATURE_BITS fits."""
+    for bits in range(1, FEATURE_BITS + 1):
+        if tag_w.shape[0] == N_TAG_DENSE + (len(SCOPES) << bits):
+            return bits
+    raise ValueError("learned layer tag weights do not match this code's features")
 
 
 @dataclass(frozen=True)
@@ -175,10 +203,12 @@ def load_weights(path: Path) -> Weights:
         stack_b = data["stack_b"].astype(np.float32) if "stack_w" in data.files else None
         if stack_w is not None and stack_w.shape != (len(TAGS) + N_TAG_DENSE, len(TAGS)):
             raise ValueError("learned layer second stage does not match this code's features")
-        if data["stage_w"].shape[0] not in (N_STAGE_DENSE + N_HASHED, N_STAGE_DENSE + N_HASHED + N_ASPECT):
+        tag_w, stage_w = data["tag_w"].astype(np.float32), data["stage_w"].astype(np.float32)
+        tag_hash_bits(tag_w)  # a 2^14 table (before round 8) or a 2^16 one: both load
+        if stage_w.shape[0] not in (N_STAGE_DENSE + N_HASHED, N_STAGE_DENSE + N_HASHED + N_ASPECT):
             raise ValueError("learned layer stage head does not match this code's features")
-        return Weights(data["tag_w"].astype(np.float32), data["tag_b"].astype(np.float32),
-                       data["thresholds"].astype(np.float32), data["stage_w"].astype(np.float32),
+        return Weights(tag_w, data["tag_b"].astype(np.float32),
+                       data["thresholds"].astype(np.float32), stage_w,
                        data["stage_b"].astype(np.float32), float(meta["stage_margin"]), meta, pool,
                        stack_w, stack_b)
 
@@ -214,8 +244,8 @@ def pool_scores(pool_w: npt.NDArray[np.float32], clause_indices: Sequence[npt.ND
 def first_stage_probabilities(weights: Weights, data: TagInput, rule_tags: Iterable[str]
                               ) -> npt.NDArray[np.float64]:
     """Per tag (in TAGS order), the first stage's probability: rules' evidence plus the text's n-grams."""
-    z = _scores(weights.tag_w, weights.tag_b, tag_dense(data, rule_tags), text_indices(data.customer_text,
-                                                                                       data.rep_text))
+    hashed = fold(text_indices(data.customer_text, data.rep_text), tag_hash_bits(weights.tag_w))
+    z = _scores(weights.tag_w, weights.tag_b, tag_dense(data, rule_tags), hashed)
     if weights.tag_pool_w is not None:
         z = z + pool_scores(weights.tag_pool_w, pooled_indices(data.customer_text, data.rep_text))
     return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -30, 30))), dtype=np.float64)
@@ -250,14 +280,15 @@ def stage_indices(data: StageInput) -> npt.NDArray[np.int64]:
     """The stage head's hashed indices: the shared text n-grams, then (offset past them) the stage-only
     event-aspect pairings (stage_features)."""
     extra = np.asarray(aspect_indices(data.customer_text, data.rep_text), dtype=np.int64) + N_HASHED
-    return np.concatenate([text_indices(data.customer_text, data.rep_text), extra])
+    return np.concatenate([fold(text_indices(data.customer_text, data.rep_text), HASH_BITS), extra])
 
 
 def stage_probabilities(weights: Weights, data: StageInput) -> npt.NDArray[np.float64]:
     # Weights of round 7 and before have no rows for the stage-only block: they read the shared n-grams only,
     # and decide exactly as before.
     with_aspect = weights.stage_w.shape[0] == N_STAGE_DENSE + N_HASHED + N_ASPECT
-    hashed = stage_indices(data) if with_aspect else text_indices(data.customer_text, data.rep_text)
+    hashed = (stage_indices(data) if with_aspect
+              else fold(text_indices(data.customer_text, data.rep_text), HASH_BITS))
     z = _scores(weights.stage_w, weights.stage_b, stage_dense(data), hashed)
     e = np.exp(z - z.max())
     return np.asarray(e / e.sum(), dtype=np.float64)
