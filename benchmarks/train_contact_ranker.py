@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.conditional_logit import fit_conditional_logit  # noqa: E402
 from benchmarks.corpora import TRAINING_POOL, is_blind  # noqa: E402
 from benchmarks.extraction_accuracy import load_samples  # noqa: E402
 from benchmarks.pickle_cache import cached  # noqa: E402
@@ -101,35 +102,9 @@ def load_records(paths: tuple[Path, ...] = TRAINING_POOL) -> list[Record]:
 def fit(records: list[Record]) -> tuple[Matrix, Matrix]:
     """Conditional logit: softmax over each record's rows; returns (dense weights, hashed weights)."""
     usable = [r for r in records if r.target is not None]
-    dense = np.vstack([r.dense for r in usable]).astype(np.float64)
-    sizes = np.array([len(r.days) for r in usable])
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    y = np.zeros(len(dense))
-    y[starts + np.array([r.target for r in usable])] = 1.0
-    flat = [h for r in usable for h in r.hashed]
-    lengths = np.array([len(h) for h in flat])
-    indices = np.concatenate([np.asarray(h, dtype=np.int64) for h in flat]) if lengths.sum() else np.zeros(0, np.int64)
-    row_of = np.repeat(np.arange(len(flat)), lengths)
-    group = np.repeat(np.arange(len(usable)), sizes)
-    n = len(usable)
-    wd, wh = np.zeros(dense.shape[1]), np.zeros(kr.N_HASHED)
-    state = [[np.zeros_like(wd), np.zeros_like(wd)], [np.zeros_like(wh), np.zeros_like(wh)]]
-    lr = 0.05
-    for it in range(1, ITERS + 1):
-        s = dense @ wd + np.bincount(row_of, weights=wh[indices], minlength=len(dense))
-        top = np.maximum.reduceat(s, starts)
-        e = np.exp(s - top[group])
-        p = e / np.add.reduceat(e, starts)[group]
-        g = (p - y) / n
-        gd = dense.T @ g + L2_DENSE * wd / n
-        gh = np.bincount(indices, weights=g[row_of], minlength=kr.N_HASHED) + L2_HASHED * wh / n
-        for param, grad, (m, v) in zip((wd, wh), (gd, gh), state, strict=True):
-            m *= 0.9
-            m += 0.1 * grad
-            v *= 0.999
-            v += 0.001 * grad * grad
-            param -= lr * (m / (1 - 0.9**it)) / (np.sqrt(v / (1 - 0.999**it)) + 1e-8)
-    return wd, wh
+    return fit_conditional_logit([r.dense for r in usable], [r.hashed for r in usable],
+                                 [r.target for r in usable if r.target is not None], n_hashed=kr.N_HASHED,
+                                 l2_dense=L2_DENSE, l2_hashed=L2_HASHED, iters=ITERS)
 
 
 def predict(record: Record, wd: Matrix, wh: Matrix) -> str | None:
