@@ -49,6 +49,7 @@ from .people import (
     titled_for_latin,
 )
 from .persons import person_mentions
+from .ranker_scores import scores as scores  # re-exported: the trainers score with it
 from .segment import token_at, tokens, word_flag
 from .weights_file import ShippedWeights
 
@@ -506,16 +507,6 @@ SHIPPED = ShippedWeights(WEIGHTS_FILE, read_weights, name="customer_ranker")
 def load_weights() -> Weights | None:
     """The trained weights, read once per process (None without a usable file: the rules decide)."""
     return SHIPPED.get()
-
-
-def scores(
-    weights: Weights, dense: npt.NDArray[np.float32], hashed: Sequence[Sequence[int]]
-) -> npt.NDArray[np.float32]:
-    out = dense @ weights.dense
-    for i, idx in enumerate(hashed):
-        if idx:
-            out[i] += float(weights.hashed[list(idx)].sum())
-    return out
 
 
 def choose_customer(data: CustomerInput) -> str | None:
