@@ -49,7 +49,11 @@ from .contact import (
     _moved,
     is_future,
 )
-from .ranker_scores import scores as scores  # re-exported: the trainers score with it
+
+# Weights and scores are re-exported: the trainers build and score with them.
+from .ranker_scores import Weights as Weights
+from .ranker_scores import read_ranker_weights
+from .ranker_scores import scores as scores
 from .weights_file import ShippedWeights
 from .when import SHANGHAI, TimeMention, as_mandarin
 
@@ -276,20 +280,8 @@ def featurize(data: ContactInput, cands: Sequence[Candidate]) -> tuple[npt.NDArr
     return dense, hashed
 
 
-@dataclass(frozen=True)
-class Weights:
-    dense: npt.NDArray[np.float32]
-    hashed: npt.NDArray[np.float32]
-    trained_on: tuple[str, ...] = ()
-
-
 def read_weights(path: Path) -> Weights:
-    with np.load(path) as npz:
-        names = tuple(str(n) for n in npz["dense_names"])
-        if names != DENSE or npz["hashed"].shape != (N_HASHED,):
-            raise ValueError("contact ranker weights do not match this code's features")
-        return Weights(npz["dense"].astype(np.float32), npz["hashed"].astype(np.float32),
-                       tuple(str(p) for p in npz["trained_on"]))
+    return read_ranker_weights(path, dense_names=DENSE, n_hashed=N_HASHED, ranker="contact ranker")
 
 
 SHIPPED = ShippedWeights(WEIGHTS_FILE, read_weights, name="contact_ranker")

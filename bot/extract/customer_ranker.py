@@ -49,7 +49,11 @@ from .people import (
     titled_for_latin,
 )
 from .persons import person_mentions
-from .ranker_scores import scores as scores  # re-exported: the trainers score with it
+
+# Weights and scores are re-exported: the trainers build and score with them.
+from .ranker_scores import Weights as Weights
+from .ranker_scores import read_ranker_weights
+from .ranker_scores import scores as scores
 from .segment import token_at, tokens, word_flag
 from .weights_file import ShippedWeights
 
@@ -487,18 +491,8 @@ def _word_context_keys(name: str, text: str, positions: Sequence[int], scope: st
     return keys
 
 
-@dataclass(frozen=True)
-class Weights:
-    dense: npt.NDArray[np.float32]
-    hashed: npt.NDArray[np.float32]
-
-
 def read_weights(path: Path) -> Weights:
-    with np.load(path) as npz:
-        names = tuple(str(n) for n in npz["dense_names"])
-        if names != DENSE or npz["hashed"].shape != (N_HASHED,):
-            raise ValueError("customer ranker weights do not match this code's features")
-        return Weights(npz["dense"].astype(np.float32), npz["hashed"].astype(np.float32))
+    return read_ranker_weights(path, dense_names=DENSE, n_hashed=N_HASHED, ranker="customer ranker")
 
 
 SHIPPED = ShippedWeights(WEIGHTS_FILE, read_weights, name="customer_ranker")
