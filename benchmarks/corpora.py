@@ -23,6 +23,9 @@ DATA = ROOT / "tests" / "data"
 #   and FINAL.md (held-out 0.849 -> 0.880); retired at the start of round 7, whose blind set is corpus v9.
 # - corpus v9 (both splits): blind through round 7, first look and final recorded in corpus_v9/FIRST_LOOK.md
 #   and FINAL.md (held-out 0.870 -> 0.896); retired at the start of round 8, whose blind set is corpus v10.
+# - corpus v10 (both splits): blind through round 8, first look and final recorded in corpus_v10/FIRST_LOOK.md
+#   and FINAL.md (held-out 0.885 -> 0.913). Round 9's blind set is corpus v11; v10 may be read now, and both
+#   splits join TRAINING_POOL (held-out via this list) with round 9's retrain of the learned parts.
 RETIRED_HELD_OUT = (
     DATA / "corpus_v3" / "held_out.jsonl",
     DATA / "corpus_v2" / "held_out.jsonl",
@@ -53,10 +56,12 @@ TRAINING_POOL = (
 
 CORPUS_V7 = (DATA / "corpus_v7" / "dev.jsonl", DATA / "corpus_v7" / "held_out.jsonl")
 
-# Corpus v10 (two blind authors, round 8): its dev split is not tuned on during round 8 either, so that the
-# round's result is measured on unseen records; its held_out split stays blind after the round.
 CORPUS_V10 = (DATA / "corpus_v10" / "dev.jsonl", DATA / "corpus_v10" / "held_out.jsonl")
-BLIND_THIS_ROUND = (DATA / "corpus_v10" / "dev.jsonl",)
+
+# Corpus v11 (two blind authors, round 9): its dev split is not tuned on during round 9 either, so that the
+# round's result is measured on unseen records; its held_out split stays blind after the round.
+CORPUS_V11 = (DATA / "corpus_v11" / "dev.jsonl", DATA / "corpus_v11" / "held_out.jsonl")
+BLIND_THIS_ROUND = (DATA / "corpus_v11" / "dev.jsonl",)
 
 
 def _same(path: Path, paths: tuple[Path, ...]) -> bool:

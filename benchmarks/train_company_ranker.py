@@ -57,7 +57,7 @@ class Record:
 
 
 def load_records() -> list[Record]:
-    assert not any(is_blind(p) or "corpus_v10" in str(p) for p in TRAINING_POOL)
+    assert not any(is_blind(p) or "corpus_v11" in str(p) for p in TRAINING_POOL)
     seen: dict[str, Any] = {}
     real_choose = cr.choose
 

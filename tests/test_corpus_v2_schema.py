@@ -26,6 +26,7 @@ V5_DIR = Path(__file__).parent / "data" / "corpus_v5"
 V7_DIR = Path(__file__).parent / "data" / "corpus_v7"
 V9_DIR = Path(__file__).parent / "data" / "corpus_v9"
 V10_DIR = Path(__file__).parent / "data" / "corpus_v10"
+V11_DIR = Path(__file__).parent / "data" / "corpus_v11"
 SPLITS = ("dev", "held_out")
 TAGS = frozenset({
     "竞品对比", "价格异议", "决策链变更", "要报价", "要演示",
@@ -38,7 +39,7 @@ EXPECT_KEYS = frozenset(
     {"customer_name", "company", "phone", "email", "tags", "next_contact", "amount_cny", "stage_hint"}
 )
 SHANGHAI_OFFSET = timedelta(hours=8)
-_ID = re.compile(r"^(?:v[23]-|h|v(?:[579]|10)[AB]-|v[68][A-Z]-)\d{3}$")  # v2-001, h001 (v4), v5A-001, v6C-001, v10A-001
+_ID = re.compile(r"^(?:v[23]-|h|v(?:[579]|1[01])[AB]-|v[68][A-Z]-)\d{3}$")  # v2-001, h001 (v4), v5A-001, v6C-, v11A-
 _PHONE = re.compile(r"^\+[1-9]\d{7,14}$")
 _CN_MOBILE = re.compile(r"^\+861[3-9]\d{9}$")  # a Chinese mobile; +8610… is a Beijing landline
 _INDUSTRY = re.compile(r"^[a-z_]+$")
@@ -357,7 +358,12 @@ def corpus_v10() -> dict[str, list[dict[str, Any]]]:
     return _two_author_corpus(V10_DIR)
 
 
-@pytest.mark.parametrize("name", ["corpus_v7", "corpus_v9", "corpus_v10"])
+@pytest.fixture(scope="module")
+def corpus_v11() -> dict[str, list[dict[str, Any]]]:
+    return _two_author_corpus(V11_DIR)
+
+
+@pytest.mark.parametrize("name", ["corpus_v7", "corpus_v9", "corpus_v10", "corpus_v11"])
 def test_every_two_author_blind_record_follows_the_schema_and_sits_in_its_split(
     name: str, request: pytest.FixtureRequest,
 ) -> None:
@@ -413,3 +419,15 @@ def test_v10_is_new_and_covers_what_it_promises(
                | {r["text"] for split in SPLITS for r in corpus_v7[split]}
                | {r["text"] for split in SPLITS for r in corpus_v9[split]})
     _assert_new_and_covering(corpus_v10["dev"] + corpus_v10["held_out"], {"v10A-", "v10B-"}, earlier)
+
+
+def test_v11_is_new_and_covers_what_it_promises(
+    corpus_v11: dict[str, list[dict[str, Any]]], corpus_v10: dict[str, list[dict[str, Any]]],
+    corpus_v9: dict[str, list[dict[str, Any]]], corpus_v7: dict[str, list[dict[str, Any]]],
+    corpus_v5: dict[str, list[dict[str, Any]]], corpus_v4: list[dict[str, Any]], corpus_v3: list[dict[str, Any]],
+    corpus: dict[str, list[dict[str, Any]]],
+) -> None:
+    earlier = (_earlier_texts(corpus_v5, corpus_v4, corpus_v3, corpus)
+               | {r["text"] for version in (corpus_v7, corpus_v9, corpus_v10) for split in SPLITS
+                  for r in version[split]})
+    _assert_new_and_covering(corpus_v11["dev"] + corpus_v11["held_out"], {"v11A-", "v11B-"}, earlier)
