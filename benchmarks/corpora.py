@@ -24,8 +24,7 @@ DATA = ROOT / "tests" / "data"
 # - corpus v9 (both splits): blind through round 7, first look and final recorded in corpus_v9/FIRST_LOOK.md
 #   and FINAL.md (held-out 0.870 -> 0.896); retired at the start of round 8, whose blind set is corpus v10.
 # - corpus v10 (both splits): blind through round 8, first look and final recorded in corpus_v10/FIRST_LOOK.md
-#   and FINAL.md (held-out 0.885 -> 0.913). Round 9's blind set is corpus v11; v10 may be read now, and both
-#   splits join TRAINING_POOL (held-out via this list) with round 9's retrain of the learned parts.
+#   and FINAL.md (held-out 0.885 -> 0.913); retired at the start of round 9, whose blind set is corpus v11.
 RETIRED_HELD_OUT = (
     DATA / "corpus_v3" / "held_out.jsonl",
     DATA / "corpus_v2" / "held_out.jsonl",
@@ -33,6 +32,7 @@ RETIRED_HELD_OUT = (
     DATA / "corpus_v5" / "held_out.jsonl",
     DATA / "corpus_v7" / "held_out.jsonl",
     DATA / "corpus_v9" / "held_out.jsonl",
+    DATA / "corpus_v10" / "held_out.jsonl",
 )
 CORPUS_V5 = (DATA / "corpus_v5" / "dev.jsonl", DATA / "corpus_v5" / "held_out.jsonl")
 
@@ -48,6 +48,7 @@ TRAINING_POOL = (
     DATA / "corpus_v5" / "dev.jsonl",
     DATA / "corpus_v7" / "dev.jsonl",
     DATA / "corpus_v9" / "dev.jsonl",
+    DATA / "corpus_v10" / "dev.jsonl",
     *RETIRED_HELD_OUT,
     *CORPUS_V6,
     *CORPUS_V8,

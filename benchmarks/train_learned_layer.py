@@ -78,8 +78,8 @@ def author_of(path: Path, record_id: str = "") -> str:
     parent = path.parent.name
     if parent in ("corpus_v6", "corpus_v8"):
         return path.stem  # v6C, v6D, …, v8A, …: one author per file
-    if parent in ("corpus_v5", "corpus_v7", "corpus_v9"):
-        return record_id.split("-", 1)[0]  # v5A, v5B, v7A, v7B, v9A, v9B: two authors across both splits
+    if parent in ("corpus_v5", "corpus_v7", "corpus_v9", "corpus_v10"):
+        return record_id.split("-", 1)[0]  # v5A, v5B, …, v10A, v10B: two authors across both splits
     return {"corpus_v2": "v2", "corpus_v3": "v3", "corpus_v4": "v4"}.get(parent, "sample")
 
 
