@@ -101,7 +101,16 @@ def test_a_person_only_talked_about_in_a_chat_is_a_feature() -> None:
 
 
 def test_a_self_introduction_and_the_titled_form_of_a_speaker_are_features() -> None:
-    text = "Tony 2026-11-20 09:00\n你好，我是南湖物业的采购主管蔺家明，想了解一下你们的门禁\n邢伟 2026-11-20 09:05\n蔺主管您好\n"
+    text = ("Tony 2026-11-20 09:00\n你好，我是南湖物业的采购主管蔺家明，想了解一下你们的门禁\n"
+            "邢伟 2026-11-20 09:05\n蔺主管您好\n")
     assert "disc:self_intro" in _keys("蔺家明", text)
     assert "disc:titled_of_speaker" in _keys("秦经理")
     assert "disc:titled_of_speaker" not in _keys("秦晴")
+
+
+def test_the_run_of_capitalised_words_around_a_latin_candidate_is_a_feature() -> None:
+    text = "今天见了 Silver Harbour Logistics 的 Grace Ho，她想要报价"
+    # A firm's name: the candidate is followed by a word of the same run.
+    assert {"latrun:0_1", "latR:logistics", "latw:silver"} <= set(cr._latin_run_keys("Silver Harbour", text))
+    # A person's name stands alone.
+    assert "latrun:0_0" in cr._latin_run_keys("Grace Ho", text)

@@ -437,6 +437,8 @@ def featurize(data: CustomerInput, cands: Sequence[Candidate]) -> tuple[npt.NDAr
                 keys.extend(f"L{n}:{l3[-n:]}" for n in (1, 2) if len(l3) >= n)
                 keys.extend(f"R{n}:{r3[:n]}" for n in (1, 2) if len(r3) >= n)
         keys.extend(_speaker_keys(name, data))
+        if re.search("[A-Za-z]", name):
+            keys.extend(_latin_run_keys(name, full))
         keys.extend(_discourse_keys(name, data, bool(cand.sources & {"spk_cust", "spk_other"})))
         keys.extend(_word_context_keys(name, ctext, occ_c, "C"))
         keys.extend(_word_context_keys(name, rtext, occ_r, "R"))
@@ -561,6 +563,29 @@ def _discourse_keys(name: str, data: CustomerInput, is_speaker: bool) -> list[st
         keys.append(f"disc:nonspk_by{min(len(by), 2)}")
         if sn and any(surname_of(s) == sn for s in speakers):
             keys.append("disc:nonspk_speaker_sn")
+    return keys
+
+
+_CAP_RUN = re.compile(r"[A-Z][A-Za-z&'.]*(?:[ ]+(?:[A-Z][A-Za-z&'.]*|&))*")
+
+
+def _latin_run_keys(name: str, text: str) -> list[str]:
+    """The run of capitalised words a Latin candidate stands in, and its words (hashed keys): a person's
+    name is two or three words, a firm's name runs longer or ends in a word of trade ("… Trading Ltd"),
+    and the words themselves tell given names from English common nouns across authors."""
+    keys = ["latw:" + w.lower() for w in re.findall("[A-Za-z]+", name)]
+    at = text.find(name)
+    if at < 0:
+        return keys
+    for m in _CAP_RUN.finditer(text):
+        if m.start() <= at < m.end():
+            words_before = len(text[m.start() : at].split())
+            words_after = len(text[at + len(name) : m.end()].split())
+            keys += [f"latrun:{min(words_before, 2)}_{min(words_after, 2)}"]
+            rest = text[at + len(name) : m.end()].split()
+            if rest:
+                keys.append("latR:" + rest[0].lower())
+            break
     return keys
 
 
