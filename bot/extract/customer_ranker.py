@@ -106,6 +106,15 @@ _HONORIFIC_HEAD = re.compile(r"^(?:Mr|Mrs|Ms|Mdm|Dr)\.")
 # before a pause, a verb or the end; not a dictionary word ("阿姨", "阿里").
 _AH = re.compile(rf"(?P<name>阿[{_CJK}])(?=[^\u4e00-\u9fff]|说|讲|问|要|想|回|打|发|来|觉得|今天|昨天|那边|这边|"
                  rf"也|又|就|还|跟|和|是|$)")
+# A romanised name of three words ("Tan Kok Wai", "Chen Wei Ming"): Hokkien, Cantonese and Malaysian
+# Chinese names are written surname + two given syllables; the two-word pattern cut them short. A lookahead,
+# so that every run of three is tried ("Met Ong Boon Hwa" holds "Ong Boon Hwa").
+_LATIN3 = re.compile(r"(?<![A-Za-z@.])(?=(?P<name>[A-Z][a-z]+ [A-Z][a-z]+ [A-Z][a-z]+)(?![A-Za-z@]))")
+# A title after one character the surname list lacks ("贝经理", "储总"): the list holds the 300 most common
+# surnames, the rarer ones of the Hundred Surnames are only seen with a title; the model weighs them.
+_ANY_TITLED = re.compile(rf"(?P<name>[{_CJK}](?:{'|'.join(t for t in TITLES if len(t) >= 2)}|总))")
+_NOT_SURNAME_CHARS = frozenset("的了是在我你您他她它们这那个哪每各某本该此其上下前后中大小老新原副正代总和跟与及或"
+                               "说问找给让请向对把被从到为约见去来过就也都还要会再又已谢")
 # Function-word tags of the segmenter: what follows a surname is no given name when tagged so.
 _NOT_GIVEN_FLAGS = frozenset({"u", "ul", "uj", "uz", "ug", "uv", "ud", "p", "c", "r", "d", "m", "q", "t", "f",
                               "x", "y", "e", "o", "mq", "tg", "rr", "rz"})
@@ -209,6 +218,11 @@ def candidates(data: CustomerInput) -> list[Candidate]:
         for m in _LATIN.finditer(text):
             if m.group("name").split()[0] not in _NOT_LATIN_NAME:
                 add(m.group("name"), "latin")
+        for m in _LATIN3.finditer(text):
+            if m.group("name").split()[0] not in _NOT_LATIN_NAME:
+                add(m.group("name"), "latin3")
+        for name in _rare_surname_titled(text):
+            add(name, "rare_titled")
         for m in _TITLED.finditer(text):
             add(m.group("name"), "titled")
         for m in _STATED.finditer(text):
@@ -275,6 +289,23 @@ def candidates(data: CustomerInput) -> list[Candidate]:
 # a dictionary word ("方志" + 远); the model still sees dict_word.
 _TRUSTED = frozenset({"rules", "spk_cust", "spk_other", "display", "called", "m0", "m1", "old", "young", "ah",
                       "honorific"})
+
+
+def _rare_surname_titled(text: str) -> list[str]:
+    """A title after a character the surname list lacks, where the segmenter starts a word at that
+    character and does not read the pair as a word ("贝经理" but not "财务总监", "副总", "老总")."""
+    found: list[str] = []
+    for m in _ANY_TITLED.finditer(text):
+        head = m.group("name")[0]
+        if head in SINGLE_SURNAMES or head in _NOT_SURNAME_CHARS:
+            continue
+        tok = token_at(text, m.start())
+        if tok is None or tok.start != m.start() or tok.end > m.end():
+            continue
+        flag = word_flag(m.group("name"))
+        if flag is None or flag.startswith("nr"):
+            found.append(m.group("name"))
+    return found
 
 
 def _surname_and_word(text: str) -> list[str]:
@@ -406,6 +437,9 @@ def featurize(data: CustomerInput, cands: Sequence[Candidate]) -> tuple[npt.NDAr
                 keys.extend(f"L{n}:{l3[-n:]}" for n in (1, 2) if len(l3) >= n)
                 keys.extend(f"R{n}:{r3[:n]}" for n in (1, 2) if len(r3) >= n)
         keys.extend(_speaker_keys(name, data))
+        if re.search("[A-Za-z]", name):
+            keys.extend(_latin_run_keys(name, full))
+        keys.extend(_discourse_keys(name, data, bool(cand.sources & {"spk_cust", "spk_other"})))
         keys.extend(_word_context_keys(name, ctext, occ_c, "C"))
         keys.extend(_word_context_keys(name, rtext, occ_r, "R"))
         f[_INDEX["own_side"]] = float(own)
@@ -465,6 +499,7 @@ def _speaker_keys(name: str, data: CustomerInput) -> list[str]:
                     keys.append("spk:addr_title" + ("_start" if at <= 1 else ""))
     if any(name in text for text in others):
         keys.append("spk:named_by_other")
+    keys.extend(_voice_keys(name, own, turns))
     # The words of the display name besides the name: a department, a company, a role ("售前", "采购").
     raw = next((t.raw_speaker for t in own if t.raw_speaker), None)
     if raw and name in raw:
@@ -474,6 +509,83 @@ def _speaker_keys(name: str, data: CustomerInput) -> list[str]:
                 keys.append("disp:" + word)
             if tok.flag:
                 keys.append("dispflag:" + tok.flag)
+    return keys
+
+
+# The customer's voice names the vendor (你们, 贵司); the seller's voice commits to a service for the other
+# side (发您, 给您, 我安排); a senior party calls the other 小X. Pronoun and register, not topic words.
+_VENDOR_VOICE = re.compile(r"你们|贵司|贵公司|贵方")
+_SELLER_VOICE = re.compile(r"[发给回报约帮陪]您|您看|我(?:这边|们)?(?:马上|今天|明天|下午|稍后|回头|尽快)?"
+                           r"(?:安排|准备|整理|让|发|送|带|申请|请示|跟进|过去|过来)")
+_SAYS_YOUNG = re.compile(rf"(?:^|[^\u4e00-\u9fff])小[{SINGLE_SURNAMES}](?=[，,\s。！!？?]|$)")
+
+
+def _voice_keys(name: str, own: Sequence[ChatLine], turns: Sequence[ChatLine]) -> list[str]:
+    """The register of a speaker's own turns and where they stand in the exchange (hashed keys)."""
+    n = len(own)
+    keys = ["spk:vendor" + _bucket(sum(bool(_VENDOR_VOICE.search(t.text)) for t in own) / n),
+            "spk:seller" + _bucket(sum(bool(_SELLER_VOICE.search(t.text)) for t in own) / n),
+            "spk:ask" + _bucket(sum(("？" in t.text or "?" in t.text or "吗" in t.text) for t in own) / n)]
+    if turns[-1].speaker == name:
+        keys.append("spk:last")
+    if any(_SAYS_YOUNG.search(t.text) for t in own):
+        keys.append("spk:says_young")
+    # Who answers this speaker: the turn after theirs, by another speaker, in the seller's register.
+    replies = [b for a, b in zip(turns, turns[1:], strict=False) if a.speaker == name and b.speaker != name]
+    if replies:
+        keys.append("spk:answered_seller" + _bucket(sum(bool(_SELLER_VOICE.search(t.text)) for t in replies)
+                                                    / len(replies)))
+    return keys
+
+
+def _discourse_keys(name: str, data: CustomerInput, is_speaker: bool) -> list[str]:
+    """Where a named person stands in the discourse (hashed keys): introducing themselves in their own
+    clause, the titled form of a speaker's name, a person only talked about in a chat (an internal chat
+    between colleagues about a customer has no vendor voice at all)."""
+    keys: list[str] = []
+    for text in (data.customer_text, data.rep_text):
+        at = text.find(name)
+        if at > 0:
+            clause = re.split(r"[，,。！!？?；;\n]", text[max(0, at - 24) : at])[-1]
+            if re.search(r"我(?:是|叫)|本人", clause):
+                keys.append("disc:self_intro")
+            break
+    speakers = {t.speaker for t in data.turns if t.speaker}
+    if not speakers:
+        return keys
+    sn = surname_of(name) if not name.isascii() else None
+    if sn and name.endswith(TITLES) and any(s != name and surname_of(s) == sn for s in speakers):
+        keys.append("disc:titled_of_speaker")
+    if not is_speaker:
+        vendor = any(_VENDOR_VOICE.search(t.text) for t in data.turns)
+        keys.append("disc:nonspk_vendor" + str(int(vendor)))
+        by = {t.speaker for t in data.turns if t.speaker and name in t.text}
+        keys.append(f"disc:nonspk_by{min(len(by), 2)}")
+        if sn and any(surname_of(s) == sn for s in speakers):
+            keys.append("disc:nonspk_speaker_sn")
+    return keys
+
+
+_CAP_RUN = re.compile(r"[A-Z][A-Za-z&'.]*(?:[ ]+(?:[A-Z][A-Za-z&'.]*|&))*")
+
+
+def _latin_run_keys(name: str, text: str) -> list[str]:
+    """The run of capitalised words a Latin candidate stands in, and its words (hashed keys): a person's
+    name is two or three words, a firm's name runs longer or ends in a word of trade ("… Trading Ltd"),
+    and the words themselves tell given names from English common nouns across authors."""
+    keys = ["latw:" + w.lower() for w in re.findall("[A-Za-z]+", name)]
+    at = text.find(name)
+    if at < 0:
+        return keys
+    for m in _CAP_RUN.finditer(text):
+        if m.start() <= at < m.end():
+            words_before = len(text[m.start() : at].split())
+            words_after = len(text[at + len(name) : m.end()].split())
+            keys += [f"latrun:{min(words_before, 2)}_{min(words_after, 2)}"]
+            rest = text[at + len(name) : m.end()].split()
+            if rest:
+                keys.append("latR:" + rest[0].lower())
+            break
     return keys
 
 
