@@ -41,8 +41,10 @@ N_FEATURES = 1 << HASH_BITS
 MAX_CANDIDATES = 80  # bounds the cost of a very long paste
 MAX_BRAND_BEFORE_SUFFIX = 8
 NONE = ""  # the "no company" choice
-# "No company" wins only by this much over the best candidate (chosen by leave-one-author-out).
-NONE_MARGIN = 0.0
+# "No company" wins only by this much over the best candidate. Round 9: held out over all 51 authors, 0.5 and 1.0
+# tie (89.2% vs 88.7% at 0.0) and corpus v10's two authors outside the pool favour 1.0 (90.0 vs 87.3%): with
+# more candidates per text the softmax's "no company" row wins too often on text by new authors.
+NONE_MARGIN = 1.0
 
 _NAME_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z0-9&]")
 _SPAN_OK = re.compile(r"^[\u4e00-\u9fffA-Za-z0-9&]+(?: [A-Za-z0-9&][A-Za-z0-9&'-]*)*$")
