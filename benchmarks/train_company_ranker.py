@@ -54,10 +54,17 @@ class Record:
     feats: list[np.ndarray]
     label: int | None  # index into names, None when the company is no candidate
     seconds: float
+    # what extract() gave the ranker (None on a labelled company line): re-featurized by --refeaturize
+    args: tuple[str, str, str | None, str | None, str | None] | None = None
+    text: str = ""
 
 
-def load_records() -> list[Record]:
-    assert not any(is_blind(p) or "corpus_v11" in str(p) for p in TRAINING_POOL)
+def load_records(paths: Sequence[Path] | None = None) -> list[Record]:
+    """The pool's records, or (`--extra`) those of files outside it, run through extract()."""
+    if paths is None:
+        paths = TRAINING_POOL
+    # Never a blind file, nor this round's blind corpus (v11) in any split.
+    assert not any(is_blind(p) or "corpus_v11" in str(p) for p in paths)
     seen: dict[str, Any] = {}
     real_choose = cr.choose
 
@@ -69,7 +76,7 @@ def load_records() -> list[Record]:
     cr.choose = recorder  # type: ignore[assignment]
     records = []
     try:
-        for path in TRAINING_POOL:
+        for path in paths:
             for sample in load_samples(path):
                 seen.clear()
                 result = extract(sample["text"], ref_time=datetime.fromisoformat(sample["ref_time"]))
@@ -85,11 +92,27 @@ def load_records() -> list[Record]:
                     names = [as_written(n, normalized, written) or "" for n in names]
                 target = expect or ""
                 label = names.index(target) if target in names else None
-                records.append(Record(sample["id"], author_of(path, sample["id"]), expect, result.company,
-                                      names, feats, label, seconds))
+                author = author_of(path, sample["id"]) if path in TRAINING_POOL else sample["id"].split("-", 1)[0]
+                records.append(Record(sample["id"], author, expect, result.company,
+                                      names, feats, label, seconds, args, sample["text"]))
     finally:
         cr.choose = real_choose  # type: ignore[assignment]
     return records
+
+
+def refeaturize(records: Sequence[Record]) -> None:
+    """The candidates and features again from each record's cached ranker input: a cache stays valid across
+    changes to company_ranker.py's candidates and features (not across changes to the rules)."""
+    for r in records:
+        if r.args is None:
+            continue
+        start = time.perf_counter()
+        names, r.feats = cr.featurize(*r.args)
+        r.seconds = time.perf_counter() - start
+        normalized, written = normalize_text(r.text), normalize_width(r.text)
+        r.names = [as_written(n, normalized, written) or "" for n in names]
+        target = r.expect or ""
+        r.label = r.names.index(target) if target in r.names else None
 
 
 def fit(records: Sequence[Record], *, l2: float, iters: int) -> np.ndarray:
@@ -170,6 +193,25 @@ def loao(records: Sequence[Record], *, l2: float, iters: int, dump: Path | None 
           + ", ".join(f"{m}: {statistics.mean(a):.1%}" for m, a in by_margin.items()))
 
 
+def score_extra(w: np.ndarray, extra: Sequence[Record]) -> None:
+    """Authors outside the pool, scored by the weights fitted on the whole pool (what a new author meets)."""
+    by_author: dict[str, list[Record]] = defaultdict(list)
+    for r in extra:
+        by_author[r.author].append(r)
+    print("\n| author (outside the pool) | n | rules | ranker | reachable |\n|---|---|---|---|---|")
+    for author, held in by_author.items():
+        rules = sum(r.rules == r.expect for r in held) / len(held)
+        new = sum(predict(w, r) == r.expect for r in held) / len(held)
+        reach = sum(r.label is not None for r in held) / len(held)
+        print(f"| {author} | {len(held)} | {rules:.1%} | {new:.1%} | {reach:.1%} |", flush=True)
+    def accuracy(margin: float) -> float:
+        return statistics.mean(sum(predict(w, r, margin) == r.expect for r in held) / len(held)
+                               for held in by_author.values())
+
+    print("'no company' margin (mean of these authors): "
+          + ", ".join(f"{m}: {accuracy(m):.1%}" for m in MARGIN_GRID))
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--write", action="store_true", help="fit on the whole pool and write the weights")
@@ -182,8 +224,17 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--groups", type=int, default=0, help="hold out the authors in this many round-robin "
                         "groups (one fit per group) instead of one at a time (quicker; 0: one per author)")
     parser.add_argument("--dump", type=Path, help="write each record's leave-one-author-out choice (JSON lines)")
+    parser.add_argument("--refeaturize", action="store_true", help="with --cache: recompute the candidates "
+                        "and features from the cached ranker inputs (valid while the rules are unchanged)")
+    parser.add_argument("--extra", type=Path, nargs="*", default=(), help="files outside the pool (a retired "
+                        "blind set, never a blind one): each of their authors scored by the fit on the whole pool")
     args = parser.parse_args(argv)
     records = cached(args.cache, load_records)
+    extra = cached(args.cache.with_suffix(".extra.pkl") if args.cache and args.extra else None,
+                   lambda: load_records(args.extra)) if args.extra else []
+    if args.refeaturize:
+        refeaturize(records)
+        refeaturize(extra)
     times = sorted(r.seconds for r in records)
     print(f"{len(records)} records; featurize p50 {times[len(times) // 2] * 1000:.1f} ms, "
           f"p99 {times[int(len(times) * 0.99)] * 1000:.1f} ms; "
@@ -191,6 +242,8 @@ def main(argv: list[str]) -> int:
     if not args.no_loao:
         loao(records, l2=args.l2, iters=args.iters, dump=args.dump, authors=args.authors,
              groups=args.groups)
+    if extra:
+        score_extra(fit(records, l2=args.l2, iters=args.iters), extra)
     if args.write:
         w = fit(records, l2=args.l2, iters=args.iters)
         trained_on = np.array([p.resolve().relative_to(ROOT).as_posix() for p in TRAINING_POOL])
