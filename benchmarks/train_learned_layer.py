@@ -303,6 +303,7 @@ class StageOptions:
     smooth: float = 0.0  # ordinal label smoothing: this share of a funnel stage's target to its neighbours
     aspect: bool = False  # the stage-only features (bot/understanding/stage_features.py)
     l2_hash: float | None = None  # the stage head's own L2 on the hashed text features (None: the tag head's)
+    bits: int = ll.HASH_BITS  # round 9: the stage head's hashed rows per scope, 2^bits (measured, see FINAL_FIELDS)
 
 
 # Round 8, by leave-author-out on ten authors and checked on ten others (tests/data/FINAL_FIELDS.md, "Stage, round
@@ -337,15 +338,19 @@ def stage_sample_weight(items: Sequence[Item], power: float) -> Matrix | None:
     return np.asarray(w / w.mean())
 
 
-def fit_stage(items: Sequence[Item], cfg: Config, opts: StageOptions = SHIPPED_STAGE) -> tuple[Matrix, Matrix]:
+def fit_stage(items: Sequence[Item], cfg: Config, opts: StageOptions = SHIPPED_STAGE,
+              inputs: Sequence[StageInput] | None = None) -> tuple[Matrix, Matrix]:
+    """The stage head fitted on `items`; `inputs`: each item's StageInput as serving builds it (round 9: with the
+    learned tag head's cross-fitted tags, cross_fitted_stage_inputs) instead of the one built with the rules' tags."""
+    stage_inputs = list(inputs) if inputs is not None else [i.stage_input for i in items]
     empty = np.zeros(0, np.int64)
-    hashed = [(ll.stage_indices(i.stage_input) if opts.aspect else ll.fold(i.hashed, ll.HASH_BITS))
-              if cfg.use_text else empty for i in items]
-    x = design([ll.stage_dense(i.stage_input) for i in items], hashed)
+    hashed = [(ll.stage_indices(si, opts.bits) if opts.aspect else ll.fold(i.hashed, opts.bits))
+              if cfg.use_text else empty for i, si in zip(items, stage_inputs, strict=True)]
+    x = design([ll.stage_dense(si) for si in stage_inputs], hashed)
     y = stage_targets(items, opts.smooth)
     l2_hash = cfg.l2_hash if opts.l2_hash is None else opts.l2_hash
     wd, wh, b, _ = fit(x, y, l2_dense=cfg.l2_dense, l2_hash=l2_hash, softmax=True, iters=cfg.iters,
-                       n_hashed=ll.N_HASHED + (ll.N_ASPECT if opts.aspect else 0),
+                       n_hashed=(len(ll.SCOPES) << opts.bits) + (ll.N_ASPECT if opts.aspect else 0),
                        sample_weight=stage_sample_weight(items, opts.class_power))
     return np.vstack([wd, wh]), b
 
@@ -482,6 +487,70 @@ def choose_thresholds(items: Sequence[Item], cfg: Config) -> tuple[Matrix, float
     return thresholds, float(margin)
 
 
+
+# ---------------------------------------------------------------- round 9: the stage head reads learned tags
+
+
+def oof_learned_tags(items: Sequence[Item], cfg: Config, first: Matrix) -> list[tuple[str, ...]]:
+    """Each record's tags as the learned tag head gives them when its author group was left out: the first
+    stage's out-of-fold probabilities (`first`, first_stage_oof), a second stage and thresholds fitted on the
+    other groups' rows (none without cfg.folds), and learned_layer.learned_tags' decision rule."""
+    folds = cfg.folds or STAGE_INPUT_FOLDS
+    group = author_groups(items, folds)
+    chosen: list[tuple[str, ...]] = [()] * len(items)
+    for g in range(folds):
+        fit_rows = [k for k, i in enumerate(items) if group[i.author] != g]
+        rows = [k for k, i in enumerate(items) if group[i.author] == g]
+        probs, thresholds = first[rows], np.full(len(ll.TAGS), cfg.threshold)
+        if cfg.folds:
+            stack, thresholds = second_stage([items[k] for k in fit_rows], first[fit_rows], cfg)
+            probs = stack_apply(stack, [items[k] for k in rows], first[rows])
+        for k, p in zip(rows, probs, strict=True):
+            tags = {t for j, t in enumerate(ll.TAGS) if p[j] >= thresholds[j]}
+            if not items[k].tag_input.has_future_date:
+                tags -= ll.DATED_TAGS
+            chosen[k] = tuple(sorted(tags))
+    return chosen
+
+
+def stage_inputs_with_tags(items: Sequence[Item], tags: Sequence[tuple[str, ...]]) -> list[StageInput]:
+    """Each record's StageInput as extract() builds it when the tagger returns `tags`: the final tags, and the
+    rules' stage and evidence that read them, are what a stager sees in production."""
+    inputs = []
+    for item, given in zip(items, tags, strict=True):
+        seen: dict[str, StageInput] = {}
+
+        def stager(data: StageInput, seen: dict[str, StageInput] = seen) -> Stage | None:
+            seen["stage"] = data
+            return data.rule_stage
+
+        extract(item.sample["text"], ref_time=datetime.fromisoformat(item.sample["ref_time"]),
+                tagger=lambda _data, given=given: given, stager=stager)
+        inputs.append(seen["stage"])
+    return inputs
+
+
+STAGE_INPUT_FOLDS = 4  # author groups of the cross-fitted tags when the tag head has no second stage
+STAGE_INPUTS_CACHE: Path | None = None  # --stage-inputs: reuse the cross-fitted StageInputs (unchanged rules/config)
+
+
+def cross_fitted_stage_inputs(items: Sequence[Item], cfg: Config) -> list[StageInput]:
+    """Train/serve parity for the stage head (round 9): in production it reads the LEARNED tag head's tags (and
+    the rules' stage computed from them), so it is fitted on the StageInputs those tags give, each record's
+    tags coming from a tag head fitted without its author group (cross-fitted, so they are as wrong as an
+    unseen author's), not on the rules' tags."""
+    key = ("stage-inputs", len(items), cfg.folds, cfg.l2_hash, cfg.l2_dense, cfg.iters, cfg.l2_pool, cfg.tag_bits,
+           cfg.l2_tag_hash, cfg.l2_stack, cfg.stack_thresholds, cfg.threshold, tuple(i.sample["id"] for i in items))
+    if STAGE_INPUTS_CACHE is not None and STAGE_INPUTS_CACHE.exists():
+        cached_key, cached_inputs = pickle.loads(STAGE_INPUTS_CACHE.read_bytes())  # noqa: S301 (written here)
+        if cached_key == key:
+            return list(cached_inputs)
+    first = first_stage_oof(items, cfg, cfg.folds or STAGE_INPUT_FOLDS)
+    inputs = stage_inputs_with_tags(items, oof_learned_tags(items, cfg, first))
+    if STAGE_INPUTS_CACHE is not None:
+        STAGE_INPUTS_CACHE.write_bytes(pickle.dumps((key, inputs)))
+    return inputs
+
 # ---------------------------------------------------------------- scoring with the full extractor
 
 
@@ -513,6 +582,7 @@ def loao(items: Sequence[Item], cfg: Config, *, inner: bool, only: Sequence[str]
          nested: bool = False) -> dict[str, Any]:
     authors = sorted({i.author for i in items} & set(only or {i.author for i in items}))
     shared = first_stage_oof(items, cfg, cfg.folds) if cfg.folds and not nested else None
+    stage_inputs = cross_fitted_stage_inputs(items, cfg)  # shared folds, as the second stage's (round 9)
     rows: dict[str, tuple[Tally, Tally]] = {}
     counts = {t: np.zeros((2, 3), dtype=int) for t in ll.TAGS}  # rules / learned: tp, fp, fn
     chosen: dict[str, Any] = {}
@@ -530,7 +600,9 @@ def loao(items: Sequence[Item], cfg: Config, *, inner: bool, only: Sequence[str]
             first = shared[train_rows] if shared is not None else first_stage_oof(train, cfg, cfg.folds)
             stack, thresholds = second_stage(train, first, cfg)
         chosen[author] = (thresholds.tolist(), margin)
-        w = weights(fit_tags(train, cfg), fit_stage(train, cfg), thresholds, margin, stack=stack)
+        train_inputs = [stage_inputs[k] for k, i in enumerate(items) if i.author != author]
+        w = weights(fit_tags(train, cfg), fit_stage(train, cfg, inputs=train_inputs), thresholds, margin,
+                    stack=stack)
         rules, learned = Tally(), Tally()
         for item in held:
             tags, stage = run_learned(w, item.sample)
@@ -589,14 +661,16 @@ def write(items: Sequence[Item], cfg: Config, *, inner: bool) -> Path:
     meta = {"trained_on": sorted({repo_path(p) for p in TRAINING_POOL}), "records": len(items),
             "l2_hash": cfg.l2_hash, "l2_pool": cfg.l2_pool, "l2_dense": cfg.l2_dense, "iters": cfg.iters,
             "stage": {"l2_hash": SHIPPED_STAGE.l2_hash, "class_power": SHIPPED_STAGE.class_power,
-                      "smooth": SHIPPED_STAGE.smooth, "aspect": SHIPPED_STAGE.aspect},
+                      "smooth": SHIPPED_STAGE.smooth, "aspect": SHIPPED_STAGE.aspect,
+                      "input_tags": "cross-fitted learned"},
             "hash_bits": ll.HASH_BITS, "tag_hash_bits": cfg.tag_bits, "l2_tag_hash": cfg.l2_tag_hash,
             "tags": list(ll.TAGS), "stages": [s.value if s else None for s in ll.STAGES]}
     stack = None
     if cfg.folds:
         stack, thresholds = second_stage(items, first_stage_oof(items, cfg, cfg.folds), cfg)
         meta.update(folds=cfg.folds, l2_stack=cfg.l2_stack)
-    w = weights(fit_tags(items, cfg), fit_stage(items, cfg), thresholds, margin, meta, stack)
+    stage = fit_stage(items, cfg, inputs=cross_fitted_stage_inputs(items, cfg))  # round 9: what serving reads
+    w = weights(fit_tags(items, cfg), stage, thresholds, margin, meta, stack)
     arrays: dict[str, Any] = {"tag_w": w.tag_w.astype(np.float16), "tag_b": w.tag_b, "thresholds": w.thresholds,
                               "stage_w": w.stage_w.astype(np.float16), "stage_b": w.stage_b,
                               "meta": np.array(json.dumps({**meta, "stage_margin": margin}, ensure_ascii=False))}
@@ -664,6 +738,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--nested", action="store_true",
                         help="with --folds: refit the folds for every held-out author (strictly nested LOAO)")
     parser.add_argument("--oof", type=Path, help="with --folds: reuse the pool's out-of-fold first-stage output")
+    parser.add_argument("--stage-inputs", type=Path,
+                        help="reuse the stage head's cross-fitted inputs (learned tags; unchanged rules/config)")
     parser.add_argument("--no-loao", action="store_true", help="skip the leave-one-author-out report")
     parser.add_argument("--authors", nargs="*", default=[], help="hold out only these authors (a quicker look)")
     parser.add_argument("--cache", type=Path, help="reuse the pool's rule features (experiments on unchanged rules)")
@@ -671,6 +747,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv[1:])
     global OOF_CACHE
     OOF_CACHE = args.oof
+    global STAGE_INPUTS_CACHE
+    STAGE_INPUTS_CACHE = args.stage_inputs
     start = time.perf_counter()
     items = cached(args.cache, load_items)
     check_features(items)
