@@ -11,7 +11,7 @@ Prints accuracy per author and the mean over authors, by input format, and the c
 Round 9: `--score-tags learned` scores each record on the StageInput serving builds, with the learned tag head's
 tags (cross-fitted by author group: a tag head that never saw the record's author, and the rules' stage recomputed
 from those tags; train_learned_layer.cross_fitted_stage_inputs), the honest end-to-end condition;
-`--train-tags learned` fits the stage head on those inputs too (what ships since round 9). The tag head's folds
+`--train-tags learned` fits the stage head on those inputs too (measured no better, not shipped). The tag head's folds
 are shared: a held-out author's records did train the tag fits that tagged the other authors' records.
 """
 

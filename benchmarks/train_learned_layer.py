@@ -38,6 +38,14 @@ round-7 model) with L2 4 on them (`--l2-tags`; the stage model keeps `--l2`, 30)
 2^14; records carry their features hashed once at learned_layer.FEATURE_BITS
 and each model folds them to its size (learned_layer.fold). A `--cache` written before round 8 holds 2^14 features:
 delete it. Per-tag thresholds and set decoders were measured not to help (tests/data/FINAL_TAGS.md, round 8).
+
+Round 9, stage head: in production it reads the LEARNED tag head's tags (and the rules' stage computed from them),
+but it is fitted on the rules' tags. cross_fitted_stage_inputs rebuilds each record's StageInput with extract() and
+cross-fitted learned tags (the tag head's out-of-fold first stage, the same author-group folds as the second stage,
+a second stage fitted without the record's group, the usual thresholds), so benchmarks/stage_loao.py can score the
+stage head as it serves (`--score-tags learned`) and fit it on those inputs (`--train-tags learned`). Fitting on
+them was measured NOT to help (tests/data/FINAL_FIELDS.md, "Stage, round 9"): the shipped head still fits on the
+rules' tags.
 """
 
 from __future__ import annotations
@@ -340,8 +348,8 @@ def stage_sample_weight(items: Sequence[Item], power: float) -> Matrix | None:
 
 def fit_stage(items: Sequence[Item], cfg: Config, opts: StageOptions = SHIPPED_STAGE,
               inputs: Sequence[StageInput] | None = None) -> tuple[Matrix, Matrix]:
-    """The stage head fitted on `items`; `inputs`: each item's StageInput as serving builds it (round 9: with the
-    learned tag head's cross-fitted tags, cross_fitted_stage_inputs) instead of the one built with the rules' tags."""
+    """The stage head fitted on `items`; `inputs`: other StageInputs for them (round 9, measurement: built with the
+    learned tag head's cross-fitted tags, cross_fitted_stage_inputs) instead of the ones built with the rules' tags."""
     stage_inputs = list(inputs) if inputs is not None else [i.stage_input for i in items]
     empty = np.zeros(0, np.int64)
     hashed = [(ll.stage_indices(si, opts.bits) if opts.aspect else ll.fold(i.hashed, opts.bits))
@@ -535,10 +543,10 @@ STAGE_INPUTS_CACHE: Path | None = None  # --stage-inputs: reuse the cross-fitted
 
 
 def cross_fitted_stage_inputs(items: Sequence[Item], cfg: Config) -> list[StageInput]:
-    """Train/serve parity for the stage head (round 9): in production it reads the LEARNED tag head's tags (and
-    the rules' stage computed from them), so it is fitted on the StageInputs those tags give, each record's
-    tags coming from a tag head fitted without its author group (cross-fitted, so they are as wrong as an
-    unseen author's), not on the rules' tags."""
+    """Each record's StageInput as serving builds it (round 9): in production the stage head reads the LEARNED tag
+    head's tags (and the rules' stage computed from them); here each record's tags come from a tag head fitted
+    without its author group (cross-fitted, so they are as wrong as an unseen author's). For measuring the stage
+    head as it serves (stage_loao --score-tags learned) and a fit on them (--train-tags learned, not shipped)."""
     key = ("stage-inputs", len(items), cfg.folds, cfg.l2_hash, cfg.l2_dense, cfg.iters, cfg.l2_pool, cfg.tag_bits,
            cfg.l2_tag_hash, cfg.l2_stack, cfg.stack_thresholds, cfg.threshold, tuple(i.sample["id"] for i in items))
     if STAGE_INPUTS_CACHE is not None and STAGE_INPUTS_CACHE.exists():
@@ -582,7 +590,6 @@ def loao(items: Sequence[Item], cfg: Config, *, inner: bool, only: Sequence[str]
          nested: bool = False) -> dict[str, Any]:
     authors = sorted({i.author for i in items} & set(only or {i.author for i in items}))
     shared = first_stage_oof(items, cfg, cfg.folds) if cfg.folds and not nested else None
-    stage_inputs = cross_fitted_stage_inputs(items, cfg)  # shared folds, as the second stage's (round 9)
     rows: dict[str, tuple[Tally, Tally]] = {}
     counts = {t: np.zeros((2, 3), dtype=int) for t in ll.TAGS}  # rules / learned: tp, fp, fn
     chosen: dict[str, Any] = {}
@@ -600,9 +607,7 @@ def loao(items: Sequence[Item], cfg: Config, *, inner: bool, only: Sequence[str]
             first = shared[train_rows] if shared is not None else first_stage_oof(train, cfg, cfg.folds)
             stack, thresholds = second_stage(train, first, cfg)
         chosen[author] = (thresholds.tolist(), margin)
-        train_inputs = [stage_inputs[k] for k, i in enumerate(items) if i.author != author]
-        w = weights(fit_tags(train, cfg), fit_stage(train, cfg, inputs=train_inputs), thresholds, margin,
-                    stack=stack)
+        w = weights(fit_tags(train, cfg), fit_stage(train, cfg), thresholds, margin, stack=stack)
         rules, learned = Tally(), Tally()
         for item in held:
             tags, stage = run_learned(w, item.sample)
@@ -661,16 +666,14 @@ def write(items: Sequence[Item], cfg: Config, *, inner: bool) -> Path:
     meta = {"trained_on": sorted({repo_path(p) for p in TRAINING_POOL}), "records": len(items),
             "l2_hash": cfg.l2_hash, "l2_pool": cfg.l2_pool, "l2_dense": cfg.l2_dense, "iters": cfg.iters,
             "stage": {"l2_hash": SHIPPED_STAGE.l2_hash, "class_power": SHIPPED_STAGE.class_power,
-                      "smooth": SHIPPED_STAGE.smooth, "aspect": SHIPPED_STAGE.aspect,
-                      "input_tags": "cross-fitted learned"},
+                      "smooth": SHIPPED_STAGE.smooth, "aspect": SHIPPED_STAGE.aspect},
             "hash_bits": ll.HASH_BITS, "tag_hash_bits": cfg.tag_bits, "l2_tag_hash": cfg.l2_tag_hash,
             "tags": list(ll.TAGS), "stages": [s.value if s else None for s in ll.STAGES]}
     stack = None
     if cfg.folds:
         stack, thresholds = second_stage(items, first_stage_oof(items, cfg, cfg.folds), cfg)
         meta.update(folds=cfg.folds, l2_stack=cfg.l2_stack)
-    stage = fit_stage(items, cfg, inputs=cross_fitted_stage_inputs(items, cfg))  # round 9: what serving reads
-    w = weights(fit_tags(items, cfg), stage, thresholds, margin, meta, stack)
+    w = weights(fit_tags(items, cfg), fit_stage(items, cfg), thresholds, margin, meta, stack)
     arrays: dict[str, Any] = {"tag_w": w.tag_w.astype(np.float16), "tag_b": w.tag_b, "thresholds": w.thresholds,
                               "stage_w": w.stage_w.astype(np.float16), "stage_b": w.stage_b,
                               "meta": np.array(json.dumps({**meta, "stage_margin": margin}, ensure_ascii=False))}
@@ -738,8 +741,6 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--nested", action="store_true",
                         help="with --folds: refit the folds for every held-out author (strictly nested LOAO)")
     parser.add_argument("--oof", type=Path, help="with --folds: reuse the pool's out-of-fold first-stage output")
-    parser.add_argument("--stage-inputs", type=Path,
-                        help="reuse the stage head's cross-fitted inputs (learned tags; unchanged rules/config)")
     parser.add_argument("--no-loao", action="store_true", help="skip the leave-one-author-out report")
     parser.add_argument("--authors", nargs="*", default=[], help="hold out only these authors (a quicker look)")
     parser.add_argument("--cache", type=Path, help="reuse the pool's rule features (experiments on unchanged rules)")
@@ -747,8 +748,6 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv[1:])
     global OOF_CACHE
     OOF_CACHE = args.oof
-    global STAGE_INPUTS_CACHE
-    STAGE_INPUTS_CACHE = args.stage_inputs
     start = time.perf_counter()
     items = cached(args.cache, load_items)
     check_features(items)
