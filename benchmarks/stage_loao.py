@@ -60,7 +60,6 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--smooth", type=float, default=0.0,
                         help="ordinal label smoothing: this share of a funnel stage's target goes to its neighbours")
     parser.add_argument("--aspect", action="store_true", help="with the round-8 stage-only features")
-    parser.add_argument("--bits", type=int, default=ll.HASH_BITS, help="the stage head's hashed rows per scope, 2^bits")
     parser.add_argument("--train-tags", choices=("rules", "learned"), default="rules",
                         help="the stage head's input tags when fitting: the rules' or the cross-fitted learned ones")
     parser.add_argument("--score-tags", choices=("rules", "learned"), default="rules",
@@ -84,7 +83,7 @@ def main(argv: list[str]) -> int:
     score_inputs = dict(zip((id(i) for i in items), learned_inputs if args.score_tags == "learned" else rules_inputs,
                             strict=True))
     opts = trainer.StageOptions(class_power=args.class_power, smooth=args.smooth, aspect=args.aspect,
-                                l2_hash=args.l2, bits=args.bits)
+                                l2_hash=args.l2)
     out: list[tuple[Any, ...]] = []
     per_author: dict[str, tuple[int, int]] = {}
     folds = [[a] for a in authors] if args.groups <= 0 else [authors[g::args.groups] for g in range(args.groups)]

@@ -311,7 +311,6 @@ class StageOptions:
     smooth: float = 0.0  # ordinal label smoothing: this share of a funnel stage's target to its neighbours
     aspect: bool = False  # the stage-only features (bot/understanding/stage_features.py)
     l2_hash: float | None = None  # the stage head's own L2 on the hashed text features (None: the tag head's)
-    bits: int = ll.HASH_BITS  # round 9: the stage head's hashed rows per scope, 2^bits (measured, see FINAL_FIELDS)
 
 
 # Round 8, by leave-author-out on ten authors and checked on ten others (tests/data/FINAL_FIELDS.md, "Stage, round
@@ -352,13 +351,13 @@ def fit_stage(items: Sequence[Item], cfg: Config, opts: StageOptions = SHIPPED_S
     learned tag head's cross-fitted tags, cross_fitted_stage_inputs) instead of the ones built with the rules' tags."""
     stage_inputs = list(inputs) if inputs is not None else [i.stage_input for i in items]
     empty = np.zeros(0, np.int64)
-    hashed = [(ll.stage_indices(si, opts.bits) if opts.aspect else ll.fold(i.hashed, opts.bits))
+    hashed = [(ll.stage_indices(si) if opts.aspect else ll.fold(i.hashed, ll.HASH_BITS))
               if cfg.use_text else empty for i, si in zip(items, stage_inputs, strict=True)]
     x = design([ll.stage_dense(si) for si in stage_inputs], hashed)
     y = stage_targets(items, opts.smooth)
     l2_hash = cfg.l2_hash if opts.l2_hash is None else opts.l2_hash
     wd, wh, b, _ = fit(x, y, l2_dense=cfg.l2_dense, l2_hash=l2_hash, softmax=True, iters=cfg.iters,
-                       n_hashed=(len(ll.SCOPES) << opts.bits) + (ll.N_ASPECT if opts.aspect else 0),
+                       n_hashed=ll.N_HASHED + (ll.N_ASPECT if opts.aspect else 0),
                        sample_weight=stage_sample_weight(items, opts.class_power))
     return np.vstack([wd, wh]), b
 
@@ -493,7 +492,6 @@ def choose_thresholds(items: Sequence[Item], cfg: Config) -> tuple[Matrix, float
         thresholds[j] = THRESHOLD_GRID[int(np.argmin(errors))]  # ties: the lowest threshold with fewest errors
     margin = MARGIN_GRID[int(np.argmax(stage_right.sum(0)))]
     return thresholds, float(margin)
-
 
 
 # ---------------------------------------------------------------- round 9: the stage head reads learned tags

@@ -205,7 +205,8 @@ def load_weights(path: Path) -> Weights:
             raise ValueError("learned layer second stage does not match this code's features")
         tag_w, stage_w = data["tag_w"].astype(np.float32), data["stage_w"].astype(np.float32)
         tag_hash_bits(tag_w)  # a 2^14 table (before round 8) or a 2^16 one: both load
-        stage_layout(stage_w)  # 2^14 rows per scope (before round 9) or more, with or without the aspect block
+        if stage_w.shape[0] not in (N_STAGE_DENSE + N_HASHED, N_STAGE_DENSE + N_HASHED + N_ASPECT):
+            raise ValueError("learned layer stage head does not match this code's features")
         return Weights(tag_w, data["tag_b"].astype(np.float32),
                        data["thresholds"].astype(np.float32), stage_w,
                        data["stage_b"].astype(np.float32), float(meta["stage_margin"]), meta, pool,
@@ -275,29 +276,19 @@ def learned_tags(weights: Weights, data: TagInput, rule_tags: Iterable[str]) -> 
     return tuple(sorted(chosen))
 
 
-def stage_indices(data: StageInput, bits: int = HASH_BITS) -> npt.NDArray[np.int64]:
+def stage_indices(data: StageInput) -> npt.NDArray[np.int64]:
     """The stage head's hashed indices: the shared text n-grams, then (offset past them) the stage-only
     event-aspect pairings (stage_features)."""
-    extra = np.asarray(aspect_indices(data.customer_text, data.rep_text), dtype=np.int64) + (len(SCOPES) << bits)
-    return np.concatenate([fold(text_indices(data.customer_text, data.rep_text), bits), extra])
-
-
-def stage_layout(stage_w: npt.NDArray[np.float32]) -> tuple[int, bool]:
-    """The stage head's hashing size and whether it has the event-aspect block, read from its weights' shape
-    (round 9: sizes from HASH_BITS up to FEATURE_BITS); ValueError when none fits."""
-    for bits in range(HASH_BITS, FEATURE_BITS + 1):
-        rows = N_STAGE_DENSE + (len(SCOPES) << bits)
-        if stage_w.shape[0] in (rows, rows + N_ASPECT):
-            return bits, stage_w.shape[0] == rows + N_ASPECT
-    raise ValueError("learned layer stage head does not match this code's features")
+    extra = np.asarray(aspect_indices(data.customer_text, data.rep_text), dtype=np.int64) + N_HASHED
+    return np.concatenate([fold(text_indices(data.customer_text, data.rep_text), HASH_BITS), extra])
 
 
 def stage_probabilities(weights: Weights, data: StageInput) -> npt.NDArray[np.float64]:
     # Weights of round 7 and before have no rows for the stage-only block: they read the shared n-grams only,
     # and decide exactly as before.
-    bits, with_aspect = stage_layout(weights.stage_w)
-    hashed = (stage_indices(data, bits) if with_aspect
-              else fold(text_indices(data.customer_text, data.rep_text), bits))
+    with_aspect = weights.stage_w.shape[0] == N_STAGE_DENSE + N_HASHED + N_ASPECT
+    hashed = (stage_indices(data) if with_aspect
+              else fold(text_indices(data.customer_text, data.rep_text), HASH_BITS))
     z = _scores(weights.stage_w, weights.stage_b, stage_dense(data), hashed)
     e = np.exp(z - z.max())
     return np.asarray(e / e.sum(), dtype=np.float64)
