@@ -60,8 +60,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--smooth", type=float, default=0.0,
                         help="ordinal label smoothing: this share of a funnel stage's target goes to its neighbours")
     parser.add_argument("--aspect", action="store_true", help="with the round-8 stage-only features")
-    parser.add_argument("--train-tags", choices=("rules", "learned"), default="rules",
-                        help="the stage head's input tags when fitting: the rules' or the cross-fitted learned ones")
+    parser.add_argument("--train-tags", choices=("rules", "learned", "both"), default="rules",
+                        help="the stage head's input tags when fitting: the rules', the cross-fitted learned ones, "
+                             "or both (each record twice, once with each)")
     parser.add_argument("--score-tags", choices=("rules", "learned"), default="rules",
                         help="the input tags when scoring a held-out record (learned: as in production)")
     parser.add_argument("--stage-inputs", type=Path, help="cache of the cross-fitted StageInputs")
@@ -76,7 +77,7 @@ def main(argv: list[str]) -> int:
     cfg = trainer.Config(l2_hash=args.l2, l2_dense=args.l2_dense)
     rules_inputs = [i.stage_input for i in items]
     learned_inputs = rules_inputs
-    if "learned" in (args.train_tags, args.score_tags):
+    if "learned" in (args.train_tags, args.score_tags) or args.train_tags == "both":
         trainer.OOF_CACHE, trainer.STAGE_INPUTS_CACHE = args.oof, args.stage_inputs
         learned_inputs = trainer.cross_fitted_stage_inputs(items, SHIPPED_TAG_CONFIG)
     train_inputs = learned_inputs if args.train_tags == "learned" else rules_inputs
@@ -89,8 +90,10 @@ def main(argv: list[str]) -> int:
     folds = [[a] for a in authors] if args.groups <= 0 else [authors[g::args.groups] for g in range(args.groups)]
     for held_out in folds:
         rows = [k for k, i in enumerate(items) if i.author not in held_out]
-        w = stage_only_weights(trainer.fit_stage([items[k] for k in rows], cfg, opts,
-                                                 inputs=[train_inputs[k] for k in rows]))
+        fit_items, fit_inputs = [items[k] for k in rows], [train_inputs[k] for k in rows]
+        if args.train_tags == "both":
+            fit_items, fit_inputs = fit_items * 2, fit_inputs + [learned_inputs[k] for k in rows]
+        w = stage_only_weights(trainer.fit_stage(fit_items, cfg, opts, inputs=fit_inputs))
         for author in held_out:
             ok = n = 0
             for item in (i for i in items if i.author == author):
