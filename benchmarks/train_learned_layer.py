@@ -38,6 +38,14 @@ round-7 model) with L2 4 on them (`--l2-tags`; the stage model keeps `--l2`, 30)
 2^14; records carry their features hashed once at learned_layer.FEATURE_BITS
 and each model folds them to its size (learned_layer.fold). A `--cache` written before round 8 holds 2^14 features:
 delete it. Per-tag thresholds and set decoders were measured not to help (tests/data/FINAL_TAGS.md, round 8).
+
+Round 9, stage head: in production it reads the LEARNED tag head's tags (and the rules' stage computed from them),
+but it is fitted on the rules' tags. cross_fitted_stage_inputs rebuilds each record's StageInput with extract() and
+cross-fitted learned tags (the tag head's out-of-fold first stage, the same author-group folds as the second stage,
+a second stage fitted without the record's group, the usual thresholds), so benchmarks/stage_loao.py can score the
+stage head as it serves (`--score-tags learned`) and fit it on those inputs (`--train-tags learned`). Fitting on
+them was measured NOT to help (tests/data/FINAL_FIELDS.md, "Stage, round 9"): the shipped head still fits on the
+rules' tags.
 """
 
 from __future__ import annotations
@@ -337,11 +345,15 @@ def stage_sample_weight(items: Sequence[Item], power: float) -> Matrix | None:
     return np.asarray(w / w.mean())
 
 
-def fit_stage(items: Sequence[Item], cfg: Config, opts: StageOptions = SHIPPED_STAGE) -> tuple[Matrix, Matrix]:
+def fit_stage(items: Sequence[Item], cfg: Config, opts: StageOptions = SHIPPED_STAGE,
+              inputs: Sequence[StageInput] | None = None) -> tuple[Matrix, Matrix]:
+    """The stage head fitted on `items`; `inputs`: other StageInputs for them (round 9, measurement: built with the
+    learned tag head's cross-fitted tags, cross_fitted_stage_inputs) instead of the ones built with the rules' tags."""
+    stage_inputs = list(inputs) if inputs is not None else [i.stage_input for i in items]
     empty = np.zeros(0, np.int64)
-    hashed = [(ll.stage_indices(i.stage_input) if opts.aspect else ll.fold(i.hashed, ll.HASH_BITS))
-              if cfg.use_text else empty for i in items]
-    x = design([ll.stage_dense(i.stage_input) for i in items], hashed)
+    hashed = [(ll.stage_indices(si) if opts.aspect else ll.fold(i.hashed, ll.HASH_BITS))
+              if cfg.use_text else empty for i, si in zip(items, stage_inputs, strict=True)]
+    x = design([ll.stage_dense(si) for si in stage_inputs], hashed)
     y = stage_targets(items, opts.smooth)
     l2_hash = cfg.l2_hash if opts.l2_hash is None else opts.l2_hash
     wd, wh, b, _ = fit(x, y, l2_dense=cfg.l2_dense, l2_hash=l2_hash, softmax=True, iters=cfg.iters,
@@ -481,6 +493,69 @@ def choose_thresholds(items: Sequence[Item], cfg: Config) -> tuple[Matrix, float
     margin = MARGIN_GRID[int(np.argmax(stage_right.sum(0)))]
     return thresholds, float(margin)
 
+
+# ---------------------------------------------------------------- round 9: the stage head reads learned tags
+
+
+def oof_learned_tags(items: Sequence[Item], cfg: Config, first: Matrix) -> list[tuple[str, ...]]:
+    """Each record's tags as the learned tag head gives them when its author group was left out: the first
+    stage's out-of-fold probabilities (`first`, first_stage_oof), a second stage and thresholds fitted on the
+    other groups' rows (none without cfg.folds), and learned_layer.learned_tags' decision rule."""
+    folds = cfg.folds or STAGE_INPUT_FOLDS
+    group = author_groups(items, folds)
+    chosen: list[tuple[str, ...]] = [()] * len(items)
+    for g in range(folds):
+        fit_rows = [k for k, i in enumerate(items) if group[i.author] != g]
+        rows = [k for k, i in enumerate(items) if group[i.author] == g]
+        probs, thresholds = first[rows], np.full(len(ll.TAGS), cfg.threshold)
+        if cfg.folds:
+            stack, thresholds = second_stage([items[k] for k in fit_rows], first[fit_rows], cfg)
+            probs = stack_apply(stack, [items[k] for k in rows], first[rows])
+        for k, p in zip(rows, probs, strict=True):
+            tags = {t for j, t in enumerate(ll.TAGS) if p[j] >= thresholds[j]}
+            if not items[k].tag_input.has_future_date:
+                tags -= ll.DATED_TAGS
+            chosen[k] = tuple(sorted(tags))
+    return chosen
+
+
+def stage_inputs_with_tags(items: Sequence[Item], tags: Sequence[tuple[str, ...]]) -> list[StageInput]:
+    """Each record's StageInput as extract() builds it when the tagger returns `tags`: the final tags, and the
+    rules' stage and evidence that read them, are what a stager sees in production."""
+    inputs = []
+    for item, given in zip(items, tags, strict=True):
+        seen: dict[str, StageInput] = {}
+
+        def stager(data: StageInput, seen: dict[str, StageInput] = seen) -> Stage | None:
+            seen["stage"] = data
+            return data.rule_stage
+
+        extract(item.sample["text"], ref_time=datetime.fromisoformat(item.sample["ref_time"]),
+                tagger=lambda _data, given=given: given, stager=stager)
+        inputs.append(seen["stage"])
+    return inputs
+
+
+STAGE_INPUT_FOLDS = 4  # author groups of the cross-fitted tags when the tag head has no second stage
+STAGE_INPUTS_CACHE: Path | None = None  # --stage-inputs: reuse the cross-fitted StageInputs (unchanged rules/config)
+
+
+def cross_fitted_stage_inputs(items: Sequence[Item], cfg: Config) -> list[StageInput]:
+    """Each record's StageInput as serving builds it (round 9): in production the stage head reads the LEARNED tag
+    head's tags (and the rules' stage computed from them); here each record's tags come from a tag head fitted
+    without its author group (cross-fitted, so they are as wrong as an unseen author's). For measuring the stage
+    head as it serves (stage_loao --score-tags learned) and a fit on them (--train-tags learned, not shipped)."""
+    key = ("stage-inputs", len(items), cfg.folds, cfg.l2_hash, cfg.l2_dense, cfg.iters, cfg.l2_pool, cfg.tag_bits,
+           cfg.l2_tag_hash, cfg.l2_stack, cfg.stack_thresholds, cfg.threshold, tuple(i.sample["id"] for i in items))
+    if STAGE_INPUTS_CACHE is not None and STAGE_INPUTS_CACHE.exists():
+        cached_key, cached_inputs = pickle.loads(STAGE_INPUTS_CACHE.read_bytes())  # noqa: S301 (written here)
+        if cached_key == key:
+            return list(cached_inputs)
+    first = first_stage_oof(items, cfg, cfg.folds or STAGE_INPUT_FOLDS)
+    inputs = stage_inputs_with_tags(items, oof_learned_tags(items, cfg, first))
+    if STAGE_INPUTS_CACHE is not None:
+        STAGE_INPUTS_CACHE.write_bytes(pickle.dumps((key, inputs)))
+    return inputs
 
 # ---------------------------------------------------------------- scoring with the full extractor
 
