@@ -185,14 +185,10 @@ def main(argv: list[str]) -> int:
                 results[key][name] = by_author(items, first, authors, cfg)
         if v10:
             results["v10"][name] = blind(items, first, v10, cfg)
-        for key, res in results.items():
-            if name in res:
-                r = res[name]
-                print(f"  {key}: second stage mean {np.mean([v[1] for v in r.values()]):.1%} "
-                      f"({', '.join(f'{a} {v[1]:.1%}' for a, v in r.items())})", flush=True)
-    for key, res in results.items():
-        if res:
-            print_table(key, res)
+        for key, res in results.items():  # the full tables after every candidate: a stopped run keeps them
+            if res:
+                print_table(f"{key}, after {name}", res)
+        sys.stdout.flush()
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
     return 0
 
