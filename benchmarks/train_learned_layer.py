@@ -46,6 +46,12 @@ a second stage fitted without the record's group, the usual thresholds), so benc
 stage head as it serves (`--score-tags learned`) and fit it on those inputs (`--train-tags learned`). Fitting on
 them was measured NOT to help (tests/data/FINAL_FIELDS.md, "Stage, round 9"): the shipped head still fits on the
 rules' tags.
+
+Round 9: `--vectors mean|mean+max` adds a dense block to the tag model: the static word vectors
+(bot/understanding/word_vectors.npz, benchmarks/distill_word_vectors.py) of the plain customer-side clauses' words,
+pooled per message (learned_layer.vector_features), with its own L2 (`--l2-vec`). Off by default: see
+tests/data/FINAL_TAGS.md, "Learned layer, round 9", for what it measured. benchmarks/tag_vectors_check.py compares
+it with the shipped model on author subsets.
 """
 
 from __future__ import annotations
@@ -74,6 +80,7 @@ from benchmarks.pickle_cache import cached  # noqa: E402
 from bot.extract import extract  # noqa: E402
 from bot.extract.model import StageInput, TagInput  # noqa: E402
 from bot.understanding import learned_layer as ll  # noqa: E402
+from bot.understanding import word_vectors as wv  # noqa: E402
 from bot.understanding.text import make_tagger  # noqa: E402
 from store.stages import Stage  # noqa: E402
 
@@ -211,7 +218,7 @@ def _pool_forward(wp: Matrix, pool: Pooled, n: int) -> tuple[Matrix, Matrix]:
     return top + np.log(total), e / total[pool.message]
 
 
-def fit(x: Design, y: Matrix, *, l2_dense: float, l2_hash: float, softmax: bool, iters: int,
+def fit(x: Design, y: Matrix, *, l2_dense: float | Matrix, l2_hash: float, softmax: bool, iters: int,
         nonpositive: Matrix | None = None, l2_pool: float = 0.0, n_hashed: int = ll.N_HASHED,
         sample_weight: Matrix | None = None) -> tuple[Matrix, Matrix, Matrix, Matrix | None]:
     """Full-batch Adam on the mean (optionally weighted) log-loss plus L2 / n; returns (dense, hashed, bias,
@@ -282,25 +289,62 @@ class Config:
     stack_thresholds: bool = False  # per-tag thresholds on the second stage's out-of-fold output (else 0.5)
     tag_bits: int = ll.TAG_HASH_BITS  # the tag model's hashing size (round 8: 16; 14 is the round-7 model)
     l2_tag_hash: float | None = None  # the tag model's L2 on hashed features (None: l2_hash, as before round 8)
+    vectors: str | None = None  # round 9: the pooled word vectors' dense block ("mean", "mean+max"; None: none)
+    l2_vec: float = 10.0  # its L2
+    table: wv.Table | None = None  # the word vector table (None with vectors: the shipped one)
+
+    def vector_table(self) -> wv.Table:
+        table = self.table or wv.shipped_table()
+        if table is None:
+            raise SystemExit("no word vector table: run benchmarks/distill_word_vectors.py --write")
+        return table
 
 
 def _pooled(item: Item) -> tuple[np.ndarray, ...]:
     return ll.pooled_indices(item.tag_input.customer_text, item.tag_input.rep_text)
 
 
-TagFit = tuple[Matrix, Matrix, Matrix | None]
+@dataclass
+class TagFit:
+    w: Matrix  # dense rule evidence then hashed rows
+    b: Matrix
+    pool: Matrix | None = None
+    vec: Matrix | None = None  # round 9: the word-vector block's weights
+    cfg: Config | None = None
+
+
+_VECTORS: dict[tuple[str, str, str, str], Matrix] = {}  # one computation per record, table and pooling
+
+
+def vector_rows(items: Sequence[Item], cfg: Config) -> Matrix:
+    assert cfg.vectors is not None
+    table = cfg.vector_table()
+    rows = []
+    for i in items:
+        key = (table.fingerprint, cfg.vectors, i.tag_input.customer_text, i.tag_input.rep_text)
+        if key not in _VECTORS:
+            _VECTORS[key] = ll.vector_features(table, cfg.vectors, i.tag_input.customer_text, i.tag_input.rep_text)
+        rows.append(_VECTORS[key])
+    return np.asarray(rows)
 
 
 def fit_tags(items: Sequence[Item], cfg: Config) -> TagFit:
     pooled = [_pooled(i) for i in items] if cfg.l2_pool is not None and cfg.use_text else None
-    x = design([ll.tag_dense(i.tag_input, i.rule_tags) for i in items],
-               [ll.fold(i.hashed, cfg.tag_bits) if cfg.use_text else np.zeros(0, np.int64) for i in items], pooled)
+    dense = np.array([ll.tag_dense(i.tag_input, i.rule_tags) for i in items])
+    l2_dense: float | Matrix = cfg.l2_dense
+    if cfg.vectors is not None:
+        vec = vector_rows(items, cfg)
+        dense = np.hstack([dense, vec])
+        l2_dense = np.concatenate([np.full(ll.N_TAG_DENSE, cfg.l2_dense), np.full(vec.shape[1], cfg.l2_vec)])[:, None]
+    x = design(dense, [ll.fold(i.hashed, cfg.tag_bits) if cfg.use_text else np.zeros(0, np.int64) for i in items],
+               pooled)
     y = np.array([[t in i.expected_tags for t in ll.TAGS] for i in items], dtype=float)
     l2_hash = cfg.l2_hash if cfg.l2_tag_hash is None else cfg.l2_tag_hash
-    wd, wh, b, wp = fit(x, y, l2_dense=cfg.l2_dense, l2_hash=l2_hash, softmax=False, iters=cfg.iters,
+    wd, wh, b, wp = fit(x, y, l2_dense=l2_dense, l2_hash=l2_hash, softmax=False, iters=cfg.iters,
                         nonpositive=tag_mask(cfg.tag_bits), l2_pool=cfg.l2_pool or 0.0,
                         n_hashed=len(ll.SCOPES) << cfg.tag_bits)
-    return np.vstack([wd, wh]), b, wp
+    vec_w = wd[ll.N_TAG_DENSE :] if cfg.vectors is not None else None
+    return TagFit(np.vstack([wd[: ll.N_TAG_DENSE], wh]), b, wp, vec_w, cfg)
 
 
 @dataclass(frozen=True)
@@ -364,11 +408,14 @@ def fit_stage(items: Sequence[Item], cfg: Config, opts: StageOptions = SHIPPED_S
 
 def weights(tag: TagFit, stage: tuple[Matrix, Matrix], thresholds: Matrix, margin: float,
             meta: dict[str, Any] | None = None, stack: tuple[Matrix, Matrix] | None = None) -> ll.Weights:
-    pool = tag[2].astype(np.float32) if tag[2] is not None else None
-    return ll.Weights(tag[0].astype(np.float32), tag[1].astype(np.float32), thresholds.astype(np.float32),
+    pool = tag.pool.astype(np.float32) if tag.pool is not None else None
+    vec = tag.vec.astype(np.float32) if tag.vec is not None else None
+    table = tag.cfg.vector_table() if tag.cfg is not None and tag.cfg.vectors is not None else None
+    return ll.Weights(tag.w.astype(np.float32), tag.b.astype(np.float32), thresholds.astype(np.float32),
                       stage[0].astype(np.float32), stage[1].astype(np.float32), margin,
                       {**(meta or {}), "stage_margin": margin}, pool,
-                      stack[0].astype(np.float32) if stack else None, stack[1].astype(np.float32) if stack else None)
+                      stack[0].astype(np.float32) if stack else None, stack[1].astype(np.float32) if stack else None,
+                      vec, tag.cfg.vectors or "mean" if tag.cfg is not None else "mean", table)
 
 
 # ---------------------------------------------------------------- round 7: second stage over out-of-fold output
@@ -385,6 +432,7 @@ OOF_CACHE: Path | None = None  # --oof: reuse the whole pool's out-of-fold proba
 def first_stage_oof(items: Sequence[Item], cfg: Config, folds: int) -> Matrix:
     """Each record's first-stage tag probabilities from a fit without its author group."""
     key = (len(items), folds, cfg.l2_hash, cfg.l2_dense, cfg.iters, cfg.l2_pool, cfg.tag_bits, cfg.l2_tag_hash,
+           cfg.vectors, cfg.l2_vec, cfg.vector_table().fingerprint if cfg.vectors else None,
            tuple(i.sample["id"] for i in items))
     if OOF_CACHE is not None and OOF_CACHE.exists():
         cached_key, cached_probs = pickle.loads(OOF_CACHE.read_bytes())  # noqa: S301 (a file this script wrote)
@@ -673,12 +721,15 @@ def write(items: Sequence[Item], cfg: Config, *, inner: bool) -> Path:
         meta.update(folds=cfg.folds, l2_stack=cfg.l2_stack)
     w = weights(fit_tags(items, cfg), fit_stage(items, cfg), thresholds, margin, meta, stack)
     arrays: dict[str, Any] = {"tag_w": w.tag_w.astype(np.float16), "tag_b": w.tag_b, "thresholds": w.thresholds,
-                              "stage_w": w.stage_w.astype(np.float16), "stage_b": w.stage_b,
-                              "meta": np.array(json.dumps({**meta, "stage_margin": margin}, ensure_ascii=False))}
+                              "stage_w": w.stage_w.astype(np.float16), "stage_b": w.stage_b}
     if w.tag_pool_w is not None:
         arrays["tag_pool_w"] = w.tag_pool_w.astype(np.float16)
     if w.stack_w is not None and w.stack_b is not None:
         arrays["stack_w"], arrays["stack_b"] = w.stack_w, w.stack_b
+    if w.tag_vec_w is not None and w.table is not None:
+        arrays["tag_vec_w"] = w.tag_vec_w.astype(np.float16)
+        meta.update(vec_pooling=w.vec_pooling, word_vectors=w.table.fingerprint, l2_vec=cfg.l2_vec)
+    arrays["meta"] = np.array(json.dumps({**meta, "stage_margin": margin}, ensure_ascii=False))
     np.savez_compressed(ll.WEIGHTS_FILE, **arrays)
     print(f"wrote {ll.WEIGHTS_FILE.relative_to(ROOT)} ({ll.WEIGHTS_FILE.stat().st_size / 1e6:.2f} MB): "
           f"thresholds {dict(zip(ll.TAGS, thresholds.tolist(), strict=True))}, stage margin {margin}")
@@ -742,6 +793,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--no-loao", action="store_true", help="skip the leave-one-author-out report")
     parser.add_argument("--authors", nargs="*", default=[], help="hold out only these authors (a quicker look)")
     parser.add_argument("--cache", type=Path, help="reuse the pool's rule features (experiments on unchanged rules)")
+    parser.add_argument("--vectors", choices=ll.VEC_POOLINGS,
+                        help="round 9: add the pooled static word vectors to the tag model (off by default)")
+    parser.add_argument("--l2-vec", type=float, default=10.0, help="L2 of the word-vector block (with --vectors)")
     parser.add_argument("--speed", action="store_true", help="time understand_text() with the shipped weights")
     args = parser.parse_args(argv[1:])
     global OOF_CACHE
@@ -763,7 +817,8 @@ def main(argv: list[str]) -> int:
                                                                    l2_stack=args.l2_stack,
                                                                    stack_thresholds=args.stack_thresholds,
                                                                    tag_bits=args.tag_bits,
-                                                                   l2_tag_hash=l2_tags)
+                                                                   l2_tag_hash=l2_tags, vectors=args.vectors,
+                                                                   l2_vec=args.l2_vec)
     for name, cfg in configs.items():
         if args.no_loao:
             break

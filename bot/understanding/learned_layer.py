@@ -27,6 +27,13 @@ customer-side keys shared 16k rows, so unrelated n-grams summed into one weight.
 kept, `fold`), which is exactly hashing at the smaller size, so weights of either size load and decide as they were
 trained (a tag model's size is read from its weights' shape).
 
+Round 9 adds an optional dense block to the tag model (used when the weights file has `tag_vec_w`): the static word
+vectors of the plain customer-side clauses' words (word_vectors.py, distilled once from the bundled e5 model), pooled
+per message, so a synonym of a trained word moves the tag a little even when no training n-gram covers it. Only plain
+customer clauses are pooled: a negated clause or a rep's turn adds nothing to it, so those keep only lowering the tags
+they may lower. Weights without the block load and decide as before; weights with it need the table they were trained
+on (its fingerprint is in their meta), else they are refused and the rules decide.
+
 Inference is numpy only: a sum of weight rows at the hashed indices. The weights (learned_layer.npz,
 float16, a few MB) load once per process; the same text always gives the same decision.
 """
@@ -50,6 +57,7 @@ from bot.extract.textnorm import clauses
 from bot.extract.weights_file import ShippedWeights
 from store.stages import Stage
 
+from . import word_vectors
 from .semantic_tags import CUSTOMER_REQUEST_TAGS, NEGATIVE_BY_NATURE, negated
 from .stage_features import N_ASPECT, aspect_indices
 
@@ -109,13 +117,20 @@ def _text_indices(customer_text: str, rep_text: str) -> npt.NDArray[np.int64]:
     return _features(customer_text, rep_text)[0]
 
 
+def plain_customer_words(customer_text: str, rep_text: str) -> tuple[str, ...]:
+    """The words (two characters or more, as the hashed word features) of the plain customer-side clauses."""
+    return _features(customer_text, rep_text)[2]
+
+
 @lru_cache(maxsize=16)  # the tagger and the stager of one message share the work
-def _features(customer_text: str, rep_text: str) -> tuple[npt.NDArray[np.int64], tuple[npt.NDArray[np.int64], ...]]:
+def _features(customer_text: str, rep_text: str
+              ) -> tuple[npt.NDArray[np.int64], tuple[npt.NDArray[np.int64], ...], tuple[str, ...]]:
     customer = clauses(customer_text)[:MAX_CLAUSES]
     seen = set(customer)
     rep = [c for c in clauses(rep_text)[:MAX_CLAUSES] if c not in seen]
     found: set[int] = set()
     pooled: dict[frozenset[int], None] = {}  # each distinct plain clause once, in order
+    words: list[str] = []
     size, pool_mask = 1 << FEATURE_BITS, (1 << HASH_BITS) - 1
     for side, side_clauses in ((0, customer), (2, rep)):
         for clause in side_clauses:
@@ -124,8 +139,22 @@ def _features(customer_text: str, rep_text: str) -> tuple[npt.NDArray[np.int64],
             found.update((side + is_negated) * size + h for h in hashes)
             if side == 0 and not is_negated and hashes:
                 pooled[frozenset(h & pool_mask for h in hashes)] = None
+                words += _clause_words(clause)
     return (np.array(sorted(found), dtype=np.int64),
-            tuple(np.array(sorted(h), dtype=np.int64) for h in pooled))
+            tuple(np.array(sorted(h), dtype=np.int64) for h in pooled), tuple(words))
+
+
+def _clause_words(clause: str) -> list[str]:
+    return [t.word for t in tokens(clause.strip().lower()) if len(t.word) >= 2 and _has_word_char(t.word)]
+
+
+VEC_POOLINGS = ("mean", "mean+max")
+
+
+def vector_features(table: word_vectors.Table, pooling: str, customer_text: str, rep_text: str
+                    ) -> npt.NDArray[np.float64]:
+    """The round-9 dense block: the plain customer-side words' static vectors, pooled (word_vectors.pool)."""
+    return word_vectors.pool(table, plain_customer_words(customer_text, rep_text), pooling)
 
 
 def tag_dense(data: TagInput, rule_tags: Iterable[str]) -> list[float]:
@@ -191,6 +220,24 @@ class Weights:
     tag_pool_w: npt.NDArray[np.float32] | None = None  # (1 << HASH_BITS, tags): the clause-level part
     stack_w: npt.NDArray[np.float32] | None = None  # (tags + N_TAG_DENSE, tags): the second stage
     stack_b: npt.NDArray[np.float32] | None = None
+    tag_vec_w: npt.NDArray[np.float32] | None = None  # (pooled vector dims, tags): the round-9 dense block
+    vec_pooling: str = "mean"
+    table: word_vectors.Table | None = None  # the word vectors tag_vec_w was trained on
+
+
+def _vector_block(data: np.lib.npyio.NpzFile, meta: dict[str, object]
+                  ) -> tuple[npt.NDArray[np.float32] | None, str, word_vectors.Table | None]:
+    """The round-9 dense block and its table; weights trained on another table (or without one) are refused."""
+    if "tag_vec_w" not in data.files:
+        return None, "mean", None
+    table = word_vectors.shipped_table()
+    pooling = str(meta.get("vec_pooling"))
+    if table is None or meta.get("word_vectors") != table.fingerprint or pooling not in VEC_POOLINGS:
+        raise ValueError("learned layer weights need the word vector table they were trained on")
+    vec_w = data["tag_vec_w"].astype(np.float32)
+    if vec_w.shape != ((1 + (pooling == "mean+max")) * table.dims, len(TAGS)):
+        raise ValueError("learned layer word vector weights do not match the table")
+    return vec_w, pooling, table
 
 
 def load_weights(path: Path) -> Weights:
@@ -207,10 +254,11 @@ def load_weights(path: Path) -> Weights:
         tag_hash_bits(tag_w)  # a 2^14 table (before round 8) or a 2^16 one: both load
         if stage_w.shape[0] not in (N_STAGE_DENSE + N_HASHED, N_STAGE_DENSE + N_HASHED + N_ASPECT):
             raise ValueError("learned layer stage head does not match this code's features")
+        vec_w, pooling, table = _vector_block(data, meta)
         return Weights(tag_w, data["tag_b"].astype(np.float32),
                        data["thresholds"].astype(np.float32), stage_w,
                        data["stage_b"].astype(np.float32), float(meta["stage_margin"]), meta, pool,
-                       stack_w, stack_b)
+                       stack_w, stack_b, vec_w, pooling, table)
 
 
 # Read once per process; a damaged or foreign file: the rules decide (retrain with train_learned_layer.py --write).
@@ -248,6 +296,9 @@ def first_stage_probabilities(weights: Weights, data: TagInput, rule_tags: Itera
     z = _scores(weights.tag_w, weights.tag_b, tag_dense(data, rule_tags), hashed)
     if weights.tag_pool_w is not None:
         z = z + pool_scores(weights.tag_pool_w, pooled_indices(data.customer_text, data.rep_text))
+    if weights.tag_vec_w is not None and weights.table is not None:
+        vec = vector_features(weights.table, weights.vec_pooling, data.customer_text, data.rep_text)
+        z = z + vec @ weights.tag_vec_w.astype(np.float64)
     return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -30, 30))), dtype=np.float64)
 
 
