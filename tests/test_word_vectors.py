@@ -10,6 +10,7 @@ import pytest
 
 from benchmarks import distill_word_vectors as distil
 from benchmarks import train_learned_layer as tl
+from benchmarks.corpora import is_blind
 from bot.extract.model import TagInput
 from bot.understanding import learned_layer as ll
 from bot.understanding import word_vectors as wv
@@ -30,8 +31,12 @@ def test_the_table_is_distilled_from_the_training_pool_only() -> None:
     table = wv.shipped_table()
     assert table is not None
     root = wv.TABLE_FILE.parents[2]
-    assert table.meta["trained_on"] == sorted(p.resolve().relative_to(root).as_posix() for p in tl.TRAINING_POOL)
-    assert not any("v10" in p or "v11" in p for p in table.meta["trained_on"])  # type: ignore[union-attr]
+    # Distilled in round 9 from round 8's pool (51 authors); the pool has grown since, and the block is off, so
+    # the table is not re-distilled: it must come from training files only, never a blind one.
+    pool = {p.resolve().relative_to(root).as_posix() for p in tl.TRAINING_POOL}
+    trained_on = table.meta["trained_on"]
+    assert isinstance(trained_on, list) and trained_on and set(trained_on) <= pool
+    assert not any(is_blind(root / p) or "v11" in p for p in trained_on)
 
 
 def test_the_distillation_is_deterministic_on_a_tiny_vocabulary() -> None:

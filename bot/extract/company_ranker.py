@@ -48,6 +48,7 @@ NONE_MARGIN = 1.0
 
 _NAME_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z0-9&]")
 _SPAN_OK = re.compile(r"^[\u4e00-\u9fffA-Za-z0-9&]+(?: [A-Za-z0-9&][A-Za-z0-9&'-]*)*$")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 _PART_SPLIT = re.compile(r"[@\-_|｜/·()（）\s:：【】\[\]]+")
 _LEGAL_END = re.compile(r"(?:股份有限公司|有限责任公司|有限公司|股份公司|集团|公司)$")
 _INDUSTRY_END = re.compile("(?:" + "|".join(sorted(INDUSTRY_WORDS, key=len, reverse=True)) + ")$")
@@ -208,7 +209,8 @@ def _noun_phrase_spans(side: str, text: str, toks: Sequence[Token], found: dict[
             if tok.flag not in _NP_WORD and not (tok.flag in ("v", "vn", "a", "nr") and tok.start in chunk_starts):
                 break
             words += 1
-            _add(found, text[tok.start : stop], f"{side}np")
+            if _CJK.search(text[tok.start : stop]):  # the construction is Chinese; Latin names come from other rules
+                _add(found, text[tok.start : stop], f"{side}np")
             if tok.start in chunk_starts:
                 break
             i -= 1
@@ -499,8 +501,12 @@ def choose(customer_text: str, rep_text: str, header: str | None, person: str | 
 
 
 def decide(names: Sequence[str], scores: Sequence[float], margin: float = NONE_MARGIN) -> str | None:
-    """The best-scoring candidate, unless "no company" (names[0]) beats it by more than `margin`."""
+    """The best-scoring candidate, unless "no company" (names[0]) beats it by more than `margin`. The margin
+    was measured on Chinese spans; a span without a Chinese character (a Latin word run, mostly) keeps round 8's
+    plain argmax, so a line of Latin junk ("DROP TABLE") is no company."""
     if len(names) == 1:
         return None
     best = 1 + int(np.argmax(scores[1:]))
+    if not _CJK.search(names[best]):
+        margin = 0.0
     return None if scores[0] - scores[best] > margin else names[best]

@@ -118,6 +118,7 @@ _NOT_SURNAME_CHARS = frozenset("的了是在我你您他她它们这那个哪每
 # Function-word tags of the segmenter: what follows a surname is no given name when tagged so.
 _NOT_GIVEN_FLAGS = frozenset({"u", "ul", "uj", "uz", "ug", "uv", "ud", "p", "c", "r", "d", "m", "q", "t", "f",
                               "x", "y", "e", "o", "mq", "tg", "rr", "rz"})
+_NOT_SURNAME_FLAGS = _NOT_GIVEN_FLAGS | {"a", "ad", "an", "v", "vd", "vn"}
 # A Chinese full name inside a display name that also carries a Latin one ("林雅婷 Tina Lin").
 _DISPLAY_CJK = re.compile(rf"(?<![\u4e00-\u9fff])(?P<name>{_CJK_NAME})(?![\u4e00-\u9fff])")
 # A full name right before a title ("梁永康先生", "庞丽萍总"): the name without the title.
@@ -301,6 +302,10 @@ def _rare_surname_titled(text: str) -> list[str]:
             continue
         tok = token_at(text, m.start())
         if tok is None or tok.start != m.start() or tok.end > m.end():
+            continue
+        # The character read as an adjective, verb or function word ends the word before it ("资历深|总"):
+        # no surname.
+        if len(tok.word) == 1 and tok.flag in _NOT_SURNAME_FLAGS:
             continue
         flag = word_flag(m.group("name"))
         if flag is None or flag.startswith("nr"):
