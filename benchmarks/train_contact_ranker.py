@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.conditional_logit import fit_conditional_logit  # noqa: E402
+from benchmarks.conditional_logit import fit_records, print_pool_summary, write_weights  # noqa: E402
 from benchmarks.corpora import TRAINING_POOL, is_blind  # noqa: E402
 from benchmarks.extraction_accuracy import load_samples  # noqa: E402
 from benchmarks.pickle_cache import cached  # noqa: E402
@@ -101,10 +101,7 @@ def load_records(paths: tuple[Path, ...] = TRAINING_POOL) -> list[Record]:
 
 def fit(records: list[Record]) -> tuple[Matrix, Matrix]:
     """Conditional logit: softmax over each record's rows; returns (dense weights, hashed weights)."""
-    usable = [r for r in records if r.target is not None]
-    return fit_conditional_logit([r.dense for r in usable], [r.hashed for r in usable],
-                                 [r.target for r in usable if r.target is not None], n_hashed=kr.N_HASHED,
-                                 l2_dense=L2_DENSE, l2_hashed=L2_HASHED, iters=ITERS)
+    return fit_records(records, n_hashed=kr.N_HASHED, l2_dense=L2_DENSE, l2_hashed=L2_HASHED, iters=ITERS)
 
 
 def predict(record: Record, wd: Matrix, wh: Matrix) -> str | None:
@@ -150,11 +147,8 @@ def loao(records: list[Record], authors: list[str] | None = None) -> None:
 
 def write(records: list[Record]) -> None:
     wd, wh = fit(records)
-    trained_on = np.array([p.resolve().relative_to(ROOT).as_posix() for p in TRAINING_POOL])
-    np.savez_compressed(kr.WEIGHTS_FILE, dense=wd.astype(np.float32), hashed=wh.astype(np.float32),
-                        dense_names=np.array(kr.DENSE), trained_on=trained_on)
-    print(f"wrote {kr.WEIGHTS_FILE.relative_to(ROOT)} ({kr.WEIGHTS_FILE.stat().st_size // 1024} kB) "
-          f"from {len(records)} records")
+    write_weights(kr.WEIGHTS_FILE, wd, wh, dense_names=kr.DENSE, training_files=TRAINING_POOL, root=ROOT,
+                  n_records=len(records))
 
 
 def main() -> None:
@@ -166,12 +160,7 @@ def main() -> None:
                         "(only valid while the rules and the features are unchanged)")
     args = parser.parse_args()
     records = cached(args.cache, load_records)
-    ms = sorted(r.seconds * 1000 for r in records)
-    per_author: dict[str, int] = defaultdict(int)
-    for r in records:
-        per_author[r.author] += 1
-    print(f"{len(records)} records by {len(per_author)} authors; candidates+features per message "
-          f"p50 {ms[len(ms) // 2]:.2f} ms, p99 {ms[int(len(ms) * 0.99)]:.2f} ms")
+    print_pool_summary(records)
     if not args.no_loao:
         loao(records, args.authors)
     if args.write:
