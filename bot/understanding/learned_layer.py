@@ -85,7 +85,7 @@ def _clause_keys(clause: str) -> set[str]:
     text = clause.strip().lower()
     keys = {"c" + text[i : i + n] for n in (1, 2, 3) for i in range(len(text) - n + 1)
             if _has_word_char(text[i : i + n])}
-    keys.update("w" + t.word for t in tokens(text) if len(t.word) >= 2 and _has_word_char(t.word))
+    keys.update("w" + word for word in _clause_words(text))
     return keys
 
 
@@ -118,19 +118,20 @@ def _text_indices(customer_text: str, rep_text: str) -> npt.NDArray[np.int64]:
 
 
 def plain_customer_words(customer_text: str, rep_text: str) -> tuple[str, ...]:
-    """The words (two characters or more, as the hashed word features) of the plain customer-side clauses."""
-    return _features(customer_text, rep_text)[2]
+    """The words (two characters or more, as the hashed word features) of the plain customer-side clauses. The
+    rep's turns never add a word (the argument mirrors the other feature functions). Computed only when the
+    word-vector block is in the weights, so the usual path does not collect words it never reads."""
+    return tuple(word for clause in clauses(customer_text)[:MAX_CLAUSES] if not negated(clause)
+                 for word in _clause_words(clause))
 
 
 @lru_cache(maxsize=16)  # the tagger and the stager of one message share the work
-def _features(customer_text: str, rep_text: str
-              ) -> tuple[npt.NDArray[np.int64], tuple[npt.NDArray[np.int64], ...], tuple[str, ...]]:
+def _features(customer_text: str, rep_text: str) -> tuple[npt.NDArray[np.int64], tuple[npt.NDArray[np.int64], ...]]:
     customer = clauses(customer_text)[:MAX_CLAUSES]
     seen = set(customer)
     rep = [c for c in clauses(rep_text)[:MAX_CLAUSES] if c not in seen]
     found: set[int] = set()
     pooled: dict[frozenset[int], None] = {}  # each distinct plain clause once, in order
-    words: list[str] = []
     size, pool_mask = 1 << FEATURE_BITS, (1 << HASH_BITS) - 1
     for side, side_clauses in ((0, customer), (2, rep)):
         for clause in side_clauses:
@@ -139,12 +140,12 @@ def _features(customer_text: str, rep_text: str
             found.update((side + is_negated) * size + h for h in hashes)
             if side == 0 and not is_negated and hashes:
                 pooled[frozenset(h & pool_mask for h in hashes)] = None
-                words += _clause_words(clause)
     return (np.array(sorted(found), dtype=np.int64),
-            tuple(np.array(sorted(h), dtype=np.int64) for h in pooled), tuple(words))
+            tuple(np.array(sorted(h), dtype=np.int64) for h in pooled))
 
 
 def _clause_words(clause: str) -> list[str]:
+    """A clause's jieba words of two characters or more: the word features, and the words the vectors pool."""
     return [t.word for t in tokens(clause.strip().lower()) if len(t.word) >= 2 and _has_word_char(t.word)]
 
 
