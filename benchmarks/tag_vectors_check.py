@@ -1,7 +1,7 @@
 """Does the word-vector block help the tag model on authors it was not trained on? (issue #13, round 9)
 
 Usage: python benchmarks/tag_vectors_check.py --cache FILE [--table PATH ...] [--pooling mean ...] [--l2-vec 10 ...]
-       [--subset A1 A2 ...] [--check B1 B2 ...] [--v10]
+       [--subset A1 A2 ...] [--check B1 B2 ...]
 
 The cross-fitted scheme of round 8 (tests/data/FINAL_TAGS.md, "How it was measured"), the same for every
 candidate: each record's first-stage tag probabilities come from a fit without its author group (the pool's
@@ -11,8 +11,8 @@ at 0.5, 预约拜访 only with a future date, plus the 流失风险 of a deal lo
 The out-of-fold fits cover every author, so one run per candidate scores both subsets: `--subset` (where a
 hyperparameter is chosen) and `--check` (ten other authors, where the choice is confirmed).
 
-`--v10`: corpus v10 (round 8's blind set, retired this round; NOT in TRAINING_POOL on this branch) scored as a blind
-set would be: first stage and second stage fitted on the whole pool, applied to its 300 records (two authors).
+On branch tags9 a `--v10` option also scored corpus v10 (then outside TRAINING_POOL) as a blind set; it was removed
+when corpus v10 joined the pool at round 9's merge (scored that way it would be in-sample).
 
 Candidates: the shipped model (no vectors), then every --table x --pooling x --l2-vec combination.
 """
@@ -24,9 +24,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -35,46 +33,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import train_learned_layer as tl  # noqa: E402
-from benchmarks.corpora import CORPUS_V10  # noqa: E402
-from benchmarks.extraction_accuracy import load_samples  # noqa: E402
 from benchmarks.pickle_cache import cached  # noqa: E402
-from bot.extract import extract  # noqa: E402
-from bot.extract.model import StageInput, TagInput  # noqa: E402
 from bot.understanding import learned_layer as ll  # noqa: E402
 from bot.understanding import word_vectors as wv  # noqa: E402
-from bot.understanding.text import make_tagger  # noqa: E402
 
 Matrix = np.ndarray
 VISIT = ll.TAGS.index("预约拜访")
-
-
-def load_v10() -> list[tl.Item]:
-    """Corpus v10's records with the same features as the pool's (train_learned_layer.load_items)."""
-    pool = {p.resolve() for p in tl.TRAINING_POOL}
-    if any(p.resolve() in pool for p in CORPUS_V10):
-        # Since round 9's retrain corpus v10 is training data: scoring it "as blind" would be in-sample.
-        raise SystemExit("--v10: corpus v10 is in TRAINING_POOL now; score it by leave-author-out instead")
-    rules_tagger = make_tagger(learned=False)
-    items = []
-    for path in CORPUS_V10:
-        for sample in load_samples(path):
-            seen: dict[str, Any] = {}
-
-            def tagger(data: TagInput, seen: dict[str, Any] = seen) -> tuple[str, ...]:
-                seen["tag"], seen["rule_tags"] = data, rules_tagger(data)
-                return tuple(seen["rule_tags"])
-
-            def stager(data: StageInput, seen: dict[str, Any] = seen) -> Any:
-                seen["stage"] = data
-                return data.rule_stage
-
-            result = extract(sample["text"], ref_time=datetime.fromisoformat(sample["ref_time"]),
-                             tagger=tagger, stager=stager)
-            data = seen["tag"]
-            items.append(tl.Item(sample, sample["id"].split("-", 1)[0], data, seen["rule_tags"], seen["stage"],
-                                 set(result.tags), result.stage_hint,
-                                 ll.text_indices(data.customer_text, data.rep_text)))
-    return items
 
 
 def decide(probs: Matrix, items: Sequence[tl.Item]) -> list[set[str]]:
@@ -112,23 +76,6 @@ def by_author(items: Sequence[tl.Item], first: Matrix, authors: Sequence[str], c
     return rows
 
 
-def blind(items: Sequence[tl.Item], first: Matrix, v10: Sequence[tl.Item], cfg: tl.Config
-          ) -> dict[str, tuple[float, float, Matrix]]:
-    no_stage = (np.zeros((ll.N_STAGE_DENSE + ll.N_HASHED, len(ll.STAGES))), np.zeros(len(ll.STAGES)))
-    w = tl.weights(tl.fit_tags(items, cfg), no_stage, np.full(len(ll.TAGS), 0.5), 0.0)
-    probs = np.array([ll.first_stage_probabilities(w, i.tag_input, i.rule_tags) for i in v10])
-    stack = tl.fit_stack(items, first, cfg.l2_stack)
-    second = tl.stack_apply(stack, v10, probs)
-    rows = {}
-    for author in sorted({i.author for i in v10}):
-        k = [n for n, i in enumerate(v10) if i.author == author]
-        held = [v10[n] for n in k]
-        acc_first, _ = score(held, decide(probs[k], held))
-        acc_second, counts = score(held, decide(second[k], held))
-        rows[author] = (acc_first, acc_second, counts)
-    return rows
-
-
 def print_table(title: str, results: dict[str, dict[str, tuple[float, float, Matrix]]]) -> None:
     names = list(results)
     authors = list(next(iter(results.values())))
@@ -162,15 +109,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--l2-vec", type=float, nargs="*", default=[10.0])
     parser.add_argument("--subset", nargs="*", default=[])
     parser.add_argument("--check", nargs="*", default=[])
-    parser.add_argument("--v10", action="store_true", help="also score corpus v10 as a blind set")
-    parser.add_argument("--v10-cache", type=Path)
     parser.add_argument("--no-base", action="store_true", help="skip the shipped model (already measured)")
     args = parser.parse_args(argv[1:])
     start = time.perf_counter()
     items = cached(args.cache, tl.load_items)
     tl.check_features(items)
-    v10 = cached(args.v10_cache, load_v10) if args.v10 else []
-    print(f"pool: {len(items)} records; v10: {len(v10)}; loaded in {time.perf_counter() - start:.0f} s", flush=True)
+    print(f"pool: {len(items)} records; loaded in {time.perf_counter() - start:.0f} s", flush=True)
     base = tl.Config(l2_hash=30.0, folds=4, l2_tag_hash=4.0)  # the trainer's defaults, as shipped
     configs = {} if args.no_base else {"shipped": base}
     for path in args.table:
@@ -179,7 +123,7 @@ def main(argv: list[str]) -> int:
             for l2 in args.l2_vec:
                 configs[f"{path.stem} {pooling} L2 {l2:g}"] = replace(base, vectors=pooling, l2_vec=l2, table=table)
     sets = {"subset": args.subset, "check": args.check}
-    results: dict[str, dict[str, dict[str, tuple[float, float, Matrix]]]] = {k: {} for k in (*sets, "v10")}
+    results: dict[str, dict[str, dict[str, tuple[float, float, Matrix]]]] = {k: {} for k in sets}
     for name, cfg in configs.items():
         t = time.perf_counter()
         first = tl._first_stage_oof(items, cfg, cfg.folds)
@@ -187,8 +131,6 @@ def main(argv: list[str]) -> int:
         for key, authors in sets.items():
             if authors:
                 results[key][name] = by_author(items, first, authors, cfg)
-        if v10:
-            results["v10"][name] = blind(items, first, v10, cfg)
         for key, res in results.items():  # the full tables after every candidate: a stopped run keeps them
             if res:
                 print_table(f"{key}, after {name}", res)
