@@ -158,11 +158,12 @@ def render(path: Path, score: Score, *, by_format: bool) -> str:
             lines.append(f"| {FIELD_LABELS[name]} | {cells} |")
         lines.append("| **mean** | " + " | ".join(f"{score.by_format[f].mean:.3f}" for f in formats) + " |")
     times = score.seconds
-    lines += [
-        "",
-        f"time per message: p50 {_percentile(times, 0.50):.1f} ms, p99 {_percentile(times, 0.99):.1f} ms, "
-        f"max {max(times) * 1000:.1f} ms, mean {statistics.fmean(times) * 1000:.1f} ms",
-    ]
+    if times:  # a labelling compared with another (benchmarks/label_agreement.py) has no time
+        lines += [
+            "",
+            f"time per message: p50 {_percentile(times, 0.50):.1f} ms, p99 {_percentile(times, 0.99):.1f} ms, "
+            f"max {max(times) * 1000:.1f} ms, mean {statistics.fmean(times) * 1000:.1f} ms",
+        ]
     return "\n".join(lines)
 
 
