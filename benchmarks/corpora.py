@@ -25,6 +25,8 @@ DATA = ROOT / "tests" / "data"
 #   and FINAL.md (held-out 0.870 -> 0.896); retired at the start of round 8, whose blind set is corpus v10.
 # - corpus v10 (both splits): blind through round 8, first look and final recorded in corpus_v10/FIRST_LOOK.md
 #   and FINAL.md (held-out 0.885 -> 0.913); retired at the start of round 9, whose blind set is corpus v11.
+# - corpus v11 (both splits): blind through round 9, first look and final recorded in corpus_v11/FIRST_LOOK.md
+#   and FINAL.md (held-out 0.929 -> 0.929); retired at the start of round 10, whose blind set is corpus v12.
 RETIRED_HELD_OUT = (
     DATA / "corpus_v3" / "held_out.jsonl",
     DATA / "corpus_v2" / "held_out.jsonl",
@@ -41,6 +43,8 @@ CORPUS_V5 = (DATA / "corpus_v5" / "dev.jsonl", DATA / "corpus_v5" / "held_out.js
 CORPUS_V6 = tuple(sorted((DATA / "corpus_v6").glob("v6*.jsonl")))
 # Corpus v8: more training authors of round 6, the same way (corpus v7 is the blind set).
 CORPUS_V8 = tuple(sorted((DATA / "corpus_v8").glob("v8*.jsonl")))
+# Corpus v13: training authors from round 10 on (corpus_v8's letters ran out at v8Z), the same way.
+CORPUS_V13 = tuple(sorted((DATA / "corpus_v13").glob("v13*.jsonl")))
 
 TRAINING_POOL = (
     DATA / "chats.jsonl",
@@ -59,10 +63,12 @@ CORPUS_V7 = (DATA / "corpus_v7" / "dev.jsonl", DATA / "corpus_v7" / "held_out.js
 
 CORPUS_V10 = (DATA / "corpus_v10" / "dev.jsonl", DATA / "corpus_v10" / "held_out.jsonl")
 
-# Corpus v11 (two blind authors, round 9): its dev split is not tuned on during round 9 either, so that the
-# round's result is measured on unseen records; its held_out split stays blind after the round.
 CORPUS_V11 = (DATA / "corpus_v11" / "dev.jsonl", DATA / "corpus_v11" / "held_out.jsonl")
-BLIND_THIS_ROUND = (DATA / "corpus_v11" / "dev.jsonl",)
+
+# Corpus v12 (two blind authors, round 10): its dev split is not tuned on during round 10 either, so that the
+# round's result is measured on unseen records; its held_out split stays blind after the round.
+CORPUS_V12 = (DATA / "corpus_v12" / "dev.jsonl", DATA / "corpus_v12" / "held_out.jsonl")
+BLIND_THIS_ROUND = (DATA / "corpus_v12" / "dev.jsonl",)
 
 
 def _same(path: Path, paths: tuple[Path, ...]) -> bool:

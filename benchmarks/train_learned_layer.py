@@ -91,10 +91,10 @@ MARGIN_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 1.1)  # 1.1: never override the rul
 
 def author_of(path: Path, record_id: str = "") -> str:
     parent = path.parent.name
-    if parent in ("corpus_v6", "corpus_v8"):
-        return path.stem  # v6C, v6D, …, v8A, …: one author per file
-    if parent in ("corpus_v5", "corpus_v7", "corpus_v9", "corpus_v10"):
-        return record_id.split("-", 1)[0]  # v5A, v5B, …, v10A, v10B: two authors across both splits
+    if parent in ("corpus_v6", "corpus_v8", "corpus_v13"):
+        return path.stem  # v6C, v6D, …, v8A, …, v13A, …: one author per file
+    if parent in ("corpus_v5", "corpus_v7", "corpus_v9", "corpus_v10", "corpus_v11"):
+        return record_id.split("-", 1)[0]  # v5A, v5B, …, v11A, v11B: two authors across both splits
     return {"corpus_v2": "v2", "corpus_v3": "v3", "corpus_v4": "v4"}.get(parent, "sample")
 
 
@@ -124,7 +124,7 @@ class Item:
 
 
 def load_items() -> list[Item]:
-    assert not any(is_blind(p) or "corpus_v11" in str(p) for p in TRAINING_POOL)
+    assert not any(is_blind(p) or "corpus_v12" in str(p) for p in TRAINING_POOL)
     rules_tagger = make_tagger(learned=False)
     items = []
     for path in TRAINING_POOL:
