@@ -35,6 +35,7 @@ RETIRED_HELD_OUT = (
     DATA / "corpus_v7" / "held_out.jsonl",
     DATA / "corpus_v9" / "held_out.jsonl",
     DATA / "corpus_v10" / "held_out.jsonl",
+    DATA / "corpus_v11" / "held_out.jsonl",
 )
 CORPUS_V5 = (DATA / "corpus_v5" / "dev.jsonl", DATA / "corpus_v5" / "held_out.jsonl")
 
@@ -53,9 +54,11 @@ TRAINING_POOL = (
     DATA / "corpus_v7" / "dev.jsonl",
     DATA / "corpus_v9" / "dev.jsonl",
     DATA / "corpus_v10" / "dev.jsonl",
+    DATA / "corpus_v11" / "dev.jsonl",
     *RETIRED_HELD_OUT,
     *CORPUS_V6,
     *CORPUS_V8,
+    *CORPUS_V13,
 )
 
 
