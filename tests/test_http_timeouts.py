@@ -56,9 +56,21 @@ async def seconds_until_closed(reader: asyncio.StreamReader, writer: asyncio.Str
                 await writer.drain()
             await asyncio.sleep(every)
 
+    async def read_until_closed() -> bytes:
+        # b"" or a response, then EOF. A client that has its answer stops sending: bytes still trickling in
+        # after the server's lingering close would make its kernel answer with a reset, and on a loaded machine
+        # that reset can overtake the EOF (seen in CI as ConnectionResetError). A reset after the answer is a
+        # close too.
+        received = b""
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := await reader.read(65536):
+                received += chunk
+                feeder.cancel()
+        return received
+
     feeder = asyncio.create_task(trickle())
     try:
-        received = await asyncio.wait_for(reader.read(), timeout=limit)  # b"" or a response, then EOF
+        received = await asyncio.wait_for(read_until_closed(), timeout=limit)
     finally:
         feeder.cancel()
         await asyncio.gather(feeder, return_exceptions=True)
