@@ -218,22 +218,70 @@ def _pool_forward(wp: Matrix, pool: Pooled, n: int) -> tuple[Matrix, Matrix]:
     return top + np.log(total), e / total[pool.message]
 
 
+@dataclass(frozen=True)
+class AuthorTerms:
+    """Round 10, annotator modelling (training only): each training author's own offset of the per-tag bias and,
+    with `dense`, of the weights of the rules' evidence, shrunk to 0 by L2 `l2`. The authors draw some lines
+    differently; the offsets absorb their conventions so the shared weights fit the mean author, and inference
+    uses no author term (the mean, what a new author gets)."""
+
+    group: Matrix  # (n,) each training row's author index
+    l2: float
+    dense: bool = False
+
+    @staticmethod
+    def of(authors: Sequence[str], l2: float | None, dense: bool = False) -> AuthorTerms | None:
+        if l2 is None:
+            return None
+        names = sorted(set(authors))
+        return AuthorTerms(np.array([names.index(a) for a in authors], dtype=np.int64), l2, dense)
+
+    @property
+    def n_groups(self) -> int:
+        return int(self.group.max()) + 1 if len(self.group) else 0
+
+    def forward(self, ba: Matrix, wa: Matrix, dense: Matrix) -> Matrix:
+        """The author terms of every row's log-odds: (n, k)."""
+        z = ba[self.group]
+        if self.dense:
+            z = z + np.einsum("nd,ndk->nk", dense, wa[self.group])
+        return np.asarray(z)
+
+    def grads(self, g: Matrix, dense: Matrix, ba: Matrix, wa: Matrix, n: int) -> tuple[Matrix, Matrix]:
+        gba = np.zeros_like(ba)
+        np.add.at(gba, self.group, g)
+        gba += self.l2 * ba / n
+        gwa = np.zeros_like(wa)
+        if self.dense:
+            for a in range(self.n_groups):
+                rows = self.group == a
+                gwa[a] = dense[rows].T @ g[rows]
+            gwa += self.l2 * wa / n
+        return gba, gwa
+
+
 def fit(x: Design, y: Matrix, *, l2_dense: float | Matrix, l2_hash: float, softmax: bool, iters: int,
         nonpositive: Matrix | None = None, l2_pool: float = 0.0, n_hashed: int = ll.N_HASHED,
-        sample_weight: Matrix | None = None) -> tuple[Matrix, Matrix, Matrix, Matrix | None]:
+        sample_weight: Matrix | None = None, authors: AuthorTerms | None = None
+        ) -> tuple[Matrix, Matrix, Matrix, Matrix | None]:
     """Full-batch Adam on the mean (optionally weighted) log-loss plus L2 / n; returns (dense, hashed, bias,
-    clause-pool weights)."""
+    clause-pool weights). `authors`: per-author offsets fitted alongside and dropped (round 10, AuthorTerms)."""
     n, d = x.dense.shape
     k = y.shape[1]
     wd, wh, b = np.zeros((d, k)), np.zeros((n_hashed, k)), np.zeros(k)
     wp = np.zeros((1 << ll.HASH_BITS, k)) if x.pooled is not None else np.zeros((0, k))
-    params = (wd, wh, b, wp)
+    n_groups = authors.n_groups if authors is not None else 0
+    ba = np.zeros((n_groups, k))
+    wa = np.zeros((n_groups, d, k)) if authors is not None and authors.dense else np.zeros((0, d, k))
+    params = (wd, wh, b, wp, ba, wa)
     state = [[np.zeros_like(p), np.zeros_like(p)] for p in params]
     rows = np.repeat(np.arange(n), np.diff(x.indptr))
     pool_rows = np.repeat(np.arange(len(x.pooled.indptr) - 1), np.diff(x.pooled.indptr)) if x.pooled else None
     lr = 0.05
     for it in range(1, iters + 1):
         z = x.dense @ wd + _hashed_sum(wh, x) + b
+        if authors is not None:
+            z = z + authors.forward(ba, wa, x.dense)
         share = None
         if x.pooled is not None:
             pooled, share = _pool_forward(wp, x.pooled, n)
@@ -256,7 +304,8 @@ def fit(x: Design, y: Matrix, *, l2_dense: float | Matrix, l2_hash: float, softm
             gc = g[x.pooled.message] * share  # (clauses, k)
             gp = np.stack([np.bincount(x.pooled.indices, weights=gc[pool_rows, j], minlength=wp.shape[0])
                            for j in range(k)], 1) + l2_pool * wp / n
-        for param, grad, (m, v) in zip(params, (gd, gh, gb, gp), state, strict=True):
+        gba, gwa = authors.grads(g, x.dense, ba, wa, n) if authors is not None else (ba, wa)
+        for param, grad, (m, v) in zip(params, (gd, gh, gb, gp, gba, gwa), state, strict=True):
             m *= 0.9
             m += 0.1 * grad
             v *= 0.999
@@ -292,6 +341,9 @@ class Config:
     vectors: str | None = None  # round 9: the pooled word vectors' dense block ("mean", "mean+max"; None: none)
     l2_vec: float = 10.0  # its L2
     table: wv.Table | None = None  # the word vector table (None with vectors: the shipped one)
+    author_l2: float | None = None  # round 10: L2 of per-author offsets in the first stage (None: none; AuthorTerms)
+    author_dense: bool = False  # ... of the rules' evidence weights too, not only of the bias
+    author_l2_stack: float | None = None  # per-author bias offsets in the second stage (None: none)
 
     def vector_table(self) -> wv.Table:
         table = self.table or wv.shipped_table()
@@ -342,7 +394,8 @@ def fit_tags(items: Sequence[Item], cfg: Config) -> TagFit:
     l2_hash = cfg.l2_hash if cfg.l2_tag_hash is None else cfg.l2_tag_hash
     wd, wh, b, wp = fit(x, y, l2_dense=l2_dense, l2_hash=l2_hash, softmax=False, iters=cfg.iters,
                         nonpositive=tag_mask(cfg.tag_bits), l2_pool=cfg.l2_pool or 0.0,
-                        n_hashed=len(ll.SCOPES) << cfg.tag_bits)
+                        n_hashed=len(ll.SCOPES) << cfg.tag_bits,
+                        authors=AuthorTerms.of([i.author for i in items], cfg.author_l2, cfg.author_dense))
     vec_w = wd[ll.N_TAG_DENSE :] if cfg.vectors is not None else None
     return TagFit(np.vstack([wd[: ll.N_TAG_DENSE], wh]), b, wp, vec_w, cfg)
 
@@ -426,6 +479,12 @@ def author_groups(items: Sequence[Item], folds: int) -> dict[str, int]:
     return {a: k % folds for k, a in enumerate(sorted({i.author for i in items}))}
 
 
+# Round 10, the trainer's defaults for the per-author offsets (AuthorTerms; negative: none); measured in
+# tests/data/FINAL_TAGS.md, "Learned layer, round 10".
+AUTHOR_L2 = -1.0
+AUTHOR_DENSE = False
+AUTHOR_L2_STACK = -1.0
+
 OOF_CACHE: Path | None = None  # --oof: reuse the whole pool's out-of-fold probabilities (unchanged rules/config)
 
 
@@ -433,6 +492,7 @@ def first_stage_oof(items: Sequence[Item], cfg: Config, folds: int) -> Matrix:
     """Each record's first-stage tag probabilities from a fit without its author group."""
     key = (len(items), folds, cfg.l2_hash, cfg.l2_dense, cfg.iters, cfg.l2_pool, cfg.tag_bits, cfg.l2_tag_hash,
            cfg.vectors, cfg.l2_vec, cfg.vector_table().fingerprint if cfg.vectors else None,
+           *((cfg.author_l2, cfg.author_dense) if cfg.author_l2 is not None else ()),
            tuple(i.sample["id"] for i in items))
     if OOF_CACHE is not None and OOF_CACHE.exists():
         cached_key, cached_probs = pickle.loads(OOF_CACHE.read_bytes())  # noqa: S301 (a file this script wrote)
@@ -458,19 +518,26 @@ def _first_stage_oof(items: Sequence[Item], cfg: Config, folds: int) -> Matrix:
 
 
 def fit_stack(items: Sequence[Item], first: Matrix, l2: float, iters: int = 400,
-              signed: bool = True) -> tuple[Matrix, Matrix]:
-    """Per tag, a logistic regression over every tag's first-stage log-odds and the rules' evidence."""
+              signed: bool = True, author_l2: float | None = None) -> tuple[Matrix, Matrix]:
+    """Per tag, a logistic regression over every tag's first-stage log-odds and the rules' evidence; `author_l2`:
+    with per-author bias offsets during the fit (round 10, AuthorTerms), dropped from what it returns."""
+    authors = AuthorTerms.of([i.author for i in items], author_l2)
     nonneg, nonpos = ll.stack_sign_bounds()
     x = np.array([ll.stack_features(first[k], ll.tag_dense(i.tag_input, i.rule_tags))
                   for k, i in enumerate(items)])
     y = np.array([[t in i.expected_tags for t in ll.TAGS] for i in items], dtype=float)
     n, d = x.shape
     w, b = np.zeros((d, y.shape[1])), np.zeros(y.shape[1])
-    state: list[tuple[Matrix, Matrix]] = [(np.zeros_like(w), np.zeros_like(w)), (np.zeros_like(b), np.zeros_like(b))]
+    ba = np.zeros((authors.n_groups if authors is not None else 0, y.shape[1]))
+    state = [(np.zeros_like(q), np.zeros_like(q)) for q in (w, b, ba)]
     for it in range(1, iters + 1):
-        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w + b, -30, 30)))
+        z = x @ w + b
+        if authors is not None:
+            z = z + ba[authors.group]
+        p = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
         g = (p - y) / n
-        for param, grad, (m, v) in zip((w, b), (x.T @ g + l2 * w / n, g.sum(0)), state, strict=True):
+        gba = authors.grads(g, x, ba, np.zeros((0, d, y.shape[1])), n)[0] if authors is not None else ba
+        for param, grad, (m, v) in zip((w, b, ba), (x.T @ g + l2 * w / n, g.sum(0), gba), state, strict=True):
             m *= 0.9
             m += 0.1 * grad
             v *= 0.999
@@ -504,15 +571,16 @@ def second_stage(items: Sequence[Item], first: Matrix, cfg: Config) -> tuple[tup
     """The stacker fitted on `first` (out-of-fold probabilities of `items`) and the tags' thresholds: 0.5, or
     with `stack_thresholds` chosen per tag on the stacker's own out-of-fold output over the same author groups."""
     if not cfg.stack_thresholds:
-        return fit_stack(items, first, cfg.l2_stack), np.full(len(ll.TAGS), 0.5)
+        return fit_stack(items, first, cfg.l2_stack, author_l2=cfg.author_l2_stack), np.full(len(ll.TAGS), 0.5)
     group = author_groups(items, cfg.folds)
     stacked = np.zeros_like(first)
     for g in range(cfg.folds):
         fit_rows = [k for k, i in enumerate(items) if group[i.author] != g]
         rows = [k for k, i in enumerate(items) if group[i.author] == g]
-        s = fit_stack([items[k] for k in fit_rows], first[fit_rows], cfg.l2_stack)
+        s = fit_stack([items[k] for k in fit_rows], first[fit_rows], cfg.l2_stack, author_l2=cfg.author_l2_stack)
         stacked[rows] = stack_apply(s, [items[k] for k in rows], first[rows])
-    return fit_stack(items, first, cfg.l2_stack), per_tag_thresholds(stacked, items)
+    return (fit_stack(items, first, cfg.l2_stack, author_l2=cfg.author_l2_stack),
+            per_tag_thresholds(stacked, items))
 
 
 def choose_thresholds(items: Sequence[Item], cfg: Config) -> tuple[Matrix, float]:
@@ -714,6 +782,7 @@ def write(items: Sequence[Item], cfg: Config, *, inner: bool) -> Path:
             "stage": {"l2_hash": SHIPPED_STAGE.l2_hash, "class_power": SHIPPED_STAGE.class_power,
                       "smooth": SHIPPED_STAGE.smooth, "aspect": SHIPPED_STAGE.aspect},
             "hash_bits": ll.HASH_BITS, "tag_hash_bits": cfg.tag_bits, "l2_tag_hash": cfg.l2_tag_hash,
+            "author_l2": cfg.author_l2, "author_dense": cfg.author_dense, "author_l2_stack": cfg.author_l2_stack,
             "tags": list(ll.TAGS), "stages": [s.value if s else None for s in ll.STAGES]}
     stack = None
     if cfg.folds:
@@ -796,6 +865,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--vectors", choices=ll.VEC_POOLINGS,
                         help="round 9: add the pooled static word vectors to the tag model (off by default)")
     parser.add_argument("--l2-vec", type=float, default=10.0, help="L2 of the word-vector block (with --vectors)")
+    parser.add_argument("--author-l2", type=float, default=AUTHOR_L2,
+                        help="round 10: L2 of per-author offsets fitted with the first stage and dropped after "
+                             f"(annotator modelling; default {AUTHOR_L2}; negative: none)")
+    parser.add_argument("--author-dense", action=argparse.BooleanOptionalAction, default=AUTHOR_DENSE,
+                        help="the author offsets also cover the rules' evidence weights, not only the bias")
+    parser.add_argument("--stack-author-l2", type=float, default=AUTHOR_L2_STACK,
+                        help=f"L2 of per-author bias offsets in the second stage (default {AUTHOR_L2_STACK}; "
+                             "negative: none)")
     parser.add_argument("--speed", action="store_true", help="time understand_text() with the shipped weights")
     args = parser.parse_args(argv[1:])
     global OOF_CACHE
@@ -818,7 +895,12 @@ def main(argv: list[str]) -> int:
                                                                    stack_thresholds=args.stack_thresholds,
                                                                    tag_bits=args.tag_bits,
                                                                    l2_tag_hash=l2_tags, vectors=args.vectors,
-                                                                   l2_vec=args.l2_vec)
+                                                                   l2_vec=args.l2_vec,
+                                                                   author_l2=args.author_l2
+                                                                   if args.author_l2 >= 0 else None,
+                                                                   author_dense=args.author_dense,
+                                                                   author_l2_stack=args.stack_author_l2
+                                                                   if args.stack_author_l2 >= 0 else None)
     for name, cfg in configs.items():
         if args.no_loao:
             break
