@@ -41,12 +41,12 @@ def test_cantonese_possessive_closes_a_phrase_like_de() -> None:
 def test_the_short_and_the_full_form_of_a_name_are_features() -> None:
     text = "华鑫科技有限公司来电，说华鑫那边下周要报价"
     names = frozenset({"华鑫", "华鑫科技", "下周"})
-    short = cr._form_keys("华鑫", names, [text])
-    full = cr._form_keys("华鑫科技", names, [text])
+    short = cr._form_keys("华鑫", names, (text,))
+    full = cr._form_keys("华鑫科技", names, (text,))
     # 华鑫 stands once on its own (once inside 华鑫科技); the full form's head stands on its own elsewhere.
     assert "alone1" in short and "fullalone1" in short
     assert "headalone1" in full and "alone1:longFalse" in full
-    assert "alone0" in cr._form_keys("华鑫", names, ["华鑫科技有限公司来电"])
+    assert "alone0" in cr._form_keys("华鑫", names, ("华鑫科技有限公司来电",))
 
 
 def test_the_form_keys_reach_the_candidate_features(monkeypatch: pytest.MonkeyPatch) -> None:

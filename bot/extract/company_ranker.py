@@ -20,6 +20,7 @@ import unicodedata
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -439,17 +440,23 @@ def _alone(name: str, longer: Sequence[str], texts: Sequence[str]) -> int:
     return count
 
 
-def _form_keys(name: str, names: frozenset[str], texts: Sequence[str]) -> list[str]:
+@lru_cache(maxsize=4096)
+def _alone_among(name: str, names: frozenset[str], texts: tuple[str, ...]) -> int:
+    """`_alone` of `name` against every longer candidate of the message that holds it. Each candidate's count is
+    read by its own keys and by those of its shorter and longer forms: cached, so a message counts each once."""
+    return _alone(name, [o for o in names if o != name and name in o], texts)
+
+
+def _form_keys(name: str, names: frozenset[str], texts: tuple[str, ...]) -> list[str]:
     longer = [o for o in names if o != name and name in o]
-    alone = _alone(name, longer, texts)
+    alone = _alone_among(name, names, texts)
     keys = [f"alone{_bucket(alone, 3)}", f"alone{_bucket(alone, 3)}:long{bool(longer)}"]
     for short in names:
         if short != name and len(short) >= 2 and name.startswith(short):
-            short_alone = _alone(short, [o for o in names if o != short and short in o], texts)
-            keys.append(f"headalone{_bucket(short_alone, 2)}")
+            keys.append(f"headalone{_bucket(_alone_among(short, names, texts), 2)}")
     for long in longer:
         if long.startswith(name):
-            keys.append(f"fullalone{_bucket(_alone(long, [o for o in longer if o != long and long in o], texts), 2)}")
+            keys.append(f"fullalone{_bucket(_alone_among(long, names, texts), 2)}")
     return keys
 
 
@@ -499,7 +506,7 @@ def candidate_keys(cand: Candidate, texts: dict[str, str], words: dict[str, _Wor
     keys.append("wf" + (flag or "-"))
     keys += _relation_keys(name, names)
     if FORM_KEYS:
-        keys += _form_keys(name, names, list(texts.values()))
+        keys += _form_keys(name, names, tuple(texts.values()))
     if "的" in name[1:-1]:
         keys.append("de_inside")  # "X的面馆": a name rarely holds 的
     sides = {side for side, _ in cand.where}
