@@ -32,6 +32,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.corpora import TRAINING_POOL  # noqa: E402
+from benchmarks.extraction_accuracy import load_samples  # noqa: E402
 from benchmarks.train_learned_layer import author_of  # noqa: E402
 
 
@@ -40,10 +41,7 @@ def pool_meta() -> tuple[dict[str, dict[str, Any]], list[str]]:
     meta: dict[str, dict[str, Any]] = {}
     order: list[str] = []
     for path in TRAINING_POOL:
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if not line.strip():
-                continue
-            sample = json.loads(line)
+        for sample in load_samples(path):
             author = author_of(path, sample["id"])
             if author not in order:
                 order.append(author)

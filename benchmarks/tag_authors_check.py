@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,30 +32,13 @@ if str(ROOT) not in sys.path:
 
 from benchmarks import train_learned_layer as tl  # noqa: E402
 from benchmarks.pickle_cache import cached  # noqa: E402
-from benchmarks.tag_vectors_check import decide, print_table, score  # noqa: E402
+from benchmarks.tag_vectors_check import by_author, print_table  # noqa: E402
 
 Matrix = np.ndarray
 
 
 def l2_value(text: str) -> float | None:
     return None if text == "none" else float(text)
-
-
-def by_author(items: Sequence[tl.Item], first: Matrix, authors: Sequence[str], cfg: tl.Config
-              ) -> dict[str, tuple[float, float, Matrix]]:
-    """Per held-out author: exact-set accuracy of the first stage, of the second stage fitted on the other authors'
-    out-of-fold rows (with cfg.author_l2_stack offsets), and the second stage's per-tag (tp, fp, fn)."""
-    rows: dict[str, tuple[float, float, Matrix]] = {}
-    for author in authors:
-        train = [k for k, i in enumerate(items) if i.author != author]
-        held = [k for k, i in enumerate(items) if i.author == author]
-        held_items = [items[k] for k in held]
-        stack = tl.fit_stack([items[k] for k in train], first[train], cfg.l2_stack, author_l2=cfg.author_l2_stack)
-        second = tl.stack_apply(stack, held_items, first[held])
-        acc_first, _ = score(held_items, decide(first[held], held_items))
-        acc_second, counts = score(held_items, decide(second, held_items))
-        rows[author] = (acc_first, acc_second, counts)
-    return rows
 
 
 def name_of(cfg: tl.Config) -> str:

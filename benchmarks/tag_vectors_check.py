@@ -63,12 +63,15 @@ def score(items: Sequence[tl.Item], decided: Sequence[set[str]]) -> tuple[float,
 
 def by_author(items: Sequence[tl.Item], first: Matrix, authors: Sequence[str], cfg: tl.Config
               ) -> dict[str, tuple[float, float, Matrix]]:
+    """Per held-out author: exact-set accuracy of the first stage, of the second stage fitted on the other authors'
+    out-of-fold rows (with cfg.author_l2_stack's per-author offsets, none by default), and the second stage's
+    per-tag (tp, fp, fn). Shared with benchmarks/tag_authors_check.py."""
     rows: dict[str, tuple[float, float, Matrix]] = {}
     for author in authors:
         train = [k for k, i in enumerate(items) if i.author != author]
         held = [k for k, i in enumerate(items) if i.author == author]
         held_items = [items[k] for k in held]
-        stack = tl.fit_stack([items[k] for k in train], first[train], cfg.l2_stack)
+        stack = tl.fit_stack([items[k] for k in train], first[train], cfg.l2_stack, author_l2=cfg.author_l2_stack)
         second = tl.stack_apply(stack, held_items, first[held])
         acc_first, _ = score(held_items, decide(first[held], held_items))
         acc_second, counts = score(held_items, decide(second, held_items))
