@@ -68,10 +68,13 @@ CORPUS_V10 = (DATA / "corpus_v10" / "dev.jsonl", DATA / "corpus_v10" / "held_out
 
 CORPUS_V11 = (DATA / "corpus_v11" / "dev.jsonl", DATA / "corpus_v11" / "held_out.jsonl")
 
-# Corpus v12 (two blind authors, round 10): its dev split is not tuned on during round 10 either, so that the
-# round's result is measured on unseen records; its held_out split stays blind after the round.
 CORPUS_V12 = (DATA / "corpus_v12" / "dev.jsonl", DATA / "corpus_v12" / "held_out.jsonl")
-BLIND_THIS_ROUND = (DATA / "corpus_v12" / "dev.jsonl",)
+
+# Corpus v14 (two blind authors, round 11; v13 is the home of training authors): its dev split is not tuned on
+# during round 11 either, so that the round's result is measured on unseen records; its held_out split stays
+# blind after the round.
+CORPUS_V14 = (DATA / "corpus_v14" / "dev.jsonl", DATA / "corpus_v14" / "held_out.jsonl")
+BLIND_THIS_ROUND = (DATA / "corpus_v14" / "dev.jsonl",)
 
 
 def _same(path: Path, paths: tuple[Path, ...]) -> bool:

@@ -28,6 +28,7 @@ V9_DIR = Path(__file__).parent / "data" / "corpus_v9"
 V10_DIR = Path(__file__).parent / "data" / "corpus_v10"
 V11_DIR = Path(__file__).parent / "data" / "corpus_v11"
 V12_DIR = Path(__file__).parent / "data" / "corpus_v12"
+V14_DIR = Path(__file__).parent / "data" / "corpus_v14"
 SPLITS = ("dev", "held_out")
 TAGS = frozenset({
     "竞品对比", "价格异议", "决策链变更", "要报价", "要演示",
@@ -40,8 +41,8 @@ EXPECT_KEYS = frozenset(
     {"customer_name", "company", "phone", "email", "tags", "next_contact", "amount_cny", "stage_hint"}
 )
 SHANGHAI_OFFSET = timedelta(hours=8)
-# v2-001, h001 (v4), v5A-001, v6C-, v12A-, v13A-
-_ID = re.compile(r"^(?:v[23]-|h|v(?:[579]|1[012])[AB]-|v[68][A-Z]-|v13[A-Z]-)\d{3}$")
+# v2-001, h001 (v4), v5A-001, v6C-, v12A-, v13A-, v14A-
+_ID = re.compile(r"^(?:v[23]-|h|v(?:[579]|1[0124])[AB]-|v[68][A-Z]-|v13[A-Z]-)\d{3}$")
 _PHONE = re.compile(r"^\+[1-9]\d{7,14}$")
 _CN_MOBILE = re.compile(r"^\+861[3-9]\d{9}$")  # a Chinese mobile; +8610… is a Beijing landline
 _INDUSTRY = re.compile(r"^[a-z_]+$")
@@ -372,7 +373,12 @@ def corpus_v12() -> dict[str, list[dict[str, Any]]]:
     return _two_author_corpus(V12_DIR)
 
 
-@pytest.mark.parametrize("name", ["corpus_v7", "corpus_v9", "corpus_v10", "corpus_v11", "corpus_v12"])
+@pytest.fixture(scope="module")
+def corpus_v14() -> dict[str, list[dict[str, Any]]]:
+    return _two_author_corpus(V14_DIR)
+
+
+@pytest.mark.parametrize("name", ["corpus_v7", "corpus_v9", "corpus_v10", "corpus_v11", "corpus_v12", "corpus_v14"])
 def test_every_two_author_blind_record_follows_the_schema_and_sits_in_its_split(
     name: str, request: pytest.FixtureRequest,
 ) -> None:
@@ -452,3 +458,16 @@ def test_v12_is_new_and_covers_what_it_promises(
                | {r["text"] for version in (corpus_v7, corpus_v9, corpus_v10, corpus_v11) for split in SPLITS
                   for r in version[split]})
     _assert_new_and_covering(corpus_v12["dev"] + corpus_v12["held_out"], {"v12A-", "v12B-"}, earlier)
+
+
+def test_v14_is_new_and_covers_what_it_promises(
+    corpus_v14: dict[str, list[dict[str, Any]]], corpus_v12: dict[str, list[dict[str, Any]]],
+    corpus_v11: dict[str, list[dict[str, Any]]], corpus_v10: dict[str, list[dict[str, Any]]],
+    corpus_v9: dict[str, list[dict[str, Any]]], corpus_v7: dict[str, list[dict[str, Any]]],
+    corpus_v5: dict[str, list[dict[str, Any]]], corpus_v4: list[dict[str, Any]], corpus_v3: list[dict[str, Any]],
+    corpus: dict[str, list[dict[str, Any]]],
+) -> None:
+    earlier = (_earlier_texts(corpus_v5, corpus_v4, corpus_v3, corpus)
+               | {r["text"] for version in (corpus_v7, corpus_v9, corpus_v10, corpus_v11, corpus_v12)
+                  for split in SPLITS for r in version[split]})
+    _assert_new_and_covering(corpus_v14["dev"] + corpus_v14["held_out"], {"v14A-", "v14B-"}, earlier)
