@@ -30,7 +30,9 @@ def test_a_name_inside_an_unpunctuated_memo_is_a_candidate(monkeypatch: pytest.M
 def test_fillers_verbs_and_numerals_bound_a_segment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cr, "SEGMENT_SPANS", True)
     found = _sources("嗯那个今天去了一下华鑫科技那边然后就是跟他们王总聊了一下报价的事情")
-    assert "Cseg" in found["华鑫科技"]
+    assert found["华鑫"] == {"Cseg"}
+    # A span another construction proposes keeps its own sources (its features are unchanged).
+    assert "Cseg" not in found["华鑫科技"]
     # Neither a filler, a one-character verb, a numeral nor a time word is inside a segment's span.
     assert not any(n.startswith(("那个", "去", "一下", "今天", "然后", "就是")) or n.endswith(("那个", "一下"))
                    for n, s in found.items() if "Cseg" in s)

@@ -286,8 +286,9 @@ def _loose_phrase_spans(side: str, text: str, toks: Sequence[Token], found: dict
 # conjunctions), prepositions, particles, time words, numerals and measure words, and one-character verbs (the
 # predicate: 去, 跟, 说). Between two such words, each run of words that opens with a noun and closes with a noun
 # (or with one verb- or adjective-read word of two characters or more, as a loose phrase may) is a candidate
-# (source `seg`), a single word only when the segmenter reads it as a proper noun.
-SEGMENT_SPANS = False
+# (source `seg`), a single word only when the segmenter reads it as a proper noun. Only spans that no other
+# construction proposes are added, so the features of every other candidate stay as they were.
+SEGMENT_SPANS = True
 _PROPER_WORD = frozenset({"nr", "nrt", "nrfg", "nr1", "nr2", "ns", "nt", "nz", "nw", "j", "eng"})
 MAX_SEGMENT_WORDS = 4
 
@@ -321,8 +322,8 @@ def _segment_spans(side: str, text: str, toks: Sequence[Token], found: dict[str,
                 if j == i and first.flag not in _PROPER_WORD:
                     continue
                 span = text[first.start : last.end]
-                if _CJK.search(span):
-                    _add(found, span, f"{side}seg")
+                if _CJK.search(span) and (span not in found or f"{side}seg" in found[span].sources):
+                    _add(found, span, f"{side}seg")  # only what the chunks and phrases do not already propose
         segment = [tok] if tok is not None and not _segment_bound(tok) else []
 
 
