@@ -76,6 +76,26 @@ def kind(row: dict[str, Any]) -> str | None:
     return "other_firm" if not _overlaps(pred, expect) else "overlapping"
 
 
+_ROLE_END = ("总", "经理", "老板", "主任", "老师", "店长", "厂长", "院长", "主管", "总监")
+
+
+def shape(pred: str) -> str:
+    """What a wrongly chosen span is, read from its form alone (round 11): a person or a role ("王总"), a place
+    (the segmenter's place name, nothing more), a firm-like span (ends in a legal form or an industry word), or
+    another phrase. Read by the segmenter, not by eye, so no miss has to be opened to count them."""
+    from bot.extract.company_ranker import _INDUSTRY_END, _LEGAL_END
+    from bot.extract.segment import tokens
+
+    toks = tokens(pred)
+    if pred.endswith(_ROLE_END) or (toks and all(t.flag.startswith("nr") for t in toks)):
+        return "person"
+    if len(toks) == 1 and toks[0].flag == "ns":
+        return "place"
+    if _LEGAL_END.search(pred) or _INDUSTRY_END.search(pred):
+        return "firmlike"
+    return "phrase"
+
+
 def load(path: Path) -> dict[str, dict[str, Any]]:
     return {row["id"]: row for row in map(json.loads, path.read_text(encoding="utf-8").splitlines()) if row}
 
@@ -104,6 +124,16 @@ def summary(rows: dict[str, dict[str, Any]], meta: dict[str, dict[str, Any]], ke
     print("\n| miss | all | " + " | ".join(formats) + " |\n|---|---|" + "---|" * len(formats))
     for k, n in kinds.most_common():
         print(f"| {k} | {n} | " + " | ".join(str(kinds_format[(f, k)]) for f in formats) + " |")
+    shapes: Counter[tuple[str, str]] = Counter()
+    for r in chosen:
+        k = kind(r)
+        if k and r["pred"] and meta[r["id"]]["format"] in ("plain_note", "voice_memo_text"):
+            shapes[(k, shape(r["pred"]))] += 1
+    if shapes:
+        print("\nWrong spans chosen in plain notes and voice memos, by the chosen span's form (`shape`):")
+        print("| miss | form | n |\n|---|---|---|")
+        for (k, form), n in sorted(shapes.items(), key=lambda kv: -kv[1]):
+            print(f"| {k} | {form} | {n} |")
 
 
 def compare(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]], meta: dict[str, dict[str, Any]],

@@ -82,7 +82,8 @@ MAX_HEADS = 4  # word-aligned heads of one chunk
 MAX_WORDS_ADDED = 2  # words a candidate may be extended by ("X" -> "X船业", "X人力资源")
 _ENUMERATED = re.compile(r"^[CRH](?:cue:.*|sx|place|de|bb|bi|dem|jia)$")
 _UNANNOUNCED = frozenset({"Cchunk", "Chead", "Rchunk", "Rhead", "Hchunk", "Hhead", "Cnp", "Rnp", "Hnp", "ext",
-                          "trimlegal", "Cnpl", "Rnpl", "Hnpl", "Cdem", "Rdem", "Hdem", "Cjia", "Rjia", "Hjia"})
+                          "trimlegal", "Cnpl", "Rnpl", "Hnpl", "Cdem", "Rdem", "Hdem", "Cjia", "Rjia", "Hjia",
+                          "Cseg", "Rseg", "Hseg"})
 # A comitative 和/跟/与/同 + NP + a verb of meeting: the preposition is no part of the name that follows it.
 _COMITATIVE = frozenset("和跟与同")
 _MEETING_VERB = re.compile(r"聊|谈|见|沟通|通话|通了|通电话|开会|开了|碰|签|合作|约|吃饭|对接|交流")
@@ -166,6 +167,8 @@ def _spans(side: str, text: str, person: str | None, found: dict[str, Candidate]
     _noun_phrase_spans(side, text, toks, found)
     if LOOSE_PHRASES:
         _loose_phrase_spans(side, text, toks, found)
+    if SEGMENT_SPANS:
+        _segment_spans(side, text, toks, found)
 
 
 # A name neither begins with a time word, a preposition, a conjunction, an adverb, a pronoun, a measure
@@ -274,6 +277,54 @@ def _loose_phrase_spans(side: str, text: str, toks: Sequence[Token], found: dict
             if tok.start in chunk_starts:
                 break
             i -= 1
+
+
+# Round 11 (`SEGMENT_SPANS`): a voice memo or a plain note runs on without punctuation ("嗯那个今天去了华鑫科技那边
+# 然后就是跟他们王总聊了一下"), so a chunk between breaks is the whole text and neither its heads nor the noun phrase
+# that closes it reach a name in the middle. Inside a clause the function words bound a noun phrase just as
+# punctuation does: fillers and discourse words (嗯, 那个, 就是, 然后: interjections, pronouns, adverbs,
+# conjunctions), prepositions, particles, time words, numerals and measure words, and one-character verbs (the
+# predicate: 去, 跟, 说). Between two such words, each run of words that opens with a noun and closes with a noun
+# (or with one verb- or adjective-read word of two characters or more, as a loose phrase may) is a candidate
+# (source `seg`), a single word only when the segmenter reads it as a proper noun. Only spans that no other
+# construction proposes are added, so the features of every other candidate stay as they were.
+SEGMENT_SPANS = True
+_PROPER_WORD = frozenset({"nr", "nrt", "nrfg", "nr1", "nr2", "ns", "nt", "nz", "nw", "j", "eng"})
+MAX_SEGMENT_WORDS = 4
+
+
+def _segment_bound(tok: Token) -> bool:
+    """Whether a word closes a noun phrase inside a clause (a function word, a numeral, a one-character verb)."""
+    if tok.flag in _LOOSE_WORD and len(tok.word) >= 2:
+        return False
+    return tok.flag in _NOT_AT_EDGE or not _NAME_CHAR.match(tok.word[0]) or bool(_BREAK_LOOSE.search(tok.word))
+
+
+def _segment_spans(side: str, text: str, toks: Sequence[Token], found: dict[str, Candidate]) -> None:
+    """The noun phrases between the function words of an unpunctuated clause (see `SEGMENT_SPANS`)."""
+    segment: list[Token] = []
+    for tok in [*toks, None]:
+        if tok is not None and not _segment_bound(tok) and (not segment or segment[-1].end == tok.start):
+            segment.append(tok)
+            continue
+        for i, first in enumerate(segment):
+            if first.flag not in _NP_WORD:
+                continue
+            odd = 0
+            for j in range(i, min(len(segment), i + MAX_SEGMENT_WORDS)):
+                last = segment[j]
+                if last.flag not in _NP_WORD:
+                    odd += 1
+                    if odd > 1:
+                        break
+                if last.end - first.start > MAX_CHUNK:
+                    break
+                if j == i and first.flag not in _PROPER_WORD:
+                    continue
+                span = text[first.start : last.end]
+                if _CJK.search(span) and (span not in found or f"{side}seg" in found[span].sources):
+                    _add(found, span, f"{side}seg")  # only what the chunks and phrases do not already propose
+        segment = [tok] if tok is not None and not _segment_bound(tok) else []
 
 
 def _extend(found: dict[str, Candidate], texts: Sequence[tuple[str, str]]) -> None:
