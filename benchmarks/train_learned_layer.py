@@ -817,8 +817,9 @@ def oof_learned_tags(items: Sequence[Item], cfg: Config, first: Matrix) -> list[
         rows = [k for k, i in enumerate(items) if group[i.author] == g]
         probs, thresholds = first[rows], np.full(len(ll.TAGS), cfg.threshold)
         if cfg.folds:
-            stack, thresholds = second_stage([items[k] for k in fit_rows], first[fit_rows], cfg,
-                                             None if hidden is None else hidden[fit_rows])
+            stack, thresholds = (second_stage([items[k] for k in fit_rows], first[fit_rows], cfg) if hidden is None
+                                 else second_stage([items[k] for k in fit_rows], first[fit_rows], cfg,
+                                                   hidden[fit_rows]))
             probs = stack_apply(stack, [items[k] for k in rows], first[rows],
                                 None if hidden is None else hidden[rows])
         for k, p in zip(rows, probs, strict=True):
