@@ -635,7 +635,7 @@ def mlp_oof(items: Sequence[Item], opts: MlpOptions, folds: int) -> Matrix | Non
     without a hidden layer."""
     if not opts.hidden:
         return None
-    key = ("mlp", folds, opts, tuple(i.sample["id"] for i in items))
+    key = ("mlp", folds, dataclasses.astuple(opts), tuple(i.sample["id"] for i in items))  # no class: __main__-safe
     if MLP_OOF_CACHE is not None and MLP_OOF_CACHE.exists():
         cached_key, cached_out = pickle.loads(MLP_OOF_CACHE.read_bytes())  # noqa: S301 (a file this script wrote)
         if cached_key == key:
