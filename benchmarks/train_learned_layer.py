@@ -57,6 +57,7 @@ it with the shipped model on author subsets.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import pickle
 import sys
@@ -344,6 +345,12 @@ class Config:
     author_l2: float | None = None  # round 10: L2 of per-author offsets in the first stage (None: none; AuthorTerms)
     author_dense: bool = False  # ... of the rules' evidence weights too, not only of the bias
     author_l2_stack: float | None = None  # per-author bias offsets in the second stage (None: none)
+    mlp: MlpOptions | None = None  # round 11: the hidden layer read by the second stage (None or hidden 0: none)
+
+    @property
+    def hidden(self) -> MlpOptions | None:
+        """The hidden layer's options when the model has one (it needs a second stage to read it)."""
+        return self.mlp if self.mlp is not None and self.mlp.hidden > 0 and self.folds else None
 
     def vector_table(self) -> wv.Table:
         table = self.table or wv.shipped_table()
@@ -460,7 +467,8 @@ def fit_stage(items: Sequence[Item], cfg: Config, opts: StageOptions = SHIPPED_S
 
 
 def weights(tag: TagFit, stage: tuple[Matrix, Matrix], thresholds: Matrix, margin: float,
-            meta: dict[str, Any] | None = None, stack: tuple[Matrix, Matrix] | None = None) -> ll.Weights:
+            meta: dict[str, Any] | None = None, stack: tuple[Matrix, Matrix] | None = None,
+            mlp: ll.Mlp | None = None) -> ll.Weights:
     pool = tag.pool.astype(np.float32) if tag.pool is not None else None
     vec = tag.vec.astype(np.float32) if tag.vec is not None else None
     table = tag.cfg.vector_table() if tag.cfg is not None and tag.cfg.vectors is not None else None
@@ -468,7 +476,179 @@ def weights(tag: TagFit, stage: tuple[Matrix, Matrix], thresholds: Matrix, margi
                       stage[0].astype(np.float32), stage[1].astype(np.float32), margin,
                       {**(meta or {}), "stage_margin": margin}, pool,
                       stack[0].astype(np.float32) if stack else None, stack[1].astype(np.float32) if stack else None,
-                      vec, tag.cfg.vectors or "mean" if tag.cfg is not None else "mean", table)
+                      vec, tag.cfg.vectors or "mean" if tag.cfg is not None else "mean", table, mlp)
+
+
+# ---------------------------------------------------------------- round 11: a hidden layer (learned_layer.Mlp)
+
+
+@dataclass(frozen=True)
+class MlpOptions:
+    """Round 11: the hidden layer's size and training (mini-batch Adam, seeded, so a fit is deterministic).
+    `hidden` 0: no hidden layer (the round-10 model)."""
+
+    hidden: int = 0
+    bits: int = ll.HASH_BITS  # embedding rows 2^bits (the plain customer-side features folded to them)
+    epochs: int = 8
+    batch: int = 64
+    lr: float = 0.003
+    dropout: float = 0.3
+    l2: float = 1.0  # L2 in pseudo-records, as the other fits: sum loss + l2/2 |w|^2 (on the rows a batch touches)
+    seed: int = 0
+    ensemble: int = 1  # this many nets (seeds seed, seed+1, ...) whose log-odds are averaged, kept as one wider net
+
+
+def _segments(indptr: Matrix, rows: Matrix) -> tuple[Matrix, Matrix, Matrix]:
+    """The positions in `indices` of the given rows' features, each position's row (0..len(rows)-1), the counts."""
+    starts, lens = indptr[rows], indptr[rows + 1] - indptr[rows]
+    offsets = np.cumsum(lens) - lens
+    pos = np.arange(int(lens.sum())) - np.repeat(offsets, lens) + np.repeat(starts, lens)
+    return pos, np.repeat(np.arange(len(rows)), lens), lens
+
+
+def _bag(emb: Matrix, seg_lens: Matrix) -> Matrix:
+    """Per row, the sum of its embedding rows (rows with no feature: zeros)."""
+    out = np.zeros((len(seg_lens), emb.shape[1]))
+    nonempty = seg_lens > 0
+    if nonempty.any():
+        starts = (np.cumsum(seg_lens) - seg_lens)[nonempty]
+        out[nonempty] = np.add.reduceat(emb, starts, axis=0)
+    return out
+
+
+def _row_sums(values: Matrix, keys: Matrix) -> tuple[Matrix, Matrix]:
+    """Per distinct key, the sum of its rows of `values`: (keys, sums)."""
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    starts = np.flatnonzero(np.concatenate([[True], sorted_keys[1:] != sorted_keys[:-1]]))
+    return sorted_keys[starts], np.add.reduceat(values[order], starts, axis=0)
+
+
+class _Adam:
+    def __init__(self, shape: tuple[int, ...], lr: float) -> None:
+        self.m, self.v, self.lr = np.zeros(shape), np.zeros(shape), lr
+
+    def step(self, param: Matrix, grad: Matrix, t: int, rows: Matrix | None = None) -> None:
+        """One Adam step; with `rows`, only those rows (lazy Adam for the embedding table)."""
+        m, v = (self.m, self.v) if rows is None else (self.m[rows], self.v[rows])
+        m = 0.9 * m + 0.1 * grad
+        v = 0.999 * v + 0.001 * grad * grad
+        update = self.lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+        if rows is None:
+            self.m, self.v = m, v
+            param -= update
+        else:
+            self.m[rows], self.v[rows] = m, v
+            param[rows] -= update
+
+
+def mlp_rows(items: Sequence[Item], bits: int) -> tuple[Matrix, Matrix, Matrix]:
+    """The hidden layer's inputs of `items`: ragged feature indices (indptr, indices) and the rules' evidence."""
+    indptr, indices = _ragged([ll.mlp_indices(i.hashed, bits) for i in items])
+    return indptr, indices, np.array([ll.tag_dense(i.tag_input, i.rule_tags) for i in items], dtype=np.float64)
+
+
+def mlp_forward(mlp: tuple[Matrix, ...], indptr: Matrix, indices: Matrix, dense: Matrix, rows: Matrix
+                ) -> tuple[Matrix, Matrix, Matrix, Matrix]:
+    """(pre-activation, feature positions' rows, feature indices, 1/sqrt(counts)) of `rows` (no dropout)."""
+    e, wd, b1 = mlp[0], mlp[1], mlp[2]
+    pos, seg, lens = _segments(indptr, rows)
+    flat = indices[pos]
+    scale = 1.0 / np.sqrt(np.maximum(lens, 1))
+    pre = _bag(e[flat], lens) * scale[:, None] + dense[rows] @ wd + b1
+    return pre, seg, flat, scale
+
+
+def mlp_loss_grads(params: Sequence[Matrix], indptr: Matrix, indices: Matrix, dense: Matrix, y: Matrix,
+                   rows: Matrix, mask: Matrix, l2n: float) -> tuple[float, list[Matrix], Matrix]:
+    """The batch's mean log-loss over the ten tags plus l2n/2 |w|^2 (embedding rows the batch touches, the hidden
+    and output weights), its gradients (the embedding's only at the touched rows) and those rows. `mask`: the hidden
+    units' dropout multipliers (ones: none)."""
+    e, wd, _b1, w2, b2 = params
+    pre, seg, flat, scale = mlp_forward(tuple(params), indptr, indices, dense, rows)
+    a = np.maximum(pre, 0.0) * mask
+    z = a @ w2 + b2
+    target = y[rows]
+    loss = float(np.mean(np.sum(np.logaddexp(0.0, z) - target * z, axis=1)))
+    p = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+    g = (p - target) / len(rows)
+    ga = (g @ w2.T) * mask * (pre > 0)
+    touched, ge = _row_sums(ga[seg] * scale[seg, None], flat)
+    loss += 0.5 * l2n * float((e[touched] ** 2).sum() + (wd**2).sum() + (w2**2).sum())
+    grads = [ge + l2n * e[touched], dense[rows].T @ ga + l2n * wd, ga.sum(0), a.T @ g + l2n * w2, g.sum(0)]
+    return loss, grads, touched
+
+
+def fit_mlp(items: Sequence[Item], opts: MlpOptions) -> ll.Mlp:
+    """The hidden layer fitted on `items`; with `opts.ensemble` k > 1, k nets of different seeds side by side as one
+    net of k x hidden units whose output weights are divided by k (the mean of the k nets' log-odds, exactly)."""
+    nets = [_fit_one_mlp(items, dataclasses.replace(opts, seed=opts.seed + j)) for j in range(max(1, opts.ensemble))]
+    if len(nets) == 1:
+        return nets[0]
+    k = np.float32(len(nets))
+    return ll.Mlp(np.hstack([m.e for m in nets]), np.hstack([m.wd for m in nets]),
+                  np.concatenate([m.b1 for m in nets]), np.vstack([m.w2 for m in nets]) / k,
+                  np.mean([m.b2 for m in nets], axis=0).astype(np.float32))
+
+
+def _fit_one_mlp(items: Sequence[Item], opts: MlpOptions) -> ll.Mlp:
+    """One net fitted on `items`: mean log-loss of the ten tags, dropout on the hidden units, L2."""
+    rng = np.random.default_rng(opts.seed)
+    indptr, indices, dense = mlp_rows(items, opts.bits)
+    y = np.array([[t in i.expected_tags for t in ll.TAGS] for i in items], dtype=float)
+    n, k, h = len(items), len(ll.TAGS), opts.hidden
+    rate = np.clip(y.mean(0), 1e-3, 1 - 1e-3)
+    params = [rng.normal(0.0, 0.1, (1 << opts.bits, h)), rng.normal(0.0, 0.1, (dense.shape[1], h)), np.zeros(h),
+              rng.normal(0.0, 1.0 / np.sqrt(h), (h, k)), np.log(rate / (1 - rate))]
+    adams = [_Adam(p.shape, opts.lr) for p in params]
+    keep = 1.0 - opts.dropout
+    t = 0
+    for _ in range(opts.epochs):
+        order = rng.permutation(n)
+        for start in range(0, n, opts.batch):
+            rows = order[start : start + opts.batch]
+            t += 1
+            mask = (rng.random((len(rows), h)) < keep) / keep
+            _, grads, touched = mlp_loss_grads(params, indptr, indices, dense, y, rows, mask, opts.l2 / n)
+            for j, (param, grad, adam) in enumerate(zip(params, grads, adams, strict=True)):
+                adam.step(param, grad, t, touched if j == 0 else None)
+    e, wd, b1, w2, b2 = (p.astype(np.float32) for p in params)
+    return ll.Mlp(e, wd, b1, w2, b2)
+
+
+def mlp_apply(mlp: ll.Mlp, items: Sequence[Item]) -> Matrix:
+    """The hidden layer's log-odds of `items` (what learned_layer.mlp_logodds gives one message)."""
+    indptr, indices, dense = mlp_rows(items, mlp.bits)
+    params = tuple(p.astype(np.float64) for p in (mlp.e, mlp.wd, mlp.b1))
+    pre = mlp_forward(params, indptr, indices, dense, np.arange(len(items)))[0]
+    return np.asarray(np.maximum(pre, 0.0) @ mlp.w2.astype(np.float64) + mlp.b2.astype(np.float64))
+
+
+# Round 11, what the trainer fits by default (tests/data/FINAL_TAGS.md, "Learned layer, round 11"); hidden 0: none.
+SHIPPED_MLP = MlpOptions(hidden=0)
+
+MLP_OOF_CACHE: Path | None = None  # --mlp-oof: reuse the pool's out-of-fold hidden-layer log-odds
+
+
+def mlp_oof(items: Sequence[Item], opts: MlpOptions, folds: int) -> Matrix | None:
+    """Each record's hidden-layer log-odds from a fit without its author group (the second stage's input); None
+    without a hidden layer."""
+    if not opts.hidden:
+        return None
+    key = ("mlp", folds, dataclasses.astuple(opts), tuple(i.sample["id"] for i in items))  # no class: __main__-safe
+    if MLP_OOF_CACHE is not None and MLP_OOF_CACHE.exists():
+        cached_key, cached_out = pickle.loads(MLP_OOF_CACHE.read_bytes())  # noqa: S301 (a file this script wrote)
+        if cached_key == key:
+            return np.asarray(cached_out)
+    group = author_groups(items, folds)
+    out = np.zeros((len(items), len(ll.TAGS)))
+    for g in range(folds):
+        rows = [k for k, i in enumerate(items) if group[i.author] == g]
+        mlp = fit_mlp([i for i in items if group[i.author] != g], opts)
+        out[rows] = mlp_apply(mlp, [items[k] for k in rows])
+    if MLP_OOF_CACHE is not None:
+        MLP_OOF_CACHE.write_bytes(pickle.dumps((key, out)))
+    return out
 
 
 # ---------------------------------------------------------------- round 7: second stage over out-of-fold output
@@ -517,14 +697,21 @@ def _first_stage_oof(items: Sequence[Item], cfg: Config, folds: int) -> Matrix:
     return probs
 
 
+def stack_rows(items: Sequence[Item], first: Matrix, mlp: Matrix | None = None) -> Matrix:
+    """The second stage's inputs (learned_layer.stack_features); `mlp`: the hidden layer's log-odds (round 11)."""
+    return np.array([ll.stack_features(first[k], ll.tag_dense(i.tag_input, i.rule_tags),
+                                       None if mlp is None else mlp[k]) for k, i in enumerate(items)])
+
+
 def fit_stack(items: Sequence[Item], first: Matrix, l2: float, iters: int = 400,
-              signed: bool = True, author_l2: float | None = None) -> tuple[Matrix, Matrix]:
-    """Per tag, a logistic regression over every tag's first-stage log-odds and the rules' evidence; `author_l2`:
-    with per-author bias offsets during the fit (round 10, AuthorTerms), dropped from what it returns."""
+              signed: bool = True, author_l2: float | None = None, mlp: Matrix | None = None,
+              rows: Matrix | None = None) -> tuple[Matrix, Matrix]:
+    """Per tag, a logistic regression over every tag's first-stage log-odds and the rules' evidence (and with
+    `mlp` the hidden layer's log-odds, round 11); `author_l2`: with per-author bias offsets during the fit (round 10,
+    AuthorTerms), dropped from what it returns. `rows`: the inputs already built (stack_rows), for many fits."""
     authors = AuthorTerms.of([i.author for i in items], author_l2)
     nonneg, nonpos = ll.stack_sign_bounds()
-    x = np.array([ll.stack_features(first[k], ll.tag_dense(i.tag_input, i.rule_tags))
-                  for k, i in enumerate(items)])
+    x = stack_rows(items, first, mlp) if rows is None else rows
     y = np.array([[t in i.expected_tags for t in ll.TAGS] for i in items], dtype=float)
     n, d = x.shape
     w, b = np.zeros((d, y.shape[1])), np.zeros(y.shape[1])
@@ -550,9 +737,9 @@ def fit_stack(items: Sequence[Item], first: Matrix, l2: float, iters: int = 400,
     return w, b
 
 
-def stack_apply(stack: tuple[Matrix, Matrix], items: Sequence[Item], first: Matrix) -> Matrix:
-    x = np.array([ll.stack_features(first[k], ll.tag_dense(i.tag_input, i.rule_tags))
-                  for k, i in enumerate(items)])
+def stack_apply(stack: tuple[Matrix, Matrix], items: Sequence[Item], first: Matrix, mlp: Matrix | None = None
+                ) -> Matrix:
+    x = stack_rows(items, first, mlp)
     return np.asarray(1.0 / (1.0 + np.exp(-np.clip(x @ stack[0] + stack[1], -30, 30))))
 
 
@@ -567,19 +754,23 @@ def per_tag_thresholds(probs: Matrix, items: Sequence[Item]) -> Matrix:
     return thresholds
 
 
-def second_stage(items: Sequence[Item], first: Matrix, cfg: Config) -> tuple[tuple[Matrix, Matrix], Matrix]:
-    """The stacker fitted on `first` (out-of-fold probabilities of `items`) and the tags' thresholds: 0.5, or
-    with `stack_thresholds` chosen per tag on the stacker's own out-of-fold output over the same author groups."""
+def second_stage(items: Sequence[Item], first: Matrix, cfg: Config, mlp: Matrix | None = None
+                 ) -> tuple[tuple[Matrix, Matrix], Matrix]:
+    """The stacker fitted on `first` (out-of-fold probabilities of `items`; `mlp`: the hidden layer's out-of-fold
+    log-odds, round 11) and the tags' thresholds: 0.5, or with `stack_thresholds` chosen per tag on the stacker's
+    own out-of-fold output over the same author groups."""
     if not cfg.stack_thresholds:
-        return fit_stack(items, first, cfg.l2_stack, author_l2=cfg.author_l2_stack), np.full(len(ll.TAGS), 0.5)
+        return (fit_stack(items, first, cfg.l2_stack, author_l2=cfg.author_l2_stack, mlp=mlp),
+                np.full(len(ll.TAGS), 0.5))
     group = author_groups(items, cfg.folds)
     stacked = np.zeros_like(first)
     for g in range(cfg.folds):
         fit_rows = [k for k, i in enumerate(items) if group[i.author] != g]
         rows = [k for k, i in enumerate(items) if group[i.author] == g]
-        s = fit_stack([items[k] for k in fit_rows], first[fit_rows], cfg.l2_stack, author_l2=cfg.author_l2_stack)
-        stacked[rows] = stack_apply(s, [items[k] for k in rows], first[rows])
-    return (fit_stack(items, first, cfg.l2_stack, author_l2=cfg.author_l2_stack),
+        s = fit_stack([items[k] for k in fit_rows], first[fit_rows], cfg.l2_stack, author_l2=cfg.author_l2_stack,
+                      mlp=None if mlp is None else mlp[fit_rows])
+        stacked[rows] = stack_apply(s, [items[k] for k in rows], first[rows], None if mlp is None else mlp[rows])
+    return (fit_stack(items, first, cfg.l2_stack, author_l2=cfg.author_l2_stack, mlp=mlp),
             per_tag_thresholds(stacked, items))
 
 
@@ -620,13 +811,17 @@ def oof_learned_tags(items: Sequence[Item], cfg: Config, first: Matrix) -> list[
     folds = cfg.folds or STAGE_INPUT_FOLDS
     group = author_groups(items, folds)
     chosen: list[tuple[str, ...]] = [()] * len(items)
+    hidden = mlp_oof(items, cfg.hidden, folds) if cfg.hidden is not None else None
     for g in range(folds):
         fit_rows = [k for k, i in enumerate(items) if group[i.author] != g]
         rows = [k for k, i in enumerate(items) if group[i.author] == g]
         probs, thresholds = first[rows], np.full(len(ll.TAGS), cfg.threshold)
         if cfg.folds:
-            stack, thresholds = second_stage([items[k] for k in fit_rows], first[fit_rows], cfg)
-            probs = stack_apply(stack, [items[k] for k in rows], first[rows])
+            stack, thresholds = (second_stage([items[k] for k in fit_rows], first[fit_rows], cfg) if hidden is None
+                                 else second_stage([items[k] for k in fit_rows], first[fit_rows], cfg,
+                                                   hidden[fit_rows]))
+            probs = stack_apply(stack, [items[k] for k in rows], first[rows],
+                                None if hidden is None else hidden[rows])
         for k, p in zip(rows, probs, strict=True):
             tags = {t for j, t in enumerate(ll.TAGS) if p[j] >= thresholds[j]}
             if not items[k].tag_input.has_future_date:
@@ -704,6 +899,7 @@ def loao(items: Sequence[Item], cfg: Config, *, inner: bool, only: Sequence[str]
          nested: bool = False) -> dict[str, Any]:
     authors = sorted({i.author for i in items} & set(only or {i.author for i in items}))
     shared = first_stage_oof(items, cfg, cfg.folds) if cfg.folds and not nested else None
+    shared_mlp = mlp_oof(items, cfg.hidden, cfg.folds) if cfg.hidden is not None and not nested else None
     rows: dict[str, tuple[Tally, Tally]] = {}
     counts = {t: np.zeros((2, 3), dtype=int) for t in ll.TAGS}  # rules / learned: tp, fp, fn
     chosen: dict[str, Any] = {}
@@ -715,13 +911,17 @@ def loao(items: Sequence[Item], cfg: Config, *, inner: bool, only: Sequence[str]
         held = [i for i in items if i.author == author]
         thresholds, margin = (choose_thresholds(train, cfg) if inner
                               else (np.full(len(ll.TAGS), cfg.threshold), 0.0))
-        stack = None
+        stack, mlp = None, None
         if cfg.folds:
             train_rows = [k for k, i in enumerate(items) if i.author != author]
             first = shared[train_rows] if shared is not None else first_stage_oof(train, cfg, cfg.folds)
-            stack, thresholds = second_stage(train, first, cfg)
+            hidden = None
+            if cfg.hidden is not None:
+                hidden = shared_mlp[train_rows] if shared_mlp is not None else mlp_oof(train, cfg.hidden, cfg.folds)
+                mlp = fit_mlp(train, cfg.hidden)
+            stack, thresholds = second_stage(train, first, cfg, hidden)
         chosen[author] = (thresholds.tolist(), margin)
-        w = weights(fit_tags(train, cfg), fit_stage(train, cfg), thresholds, margin, stack=stack)
+        w = weights(fit_tags(train, cfg), fit_stage(train, cfg), thresholds, margin, stack=stack, mlp=mlp)
         rules, learned = Tally(), Tally()
         for item in held:
             tags, stage = run_learned(w, item.sample)
@@ -784,17 +984,24 @@ def write(items: Sequence[Item], cfg: Config, *, inner: bool) -> Path:
             "hash_bits": ll.HASH_BITS, "tag_hash_bits": cfg.tag_bits, "l2_tag_hash": cfg.l2_tag_hash,
             "author_l2": cfg.author_l2, "author_dense": cfg.author_dense, "author_l2_stack": cfg.author_l2_stack,
             "tags": list(ll.TAGS), "stages": [s.value if s else None for s in ll.STAGES]}
-    stack = None
+    stack, mlp = None, None
     if cfg.folds:
-        stack, thresholds = second_stage(items, first_stage_oof(items, cfg, cfg.folds), cfg)
+        hidden = mlp_oof(items, cfg.hidden, cfg.folds) if cfg.hidden is not None else None
+        stack, thresholds = second_stage(items, first_stage_oof(items, cfg, cfg.folds), cfg, hidden)
         meta.update(folds=cfg.folds, l2_stack=cfg.l2_stack)
-    w = weights(fit_tags(items, cfg), fit_stage(items, cfg), thresholds, margin, meta, stack)
+    if cfg.hidden is not None:
+        mlp = fit_mlp(items, cfg.hidden)
+        meta.update(mlp=dataclasses.asdict(cfg.hidden))
+    w = weights(fit_tags(items, cfg), fit_stage(items, cfg), thresholds, margin, meta, stack, mlp)
     arrays: dict[str, Any] = {"tag_w": w.tag_w.astype(np.float16), "tag_b": w.tag_b, "thresholds": w.thresholds,
                               "stage_w": w.stage_w.astype(np.float16), "stage_b": w.stage_b}
     if w.tag_pool_w is not None:
         arrays["tag_pool_w"] = w.tag_pool_w.astype(np.float16)
     if w.stack_w is not None and w.stack_b is not None:
         arrays["stack_w"], arrays["stack_b"] = w.stack_w, w.stack_b
+    if w.mlp is not None:
+        arrays.update(zip(ll.MLP_KEYS, (w.mlp.e.astype(np.float16), w.mlp.wd, w.mlp.b1, w.mlp.w2, w.mlp.b2),
+                          strict=True))
     if w.tag_vec_w is not None and w.table is not None:
         arrays["tag_vec_w"] = w.tag_vec_w.astype(np.float16)
         meta.update(vec_pooling=w.vec_pooling, word_vectors=w.table.fingerprint, l2_vec=cfg.l2_vec)
@@ -873,10 +1080,20 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--stack-author-l2", type=float, default=AUTHOR_L2_STACK,
                         help=f"L2 of per-author bias offsets in the second stage (default {AUTHOR_L2_STACK}; "
                              "negative: none)")
+    parser.add_argument("--mlp-hidden", type=int, default=SHIPPED_MLP.hidden,
+                        help=f"round 11: hidden units of the hidden layer the second stage reads (default "
+                             f"{SHIPPED_MLP.hidden}; 0: none)")
+    parser.add_argument("--mlp-epochs", type=int, default=SHIPPED_MLP.epochs)
+    parser.add_argument("--mlp-l2", type=float, default=SHIPPED_MLP.l2)
+    parser.add_argument("--mlp-dropout", type=float, default=SHIPPED_MLP.dropout)
+    parser.add_argument("--mlp-bits", type=int, default=SHIPPED_MLP.bits, help="embedding rows 2^bits")
+    parser.add_argument("--mlp-oof", type=Path, help="reuse the pool's out-of-fold hidden-layer log-odds")
     parser.add_argument("--speed", action="store_true", help="time understand_text() with the shipped weights")
     args = parser.parse_args(argv[1:])
-    global OOF_CACHE
-    OOF_CACHE = args.oof
+    global OOF_CACHE, MLP_OOF_CACHE
+    OOF_CACHE, MLP_OOF_CACHE = args.oof, args.mlp_oof
+    mlp = dataclasses.replace(SHIPPED_MLP, hidden=args.mlp_hidden, epochs=args.mlp_epochs, l2=args.mlp_l2,
+                              dropout=args.mlp_dropout, bits=args.mlp_bits)
     start = time.perf_counter()
     items = cached(args.cache, load_items)
     check_features(items)
@@ -899,6 +1116,7 @@ def main(argv: list[str]) -> int:
                                                                    author_l2=args.author_l2
                                                                    if args.author_l2 >= 0 else None,
                                                                    author_dense=args.author_dense,
+                                                                   mlp=mlp,
                                                                    author_l2_stack=args.stack_author_l2
                                                                    if args.stack_author_l2 >= 0 else None)
     for name, cfg in configs.items():

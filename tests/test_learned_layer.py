@@ -34,7 +34,7 @@ def test_the_weights_load_once_per_process() -> None:
 def test_the_shipped_weights_are_small_and_trained_on_the_training_pool_only() -> None:
     weights = ll.shipped_weights()
     assert weights is not None
-    assert ll.WEIGHTS_FILE.stat().st_size < 5_000_000
+    assert ll.WEIGHTS_FILE.stat().st_size < 10_000_000  # round 11: + the hidden layer (~2 MB); brief: under ~20 MB
     trained_on = weights.meta["trained_on"]
     assert isinstance(trained_on, list) and trained_on
     pool = {p.resolve().relative_to(ll.WEIGHTS_FILE.parents[2]).as_posix() for p in TRAINING_POOL}

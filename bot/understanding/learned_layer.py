@@ -34,6 +34,13 @@ customer clauses are pooled: a negated clause or a rep's turn adds nothing to it
 they may lower. Weights without the block load and decide as before; weights with it need the table they were trained
 on (its fingerprint is in their meta), else they are refused and the rules decide.
 
+Round 11 adds an optional hidden layer (used when the weights file has `mlp_e`): a fastText-style embedding bag of the
+plain customer-side clauses' hashed features (folded to 2^`mlp_bits` rows), scaled by 1/sqrt(count), plus the rules'
+evidence, through a ReLU layer to ten tag log-odds. Its log-odds are ten more inputs of the second stage (after the
+rules' evidence), so the second stage weighs the linear and the non-linear reading per tag. It reads only plain
+customer clauses: a negated clause or a rep's turn never changes its output, so the guarantees above still hold
+whatever sign the second stage gives it. Weights without it load and decide as before.
+
 Inference is numpy only: a sum of weight rows at the hashed indices. The weights (learned_layer.npz,
 float16, a few MB) load once per process; the same text always gives the same decision.
 """
@@ -224,6 +231,59 @@ class Weights:
     tag_vec_w: npt.NDArray[np.float32] | None = None  # (pooled vector dims, tags): the round-9 dense block
     vec_pooling: str = "mean"
     table: word_vectors.Table | None = None  # the word vectors tag_vec_w was trained on
+    mlp: Mlp | None = None  # round 11: the hidden layer whose log-odds the second stage also reads
+
+
+@dataclass(frozen=True)
+class Mlp:
+    """Round 11: an embedding bag of the plain customer-side hashed features and the rules' evidence, a ReLU layer,
+    then ten tag log-odds (mlp_logodds)."""
+
+    e: npt.NDArray[np.float32]  # (1 << bits, hidden): one embedding row per folded plain-customer feature
+    wd: npt.NDArray[np.float32]  # (N_TAG_DENSE, hidden): the rules' evidence into the hidden layer
+    b1: npt.NDArray[np.float32]  # (hidden,)
+    w2: npt.NDArray[np.float32]  # (hidden, tags)
+    b2: npt.NDArray[np.float32]  # (tags,)
+
+    @property
+    def bits(self) -> int:
+        return int(self.e.shape[0]).bit_length() - 1
+
+
+MLP_KEYS = ("mlp_e", "mlp_wd", "mlp_b1", "mlp_w2", "mlp_b2")
+
+
+def _mlp_block(data: np.lib.npyio.NpzFile) -> Mlp | None:
+    """The round-11 hidden layer, or None in weights without it; a block of the wrong shapes is refused."""
+    if "mlp_e" not in data.files:
+        return None
+    e, wd, b1, w2, b2 = (data[k].astype(np.float32) for k in MLP_KEYS)
+    rows, hidden = e.shape
+    if (rows & (rows - 1) or rows > 1 << FEATURE_BITS or wd.shape != (N_TAG_DENSE, hidden)
+            or b1.shape != (hidden,) or w2.shape != (hidden, len(TAGS)) or b2.shape != (len(TAGS),)):
+        raise ValueError("learned layer hidden-layer weights do not match this code's features")
+    return Mlp(e, wd, b1, w2, b2)
+
+
+def mlp_indices(hashed: npt.NDArray[np.int64], bits: int) -> npt.NDArray[np.int64]:
+    """The hidden layer's input: the plain customer-side features (scope C) of `text_indices`, folded to `bits`."""
+    plain = hashed[hashed < (1 << FEATURE_BITS)]
+    return np.unique(plain & ((1 << bits) - 1))
+
+
+def mlp_hidden_input(mlp: Mlp, indices: npt.NDArray[np.int64], dense: Sequence[float]) -> npt.NDArray[np.float64]:
+    """The hidden layer's pre-activation: the embedding bag (sum / sqrt(count)) plus the rules' evidence."""
+    z = np.asarray(dense, dtype=np.float64) @ mlp.wd.astype(np.float64) + mlp.b1.astype(np.float64)
+    if len(indices):
+        z = z + mlp.e[indices].astype(np.float64).sum(axis=0) / np.sqrt(len(indices))
+    return np.asarray(z, dtype=np.float64)
+
+
+def mlp_logodds(mlp: Mlp, data: TagInput, rule_tags: Iterable[str]) -> npt.NDArray[np.float64]:
+    """Per tag (in TAGS order), the hidden layer's log-odds."""
+    indices = mlp_indices(text_indices(data.customer_text, data.rep_text), mlp.bits)
+    h = np.maximum(mlp_hidden_input(mlp, indices, tag_dense(data, rule_tags)), 0.0)
+    return np.asarray(h @ mlp.w2.astype(np.float64) + mlp.b2.astype(np.float64), dtype=np.float64)
 
 
 def _vector_block(data: np.lib.npyio.NpzFile, meta: dict[str, object]
@@ -249,8 +309,12 @@ def load_weights(path: Path) -> Weights:
         pool = data["tag_pool_w"].astype(np.float32) if "tag_pool_w" in data.files else None
         stack_w = data["stack_w"].astype(np.float32) if "stack_w" in data.files else None
         stack_b = data["stack_b"].astype(np.float32) if "stack_w" in data.files else None
-        if stack_w is not None and stack_w.shape != (len(TAGS) + N_TAG_DENSE, len(TAGS)):
+        mlp = _mlp_block(data)
+        n_stack = len(TAGS) + N_TAG_DENSE + (len(TAGS) if mlp is not None else 0)
+        if stack_w is not None and stack_w.shape != (n_stack, len(TAGS)):
             raise ValueError("learned layer second stage does not match this code's features")
+        if mlp is not None and stack_w is None:
+            raise ValueError("learned layer hidden layer without a second stage to read it")
         tag_w, stage_w = data["tag_w"].astype(np.float32), data["stage_w"].astype(np.float32)
         tag_hash_bits(tag_w)  # a 2^14 table (before round 8) or a 2^16 one: both load
         if stage_w.shape[0] not in (N_STAGE_DENSE + N_HASHED, N_STAGE_DENSE + N_HASHED + N_ASPECT):
@@ -259,7 +323,7 @@ def load_weights(path: Path) -> Weights:
         return Weights(tag_w, data["tag_b"].astype(np.float32),
                        data["thresholds"].astype(np.float32), stage_w,
                        data["stage_b"].astype(np.float32), float(meta["stage_margin"]), meta, pool,
-                       stack_w, stack_b, vec_w, pooling, table)
+                       stack_w, stack_b, vec_w, pooling, table, mlp)
 
 
 # Read once per process; a damaged or foreign file: the rules decide (retrain with train_learned_layer.py --write).
@@ -303,17 +367,26 @@ def first_stage_probabilities(weights: Weights, data: TagInput, rule_tags: Itera
     return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -30, 30))), dtype=np.float64)
 
 
-def stack_features(first: npt.NDArray[np.float64], dense: Sequence[float]) -> npt.NDArray[np.float64]:
-    """The second stage's input: the first stage's log-odds of every tag, then the rules' evidence."""
+def stack_features(first: npt.NDArray[np.float64], dense: Sequence[float],
+                   mlp: npt.NDArray[np.float64] | None = None) -> npt.NDArray[np.float64]:
+    """The second stage's input: the first stage's log-odds of every tag, then the rules' evidence, then (round 11,
+    weights with a hidden layer) the hidden layer's log-odds, clipped as the first stage's are."""
     p = np.clip(first, 1e-4, 1 - 1e-4)
-    return np.concatenate([np.log(p / (1 - p)), np.asarray(dense, dtype=np.float64)])
+    parts = [np.log(p / (1 - p)), np.asarray(dense, dtype=np.float64)]
+    if mlp is not None:
+        parts.append(np.clip(mlp, -MLP_CLIP, MLP_CLIP))
+    return np.concatenate(parts)
+
+
+MLP_CLIP = float(np.log((1 - 1e-4) / 1e-4))  # the first stage's log-odds bound
 
 
 def tag_probabilities(weights: Weights, data: TagInput, rule_tags: Iterable[str]) -> dict[str, float]:
     rule_tags = tuple(rule_tags)
     p = first_stage_probabilities(weights, data, rule_tags)
     if weights.stack_w is not None and weights.stack_b is not None:
-        x = stack_features(p, tag_dense(data, rule_tags))
+        extra = mlp_logodds(weights.mlp, data, rule_tags) if weights.mlp is not None else None
+        x = stack_features(p, tag_dense(data, rule_tags), extra)
         z = x @ weights.stack_w.astype(np.float64) + weights.stack_b.astype(np.float64)
         p = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
     return {t: float(p[i]) for i, t in enumerate(TAGS)}
