@@ -27,6 +27,8 @@ DATA = ROOT / "tests" / "data"
 #   and FINAL.md (held-out 0.885 -> 0.913); retired at the start of round 9, whose blind set is corpus v11.
 # - corpus v11 (both splits): blind through round 9, first look and final recorded in corpus_v11/FIRST_LOOK.md
 #   and FINAL.md (held-out 0.929 -> 0.929); retired at the start of round 10, whose blind set is corpus v12.
+# - corpus v12 (both splits): blind through round 10, first look and final recorded in corpus_v12/FIRST_LOOK.md
+#   and FINAL.md (held-out 0.888 -> 0.898); retired in round 11, whose blind set is corpus v14.
 RETIRED_HELD_OUT = (
     DATA / "corpus_v3" / "held_out.jsonl",
     DATA / "corpus_v2" / "held_out.jsonl",
@@ -36,6 +38,7 @@ RETIRED_HELD_OUT = (
     DATA / "corpus_v9" / "held_out.jsonl",
     DATA / "corpus_v10" / "held_out.jsonl",
     DATA / "corpus_v11" / "held_out.jsonl",
+    DATA / "corpus_v12" / "held_out.jsonl",
 )
 CORPUS_V5 = (DATA / "corpus_v5" / "dev.jsonl", DATA / "corpus_v5" / "held_out.jsonl")
 
@@ -55,6 +58,7 @@ TRAINING_POOL = (
     DATA / "corpus_v9" / "dev.jsonl",
     DATA / "corpus_v10" / "dev.jsonl",
     DATA / "corpus_v11" / "dev.jsonl",
+    DATA / "corpus_v12" / "dev.jsonl",
     *RETIRED_HELD_OUT,
     *CORPUS_V6,
     *CORPUS_V8,
