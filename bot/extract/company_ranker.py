@@ -304,7 +304,8 @@ def _segment_spans(side: str, text: str, toks: Sequence[Token], found: dict[str,
     """The noun phrases between the function words of an unpunctuated clause (see `SEGMENT_SPANS`)."""
     segment: list[Token] = []
     for tok in [*toks, None]:
-        if tok is not None and not _segment_bound(tok) and (not segment or segment[-1].end == tok.start):
+        bound = tok is None or _segment_bound(tok)
+        if tok is not None and not bound and (not segment or segment[-1].end == tok.start):
             segment.append(tok)
             continue
         for i, first in enumerate(segment):
@@ -324,7 +325,7 @@ def _segment_spans(side: str, text: str, toks: Sequence[Token], found: dict[str,
                 span = text[first.start : last.end]
                 if _CJK.search(span) and (span not in found or f"{side}seg" in found[span].sources):
                     _add(found, span, f"{side}seg")  # only what the chunks and phrases do not already propose
-        segment = [tok] if tok is not None and not _segment_bound(tok) else []
+        segment = [tok] if tok is not None and not bound else []
 
 
 def _extend(found: dict[str, Candidate], texts: Sequence[tuple[str, str]]) -> None:
