@@ -23,12 +23,9 @@ CORPUS_DIR = Path(__file__).parent / "data" / "corpus_v2"
 V3_HELD_OUT = Path(__file__).parent / "data" / "corpus_v3" / "held_out.jsonl"
 V4_HELD_OUT = Path(__file__).parent / "data" / "corpus_v4" / "held_out.jsonl"
 V5_DIR = Path(__file__).parent / "data" / "corpus_v5"
-V7_DIR = Path(__file__).parent / "data" / "corpus_v7"
-V9_DIR = Path(__file__).parent / "data" / "corpus_v9"
-V10_DIR = Path(__file__).parent / "data" / "corpus_v10"
-V11_DIR = Path(__file__).parent / "data" / "corpus_v11"
-V12_DIR = Path(__file__).parent / "data" / "corpus_v12"
-V14_DIR = Path(__file__).parent / "data" / "corpus_v14"
+# The blind corpora written by two new authors each (round 6 onwards), oldest first; v6, v8 and v13 hold the
+# training authors. Each must be new against every corpus before it.
+TWO_AUTHOR_BLIND = ("v7", "v9", "v10", "v11", "v12", "v14", "v15")
 SPLITS = ("dev", "held_out")
 TAGS = frozenset({
     "竞品对比", "价格异议", "决策链变更", "要报价", "要演示",
@@ -41,8 +38,8 @@ EXPECT_KEYS = frozenset(
     {"customer_name", "company", "phone", "email", "tags", "next_contact", "amount_cny", "stage_hint"}
 )
 SHANGHAI_OFFSET = timedelta(hours=8)
-# v2-001, h001 (v4), v5A-001, v6C-, v12A-, v13A-, v14A-
-_ID = re.compile(r"^(?:v[23]-|h|v(?:[579]|1[0124])[AB]-|v[68][A-Z]-|v13[A-Z]-)\d{3}$")
+# v2-001, h001 (v4), v5A-001, v6C-, v12A-, v13A-, v14A-, v15A-
+_ID = re.compile(r"^(?:v[23]-|h|v(?:[579]|1[01245])[AB]-|v[68][A-Z]-|v13[A-Z]-)\d{3}$")
 _PHONE = re.compile(r"^\+[1-9]\d{7,14}$")
 _CN_MOBILE = re.compile(r"^\+861[3-9]\d{9}$")  # a Chinese mobile; +8610… is a Beijing landline
 _INDUSTRY = re.compile(r"^[a-z_]+$")
@@ -349,40 +346,16 @@ def _two_author_corpus(directory: Path) -> dict[str, list[dict[str, Any]]]:
 
 
 @pytest.fixture(scope="module")
-def corpus_v7() -> dict[str, list[dict[str, Any]]]:
-    return _two_author_corpus(V7_DIR)
+def two_author_blind() -> dict[str, dict[str, list[dict[str, Any]]]]:
+    return {version: _two_author_corpus(Path(__file__).parent / "data" / f"corpus_{version}")
+            for version in TWO_AUTHOR_BLIND}
 
 
-@pytest.fixture(scope="module")
-def corpus_v9() -> dict[str, list[dict[str, Any]]]:
-    return _two_author_corpus(V9_DIR)
-
-
-@pytest.fixture(scope="module")
-def corpus_v10() -> dict[str, list[dict[str, Any]]]:
-    return _two_author_corpus(V10_DIR)
-
-
-@pytest.fixture(scope="module")
-def corpus_v11() -> dict[str, list[dict[str, Any]]]:
-    return _two_author_corpus(V11_DIR)
-
-
-@pytest.fixture(scope="module")
-def corpus_v12() -> dict[str, list[dict[str, Any]]]:
-    return _two_author_corpus(V12_DIR)
-
-
-@pytest.fixture(scope="module")
-def corpus_v14() -> dict[str, list[dict[str, Any]]]:
-    return _two_author_corpus(V14_DIR)
-
-
-@pytest.mark.parametrize("name", ["corpus_v7", "corpus_v9", "corpus_v10", "corpus_v11", "corpus_v12", "corpus_v14"])
+@pytest.mark.parametrize("version", TWO_AUTHOR_BLIND)
 def test_every_two_author_blind_record_follows_the_schema_and_sits_in_its_split(
-    name: str, request: pytest.FixtureRequest,
+    version: str, two_author_blind: dict[str, dict[str, list[dict[str, Any]]]],
 ) -> None:
-    for split, records in request.getfixturevalue(name).items():
+    for split, records in two_author_blind[version].items():
         problems = {r.get("id", f"#{i}"): p for i, r in enumerate(records) if (p := record_problems(r))}
         assert not problems, problems
         assert {split_of(r["id"]) for r in records} == {split}
@@ -407,67 +380,15 @@ def _earlier_texts(corpus_v5: dict[str, list[dict[str, Any]]], corpus_v4: list[d
                if line.strip()})
 
 
-def test_v7_is_new_and_covers_what_it_promises(
-    corpus_v7: dict[str, list[dict[str, Any]]], corpus_v5: dict[str, list[dict[str, Any]]],
-    corpus_v4: list[dict[str, Any]], corpus_v3: list[dict[str, Any]], corpus: dict[str, list[dict[str, Any]]],
-) -> None:
-    earlier = _earlier_texts(corpus_v5, corpus_v4, corpus_v3, corpus)
-    _assert_new_and_covering(corpus_v7["dev"] + corpus_v7["held_out"], {"v7A-", "v7B-"}, earlier)
-
-
-def test_v9_is_new_and_covers_what_it_promises(
-    corpus_v9: dict[str, list[dict[str, Any]]], corpus_v7: dict[str, list[dict[str, Any]]],
+@pytest.mark.parametrize("position", range(len(TWO_AUTHOR_BLIND)), ids=TWO_AUTHOR_BLIND)
+def test_each_two_author_blind_corpus_is_new_and_covers_what_it_promises(
+    position: int, two_author_blind: dict[str, dict[str, list[dict[str, Any]]]],
     corpus_v5: dict[str, list[dict[str, Any]]], corpus_v4: list[dict[str, Any]], corpus_v3: list[dict[str, Any]],
     corpus: dict[str, list[dict[str, Any]]],
 ) -> None:
+    version = TWO_AUTHOR_BLIND[position]
     earlier = (_earlier_texts(corpus_v5, corpus_v4, corpus_v3, corpus)
-               | {r["text"] for split in SPLITS for r in corpus_v7[split]})
-    _assert_new_and_covering(corpus_v9["dev"] + corpus_v9["held_out"], {"v9A-", "v9B-"}, earlier)
-
-
-def test_v10_is_new_and_covers_what_it_promises(
-    corpus_v10: dict[str, list[dict[str, Any]]], corpus_v9: dict[str, list[dict[str, Any]]],
-    corpus_v7: dict[str, list[dict[str, Any]]], corpus_v5: dict[str, list[dict[str, Any]]],
-    corpus_v4: list[dict[str, Any]], corpus_v3: list[dict[str, Any]], corpus: dict[str, list[dict[str, Any]]],
-) -> None:
-    earlier = (_earlier_texts(corpus_v5, corpus_v4, corpus_v3, corpus)
-               | {r["text"] for split in SPLITS for r in corpus_v7[split]}
-               | {r["text"] for split in SPLITS for r in corpus_v9[split]})
-    _assert_new_and_covering(corpus_v10["dev"] + corpus_v10["held_out"], {"v10A-", "v10B-"}, earlier)
-
-
-def test_v11_is_new_and_covers_what_it_promises(
-    corpus_v11: dict[str, list[dict[str, Any]]], corpus_v10: dict[str, list[dict[str, Any]]],
-    corpus_v9: dict[str, list[dict[str, Any]]], corpus_v7: dict[str, list[dict[str, Any]]],
-    corpus_v5: dict[str, list[dict[str, Any]]], corpus_v4: list[dict[str, Any]], corpus_v3: list[dict[str, Any]],
-    corpus: dict[str, list[dict[str, Any]]],
-) -> None:
-    earlier = (_earlier_texts(corpus_v5, corpus_v4, corpus_v3, corpus)
-               | {r["text"] for version in (corpus_v7, corpus_v9, corpus_v10) for split in SPLITS
-                  for r in version[split]})
-    _assert_new_and_covering(corpus_v11["dev"] + corpus_v11["held_out"], {"v11A-", "v11B-"}, earlier)
-
-
-def test_v12_is_new_and_covers_what_it_promises(
-    corpus_v12: dict[str, list[dict[str, Any]]], corpus_v11: dict[str, list[dict[str, Any]]],
-    corpus_v10: dict[str, list[dict[str, Any]]], corpus_v9: dict[str, list[dict[str, Any]]],
-    corpus_v7: dict[str, list[dict[str, Any]]], corpus_v5: dict[str, list[dict[str, Any]]],
-    corpus_v4: list[dict[str, Any]], corpus_v3: list[dict[str, Any]], corpus: dict[str, list[dict[str, Any]]],
-) -> None:
-    earlier = (_earlier_texts(corpus_v5, corpus_v4, corpus_v3, corpus)
-               | {r["text"] for version in (corpus_v7, corpus_v9, corpus_v10, corpus_v11) for split in SPLITS
-                  for r in version[split]})
-    _assert_new_and_covering(corpus_v12["dev"] + corpus_v12["held_out"], {"v12A-", "v12B-"}, earlier)
-
-
-def test_v14_is_new_and_covers_what_it_promises(
-    corpus_v14: dict[str, list[dict[str, Any]]], corpus_v12: dict[str, list[dict[str, Any]]],
-    corpus_v11: dict[str, list[dict[str, Any]]], corpus_v10: dict[str, list[dict[str, Any]]],
-    corpus_v9: dict[str, list[dict[str, Any]]], corpus_v7: dict[str, list[dict[str, Any]]],
-    corpus_v5: dict[str, list[dict[str, Any]]], corpus_v4: list[dict[str, Any]], corpus_v3: list[dict[str, Any]],
-    corpus: dict[str, list[dict[str, Any]]],
-) -> None:
-    earlier = (_earlier_texts(corpus_v5, corpus_v4, corpus_v3, corpus)
-               | {r["text"] for version in (corpus_v7, corpus_v9, corpus_v10, corpus_v11, corpus_v12)
-                  for split in SPLITS for r in version[split]})
-    _assert_new_and_covering(corpus_v14["dev"] + corpus_v14["held_out"], {"v14A-", "v14B-"}, earlier)
+               | {r["text"] for before in TWO_AUTHOR_BLIND[:position] for split in SPLITS
+                  for r in two_author_blind[before][split]})
+    records = two_author_blind[version]["dev"] + two_author_blind[version]["held_out"]
+    _assert_new_and_covering(records, {f"{version}A-", f"{version}B-"}, earlier)
