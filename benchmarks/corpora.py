@@ -29,6 +29,8 @@ DATA = ROOT / "tests" / "data"
 #   and FINAL.md (held-out 0.929 -> 0.929); retired at the start of round 10, whose blind set is corpus v12.
 # - corpus v12 (both splits): blind through round 10, first look and final recorded in corpus_v12/FIRST_LOOK.md
 #   and FINAL.md (held-out 0.888 -> 0.898); retired in round 11, whose blind set is corpus v14.
+# - corpus v14 (both splits): blind through round 11, first look and final recorded in corpus_v14/FIRST_LOOK.md
+#   and FINAL.md (held-out 0.860 -> 0.874); retired in round 12, whose blind set is corpus v15.
 RETIRED_HELD_OUT = (
     DATA / "corpus_v3" / "held_out.jsonl",
     DATA / "corpus_v2" / "held_out.jsonl",
@@ -39,6 +41,7 @@ RETIRED_HELD_OUT = (
     DATA / "corpus_v10" / "held_out.jsonl",
     DATA / "corpus_v11" / "held_out.jsonl",
     DATA / "corpus_v12" / "held_out.jsonl",
+    DATA / "corpus_v14" / "held_out.jsonl",
 )
 CORPUS_V5 = (DATA / "corpus_v5" / "dev.jsonl", DATA / "corpus_v5" / "held_out.jsonl")
 
@@ -59,6 +62,7 @@ TRAINING_POOL = (
     DATA / "corpus_v10" / "dev.jsonl",
     DATA / "corpus_v11" / "dev.jsonl",
     DATA / "corpus_v12" / "dev.jsonl",
+    DATA / "corpus_v14" / "dev.jsonl",
     *RETIRED_HELD_OUT,
     *CORPUS_V6,
     *CORPUS_V8,

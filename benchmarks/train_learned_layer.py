@@ -94,8 +94,9 @@ def author_of(path: Path, record_id: str = "") -> str:
     parent = path.parent.name
     if parent in ("corpus_v6", "corpus_v8", "corpus_v13"):
         return path.stem  # v6C, v6D, …, v8A, …, v13A, …: one author per file
-    if parent in ("corpus_v5", "corpus_v7", "corpus_v9", "corpus_v10", "corpus_v11", "corpus_v12"):
-        return record_id.split("-", 1)[0]  # v5A, v5B, …, v12A, v12B: two authors across both splits
+    if parent in ("corpus_v5", "corpus_v7", "corpus_v9", "corpus_v10", "corpus_v11", "corpus_v12",
+                  "corpus_v14"):
+        return record_id.split("-", 1)[0]  # v5A, v5B, …, v14A, v14B: two authors across both splits
     return {"corpus_v2": "v2", "corpus_v3": "v3", "corpus_v4": "v4"}.get(parent, "sample")
 
 

@@ -30,10 +30,9 @@ def test_the_default_tag_layer_never_calls_the_embedding_model(monkeypatch):
     assert {"要报价", "预约拜访"} <= set(_tags("卞经理说下周三想请我们过去看看他们的新仓库，顺便把报价单带上"))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "round 8 data-only retrain (7645 records, 51 authors): the learned layer adds 要演示 to a visit to see the "
-    "customer's new warehouse (过去看看)"))
 def test_a_visit_to_see_the_customers_site_is_no_demo() -> None:
+    # A strict xfail from round 8 (the learned layer added 要演示 to 过去看看) to round 11; the round-12 retrain on
+    # 94 authors reads it right.
     assert _tags("卞经理说下周三想请我们过去看看他们的新仓库，顺便把报价单带上") == ("要报价", "预约拜访")
 
 
