@@ -53,3 +53,37 @@ def test_the_nest_keys_reach_the_candidate_features(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(cr, "NEST_KEYS", False)
     keys = cr.candidate_keys(cand, {"C": text, "R": "", "H": ""}, words, None, None, 0, names)
     assert not any(k.startswith(("nl", "ns")) for k in keys)
+
+
+def test_the_trainer_flips_a_module_switch_from_the_command_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks import train_company_ranker as trainer
+
+    monkeypatch.setattr(cr, "NEST_KEYS", True)
+    monkeypatch.setattr(cr, "CROSS_KEYS", False)
+    trainer.apply_switches(["NEST_KEYS=0", "CROSS_KEYS=1"])
+    assert cr.NEST_KEYS is False and cr.CROSS_KEYS is True
+    with pytest.raises(SystemExit):
+        trainer.apply_switches(["HASH_BITS=1"])
+    with pytest.raises(SystemExit):
+        trainer.apply_switches(["NEST_KEYS=yes"])
+
+
+def test_the_cross_keys_pair_coarse_attributes_of_a_span(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert cr._cross_keys(["len4", "al1", "in0h1"]) == ["x:len4&al1", "x:len4&in0h1", "x:al1&in0h1"]
+    text = "华鑫科技有限公司来电，说华鑫那边下周要报价"
+    words = {side: cr._words(t) for side, t in (("C", text), ("R", ""), ("H", ""))}
+    cand = next(c for c in cr.candidates(text, "", None, None, None) if c.name == "华鑫")
+    names = frozenset({"华鑫", "华鑫科技"})
+    monkeypatch.setattr(cr, "CROSS_KEYS", True)
+    keys = cr.candidate_keys(cand, {"C": text, "R": "", "H": ""}, words, None, None, 0, names)
+    assert "x:len2&al1" in keys and "x:al1&in1h0" in keys
+    monkeypatch.setattr(cr, "CROSS_KEYS", False)
+    keys = cr.candidate_keys(cand, {"C": text, "R": "", "H": ""}, words, None, None, 0, names)
+    assert not any(k.startswith("x:") for k in keys)
+
+
+def test_the_coarse_nest_keys_name_only_the_slot(monkeypatch: pytest.MonkeyPatch) -> None:
+    names = frozenset({"华鑫", "华鑫科技", "杭州华鑫科技", "华鑫采购部"})
+    monkeypatch.setattr(cr, "NEST_DETAIL", False)
+    keys = cr._nest_keys("华鑫", names, ("杭州华鑫科技来电，华鑫采购部说华鑫那边下周要报价", "", ""))
+    assert keys == ["clpost:dept", "clpost:firm", "clpre:place"]

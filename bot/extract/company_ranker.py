@@ -589,7 +589,23 @@ def _first_at(name: str, texts: Sequence[str]) -> int:
     return 1 << 30
 
 
+# With `NEST_DETAIL` off, only the coarse slot of each differing part is a key (no crosses with the forms' counts,
+# order or length, and a part the segmenter reads as several words is one class "words").
+NEST_DETAIL = True
+_FIRM_SLOTS = frozenset({"legal", "more+legal", "industry", "more+industry", "unit"})
+
+
+def _coarse(kind: str) -> str:
+    if kind in _FIRM_SLOTS:
+        return "firm"
+    if kind.startswith("t:"):
+        return "words"
+    return kind.removeprefix("w:")
+
+
 def _nest_keys(name: str, names: frozenset[str], texts: tuple[str, ...]) -> list[str]:
+    if not NEST_DETAIL:
+        return _nest_keys_coarse(name, names)
     keys: list[str] = []
     alone = _alone_among(name, names, texts) > 0
     first = _first_at(name, texts)
@@ -628,6 +644,33 @@ def _nest_keys(name: str, names: frozenset[str], texts: tuple[str, ...]) -> list
         if header and short in header and name not in header:
             keys.append("nsHshort")
     return keys
+
+
+def _nest_keys_coarse(name: str, names: frozenset[str]) -> list[str]:
+    keys: set[str] = set()
+    for other in names:
+        if other == name:
+            continue
+        if name in other:
+            at = other.find(name)
+            pre, post = other[:at], other[at + len(name) :]
+            keys.update(f"cl{end}:{_coarse(_part_kind(part))}" for end, part in (("pre", pre), ("post", post)) if part)
+        elif len(other) >= 2 and other in name:
+            at = name.find(other)
+            pre, post = name[:at], name[at + len(other) :]
+            keys.update(f"cs{end}:{_coarse(_part_kind(part))}" for end, part in (("pre", pre), ("post", post)) if part)
+    return sorted(keys)
+
+
+# Round 12 (`CROSS_KEYS`): a linear score adds its features' weights, so it cannot say "a long span is good when it
+# stands alone but bad inside a longer one". Pairs of a few coarse attributes of a span (its length, how it was
+# proposed, how often it stands alone, whether a longer or shorter candidate nests with it, its first and last
+# word's class, its rank) are keys of their own: a second-order interaction of existing features.
+CROSS_KEYS = False
+
+
+def _cross_keys(attrs: Sequence[str]) -> list[str]:
+    return [f"x:{a}&{b}" for i, a in enumerate(attrs) for b in attrs[i + 1 :]]
 
 
 def _comitative(name: str, text: str, start: int) -> bool:
@@ -679,6 +722,19 @@ def candidate_keys(cand: Candidate, texts: dict[str, str], words: dict[str, _Wor
         keys += _form_keys(name, names, tuple(texts.values()))
     if NEST_KEYS:
         keys += _nest_keys(name, names, tuple(texts.values()))
+    if CROSS_KEYS:
+        longer = sum(1 for o in names if o != name and name in o)
+        shorter = sum(1 for o in names if o != name and o in name)
+        announced = "ann" if not cand.sources <= _UNANNOUNCED else "unann"
+        first_word = words["C"].starts.get(cand.where[0][1]) if cand.where and cand.where[0][0] == "C" else None
+        last_word = words["C"].ends.get(cand.where[0][1] + len(name)) if cand.where and cand.where[0][0] == "C" \
+            else None
+        alone = _alone_among(name, names, tuple(texts.values()))
+        attrs = [f"len{min(len(name), 7)}", announced, f"al{_bucket(alone, 2)}",
+                 f"in{_bucket(longer, 2)}h{_bucket(shorter, 2)}", f"rk{_bucket(rank, 3)}",
+                 "tf" + (_flag_class(words["C"].toks[first_word].flag) if first_word is not None else "-"),
+                 "tl" + (_flag_class(words["C"].toks[last_word].flag) if last_word is not None else "-")]
+        keys += _cross_keys(attrs)
     if "的" in name[1:-1]:
         keys.append("de_inside")  # "X的面馆": a name rarely holds 的
     sides = {side for side, _ in cand.where}
