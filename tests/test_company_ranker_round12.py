@@ -21,7 +21,8 @@ def test_the_part_a_longer_form_adds_is_read_as_a_slot_of_a_firm_name() -> None:
     assert cr._part_kind("杭州") == "w:place"
 
 
-def test_a_span_knows_what_a_longer_candidate_adds_and_whether_each_stands_alone() -> None:
+def test_a_span_knows_what_a_longer_candidate_adds_and_whether_each_stands_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cr, "NEST_DETAIL", True)
     text = "杭州华鑫科技来电，说华鑫那边下周要报价"
     names = frozenset({"华鑫", "华鑫科技", "杭州华鑫科技"})
     short = cr._nest_keys("华鑫", names, (text, "", ""))
@@ -34,7 +35,8 @@ def test_a_span_knows_what_a_longer_candidate_adds_and_whether_each_stands_alone
     assert not any(k.startswith("nl") for k in full)  # no longer candidate holds it
 
 
-def test_a_longer_form_in_the_header_or_a_signature_line_is_a_feature() -> None:
+def test_a_longer_form_in_the_header_or_a_signature_line_is_a_feature(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cr, "NEST_DETAIL", True)
     names = frozenset({"华鑫", "华鑫科技"})
     keys = cr._nest_keys("华鑫", names, ("华鑫那边下周报价", "", "华鑫科技-王总"))
     assert "nlH" in keys
@@ -48,6 +50,8 @@ def test_the_nest_keys_reach_the_candidate_features(monkeypatch: pytest.MonkeyPa
     words = {side: cr._words(t) for side, t in (("C", text), ("R", ""), ("H", ""))}
     cand = next(c for c in cr.candidates(text, "", None, None, None) if c.name == "华鑫")
     names = frozenset({"华鑫", "华鑫科技"})
+    monkeypatch.setattr(cr, "NEST_KEYS", True)
+    monkeypatch.setattr(cr, "NEST_DETAIL", True)
     keys = cr.candidate_keys(cand, {"C": text, "R": "", "H": ""}, words, None, None, 0, names)
     assert "nlpost:industry" in keys
     monkeypatch.setattr(cr, "NEST_KEYS", False)

@@ -520,7 +520,7 @@ def _form_keys(name: str, names: frozenset[str], texts: tuple[str, ...]) -> list
 # small closed set of organisation-unit, department and title morphemes, or else the segmenter's word class),
 # crossed with whether each form stands on its own elsewhere, with which comes first, and with whether the
 # longer form is in the header or a signature line.
-NEST_KEYS = True
+NEST_KEYS = False
 _LEGAL_WHOLE = re.compile(r"(?:股份有限公司|有限责任公司|有限公司|股份公司|集团|公司|集团公司|集团有限公司)")
 # One-character organisation forms: a factory, shop, hall, institute, firm, society, workshop, store, garden.
 _UNIT_CHARS = frozenset("厂店馆院所行社坊铺堂园")
