@@ -21,7 +21,7 @@ def test_the_part_a_longer_form_adds_is_read_as_a_slot_of_a_firm_name() -> None:
     assert cr._part_kind("杭州") == "w:place"
 
 
-def test_a_span_knows_what_a_longer_candidate_adds_and_whether_each_stands_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_span_knows_what_a_longer_form_adds_and_whether_each_stands_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cr, "NEST_DETAIL", True)
     text = "杭州华鑫科技来电，说华鑫那边下周要报价"
     names = frozenset({"华鑫", "华鑫科技", "杭州华鑫科技"})
