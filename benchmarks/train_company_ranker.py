@@ -212,6 +212,20 @@ def score_extra(w: np.ndarray, extra: Sequence[Record]) -> None:
           + ", ".join(f"{m}: {accuracy(m):.1%}" for m in MARGIN_GRID))
 
 
+# The module switches of company_ranker.py that `--switch` may flip for a measurement (round 12).
+SWITCHES = ("LOOSE_PHRASES", "FORM_KEYS", "DEICTIC", "SEGMENT_SPANS", "NEST_KEYS", "NEST_DETAIL", "CROSS_KEYS")
+
+
+def apply_switches(pairs: Sequence[str]) -> None:
+    """`NAME=1` / `NAME=0`: set a module switch of company_ranker.py before featurizing (with --refeaturize on a
+    cache, or on a fresh pass): a variant is measured from the command line, the shipped default left alone."""
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        if name not in SWITCHES or value not in ("0", "1"):
+            raise SystemExit(f"--switch takes NAME=0|1 with NAME one of {', '.join(SWITCHES)}: {pair!r}")
+        setattr(cr, name, value == "1")
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--write", action="store_true", help="fit on the whole pool and write the weights")
@@ -228,7 +242,10 @@ def main(argv: list[str]) -> int:
                         "and features from the cached ranker inputs (valid while the rules are unchanged)")
     parser.add_argument("--extra", type=Path, nargs="*", default=(), help="files outside the pool (a retired "
                         "blind set, never a blind one): each of their authors scored by the fit on the whole pool")
+    parser.add_argument("--switch", nargs="*", default=(), metavar="NAME=0|1", help="flip a module switch of "
+                        "company_ranker.py for this run (" + ", ".join(SWITCHES) + ")")
     args = parser.parse_args(argv)
+    apply_switches(args.switch)
     records = cached(args.cache, load_records)
     extra = cached(args.cache.with_suffix(".extra.pkl") if args.cache and args.extra else None,
                    lambda: load_records(args.extra)) if args.extra else []
