@@ -58,7 +58,7 @@ def main(argv: list[str]) -> int:
 
     def candidate(opts: tl.CnnOptions) -> Candidate:
         widths = "".join(map(str, opts.widths))
-        name = f"cnn f{opts.filters} w{widths} d{opts.dims} L2 {opts.l2:g} drop {opts.dropout:g}"
+        name = f"cnn f{opts.filters} w{widths} d{opts.dims} e{opts.epochs} L2 {opts.l2:g} drop {opts.dropout:g}"
 
         def compute() -> Matrix:
             if args.cnn_oof_dir is not None:
