@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +53,56 @@ def by_author(items: Sequence[tl.Item], first: Matrix, x: Matrix, alone: Matrix,
     return rows
 
 
+Candidate = tuple[str, Callable[[], Matrix]]  # a name and what computes its out-of-fold log-odds (records, 10)
+
+
+def load_pool(cache: Path | None, oof: Path | None) -> tuple[list[tl.Item], Matrix, tl.Config]:
+    """The pool's records, the linear first stage out-of-fold by 4 author groups (the trainer's defaults), and the
+    config it was fitted with."""
+    start = time.perf_counter()
+    items = cached(cache, tl.load_items)
+    tl.check_features(items)
+    print(f"pool: {len(items)} records; loaded in {time.perf_counter() - start:.0f} s", flush=True)
+    base = tl.Config(l2_hash=30.0, folds=4, l2_tag_hash=4.0)  # the trainer's defaults (linear part)
+    tl.OOF_CACHE = oof
+    t = time.perf_counter()
+    first = tl.first_stage_oof(items, base, base.folds)
+    print(f"linear out-of-fold first stage in {time.perf_counter() - t:.0f} s", flush=True)
+    return items, first, base
+
+
+def run_candidates(items: Sequence[tl.Item], first: Matrix, base: tl.Config, sets: dict[str, list[str]],
+                   candidates: Iterable[Candidate]) -> dict[str, dict[str, dict[str, tuple[float, float, Matrix]]]]:
+    """The shipped second stage and, per candidate, the second stage reading its out-of-fold log-odds as more
+    inputs, scored by held-out author on every author set; the full tables are printed after every candidate."""
+    results: dict[str, dict[str, dict[str, tuple[float, float, Matrix]]]] = {k: {} for k in sets}
+    x0 = tl.stack_rows(items, first)
+    for key, authors in sets.items():
+        if authors:
+            results[key]["shipped"] = by_author(items, first, x0, first, authors, base.l2_stack)
+    for name, compute in candidates:
+        t = time.perf_counter()
+        extra = compute()
+        print(f"{name}: out-of-fold log-odds in {time.perf_counter() - t:.0f} s", flush=True)
+        x = tl.stack_rows(items, first, extra)
+        alone = 1.0 / (1.0 + np.exp(-np.clip(extra[:, -len(tl.ll.TAGS) :], -30, 30)))  # the last block alone
+        for key, authors in sets.items():
+            if authors:
+                results[key][name] = by_author(items, first, x, alone, authors, base.l2_stack)
+        for key, res in results.items():
+            if res:
+                print_table(f"{key}, after {name}", res)
+        sys.stdout.flush()
+    return results
+
+
+def author_sets(items: Sequence[tl.Item], subset: list[str], check: list[str], every: bool) -> dict[str, list[str]]:
+    sets = {"subset": list(subset), "check": list(check)}
+    if every:
+        sets["all"] = sorted({i.author for i in items})
+    return sets
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--cache", type=Path, help="the pool's records (train_learned_layer --cache)")
@@ -70,47 +120,27 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--all", action="store_true", help="also score every pool author")
     args = parser.parse_args(argv[1:])
     start = time.perf_counter()
-    items = cached(args.cache, tl.load_items)
-    tl.check_features(items)
-    print(f"pool: {len(items)} records; loaded in {time.perf_counter() - start:.0f} s", flush=True)
-    base = tl.Config(l2_hash=30.0, folds=4, l2_tag_hash=4.0)  # the trainer's defaults (linear part)
-    tl.OOF_CACHE = args.oof
-    t = time.perf_counter()
-    first = tl.first_stage_oof(items, base, base.folds)
-    print(f"linear out-of-fold first stage in {time.perf_counter() - t:.0f} s", flush=True)
-    sets = {"subset": list(args.subset), "check": list(args.check)}
-    if args.all:
-        sets["all"] = sorted({i.author for i in items})
-    results: dict[str, dict[str, dict[str, tuple[float, float, Matrix]]]] = {k: {} for k in sets}
-    x0 = tl.stack_rows(items, first)
-    for key, authors in sets.items():
-        if authors:
-            results[key]["shipped"] = by_author(items, first, x0, first, authors, base.l2_stack)
-    for hidden in args.hidden:
-        for epochs in args.epochs:
-            for l2 in args.l2:
-                for dropout in args.dropout:
-                    opts = tl.MlpOptions(hidden=hidden, bits=args.bits, epochs=epochs, lr=args.lr, dropout=dropout,
-                                         l2=l2, ensemble=args.ensemble)
-                    name = f"mlp h{hidden} e{epochs} L2 {l2:g} drop {dropout:g} x{args.ensemble}"
-                    if args.mlp_oof_dir is not None:
-                        args.mlp_oof_dir.mkdir(parents=True, exist_ok=True)
-                        stem = f"h{hidden}-e{epochs}-l{l2:g}-d{dropout:g}-b{args.bits}-lr{args.lr:g}"
-                        stem += f"-x{args.ensemble}" if args.ensemble > 1 else ""
-                        tl.MLP_OOF_CACHE = args.mlp_oof_dir / f"{stem}.pkl"
-                    t = time.perf_counter()
-                    mlp = tl.mlp_oof(items, opts, base.folds)
-                    assert mlp is not None
-                    print(f"{name}: out-of-fold hidden layer in {time.perf_counter() - t:.0f} s", flush=True)
-                    x = tl.stack_rows(items, first, mlp)
-                    alone = 1.0 / (1.0 + np.exp(-np.clip(mlp, -30, 30)))
-                    for key, authors in sets.items():
-                        if authors:
-                            results[key][name] = by_author(items, first, x, alone, authors, base.l2_stack)
-                    for key, res in results.items():  # the full tables after every candidate
-                        if res:
-                            print_table(f"{key}, after {name}", res)
-                    sys.stdout.flush()
+    items, first, base = load_pool(args.cache, args.oof)
+
+    def candidate(opts: tl.MlpOptions) -> Candidate:
+        name = f"mlp h{opts.hidden} e{opts.epochs} L2 {opts.l2:g} drop {opts.dropout:g} x{opts.ensemble}"
+
+        def compute() -> Matrix:
+            if args.mlp_oof_dir is not None:
+                args.mlp_oof_dir.mkdir(parents=True, exist_ok=True)
+                stem = f"h{opts.hidden}-e{opts.epochs}-l{opts.l2:g}-d{opts.dropout:g}-b{opts.bits}-lr{opts.lr:g}"
+                stem += f"-x{opts.ensemble}" if opts.ensemble > 1 else ""
+                tl.MLP_OOF_CACHE = args.mlp_oof_dir / f"{stem}.pkl"
+            mlp = tl.mlp_oof(items, opts, base.folds)
+            assert mlp is not None
+            return mlp
+
+        return name, compute
+
+    candidates = [candidate(tl.MlpOptions(hidden=hidden, bits=args.bits, epochs=epochs, lr=args.lr,
+                                          dropout=dropout, l2=l2, ensemble=args.ensemble))
+                  for hidden in args.hidden for epochs in args.epochs for l2 in args.l2 for dropout in args.dropout]
+    run_candidates(items, first, base, author_sets(items, args.subset, args.check, args.all), candidates)
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
     return 0
 

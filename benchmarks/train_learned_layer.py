@@ -347,11 +347,17 @@ class Config:
     author_dense: bool = False  # ... of the rules' evidence weights too, not only of the bias
     author_l2_stack: float | None = None  # per-author bias offsets in the second stage (None: none)
     mlp: MlpOptions | None = None  # round 11: the hidden layer read by the second stage (None or hidden 0: none)
+    cnn: CnnOptions | None = None  # round 12: the character convolution read by the second stage (None / 0: none)
 
     @property
     def hidden(self) -> MlpOptions | None:
         """The hidden layer's options when the model has one (it needs a second stage to read it)."""
         return self.mlp if self.mlp is not None and self.mlp.hidden > 0 and self.folds else None
+
+    @property
+    def conv(self) -> CnnOptions | None:
+        """The convolution's options when the model has one (it needs a second stage to read it)."""
+        return self.cnn if self.cnn is not None and self.cnn.filters > 0 and self.folds else None
 
     def vector_table(self) -> wv.Table:
         table = self.table or wv.shipped_table()
@@ -469,7 +475,7 @@ def fit_stage(items: Sequence[Item], cfg: Config, opts: StageOptions = SHIPPED_S
 
 def weights(tag: TagFit, stage: tuple[Matrix, Matrix], thresholds: Matrix, margin: float,
             meta: dict[str, Any] | None = None, stack: tuple[Matrix, Matrix] | None = None,
-            mlp: ll.Mlp | None = None) -> ll.Weights:
+            mlp: ll.Mlp | None = None, cnn: ll.CharCnn | None = None) -> ll.Weights:
     pool = tag.pool.astype(np.float32) if tag.pool is not None else None
     vec = tag.vec.astype(np.float32) if tag.vec is not None else None
     table = tag.cfg.vector_table() if tag.cfg is not None and tag.cfg.vectors is not None else None
@@ -477,7 +483,7 @@ def weights(tag: TagFit, stage: tuple[Matrix, Matrix], thresholds: Matrix, margi
                       stage[0].astype(np.float32), stage[1].astype(np.float32), margin,
                       {**(meta or {}), "stage_margin": margin}, pool,
                       stack[0].astype(np.float32) if stack else None, stack[1].astype(np.float32) if stack else None,
-                      vec, tag.cfg.vectors or "mean" if tag.cfg is not None else "mean", table, mlp)
+                      vec, tag.cfg.vectors or "mean" if tag.cfg is not None else "mean", table, mlp, cnn)
 
 
 # ---------------------------------------------------------------- round 11: a hidden layer (learned_layer.Mlp)
@@ -652,6 +658,213 @@ def mlp_oof(items: Sequence[Item], opts: MlpOptions, folds: int) -> Matrix | Non
     return out
 
 
+# ------------------------------------------------------------ round 12: a character convolution (learned_layer.CharCnn)
+
+
+@dataclass(frozen=True)
+class CnnOptions:
+    """Round 12: the character convolution's shape and training (mini-batch Adam, seeded: a fit is deterministic).
+    `filters` 0: none. Early stop: the authors dealt every `val_every`-th (sorted) are held out of the fit, and the
+    epoch with their lowest log-loss is kept (`patience` epochs without a better one end the fit)."""
+
+    filters: int = 0  # per width
+    widths: tuple[int, ...] = (2, 3, 4)
+    dims: int = 32
+    bits: int = 12  # hashed character rows 2^bits
+    epochs: int = 10  # at most
+    batch: int = 64
+    lr: float = 0.003
+    dropout: float = 0.3  # on the pooled filters
+    l2: float = 1.0  # in pseudo-records, as the other fits (on the rows a batch touches)
+    seed: int = 0
+    val_every: int = 8
+    patience: int = 2
+
+
+@dataclass
+class CnnRows:
+    """The pool's convolution windows: per record its rows [indptr[r], indptr[r+1]) of `ids` (window ids)."""
+
+    indptr: Matrix
+    ids: Matrix  # (windows, window) character ids
+
+
+def cnn_rows(items: Sequence[Item], opts: CnnOptions) -> CnnRows:
+    window = max(opts.widths)
+    parts = [ll.cnn_windows(i.tag_input.customer_text, opts.bits, window) for i in items]
+    lens = np.array([len(p) for p in parts], dtype=np.int64)
+    indptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+    ids = np.concatenate(parts) if parts else np.zeros((0, window), dtype=np.int64)
+    return CnnRows(indptr, ids)
+
+
+def cnn_kernel_mask(opts: CnnOptions) -> Matrix:
+    """(window * dims, filters): 1 where a filter of its width has a weight (its first `width` characters)."""
+    window = max(opts.widths)
+    mask = np.zeros((window * opts.dims, len(opts.widths) * opts.filters))
+    for j, width in enumerate(opts.widths):
+        mask[: width * opts.dims, j * opts.filters : (j + 1) * opts.filters] = 1.0
+    return mask
+
+
+def cnn_forward(params: Sequence[Matrix], data: CnnRows, rows: Matrix) -> tuple[Matrix, Matrix, Matrix, Matrix]:
+    """(pooled pre-activation (rows, filters), each filter's winning window (global index; -1: no window), the
+    windows' ids, whether the row has a window) of `rows`, without dropout."""
+    e, k, kb = params[0], params[1], params[2]
+    pos, _, lens = _segments(data.indptr, rows)
+    ids = data.ids[pos]
+    n, f = len(rows), k.shape[1]
+    pooled = np.full((n, f), -np.inf)
+    winner = np.full((n, f), -1, dtype=np.int64)
+    nonempty = lens > 0
+    if len(pos):
+        pre = e[ids].reshape(len(pos), -1) @ k
+        starts = (np.cumsum(lens) - lens)[nonempty]
+        pooled[nonempty] = np.maximum.reduceat(pre, starts, axis=0)
+        seg = np.repeat(np.arange(n), lens)
+        local = np.where(pre == pooled[seg], np.arange(len(pos))[:, None], len(pos))
+        winner[nonempty] = np.minimum.reduceat(local, starts, axis=0)
+    pooled = np.where(nonempty[:, None], pooled + kb, 0.0)
+    return pooled, winner, ids, nonempty
+
+
+def cnn_loss_grads(params: Sequence[Matrix], data: CnnRows, y: Matrix, rows: Matrix, mask: Matrix, l2n: float,
+                   kernel_mask: Matrix) -> tuple[float, list[Matrix], Matrix]:
+    """The batch's mean log-loss over the ten tags plus l2n/2 |w|^2 (character rows the batch's winning windows
+    touch, the kernels, the output weights), its gradients (the embedding's only at the touched rows) and those
+    rows. `mask`: the pooled filters' dropout multipliers (ones: none). The padding row never moves."""
+    e, k, _kb, w2, _b2 = params
+    pooled, winner, ids, nonempty = cnn_forward(params, data, rows)
+    on = (pooled > 0) & nonempty[:, None]
+    a = np.where(on, pooled, 0.0) * mask
+    z = a @ w2 + params[4]
+    target = y[rows]
+    loss = float(np.mean(np.sum(np.logaddexp(0.0, z) - target * z, axis=1)))
+    p = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+    g = (p - target) / len(rows)
+    gpre = (g @ w2.T) * mask * on  # (rows, filters): the gradient at each filter's winning window
+    m_idx, f_idx = np.nonzero(gpre)
+    gv = gpre[m_idx, f_idx]
+    win_ids = ids[winner[m_idx, f_idx]]  # (nonzero, window)
+    x = e[win_ids].reshape(len(gv), -1)  # the winning windows' inputs
+    gk = np.zeros_like(k)
+    np.add.at(gk.T, f_idx, x * gv[:, None])
+    gk *= kernel_mask
+    gx = (k[:, f_idx].T * gv[:, None]).reshape(len(gv) * win_ids.shape[1], -1)
+    flat = win_ids.reshape(-1)
+    keep = flat < e.shape[0] - 1  # not the padding row
+    touched, ge = _row_sums(gx[keep], flat[keep]) if keep.any() else (np.zeros(0, dtype=np.int64),
+                                                                       np.zeros((0, e.shape[1])))
+    loss += 0.5 * l2n * float((e[touched] ** 2).sum() + (k**2).sum() + (w2**2).sum())
+    grads = [ge + l2n * e[touched], gk + l2n * k, gpre.sum(0), a.T @ g + l2n * w2, g.sum(0)]
+    return loss, grads, touched
+
+
+def cnn_logodds_rows(params: Sequence[Matrix], data: CnnRows, rows: Matrix) -> Matrix:
+    pooled, _, _, nonempty = cnn_forward(params, data, rows)
+    a = np.where(nonempty[:, None], np.maximum(pooled, 0.0), 0.0)
+    return np.asarray(a @ params[3] + params[4])
+
+
+def fit_cnn(items: Sequence[Item], opts: CnnOptions, data: CnnRows | None = None, *, log: bool = False
+            ) -> ll.CharCnn:
+    """The convolution fitted on `items` (`data`: their windows, cnn_rows), early-stopped on held-out authors."""
+    rng = np.random.default_rng(opts.seed)
+    data = data if data is not None else cnn_rows(items, opts)
+    y = np.array([[t in i.expected_tags for t in ll.TAGS] for i in items], dtype=float)
+    authors = sorted({i.author for i in items})
+    val_authors = set(authors[opts.val_every - 1 :: opts.val_every]) if len(authors) >= opts.val_every else set()
+    is_val = np.array([i.author in val_authors for i in items])
+    fit_idx, val_idx = np.flatnonzero(~is_val), np.flatnonzero(is_val)
+    n, k, f = len(fit_idx), len(ll.TAGS), len(opts.widths) * opts.filters
+    window = max(opts.widths)
+    rate = np.clip(y[fit_idx].mean(0), 1e-3, 1 - 1e-3)
+    e = rng.normal(0.0, 0.3, ((1 << opts.bits) + 3, opts.dims))
+    e[-1] = 0.0  # the padding mark
+    kernel_mask = cnn_kernel_mask(opts)
+    params = [e, rng.normal(0.0, 1.0 / np.sqrt(window * opts.dims), (window * opts.dims, f)) * kernel_mask,
+              np.zeros(f), rng.normal(0.0, 1.0 / np.sqrt(f), (f, k)), np.log(rate / (1 - rate))]
+    adams = [_Adam(q.shape, opts.lr) for q in params]
+    keep = 1.0 - opts.dropout
+    best, best_loss, stale, t = [q.copy() for q in params], np.inf, 0, 0
+    for epoch in range(opts.epochs):
+        order = fit_idx[rng.permutation(n)]
+        for start in range(0, n, opts.batch):
+            rows = order[start : start + opts.batch]
+            t += 1
+            mask = (rng.random((len(rows), f)) < keep) / keep
+            _, grads, touched = cnn_loss_grads(params, data, y, rows, mask, opts.l2 / n, kernel_mask)
+            for j, (param, grad, adam) in enumerate(zip(params, grads, adams, strict=True)):
+                adam.step(param, grad, t, touched if j == 0 else None)
+        if not len(val_idx):
+            best = params
+            continue
+        z = cnn_logodds_rows(params, data, val_idx)
+        val_loss = float(np.mean(np.sum(np.logaddexp(0.0, z) - y[val_idx] * z, axis=1)))
+        if log:
+            print(f"    cnn epoch {epoch + 1}: held-out authors' log-loss {val_loss:.4f}", flush=True)
+        if val_loss < best_loss:
+            best, best_loss, stale = [q.copy() for q in params], val_loss, 0
+        else:
+            stale += 1
+            if stale >= opts.patience:
+                break
+    e, kk, kb, w2, b2 = (q.astype(np.float32) for q in best)
+    return ll.CharCnn(e, kk, kb, w2, b2)
+
+
+def cnn_apply(cnn: ll.CharCnn, items: Sequence[Item]) -> Matrix:
+    """The convolution's log-odds of `items` (what learned_layer.cnn_logodds gives one message)."""
+    opts = CnnOptions(filters=1, widths=(cnn.window,), dims=int(cnn.e.shape[1]), bits=cnn.bits)
+    data = cnn_rows(items, opts)
+    params = [q.astype(np.float64) for q in (cnn.e, cnn.k, cnn.kb, cnn.w2, cnn.b2)]
+    return cnn_logodds_rows(params, data, np.arange(len(items)))
+
+
+# Round 12, what the trainer fits by default (tests/data/FINAL_TAGS.md, "Learned layer, round 12"); filters 0: none.
+SHIPPED_CNN = CnnOptions(filters=0, epochs=16)  # measured +2.4 on confirming authors, but off: see FINAL_TAGS round 12
+
+CNN_OOF_CACHE: Path | None = None  # --cnn-oof: reuse the pool's out-of-fold convolution log-odds
+
+
+def cnn_oof(items: Sequence[Item], opts: CnnOptions, folds: int, *, log: bool = False) -> Matrix | None:
+    """Each record's convolution log-odds from a fit without its author group (the second stage's input); None
+    without a convolution."""
+    if not opts.filters:
+        return None
+    key = ("cnn", folds, dataclasses.astuple(opts), tuple(i.sample["id"] for i in items))
+    if CNN_OOF_CACHE is not None and CNN_OOF_CACHE.exists():
+        cached_key, cached_out = pickle.loads(CNN_OOF_CACHE.read_bytes())  # noqa: S301 (a file this script wrote)
+        if cached_key == key:
+            return np.asarray(cached_out)
+    group = author_groups(items, folds)
+    data = cnn_rows(items, opts)
+    out = np.zeros((len(items), len(ll.TAGS)))
+    for g in range(folds):
+        rows = np.array([k for k, i in enumerate(items) if group[i.author] == g], dtype=np.int64)
+        fit_rows = np.array([k for k, i in enumerate(items) if group[i.author] != g], dtype=np.int64)
+        sub = CnnRows(*_sub_rows(data, fit_rows))
+        cnn = fit_cnn([items[k] for k in fit_rows], opts, sub, log=log)
+        params = [q.astype(np.float64) for q in (cnn.e, cnn.k, cnn.kb, cnn.w2, cnn.b2)]
+        out[rows] = cnn_logodds_rows(params, data, rows)
+    if CNN_OOF_CACHE is not None:
+        CNN_OOF_CACHE.write_bytes(pickle.dumps((key, out)))
+    return out
+
+
+def _sub_rows(data: CnnRows, rows: Matrix) -> tuple[Matrix, Matrix]:
+    pos, _, lens = _segments(data.indptr, rows)
+    return np.concatenate([[0], np.cumsum(lens)]).astype(np.int64), data.ids[pos]
+
+
+def extra_oof(items: Sequence[Item], cfg: Config, folds: int) -> Matrix | None:
+    """The second stage's extra inputs out-of-fold: the hidden layer's log-odds, then the convolution's (each when
+    the config has it; learned_layer.extra_logodds in the same order); None without either."""
+    parts = [m for m in (mlp_oof(items, cfg.hidden, folds) if cfg.hidden is not None else None,
+                         cnn_oof(items, cfg.conv, folds) if cfg.conv is not None else None) if m is not None]
+    return np.hstack(parts) if parts else None
+
+
 # ---------------------------------------------------------------- round 7: second stage over out-of-fold output
 
 
@@ -812,7 +1025,7 @@ def oof_learned_tags(items: Sequence[Item], cfg: Config, first: Matrix) -> list[
     folds = cfg.folds or STAGE_INPUT_FOLDS
     group = author_groups(items, folds)
     chosen: list[tuple[str, ...]] = [()] * len(items)
-    hidden = mlp_oof(items, cfg.hidden, folds) if cfg.hidden is not None else None
+    hidden = extra_oof(items, cfg, folds)
     for g in range(folds):
         fit_rows = [k for k, i in enumerate(items) if group[i.author] != g]
         rows = [k for k, i in enumerate(items) if group[i.author] == g]
@@ -900,7 +1113,7 @@ def loao(items: Sequence[Item], cfg: Config, *, inner: bool, only: Sequence[str]
          nested: bool = False) -> dict[str, Any]:
     authors = sorted({i.author for i in items} & set(only or {i.author for i in items}))
     shared = first_stage_oof(items, cfg, cfg.folds) if cfg.folds and not nested else None
-    shared_mlp = mlp_oof(items, cfg.hidden, cfg.folds) if cfg.hidden is not None and not nested else None
+    shared_mlp = extra_oof(items, cfg, cfg.folds) if not nested else None
     rows: dict[str, tuple[Tally, Tally]] = {}
     counts = {t: np.zeros((2, 3), dtype=int) for t in ll.TAGS}  # rules / learned: tp, fp, fn
     chosen: dict[str, Any] = {}
@@ -912,17 +1125,17 @@ def loao(items: Sequence[Item], cfg: Config, *, inner: bool, only: Sequence[str]
         held = [i for i in items if i.author == author]
         thresholds, margin = (choose_thresholds(train, cfg) if inner
                               else (np.full(len(ll.TAGS), cfg.threshold), 0.0))
-        stack, mlp = None, None
+        stack, mlp, cnn = None, None, None
         if cfg.folds:
             train_rows = [k for k, i in enumerate(items) if i.author != author]
             first = shared[train_rows] if shared is not None else first_stage_oof(train, cfg, cfg.folds)
-            hidden = None
-            if cfg.hidden is not None:
-                hidden = shared_mlp[train_rows] if shared_mlp is not None else mlp_oof(train, cfg.hidden, cfg.folds)
-                mlp = fit_mlp(train, cfg.hidden)
+            hidden = shared_mlp[train_rows] if shared_mlp is not None else extra_oof(train, cfg, cfg.folds)
+            mlp = fit_mlp(train, cfg.hidden) if cfg.hidden is not None else None
+            cnn = fit_cnn(train, cfg.conv) if cfg.conv is not None else None
             stack, thresholds = second_stage(train, first, cfg, hidden)
         chosen[author] = (thresholds.tolist(), margin)
-        w = weights(fit_tags(train, cfg), fit_stage(train, cfg), thresholds, margin, stack=stack, mlp=mlp)
+        w = weights(fit_tags(train, cfg), fit_stage(train, cfg), thresholds, margin, stack=stack, mlp=mlp,
+                    cnn=cnn)
         rules, learned = Tally(), Tally()
         for item in held:
             tags, stage = run_learned(w, item.sample)
@@ -985,15 +1198,18 @@ def write(items: Sequence[Item], cfg: Config, *, inner: bool) -> Path:
             "hash_bits": ll.HASH_BITS, "tag_hash_bits": cfg.tag_bits, "l2_tag_hash": cfg.l2_tag_hash,
             "author_l2": cfg.author_l2, "author_dense": cfg.author_dense, "author_l2_stack": cfg.author_l2_stack,
             "tags": list(ll.TAGS), "stages": [s.value if s else None for s in ll.STAGES]}
-    stack, mlp = None, None
+    stack, mlp, cnn = None, None, None
     if cfg.folds:
-        hidden = mlp_oof(items, cfg.hidden, cfg.folds) if cfg.hidden is not None else None
+        hidden = extra_oof(items, cfg, cfg.folds)
         stack, thresholds = second_stage(items, first_stage_oof(items, cfg, cfg.folds), cfg, hidden)
         meta.update(folds=cfg.folds, l2_stack=cfg.l2_stack)
     if cfg.hidden is not None:
         mlp = fit_mlp(items, cfg.hidden)
         meta.update(mlp=dataclasses.asdict(cfg.hidden))
-    w = weights(fit_tags(items, cfg), fit_stage(items, cfg), thresholds, margin, meta, stack, mlp)
+    if cfg.conv is not None:
+        cnn = fit_cnn(items, cfg.conv)
+        meta.update(cnn=dataclasses.asdict(cfg.conv))
+    w = weights(fit_tags(items, cfg), fit_stage(items, cfg), thresholds, margin, meta, stack, mlp, cnn)
     arrays: dict[str, Any] = {"tag_w": w.tag_w.astype(np.float16), "tag_b": w.tag_b, "thresholds": w.thresholds,
                               "stage_w": w.stage_w.astype(np.float16), "stage_b": w.stage_b}
     if w.tag_pool_w is not None:
@@ -1003,6 +1219,9 @@ def write(items: Sequence[Item], cfg: Config, *, inner: bool) -> Path:
     if w.mlp is not None:
         arrays.update(zip(ll.MLP_KEYS, (w.mlp.e.astype(np.float16), w.mlp.wd, w.mlp.b1, w.mlp.w2, w.mlp.b2),
                           strict=True))
+    if w.cnn is not None:
+        arrays.update(zip(ll.CNN_KEYS, (w.cnn.e.astype(np.float16), w.cnn.k.astype(np.float16), w.cnn.kb,
+                                        w.cnn.w2, w.cnn.b2), strict=True))
     if w.tag_vec_w is not None and w.table is not None:
         arrays["tag_vec_w"] = w.tag_vec_w.astype(np.float16)
         meta.update(vec_pooling=w.vec_pooling, word_vectors=w.table.fingerprint, l2_vec=cfg.l2_vec)
@@ -1089,10 +1308,23 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--mlp-dropout", type=float, default=SHIPPED_MLP.dropout)
     parser.add_argument("--mlp-bits", type=int, default=SHIPPED_MLP.bits, help="embedding rows 2^bits")
     parser.add_argument("--mlp-oof", type=Path, help="reuse the pool's out-of-fold hidden-layer log-odds")
+    parser.add_argument("--cnn-filters", type=int, default=SHIPPED_CNN.filters,
+                        help=f"round 12: filters per width of the character convolution the second stage reads "
+                             f"(default {SHIPPED_CNN.filters}; 0: none)")
+    parser.add_argument("--cnn-widths", type=int, nargs="+", default=list(SHIPPED_CNN.widths))
+    parser.add_argument("--cnn-dims", type=int, default=SHIPPED_CNN.dims, help="character embedding dims")
+    parser.add_argument("--cnn-epochs", type=int, default=SHIPPED_CNN.epochs, help="at most (early stop)")
+    parser.add_argument("--cnn-l2", type=float, default=SHIPPED_CNN.l2)
+    parser.add_argument("--cnn-dropout", type=float, default=SHIPPED_CNN.dropout)
+    parser.add_argument("--cnn-bits", type=int, default=SHIPPED_CNN.bits, help="hashed character rows 2^bits")
+    parser.add_argument("--cnn-oof", type=Path, help="reuse the pool's out-of-fold convolution log-odds")
     parser.add_argument("--speed", action="store_true", help="time understand_text() with the shipped weights")
     args = parser.parse_args(argv[1:])
-    global OOF_CACHE, MLP_OOF_CACHE
-    OOF_CACHE, MLP_OOF_CACHE = args.oof, args.mlp_oof
+    global OOF_CACHE, MLP_OOF_CACHE, CNN_OOF_CACHE
+    OOF_CACHE, MLP_OOF_CACHE, CNN_OOF_CACHE = args.oof, args.mlp_oof, args.cnn_oof
+    cnn = dataclasses.replace(SHIPPED_CNN, filters=args.cnn_filters, widths=tuple(args.cnn_widths),
+                              dims=args.cnn_dims, epochs=args.cnn_epochs, l2=args.cnn_l2, dropout=args.cnn_dropout,
+                              bits=args.cnn_bits)
     mlp = dataclasses.replace(SHIPPED_MLP, hidden=args.mlp_hidden, epochs=args.mlp_epochs, l2=args.mlp_l2,
                               dropout=args.mlp_dropout, bits=args.mlp_bits)
     start = time.perf_counter()
@@ -1117,7 +1349,7 @@ def main(argv: list[str]) -> int:
                                                                    author_l2=args.author_l2
                                                                    if args.author_l2 >= 0 else None,
                                                                    author_dense=args.author_dense,
-                                                                   mlp=mlp,
+                                                                   mlp=mlp, cnn=cnn,
                                                                    author_l2_stack=args.stack_author_l2
                                                                    if args.stack_author_l2 >= 0 else None)
     for name, cfg in configs.items():

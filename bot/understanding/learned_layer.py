@@ -41,6 +41,13 @@ rules' evidence), so the second stage weighs the linear and the non-linear readi
 customer clauses: a negated clause or a rep's turn never changes its output, so the guarantees above still hold
 whatever sign the second stage gives it. Weights without it load and decide as before.
 
+Round 12 adds an optional character convolution (used when the weights file has `cnn_e`): each plain customer-side
+clause (lower-cased, digits read as 0, at most `CNN_MAX_CHARS` characters, between a start and an end mark) is a
+sequence of hashed character embeddings; filters of a few widths slide over it, ReLU, max over the clause's positions
+and over the message's plain customer clauses, then ten tag log-odds. It reads characters in order, which a bag of
+n-grams cannot. Its log-odds are ten more inputs of the second stage (after the hidden layer's, when both are there).
+Like the hidden layer it reads no negated clause and no rep turn. Weights without it load and decide as before.
+
 Inference is numpy only: a sum of weight rows at the hashed indices. The weights (learned_layer.npz,
 float16, a few MB) load once per process; the same text always gives the same decision.
 """
@@ -232,6 +239,7 @@ class Weights:
     vec_pooling: str = "mean"
     table: word_vectors.Table | None = None  # the word vectors tag_vec_w was trained on
     mlp: Mlp | None = None  # round 11: the hidden layer whose log-odds the second stage also reads
+    cnn: CharCnn | None = None  # round 12: the character convolution whose log-odds the second stage also reads
 
 
 @dataclass(frozen=True)
@@ -286,6 +294,81 @@ def mlp_logodds(mlp: Mlp, data: TagInput, rule_tags: Iterable[str]) -> npt.NDArr
     return np.asarray(h @ mlp.w2.astype(np.float64) + mlp.b2.astype(np.float64), dtype=np.float64)
 
 
+@dataclass(frozen=True)
+class CharCnn:
+    """Round 12: a convolution over the characters of each plain customer-side clause (cnn_logodds). The filters of
+    every width share one kernel matrix over windows of the widest width: a filter of width w has zero weights past
+    its first w characters (kept zero in training), so one product gives every width."""
+
+    e: npt.NDArray[np.float32]  # ((1 << bits) + 3, dims): hashed characters, then the start, end and padding marks
+    k: npt.NDArray[np.float32]  # (window * dims, filters): the kernels, a window of `window` characters
+    kb: npt.NDArray[np.float32]  # (filters,)
+    w2: npt.NDArray[np.float32]  # (filters, tags)
+    b2: npt.NDArray[np.float32]  # (tags,)
+
+    @property
+    def bits(self) -> int:
+        return int(self.e.shape[0] - 3).bit_length() - 1
+
+    @property
+    def window(self) -> int:
+        return int(self.k.shape[0]) // int(self.e.shape[1])
+
+
+CNN_KEYS = ("cnn_e", "cnn_k", "cnn_kb", "cnn_w2", "cnn_b2")
+CNN_MAX_CHARS = 40  # a clause's characters the convolution reads (bounds the cost of a run-on memo)
+
+
+def _cnn_block(data: np.lib.npyio.NpzFile) -> CharCnn | None:
+    """The round-12 convolution, or None in weights without it; a block of the wrong shapes is refused."""
+    if "cnn_e" not in data.files:
+        return None
+    e, k, kb, w2, b2 = (data[key].astype(np.float32) for key in CNN_KEYS)
+    rows, dims = e.shape
+    chars = rows - 3
+    if (chars < 1 or chars & (chars - 1) or chars > 1 << FEATURE_BITS or k.shape[0] % dims
+            or k.shape[0] == 0 or kb.shape != (k.shape[1],) or w2.shape != (k.shape[1], len(TAGS))
+            or b2.shape != (len(TAGS),)):
+        raise ValueError("learned layer convolution weights do not match this code's features")
+    return CharCnn(e, k, kb, w2, b2)
+
+
+@lru_cache(maxsize=8192)
+def _char_id(ch: str, bits: int) -> int:
+    return zlib.crc32(ch.encode("utf-8")) & ((1 << bits) - 1)
+
+
+def plain_customer_clauses(customer_text: str) -> tuple[str, ...]:
+    """The distinct plain (not negated) customer-side clauses, in order: all the convolution reads."""
+    return tuple(dict.fromkeys(c for c in clauses(customer_text)[:MAX_CLAUSES] if c.strip() and not negated(c)))
+
+
+@lru_cache(maxsize=16)
+def cnn_windows(customer_text: str, bits: int, window: int) -> npt.NDArray[np.int64]:
+    """(positions, window) character ids of the plain customer-side clauses: per clause a window starting at the
+    start mark and at each character and at the end mark (padded past the end), so a window never spans two
+    clauses. Ids 2^bits, +1, +2: the start, end and padding marks (the padding row is zero)."""
+    start, end, pad = (1 << bits), (1 << bits) + 1, (1 << bits) + 2
+    rows: list[npt.NDArray[np.int64]] = []
+    for clause in plain_customer_clauses(customer_text):
+        text = clause.strip().lower()[:CNN_MAX_CHARS]
+        ids = [start, *(_char_id("0" if ch.isdigit() else ch, bits) for ch in text), end]
+        padded = np.array(ids + [pad] * (window - 1), dtype=np.int64)
+        rows.append(np.lib.stride_tricks.sliding_window_view(padded, window)[: len(ids)])
+    return np.concatenate(rows) if rows else np.zeros((0, window), dtype=np.int64)
+
+
+def cnn_logodds(cnn: CharCnn, data: TagInput) -> npt.NDArray[np.float64]:
+    """Per tag (in TAGS order), the convolution's log-odds: the filters' maxima over every window of the plain
+    customer-side clauses (0 without any: ReLU), then a linear layer."""
+    ids = cnn_windows(data.customer_text, cnn.bits, cnn.window)
+    h = np.zeros(cnn.k.shape[1])
+    if len(ids):
+        x = cnn.e[ids].reshape(len(ids), -1).astype(np.float64)
+        h = np.maximum((x @ cnn.k.astype(np.float64)).max(axis=0) + cnn.kb.astype(np.float64), 0.0)
+    return np.asarray(h @ cnn.w2.astype(np.float64) + cnn.b2.astype(np.float64), dtype=np.float64)
+
+
 def _vector_block(data: np.lib.npyio.NpzFile, meta: dict[str, object]
                   ) -> tuple[npt.NDArray[np.float32] | None, str, word_vectors.Table | None]:
     """The round-9 dense block and its table; weights trained on another table (or without one) are refused."""
@@ -309,12 +392,12 @@ def load_weights(path: Path) -> Weights:
         pool = data["tag_pool_w"].astype(np.float32) if "tag_pool_w" in data.files else None
         stack_w = data["stack_w"].astype(np.float32) if "stack_w" in data.files else None
         stack_b = data["stack_b"].astype(np.float32) if "stack_w" in data.files else None
-        mlp = _mlp_block(data)
-        n_stack = len(TAGS) + N_TAG_DENSE + (len(TAGS) if mlp is not None else 0)
+        mlp, cnn = _mlp_block(data), _cnn_block(data)
+        n_stack = len(TAGS) * (1 + (mlp is not None) + (cnn is not None)) + N_TAG_DENSE
         if stack_w is not None and stack_w.shape != (n_stack, len(TAGS)):
             raise ValueError("learned layer second stage does not match this code's features")
-        if mlp is not None and stack_w is None:
-            raise ValueError("learned layer hidden layer without a second stage to read it")
+        if (mlp is not None or cnn is not None) and stack_w is None:
+            raise ValueError("learned layer hidden layer or convolution without a second stage to read it")
         tag_w, stage_w = data["tag_w"].astype(np.float32), data["stage_w"].astype(np.float32)
         tag_hash_bits(tag_w)  # a 2^14 table (before round 8) or a 2^16 one: both load
         if stage_w.shape[0] not in (N_STAGE_DENSE + N_HASHED, N_STAGE_DENSE + N_HASHED + N_ASPECT):
@@ -323,7 +406,7 @@ def load_weights(path: Path) -> Weights:
         return Weights(tag_w, data["tag_b"].astype(np.float32),
                        data["thresholds"].astype(np.float32), stage_w,
                        data["stage_b"].astype(np.float32), float(meta["stage_margin"]), meta, pool,
-                       stack_w, stack_b, vec_w, pooling, table, mlp)
+                       stack_w, stack_b, vec_w, pooling, table, mlp, cnn)
 
 
 # Read once per process; a damaged or foreign file: the rules decide (retrain with train_learned_layer.py --write).
@@ -370,7 +453,8 @@ def first_stage_probabilities(weights: Weights, data: TagInput, rule_tags: Itera
 def stack_features(first: npt.NDArray[np.float64], dense: Sequence[float],
                    mlp: npt.NDArray[np.float64] | None = None) -> npt.NDArray[np.float64]:
     """The second stage's input: the first stage's log-odds of every tag, then the rules' evidence, then (round 11,
-    weights with a hidden layer) the hidden layer's log-odds, clipped as the first stage's are."""
+    weights with a hidden layer) the hidden layer's log-odds, clipped as the first stage's are. Round 12: `mlp` is
+    the extra blocks' log-odds side by side (extra_logodds: the hidden layer's, then the convolution's)."""
     p = np.clip(first, 1e-4, 1 - 1e-4)
     parts = [np.log(p / (1 - p)), np.asarray(dense, dtype=np.float64)]
     if mlp is not None:
@@ -385,11 +469,21 @@ def tag_probabilities(weights: Weights, data: TagInput, rule_tags: Iterable[str]
     rule_tags = tuple(rule_tags)
     p = first_stage_probabilities(weights, data, rule_tags)
     if weights.stack_w is not None and weights.stack_b is not None:
-        extra = mlp_logodds(weights.mlp, data, rule_tags) if weights.mlp is not None else None
+        extra = extra_logodds(weights, data, rule_tags)
         x = stack_features(p, tag_dense(data, rule_tags), extra)
         z = x @ weights.stack_w.astype(np.float64) + weights.stack_b.astype(np.float64)
         p = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
     return {t: float(p[i]) for i, t in enumerate(TAGS)}
+
+
+def extra_logodds(weights: Weights, data: TagInput, rule_tags: Iterable[str]) -> npt.NDArray[np.float64] | None:
+    """The second stage's extra inputs: the hidden layer's log-odds, then the convolution's (each when present)."""
+    parts = []
+    if weights.mlp is not None:
+        parts.append(mlp_logodds(weights.mlp, data, rule_tags))
+    if weights.cnn is not None:
+        parts.append(cnn_logodds(weights.cnn, data))
+    return np.concatenate(parts) if parts else None
 
 
 def learned_tags(weights: Weights, data: TagInput, rule_tags: Iterable[str]) -> tuple[str, ...]:
