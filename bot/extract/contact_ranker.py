@@ -302,7 +302,14 @@ def choose_contact(data: ContactInput) -> TimeMention | None:
     if not cands:
         return None
     dense, hashed = featurize(data, cands)
-    best = int(np.argmax(scores(weights, dense, hashed)))
+    ranked = np.asarray(scores(weights, dense, hashed), dtype=np.float64)
+    # A day the customer turned down ("周四我们有个评审会，改到下周一") is never the next contact, whatever the
+    # weights say: the rules drop it too (contact.next_contact). "None" stays open when every day was refused.
+    refused = {m.when.date() for m in data.mentions if _declined(data.text, m)}
+    for i, cand in enumerate(cands):
+        if cand.day in refused:
+            ranked[i] = -np.inf
+    best = int(np.argmax(ranked))
     if best == len(cands):
         return None
     return cands[best].representative(data.rules)

@@ -41,9 +41,10 @@ CUSTOMER_REQUEST_TAGS = frozenset({"要演示", "要报价"})
 # Tags whose own phrasings are negative ("不续约", "打不开", "付不了"): a negation word is their
 # content, not a cancellation.
 NEGATIVE_BY_NATURE = frozenset({"流失风险", "技术问题", "付款回款"})
-# Declines and denials, scoped to one clause.
+# Declines and denials, scoped to one clause. 没(有) negates the act of asking as well as saying: "没(有)要报价"
+# (did not ask for a quote), "没让我们报价" (did not have us quote) deny the request the verb after them names.
 _NEGATION = re.compile(
-    r"没(?:有)?(?:提|说|问|要求|再提|讲|打算)|不(?:需要|用|必|要求|考虑|着急|急)|无需|别(?:报|发|来|急)|先别|先不|"
+    r"没(?:有)?(?:提|说|问|要求|要|让|再提|讲|打算)|不(?:需要|用|必|要求|考虑|着急|急)|无需|别(?:报|发|来|急)|先别|先不|"
     r"暂(?:时)?不|以后再说|回头再说|再说吧|不贵|没问题|还行|可以接受|不是问题"
 )
 _MIN_CJK = 3  # shorter clauses ("好的", "嗯") carry no tag
