@@ -13,7 +13,12 @@ import pytest
 from benchmarks import train_learned_layer as tl
 from bot.extract.model import TagInput
 from bot.understanding import learned_layer as ll
-from bot.understanding.semantic_tags import CUSTOMER_REQUEST_TAGS, NEGATIVE_BY_NATURE
+from tests.tag_layer_support import (
+    assert_declines_and_rep_offers_only_lower,
+    assert_weights_without_blocks_decide_as_before,
+    central_difference,
+    with_one_extra_block,
+)
 
 
 def _item(k: int, text: str, tags: list[str], author: str = "a", rep: str = "") -> tl.Item:
@@ -62,13 +67,7 @@ def test_the_convolutions_gradients_match_finite_differences(seed: int) -> None:
             if j == 1 and not kmask[pos]:
                 assert grad[pos] == 0.0  # past a filter's width: kept zero
                 continue
-            old = param[pos]
-            param[pos] = old + 1e-6
-            up = loss()
-            param[pos] = old - 1e-6
-            down = loss()
-            param[pos] = old
-            assert (up - down) / 2e-6 == pytest.approx(grad[pos], abs=1e-5), (j, pos)
+            assert central_difference(param, pos, loss) == pytest.approx(grad[pos], abs=1e-5), (j, pos)
             checked += 1
     assert checked > 100
 
@@ -110,26 +109,9 @@ def test_the_convolution_reads_only_plain_customer_clauses() -> None:
     assert ll.cnn_logodds(cnn, TagInput(f"{base}，价格太贵了", "", (), (), True)).tolist() != plain.tolist()
 
 
-def _with(weights: ll.Weights, stack: np.ndarray, cnn: ll.CharCnn) -> ll.Weights:
-    return ll.Weights(weights.tag_w, weights.tag_b, weights.thresholds, weights.stage_w, weights.stage_b,
-                      weights.stage_margin, weights.meta, weights.tag_pool_w, stack, weights.stack_b, cnn=cnn)
-
-
 @pytest.mark.parametrize("seed", [1, 2])
 def test_weights_with_a_convolution_keep_the_guarantees(seed: int) -> None:
-    weights = ll.shipped_weights()
-    assert weights is not None and weights.stack_w is not None and weights.stack_b is not None
-    rng = np.random.default_rng(seed)
-    extra = rng.normal(0, 2, (len(ll.TAGS), len(ll.TAGS))).astype(np.float32)  # any sign
-    with_cnn = _with(weights, np.vstack([weights.stack_w[: len(ll.TAGS) + ll.N_TAG_DENSE], extra]), _cnn(seed))
-    base = "邹总说他们明年要在华东再开两个仓"
-    plain = ll.tag_probabilities(with_cnn, TagInput(base, "", (), (), True), ())
-    for clause in ("演示就先不用安排了", "暂时不需要报价", "没提降价的事"):
-        more = ll.tag_probabilities(with_cnn, TagInput(f"{base}，{clause}", "", (), (), True), ())
-        assert all(more[t] <= plain[t] + 1e-9 for t in ll.TAGS if t not in NEGATIVE_BY_NATURE), clause
-    replied = ll.tag_probabilities(with_cnn, TagInput(base, "好的收到", (), (), True), ())
-    more = ll.tag_probabilities(with_cnn, TagInput(base, "好的收到。下周可以安排工程师上门演示", (), (), True), ())
-    assert all(more[t] <= replied[t] + 1e-9 for t in CUSTOMER_REQUEST_TAGS)
+    assert_declines_and_rep_offers_only_lower(with_one_extra_block(seed, cnn=_cnn(seed)))
 
 
 def test_a_convolution_loads_and_is_read_and_older_weights_decide_as_before(tmp_path: Path) -> None:
@@ -137,17 +119,7 @@ def test_a_convolution_loads_and_is_read_and_older_weights_decide_as_before(tmp_
         arrays = {k: data[k] for k in data.files}
     for key in (*ll.MLP_KEYS, *ll.CNN_KEYS):
         arrays.pop(key, None)
-    n_old = len(ll.TAGS) + ll.N_TAG_DENSE
-    arrays["stack_w"] = arrays["stack_w"][:n_old]
-    np.savez(tmp_path / "old.npz", **arrays)
-    old = ll.load_weights(tmp_path / "old.npz")
-    assert old.cnn is None and old.mlp is None
-    data = TagInput("汤经理说竞品报价低一截，价格还得再谈", "", (), (), False)
-    first = ll.first_stage_probabilities(old, data, ())
-    x = ll.stack_features(first, ll.tag_dense(data, ()))
-    z = x @ old.stack_w.astype(np.float64) + old.stack_b.astype(np.float64)  # type: ignore[union-attr]
-    assert [ll.tag_probabilities(old, data, ())[t] for t in ll.TAGS] == pytest.approx(
-        (1 / (1 + np.exp(-z))).tolist())
+    old, data = assert_weights_without_blocks_decide_as_before(arrays, tmp_path / "old.npz")
     block = _cnn(3)
     arrays.update(dict(zip(ll.CNN_KEYS, (block.e.astype(np.float16), block.k.astype(np.float16), block.kb,
                                          block.w2, block.b2), strict=True)))
@@ -156,7 +128,8 @@ def test_a_convolution_loads_and_is_read_and_older_weights_decide_as_before(tmp_
     new = ll.load_weights(tmp_path / "new.npz")
     assert new.cnn is not None and new.cnn.bits == 8 and new.cnn.window == 4
     assert ll.tag_probabilities(new, data, ()) != ll.tag_probabilities(old, data, ())
-    arrays["stack_w"] = arrays["stack_w"][:n_old]  # a convolution the second stage cannot read: refused
+    # a convolution the second stage cannot read: refused
+    arrays["stack_w"] = arrays["stack_w"][: len(ll.TAGS) + ll.N_TAG_DENSE]
     np.savez(tmp_path / "bad.npz", **arrays)
     with pytest.raises(ValueError):
         ll.load_weights(tmp_path / "bad.npz")

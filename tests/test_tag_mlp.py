@@ -11,7 +11,12 @@ import pytest
 from benchmarks import train_learned_layer as tl
 from bot.extract.model import TagInput
 from bot.understanding import learned_layer as ll
-from bot.understanding.semantic_tags import CUSTOMER_REQUEST_TAGS, NEGATIVE_BY_NATURE
+from tests.tag_layer_support import (
+    assert_declines_and_rep_offers_only_lower,
+    assert_weights_without_blocks_decide_as_before,
+    central_difference,
+    with_one_extra_block,
+)
 
 
 def _problem(seed: int) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -45,13 +50,7 @@ def test_the_hidden_layers_gradients_match_finite_differences(seed: int) -> None
         for pos in list(np.ndindex(param.shape))[:: max(1, param.size // 40)]:
             if j == 0 and pos[0] not in set(touched.tolist()):
                 continue  # an untouched embedding row: neither loss nor gradient reads it
-            old = param[pos]
-            param[pos] = old + 1e-6
-            up = loss()
-            param[pos] = old - 1e-6
-            down = loss()
-            param[pos] = old
-            assert (up - down) / 2e-6 == pytest.approx(grad[pos], abs=1e-6), (j, pos)
+            assert central_difference(param, pos, loss) == pytest.approx(grad[pos], abs=1e-6), (j, pos)
 
 
 def test_the_bag_handles_rows_without_features() -> None:
@@ -84,22 +83,7 @@ def test_the_hidden_layer_reads_only_plain_customer_clauses() -> None:
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_weights_with_a_hidden_layer_keep_the_guarantees(seed: int) -> None:
-    weights = ll.shipped_weights()
-    assert weights is not None and weights.stack_w is not None and weights.stack_b is not None
-    rng = np.random.default_rng(seed)
-    extra = rng.normal(0, 2, (len(ll.TAGS), len(ll.TAGS))).astype(np.float32)  # any sign
-    stack = np.vstack([weights.stack_w[: len(ll.TAGS) + ll.N_TAG_DENSE], extra])
-    with_mlp = ll.Weights(weights.tag_w, weights.tag_b, weights.thresholds, weights.stage_w, weights.stage_b,
-                          weights.stage_margin, weights.meta, weights.tag_pool_w, stack, weights.stack_b,
-                          mlp=_mlp(seed))
-    base = "邹总说他们明年要在华东再开两个仓"
-    plain = ll.tag_probabilities(with_mlp, TagInput(base, "", (), (), True), ())
-    for clause in ("演示就先不用安排了", "暂时不需要报价", "没提降价的事"):
-        more = ll.tag_probabilities(with_mlp, TagInput(f"{base}，{clause}", "", (), (), True), ())
-        assert all(more[t] <= plain[t] + 1e-9 for t in ll.TAGS if t not in NEGATIVE_BY_NATURE), clause
-    replied = ll.tag_probabilities(with_mlp, TagInput(base, "好的收到", (), (), True), ())
-    more = ll.tag_probabilities(with_mlp, TagInput(base, "好的收到。下周可以安排工程师上门演示", (), (), True), ())
-    assert all(more[t] <= replied[t] + 1e-9 for t in CUSTOMER_REQUEST_TAGS)
+    assert_declines_and_rep_offers_only_lower(with_one_extra_block(seed, mlp=_mlp(seed)))
 
 
 def test_a_hidden_layer_loads_and_is_read_and_older_weights_decide_as_before(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -108,17 +92,7 @@ def test_a_hidden_layer_loads_and_is_read_and_older_weights_decide_as_before(tmp
     mlp = arrays.pop("mlp_e", None)
     for key in (*ll.MLP_KEYS[1:], *ll.CNN_KEYS):  # weights of round 12 on may hold a convolution too
         arrays.pop(key, None)
-    n_old = len(ll.TAGS) + ll.N_TAG_DENSE
-    arrays["stack_w"] = arrays["stack_w"][:n_old]
-    np.savez(tmp_path / "old.npz", **arrays)
-    old = ll.load_weights(tmp_path / "old.npz")
-    assert old.mlp is None
-    data = TagInput("汤经理说竞品报价低一截，价格还得再谈", "", (), (), False)
-    first = ll.first_stage_probabilities(old, data, ())
-    x = ll.stack_features(first, ll.tag_dense(data, ()))
-    z = x @ old.stack_w.astype(np.float64) + old.stack_b.astype(np.float64)  # type: ignore[union-attr]
-    assert [ll.tag_probabilities(old, data, ())[t] for t in ll.TAGS] == pytest.approx(
-        (1 / (1 + np.exp(-z))).tolist())
+    old, data = assert_weights_without_blocks_decide_as_before(arrays, tmp_path / "old.npz")
     del mlp
     block = _mlp(3)
     arrays.update(dict(zip(ll.MLP_KEYS, (block.e, block.wd, block.b1, block.w2, block.b2), strict=True)))
@@ -127,7 +101,8 @@ def test_a_hidden_layer_loads_and_is_read_and_older_weights_decide_as_before(tmp
     new = ll.load_weights(tmp_path / "new.npz")
     assert new.mlp is not None and new.mlp.bits == 8
     assert ll.tag_probabilities(new, data, ()) != ll.tag_probabilities(old, data, ())
-    arrays["stack_w"] = arrays["stack_w"][:n_old]  # a hidden layer the second stage cannot read: refused
+    # a hidden layer the second stage cannot read: refused
+    arrays["stack_w"] = arrays["stack_w"][: len(ll.TAGS) + ll.N_TAG_DENSE]
     np.savez(tmp_path / "bad.npz", **arrays)
     with pytest.raises(ValueError):
         ll.load_weights(tmp_path / "bad.npz")
