@@ -65,3 +65,19 @@ def assert_weights_without_blocks_decide_as_before(arrays: dict[str, npt.NDArray
     z = x @ old.stack_w.astype(np.float64) + old.stack_b.astype(np.float64)
     assert [ll.tag_probabilities(old, data, ())[t] for t in ll.TAGS] == pytest.approx((1 / (1 + np.exp(-z))).tolist())
     return old, data
+
+
+def assert_a_block_is_read_only_with_its_stack_rows(arrays: dict[str, npt.NDArray[Any]], directory: Path,
+                                                     old: ll.Weights, data: TagInput) -> ll.Weights:
+    """`arrays` (cut back as above) with one extra block added: with its second-stage rows appended the weights load
+    and decide otherwise than `old` on `data`; without them the file is refused. Returns the loaded weights."""
+    stack = arrays["stack_w"]
+    arrays["stack_w"] = np.vstack([stack, np.ones((len(ll.TAGS), len(ll.TAGS)), dtype=np.float32)])
+    np.savez(directory / "new.npz", **arrays)
+    new = ll.load_weights(directory / "new.npz")
+    assert ll.tag_probabilities(new, data, ()) != ll.tag_probabilities(old, data, ())
+    arrays["stack_w"] = stack  # a block the second stage cannot read: refused
+    np.savez(directory / "bad.npz", **arrays)
+    with pytest.raises(ValueError):
+        ll.load_weights(directory / "bad.npz")
+    return new

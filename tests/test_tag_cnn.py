@@ -14,6 +14,7 @@ from benchmarks import train_learned_layer as tl
 from bot.extract.model import TagInput
 from bot.understanding import learned_layer as ll
 from tests.tag_layer_support import (
+    assert_a_block_is_read_only_with_its_stack_rows,
     assert_declines_and_rep_offers_only_lower,
     assert_weights_without_blocks_decide_as_before,
     central_difference,
@@ -123,16 +124,8 @@ def test_a_convolution_loads_and_is_read_and_older_weights_decide_as_before(tmp_
     block = _cnn(3)
     arrays.update(dict(zip(ll.CNN_KEYS, (block.e.astype(np.float16), block.k.astype(np.float16), block.kb,
                                          block.w2, block.b2), strict=True)))
-    arrays["stack_w"] = np.vstack([arrays["stack_w"], np.ones((len(ll.TAGS), len(ll.TAGS)), dtype=np.float32)])
-    np.savez(tmp_path / "new.npz", **arrays)
-    new = ll.load_weights(tmp_path / "new.npz")
+    new = assert_a_block_is_read_only_with_its_stack_rows(arrays, tmp_path, old, data)
     assert new.cnn is not None and new.cnn.bits == 8 and new.cnn.window == 4
-    assert ll.tag_probabilities(new, data, ()) != ll.tag_probabilities(old, data, ())
-    # a convolution the second stage cannot read: refused
-    arrays["stack_w"] = arrays["stack_w"][: len(ll.TAGS) + ll.N_TAG_DENSE]
-    np.savez(tmp_path / "bad.npz", **arrays)
-    with pytest.raises(ValueError):
-        ll.load_weights(tmp_path / "bad.npz")
 
 
 def test_fit_cnn_is_deterministic_and_reads_characters_in_order() -> None:

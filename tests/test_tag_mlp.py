@@ -12,6 +12,7 @@ from benchmarks import train_learned_layer as tl
 from bot.extract.model import TagInput
 from bot.understanding import learned_layer as ll
 from tests.tag_layer_support import (
+    assert_a_block_is_read_only_with_its_stack_rows,
     assert_declines_and_rep_offers_only_lower,
     assert_weights_without_blocks_decide_as_before,
     central_difference,
@@ -96,16 +97,8 @@ def test_a_hidden_layer_loads_and_is_read_and_older_weights_decide_as_before(tmp
     del mlp
     block = _mlp(3)
     arrays.update(dict(zip(ll.MLP_KEYS, (block.e, block.wd, block.b1, block.w2, block.b2), strict=True)))
-    arrays["stack_w"] = np.vstack([arrays["stack_w"], np.ones((len(ll.TAGS), len(ll.TAGS)), dtype=np.float32)])
-    np.savez(tmp_path / "new.npz", **arrays)
-    new = ll.load_weights(tmp_path / "new.npz")
+    new = assert_a_block_is_read_only_with_its_stack_rows(arrays, tmp_path, old, data)
     assert new.mlp is not None and new.mlp.bits == 8
-    assert ll.tag_probabilities(new, data, ()) != ll.tag_probabilities(old, data, ())
-    # a hidden layer the second stage cannot read: refused
-    arrays["stack_w"] = arrays["stack_w"][: len(ll.TAGS) + ll.N_TAG_DENSE]
-    np.savez(tmp_path / "bad.npz", **arrays)
-    with pytest.raises(ValueError):
-        ll.load_weights(tmp_path / "bad.npz")
 
 
 def test_fit_mlp_is_deterministic_and_learns_a_construction() -> None:
