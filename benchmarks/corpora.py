@@ -80,10 +80,12 @@ CORPUS_V12 = (DATA / "corpus_v12" / "dev.jsonl", DATA / "corpus_v12" / "held_out
 
 CORPUS_V14 = (DATA / "corpus_v14" / "dev.jsonl", DATA / "corpus_v14" / "held_out.jsonl")
 
-# Corpus v15 (two blind authors, round 12): its dev split is not tuned on during round 12 either, so that the
-# round's result is measured on unseen records; its held_out split stays blind after the round.
 CORPUS_V15 = (DATA / "corpus_v15" / "dev.jsonl", DATA / "corpus_v15" / "held_out.jsonl")
-BLIND_THIS_ROUND = (DATA / "corpus_v15" / "dev.jsonl",)
+
+# Corpus v16 (two blind authors, round 13): its dev split is not tuned on during round 13 either, so that the
+# round's result is measured on unseen records; its held_out split stays blind after the round.
+CORPUS_V16 = (DATA / "corpus_v16" / "dev.jsonl", DATA / "corpus_v16" / "held_out.jsonl")
+BLIND_THIS_ROUND = (DATA / "corpus_v16" / "dev.jsonl",)
 
 
 def _same(path: Path, paths: tuple[Path, ...]) -> bool:

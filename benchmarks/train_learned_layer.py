@@ -126,7 +126,7 @@ class Item:
 
 
 def load_items() -> list[Item]:
-    assert not any(is_blind(p) or "corpus_v15" in str(p) for p in TRAINING_POOL)
+    assert not any(is_blind(p) or "corpus_v16" in str(p) for p in TRAINING_POOL)
     rules_tagger = make_tagger(learned=False)
     items = []
     for path in TRAINING_POOL:
