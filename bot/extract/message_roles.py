@@ -8,7 +8,8 @@ speaker's (我们 / 我司 / 咱们 / 本公司), the addressee's (你们 / 贵�
 人家), or a third party's role (a carrier, a supplier, the customer's own client, a bank, a parent group, a branch,
 a competitor). Which side 我们 is depends on who speaks: in a message to the rep (it says 你 / 您 / 你们 / 贵司) 我们
 is the customer's firm, in a rep's own memo about a visit (他们 / 他 and no 你) it is the rep's. So each role is
-also crossed with the message's register.
+also crossed with the message's register. A form of address that opens a message ("刘经理，…") names the addressee,
+in a customer's message the rep (`vocative`: the company ranker reads it, the customer ranker measured it level).
 
 The word classes are closed grammatical sets (pronouns, self-introducing verbs) and the ordinary nouns for the
 parties of a sale; nothing here is taken from a record. Every key is a string the rankers hash.
