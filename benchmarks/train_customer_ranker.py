@@ -60,6 +60,9 @@ class Record:
     hashed: list[list[int]]
     seconds: float  # candidates + features for this record
     id: str = ""
+    # what extract() gave the ranker (round 13): `--refeaturize` recomputes candidates and features from it
+    data: cr.CustomerInput | None = None
+    text: str = ""
 
     @property
     def target(self) -> int | None:
@@ -92,10 +95,24 @@ def load_records() -> list[Record]:
                 names: list[str | None] = [as_written(c.name, normalized, written) for c in cands]
                 records.append(Record(author_of(path, sample["id"]), sample["expect"]["customer_name"],
                                       result.customer_name, [*names, None], dense, hashed, seconds,
-                                      sample["id"]))
+                                      sample["id"], data, text))
     finally:
         extractor.choose_customer = real  # type: ignore[assignment]
     return records
+
+
+def refeaturize(records: list[Record]) -> None:
+    """Candidates and features again from each record's cached ranker input (round 13): a cache stays valid
+    across changes to customer_ranker.py's candidates and features, not across changes to the rules."""
+    for r in records:
+        if r.data is None:
+            raise SystemExit("--refeaturize needs a cache written by round 13's trainer (it keeps the inputs)")
+        normalized, written = normalize_text(r.text), normalize_width(r.text)
+        start = time.perf_counter()
+        cands = cr.candidates(r.data)
+        r.dense, r.hashed = cr.featurize(r.data, cands)
+        r.seconds = time.perf_counter() - start
+        r.names = [*(as_written(c.name, normalized, written) for c in cands), None]
 
 
 def fit(records: list[Record]) -> tuple[Matrix, Matrix]:
@@ -108,15 +125,23 @@ def predict(record: Record, wd: Matrix, wh: Matrix) -> str | None:
     return record.names[int(np.argmax(cr.scores(weights, record.dense, record.hashed)))]
 
 
-def loao(records: list[Record], dump: Path | None = None) -> None:
+def loao(records: list[Record], dump: Path | None = None, groups: int = 0) -> None:
+    """Score each author by a model fitted without them: one fit per author, or with `groups` one fit per group of
+    authors (round-robin over the authors in pool order, as the company trainer groups them)."""
     authors = sorted({r.author for r in records}, key=lambda a: (len(a), a))
+    pool_order = list(dict.fromkeys(r.author for r in records))
+    group_of = {a: (i % groups if groups else i) for i, a in enumerate(pool_order)}
+    fitted: dict[int, tuple[Matrix, Matrix]] = {}
     print("| author | n | rules | ranker | candidates' recall |")
     print("|---|---|---|---|---|")
     rules_acc, ranker_acc = [], []
     rows = []
     for author in authors:
         test = [r for r in records if r.author == author]
-        wd, wh = fit([r for r in records if r.author != author])
+        g = group_of[author]
+        if g not in fitted:
+            fitted[g] = fit([r for r in records if group_of[r.author] != g])
+        wd, wh = fitted[g]
         rows += [{"id": r.id, "author": r.author, "expect": r.expected, "rules": r.rules,
                   "pred": predict(r, wd, wh), "reachable": r.target is not None, "names": r.names} for r in test]
         rules = sum(r.rules == r.expected for r in test) / len(test)
@@ -136,6 +161,10 @@ def write(records: list[Record]) -> None:
                   n_records=len(records))
 
 
+# The module switches of customer_ranker.py that `--switch` may flip for a measurement (round 13).
+SWITCHES = ("MESSAGE_ROLE_KEYS", "MESSAGE_VOCATIVE")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--write", action="store_true", help="train on the whole pool and write the weights")
@@ -143,11 +172,24 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, help="pickle of the records: reused if present, else written "
                         "(only valid while the rules and the features are unchanged)")
     parser.add_argument("--dump", type=Path, help="write each record's leave-one-author-out choice (JSON lines)")
+    parser.add_argument("--groups", type=int, default=0, help="hold out the authors in this many round-robin "
+                        "groups (one fit per group) instead of one at a time (quicker; 0: one per author)")
+    parser.add_argument("--refeaturize", action="store_true", help="with --cache: recompute the candidates "
+                        "and features from the cached ranker inputs (valid while the rules are unchanged)")
+    parser.add_argument("--switch", nargs="*", default=(), metavar="NAME=0|1", help="flip a module switch of "
+                        "customer_ranker.py for this run (" + ", ".join(SWITCHES) + ")")
     args = parser.parse_args()
+    for pair in args.switch:
+        name, _, value = pair.partition("=")
+        if name not in SWITCHES or value not in ("0", "1"):
+            raise SystemExit(f"--switch takes NAME=0|1 with NAME one of {', '.join(SWITCHES)}: {pair!r}")
+        setattr(cr, name, value == "1")
     records = cached(args.cache, load_records)
+    if args.refeaturize:
+        refeaturize(records)
     print_pool_summary(records)
     if not args.no_loao:
-        loao(records, args.dump)
+        loao(records, args.dump, args.groups)
     if args.write:
         write(records)
 
