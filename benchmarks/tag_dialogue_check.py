@@ -2,20 +2,22 @@
 trained on, on chat copies in particular? (issue #13, round 13)
 
 Usage: python benchmarks/tag_dialogue_check.py --cache FILE [--oof FILE] [--dialogue-oof FILE] [--cnn-oof-dir DIR]
-       [--read A1 A2 ...] [--no-cnn] [--probs FILE] [--speed N]
+       [--read A1 A2 ...] [--no-cnn] [--models shipped dialogue] [--probs-dir DIR] [--speed N]
 
 The scheme of tag_mlp_check.py / tag_cnn_check.py (their load_pool and by_author): every record's linear first stage
 and convolution log-odds come from fits without its author group (4 groups of the sorted authors); for each of the 94
-held-out authors the second stage is fitted on the other authors' out-of-fold rows and applied to that author. Two
+held-out authors the second stage is fitted on the other authors' out-of-fold rows and applied to that author
+(`--stack-groups 4`: once per author group, fitted on the other groups' rows: 4 fits instead of 94). Two
 models are compared, as shipped ("shipped") and with the answered rep turns read as the customer's ("dialogue": the
 tag model's scopes and the convolution's clauses, train_learned_layer.Config.dialogue). The cache must hold the
 turns (TagInput.turns, round 13): rebuild it with this code.
 
 Printed per author set (`--read`: the authors whose misses were read; the rest: unread), for all records and for the
 chat copies (wecom_copy, dingtalk_copy): exact-set accuracy (mean over authors), per-tag precision/recall, and how
-many authors went up and down. `--speed N`: p50/p99 of understand_text over every N-th pool message with the shipped
-weights read as they are and with the dialogue reading switched on (the same weights: the cost, not the decisions).
-"""
+many authors went up and down. `--probs-dir DIR` keeps each model's out-of-fold second-stage probabilities (reused by a
+later run, e.g. `--models shipped` first while the other model's first stage is still being fitted). `--speed N`:
+p50/p99 of understand_text over every N-th pool message with the shipped weights read as they are and with the
+dialogue reading switched on (the same weights: the cost, not the decisions)."""
 
 from __future__ import annotations
 
@@ -43,10 +45,15 @@ Matrix = np.ndarray
 CHAT_FORMATS = frozenset({"wecom_copy", "dingtalk_copy"})
 
 
-def second_stage(items: Sequence[tl.Item], first: Matrix, extra: Matrix | None, l2_stack: float) -> Matrix:
-    """Every record's second-stage probabilities, from a fit on the other authors (tag_mlp_check.by_author)."""
+def second_stage(items: Sequence[tl.Item], first: Matrix, extra: Matrix | None, l2_stack: float, groups: int = 0
+                 ) -> Matrix:
+    """Every record's second-stage probabilities, from a fit on the other authors (tag_mlp_check.by_author); with
+    `groups`, on the other author groups (tl.author_groups: one fit per group instead of one per author)."""
     x = tl.stack_rows(items, first, extra)
     probs = np.zeros((len(items), len(ll.TAGS)))
+    if groups:
+        group = tl.author_groups(items, groups)
+        items = [dataclasses.replace(i, author=f"group {group[i.author]}") for i in items]
     by_author(items, first, x, first, sorted({i.author for i in items}), l2_stack, probs)
     return probs
 
@@ -116,7 +123,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--cnn-oof-dir", type=Path, help="keep the convolutions' out-of-fold log-odds here")
     parser.add_argument("--no-cnn", action="store_true", help="compare without the convolution (quicker)")
     parser.add_argument("--read", nargs="*", default=[], help="the authors whose misses were read")
-    parser.add_argument("--probs", type=Path, help="write both models' out-of-fold second-stage probabilities here")
+    parser.add_argument("--models", nargs="+", choices=("shipped", "dialogue"), default=["shipped", "dialogue"])
+    parser.add_argument("--probs-dir", type=Path, help="keep (and reuse) each model's second-stage probabilities")
+    parser.add_argument("--stack-groups", type=int, default=0,
+                        help="fit the second stage once per author group (the first stage's 4), not per author")
     parser.add_argument("--speed", type=int, default=0, help="time understand_text on every N-th message")
     args = parser.parse_args(argv[1:])
     start = time.perf_counter()
@@ -125,12 +135,23 @@ def main(argv: list[str]) -> int:
         raise SystemExit("the cache has no turns (TagInput.turns, round 13): rebuild it with this code")
     if args.speed:
         speed(items, args.speed)
-    tl.OOF_CACHE = args.dialogue_oof
-    t = time.perf_counter()
-    first_d = tl.first_stage_oof(items, dataclasses.replace(base, dialogue=True), base.folds)
-    print(f"dialogue: linear out-of-fold first stage in {time.perf_counter() - t:.0f} s", flush=True)
+    ids = tuple(i.sample["id"] for i in items)
     probs: dict[str, Matrix] = {}
-    for name, dialogue, first_stage in (("shipped", False, first), ("dialogue", True, first_d)):
+    for name in args.models:
+        stem = f"{name}{'-nocnn' if args.no_cnn else ''}{f'-g{args.stack_groups}' if args.stack_groups else ''}"
+        kept = None if args.probs_dir is None else args.probs_dir / f"{stem}.pkl"
+        if kept is not None and kept.exists():
+            key, value = pickle.loads(kept.read_bytes())  # noqa: S301 (a file this script wrote)
+            if key == ids:
+                probs[name] = np.asarray(value)
+                continue
+        dialogue = name == "dialogue"
+        first_stage = first
+        if dialogue:
+            tl.OOF_CACHE = args.dialogue_oof
+            t = time.perf_counter()
+            first_stage = tl.first_stage_oof(items, dataclasses.replace(base, dialogue=True), base.folds)
+            print(f"dialogue: linear out-of-fold first stage in {time.perf_counter() - t:.0f} s", flush=True)
         extra = None
         if not args.no_cnn:
             opts = dataclasses.replace(tl.SHIPPED_CNN, dialogue=dialogue)
@@ -141,10 +162,11 @@ def main(argv: list[str]) -> int:
             extra = tl.cnn_oof(items, opts, base.folds, log=True)
             print(f"{name}: convolution out-of-fold in {time.perf_counter() - t:.0f} s", flush=True)
         t = time.perf_counter()
-        probs[name] = second_stage(items, first_stage, extra, base.l2_stack)
+        probs[name] = second_stage(items, first_stage, extra, base.l2_stack, args.stack_groups)
         print(f"{name}: second stage by held-out author in {time.perf_counter() - t:.0f} s", flush=True)
-    if args.probs is not None:
-        args.probs.write_bytes(pickle.dumps(probs))
+        if kept is not None:
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            kept.write_bytes(pickle.dumps((ids, probs[name])))
     authors = sorted({i.author for i in items})
     read = [a for a in authors if a in set(args.read)]
     sets = {"read": read, "unread": [a for a in authors if a not in set(read)], "all": authors} if read \

@@ -14,7 +14,7 @@ import pytest
 
 from benchmarks import train_learned_layer as tl
 from bot.extract.extractor import extract
-from bot.extract.model import TagInput
+from bot.extract.model import StageInput, TagInput
 from bot.understanding import learned_layer as ll
 from bot.understanding.semantic_tags import CUSTOMER_REQUEST_TAGS, NEGATIVE_BY_NATURE
 from tests.tag_layer_support import assert_declines_and_rep_offers_only_lower
@@ -118,8 +118,9 @@ def test_weights_without_the_flag_load_and_decide_as_before(tmp_path: object) ->
 
 
 def _item(k: int, data: TagInput, tags: list[str], author: str) -> tl.Item:
-    return tl.Item({"id": str(k), "expect": {"tags": tags}}, author, data, (), None,  # type: ignore[arg-type]
-                   set(), None, ll.text_indices(data.customer_text, data.rep_text))
+    stage = StageInput(data.customer_text, data.rep_text, (), None, False, False)
+    return tl.Item({"id": str(k), "expect": {"tags": tags}}, author, data, (), stage, set(), None,
+                   ll.text_indices(data.customer_text, data.rep_text))
 
 
 def test_the_trainer_reads_the_turns_only_with_the_option() -> None:
@@ -134,3 +135,20 @@ def test_the_trainer_reads_the_turns_only_with_the_option() -> None:
     assert cfg.conv is not None and cfg.conv.dialogue
     fit = tl.fit_tags([item, _item(1, _chat_input("先不用了"), [], "b")], dataclasses.replace(cfg, iters=5))
     assert tl.weights(fit, (np.zeros((1, 1)), np.zeros(1)), np.full(len(ll.TAGS), 0.5), 0.0).dialogue
+
+
+def test_the_measuring_tool_scores_each_author_with_a_second_stage_fitted_without_it() -> None:
+    from benchmarks.tag_dialogue_check import second_stage
+
+    texts = ("价格太贵了", "下周来演示一下", "合同法务在看", "付款走三个节点", "钉钉那个便宜", "好的")
+    items = [_item(k, TagInput(texts[k % 6], "", (), (), False), [ll.TAGS[k % 3]], f"a{k % 4}") for k in range(24)]
+    first = np.random.default_rng(0).uniform(0.05, 0.95, (len(items), len(ll.TAGS)))
+    probs = second_stage(items, first, None, 1.0)
+    held = [k for k, i in enumerate(items) if i.author == "a1"]
+    w, b = tl.fit_stack([i for i in items if i.author != "a1"], first[[k for k in range(24) if k not in held]], 1.0)
+    x = tl.stack_rows([items[k] for k in held], first[held])
+    assert probs[held] == pytest.approx(1 / (1 + np.exp(-np.clip(x @ w + b, -30, 30))))
+    by_group = second_stage(items, first, None, 1.0, groups=2)  # a0, a2 in one group, a1, a3 in the other
+    w, b = tl.fit_stack([i for i in items if i.author in ("a0", "a2")],
+                        first[[k for k, i in enumerate(items) if i.author in ("a0", "a2")]], 1.0)
+    assert by_group[held] == pytest.approx(1 / (1 + np.exp(-np.clip(x @ w + b, -30, 30))))
