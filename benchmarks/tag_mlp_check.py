@@ -37,9 +37,11 @@ Matrix = np.ndarray
 
 
 def by_author(items: Sequence[tl.Item], first: Matrix, x: Matrix, alone: Matrix, authors: Sequence[str],
-              l2_stack: float) -> dict[str, tuple[float, float, Matrix]]:
+              l2_stack: float, probs: Matrix | None = None) -> dict[str, tuple[float, float, Matrix]]:
     """Per held-out author: exact-set accuracy of `alone` (probabilities), of the second stage over the inputs `x`
-    (tl.stack_rows of every record) fitted on the other authors, and the second stage's per-tag (tp, fp, fn)."""
+    (tl.stack_rows of every record) fitted on the other authors, and the second stage's per-tag (tp, fp, fn).
+    `probs` (records, tags), when given, receives each held-out author's second-stage probabilities (round 13: scored
+    by format afterwards)."""
     rows: dict[str, tuple[float, float, Matrix]] = {}
     names = np.array([i.author for i in items])
     for author in authors:
@@ -47,6 +49,8 @@ def by_author(items: Sequence[tl.Item], first: Matrix, x: Matrix, alone: Matrix,
         held_items = [items[k] for k in held]
         w, b = tl.fit_stack([items[k] for k in train], first[train], l2_stack, rows=x[train])
         second = 1.0 / (1.0 + np.exp(-np.clip(x[held] @ w + b, -30, 30)))
+        if probs is not None:
+            probs[held] = second
         acc_first, _ = score(held_items, decide(alone[held], held_items))
         acc_second, counts = score(held_items, decide(second, held_items))
         rows[author] = (acc_first, acc_second, counts)

@@ -348,6 +348,9 @@ class Config:
     author_l2_stack: float | None = None  # per-author bias offsets in the second stage (None: none)
     mlp: MlpOptions | None = None  # round 11: the hidden layer read by the second stage (None or hidden 0: none)
     cnn: CnnOptions | None = None  # round 12: the character convolution read by the second stage (None / 0: none)
+    # Round 13: answered rep turns read as the customer's (learned_layer.tag_text_indices), by the tag model and the
+    # convolution; weights record it in their meta ("dialogue").
+    dialogue: bool = False
 
     @property
     def hidden(self) -> MlpOptions | None:
@@ -357,7 +360,9 @@ class Config:
     @property
     def conv(self) -> CnnOptions | None:
         """The convolution's options when the model has one (it needs a second stage to read it)."""
-        return self.cnn if self.cnn is not None and self.cnn.filters > 0 and self.folds else None
+        if self.cnn is None or self.cnn.filters <= 0 or not self.folds:
+            return None
+        return dataclasses.replace(self.cnn, dialogue=self.dialogue) if self.dialogue else self.cnn
 
     def vector_table(self) -> wv.Table:
         table = self.table or wv.shipped_table()
@@ -394,6 +399,20 @@ def vector_rows(items: Sequence[Item], cfg: Config) -> Matrix:
     return np.asarray(rows)
 
 
+_DIALOGUE_HASHED: dict[int, np.ndarray] = {}  # one computation per record (keyed by the Item's id)
+
+
+def tag_hashed(item: Item, dialogue: bool) -> np.ndarray:
+    """The tag model's hashed indices of a record: the cached ones, or (round 13) with the answered rep turns moved
+    into the customer's scopes."""
+    if not dialogue or not item.tag_input.turns:
+        return item.hashed
+    key = id(item)
+    if key not in _DIALOGUE_HASHED:
+        _DIALOGUE_HASHED[key] = ll.tag_text_indices(item.tag_input, True)
+    return _DIALOGUE_HASHED[key]
+
+
 def fit_tags(items: Sequence[Item], cfg: Config) -> TagFit:
     pooled = [_pooled(i) for i in items] if cfg.l2_pool is not None and cfg.use_text else None
     dense = np.array([ll.tag_dense(i.tag_input, i.rule_tags) for i in items])
@@ -402,7 +421,8 @@ def fit_tags(items: Sequence[Item], cfg: Config) -> TagFit:
         vec = vector_rows(items, cfg)
         dense = np.hstack([dense, vec])
         l2_dense = np.concatenate([np.full(ll.N_TAG_DENSE, cfg.l2_dense), np.full(vec.shape[1], cfg.l2_vec)])[:, None]
-    x = design(dense, [ll.fold(i.hashed, cfg.tag_bits) if cfg.use_text else np.zeros(0, np.int64) for i in items],
+    x = design(dense, [ll.fold(tag_hashed(i, cfg.dialogue), cfg.tag_bits) if cfg.use_text else np.zeros(0, np.int64)
+                       for i in items],
                pooled)
     y = np.array([[t in i.expected_tags for t in ll.TAGS] for i in items], dtype=float)
     l2_hash = cfg.l2_hash if cfg.l2_tag_hash is None else cfg.l2_tag_hash
@@ -483,7 +503,8 @@ def weights(tag: TagFit, stage: tuple[Matrix, Matrix], thresholds: Matrix, margi
                       stage[0].astype(np.float32), stage[1].astype(np.float32), margin,
                       {**(meta or {}), "stage_margin": margin}, pool,
                       stack[0].astype(np.float32) if stack else None, stack[1].astype(np.float32) if stack else None,
-                      vec, tag.cfg.vectors or "mean" if tag.cfg is not None else "mean", table, mlp, cnn)
+                      vec, tag.cfg.vectors or "mean" if tag.cfg is not None else "mean", table, mlp, cnn,
+                      tag.cfg is not None and tag.cfg.dialogue)
 
 
 # ---------------------------------------------------------------- round 11: a hidden layer (learned_layer.Mlp)
@@ -679,6 +700,7 @@ class CnnOptions:
     seed: int = 0
     val_every: int = 8
     patience: int = 2
+    dialogue: bool = False  # round 13: also the rep turns the customer accepted (Config.dialogue sets it)
 
 
 @dataclass
@@ -691,7 +713,7 @@ class CnnRows:
 
 def cnn_rows(items: Sequence[Item], opts: CnnOptions) -> CnnRows:
     window = max(opts.widths)
-    parts = [ll.cnn_windows(i.tag_input.customer_text, opts.bits, window) for i in items]
+    parts = [ll.cnn_windows(ll.cnn_text(i.tag_input, opts.dialogue), opts.bits, window) for i in items]
     lens = np.array([len(p) for p in parts], dtype=np.int64)
     indptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
     ids = np.concatenate(parts) if parts else np.zeros((0, window), dtype=np.int64)
@@ -813,9 +835,9 @@ def fit_cnn(items: Sequence[Item], opts: CnnOptions, data: CnnRows | None = None
     return ll.CharCnn(e, kk, kb, w2, b2)
 
 
-def cnn_apply(cnn: ll.CharCnn, items: Sequence[Item]) -> Matrix:
+def cnn_apply(cnn: ll.CharCnn, items: Sequence[Item], dialogue: bool = False) -> Matrix:
     """The convolution's log-odds of `items` (what learned_layer.cnn_logodds gives one message)."""
-    opts = CnnOptions(filters=1, widths=(cnn.window,), dims=int(cnn.e.shape[1]), bits=cnn.bits)
+    opts = CnnOptions(filters=1, widths=(cnn.window,), dims=int(cnn.e.shape[1]), bits=cnn.bits, dialogue=dialogue)
     data = cnn_rows(items, opts)
     params = [q.astype(np.float64) for q in (cnn.e, cnn.k, cnn.kb, cnn.w2, cnn.b2)]
     return cnn_logodds_rows(params, data, np.arange(len(items)))
@@ -823,6 +845,9 @@ def cnn_apply(cnn: ll.CharCnn, items: Sequence[Item]) -> Matrix:
 
 # Round 12, what the trainer fits by default (tests/data/FINAL_TAGS.md, "Learned layer, round 12"); filters 0: none.
 SHIPPED_CNN = CnnOptions(filters=64, epochs=16)  # measured +2.4 on confirming authors: FINAL_TAGS round 12
+
+# Round 13, answered rep turns read as the customer's (tests/data/FINAL_TAGS.md, "Learned layer, round 13").
+SHIPPED_DIALOGUE = False
 
 CNN_OOF_CACHE: Path | None = None  # --cnn-oof: reuse the pool's out-of-fold convolution log-odds
 
@@ -887,7 +912,7 @@ def first_stage_oof(items: Sequence[Item], cfg: Config, folds: int) -> Matrix:
     key = (len(items), folds, cfg.l2_hash, cfg.l2_dense, cfg.iters, cfg.l2_pool, cfg.tag_bits, cfg.l2_tag_hash,
            cfg.vectors, cfg.l2_vec, cfg.vector_table().fingerprint if cfg.vectors else None,
            *((cfg.author_l2, cfg.author_dense) if cfg.author_l2 is not None else ()),
-           tuple(i.sample["id"] for i in items))
+           *(("dialogue",) if cfg.dialogue else ()), tuple(i.sample["id"] for i in items))
     if OOF_CACHE is not None and OOF_CACHE.exists():
         cached_key, cached_probs = pickle.loads(OOF_CACHE.read_bytes())  # noqa: S301 (a file this script wrote)
         if cached_key == key:
@@ -1209,6 +1234,8 @@ def write(items: Sequence[Item], cfg: Config, *, inner: bool) -> Path:
     if cfg.conv is not None:
         cnn = fit_cnn(items, cfg.conv)
         meta.update(cnn=dataclasses.asdict(cfg.conv))
+    if cfg.dialogue:
+        meta.update(dialogue=True)
     w = weights(fit_tags(items, cfg), fit_stage(items, cfg), thresholds, margin, meta, stack, mlp, cnn)
     arrays: dict[str, Any] = {"tag_w": w.tag_w.astype(np.float16), "tag_b": w.tag_b, "thresholds": w.thresholds,
                               "stage_w": w.stage_w.astype(np.float16), "stage_b": w.stage_b}
@@ -1318,6 +1345,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--cnn-dropout", type=float, default=SHIPPED_CNN.dropout)
     parser.add_argument("--cnn-bits", type=int, default=SHIPPED_CNN.bits, help="hashed character rows 2^bits")
     parser.add_argument("--cnn-oof", type=Path, help="reuse the pool's out-of-fold convolution log-odds")
+    parser.add_argument("--dialogue", action=argparse.BooleanOptionalAction, default=SHIPPED_DIALOGUE,
+                        help="round 13: rep turns the customer answered with a short assent are read as the "
+                             "customer's, declined ones as the customer's negated clauses (tag model and "
+                             f"convolution; default {SHIPPED_DIALOGUE})")
     parser.add_argument("--speed", action="store_true", help="time understand_text() with the shipped weights")
     args = parser.parse_args(argv[1:])
     global OOF_CACHE, MLP_OOF_CACHE, CNN_OOF_CACHE
@@ -1349,7 +1380,7 @@ def main(argv: list[str]) -> int:
                                                                    author_l2=args.author_l2
                                                                    if args.author_l2 >= 0 else None,
                                                                    author_dense=args.author_dense,
-                                                                   mlp=mlp, cnn=cnn,
+                                                                   mlp=mlp, cnn=cnn, dialogue=args.dialogue,
                                                                    author_l2_stack=args.stack_author_l2
                                                                    if args.stack_author_l2 >= 0 else None)
     for name, cfg in configs.items():

@@ -106,6 +106,12 @@ def _roles(turns: Sequence[ChatLine], speaker: str | None) -> list[tuple[int, st
     return roles
 
 
+def _sides(turns: Sequence[ChatLine], speaker: str | None) -> tuple[tuple[str, str], ...]:
+    """The turns in order as (side, text) for a tagger (TagInput.turns): "C" the customer, "R" anyone else, "N" a
+    note without a speaker."""
+    return tuple(("N" if t.speaker is None else "C" if t.speaker == speaker else "R", t.text) for t in turns if t.text)
+
+
 def _in_company(start: int, name: str, text: str, spans: Sequence[tuple[int, int]]) -> bool:
     at = text.find(name, start)
     at = start if at < 0 else at
@@ -333,7 +339,7 @@ def extract(
     if tagger is not None:
         future = any(is_future(m, ref_time) for m in mentions[full_text])
         patterns = _pattern_tags(request_text, rep_text, tag_rules, mentions, ref_time)
-        tags = tagger(TagInput(request_text, rep_text, tags, patterns, future))
+        tags = tagger(TagInput(request_text, rep_text, tags, patterns, future, _sides(turns, speaker)))
     competitor_hits = find_tag_hits(signal_text, tag_rules).get("竞品对比", [])
     lost = lost_to_competitor(signal_text, competitor_hits)
     if lost:

@@ -46,6 +46,10 @@ class TagInput:
     keyword_tags: tuple[str, ...]  # what the keyword rules proposed
     pattern_tags: tuple[str, ...]  # tags whose sentence constructions appear (tag_patterns.py)
     has_future_date: bool  # a future day or time is named somewhere in the text
+    # Round 13: the chat's turns in order as (side, text), side "C" the customer, "R" any other speaker (the rep's
+    # side), "N" a note without a speaker; () for a caller that does not split turns. A tagger may read who answered
+    # whom (a rep's offer the customer took up or turned down); the rules do not use it.
+    turns: tuple[tuple[str, str], ...] = ()
 
 
 # A tagger takes the message and returns the final tags (sorted); bot/extract never imports one.

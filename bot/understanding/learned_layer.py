@@ -48,6 +48,13 @@ and over the message's plain customer clauses, then ten tag log-odds. It reads c
 n-grams cannot. Its log-odds are ten more inputs of the second stage (after the hidden layer's, when both are there).
 Like the hidden layer it reads no negated clause and no rep turn. Weights without it load and decide as before.
 
+Round 13 adds an optional reading of the chat's turns (weights whose meta has `"dialogue": true`): a rep's turn that
+the customer's next turn answers with a short assent ("好的", "行", "嗯", "可以", "对") is read as the customer's own
+words (its clauses in the customer-side scopes, and in the convolution), and one the customer turns down ("先不用",
+"再说吧", "算了", or a short negated answer) as a customer's negated clause. A declined offer thus still only lowers
+what a negation lowers, and an accepted one counts as what the customer asked for (as the extractor's accepted offers
+already do for the answers it knows). Weights without the flag read the text exactly as before.
+
 Inference is numpy only: a sum of weight rows at the hashed indices. The weights (learned_layer.npz,
 float16, a few MB) load once per process; the same text always gives the same decision.
 """
@@ -55,6 +62,7 @@ float16, a few MB) load once per process; the same text always gives the same de
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -140,8 +148,16 @@ def plain_customer_words(customer_text: str, rep_text: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=16)  # the tagger and the stager of one message share the work
-def _features(customer_text: str, rep_text: str) -> tuple[npt.NDArray[np.int64], tuple[npt.NDArray[np.int64], ...]]:
+def _features(customer_text: str, rep_text: str, accepted: str = "", declined: str = ""
+              ) -> tuple[npt.NDArray[np.int64], tuple[npt.NDArray[np.int64], ...]]:
     customer = clauses(customer_text)[:MAX_CLAUSES]
+    seen = set(customer)
+    # Round 13 (dialogue weights): rep clauses the customer accepted are read as the customer's, declined ones as the
+    # customer's negated clauses; both leave the rep's scope.
+    customer += [c for c in dict.fromkeys(clauses(accepted)[:MAX_CLAUSES]) if c not in seen]
+    seen = set(customer)
+    turned_down = {c for c in clauses(declined)[:MAX_CLAUSES] if c not in seen}
+    customer += [c for c in dict.fromkeys(clauses(declined)[:MAX_CLAUSES]) if c in turned_down]
     seen = set(customer)
     rep = [c for c in clauses(rep_text)[:MAX_CLAUSES] if c not in seen]
     found: set[int] = set()
@@ -149,7 +165,7 @@ def _features(customer_text: str, rep_text: str) -> tuple[npt.NDArray[np.int64],
     size, pool_mask = 1 << FEATURE_BITS, (1 << HASH_BITS) - 1
     for side, side_clauses in ((0, customer), (2, rep)):
         for clause in side_clauses:
-            is_negated = negated(clause)
+            is_negated = negated(clause) or (side == 0 and clause in turned_down)
             hashes = frozenset(_hash(k) for k in _clause_keys(clause))
             found.update((side + is_negated) * size + h for h in hashes)
             if side == 0 and not is_negated and hashes:
@@ -161,6 +177,66 @@ def _features(customer_text: str, rep_text: str) -> tuple[npt.NDArray[np.int64],
 def _clause_words(clause: str) -> list[str]:
     """A clause's jieba words of two characters or more: the word features, and the words the vectors pool."""
     return [t.word for t in tokens(clause.strip().lower()) if len(t.word) >= 2 and _has_word_char(t.word)]
+
+
+# Round 13: how a customer answers a rep's turn in one short clause. Assent: the whole first clause is assent words and
+# sentence particles ("好的", "行吧", "嗯嗯", "可以的", "对", "没问题", "OK"); a refusal starts the answer ("不用了",
+# "先不用", "暂时不需要", "再说吧", "算了"). A short first clause that negates (semantic_tags.negated) declines too.
+_ASSENT_ANSWER = re.compile(
+    r"^(?:好|行|可以|没问题|嗯|恩|对|是|没错|同意|要|需要|可|收到|麻烦|辛苦|发我|发来|发过来|当然|必须|ok|okay|yes|sure)+"
+    r"[啊吧呀的了哈呢嘛哦噢喔滴啦呗咯嗯\s~～…]*$")
+_REFUSAL_ANSWER = re.compile(
+    r"^(?:不用|不需要|不必|不了|算了|先不|暂时不|暂不|没必要|再说|以后再说|回头再说|不考虑|免了|no\b)")
+SHORT_ANSWER = 6  # characters of a first clause that can be a bare answer
+
+
+def answer_act(reply: str) -> str | None:
+    """"accepted", "declined" or None (content, not a bare answer) for the customer's reply to a rep's turn."""
+    first = next((c.strip().lower() for c in clauses(reply) if c.strip()), "")
+    if not first:
+        return None
+    if _REFUSAL_ANSWER.search(first):
+        return "declined"
+    if _ASSENT_ANSWER.search(first):
+        return "accepted"
+    if len(first) <= SHORT_ANSWER and negated(first):
+        return "declined"
+    return None
+
+
+@lru_cache(maxsize=16)
+def dialogue_texts(turns: tuple[tuple[str, str], ...]) -> tuple[str, str]:
+    """The rep's turns the customer accepted and those declined (TagInput.turns), each joined by newlines: a rep
+    turn ("R") is answered by the next turn of another side when that is the customer's ("C"), so the rep's messages
+    since the customer last spoke share the answer (as the extractor's accepted offers do)."""
+    accepted: list[str] = []
+    declined: list[str] = []
+    for i, (side, text) in enumerate(turns):
+        if side != "R":
+            continue
+        reply = next(((s, t) for s, t in turns[i + 1 :] if s != "R"), None)
+        if reply is None or reply[0] != "C":
+            continue
+        act = answer_act(reply[1])
+        if act == "accepted":
+            accepted.append(text)
+        elif act == "declined":
+            declined.append(text)
+    return "\n".join(accepted), "\n".join(declined)
+
+
+def tag_text_indices(data: TagInput, dialogue: bool) -> npt.NDArray[np.int64]:
+    """The tag model's hashed indices at FEATURE_BITS: `text_indices`, or with `dialogue` (round 13 weights) the
+    answered rep turns moved into the customer's scopes."""
+    if not dialogue or not data.turns:
+        return text_indices(data.customer_text, data.rep_text)
+    return _features(data.customer_text, data.rep_text, *dialogue_texts(data.turns))[0]
+
+
+def cnn_text(data: TagInput, dialogue: bool) -> str:
+    """What the convolution reads: the customer-side text, with `dialogue` also the rep turns the customer accepted."""
+    accepted = dialogue_texts(data.turns)[0] if dialogue and data.turns else ""
+    return f"{data.customer_text}\n{accepted}" if accepted else data.customer_text
 
 
 VEC_POOLINGS = ("mean", "mean+max")
@@ -240,6 +316,7 @@ class Weights:
     table: word_vectors.Table | None = None  # the word vectors tag_vec_w was trained on
     mlp: Mlp | None = None  # round 11: the hidden layer whose log-odds the second stage also reads
     cnn: CharCnn | None = None  # round 12: the character convolution whose log-odds the second stage also reads
+    dialogue: bool = False  # round 13: answered rep turns read as the customer's (meta "dialogue")
 
 
 @dataclass(frozen=True)
@@ -287,9 +364,10 @@ def mlp_hidden_input(mlp: Mlp, indices: npt.NDArray[np.int64], dense: Sequence[f
     return np.asarray(z, dtype=np.float64)
 
 
-def mlp_logodds(mlp: Mlp, data: TagInput, rule_tags: Iterable[str]) -> npt.NDArray[np.float64]:
+def mlp_logodds(mlp: Mlp, data: TagInput, rule_tags: Iterable[str], dialogue: bool = False
+                ) -> npt.NDArray[np.float64]:
     """Per tag (in TAGS order), the hidden layer's log-odds."""
-    indices = mlp_indices(text_indices(data.customer_text, data.rep_text), mlp.bits)
+    indices = mlp_indices(tag_text_indices(data, dialogue), mlp.bits)
     h = np.maximum(mlp_hidden_input(mlp, indices, tag_dense(data, rule_tags)), 0.0)
     return np.asarray(h @ mlp.w2.astype(np.float64) + mlp.b2.astype(np.float64), dtype=np.float64)
 
@@ -358,10 +436,11 @@ def cnn_windows(customer_text: str, bits: int, window: int) -> npt.NDArray[np.in
     return np.concatenate(rows) if rows else np.zeros((0, window), dtype=np.int64)
 
 
-def cnn_logodds(cnn: CharCnn, data: TagInput) -> npt.NDArray[np.float64]:
+def cnn_logodds(cnn: CharCnn, data: TagInput, dialogue: bool = False) -> npt.NDArray[np.float64]:
     """Per tag (in TAGS order), the convolution's log-odds: the filters' maxima over every window of the plain
-    customer-side clauses (0 without any: ReLU), then a linear layer."""
-    ids = cnn_windows(data.customer_text, cnn.bits, cnn.window)
+    customer-side clauses (0 without any: ReLU), then a linear layer; `dialogue` (round 13 weights): also the rep
+    turns the customer accepted."""
+    ids = cnn_windows(cnn_text(data, dialogue), cnn.bits, cnn.window)
     h = np.zeros(cnn.k.shape[1])
     if len(ids):
         x = cnn.e[ids].reshape(len(ids), -1).astype(np.float64)
@@ -406,7 +485,7 @@ def load_weights(path: Path) -> Weights:
         return Weights(tag_w, data["tag_b"].astype(np.float32),
                        data["thresholds"].astype(np.float32), stage_w,
                        data["stage_b"].astype(np.float32), float(meta["stage_margin"]), meta, pool,
-                       stack_w, stack_b, vec_w, pooling, table, mlp, cnn)
+                       stack_w, stack_b, vec_w, pooling, table, mlp, cnn, bool(meta.get("dialogue", False)))
 
 
 # Read once per process; a damaged or foreign file: the rules decide (retrain with train_learned_layer.py --write).
@@ -440,7 +519,7 @@ def pool_scores(pool_w: npt.NDArray[np.float32], clause_indices: Sequence[npt.ND
 def first_stage_probabilities(weights: Weights, data: TagInput, rule_tags: Iterable[str]
                               ) -> npt.NDArray[np.float64]:
     """Per tag (in TAGS order), the first stage's probability: rules' evidence plus the text's n-grams."""
-    hashed = fold(text_indices(data.customer_text, data.rep_text), tag_hash_bits(weights.tag_w))
+    hashed = fold(tag_text_indices(data, weights.dialogue), tag_hash_bits(weights.tag_w))
     z = _scores(weights.tag_w, weights.tag_b, tag_dense(data, rule_tags), hashed)
     if weights.tag_pool_w is not None:
         z = z + pool_scores(weights.tag_pool_w, pooled_indices(data.customer_text, data.rep_text))
@@ -480,9 +559,9 @@ def extra_logodds(weights: Weights, data: TagInput, rule_tags: Iterable[str]) ->
     """The second stage's extra inputs: the hidden layer's log-odds, then the convolution's (each when present)."""
     parts = []
     if weights.mlp is not None:
-        parts.append(mlp_logodds(weights.mlp, data, rule_tags))
+        parts.append(mlp_logodds(weights.mlp, data, rule_tags, weights.dialogue))
     if weights.cnn is not None:
-        parts.append(cnn_logodds(weights.cnn, data))
+        parts.append(cnn_logodds(weights.cnn, data, weights.dialogue))
     return np.concatenate(parts) if parts else None
 
 
