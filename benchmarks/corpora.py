@@ -31,6 +31,8 @@ DATA = ROOT / "tests" / "data"
 #   and FINAL.md (held-out 0.888 -> 0.898); retired in round 11, whose blind set is corpus v14.
 # - corpus v14 (both splits): blind through round 11, first look and final recorded in corpus_v14/FIRST_LOOK.md
 #   and FINAL.md (held-out 0.860 -> 0.874); retired in round 12, whose blind set is corpus v15.
+# - corpus v15 (both splits): blind through round 12, first look and final recorded in corpus_v15/FIRST_LOOK.md
+#   and FINAL.md (held-out 0.887 -> 0.897); retired in round 13, whose blind set is corpus v16.
 RETIRED_HELD_OUT = (
     DATA / "corpus_v3" / "held_out.jsonl",
     DATA / "corpus_v2" / "held_out.jsonl",
@@ -42,6 +44,7 @@ RETIRED_HELD_OUT = (
     DATA / "corpus_v11" / "held_out.jsonl",
     DATA / "corpus_v12" / "held_out.jsonl",
     DATA / "corpus_v14" / "held_out.jsonl",
+    DATA / "corpus_v15" / "held_out.jsonl",
 )
 CORPUS_V5 = (DATA / "corpus_v5" / "dev.jsonl", DATA / "corpus_v5" / "held_out.jsonl")
 
@@ -52,6 +55,8 @@ CORPUS_V6 = tuple(sorted((DATA / "corpus_v6").glob("v6*.jsonl")))
 CORPUS_V8 = tuple(sorted((DATA / "corpus_v8").glob("v8*.jsonl")))
 # Corpus v13: training authors from round 10 on (corpus_v8's letters ran out at v8Z), the same way.
 CORPUS_V13 = tuple(sorted((DATA / "corpus_v13").glob("v13*.jsonl")))
+# Corpus v17: training authors from round 13 on (corpus_v13's letters ran out at v13Z), the same way.
+CORPUS_V17 = tuple(sorted((DATA / "corpus_v17").glob("v17*.jsonl")))
 
 TRAINING_POOL = (
     DATA / "chats.jsonl",
@@ -63,10 +68,12 @@ TRAINING_POOL = (
     DATA / "corpus_v11" / "dev.jsonl",
     DATA / "corpus_v12" / "dev.jsonl",
     DATA / "corpus_v14" / "dev.jsonl",
+    DATA / "corpus_v15" / "dev.jsonl",
     *RETIRED_HELD_OUT,
     *CORPUS_V6,
     *CORPUS_V8,
     *CORPUS_V13,
+    *CORPUS_V17,
 )
 
 

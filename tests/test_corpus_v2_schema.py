@@ -39,7 +39,7 @@ EXPECT_KEYS = frozenset(
 )
 SHANGHAI_OFFSET = timedelta(hours=8)
 # v2-001, h001 (v4), v5A-001, v6C-, v12A-, v13A-, v14A-, v15A-, v16A-
-_ID = re.compile(r"^(?:v[23]-|h|v(?:[579]|1[012456])[AB]-|v[68][A-Z]-|v13[A-Z]-)\d{3}$")
+_ID = re.compile(r"^(?:v[23]-|h|v(?:[579]|1[012456])[AB]-|v[68][A-Z]-|v1[37][A-Z]-)\d{3}$")
 _PHONE = re.compile(r"^\+[1-9]\d{7,14}$")
 _CN_MOBILE = re.compile(r"^\+861[3-9]\d{9}$")  # a Chinese mobile; +8610… is a Beijing landline
 _INDUSTRY = re.compile(r"^[a-z_]+$")
@@ -327,6 +327,8 @@ V6_FILES = sorted((Path(__file__).parent / "data" / "corpus_v6").glob("v6*.jsonl
 V6_FILES += sorted((Path(__file__).parent / "data" / "corpus_v8").glob("v8*.jsonl"))
 # And corpus v13 (the training authors from round 10 on).
 V6_FILES += sorted((Path(__file__).parent / "data" / "corpus_v13").glob("v13*.jsonl"))
+# And corpus v17 (the training authors from round 13 on).
+V6_FILES += sorted((Path(__file__).parent / "data" / "corpus_v17").glob("v17*.jsonl"))
 
 
 @pytest.mark.parametrize("path", V6_FILES, ids=[p.stem for p in V6_FILES])
