@@ -47,7 +47,8 @@ def test_an_everyday_phrasing_gives_its_tag(text: str, tag: str) -> None:
         # reporting to one's own boss is not a visit
         ("她说回去跟领导汇报，下周二之前给我答复", "预约拜访"),
         # the rep's own company is not a rival just because it was used before
-        # (a strict xfail from the round-10 retrain to round 11; right again with round 12's convolution, 94 authors)
+        # (a strict xfail from the round-10 retrain to round 11; right again with round 12's convolution, 94 authors;
+        # wrong with round 13's data-only weights, 100 authors, right with the round-13 merge's, 107 authors)
         ("他们之前用过我们的旧版本，这次想升级", "竞品对比"),
     ],
 )
