@@ -14,9 +14,7 @@ import re
 import pytest
 
 from bot.extract import customer_ranker as cr
-from bot.extract.chat import split_chat
-from bot.extract.extractor import customer_speaker
-from bot.extract.textnorm import normalize_text
+from tests.customer_support import customer_input
 
 NEVER = re.compile(r"(?!)")
 
@@ -30,17 +28,8 @@ REACHED = [
 ]
 
 
-def _input(text: str) -> cr.CustomerInput:
-    normalized = normalize_text(text)
-    turns = split_chat(normalized)
-    speaker = customer_speaker(turns, [])
-    customer = "\n".join(t.text for t in turns if t.speaker is None or t.speaker == speaker)
-    rep = "\n".join(t.text for t in turns if t.speaker not in (None, speaker))
-    return cr.CustomerInput(turns, speaker, customer, rep, [], None)
-
-
 def _names(text: str) -> list[str]:
-    return [c.name for c in cr.candidates(_input(text))]
+    return [c.name for c in cr.candidates(customer_input(text))]
 
 
 @pytest.mark.parametrize(("text", "person"), REACHED)
@@ -71,7 +60,7 @@ GROUP = (
 
 
 def _keys(name: str, text: str = GROUP) -> set[str]:
-    data = _input(text)
+    data = customer_input(text)
     keys = set(cr._speaker_keys(name, data))
     is_speaker = any(t.speaker == name for t in data.turns)
     return keys | set(cr._discourse_keys(name, data, is_speaker))

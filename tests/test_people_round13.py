@@ -12,26 +12,15 @@ import pytest
 
 from bot.extract import company_ranker as co
 from bot.extract import customer_ranker as cr
-from bot.extract.chat import split_chat
-from bot.extract.extractor import customer_speaker
 from bot.extract.message_roles import register, role_keys
-from bot.extract.textnorm import normalize_text
+from tests.customer_support import customer_input
 
 FORWARD = ("【转发】周工（华晟电子）：小杨，布线预算批了，你们报价超了六万\n施工队周末能进场不？\n"
            "—— 周明 华晟电子 13912345678")
 
 
-def _input(text: str) -> cr.CustomerInput:
-    normalized = normalize_text(text)
-    turns = split_chat(normalized)
-    speaker = customer_speaker(turns, [])
-    customer = "\n".join(t.text for t in turns if t.speaker is None or t.speaker == speaker)
-    rep = "\n".join(t.text for t in turns if t.speaker not in (None, speaker))
-    return cr.CustomerInput(turns, speaker, customer, rep, [], None)
-
-
 def _customer_rows(text: str) -> tuple[list[str], list[list[int]]]:
-    data = _input(text)
+    data = customer_input(text)
     cands = cr.candidates(data)
     _, hashed = cr.featurize(data, cands)
     return [c.name for c in cands], hashed
@@ -44,7 +33,7 @@ def test_customer_keys_of_the_addressee_and_the_sign_off(monkeypatch: pytest.Mon
     monkeypatch.setattr(cr, "MESSAGE_VOCATIVE", True)
     names_on, after = _customer_rows(FORWARD)
     assert names == names_on  # the same candidates, only more keys
-    text = _input(FORWARD).customer_text
+    text = customer_input(FORWARD).customer_text
     # the label "周工（华晟电子）：" is a speaker turn; its text opens with the addressee, ends with a sign-off
     for name, expected in (("小杨", "mrvocative"), ("周明", "mrsignoff")):
         assert name in names
