@@ -156,8 +156,9 @@ def _features(customer_text: str, rep_text: str, accepted: str = "", declined: s
     # customer's negated clauses; both leave the rep's scope.
     customer += [c for c in dict.fromkeys(clauses(accepted)[:MAX_CLAUSES]) if c not in seen]
     seen = set(customer)
-    turned_down = {c for c in clauses(declined)[:MAX_CLAUSES] if c not in seen}
-    customer += [c for c in dict.fromkeys(clauses(declined)[:MAX_CLAUSES]) if c in turned_down]
+    declined_clauses = [c for c in dict.fromkeys(clauses(declined)[:MAX_CLAUSES]) if c not in seen]
+    turned_down = set(declined_clauses)
+    customer += declined_clauses
     seen = set(customer)
     rep = [c for c in clauses(rep_text)[:MAX_CLAUSES] if c not in seen]
     found: set[int] = set()
