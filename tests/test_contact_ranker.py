@@ -143,3 +143,13 @@ def test_the_start_of_a_month_is_a_day_like_its_end() -> None:
     assert found == {"月初": date(2026, 12, 1), "十二月初": date(2026, 12, 1)}
     early = datetime.fromisoformat("2026-11-03T10:00:00+08:00")
     assert [m.when.date() for m in find_time_mentions("月初", ref_time=early)] == [date(2026, 11, 1)]
+
+
+def test_a_day_refused_in_cantonese_is_never_chosen_whatever_the_weights(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The bound reads the text as the rules do (as_mandarin: "不喺" is "不在"). Weights that rank the earliest day
+    # first would otherwise pick the refused 周一.
+    def earliest_first(weights: object, dense: np.ndarray, hashed: object) -> np.ndarray:
+        return np.arange(len(dense), 0, -1, dtype=np.float64)
+
+    monkeypatch.setattr(kr, "scores", earliest_first)
+    assert _contact("下周一我不喺公司，下周三过来吧") == date(2026, 11, 25)

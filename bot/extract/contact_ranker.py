@@ -305,7 +305,9 @@ def choose_contact(data: ContactInput) -> TimeMention | None:
     ranked = np.asarray(scores(weights, dense, hashed), dtype=np.float64)
     # A day the customer turned down ("周四我们有个评审会，改到下周一") is never the next contact, whatever the
     # weights say: the rules drop it too (contact.next_contact). "None" stays open when every day was refused.
-    refused = {m.when.date() for m in data.mentions if _declined(data.text, m)}
+    # Read as the rules and featurize read it: Cantonese words in Mandarin ("不喺" → "不在"), offsets kept.
+    text = as_mandarin(data.text)
+    refused = {m.when.date() for m in data.mentions if _declined(text, m)}
     for i, cand in enumerate(cands):
         if cand.day in refused:
             ranked[i] = -np.inf
