@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks import switches  # noqa: E402
 from benchmarks.corpora import TRAINING_POOL, is_blind  # noqa: E402
 from benchmarks.extraction_accuracy import load_samples  # noqa: E402
 from benchmarks.pickle_cache import cached  # noqa: E402
@@ -218,13 +219,8 @@ SWITCHES = ("LOOSE_PHRASES", "FORM_KEYS", "DEICTIC", "SEGMENT_SPANS", "NEST_KEYS
 
 
 def apply_switches(pairs: Sequence[str]) -> None:
-    """`NAME=1` / `NAME=0`: set a module switch of company_ranker.py before featurizing (with --refeaturize on a
-    cache, or on a fresh pass): a variant is measured from the command line, the shipped default left alone."""
-    for pair in pairs:
-        name, _, value = pair.partition("=")
-        if name not in SWITCHES or value not in ("0", "1"):
-            raise SystemExit(f"--switch takes NAME=0|1 with NAME one of {', '.join(SWITCHES)}: {pair!r}")
-        setattr(cr, name, value == "1")
+    """`NAME=1` / `NAME=0`: set a module switch of company_ranker.py (benchmarks/switches.py)."""
+    switches.apply_switches(cr, SWITCHES, pairs)
 
 
 def main(argv: list[str]) -> int:

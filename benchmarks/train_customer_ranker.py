@@ -37,6 +37,7 @@ from benchmarks.conditional_logit import fit_records, print_pool_summary, write_
 from benchmarks.corpora import TRAINING_POOL, is_blind  # noqa: E402
 from benchmarks.extraction_accuracy import load_samples  # noqa: E402
 from benchmarks.pickle_cache import cached  # noqa: E402
+from benchmarks.switches import apply_switches  # noqa: E402
 from benchmarks.train_learned_layer import author_of  # noqa: E402
 from bot.extract import customer_ranker as cr  # noqa: E402
 from bot.extract import extractor  # noqa: E402
@@ -179,11 +180,7 @@ def main() -> None:
     parser.add_argument("--switch", nargs="*", default=(), metavar="NAME=0|1", help="flip a module switch of "
                         "customer_ranker.py for this run (" + ", ".join(SWITCHES) + ")")
     args = parser.parse_args()
-    for pair in args.switch:
-        name, _, value = pair.partition("=")
-        if name not in SWITCHES or value not in ("0", "1"):
-            raise SystemExit(f"--switch takes NAME=0|1 with NAME one of {', '.join(SWITCHES)}: {pair!r}")
-        setattr(cr, name, value == "1")
+    apply_switches(cr, SWITCHES, args.switch)
     records = cached(args.cache, load_records)
     if args.refeaturize:
         refeaturize(records)
