@@ -40,7 +40,13 @@ def test_switches_off_give_round_13s_features(monkeypatch: pytest.MonkeyPatch) -
     assert all(b <= a for b, a in zip(before, after, strict=True))
 
 
-def test_no_company_row_reads_the_kind_of_message() -> None:
+def test_switches_are_off_by_default() -> None:
+    # measured level / down held out (FINAL_FIELDS.md, round 14): the shipped features are round 13's
+    assert not co.NULL_KEYS and not co.VERB_FRAME
+
+
+def test_no_company_row_reads_the_kind_of_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(co, "NULL_KEYS", True)
     _, private = _feats(PRIVATE)
     for key in ("NONEsingular", "NONEsingular:you", "NONEpunct1", "NONEsuffixed0"):
         assert _key(key) in private[0], key
@@ -50,7 +56,8 @@ def test_no_company_row_reads_the_kind_of_message() -> None:
     assert _key("NONEsingular") not in memo[0] and _key("NONEsuffixed0") not in memo[0]
 
 
-def test_verb_frame_keys_of_a_mention() -> None:
+def test_verb_frame_keys_of_a_mention(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(co, "VERB_FRAME", True)
     names, feats = _feats(MEMO)
     visited, used = feats[names.index("华鑫科技")], feats[names.index("顺丰")]
     assert _key("Cvfb:visit:3p") in visited and _key("Cvfb:use") not in visited
@@ -61,3 +68,14 @@ def test_verb_frame_keys_of_a_mention() -> None:
     keys = co._verb_frame_keys("我们把报价单发给华鑫了，昨天", 8, 10, "plain")
     assert "vfb:sellto" in keys and not any(k.startswith("vfa:") for k in keys)
     assert co._verb_frame_keys("我们把报价单发给华鑫了，昨天说要", 8, 10, "plain") == keys  # the clause ends at ，
+
+
+def test_author_sets_of_round_14() -> None:
+    from benchmarks import company_misses, people_compare
+
+    order = [f"a{i}" for i in range(107)]
+    read = company_misses.author_sets(order, 7, 3)["read"]
+    assert len(read) == 15 and "a3" in read and "a10" in read and "a0" not in read
+    assert people_compare.author_sets(order, 7, 3)["READ"] == read
+    assert company_misses.author_sets(order)["read"] == set(order[0::2])  # rounds 10-12's split by default
+    assert people_compare.author_sets(order)["READ"] == set(order[0::6])  # round 13's
