@@ -49,8 +49,11 @@ def pool_meta() -> tuple[dict[str, dict[str, Any]], list[str]]:
     return meta, order
 
 
-def author_sets(order: list[str]) -> dict[str, set[str]]:
-    return {"read": set(order[0::2]), "unread": set(order[1::2])}
+def author_sets(order: list[str], every: int = 2, offset: int = 0) -> dict[str, set[str]]:
+    """READ: every `every`-th author in pool order from `offset` (rounds 10-12: the even places; round 14: every
+    seventh from the fourth), UNREAD: the others."""
+    read = set(order[offset::every])
+    return {"read": read, "unread": set(order) - read}
 
 
 def _overlaps(a: str, b: str) -> bool:
@@ -101,7 +104,7 @@ def load(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def summary(rows: dict[str, dict[str, Any]], meta: dict[str, dict[str, Any]], keep: set[str], title: str) -> None:
-    chosen = [r for r in rows.values() if r["author"] in keep]
+    chosen = [r for r in rows.values() if r["author"] in keep and r["id"] in meta]
     by_format: dict[str, list[bool]] = defaultdict(list)
     kinds: Counter[str] = Counter()
     kinds_format: Counter[tuple[str, str]] = Counter()
@@ -141,7 +144,7 @@ def compare(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]],
     per: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
     fmt_ba: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
     for rid, b in before.items():
-        if b["author"] not in keep or rid not in after:
+        if b["author"] not in keep or rid not in after or rid not in meta:
             continue
         pair = (b["expect"] == b["pred"], after[rid]["expect"] == after[rid]["pred"])
         per[b["author"]].append(pair)
@@ -172,9 +175,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("after", type=Path, nargs="?")
     parser.add_argument("--set", choices=("read", "unread", "all"), default="all")
     parser.add_argument("--show", type=int, default=0, help="print this many misses of READ authors per kind")
+    parser.add_argument("--read-every", type=int, default=2, help="READ: every Nth author in pool order")
+    parser.add_argument("--read-offset", type=int, default=0, help="READ starts at this place in pool order")
+    parser.add_argument("--formats", nargs="*", default=(), help="count and show only these formats")
     args = parser.parse_args(argv)
     meta, order = pool_meta()
-    sets = author_sets(order)
+    sets = author_sets(order, args.read_every, args.read_offset)
+    if args.formats:
+        meta = {rid: m for rid, m in meta.items() if m["format"] in args.formats}
     sets["all"] = sets["read"] | sets["unread"]
     rows = load(args.dump)
     names = ("read", "unread", "all") if args.set == "all" else (args.set,)
@@ -188,7 +196,7 @@ def main(argv: list[str]) -> int:
         shown: Counter[str] = Counter()
         for r in rows.values():
             k = kind(r)
-            if not k or r["author"] not in sets["read"] or shown[k] >= args.show:
+            if not k or r["author"] not in sets["read"] or shown[k] >= args.show or r["id"] not in meta:
                 continue
             shown[k] += 1
             m = meta[r["id"]]

@@ -28,9 +28,10 @@ from benchmarks.company_misses import pool_meta  # noqa: E402
 READ_EVERY = 6
 
 
-def author_sets(order: list[str]) -> dict[str, set[str]]:
-    """READ: every sixth author in pool order (16 of 94), UNREAD: the others; ALL: every author."""
-    read = set(order[0::READ_EVERY])
+def author_sets(order: list[str], every: int = READ_EVERY, offset: int = 0) -> dict[str, set[str]]:
+    """READ: every sixth author in pool order (16 of 94; round 14's company set: every seventh from the fourth,
+    `--read-every 7 --read-offset 3`, 15 of 107), UNREAD: the others; ALL: every author."""
+    read = set(order[offset::every])
     return {"READ": read, "UNREAD": set(order) - read, "ALL": set(order)}
 
 
@@ -65,13 +66,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("before", type=Path)
     parser.add_argument("after", type=Path)
     parser.add_argument("--formats", nargs="*", default=["forwarded_single", "voice_memo_text"])
+    parser.add_argument("--read-every", type=int, default=READ_EVERY, help="READ: every Nth author in pool order")
+    parser.add_argument("--read-offset", type=int, default=0, help="READ starts at this place in pool order")
     args = parser.parse_args(argv)
     meta, order = pool_meta()
     formats = {rid: m["format"] for rid, m in meta.items()}
     before, after = load(args.before), load(args.after)
     print("| author set | format | authors | records | before | after | up / down | fixed / broken |")
     print("|---|---|---|---|---|---|---|---|")
-    for set_name, authors in author_sets(order).items():
+    for set_name, authors in author_sets(order, args.read_every, args.read_offset).items():
         for fmt in [None, *args.formats]:
             r = compare_rows(before, after, formats, authors, fmt)
             print(f"| {set_name} | {fmt or 'all'} | {r['authors']} | {r['n']} | {r['before']:.2%} | {r['after']:.2%} "

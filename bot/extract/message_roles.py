@@ -58,6 +58,11 @@ def register(text: str) -> str:
     return "plain"
 
 
+def role_classes(text: str) -> list[str]:
+    """The classes of role words anywhere in a text (self, own, addr, third, party), in `_ROLES` order."""
+    return [role for role, pattern in _ROLES if pattern.search(text)]
+
+
 def role_keys(text: str, start: int, end: int, reg: str, *, vocative: bool = True) -> list[str]:
     """Keys for the mention text[start:end]: role words before and after it in its clause (alone and crossed with
     the register), and where it stands in the message (a label before the first colon, the first or last line, a
