@@ -33,6 +33,8 @@ DATA = ROOT / "tests" / "data"
 #   and FINAL.md (held-out 0.860 -> 0.874); retired in round 12, whose blind set is corpus v15.
 # - corpus v15 (both splits): blind through round 12, first look and final recorded in corpus_v15/FIRST_LOOK.md
 #   and FINAL.md (held-out 0.887 -> 0.897); retired in round 13, whose blind set is corpus v16.
+# - corpus v16 (both splits): blind through round 13, first look and final recorded in corpus_v16/FIRST_LOOK.md
+#   and FINAL.md (held-out 0.921 -> 0.922); retired in round 14, whose blind set is corpus v18.
 RETIRED_HELD_OUT = (
     DATA / "corpus_v3" / "held_out.jsonl",
     DATA / "corpus_v2" / "held_out.jsonl",
@@ -45,6 +47,7 @@ RETIRED_HELD_OUT = (
     DATA / "corpus_v12" / "held_out.jsonl",
     DATA / "corpus_v14" / "held_out.jsonl",
     DATA / "corpus_v15" / "held_out.jsonl",
+    DATA / "corpus_v16" / "held_out.jsonl",
 )
 CORPUS_V5 = (DATA / "corpus_v5" / "dev.jsonl", DATA / "corpus_v5" / "held_out.jsonl")
 
@@ -69,6 +72,7 @@ TRAINING_POOL = (
     DATA / "corpus_v12" / "dev.jsonl",
     DATA / "corpus_v14" / "dev.jsonl",
     DATA / "corpus_v15" / "dev.jsonl",
+    DATA / "corpus_v16" / "dev.jsonl",
     *RETIRED_HELD_OUT,
     *CORPUS_V6,
     *CORPUS_V8,
@@ -89,10 +93,12 @@ CORPUS_V14 = (DATA / "corpus_v14" / "dev.jsonl", DATA / "corpus_v14" / "held_out
 
 CORPUS_V15 = (DATA / "corpus_v15" / "dev.jsonl", DATA / "corpus_v15" / "held_out.jsonl")
 
-# Corpus v16 (two blind authors, round 13): its dev split is not tuned on during round 13 either, so that the
-# round's result is measured on unseen records; its held_out split stays blind after the round.
 CORPUS_V16 = (DATA / "corpus_v16" / "dev.jsonl", DATA / "corpus_v16" / "held_out.jsonl")
-BLIND_THIS_ROUND = (DATA / "corpus_v16" / "dev.jsonl",)
+
+# Corpus v18 (two blind authors, round 14): its dev split is not tuned on during round 14 either, so that the
+# round's result is measured on unseen records; its held_out split stays blind after the round.
+CORPUS_V18 = (DATA / "corpus_v18" / "dev.jsonl", DATA / "corpus_v18" / "held_out.jsonl")
+BLIND_THIS_ROUND = (DATA / "corpus_v18" / "dev.jsonl",)
 
 
 def _same(path: Path, paths: tuple[Path, ...]) -> bool:
