@@ -43,6 +43,9 @@ from bot.understanding import learned_layer as ll  # noqa: E402
 
 Matrix = np.ndarray
 CHAT_FORMATS = frozenset({"wecom_copy", "dingtalk_copy"})
+# What report() scores per author set: every record, and the chat copies (round 13); round 14 adds the forwarded
+# single messages (tag_entity_check.py).
+FORMAT_SCOPES: dict[str, frozenset[str] | None] = {"all formats": None, "chat copies": CHAT_FORMATS}
 
 
 def second_stage(items: Sequence[tl.Item], first: Matrix, extra: Matrix | None, l2_stack: float, groups: int = 0
@@ -58,26 +61,28 @@ def second_stage(items: Sequence[tl.Item], first: Matrix, extra: Matrix | None, 
     return probs
 
 
-def per_author(items: Sequence[tl.Item], decided: Sequence[set[str]], authors: Sequence[str], chat: bool
-               ) -> dict[str, float]:
-    """Exact-set accuracy per author (only its chat copies with `chat`; authors without any are left out)."""
+def in_scope(item: tl.Item, formats: frozenset[str] | None) -> bool:
+    return formats is None or item.sample["format"] in formats
+
+
+def per_author(items: Sequence[tl.Item], decided: Sequence[set[str]], authors: Sequence[str],
+               formats: frozenset[str] | None) -> dict[str, float]:
+    """Exact-set accuracy per author (only its records of `formats`, None: all; authors without any are left out)."""
     out: dict[str, float] = {}
     for author in authors:
-        rows = [k for k, i in enumerate(items) if i.author == author
-                and (not chat or i.sample["format"] in CHAT_FORMATS)]
+        rows = [k for k, i in enumerate(items) if i.author == author and in_scope(i, formats)]
         if rows:
             out[author] = score([items[k] for k in rows], [decided[k] for k in rows])[0]
     return out
 
 
-def report(items: Sequence[tl.Item], decisions: dict[str, list[set[str]]], sets: dict[str, list[str]]) -> None:
+def report(items: Sequence[tl.Item], decisions: dict[str, list[set[str]]], sets: dict[str, list[str]],
+           scopes: dict[str, frozenset[str] | None] | None = None) -> None:
     base_name, *names = list(decisions)
     for key, authors in sets.items():
-        for chat in (False, True):
-            scope = "chat copies" if chat else "all formats"
-            rows = [k for k, i in enumerate(items) if i.author in set(authors)
-                    and (not chat or i.sample["format"] in CHAT_FORMATS)]
-            acc = {n: per_author(items, d, authors, chat) for n, d in decisions.items()}
+        for scope, formats in (scopes or FORMAT_SCOPES).items():
+            rows = [k for k, i in enumerate(items) if i.author in set(authors) and in_scope(i, formats)]
+            acc = {n: per_author(items, d, authors, formats) for n, d in decisions.items()}
             print(f"\n{key} ({len(authors)} authors), {scope}, {len(rows)} records:")
             for name, d in decisions.items():
                 pooled, counts = score([items[k] for k in rows], [d[k] for k in rows])
@@ -96,21 +101,23 @@ def report(items: Sequence[tl.Item], decisions: dict[str, list[set[str]]], sets:
     sys.stdout.flush()
 
 
-def speed(items: Sequence[tl.Item], every: int) -> None:
+def speed(items: Sequence[tl.Item], every: int, flag: str = "dialogue") -> None:
+    """p50/p99 of understand_text with the shipped weights read as they are and with `flag` (a reading of Weights:
+    "dialogue", round 14 "entities") switched on: the reading's cost, not its decisions."""
     from bot.understanding.text import understand_text
 
     shipped = ll.shipped_weights()
     assert shipped is not None
-    for dialogue in (False, True, False, True):  # the first pass also warms the caches
-        ll.SHIPPED._value = dataclasses.replace(shipped, dialogue=dialogue)  # type: ignore[attr-defined]
+    for on in (False, True, False, True):  # the first pass also warms the caches
+        ll.SHIPPED._value = dataclasses.replace(shipped, **{flag: on})  # type: ignore[attr-defined]
         times = []
         for item in items[::every]:
-            ll._features.cache_clear()
-            ll.dialogue_texts.cache_clear()
+            for cache in (ll._features, ll._scoped_clauses, ll._entity_indices, ll.dialogue_texts):
+                cache.cache_clear()
             start = time.perf_counter()
             understand_text(item.sample["text"], sent_at=datetime.fromisoformat(item.sample["ref_time"]))
             times.append((time.perf_counter() - start) * 1000)
-        print(f"understand_text, dialogue={dialogue}: p50 {np.percentile(times, 50):.1f} ms, "
+        print(f"understand_text, {flag}={on}: p50 {np.percentile(times, 50):.1f} ms, "
               f"p99 {np.percentile(times, 99):.1f} ms over {len(times)} messages", flush=True)
     ll.SHIPPED._value = shipped  # type: ignore[attr-defined]
 

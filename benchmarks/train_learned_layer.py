@@ -351,6 +351,9 @@ class Config:
     # Round 13: answered rep turns read as the customer's (learned_layer.tag_text_indices), by the tag model and the
     # convolution; weights record it in their meta ("dialogue").
     dialogue: bool = False
+    # Round 14: each clause's entity keys (learned_layer.tag_text_indices, entity_keys.py) in the tag model; weights
+    # record it in their meta ("entities").
+    entities: bool = False
 
     @property
     def hidden(self) -> MlpOptions | None:
@@ -399,18 +402,19 @@ def vector_rows(items: Sequence[Item], cfg: Config) -> Matrix:
     return np.asarray(rows)
 
 
-_DIALOGUE_HASHED: dict[int, np.ndarray] = {}  # one computation per record (keyed by the Item's id)
+_TAG_HASHED: dict[tuple[int, bool, bool], np.ndarray] = {}  # one computation per record and reading (Item's id)
 
 
-def tag_hashed(item: Item, dialogue: bool) -> np.ndarray:
+def tag_hashed(item: Item, dialogue: bool, entities: bool = False) -> np.ndarray:
     """The tag model's hashed indices of a record: the cached ones, or (round 13) with the answered rep turns moved
-    into the customer's scopes."""
-    if not dialogue or not item.tag_input.turns:
+    into the customer's scopes, or (round 14) with each clause's entity keys."""
+    dialogue = dialogue and bool(item.tag_input.turns)
+    if not dialogue and not entities:
         return item.hashed
-    key = id(item)
-    if key not in _DIALOGUE_HASHED:
-        _DIALOGUE_HASHED[key] = ll.tag_text_indices(item.tag_input, True)
-    return _DIALOGUE_HASHED[key]
+    key = (id(item), dialogue, entities)
+    if key not in _TAG_HASHED:
+        _TAG_HASHED[key] = ll.tag_text_indices(item.tag_input, dialogue, entities)
+    return _TAG_HASHED[key]
 
 
 def fit_tags(items: Sequence[Item], cfg: Config) -> TagFit:
@@ -421,8 +425,8 @@ def fit_tags(items: Sequence[Item], cfg: Config) -> TagFit:
         vec = vector_rows(items, cfg)
         dense = np.hstack([dense, vec])
         l2_dense = np.concatenate([np.full(ll.N_TAG_DENSE, cfg.l2_dense), np.full(vec.shape[1], cfg.l2_vec)])[:, None]
-    x = design(dense, [ll.fold(tag_hashed(i, cfg.dialogue), cfg.tag_bits) if cfg.use_text else np.zeros(0, np.int64)
-                       for i in items],
+    x = design(dense, [ll.fold(tag_hashed(i, cfg.dialogue, cfg.entities), cfg.tag_bits) if cfg.use_text
+                       else np.zeros(0, np.int64) for i in items],
                pooled)
     y = np.array([[t in i.expected_tags for t in ll.TAGS] for i in items], dtype=float)
     l2_hash = cfg.l2_hash if cfg.l2_tag_hash is None else cfg.l2_tag_hash
@@ -504,7 +508,7 @@ def weights(tag: TagFit, stage: tuple[Matrix, Matrix], thresholds: Matrix, margi
                       {**(meta or {}), "stage_margin": margin}, pool,
                       stack[0].astype(np.float32) if stack else None, stack[1].astype(np.float32) if stack else None,
                       vec, tag.cfg.vectors or "mean" if tag.cfg is not None else "mean", table, mlp, cnn,
-                      tag.cfg is not None and tag.cfg.dialogue)
+                      tag.cfg is not None and tag.cfg.dialogue, tag.cfg is not None and tag.cfg.entities)
 
 
 # ---------------------------------------------------------------- round 11: a hidden layer (learned_layer.Mlp)
@@ -848,6 +852,8 @@ SHIPPED_CNN = CnnOptions(filters=64, epochs=16)  # measured +2.4 on confirming a
 
 # Round 13, answered rep turns read as the customer's (tests/data/FINAL_TAGS.md, "Learned layer, round 13").
 SHIPPED_DIALOGUE = False
+# Round 14: each clause's entity keys in the tag model (tests/data/FINAL_TAGS.md, "Learned layer, round 14").
+SHIPPED_ENTITIES = False
 
 CNN_OOF_CACHE: Path | None = None  # --cnn-oof: reuse the pool's out-of-fold convolution log-odds
 
@@ -912,7 +918,8 @@ def first_stage_oof(items: Sequence[Item], cfg: Config, folds: int) -> Matrix:
     key = (len(items), folds, cfg.l2_hash, cfg.l2_dense, cfg.iters, cfg.l2_pool, cfg.tag_bits, cfg.l2_tag_hash,
            cfg.vectors, cfg.l2_vec, cfg.vector_table().fingerprint if cfg.vectors else None,
            *((cfg.author_l2, cfg.author_dense) if cfg.author_l2 is not None else ()),
-           *(("dialogue",) if cfg.dialogue else ()), tuple(i.sample["id"] for i in items))
+           *(("dialogue",) if cfg.dialogue else ()), *(("entities",) if cfg.entities else ()),
+           tuple(i.sample["id"] for i in items))
     if OOF_CACHE is not None and OOF_CACHE.exists():
         cached_key, cached_probs = pickle.loads(OOF_CACHE.read_bytes())  # noqa: S301 (a file this script wrote)
         if cached_key == key:
@@ -1236,6 +1243,8 @@ def write(items: Sequence[Item], cfg: Config, *, inner: bool) -> Path:
         meta.update(cnn=dataclasses.asdict(cfg.conv))
     if cfg.dialogue:
         meta.update(dialogue=True)
+    if cfg.entities:
+        meta.update(entities=True)
     w = weights(fit_tags(items, cfg), fit_stage(items, cfg), thresholds, margin, meta, stack, mlp, cnn)
     arrays: dict[str, Any] = {"tag_w": w.tag_w.astype(np.float16), "tag_b": w.tag_b, "thresholds": w.thresholds,
                               "stage_w": w.stage_w.astype(np.float16), "stage_b": w.stage_b}
@@ -1349,6 +1358,9 @@ def main(argv: list[str]) -> int:
                         help="round 13: rep turns the customer answered with a short assent are read as the "
                              "customer's, declined ones as the customer's negated clauses (tag model and "
                              f"convolution; default {SHIPPED_DIALOGUE})")
+    parser.add_argument("--entities", action=argparse.BooleanOptionalAction, default=SHIPPED_ENTITIES,
+                        help="round 14: each clause's entity keys (another firm, a person, a role, a change of "
+                             f"person, a comparison ...; entity_keys.py) in the tag model (default {SHIPPED_ENTITIES})")
     parser.add_argument("--speed", action="store_true", help="time understand_text() with the shipped weights")
     args = parser.parse_args(argv[1:])
     global OOF_CACHE, MLP_OOF_CACHE, CNN_OOF_CACHE
@@ -1381,6 +1393,7 @@ def main(argv: list[str]) -> int:
                                                                    if args.author_l2 >= 0 else None,
                                                                    author_dense=args.author_dense,
                                                                    mlp=mlp, cnn=cnn, dialogue=args.dialogue,
+                                                                   entities=args.entities,
                                                                    author_l2_stack=args.stack_author_l2
                                                                    if args.stack_author_l2 >= 0 else None)
     for name, cfg in configs.items():

@@ -80,6 +80,7 @@ from bot.extract.weights_file import ShippedWeights
 from store.stages import Stage
 
 from . import word_vectors
+from .entity_keys import clause_entity_keys
 from .semantic_tags import CUSTOMER_REQUEST_TAGS, NEGATIVE_BY_NATURE, negated
 from .stage_features import N_ASPECT, aspect_indices
 
@@ -147,9 +148,10 @@ def plain_customer_words(customer_text: str, rep_text: str) -> tuple[str, ...]:
                  for word in _clause_words(clause))
 
 
-@lru_cache(maxsize=16)  # the tagger and the stager of one message share the work
-def _features(customer_text: str, rep_text: str, accepted: str = "", declined: str = ""
-              ) -> tuple[npt.NDArray[np.int64], tuple[npt.NDArray[np.int64], ...]]:
+@lru_cache(maxsize=16)
+def _scoped_clauses(customer_text: str, rep_text: str, accepted: str = "", declined: str = ""
+                    ) -> tuple[tuple[int, str], ...]:
+    """Each clause with its scope (an index into SCOPES): the customer's side or the rep's turns, plain or negated."""
     customer = clauses(customer_text)[:MAX_CLAUSES]
     seen = set(customer)
     # Round 13 (dialogue weights): rep clauses the customer accepted are read as the customer's, declined ones as the
@@ -161,18 +163,34 @@ def _features(customer_text: str, rep_text: str, accepted: str = "", declined: s
     customer += declined_clauses
     seen = set(customer)
     rep = [c for c in clauses(rep_text)[:MAX_CLAUSES] if c not in seen]
+    return tuple((side + (negated(clause) or (side == 0 and clause in turned_down)), clause)
+                 for side, side_clauses in ((0, customer), (2, rep)) for clause in side_clauses)
+
+
+@lru_cache(maxsize=16)  # the tagger and the stager of one message share the work
+def _features(customer_text: str, rep_text: str, accepted: str = "", declined: str = ""
+              ) -> tuple[npt.NDArray[np.int64], tuple[npt.NDArray[np.int64], ...]]:
     found: set[int] = set()
     pooled: dict[frozenset[int], None] = {}  # each distinct plain clause once, in order
     size, pool_mask = 1 << FEATURE_BITS, (1 << HASH_BITS) - 1
-    for side, side_clauses in ((0, customer), (2, rep)):
-        for clause in side_clauses:
-            is_negated = negated(clause) or (side == 0 and clause in turned_down)
-            hashes = frozenset(_hash(k) for k in _clause_keys(clause))
-            found.update((side + is_negated) * size + h for h in hashes)
-            if side == 0 and not is_negated and hashes:
-                pooled[frozenset(h & pool_mask for h in hashes)] = None
+    for scope, clause in _scoped_clauses(customer_text, rep_text, accepted, declined):
+        hashes = frozenset(_hash(k) for k in _clause_keys(clause))
+        found.update(scope * size + h for h in hashes)
+        if scope == 0 and hashes:
+            pooled[frozenset(h & pool_mask for h in hashes)] = None
     return (np.array(sorted(found), dtype=np.int64),
             tuple(np.array(sorted(h), dtype=np.int64) for h in pooled))
+
+
+@lru_cache(maxsize=16)
+def _entity_indices(customer_text: str, rep_text: str, accepted: str = "", declined: str = ""
+                    ) -> npt.NDArray[np.int64]:
+    """Round 14: the entity keys of each clause (entity_keys.clause_entity_keys) in the clause's scope, hashed as the
+    n-grams are (the keys' prefixes keep them apart from the n-gram and word keys)."""
+    size = 1 << FEATURE_BITS
+    found = {scope * size + _hash(k) for scope, clause in _scoped_clauses(customer_text, rep_text, accepted, declined)
+             for k in clause_entity_keys(clause)}
+    return np.array(sorted(found), dtype=np.int64)
 
 
 def _clause_words(clause: str) -> list[str]:
@@ -226,12 +244,17 @@ def dialogue_texts(turns: tuple[tuple[str, str], ...]) -> tuple[str, str]:
     return "\n".join(accepted), "\n".join(declined)
 
 
-def tag_text_indices(data: TagInput, dialogue: bool) -> npt.NDArray[np.int64]:
+def tag_text_indices(data: TagInput, dialogue: bool, entities: bool = False) -> npt.NDArray[np.int64]:
     """The tag model's hashed indices at FEATURE_BITS: `text_indices`, or with `dialogue` (round 13 weights) the
-    answered rep turns moved into the customer's scopes."""
-    if not dialogue or not data.turns:
-        return text_indices(data.customer_text, data.rep_text)
-    return _features(data.customer_text, data.rep_text, *dialogue_texts(data.turns))[0]
+    answered rep turns moved into the customer's scopes; with `entities` (round 14 weights) also each clause's entity
+    keys in its scope."""
+    moved = dialogue_texts(data.turns) if dialogue and data.turns else ("", "")
+    # The stage head reads text_indices of the same text: one cache entry when nothing is moved.
+    base = _features(data.customer_text, data.rep_text, *moved)[0] if any(moved) \
+        else text_indices(data.customer_text, data.rep_text)
+    if not entities:
+        return base
+    return np.union1d(base, _entity_indices(data.customer_text, data.rep_text, *moved))
 
 
 def cnn_text(data: TagInput, dialogue: bool) -> str:
@@ -318,6 +341,7 @@ class Weights:
     mlp: Mlp | None = None  # round 11: the hidden layer whose log-odds the second stage also reads
     cnn: CharCnn | None = None  # round 12: the character convolution whose log-odds the second stage also reads
     dialogue: bool = False  # round 13: answered rep turns read as the customer's (meta "dialogue")
+    entities: bool = False  # round 14: each clause's entity keys (entity_keys.py) in the tag model (meta "entities")
 
 
 @dataclass(frozen=True)
@@ -486,7 +510,8 @@ def load_weights(path: Path) -> Weights:
         return Weights(tag_w, data["tag_b"].astype(np.float32),
                        data["thresholds"].astype(np.float32), stage_w,
                        data["stage_b"].astype(np.float32), float(meta["stage_margin"]), meta, pool,
-                       stack_w, stack_b, vec_w, pooling, table, mlp, cnn, bool(meta.get("dialogue", False)))
+                       stack_w, stack_b, vec_w, pooling, table, mlp, cnn, bool(meta.get("dialogue", False)),
+                       bool(meta.get("entities", False)))
 
 
 # Read once per process; a damaged or foreign file: the rules decide (retrain with train_learned_layer.py --write).
@@ -520,7 +545,7 @@ def pool_scores(pool_w: npt.NDArray[np.float32], clause_indices: Sequence[npt.ND
 def first_stage_probabilities(weights: Weights, data: TagInput, rule_tags: Iterable[str]
                               ) -> npt.NDArray[np.float64]:
     """Per tag (in TAGS order), the first stage's probability: rules' evidence plus the text's n-grams."""
-    hashed = fold(tag_text_indices(data, weights.dialogue), tag_hash_bits(weights.tag_w))
+    hashed = fold(tag_text_indices(data, weights.dialogue, weights.entities), tag_hash_bits(weights.tag_w))
     z = _scores(weights.tag_w, weights.tag_b, tag_dense(data, rule_tags), hashed)
     if weights.tag_pool_w is not None:
         z = z + pool_scores(weights.tag_pool_w, pooled_indices(data.customer_text, data.rep_text))
