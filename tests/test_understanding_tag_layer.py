@@ -30,9 +30,12 @@ def test_the_default_tag_layer_never_calls_the_embedding_model(monkeypatch):
     assert {"要报价", "预约拜访"} <= set(_tags("卞经理说下周三想请我们过去看看他们的新仓库，顺便把报价单带上"))
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "round 14 retrain (17395 records, 116 authors): the learned layer adds 要演示 to 过去看看 their new warehouse "
+    "again, as rounds 8-11 did; measured after the retrain, not tuned"))
 def test_a_visit_to_see_the_customers_site_is_no_demo() -> None:
-    # A strict xfail from round 8 (the learned layer added 要演示 to 过去看看) to round 11; the round-12 retrain on
-    # 94 authors reads it right.
+    # A strict xfail from round 8 (the learned layer added 要演示 to 过去看看) to round 11; the round-12 and round-13
+    # retrains read it right, round 14's does not.
     assert _tags("卞经理说下周三想请我们过去看看他们的新仓库，顺便把报价单带上") == ("要报价", "预约拜访")
 
 
@@ -125,9 +128,8 @@ def test_with_learned_phrasings_only_overlapping_clauses_are_embedded(monkeypatc
         ("Kevin said they will go with Odoo next year", "竞品对比"),  # no Chinese clause: the rules layer still decides
         ("鲍主任说院里在对比我们和海康的门禁方案", "竞品对比"),
         # asking what it costs, the price to be sent over
-        pytest.param("店长想先了解一下收费标准和上线周期", "要报价", marks=pytest.mark.xfail(strict=True, reason=(
-            "round 13 retrain (16045 records, 107 authors): the learned layer no longer reads a wish to learn the "
-            "fees (了解收费标准) as a quote request; measured after the retrain, not tuned"))),
+        # (a strict xfail after the round-13 retrain, 107 authors; read right again by round 14's, 116 authors)
+        ("店长想先了解一下收费标准和上线周期", "要报价"),
         ("杭总让把两年的总价发给我们，他们要走预算", "要报价"),
         # a meeting said as 见一面 / 派人参加, a visit to a showroom or a campus
         ("新来的采购总监想下周二跟你们见个面", "预约拜访"),

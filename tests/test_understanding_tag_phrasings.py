@@ -48,8 +48,11 @@ def test_an_everyday_phrasing_gives_its_tag(text: str, tag: str) -> None:
         ("她说回去跟领导汇报，下周二之前给我答复", "预约拜访"),
         # the rep's own company is not a rival just because it was used before
         # (a strict xfail from the round-10 retrain to round 11; right again with round 12's convolution, 94 authors;
-        # wrong with round 13's data-only weights, 100 authors, right with the round-13 merge's, 107 authors)
-        ("他们之前用过我们的旧版本，这次想升级", "竞品对比"),
+        # wrong with round 13's data-only weights, 100 authors, right with the round-13 merge's, 107 authors,
+        # wrong again with round 14's, 116 authors)
+        pytest.param("他们之前用过我们的旧版本，这次想升级", "竞品对比", marks=pytest.mark.xfail(strict=True, reason=(
+            "round 14 retrain (17395 records, 116 authors): the rep's own old version reads as a rival again; "
+            "measured after the retrain, not tuned"))),
     ],
 )
 def test_a_look_alike_does_not_give_the_tag(text: str, tag: str) -> None:
