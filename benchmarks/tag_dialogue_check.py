@@ -122,19 +122,24 @@ def speed(items: Sequence[tl.Item], every: int, flag: str = "dialogue") -> None:
     ll.SHIPPED._value = shipped  # type: ignore[attr-defined]
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--cache", type=Path, help="the pool's records (train_learned_layer --cache), with turns")
+def add_comparison_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every first-stage variant check shares (this tool, tag_entity_check.py)."""
     parser.add_argument("--oof", type=Path, help="reuse the linear first stage's out-of-fold output (as shipped)")
-    parser.add_argument("--dialogue-oof", type=Path, help="... of the first stage with the dialogue reading")
-    parser.add_argument("--cnn-oof-dir", type=Path, help="keep the convolutions' out-of-fold log-odds here")
     parser.add_argument("--no-cnn", action="store_true", help="compare without the convolution (quicker)")
     parser.add_argument("--read", nargs="*", default=[], help="the authors whose misses were read")
-    parser.add_argument("--models", nargs="+", choices=("shipped", "dialogue"), default=["shipped", "dialogue"])
     parser.add_argument("--probs-dir", type=Path, help="keep (and reuse) each model's second-stage probabilities")
     parser.add_argument("--stack-groups", type=int, default=0,
                         help="fit the second stage once per author group (the first stage's 4), not per author")
     parser.add_argument("--speed", type=int, default=0, help="time understand_text on every N-th message")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--cache", type=Path, help="the pool's records (train_learned_layer --cache), with turns")
+    add_comparison_arguments(parser)
+    parser.add_argument("--dialogue-oof", type=Path, help="... of the first stage with the dialogue reading")
+    parser.add_argument("--cnn-oof-dir", type=Path, help="keep the convolutions' out-of-fold log-odds here")
+    parser.add_argument("--models", nargs="+", choices=("shipped", "dialogue"), default=["shipped", "dialogue"])
     args = parser.parse_args(argv[1:])
     start = time.perf_counter()
     items, first, base = load_pool(args.cache, args.oof)

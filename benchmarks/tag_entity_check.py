@@ -34,7 +34,13 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import train_learned_layer as tl  # noqa: E402
-from benchmarks.tag_dialogue_check import CHAT_FORMATS, report, second_stage, speed  # noqa: E402
+from benchmarks.tag_dialogue_check import (  # noqa: E402
+    CHAT_FORMATS,
+    add_comparison_arguments,
+    report,
+    second_stage,
+    speed,
+)
 from benchmarks.tag_mlp_check import load_pool  # noqa: E402
 from benchmarks.tag_vectors_check import decide  # noqa: E402
 from bot.extract.textnorm import clauses  # noqa: E402
@@ -96,17 +102,11 @@ def count_misses(items: Sequence[tl.Item], decided: Sequence[set[str]], read: Se
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--cache", type=Path, help="the pool's records (train_learned_layer --cache)")
-    parser.add_argument("--oof", type=Path, help="reuse the linear first stage's out-of-fold output (as shipped)")
+    add_comparison_arguments(parser)
     parser.add_argument("--entities-oof", type=Path, help="... of the first stage with the entity keys")
     parser.add_argument("--cnn-oof", type=Path, help="keep (and reuse) the convolution's out-of-fold log-odds")
-    parser.add_argument("--no-cnn", action="store_true", help="compare without the convolution (quicker)")
-    parser.add_argument("--read", nargs="*", default=[], help="the authors whose misses were read")
     parser.add_argument("--models", nargs="+", choices=("shipped", "entities"), default=["shipped", "entities"])
-    parser.add_argument("--probs-dir", type=Path, help="keep (and reuse) each model's second-stage probabilities")
-    parser.add_argument("--stack-groups", type=int, default=0,
-                        help="fit the second stage once per author group (the first stage's 4), not per author")
     parser.add_argument("--misses", action="store_true", help="print part 1's count on the READ authors first")
-    parser.add_argument("--speed", type=int, default=0, help="time understand_text on every N-th message")
     args = parser.parse_args(argv[1:])
     start = time.perf_counter()
     items, first, base = load_pool(args.cache, args.oof)
