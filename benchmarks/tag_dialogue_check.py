@@ -26,7 +26,7 @@ import dataclasses
 import pickle
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -63,6 +63,31 @@ def second_stage(items: Sequence[tl.Item], first: Matrix, extra: Matrix | None, 
 
 def in_scope(item: tl.Item, formats: frozenset[str] | None) -> bool:
     return formats is None or item.sample["format"] in formats
+
+
+def kept_second_stage(probs_dir: Path | None, name: str, args: argparse.Namespace, ids: tuple[str, ...],
+                      fit: Callable[[], Matrix]) -> Matrix:
+    """A model's second-stage probabilities: read from `probs_dir` when kept there for these records, else `fit()`
+    and kept (one file per model, convolution and stacking scheme)."""
+    stem = f"{name}{'-nocnn' if args.no_cnn else ''}{f'-g{args.stack_groups}' if args.stack_groups else ''}"
+    kept = None if probs_dir is None else probs_dir / f"{stem}.pkl"
+    if kept is not None and kept.exists():
+        key, value = pickle.loads(kept.read_bytes())  # noqa: S301 (a file this script wrote)
+        if key == ids:
+            return np.asarray(value)
+    probs = fit()
+    if kept is not None:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_bytes(pickle.dumps((ids, probs)))
+    return probs
+
+
+def author_sets(items: Sequence[tl.Item], read_names: Sequence[str]) -> dict[str, list[str]]:
+    """The author sets report() scores: READ / UNREAD / all when some authors' misses were read, else all."""
+    authors = sorted({i.author for i in items})
+    read = [a for a in authors if a in set(read_names)]
+    return {"read": read, "unread": [a for a in authors if a not in set(read)], "all": authors} if read \
+        else {"all": authors}
 
 
 def per_author(items: Sequence[tl.Item], decided: Sequence[set[str]], authors: Sequence[str],
@@ -148,15 +173,8 @@ def main(argv: list[str]) -> int:
     if args.speed:
         speed(items, args.speed)
     ids = tuple(i.sample["id"] for i in items)
-    probs: dict[str, Matrix] = {}
-    for name in args.models:
-        stem = f"{name}{'-nocnn' if args.no_cnn else ''}{f'-g{args.stack_groups}' if args.stack_groups else ''}"
-        kept = None if args.probs_dir is None else args.probs_dir / f"{stem}.pkl"
-        if kept is not None and kept.exists():
-            key, value = pickle.loads(kept.read_bytes())  # noqa: S301 (a file this script wrote)
-            if key == ids:
-                probs[name] = np.asarray(value)
-                continue
+
+    def fit(name: str) -> Matrix:
         dialogue = name == "dialogue"
         first_stage = first
         if dialogue:
@@ -174,15 +192,13 @@ def main(argv: list[str]) -> int:
             extra = tl.cnn_oof(items, opts, base.folds, log=True)
             print(f"{name}: convolution out-of-fold in {time.perf_counter() - t:.0f} s", flush=True)
         t = time.perf_counter()
-        probs[name] = second_stage(items, first_stage, extra, base.l2_stack, args.stack_groups)
+        probs = second_stage(items, first_stage, extra, base.l2_stack, args.stack_groups)
         print(f"{name}: second stage by held-out author in {time.perf_counter() - t:.0f} s", flush=True)
-        if kept is not None:
-            kept.parent.mkdir(parents=True, exist_ok=True)
-            kept.write_bytes(pickle.dumps((ids, probs[name])))
-    authors = sorted({i.author for i in items})
-    read = [a for a in authors if a in set(args.read)]
-    sets = {"read": read, "unread": [a for a in authors if a not in set(read)], "all": authors} if read \
-        else {"all": authors}
+        return probs
+
+    probs = {name: kept_second_stage(args.probs_dir, name, args, ids, lambda name=name: fit(name))
+             for name in args.models}
+    sets = author_sets(items, args.read)
     report(items, {name: decide(p, items) for name, p in probs.items()}, sets)
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
     return 0

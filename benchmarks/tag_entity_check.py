@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import pickle
 import sys
 import time
 from collections import Counter
@@ -37,6 +36,8 @@ from benchmarks import train_learned_layer as tl  # noqa: E402
 from benchmarks.tag_dialogue_check import (  # noqa: E402
     CHAT_FORMATS,
     add_comparison_arguments,
+    author_sets,
+    kept_second_stage,
     report,
     second_stage,
     speed,
@@ -119,33 +120,26 @@ def main(argv: list[str]) -> int:
         extra = tl.cnn_oof(items, tl.SHIPPED_CNN, base.folds, log=True)
         print(f"convolution out-of-fold in {time.perf_counter() - t:.0f} s", flush=True)
     ids = tuple(i.sample["id"] for i in items)
-    authors = sorted({i.author for i in items})
-    read = [a for a in authors if a in set(args.read)]
+    sets = author_sets(items, args.read)
+    read = sets.get("read", [])
+
+    def fit(name: str) -> Matrix:
+        first_stage = first
+        if name == "entities":
+            tl.OOF_CACHE = args.entities_oof
+            t = time.perf_counter()
+            first_stage = tl.first_stage_oof(items, dataclasses.replace(base, entities=True), base.folds)
+            print(f"entities: linear out-of-fold first stage in {time.perf_counter() - t:.0f} s", flush=True)
+        t = time.perf_counter()
+        probs = second_stage(items, first_stage, extra, base.l2_stack, args.stack_groups)
+        print(f"{name}: second stage by held-out author in {time.perf_counter() - t:.0f} s", flush=True)
+        return probs
+
     probs: dict[str, Matrix] = {}
     for name in ["shipped", *[m for m in args.models if m != "shipped"]]:
-        stem = f"{name}{'-nocnn' if args.no_cnn else ''}{f'-g{args.stack_groups}' if args.stack_groups else ''}"
-        kept = None if args.probs_dir is None else args.probs_dir / f"{stem}.pkl"
-        if kept is not None and kept.exists():
-            key, value = pickle.loads(kept.read_bytes())  # noqa: S301 (a file this script wrote)
-            if key == ids:
-                probs[name] = np.asarray(value)
-        if name not in probs:
-            first_stage = first
-            if name == "entities":
-                tl.OOF_CACHE = args.entities_oof
-                t = time.perf_counter()
-                first_stage = tl.first_stage_oof(items, dataclasses.replace(base, entities=True), base.folds)
-                print(f"entities: linear out-of-fold first stage in {time.perf_counter() - t:.0f} s", flush=True)
-            t = time.perf_counter()
-            probs[name] = second_stage(items, first_stage, extra, base.l2_stack, args.stack_groups)
-            print(f"{name}: second stage by held-out author in {time.perf_counter() - t:.0f} s", flush=True)
-            if kept is not None:
-                kept.parent.mkdir(parents=True, exist_ok=True)
-                kept.write_bytes(pickle.dumps((ids, probs[name])))
+        probs[name] = kept_second_stage(args.probs_dir, name, args, ids, lambda name=name: fit(name))
         if name == "shipped" and args.misses and read:
             count_misses(items, decide(probs[name], items), read)
-    sets = {"read": read, "unread": [a for a in authors if a not in set(read)], "all": authors} if read \
-        else {"all": authors}
     report(items, {name: decide(p, items) for name, p in probs.items()}, sets, SCOPES)
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
     return 0

@@ -6,8 +6,10 @@ The chats here were written for these tests; none is a corpus text.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -152,3 +154,30 @@ def test_the_measuring_tool_scores_each_author_with_a_second_stage_fitted_withou
     w, b = tl.fit_stack([i for i in items if i.author in ("a0", "a2")],
                         first[[k for k, i in enumerate(items) if i.author in ("a0", "a2")]], 1.0)
     assert by_group[held] == pytest.approx(1 / (1 + np.exp(-np.clip(x @ w + b, -30, 30))))
+
+
+def test_the_tag_checks_keep_second_stage_probabilities_per_model_and_records(tmp_path: Path) -> None:
+    from benchmarks.tag_dialogue_check import kept_second_stage
+
+    args = argparse.Namespace(no_cnn=True, stack_groups=4)
+    fits: list[str] = []
+
+    def fit(value: float) -> np.ndarray:
+        fits.append(str(value))
+        return np.full((2, len(ll.TAGS)), value)
+
+    first = kept_second_stage(tmp_path, "shipped", args, ("a", "b"), lambda: fit(0.25))
+    assert (tmp_path / "shipped-nocnn-g4.pkl").exists()
+    again = kept_second_stage(tmp_path, "shipped", args, ("a", "b"), lambda: fit(0.75))
+    assert fits == ["0.25"] and np.array_equal(first, again)  # kept for the same records: not fitted again
+    other = kept_second_stage(tmp_path, "shipped", args, ("a", "c"), lambda: fit(0.75))
+    assert fits == ["0.25", "0.75"] and other[0, 0] == 0.75  # other records: fitted again
+    assert kept_second_stage(None, "shipped", args, ("a", "b"), lambda: fit(0.5))[0, 0] == 0.5
+
+
+def test_the_tag_checks_score_read_and_unread_authors_apart() -> None:
+    from benchmarks.tag_dialogue_check import author_sets
+
+    items = [_item(k, TagInput("好的", "", (), (), False), [], f"a{k % 3}") for k in range(6)]
+    assert author_sets(items, ["a1", "zz"]) == {"read": ["a1"], "unread": ["a0", "a2"], "all": ["a0", "a1", "a2"]}
+    assert author_sets(items, ["zz"]) == {"all": ["a0", "a1", "a2"]}
