@@ -100,7 +100,8 @@ def test_a_title_after_a_transliterated_name(monkeypatch: pytest.MonkeyPatch) ->
 
 
 @pytest.mark.parametrize(("switch", "text", "name"), [
-    ("RARE_SURNAMES", "新来的采购经理 裘晓东 看了样品", "裘晓东"),  # 裘: a surname of the 百家姓 outside the common list
+    # 裘: a surname of the 百家姓 outside the common list
+    ("RARE_SURNAMES", "新来的采购经理 裘晓东 看了样品", "裘晓东"),
     ("RARE_SURNAMES", "见了自来水公司的郁工，他说再看看", "郁工"),
     ("RARE_SURNAMES", "老板娘储姐打电话来", "储姐"),
     ("ADDRESS_FORMS", "晚上跟老周吃饭，聊了聊明年的计划", "老周"),

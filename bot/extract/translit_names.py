@@ -17,8 +17,10 @@ record was read, and no pool name was added to it; one character (叶, the table
 a READ author's miss.
 
 A span is a maximal run of three to eight class characters (parts of two or more joined by a middle dot), trimmed to
-the segmenter's word boundaries (a word reaching across the run's edge is cut there), and not when the segmenter reads a word of two or more characters inside it as a
-verb, an adjective, an adverb or a function word (特别, 多么, 可以): the ranker weighs what is left.
+the segmenter's word boundaries (a word reaching across the run's edge is cut there), and not when the segmenter
+reads a word of two or more characters inside it as a verb, an adjective, an adverb or a function word (特别, 多么,
+可以): the ranker weighs what is left. A name whose parts a middle dot joins is a candidate whatever its characters
+(`dotted_names`).
 """
 
 from __future__ import annotations
@@ -101,9 +103,9 @@ _DOTTED = re.compile(rf"(?P<left>[\u4e00-\u9fff]{{1,8}})[{_DOTS}](?P<right>[\u4e
 
 
 def dotted_names(text: str) -> list[str]:
-    """Names whose parts a middle dot joins (阿不来提·吾守尔): in Chinese the dot (间隔号) joins the parts of a foreign or
-    minority name whatever characters spell them. The part before the dot is cut at a word boundary of the segmenter
-    two to five characters before it, the part after at one two to five characters after it (the shortest and the
+    """Names whose parts a middle dot joins (阿不来提·吾守尔): in Chinese the dot (间隔号) joins the parts of a foreign
+    or minority name whatever characters spell them. The part before the dot is cut at a word boundary of the segmenter
+    two to five characters before it, the part after at one two to five characters after the dot (the shortest and the
     longest of each); the ranker weighs the forms."""
     found: list[str] = []
     for m in _DOTTED.finditer(text):
