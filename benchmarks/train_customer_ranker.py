@@ -163,7 +163,7 @@ def write(records: list[Record]) -> None:
 
 
 # The module switches of customer_ranker.py that `--switch` may flip for a measurement (round 13).
-SWITCHES = ("MESSAGE_ROLE_KEYS", "MESSAGE_VOCATIVE")
+SWITCHES = ("MESSAGE_ROLE_KEYS", "MESSAGE_VOCATIVE", "TRANSLIT_CANDIDATES", "RARE_SURNAMES", "ADDRESS_FORMS")
 
 
 def main() -> None:
