@@ -22,7 +22,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -116,6 +116,33 @@ def refeaturize(records: Sequence[Record]) -> None:
         r.label = r.names.index(target) if target in r.names else None
 
 
+def people(source: str) -> dict[str, str | None]:
+    """The customer each record's `person` is set to: `gold` the labelled customer_name; a path, the `pred` of a
+    customer ranker dump (`train_customer_ranker.py --dump`: that ranker's held-out choice, what a new author's
+    message meets at run time). Keyed by record id."""
+    if source == "gold":
+        return {s["id"]: s["expect"].get("customer_name") for path in TRAINING_POOL for s in load_samples(path)}
+    rows = [json.loads(line) for line in Path(source).read_text().splitlines() if line.strip()]
+    return {row["id"]: row["pred"] for row in rows}
+
+
+def with_person(records: Sequence[Record], source: str) -> list[Record]:
+    """Copies of the records whose ranker input names `source`'s customer (`extract`: as extract() chose it, the
+    shipped customer ranker's choice, fitted on the whole pool: in-sample on the pool), re-featurized."""
+    if source == "extract":
+        return list(records)
+    chosen = people(source)
+    out = []
+    for r in records:
+        copy = replace(r)
+        if r.args is not None and r.id in chosen:
+            customer_text, rep_text, header, _, rules = r.args
+            copy.args = (customer_text, rep_text, header, chosen[r.id], rules)
+        out.append(copy)
+    refeaturize(out)
+    return out
+
+
 def fit(records: Sequence[Record], *, l2: float, iters: int) -> np.ndarray:
     """Softmax over each record's choices; full-batch Adam on the mean log-loss plus L2 / n."""
     train = [r for r in records if r.label is not None and len(r.names) > 1]
@@ -156,20 +183,29 @@ def predict(w: np.ndarray, record: Record, margin: float = cr.NONE_MARGIN) -> st
 
 
 def loao(records: Sequence[Record], *, l2: float, iters: int, dump: Path | None = None,
-         authors: Sequence[str] = (), groups: int = 0) -> None:
+         authors: Sequence[str] = (), groups: int = 0, scored: dict[str, Sequence[Record]] | None = None) -> None:
     """Score each author by a model fitted without them: one fit per author, or with `groups` one fit per
-    group of authors (round-robin over the authors in pool order): every author still held out, fewer fits."""
+    group of authors (round-robin over the authors in pool order): every author still held out, fewer fits.
+    `scored`: the same records featurized other ways (another `person`, by label), scored by the same fits
+    too; each is dumped beside `dump` as DUMP.LABEL.jsonl."""
     by_author: dict[str, list[Record]] = defaultdict(list)
     for r in records:
         by_author[r.author].append(r)
+    others: dict[str, dict[str, list[Record]]] = {}
+    for label, variant in (scored or {}).items():
+        others[label] = defaultdict(list)
+        for r in variant:
+            others[label][r.author].append(r)
     order = list(by_author)
     group_of = {a: (i % groups if groups else i) for i, a in enumerate(order)}
     fitted: dict[int, np.ndarray] = {}
-    print("| author | n | rules | ranker | reachable |")
-    print("|---|---|---|---|---|")
+    print("| author | n | rules | ranker | reachable |" + "".join(f" {label} |" for label in others))
+    print("|---|---|---|---|---|" + "---|" * len(others))
     rule_acc, new_acc = [], []
+    other_acc: dict[str, list[float]] = defaultdict(list)
     by_margin: dict[float, list[float]] = defaultdict(list)
     rows = []
+    other_rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for author, held in by_author.items():
         if authors and author not in authors:
             continue
@@ -186,10 +222,22 @@ def loao(records: Sequence[Record], *, l2: float, iters: int, dump: Path | None 
         reach = sum(r.label is not None for r in held) / len(held)
         rule_acc.append(rules)
         new_acc.append(new)
-        print(f"| {author} | {len(held)} | {rules:.1%} | {new:.1%} | {reach:.1%} |", flush=True)
-    print(f"| mean of authors | {len(records)} | {statistics.mean(rule_acc):.1%} | {statistics.mean(new_acc):.1%} | |")
+        cells = ""
+        for label, held_by_author in others.items():
+            mine = held_by_author[author]
+            other_rows[label] += [{"id": r.id, "author": r.author, "expect": r.expect, "rules": r.rules,
+                                   "pred": predict(w, r), "reachable": r.label is not None, "names": r.names}
+                                  for r in mine]
+            other_acc[label].append(sum(predict(w, r) == r.expect for r in mine) / len(mine))
+            cells += f" {other_acc[label][-1]:.1%} |"
+        print(f"| {author} | {len(held)} | {rules:.1%} | {new:.1%} | {reach:.1%} |{cells}", flush=True)
+    print(f"| mean of authors | {len(records)} | {statistics.mean(rule_acc):.1%} | {statistics.mean(new_acc):.1%} | |"
+          + "".join(f" {statistics.mean(acc):.1%} |" for acc in other_acc.values()))
     if dump:
         dump.write_text("\n".join(json.dumps(row, ensure_ascii=False) for row in rows) + "\n")
+        for label, variant_rows in other_rows.items():
+            dump.with_suffix(f".{label}.jsonl").write_text(
+                "\n".join(json.dumps(row, ensure_ascii=False) for row in variant_rows) + "\n")
     print("\n'no company' margin (mean of authors): "
           + ", ".join(f"{m}: {statistics.mean(a):.1%}" for m, a in by_margin.items()))
 
@@ -215,7 +263,7 @@ def score_extra(w: np.ndarray, extra: Sequence[Record]) -> None:
 
 # The module switches of company_ranker.py that `--switch` may flip for a measurement (round 12).
 SWITCHES = ("LOOSE_PHRASES", "FORM_KEYS", "DEICTIC", "SEGMENT_SPANS", "NEST_KEYS", "NEST_DETAIL", "CROSS_KEYS",
-            "MESSAGE_ROLE_KEYS", "NULL_KEYS", "VERB_FRAME")
+            "MESSAGE_ROLE_KEYS", "NULL_KEYS", "VERB_FRAME", "PERSON_TIE")
 
 
 def apply_switches(pairs: Sequence[str]) -> None:
@@ -241,6 +289,12 @@ def main(argv: list[str]) -> int:
                         "blind set, never a blind one): each of their authors scored by the fit on the whole pool")
     parser.add_argument("--switch", nargs="*", default=(), metavar="NAME=0|1", help="flip a module switch of "
                         "company_ranker.py for this run (" + ", ".join(SWITCHES) + ")")
+    parser.add_argument("--train-person", default="extract", metavar="extract|gold|DUMP", help="the customer "
+                        "the training records' ranker input names: as extract() chose it (default), the labelled "
+                        "one, or a customer ranker dump's held-out choice (round 15)")
+    parser.add_argument("--test-person", nargs="*", default=(), metavar="extract|gold|DUMP", help="score the "
+                        "held-out records also with these customers in their ranker input, by the same fits (each "
+                        "dumped as DUMP.LABEL.jsonl; LABEL is extract, gold or the customer dump's file stem)")
     args = parser.parse_args(argv)
     apply_switches(args.switch)
     records = cached(args.cache, load_records)
@@ -253,9 +307,13 @@ def main(argv: list[str]) -> int:
     print(f"{len(records)} records; featurize p50 {times[len(times) // 2] * 1000:.1f} ms, "
           f"p99 {times[int(len(times) * 0.99)] * 1000:.1f} ms; "
           f"mean candidates {statistics.mean(len(r.names) for r in records):.1f}")
+    scored: dict[str, Sequence[Record]] = {
+        (source if source in ("extract", "gold") else Path(source).stem): with_person(records, source)
+        for source in args.test_person}
+    records = with_person(records, args.train_person)
     if not args.no_loao:
         loao(records, l2=args.l2, iters=args.iters, dump=args.dump, authors=args.authors,
-             groups=args.groups)
+             groups=args.groups, scored=scored)
     if extra:
         score_extra(fit(records, l2=args.l2, iters=args.iters), extra)
     if args.write:
