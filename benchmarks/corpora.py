@@ -35,6 +35,8 @@ DATA = ROOT / "tests" / "data"
 #   and FINAL.md (held-out 0.887 -> 0.897); retired in round 13, whose blind set is corpus v16.
 # - corpus v16 (both splits): blind through round 13, first look and final recorded in corpus_v16/FIRST_LOOK.md
 #   and FINAL.md (held-out 0.921 -> 0.922); retired in round 14, whose blind set is corpus v18.
+# - corpus v18 (both splits): blind through round 14, first look and final recorded in corpus_v18/FIRST_LOOK.md
+#   and FINAL.md (held-out 0.902 -> 0.914); retired in round 15, whose blind set is corpus v19.
 RETIRED_HELD_OUT = (
     DATA / "corpus_v3" / "held_out.jsonl",
     DATA / "corpus_v2" / "held_out.jsonl",
@@ -48,6 +50,7 @@ RETIRED_HELD_OUT = (
     DATA / "corpus_v14" / "held_out.jsonl",
     DATA / "corpus_v15" / "held_out.jsonl",
     DATA / "corpus_v16" / "held_out.jsonl",
+    DATA / "corpus_v18" / "held_out.jsonl",
 )
 CORPUS_V5 = (DATA / "corpus_v5" / "dev.jsonl", DATA / "corpus_v5" / "held_out.jsonl")
 
@@ -73,6 +76,7 @@ TRAINING_POOL = (
     DATA / "corpus_v14" / "dev.jsonl",
     DATA / "corpus_v15" / "dev.jsonl",
     DATA / "corpus_v16" / "dev.jsonl",
+    DATA / "corpus_v18" / "dev.jsonl",
     *RETIRED_HELD_OUT,
     *CORPUS_V6,
     *CORPUS_V8,
@@ -95,10 +99,12 @@ CORPUS_V15 = (DATA / "corpus_v15" / "dev.jsonl", DATA / "corpus_v15" / "held_out
 
 CORPUS_V16 = (DATA / "corpus_v16" / "dev.jsonl", DATA / "corpus_v16" / "held_out.jsonl")
 
-# Corpus v18 (two blind authors, round 14): its dev split is not tuned on during round 14 either, so that the
-# round's result is measured on unseen records; its held_out split stays blind after the round.
 CORPUS_V18 = (DATA / "corpus_v18" / "dev.jsonl", DATA / "corpus_v18" / "held_out.jsonl")
-BLIND_THIS_ROUND = (DATA / "corpus_v18" / "dev.jsonl",)
+
+# Corpus v19 (two blind authors, round 15): its dev split is not tuned on during round 15 either, so that the
+# round's result is measured on unseen records; its held_out split stays blind after the round.
+CORPUS_V19 = (DATA / "corpus_v19" / "dev.jsonl", DATA / "corpus_v19" / "held_out.jsonl")
+BLIND_THIS_ROUND = (DATA / "corpus_v19" / "dev.jsonl",)
 
 
 def _same(path: Path, paths: tuple[Path, ...]) -> bool:
