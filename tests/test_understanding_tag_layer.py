@@ -30,12 +30,9 @@ def test_the_default_tag_layer_never_calls_the_embedding_model(monkeypatch):
     assert {"要报价", "预约拜访"} <= set(_tags("卞经理说下周三想请我们过去看看他们的新仓库，顺便把报价单带上"))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "round 14 retrain (17395 records, 116 authors): the learned layer adds 要演示 to 过去看看 their new warehouse "
-    "again, as rounds 8-11 did; measured after the retrain, not tuned"))
 def test_a_visit_to_see_the_customers_site_is_no_demo() -> None:
-    # A strict xfail from round 8 (the learned layer added 要演示 to 过去看看) to round 11; the round-12 and round-13
-    # retrains read it right, round 14's does not.
+    # A strict xfail from round 8 (the learned layer added 要演示 to 过去看看) to round 11 and again in round 14; the
+    # round-12, round-13 and round-15 retrains read it right (measured after each retrain, not tuned).
     assert _tags("卞经理说下周三想请我们过去看看他们的新仓库，顺便把报价单带上") == ("要报价", "预约拜访")
 
 
