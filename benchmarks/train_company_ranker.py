@@ -263,7 +263,8 @@ def score_extra(w: np.ndarray, extra: Sequence[Record]) -> None:
 
 # The module switches of company_ranker.py that `--switch` may flip for a measurement (round 12).
 SWITCHES = ("LOOSE_PHRASES", "FORM_KEYS", "DEICTIC", "SEGMENT_SPANS", "NEST_KEYS", "NEST_DETAIL", "CROSS_KEYS",
-            "MESSAGE_ROLE_KEYS", "NULL_KEYS", "VERB_FRAME", "PERSON_TIE")
+            "MESSAGE_ROLE_KEYS", "NULL_KEYS", "VERB_FRAME", "PERSON_TIE", "NOPERSON_KEY",
+            "NOPERSON_MENTION")
 
 
 def apply_switches(pairs: Sequence[str]) -> None:

@@ -34,6 +34,7 @@ from .company import (
     suffix_spans,
 )
 from .message_roles import register, role_classes, role_keys
+from .people import _FALSE_PAIRS, _TITLED, SINGLE_SURNAMES, name_mentions
 from .segment import Token, tokens, word_flag
 from .weights_file import ShippedWeights
 
@@ -908,11 +909,46 @@ def _person_tie_keys(cand: Candidate, texts: dict[str, str], person_spans: dict[
     return keys
 
 
+# Round 15, measured for the next round (branch `noperson15`): when the customer ranker chose nobody, every candidate
+# carries "pt:noperson", which the pool weighs against any firm, so a note that names a firm and no person
+# ("收到安和药房连锁的邮件") files no company. `NOPERSON_KEY` off gives such candidates no tie key at all
+# (round 14's features for them); `NOPERSON_MENTION` on splits the key by whether the text names anyone a reader
+# would take for a person (a surname with a title, 小 / 老 + a surname, a name the people rules propose): "nobody
+# named" is a firm-only note, "someone named but not chosen" a note about a person the ranker passed over. Measured
+# in tests/data/FINAL_FIELDS.md, "Round 15, company when no customer is chosen"; the defaults are main's keys.
+NOPERSON_KEY = True
+NOPERSON_MENTION = False
+_FAMILIAR = re.compile(f"[小老][{SINGLE_SURNAMES}]")
+
+
+def names_someone(texts: dict[str, str]) -> bool:
+    """Whether any side of the text names a person-like mention: a surname with a title (not a word such as 施工),
+    小 / 老 with a surname, or a name the people rules propose."""
+    for text in texts.values():
+        if not text:
+            continue
+        if any(m.group("name") not in _FALSE_PAIRS for m in _TITLED.finditer(text)):
+            return True
+        if _FAMILIAR.search(text) or name_mentions(text):
+            return True
+    return False
+
+
+def _noperson_keys(texts: dict[str, str]) -> list[str]:
+    """The tie keys of every candidate when no customer was chosen (see `NOPERSON_KEY`, `NOPERSON_MENTION`)."""
+    if not NOPERSON_KEY:
+        return []
+    if NOPERSON_MENTION:
+        return [f"pt:noperson:m{names_someone(texts):d}"]
+    return ["pt:noperson"]
+
+
 def person_ties(cands: Sequence[Candidate], texts: dict[str, str], person: str | None) -> dict[str, list[str]]:
     """Each candidate's `PERSON_TIE` keys; "nearest" marks the candidates (a span on its own evidence, nested
     forms alike) closest to one of the person's mentions."""
     if not person:
-        return {c.name: ["pt:noperson"] for c in cands}
+        keys = _noperson_keys(texts)
+        return {c.name: list(keys) for c in cands}
     spans = {side: _person_spans(text, person) for side, text in texts.items() if text}
     gaps: dict[str, int] = {}
     for c in cands:
