@@ -296,6 +296,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--test-person", nargs="*", default=(), metavar="extract|gold|DUMP", help="score the "
                         "held-out records also with these customers in their ranker input, by the same fits (each "
                         "dumped as DUMP.LABEL.jsonl; LABEL is extract, gold or the customer dump's file stem)")
+    parser.add_argument("--out", type=Path, default=cr.WEIGHTS_FILE, help="with --write: where the weights go "
+                        "(default the shipped file; another path fits a variant without touching it)")
     args = parser.parse_args(argv)
     apply_switches(args.switch)
     records = cached(args.cache, load_records)
@@ -320,8 +322,8 @@ def main(argv: list[str]) -> int:
     if args.write:
         w = fit(records, l2=args.l2, iters=args.iters)
         trained_on = np.array([p.resolve().relative_to(ROOT).as_posix() for p in TRAINING_POOL])
-        np.savez_compressed(cr.WEIGHTS_FILE, w=w.astype(np.float16), trained_on=trained_on)
-        print(f"wrote {cr.WEIGHTS_FILE.relative_to(ROOT)}")
+        np.savez_compressed(args.out, w=w.astype(np.float16), trained_on=trained_on)
+        print(f"wrote {args.out}")
     return 0
 
 
