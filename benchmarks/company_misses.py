@@ -56,7 +56,8 @@ def author_sets(order: list[str], every: int = 2, offset: int = 0) -> dict[str, 
     return {"read": read, "unread": set(order) - read}
 
 
-def _overlaps(a: str, b: str) -> bool:
+def shares_pair(a: str, b: str) -> bool:
+    """Whether a character pair of `a` stands in `b` (two spans overlap in a name)."""
     return any(a[i : i + 2] in b for i in range(len(a) - 1))
 
 
@@ -68,7 +69,7 @@ def kind(row: dict[str, Any]) -> str | None:
     if expect is None:
         return "company_for_null"
     if not row["reachable"]:
-        near = any(n and _overlaps(n, expect) for n in row["names"])
+        near = any(n and shares_pair(n, expect) for n in row["names"])
         return "unreachable:" + ("overlap" if near else "none_near")
     if pred is None:
         return "none_over_label"
@@ -76,7 +77,7 @@ def kind(row: dict[str, Any]) -> str | None:
         return "longer"
     if pred in expect:
         return "shorter"
-    return "other_firm" if not _overlaps(pred, expect) else "overlapping"
+    return "other_firm" if not shares_pair(pred, expect) else "overlapping"
 
 
 _ROLE_END = ("总", "经理", "老板", "主任", "老师", "店长", "厂长", "院长", "主管", "总监")

@@ -33,11 +33,11 @@ CLOSE = frozenset({"adj", "de", "place", "dept", "role", "line1"})
 def tie_class(text: str, span: str | None, person: str | None) -> str:
     """The closest tie between any mention of `span` and one of `person`'s: "close" (one of `CLOSE`), "clause",
     "sent", "far" (same line or beyond), or "noperson" / "nospan" when either is not named."""
-    if not person or not cr._person_spans(text, person):
+    spans = cr._person_spans(text, person) if person else []
+    if not spans:
         return "noperson"
     if not span or span not in text:
         return "nospan"
-    spans = cr._person_spans(text, person)
     best: cr._Tie | None = None
     at = text.find(span)
     while at >= 0:

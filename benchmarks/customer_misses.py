@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.company_misses import pool_meta  # noqa: E402
+from benchmarks.company_misses import pool_meta, shares_pair  # noqa: E402
 from benchmarks.people_compare import author_sets  # noqa: E402
 from bot.extract.people import TITLES, surname_of  # noqa: E402
 from bot.extract.translit_names import TRANSLIT_CHARS  # noqa: E402
@@ -69,7 +69,8 @@ def name_form(name: str | None) -> str:
 
 
 def _overlaps(a: str, b: str) -> bool:
-    return a in b or b in a or any(a[i : i + 2] in b for i in range(len(a) - 1))
+    """One holds the other, or they share a character pair (company_misses' test)."""
+    return a in b or b in a or shares_pair(a, b)
 
 
 def miss_kind(row: dict[str, Any]) -> str | None:

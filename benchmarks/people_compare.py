@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks import company_misses  # noqa: E402
 from benchmarks.company_misses import pool_meta  # noqa: E402
 
 READ_EVERY = 6
@@ -31,8 +32,8 @@ READ_EVERY = 6
 def author_sets(order: list[str], every: int = READ_EVERY, offset: int = 0) -> dict[str, set[str]]:
     """READ: every sixth author in pool order (16 of 94; round 14's company set: every seventh from the fourth,
     `--read-every 7 --read-offset 3`, 15 of 107), UNREAD: the others; ALL: every author."""
-    read = set(order[offset::every])
-    return {"READ": read, "UNREAD": set(order) - read, "ALL": set(order)}
+    sets = company_misses.author_sets(order, every, offset)  # the one rule of the miss tools
+    return {"READ": sets["read"], "UNREAD": sets["unread"], "ALL": set(order)}
 
 
 def load(path: Path) -> dict[str, dict[str, Any]]:

@@ -880,12 +880,9 @@ def _tie(text: str, start: int, end: int, spans: Sequence[tuple[int, int]], name
     return best
 
 
-def _person_tie_keys(cand: Candidate, texts: dict[str, str], person_spans: dict[str, list[tuple[int, int]]],
-                     nearest: bool) -> list[str]:
-    """The keys of how a candidate is tied to the chosen customer (see `PERSON_TIE`)."""
-    if not any(person_spans.values()):
-        return ["pt:absent"]
-    keys: list[str] = []
+def _closest_tie(cand: Candidate, texts: dict[str, str],
+                 person_spans: dict[str, list[tuple[int, int]]]) -> tuple[str, _Tie] | None:
+    """The side and the tie of the candidate's mention closest to one of the person's (None without one)."""
     best: tuple[str, _Tie] | None = None
     for side, start in cand.where:
         spans = person_spans.get(side)
@@ -894,6 +891,14 @@ def _person_tie_keys(cand: Candidate, texts: dict[str, str], person_spans: dict[
         tie = _tie(texts[side], start, start + len(cand.name), spans, cand.name)
         if tie is not None and (best is None or tie.gap < best[1].gap):
             best = (side, tie)
+    return best
+
+
+def _person_tie_keys(best: tuple[str, _Tie] | None, texts: dict[str, str], named: bool, nearest: bool) -> list[str]:
+    """The keys of how a candidate is tied to the chosen customer (see `PERSON_TIE`): `best` is its closest tie,
+    `named` whether the person is named in the text at all."""
+    if not named:
+        return ["pt:absent"]
     if best is None:
         return ["pt:apart"]  # the person is named, but not on a side where this span stands
     side, tie = best
@@ -901,9 +906,9 @@ def _person_tie_keys(cand: Candidate, texts: dict[str, str], person_spans: dict[
     punct = "p" if _CLAUSE_PUNCT.search(text) else "np"
     reg = register(text)
     rel = f"{tie.order}:{tie.cls}"
-    keys += [f"pt:{rel}", f"pt:{rel}:{side}", f"pt:{rel}:{punct}", f"pt:{rel}:{reg}",
-             f"pt:{tie.order}:d{_distance_bucket(tie.gap)}", f"pt:{tie.order}:d{_distance_bucket(tie.gap)}:{punct}",
-             f"pt:{tie.order}:btw{tie.between}", f"pt:{rel}:btw{tie.between}", f"pt:first{tie.first:d}:{rel}"]
+    keys = [f"pt:{rel}", f"pt:{rel}:{side}", f"pt:{rel}:{punct}", f"pt:{rel}:{reg}",
+            f"pt:{tie.order}:d{_distance_bucket(tie.gap)}", f"pt:{tie.order}:d{_distance_bucket(tie.gap)}:{punct}",
+            f"pt:{tie.order}:btw{tie.between}", f"pt:{rel}:btw{tie.between}", f"pt:first{tie.first:d}:{rel}"]
     if nearest:
         keys += ["pt:nearest", f"pt:nearest:{rel}", f"pt:nearest:{punct}"]
     return keys
@@ -950,18 +955,16 @@ def person_ties(cands: Sequence[Candidate], texts: dict[str, str], person: str |
         keys = _noperson_keys(texts)
         return {c.name: list(keys) for c in cands}
     spans = {side: _person_spans(text, person) for side, text in texts.items() if text}
+    # Each candidate's closest tie is found once: it gives both "nearest" and the candidate's keys.
+    closest_ties = [(c, _closest_tie(c, texts, spans)) for c in cands]
     gaps: dict[str, int] = {}
-    for c in cands:
-        if all(_ENUMERATED.match(s) for s in c.sources):
-            continue
-        for side, start in c.where:
-            if spans.get(side):
-                tie = _tie(texts[side], start, start + len(c.name), spans[side], c.name)
-                if tie is not None:
-                    gaps[c.name] = min(gaps.get(c.name, 10**6), tie.gap)
+    for c, best in closest_ties:
+        if best is not None and not all(_ENUMERATED.match(s) for s in c.sources):
+            gaps[c.name] = min(gaps.get(c.name, 10**6), best[1].gap)
     closest = min(gaps.values()) if gaps else None
-    return {c.name: _person_tie_keys(c, texts, spans, closest is not None and gaps.get(c.name) == closest)
-            for c in cands}
+    named = any(spans.values())
+    return {c.name: _person_tie_keys(best, texts, named, closest is not None and gaps.get(c.name) == closest)
+            for c, best in closest_ties}
 
 
 def _comitative(name: str, text: str, start: int) -> bool:
