@@ -100,6 +100,55 @@ def shape(pred: str) -> str:
     return "phrase"
 
 
+def form_class(row: dict[str, Any]) -> str | None:
+    """The class of a miss for the round-16 count, read from the two strings alone (no text): the null decision
+    either way, the right firm in the wrong form split by which slot of a firm's name the chosen span adds or cuts
+    (`company_ranker.firm_slots`: P place, I industry word, L legal form or group, B branch, U unit; "branch" when
+    the branch slot differs, i.e. a parent for its branch or the reverse; "other" when no slot differs, e.g. a
+    glued word), an overlapping span, another firm, no candidate."""
+    from bot.extract.company_ranker import firm_slots
+
+    k = kind(row)
+    if k is None:
+        return None
+    if k in ("company_for_null", "none_over_label"):
+        return "null:" + k
+    if k.startswith("unreachable"):
+        return "no_candidate"
+    if k in ("other_firm", "overlapping"):
+        return k
+    expect, pred = row["expect"], row["pred"]
+    big, small = (pred, expect) if k == "longer" else (expect, pred)
+    diff = "".join(slot for slot in "PILBU" if slot in firm_slots(big)[0] and slot not in firm_slots(small)[0])
+    if "B" in diff:
+        return f"{k}:branch"
+    return f"{k}:{diff or 'other'}"
+
+
+def form_table(rows: dict[str, dict[str, Any]], meta: dict[str, dict[str, Any]], sets: dict[str, set[str]]) -> None:
+    """Misses by `form_class`, per author set, and the largest class on UNREAD (counts only, no text)."""
+    counts: dict[str, Counter[str]] = {name: Counter() for name in sets}
+    for r in rows.values():
+        c = form_class(r) if r["id"] in meta else None
+        if c is None:
+            continue
+        for name, keep in sets.items():
+            if r["author"] in keep:
+                counts[name][c] += 1
+    names = list(sets)
+    print("\n| miss class | " + " | ".join(names) + " |\n|---|" + "---|" * len(names))
+    for c, _ in counts["all"].most_common():
+        print(f"| {c} | " + " | ".join(str(counts[n][c]) for n in names) + " |")
+    families: dict[str, Counter[str]] = {n: Counter() for n in names}
+    for n in names:
+        for c, v in counts[n].items():
+            families[n][c.split(":")[0] if c.startswith(("null", "longer", "shorter")) else c] += v
+    print("\n| family | " + " | ".join(names) + " |\n|---|" + "---|" * len(names))
+    for c, _ in families["all"].most_common():
+        print(f"| {c} | " + " | ".join(str(families[n][c]) for n in names) + " |")
+    print(f"\nlargest family on UNREAD: {families['unread'].most_common(1)}")
+
+
 def load(path: Path) -> dict[str, dict[str, Any]]:
     return {row["id"]: row for row in map(json.loads, path.read_text(encoding="utf-8").splitlines()) if row}
 
@@ -179,6 +228,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--read-every", type=int, default=2, help="READ: every Nth author in pool order")
     parser.add_argument("--read-offset", type=int, default=0, help="READ starts at this place in pool order")
     parser.add_argument("--formats", nargs="*", default=(), help="count and show only these formats")
+    parser.add_argument("--form-split", action="store_true", help="count the misses by `form_class` (round 16)")
     args = parser.parse_args(argv)
     meta, order = pool_meta()
     sets = author_sets(order, args.read_every, args.read_offset)
@@ -187,6 +237,9 @@ def main(argv: list[str]) -> int:
     sets["all"] = sets["read"] | sets["unread"]
     rows = load(args.dump)
     names = ("read", "unread", "all") if args.set == "all" else (args.set,)
+    if args.form_split:
+        form_table(rows, meta, {n: sets[n] for n in ("read", "unread", "all")})
+        return 0
     for name in names:
         summary(rows, meta, sets[name], f"{name.upper()} authors")
     if args.after:

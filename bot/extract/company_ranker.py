@@ -34,7 +34,8 @@ from .company import (
     suffix_spans,
 )
 from .message_roles import register, role_classes, role_keys
-from .people import _FALSE_PAIRS, _TITLED, SINGLE_SURNAMES, name_mentions
+from .people import _FALSE_PAIRS, _TITLED, SINGLE_SURNAMES, TITLES, name_mentions
+from .people import _TITLE as _PEOPLE_TITLE
 from .segment import Token, tokens, word_flag
 from .weights_file import ShippedWeights
 
@@ -806,7 +807,8 @@ def _person_forms(person: str) -> tuple[str, ...]:
     forms = [person]
     if 2 <= len(person) <= 4 and all("\u4e00" <= ch <= "\u9fff" for ch in person):
         surname = person[1] if len(person) == 2 and person[0] in "小老阿" else person[0]
-        forms += [surname + title for title in ("总", "经理", "老板", "总监", "主任", "老师", "姐", "哥", "工")]
+        titles = TITLES if SHARED_TITLES else ("总", "经理", "老板", "总监", "主任", "老师", "姐", "哥", "工")
+        forms += [surname + title for title in titles]
         forms += ["小" + surname, "老" + surname]
     return tuple(dict.fromkeys(f for f in forms if f))
 
@@ -873,7 +875,8 @@ def _tie(text: str, start: int, end: int, spans: Sequence[tuple[int, int]], name
     for i, (ps, pe) in enumerate(spans):
         order = "b" if end <= ps else "a"
         gap = text[end:ps] if order == "b" else text[pe:start]
-        others = sum(1 for m in _OTHER_PERSON.finditer(gap) if m.group() not in name)
+        other_person = _OTHER_PERSON_SHARED if SHARED_TITLES else _OTHER_PERSON
+        others = sum(1 for m in other_person.finditer(gap) if m.group() not in name)
         tie = _Tie(order, _gap_class(gap), len(gap), min(others, 2), i == 0)
         if best is None or tie.gap < best.gap:
             best = tie
@@ -912,6 +915,93 @@ def _person_tie_keys(best: tuple[str, _Tie] | None, texts: dict[str, str], named
     if nearest:
         keys += ["pt:nearest", f"pt:nearest:{rel}", f"pt:nearest:{punct}"]
     return keys
+
+
+# Round 16 (`FIRM_FAMILY`): a Chinese firm's name is built place + trade name + industry word + organisation form
+# (a legal form 有限公司 / 集团, a one-character unit 厂 / 店 / 院, or a branch 分公司 / 分店 / 门店 after the parent's
+# name), and a text names one firm in several such forms. Each candidate is parsed into those slots (the place by
+# the segmenter's place class or an administrative suffix, the industry words and legal forms the rules use, a
+# closed class of branch and unit morphemes), and read against its family, the other candidates that hold it or
+# that it holds: its own slot pattern, whether it is the family's longest or shortest form, and which slots of
+# the family's longest form it keeps or cuts (the place, the industry word, the organisation form, the branch),
+# alone and crossed with whether the text is punctuated (ASR text is not). Unlike round 12's `NEST_KEYS` (every
+# nested pair's differing part), one key set per candidate, from the slots of a firm's name only.
+FIRM_FAMILY = False
+_BRANCH_END = re.compile(r"(?:分公司|分店|分厂|分院|分部|分行|支行|分社|分校|分中心|门店|办事处|营业部|营业厅)$")
+_ADMIN_END = re.compile(r"^(?:[\u4e00-\u9fff]{1,3}?(?:省|市|县|区|州|镇|盟|旗))+")
+_ADMIN_TAIL = re.compile(r"[\u4e00-\u9fff]{1,3}?(?:省|市|县|区|州)$")
+
+
+@lru_cache(maxsize=8192)
+def firm_slots(name: str) -> tuple[str, str]:
+    """The slot pattern of a span read as a firm's name ("PTIL": place, trade name, industry word, legal form;
+    B a branch, U a one-character unit) and its trade-name core (what is left without those slots)."""
+    slots: list[str] = []
+    rest = name
+    tail: list[str] = []
+    m = _BRANCH_END.search(rest)
+    if m and m.start() >= 2:
+        tail.append("B")
+        rest = rest[: m.start()]
+        # the branch's own place between the parent's name and the branch ("X集团南京分公司")
+        place = _ADMIN_TAIL.search(rest)
+        cut = len(rest) - place.start() if place else next(
+            (n for n in (3, 2) if len(rest) - n >= 2 and (word_flag(rest[-n:]) or "").startswith("ns")), 0)
+        if cut and len(rest) - cut >= 2:
+            rest = rest[: len(rest) - cut]
+    m = _LEGAL_END.search(rest)
+    if m and m.start() >= 2:
+        tail.append("L")
+        rest = rest[: m.start()]
+    if not tail and len(rest) >= 3 and rest[-1] in _UNIT_CHARS:
+        tail.append("U")
+        rest = rest[:-1]
+    m = _INDUSTRY_END.search(rest)
+    if m and m.start() >= 2:
+        tail.append("I")
+        rest = rest[: m.start()]
+    head = ""
+    m = _ADMIN_END.match(rest)
+    if m and len(rest) - m.end() >= 2:
+        head = rest[: m.end()]
+    else:
+        for n in (3, 2):
+            if len(rest) - n >= 2 and (word_flag(rest[:n]) or "").startswith("ns"):
+                head = rest[:n]
+                break
+    if head:
+        slots.append("P")
+        rest = rest[len(head) :]
+    if rest:
+        slots.append("T")
+    return "".join(slots + tail[::-1]), rest
+
+
+def _family_keys(name: str, names: frozenset[str], texts: tuple[str, ...]) -> list[str]:
+    pattern, core = firm_slots(name)
+    punct = "p" if any(_CLAUSE_PUNCT.search(t) for t in texts if t) else "np"
+    keys = [f"ff:{pattern}", f"ff:{pattern}:{punct}"]
+    longer = [o for o in names if o != name and name in o]
+    shorter = [o for o in names if o != name and len(o) >= 2 and o in name]
+    role = ("mid" if longer and shorter else "max" if shorter else "min" if longer else "solo")
+    keys += [f"ffr:{role}", f"ffr:{role}:{pattern}", f"ffr:{role}:{punct}"]
+    if longer:
+        top = max(longer, key=len)
+        top_pattern, top_core = firm_slots(top)
+        kept = "".join(f"{slot}{int(slot in pattern)}" for slot in "PILBU" if slot in top_pattern)
+        keys += [f"ffk:{kept}", f"ffk:{kept}:{punct}", f"ffk:core{int(core == top_core)}"]
+    if shorter:
+        low = min(shorter, key=len)
+        low_pattern, _ = firm_slots(low)
+        added = "".join(slot for slot in "PILBU" if slot in pattern and slot not in low_pattern)
+        keys += [f"ffa:{added or '-'}", f"ffa:{added or '-'}:{punct}"]
+    return keys
+
+
+# Round 16 (`SHARED_TITLES`): the titles a person is called by are people.py's `TITLES` (the customer ranker's and the
+# people rules' list) instead of the subset copied here in round 15. Off, round 15's copy.
+SHARED_TITLES = False
+_OTHER_PERSON_SHARED = re.compile(r"(?:[小老][\u4e00-\u9fff]|[\u4e00-\u9fff]" + _PEOPLE_TITLE + ")")
 
 
 # Round 15, measured for the next round (branch `noperson15`): when the customer ranker chose nobody, every candidate
@@ -1018,6 +1108,8 @@ def candidate_keys(cand: Candidate, texts: dict[str, str], words: dict[str, _Wor
         keys += _form_keys(name, names, tuple(texts.values()))
     if NEST_KEYS:
         keys += _nest_keys(name, names, tuple(texts.values()))
+    if FIRM_FAMILY:
+        keys += _family_keys(name, names, tuple(texts.values()))
     if CROSS_KEYS:
         longer = sum(1 for o in names if o != name and name in o)
         shorter = sum(1 for o in names if o != name and o in name)
