@@ -204,4 +204,6 @@ def test_the_trainer_scores_with_the_masks_choose_contact_applies() -> None:
     wd[kr.DENSE.index("moved")] = 5.0
     wh = np.zeros(kr.N_HASHED)
     assert trainer.predict(record, wd, wh, frozenset()) == days[0]
-    assert trainer.predict(record, wd, wh) != days[0]
+    assert trainer.predict(record, wd, wh, frozenset({"refused", "moved"})) != days[0]
+    # What ships is what choose_contact applies.
+    assert trainer.predict(record, wd, wh) == trainer.predict(record, wd, wh, kr.SHIPPED_MASKS)

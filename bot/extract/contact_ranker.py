@@ -296,9 +296,11 @@ def load_weights() -> Weights | None:
 # - "refused": a day someone turned down ("周四我们有个评审会，改到下周一": 周四), as the rules drop it
 #   (contact.next_contact);
 # - "moved": a day every mention of which is moved away from ("原定周四的培训会推迟到下周一": 周四), as the
-#   rules drop each moved mention (contact._moved). Round 16; benchmarks/train_contact_ranker.py measures each set.
+#   rules drop each moved mention (contact._moved).
+# benchmarks/train_contact_ranker.py measures each set. Round 16: masking moved-from days changed no decision of
+# the leave-one-author-out table on 126 authors (the "moved" feature already weighs them down), so it is off.
 MASK_KINDS = ("refused", "moved")
-SHIPPED_MASKS: frozenset[str] = frozenset(MASK_KINDS)
+SHIPPED_MASKS: frozenset[str] = frozenset({"refused"})
 
 
 def masked_rows(data: ContactInput, cands: Sequence[Candidate]) -> dict[str, list[int]]:
