@@ -22,7 +22,7 @@ import statistics
 import sys
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,8 @@ class Record:
     hashed: list[list[int]]
     seconds: float  # candidates + features for this record
     id: str = ""
+    # per mask kind (contact_ranker.MASK_KINDS), the candidate rows it rules out, as choose_contact applies them
+    masked: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def target(self) -> int | None:
@@ -93,7 +95,8 @@ def load_records(paths: tuple[Path, ...] = TRAINING_POOL) -> list[Record]:
                 days: list[str | None] = [c.day.isoformat() for c in cands]
                 rules = data.rules.when.date().isoformat() if data.rules else None
                 records.append(Record(author_of(path, sample["id"]), sample["expect"]["next_contact"], rules,
-                                      [*days, None], dense, hashed, seconds, sample["id"]))
+                                      [*days, None], dense, hashed, seconds, sample["id"],
+                                      kr.masked_rows(data, cands)))
     finally:
         extractor.choose_contact = real  # type: ignore[assignment]
     return records
@@ -104,17 +107,26 @@ def fit(records: list[Record]) -> tuple[Matrix, Matrix]:
     return fit_records(records, n_hashed=kr.N_HASHED, l2_dense=L2_DENSE, l2_hashed=L2_HASHED, iters=ITERS)
 
 
-def predict(record: Record, wd: Matrix, wh: Matrix) -> str | None:
+def predict(record: Record, wd: Matrix, wh: Matrix, masks: frozenset[str] = kr.SHIPPED_MASKS) -> str | None:
+    """The chooser's day as choose_contact decides it: the model's scores with the `masks` kinds applied."""
     if len(record.days) == 1:
         return None  # no future date: nothing to choose
     weights = kr.Weights(wd.astype(np.float32), wh.astype(np.float32))
-    return record.days[int(np.argmax(kr.scores(weights, record.dense, record.hashed)))]
+    ranked = np.asarray(kr.scores(weights, record.dense, record.hashed), dtype=np.float64)
+    return record.days[int(np.argmax(kr.apply_masks(ranked, record.masked, masks)))]
 
 
 def _acc(pairs: list[tuple[Record, str | None]], rules: bool) -> float:
     if not pairs:
         return float("nan")
     return sum((r.rules if rules else p) == r.expected for r, p in pairs) / len(pairs)
+
+
+# The mask sets the leave-one-author-out table compares (round 16): none, the refused days alone (shipped through
+# round 15), and refused plus moved-from days (shipped from round 16). The table itself shows SHIPPED_MASKS.
+MASK_VARIANTS: dict[str, frozenset[str]] = {
+    "none": frozenset(), "refused": frozenset({"refused"}), "refused+moved": frozenset({"refused", "moved"}),
+}
 
 
 def loao(records: list[Record], authors: list[str] | None = None) -> None:
@@ -124,10 +136,13 @@ def loao(records: list[Record], authors: list[str] | None = None) -> None:
     print("|---|---|---|---|---|---|---|---|")
     cols: dict[str, list[float]] = defaultdict(list)
     lost = won = 0
+    variant: dict[str, list[float]] = defaultdict(list)  # per author, in `held` order
     for author in held:
         test = [r for r in records if r.author == author]
         wd, wh = fit([r for r in records if r.author != author])
         pairs = [(r, predict(r, wd, wh)) for r in test]
+        for name, kinds in MASK_VARIANTS.items():
+            variant[name].append(_acc([(r, predict(r, wd, wh, kinds)) for r in test], False))
         several = [(r, p) for r, p in pairs if r.several]
         row = {"rules": _acc(pairs, True), "chooser": _acc(pairs, False),
                "rules2": _acc(several, True), "chooser2": _acc(several, False),
@@ -143,6 +158,11 @@ def loao(records: list[Record], authors: list[str] | None = None) -> None:
     print(f"| mean of {len(held)} authors | {sum(r.author in held for r in records)} | {mean['rules']:.1%} | "
           f"{mean['chooser']:.1%} | | {mean['rules2']:.1%} | {mean['chooser2']:.1%} | {mean['recall']:.1%} |")
     print(f"authors better with the chooser: {won}, worse: {lost}")
+    base = variant["refused"]
+    for name, accs in variant.items():
+        up = sum(a > b for a, b in zip(accs, base, strict=True))
+        down = sum(a < b for a, b in zip(accs, base, strict=True))
+        print(f"masks {name}: chooser {statistics.mean(accs):.2%} (authors up {up} / down {down} against 'refused')")
 
 
 def write(records: list[Record]) -> None:

@@ -153,3 +153,57 @@ def test_a_day_refused_in_cantonese_is_never_chosen_whatever_the_weights(monkeyp
 
     monkeypatch.setattr(kr, "scores", earliest_first)
     assert _contact("下周一我不喺公司，下周三过来吧") == date(2026, 11, 25)
+
+
+def _input(text: str) -> kr.ContactInput:
+    mentions = find_time_mentions(text, ref_time=SENT)
+    return kr.ContactInput(text, mentions, SENT, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "refused", "moved"),
+    [
+        # The day moved from is ruled out, the day moved to is not (contact._moved).
+        ("原定下周四的培训会推迟到下周五上午", [], [date(2026, 11, 26)]),
+        ("下周三的会改到下周四吧", [], [date(2026, 11, 25)]),
+        # A day turned down, with the day offered instead (contact._declined).
+        ("下周三不在，下周四下午吧", [date(2026, 11, 25)], []),
+        # A day named twice, once moved and once plainly, still holds: only a day every mention of which is moved
+        # away from is ruled out.
+        ("下周三先电话沟通一下，下周三的现场培训推迟到下周五", [], []),
+        # Nothing moved or refused.
+        ("下周二上午过去看设备", [], []),
+    ],
+)
+def test_masked_rows_name_the_days_refused_and_moved_from(
+        text: str, refused: list[date], moved: list[date]) -> None:
+    data = _input(text)
+    cands = kr.candidates(data)
+    masked = kr.masked_rows(data, cands)
+    assert [cands[i].day for i in masked["refused"]] == refused
+    assert [cands[i].day for i in masked["moved"]] == moved
+
+
+def test_a_masked_row_is_never_chosen_and_none_stays_open() -> None:
+    ranked = np.array([3.0, 2.0, 1.0])  # two candidate days, then "none"
+    masked = {"refused": [0], "moved": [1]}
+    assert int(np.argmax(kr.apply_masks(ranked, masked, frozenset({"refused", "moved"})))) == 2
+    assert int(np.argmax(kr.apply_masks(ranked, masked, frozenset({"refused"})))) == 1
+    assert int(np.argmax(kr.apply_masks(ranked, masked, frozenset()))) == 0
+
+
+def test_the_trainer_scores_with_the_masks_choose_contact_applies() -> None:
+    text = "原定下周四的培训会推迟到下周五上午"
+    data = _input(text)
+    cands = kr.candidates(data)
+    dense, hashed = kr.featurize(data, cands)
+    days: list[str | None] = [*(c.day.isoformat() for c in cands), None]
+    record = trainer.Record("a", days[1], None, days, dense, hashed, 0.0, masked=kr.masked_rows(data, cands))
+    # Weights that favour the first row (the day moved from) through the "moved" feature itself.
+    wd = np.zeros(len(kr.DENSE))
+    wd[kr.DENSE.index("moved")] = 5.0
+    wh = np.zeros(kr.N_HASHED)
+    assert trainer.predict(record, wd, wh, frozenset()) == days[0]
+    assert trainer.predict(record, wd, wh, frozenset({"refused", "moved"})) != days[0]
+    # What ships is what choose_contact applies.
+    assert trainer.predict(record, wd, wh) == trainer.predict(record, wd, wh, kr.SHIPPED_MASKS)
