@@ -354,6 +354,9 @@ class Config:
     # Round 14: each clause's entity keys (learned_layer.tag_text_indices, entity_keys.py) in the tag model; weights
     # record it in their meta ("entities").
     entities: bool = False
+    # Round 16: the message's form (learned_layer.form_dense) as the second stage's last inputs; weights record it in
+    # their meta ("form").
+    form: bool = False
 
     @property
     def hidden(self) -> MlpOptions | None:
@@ -508,7 +511,8 @@ def weights(tag: TagFit, stage: tuple[Matrix, Matrix], thresholds: Matrix, margi
                       {**(meta or {}), "stage_margin": margin}, pool,
                       stack[0].astype(np.float32) if stack else None, stack[1].astype(np.float32) if stack else None,
                       vec, tag.cfg.vectors or "mean" if tag.cfg is not None else "mean", table, mlp, cnn,
-                      tag.cfg is not None and tag.cfg.dialogue, tag.cfg is not None and tag.cfg.entities)
+                      tag.cfg is not None and tag.cfg.dialogue, tag.cfg is not None and tag.cfg.entities,
+                      tag.cfg is not None and tag.cfg.form and stack is not None)
 
 
 # ---------------------------------------------------------------- round 11: a hidden layer (learned_layer.Mlp)
@@ -854,6 +858,9 @@ SHIPPED_CNN = CnnOptions(filters=64, epochs=16)  # measured +2.4 on confirming a
 SHIPPED_DIALOGUE = False
 # Round 14: each clause's entity keys in the tag model (tests/data/FINAL_TAGS.md, "Learned layer, round 14").
 SHIPPED_ENTITIES = False
+# Round 16: the message's form in the second stage (learned_layer.form_dense); measured in tests/data/FINAL_TAGS.md,
+# "Learned layer, round 16".
+SHIPPED_FORM = False
 
 CNN_OOF_CACHE: Path | None = None  # --cnn-oof: reuse the pool's out-of-fold convolution log-odds
 
@@ -943,21 +950,26 @@ def _first_stage_oof(items: Sequence[Item], cfg: Config, folds: int) -> Matrix:
     return probs
 
 
-def stack_rows(items: Sequence[Item], first: Matrix, mlp: Matrix | None = None) -> Matrix:
-    """The second stage's inputs (learned_layer.stack_features); `mlp`: the hidden layer's log-odds (round 11)."""
-    return np.array([ll.stack_features(first[k], ll.tag_dense(i.tag_input, i.rule_tags),
+def stack_rows(items: Sequence[Item], first: Matrix, mlp: Matrix | None = None, form: bool = False) -> Matrix:
+    """The second stage's inputs (learned_layer.stack_features); `mlp`: the hidden layer's log-odds (round 11);
+    `form`: then the message's form (learned_layer.form_dense, round 16)."""
+    rows = np.array([ll.stack_features(first[k], ll.tag_dense(i.tag_input, i.rule_tags),
                                        None if mlp is None else mlp[k]) for k, i in enumerate(items)])
+    if form:
+        rows = np.hstack([rows, np.array([ll.form_dense(i.tag_input) for i in items]).reshape(len(items), ll.N_FORM)])
+    return rows
 
 
 def fit_stack(items: Sequence[Item], first: Matrix, l2: float, iters: int = 400,
               signed: bool = True, author_l2: float | None = None, mlp: Matrix | None = None,
-              rows: Matrix | None = None) -> tuple[Matrix, Matrix]:
+              rows: Matrix | None = None, form: bool = False) -> tuple[Matrix, Matrix]:
     """Per tag, a logistic regression over every tag's first-stage log-odds and the rules' evidence (and with
     `mlp` the hidden layer's log-odds, round 11); `author_l2`: with per-author bias offsets during the fit (round 10,
-    AuthorTerms), dropped from what it returns. `rows`: the inputs already built (stack_rows), for many fits."""
+    AuthorTerms), dropped from what it returns. `rows`: the inputs already built (stack_rows), for many fits;
+    `form`: the message's form as the last inputs (round 16, unbounded in sign: they read no clause)."""
     authors = AuthorTerms.of([i.author for i in items], author_l2)
     nonneg, nonpos = ll.stack_sign_bounds()
-    x = stack_rows(items, first, mlp) if rows is None else rows
+    x = stack_rows(items, first, mlp, form) if rows is None else rows
     y = np.array([[t in i.expected_tags for t in ll.TAGS] for i in items], dtype=float)
     n, d = x.shape
     w, b = np.zeros((d, y.shape[1])), np.zeros(y.shape[1])
@@ -983,9 +995,9 @@ def fit_stack(items: Sequence[Item], first: Matrix, l2: float, iters: int = 400,
     return w, b
 
 
-def stack_apply(stack: tuple[Matrix, Matrix], items: Sequence[Item], first: Matrix, mlp: Matrix | None = None
-                ) -> Matrix:
-    x = stack_rows(items, first, mlp)
+def stack_apply(stack: tuple[Matrix, Matrix], items: Sequence[Item], first: Matrix, mlp: Matrix | None = None,
+                form: bool = False) -> Matrix:
+    x = stack_rows(items, first, mlp, form)
     return np.asarray(1.0 / (1.0 + np.exp(-np.clip(x @ stack[0] + stack[1], -30, 30))))
 
 
@@ -1006,7 +1018,7 @@ def second_stage(items: Sequence[Item], first: Matrix, cfg: Config, mlp: Matrix 
     log-odds, round 11) and the tags' thresholds: 0.5, or with `stack_thresholds` chosen per tag on the stacker's
     own out-of-fold output over the same author groups."""
     if not cfg.stack_thresholds:
-        return (fit_stack(items, first, cfg.l2_stack, author_l2=cfg.author_l2_stack, mlp=mlp),
+        return (fit_stack(items, first, cfg.l2_stack, author_l2=cfg.author_l2_stack, mlp=mlp, form=cfg.form),
                 np.full(len(ll.TAGS), 0.5))
     group = author_groups(items, cfg.folds)
     stacked = np.zeros_like(first)
@@ -1014,9 +1026,10 @@ def second_stage(items: Sequence[Item], first: Matrix, cfg: Config, mlp: Matrix 
         fit_rows = [k for k, i in enumerate(items) if group[i.author] != g]
         rows = [k for k, i in enumerate(items) if group[i.author] == g]
         s = fit_stack([items[k] for k in fit_rows], first[fit_rows], cfg.l2_stack, author_l2=cfg.author_l2_stack,
-                      mlp=None if mlp is None else mlp[fit_rows])
-        stacked[rows] = stack_apply(s, [items[k] for k in rows], first[rows], None if mlp is None else mlp[rows])
-    return (fit_stack(items, first, cfg.l2_stack, author_l2=cfg.author_l2_stack, mlp=mlp),
+                      mlp=None if mlp is None else mlp[fit_rows], form=cfg.form)
+        stacked[rows] = stack_apply(s, [items[k] for k in rows], first[rows], None if mlp is None else mlp[rows],
+                                    cfg.form)
+    return (fit_stack(items, first, cfg.l2_stack, author_l2=cfg.author_l2_stack, mlp=mlp, form=cfg.form),
             per_tag_thresholds(stacked, items))
 
 
@@ -1067,7 +1080,7 @@ def oof_learned_tags(items: Sequence[Item], cfg: Config, first: Matrix) -> list[
                                  else second_stage([items[k] for k in fit_rows], first[fit_rows], cfg,
                                                    hidden[fit_rows]))
             probs = stack_apply(stack, [items[k] for k in rows], first[rows],
-                                None if hidden is None else hidden[rows])
+                                None if hidden is None else hidden[rows], cfg.form)
         for k, p in zip(rows, probs, strict=True):
             tags = {t for j, t in enumerate(ll.TAGS) if p[j] >= thresholds[j]}
             if not items[k].tag_input.has_future_date:
@@ -1245,6 +1258,8 @@ def write(items: Sequence[Item], cfg: Config, *, inner: bool) -> Path:
         meta.update(dialogue=True)
     if cfg.entities:
         meta.update(entities=True)
+    if cfg.form:
+        meta.update(form=True)
     w = weights(fit_tags(items, cfg), fit_stage(items, cfg), thresholds, margin, meta, stack, mlp, cnn)
     arrays: dict[str, Any] = {"tag_w": w.tag_w.astype(np.float16), "tag_b": w.tag_b, "thresholds": w.thresholds,
                               "stage_w": w.stage_w.astype(np.float16), "stage_b": w.stage_b}
@@ -1361,6 +1376,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--entities", action=argparse.BooleanOptionalAction, default=SHIPPED_ENTITIES,
                         help="round 14: each clause's entity keys (another firm, a person, a role, a change of "
                              f"person, a comparison ...; entity_keys.py) in the tag model (default {SHIPPED_ENTITIES})")
+    parser.add_argument("--form", action=argparse.BooleanOptionalAction, default=SHIPPED_FORM,
+                        help="round 16: the message's form (chat, one speaker, note; short) as inputs of the second "
+                             f"stage (default {SHIPPED_FORM})")
     parser.add_argument("--speed", action="store_true", help="time understand_text() with the shipped weights")
     args = parser.parse_args(argv[1:])
     global OOF_CACHE, MLP_OOF_CACHE, CNN_OOF_CACHE
@@ -1393,7 +1411,7 @@ def main(argv: list[str]) -> int:
                                                                    if args.author_l2 >= 0 else None,
                                                                    author_dense=args.author_dense,
                                                                    mlp=mlp, cnn=cnn, dialogue=args.dialogue,
-                                                                   entities=args.entities,
+                                                                   entities=args.entities, form=args.form,
                                                                    author_l2_stack=args.stack_author_l2
                                                                    if args.stack_author_l2 >= 0 else None)
     for name, cfg in configs.items():

@@ -1,0 +1,113 @@
+"""Round 16: the message's form (chat, one speaker, note; short) as inputs of the learned tag layer's second stage
+(learned_layer.message_form, form_dense; train_learned_layer.Config.form; benchmarks/tag_form_check.py).
+
+The sentences here were written for these tests; none is a corpus text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks import tag_form_check as check
+from benchmarks import train_learned_layer as tl
+from bot.extract.model import StageInput, TagInput
+from bot.understanding import learned_layer as ll
+from tests.tag_layer_support import assert_declines_and_rep_offers_only_lower
+
+CHAT = (("C", "你们的报价比上次贵了不少"), ("R", "我跟领导申请一下"))
+SINGLE = (("C", "你们的报价比上次贵了不少"),)
+NOTE = (("N", "客户说报价比上次贵了不少"),)
+
+
+@pytest.mark.parametrize(("turns", "form"), [(CHAT, "chat"), (SINGLE, "single"), (NOTE, "note"), ((), "note"),
+                                             ((("R", "方案发您了"),), "single"), ((*NOTE, *CHAT), "chat")])
+def test_the_form_is_read_from_the_sides_of_the_turns(turns: tuple[tuple[str, str], ...], form: str) -> None:
+    assert ll.message_form(TagInput("x", "", (), (), False, turns)) == form
+
+
+def test_short_counts_plain_customer_clauses_only() -> None:
+    two = TagInput("报价贵了，想再便宜点", "", (), (), False, SINGLE)
+    assert ll.form_dense(two) == [0.0, 1.0, 0.0, 1.0]
+    declined = dataclasses.replace(two, customer_text="报价贵了，想再便宜点，演示就先不用安排了")
+    assert ll.form_dense(declined) == ll.form_dense(two)  # a negated clause is not counted
+    three = dataclasses.replace(two, customer_text="报价贵了，想再便宜点，月底前要定下来")
+    assert ll.form_dense(three)[-1] == 0.0
+    assert len(ll.form_dense(two)) == ll.N_FORM
+
+
+def _with_form(weights: ll.Weights, rows: list[list[float]]) -> ll.Weights:
+    assert weights.stack_w is not None
+    return dataclasses.replace(weights, stack_w=np.vstack([weights.stack_w, np.array(rows, dtype=np.float32)]),
+                               form=True)
+
+
+def test_weights_without_the_flag_read_no_form_and_zero_rows_decide_as_before() -> None:
+    weights = ll.shipped_weights()
+    assert weights is not None and not weights.form  # the shipped file has no "form" in its meta
+    data = TagInput("你们的报价比上次贵了不少", "", (), (), False, SINGLE)
+    before = ll.tag_probabilities(weights, data, ())
+    zero = _with_form(weights, [[0.0] * len(ll.TAGS)] * ll.N_FORM)
+    assert ll.tag_probabilities(zero, data, ()) == pytest.approx(before)
+    price = ll.TAGS.index("价格异议")
+    rows = [[0.0] * len(ll.TAGS) for _ in range(ll.N_FORM)]
+    rows[ll.FORMS.index("single")][price] = 2.0
+    lifted = _with_form(weights, rows)
+    assert ll.tag_probabilities(lifted, data, ())["价格异议"] > before["价格异议"]  # a one-speaker message only
+    chat = dataclasses.replace(data, turns=CHAT)
+    assert ll.tag_probabilities(lifted, chat, ()) == pytest.approx(ll.tag_probabilities(weights, chat, ()))
+    assert_declines_and_rep_offers_only_lower(_with_form(weights, [[-1.0] * len(ll.TAGS)] * ll.N_FORM))
+
+
+def test_a_weights_file_with_the_flag_loads_and_one_of_the_wrong_size_is_refused(tmp_path: Path) -> None:
+    with np.load(ll.WEIGHTS_FILE, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    meta = json.loads(str(arrays["meta"]))
+    arrays["meta"] = np.array(json.dumps({**meta, "form": True}, ensure_ascii=False))
+    with pytest.raises(ValueError, match="second stage"):
+        np.savez(tmp_path / "short.npz", **arrays)
+        ll.load_weights(tmp_path / "short.npz")
+    arrays["stack_w"] = np.vstack([arrays["stack_w"], np.zeros((ll.N_FORM, len(ll.TAGS)), dtype=np.float32)])
+    np.savez(tmp_path / "form.npz", **arrays)
+    assert ll.load_weights(tmp_path / "form.npz").form
+
+
+def _item(k: int, text: str, turns: tuple[tuple[str, str], ...], tags: list[str], author: str,
+          fmt: str = "forwarded_single") -> tl.Item:
+    data = TagInput(text, "", (), (), False, turns)
+    stage = StageInput(text, "", (), None, False, False)
+    return tl.Item({"id": str(k), "expect": {"tags": tags}, "format": fmt}, author, data, (), stage, set(), None,
+                   ll.text_indices(text, ""))
+
+
+def test_the_trainer_adds_the_form_only_with_the_option_and_records_it() -> None:
+    items = [_item(0, "报价贵了", SINGLE, ["价格异议"], "a"), _item(1, "下午三点到", CHAT, [], "b", "wecom_copy")]
+    first = np.full((2, len(ll.TAGS)), 0.3)
+    plain, with_form = tl.stack_rows(items, first), tl.stack_rows(items, first, form=True)
+    assert with_form.shape == (2, plain.shape[1] + ll.N_FORM)
+    assert with_form[:, -ll.N_FORM :].tolist() == [ll.form_dense(i.tag_input) for i in items]
+    cfg = tl.Config(l2_hash=1.0, iters=5, folds=2, form=True)
+    stack, _ = tl.second_stage(items, first, cfg)
+    assert stack[0].shape == (with_form.shape[1], len(ll.TAGS))
+    fit = tl.fit_tags(items, cfg)
+    assert tl.weights(fit, (np.zeros((1, 1)), np.zeros(1)), np.full(len(ll.TAGS), 0.5), 0.0, stack=stack).form
+    assert not tl.weights(fit, (np.zeros((1, 1)), np.zeros(1)), np.full(len(ll.TAGS), 0.5), 0.0).form
+
+
+def test_form_thresholds_are_chosen_per_form_on_the_other_author_groups() -> None:
+    # Authors a..d fall into groups 0..3; a one-speaker message with the tag scores 0.4, a chat without it 0.6.
+    items, probs = [], []
+    for k, author in enumerate("abcd" * 3):
+        single = k % 2 == 0
+        items.append(_item(k, "报价贵了", SINGLE if single else CHAT, ["价格异议"] if single else [], author))
+        probs.append([0.4 if single else 0.6] * len(ll.TAGS))
+    th = check.form_thresholds(np.array(probs), items, 4)
+    price = ll.TAGS.index("价格异议")
+    assert all(th[k, price] <= 0.4 for k in range(len(items)) if k % 2 == 0)
+    assert all(th[k, price] > 0.6 for k in range(len(items)) if k % 2 == 1)
+    decided = check.decide(np.array(probs), items, th)
+    assert all(("价格异议" in d) == (k % 2 == 0) for k, d in enumerate(decided))
