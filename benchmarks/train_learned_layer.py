@@ -357,6 +357,9 @@ class Config:
     # Round 16: the message's form (learned_layer.form_dense) as the second stage's last inputs; weights record it in
     # their meta ("form").
     form: bool = False
+    # Round 16: a threshold per tag and per form (learned_layer.message_form) on the second stage's out-of-fold
+    # output (the block "form_thresholds"); else every form at the tags' thresholds.
+    form_thresholds: bool = False
 
     @property
     def hidden(self) -> MlpOptions | None:
@@ -861,6 +864,7 @@ SHIPPED_ENTITIES = False
 # Round 16: the message's form in the second stage (learned_layer.form_dense); measured in tests/data/FINAL_TAGS.md,
 # "Learned layer, round 16".
 SHIPPED_FORM = False
+SHIPPED_FORM_THRESHOLDS = False
 
 CNN_OOF_CACHE: Path | None = None  # --cnn-oof: reuse the pool's out-of-fold convolution log-odds
 
@@ -1012,14 +1016,20 @@ def per_tag_thresholds(probs: Matrix, items: Sequence[Item]) -> Matrix:
     return thresholds
 
 
-def second_stage(items: Sequence[Item], first: Matrix, cfg: Config, mlp: Matrix | None = None
-                 ) -> tuple[tuple[Matrix, Matrix], Matrix]:
-    """The stacker fitted on `first` (out-of-fold probabilities of `items`; `mlp`: the hidden layer's out-of-fold
-    log-odds, round 11) and the tags' thresholds: 0.5, or with `stack_thresholds` chosen per tag on the stacker's
-    own out-of-fold output over the same author groups."""
-    if not cfg.stack_thresholds:
-        return (fit_stack(items, first, cfg.l2_stack, author_l2=cfg.author_l2_stack, mlp=mlp, form=cfg.form),
-                np.full(len(ll.TAGS), 0.5))
+def per_form_thresholds(probs: Matrix, items: Sequence[Item]) -> Matrix:
+    """Round 16: per form (learned_layer.FORMS) and tag, per_tag_thresholds on that form's records (0.5 for a form
+    without any)."""
+    forms = [ll.message_form(i.tag_input) for i in items]
+    out = np.full((len(ll.FORMS), len(ll.TAGS)), 0.5)
+    for f, form in enumerate(ll.FORMS):
+        rows = [k for k, m in enumerate(forms) if m == form]
+        if rows:
+            out[f] = per_tag_thresholds(probs[rows], [items[k] for k in rows])
+    return out
+
+
+def stacked_oof(items: Sequence[Item], first: Matrix, cfg: Config, mlp: Matrix | None = None) -> Matrix:
+    """The second stage's own out-of-fold output over the author groups (fitted without each group)."""
     group = author_groups(items, cfg.folds)
     stacked = np.zeros_like(first)
     for g in range(cfg.folds):
@@ -1029,6 +1039,18 @@ def second_stage(items: Sequence[Item], first: Matrix, cfg: Config, mlp: Matrix 
                       mlp=None if mlp is None else mlp[fit_rows], form=cfg.form)
         stacked[rows] = stack_apply(s, [items[k] for k in rows], first[rows], None if mlp is None else mlp[rows],
                                     cfg.form)
+    return stacked
+
+
+def second_stage(items: Sequence[Item], first: Matrix, cfg: Config, mlp: Matrix | None = None
+                 ) -> tuple[tuple[Matrix, Matrix], Matrix]:
+    """The stacker fitted on `first` (out-of-fold probabilities of `items`; `mlp`: the hidden layer's out-of-fold
+    log-odds, round 11) and the tags' thresholds: 0.5, or with `stack_thresholds` chosen per tag on the stacker's
+    own out-of-fold output over the same author groups."""
+    if not cfg.stack_thresholds:
+        return (fit_stack(items, first, cfg.l2_stack, author_l2=cfg.author_l2_stack, mlp=mlp, form=cfg.form),
+                np.full(len(ll.TAGS), 0.5))
+    stacked = stacked_oof(items, first, cfg, mlp)
     return (fit_stack(items, first, cfg.l2_stack, author_l2=cfg.author_l2_stack, mlp=mlp, form=cfg.form),
             per_tag_thresholds(stacked, items))
 
@@ -1243,11 +1265,14 @@ def write(items: Sequence[Item], cfg: Config, *, inner: bool) -> Path:
             "hash_bits": ll.HASH_BITS, "tag_hash_bits": cfg.tag_bits, "l2_tag_hash": cfg.l2_tag_hash,
             "author_l2": cfg.author_l2, "author_dense": cfg.author_dense, "author_l2_stack": cfg.author_l2_stack,
             "tags": list(ll.TAGS), "stages": [s.value if s else None for s in ll.STAGES]}
-    stack, mlp, cnn = None, None, None
+    stack, mlp, cnn, form_th = None, None, None, None
     if cfg.folds:
         hidden = extra_oof(items, cfg, cfg.folds)
-        stack, thresholds = second_stage(items, first_stage_oof(items, cfg, cfg.folds), cfg, hidden)
+        first = first_stage_oof(items, cfg, cfg.folds)
+        stack, thresholds = second_stage(items, first, cfg, hidden)
         meta.update(folds=cfg.folds, l2_stack=cfg.l2_stack)
+        if cfg.form_thresholds:
+            form_th = per_form_thresholds(stacked_oof(items, first, cfg, hidden), items)
     if cfg.hidden is not None:
         mlp = fit_mlp(items, cfg.hidden)
         meta.update(mlp=dataclasses.asdict(cfg.hidden))
@@ -1263,6 +1288,8 @@ def write(items: Sequence[Item], cfg: Config, *, inner: bool) -> Path:
     w = weights(fit_tags(items, cfg), fit_stage(items, cfg), thresholds, margin, meta, stack, mlp, cnn)
     arrays: dict[str, Any] = {"tag_w": w.tag_w.astype(np.float16), "tag_b": w.tag_b, "thresholds": w.thresholds,
                               "stage_w": w.stage_w.astype(np.float16), "stage_b": w.stage_b}
+    if form_th is not None:
+        arrays["form_thresholds"] = form_th.astype(np.float32)
     if w.tag_pool_w is not None:
         arrays["tag_pool_w"] = w.tag_pool_w.astype(np.float16)
     if w.stack_w is not None and w.stack_b is not None:
@@ -1379,6 +1406,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--form", action=argparse.BooleanOptionalAction, default=SHIPPED_FORM,
                         help="round 16: the message's form (chat, one speaker, note; short) as inputs of the second "
                              f"stage (default {SHIPPED_FORM})")
+    parser.add_argument("--form-thresholds", action=argparse.BooleanOptionalAction, default=SHIPPED_FORM_THRESHOLDS,
+                        help="round 16: a threshold per tag and per form on the second stage's out-of-fold output "
+                             f"(default {SHIPPED_FORM_THRESHOLDS})")
     parser.add_argument("--speed", action="store_true", help="time understand_text() with the shipped weights")
     args = parser.parse_args(argv[1:])
     global OOF_CACHE, MLP_OOF_CACHE, CNN_OOF_CACHE
@@ -1412,6 +1442,7 @@ def main(argv: list[str]) -> int:
                                                                    author_dense=args.author_dense,
                                                                    mlp=mlp, cnn=cnn, dialogue=args.dialogue,
                                                                    entities=args.entities, form=args.form,
+                                                                   form_thresholds=args.form_thresholds,
                                                                    author_l2_stack=args.stack_author_l2
                                                                    if args.stack_author_l2 >= 0 else None)
     for name, cfg in configs.items():

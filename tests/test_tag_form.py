@@ -111,3 +111,35 @@ def test_form_thresholds_are_chosen_per_form_on_the_other_author_groups() -> Non
     assert all(th[k, price] > 0.6 for k in range(len(items)) if k % 2 == 1)
     decided = check.decide(np.array(probs), items, th)
     assert all(("价格异议" in d) == (k % 2 == 0) for k, d in enumerate(decided))
+
+
+def test_per_form_thresholds_decide_each_form_at_its_own_threshold(tmp_path: Path) -> None:
+    weights = ll.shipped_weights()
+    assert weights is not None and weights.form_thresholds is None
+    data = TagInput("你们的报价比上次贵了不少，能不能再便宜点", "", (), (), False, SINGLE)
+    p = ll.tag_probabilities(weights, data, ())["价格异议"]
+    price = ll.TAGS.index("价格异议")
+    th = np.full((len(ll.FORMS), len(ll.TAGS)), 0.5, dtype=np.float32)
+    th[ll.FORMS.index("single"), price] = min(1.0, p + 0.01)  # just above this message's probability
+    on = dataclasses.replace(weights, form_thresholds=th)
+    assert ("价格异议" in ll.learned_tags(weights, data, ())) == (p >= weights.thresholds[price])
+    assert "价格异议" not in ll.learned_tags(on, data, ())
+    chat = dataclasses.replace(data, turns=CHAT)
+    assert ll.learned_tags(on, chat, ()) == ll.learned_tags(weights, chat, ())
+    with np.load(ll.WEIGHTS_FILE, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    np.savez(tmp_path / "th.npz", **arrays, form_thresholds=th)
+    assert np.array_equal(ll.load_weights(tmp_path / "th.npz").form_thresholds, th)
+    np.savez(tmp_path / "bad.npz", **arrays, form_thresholds=th[:2])
+    with pytest.raises(ValueError, match="per-form thresholds"):
+        ll.load_weights(tmp_path / "bad.npz")
+
+
+def test_the_trainer_chooses_thresholds_per_form() -> None:
+    items = [_item(k, "报价贵了", SINGLE if k % 2 == 0 else CHAT, ["价格异议"] if k % 2 == 0 else [], "abcd"[k % 4])
+             for k in range(8)]
+    probs = np.array([[0.4 if k % 2 == 0 else 0.6] * len(ll.TAGS) for k in range(8)])
+    th = tl.per_form_thresholds(probs, items)
+    price = ll.TAGS.index("价格异议")
+    assert th[ll.FORMS.index("single"), price] <= 0.4 < 0.6 < th[ll.FORMS.index("chat"), price]
+    assert th[ll.FORMS.index("note")].tolist() == [0.5] * len(ll.TAGS)  # no note among the records

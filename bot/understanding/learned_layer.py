@@ -61,7 +61,9 @@ only), a note without any speaker, and whether the customer side says at most tw
 (`form_dense`) come after the others in the second stage, so each tag's log-odds gets a bias per form: a short message
 of one speaker carries less evidence than a chat, and a decision rule calibrated on the mix of forms can be off on one
 of them. They read no clause's words: a negated clause is not counted, so it still only lowers what a negation
-lowers. Weights without the flag decide as before.
+lowers. Weights without the flag decide as before. The same round's other lever: a threshold per tag and per form
+(optional block `form_thresholds`, FORMS × tags), chosen on the second stage's out-of-fold output; weights without it
+decide every form at `thresholds`.
 
 Inference is numpy only: a sum of weight rows at the hashed indices. The weights (learned_layer.npz,
 float16, a few MB) load once per process; the same text always gives the same decision.
@@ -372,6 +374,7 @@ class Weights:
     dialogue: bool = False  # round 13: answered rep turns read as the customer's (meta "dialogue")
     entities: bool = False  # round 14: each clause's entity keys (entity_keys.py) in the tag model (meta "entities")
     form: bool = False  # round 16: the message's form (form_dense) as the second stage's last inputs (meta "form")
+    form_thresholds: npt.NDArray[np.float32] | None = None  # round 16: (FORMS, tags) thresholds per message_form
 
 
 @dataclass(frozen=True)
@@ -538,11 +541,14 @@ def load_weights(path: Path) -> Weights:
         if stage_w.shape[0] not in (N_STAGE_DENSE + N_HASHED, N_STAGE_DENSE + N_HASHED + N_ASPECT):
             raise ValueError("learned layer stage head does not match this code's features")
         vec_w, pooling, table = _vector_block(data, meta)
+        form_th = data["form_thresholds"].astype(np.float32) if "form_thresholds" in data.files else None
+        if form_th is not None and form_th.shape != (len(FORMS), len(TAGS)):
+            raise ValueError("learned layer per-form thresholds do not match this code's forms or tags")
         return Weights(tag_w, data["tag_b"].astype(np.float32),
                        data["thresholds"].astype(np.float32), stage_w,
                        data["stage_b"].astype(np.float32), float(meta["stage_margin"]), meta, pool,
                        stack_w, stack_b, vec_w, pooling, table, mlp, cnn, bool(meta.get("dialogue", False)),
-                       bool(meta.get("entities", False)), form)
+                       bool(meta.get("entities", False)), form, form_th)
 
 
 # Read once per process; a damaged or foreign file: the rules decide (retrain with train_learned_layer.py --write).
@@ -625,9 +631,12 @@ def extra_logodds(weights: Weights, data: TagInput, rule_tags: Iterable[str]) ->
 
 
 def learned_tags(weights: Weights, data: TagInput, rule_tags: Iterable[str]) -> tuple[str, ...]:
-    """The tags whose probability reaches the tag's threshold; a visit only with a date in the text."""
+    """The tags whose probability reaches the tag's threshold (round 16 weights with `form_thresholds`: the
+    threshold for the message's form); a visit only with a date in the text."""
     probabilities = tag_probabilities(weights, data, rule_tags)
-    chosen = {t for i, t in enumerate(TAGS) if probabilities[t] >= weights.thresholds[i]}
+    thresholds = weights.thresholds if weights.form_thresholds is None \
+        else weights.form_thresholds[FORMS.index(message_form(data))]
+    chosen = {t for i, t in enumerate(TAGS) if probabilities[t] >= thresholds[i]}
     if not data.has_future_date:
         chosen -= DATED_TAGS
     return tuple(sorted(chosen))
