@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import sys
 import time
 from collections import Counter
@@ -56,13 +57,28 @@ SCOPES: dict[str, frozenset[str] | None] = {"all formats": None, "chat copies": 
                                             "forwarded singles": FORWARDED}
 NEAR = 0.25  # a miss whose probability is within this of the threshold: a calibration miss
 VISIT = ll.TAGS.index("预约拜访")
+# `--compare`: how Chinese compares or names an alternative (grammar, not corpus strings): the comparative 比 (not
+# the words 比例 / 比如 / 比赛 / 比方 / 比分), 跟 / 和 / 与 / 同 … 比 / 一样 / 差不多, 比起 / 相比 / 对比 / 不如 /
+# 比不上, a switch of supplier (换成 / 换用 / 改用 / 转用 / 换一家), a third party's side or another supplier by a
+# determiner (人家 / 别家 / 其他家 / 另一家 / 友商 / 同行), and the alternative question 是 … 还是.
+COMPARISON = re.compile(r"比(?!例|如|赛|方|分)|(?:跟|和|与|同).{1,10}?(?:比|一样|差不多|不一样)|比起|相比|对比|不如|"
+                        r"比不上|换成|换用|改用|转用|换(?:一|别|另)家|人家|别家|其他家|其它家|另一家|另外一家|友商|"
+                        r"同行|是.{1,10}?还是")
+
+
+def comparison_column(items: Sequence[tl.Item]) -> Matrix:
+    """1 when a plain (not negated) customer-side clause has a comparison construction (COMPARISON), else 0."""
+    return np.array([[float(any(COMPARISON.search(c) for c in ll.plain_customer_clauses(i.tag_input.customer_text)))]
+                     for i in items])
 
 
 def second_stage(items: Sequence[tl.Item], first: Matrix, extra: Matrix | None, l2_stack: float, groups: int,
-                 form: bool) -> Matrix:
+                 form: bool, compare: bool = False) -> Matrix:
     """Every record's second-stage probabilities from a fit on the other authors (or author groups); `form`: the
-    stage also reads learned_layer.form_dense."""
+    stage also reads learned_layer.form_dense; `compare`: also comparison_column."""
     x = tl.stack_rows(items, first, extra, form)
+    if compare:
+        x = np.hstack([x, comparison_column(items)])
     probs = np.zeros((len(items), len(ll.TAGS)))
     if groups:
         group = tl.author_groups(items, groups)
@@ -138,6 +154,7 @@ def main(argv: list[str]) -> int:
     add_comparison_arguments(parser)
     parser.add_argument("--cnn-oof", type=Path, help="keep (and reuse) the convolution's out-of-fold log-odds")
     parser.add_argument("--count", action="store_true", help="print part 1's count on the READ authors first")
+    parser.add_argument("--compare", action="store_true", help="also the second stage with comparison_column")
     args = parser.parse_args(argv[1:])
     start = time.perf_counter()
     items, first, base = load_pool(args.cache, args.oof)
@@ -153,11 +170,18 @@ def main(argv: list[str]) -> int:
                                      lambda form=form: second_stage(items, first, extra, base.l2_stack,
                                                                     args.stack_groups, form))
              for name, form in (("shipped", False), ("form", True))}
+    if args.compare:
+        print(f"comparison construction in {comparison_column(items).mean():.1%} of the records", flush=True)
+        probs["compare"] = kept_second_stage(args.probs_dir, "compare", args, ids,
+                                             lambda: second_stage(items, first, extra, base.l2_stack,
+                                                                  args.stack_groups, False, True))
     if args.count and sets.get("read"):
         count(items, probs["shipped"], sets["read"])
     groups = args.stack_groups or base.folds
     decisions = {"shipped": decide(probs["shipped"], items), "form": decide(probs["form"], items),
                  "form thresholds": decide(probs["shipped"], items, form_thresholds(probs["shipped"], items, groups))}
+    if "compare" in probs:
+        decisions["compare"] = decide(probs["compare"], items)
     report(items, decisions, sets, SCOPES)
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
     return 0

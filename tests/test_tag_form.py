@@ -143,3 +143,10 @@ def test_the_trainer_chooses_thresholds_per_form() -> None:
     price = ll.TAGS.index("价格异议")
     assert th[ll.FORMS.index("single"), price] <= 0.4 < 0.6 < th[ll.FORMS.index("chat"), price]
     assert th[ll.FORMS.index("note")].tolist() == [0.5] * len(ll.TAGS)  # no note among the records
+
+
+@pytest.mark.parametrize(("text", "hit"), [("他们家的单价比你们低两成", 1.0), ("我们打算换成另一家的系统", 1.0),
+                                           ("是续签还是重新招标还没定", 1.0), ("比例按合同走", 0.0),
+                                           ("下周三下午来公司详谈", 0.0), ("不考虑跟别家比", 0.0)])
+def test_the_comparison_column_reads_plain_customer_clauses(text: str, hit: float) -> None:
+    assert check.comparison_column([_item(0, text, SINGLE, [], "a")]).tolist() == [[hit]]
