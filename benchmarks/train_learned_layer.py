@@ -358,7 +358,8 @@ class Config:
     # their meta ("form").
     form: bool = False
     # Round 16: a threshold per tag and per form (learned_layer.message_form) on the second stage's out-of-fold
-    # output (the block "form_thresholds"); else every form at the tags' thresholds.
+    # output (the block "form_thresholds", written by `write`; the leave-one-author-out report does not apply them);
+    # else every form at the tags' thresholds.
     form_thresholds: bool = False
 
     @property

@@ -150,3 +150,17 @@ def test_the_trainer_chooses_thresholds_per_form() -> None:
                                            ("下周三下午来公司详谈", 0.0), ("不考虑跟别家比", 0.0)])
 def test_the_comparison_column_reads_plain_customer_clauses(text: str, hit: float) -> None:
     assert check.comparison_column([_item(0, text, SINGLE, [], "a")]).tolist() == [[hit]]
+
+
+def test_the_second_stage_out_of_fold_reads_the_form_for_the_per_form_thresholds() -> None:
+    items = [_item(k, "报价贵了" if k % 2 == 0 else "下午三点到", SINGLE if k % 2 == 0 else CHAT,
+                   ["价格异议"] if k % 2 == 0 else [], "abcd"[k // 2 % 4]) for k in range(8)]
+    first = np.full((8, len(ll.TAGS)), 0.3)  # each author (and so each author group) has both forms
+    cfg = tl.Config(l2_hash=1.0, iters=5, folds=2, form=True, form_thresholds=True)
+    stacked = tl.stacked_oof(items, first, cfg)
+    price = ll.TAGS.index("价格异议")
+    # the first stage says the same for every record: only the form tells the tagged one-speaker messages apart
+    assert stacked[0::2, price].min() > stacked[1::2, price].max()
+    plain = tl.stacked_oof(items, first, dataclasses.replace(cfg, form=False))
+    assert np.ptp(plain[:, price]) < 1e-9
+    assert tl.per_form_thresholds(stacked, items).shape == (len(ll.FORMS), len(ll.TAGS))
