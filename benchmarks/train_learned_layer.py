@@ -354,6 +354,13 @@ class Config:
     # Round 14: each clause's entity keys (learned_layer.tag_text_indices, entity_keys.py) in the tag model; weights
     # record it in their meta ("entities").
     entities: bool = False
+    # Round 16: the message's form (learned_layer.form_dense) as the second stage's last inputs; weights record it in
+    # their meta ("form").
+    form: bool = False
+    # Round 16: a threshold per tag and per form (learned_layer.message_form) on the second stage's out-of-fold
+    # output (the block "form_thresholds", written by `write`; the leave-one-author-out report does not apply them);
+    # else every form at the tags' thresholds.
+    form_thresholds: bool = False
 
     @property
     def hidden(self) -> MlpOptions | None:
@@ -508,7 +515,8 @@ def weights(tag: TagFit, stage: tuple[Matrix, Matrix], thresholds: Matrix, margi
                       {**(meta or {}), "stage_margin": margin}, pool,
                       stack[0].astype(np.float32) if stack else None, stack[1].astype(np.float32) if stack else None,
                       vec, tag.cfg.vectors or "mean" if tag.cfg is not None else "mean", table, mlp, cnn,
-                      tag.cfg is not None and tag.cfg.dialogue, tag.cfg is not None and tag.cfg.entities)
+                      tag.cfg is not None and tag.cfg.dialogue, tag.cfg is not None and tag.cfg.entities,
+                      tag.cfg is not None and tag.cfg.form and stack is not None)
 
 
 # ---------------------------------------------------------------- round 11: a hidden layer (learned_layer.Mlp)
@@ -854,6 +862,10 @@ SHIPPED_CNN = CnnOptions(filters=64, epochs=16)  # measured +2.4 on confirming a
 SHIPPED_DIALOGUE = False
 # Round 14: each clause's entity keys in the tag model (tests/data/FINAL_TAGS.md, "Learned layer, round 14").
 SHIPPED_ENTITIES = False
+# Round 16: the message's form in the second stage (learned_layer.form_dense); measured in tests/data/FINAL_TAGS.md,
+# "Learned layer, round 16".
+SHIPPED_FORM = False
+SHIPPED_FORM_THRESHOLDS = False
 
 CNN_OOF_CACHE: Path | None = None  # --cnn-oof: reuse the pool's out-of-fold convolution log-odds
 
@@ -943,21 +955,26 @@ def _first_stage_oof(items: Sequence[Item], cfg: Config, folds: int) -> Matrix:
     return probs
 
 
-def stack_rows(items: Sequence[Item], first: Matrix, mlp: Matrix | None = None) -> Matrix:
-    """The second stage's inputs (learned_layer.stack_features); `mlp`: the hidden layer's log-odds (round 11)."""
-    return np.array([ll.stack_features(first[k], ll.tag_dense(i.tag_input, i.rule_tags),
+def stack_rows(items: Sequence[Item], first: Matrix, mlp: Matrix | None = None, form: bool = False) -> Matrix:
+    """The second stage's inputs (learned_layer.stack_features); `mlp`: the hidden layer's log-odds (round 11);
+    `form`: then the message's form (learned_layer.form_dense, round 16)."""
+    rows = np.array([ll.stack_features(first[k], ll.tag_dense(i.tag_input, i.rule_tags),
                                        None if mlp is None else mlp[k]) for k, i in enumerate(items)])
+    if form:
+        rows = np.hstack([rows, np.array([ll.form_dense(i.tag_input) for i in items]).reshape(len(items), ll.N_FORM)])
+    return rows
 
 
 def fit_stack(items: Sequence[Item], first: Matrix, l2: float, iters: int = 400,
               signed: bool = True, author_l2: float | None = None, mlp: Matrix | None = None,
-              rows: Matrix | None = None) -> tuple[Matrix, Matrix]:
+              rows: Matrix | None = None, form: bool = False) -> tuple[Matrix, Matrix]:
     """Per tag, a logistic regression over every tag's first-stage log-odds and the rules' evidence (and with
     `mlp` the hidden layer's log-odds, round 11); `author_l2`: with per-author bias offsets during the fit (round 10,
-    AuthorTerms), dropped from what it returns. `rows`: the inputs already built (stack_rows), for many fits."""
+    AuthorTerms), dropped from what it returns. `rows`: the inputs already built (stack_rows), for many fits;
+    `form`: the message's form as the last inputs (round 16, unbounded in sign: they read no clause)."""
     authors = AuthorTerms.of([i.author for i in items], author_l2)
     nonneg, nonpos = ll.stack_sign_bounds()
-    x = stack_rows(items, first, mlp) if rows is None else rows
+    x = stack_rows(items, first, mlp, form) if rows is None else rows
     y = np.array([[t in i.expected_tags for t in ll.TAGS] for i in items], dtype=float)
     n, d = x.shape
     w, b = np.zeros((d, y.shape[1])), np.zeros(y.shape[1])
@@ -983,9 +1000,9 @@ def fit_stack(items: Sequence[Item], first: Matrix, l2: float, iters: int = 400,
     return w, b
 
 
-def stack_apply(stack: tuple[Matrix, Matrix], items: Sequence[Item], first: Matrix, mlp: Matrix | None = None
-                ) -> Matrix:
-    x = stack_rows(items, first, mlp)
+def stack_apply(stack: tuple[Matrix, Matrix], items: Sequence[Item], first: Matrix, mlp: Matrix | None = None,
+                form: bool = False) -> Matrix:
+    x = stack_rows(items, first, mlp, form)
     return np.asarray(1.0 / (1.0 + np.exp(-np.clip(x @ stack[0] + stack[1], -30, 30))))
 
 
@@ -1000,23 +1017,42 @@ def per_tag_thresholds(probs: Matrix, items: Sequence[Item]) -> Matrix:
     return thresholds
 
 
-def second_stage(items: Sequence[Item], first: Matrix, cfg: Config, mlp: Matrix | None = None
-                 ) -> tuple[tuple[Matrix, Matrix], Matrix]:
-    """The stacker fitted on `first` (out-of-fold probabilities of `items`; `mlp`: the hidden layer's out-of-fold
-    log-odds, round 11) and the tags' thresholds: 0.5, or with `stack_thresholds` chosen per tag on the stacker's
-    own out-of-fold output over the same author groups."""
-    if not cfg.stack_thresholds:
-        return (fit_stack(items, first, cfg.l2_stack, author_l2=cfg.author_l2_stack, mlp=mlp),
-                np.full(len(ll.TAGS), 0.5))
+def per_form_thresholds(probs: Matrix, items: Sequence[Item]) -> Matrix:
+    """Round 16: per form (learned_layer.FORMS) and tag, per_tag_thresholds on that form's records (0.5 for a form
+    without any)."""
+    forms = [ll.message_form(i.tag_input) for i in items]
+    out = np.full((len(ll.FORMS), len(ll.TAGS)), 0.5)
+    for f, form in enumerate(ll.FORMS):
+        rows = [k for k, m in enumerate(forms) if m == form]
+        if rows:
+            out[f] = per_tag_thresholds(probs[rows], [items[k] for k in rows])
+    return out
+
+
+def stacked_oof(items: Sequence[Item], first: Matrix, cfg: Config, mlp: Matrix | None = None) -> Matrix:
+    """The second stage's own out-of-fold output over the author groups (fitted without each group)."""
     group = author_groups(items, cfg.folds)
     stacked = np.zeros_like(first)
     for g in range(cfg.folds):
         fit_rows = [k for k, i in enumerate(items) if group[i.author] != g]
         rows = [k for k, i in enumerate(items) if group[i.author] == g]
         s = fit_stack([items[k] for k in fit_rows], first[fit_rows], cfg.l2_stack, author_l2=cfg.author_l2_stack,
-                      mlp=None if mlp is None else mlp[fit_rows])
-        stacked[rows] = stack_apply(s, [items[k] for k in rows], first[rows], None if mlp is None else mlp[rows])
-    return (fit_stack(items, first, cfg.l2_stack, author_l2=cfg.author_l2_stack, mlp=mlp),
+                      mlp=None if mlp is None else mlp[fit_rows], form=cfg.form)
+        stacked[rows] = stack_apply(s, [items[k] for k in rows], first[rows], None if mlp is None else mlp[rows],
+                                    cfg.form)
+    return stacked
+
+
+def second_stage(items: Sequence[Item], first: Matrix, cfg: Config, mlp: Matrix | None = None
+                 ) -> tuple[tuple[Matrix, Matrix], Matrix]:
+    """The stacker fitted on `first` (out-of-fold probabilities of `items`; `mlp`: the hidden layer's out-of-fold
+    log-odds, round 11) and the tags' thresholds: 0.5, or with `stack_thresholds` chosen per tag on the stacker's
+    own out-of-fold output over the same author groups."""
+    if not cfg.stack_thresholds:
+        return (fit_stack(items, first, cfg.l2_stack, author_l2=cfg.author_l2_stack, mlp=mlp, form=cfg.form),
+                np.full(len(ll.TAGS), 0.5))
+    stacked = stacked_oof(items, first, cfg, mlp)
+    return (fit_stack(items, first, cfg.l2_stack, author_l2=cfg.author_l2_stack, mlp=mlp, form=cfg.form),
             per_tag_thresholds(stacked, items))
 
 
@@ -1067,7 +1103,7 @@ def oof_learned_tags(items: Sequence[Item], cfg: Config, first: Matrix) -> list[
                                  else second_stage([items[k] for k in fit_rows], first[fit_rows], cfg,
                                                    hidden[fit_rows]))
             probs = stack_apply(stack, [items[k] for k in rows], first[rows],
-                                None if hidden is None else hidden[rows])
+                                None if hidden is None else hidden[rows], cfg.form)
         for k, p in zip(rows, probs, strict=True):
             tags = {t for j, t in enumerate(ll.TAGS) if p[j] >= thresholds[j]}
             if not items[k].tag_input.has_future_date:
@@ -1230,11 +1266,14 @@ def write(items: Sequence[Item], cfg: Config, *, inner: bool) -> Path:
             "hash_bits": ll.HASH_BITS, "tag_hash_bits": cfg.tag_bits, "l2_tag_hash": cfg.l2_tag_hash,
             "author_l2": cfg.author_l2, "author_dense": cfg.author_dense, "author_l2_stack": cfg.author_l2_stack,
             "tags": list(ll.TAGS), "stages": [s.value if s else None for s in ll.STAGES]}
-    stack, mlp, cnn = None, None, None
+    stack, mlp, cnn, form_th = None, None, None, None
     if cfg.folds:
         hidden = extra_oof(items, cfg, cfg.folds)
-        stack, thresholds = second_stage(items, first_stage_oof(items, cfg, cfg.folds), cfg, hidden)
+        first = first_stage_oof(items, cfg, cfg.folds)
+        stack, thresholds = second_stage(items, first, cfg, hidden)
         meta.update(folds=cfg.folds, l2_stack=cfg.l2_stack)
+        if cfg.form_thresholds:
+            form_th = per_form_thresholds(stacked_oof(items, first, cfg, hidden), items)
     if cfg.hidden is not None:
         mlp = fit_mlp(items, cfg.hidden)
         meta.update(mlp=dataclasses.asdict(cfg.hidden))
@@ -1245,9 +1284,13 @@ def write(items: Sequence[Item], cfg: Config, *, inner: bool) -> Path:
         meta.update(dialogue=True)
     if cfg.entities:
         meta.update(entities=True)
+    if cfg.form:
+        meta.update(form=True)
     w = weights(fit_tags(items, cfg), fit_stage(items, cfg), thresholds, margin, meta, stack, mlp, cnn)
     arrays: dict[str, Any] = {"tag_w": w.tag_w.astype(np.float16), "tag_b": w.tag_b, "thresholds": w.thresholds,
                               "stage_w": w.stage_w.astype(np.float16), "stage_b": w.stage_b}
+    if form_th is not None:
+        arrays["form_thresholds"] = form_th.astype(np.float32)
     if w.tag_pool_w is not None:
         arrays["tag_pool_w"] = w.tag_pool_w.astype(np.float16)
     if w.stack_w is not None and w.stack_b is not None:
@@ -1361,6 +1404,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--entities", action=argparse.BooleanOptionalAction, default=SHIPPED_ENTITIES,
                         help="round 14: each clause's entity keys (another firm, a person, a role, a change of "
                              f"person, a comparison ...; entity_keys.py) in the tag model (default {SHIPPED_ENTITIES})")
+    parser.add_argument("--form", action=argparse.BooleanOptionalAction, default=SHIPPED_FORM,
+                        help="round 16: the message's form (chat, one speaker, note; short) as inputs of the second "
+                             f"stage (default {SHIPPED_FORM})")
+    parser.add_argument("--form-thresholds", action=argparse.BooleanOptionalAction, default=SHIPPED_FORM_THRESHOLDS,
+                        help="round 16: a threshold per tag and per form on the second stage's out-of-fold output "
+                             f"(default {SHIPPED_FORM_THRESHOLDS})")
     parser.add_argument("--speed", action="store_true", help="time understand_text() with the shipped weights")
     args = parser.parse_args(argv[1:])
     global OOF_CACHE, MLP_OOF_CACHE, CNN_OOF_CACHE
@@ -1393,7 +1442,8 @@ def main(argv: list[str]) -> int:
                                                                    if args.author_l2 >= 0 else None,
                                                                    author_dense=args.author_dense,
                                                                    mlp=mlp, cnn=cnn, dialogue=args.dialogue,
-                                                                   entities=args.entities,
+                                                                   entities=args.entities, form=args.form,
+                                                                   form_thresholds=args.form_thresholds,
                                                                    author_l2_stack=args.stack_author_l2
                                                                    if args.stack_author_l2 >= 0 else None)
     for name, cfg in configs.items():

@@ -55,6 +55,16 @@ words (its clauses in the customer-side scopes, and in the convolution), and one
 what a negation lowers, and an accepted one counts as what the customer asked for (as the extractor's accepted offers
 already do for the answers it knows). Weights without the flag read the text exactly as before.
 
+Round 16 adds an optional reading of the message's form (weights whose meta has `"form": true`): a chat copy (turns
+of the customer and of another speaker), a single speaker's message (a forwarded single message: turns of one side
+only), a note without any speaker, and whether the customer side says at most two plain clauses. These four inputs
+(`form_dense`) come after the others in the second stage, so each tag's log-odds gets a bias per form: a short message
+of one speaker carries less evidence than a chat, and a decision rule calibrated on the mix of forms can be off on one
+of them. They read no clause's words: a negated clause is not counted, so it still only lowers what a negation
+lowers. Weights without the flag decide as before. The same round's other lever: a threshold per tag and per form
+(optional block `form_thresholds`, FORMS × tags), chosen on the second stage's out-of-fold output; weights without it
+decide every form at `thresholds`.
+
 Inference is numpy only: a sum of weight rows at the hashed indices. The weights (learned_layer.npz,
 float16, a few MB) load once per process; the same text always gives the same decision.
 """
@@ -266,6 +276,27 @@ def cnn_text(data: TagInput, dialogue: bool) -> str:
 VEC_POOLINGS = ("mean", "mean+max")
 
 
+# Round 16: the message's form, read from TagInput.turns (the extractor's split of the chat by speaker).
+FORMS = ("chat", "single", "note")
+SHORT_CLAUSES = 2  # a customer side of at most this many plain clauses is "short"
+N_FORM = len(FORMS) + 1
+
+
+def message_form(data: TagInput) -> str:
+    """"chat" when the turns have the customer's side and another speaker's, "single" when they have one speaker's
+    side only (a forwarded message, a monologue), "note" without any speaker's turn (or without turns)."""
+    sides = {side for side, _ in data.turns if side in ("C", "R")}
+    return "chat" if len(sides) == 2 else "single" if sides else "note"
+
+
+def form_dense(data: TagInput) -> list[float]:
+    """The round-16 inputs of the second stage: the form, one-hot in FORMS order, then whether the customer side says
+    at most SHORT_CLAUSES plain (not negated) clauses."""
+    form = message_form(data)
+    short = len(plain_customer_clauses(data.customer_text)) <= SHORT_CLAUSES
+    return [float(form == f) for f in FORMS] + [float(short)]
+
+
 def vector_features(table: word_vectors.Table, pooling: str, customer_text: str, rep_text: str
                     ) -> npt.NDArray[np.float64]:
     """The round-9 dense block: the plain customer-side words' static vectors, pooled (word_vectors.pool)."""
@@ -342,6 +373,8 @@ class Weights:
     cnn: CharCnn | None = None  # round 12: the character convolution whose log-odds the second stage also reads
     dialogue: bool = False  # round 13: answered rep turns read as the customer's (meta "dialogue")
     entities: bool = False  # round 14: each clause's entity keys (entity_keys.py) in the tag model (meta "entities")
+    form: bool = False  # round 16: the message's form (form_dense) as the second stage's last inputs (meta "form")
+    form_thresholds: npt.NDArray[np.float32] | None = None  # round 16: (FORMS, tags) thresholds per message_form
 
 
 @dataclass(frozen=True)
@@ -497,7 +530,8 @@ def load_weights(path: Path) -> Weights:
         stack_w = data["stack_w"].astype(np.float32) if "stack_w" in data.files else None
         stack_b = data["stack_b"].astype(np.float32) if "stack_w" in data.files else None
         mlp, cnn = _mlp_block(data), _cnn_block(data)
-        n_stack = len(TAGS) * (1 + (mlp is not None) + (cnn is not None)) + N_TAG_DENSE
+        form = bool(meta.get("form", False))
+        n_stack = len(TAGS) * (1 + (mlp is not None) + (cnn is not None)) + N_TAG_DENSE + N_FORM * form
         if stack_w is not None and stack_w.shape != (n_stack, len(TAGS)):
             raise ValueError("learned layer second stage does not match this code's features")
         if (mlp is not None or cnn is not None) and stack_w is None:
@@ -507,11 +541,14 @@ def load_weights(path: Path) -> Weights:
         if stage_w.shape[0] not in (N_STAGE_DENSE + N_HASHED, N_STAGE_DENSE + N_HASHED + N_ASPECT):
             raise ValueError("learned layer stage head does not match this code's features")
         vec_w, pooling, table = _vector_block(data, meta)
+        form_th = data["form_thresholds"].astype(np.float32) if "form_thresholds" in data.files else None
+        if form_th is not None and form_th.shape != (len(FORMS), len(TAGS)):
+            raise ValueError("learned layer per-form thresholds do not match this code's forms or tags")
         return Weights(tag_w, data["tag_b"].astype(np.float32),
                        data["thresholds"].astype(np.float32), stage_w,
                        data["stage_b"].astype(np.float32), float(meta["stage_margin"]), meta, pool,
                        stack_w, stack_b, vec_w, pooling, table, mlp, cnn, bool(meta.get("dialogue", False)),
-                       bool(meta.get("entities", False)))
+                       bool(meta.get("entities", False)), form, form_th)
 
 
 # Read once per process; a damaged or foreign file: the rules decide (retrain with train_learned_layer.py --write).
@@ -576,6 +613,8 @@ def tag_probabilities(weights: Weights, data: TagInput, rule_tags: Iterable[str]
     if weights.stack_w is not None and weights.stack_b is not None:
         extra = extra_logodds(weights, data, rule_tags)
         x = stack_features(p, tag_dense(data, rule_tags), extra)
+        if weights.form:
+            x = np.concatenate([x, form_dense(data)])
         z = x @ weights.stack_w.astype(np.float64) + weights.stack_b.astype(np.float64)
         p = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
     return {t: float(p[i]) for i, t in enumerate(TAGS)}
@@ -592,9 +631,12 @@ def extra_logodds(weights: Weights, data: TagInput, rule_tags: Iterable[str]) ->
 
 
 def learned_tags(weights: Weights, data: TagInput, rule_tags: Iterable[str]) -> tuple[str, ...]:
-    """The tags whose probability reaches the tag's threshold; a visit only with a date in the text."""
+    """The tags whose probability reaches the tag's threshold (round 16 weights with `form_thresholds`: the
+    threshold for the message's form); a visit only with a date in the text."""
     probabilities = tag_probabilities(weights, data, rule_tags)
-    chosen = {t for i, t in enumerate(TAGS) if probabilities[t] >= weights.thresholds[i]}
+    thresholds = weights.thresholds if weights.form_thresholds is None \
+        else weights.form_thresholds[FORMS.index(message_form(data))]
+    chosen = {t for i, t in enumerate(TAGS) if probabilities[t] >= thresholds[i]}
     if not data.has_future_date:
         chosen -= DATED_TAGS
     return tuple(sorted(chosen))
