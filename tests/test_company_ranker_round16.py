@@ -67,8 +67,19 @@ def test_a_name_without_its_leading_place(monkeypatch: pytest.MonkeyPatch) -> No
     assert "trimplace" in found.get("青禾茶社", set())
 
 
-def test_every_switch_is_off_so_old_weights_decide_as_before() -> None:
-    assert not any(getattr(cr, name) for name in SWITCHES)
+def test_the_measured_sources_are_on_and_place_trim_is_off() -> None:
+    # FOREIGN_FORMS and TITLE_AFTER gained held out on the UNREAD authors (FINAL_FIELDS round 16, companycand16);
+    # PLACE_TRIM reached one more label in 5,000 and was not measured further.
+    assert cr.FOREIGN_FORMS and cr.TITLE_AFTER
+    assert not cr.PLACE_TRIM
+
+
+def test_with_the_switches_off_the_candidates_are_round_15s(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "跟Oakline Home的Mike谈了，蓝湾渔具孙总说(香港)那边再议"
+    monkeypatch.setattr(cr, "FOREIGN_FORMS", False)
+    monkeypatch.setattr(cr, "TITLE_AFTER", False)
+    sources = {s for c in cr.candidates(text, "", None, None, None) for s in c.sources}
+    assert not sources & {"Clat2", "Cbrk", "Cti", "trimplace"}
 
 
 def test_the_unreachable_classes_read_the_label_against_the_text() -> None:

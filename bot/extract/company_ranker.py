@@ -397,7 +397,7 @@ def _forward_spans(text: str, start: int, source: str, found: dict[str, Candidat
 # (the Latin run, each shorter run of its leading words, the run without its legal form, and a Han word of 2-4
 # characters joined by one space on either side) and `brk` (a trade name before a bracketed place, with the
 # bracket and with the legal form after it).
-FOREIGN_FORMS = False
+FOREIGN_FORMS = True
 MAX_FOREIGN = 48
 _LATIN_LETTER = "A-Za-z\u00c0-\u024f"
 _FOREIGN_WORD = rf"[{_LATIN_LETTER}0-9&][{_LATIN_LETTER}0-9&'.\-]*"
@@ -464,7 +464,7 @@ _LEGAL_START = re.compile(r"[\u4e00-\u9fff]{0,4}?(?:股份有限公司|有限责
 # often joins the name's last character and the surname into one word, so no word boundary stands where the
 # name ends and neither the chunks nor the noun phrases end there. Source `ti`: each span of 2-8 name characters
 # before a surname + title (people.py's) that opens a clause or follows a verb of meeting or a preposition.
-TITLE_AFTER = False
+TITLE_AFTER = True
 _CLAUSE_OPEN = re.compile(r"(?:^|[\s,，。！？!?；;：:、（）()\[\]【】「」『』“”\"'《》<>/|~～…—@·+＋\-－]|"
                           r"跟|和|与|同|给|找|联系|拜访了?|去了?|到了?|见了?|约了?|问了?)$")
 
