@@ -83,7 +83,7 @@ _BREAK_LOOSE = re.compile(r"[\s,，。！？!?；;：:、（）()\[\]【】「�
 MAX_CHUNK = 12
 MAX_HEADS = 4  # word-aligned heads of one chunk
 MAX_WORDS_ADDED = 2  # words a candidate may be extended by ("X" -> "X船业", "X人力资源")
-_ENUMERATED = re.compile(r"^[CRH](?:cue:.*|sx|place|de|bb|bi|dem|jia)$")
+_ENUMERATED = re.compile(r"^[CRH](?:cue:.*|sx|place|de|bb|bi|dem|jia|ti)$")
 _UNANNOUNCED = frozenset({"Cchunk", "Chead", "Rchunk", "Rhead", "Hchunk", "Hhead", "Cnp", "Rnp", "Hnp", "ext",
                           "trimlegal", "Cnpl", "Rnpl", "Hnpl", "Cdem", "Rdem", "Hdem", "Cjia", "Rjia", "Hjia",
                           "Cseg", "Rseg", "Hseg"})
@@ -112,7 +112,10 @@ _RELATIVE_TIME = re.compile(r"[今明昨前后]天|[上下这本]周|[上下]个
 
 def _add(found: dict[str, Candidate], name: str, source: str) -> None:
     name = name.strip()
-    if not (2 <= len(name) <= 24) or not _SPAN_OK.match(name) or _RELATIVE_TIME.search(name):
+    if FOREIGN_FORMS and source.endswith(("lat2", "brk")):
+        if not (2 <= len(name) <= MAX_FOREIGN) or not _FOREIGN_SPAN_OK.match(name):
+            return
+    elif not (2 <= len(name) <= 24) or not _SPAN_OK.match(name) or _RELATIVE_TIME.search(name):
         return
     if "的" in name and source != "rules":
         return  # 的 closes a name ("叫X的面馆" names X); no labelled company in the pool holds it
@@ -162,6 +165,10 @@ def _spans(side: str, text: str, person: str | None, found: dict[str, Candidate]
         _forward_spans(text, m.end(), f"{side}cue:{m.group()}", found)
     for m in _LATIN_NAME.finditer(text):
         _add(found, m.group(), f"{side}latin")
+    if FOREIGN_FORMS:
+        _foreign_spans(side, text, found)
+    if TITLE_AFTER:
+        _before_title_spans(side, text, found)
     toks = tokens(text) if len(text) <= 4000 else ()
     for tok in toks:
         if tok.flag in ("nt", "nz") and len(tok.word) >= 2:
@@ -340,6 +347,10 @@ def _extend(found: dict[str, Candidate], texts: Sequence[tuple[str, str]]) -> No
         legal = _LEGAL_END.search(name)
         if legal and legal.start() >= 2:
             _add(found, name[: legal.start()], "trimlegal")
+        if PLACE_TRIM:
+            rest = _without_place(name)
+            if rest != name:
+                _add(found, rest, "trimplace")
         if "的" in name:
             continue
         for side, text in texts:
@@ -372,6 +383,129 @@ def _forward_spans(text: str, start: int, source: str, found: dict[str, Candidat
         if end > len(text) or not _NAME_CHAR.match(text[end - 1]):
             break
         _add(found, text[start:end], source)
+
+
+# Round 16 (`companycand16`): firms the generator never proposed. Three switches, each a way firm names are
+# written that no construction above reaches, all off unless measured as a gain (FINAL_FIELDS "Round 16, company
+# candidates").
+#
+# `FOREIGN_FORMS`: a foreign firm's name in Han text. `_LATIN_NAME`'s \b finds no boundary between a Han character
+# and a Latin letter (both are word characters), so "跟Oakline Home的" yields nothing; a foreign name may hold
+# Latin letters with diacritics (é, ü, ñ), lower-case particles (of, and, de, &), and close with an abbreviated
+# legal form ("Co.", "Ltd.", "Inc.", "Co., Ltd.", "GmbH", "S.A."), all of which `_SPAN_OK` refuses; a mixed name
+# puts a Latin word and a Han word side by side with a space ("Nova 出海", "焙思 Bakery"); and a Chinese legal name
+# puts its registration place in brackets after the trade name ("X科技(香港)有限公司", "X(中国)"). Sources `lat2`
+# (the Latin run, each shorter run of its leading words, the run without its legal form, and a Han word of 2-4
+# characters joined by one space on either side) and `brk` (a trade name before a bracketed place, with the
+# bracket and with the legal form after it).
+FOREIGN_FORMS = True
+MAX_FOREIGN = 48
+_LATIN_LETTER = "A-Za-z\u00c0-\u024f"
+_FOREIGN_WORD = rf"[{_LATIN_LETTER}0-9&][{_LATIN_LETTER}0-9&'.\-]*"
+_FOREIGN_SPAN_OK = re.compile(rf"^(?:[\u4e00-\u9fff]+ )?{_FOREIGN_WORD}(?:,? {_FOREIGN_WORD})*(?: [\u4e00-\u9fff]+)?$"
+                              r"|^[\u4e00-\u9fffA-Za-z0-9&]{2,16}\([\u4e00-\u9fff]{2,4}\)[\u4e00-\u9fff]{0,8}$")
+# Capitalised words (or an acronym), with lower-case particles between them, then an optional abbreviated form.
+_FOREIGN_RUN = re.compile(
+    rf"(?<![{_LATIN_LETTER}0-9])[A-Z\u00c0-\u00de][{_LATIN_LETTER}0-9&'\-]*\.?"
+    rf"(?:(?: (?:of|and|de|du|la|le|der|von|&))? (?:[A-Z\u00c0-\u00de0-9&][{_LATIN_LETTER}0-9&'\-]*\.?))*"
+    r"(?:,? (?:Co\.,? Ltd\.?|Co\.|Ltd\.?|Inc\.?|Corp\.?|LLC|GmbH|S\.A\.|AG|PLC|Pte\.? Ltd\.?|Limited))?"
+    rf"(?![{_LATIN_LETTER}])")
+_FOREIGN_LEGAL = re.compile(r",? (?:Co\.,? Ltd\.?|Co\.|Ltd\.?|Inc\.?|Corp\.?|LLC|GmbH|S\.A\.|AG|PLC|Pte\.? Ltd\.?|"
+                            r"Limited)$")
+_HAN_BEFORE = re.compile(r"(?<![\u4e00-\u9fff])[\u4e00-\u9fff]{2,4} $")  # a Han word standing alone
+_HAN_AFTER = re.compile(r"^ [\u4e00-\u9fff]{2,4}(?![\u4e00-\u9fff])")
+# The places a legal name brackets: the segmenter's place words, the names with an administrative suffix, and the
+# four regions Chinese registrations name this way.
+_BRACKET_PLACE = re.compile(r"[(（]([\u4e00-\u9fff]{2,4})[)）]")
+_REGIONS = frozenset({"中国", "香港", "澳门", "台湾"})
+MAX_FOREIGN_WORDS = 6
+
+
+def _foreign_spans(side: str, text: str, found: dict[str, Candidate]) -> None:
+    """The foreign and mixed-script names of a text, and legal names with a bracketed place (`FOREIGN_FORMS`)."""
+    for m in _FOREIGN_RUN.finditer(text):
+        run = m.group()
+        if not _FOREIGN_LEGAL.search(run):
+            run = run.rstrip(".")  # a full stop, not an abbreviation
+        words = run.split(" ")
+        if len(words) > MAX_FOREIGN_WORDS + 3:
+            continue
+        bare = _FOREIGN_LEGAL.sub("", run).rstrip(".")
+        forms = {run, bare}
+        bare_words = bare.split(" ")
+        for k in range(2, min(len(bare_words), MAX_FOREIGN_WORDS)):
+            forms.add(" ".join(bare_words[:k]))
+        for form in forms:
+            if len(form) >= 3 or form.isupper():
+                _add(found, form, f"{side}lat2")
+        before = _HAN_BEFORE.search(text, 0, m.start())
+        if before:
+            _add(found, before.group() + bare, f"{side}lat2")
+        after = _HAN_AFTER.match(text[m.end() :])
+        if after and m.end() - m.start() >= 2:
+            _add(found, bare + after.group(), f"{side}lat2")
+    for m in _BRACKET_PLACE.finditer(text):
+        place = m.group(1)
+        if not (place in _REGIONS or (word_flag(place) or "").startswith("ns") or _ADMIN_SUFFIX.search(place)):
+            continue
+        legal = _LEGAL_START.match(text, m.end())
+        for k in range(2, 9):
+            at = m.start() - k
+            if at < 0 or not _NAME_CHAR.match(text[at]):
+                break
+            _add(found, f"{text[at:m.start()]}({place})", f"{side}brk")
+            if legal:
+                _add(found, f"{text[at:m.start()]}({place}){legal.group()}", f"{side}brk")
+
+
+_ADMIN_SUFFIX = re.compile(r"[省市县区州]$")
+_LEGAL_START = re.compile(r"[\u4e00-\u9fff]{0,4}?(?:股份有限公司|有限责任公司|有限公司|集团|公司)")
+
+# `TITLE_AFTER`: a firm's name glued to its person, surname and title ("X王总说", "X陈经理那边"): the segmenter
+# often joins the name's last character and the surname into one word, so no word boundary stands where the
+# name ends and neither the chunks nor the noun phrases end there. Source `ti`: each span of 2-8 name characters
+# before a surname + title (people.py's) that opens a clause or follows a verb of meeting or a preposition.
+TITLE_AFTER = True
+_CLAUSE_OPEN = re.compile(r"(?:^|[\s,，。！？!?；;：:、（）()\[\]【】「」『』“”\"'《》<>/|~～…—@·+＋\-－]|"
+                          r"跟|和|与|同|给|找|联系|拜访了?|去了?|到了?|见了?|约了?|问了?)$")
+
+
+def _before_title_spans(side: str, text: str, found: dict[str, Candidate]) -> None:
+    """The spans before a surname + title that a clause opener precedes (see `TITLE_AFTER`)."""
+    for m in _TITLED.finditer(text):
+        at = m.start()
+        if at < 2 or m.group() in _FALSE_PAIRS:
+            continue
+        for k in range(2, 9):
+            start = at - k
+            if start < 0 or not _NAME_CHAR.match(text[start]):
+                break
+            if _CLAUSE_OPEN.search(text, 0, start) or start == 0:
+                _add(found, text[start:at], f"{side}ti")
+
+
+# `PLACE_TRIM`: a firm is named place + trade name ("潮州X", "汕头金平X厂"), and a writer may file it without the
+# place. Source `trimplace`: each candidate without its leading place words (an administrative suffix 省 / 市 / 县
+# / 区 / 州 / 镇, or a word the segmenter reads as a place), up to two of them, leaving at least two characters.
+PLACE_TRIM = False
+_ADMIN_HEAD = re.compile(r"^[\u4e00-\u9fff]{1,3}?(?:省|市|县|区|州|镇)(?![省市县区州镇])")
+
+
+def _without_place(name: str) -> str:
+    """`name` without up to two leading place words (at least two characters left), else `name`."""
+    rest = name
+    for _ in range(2):
+        m = _ADMIN_HEAD.match(rest)
+        cut = m.end() if m else 0
+        if not cut:
+            for n in (3, 2):
+                if (word_flag(rest[:n]) or "").startswith("ns"):
+                    cut = n
+                    break
+        if not cut or len(rest) - cut < 2:
+            break
+        rest = rest[cut:]
+    return rest
 
 
 def candidates(customer_text: str, rep_text: str, header: str | None, person: str | None,
