@@ -37,6 +37,8 @@ DATA = ROOT / "tests" / "data"
 #   and FINAL.md (held-out 0.921 -> 0.922); retired in round 14, whose blind set is corpus v18.
 # - corpus v18 (both splits): blind through round 14, first look and final recorded in corpus_v18/FIRST_LOOK.md
 #   and FINAL.md (held-out 0.902 -> 0.914); retired in round 15, whose blind set is corpus v19.
+# - corpus v19 (both splits): blind through round 15, first look and final recorded in corpus_v19/FIRST_LOOK.md
+#   and FINAL.md (held-out 0.914 -> 0.915); retired in round 16, whose blind set is corpus v20.
 RETIRED_HELD_OUT = (
     DATA / "corpus_v3" / "held_out.jsonl",
     DATA / "corpus_v2" / "held_out.jsonl",
@@ -51,6 +53,7 @@ RETIRED_HELD_OUT = (
     DATA / "corpus_v15" / "held_out.jsonl",
     DATA / "corpus_v16" / "held_out.jsonl",
     DATA / "corpus_v18" / "held_out.jsonl",
+    DATA / "corpus_v19" / "held_out.jsonl",
 )
 CORPUS_V5 = (DATA / "corpus_v5" / "dev.jsonl", DATA / "corpus_v5" / "held_out.jsonl")
 
@@ -63,6 +66,8 @@ CORPUS_V8 = tuple(sorted((DATA / "corpus_v8").glob("v8*.jsonl")))
 CORPUS_V13 = tuple(sorted((DATA / "corpus_v13").glob("v13*.jsonl")))
 # Corpus v17: training authors from round 13 on (corpus_v13's letters ran out at v13Z), the same way.
 CORPUS_V17 = tuple(sorted((DATA / "corpus_v17").glob("v17*.jsonl")))
+# Corpus v21: training authors from round 16 on (corpus_v17's letters ran out at v17Z), the same way.
+CORPUS_V21 = tuple(sorted((DATA / "corpus_v21").glob("v21*.jsonl")))
 
 TRAINING_POOL = (
     DATA / "chats.jsonl",
@@ -77,11 +82,13 @@ TRAINING_POOL = (
     DATA / "corpus_v15" / "dev.jsonl",
     DATA / "corpus_v16" / "dev.jsonl",
     DATA / "corpus_v18" / "dev.jsonl",
+    DATA / "corpus_v19" / "dev.jsonl",
     *RETIRED_HELD_OUT,
     *CORPUS_V6,
     *CORPUS_V8,
     *CORPUS_V13,
     *CORPUS_V17,
+    *CORPUS_V21,
 )
 
 
@@ -101,10 +108,12 @@ CORPUS_V16 = (DATA / "corpus_v16" / "dev.jsonl", DATA / "corpus_v16" / "held_out
 
 CORPUS_V18 = (DATA / "corpus_v18" / "dev.jsonl", DATA / "corpus_v18" / "held_out.jsonl")
 
-# Corpus v19 (two blind authors, round 15): its dev split is not tuned on during round 15 either, so that the
-# round's result is measured on unseen records; its held_out split stays blind after the round.
 CORPUS_V19 = (DATA / "corpus_v19" / "dev.jsonl", DATA / "corpus_v19" / "held_out.jsonl")
-BLIND_THIS_ROUND = (DATA / "corpus_v19" / "dev.jsonl",)
+
+# Corpus v20 (two blind authors, round 16): its dev split is not tuned on during round 16 either, so that the
+# round's result is measured on unseen records; its held_out split stays blind after the round.
+CORPUS_V20 = (DATA / "corpus_v20" / "dev.jsonl", DATA / "corpus_v20" / "held_out.jsonl")
+BLIND_THIS_ROUND = (DATA / "corpus_v20" / "dev.jsonl",)
 
 
 def _same(path: Path, paths: tuple[Path, ...]) -> bool:
