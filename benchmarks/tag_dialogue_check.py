@@ -48,11 +48,20 @@ CHAT_FORMATS = frozenset({"wecom_copy", "dingtalk_copy"})
 FORMAT_SCOPES: dict[str, frozenset[str] | None] = {"all formats": None, "chat copies": CHAT_FORMATS}
 
 
-def second_stage(items: Sequence[tl.Item], first: Matrix, extra: Matrix | None, l2_stack: float, groups: int = 0
-                 ) -> Matrix:
+# The forwarded single messages, and the scopes a forwarded-single measurement reports (tag_entity_check,
+# tag_form_check).
+FORWARDED = frozenset({"forwarded_single"})
+FORWARDED_SCOPES: dict[str, frozenset[str] | None] = {**FORMAT_SCOPES, "forwarded singles": FORWARDED}
+
+
+def second_stage(items: Sequence[tl.Item], first: Matrix, extra: Matrix | None, l2_stack: float, groups: int = 0,
+                 form: bool = False, more: Matrix | None = None) -> Matrix:
     """Every record's second-stage probabilities, from a fit on the other authors (tag_mlp_check.by_author); with
-    `groups`, on the other author groups (tl.author_groups: one fit per group instead of one per author)."""
-    x = tl.stack_rows(items, first, extra)
+    `groups`, on the other author groups (tl.author_groups: one fit per group instead of one per author). `form`:
+    the stage also reads learned_layer.form_dense (round 16); `more`: further input columns, one row per item."""
+    x = tl.stack_rows(items, first, extra, form)
+    if more is not None:
+        x = np.hstack([x, more])
     probs = np.zeros((len(items), len(ll.TAGS)))
     if groups:
         group = tl.author_groups(items, groups)

@@ -35,6 +35,8 @@ if str(ROOT) not in sys.path:
 from benchmarks import train_learned_layer as tl  # noqa: E402
 from benchmarks.tag_dialogue_check import (  # noqa: E402
     CHAT_FORMATS,
+    FORWARDED,
+    FORWARDED_SCOPES,
     add_comparison_arguments,
     author_sets,
     kept_second_stage,
@@ -49,9 +51,6 @@ from bot.understanding import learned_layer as ll  # noqa: E402
 from bot.understanding.entity_keys import clause_entity_keys  # noqa: E402
 
 Matrix = np.ndarray
-FORWARDED = frozenset({"forwarded_single"})
-SCOPES: dict[str, frozenset[str] | None] = {"all formats": None, "chat copies": CHAT_FORMATS,
-                                            "forwarded singles": FORWARDED}
 FIRM_KEYS = frozenset({"e:firm", "e:proper", "e:brand", "e:acronym", "e:other_firm", "e:their_side"})
 PERSON_KEYS = frozenset({"e:person", "e:titled", "e:role"})
 
@@ -140,7 +139,7 @@ def main(argv: list[str]) -> int:
         probs[name] = kept_second_stage(args.probs_dir, name, args, ids, lambda name=name: fit(name))
         if name == "shipped" and args.misses and read:
             count_misses(items, decide(probs[name], items), read)
-    report(items, {name: decide(p, items) for name, p in probs.items()}, sets, SCOPES)
+    report(items, {name: decide(p, items) for name, p in probs.items()}, sets, FORWARDED_SCOPES)
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
     return 0
 

@@ -26,7 +26,6 @@ formats fall into learned_layer.message_form's forms.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import re
 import sys
 import time
@@ -43,18 +42,18 @@ if str(ROOT) not in sys.path:
 from benchmarks import train_learned_layer as tl  # noqa: E402
 from benchmarks.tag_dialogue_check import (  # noqa: E402
     CHAT_FORMATS,
+    FORWARDED,
+    FORWARDED_SCOPES,
     add_comparison_arguments,
     author_sets,
     kept_second_stage,
     report,
+    second_stage,
 )
-from benchmarks.tag_mlp_check import by_author, load_pool  # noqa: E402
+from benchmarks.tag_mlp_check import load_pool  # noqa: E402
 from bot.understanding import learned_layer as ll  # noqa: E402
 
 Matrix = np.ndarray
-FORWARDED = frozenset({"forwarded_single"})
-SCOPES: dict[str, frozenset[str] | None] = {"all formats": None, "chat copies": CHAT_FORMATS,
-                                            "forwarded singles": FORWARDED}
 NEAR = 0.25  # a miss whose probability is within this of the threshold: a calibration miss
 VISIT = ll.TAGS.index("预约拜访")
 # `--compare`: how Chinese compares or names an alternative (grammar, not corpus strings): the comparative 比 (not
@@ -70,21 +69,6 @@ def comparison_column(items: Sequence[tl.Item]) -> Matrix:
     """1 when a plain (not negated) customer-side clause has a comparison construction (COMPARISON), else 0."""
     return np.array([[float(any(COMPARISON.search(c) for c in ll.plain_customer_clauses(i.tag_input.customer_text)))]
                      for i in items])
-
-
-def second_stage(items: Sequence[tl.Item], first: Matrix, extra: Matrix | None, l2_stack: float, groups: int,
-                 form: bool, compare: bool = False) -> Matrix:
-    """Every record's second-stage probabilities from a fit on the other authors (or author groups); `form`: the
-    stage also reads learned_layer.form_dense; `compare`: also comparison_column."""
-    x = tl.stack_rows(items, first, extra, form)
-    if compare:
-        x = np.hstack([x, comparison_column(items)])
-    probs = np.zeros((len(items), len(ll.TAGS)))
-    if groups:
-        group = tl.author_groups(items, groups)
-        items = [dataclasses.replace(i, author=f"group {group[i.author]}") for i in items]
-    by_author(items, first, x, first, sorted({i.author for i in items}), l2_stack, probs)
-    return probs
 
 
 def decide(probs: Matrix, items: Sequence[tl.Item], thresholds: Matrix | None = None) -> list[set[str]]:
@@ -174,7 +158,7 @@ def main(argv: list[str]) -> int:
         print(f"comparison construction in {comparison_column(items).mean():.1%} of the records", flush=True)
         probs["compare"] = kept_second_stage(args.probs_dir, "compare", args, ids,
                                              lambda: second_stage(items, first, extra, base.l2_stack,
-                                                                  args.stack_groups, False, True))
+                                                                  args.stack_groups, more=comparison_column(items)))
     if args.count and sets.get("read"):
         count(items, probs["shipped"], sets["read"])
     groups = args.stack_groups or base.folds
@@ -182,7 +166,7 @@ def main(argv: list[str]) -> int:
                  "form thresholds": decide(probs["shipped"], items, form_thresholds(probs["shipped"], items, groups))}
     if "compare" in probs:
         decisions["compare"] = decide(probs["compare"], items)
-    report(items, decisions, sets, SCOPES)
+    report(items, decisions, sets, FORWARDED_SCOPES)
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
     return 0
 
