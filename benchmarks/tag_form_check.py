@@ -51,11 +51,11 @@ from benchmarks.tag_dialogue_check import (  # noqa: E402
     second_stage,
 )
 from benchmarks.tag_mlp_check import load_pool  # noqa: E402
+from benchmarks.tag_vectors_check import decide  # noqa: E402
 from bot.understanding import learned_layer as ll  # noqa: E402
 
 Matrix = np.ndarray
 NEAR = 0.25  # a miss whose probability is within this of the threshold: a calibration miss
-VISIT = ll.TAGS.index("预约拜访")
 # `--compare`: how Chinese compares or names an alternative (grammar, not corpus strings): the comparative 比 (not
 # the words 比例 / 比如 / 比赛 / 比方 / 比分), 跟 / 和 / 与 / 同 … 比 / 一样 / 差不多, 比起 / 相比 / 对比 / 不如 /
 # 比不上, a switch of supplier (换成 / 换用 / 改用 / 转用 / 换一家), a third party's side or another supplier by a
@@ -71,38 +71,20 @@ def comparison_column(items: Sequence[tl.Item]) -> Matrix:
                      for i in items])
 
 
-def decide(probs: Matrix, items: Sequence[tl.Item], thresholds: Matrix | None = None) -> list[set[str]]:
-    """learned_layer.learned_tags' rule on out-of-fold probabilities; `thresholds` (records, tags): each record's own
-    (default 0.5)."""
-    th = np.full(probs.shape, 0.5) if thresholds is None else thresholds
-    out = []
-    for p, t, item in zip(probs, th, items, strict=True):
-        dated = item.tag_input.has_future_date
-        chosen = {tag for j, tag in enumerate(ll.TAGS) if p[j] >= t[j] and (j != VISIT or dated)}
-        if item.stage_input.lost:
-            chosen.add("流失风险")
-        out.append(chosen)
-    return out
-
-
 def form_thresholds(probs: Matrix, items: Sequence[tl.Item], groups: int) -> Matrix:
-    """Each record's per-tag thresholds: for its form, the grid value with the fewest errors on the other author
-    groups' records of that form (ties: nearest 0.5)."""
+    """Each record's per-tag thresholds: for its form, train_learned_layer.per_tag_thresholds on the other author
+    groups' records of that form (0.5 where either side has none)."""
     group = tl.author_groups(items, groups)
     g = np.array([group[i.author] for i in items])
     forms = np.array([ll.message_form(i.tag_input) for i in items])
-    y = np.array([[t in i.expected_tags for t in ll.TAGS] for i in items], dtype=bool)
     out = np.full(probs.shape, 0.5)
     for held in range(groups):
         for form in ll.FORMS:
-            fit = (g != held) & (forms == form)
+            fit = np.flatnonzero((g != held) & (forms == form))
             rows = (g == held) & (forms == form)
-            if not fit.any() or not rows.any():
+            if not fit.size or not rows.any():
                 continue
-            for j in range(len(ll.TAGS)):
-                errors = np.array([((probs[fit, j] >= th) != y[fit, j]).sum() for th in tl.THRESHOLD_GRID])
-                best = tl.THRESHOLD_GRID[errors == errors.min()]
-                out[rows, j] = best[np.argmin(np.abs(best - 0.5))]
+            out[rows] = tl.per_tag_thresholds(probs[fit], [items[k] for k in fit])
     return out
 
 

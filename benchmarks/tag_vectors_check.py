@@ -41,10 +41,14 @@ Matrix = np.ndarray
 VISIT = ll.TAGS.index("预约拜访")
 
 
-def decide(probs: Matrix, items: Sequence[tl.Item]) -> list[set[str]]:
+def decide(probs: Matrix, items: Sequence[tl.Item], thresholds: Matrix | None = None) -> list[set[str]]:
+    """learned_layer.learned_tags' rule on out-of-fold probabilities; `thresholds` (records, tags): each record's own
+    (default 0.5)."""
+    th = np.full(probs.shape, 0.5) if thresholds is None else thresholds
     out = []
-    for p, item in zip(probs, items, strict=True):
-        chosen = {t for j, t in enumerate(ll.TAGS) if p[j] >= 0.5 and (j != VISIT or item.tag_input.has_future_date)}
+    for p, t, item in zip(probs, th, items, strict=True):
+        chosen = {tag for j, tag in enumerate(ll.TAGS)
+                  if p[j] >= t[j] and (j != VISIT or item.tag_input.has_future_date)}
         if item.stage_input.lost:
             chosen.add("流失风险")
         out.append(chosen)
