@@ -1043,17 +1043,17 @@ def stacked_oof(items: Sequence[Item], first: Matrix, cfg: Config, mlp: Matrix |
     return stacked
 
 
-def second_stage(items: Sequence[Item], first: Matrix, cfg: Config, mlp: Matrix | None = None
-                 ) -> tuple[tuple[Matrix, Matrix], Matrix]:
+def second_stage(items: Sequence[Item], first: Matrix, cfg: Config, mlp: Matrix | None = None,
+                 stacked: Matrix | None = None) -> tuple[tuple[Matrix, Matrix], Matrix]:
     """The stacker fitted on `first` (out-of-fold probabilities of `items`; `mlp`: the hidden layer's out-of-fold
     log-odds, round 11) and the tags' thresholds: 0.5, or with `stack_thresholds` chosen per tag on the stacker's
-    own out-of-fold output over the same author groups."""
+    own out-of-fold output over the same author groups (`stacked`: that output, if the caller has it already)."""
+    stack = fit_stack(items, first, cfg.l2_stack, author_l2=cfg.author_l2_stack, mlp=mlp, form=cfg.form)
     if not cfg.stack_thresholds:
-        return (fit_stack(items, first, cfg.l2_stack, author_l2=cfg.author_l2_stack, mlp=mlp, form=cfg.form),
-                np.full(len(ll.TAGS), 0.5))
-    stacked = stacked_oof(items, first, cfg, mlp)
-    return (fit_stack(items, first, cfg.l2_stack, author_l2=cfg.author_l2_stack, mlp=mlp, form=cfg.form),
-            per_tag_thresholds(stacked, items))
+        return stack, np.full(len(ll.TAGS), 0.5)
+    if stacked is None:
+        stacked = stacked_oof(items, first, cfg, mlp)
+    return stack, per_tag_thresholds(stacked, items)
 
 
 def choose_thresholds(items: Sequence[Item], cfg: Config) -> tuple[Matrix, float]:
@@ -1270,10 +1270,12 @@ def write(items: Sequence[Item], cfg: Config, *, inner: bool) -> Path:
     if cfg.folds:
         hidden = extra_oof(items, cfg, cfg.folds)
         first = first_stage_oof(items, cfg, cfg.folds)
-        stack, thresholds = second_stage(items, first, cfg, hidden)
+        # The second stage's own out-of-fold output serves both threshold options: fitted once.
+        stacked = stacked_oof(items, first, cfg, hidden) if cfg.stack_thresholds or cfg.form_thresholds else None
+        stack, thresholds = second_stage(items, first, cfg, hidden, stacked)
         meta.update(folds=cfg.folds, l2_stack=cfg.l2_stack)
-        if cfg.form_thresholds:
-            form_th = per_form_thresholds(stacked_oof(items, first, cfg, hidden), items)
+        if stacked is not None and cfg.form_thresholds:
+            form_th = per_form_thresholds(stacked, items)
     if cfg.hidden is not None:
         mlp = fit_mlp(items, cfg.hidden)
         meta.update(mlp=dataclasses.asdict(cfg.hidden))
