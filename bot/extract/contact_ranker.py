@@ -303,15 +303,20 @@ MASK_KINDS = ("refused", "moved")
 SHIPPED_MASKS: frozenset[str] = frozenset({"refused"})
 
 
-def masked_rows(data: ContactInput, cands: Sequence[Candidate]) -> dict[str, list[int]]:
-    """For each mask kind, the indices of the candidates it rules out. Read as the rules and featurize read the
-    text: Cantonese words in Mandarin ("不喺" -> "不在"), offsets kept."""
+def masked_rows(data: ContactInput, cands: Sequence[Candidate],
+                kinds: Sequence[str] = MASK_KINDS) -> dict[str, list[int]]:
+    """For each of `kinds` (the trainer asks for all, choose_contact for the shipped ones only), the indices of the
+    candidates it rules out. Read as the rules and featurize read the text: Cantonese words in Mandarin ("不喺" ->
+    "不在"), offsets kept."""
     text = as_mandarin(data.text)
-    refused = {m.when.date() for m in data.mentions if _declined(text, m)}
-    return {
-        "refused": [i for i, cand in enumerate(cands) if cand.day in refused],
-        "moved": [i for i, cand in enumerate(cands) if all(_moved(text, m, data.mentions) for m in cand.mentions)],
-    }
+    masked: dict[str, list[int]] = {}
+    if "refused" in kinds:
+        refused = {m.when.date() for m in data.mentions if _declined(text, m)}
+        masked["refused"] = [i for i, cand in enumerate(cands) if cand.day in refused]
+    if "moved" in kinds:
+        masked["moved"] = [i for i, cand in enumerate(cands)
+                           if all(_moved(text, m, data.mentions) for m in cand.mentions)]
+    return masked
 
 
 def apply_masks(ranked: npt.NDArray[np.float64], masked: dict[str, list[int]],
@@ -335,7 +340,8 @@ def choose_contact(data: ContactInput) -> TimeMention | None:
     if not cands:
         return None
     dense, hashed = featurize(data, cands)
-    ranked = apply_masks(np.asarray(scores(weights, dense, hashed), dtype=np.float64), masked_rows(data, cands))
+    ranked = apply_masks(np.asarray(scores(weights, dense, hashed), dtype=np.float64),
+                         masked_rows(data, cands, tuple(SHIPPED_MASKS)))
     best = int(np.argmax(ranked))
     if best == len(cands):
         return None
