@@ -16,7 +16,7 @@ _HEADER = re.compile(
 )
 # Forward marks as apps and people write them (Traditional input arrives simplified: 轉寄 → 转寄): "【转发】",
 # "转：", "转寄：", "转传：", "转发一条消息：", "转发自<group>：" (the group a message came from is not its author).
-_FORWARD_MARK = re.compile(
+FORWARD_MARK = re.compile(
     r"^\s*(?:【转(?:发|寄|传)】|\[转发\]|转(?:发|寄|传)?(?:自(?!\s)[^:：\n]{1,12}|一条消息|的消息|消息)?[:：]|"
     # "转发自 李明：…" names the sender after a space: only the mark goes, the sender stays
     r"转(?:发|寄|传)自(?=\s)|"
@@ -39,7 +39,7 @@ _LABELS = frozenset(
         "产品 需求 进展 下次 下一步 跟进 结果 主题 附件 http https 注 ps 说明 线索 新线索 记录 小结 总结"
     )
 )
-_ROLE_WORDS = frozenset(
+ROLE_WORDS = frozenset(
     words("财务 法务 采购 销售 客服 技术 行政 人事 助理 经理 总监 主管 会计 出纳 商务 市场 运营 老板 前台")
 )
 _CLAUSE_WORDS = re.compile(r"的|电话|沟通|聊|说|和.{2,}|跟.{2,}|今天|昨天|上午|下午|拜访|见了")
@@ -77,7 +77,7 @@ def clean_display_name(name: str) -> str:
             latin.insert(0, w)
         parts = [*words_[: len(words_) - len(latin)], " ".join(latin)] if latin else words_
     if len(parts) > 1:
-        people = [p for p in parts if p not in _ROLE_WORDS and not p.endswith(("部", "组", "中心"))]
+        people = [p for p in parts if p not in ROLE_WORDS and not p.endswith(("部", "组", "中心"))]
         name = people[-1] if people else parts[-1]
     return name or prev or ""
 
@@ -113,7 +113,7 @@ def _split_headed(lines: list[str], headers: list[re.Match[str] | None]) -> list
 
 
 def _speaker_prefix(line: str) -> re.Match[str] | None:
-    m = _SPEAKER_PREFIX.match(_FORWARD_MARK.sub("", line))
+    m = _SPEAKER_PREFIX.match(FORWARD_MARK.sub("", line))
     if not m:
         return None
     name = m.group("name").strip()
@@ -150,4 +150,4 @@ def split_chat(text: str) -> list[ChatLine]:
                 last = turns[-1]
                 turns[-1] = ChatLine(last.speaker, f"{last.text}\n{line.strip()}", None, last.raw_speaker)
         return turns
-    return [ChatLine(None, _FORWARD_MARK.sub("", text).strip())]
+    return [ChatLine(None, FORWARD_MARK.sub("", text).strip())]

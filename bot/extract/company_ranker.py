@@ -34,8 +34,7 @@ from .company import (
     suffix_spans,
 )
 from .message_roles import register, role_classes, role_keys
-from .people import _FALSE_PAIRS, _TITLED, SINGLE_SURNAMES, TITLES, name_mentions
-from .people import _TITLE as _PEOPLE_TITLE
+from .people import FALSE_TITLE_PAIRS, SINGLE_SURNAMES, TITLE_PATTERN, TITLED_NAME, TITLES, name_mentions
 from .segment import Token, tokens, word_flag
 from .weights_file import ShippedWeights
 
@@ -472,9 +471,9 @@ _CLAUSE_OPEN = re.compile(r"(?:^|[\s,，。！？!?；;：:、（）()\[\]【】
 
 def _before_title_spans(side: str, text: str, found: dict[str, Candidate]) -> None:
     """The spans before a surname + title that a clause opener precedes (see `TITLE_AFTER`)."""
-    for m in _TITLED.finditer(text):
+    for m in TITLED_NAME.finditer(text):
         at = m.start()
-        if at < 2 or m.group() in _FALSE_PAIRS:
+        if at < 2 or m.group() in FALSE_TITLE_PAIRS:
             continue
         for k in range(2, 9):
             start = at - k
@@ -1135,7 +1134,7 @@ def _family_keys(name: str, names: frozenset[str], texts: tuple[str, ...]) -> li
 # Round 16 (`SHARED_TITLES`): the titles a person is called by are people.py's `TITLES` (the customer ranker's and the
 # people rules' list) instead of the subset copied here in round 15. Off, round 15's copy.
 SHARED_TITLES = False
-_OTHER_PERSON_SHARED = re.compile(r"(?:[小老][\u4e00-\u9fff]|[\u4e00-\u9fff]" + _PEOPLE_TITLE + ")")
+_OTHER_PERSON_SHARED = re.compile(r"(?:[小老][\u4e00-\u9fff]|[\u4e00-\u9fff]" + TITLE_PATTERN + ")")
 
 
 # Round 15, measured for the next round (branch `noperson15`): when the customer ranker chose nobody, every candidate
@@ -1156,7 +1155,7 @@ def names_someone(texts: dict[str, str]) -> bool:
     for text in texts.values():
         if not text:
             continue
-        if any(m.group("name") not in _FALSE_PAIRS for m in _TITLED.finditer(text)):
+        if any(m.group("name") not in FALSE_TITLE_PAIRS for m in TITLED_NAME.finditer(text)):
             return True
         if _FAMILIAR.search(text) or name_mentions(text):
             return True

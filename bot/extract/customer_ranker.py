@@ -33,12 +33,12 @@ from .chat import ChatLine
 from .company import find_companies
 from .message_roles import register, role_keys
 from .people import (
-    _CJK_NAME,
-    _NOT_LATIN_NAME,
-    _SURNAME,
-    _TITLE,
-    _TITLED,
+    CJK_NAME,
+    NOT_LATIN_NAME,
     SINGLE_SURNAMES,
+    SURNAME_PATTERN,
+    TITLE_PATTERN,
+    TITLED_NAME,
     TITLES,
     corrected_name,
     full_name_for,
@@ -114,10 +114,10 @@ _CJK = "\u4e00-\u9fff"
 _LATIN_SURNAME = re.compile(rf"(?<![A-Za-z])(?P<name>[A-Z][a-z]+ ?[{SINGLE_SURNAMES}])(?![A-Za-z])")
 _LATIN = re.compile(r"(?<![A-Za-z@.])(?P<name>[A-Z][a-z]{2,}(?: [A-Z][a-z]+)?)(?![A-Za-z@])")
 # "姓区的先生", "免贵姓白": a stated surname with the form of address that follows it.
-_STATED = re.compile(rf"姓\s*(?P<sn>{_SURNAME})(?:的)?\s*(?P<title>先生|女士|小姐|老板|老师|经理|总|工)")
+_STATED = re.compile(rf"姓\s*(?P<sn>{SURNAME_PATTERN})(?:的)?\s*(?P<title>先生|女士|小姐|老板|老师|经理|总|工)")
 # "叫方志远", "叫做 沈国华", "一个叫阿May的": the name after 叫.
-_CALLED = re.compile(rf"叫(?:做)?\s*(?:{_SURNAME}\s+)?"  # an ASR stutter: "叫做 沈 沈国华"
-                     rf"(?P<name>{_SURNAME} ?[{_CJK}]{{1,2}}|阿[A-Z][a-z]+|[A-Z][a-z]+(?: [A-Z][a-z]+)?)")
+_CALLED = re.compile(rf"叫(?:做)?\s*(?:{SURNAME_PATTERN}\s+)?"  # an ASR stutter: "叫做 沈 沈国华"
+                     rf"(?P<name>{SURNAME_PATTERN} ?[{_CJK}]{{1,2}}|阿[A-Z][a-z]+|[A-Z][a-z]+(?: [A-Z][a-z]+)?)")
 # A surname with 老 as a form of address ("老邝"), before a pause or a verb, not a word ("老师", "老板").
 _OLD = re.compile(rf"(?P<name>老[{SINGLE_SURNAMES}])(?=[，,。、\s]|说|讲|问|要|想|回|打|发|来|觉得|那边|这边|$)")
 # "小何", "小钟": a young person's surname with 小 as a form of address (the twin of 老X), before a pause,
@@ -158,13 +158,13 @@ _NOT_GIVEN_FLAGS = frozenset({"u", "ul", "uj", "uz", "ug", "uv", "ud", "p", "c",
                               "x", "y", "e", "o", "mq", "tg", "rr", "rz"})
 _NOT_SURNAME_FLAGS = _NOT_GIVEN_FLAGS | {"a", "ad", "an", "v", "vd", "vn"}
 # A Chinese full name inside a display name that also carries a Latin one ("林雅婷 Tina Lin").
-_DISPLAY_CJK = re.compile(rf"(?<![\u4e00-\u9fff])(?P<name>{_CJK_NAME})(?![\u4e00-\u9fff])")
+_DISPLAY_CJK = re.compile(rf"(?<![\u4e00-\u9fff])(?P<name>{CJK_NAME})(?![\u4e00-\u9fff])")
 # A full name right before a title ("梁永康先生", "庞丽萍总"): the name without the title.
-_BEFORE_TITLE = re.compile(rf"(?P<name>{_SURNAME}[{_CJK}]{{1,2}}?)(?={_TITLE})")
+_BEFORE_TITLE = re.compile(rf"(?P<name>{SURNAME_PATTERN}[{_CJK}]{{1,2}}?)(?={TITLE_PATTERN})")
 # A name after a role word or 的 ("财务陈秀英", "的运维负责人 方志远"): both lengths are proposed.
 _AFTER_ROLE = re.compile(
     rf"(?:的|财务|采购|会计|出纳|经理|总监|主任|主管|负责人|联系人|对接人|老板|老板娘|助理|特助|工程师|厂长|店长|"
-    rf"园长|院长|校长|科长|部长|处长|所长|总裁|董事长|合伙人|创始人|专员|老师)\s?(?P<name>{_SURNAME}[{_CJK}]{{1,2}})"
+    rf"园长|院长|校长|科长|部长|处长|所长|总裁|董事长|合伙人|创始人|专员|老师)\s?(?P<name>{SURNAME_PATTERN}[{_CJK}]{{1,2}})"
 )
 _OWN_SIDE = re.compile(r"(?:我们|我司|咱们|我方|本公司)(?:的)?[\u4e00-\u9fff]{0,6}$")
 # Back-office roles: the README files the decision maker the rep dealt with, rarely these.
@@ -234,7 +234,7 @@ def candidates(data: CustomerInput) -> list[Candidate]:
             continue
         source = "display" if turn.speaker == data.speaker else "display_other"
         raw = "".join(ch for ch in turn.raw_speaker if not unicodedata.category(ch).startswith("S"))
-        for pattern in (_LATIN_SURNAME, _LATIN, _TITLED):
+        for pattern in (_LATIN_SURNAME, _LATIN, TITLED_NAME):
             for m in pattern.finditer(raw):
                 add(m.group("name"), source)
         for m in _DISPLAY_CJK.finditer(raw):
@@ -260,14 +260,14 @@ def candidates(data: CustomerInput) -> list[Candidate]:
         for m in _LATIN_SURNAME.finditer(text):
             add(m.group("name"), "latin_sn")
         for m in _LATIN.finditer(text):
-            if m.group("name").split()[0] not in _NOT_LATIN_NAME:
+            if m.group("name").split()[0] not in NOT_LATIN_NAME:
                 add(m.group("name"), "latin")
         for m in _LATIN3.finditer(text):
-            if m.group("name").split()[0] not in _NOT_LATIN_NAME:
+            if m.group("name").split()[0] not in NOT_LATIN_NAME:
                 add(m.group("name"), "latin3")
         for name in _rare_surname_titled(text):
             add(name, "rare_titled")
-        for m in _TITLED.finditer(text):
+        for m in TITLED_NAME.finditer(text):
             add(m.group("name"), "titled")
         for m in _STATED.finditer(text):
             add(m.group("sn") + m.group("title"), "stated")
@@ -573,7 +573,7 @@ def featurize(data: CustomerInput, cands: Sequence[Candidate]) -> tuple[npt.NDAr
 
 
 # A form of address built on a surname: a title ("王总", "王姐") or 小 / 老 ("小王", "老王").
-_ADDRESS_TITLE = re.compile(rf"^\s*@?(?:{_TITLE})")
+_ADDRESS_TITLE = re.compile(rf"^\s*@?(?:{TITLE_PATTERN})")
 
 
 def _bucket(share: float) -> str:

@@ -12,7 +12,7 @@ from store.stages import Stage
 
 from . import company_ranker
 from .amount import deal_amount
-from .chat import _FORWARD_MARK, _ROLE_WORDS, ChatLine, split_chat
+from .chat import FORWARD_MARK, ROLE_WORDS, ChatLine, split_chat
 from .company import company_before_person, cue_companies, find_companies, labelled_company
 from .contact import is_future, next_contact
 from .contact_ranker import ContactInput, choose_contact
@@ -161,7 +161,7 @@ def _display_company(raw_speaker: str | None, name: str | None) -> str | None:
     """The company a customer wrote into their display name ("王海燕@宏达机电", "蓝天艺术培训-沈慧")."""
     if not raw_speaker or not name:
         return None
-    raw = _FORWARD_MARK.sub("", raw_speaker)
+    raw = FORWARD_MARK.sub("", raw_speaker)
     parts = [p for p in _PART_SPLIT.split(raw) if p and p != name and name not in p]
     for part in parts:
         # "陶老师（前程外语学校教务）": the company inside a part that also names a department or role.
@@ -171,7 +171,7 @@ def _display_company(raw_speaker: str | None, name: str | None) -> str | None:
         # A two-character part is a company's short name only if the dictionary does not know it as a
         # word ("远鹏" is a name, "银行" or "财务" are not).
         long_enough = len(part) >= 3 or (len(part) == 2 and word_flag(part) is None)
-        if long_enough and _CJK.search(part) and not _NOT_COMPANY_PARTS.search(part) and part not in _ROLE_WORDS:
+        if long_enough and _CJK.search(part) and not _NOT_COMPANY_PARTS.search(part) and part not in ROLE_WORDS:
             return part
     return None
 

@@ -33,48 +33,48 @@ TITLES = words("董事长 总经理 副总裁 总裁 副总 总监 经理 主管
     "园长 馆长 护士长 秘书长 组长 队长 社长 大夫 总工 总 工 姐 哥 董")
 # Words that look like surname + title but are not people ("施工", "钱总额", "成本").
 _FALSE_TITLE_FOLLOWERS = {"总": "额价共部计体量数结账之裁算数和", "工": "作程期资人具艺厂地序单"}
-_FALSE_PAIRS = frozenset(
+FALSE_TITLE_PAIRS = frozenset(
     words(
         "施工 加工 化工 开工 完工 竣工 复工 停工 动工 用工 分工 手工 监工 罢工 童工 全工 "
         "和总 全总 万总 时总 明总 成总 路总 单工 上工 车工 华工"
     )
 )
-_SURNAME = "(?:" + "|".join(COMPOUND_SURNAMES) + f"|[{SINGLE_SURNAMES}])"
-_TITLE = "(?:" + "|".join(TITLES) + ")"
-_TITLED = re.compile(f"(?P<name>{_SURNAME}{_TITLE})")
+SURNAME_PATTERN = "(?:" + "|".join(COMPOUND_SURNAMES) + f"|[{SINGLE_SURNAMES}])"
+TITLE_PATTERN = "(?:" + "|".join(TITLES) + ")"
+TITLED_NAME = re.compile(f"(?P<name>{SURNAME_PATTERN}{TITLE_PATTERN})")
 _NOT_NAME_CHARS = set("的了是在我你您他她们这那个下上周天年说和跟与就也都还要会去来过把被给让对从向为约已再谢")
 # ASR and some typists put a space between surname and given name ("张 伟").
-_CJK_NAME = f"{_SURNAME} ?[\u4e00-\u9fff]{{1,2}}"
+CJK_NAME = f"{SURNAME_PATTERN} ?[\u4e00-\u9fff]{{1,2}}"
 _LATIN_NAME = "[A-Z][a-z]+(?: [A-Z][a-z]+)?"
 # "我是远航物流的李明", "我是远航物流的采购李明", "我是远航物流的园长 Guo Ying": the organisation, 的 and a
 # role of up to four characters may stand before the name the writer gives.
 _SELF_INTRO = re.compile(
-    rf"我是(?:[^，,。!！?？\s]{{2,16}}?的)?(?:[\u4e00-\u9fff]{{1,4}}?\s?)??(?P<name>{_CJK_NAME}|{_LATIN_NAME})"
+    rf"我是(?:[^，,。!！?？\s]{{2,16}}?的)?(?:[\u4e00-\u9fff]{{1,4}}?\s?)??(?P<name>{CJK_NAME}|{_LATIN_NAME})"
     r"(?=[，,。!！?？\s~]|$)"
 )
 # A signature at the end: "—— 李明", "-王总", "Best, Tom Li", optionally with the organisation in brackets
 # ("—— Tom Li（远航物流）").
 _SIGNATURE = re.compile(
     rf"(?:——|—|--|-|(?:Best|Regards|Best regards|Thanks|Cheers|BR)[,，]?)\s*"
-    rf"(?P<name>{_CJK_NAME}|{_SURNAME}{_TITLE}|{_LATIN_NAME})\s*(?:[(（][^()（）]{{1,20}}[)）])?\s*[。.!！]?\s*$"
+    rf"(?P<name>{CJK_NAME}|{SURNAME_PATTERN}{TITLE_PATTERN}|{_LATIN_NAME})\s*(?:[(（][^()（）]{{1,20}}[)）])?\s*[。.!！]?\s*$"
 )
 # English self-introductions: "this is Anna Smith from …", "I'm Tom Li", "my name is Tom Li".
 _ENGLISH_INTRO = re.compile(
     r"(?:\b[Tt]his is|\bI am|\bI'm|\b[Mm]y name is)\s+(?P<name>[A-Z][a-z]+(?: [A-Z][a-z]+)?)(?![A-Za-z])"
 )
 # Greetings and honorifics that begin a capitalised pair without being a name ("Hello Mr", "Dear Sir").
-_NOT_LATIN_NAME = frozenset(words("Hello Hi Dear Mr Mrs Ms Miss Sir Madam Best Thanks Regards Good Morning Team"))
+NOT_LATIN_NAME = frozenset(words("Hello Hi Dear Mr Mrs Ms Miss Sir Madam Best Thanks Regards Good Morning Team"))
 _LABELLED = re.compile(r"(?:客户|联系人|对接人|姓名|客户姓名)\s*[:：]\s*(?P<name>[^\s,，;；。]{2,20})")
 _LATIN_FULL = re.compile(r"(?<![A-Za-z@.])(?P<name>[A-Z][a-z]+ [A-Z][a-z]+)(?![A-Za-z@])")
 _MET = re.compile(
-    rf"(?:见了|拜访了|联系了|认识了|约了|客户)\s*(?:[^，,。\s]{{2,12}}?的)?(?P<name>{_CJK_NAME})"
+    rf"(?:见了|拜访了|联系了|认识了|约了|客户)\s*(?:[^，,。\s]{{2,12}}?的)?(?P<name>{CJK_NAME})"
     r"(?=[，,。、\s(（]|说|聊|谈|表示|反馈|提到|要|想|问|$)"
 )
 # "张伟张总", "李明李经理": a full name repeated with its title is the strongest free-text evidence.
-_NAME_THEN_TITLE = re.compile(rf"(?P<sn>{_SURNAME}) ?(?P<given>[\u4e00-\u9fff]{{1,2}}?)(?P=sn){_TITLE}")
+_NAME_THEN_TITLE = re.compile(rf"(?P<sn>{SURNAME_PATTERN}) ?(?P<given>[\u4e00-\u9fff]{{1,2}}?)(?P=sn){TITLE_PATTERN}")
 # "和华康医疗的张伟聊了", "给永安物业的郑华打了电话": someone the rep talked with, of a named company.
 _TALKED_WITH = re.compile(
-    rf"(?:和|跟|与|给|同)\s*(?:[^，,。\s]{{2,12}}?的)?(?P<name>{_CJK_NAME})"
+    rf"(?:和|跟|与|给|同)\s*(?:[^，,。\s]{{2,12}}?的)?(?P<name>{CJK_NAME})"
     r"(?=聊|谈|通|见|打|沟通|碰|开会|约|吃饭|签)"
 )
 _OWN_SIDE = re.compile(r"(?:我们|我司|咱们|我们公司|公司)(?:的)?$")
@@ -86,7 +86,7 @@ _INTRODUCED = re.compile(
     rf"(?:(?<=的|叫|是)|(?<=采购|财务|经理|总监|主任|老板|主管|会计|负责|联系)|(?<=负责人|联系人|对接人)|"
     # a title right before the name ("设备科长许永刚", "生产厂长蒋国华")
     rf"(?<=科长|厂长|部长|院长|校长|园长|店长|处长|所长|行长|站长|局长|场长|总裁|董事)|^)"
-    rf"(?P<name>{_SURNAME}[\u4e00-\u9fff]{{1,2}}?)"
+    rf"(?P<name>{SURNAME_PATTERN}[\u4e00-\u9fff]{{1,2}}?)"
     # what the person then does: speaks, calls, meets, talks, eats with the rep
     r"(?=说|表示|反馈|提到|问|要|想|觉得|讲|打电话|打来|打了|通了|来电|聊|谈|见|约|吃|一起|发来|[，,。、:：\s]|$)"
 )
@@ -102,7 +102,7 @@ _LATIN_AFTER_ROLE = re.compile(
 _ROLE_PAUSE_NAME = re.compile(
     r"(?:董事长|总经理|副总|总监|经理|主管|主任|老板娘|老板|负责人|采购|财务|会计|店长|院长|园长|校长|厂长|科长|"
     r"部长|处长|老师|助理|HR|IT|CEO|CTO|的)\s+"
-    rf"(?P<name>{_SURNAME}[\u4e00-\u9fff]{{1,2}})(?=\s|[，,。!！?？]|$)"
+    rf"(?P<name>{SURNAME_PATTERN}[\u4e00-\u9fff]{{1,2}})(?=\s|[，,。!！?？]|$)"
 )
 
 
@@ -195,11 +195,11 @@ _ADDRESSEE_AFTER = re.compile(r"^\s*[，,]?\s*(?:您好|你好)")
 
 def _titled_mentions(text: str) -> list[NameMention]:
     found = []
-    for m in _TITLED.finditer(text):
+    for m in TITLED_NAME.finditer(text):
         name = m.group("name")
         title_char = name[-1]
         follower = text[m.end() : m.end() + 1]
-        if name in _FALSE_PAIRS or (follower and follower in _FALSE_TITLE_FOLLOWERS.get(title_char, "")):
+        if name in FALSE_TITLE_PAIRS or (follower and follower in _FALSE_TITLE_FOLLOWERS.get(title_char, "")):
             continue
         before = text[max(0, m.start() - 10) : m.start()]
         if _OWN_SIDE.search(before[-6:]) or _OWN_CLAUSE.search(before):
@@ -233,7 +233,7 @@ def name_mentions(text: str) -> list[NameMention]:
                     continue
                 if not name.isascii() and is_word_not_name(text, m.start("name"), name):
                     continue
-            if pattern is _LATIN_FULL and name.split()[0] in _NOT_LATIN_NAME:
+            if pattern is _LATIN_FULL and name.split()[0] in NOT_LATIN_NAME:
                 continue  # "Dear Ms. Wang": a greeting, not a name
             if pattern is _LABELLED and ("的" in name or (not name.isascii() and len(name) > 6)):
                 continue  # "来访客户：宏达机电的设备主管 …": a description after the label, not a name
@@ -241,12 +241,12 @@ def name_mentions(text: str) -> list[NameMention]:
     for m in _INTRODUCED.finditer(text):
         name = m.group("name")
         own_side = _OWN_SIDE.search(text[max(0, m.start() - 8) : m.start()].removesuffix("的"))
-        if plausible_full_name(name) and not name.endswith(TITLES) and name not in _FALSE_PAIRS and not own_side \
+        if plausible_full_name(name) and not name.endswith(TITLES) and name not in FALSE_TITLE_PAIRS and not own_side \
                 and not is_word_not_name(text, m.start("name"), name):
             found.append(NameMention(name, m.start(), 2))
     for m in _ROLE_PAUSE_NAME.finditer(text):
         name = m.group("name")
-        if plausible_full_name(name) and not name.endswith(TITLES) and name not in _FALSE_PAIRS \
+        if plausible_full_name(name) and not name.endswith(TITLES) and name not in FALSE_TITLE_PAIRS \
                 and not is_word_not_name(text, m.start("name"), name):
             found.append(NameMention(name, m.start("name"), 2))
     for m in _LATIN_AFTER_ROLE.finditer(text):
@@ -330,7 +330,7 @@ def _forms(name: str, text: str) -> list[str]:
     elif not name.isascii() and not name.endswith(TITLES):
         surname = surname_of(name)
         if surname:
-            forms.extend(m.group() for m in re.finditer(f"{re.escape(surname)}{_TITLE}", text))
+            forms.extend(m.group() for m in re.finditer(f"{re.escape(surname)}{TITLE_PATTERN}", text))
     return forms
 
 
@@ -369,7 +369,7 @@ def _same_person(a: str, b: str) -> bool:
 
 # An ASR or typist's self-correction: "叫韦强 说错了 是韦刚", "Amy 罗 不对 是罗佳".
 _CORRECTION = re.compile(
-    rf"\s*[^，,。\s]{{0,3}}\s*(?:不对|不是|说错了|错了)\s*[,，]?\s*(?:是|叫)?\s*(?P<fix>{_CJK_NAME}|{_LATIN_NAME})"
+    rf"\s*[^，,。\s]{{0,3}}\s*(?:不对|不是|说错了|错了)\s*[,，]?\s*(?:是|叫)?\s*(?P<fix>{CJK_NAME}|{_LATIN_NAME})"
 )
 
 
@@ -390,10 +390,10 @@ def fuller_latin_name(name: str, text: str) -> str:
     if " " in name or not re.fullmatch(r"[A-Z][a-z]+", name):
         return name
     m = re.search(rf"(?<![A-Za-z]){re.escape(name)} (?P<last>[A-Z][a-z]+)(?![A-Za-z])", text)
-    return f"{name} {m.group('last')}" if m and m.group("last") not in _NOT_LATIN_NAME else name
+    return f"{name} {m.group('last')}" if m and m.group("last") not in NOT_LATIN_NAME else name
 
 
-_STATED_SURNAME = re.compile(rf"(?:我|免贵|^|[，,。\s])姓(?P<sn>{_SURNAME})")
+_STATED_SURNAME = re.compile(rf"(?:我|免贵|^|[，,。\s])姓(?P<sn>{SURNAME_PATTERN})")
 _LATIN_DISPLAY = re.compile(r"[A-Za-z][A-Za-z .'-]*")
 
 
@@ -406,7 +406,7 @@ def name_behind_nickname(speaker: str, own_text: str, other_text: str) -> str:
         return speaker  # a name, or a familiar form of one ("老邓", "小米", "大刘")
     stated = _STATED_SURNAME.search(own_text)
     # The rep's address ("严老师您好") is exactly what is wanted here, so no reader/writer filtering.
-    addressed = [m.group("name") for m in _TITLED.finditer(other_text) if m.group("name") not in _FALSE_PAIRS
+    addressed = [m.group("name") for m in TITLED_NAME.finditer(other_text) if m.group("name") not in FALSE_TITLE_PAIRS
                  and not _inside_word(other_text, m.start())]
     surname = stated.group("sn") if stated else (surname_of(addressed[0]) if addressed else None)
     if not surname:
@@ -425,8 +425,8 @@ def titled_for_latin(name: str, text: str) -> str:
     if not re.fullmatch(r"[A-Z][a-z]+", name):
         return name
     at = text.find(name)
-    m = re.match(rf"\s*[，,]?\s*(?:他|她)?姓\s*(?P<sn>{_SURNAME})", text[at + len(name) :]) if at >= 0 else None
+    m = re.match(rf"\s*[，,]?\s*(?:他|她)?姓\s*(?P<sn>{SURNAME_PATTERN})", text[at + len(name) :]) if at >= 0 else None
     if not m:
         return name
-    titled = re.search(f"{re.escape(m.group('sn'))}{_TITLE}", text)
+    titled = re.search(f"{re.escape(m.group('sn'))}{TITLE_PATTERN}", text)
     return titled.group() if titled else name

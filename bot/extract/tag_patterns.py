@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .tags import TagRule, _compiled, about_incumbent, matching_text
+from .tags import TagRule, about_incumbent, compiled_rule, matching_text
 from .textnorm import clause_around
 
 _ANY = r"[^，,。；;！？!?\n]"
@@ -232,7 +232,7 @@ def pattern_hits(text: str, rules: Sequence[TagRule]) -> dict[str, list[int]]:
         pattern = _COMPILED.get(rule.name)
         if pattern is None:
             continue
-        _, negations = _compiled(rule)
+        _, negations = compiled_rule(rule)
         own_negation = _NEG_COMPILED.get(rule.name)
         for m in pattern.finditer(lowered):
             clause = clause_around(lowered, m.start(), m.end())

@@ -155,7 +155,7 @@ def _pattern(phrases: Sequence[str]) -> re.Pattern[str] | None:
 
 
 @lru_cache(maxsize=256)
-def _compiled(rule: TagRule) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+def compiled_rule(rule: TagRule) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
     return _pattern(rule.keywords), _pattern(rule.negations)
 
 
@@ -177,7 +177,7 @@ def find_keyword_hits(
     lowered = matching_text(text)
     hits: dict[str, list[tuple[int, str]]] = {}
     for rule in rules:
-        keywords, negations = _compiled(rule)
+        keywords, negations = compiled_rule(rule)
         if keywords is None:
             continue
         for m in keywords.finditer(lowered):
