@@ -1,7 +1,8 @@
 """The stage head by message form, as it serves (issue #13, round 17): counts and the context block, by author group.
 
 Usage: python benchmarks/stage_form_check.py --cache FILE --stage-inputs FILE --oof FILE [--groups 4]
-       [--read-every 9 --read-offset 4] [--variants base form evidence form+evidence] [--count] [--dump FILE]
+       [--read-every 9 --read-offset 4] [--variants base form evidence form+evidence] [--count] [--fits FILE]
+       [--score-tags learned|rules]
 
 Every record is scored out of fold as serving decides it: the stage head fitted (as the trainer fits it, on the rules'
 tags) without the record's author group, on the record's StageInput built with the learned tag head's cross-fitted
@@ -57,6 +58,9 @@ def with_turns(items: Sequence[trainer.Item], inputs: Sequence[StageInput]) -> l
     return [dataclasses.replace(si, turns=i.tag_input.turns) for i, si in zip(items, inputs, strict=True)]
 
 
+FITS: Path | None = None  # --fits: the fitted heads per variant and author group, reused (unchanged pool/features)
+
+
 def out_of_fold(items: Sequence[trainer.Item], fit_inputs: Sequence[StageInput], score_inputs: Sequence[StageInput],
                 groups: int, l2: float, context: tuple[str, ...]) -> list[tuple[ll.Stage | None, np.ndarray]]:
     """Each record's stage and probabilities from a head fitted without its author group."""
@@ -64,10 +68,17 @@ def out_of_fold(items: Sequence[trainer.Item], fit_inputs: Sequence[StageInput],
     cfg = trainer.Config(l2_hash=l2)
     opts = dataclasses.replace(trainer.SHIPPED_STAGE, l2_hash=l2, context=context)
     out: list[tuple[ll.Stage | None, np.ndarray]] = [(None, np.zeros(0))] * len(items)
+    fits: dict[str, Any] = {}
+    if FITS is not None and FITS.exists():
+        fits = pickle.loads(FITS.read_bytes())  # noqa: S301 (a file this script wrote)
     for g in range(groups):
-        train = [k for k, i in enumerate(items) if group[i.author] != g]
-        w = head_weights(trainer.fit_stage([items[k] for k in train], cfg, opts, [fit_inputs[k] for k in train]),
-                         context)
+        key = f"{'+'.join(context) or 'base'}|g{g}/{groups}|l2{l2}|n{len(items)}"
+        if key not in fits:
+            train = [k for k, i in enumerate(items) if group[i.author] != g]
+            fits[key] = trainer.fit_stage([items[k] for k in train], cfg, opts, [fit_inputs[k] for k in train])
+            if FITS is not None:
+                FITS.write_bytes(pickle.dumps(fits))
+        w = head_weights(fits[key], context)
         for k, item in enumerate(items):
             if group[item.author] == g:
                 out[k] = (ll.learned_stage(w, score_inputs[k]), ll.stage_probabilities(w, score_inputs[k]))
@@ -183,8 +194,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--read-offset", type=int, default=4)
     parser.add_argument("--variants", nargs="+", default=["base"])
     parser.add_argument("--count", action="store_true", help="the READ authors' stage errors by form (counts)")
-    parser.add_argument("--dump", type=Path, help="cache of each variant's out-of-fold decisions (reused)")
+    parser.add_argument("--fits", type=Path, help="cache of the fitted heads per variant and author group (reused)")
+    parser.add_argument("--score-tags", choices=("learned", "rules"), default="learned",
+                        help="score on the StageInputs built with the cross-fitted learned tags (as served) or with "
+                             "the rules' tags (quicker: no tag head is fitted)")
     args = parser.parse_args(argv[1:])
+    global FITS
+    FITS = args.fits
     import __main__
     __main__.Item = trainer.Item  # type: ignore[attr-defined]  # caches written by the trainer run as a script
     items = cached(args.cache, trainer.load_items)
@@ -192,19 +208,12 @@ def main(argv: list[str]) -> int:
     read = set(authors[args.read_offset :: args.read_every])
     print(f"READ authors ({len(read)}): {' '.join(sorted(read))}", flush=True)
     trainer.OOF_CACHE, trainer.STAGE_INPUTS_CACHE = args.oof, args.stage_inputs
-    served = with_turns(items, trainer.cross_fitted_stage_inputs(items, SHIPPED_TAG_CONFIG))
     rules = with_turns(items, [i.stage_input for i in items])
-    done: dict[str, list[tuple[Any, np.ndarray]]] = {}
-    if args.dump is not None and args.dump.exists():
-        done = pickle.loads(args.dump.read_bytes())  # noqa: S301 (a file this script wrote)
+    served = rules if args.score_tags == "rules" else \
+        with_turns(items, trainer.cross_fitted_stage_inputs(items, SHIPPED_TAG_CONFIG))
+    print(f"scored on the StageInputs with the {args.score_tags} tags", flush=True)
     variants = ["base", *[v for v in args.variants if v != "base"]]
-    for v in variants:
-        key = f"{v}|g{args.groups}|l2{args.l2}|n{len(items)}"
-        if key not in done:
-            done[key] = out_of_fold(items, rules, served, args.groups, args.l2, parts_of(v))
-            if args.dump is not None:
-                args.dump.write_bytes(pickle.dumps(done))
-    results = {v: done[f"{v}|g{args.groups}|l2{args.l2}|n{len(items)}"] for v in variants}
+    results = {v: out_of_fold(items, rules, served, args.groups, args.l2, parts_of(v)) for v in variants}
     if args.count:
         count(items, served, results["base"], read)
     report(items, results, read)
