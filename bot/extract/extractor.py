@@ -336,10 +336,11 @@ def extract(
     if accepted:
         mentions[request_text] = find_time_mentions(request_text, ref_time=ref_time)
     tags = _tags(request_text, rep_text, tag_rules, mentions, ref_time, tag_weights)
+    sides = _sides(turns, speaker)
     if tagger is not None:
         future = any(is_future(m, ref_time) for m in mentions[full_text])
         patterns = _pattern_tags(request_text, rep_text, tag_rules, mentions, ref_time)
-        tags = tagger(TagInput(request_text, rep_text, tags, patterns, future, _sides(turns, speaker)))
+        tags = tagger(TagInput(request_text, rep_text, tags, patterns, future, sides))
     competitor_hits = find_tag_hits(signal_text, tag_rules).get("竞品对比", [])
     lost = lost_to_competitor(signal_text, competitor_hits)
     if lost:
@@ -360,7 +361,7 @@ def extract(
     if stager is not None:
         stage_text = f"{request_text}\n{rep_text}" if rep_text else request_text
         stage = stager(StageInput(request_text, rep_text, tags, stage, lost, has_customer,
-                                  evidence or frozenset(), said_to_be_new(stage_text)))
+                                  evidence or frozenset(), said_to_be_new(stage_text), sides))
     if stage is Stage.LOST and "流失风险" in {r.name for r in tag_rules}:
         # A customer or prospect who has decided to leave or not to buy is the churn the tag is for.
         tags = tuple(sorted({*tags, "流失风险"}))

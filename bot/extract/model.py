@@ -71,6 +71,9 @@ class StageInput:
     # None: not computed by the caller (a stager then computes them from the text).
     evidence: frozenset[Stage] | None = None
     new_contact: bool | None = None
+    # Round 17: the chat's turns by side, as TagInput.turns (a stager reads the message's form from them: a chat copy,
+    # one speaker's message, a note without a speaker); () when the caller does not give them (read as a note).
+    turns: tuple[tuple[str, str], ...] = ()
 
 
 # A stager takes the rules' stage and its evidence and returns the final stage.

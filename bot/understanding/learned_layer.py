@@ -282,7 +282,7 @@ SHORT_CLAUSES = 2  # a customer side of at most this many plain clauses is "shor
 N_FORM = len(FORMS) + 1
 
 
-def message_form(data: TagInput) -> str:
+def message_form(data: TagInput | StageInput) -> str:
     """"chat" when the turns have the customer's side and another speaker's, "single" when they have one speaker's
     side only (a forwarded message, a monologue), "note" without any speaker's turn (or without turns)."""
     sides = {side for side, _ in data.turns if side in ("C", "R")}
@@ -343,6 +343,46 @@ def _evidence(data: StageInput) -> tuple[frozenset[Stage], bool]:
 N_TAG_DENSE = 3 * len(TAGS) + 2
 N_STAGE_DENSE = len(STAGES) + len(TAGS) + 2
 N_HASHED = len(SCOPES) << HASH_BITS  # the stage model's hashed rows
+
+
+# Round 17: the stage head's context block (weights whose meta "stage_context" names its parts), binary inputs read
+# as hashed indices past the text's (and the event-aspect block's) rows, so older weights load and decide as before.
+# "form": the message's form (message_form: a chat copy, one speaker's forwarded message, a note without a speaker),
+# alone and crossed with the rules' stage: how far the rules' stage can be trusted differs by form (a chat shows both
+# sides' words, a forwarded single only the customer's, a note only the rep's summary of what happened).
+# "evidence": every stage the rules found evidence for (stage.stage_evidence; the rule stage keeps only the most
+# advanced) and whether the text calls the contact new, each crossed with the form; the new-contact bound
+# (stage_allowed) still applies.
+STAGE_CONTEXTS = ("form", "evidence")
+N_CONTEXT = {"form": len(FORMS) * (1 + len(STAGES)), "evidence": len(FORMS) * (len(Stage) + 1)}
+
+
+def stage_context_indices(data: StageInput, parts: Sequence[str]) -> list[int]:
+    """The context block's active inputs (offsets within the block, parts in STAGE_CONTEXTS order)."""
+    form = FORMS.index(message_form(data))
+    found: list[int] = []
+    offset = 0
+    for part in STAGE_CONTEXTS:
+        if part not in parts:
+            continue
+        if part == "form":
+            found += [offset + form, offset + len(FORMS) + form * len(STAGES) + STAGES.index(data.rule_stage)]
+        else:
+            evidence, new = _context_evidence(data)
+            width = len(Stage) + 1
+            found += [offset + form * width + list(Stage).index(e) for e in sorted(evidence, key=list(Stage).index)]
+            if new:
+                found.append(offset + form * width + len(Stage))
+        offset += N_CONTEXT[part]
+    return found
+
+
+def _context_evidence(data: StageInput) -> tuple[frozenset[Stage], bool]:
+    """The rules' evidence and the new-contact flag, carried from the extractor or computed from the text."""
+    if data.evidence is not None and data.new_contact is not None:
+        return data.evidence, data.new_contact
+    text = _stage_text(data)
+    return stage_evidence(text, data.tags, lost=data.lost) or frozenset(), said_to_be_new(text)
 N_TAG_HASHED = len(SCOPES) << TAG_HASH_BITS  # the tag model's, as the trainer writes it
 
 
@@ -375,6 +415,7 @@ class Weights:
     entities: bool = False  # round 14: each clause's entity keys (entity_keys.py) in the tag model (meta "entities")
     form: bool = False  # round 16: the message's form (form_dense) as the second stage's last inputs (meta "form")
     form_thresholds: npt.NDArray[np.float32] | None = None  # round 16: (FORMS, tags) thresholds per message_form
+    stage_context: tuple[str, ...] = ()  # round 17: the stage head's context block parts (meta "stage_context")
 
 
 @dataclass(frozen=True)
@@ -538,7 +579,11 @@ def load_weights(path: Path) -> Weights:
             raise ValueError("learned layer hidden layer or convolution without a second stage to read it")
         tag_w, stage_w = data["tag_w"].astype(np.float32), data["stage_w"].astype(np.float32)
         tag_hash_bits(tag_w)  # a 2^14 table (before round 8) or a 2^16 one: both load
-        if stage_w.shape[0] not in (N_STAGE_DENSE + N_HASHED, N_STAGE_DENSE + N_HASHED + N_ASPECT):
+        context = tuple(str(p) for p in meta.get("stage_context", ()))
+        if any(p not in STAGE_CONTEXTS for p in context):
+            raise ValueError("learned layer stage head reads a context this code does not know")
+        n_context = sum(N_CONTEXT[p] for p in context)
+        if stage_w.shape[0] - n_context not in (N_STAGE_DENSE + N_HASHED, N_STAGE_DENSE + N_HASHED + N_ASPECT):
             raise ValueError("learned layer stage head does not match this code's features")
         vec_w, pooling, table = _vector_block(data, meta)
         form_th = data["form_thresholds"].astype(np.float32) if "form_thresholds" in data.files else None
@@ -548,7 +593,7 @@ def load_weights(path: Path) -> Weights:
                        data["thresholds"].astype(np.float32), stage_w,
                        data["stage_b"].astype(np.float32), float(meta["stage_margin"]), meta, pool,
                        stack_w, stack_b, vec_w, pooling, table, mlp, cnn, bool(meta.get("dialogue", False)),
-                       bool(meta.get("entities", False)), form, form_th)
+                       bool(meta.get("entities", False)), form, form_th, context)
 
 
 # Read once per process; a damaged or foreign file: the rules decide (retrain with train_learned_layer.py --write).
@@ -652,9 +697,15 @@ def stage_indices(data: StageInput) -> npt.NDArray[np.int64]:
 def stage_probabilities(weights: Weights, data: StageInput) -> npt.NDArray[np.float64]:
     # Weights of round 7 and before have no rows for the stage-only block: they read the shared n-grams only,
     # and decide exactly as before.
-    with_aspect = weights.stage_w.shape[0] == N_STAGE_DENSE + N_HASHED + N_ASPECT
+    # Round 17: weights with a context block have its rows last (stage_context_indices).
+    n_context = sum(N_CONTEXT[p] for p in weights.stage_context)
+    with_aspect = weights.stage_w.shape[0] - n_context == N_STAGE_DENSE + N_HASHED + N_ASPECT
     hashed = (stage_indices(data) if with_aspect
               else fold(text_indices(data.customer_text, data.rep_text), HASH_BITS))
+    if n_context:
+        offset = N_HASHED + (N_ASPECT if with_aspect else 0)
+        hashed = np.concatenate([hashed, np.asarray(stage_context_indices(data, weights.stage_context),
+                                                    dtype=np.int64) + offset])
     z = _scores(weights.stage_w, weights.stage_b, stage_dense(data), hashed)
     e = np.exp(z - z.max())
     return np.asarray(e / e.sum(), dtype=np.float64)
