@@ -1,5 +1,5 @@
-"""Round 17: clauses of speech for the learned tag layer (learned_layer.spoken_clauses; train_learned_layer.Config.spoken;
-benchmarks/tag_clause_check.py).
+"""Round 17: clauses of speech for the learned tag layer (learned_layer.spoken_clauses;
+train_learned_layer.Config.spoken; benchmarks/tag_clause_check.py).
 
 The sentences here were written for these tests; none is a corpus text.
 """
