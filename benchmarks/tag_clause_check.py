@@ -24,13 +24,13 @@ count can tell where the evidence is:
 Counted mechanically over every author, by format, tag and cause (no text printed); `--examples N` prints up to N far
 misses of the READ authors only (their clauses and scores), for reading by hand.
 
-`--spoken-fits FILE` (part 3): the same group fits trained with clauses of speech (train_learned_layer.Config.spoken,
-learned_layer.spoken_clauses); both second stages (per author group, without the convolution) are scored by
-tag_dialogue_check.report over READ / UNREAD / all authors, for all records, voice memos, chat copies and forwarded
-singles. Then a robustness check: every voice memo with the pauses removed (the spaces between Han characters, as an
-ASR that emits neither punctuation nor pauses would give), read by each group's fits (the rules' evidence kept as for
-the original text, so only the layer's reading changes): the shipped reading, the shipped weights reading clauses of
-speech, and the weights trained with them.
+`--spoken` (part 3): clauses of speech (learned_layer.spoken_clauses) read by the same group fits ("read as speech":
+no refit), and with `--spoken-fits FILE` also by group fits trained with them (train_learned_layer.Config.spoken:
+4 more fits); each reading's second stage (per author group, on its own out-of-fold rows, without the convolution) is
+scored by tag_dialogue_check.report over READ / UNREAD / all authors, for all records, voice memos, chat copies and
+forwarded singles. Then a robustness check: every voice memo with the pauses removed (the spaces between Han
+characters, as an ASR that emits neither punctuation nor pauses would give), read by each group's fits (the rules'
+evidence kept as for the original text, so only the layer's reading changes), each reading with its second stage.
 """
 
 from __future__ import annotations
@@ -156,11 +156,12 @@ def stacked_on(items: Sequence[tl.Item], first: Matrix, held: Sequence[tl.Item],
     return out
 
 
-def compare_spoken(items: Sequence[tl.Item], fits: Sequence[tl.TagFit], first: Matrix, spoken_fits: Sequence[tl.TagFit],
-                   spoken_first: Matrix, cfg: tl.Config, read: Sequence[str]) -> None:
+def compare_spoken(items: Sequence[tl.Item], reads: dict[str, tuple[Sequence[tl.TagFit], Matrix, bool]],
+                   cfg: tl.Config, read: Sequence[str]) -> None:
+    """Part 3: each reading (name: its group fits, its out-of-fold first stage, whether it reads clauses of speech)
+    scored with its own second stage; then on the voice memos without pauses."""
     t = time.perf_counter()
-    probs = {"shipped": second_stage(items, first, None, cfg.l2_stack, cfg.folds),
-             "spoken": second_stage(items, spoken_first, None, cfg.l2_stack, cfg.folds)}
+    probs = {name: second_stage(items, oof, None, cfg.l2_stack, cfg.folds) for name, (_, oof, _) in reads.items()}
     sets = author_sets(items, read)
     print(f"\npart 3: second stages in {time.perf_counter() - t:.0f} s", flush=True)
     report(items, {name: decide(p, items) for name, p in probs.items()}, sets, SCOPES)
@@ -169,8 +170,6 @@ def compare_spoken(items: Sequence[tl.Item], fits: Sequence[tl.TagFit], first: M
     print(f"\nvoice memos without pauses: {len(memos)} records, mean clauses "
           f"{np.mean([len(clauses(i.tag_input.customer_text)) for i in memos]):.1f} (read as written) / "
           f"{np.mean([len(ll.spoken_clauses(i.tag_input.customer_text)) for i in memos]):.1f} (clauses of speech)")
-    reads = {"shipped": (fits, first, False), "shipped weights, clauses of speech": (fits, first, True),
-             "trained with clauses of speech": (spoken_fits, spoken_first, True)}
     decided = {name: decide(stacked_on(items, oof, memos, first_probs(f, memos, group, spoken), cfg.l2_stack,
                                        cfg.folds), memos) for name, (f, oof, spoken) in reads.items()}
     report(memos, decided, author_sets(memos, read), {"voice memos without pauses": None})
@@ -184,7 +183,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--read", nargs="*", default=[])
     parser.add_argument("--strong", type=float, default=1.0, help="log-odds a clause must add to count as evidence")
     parser.add_argument("--examples", type=int, default=0, help="print this many READ far misses")
-    parser.add_argument("--spoken-fits", type=Path, help="part 3: the group fits trained with clauses of speech")
+    parser.add_argument("--spoken", action="store_true", help="part 3: clauses of speech, read by the same fits")
+    parser.add_argument("--spoken-fits", type=Path, help="... and by group fits trained with them (kept here)")
     parser.add_argument("--no-count", action="store_true", help="skip the count (parts 1-2)")
     args = parser.parse_args(argv[1:])
     items = cached(args.cache, tl.load_items)
@@ -194,10 +194,13 @@ def main(argv: list[str]) -> int:
     if args.oof is not None and not args.oof.exists():
         args.oof.write_bytes(pickle.dumps((tl.oof_key(items, cfg, cfg.folds), first)))
     read = set(args.read)
-    if args.spoken_fits is not None:
-        spoken_cfg = dataclasses.replace(cfg, spoken=True)
-        spoken_fits, spoken_first = group_fits(items, spoken_cfg, args.spoken_fits)
-        compare_spoken(items, fits, first, spoken_fits, spoken_first, cfg, sorted(read))
+    if args.spoken:
+        group = tl.author_groups(items, cfg.folds)
+        reads = {"shipped": (fits, first, False), "read as speech": (fits, first_probs(fits, items, group, True), True)}
+        if args.spoken_fits is not None:
+            spoken_fits, spoken_first = group_fits(items, dataclasses.replace(cfg, spoken=True), args.spoken_fits)
+            reads["trained on speech"] = (spoken_fits, spoken_first, True)
+        compare_spoken(items, reads, cfg, sorted(read))
     if args.no_count:
         return 0
     probs = second_stage(items, first, None, cfg.l2_stack, cfg.folds)
