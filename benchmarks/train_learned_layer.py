@@ -361,6 +361,10 @@ class Config:
     # output (the block "form_thresholds", written by `write`; the leave-one-author-out report does not apply them);
     # else every form at the tags' thresholds.
     form_thresholds: bool = False
+    # Round 17: the tag model and the convolution read clauses of speech (learned_layer.spoken_clauses: split before a
+    # discourse connective and at a filler, so a negation's scope ends there); weights record it in their meta
+    # ("spoken").
+    spoken: bool = False
 
     @property
     def hidden(self) -> MlpOptions | None:
@@ -372,7 +376,9 @@ class Config:
         """The convolution's options when the model has one (it needs a second stage to read it)."""
         if self.cnn is None or self.cnn.filters <= 0 or not self.folds:
             return None
-        return dataclasses.replace(self.cnn, dialogue=self.dialogue) if self.dialogue else self.cnn
+        if not self.dialogue and not self.spoken:
+            return self.cnn
+        return dataclasses.replace(self.cnn, dialogue=self.dialogue, spoken=self.spoken)
 
     def vector_table(self) -> wv.Table:
         table = self.table or wv.shipped_table()
@@ -409,18 +415,18 @@ def vector_rows(items: Sequence[Item], cfg: Config) -> Matrix:
     return np.asarray(rows)
 
 
-_TAG_HASHED: dict[tuple[int, bool, bool], np.ndarray] = {}  # one computation per record and reading (Item's id)
+_TAG_HASHED: dict[tuple[int, bool, bool, bool], np.ndarray] = {}  # one computation per record and reading (Item's id)
 
 
-def tag_hashed(item: Item, dialogue: bool, entities: bool = False) -> np.ndarray:
+def tag_hashed(item: Item, dialogue: bool, entities: bool = False, spoken: bool = False) -> np.ndarray:
     """The tag model's hashed indices of a record: the cached ones, or (round 13) with the answered rep turns moved
-    into the customer's scopes, or (round 14) with each clause's entity keys."""
+    into the customer's scopes, or (round 14) with each clause's entity keys, or (round 17) in clauses of speech."""
     dialogue = dialogue and bool(item.tag_input.turns)
-    if not dialogue and not entities:
+    if not dialogue and not entities and not spoken:
         return item.hashed
-    key = (id(item), dialogue, entities)
+    key = (id(item), dialogue, entities, spoken)
     if key not in _TAG_HASHED:
-        _TAG_HASHED[key] = ll.tag_text_indices(item.tag_input, dialogue, entities)
+        _TAG_HASHED[key] = ll.tag_text_indices(item.tag_input, dialogue, entities, spoken)
     return _TAG_HASHED[key]
 
 
@@ -432,7 +438,7 @@ def fit_tags(items: Sequence[Item], cfg: Config) -> TagFit:
         vec = vector_rows(items, cfg)
         dense = np.hstack([dense, vec])
         l2_dense = np.concatenate([np.full(ll.N_TAG_DENSE, cfg.l2_dense), np.full(vec.shape[1], cfg.l2_vec)])[:, None]
-    x = design(dense, [ll.fold(tag_hashed(i, cfg.dialogue, cfg.entities), cfg.tag_bits) if cfg.use_text
+    x = design(dense, [ll.fold(tag_hashed(i, cfg.dialogue, cfg.entities, cfg.spoken), cfg.tag_bits) if cfg.use_text
                        else np.zeros(0, np.int64) for i in items],
                pooled)
     y = np.array([[t in i.expected_tags for t in ll.TAGS] for i in items], dtype=float)
@@ -530,7 +536,8 @@ def weights(tag: TagFit, stage: tuple[Matrix, Matrix], thresholds: Matrix, margi
                       vec, tag.cfg.vectors or "mean" if tag.cfg is not None else "mean", table, mlp, cnn,
                       tag.cfg is not None and tag.cfg.dialogue, tag.cfg is not None and tag.cfg.entities,
                       tag.cfg is not None and tag.cfg.form and stack is not None, None,
-                      SHIPPED_STAGE.context if stage_context is None else stage_context)
+                      SHIPPED_STAGE.context if stage_context is None else stage_context,
+                      tag.cfg is not None and tag.cfg.spoken)
 
 
 # ---------------------------------------------------------------- round 11: a hidden layer (learned_layer.Mlp)
@@ -727,6 +734,7 @@ class CnnOptions:
     val_every: int = 8
     patience: int = 2
     dialogue: bool = False  # round 13: also the rep turns the customer accepted (Config.dialogue sets it)
+    spoken: bool = False  # round 17: clauses of speech (learned_layer.spoken_clauses; Config.spoken sets it)
 
 
 @dataclass
@@ -739,7 +747,7 @@ class CnnRows:
 
 def cnn_rows(items: Sequence[Item], opts: CnnOptions) -> CnnRows:
     window = max(opts.widths)
-    parts = [ll.cnn_windows(ll.cnn_text(i.tag_input, opts.dialogue), opts.bits, window) for i in items]
+    parts = [ll.cnn_windows(ll.cnn_text(i.tag_input, opts.dialogue), opts.bits, window, opts.spoken) for i in items]
     lens = np.array([len(p) for p in parts], dtype=np.int64)
     indptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
     ids = np.concatenate(parts) if parts else np.zeros((0, window), dtype=np.int64)
@@ -880,6 +888,8 @@ SHIPPED_ENTITIES = False
 # "Learned layer, round 16".
 SHIPPED_FORM = False
 SHIPPED_FORM_THRESHOLDS = False
+# Round 17: clauses of speech (Config.spoken); measured in tests/data/FINAL_TAGS.md, "Learned layer, round 17".
+SHIPPED_SPOKEN = False
 
 CNN_OOF_CACHE: Path | None = None  # --cnn-oof: reuse the pool's out-of-fold convolution log-odds
 
@@ -939,13 +949,18 @@ AUTHOR_L2_STACK = -1.0
 OOF_CACHE: Path | None = None  # --oof: reuse the whole pool's out-of-fold probabilities (unchanged rules/config)
 
 
+def oof_key(items: Sequence[Item], cfg: Config, folds: int) -> tuple[object, ...]:
+    """What an --oof file's first-stage output depends on (a file with another key is refitted)."""
+    return (len(items), folds, cfg.l2_hash, cfg.l2_dense, cfg.iters, cfg.l2_pool, cfg.tag_bits, cfg.l2_tag_hash,
+            cfg.vectors, cfg.l2_vec, cfg.vector_table().fingerprint if cfg.vectors else None,
+            *((cfg.author_l2, cfg.author_dense) if cfg.author_l2 is not None else ()),
+            *(("dialogue",) if cfg.dialogue else ()), *(("entities",) if cfg.entities else ()),
+            *(("spoken",) if cfg.spoken else ()), tuple(i.sample["id"] for i in items))
+
+
 def first_stage_oof(items: Sequence[Item], cfg: Config, folds: int) -> Matrix:
     """Each record's first-stage tag probabilities from a fit without its author group."""
-    key = (len(items), folds, cfg.l2_hash, cfg.l2_dense, cfg.iters, cfg.l2_pool, cfg.tag_bits, cfg.l2_tag_hash,
-           cfg.vectors, cfg.l2_vec, cfg.vector_table().fingerprint if cfg.vectors else None,
-           *((cfg.author_l2, cfg.author_dense) if cfg.author_l2 is not None else ()),
-           *(("dialogue",) if cfg.dialogue else ()), *(("entities",) if cfg.entities else ()),
-           tuple(i.sample["id"] for i in items))
+    key = oof_key(items, cfg, folds)
     if OOF_CACHE is not None and OOF_CACHE.exists():
         cached_key, cached_probs = pickle.loads(OOF_CACHE.read_bytes())  # noqa: S301 (a file this script wrote)
         if cached_key == key:
@@ -1303,6 +1318,8 @@ def write(items: Sequence[Item], cfg: Config, *, inner: bool) -> Path:
         meta.update(entities=True)
     if cfg.form:
         meta.update(form=True)
+    if cfg.spoken:
+        meta.update(spoken=True)
     w = weights(fit_tags(items, cfg), fit_stage(items, cfg), thresholds, margin, meta, stack, mlp, cnn)
     arrays: dict[str, Any] = {"tag_w": w.tag_w.astype(np.float16), "tag_b": w.tag_b, "thresholds": w.thresholds,
                               "stage_w": w.stage_w.astype(np.float16), "stage_b": w.stage_b}
@@ -1427,6 +1444,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--form-thresholds", action=argparse.BooleanOptionalAction, default=SHIPPED_FORM_THRESHOLDS,
                         help="round 16: a threshold per tag and per form on the second stage's out-of-fold output "
                              f"(default {SHIPPED_FORM_THRESHOLDS})")
+    parser.add_argument("--spoken", action=argparse.BooleanOptionalAction, default=SHIPPED_SPOKEN,
+                        help="round 17: the tag model and the convolution read clauses of speech (split before a "
+                             f"discourse connective and at a filler; default {SHIPPED_SPOKEN})")
     parser.add_argument("--speed", action="store_true", help="time understand_text() with the shipped weights")
     args = parser.parse_args(argv[1:])
     global OOF_CACHE, MLP_OOF_CACHE, CNN_OOF_CACHE
@@ -1461,6 +1481,7 @@ def main(argv: list[str]) -> int:
                                                                    mlp=mlp, cnn=cnn, dialogue=args.dialogue,
                                                                    entities=args.entities, form=args.form,
                                                                    form_thresholds=args.form_thresholds,
+                                                                   spoken=args.spoken,
                                                                    author_l2_stack=args.stack_author_l2
                                                                    if args.stack_author_l2 >= 0 else None)
     for name, cfg in configs.items():

@@ -65,6 +65,15 @@ lowers. Weights without the flag decide as before. The same round's other lever:
 (optional block `form_thresholds`, FORMS × tags), chosen on the second stage's out-of-fold output; weights without it
 decide every form at `thresholds`.
 
+Round 17 adds an optional reading of spoken text (weights whose meta has `"spoken": true`): a clause
+is also split before a discourse connective that opens a new clause in speech (然后 / 但是 / 不过 /
+可是 / 所以 / 因为 / 而且 / 另外 / 还有 / 其实 / 只是 / 而是 / 对了 …) and at a hesitation filler (嗯 /
+呃), so a transcript without punctuation or pauses is read in clauses as written text is, and a
+negation's scope (semantic_tags.negated) ends at the connective instead of covering the whole run
+("价格没问题但是老板要换供应商" reads "但是老板要换供应商" as a plain clause). The split applies to the
+tag model's scopes and the convolution's clauses; the rules and the stage head read the text as
+before. Weights without the flag read the text exactly as before.
+
 Inference is numpy only: a sum of weight rows at the hashed indices. The weights (learned_layer.npz,
 float16, a few MB) load once per process; the same text always gives the same decision.
 """
@@ -150,6 +159,24 @@ def _text_indices(customer_text: str, rep_text: str) -> npt.NDArray[np.int64]:
     return _features(customer_text, rep_text)[0]
 
 
+# Round 17: where a clause of speech ends without punctuation: before a discourse connective that opens a clause (at
+# least two characters into the clause, so a clause that starts with one is not split), and at a hesitation filler
+# (dropped). A closed class of Chinese function words, not strings of records.
+_SPOKEN_BOUNDARY = re.compile(
+    r"(?<=[^\s，,；;。！？!?]{2})(?=但是|不过|可是|然后|而且|所以|因为|另外|还有就是|还有|其实|只是|而是|对了|就是说|反正|接着|后来)"
+    r"|[嗯呃]+")
+
+
+def spoken_clauses(text: str) -> list[str]:
+    """`clauses(text)`, each further split where a clause of speech ends (_SPOKEN_BOUNDARY)."""
+    return [part for clause in clauses(text) for part in _SPOKEN_BOUNDARY.split(clause) if part.strip()]
+
+
+def reading_clauses(text: str, spoken: bool = False) -> list[str]:
+    """The clauses the tag model and the convolution read: `clauses`, or with `spoken` (round 17) spoken_clauses."""
+    return spoken_clauses(text) if spoken else clauses(text)
+
+
 def plain_customer_words(customer_text: str, rep_text: str) -> tuple[str, ...]:
     """The words (two characters or more, as the hashed word features) of the plain customer-side clauses. The
     rep's turns never add a word (the argument mirrors the other feature functions). Computed only when the
@@ -159,31 +186,32 @@ def plain_customer_words(customer_text: str, rep_text: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=16)
-def _scoped_clauses(customer_text: str, rep_text: str, accepted: str = "", declined: str = ""
+def _scoped_clauses(customer_text: str, rep_text: str, accepted: str = "", declined: str = "", spoken: bool = False
                     ) -> tuple[tuple[int, str], ...]:
-    """Each clause with its scope (an index into SCOPES): the customer's side or the rep's turns, plain or negated."""
-    customer = clauses(customer_text)[:MAX_CLAUSES]
+    """Each clause with its scope (an index into SCOPES): the customer's side or the rep's turns, plain or negated;
+    `spoken` (round 17): clauses of speech (reading_clauses)."""
+    customer = reading_clauses(customer_text, spoken)[:MAX_CLAUSES]
     seen = set(customer)
     # Round 13 (dialogue weights): rep clauses the customer accepted are read as the customer's, declined ones as the
     # customer's negated clauses; both leave the rep's scope.
-    customer += [c for c in dict.fromkeys(clauses(accepted)[:MAX_CLAUSES]) if c not in seen]
+    customer += [c for c in dict.fromkeys(reading_clauses(accepted, spoken)[:MAX_CLAUSES]) if c not in seen]
     seen = set(customer)
-    declined_clauses = [c for c in dict.fromkeys(clauses(declined)[:MAX_CLAUSES]) if c not in seen]
+    declined_clauses = [c for c in dict.fromkeys(reading_clauses(declined, spoken)[:MAX_CLAUSES]) if c not in seen]
     turned_down = set(declined_clauses)
     customer += declined_clauses
     seen = set(customer)
-    rep = [c for c in clauses(rep_text)[:MAX_CLAUSES] if c not in seen]
+    rep = [c for c in reading_clauses(rep_text, spoken)[:MAX_CLAUSES] if c not in seen]
     return tuple((side + (negated(clause) or (side == 0 and clause in turned_down)), clause)
                  for side, side_clauses in ((0, customer), (2, rep)) for clause in side_clauses)
 
 
 @lru_cache(maxsize=16)  # the tagger and the stager of one message share the work
-def _features(customer_text: str, rep_text: str, accepted: str = "", declined: str = ""
+def _features(customer_text: str, rep_text: str, accepted: str = "", declined: str = "", spoken: bool = False
               ) -> tuple[npt.NDArray[np.int64], tuple[npt.NDArray[np.int64], ...]]:
     found: set[int] = set()
     pooled: dict[frozenset[int], None] = {}  # each distinct plain clause once, in order
     size, pool_mask = 1 << FEATURE_BITS, (1 << HASH_BITS) - 1
-    for scope, clause in _scoped_clauses(customer_text, rep_text, accepted, declined):
+    for scope, clause in _scoped_clauses(customer_text, rep_text, accepted, declined, spoken):
         hashes = frozenset(_hash(k) for k in _clause_keys(clause))
         found.update(scope * size + h for h in hashes)
         if scope == 0 and hashes:
@@ -193,12 +221,13 @@ def _features(customer_text: str, rep_text: str, accepted: str = "", declined: s
 
 
 @lru_cache(maxsize=16)
-def _entity_indices(customer_text: str, rep_text: str, accepted: str = "", declined: str = ""
+def _entity_indices(customer_text: str, rep_text: str, accepted: str = "", declined: str = "", spoken: bool = False
                     ) -> npt.NDArray[np.int64]:
     """Round 14: the entity keys of each clause (entity_keys.clause_entity_keys) in the clause's scope, hashed as the
     n-grams are (the keys' prefixes keep them apart from the n-gram and word keys)."""
     size = 1 << FEATURE_BITS
-    found = {scope * size + _hash(k) for scope, clause in _scoped_clauses(customer_text, rep_text, accepted, declined)
+    found = {scope * size + _hash(k)
+             for scope, clause in _scoped_clauses(customer_text, rep_text, accepted, declined, spoken)
              for k in clause_entity_keys(clause)}
     return np.array(sorted(found), dtype=np.int64)
 
@@ -254,17 +283,18 @@ def dialogue_texts(turns: tuple[tuple[str, str], ...]) -> tuple[str, str]:
     return "\n".join(accepted), "\n".join(declined)
 
 
-def tag_text_indices(data: TagInput, dialogue: bool, entities: bool = False) -> npt.NDArray[np.int64]:
+def tag_text_indices(data: TagInput, dialogue: bool, entities: bool = False, spoken: bool = False
+                     ) -> npt.NDArray[np.int64]:
     """The tag model's hashed indices at FEATURE_BITS: `text_indices`, or with `dialogue` (round 13 weights) the
     answered rep turns moved into the customer's scopes; with `entities` (round 14 weights) also each clause's entity
-    keys in its scope."""
+    keys in its scope; with `spoken` (round 17 weights) read in clauses of speech (spoken_clauses)."""
     moved = dialogue_texts(data.turns) if dialogue and data.turns else ("", "")
     # The stage head reads text_indices of the same text: one cache entry when nothing is moved.
-    base = _features(data.customer_text, data.rep_text, *moved)[0] if any(moved) \
+    base = _features(data.customer_text, data.rep_text, *moved, spoken)[0] if any(moved) or spoken \
         else text_indices(data.customer_text, data.rep_text)
     if not entities:
         return base
-    return np.union1d(base, _entity_indices(data.customer_text, data.rep_text, *moved))
+    return np.union1d(base, _entity_indices(data.customer_text, data.rep_text, *moved, spoken))
 
 
 def cnn_text(data: TagInput, dialogue: bool) -> str:
@@ -416,6 +446,7 @@ class Weights:
     form: bool = False  # round 16: the message's form (form_dense) as the second stage's last inputs (meta "form")
     form_thresholds: npt.NDArray[np.float32] | None = None  # round 16: (FORMS, tags) thresholds per message_form
     stage_context: tuple[str, ...] = ()  # round 17: the stage head's context block parts (meta "stage_context")
+    spoken: bool = False  # round 17: the tag model and the convolution read clauses of speech (meta "spoken")
 
 
 @dataclass(frozen=True)
@@ -515,19 +546,21 @@ def _char_id(ch: str, bits: int) -> int:
     return zlib.crc32(ch.encode("utf-8")) & ((1 << bits) - 1)
 
 
-def plain_customer_clauses(customer_text: str) -> tuple[str, ...]:
-    """The distinct plain (not negated) customer-side clauses, in order: all the convolution reads."""
-    return tuple(dict.fromkeys(c for c in clauses(customer_text)[:MAX_CLAUSES] if c.strip() and not negated(c)))
+def plain_customer_clauses(customer_text: str, spoken: bool = False) -> tuple[str, ...]:
+    """The distinct plain (not negated) customer-side clauses, in order: all the convolution reads (`spoken`, round
+    17: clauses of speech)."""
+    return tuple(dict.fromkeys(c for c in reading_clauses(customer_text, spoken)[:MAX_CLAUSES]
+                               if c.strip() and not negated(c)))
 
 
 @lru_cache(maxsize=16)
-def cnn_windows(customer_text: str, bits: int, window: int) -> npt.NDArray[np.int64]:
+def cnn_windows(customer_text: str, bits: int, window: int, spoken: bool = False) -> npt.NDArray[np.int64]:
     """(positions, window) character ids of the plain customer-side clauses: per clause a window starting at the
     start mark and at each character and at the end mark (padded past the end), so a window never spans two
     clauses. Ids 2^bits, +1, +2: the start, end and padding marks (the padding row is zero)."""
     start, end, pad = (1 << bits), (1 << bits) + 1, (1 << bits) + 2
     rows: list[npt.NDArray[np.int64]] = []
-    for clause in plain_customer_clauses(customer_text):
+    for clause in plain_customer_clauses(customer_text, spoken):
         text = clause.strip().lower()[:CNN_MAX_CHARS]
         ids = [start, *(_char_id("0" if ch.isdigit() else ch, bits) for ch in text), end]
         padded = np.array(ids + [pad] * (window - 1), dtype=np.int64)
@@ -535,11 +568,12 @@ def cnn_windows(customer_text: str, bits: int, window: int) -> npt.NDArray[np.in
     return np.concatenate(rows) if rows else np.zeros((0, window), dtype=np.int64)
 
 
-def cnn_logodds(cnn: CharCnn, data: TagInput, dialogue: bool = False) -> npt.NDArray[np.float64]:
+def cnn_logodds(cnn: CharCnn, data: TagInput, dialogue: bool = False, spoken: bool = False
+                ) -> npt.NDArray[np.float64]:
     """Per tag (in TAGS order), the convolution's log-odds: the filters' maxima over every window of the plain
     customer-side clauses (0 without any: ReLU), then a linear layer; `dialogue` (round 13 weights): also the rep
-    turns the customer accepted."""
-    ids = cnn_windows(cnn_text(data, dialogue), cnn.bits, cnn.window)
+    turns the customer accepted; `spoken` (round 17 weights): clauses of speech."""
+    ids = cnn_windows(cnn_text(data, dialogue), cnn.bits, cnn.window, spoken)
     h = np.zeros(cnn.k.shape[1])
     if len(ids):
         x = cnn.e[ids].reshape(len(ids), -1).astype(np.float64)
@@ -593,7 +627,8 @@ def load_weights(path: Path) -> Weights:
                        data["thresholds"].astype(np.float32), stage_w,
                        data["stage_b"].astype(np.float32), float(meta["stage_margin"]), meta, pool,
                        stack_w, stack_b, vec_w, pooling, table, mlp, cnn, bool(meta.get("dialogue", False)),
-                       bool(meta.get("entities", False)), form, form_th, context)
+                       bool(meta.get("entities", False)), form, form_th, context,
+                       bool(meta.get("spoken", False)))
 
 
 # Read once per process; a damaged or foreign file: the rules decide (retrain with train_learned_layer.py --write).
@@ -627,7 +662,8 @@ def pool_scores(pool_w: npt.NDArray[np.float32], clause_indices: Sequence[npt.ND
 def first_stage_probabilities(weights: Weights, data: TagInput, rule_tags: Iterable[str]
                               ) -> npt.NDArray[np.float64]:
     """Per tag (in TAGS order), the first stage's probability: rules' evidence plus the text's n-grams."""
-    hashed = fold(tag_text_indices(data, weights.dialogue, weights.entities), tag_hash_bits(weights.tag_w))
+    hashed = fold(tag_text_indices(data, weights.dialogue, weights.entities, weights.spoken),
+                  tag_hash_bits(weights.tag_w))
     z = _scores(weights.tag_w, weights.tag_b, tag_dense(data, rule_tags), hashed)
     if weights.tag_pool_w is not None:
         z = z + pool_scores(weights.tag_pool_w, pooled_indices(data.customer_text, data.rep_text))
@@ -671,7 +707,7 @@ def extra_logodds(weights: Weights, data: TagInput, rule_tags: Iterable[str]) ->
     if weights.mlp is not None:
         parts.append(mlp_logodds(weights.mlp, data, rule_tags, weights.dialogue))
     if weights.cnn is not None:
-        parts.append(cnn_logodds(weights.cnn, data, weights.dialogue))
+        parts.append(cnn_logodds(weights.cnn, data, weights.dialogue, weights.spoken))
     return np.concatenate(parts) if parts else None
 
 
