@@ -1368,8 +1368,8 @@ def candidate_keys(cand: Candidate, texts: dict[str, str], words: dict[str, _Wor
 # form, an industry word, a unit character) or by an announcing source (the rules, a cue 我们是 / 叫 / 来自, the
 # segmenter's organisation class, a contact-line field); the strongest shape present is a key, crossed with the
 # number of such spans, and for the strongest span, whether it opens its clause (the subject of a note: "X说…",
-# "X那边…"), follows a verb of visiting or buying (an object), or is followed by 的 (a modifier: "X的王总"), and whether it
-# recurs. Keys of the record, on the "no company" row only.
+# "X那边…"), follows a verb of visiting or buying (an object), or is followed by 的 (a modifier: "X的王总"), and
+# whether it recurs. Keys of the record, on the "no company" row only.
 NULL_ORG = False
 _ANNOUNCING = ("rules", "fc", "cue", "toknt", "cf", "place", "de", "ti")
 _SHAPE_ORDER = ("legal", "industry", "unit", "announced", "none")
