@@ -351,7 +351,7 @@ def _segment_spans(side: str, text: str, toks: Sequence[Token], found: dict[str,
 # break, 的 or a line's start), each span of 2-4 words and 3-8 Han characters whose first word may be such a verb or
 # adjective (two characters or more, or one adjective) and whose last word may be such a verb or a unit character,
 # with no function word inside (`_NOT_INSIDE`, adverbs, numerals, measure words other than the unit at the end).
-LOOSE_EDGES = False
+LOOSE_EDGES = True
 _EDGE_OPEN = frozenset({"v", "vn", "vd", "vi", "a", "ad", "an", "ag"})
 _EDGE_UNIT = frozenset("厂店馆院所行社坊铺堂园家号庄阁轩斋楼")
 MAX_EDGE_WORDS = 4
@@ -392,7 +392,7 @@ def _loose_edge_spans(side: str, text: str, toks: Sequence[Token], found: dict[s
 # 手机 …", "Y / X / 电话 …"); a field may be long and hold words no chunk head allows (之, 国际, a unit read as a
 # measure word). On a line that holds a phone number, an e-mail or a contact word, each field of 2-16 name
 # characters is a candidate.
-CONTACT_FIELDS = False
+CONTACT_FIELDS = True
 _CONTACT_MARK = re.compile(r"\d{7,}|@|电话|手机|座机|微信|邮箱|地址|名片|传真|[Tt]el|TEL|[Ee]-?mail")
 _FIELD_SPLIT = re.compile(r"[\s,，、/|｜;；:：。]+")
 MAX_FIELD = 16
