@@ -264,7 +264,8 @@ def score_extra(w: np.ndarray, extra: Sequence[Record]) -> None:
 # The module switches of company_ranker.py that `--switch` may flip for a measurement (round 12).
 SWITCHES = ("LOOSE_PHRASES", "FORM_KEYS", "DEICTIC", "SEGMENT_SPANS", "NEST_KEYS", "NEST_DETAIL", "CROSS_KEYS",
             "MESSAGE_ROLE_KEYS", "NULL_KEYS", "VERB_FRAME", "PERSON_TIE", "NOPERSON_KEY",
-             "NOPERSON_MENTION", "FIRM_FAMILY", "SHARED_TITLES", "FOREIGN_FORMS", "TITLE_AFTER", "PLACE_TRIM")
+             "NOPERSON_MENTION", "FIRM_FAMILY", "SHARED_TITLES", "FOREIGN_FORMS", "TITLE_AFTER", "PLACE_TRIM",
+            "LOOSE_EDGES", "CONTACT_FIELDS", "NULL_ORG")
 
 
 def apply_switches(pairs: Sequence[str]) -> None:

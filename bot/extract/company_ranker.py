@@ -178,6 +178,10 @@ def _spans(side: str, text: str, person: str | None, found: dict[str, Candidate]
         _loose_phrase_spans(side, text, toks, found)
     if SEGMENT_SPANS:
         _segment_spans(side, text, toks, found)
+    if LOOSE_EDGES:
+        _loose_edge_spans(side, text, toks, found)
+    if CONTACT_FIELDS:
+        _contact_field_spans(side, text, found)
 
 
 # A name neither begins with a time word, a preposition, a conjunction, an adverb, a pronoun, a measure
@@ -335,6 +339,73 @@ def _segment_spans(side: str, text: str, toks: Sequence[Token], found: dict[str,
                 if _CJK.search(span) and (span not in found or f"{side}seg" in found[span].sources):
                     _add(found, span, f"{side}seg")  # only what the chunks and phrases do not already propose
         segment = [tok] if tok is not None and not bound else []
+
+
+# Round 17 (`company17`): the firms of plain notes that no construction above proposes. Two sources and one set
+# of "no company" keys, each a module switch (FINAL_FIELDS "Round 17, company").
+#
+# `LOOSE_EDGES` (source `edge`): a coined trade name is made of words the segmenter reads as verbs or adjectives
+# at its edges ("新X", "X织造", "X印花": 新 an adjective, 织造 a verb), and a name that ends in a unit character the
+# segmenter reads as a measure word or a bound morpheme ("X堂", "X家", "X行": q / zg), so the chunk heads, which
+# refuse a verb, an adjective or a measure word at either edge, never propose it. At the head of a chunk (after a
+# break, 的 or a line's start), each span of 2-4 words and 3-8 Han characters whose first word may be such a verb or
+# adjective (two characters or more, or one adjective) and whose last word may be such a verb or a unit character,
+# with no function word inside (`_NOT_INSIDE`, adverbs, numerals, measure words other than the unit at the end).
+LOOSE_EDGES = True
+_EDGE_OPEN = frozenset({"v", "vn", "vd", "vi", "a", "ad", "an", "ag"})
+_EDGE_UNIT = frozenset("厂店馆院所行社坊铺堂园家号庄阁轩斋楼")
+MAX_EDGE_WORDS = 4
+_HAN_SPAN = re.compile(r"^[\u4e00-\u9fff]{3,8}$")
+
+
+def _edge_ok(tok: Token, first: bool) -> bool:
+    """Whether a word may stand at a loose edge of a coined name (see `LOOSE_EDGES`)."""
+    if tok.flag in _NP_WORD:
+        return True
+    if tok.flag in _EDGE_OPEN:
+        return len(tok.word) >= 2 or tok.flag[0] == "a"
+    return not first and tok.word in _EDGE_UNIT and tok.flag in ("q", "zg", "ng", "n")
+
+
+def _loose_edge_spans(side: str, text: str, toks: Sequence[Token], found: dict[str, Candidate]) -> None:
+    """The chunk heads whose edge words the chunk heads refuse (see `LOOSE_EDGES`)."""
+    by_start = {t.start: i for i, t in enumerate(toks)}
+    for at in [0, *(m.end() for m in _BREAK.finditer(text))]:
+        i = by_start.get(at)
+        if i is None or not _edge_ok(toks[i], True):
+            continue
+        for j in range(i + 1, min(len(toks), i + MAX_EDGE_WORDS)):
+            tok = toks[j]
+            if tok.start != toks[j - 1].end or _BREAK.search(tok.word) or tok.flag in _NOT_INSIDE \
+                    or not _edge_ok(tok, False):
+                break
+            span = text[at : tok.end]
+            strict = toks[i].flag not in _NOT_AT_EDGE and tok.flag not in _NOT_AT_EDGE
+            if _HAN_SPAN.match(span) and not strict and span not in found:
+                _add(found, span, f"{side}edge")
+            if tok.flag not in _NP_WORD and tok.flag not in _EDGE_OPEN:
+                break  # a unit character closes the name
+
+
+# `CONTACT_FIELDS` (source `cf`): a name card copied into a note, or a signature, puts the firm as one field of a
+# contact line, between spaces, commas or slashes, next to the person, the title and the number ("X 计调部 经理 Y，
+# 手机 …", "Y / X / 电话 …"); a field may be long and hold words no chunk head allows (之, 国际, a unit read as a
+# measure word). On a line that holds a phone number, an e-mail or a contact word, each field of 2-16 name
+# characters is a candidate.
+CONTACT_FIELDS = True
+_CONTACT_MARK = re.compile(r"\d{7,}|@|电话|手机|座机|微信|邮箱|地址|名片|传真|[Tt]el|TEL|[Ee]-?mail")
+_FIELD_SPLIT = re.compile(r"[\s,，、/|｜;；:：。]+")
+MAX_FIELD = 16
+
+
+def _contact_field_spans(side: str, text: str, found: dict[str, Candidate]) -> None:
+    """The fields of each contact line (see `CONTACT_FIELDS`)."""
+    for line in text.split("\n"):
+        if not _CONTACT_MARK.search(line):
+            continue
+        for part in _FIELD_SPLIT.split(line):
+            if 2 <= len(part) <= MAX_FIELD and _CJK.search(part) and not _CONTACT_MARK.search(part):
+                _add(found, part, f"{side}cf")
 
 
 def _extend(found: dict[str, Candidate], texts: Sequence[tuple[str, str]]) -> None:
@@ -1292,6 +1363,58 @@ def candidate_keys(cand: Candidate, texts: dict[str, str], words: dict[str, _Wor
     return keys
 
 
+# `NULL_ORG`: the "no company" row reads the record as a whole — whether the note names anything shaped like an
+# organisation at all, and how the most firm-like span is used. A span is firm-shaped by its last slot (a legal
+# form, an industry word, a unit character) or by an announcing source (the rules, a cue 我们是 / 叫 / 来自, the
+# segmenter's organisation class, a contact-line field); the strongest shape present is a key, crossed with the
+# number of such spans, and for the strongest span, whether it opens its clause (the subject of a note: "X说…",
+# "X那边…"), follows a verb of visiting or buying (an object), or is followed by 的 (a modifier: "X的王总"), and
+# whether it recurs. Keys of the record, on the "no company" row only.
+NULL_ORG = False
+_ANNOUNCING = ("rules", "fc", "cue", "toknt", "cf", "place", "de", "ti")
+_SHAPE_ORDER = ("legal", "industry", "unit", "announced", "none")
+_OBJECT_BEFORE = re.compile(r"(?:拜访了?|去了?|到了?|在|从|跟|和|给|找|联系了?|见了?|约了?)$")
+
+
+def _shape(cand: Candidate) -> str:
+    """How firm-like a candidate is written (see `NULL_ORG`)."""
+    if all(_ENUMERATED.match(s) for s in cand.sources) and not any(s.endswith("ti") for s in cand.sources):
+        return "none"
+    if _LEGAL_END.search(cand.name):
+        return "legal"
+    if _INDUSTRY_END.search(cand.name):
+        return "industry"
+    if cand.name[-1] in _UNIT_CHARS:
+        return "unit"
+    if any(s == "rules" or s[1:].startswith(_ANNOUNCING) for s in cand.sources):
+        return "announced"
+    return "none"
+
+
+def _null_org_keys(cands: Sequence[Candidate], text: str) -> list[str]:
+    """The record-level keys of the "no company" row (see `NULL_ORG`)."""
+    shaped = [(c, _shape(c)) for c in cands]
+    shaped = [(c, k) for c, k in shaped if k != "none"]
+    punct = int(bool(_CLAUSE_PUNCT.search(text)))
+    if not shaped:
+        return ["NOorg:none", f"NOorg:none:p{punct}"]
+    best, kind = min(shaped, key=lambda ck: (_SHAPE_ORDER.index(ck[1]), -len(ck[0].name)))
+    n = _bucket(len(shaped), 4)
+    keys = [f"NOorg:{kind}", f"NOorg:{kind}:n{n}", f"NOorg:{kind}:p{punct}"]
+    at = text.find(best.name)
+    if at >= 0:
+        before = text[max(0, at - 4) : at]
+        after = text[at + len(best.name) : at + len(best.name) + 2]
+        opens = at == 0 or bool(_BREAK.search(text[at - 1]))
+        use = ("subject" if opens and not after.startswith("的") else "object" if _OBJECT_BEFORE.search(before)
+               else "modifier" if after.startswith("的") else "inside")
+        keys += [f"NOorg:use:{use}", f"NOorg:{kind}:use:{use}",
+                 f"NOorg:again{int(text.count(best.name) > 1)}", f"NOorg:{kind}:again{int(text.count(best.name) > 1)}"]
+    else:
+        keys.append("NOorg:elsewhere")
+    return keys
+
+
 def none_keys(cands: Sequence[Candidate], rules: str | None, header: str | None,
               customer_text: str | None = None) -> list[str]:
     # Counted without the spans only the chunks and extensions propose: those grow with any text's length.
@@ -1302,6 +1425,8 @@ def none_keys(cands: Sequence[Candidate], rules: str | None, header: str | None,
     keys += ["NONEsrc" + s for s in sources]
     if NULL_KEYS and customer_text is not None:
         keys += _null_context_keys(customer_text, cands)
+    if NULL_ORG and customer_text is not None:
+        keys += _null_org_keys(cands, customer_text)
     return keys
 
 
