@@ -64,8 +64,8 @@ def load_records(paths: Sequence[Path] | None = None) -> list[Record]:
     """The pool's records, or (`--extra`) those of files outside it, run through extract()."""
     if paths is None:
         paths = TRAINING_POOL
-    # Never a blind file, nor this round's blind corpus (v20) in any split.
-    assert not any(is_blind(p) or "corpus_v20" in str(p) for p in paths)
+    # Never a blind file, nor this round's blind corpus (v22) in any split.
+    assert not any(is_blind(p) or "corpus_v22" in str(p) for p in paths)
     seen: dict[str, Any] = {}
     real_choose = cr.choose
 
