@@ -115,8 +115,8 @@ def test_price_talk_alone_is_not_negotiation_with_the_learned_layer():
 # changed 7 records of the 7 training authors the data-only weights never saw, all 7 right before and wrong after
 # (the rules' signed-contract pattern also fires on "盖好章了吗", "争取下周一盖章，盖好章把原件…", and authors file a
 # contract the customer stamped before the vendor countersigns as 合同洽谈; tests/data/FINAL_FIELDS.md, round 13).
-@pytest.mark.xfail(strict=True, reason="known miss of the learned stage model since the round-13 retrain: a contract "
-                   "stamped and sent back reads as 合同洽谈 (tests/data/FINAL_FIELDS.md, round 13, merge)")
+# The round-17 retrain on 144 authors reads it as a sale again, so the xfail is lifted; like every single sentence
+# here it may flip with a retrain.
 def test_a_contract_stamped_and_returned_is_a_sale():
     assert understand("他们那边的合同昨天已经盖章寄回来了").stage_hint == "已成交"
 
@@ -217,7 +217,9 @@ def _team_and_rep(engine) -> tuple[int, Member]:
 def test_the_tagger_learns_a_teams_phrasing_from_confirmed_records_and_can_reset(engine):
     team_id, rep = _team_and_rep(engine)
     at = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)
-    phrase = "那台贴标机昨天趴窝了，产线停着"
+    # Only the slang: since the round-17 retrain the built-in tagger reads "产线停着" (the line stands still) as
+    # 技术问题 by itself, so that clause would no longer show what the team's exemplar adds.
+    phrase = "那台贴标机昨天趴窝了"
     assert "技术问题" not in understand(phrase).tags  # the built-in tagger does not know the slang
     with session_scope(engine) as s:
         customer = create_customer(session=s, actor=rep, name="石磊", at=at)
