@@ -359,15 +359,18 @@ def _stage_text(data: StageInput) -> str:
 # leave-one-author-out on ten authors they did not help (84.0% vs 84.5%, tests/data/FINAL_FIELDS.md), so
 # the evidence only bounds the decision (stage_allowed).
 @lru_cache(maxsize=16)
-def _evidence(data: StageInput) -> tuple[frozenset[Stage], bool]:
-    """Whether the text calls the contact new, and then the rules' evidence per stage. The evidence only
-    matters under that bound, so the common message (not called new) skips the rules' stage pass."""
-    if data.new_contact is not None:  # carried from the extractor (round 8): the rules ran once
-        return (data.evidence or frozenset()) if data.new_contact else frozenset(), data.new_contact
+def _evidence(data: StageInput, *, always: bool = False) -> tuple[frozenset[Stage], bool]:
+    """The rules' evidence per stage and whether the text calls the contact new. The evidence matters to the
+    new-contact bound only when the contact is called new, so the common message (not called new) skips the rules'
+    stage pass unless `always` (round 17's context block reads the evidence of every message)."""
+    if data.new_contact is not None and (data.evidence is not None or not always):
+        # carried from the extractor (round 8): the rules ran once
+        return (data.evidence or frozenset()) if data.new_contact or always else frozenset(), data.new_contact
     text = _stage_text(data)
-    if not said_to_be_new(text):
+    new = said_to_be_new(text)
+    if not new and not always:
         return frozenset(), False
-    return stage_evidence(text, data.tags, lost=data.lost) or frozenset(), True
+    return stage_evidence(text, data.tags, lost=data.lost) or frozenset(), new
 
 
 N_TAG_DENSE = 3 * len(TAGS) + 2
@@ -398,7 +401,7 @@ def stage_context_indices(data: StageInput, parts: Sequence[str]) -> list[int]:
         if part == "form":
             found += [offset + form, offset + len(FORMS) + form * len(STAGES) + STAGES.index(data.rule_stage)]
         else:
-            evidence, new = _context_evidence(data)
+            evidence, new = _evidence(data, always=True)
             width = len(Stage) + 1
             found += [offset + form * width + list(Stage).index(e) for e in sorted(evidence, key=list(Stage).index)]
             if new:
@@ -406,13 +409,6 @@ def stage_context_indices(data: StageInput, parts: Sequence[str]) -> list[int]:
         offset += N_CONTEXT[part]
     return found
 
-
-def _context_evidence(data: StageInput) -> tuple[frozenset[Stage], bool]:
-    """The rules' evidence and the new-contact flag, carried from the extractor or computed from the text."""
-    if data.evidence is not None and data.new_contact is not None:
-        return data.evidence, data.new_contact
-    text = _stage_text(data)
-    return stage_evidence(text, data.tags, lost=data.lost) or frozenset(), said_to_be_new(text)
 N_TAG_HASHED = len(SCOPES) << TAG_HASH_BITS  # the tag model's, as the trainer writes it
 
 
