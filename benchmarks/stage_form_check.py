@@ -32,7 +32,7 @@ if str(ROOT) not in sys.path:
 
 import benchmarks.train_learned_layer as trainer  # noqa: E402
 from benchmarks.pickle_cache import cached  # noqa: E402
-from benchmarks.stage_loao import SHIPPED_TAG_CONFIG, SHORT  # noqa: E402
+from benchmarks.stage_loao import SHIPPED_TAG_CONFIG, SHORT, stage_only_weights  # noqa: E402
 from bot.extract.model import StageInput  # noqa: E402
 from bot.understanding import learned_layer as ll  # noqa: E402
 
@@ -44,13 +44,6 @@ NEAR_TIE = 0.15  # the chosen stage's probability within this of the expected st
 
 def parts_of(variant: str) -> tuple[str, ...]:
     return () if variant == "base" else tuple(p for p in ll.STAGE_CONTEXTS if p in variant.split("+"))
-
-
-def head_weights(stage: tuple[np.ndarray, np.ndarray], context: tuple[str, ...]) -> ll.Weights:
-    k = len(ll.TAGS)
-    zeros = np.zeros((1, k), dtype=np.float32)
-    return ll.Weights(zeros, zeros[0], np.full(k, 0.5, np.float32), stage[0].astype(np.float32),
-                      stage[1].astype(np.float32), 0.0, {}, stage_context=context)
 
 
 def with_turns(items: Sequence[trainer.Item], inputs: Sequence[StageInput]) -> list[StageInput]:
@@ -78,7 +71,7 @@ def out_of_fold(items: Sequence[trainer.Item], fit_inputs: Sequence[StageInput],
             fits[key] = trainer.fit_stage([items[k] for k in train], cfg, opts, [fit_inputs[k] for k in train])
             if FITS is not None:
                 FITS.write_bytes(pickle.dumps(fits))
-        w = head_weights(fits[key], context)
+        w = stage_only_weights(fits[key], context)
         for k, item in enumerate(items):
             if group[item.author] == g:
                 out[k] = (ll.learned_stage(w, score_inputs[k]), ll.stage_probabilities(w, score_inputs[k]))

@@ -39,11 +39,12 @@ SHIPPED_TAG_CONFIG = trainer.Config(l2_hash=30.0, folds=4, l2_tag_hash=4.0)
 SHORT = {None: "none", **{s: s.value[:2] for s in ll.STAGES if s is not None}}
 
 
-def stage_only_weights(stage: tuple[np.ndarray, np.ndarray]) -> ll.Weights:
+def stage_only_weights(stage: tuple[np.ndarray, np.ndarray], context: tuple[str, ...] = ()) -> ll.Weights:
+    """A fitted stage head as weights without a tag model; `context`: the parts of its context block (round 17)."""
     k = len(ll.TAGS)
     zeros = np.zeros((1, k), dtype=np.float32)
     return ll.Weights(zeros, zeros[0], np.full(k, 0.5, np.float32), stage[0].astype(np.float32),
-                      stage[1].astype(np.float32), 0.0, {})
+                      stage[1].astype(np.float32), 0.0, {}, stage_context=context)
 
 
 def main(argv: list[str]) -> int:

@@ -74,18 +74,12 @@ def group_fits(items: Sequence[tl.Item], cfg: tl.Config, path: Path | None) -> t
     """The linear first stage per author group (fitted without it) and every record's out-of-fold probabilities."""
     def build() -> tuple[list[tl.TagFit], Matrix]:
         group = tl.author_groups(items, cfg.folds)
-        fits, probs = [], np.zeros((len(items), len(ll.TAGS)))
-        no_stage = (np.zeros((ll.N_STAGE_DENSE + ll.N_HASHED, len(ll.STAGES))), np.zeros(len(ll.STAGES)))
+        fits = []
         for g in range(cfg.folds):
             t = time.perf_counter()
-            fit = tl.fit_tags([i for i in items if group[i.author] != g], cfg)
-            w = tl.weights(fit, no_stage, np.full(len(ll.TAGS), 0.5), 0.0)
-            for k, item in enumerate(items):
-                if group[item.author] == g:
-                    probs[k] = ll.first_stage_probabilities(w, item.tag_input, item.rule_tags)
-            fits.append(fit)
+            fits.append(tl.fit_tags([i for i in items if group[i.author] != g], cfg))
             print(f"  group {g} fitted in {time.perf_counter() - t:.0f} s", flush=True)
-        return fits, probs
+        return fits, first_probs(fits, items, group, cfg.spoken)
     return cached(path, build)
 
 
@@ -129,8 +123,7 @@ _PAUSE = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
 def first_probs(fits: Sequence[tl.TagFit], items: Sequence[tl.Item], group: dict[str, int], spoken: bool
                 ) -> Matrix:
     """Each record's first-stage probabilities from its group's fit, the text read with or without `spoken`."""
-    no_stage = (np.zeros((ll.N_STAGE_DENSE + ll.N_HASHED, len(ll.STAGES))), np.zeros(len(ll.STAGES)))
-    ws = [dataclasses.replace(tl.weights(f, no_stage, np.full(len(ll.TAGS), 0.5), 0.0), spoken=spoken) for f in fits]
+    ws = [dataclasses.replace(tl.first_stage_weights(f), spoken=spoken) for f in fits]
     return np.array([ll.first_stage_probabilities(ws[group[i.author]], i.tag_input, i.rule_tags) for i in items])
 
 

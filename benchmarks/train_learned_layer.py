@@ -971,13 +971,18 @@ def first_stage_oof(items: Sequence[Item], cfg: Config, folds: int) -> Matrix:
     return probs
 
 
+def first_stage_weights(tag: TagFit) -> ll.Weights:
+    """A tag fit as weights that only the first stage is read from (no stage head, every threshold 0.5)."""
+    no_stage = (np.zeros((ll.N_STAGE_DENSE + ll.N_HASHED, len(ll.STAGES))), np.zeros(len(ll.STAGES)))
+    return weights(tag, no_stage, np.full(len(ll.TAGS), 0.5), 0.0, stage_context=())
+
+
 def _first_stage_oof(items: Sequence[Item], cfg: Config, folds: int) -> Matrix:
     group = author_groups(items, folds)
     probs = np.zeros((len(items), len(ll.TAGS)))
-    no_stage = (np.zeros((ll.N_STAGE_DENSE + ll.N_HASHED, len(ll.STAGES))), np.zeros(len(ll.STAGES)))
     for g in range(folds):
         train = [i for i in items if group[i.author] != g]
-        w = weights(fit_tags(train, cfg), no_stage, np.full(len(ll.TAGS), 0.5), 0.0, stage_context=())
+        w = first_stage_weights(fit_tags(train, cfg))
         for k, item in enumerate(items):
             if group[item.author] == g:
                 probs[k] = ll.first_stage_probabilities(w, item.tag_input, item.rule_tags)

@@ -124,9 +124,9 @@ def test_the_trainer_fits_the_block_and_it_learns_a_form_the_text_does_not_show(
     plain = tl.fit_stage(items, cfg, tl.StageOptions(l2_hash=1.0))
     fitted = tl.fit_stage(items, cfg, tl.StageOptions(l2_hash=1.0, context=("form",)))
     assert fitted[0].shape[0] == plain[0].shape[0] + ll.N_CONTEXT["form"]
-    w = check.head_weights(fitted, ("form",))
+    w = check.stage_only_weights(fitted, ("form",))
     assert ll.learned_stage(w, items[1].stage_input) is Stage.DEMO
     assert ll.learned_stage(w, items[0].stage_input) is Stage.NEEDS_CONFIRMED
-    base = check.head_weights(plain, ())
+    base = check.stage_only_weights(plain, ())
     assert ll.learned_stage(base, items[1].stage_input) is ll.learned_stage(base, items[0].stage_input)
     assert check.parts_of("evidence+form") == ("form", "evidence") and check.parts_of("base") == ()
