@@ -41,6 +41,8 @@ DATA = ROOT / "tests" / "data"
 #   and FINAL.md (held-out 0.914 -> 0.915); retired in round 16, whose blind set is corpus v20.
 # - corpus v20 (both splits): blind through round 16, first look and final recorded in corpus_v20/FIRST_LOOK.md
 #   and FINAL.md (held-out 0.923 -> 0.925); retired in round 17, whose blind set is corpus v22.
+# - corpus v22 (both splits): blind through round 17, first look and final recorded in corpus_v22/FIRST_LOOK.md
+#   and FINAL.md (held-out 0.937 -> 0.934); retired in round 18, whose blind set is corpus v23.
 RETIRED_HELD_OUT = (
     DATA / "corpus_v3" / "held_out.jsonl",
     DATA / "corpus_v2" / "held_out.jsonl",
@@ -57,6 +59,7 @@ RETIRED_HELD_OUT = (
     DATA / "corpus_v18" / "held_out.jsonl",
     DATA / "corpus_v19" / "held_out.jsonl",
     DATA / "corpus_v20" / "held_out.jsonl",
+    DATA / "corpus_v22" / "held_out.jsonl",
 )
 CORPUS_V5 = (DATA / "corpus_v5" / "dev.jsonl", DATA / "corpus_v5" / "held_out.jsonl")
 
@@ -87,6 +90,7 @@ TRAINING_POOL = (
     DATA / "corpus_v18" / "dev.jsonl",
     DATA / "corpus_v19" / "dev.jsonl",
     DATA / "corpus_v20" / "dev.jsonl",
+    DATA / "corpus_v22" / "dev.jsonl",
     *RETIRED_HELD_OUT,
     *CORPUS_V6,
     *CORPUS_V8,
@@ -116,10 +120,12 @@ CORPUS_V19 = (DATA / "corpus_v19" / "dev.jsonl", DATA / "corpus_v19" / "held_out
 
 CORPUS_V20 = (DATA / "corpus_v20" / "dev.jsonl", DATA / "corpus_v20" / "held_out.jsonl")
 
-# Corpus v22 (two blind authors, round 17): its dev split is not tuned on during round 17 either, so that the
-# round's result is measured on unseen records; its held_out split stays blind after the round.
 CORPUS_V22 = (DATA / "corpus_v22" / "dev.jsonl", DATA / "corpus_v22" / "held_out.jsonl")
-BLIND_THIS_ROUND = (DATA / "corpus_v22" / "dev.jsonl",)
+
+# Corpus v23 (two blind authors, round 18): its dev split is not tuned on during round 18 either, so that the
+# round's result is measured on unseen records; its held_out split stays blind after the round.
+CORPUS_V23 = (DATA / "corpus_v23" / "dev.jsonl", DATA / "corpus_v23" / "held_out.jsonl")
+BLIND_THIS_ROUND = (DATA / "corpus_v23" / "dev.jsonl",)
 
 
 def _same(path: Path, paths: tuple[Path, ...]) -> bool:

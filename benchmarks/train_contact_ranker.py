@@ -73,7 +73,7 @@ class Record:
 
 
 def load_records(paths: tuple[Path, ...] = TRAINING_POOL) -> list[Record]:
-    assert not any(is_blind(p) or "v22" in str(p) for p in paths)
+    assert not any(is_blind(p) or "v23" in str(p) for p in paths)
     seen: dict[str, Any] = {}
     real = extractor.choose_contact
 

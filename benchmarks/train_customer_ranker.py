@@ -72,7 +72,7 @@ class Record:
 
 
 def load_records() -> list[Record]:
-    assert not any(is_blind(p) or "corpus_v22" in str(p) for p in TRAINING_POOL)
+    assert not any(is_blind(p) or "corpus_v23" in str(p) for p in TRAINING_POOL)
     seen: dict[str, Any] = {}
     real = extractor.choose_customer
 

@@ -95,7 +95,7 @@ def author_of(path: Path, record_id: str = "") -> str:
     if parent in ("corpus_v6", "corpus_v8", "corpus_v13", "corpus_v17", "corpus_v21"):
         return path.stem  # v6C, v6D, …, v8A, …, v13A, …, v17A, …, v21A, …: one author per file
     if parent in ("corpus_v5", "corpus_v7", "corpus_v9", "corpus_v10", "corpus_v11", "corpus_v12",
-                  "corpus_v14", "corpus_v15", "corpus_v16", "corpus_v18", "corpus_v19", "corpus_v20"):
+                  "corpus_v14", "corpus_v15", "corpus_v16", "corpus_v18", "corpus_v19", "corpus_v20", "corpus_v22"):
         return record_id.split("-", 1)[0]  # v5A, v5B, …, v15A, v15B: two authors across both splits
     return {"corpus_v2": "v2", "corpus_v3": "v3", "corpus_v4": "v4"}.get(parent, "sample")
 
@@ -126,7 +126,7 @@ class Item:
 
 
 def load_items() -> list[Item]:
-    assert not any(is_blind(p) or "corpus_v22" in str(p) for p in TRAINING_POOL)
+    assert not any(is_blind(p) or "corpus_v23" in str(p) for p in TRAINING_POOL)
     rules_tagger = make_tagger(learned=False)
     items = []
     for path in TRAINING_POOL:

@@ -6,9 +6,9 @@ Prints, as Markdown:
 - the first looks on corpus v5 (round 5's start), corpus v7 (round 6's start), corpus v9 (round 7's start),
   corpus v10 (round 8's start), corpus v11 (round 9's start), corpus v12 (round 10's start), corpus v14
   (round 11's start), corpus v15 (round 12's start), corpus v16 (round 13's start), corpus v18 (round 14's
-  start), corpus v19 (round 15's start), corpus v20 (round 16's start) and corpus v22 (round 17's start, this
-  round's blind set);
-- for the sample corpus, corpus v2 dev and corpus v22 dev (and, with --held-out, v22's held-aside third:
+  start), corpus v19 (round 15's start), corpus v20 (round 16's start), corpus v22 (round 17's start) and
+  corpus v23 (round 18's start, this round's blind set);
+- for the sample corpus, corpus v2 dev and corpus v23 dev (and, with --held-out, v23's held-aside third:
   figures only, never its misses): per-field accuracy and mean, per-tag precision and recall, time per message
   (p50/p99 of understand_text, the semantic tagger included) and the RSS the process grew by;
 - on the voice set (benchmarks/data/voice): per-field accuracy, mean, CER and seconds per memo for a
@@ -35,7 +35,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # allow running from a checkout without installing the package
 
 from benchmarks.asr import cer_counts  # noqa: E402
-from benchmarks.corpora import CORPUS_V22, is_blind  # noqa: E402
+from benchmarks.corpora import CORPUS_V23, is_blind  # noqa: E402
 from benchmarks.extraction_accuracy import FIELDS, load_samples  # noqa: E402
 from benchmarks.score_corpus import FIELD_LABELS, WARM_UP_TEXT, render, score_samples  # noqa: E402
 from bot.extract import DEFAULT_TAGS, Extraction  # noqa: E402
@@ -54,7 +54,7 @@ FIRST_LOOKS = tuple(
     (ROOT / "tests" / "data" / f"corpus_{version}" / "FIRST_LOOK.md", version, f"round {round_}")
     for version, round_ in (("v5", 5), ("v7", 6), ("v9", 7), ("v10", 8), ("v11", 9), ("v12", 10), ("v14", 11),
                             ("v15", 12), ("v16", 13), ("v18", 14),
-                            ("v19", 15), ("v20", 16), ("v22", 17))
+                            ("v19", 15), ("v20", 16), ("v22", 17), ("v23", 18))
 )
 DEFAULT_VOICE = ROOT / "benchmarks" / "data" / "voice" / "memos.jsonl"
 DEFAULT_BOOK = ROOT / "benchmarks" / "data" / "voice" / "book.json"
@@ -231,10 +231,10 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv[1:])
     if not args.voice_only:
         first_look()
-        # The sample corpus and v2 dev (tuning sets), then corpus v22: its dev split unseen during round 17
+        # The sample corpus and v2 dev (tuning sets), then corpus v23: its dev split unseen during round 18
         # and, with --held-out, the third kept aside (benchmarks/corpora.py).
-        dev_v22, held_v22 = CORPUS_V22
-        corpora = [DEFAULT_CORPUS, CORPUS_DIR / "dev.jsonl", dev_v22] + ([held_v22] if args.held_out else [])
+        dev_v23, held_v23 = CORPUS_V23
+        corpora = [DEFAULT_CORPUS, CORPUS_DIR / "dev.jsonl", dev_v23] + ([held_v23] if args.held_out else [])
         text_report(corpora)
     if not args.no_voice:
         voice_report(args.voice, args.book, args.beam)

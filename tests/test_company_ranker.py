@@ -39,12 +39,12 @@ def test_the_shipped_weights_are_small_and_trained_on_the_training_pool_only() -
     trained_on = cr.trained_on()
     pool = {p.resolve().relative_to(ROOT).as_posix() for p in TRAINING_POOL}
     assert set(trained_on) == pool
-    assert not any("corpus_v22" in p or "v22" in p.rsplit("/", 1)[-1] for p in trained_on)
+    assert not any("corpus_v23" in p or "v23" in p.rsplit("/", 1)[-1] for p in trained_on)
     assert not any(is_blind(ROOT / p) for p in trained_on)
 
 
 def test_training_refuses_a_blind_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(trainer, "TRAINING_POOL", (*TRAINING_POOL, ROOT / "tests/data/corpus_v22/dev.jsonl"))
+    monkeypatch.setattr(trainer, "TRAINING_POOL", (*TRAINING_POOL, ROOT / "tests/data/corpus_v23/dev.jsonl"))
     with pytest.raises(AssertionError):
         trainer.load_records()
 
