@@ -49,10 +49,11 @@ def pool_meta() -> tuple[dict[str, dict[str, Any]], list[str]]:
     return meta, order
 
 
-def author_sets(order: list[str], every: int = 2, offset: int = 0) -> dict[str, set[str]]:
+def author_sets(order: list[str], every: int = 2, offset: int = 0, by_name: bool = False) -> dict[str, set[str]]:
     """READ: every `every`-th author in pool order from `offset` (rounds 10-12: the even places; round 14: every
-    seventh from the fourth), UNREAD: the others."""
-    read = set(order[offset::every])
+    seventh from the fourth), or with `by_name` in the authors' order sorted by name (round 18: a set that new
+    pool files do not shift), UNREAD: the others."""
+    read = set((sorted(order) if by_name else order)[offset::every])
     return {"read": read, "unread": set(order) - read}
 
 
@@ -227,11 +228,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--show", type=int, default=0, help="print this many misses of READ authors per kind")
     parser.add_argument("--read-every", type=int, default=2, help="READ: every Nth author in pool order")
     parser.add_argument("--read-offset", type=int, default=0, help="READ starts at this place in pool order")
+    parser.add_argument("--read-sorted", action="store_true", help="count READ places in the authors' order "
+                        "sorted by name instead of pool order (round 18)")
     parser.add_argument("--formats", nargs="*", default=(), help="count and show only these formats")
     parser.add_argument("--form-split", action="store_true", help="count the misses by `form_class` (round 16)")
     args = parser.parse_args(argv)
     meta, order = pool_meta()
-    sets = author_sets(order, args.read_every, args.read_offset)
+    sets = author_sets(order, args.read_every, args.read_offset, args.read_sorted)
     if args.formats:
         meta = {rid: m for rid, m in meta.items() if m["format"] in args.formats}
     sets["all"] = sets["read"] | sets["unread"]

@@ -29,10 +29,11 @@ from benchmarks.company_misses import pool_meta  # noqa: E402
 READ_EVERY = 6
 
 
-def author_sets(order: list[str], every: int = READ_EVERY, offset: int = 0) -> dict[str, set[str]]:
+def author_sets(order: list[str], every: int = READ_EVERY, offset: int = 0,
+                by_name: bool = False) -> dict[str, set[str]]:
     """READ: every sixth author in pool order (16 of 94; round 14's company set: every seventh from the fourth,
     `--read-every 7 --read-offset 3`, 15 of 107), UNREAD: the others; ALL: every author."""
-    sets = company_misses.author_sets(order, every, offset)  # the one rule of the miss tools
+    sets = company_misses.author_sets(order, every, offset, by_name)  # the one rule of the miss tools
     return {"READ": sets["read"], "UNREAD": sets["unread"], "ALL": set(order)}
 
 
@@ -69,13 +70,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--formats", nargs="*", default=["forwarded_single", "voice_memo_text"])
     parser.add_argument("--read-every", type=int, default=READ_EVERY, help="READ: every Nth author in pool order")
     parser.add_argument("--read-offset", type=int, default=0, help="READ starts at this place in pool order")
+    parser.add_argument("--read-sorted", action="store_true", help="count READ places in the authors' order "
+                        "sorted by name instead of pool order (round 18)")
     args = parser.parse_args(argv)
     meta, order = pool_meta()
     formats = {rid: m["format"] for rid, m in meta.items()}
     before, after = load(args.before), load(args.after)
     print("| author set | format | authors | records | before | after | up / down | fixed / broken |")
     print("|---|---|---|---|---|---|---|---|")
-    for set_name, authors in author_sets(order, args.read_every, args.read_offset).items():
+    for set_name, authors in author_sets(order, args.read_every, args.read_offset, args.read_sorted).items():
         for fmt in [None, *args.formats]:
             r = compare_rows(before, after, formats, authors, fmt)
             print(f"| {set_name} | {fmt or 'all'} | {r['authors']} | {r['n']} | {r['before']:.2%} | {r['after']:.2%} "

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import statistics
 import sys
 import time
@@ -176,14 +177,36 @@ def fit(records: Sequence[Record], *, l2: float, iters: int) -> np.ndarray:
     return full
 
 
-def predict(w: np.ndarray, record: Record, margin: float = cr.NONE_MARGIN) -> str | None:
+def form_records(records: Sequence[Record]) -> list[Record]:
+    """The form step's training choices (`company_ranker.FORM_STEP`, round 18): for each record whose label is a
+    firm among its candidates, the label's nested forms only (`company_ranker.family`), the label among them."""
+    out = []
+    for r in records:
+        if r.label is None or r.label == 0 or len(r.names) < 3:
+            continue
+        members = cr.family(r.names, r.label)
+        if len(members) > 1:
+            out.append(replace(r, names=[r.names[i] for i in members],
+                               feats=cr.family_feats(r.names, members, r.feats), label=members.index(r.label)))
+    return out
+
+
+def fit_form(records: Sequence[Record], *, l2: float, iters: int) -> np.ndarray:
+    """The form step's weights: the same softmax, fitted on `form_records` only."""
+    return fit(form_records(records), l2=l2, iters=iters)
+
+
+def predict(w: np.ndarray, record: Record, margin: float = cr.NONE_MARGIN,
+            w_form: np.ndarray | None = None) -> str | None:
     if len(record.names) == 1:
         return record.names[0] or None
-    return cr.decide(record.names, [float(w[f].sum()) for f in record.feats], margin)
+    chosen = cr.decide(record.names, [float(w[f].sum()) for f in record.feats], margin)
+    return cr.refine(record.names, record.feats, chosen, w_form)
 
 
 def loao(records: Sequence[Record], *, l2: float, iters: int, dump: Path | None = None,
-         authors: Sequence[str] = (), groups: int = 0, scored: dict[str, Sequence[Record]] | None = None) -> None:
+         authors: Sequence[str] = (), groups: int = 0, scored: dict[str, Sequence[Record]] | None = None,
+         fits: Path | None = None, form_l2: float | None = None) -> None:
     """Score each author by a model fitted without them: one fit per author, or with `groups` one fit per
     group of authors (round-robin over the authors in pool order): every author still held out, fewer fits.
     `scored`: the same records featurized other ways (another `person`, by label), scored by the same fits
@@ -198,7 +221,10 @@ def loao(records: Sequence[Record], *, l2: float, iters: int, dump: Path | None 
             others[label][r.author].append(r)
     order = list(by_author)
     group_of = {a: (i % groups if groups else i) for i, a in enumerate(order)}
-    fitted: dict[int, np.ndarray] = {}
+    # `fits`: the first stage's fits per group, reused across runs that change only the form step (round 18;
+    # valid while the records, their features, the groups, l2 and iters are the same).
+    fitted: dict[int, np.ndarray] = pickle.loads(fits.read_bytes()) if fits and fits.exists() else {}
+    fitted_form: dict[int, np.ndarray | None] = {}
     print("| author | n | rules | ranker | reachable |" + "".join(f" {label} |" for label in others))
     print("|---|---|---|---|---|" + "---|" * len(others))
     rule_acc, new_acc = [], []
@@ -210,15 +236,22 @@ def loao(records: Sequence[Record], *, l2: float, iters: int, dump: Path | None 
         if authors and author not in authors:
             continue
         g = group_of[author]
-        if g not in fitted:
-            fitted[g] = fit([r for r in records if group_of[r.author] != g], l2=l2, iters=iters)
-        w = fitted[g]
-        rows += [{"id": r.id, "author": r.author, "expect": r.expect, "rules": r.rules, "pred": predict(w, r),
+        if g not in fitted_form:
+            train = [r for r in records if group_of[r.author] != g]
+            if g not in fitted:
+                fitted[g] = fit(train, l2=l2, iters=iters)
+                if fits:
+                    fits.write_bytes(pickle.dumps(fitted))
+            fitted_form[g] = fit_form(train, l2=l2 if form_l2 is None else form_l2, iters=iters) \
+                if cr.FORM_STEP else None
+        w, w_form = fitted[g], fitted_form[g]
+        rows += [{"id": r.id, "author": r.author, "expect": r.expect, "rules": r.rules,
+                  "pred": predict(w, r, w_form=w_form), "stage1": predict(w, r),
                   "reachable": r.label is not None, "names": r.names} for r in held]
         rules = sum(r.rules == r.expect for r in held) / len(held)
-        new = sum(predict(w, r) == r.expect for r in held) / len(held)
+        new = sum(predict(w, r, w_form=w_form) == r.expect for r in held) / len(held)
         for margin in MARGIN_GRID:
-            by_margin[margin].append(sum(predict(w, r, margin) == r.expect for r in held) / len(held))
+            by_margin[margin].append(sum(predict(w, r, margin, w_form) == r.expect for r in held) / len(held))
         reach = sum(r.label is not None for r in held) / len(held)
         rule_acc.append(rules)
         new_acc.append(new)
@@ -226,9 +259,9 @@ def loao(records: Sequence[Record], *, l2: float, iters: int, dump: Path | None 
         for label, held_by_author in others.items():
             mine = held_by_author[author]
             other_rows[label] += [{"id": r.id, "author": r.author, "expect": r.expect, "rules": r.rules,
-                                   "pred": predict(w, r), "reachable": r.label is not None, "names": r.names}
-                                  for r in mine]
-            other_acc[label].append(sum(predict(w, r) == r.expect for r in mine) / len(mine))
+                                   "pred": predict(w, r, w_form=w_form), "reachable": r.label is not None,
+                                   "names": r.names} for r in mine]
+            other_acc[label].append(sum(predict(w, r, w_form=w_form) == r.expect for r in mine) / len(mine))
             cells += f" {other_acc[label][-1]:.1%} |"
         print(f"| {author} | {len(held)} | {rules:.1%} | {new:.1%} | {reach:.1%} |{cells}", flush=True)
     print(f"| mean of authors | {len(records)} | {statistics.mean(rule_acc):.1%} | {statistics.mean(new_acc):.1%} | |"
@@ -265,7 +298,7 @@ def score_extra(w: np.ndarray, extra: Sequence[Record]) -> None:
 SWITCHES = ("LOOSE_PHRASES", "FORM_KEYS", "DEICTIC", "SEGMENT_SPANS", "NEST_KEYS", "NEST_DETAIL", "CROSS_KEYS",
             "MESSAGE_ROLE_KEYS", "NULL_KEYS", "VERB_FRAME", "PERSON_TIE", "NOPERSON_KEY",
              "NOPERSON_MENTION", "FIRM_FAMILY", "SHARED_TITLES", "FOREIGN_FORMS", "TITLE_AFTER", "PLACE_TRIM",
-            "LOOSE_EDGES", "CONTACT_FIELDS", "NULL_ORG")
+            "LOOSE_EDGES", "CONTACT_FIELDS", "NULL_ORG", "FORM_STEP", "FORM_RANK")
 
 
 def apply_switches(pairs: Sequence[str]) -> None:
@@ -278,6 +311,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--write", action="store_true", help="fit on the whole pool and write the weights")
     parser.add_argument("--l2", type=float, default=1.0)
     parser.add_argument("--iters", type=int, default=300)
+    parser.add_argument("--form-l2", type=float, help="the form step's L2 (default --l2; round 18)")
     parser.add_argument("--no-loao", action="store_true")
     parser.add_argument("--cache", type=Path, help="pickle of the records: reused if present, else written "
                         "(only valid while the rules and the features are unchanged)")
@@ -297,6 +331,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--test-person", nargs="*", default=(), metavar="extract|gold|DUMP", help="score the "
                         "held-out records also with these customers in their ranker input, by the same fits (each "
                         "dumped as DUMP.LABEL.jsonl; LABEL is extract, gold or the customer dump's file stem)")
+    parser.add_argument("--fits", type=Path, help="pickle of the first stage's fits per group: reused if present, "
+                        "else written (only valid while the records, features, groups, l2 and iters are unchanged)")
     parser.add_argument("--out", type=Path, default=cr.WEIGHTS_FILE, help="with --write: where the weights go "
                         "(default the shipped file; another path fits a variant without touching it)")
     args = parser.parse_args(argv)
@@ -317,13 +353,18 @@ def main(argv: list[str]) -> int:
     records = with_person(records, args.train_person)
     if not args.no_loao:
         loao(records, l2=args.l2, iters=args.iters, dump=args.dump, authors=args.authors,
-             groups=args.groups, scored=scored)
+             groups=args.groups, scored=scored, fits=args.fits, form_l2=args.form_l2)
     if extra:
         score_extra(fit(records, l2=args.l2, iters=args.iters), extra)
     if args.write:
         w = fit(records, l2=args.l2, iters=args.iters)
         trained_on = np.array([p.resolve().relative_to(ROOT).as_posix() for p in TRAINING_POOL])
-        np.savez_compressed(args.out, w=w.astype(np.float16), trained_on=trained_on)
+        if cr.FORM_STEP:  # the form step's own weights (round 18); a file without them decides in one stage
+            w_form = fit_form(records, l2=args.l2 if args.form_l2 is None else args.form_l2, iters=args.iters)
+            np.savez_compressed(args.out, w=w.astype(np.float16), trained_on=trained_on,
+                                w_form=w_form.astype(np.float16))
+        else:
+            np.savez_compressed(args.out, w=w.astype(np.float16), trained_on=trained_on)
         print(f"wrote {args.out}")
     return 0
 

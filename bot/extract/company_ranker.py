@@ -1454,15 +1454,72 @@ def featurize(customer_text: str, rep_text: str, header: str | None, person: str
     return names, feats
 
 
+# Round 18 (`FORM_STEP`): the right firm in the wrong form is the largest class of plain-note misses, and rounds 12
+# and 16 showed that more keys in the one softmax do not move it: there, one weight vector must both tell a firm
+# from any other span (the person, the place, a glued verb phrase, "no company") and tell the filed form of a firm
+# from its nested forms, and a key such as the span's length or its legal form pulls opposite ways in the two
+# decisions. The form step is a second softmax with its own weights over the same hashed keys, fitted only on the
+# choice among the nested forms of the labelled firm (the candidates that hold the label or that it holds): after
+# the first stage picks a firm, the second re-picks among that pick's nested forms. The "no company" decision is
+# the first stage's alone. Weights without `w_form` (every file before round 18) decide as before.
+FORM_STEP = False
+
+
+def family(names: Sequence[str], chosen: int) -> list[int]:
+    """The indices of `chosen`'s nested forms among `names` (itself included, "no company" and empty names
+    excluded): each candidate that holds it or that it holds."""
+    me = names[chosen]
+    return [i for i, n in enumerate(names) if i > 0 and n and (n in me or me in n)]
+
+
+# `FORM_RANK` (with `FORM_STEP`): keys of a form's place among its family, which the first stage cannot have (it
+# scores each span on its own): its length rank from the longest, the family's size, whether it is the longest or
+# the shortest, and how many characters it adds to the shortest form. Computed from the names alone.
+FORM_RANK = False
+
+
+def family_feats(names: Sequence[str], members: Sequence[int],
+                 feats: Sequence[npt.NDArray[np.int64]]) -> list[npt.NDArray[np.int64]]:
+    """Each member's keys for the form step: its own, and with `FORM_RANK` its place in the family."""
+    if not FORM_RANK:
+        return [feats[i] for i in members]
+    lengths = sorted({len(names[i]) for i in members}, reverse=True)
+    shortest = lengths[-1]
+    out = []
+    for i in members:
+        n = len(names[i])
+        rank = lengths.index(n)
+        place = "longest" if rank == 0 else "shortest" if n == shortest else "middle"
+        keys = [f"FSrank{_bucket(rank, 3)}", f"FSsize{_bucket(len(members), 5)}", f"FS{place}",
+                f"FS{place}:size{_bucket(len(members), 5)}", f"FSadd{_bucket(n - shortest, 6)}"]
+        out.append(np.union1d(feats[i], hashed(keys)))
+    return out
+
+
+def refine(names: Sequence[str], feats: Sequence[npt.NDArray[np.int64]], chosen: str | None,
+           w_form: npt.NDArray[np.floating] | None) -> str | None:
+    """The form step (see `FORM_STEP`): the best-scoring nested form of the first stage's choice by `w_form`,
+    or the choice itself when there is none, no form weights, or no firm was chosen."""
+    if chosen is None or w_form is None or chosen not in names:
+        return chosen
+    members = family(names, names.index(chosen))
+    if len(members) < 2:
+        return chosen
+    scores = [float(w_form[f].sum()) for f in family_feats(names, members, feats)]
+    return names[members[int(np.argmax(scores))]]
+
+
 @dataclass(frozen=True)
 class Weights:
     w: npt.NDArray[np.float32]
     trained_on: tuple[str, ...]  # the corpus files (repository paths) they were fitted on
+    w_form: npt.NDArray[np.float32] | None = None  # the form step's weights (round 18), absent before
 
 
 def read_weights(path: Path) -> Weights:
     with np.load(path) as data:
-        return Weights(data["w"].astype(np.float32), tuple(str(p) for p in data["trained_on"]))
+        w_form = data["w_form"].astype(np.float32) if "w_form" in data.files else None
+        return Weights(data["w"].astype(np.float32), tuple(str(p) for p in data["trained_on"]), w_form)
 
 
 SHIPPED = ShippedWeights(WEIGHTS_FILE, read_weights, name="company_ranker")
@@ -1472,6 +1529,12 @@ def weights() -> npt.NDArray[np.float32] | None:
     """The shipped weights, read once per process; None without a usable file (the rules decide)."""
     shipped = SHIPPED.get()
     return None if shipped is None else shipped.w
+
+
+def form_weights() -> npt.NDArray[np.float32] | None:
+    """The shipped form step's weights, or None (no file, a file without them, or `FORM_STEP` off)."""
+    shipped = SHIPPED.get()
+    return None if shipped is None or not FORM_STEP else shipped.w_form
 
 
 def trained_on() -> tuple[str, ...]:
@@ -1487,7 +1550,7 @@ def choose(customer_text: str, rep_text: str, header: str | None, person: str | 
     if w is None:
         return rules
     names, feats = featurize(customer_text, rep_text, header, person, rules)
-    return decide(names, [float(w[f].sum()) for f in feats])
+    return refine(names, feats, decide(names, [float(w[f].sum()) for f in feats]), form_weights())
 
 
 def decide(names: Sequence[str], scores: Sequence[float], margin: float = NONE_MARGIN) -> str | None:
