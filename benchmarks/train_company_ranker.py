@@ -271,6 +271,9 @@ def loao(records: Sequence[Record], *, l2: float, iters: int, dump: Path | None 
         for label, variant_rows in other_rows.items():
             dump.with_suffix(f".{label}.jsonl").write_text(
                 "\n".join(json.dumps(row, ensure_ascii=False) for row in variant_rows) + "\n")
+        if any("stage1" in row for row in rows):  # the form step's run: its first stage alone is the baseline
+            dump.with_suffix(".stage1.jsonl").write_text("\n".join(
+                json.dumps({**row, "pred": row["stage1"]}, ensure_ascii=False) for row in rows) + "\n")
     print("\n'no company' margin (mean of authors): "
           + ", ".join(f"{m}: {statistics.mean(a):.1%}" for m, a in by_margin.items()))
 
