@@ -80,7 +80,9 @@ def test_who_the_customer_is(text: str, person: str | None) -> None:
         # misses were never read (round 15).
         # A strict xfail from round 15 to 16 (no company won when no customer is named); right since round 17's
         # merge (the company ranker refitted on 144 authors with the LOOSE_EDGES and CONTACT_FIELDS sources on).
-        ("收到安和药房连锁的邮件，要我们提供检测报告", "安和药房连锁"),
+        # Round 18's retrain (150 authors) lost it again: strict xfail with the measured reason.
+        pytest.param("收到安和药房连锁的邮件，要我们提供检测报告", "安和药房连锁", marks=pytest.mark.xfail(strict=True,
+                     reason="round 18 retrain (150 authors): 'no company' wins when no customer is named")),
         ("这批检测机是卖给金禾饲料厂的", "金禾饲料厂"),
         # A two-character verb of the dictionary opens the clause before the brand.
         ("考察青山民宿的时候，老板说想上个订房小程序", "青山民宿"),
@@ -132,10 +134,9 @@ def test_which_company(text: str, company: str | None) -> None:
         # An English self-introduction names the organisation after "from"/"of".
         # Round 16: company ranker candidate source FOREIGN_FORMS proposes the whole capitalised run, and the weights
         # fitted on 136 authors choose it (the branch's weights on 126 authors did not); measured, not tuned.
-        pytest.param("I'm Maria Costa of Iberia Fresh Foods, we need 50 units by May.", "Iberia Fresh Foods",
-                     marks=pytest.mark.xfail(strict=True, reason=(
-                         "round 16 retrain (136 authors): the whole run \"I'm Maria Costa of Iberia Fresh Foods\" "
-                         "wins"))),
+        # A strict xfail from round 16 to 17 (the whole run "I'm Maria Costa of Iberia Fresh Foods" won); right
+        # again since round 18's retrain on 150 authors.
+        ("I'm Maria Costa of Iberia Fresh Foods, we need 50 units by May.", "Iberia Fresh Foods"),
     ],
 )
 def test_which_company_by_its_sentence(text: str, company: str | None) -> None:
