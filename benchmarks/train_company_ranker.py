@@ -65,7 +65,7 @@ def load_records(paths: Sequence[Path] | None = None) -> list[Record]:
     """The pool's records, or (`--extra`) those of files outside it, run through extract()."""
     if paths is None:
         paths = TRAINING_POOL
-    # Never a blind file, nor this round's blind corpus (v22) in any split.
+    # Never a blind file, nor this round's blind corpus (v23) in any split.
     assert not any(is_blind(p) or "corpus_v23" in str(p) for p in paths)
     seen: dict[str, Any] = {}
     real_choose = cr.choose
