@@ -206,7 +206,7 @@ def predict(w: np.ndarray, record: Record, margin: float = cr.NONE_MARGIN,
 
 def loao(records: Sequence[Record], *, l2: float, iters: int, dump: Path | None = None,
          authors: Sequence[str] = (), groups: int = 0, scored: dict[str, Sequence[Record]] | None = None,
-         fits: Path | None = None, form_l2: float | None = None) -> None:
+         fits: Path | None = None, form_l2: float = 1.0) -> None:
     """Score each author by a model fitted without them: one fit per author, or with `groups` one fit per
     group of authors (round-robin over the authors in pool order): every author still held out, fewer fits.
     `scored`: the same records featurized other ways (another `person`, by label), scored by the same fits
@@ -242,12 +242,12 @@ def loao(records: Sequence[Record], *, l2: float, iters: int, dump: Path | None 
                 fitted[g] = fit(train, l2=l2, iters=iters)
                 if fits:
                     fits.write_bytes(pickle.dumps(fitted))
-            fitted_form[g] = fit_form(train, l2=l2 if form_l2 is None else form_l2, iters=iters) \
-                if cr.FORM_STEP else None
+            fitted_form[g] = fit_form(train, l2=form_l2, iters=iters) if cr.FORM_STEP else None
         w, w_form = fitted[g], fitted_form[g]
+        # With the form step, `stage1` keeps the first stage's own choice: the baseline of the same fits.
         rows += [{"id": r.id, "author": r.author, "expect": r.expect, "rules": r.rules,
-                  "pred": predict(w, r, w_form=w_form), "stage1": predict(w, r),
-                  "reachable": r.label is not None, "names": r.names} for r in held]
+                  "pred": predict(w, r, w_form=w_form), "reachable": r.label is not None, "names": r.names}
+                 | ({"stage1": predict(w, r)} if w_form is not None else {}) for r in held]
         rules = sum(r.rules == r.expect for r in held) / len(held)
         new = sum(predict(w, r, w_form=w_form) == r.expect for r in held) / len(held)
         for margin in MARGIN_GRID:
@@ -354,20 +354,18 @@ def main(argv: list[str]) -> int:
         (source if source in ("extract", "gold") else Path(source).stem): with_person(records, source)
         for source in args.test_person}
     records = with_person(records, args.train_person)
+    form_l2 = args.l2 if args.form_l2 is None else args.form_l2
     if not args.no_loao:
         loao(records, l2=args.l2, iters=args.iters, dump=args.dump, authors=args.authors,
-             groups=args.groups, scored=scored, fits=args.fits, form_l2=args.form_l2)
+             groups=args.groups, scored=scored, fits=args.fits, form_l2=form_l2)
     if extra:
         score_extra(fit(records, l2=args.l2, iters=args.iters), extra)
     if args.write:
         w = fit(records, l2=args.l2, iters=args.iters)
         trained_on = np.array([p.resolve().relative_to(ROOT).as_posix() for p in TRAINING_POOL])
-        if cr.FORM_STEP:  # the form step's own weights (round 18); a file without them decides in one stage
-            w_form = fit_form(records, l2=args.l2 if args.form_l2 is None else args.form_l2, iters=args.iters)
-            np.savez_compressed(args.out, w=w.astype(np.float16), trained_on=trained_on,
-                                w_form=w_form.astype(np.float16))
-        else:
-            np.savez_compressed(args.out, w=w.astype(np.float16), trained_on=trained_on)
+        # The form step's own weights (round 18); a file without them decides in one stage.
+        form = {"w_form": fit_form(records, l2=form_l2, iters=args.iters).astype(np.float16)} if cr.FORM_STEP else {}
+        np.savez_compressed(args.out, w=w.astype(np.float16), trained_on=trained_on, **form)
         print(f"wrote {args.out}")
     return 0
 
