@@ -126,6 +126,9 @@ CORPUS_V22 = (DATA / "corpus_v22" / "dev.jsonl", DATA / "corpus_v22" / "held_out
 # round's result is measured on unseen records; its held_out split stays blind after the round.
 CORPUS_V23 = (DATA / "corpus_v23" / "dev.jsonl", DATA / "corpus_v23" / "held_out.jsonl")
 BLIND_THIS_ROUND = (DATA / "corpus_v23" / "dev.jsonl",)
+# This round's blind corpus, both splits: no trainer reads it while the round lasts (the one name a new round edits
+# besides BLIND_THIS_ROUND; trainers and tests ask `is_trainable`).
+BLIND_CORPUS = CORPUS_V23
 
 
 def _same(path: Path, paths: tuple[Path, ...]) -> bool:
@@ -140,3 +143,10 @@ def is_blind(path: Path) -> bool:
     if _same(path, RETIRED_HELD_OUT):
         return False
     return "held_out" in path.stem
+
+
+def is_trainable(path: Path) -> bool:
+    """A file a learned part may be fitted on: not blind, and not in this round's blind corpus (any split, or any
+    other file beside them)."""
+    folders = {blind.resolve().parent for blind in BLIND_CORPUS}
+    return not is_blind(path) and path.resolve().parent not in folders

@@ -34,7 +34,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.conditional_logit import fit_records, print_pool_summary, write_weights  # noqa: E402
-from benchmarks.corpora import TRAINING_POOL, is_blind  # noqa: E402
+from benchmarks.corpora import TRAINING_POOL, is_trainable  # noqa: E402
 from benchmarks.extraction_accuracy import load_samples  # noqa: E402
 from benchmarks.pickle_cache import cached  # noqa: E402
 from benchmarks.switches import apply_switches  # noqa: E402
@@ -72,7 +72,7 @@ class Record:
 
 
 def load_records() -> list[Record]:
-    assert not any(is_blind(p) or "corpus_v23" in str(p) for p in TRAINING_POOL)
+    assert all(is_trainable(p) for p in TRAINING_POOL)
     seen: dict[str, Any] = {}
     real = extractor.choose_customer
 

@@ -45,6 +45,6 @@ def test_the_word_classes_of_a_span_are_features() -> None:
 
 def test_scoring_files_outside_the_pool_refuses_a_blind_one(monkeypatch: pytest.MonkeyPatch) -> None:
     blind = ROOT / "tests/data/corpus_v6/v6C.jsonl"
-    monkeypatch.setattr(trainer, "is_blind", lambda p: p == blind)
+    monkeypatch.setattr(trainer, "is_trainable", lambda p: p != blind)
     with pytest.raises(AssertionError):
         trainer.load_records([blind])
