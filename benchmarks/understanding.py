@@ -8,9 +8,10 @@ Prints, as Markdown:
   (round 11's start), corpus v15 (round 12's start), corpus v16 (round 13's start), corpus v18 (round 14's
   start), corpus v19 (round 15's start), corpus v20 (round 16's start), corpus v22 (round 17's start) and
   corpus v23 (round 18's start, this round's blind set);
-- for the sample corpus, corpus v2 dev and corpus v23 dev (and, with --held-out, v23's held-aside third:
-  figures only, never its misses): per-field accuracy and mean, per-tag precision and recall, time per message
-  (p50/p99 of understand_text, the semantic tagger included) and the RSS the process grew by;
+- for the sample corpus, corpus v2 dev and the dev split of this round's blind corpus (`corpora.BLIND_CORPUS`;
+  with --held-out also its held-aside third: figures only, never its misses): per-field accuracy and mean, per-tag
+  precision and recall, time per message (p50/p99 of understand_text, the semantic tagger included) and the RSS the
+  process grew by;
 - on the voice set (benchmarks/data/voice): per-field accuracy, mean, CER and seconds per memo for a
   rep with a book (biasing prompt + pinyin correction), a new rep with an empty book (the empty-book
   prompt, no correction), a new rep prompted with the team's customers, and the perfect transcript
@@ -35,7 +36,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # allow running from a checkout without installing the package
 
 from benchmarks.asr import cer_counts  # noqa: E402
-from benchmarks.corpora import CORPUS_V23, is_blind  # noqa: E402
+from benchmarks.corpora import BLIND_CORPUS, is_blind  # noqa: E402
 from benchmarks.extraction_accuracy import FIELDS, load_samples  # noqa: E402
 from benchmarks.score_corpus import FIELD_LABELS, WARM_UP_TEXT, render, score_samples  # noqa: E402
 from bot.extract import DEFAULT_TAGS, Extraction  # noqa: E402
@@ -231,10 +232,10 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv[1:])
     if not args.voice_only:
         first_look()
-        # The sample corpus and v2 dev (tuning sets), then corpus v23: its dev split unseen during round 18
-        # and, with --held-out, the third kept aside (benchmarks/corpora.py).
-        dev_v23, held_v23 = CORPUS_V23
-        corpora = [DEFAULT_CORPUS, CORPUS_DIR / "dev.jsonl", dev_v23] + ([held_v23] if args.held_out else [])
+        # The sample corpus and v2 dev (tuning sets), then this round's blind corpus: its dev split unseen during
+        # the round and, with --held-out, the third kept aside (benchmarks/corpora.py).
+        blind_dev, blind_held = BLIND_CORPUS
+        corpora = [DEFAULT_CORPUS, CORPUS_DIR / "dev.jsonl", blind_dev] + ([blind_held] if args.held_out else [])
         text_report(corpora)
     if not args.no_voice:
         voice_report(args.voice, args.book, args.beam)
