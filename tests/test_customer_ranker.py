@@ -147,3 +147,19 @@ def test_a_damaged_weights_file_leaves_the_rules_choice(monkeypatch: pytest.Monk
     assert cr.load_weights() is None
     data = cr.CustomerInput((), None, "拜访了华康医疗的张伟", "", (), "张伟")
     assert cr.choose_customer(data) == "张伟"
+
+
+def test_an_english_day_or_month_is_never_a_customer() -> None:
+    """Round 19: "by Friday" capitalises a day, not a person."""
+    text = "Maria from Sunrise Imports LLC wants a quote by Friday, maybe Next Tuesday or in December"
+    names = {c.name for c in cr.candidates(cr.CustomerInput([], None, text, "", [], None))}
+    assert "Maria" in names
+    assert not {"Friday", "Next Tuesday", "December"} & names
+
+
+def test_romanised_names_keep_their_diacritics() -> None:
+    """Round 19: "Fernández" was cut to "Fern", "Müller" was no candidate at all."""
+    text = "Lucía Fernández说下周看样品，Thomas Müller那边也在等，Nguyễn Hoàng Nam今天来电"
+    names = {c.name for c in cr.candidates(cr.CustomerInput([], None, text, "", [], None))}
+    assert {"Lucía Fernández", "Thomas Müller", "Nguyễn Hoàng Nam"} <= names
+    assert not {"Fern", "Lucía Fern", "Nguy"} & names

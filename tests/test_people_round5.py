@@ -134,9 +134,12 @@ def test_which_company(text: str, company: str | None) -> None:
         # An English self-introduction names the organisation after "from"/"of".
         # Round 16: company ranker candidate source FOREIGN_FORMS proposes the whole capitalised run, and the weights
         # fitted on 136 authors choose it (the branch's weights on 126 authors did not); measured, not tuned.
-        # A strict xfail from round 16 to 17 (the whole run "I'm Maria Costa of Iberia Fresh Foods" won); right
-        # again since round 18's retrain on 150 authors.
-        ("I'm Maria Costa of Iberia Fresh Foods, we need 50 units by May.", "Iberia Fresh Foods"),
+        # A strict xfail from round 16 to 17 (the whole run "I'm Maria Costa of Iberia Fresh Foods" won), lifted in
+        # round 18. Round 19 found why it came and went: the run and its shorter forms were ranked in a set's order,
+        # i.e. by the process's string hash seed, so this text got either firm (about half the processes each).
+        # The order is fixed now; until the ranker is refitted on it, the whole run wins.
+        pytest.param("I'm Maria Costa of Iberia Fresh Foods, we need 50 units by May.", "Iberia Fresh Foods",
+                     marks=pytest.mark.xfail(strict=True, reason="the whole run wins with the order fixed")),
     ],
 )
 def test_which_company_by_its_sentence(text: str, company: str | None) -> None:

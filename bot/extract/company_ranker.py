@@ -474,14 +474,22 @@ _LATIN_LETTER = "A-Za-z\u00c0-\u024f"
 _FOREIGN_WORD = rf"[{_LATIN_LETTER}0-9&][{_LATIN_LETTER}0-9&'.\-]*"
 _FOREIGN_SPAN_OK = re.compile(rf"^(?:[\u4e00-\u9fff]+ )?{_FOREIGN_WORD}(?:,? {_FOREIGN_WORD})*(?: [\u4e00-\u9fff]+)?$"
                               r"|^[\u4e00-\u9fffA-Za-z0-9&]{2,16}\([\u4e00-\u9fff]{2,4}\)[\u4e00-\u9fff]{0,8}$")
+# Abbreviated legal forms, English and (round 19) the dotted ones of Latin America, Southern Europe and Asia
+# ("S.A. de C.V.", "Ltda.", "S.r.l.", "B.V.", "Sdn. Bhd.", "K.K.").
+_LEGAL_FORM = (r"Co\.,? Ltd\.?|Co\.|Ltd\.?|Inc\.?|Corp\.?|LLC|LLP|GmbH|S\.A\. de C\.V\.|S\.A\.S\.|S\.A\.|"
+               r"S\.L\.|S\.R\.L\.|S\.r\.l\.|S\.p\.A\.|Ltda\.?|B\.V\.|N\.V\.|K\.K\.|AG|PLC|Pte\.? Ltd\.?|"
+               r"Pty\.? Ltd\.?|Sdn\.? Bhd\.?|Limited")
 # Capitalised words (or an acronym), with lower-case particles between them, then an optional abbreviated form.
+# A word never stops inside letters or before a dot and a letter, so "Hermanos S.A." is the name and its form,
+# not "Hermanos S" (round 19).
+_FOREIGN_WORD_END = rf"\.?(?!\.?[{_LATIN_LETTER}])"
 _FOREIGN_RUN = re.compile(
-    rf"(?<![{_LATIN_LETTER}0-9])[A-Z\u00c0-\u00de][{_LATIN_LETTER}0-9&'\-]*\.?"
-    rf"(?:(?: (?:of|and|de|du|la|le|der|von|&))? (?:[A-Z\u00c0-\u00de0-9&][{_LATIN_LETTER}0-9&'\-]*\.?))*"
-    r"(?:,? (?:Co\.,? Ltd\.?|Co\.|Ltd\.?|Inc\.?|Corp\.?|LLC|GmbH|S\.A\.|AG|PLC|Pte\.? Ltd\.?|Limited))?"
+    rf"(?<![{_LATIN_LETTER}0-9])[A-Z\u00c0-\u00de][{_LATIN_LETTER}0-9&'\-]*{_FOREIGN_WORD_END}"
+    rf"(?:(?: (?:of|and|de|du|la|le|der|von|&))?"
+    rf" (?:[A-Z\u00c0-\u00de0-9&][{_LATIN_LETTER}0-9&'\-]*{_FOREIGN_WORD_END}))*"
+    rf"(?:,? (?:{_LEGAL_FORM}))?"
     rf"(?![{_LATIN_LETTER}])")
-_FOREIGN_LEGAL = re.compile(r",? (?:Co\.,? Ltd\.?|Co\.|Ltd\.?|Inc\.?|Corp\.?|LLC|GmbH|S\.A\.|AG|PLC|Pte\.? Ltd\.?|"
-                            r"Limited)$")
+_FOREIGN_LEGAL = re.compile(rf",? (?:{_LEGAL_FORM})$")
 _HAN_BEFORE = re.compile(r"(?<![\u4e00-\u9fff])[\u4e00-\u9fff]{2,4} $")  # a Han word standing alone
 _HAN_AFTER = re.compile(r"^ [\u4e00-\u9fff]{2,4}(?![\u4e00-\u9fff])")
 # The places a legal name brackets: the segmenter's place words, the names with an administrative suffix, and the
@@ -501,11 +509,11 @@ def _foreign_spans(side: str, text: str, found: dict[str, Candidate]) -> None:
         if len(words) > MAX_FOREIGN_WORDS + 3:
             continue
         bare = _FOREIGN_LEGAL.sub("", run).rstrip(".")
-        forms = {run, bare}
+        # In a fixed order (a set's order follows the process's string hash seed, and a candidate's place among
+        # the others is read by the features and the cap): the same text gives the same firm in every process.
         bare_words = bare.split(" ")
-        for k in range(2, min(len(bare_words), MAX_FOREIGN_WORDS)):
-            forms.add(" ".join(bare_words[:k]))
-        for form in forms:
+        prefixes = [" ".join(bare_words[:k]) for k in range(2, min(len(bare_words), MAX_FOREIGN_WORDS))]
+        for form in dict.fromkeys([run, bare, *prefixes]):
             if len(form) >= 3 or form.isupper():
                 _add(found, form, f"{side}lat2")
         before = _HAN_BEFORE.search(text, 0, m.start())
@@ -1440,7 +1448,11 @@ def featurize(customer_text: str, rep_text: str, header: str | None, person: str
     cands = candidates(customer_text, rep_text, header, person, rules)
     texts = {"C": customer_text, "R": rep_text, "H": header or ""}
     words = {side: _words(text) for side, text in texts.items()}
-    first = sorted(cands, key=lambda c: min((s != "C", at) for s, at in c.where) if c.where else (True, 10**6))
+    # By first mention; spans that start together (a run and its shorter forms) longest first, then by name, so
+    # the rank never depends on the order the candidates were found in (round 19: it followed a set's order, i.e.
+    # the process's string hash seed, and one text could get two firms in two processes).
+    first = sorted(cands, key=lambda c: (min((s != "C", at) for s, at in c.where) if c.where else (True, 10**6),
+                                         -len(c.name), c.name))
     rank = {c.name: i for i, c in enumerate(first)}
     names = [NONE] + [c.name for c in cands]
     feats = [hashed(none_keys(cands, rules, header, customer_text))]

@@ -45,7 +45,13 @@ TITLED_NAME = re.compile(f"(?P<name>{SURNAME_PATTERN}{TITLE_PATTERN})")
 _NOT_NAME_CHARS = set("的了是在我你您他她们这那个下上周天年说和跟与就也都还要会去来过把被给让对从向为约已再谢")
 # ASR and some typists put a space between surname and given name ("张 伟").
 CJK_NAME = f"{SURNAME_PATTERN} ?[\u4e00-\u9fff]{{1,2}}"
-_LATIN_NAME = "[A-Z][a-z]+(?: [A-Z][a-z]+)?"
+# Latin letters of a romanised name, with the diacritics of Spanish, Portuguese, French, German, Turkish and
+# Vietnamese names ("Fernández", "Müller", "Yılmaz", "Võ Thị Bích Ngọc"; round 19): an upper-case first letter,
+# then lower-case letters (Latin Extended-A and Vietnamese mix both cases in one range; both are kept).
+LATIN_UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0110\u0130\u015e\u0160\u017d"
+LATIN_LOWER = "a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u017f\u01a0-\u01b0\u1ea0-\u1ef9"
+LATIN_WORD = f"[{LATIN_UPPER}][{LATIN_LOWER}]+"
+_LATIN_NAME = f"{LATIN_WORD}(?: {LATIN_WORD})?"
 # "我是远航物流的李明", "我是远航物流的采购李明", "我是远航物流的园长 Guo Ying": the organisation, 的 and a
 # role of up to four characters may stand before the name the writer gives.
 _SELF_INTRO = re.compile(
@@ -62,10 +68,15 @@ _SIGNATURE = re.compile(
 _ENGLISH_INTRO = re.compile(
     r"(?:\b[Tt]his is|\bI am|\bI'm|\b[Mm]y name is)\s+(?P<name>[A-Z][a-z]+(?: [A-Z][a-z]+)?)(?![A-Za-z])"
 )
-# Greetings and honorifics that begin a capitalised pair without being a name ("Hello Mr", "Dear Sir").
-NOT_LATIN_NAME = frozenset(words("Hello Hi Dear Mr Mrs Ms Miss Sir Madam Best Thanks Regards Good Morning Team"))
+# Greetings and honorifics that begin a capitalised pair without being a name ("Hello Mr", "Dear Sir"), and
+# (round 19) the days, months and day words an English message capitalises ("by Friday", "Next Tuesday"; April,
+# May, June and August are also given names, so they stay).
+NOT_LATIN_NAME = frozenset(words(
+    "Hello Hi Dear Mr Mrs Ms Miss Sir Madam Best Thanks Regards Good Morning Team "
+    "Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March July September October "
+    "November December Today Tomorrow Tonight Yesterday Weekend Next Last This Please Sorry Our They"))
 _LABELLED = re.compile(r"(?:客户|联系人|对接人|姓名|客户姓名)\s*[:：]\s*(?P<name>[^\s,，;；。]{2,20})")
-_LATIN_FULL = re.compile(r"(?<![A-Za-z@.])(?P<name>[A-Z][a-z]+ [A-Z][a-z]+)(?![A-Za-z@])")
+_LATIN_FULL = re.compile(rf"(?<![A-Za-z{LATIN_LOWER}@.])(?P<name>{LATIN_WORD} {LATIN_WORD})(?![A-Za-z{LATIN_LOWER}@])")
 _MET = re.compile(
     rf"(?:见了|拜访了|联系了|认识了|约了|客户)\s*(?:[^，,。\s]{{2,12}}?的)?(?P<name>{CJK_NAME})"
     r"(?=[，,。、\s(（]|说|聊|谈|表示|反馈|提到|要|想|问|$)"
