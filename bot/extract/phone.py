@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from functools import cache
 
 import phonenumbers
+from phonenumbers import geocoder
 
 from bot.extract.numbers import spoken_numbers_to_digits
 
@@ -98,11 +100,13 @@ def _matches(text: str) -> Iterator[tuple[str, str, int, int]]:
     matcher = phonenumbers.PhoneNumberMatcher(
         prepared, "CN", leniency=phonenumbers.Leniency.POSSIBLE, max_tries=_MAX_CANDIDATES
     )
+    regions: tuple[str, ...] | None = None  # read only for a number that is no mainland one (rare, and 1-2 ms)
     for match in matcher:
         number = match.number
         glued = match.start > 0 and prepared[match.start - 1].isascii() and prepared[match.start - 1].isalpha()
         if number.country_code == 86 and not glued and not phonenumbers.is_valid_number(number):
-            number = _abroad(match.raw_string) or number
+            regions = named_regions(text) if regions is None else regions
+            number = _abroad(match.raw_string, regions) or number
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         if _acceptable(number, e164):
             yield e164, prepared, match.start, match.end
@@ -113,24 +117,54 @@ def _matches(text: str) -> Iterator[tuple[str, str, int, int]]:
 _NEAR_ABROAD = ("852", "853", "886", "60", "65", "66", "84", "62", "63", "81", "82")
 
 
-def _abroad(raw: str) -> phonenumbers.PhoneNumber | None:
+@cache
+def _country_names() -> tuple[dict[str, str], re.Pattern[str]]:
+    """Every region libphonenumber knows by its Chinese and its English name ("日本", "Japan", "墨西哥", "Mexico"),
+    from libphonenumber's own geocoding data, and one pattern that finds them (longest first; a Latin name as a
+    whole word). Not mainland China: it is the default."""
+    names: dict[str, str] = {}
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS - {"CN"}):
+        example = phonenumbers.example_number(region)
+        if example is None:
+            continue
+        for lang in ("zh", "en"):
+            name = geocoder.country_name_for_number(example, lang)
+            if len(name) >= 2 and name not in names:
+                names[name] = region
+    alternatives = [rf"(?<![A-Za-z]){re.escape(n)}(?![A-Za-z])" if n.isascii() else re.escape(n)
+                    for n in sorted(names, key=len, reverse=True)]
+    return names, re.compile("|".join(alternatives))
+
+
+def named_regions(text: str) -> tuple[str, ...]:
+    """The regions whose country the text names, in order of first mention."""
+    names, pattern = _country_names()
+    return tuple(dict.fromkeys(names[m.group()] for m in pattern.finditer(text)))
+
+
+def _abroad(raw: str, regions: Sequence[str] = ()) -> phonenumbers.PhoneNumber | None:
     """A number that is no mainland number may be a foreign one written the way its owner writes it: a
-    Taiwan mobile in local form ("0921-456-778", 09 + 8 digits, a shape no mainland number has), or a
-    number dictated with its country code and no plus ("八五二 六七七一 二三零八"). A number glued to Latin
-    letters is a code (a waybill "YT2026…"), never tried."""
+    Taiwan mobile in local form ("0921-456-778", 09 + 8 digits, a shape no mainland number has), a
+    number dictated with its country code and no plus ("八五二 六七七一 二三零八"), or (round 19) a local
+    number of a country the text names ("东京的田中，090-7712-3345 … 日本" is +81 90 7712 3345; a rep
+    abroad writes the local form). A number glued to Latin letters is a code (a waybill "YT2026…"), never
+    tried."""
     digits = re.sub(r"\D", "", raw)
-    candidates: list[tuple[str, str | None]] = []
+    # (text, region, only a mobile): a Taiwan shape with no country named must be a mobile to be believed
+    candidates: list[tuple[str, str | None, bool]] = []
     if re.fullmatch(r"09\d{8}", digits):
-        candidates.append((digits, "TW"))
+        candidates.append((digits, "TW", True))
+    if not raw.lstrip().startswith("+"):  # then the country the text names: context beats a guess by digits
+        candidates.extend((digits, region, False) for region in regions)
     if digits.startswith(_NEAR_ABROAD) and not raw.lstrip().startswith("+"):
-        candidates.append(("+" + digits, None))
-    for text, region in candidates:
+        candidates.append(("+" + digits, None, False))
+    for text, region, mobile_only in candidates:
         try:
             number = phonenumbers.parse(text, region)
         except phonenumbers.NumberParseException:
             continue
         if number.country_code != 86 and phonenumbers.is_valid_number(number) and (
-            region is None or phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.MOBILE
+            not mobile_only or phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.MOBILE
         ):
             return number
     return None
