@@ -49,10 +49,16 @@ def read_authors(items: Sequence[tl.Item], offset: int, every: int) -> list[str]
 
 
 def pooled_oof(fits: Sequence[tl.TagFit], items: Sequence[tl.Item], group: dict[str, int], cfg: tl.Config,
-               pooling: str) -> Matrix:
-    """Each record's pooled clause scores under its author group's first stage (fitted without that group)."""
+               poolings: Sequence[str]) -> dict[str, Matrix]:
+    """Each record's pooled clause scores (per pooling) under its author group's first stage (fitted without that
+    group): tl.clause_row's numbers, the clauses scored once for every pooling."""
     tag_ws = [tl.first_stage_weights(f).tag_w for f in fits]
-    return np.array([tl.clause_row(tag_ws[group[i.author]], i, cfg, pooling) for i in items])
+    out = {p: np.zeros((len(items), len(ll.TAGS))) for p in poolings}
+    for k, i in enumerate(items):
+        scores = ll.clause_scores(tag_ws[group[i.author]], i.tag_input, cfg.dialogue, cfg.entities, cfg.spoken)
+        for p in poolings:
+            out[p][k] = ll.pool_clause_scores(scores, p)
+    return out
 
 
 def stacked(items: Sequence[tl.Item], first: Matrix, extra: Matrix | None, l2: float, folds: int) -> Matrix:
@@ -114,13 +120,13 @@ def main(argv: list[str]) -> int:
     group = tl.author_groups(items, cfg.folds)
     read = read_authors(items, args.read_offset, args.read_every)
     print(f"READ ({len(read)}): {' '.join(read)}", flush=True)
+    t = time.perf_counter()
+    extras = pooled_oof(fits, items, group, cfg, args.poolings)
+    print(f"pooled clause scores in {time.perf_counter() - t:.0f} s", flush=True)
     probs = {"shipped": stacked(items, first, None, args.l2_stack, cfg.folds)}
-    for pooling in args.poolings:
-        t = time.perf_counter()
-        extra = pooled_oof(fits, items, group, cfg, pooling)
-        print(f"{pooling}: pooled clause scores in {time.perf_counter() - t:.0f} s; share of records with a clause "
-              f">= 1 log-odds per tag: " + ", ".join(f"{tag} {np.mean(extra[:, j] >= 1):.1%}"
-                                                      for j, tag in enumerate(ll.TAGS)), flush=True)
+    for pooling, extra in extras.items():
+        print(f"{pooling}: share of records with a clause >= 1 log-odds per tag: "
+              + ", ".join(f"{tag} {np.mean(extra[:, j] >= 1):.1%}" for j, tag in enumerate(ll.TAGS)), flush=True)
         probs[f"clause {pooling}"] = stacked(items, first, extra, args.l2_stack, cfg.folds)
     report(items, {name: decide(p, items) for name, p in probs.items()}, author_sets(items, read))
     return 0
