@@ -48,14 +48,35 @@ def read_authors(items: Sequence[tl.Item], offset: int, every: int) -> list[str]
     return sorted({i.author for i in items})[offset::every]
 
 
-def pooled_oof(fits: Sequence[tl.TagFit], items: Sequence[tl.Item], group: dict[str, int], cfg: tl.Config,
+def clause_rows(items: Sequence[tl.Item], cfg: tl.Config, path: Path | None) -> list[list[Matrix]]:
+    """Per record, the rows of tag_w each plain customer clause reads (learned_layer.clause_scores' keys, folded to
+    the tag model's size, past the dense block): the text's part of the work, done once (kept in `path`) so the group
+    fits only sum rows."""
+    def build() -> list[list[Matrix]]:
+        out = []
+        for i in items:
+            moved = ll.dialogue_texts(i.tag_input.turns) if cfg.dialogue and i.tag_input.turns else ("", "")
+            rows = []
+            for scope, clause in ll._scoped_clauses(i.tag_input.customer_text, i.tag_input.rep_text, *moved,
+                                                    cfg.spoken):
+                keys = ll._clause_keys(clause) if scope == 0 else set()
+                if keys:
+                    hashed = np.array(sorted({ll._hash(k) for k in keys}), dtype=np.int64)
+                    rows.append(ll.N_TAG_DENSE + ll.fold(hashed, cfg.tag_bits))
+            out.append(rows)
+        return out
+    return cached(path, build)
+
+
+def pooled_oof(fits: Sequence[tl.TagFit], items: Sequence[tl.Item], group: dict[str, int], rows: list[list[Matrix]],
                poolings: Sequence[str]) -> dict[str, Matrix]:
     """Each record's pooled clause scores (per pooling) under its author group's first stage (fitted without that
-    group): tl.clause_row's numbers, the clauses scored once for every pooling."""
+    group): tl.clause_row's numbers (without entity keys, as shipped), from the rows of clause_rows."""
     tag_ws = [tl.first_stage_weights(f).tag_w for f in fits]
     out = {p: np.zeros((len(items), len(ll.TAGS))) for p in poolings}
     for k, i in enumerate(items):
-        scores = ll.clause_scores(tag_ws[group[i.author]], i.tag_input, cfg.dialogue, cfg.entities, cfg.spoken)
+        w = tag_ws[group[i.author]]
+        scores = np.array([w[r].astype(np.float64).sum(axis=0) for r in rows[k]]).reshape(len(rows[k]), w.shape[1])
         for p in poolings:
             out[p][k] = ll.pool_clause_scores(scores, p)
     return out
@@ -112,16 +133,21 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--read-every", type=int, default=9)
     parser.add_argument("--poolings", nargs="*", choices=ll.CLAUSE_POOLINGS, default=list(ll.CLAUSE_POOLINGS))
     parser.add_argument("--l2-stack", type=float, default=1.0)
+    parser.add_argument("--clauses", type=Path, help="keep (and reuse) each record's plain clauses' rows")
+    parser.add_argument("--clauses-only", action="store_true", help="only compute --clauses (while the fits run)")
     args = parser.parse_args(argv[1:])
     items = cached(args.cache, tl.load_items)
     tl.check_features(items)
     cfg = tl.Config(l2_hash=30.0, folds=4, l2_tag_hash=4.0)  # the trainer's defaults (linear part), as shipped
+    rows = clause_rows(items, cfg, args.clauses)
+    if args.clauses_only:
+        return 0
     fits, first = group_fits(items, cfg, args.fits)
     group = tl.author_groups(items, cfg.folds)
     read = read_authors(items, args.read_offset, args.read_every)
     print(f"READ ({len(read)}): {' '.join(read)}", flush=True)
     t = time.perf_counter()
-    extras = pooled_oof(fits, items, group, cfg, args.poolings)
+    extras = pooled_oof(fits, items, group, rows, args.poolings)
     print(f"pooled clause scores in {time.perf_counter() - t:.0f} s", flush=True)
     probs = {"shipped": stacked(items, first, None, args.l2_stack, cfg.folds)}
     for pooling, extra in extras.items():
