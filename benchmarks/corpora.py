@@ -43,6 +43,8 @@ DATA = ROOT / "tests" / "data"
 #   and FINAL.md (held-out 0.923 -> 0.925); retired in round 17, whose blind set is corpus v22.
 # - corpus v22 (both splits): blind through round 17, first look and final recorded in corpus_v22/FIRST_LOOK.md
 #   and FINAL.md (held-out 0.937 -> 0.934); retired in round 18, whose blind set is corpus v23.
+# - corpus v23 (both splits): blind through round 18, first look and final recorded in corpus_v23/FIRST_LOOK.md
+#   and FINAL.md (held-out 0.875 -> 0.876); retired in round 19, whose blind set is corpus v24.
 RETIRED_HELD_OUT = (
     DATA / "corpus_v3" / "held_out.jsonl",
     DATA / "corpus_v2" / "held_out.jsonl",
@@ -60,6 +62,7 @@ RETIRED_HELD_OUT = (
     DATA / "corpus_v19" / "held_out.jsonl",
     DATA / "corpus_v20" / "held_out.jsonl",
     DATA / "corpus_v22" / "held_out.jsonl",
+    DATA / "corpus_v23" / "held_out.jsonl",
 )
 CORPUS_V5 = (DATA / "corpus_v5" / "dev.jsonl", DATA / "corpus_v5" / "held_out.jsonl")
 
@@ -91,6 +94,7 @@ TRAINING_POOL = (
     DATA / "corpus_v19" / "dev.jsonl",
     DATA / "corpus_v20" / "dev.jsonl",
     DATA / "corpus_v22" / "dev.jsonl",
+    DATA / "corpus_v23" / "dev.jsonl",
     *RETIRED_HELD_OUT,
     *CORPUS_V6,
     *CORPUS_V8,
@@ -122,13 +126,15 @@ CORPUS_V20 = (DATA / "corpus_v20" / "dev.jsonl", DATA / "corpus_v20" / "held_out
 
 CORPUS_V22 = (DATA / "corpus_v22" / "dev.jsonl", DATA / "corpus_v22" / "held_out.jsonl")
 
-# Corpus v23 (two blind authors, round 18): its dev split is not tuned on during round 18 either, so that the
-# round's result is measured on unseen records; its held_out split stays blind after the round.
 CORPUS_V23 = (DATA / "corpus_v23" / "dev.jsonl", DATA / "corpus_v23" / "held_out.jsonl")
-BLIND_THIS_ROUND = (DATA / "corpus_v23" / "dev.jsonl",)
+
+# Corpus v24 (two blind authors, round 19): its dev split is not tuned on during round 19 either, so that the
+# round's result is measured on unseen records; its held_out split stays blind after the round.
+CORPUS_V24 = (DATA / "corpus_v24" / "dev.jsonl", DATA / "corpus_v24" / "held_out.jsonl")
+BLIND_THIS_ROUND = (DATA / "corpus_v24" / "dev.jsonl",)
 # This round's blind corpus, both splits: no trainer reads it while the round lasts (the one name a new round edits
 # besides BLIND_THIS_ROUND; trainers and tests ask `is_trainable`).
-BLIND_CORPUS = CORPUS_V23
+BLIND_CORPUS = CORPUS_V24
 
 
 def _same(path: Path, paths: tuple[Path, ...]) -> bool:

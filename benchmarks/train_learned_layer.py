@@ -369,6 +369,9 @@ class Config:
     # discourse connective and at a filler, so a negation's scope ends there); weights record it in their meta
     # ("spoken").
     spoken: bool = False
+    # Round 18: per tag, the plain customer clauses' first-stage scores pooled ("max" or "softmax",
+    # learned_layer.CLAUSE_POOLINGS) as one more second-stage input; weights record it in their meta ("clause_max").
+    clause_max: str | None = None
 
     @property
     def hidden(self) -> MlpOptions | None:
@@ -541,7 +544,8 @@ def weights(tag: TagFit, stage: tuple[Matrix, Matrix], thresholds: Matrix, margi
                       tag.cfg is not None and tag.cfg.dialogue, tag.cfg is not None and tag.cfg.entities,
                       tag.cfg is not None and tag.cfg.form and stack is not None, None,
                       SHIPPED_STAGE.context if stage_context is None else stage_context,
-                      tag.cfg is not None and tag.cfg.spoken)
+                      tag.cfg is not None and tag.cfg.spoken,
+                      tag.cfg.clause_max if tag.cfg is not None and stack is not None else None)
 
 
 # ---------------------------------------------------------------- round 11: a hidden layer (learned_layer.Mlp)
@@ -894,6 +898,9 @@ SHIPPED_FORM = False
 SHIPPED_FORM_THRESHOLDS = False
 # Round 17: clauses of speech (Config.spoken); measured in tests/data/FINAL_TAGS.md, "Learned layer, round 17".
 SHIPPED_SPOKEN = False
+# Round 18: the pooled clause scores in the second stage (Config.clause_max; None: none); measured in
+# tests/data/FINAL_TAGS.md, "Learned layer, round 18".
+SHIPPED_CLAUSE_MAX: str | None = "max"
 
 CNN_OOF_CACHE: Path | None = None  # --cnn-oof: reuse the pool's out-of-fold convolution log-odds
 
@@ -929,10 +936,13 @@ def _sub_rows(data: CnnRows, rows: Matrix) -> tuple[Matrix, Matrix]:
 
 
 def extra_oof(items: Sequence[Item], cfg: Config, folds: int) -> Matrix | None:
-    """The second stage's extra inputs out-of-fold: the hidden layer's log-odds, then the convolution's (each when
-    the config has it; learned_layer.extra_logodds in the same order); None without either."""
+    """The second stage's extra inputs out-of-fold: the hidden layer's log-odds, then the convolution's, then (round
+    18) the pooled clause scores (each when the config has it; learned_layer.extra_logodds in the same order); None
+    without any."""
     parts = [m for m in (mlp_oof(items, cfg.hidden, folds) if cfg.hidden is not None else None,
-                         cnn_oof(items, cfg.conv, folds) if cfg.conv is not None else None) if m is not None]
+                         cnn_oof(items, cfg.conv, folds) if cfg.conv is not None else None,
+                         clause_oof(items, cfg, folds) if cfg.clause_max is not None and folds else None)
+             if m is not None]
     return np.hstack(parts) if parts else None
 
 
@@ -951,6 +961,10 @@ AUTHOR_DENSE = False
 AUTHOR_L2_STACK = -1.0
 
 OOF_CACHE: Path | None = None  # --oof: reuse the whole pool's out-of-fold probabilities (unchanged rules/config)
+CLAUSE_OOF_CACHE: Path | None = None  # --clause-oof: the same for the pooled clause scores (round 18)
+# In-process results of the group fits (one fit per group serves both; keys: oof_key, and the pooling for clauses).
+_FIRST_OOF: dict[tuple[object, ...], Matrix] = {}
+_CLAUSE_OOF: dict[tuple[object, ...], Matrix] = {}
 
 
 def oof_key(items: Sequence[Item], cfg: Config, folds: int) -> tuple[object, ...]:
@@ -965,6 +979,8 @@ def oof_key(items: Sequence[Item], cfg: Config, folds: int) -> tuple[object, ...
 def first_stage_oof(items: Sequence[Item], cfg: Config, folds: int) -> Matrix:
     """Each record's first-stage tag probabilities from a fit without its author group."""
     key = oof_key(items, cfg, folds)
+    if key in _FIRST_OOF:
+        return _FIRST_OOF[key]
     if OOF_CACHE is not None and OOF_CACHE.exists():
         cached_key, cached_probs = pickle.loads(OOF_CACHE.read_bytes())  # noqa: S301 (a file this script wrote)
         if cached_key == key:
@@ -982,15 +998,46 @@ def first_stage_weights(tag: TagFit) -> ll.Weights:
 
 
 def _first_stage_oof(items: Sequence[Item], cfg: Config, folds: int) -> Matrix:
+    """The group fits' out-of-fold first stage; with cfg.clause_max the same fits also give the pooled clause scores
+    (kept in _CLAUSE_OOF for clause_oof, so the groups are fitted once for both)."""
     group = author_groups(items, folds)
     probs = np.zeros((len(items), len(ll.TAGS)))
+    pooled = np.zeros((len(items), len(ll.TAGS)))
     for g in range(folds):
         train = [i for i in items if group[i.author] != g]
         w = first_stage_weights(fit_tags(train, cfg))
         for k, item in enumerate(items):
             if group[item.author] == g:
                 probs[k] = ll.first_stage_probabilities(w, item.tag_input, item.rule_tags)
+                if cfg.clause_max is not None:
+                    pooled[k] = clause_row(w.tag_w, item, cfg, cfg.clause_max)
+    key = oof_key(items, cfg, folds)
+    _FIRST_OOF[key] = probs
+    if cfg.clause_max is not None:
+        _CLAUSE_OOF[(*key, cfg.clause_max)] = pooled
     return probs
+
+
+def clause_row(tag_w: Matrix, item: Item, cfg: Config, pooling: str) -> Matrix:
+    """One record's pooled clause scores (learned_layer.clause_logodds) under a first stage's weights `tag_w`."""
+    scores = ll.clause_scores(tag_w, item.tag_input, cfg.dialogue, cfg.entities, cfg.spoken)
+    return ll.pool_clause_scores(scores, pooling)
+
+
+def clause_oof(items: Sequence[Item], cfg: Config, folds: int) -> Matrix:
+    """Round 18: each record's pooled clause scores under the first stage fitted without its author group (the same
+    group fits as first_stage_oof), the second stage's input as learned_layer.clause_logodds gives it at inference."""
+    assert cfg.clause_max is not None
+    key = (*oof_key(items, cfg, folds), cfg.clause_max)
+    if key not in _CLAUSE_OOF and CLAUSE_OOF_CACHE is not None and CLAUSE_OOF_CACHE.exists():
+        cached_key, cached = pickle.loads(CLAUSE_OOF_CACHE.read_bytes())  # noqa: S301 (a file this script wrote)
+        if cached_key == key:
+            _CLAUSE_OOF[key] = np.asarray(cached)
+    if key not in _CLAUSE_OOF:
+        _first_stage_oof(items, cfg, folds)
+        if CLAUSE_OOF_CACHE is not None:
+            CLAUSE_OOF_CACHE.write_bytes(pickle.dumps((key, _CLAUSE_OOF[key])))
+    return _CLAUSE_OOF[key]
 
 
 def stack_rows(items: Sequence[Item], first: Matrix, mlp: Matrix | None = None, form: bool = False) -> Matrix:
@@ -1005,17 +1052,25 @@ def stack_rows(items: Sequence[Item], first: Matrix, mlp: Matrix | None = None, 
 
 def fit_stack(items: Sequence[Item], first: Matrix, l2: float, iters: int = 400,
               signed: bool = True, author_l2: float | None = None, mlp: Matrix | None = None,
-              rows: Matrix | None = None, form: bool = False) -> tuple[Matrix, Matrix]:
+              rows: Matrix | None = None, form: bool = False, clause: bool = False) -> tuple[Matrix, Matrix]:
     """Per tag, a logistic regression over every tag's first-stage log-odds and the rules' evidence (and with
     `mlp` the hidden layer's log-odds, round 11); `author_l2`: with per-author bias offsets during the fit (round 10,
     AuthorTerms), dropped from what it returns. `rows`: the inputs already built (stack_rows), for many fits;
-    `form`: the message's form as the last inputs (round 16, unbounded in sign: they read no clause)."""
+    `form`: the message's form as the last inputs (round 16, unbounded in sign: they read no clause); `clause`: the
+    last ten columns of `mlp` are the pooled clause scores (round 18), each read only by its own tag with a weight
+    >= 0 (learned_layer.clause_stack_bounds)."""
     authors = AuthorTerms.of([i.author for i in items], author_l2)
     nonneg, nonpos = ll.stack_sign_bounds()
     x = stack_rows(items, first, mlp, form) if rows is None else rows
     y = np.array([[t in i.expected_tags for t in ll.TAGS] for i in items], dtype=float)
     n, d = x.shape
     w, b = np.zeros((d, y.shape[1])), np.zeros(y.shape[1])
+    n_tags = len(ll.TAGS)
+    # the clause block's first row: it ends the extra inputs, before the form's
+    at = n_tags + ll.N_TAG_DENSE + mlp.shape[1] - n_tags if clause and mlp is not None else None
+    if clause and at is None:
+        raise ValueError("the pooled clause scores are the last columns of `mlp`")
+    clause_pos, clause_zero = ll.clause_stack_bounds()
     ba = np.zeros((authors.n_groups if authors is not None else 0, y.shape[1]))
     state = [(np.zeros_like(q), np.zeros_like(q)) for q in (w, b, ba)]
     for it in range(1, iters + 1):
@@ -1032,9 +1087,12 @@ def fit_stack(items: Sequence[Item], first: Matrix, l2: float, iters: int = 400,
             v += 0.001 * grad * grad
             param -= 0.05 * (m / (1 - 0.9**it)) / (np.sqrt(v / (1 - 0.999**it)) + 1e-8)
         if signed:  # the first stage's guarantees (learned_layer.stack_sign_bounds)
-            n_tags = len(ll.TAGS)
             np.maximum(w[:n_tags], 0.0, out=w[:n_tags], where=nonneg)
             np.minimum(w[:n_tags], 0.0, out=w[:n_tags], where=nonpos)
+        if at is not None:  # always bounded: a tag reads only its own pooled score, >= 0
+            block = w[at : at + n_tags]
+            np.maximum(block, 0.0, out=block, where=clause_pos)
+            block[clause_zero] = 0.0
     return w, b
 
 
@@ -1075,7 +1133,8 @@ def stacked_oof(items: Sequence[Item], first: Matrix, cfg: Config, mlp: Matrix |
         fit_rows = [k for k, i in enumerate(items) if group[i.author] != g]
         rows = [k for k, i in enumerate(items) if group[i.author] == g]
         s = fit_stack([items[k] for k in fit_rows], first[fit_rows], cfg.l2_stack, author_l2=cfg.author_l2_stack,
-                      mlp=None if mlp is None else mlp[fit_rows], form=cfg.form)
+                      mlp=None if mlp is None else mlp[fit_rows], form=cfg.form,
+                      clause=cfg.clause_max is not None)
         stacked[rows] = stack_apply(s, [items[k] for k in rows], first[rows], None if mlp is None else mlp[rows],
                                     cfg.form)
     return stacked
@@ -1086,7 +1145,8 @@ def second_stage(items: Sequence[Item], first: Matrix, cfg: Config, mlp: Matrix 
     """The stacker fitted on `first` (out-of-fold probabilities of `items`; `mlp`: the hidden layer's out-of-fold
     log-odds, round 11) and the tags' thresholds: 0.5, or with `stack_thresholds` chosen per tag on the stacker's
     own out-of-fold output over the same author groups (`stacked`: that output, if the caller has it already)."""
-    stack = fit_stack(items, first, cfg.l2_stack, author_l2=cfg.author_l2_stack, mlp=mlp, form=cfg.form)
+    stack = fit_stack(items, first, cfg.l2_stack, author_l2=cfg.author_l2_stack, mlp=mlp, form=cfg.form,
+                      clause=cfg.clause_max is not None)
     if not cfg.stack_thresholds:
         return stack, np.full(len(ll.TAGS), 0.5)
     if stacked is None:
@@ -1297,7 +1357,7 @@ def report(name: str, result: dict[str, Any]) -> None:
 
 def write(items: Sequence[Item], cfg: Config, *, inner: bool) -> Path:
     thresholds, margin = choose_thresholds(items, cfg) if inner else (np.full(len(ll.TAGS), cfg.threshold), 0.0)
-    meta = {"trained_on": sorted({repo_path(p) for p in TRAINING_POOL}), "records": len(items),
+    meta: dict[str, Any] = {"trained_on": sorted({repo_path(p) for p in TRAINING_POOL}), "records": len(items),
             "l2_hash": cfg.l2_hash, "l2_pool": cfg.l2_pool, "l2_dense": cfg.l2_dense, "iters": cfg.iters,
             "stage": {"l2_hash": SHIPPED_STAGE.l2_hash, "class_power": SHIPPED_STAGE.class_power,
                       "smooth": SHIPPED_STAGE.smooth, "aspect": SHIPPED_STAGE.aspect},
@@ -1329,6 +1389,8 @@ def write(items: Sequence[Item], cfg: Config, *, inner: bool) -> Path:
         meta.update(form=True)
     if cfg.spoken:
         meta.update(spoken=True)
+    if cfg.clause_max is not None and cfg.folds:
+        meta.update(clause_max=cfg.clause_max)
     w = weights(fit_tags(items, cfg), fit_stage(items, cfg), thresholds, margin, meta, stack, mlp, cnn)
     arrays: dict[str, Any] = {"tag_w": w.tag_w.astype(np.float16), "tag_b": w.tag_b, "thresholds": w.thresholds,
                               "stage_w": w.stage_w.astype(np.float16), "stage_b": w.stage_b}
@@ -1456,10 +1518,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--spoken", action=argparse.BooleanOptionalAction, default=SHIPPED_SPOKEN,
                         help="round 17: the tag model and the convolution read clauses of speech (split before a "
                              f"discourse connective and at a filler; default {SHIPPED_SPOKEN})")
+    parser.add_argument("--clause-max", choices=(*ll.CLAUSE_POOLINGS, "none"), default=SHIPPED_CLAUSE_MAX or "none",
+                        help="round 18: per tag, the plain customer clauses' first-stage scores pooled (max or "
+                             f"soft max) as a second-stage input (default {SHIPPED_CLAUSE_MAX or 'none'})")
+    parser.add_argument("--clause-oof", type=Path, help="reuse the pool's out-of-fold pooled clause scores")
     parser.add_argument("--speed", action="store_true", help="time understand_text() with the shipped weights")
     args = parser.parse_args(argv[1:])
-    global OOF_CACHE, MLP_OOF_CACHE, CNN_OOF_CACHE
+    global OOF_CACHE, MLP_OOF_CACHE, CNN_OOF_CACHE, CLAUSE_OOF_CACHE
     OOF_CACHE, MLP_OOF_CACHE, CNN_OOF_CACHE = args.oof, args.mlp_oof, args.cnn_oof
+    CLAUSE_OOF_CACHE = args.clause_oof
     cnn = dataclasses.replace(SHIPPED_CNN, filters=args.cnn_filters, widths=tuple(args.cnn_widths),
                               dims=args.cnn_dims, epochs=args.cnn_epochs, l2=args.cnn_l2, dropout=args.cnn_dropout,
                               bits=args.cnn_bits)
@@ -1491,6 +1558,8 @@ def main(argv: list[str]) -> int:
                                                                    entities=args.entities, form=args.form,
                                                                    form_thresholds=args.form_thresholds,
                                                                    spoken=args.spoken,
+                                                                   clause_max=None if args.clause_max == "none"
+                                                                   else args.clause_max,
                                                                    author_l2_stack=args.stack_author_l2
                                                                    if args.stack_author_l2 >= 0 else None)
     for name, cfg in configs.items():

@@ -137,7 +137,7 @@ def test_which_company(text: str, company: str | None) -> None:
         # A strict xfail from round 16 to 17 (the whole run "I'm Maria Costa of Iberia Fresh Foods" won), lifted in
         # round 18. Round 19 found why it came and went: the run and its shorter forms were ranked in a set's order,
         # i.e. by the process's string hash seed, so this text got either firm (about half the processes each).
-        # The order is fixed now; until the ranker is refitted on it, the whole run wins.
+        # The order is fixed now, and the rankers refitted on it (156 authors) still choose the whole run.
         pytest.param("I'm Maria Costa of Iberia Fresh Foods, we need 50 units by May.", "Iberia Fresh Foods",
                      marks=pytest.mark.xfail(strict=True, reason="the whole run wins with the order fixed")),
     ],

@@ -74,6 +74,17 @@ negation's scope (semantic_tags.negated) ends at the connective instead of cover
 tag model's scopes and the convolution's clauses; the rules and the stage head read the text as
 before. Weights without the flag read the text exactly as before.
 
+Round 18 adds an optional reading of the single clause that says a tag (weights whose meta has `"clause_max"`: "max"
+or "softmax"): each plain customer-side clause is scored per tag by the first stage's own weights (the sum of its
+hashed keys' rows in the plain customer scope), and per tag the clauses' scores are pooled with a zero that stands
+for "no clause says it" (their maximum, or their soft maximum, log-sum-exp), clipped as the first stage's log-odds.
+The message-level sum adds every clause's keys, so a long message's other features can outweigh the one clause that
+decides a tag; the pooled score is that clause's evidence alone. It is one more input per tag of the second stage
+(after the convolution's log-odds, before the form's inputs), and a tag's second-stage weight reads only its own
+pooled score, kept >= 0. Negated clauses and rep turns are not pooled: a negation only takes a clause out of the
+pool and a rep's offer never enters it, so they still only lower what they lowered. Weights without the flag decide
+as before.
+
 Inference is numpy only: a sum of weight rows at the hashed indices. The weights (learned_layer.npz,
 float16, a few MB) load once per process; the same text always gives the same decision.
 """
@@ -443,6 +454,7 @@ class Weights:
     form_thresholds: npt.NDArray[np.float32] | None = None  # round 16: (FORMS, tags) thresholds per message_form
     stage_context: tuple[str, ...] = ()  # round 17: the stage head's context block parts (meta "stage_context")
     spoken: bool = False  # round 17: the tag model and the convolution read clauses of speech (meta "spoken")
+    clause_max: str | None = None  # round 18: the pooled clause scores' pooling (CLAUSE_POOLINGS; meta "clause_max")
 
 
 @dataclass(frozen=True)
@@ -602,11 +614,15 @@ def load_weights(path: Path) -> Weights:
         stack_b = data["stack_b"].astype(np.float32) if "stack_w" in data.files else None
         mlp, cnn = _mlp_block(data), _cnn_block(data)
         form = bool(meta.get("form", False))
-        n_stack = len(TAGS) * (1 + (mlp is not None) + (cnn is not None)) + N_TAG_DENSE + N_FORM * form
+        clause_max = meta.get("clause_max")
+        if clause_max is not None and clause_max not in CLAUSE_POOLINGS:
+            raise ValueError("learned layer weights pool clause scores in a way this code does not know")
+        n_stack = (len(TAGS) * (1 + (mlp is not None) + (cnn is not None) + (clause_max is not None)) + N_TAG_DENSE
+                   + N_FORM * form)
         if stack_w is not None and stack_w.shape != (n_stack, len(TAGS)):
             raise ValueError("learned layer second stage does not match this code's features")
-        if (mlp is not None or cnn is not None) and stack_w is None:
-            raise ValueError("learned layer hidden layer or convolution without a second stage to read it")
+        if (mlp is not None or cnn is not None or clause_max is not None) and stack_w is None:
+            raise ValueError("learned layer hidden layer, convolution or clause scores without a second stage")
         tag_w, stage_w = data["tag_w"].astype(np.float32), data["stage_w"].astype(np.float32)
         tag_hash_bits(tag_w)  # a 2^14 table (before round 8) or a 2^16 one: both load
         context = tuple(str(p) for p in meta.get("stage_context", ()))
@@ -624,7 +640,7 @@ def load_weights(path: Path) -> Weights:
                        data["stage_b"].astype(np.float32), float(meta["stage_margin"]), meta, pool,
                        stack_w, stack_b, vec_w, pooling, table, mlp, cnn, bool(meta.get("dialogue", False)),
                        bool(meta.get("entities", False)), form, form_th, context,
-                       bool(meta.get("spoken", False)))
+                       bool(meta.get("spoken", False)), None if clause_max is None else str(clause_max))
 
 
 # Read once per process; a damaged or foreign file: the rules decide (retrain with train_learned_layer.py --write).
@@ -698,13 +714,69 @@ def tag_probabilities(weights: Weights, data: TagInput, rule_tags: Iterable[str]
 
 
 def extra_logodds(weights: Weights, data: TagInput, rule_tags: Iterable[str]) -> npt.NDArray[np.float64] | None:
-    """The second stage's extra inputs: the hidden layer's log-odds, then the convolution's (each when present)."""
+    """The second stage's extra inputs: the hidden layer's log-odds, then the convolution's, then (round 18) the
+    pooled clause scores (each when present)."""
     parts = []
     if weights.mlp is not None:
         parts.append(mlp_logodds(weights.mlp, data, rule_tags, weights.dialogue))
     if weights.cnn is not None:
         parts.append(cnn_logodds(weights.cnn, data, weights.dialogue, weights.spoken))
+    if weights.clause_max is not None:
+        parts.append(clause_logodds(weights, data))
     return np.concatenate(parts) if parts else None
+
+
+# Round 18: the pooled clause scores (meta "clause_max"), one second-stage input per tag.
+CLAUSE_POOLINGS = ("max", "softmax")
+
+
+def clause_scores(tag_w: npt.NDArray[np.float32], data: TagInput, dialogue: bool = False, entities: bool = False,
+                  spoken: bool = False) -> npt.NDArray[np.float64]:
+    """(plain customer-side clauses, tags): each clause's first-stage evidence alone, the sum of `tag_w`'s rows at its
+    hashed keys in the plain customer scope (no bias, no rules' evidence). Read as tag_text_indices reads the text
+    (`dialogue`: the accepted rep turns are the customer's; `entities`: with the clause's entity keys; `spoken`: clauses
+    of speech). Negated clauses and the rep's turns are left out, so they cannot raise a pooled score."""
+    bits = tag_hash_bits(tag_w)
+    moved = dialogue_texts(data.turns) if dialogue and data.turns else ("", "")
+    rows = []
+    for scope, clause in _scoped_clauses(data.customer_text, data.rep_text, *moved, spoken):
+        if scope != 0:
+            continue
+        keys = _clause_keys(clause) | (clause_entity_keys(clause) if entities else set())
+        if not keys:
+            continue
+        hashed = fold(np.array(sorted({_hash(k) for k in keys}), dtype=np.int64), bits)
+        rows.append(tag_w[N_TAG_DENSE + hashed].astype(np.float64).sum(axis=0))
+    return np.array(rows, dtype=np.float64).reshape(len(rows), tag_w.shape[1])
+
+
+def pool_clause_scores(scores: npt.NDArray[np.float64], pooling: str) -> npt.NDArray[np.float64]:
+    """Per tag, the clauses' scores pooled with a zero (no clause says it): their maximum, or ("softmax") their
+    log-sum-exp; clipped as the first stage's log-odds. A clause more can only raise it."""
+    rows = np.vstack([np.zeros((1, scores.shape[1])), scores])
+    top = rows.max(axis=0)
+    if pooling == "softmax":
+        top = top + np.log(np.exp(rows - top).sum(axis=0))
+    elif pooling != "max":
+        raise ValueError(f"unknown clause pooling {pooling!r}")
+    return np.asarray(np.clip(top, 0.0, MLP_CLIP), dtype=np.float64)
+
+
+def clause_logodds(weights: Weights, data: TagInput) -> npt.NDArray[np.float64]:
+    """The round-18 inputs of the second stage: per tag, the pooled first-stage score of the plain customer clauses
+    (zeros in weights without the flag)."""
+    if weights.clause_max is None:
+        return np.zeros(len(TAGS))
+    scores = clause_scores(weights.tag_w, data, weights.dialogue, weights.entities, weights.spoken)
+    return pool_clause_scores(scores, weights.clause_max)
+
+
+def clause_stack_bounds() -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """The second-stage rows of the pooled clause scores (row: an input tag's score, column: the output tag): which
+    weights must stay >= 0 and which are zero. A tag reads only its own pooled score, with a weight >= 0: a negation
+    only shrinks the pool, so it can only lower the tag."""
+    eye = np.eye(len(TAGS), dtype=bool)
+    return eye, ~eye
 
 
 def learned_tags(weights: Weights, data: TagInput, rule_tags: Iterable[str]) -> tuple[str, ...]:
