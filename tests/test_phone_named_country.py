@@ -38,3 +38,9 @@ def test_without_a_named_country_nothing_changes() -> None:
 def test_countries_are_named_by_their_chinese_or_english_name_as_a_whole_word() -> None:
     assert named_regions("巴西的Ana和Mexico的Luis") == ("BR", "MX")
     assert named_regions("Japanese food") == ()
+
+
+def test_the_frozen_country_names_are_what_the_pinned_library_gives() -> None:
+    from benchmarks import country_names
+
+    assert country_names.main(["country_names.py", "--check"]) == 0

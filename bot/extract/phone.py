@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Sequence
 from functools import cache
+from pathlib import Path
 
 import phonenumbers
-from phonenumbers import geocoder
 
 from bot.extract.numbers import spoken_numbers_to_digits
 
@@ -117,20 +118,16 @@ def _matches(text: str) -> Iterator[tuple[str, str, int, int]]:
 _NEAR_ABROAD = ("852", "853", "886", "60", "65", "66", "84", "62", "63", "81", "82")
 
 
+# Every region by its Chinese and its English name, frozen from libphonenumber's geocoding data by
+# benchmarks/country_names.py (importing that data costs ~100 MB of RSS per process for a few hundred names).
+COUNTRY_NAMES_FILE = Path(__file__).with_name("country_names.json")
+
+
 @cache
 def _country_names() -> tuple[dict[str, str], re.Pattern[str]]:
-    """Every region libphonenumber knows by its Chinese and its English name ("日本", "Japan", "墨西哥", "Mexico"),
-    from libphonenumber's own geocoding data, and one pattern that finds them (longest first; a Latin name as a
-    whole word). Not mainland China: it is the default."""
-    names: dict[str, str] = {}
-    for region in sorted(phonenumbers.SUPPORTED_REGIONS - {"CN"}):
-        example = phonenumbers.example_number(region)
-        if example is None:
-            continue
-        for lang in ("zh", "en"):
-            name = geocoder.country_name_for_number(example, lang)
-            if len(name) >= 2 and name not in names:
-                names[name] = region
+    """Name -> region ("日本", "Japan", "墨西哥", "Mexico"; not mainland China, the default), and one pattern that finds
+    them (longest first; a Latin name as a whole word)."""
+    names: dict[str, str] = json.loads(COUNTRY_NAMES_FILE.read_text("utf-8"))["names"]
     alternatives = [rf"(?<![A-Za-z]){re.escape(n)}(?![A-Za-z])" if n.isascii() else re.escape(n)
                     for n in sorted(names, key=len, reverse=True)]
     return names, re.compile("|".join(alternatives))
