@@ -4,6 +4,7 @@ convolution): a declined or negated clause, or a rep's offer, never raises a cus
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,16 @@ def with_one_extra_block(seed: int, *, mlp: ll.Mlp | None = None, cnn: ll.CharCn
     assert weights is not None and weights.stack_w is not None and weights.stack_b is not None
     extra = np.random.default_rng(seed).normal(0, 2, (len(ll.TAGS), len(ll.TAGS))).astype(np.float32)
     stack = np.vstack([weights.stack_w[: len(ll.TAGS) + ll.N_TAG_DENSE], extra])
-    return dataclasses.replace(weights, stack_w=stack, mlp=mlp, cnn=cnn)
+    # the shipped weights' other blocks are cut off with their rows: the pooled clause scores too (round 19)
+    return dataclasses.replace(weights, stack_w=stack, mlp=mlp, cnn=cnn, clause_max=None)
+
+
+def without_clause_meta(arrays: dict[str, npt.NDArray[Any]]) -> None:
+    """A weights file's arrays, its meta without the pooled clause scores' flag (shipped from round 19): the file's
+    second stage is then read as having no clause block."""
+    meta = json.loads(str(arrays["meta"]))
+    meta.pop("clause_max", None)
+    arrays["meta"] = np.array(json.dumps(meta))
 
 
 def assert_weights_without_blocks_decide_as_before(arrays: dict[str, npt.NDArray[Any]], path: Path
@@ -56,6 +66,7 @@ def assert_weights_without_blocks_decide_as_before(arrays: dict[str, npt.NDArray
     load without a block and decide by the plain two-stage formula; `arrays["stack_w"]` is left cut back. Returns
     those weights and the message they were checked on."""
     arrays["stack_w"] = arrays["stack_w"][: len(ll.TAGS) + ll.N_TAG_DENSE]
+    without_clause_meta(arrays)
     np.savez(path, **arrays)
     old = ll.load_weights(path)
     assert old.cnn is None and old.mlp is None and old.stack_w is not None and old.stack_b is not None

