@@ -1066,8 +1066,9 @@ def fit_stack(items: Sequence[Item], first: Matrix, l2: float, iters: int = 400,
     n, d = x.shape
     w, b = np.zeros((d, y.shape[1])), np.zeros(y.shape[1])
     n_tags = len(ll.TAGS)
-    # the clause block's first row: it ends the extra inputs, before the form's
-    at = n_tags + ll.N_TAG_DENSE + mlp.shape[1] - n_tags if clause and mlp is not None else None
+    # the clause block's first row: the last n_tags of the extra inputs (after the first stage's n_tags and the
+    # dense inputs), before the form's
+    at = ll.N_TAG_DENSE + mlp.shape[1] if clause and mlp is not None else None
     if clause and at is None:
         raise ValueError("the pooled clause scores are the last columns of `mlp`")
     clause_pos, clause_zero = ll.clause_stack_bounds()

@@ -17,7 +17,7 @@ import pytest
 from benchmarks import train_learned_layer as tl
 from bot.extract.model import StageInput, TagInput
 from bot.understanding import learned_layer as ll
-from tests.tag_layer_support import assert_declines_and_rep_offers_only_lower
+from tests.tag_layer_support import assert_declines_and_rep_offers_only_lower, without_clause_meta
 
 N = len(ll.TAGS)
 
@@ -96,9 +96,8 @@ def test_weights_with_the_flag_load_and_others_are_refused(tmp_path: Path) -> No
     assert weights.stack_w is not None
     with np.load(ll.WEIGHTS_FILE, allow_pickle=False) as data:
         arrays = {k: data[k] for k in data.files}
+    without_clause_meta(arrays)
     meta = json.loads(str(arrays["meta"]))
-    meta.pop("clause_max", None)
-    arrays["meta"] = np.array(json.dumps(meta))
     path = tmp_path / "layer.npz"
     arrays["stack_w"] = np.vstack([weights.stack_w, np.eye(N, dtype=np.float32)])
     np.savez(path, **{**arrays, "meta": np.array(json.dumps({**meta, "clause_max": "max"}))})

@@ -34,6 +34,7 @@ from .company import find_companies
 from .message_roles import register, role_keys
 from .people import (
     CJK_NAME,
+    LATIN_EDGE,
     LATIN_LOWER,
     LATIN_UPPER,
     LATIN_WORD,
@@ -115,8 +116,8 @@ _NOT_NAME = re.compile(r"[0-9@.:/，,。！？!?;；、\n（）()\[\]【】<>《
 _CJK = "\u4e00-\u9fff"
 # An English given name followed by a surname ("Lucy郑", "Nina 孙", "Michael 陈"): the name as written.
 _LATIN_SURNAME = re.compile(rf"(?<![A-Za-z])(?P<name>[A-Z][a-z]+ ?[{SINGLE_SURNAMES}])(?![A-Za-z])")
-_LATIN = re.compile(rf"(?<![A-Za-z{LATIN_LOWER}@.])(?P<name>[{LATIN_UPPER}][{LATIN_LOWER}]{{2,}}(?: {LATIN_WORD})?)"
-                    rf"(?![A-Za-z{LATIN_LOWER}@])")
+_LATIN = re.compile(rf"(?<![{LATIN_EDGE}@.])(?P<name>[{LATIN_UPPER}][{LATIN_LOWER}]{{2,}}(?: {LATIN_WORD})?)"
+                    rf"(?![{LATIN_EDGE}@])")
 # "姓区的先生", "免贵姓白": a stated surname with the form of address that follows it.
 _STATED = re.compile(rf"姓\s*(?P<sn>{SURNAME_PATTERN})(?:的)?\s*(?P<title>先生|女士|小姐|老板|老师|经理|总|工)")
 # "叫方志远", "叫做 沈国华", "一个叫阿May的": the name after 叫.
@@ -140,8 +141,8 @@ _AH = re.compile(rf"(?P<name>阿[{_CJK}])(?=[^\u4e00-\u9fff]|说|讲|问|要|想
 # A romanised name of three words ("Tan Kok Wai", "Chen Wei Ming"): Hokkien, Cantonese and Malaysian
 # Chinese names are written surname + two given syllables; the two-word pattern cut them short. A lookahead,
 # so that every run of three is tried ("Met Ong Boon Hwa" holds "Ong Boon Hwa").
-_LATIN3 = re.compile(rf"(?<![A-Za-z{LATIN_LOWER}@.])(?=(?P<name>{LATIN_WORD} {LATIN_WORD} {LATIN_WORD})"
-                     rf"(?![A-Za-z{LATIN_LOWER}@]))")
+_LATIN3 = re.compile(rf"(?<![{LATIN_EDGE}@.])(?=(?P<name>{LATIN_WORD} {LATIN_WORD} {LATIN_WORD})"
+                     rf"(?![{LATIN_EDGE}@]))")
 # A title after one character the surname list lacks ("贝经理", "储总"): the list holds the 300 most common
 # surnames, the rarer ones of the Hundred Surnames are only seen with a title; the model weighs them.
 _ANY_TITLED = re.compile(rf"(?P<name>[{_CJK}](?:{'|'.join(t for t in TITLES if len(t) >= 2)}|总))")

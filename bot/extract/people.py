@@ -51,6 +51,8 @@ CJK_NAME = f"{SURNAME_PATTERN} ?[\u4e00-\u9fff]{{1,2}}"
 LATIN_UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0110\u0130\u015e\u0160\u017d"
 LATIN_LOWER = "a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u017f\u01a0-\u01b0\u1ea0-\u1ef9"
 LATIN_WORD = f"[{LATIN_UPPER}][{LATIN_LOWER}]+"
+# The letters a romanised name never starts or ends beside (ASCII capitals, every lower-case letter above).
+LATIN_EDGE = f"A-Z{LATIN_LOWER}"
 _LATIN_NAME = f"{LATIN_WORD}(?: {LATIN_WORD})?"
 # "我是远航物流的李明", "我是远航物流的采购李明", "我是远航物流的园长 Guo Ying": the organisation, 的 and a
 # role of up to four characters may stand before the name the writer gives.
@@ -76,7 +78,7 @@ NOT_LATIN_NAME = frozenset(words(
     "Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March July September October "
     "November December Today Tomorrow Tonight Yesterday Weekend Next Last This Please Sorry Our They"))
 _LABELLED = re.compile(r"(?:客户|联系人|对接人|姓名|客户姓名)\s*[:：]\s*(?P<name>[^\s,，;；。]{2,20})")
-_LATIN_FULL = re.compile(rf"(?<![A-Za-z{LATIN_LOWER}@.])(?P<name>{LATIN_WORD} {LATIN_WORD})(?![A-Za-z{LATIN_LOWER}@])")
+_LATIN_FULL = re.compile(rf"(?<![{LATIN_EDGE}@.])(?P<name>{LATIN_WORD} {LATIN_WORD})(?![{LATIN_EDGE}@])")
 _MET = re.compile(
     rf"(?:见了|拜访了|联系了|认识了|约了|客户)\s*(?:[^，,。\s]{{2,12}}?的)?(?P<name>{CJK_NAME})"
     r"(?=[，,。、\s(（]|说|聊|谈|表示|反馈|提到|要|想|问|$)"
