@@ -145,10 +145,6 @@ def test_a_chat_screenshot_becomes_a_card_for_the_right_customer(ev):
     assert ev.read() == []  # done once
 
 
-# Round 19's company ranker (156 authors) files the photo under the rep's own firm (乙方 星辰云科技有限公司), so the
-# confirmed record does not count for 许志强 @ 远东物流 and the stage change is refused: a real regression of
-# the refit (the rep's side taken for the customer's), kept visible as a strict xfail with the measured reason.
-@pytest.mark.xfail(strict=True, reason="round 19 company ranker (156 authors): the contract's 乙方 (our firm) wins")
 def test_a_contract_photo_is_stage_evidence_and_its_text_is_searchable(ev):
     cid = ev.customer("许志强", "远东物流", stage=Stage.NEGOTIATION)
     refused = ev.chat.reply_to("rep-a", f"阶段 #{cid} 已成交").text

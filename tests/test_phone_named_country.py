@@ -31,7 +31,9 @@ def test_a_mainland_number_stays_mainland_whatever_country_is_named() -> None:
 
 
 def test_without_a_named_country_nothing_changes() -> None:
-    assert find_phones("东京的田中 090-7712-3345") == []  # a city is no country: not guessed
+    # a city is no country, and eleven digits in one run have no grouping to go by: not guessed (written
+    # "090-7712-3345", the grouping decides: test_a_number_written_in_a_foreign_grouping)
+    assert find_phones("东京的田中 09077123345") == []
     assert find_phones("0921-456-778 台湾客户") == ["+886921456778"]
 
 
@@ -44,3 +46,34 @@ def test_the_frozen_country_names_are_what_the_pinned_library_gives() -> None:
     from benchmarks import country_names
 
     assert country_names.main(["country_names.py", "--check"]) == 0
+
+
+# Round 20: the grouping itself. A mainland landline keeps its trunk 0 and area code together; three groups
+# of 3-3-4 without a trunk 0 are North America's, and a trunk group that cuts a mainland area code is Japan's
+# or Korea's. None of these texts names a country.
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("郑主任手机 (718) 463-2290，周末都在", "+17184632290"),  # 0718 is also Enshi's area code
+        ("我手機 604-812-3367，平日晚上打", "+16048123367"),  # not Malaysia's +60 4…
+        ("my number is 647-318-0192.", "+16473180192"),
+        ("Kevin电话 090-7712-3345", "+819077123345"),  # not Kizilsu's 0908 …
+        ("電話：06-6123-4567", "+81661234567"),
+    ],
+)
+def test_a_number_written_in_a_foreign_grouping(text: str, expected: str) -> None:
+    assert find_phones(text) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("恩施的座机 0718-4632290", "+867184632290"),
+        ("深圳座机0755-8888-1234", "+8675588881234"),
+        ("上海办公室 021-5555-6666", "+862155556666"),
+        ("手机139 2245 6708", "+8613922456708"),
+        # Seoul's 02-3456-7812 would need the text to name Korea: by shape alone Japan is tried first
+    ],
+)
+def test_a_mainland_grouping_stays_mainland(text: str, expected: str) -> None:
+    assert find_phones(text) == [expected]

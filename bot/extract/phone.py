@@ -105,9 +105,11 @@ def _matches(text: str) -> Iterator[tuple[str, str, int, int]]:
     for match in matcher:
         number = match.number
         glued = match.start > 0 and prepared[match.start - 1].isascii() and prepared[match.start - 1].isalpha()
-        if number.country_code == 86 and not glued and not phonenumbers.is_valid_number(number):
+        if number.country_code == 86 and not glued and (
+            not phonenumbers.is_valid_number(number) or _foreign_grouping(match.raw_string, number)
+        ):
             regions = named_regions(text) if regions is None else regions
-            number = _abroad(match.raw_string, regions) or number
+            number = _abroad(match.raw_string, regions, _regions_of_grouping(match.raw_string)) or number
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         if _acceptable(number, e164):
             yield e164, prepared, match.start, match.end
@@ -139,7 +141,36 @@ def named_regions(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names[m.group()] for m in pattern.finditer(text)))
 
 
-def _abroad(raw: str, regions: Sequence[str] = ()) -> phonenumbers.PhoneNumber | None:
+# How a number is grouped tells where its owner writes numbers (round 20). A mainland landline is written
+# with its trunk 0 and the area code as one group ("0718-4632290", "0755-8888-1234"); three groups of 3-3-4
+# with no trunk 0 ("(718) 463-2290", "604-812-3367") are the North American plan's shape, and a trunk 0 group
+# that cuts a mainland area code in two ("090-8812-5573" read as 0908 …, "06-6123-4567") is Japan's or Korea's.
+_NANP_SHAPE = re.compile(r"\(?[2-9]\d{2}\)?[\s.\-]?[2-9]\d{2}[\s.\-]\d{4}")
+_TRUNK_GROUPS = re.compile(r"(0\d{1,3})[\s\-](\d{3,4})[\s\-](\d{4})")
+
+
+def _foreign_grouping(raw: str, number: phonenumbers.PhoneNumber) -> bool:
+    """A valid mainland reading that the number's own grouping contradicts."""
+    raw = raw.strip()
+    if _NANP_SHAPE.fullmatch(raw):
+        return True
+    groups = _TRUNK_GROUPS.fullmatch(raw)
+    return bool(groups) and len(groups.group(1)) != 1 + phonenumbers.length_of_national_destination_code(number)
+
+
+def _regions_of_grouping(raw: str) -> tuple[str, ...]:
+    """The regions whose usual shape the written number has, tried after the regions the text names."""
+    raw = raw.strip()
+    if _NANP_SHAPE.fullmatch(raw):
+        return ("US",)  # the whole plan (+1): Canada's numbers are valid under any NANP region
+    if _TRUNK_GROUPS.fullmatch(raw):
+        return ("JP", "KR")
+    return ()
+
+
+def _abroad(
+    raw: str, regions: Sequence[str] = (), shaped: Sequence[str] = ()
+) -> phonenumbers.PhoneNumber | None:
     """A number that is no mainland number may be a foreign one written the way its owner writes it: a
     Taiwan mobile in local form ("0921-456-778", 09 + 8 digits, a shape no mainland number has), a
     number dictated with its country code and no plus ("八五二 六七七一 二三零八"), or (round 19) a local
@@ -153,6 +184,8 @@ def _abroad(raw: str, regions: Sequence[str] = ()) -> phonenumbers.PhoneNumber |
         candidates.append((digits, "TW", True))
     if not raw.lstrip().startswith("+"):  # then the country the text names: context beats a guess by digits
         candidates.extend((digits, region, False) for region in regions)
+        # then the country whose way of grouping digits the number is written in
+        candidates.extend((raw, region, False) for region in shaped if region not in regions)
     if digits.startswith(_NEAR_ABROAD) and not raw.lstrip().startswith("+"):
         candidates.append(("+" + digits, None, False))
     for text, region, mobile_only in candidates:
