@@ -60,6 +60,11 @@ PATTERNS: dict[str, tuple[str, ...]] = {
         # signed with someone who is neither side nor a person addressed by title: "跟X签了"
         rf"(?:跟|和|与)(?!{_PARTY})[A-Za-z\u4e00-\u9fff]{{2,8}}(?<![总理任板姐哥工师长])签(?:了|约了|下了)",
         rf"(?:别人家|别家|其他家|另外那家|另一家|人家)(?:的)?{_ANY}{{0,8}}(?:就能|只要|才要|都能|便宜|更快|更低|更好|是免)",
+        # another seller's lower price said as a figure: "别的批发商才六十几", "别家都是30左右", "那家只要三万"
+        rf"(?:别人家|别家|其他家|另一家|别的{_ANY}{{0,4}}?(?:商|厂|店|公司|机构|平台|家))(?:的)?{_ANY}{{0,6}}?"
+        r"(?:才|只要|只卖|只收|都是)(?:[0-9零一二三四五六七八九十两百千万]|[a-z]*\$|¥)",
+        rf"(?<!你们)(?<!我们)(?<!咱们)(?:那边|那家|他们家)(?:的)?{_ANY}{{0,8}}?(?:才|只要|只卖|只收)"
+        r"(?:¥|[0-9零一二三四五六七八九十两百千点.]+多?(?:万|千|块|元|刀|美金|美元|日元|欧元?|镑))",
     ),
     "技术问题": (
         # goods delivered with a defect: "有两箱…过期了", "那批货…开裂"
@@ -194,6 +199,73 @@ PATTERNS: dict[str, tuple[str, ...]] = {
         rf"签(?:一个|一份|个)?{_ANY}{{0,6}}(?:合同|协议)",
     ),
 }
+# The same constructions in business English, which foreign buyers and many overseas Chinese write (round 20):
+# written for the language, not for any corpus text; the tag's negations below apply to them as well.
+_EN_SUPPLIER = r"(?:suppliers?|vendors?|factor(?:y|ies)|manufacturers?|providers?|brands?|sellers?|contractors?)"
+ENGLISH_PATTERNS: dict[str, tuple[str, ...]] = {
+    "竞品对比": (
+        r"\bcompetitors?\b|\bcompeting (?:offer|quote|bid)s?\b",
+        rf"\b(?:another|other|a different|several|two|three|a few) {_EN_SUPPLIER}\b",
+        r"\b(?:our|their|the) (?:current|existing|old|previous|usual|local|japanese|korean|german|indian|other) "
+        rf"{_EN_SUPPLIER}\b",
+        r"\bcame in (?:\w+ ){0,3}(?:lower|cheaper|under)\b|\bcheaper (?:elsewhere|from|at)\b|\bquotes? from\b",
+        r"\b(?:switch|switched|switching|moving|moved) (?:over )?to\b",
+        r"\bcompar(?:e|ed|ing) (?:you|your|with|to|against)\b",
+    ),
+    "价格异议": (
+        r"\btoo (?:expensive|high|pricey|much)\b|\bover (?:our |the |my )?budget\b|\bmore than (?:we|i) budgeted\b",
+        r"\bout of (?:our |my )?budget\b|\bdiscount(?:s|ed)?\b|\b(?:higher|more expensive|pricier|costlier) than\b",
+        r"\b(?:lower|reduce|cut|drop) (?:the |your )?price\b|\b(?:better|lower|best) price\b",
+        r"\b(?:any )?room on (?:the )?price\b",
+        r"\bprice (?:is|seems|was) (?:a bit |too |quite |rather )?(?:high|steep)\b",
+    ),
+    "要报价": (
+        r"\b(?:can|could|would|please) (?:you )?(?:quote|send (?:us |me )?(?:a |your |the )?"
+        r"(?:quote|price|prices|pricing))\b",
+        r"\bquote (?:us|me)\b|\bhow much (?:is|are|for|would)\b|\brfq\b",
+        r"\b(?:your|best|updated|new|revised) (?:price|quote)s? for\b",
+    ),
+    "要演示": (
+        r"\bdemo\b|\bdemonstrat(?:e|ion)\b|\bwalk (?:us|me) through\b|\bproof of concept\b|\bpoc\b",
+        r"\btest (?:account|unit|run)\b|\btry (?:it|the \w+) (?:out|first|for)\b",
+    ),
+    "预约拜访": (
+        r"\b(?:visit|meet|meeting|see) (?:you|us|them)\b|\b(?:site|factory|office|showroom|warehouse) visit\b",
+        r"\b(?:zoom|teams|video) (?:call|meeting)\b|\bcome (?:by|over|to (?:our|your|the))\b",
+        r"\bsee you (?:on|next|at|then)\b",
+    ),
+    "决策链变更": (
+        r"\bnew (?:\w+ ){0,2}(?:director|manager|head|buyer|owner|boss|ceo|cfo|coo|cto|president|gm)\b",
+        r"\b(?:take|takes|took|taking) over\b|\b(?:left|leaving|retired|retiring from) the company\b",
+        r"\bin charge (?:of|from now)\b|\b(?:join|joins|joining) the (?:final )?decision\b|\b(?:acquired|bought) by\b",
+        r"\b(?:board|management) (?:approval|sign-off)\b|\bneeds? (?:approval|sign-off) from\b",
+        r"\bwill (?:now )?(?:approve|sign off)\b",
+    ),
+    "流失风险": (
+        r"\b(?:cancel|terminate|end) (?:the |our |this )?(?:order|contract|agreement|partnership|cooperation)\b",
+        r"\bnot (?:renew|continue|extend)\b|\bwon'?t (?:renew|continue|order)\b|\bcannot continue\b|\bno longer\b",
+        r"\b(?:regret to inform|refund|return the goods|send (?:them|it) back)\b",
+    ),
+    "付款回款": (
+        r"\b(?:payment|invoice|deposit|remittance|wire transfer|balance due|overdue|outstanding)s?\b",
+        r"\bpaid\b|\bpay (?:the|by|in)\b",
+    ),
+    "合同法务": (
+        # contract work, not a contract merely mentioned (as in Chinese above)
+        r"\b(?:draft|review|revis|redline|sign|send|stamp|check|prepar|amend)\w* (?:\w+ ){0,2}"
+        r"(?:contract|agreement|nda|msa)s?\b",
+        r"\b(?:contract|agreement) (?:draft|review|terms|clauses?|template)\b|\bterms and conditions\b",
+        r"\blegal (?:review|team|department)\b|\bsignatures?\b",
+    ),
+    "技术问题": (
+        r"\b(?:not working|doesn'?t work|stopped working|broken|defect(?:s|ive)?|faulty|malfunction\w*|offline)\b",
+        r"\b(?:crash\w*|leak\w*|damaged|rust(?:y|ed)?|cracked|error codes?)\b",
+        r"\b(?:issue|issues|problem|problems) with\b",
+    ),
+}
+for _tag, _english in ENGLISH_PATTERNS.items():
+    PATTERNS[_tag] = (*PATTERNS.get(_tag, ()), *_english)
+
 # Phrases in the same clause that cancel a pattern hit (besides the tag's own negations).
 PATTERN_NEGATIONS: dict[str, str] = {
     # A fault of the system the customer has now from someone else is a reason to buy, not our defect.
@@ -207,13 +279,15 @@ PATTERN_NEGATIONS: dict[str, str] = {
     # a payment share ("预付款能不能降到两成") is a payment term, not the price
     # a rival mentioned in passing, or denied
     "竞品对比": r"预算|(?:和|跟|与|比)(?:今年|去年|上次|以前|之前|往年)|没提|没有提|没说|没在看|没看|不考虑别",
-    "价格异议": r"不贵|价格没问题|能接受|可以接受|预付|首付|尾款|付款比例|账期",
+    "价格异议": r"不贵|价格没问题|能接受|可以接受|预付|首付|尾款|付款比例|账期|price (?:is|was) (?:fine|ok|okay|good)|"
+            r"(?:fine|ok|okay|good|happy) with the (?:price|quote)|not (?:about|the) (?:the )?price",
     # a demo that already happened, and testing that is a service or a patch, not a trial of ours
     "要演示": r"不需要|不用|无需|以后再说|不要|谢谢|试用期|试用中|试用了|演示过|试用过|已经演示|补丁|渗透测试|测试服务|"
-            r"测试报告|检测报告",
+            r"测试报告|检测报告|no need|don'?t need|do not need|not interested|already (?:saw|seen|had|did)",
     # reacting to a quote already sent is no request for one
     "要报价": r"先别报|不用报|不需要报|报价我看了|报价收到|报价我们看了|没有?要报价|(?:别|不)(?:急着|着急)报|收到|看过|"
-            r"转给|考虑得|特价|便宜|差不多的价|没有?异议",
+            r"转给|考虑得|特价|便宜|差不多的价|没有?异议|(?:got|received|reviewed|checked) (?:your|the)|"
+            r"(?:fine|ok|okay|good|happy) with the",
     # an approval already passed is no new step
     "决策链变更": r"走完|审完|批完|过完|批下来|法务审",
     "流失风险": r"不会换|不换|不退",
