@@ -7,7 +7,8 @@ Prints, as Markdown:
   corpus v10 (round 8's start), corpus v11 (round 9's start), corpus v12 (round 10's start), corpus v14
   (round 11's start), corpus v15 (round 12's start), corpus v16 (round 13's start), corpus v18 (round 14's
   start), corpus v19 (round 15's start), corpus v20 (round 16's start), corpus v22 (round 17's start),
-  corpus v23 (round 18's start) and corpus v24 (round 19's start, this round's blind set);
+  corpus v23 (round 18's start), corpus v24 (round 19's start) and corpus v25 (round 20's start, this round's
+  blind set);
 - for the sample corpus, corpus v2 dev and the dev split of this round's blind corpus (`corpora.BLIND_CORPUS`;
   with --held-out also its held-aside third: figures only, never its misses): per-field accuracy and mean, per-tag
   precision and recall, time per message (p50/p99 of understand_text, the semantic tagger included) and the RSS the
@@ -55,7 +56,7 @@ FIRST_LOOKS = tuple(
     (ROOT / "tests" / "data" / f"corpus_{version}" / "FIRST_LOOK.md", version, f"round {round_}")
     for version, round_ in (("v5", 5), ("v7", 6), ("v9", 7), ("v10", 8), ("v11", 9), ("v12", 10), ("v14", 11),
                             ("v15", 12), ("v16", 13), ("v18", 14),
-                            ("v19", 15), ("v20", 16), ("v22", 17), ("v23", 18), ("v24", 19))
+                            ("v19", 15), ("v20", 16), ("v22", 17), ("v23", 18), ("v24", 19), ("v25", 20))
 )
 DEFAULT_VOICE = ROOT / "benchmarks" / "data" / "voice" / "memos.jsonl"
 DEFAULT_BOOK = ROOT / "benchmarks" / "data" / "voice" / "book.json"

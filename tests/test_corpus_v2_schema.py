@@ -25,7 +25,9 @@ V4_HELD_OUT = Path(__file__).parent / "data" / "corpus_v4" / "held_out.jsonl"
 V5_DIR = Path(__file__).parent / "data" / "corpus_v5"
 # The blind corpora written by two new authors each (round 6 onwards), oldest first; v6, v8 and v13 hold the
 # training authors (and v17, v21). Each must be new against every corpus before it.
-TWO_AUTHOR_BLIND = ("v7", "v9", "v10", "v11", "v12", "v14", "v15", "v16", "v18", "v19", "v20", "v22", "v23", "v24")
+TWO_AUTHOR_BLIND = (
+    "v7", "v9", "v10", "v11", "v12", "v14", "v15", "v16", "v18", "v19", "v20", "v22", "v23", "v24", "v25",
+)
 SPLITS = ("dev", "held_out")
 TAGS = frozenset({
     "竞品对比", "价格异议", "决策链变更", "要报价", "要演示",
@@ -38,8 +40,9 @@ EXPECT_KEYS = frozenset(
     {"customer_name", "company", "phone", "email", "tags", "next_contact", "amount_cny", "stage_hint"}
 )
 SHANGHAI_OFFSET = timedelta(hours=8)
-# v2-001, h001 (v4), v5A-001, v6C-, v12A-, v13A-, v14A-, v15A-, v16A-, v18A-, v19A-, v20A-, v21A-, v22A-, v23A-, v24A-
-_ID = re.compile(r"^(?:v[23]-|h|v(?:[579]|1[01245689]|2[0234])[AB]-|v[68][A-Z]-|v(?:1[37]|21)[A-Z]-)\d{3}$")
+# v2-001, h001 (v4), v5A-001, v6C-, v12A-, v13A-, v14A-, v15A-, v16A-, v18A-, v19A-, v20A-, v21A-, v22A-, v23A-,
+# v24A-, v25A-
+_ID = re.compile(r"^(?:v[23]-|h|v(?:[579]|1[01245689]|2[02345])[AB]-|v[68][A-Z]-|v(?:1[37]|21)[A-Z]-)\d{3}$")
 _PHONE = re.compile(r"^\+[1-9]\d{7,14}$")
 _CN_MOBILE = re.compile(r"^\+861[3-9]\d{9}$")  # a Chinese mobile; +8610… is a Beijing landline
 _INDUSTRY = re.compile(r"^[a-z_]+$")

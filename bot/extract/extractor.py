@@ -212,6 +212,24 @@ def _company(customer_text: str, rep_text: str, person: str | None, display: str
     return None
 
 
+# A Japanese form of address written after a surname ("佐藤さん", "西村様", "Lee-san") is how the customer is
+# named, like 王总 (../shared/corpus/README.md: surname plus title as written); kana never end a Chinese name.
+_HONORIFIC = re.compile(r"(?:さん|さま|様|くん|ちゃん|-san|-sama)(?![A-Za-z\u3040-\u30ff])")
+
+
+_ADDRESSED = re.compile(r"(?<![\u4e00-\u9fff])(?P<name>[\u4e00-\u9fff]{2,3})(?:さん|様)")
+
+
+def _with_honorific(name: str | None, text: str, customer_text: str) -> str | None:
+    """The name as the text addresses the person; with no name found, a surname the customer's side addresses so
+    (not the rep's side, where the customer greets the rep: "陈さん，样品收到了")."""
+    if not name:
+        addressed = _ADDRESSED.search(customer_text)
+        return addressed.group() if addressed else None
+    m = re.search(re.escape(name) + _HONORIFIC.pattern, text)
+    return m.group() if m else name
+
+
 def _from_book(
     text: str, name: str | None, company: str | None, known: Sequence[tuple[str, str | None]],
     rep_names: Sequence[str],
@@ -367,7 +385,7 @@ def extract(
         tags = tuple(sorted({*tags, "流失风险"}))
     written = normalize_width(text or "")
     return Extraction(
-        customer_name=as_written(name, normalized, written),
+        customer_name=as_written(_with_honorific(name, normalized, customer_text), normalized, written),
         company=as_written(company, normalized, written),
         phone=phones[0] if phones else None,
         email=emails[0] if emails else None,
