@@ -48,6 +48,7 @@ from .people import (
     full_name_for,
     is_rep,
     is_word_not_name,
+    latin_org_name,
     name_mentions,
     plausible_full_name,
     surname_of,
@@ -112,7 +113,8 @@ DENSE = (
 _INDEX = {name: i for i, name in enumerate(DENSE)}
 
 # Not a name: a digit, '@', punctuation or a line break (a phone, an e-mail, a clause).
-_NOT_NAME = re.compile(r"[0-9@.:/，,。！？!?;；、\n（）()\[\]【】<>《》\"'“”]")
+_NOT_NAME = re.compile(rf"[0-9@.:/，,。！？!?;；、\n（）()\[\]【】<>《》\"“”]|'(?![{LATIN_UPPER}])")
+_ROMANISED = re.compile(rf"[{LATIN_UPPER}{LATIN_LOWER}'\- ]+")
 _CJK = "\u4e00-\u9fff"
 # An English given name followed by a surname ("Lucy郑", "Nina 孙", "Michael 陈"): the name as written.
 _LATIN_SURNAME = re.compile(rf"(?<![A-Za-z])(?P<name>[A-Z][a-z]+ ?[{SINGLE_SURNAMES}])(?![A-Za-z])")
@@ -213,7 +215,9 @@ def _titled_not_given(name: str) -> str:
 def _ok(name: str, rep_names: Sequence[str]) -> bool:
     name = name.strip()
     # The period of an English honorific ("Mr. Lim") is part of the name as written, not a clause mark.
-    if not 2 <= len(name) <= 20 or _NOT_NAME.search(_HONORIFIC_HEAD.sub("", name)):
+    # a romanised full name may be longer than any Chinese one ("Jennifer Lopez-Garcia", 21 letters)
+    longest = 32 if _ROMANISED.fullmatch(name) else 20
+    if not 2 <= len(name) <= longest or _NOT_NAME.search(_HONORIFIC_HEAD.sub("", name)):
         return False
     return not (rep_names and is_rep(name, rep_names))
 
@@ -266,10 +270,12 @@ def candidates(data: CustomerInput) -> list[Candidate]:
         for m in _LATIN_SURNAME.finditer(text):
             add(m.group("name"), "latin_sn")
         for m in _LATIN.finditer(text):
-            if m.group("name").split()[0] not in NOT_LATIN_NAME:
+            if m.group("name").split()[0] not in NOT_LATIN_NAME and not latin_org_name(text, m.start("name"),
+                                                                                      m.end("name")):
                 add(m.group("name"), "latin")
         for m in _LATIN3.finditer(text):
-            if m.group("name").split()[0] not in NOT_LATIN_NAME:
+            if m.group("name").split()[0] not in NOT_LATIN_NAME and not latin_org_name(text, m.start("name"),
+                                                                                      m.end("name")):
                 add(m.group("name"), "latin3")
         for name in _rare_surname_titled(text):
             add(name, "rare_titled")

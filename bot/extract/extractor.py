@@ -213,11 +213,13 @@ def _company(customer_text: str, rep_text: str, person: str | None, display: str
 
 
 # A Japanese form of address written after a surname ("佐藤さん", "西村様", "Lee-san") is how the customer is
-# named, like 王总 (../shared/corpus/README.md: surname plus title as written); kana never end a Chinese name.
-_HONORIFIC = re.compile(r"(?:さん|さま|様|くん|ちゃん|-san|-sama)(?![A-Za-z\u3040-\u30ff])")
-
-
-_ADDRESSED = re.compile(r"(?<![\u4e00-\u9fff])(?P<name>[\u4e00-\u9fff]{2,3})(?:さん|様)")
+# named, like 王总 (../shared/corpus/README.md: surname plus title as written); kana never end a Chinese name. A
+# romanised given name keeps only a romanised honorific ("Lee-san", but "Tomokoさん" is Tomoko).
+_KANA_HONORIFIC = r"(?:さん|さま|様|くん|ちゃん)"
+_LATIN_HONORIFIC = r"-(?:san|sama)(?![A-Za-z])"
+_ADDRESSED = re.compile(rf"(?P<run>[\u4e00-\u9fff\u3005]{{2,}})(?P<honorific>{_KANA_HONORIFIC})")
+# a character that ends the words before a name ("的佐藤さん", "见了山本さん"), not a surname's first
+_BEFORE_NAME = frozenset("的了是和跟给找问对与向把被让请叫")
 
 
 def _with_honorific(name: str | None, text: str, customer_text: str) -> str | None:
@@ -225,8 +227,15 @@ def _with_honorific(name: str | None, text: str, customer_text: str) -> str | No
     (not the rep's side, where the customer greets the rep: "陈さん，样品收到了")."""
     if not name:
         addressed = _ADDRESSED.search(customer_text)
-        return addressed.group() if addressed else None
-    m = re.search(re.escape(name) + _HONORIFIC.pattern, text)
+        if not addressed:
+            return None
+        # the run before the honorific ends with the surname: two characters ("大阪的佐藤"), or a whole run of three
+        # that does not start with a function character ("長谷川", "佐々木")
+        run = addressed.group("run")
+        surname = run if len(run) == 3 and run[0] not in _BEFORE_NAME else run[-2:]
+        return surname + addressed.group("honorific")
+    honorific = _LATIN_HONORIFIC if name.isascii() else f"{_KANA_HONORIFIC}|{_LATIN_HONORIFIC}"
+    m = re.search(f"{re.escape(name)}(?:{honorific})", text)
     return m.group() if m else name
 
 

@@ -50,7 +50,9 @@ CJK_NAME = f"{SURNAME_PATTERN} ?[\u4e00-\u9fff]{{1,2}}"
 # then lower-case letters (Latin Extended-A and Vietnamese mix both cases in one range; both are kept).
 LATIN_UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0110\u0130\u015e\u0160\u017d"
 LATIN_LOWER = "a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u017f\u01a0-\u01b0\u1ea0-\u1ef9"
-LATIN_WORD = f"[{LATIN_UPPER}][{LATIN_LOWER}]+"
+# A romanised name word, with an apostrophe after its first capital or a hyphenated second part kept in it
+# ("O'Brien", "D'Souza", "Lopez-Garcia", "Nguyen-Smith": round 20; before, the name was cut at the mark).
+LATIN_WORD = f"[{LATIN_UPPER}](?:'[{LATIN_UPPER}])?[{LATIN_LOWER}]+(?:-[{LATIN_UPPER}][{LATIN_LOWER}]+)?"
 # The letters a romanised name never starts or ends beside (ASCII capitals, every lower-case letter above).
 LATIN_EDGE = f"A-Z{LATIN_LOWER}"
 _LATIN_NAME = f"{LATIN_WORD}(?: {LATIN_WORD})?"
@@ -77,6 +79,29 @@ NOT_LATIN_NAME = frozenset(words(
     "Hello Hi Dear Mr Mrs Ms Miss Sir Madam Best Thanks Regards Good Morning Team "
     "Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March July September October "
     "November December Today Tomorrow Tonight Yesterday Weekend Next Last This Please Sorry Our They"))
+# Words that make two capitalised words a business or a place, not a person ("Casa Bella Home", "Pacific Sun
+# Energy", "Garden City"): checked on the words matched and the word right after them (round 20). Words that are
+# also common surnames (Park, Hall, Mills, Banks) are left out.
+LATIN_ORG_WORDS = frozenset(word.lower() for word in words(
+    "Home Homes Energy Solar Builders Building Construction Goods Trading Traders Foods Food Group Supply Supplies "
+    "Solutions Motors Auto Automotive Parts Pty Ltd LLC LLP Inc Co Corp Corporation Company Studio Studios Store "
+    "Stores Market Markets Mart Farm Farms Wines Wine Winery Dairy Mining Logistics Freight Shipping Systems Tech "
+    "Technologies Plaza City Centre Center Mall Street Road Avenue Hotel Restaurant Cafe Kitchen Kitchens Bakery "
+    "Clinic Pharmacy Academy School College University Realty Properties Property Estate Estates Engineering "
+    "Industries Industrial Imports Import Exports Export International Holdings Partners Services Equipment "
+    "Machinery Electric Electrical Electronics Furniture Design Designs Media Travel Tours Capital Finance "
+    "Insurance Medical Health Dental Beauty Fashion Textiles Apparel Seafood Seafoods Produce Brewery Outdoor "
+    "Agri Agriculture Resources Minerals Steel Metals Plastics Packaging Printing Labs Lab Network Networks"
+))
+
+
+def latin_org_name(text: str, start: int, end: int) -> bool:
+    """Whether the capitalised words at text[start:end] (with the next word) name a business or a place."""
+    following = re.match(r"\s+([A-Za-z]+)", text[end:])
+    names = text[start:end].split() + ([following.group(1)] if following else [])
+    return any(word.lower().strip(".,") in LATIN_ORG_WORDS for word in names)
+
+
 _LABELLED = re.compile(r"(?:客户|联系人|对接人|姓名|客户姓名)\s*[:：]\s*(?P<name>[^\s,，;；。]{2,20})")
 _LATIN_FULL = re.compile(rf"(?<![{LATIN_EDGE}@.])(?P<name>{LATIN_WORD} {LATIN_WORD})(?![{LATIN_EDGE}@])")
 _MET = re.compile(
@@ -246,8 +271,9 @@ def name_mentions(text: str) -> list[NameMention]:
                     continue
                 if not name.isascii() and is_word_not_name(text, m.start("name"), name):
                     continue
-            if pattern is _LATIN_FULL and name.split()[0] in NOT_LATIN_NAME:
-                continue  # "Dear Ms. Wang": a greeting, not a name
+            if pattern is _LATIN_FULL and (name.split()[0] in NOT_LATIN_NAME
+                                           or latin_org_name(text, m.start("name"), m.end("name"))):
+                continue  # "Dear Ms. Wang": a greeting, not a name; "Casa Bella Home": a business
             if pattern is _LABELLED and ("的" in name or (not name.isascii() and len(name) > 6)):
                 continue  # "来访客户：宏达机电的设备主管 …": a description after the label, not a name
             found.append(NameMention(clean_display_name(name), m.start(), priority))
