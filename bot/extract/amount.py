@@ -29,15 +29,20 @@ _QUANTITY_AFTER = re.compile(
     r"批(?![复准下了])|间|座|株|SKU|sku)"
 )
 # Amounts in another currency are not converted (README): "港币二万", "HKD 300,000", "5万美元".
+# Round 20: the colloquial and Traditional names (加币, 港幣, 紐幣, 日圓), the currencies of Oceania, Russia, Central
+# Asia and Mongolia, and a rough figure before the currency ("三萬幾加幣", "两万多美金").
+_FOREIGN_NAMES = (r"港币|港幣|港元|澳门币|澳門幣|澳门元|澳門元|澳币|澳幣|澳元|美元|美金|美刀|欧元|歐元|"
+                  r"日元|日圓|日币|日幣|英镑|英鎊|新台币|新台幣|台币|台幣|新币|新幣|韩元|韓元|韩币|韓幣|"
+                  r"加元|加币|加幣|纽币|紐幣|纽元|紐元|新西兰元|令吉|林吉特|泰铢|泰銖|越南盾|卢比|盧比|"
+                  r"卢布|盧布|比索|瑞郎|坚戈|堅戈|图格里克|圖格里克|苏姆|蘇姆|索姆")
+_FOREIGN_CODES = r"HKD|USD|EUR|JPY|GBP|MOP|AUD|NZD|SGD|CAD|MYR|THB|VND|INR|PHP|IDR|KRW|CHF|RUB|KZT|MNT|UZS|KGS|TJS"
 _FOREIGN_BEFORE = re.compile(
-    r"(?:港币|港元|澳门币|澳门元|澳币|澳元|美元|美金|欧元|日元|英镑|新台币|台币|新币|韩元|加元|"
-    r"HKD|HK\$|USD|US\$|\$|EUR|€|JPY|GBP|MOP|AUD|NTD|NT\$|SGD|CAD|£|"
-    # ISO 4217 codes and names of the currencies of the region ("RM 80k" is ringgit; not the RM of CRM/ERM)
-    r"(?<![A-Za-z])RM|MYR|THB|VND|INR|PHP|IDR|KRW|CHF|RUB|S\$|令吉|林吉特|泰铢|越南盾|卢比|卢布|比索|瑞郎)\s*$"
+    rf"(?:{_FOREIGN_NAMES}|{_FOREIGN_CODES}|HK\$|US\$|A\$|AU\$|NZ\$|C\$|CA\$|\$|€|NTD|NT\$|£|₽|₸|₩|"
+    # "RM 80k" is ringgit; not the RM of CRM/ERM
+    r"(?<![A-Za-z])RM|S\$)\s*$",
+    re.IGNORECASE,  # the amounts are read from lower-cased text ("usd")
 )
-_FOREIGN_AFTER = re.compile(r"^\s*(?:港币|港元|澳门币|澳门元|澳元|美元|美金|欧元|日元|英镑|新台币|台币|韩元|加元|刀|"
-                            r"令吉|林吉特|泰铢|越南盾|卢比|卢布|比索|瑞郎|"
-                            r"HKD|USD|EUR|JPY|GBP|MOP|AUD|SGD|CAD|MYR|THB|VND|INR|PHP|IDR|KRW|CHF|RUB)")
+_FOREIGN_AFTER = re.compile(rf"^\s*(?:几|幾|多|余|餘|来|來)?\s*(?:{_FOREIGN_NAMES}|刀|{_FOREIGN_CODES})", re.IGNORECASE)
 # A speaker correcting the figure just said ("四十五万 不对 是四十八万"): the first one is withdrawn.
 _CORRECTION = re.compile(r"^(?:出头|左右|上下|多)?[\s，,。]*(?:呃|嗯)?[\s，,]*(?:不对|不是|说错了|哦不|错了)")
 _CORRECTION_REACH = 10
@@ -118,6 +123,11 @@ def chinese_number(text: str) -> int | None:
     return int(Decimal(str(value)) * unit)
 
 
+def _foreign(text: str, start: int, end: int) -> bool:
+    """Whether the figure at text[start:end] is in another currency (not converted: README)."""
+    return bool(_FOREIGN_BEFORE.search(text[max(0, start - 6) : start]) or _FOREIGN_AFTER.match(text[end : end + 6]))
+
+
 def find_amounts(text: str) -> list[AmountMatch]:
     """Money mentions in order of appearance; percentages and counted quantities are skipped."""
     found: list[AmountMatch] = []
@@ -134,7 +144,7 @@ def find_amounts(text: str) -> list[AmountMatch]:
             continue
         if not explicit and _QUANTITY_AFTER.match(text[end : end + 4]):
             continue
-        if _FOREIGN_BEFORE.search(text[max(0, start - 6) : start]) or _FOREIGN_AFTER.match(text[end : end + 6]):
+        if _foreign(text, start, end):
             continue
         yuan: int | None
         if m.group("n1"):
@@ -180,7 +190,7 @@ def _after_price_words(text: str, found: list[AmountMatch]) -> list[AmountMatch]
     for m in _BARE_NUMBER.finditer(text):
         if any(s <= m.start() < e for s, e in taken) or not _PRICE_WORD.search(text[max(0, m.start() - 8) : m.start()]):
             continue
-        if _QUANTITY_AFTER.match(text[m.end() : m.end() + 4]):
+        if _QUANTITY_AFTER.match(text[m.end() : m.end() + 4]) or _foreign(text, m.start(), m.end()):
             continue
         yuan = _arabic(m.group(), None)
         if yuan and 0 < yuan <= MAX_AMOUNT_CNY:
