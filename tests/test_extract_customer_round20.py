@@ -59,3 +59,20 @@ def test_a_romanised_business_name_is_no_person(text: str, customer: str, compan
 )
 def test_an_apostrophe_or_hyphen_stays_inside_a_romanised_name(text: str, expected: str) -> None:
     assert extract(text, ref_time=SENT).customer_name == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Дмитрий Соколов 11/20 15:10\n李总，挖掘机的报价太贵了\n李强 11/20 15:22\n好的，我再问问老板",
+         "Дмитрий Соколов"),
+        ("今天和阿拉木图的 Әсел Нұрланова 通了电话，她要报价", "Әсел Нұрланова"),  # Kazakh letters
+    ],
+)
+def test_a_cyrillic_name_is_read_like_a_romanised_one(text: str, expected: str) -> None:
+    assert extract(text, ref_time=SENT).customer_name == expected
+
+
+def test_a_persons_name_is_never_also_the_company() -> None:
+    ext = extract("Viktor Alekseevich 说下周三来黑河看车", ref_time=SENT)
+    assert ext.customer_name == "Viktor Alekseevich" and ext.company is None

@@ -392,6 +392,8 @@ def extract(
     if stage is Stage.LOST and "流失风险" in {r.name for r in tag_rules}:
         # A customer or prospect who has decided to leave or not to buy is the churn the tag is for.
         tags = tuple(sorted({*tags, "流失风险"}))
+    if company and company == name:
+        company = None  # one span is a person or a firm, never both (no record of the pool names a firm so)
     written = normalize_width(text or "")
     return Extraction(
         customer_name=as_written(_with_honorific(name, normalized, customer_text), normalized, written),

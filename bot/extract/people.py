@@ -48,13 +48,18 @@ CJK_NAME = f"{SURNAME_PATTERN} ?[\u4e00-\u9fff]{{1,2}}"
 # Latin letters of a romanised name, with the diacritics of Spanish, Portuguese, French, German, Turkish and
 # Vietnamese names ("Fernández", "Müller", "Yılmaz", "Võ Thị Bích Ngọc"; round 19): an upper-case first letter,
 # then lower-case letters (Latin Extended-A and Vietnamese mix both cases in one range; both are kept).
-LATIN_UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0110\u0130\u015e\u0160\u017d"
-LATIN_LOWER = "a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u017f\u01a0-\u01b0\u1ea0-\u1ef9"
+# Round 20: Cyrillic as well, with the letters Kazakh, Kyrgyz, Uzbek and Mongolian add ("Иван Петров", "Нурлан
+# Касымов", "Ганбаатар"): a customer in Russia, Central Asia or Mongolia writes their name so, and no pattern read it.
+CYRILLIC_UPPER = "\u0400-\u042f\u0490\u0492\u049a\u04a2\u04ae\u04b0\u04ba\u04d8\u04e8"
+CYRILLIC_LOWER = "\u0430-\u045f\u0491\u0493\u049b\u04a3\u04af\u04b1\u04bb\u04d9\u04e9"
+LATIN_UPPER = f"A-Z\u00c0-\u00d6\u00d8-\u00de\u0110\u0130\u015e\u0160\u017d{CYRILLIC_UPPER}"
+LATIN_LOWER = f"a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u017f\u01a0-\u01b0\u1ea0-\u1ef9{CYRILLIC_LOWER}"
 # A romanised name word, with an apostrophe after its first capital or a hyphenated second part kept in it
 # ("O'Brien", "D'Souza", "Lopez-Garcia", "Nguyen-Smith": round 20; before, the name was cut at the mark).
 LATIN_WORD = f"[{LATIN_UPPER}](?:'[{LATIN_UPPER}])?[{LATIN_LOWER}]+(?:-[{LATIN_UPPER}][{LATIN_LOWER}]+)?"
-# The letters a romanised name never starts or ends beside (ASCII capitals, every lower-case letter above).
-LATIN_EDGE = f"A-Z{LATIN_LOWER}"
+# The letters a romanised name never starts or ends beside (ASCII and Cyrillic capitals, every lower-case letter
+# above).
+LATIN_EDGE = f"A-Z{CYRILLIC_UPPER}{LATIN_LOWER}"
 _LATIN_NAME = f"{LATIN_WORD}(?: {LATIN_WORD})?"
 # "我是远航物流的李明", "我是远航物流的采购李明", "我是远航物流的园长 Guo Ying": the organisation, 的 and a
 # role of up to four characters may stand before the name the writer gives.
