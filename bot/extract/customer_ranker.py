@@ -114,7 +114,8 @@ _INDEX = {name: i for i, name in enumerate(DENSE)}
 
 # Not a name: a digit, '@', punctuation or a line break (a phone, an e-mail, a clause).
 _NOT_NAME = re.compile(rf"[0-9@.:/，,。！？!?;；、\n（）()\[\]【】<>《》\"“”]|'(?![{LATIN_UPPER}])")
-_ROMANISED = re.compile(rf"[{LATIN_UPPER}{LATIN_LOWER}'\- ]+")
+# one to four words with single spaces: a display name cleaned of its "|" ("Ahmed Hassan  Baghdad") is no name
+_ROMANISED = re.compile(rf"[{LATIN_UPPER}{LATIN_LOWER}'\-]+(?: [{LATIN_UPPER}{LATIN_LOWER}'\-]+){{0,3}}")
 _CJK = "\u4e00-\u9fff"
 # An English given name followed by a surname ("Lucy郑", "Nina 孙", "Michael 陈"): the name as written.
 _LATIN_SURNAME = re.compile(rf"(?<![A-Za-z])(?P<name>[A-Z][a-z]+ ?[{SINGLE_SURNAMES}])(?![A-Za-z])")

@@ -96,7 +96,8 @@ LATIN_ORG_WORDS = frozenset(word.lower() for word in words(
     "Industries Industrial Imports Import Exports Export International Holdings Partners Services Equipment "
     "Machinery Electric Electrical Electronics Furniture Design Designs Media Travel Tours Capital Finance "
     "Insurance Medical Health Dental Beauty Fashion Textiles Apparel Seafood Seafoods Produce Brewery Outdoor "
-    "Agri Agriculture Resources Minerals Steel Metals Plastics Packaging Printing Labs Lab Network Networks"
+    "Agri Agriculture Resources Minerals Steel Metals Plastics Packaging Printing Labs Lab Network Networks "
+    "Sciences Science Cooperative Limitada Ltda GmbH SARL Distribuidora Comercial Comercio Industria Empresa"
 ))
 
 
