@@ -134,7 +134,8 @@ CORPUS_V23 = (DATA / "corpus_v23" / "dev.jsonl", DATA / "corpus_v23" / "held_out
 CORPUS_V24 = (DATA / "corpus_v24" / "dev.jsonl", DATA / "corpus_v24" / "held_out.jsonl")
 # Retired corpora that join TRAINING_POOL with the next retrain of every learned part (the shipped weights record
 # the pool they were fitted on, and the tests hold them to TRAINING_POOL). Their misses may be read meanwhile. Round
-# 20 refitted only the tag-and-stage layer, on the unchanged pool, so corpus v24 waits here.
+# 20 shipped no refit (a refit of the tag-and-stage layer on the unchanged pool was measured level and not kept), so
+# corpus v24 waits here.
 AWAITING_RETRAIN = CORPUS_V24
 
 # Corpus v25 (two blind authors, round 20): its dev split is not tuned on during round 20 either, so that the

@@ -76,3 +76,7 @@ def test_a_cyrillic_name_is_read_like_a_romanised_one(text: str, expected: str) 
 def test_a_persons_name_is_never_also_the_company() -> None:
     ext = extract("Viktor Alekseevich 说下周三来黑河看车", ref_time=SENT)
     assert ext.customer_name == "Viktor Alekseevich" and ext.company is None
+
+
+def test_a_customer_thanking_the_rep_with_an_honorific_names_nobody() -> None:
+    assert extract("谢谢陈さん，样品收到了，下周再联系", ref_time=SENT).customer_name is None

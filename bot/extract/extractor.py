@@ -218,8 +218,9 @@ def _company(customer_text: str, rep_text: str, person: str | None, display: str
 _KANA_HONORIFIC = r"(?:さん|さま|様|くん|ちゃん)"
 _LATIN_HONORIFIC = r"-(?:san|sama)(?![A-Za-z])"
 _ADDRESSED = re.compile(rf"(?P<run>[\u4e00-\u9fff\u3005]{{2,}})(?P<honorific>{_KANA_HONORIFIC})")
-# a character that ends the words before a name ("的佐藤さん", "见了山本さん"), not a surname's first
-_BEFORE_NAME = frozenset("的了是和跟给找问对与向把被让请叫")
+# a character that ends the words before a name ("的佐藤さん", "见了山本さん") or greets ("谢谢陈さん", "您好"):
+# never in a surname the fallback reads
+_BEFORE_NAME = frozenset("的了是和跟给找问对与向把被让请叫谢您你好")
 
 
 def _with_honorific(name: str | None, text: str, customer_text: str) -> str | None:
@@ -233,6 +234,8 @@ def _with_honorific(name: str | None, text: str, customer_text: str) -> str | No
         # that does not start with a function character ("長谷川", "佐々木")
         run = addressed.group("run")
         surname = run if len(run) == 3 and run[0] not in _BEFORE_NAME else run[-2:]
+        if any(ch in _BEFORE_NAME for ch in surname):
+            return None  # "谢谢陈さん": the customer thanking the rep, no surname of two characters
         return surname + addressed.group("honorific")
     honorific = _LATIN_HONORIFIC if name.isascii() else f"{_KANA_HONORIFIC}|{_LATIN_HONORIFIC}"
     m = re.search(f"{re.escape(name)}(?:{honorific})", text)
