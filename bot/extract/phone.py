@@ -155,7 +155,9 @@ def _foreign_grouping(raw: str, number: phonenumbers.PhoneNumber) -> bool:
     if _NANP_SHAPE.fullmatch(raw):
         return True
     groups = _TRUNK_GROUPS.fullmatch(raw)
-    return bool(groups) and len(groups.group(1)) != 1 + phonenumbers.length_of_national_destination_code(number)
+    if groups is None:
+        return False
+    return len(groups.group(1)) != 1 + phonenumbers.length_of_national_destination_code(number)
 
 
 def _regions_of_grouping(raw: str) -> tuple[str, ...]:
