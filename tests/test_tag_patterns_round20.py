@@ -48,6 +48,7 @@ def test_a_construction_gives_its_tag(text: str, tag: str) -> None:
         ("你们那边才三万，已经很便宜了", "竞品对比"),  # our own price
         ("他们那边只要两台就够了", "竞品对比"),  # a quantity, not another seller's price
         ("We would like to visit the factory in May", "竞品对比"),
+        ("No problem with the price, please send the contract", "技术问题"),
     ],
 )
 def test_a_negated_or_unrelated_sentence_gives_no_tag(text: str, tag: str) -> None:

@@ -376,7 +376,7 @@ def _find_companies(text: str) -> tuple[CompanyMention, ...]:
 # A contract's parties: the buyer, the customer, is 甲方 and the seller, the rep's own firm, is 乙方 (the
 # usual order of a Chinese purchase or service contract). A party line names a firm only when it ends like
 # one, so a chat turn by someone nicknamed 甲方 ("甲方：价格再降点") is no company.
-_CONTRACT_BUYER = re.compile(r"(?:^|\n)\s*甲方\s*[:：]\s*(?P<name>[^\s,，;；。()（）]{2,28}"
+_CONTRACT_BUYER = re.compile(r"(?:^|\n)\s*甲方\s*[:：]\s*(?P<name>[^\s,，;；。()（）:：]{2,28}"
                              r"(?:公司|集团|厂|医院|学校|学院|大学|中心|研究所|事务所|商行|合作社))")
 
 

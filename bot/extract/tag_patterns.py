@@ -274,7 +274,9 @@ PATTERN_NEGATIONS: dict[str, str] = {
         # a feature claim ("断网也不影响收款"), not a fault
         r"不影响|也能|照样|"
         # a contract clause about delays, a warning not to get something wrong, a fault denied
-        r"条款|那条|违约|别(?:发|搞|弄|写|填)错|不要(?:发|搞|弄)错|不是[^，,。]{0,6}问题|用不了(?:那么|这么)"
+        r"条款|那条|违约|别(?:发|搞|弄|写|填)错|不要(?:发|搞|弄)错|不是[^，,。]{0,6}问题|用不了(?:那么|这么)|"
+        # the English denial of a fault: "no problem with the price", "not an issue"
+        r"\bno (?:problems?|issues?)\b|\bnot (?:a|an) (?:problem|issue)\b"
     ),
     # a payment share ("预付款能不能降到两成") is a payment term, not the price
     # a rival mentioned in passing, or denied
