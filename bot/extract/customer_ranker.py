@@ -38,7 +38,6 @@ from .people import (
     LATIN_LOWER,
     LATIN_UPPER,
     LATIN_WORD,
-    NOT_LATIN_NAME,
     SINGLE_SURNAMES,
     SURNAME_PATTERN,
     TITLE_PATTERN,
@@ -48,7 +47,7 @@ from .people import (
     full_name_for,
     is_rep,
     is_word_not_name,
-    latin_org_name,
+    latin_person,
     name_mentions,
     plausible_full_name,
     surname_of,
@@ -223,13 +222,6 @@ def _ok(name: str, rep_names: Sequence[str]) -> bool:
     return not (rep_names and is_rep(name, rep_names))
 
 
-def _latin_person(m: re.Match[str], text: str) -> bool:
-    """Capitalised words that may be a person: no greeting or weekday first ("Dear Ms", "Friday"), no business or
-    place word among them or right after them ("Casa Bella Home", "Garden City")."""
-    return m.group("name").split()[0] not in NOT_LATIN_NAME and not latin_org_name(text, m.start("name"),
-                                                                                   m.end("name"))
-
-
 def candidates(data: CustomerInput) -> list[Candidate]:
     """Every name the rules or the patterns propose, with its sources; the rules' choice first."""
     found: dict[str, Candidate] = {}
@@ -278,10 +270,10 @@ def candidates(data: CustomerInput) -> list[Candidate]:
         for m in _LATIN_SURNAME.finditer(text):
             add(m.group("name"), "latin_sn")
         for m in _LATIN.finditer(text):
-            if _latin_person(m, text):
+            if latin_person(text, m.start("name"), m.end("name")):
                 add(m.group("name"), "latin")
         for m in _LATIN3.finditer(text):
-            if _latin_person(m, text):
+            if latin_person(text, m.start("name"), m.end("name")):
                 add(m.group("name"), "latin3")
         for name in _rare_surname_titled(text):
             add(name, "rare_titled")

@@ -101,11 +101,18 @@ LATIN_ORG_WORDS = frozenset(word.lower() for word in words(
 ))
 
 
-def latin_org_name(text: str, start: int, end: int) -> bool:
-    """Whether the capitalised words at text[start:end] (with the next word) name a business or a place."""
-    following = re.match(r"\s+([A-Za-z]+)", text[end:])
-    names = text[start:end].split() + ([following.group(1)] if following else [])
-    return any(word.lower().strip(".,") in LATIN_ORG_WORDS for word in names)
+_NEXT_WORD = re.compile(r"\s+([A-Za-z]+)")
+
+
+def latin_person(text: str, start: int, end: int) -> bool:
+    """Whether the capitalised words at text[start:end] may be a person: no greeting or weekday first ("Dear Ms",
+    "Friday"), no business or place word among them or right after them ("Casa Bella Home", "Garden City")."""
+    words_ = text[start:end].split()
+    if words_[0] in NOT_LATIN_NAME:
+        return False
+    following = _NEXT_WORD.match(text, end)
+    names = words_ + ([following.group(1)] if following else [])
+    return not any(word.lower().strip(".,") in LATIN_ORG_WORDS for word in names)
 
 
 _LABELLED = re.compile(r"(?:客户|联系人|对接人|姓名|客户姓名)\s*[:：]\s*(?P<name>[^\s,，;；。]{2,20})")
@@ -277,8 +284,7 @@ def name_mentions(text: str) -> list[NameMention]:
                     continue
                 if not name.isascii() and is_word_not_name(text, m.start("name"), name):
                     continue
-            if pattern is _LATIN_FULL and (name.split()[0] in NOT_LATIN_NAME
-                                           or latin_org_name(text, m.start("name"), m.end("name"))):
+            if pattern is _LATIN_FULL and not latin_person(text, m.start("name"), m.end("name")):
                 continue  # "Dear Ms. Wang": a greeting, not a name; "Casa Bella Home": a business
             if pattern is _LABELLED and ("的" in name or (not name.isascii() and len(name) > 6)):
                 continue  # "来访客户：宏达机电的设备主管 …": a description after the label, not a name

@@ -105,11 +105,11 @@ def _matches(text: str) -> Iterator[tuple[str, str, int, int]]:
     for match in matcher:
         number = match.number
         glued = match.start > 0 and prepared[match.start - 1].isascii() and prepared[match.start - 1].isalpha()
-        if number.country_code == 86 and not glued and (
-            not phonenumbers.is_valid_number(number) or _foreign_grouping(match.raw_string, number)
-        ):
-            regions = named_regions(text) if regions is None else regions
-            number = _abroad(match.raw_string, regions, _regions_of_grouping(match.raw_string)) or number
+        if number.country_code == 86 and not glued:
+            shaped, contradicted = _grouping(match.raw_string, number)
+            if contradicted or not phonenumbers.is_valid_number(number):
+                regions = named_regions(text) if regions is None else regions
+                number = _abroad(match.raw_string, regions, shaped) or number
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         if _acceptable(number, e164):
             yield e164, prepared, match.start, match.end
@@ -149,25 +149,17 @@ _NANP_SHAPE = re.compile(r"\(?[2-9]\d{2}\)?[\s.\-]?[2-9]\d{2}[\s.\-]\d{4}")
 _TRUNK_GROUPS = re.compile(r"(0\d{1,3})[\s\-](\d{3,4})[\s\-](\d{4})")
 
 
-def _foreign_grouping(raw: str, number: phonenumbers.PhoneNumber) -> bool:
-    """A valid mainland reading that the number's own grouping contradicts."""
+def _grouping(raw: str, number: phonenumbers.PhoneNumber) -> tuple[tuple[str, ...], bool]:
+    """The regions whose usual shape the written number has (tried after the regions the text names), and whether
+    that shape contradicts the mainland reading: the North American one always does, trunk groups when their first
+    group is not the mainland trunk and area code."""
     raw = raw.strip()
     if _NANP_SHAPE.fullmatch(raw):
-        return True
+        return ("US",), True  # the whole plan (+1): Canada's numbers are valid under any NANP region
     groups = _TRUNK_GROUPS.fullmatch(raw)
     if groups is None:
-        return False
-    return len(groups.group(1)) != 1 + phonenumbers.length_of_national_destination_code(number)
-
-
-def _regions_of_grouping(raw: str) -> tuple[str, ...]:
-    """The regions whose usual shape the written number has, tried after the regions the text names."""
-    raw = raw.strip()
-    if _NANP_SHAPE.fullmatch(raw):
-        return ("US",)  # the whole plan (+1): Canada's numbers are valid under any NANP region
-    if _TRUNK_GROUPS.fullmatch(raw):
-        return ("JP", "KR")
-    return ()
+        return (), False
+    return ("JP", "KR"), len(groups.group(1)) != 1 + phonenumbers.length_of_national_destination_code(number)
 
 
 def _abroad(
